@@ -1,0 +1,96 @@
+"""Error hierarchy and error bookkeeping shared by every decoder layer.
+
+Two families, kept apart on purpose (STYLE.md principle 7):
+
+- ``Incomplete``: the bytes seen so far are a valid prefix; wait for more.
+  Never counted, never logged.
+- ``DecodeError`` and its subclasses: the input is corrupt or cannot be used;
+  drop it, count it by kind, carry on with the next frame.
+
+``kind`` names the counter a failure lands in; the gateway's status endpoint
+shows the counters as they are.
+"""
+
+
+class Incomplete(Exception):
+    """Not an error: the frame or APDU needs more bytes than are buffered."""
+
+
+class DecodeError(Exception):
+    """Base of every error the decoder raises on bad meter data."""
+
+    kind = "malformed"
+
+
+class FrameError(DecodeError):
+    """Link layer: bad flag, length, address or format field."""
+
+    kind = "malformed"
+
+
+class ChecksumError(FrameError):
+    """Link layer: HDLC HCS/FCS, M-Bus checksum or DSMR CRC mismatch."""
+
+    kind = "checksum"
+
+
+class FrameTooLong(FrameError):
+    """A frame or a reassembled message is longer than its bounded buffer."""
+
+    kind = "overflow"
+
+
+class SequenceError(DecodeError):
+    """Segments or General Block Transfer blocks missing, duplicated or out of order."""
+
+    kind = "sequence"
+
+
+class SecurityError(DecodeError):
+    """Ciphered APDU that cannot be decrypted or whose tag does not match."""
+
+    kind = "authentication"
+
+
+class AxdrError(DecodeError):
+    """A-XDR data malformed: unknown tag, length past the end, bad value."""
+
+    kind = "malformed"
+
+
+# The kinds every ErrorLog starts with, so that counters show 0 rather than
+# being absent (Prometheus and the status page want a stable set).
+KINDS = ("checksum", "authentication", "malformed", "overflow", "sequence")
+
+
+class ErrorLog:
+    """Counts decode failures by kind and keeps the last message.
+
+    ``clock`` is an optional callable returning a timestamp for the last error;
+    the decoder itself passes none (it does no I/O, reads no clock).
+    """
+
+    def __init__(self, clock=None):
+        self.counts = {}
+        for kind in KINDS:
+            self.counts[kind] = 0
+        self.last_error = None
+        self.last_error_time = None
+        self._clock = clock
+
+    def count(self, kind, message):
+        """Record one failure of ``kind`` with a human-readable message."""
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.last_error = message
+        if self._clock is not None:
+            self.last_error_time = self._clock()
+
+    def record(self, error):
+        """Record a DecodeError instance under its own kind."""
+        self.count(error.kind, str(error))
+
+    def total(self):
+        n = 0
+        for v in self.counts.values():
+            n += v
+        return n
