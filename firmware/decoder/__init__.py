@@ -1,0 +1,180 @@
+"""meterlink decoder: the facade the gateway and the CLI use.
+
+Bytes from a meter's customer port go in, telegrams of OBIS readings come out.
+The layers below are named after the standards they implement::
+
+    chunk ─► stream.Framer      HDLC (IEC 62056-46) | M-Bus (EN 13757-2) |
+                                DSMR P1 ASCII | bare APDUs
+          ─► apdu.ApduReader    xDLMS APDUs, General Block Transfer,
+                                ciphering (IEC 62056-5-3) via gcm.py
+          ─► obis.readings      A-XDR body (IEC 62056-6-2) -> OBIS (IEC 62056-6-1)
+             dsmr.parse         DSMR 5.0.2 telegram lines   -> OBIS
+
+``Decoder.feed`` never raises on meter data: every bad frame, APDU or body is
+counted in ``Decoder.errors`` (an ``errors.ErrorLog``) and decoding carries on
+with the next one. No I/O, no clock: this runs unchanged on the ESP32, the
+MicroPython unix port and CPython.
+"""
+
+from decoder.compat import const
+from decoder.errors import DecodeError, ErrorLog
+
+# Chunks are handed to the framer in slices of at most this many bytes, with
+# complete frames taken out in between: a caller may pass a whole capture
+# file at once and the framer's bounded buffer still never has to hold more
+# than one frame plus one slice. 256 is one ESP32 UART receive buffer.
+_FEED_STEP = const(256)
+
+# AES-128 keys (GUEK, GAK) are 16 bytes, written as 32 hex digits.
+_KEY_BYTES = const(16)
+
+# The clock object (IEC 62056-6-1 0-0:1.0.0): the meter's time when the
+# notification header carries no date-time of its own.
+_CLOCK = "0-0:1.0.0"
+
+
+class Telegram:
+    """One decoded push: plain attributes, cheap to build and to read."""
+
+    def __init__(self, meter_time, system_title, frame_counter, readings, tag_checked):
+        self.meter_time = meter_time  # str ISO 8601 or None
+        self.system_title = system_title  # str hex or None
+        self.frame_counter = frame_counter  # int or None
+        self.readings = readings  # dict OBIS text -> (value, unit or None)
+        self.tag_checked = tag_checked  # True / False / None (not ciphered)
+
+
+def parse_key(key, name="key"):
+    """A 16-byte key from bytes or 32 hex digits (None stays None).
+
+    Raises ValueError whose message names the option, so the CLI and the
+    configuration page can say which key is wrong.
+    """
+    if key is None:
+        return None
+    if isinstance(key, str):
+        text = key.strip()
+        if len(text) != 2 * _KEY_BYTES:
+            raise ValueError("%s must be %d hex digits, got %d characters" % (name, 2 * _KEY_BYTES, len(text)))
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            raise ValueError("%s must be %d hex digits (0-9, a-f)" % (name, 2 * _KEY_BYTES))
+    key = bytes(key)
+    if len(key) != _KEY_BYTES:
+        raise ValueError("%s must be %d bytes, got %d" % (name, _KEY_BYTES, len(key)))
+    return key
+
+
+class Decoder:
+    """Streaming decoder: ``feed(chunk)`` returns the telegrams completed by it."""
+
+    def __init__(self, key=None, auth_key=None, profile="auto", lists=None, errors=None):
+        # The layers are imported here, not at module level, so that
+        # `import decoder.errors` (every layer does it) never drags in the
+        # whole pipeline and a device can import parts of the package alone.
+        from decoder import apdu, dsmr, obis, stream
+
+        self._obis = obis
+        self._dsmr_parse = dsmr.parse
+        self._kind_dsmr = stream.KIND_DSMR
+        self.errors = errors if errors is not None else ErrorLog()
+        self.telegrams = 0
+        self.profile = profile
+        self.lists = lists
+        self._framer = stream.Framer(self.errors)
+        self._reader = apdu.ApduReader(
+            self.errors, key=parse_key(key, "key"), auth_key=parse_key(auth_key, "auth_key")
+        )
+
+    def feed(self, chunk):
+        """Take any number of bytes; return the list of Telegrams they completed."""
+        out = []
+        view = memoryview(chunk)
+        for start in range(0, len(view), _FEED_STEP):
+            self._framer.feed(view[start : start + _FEED_STEP])
+            self._drain(out)
+        return out
+
+    def _drain(self, out):
+        # The decode loop: frame -> APDUs -> readings, one error never stops it.
+        framer = self._framer
+        item = framer.next()
+        while item is not None:
+            kind, payload = item
+            if kind == self._kind_dsmr:
+                self._emit(out, self._dsmr(payload, None, None, None))
+            else:
+                for note in self._reader.push(payload):
+                    self._emit(out, self._notification(note))
+            item = framer.next()
+
+    def _emit(self, out, telegram):
+        if telegram is not None:
+            self.telegrams += 1
+            out.append(telegram)
+
+    def _notification(self, note):
+        title = note.system_title
+        title_hex = None if title is None else bytes(title).hex()
+        if note.dsmr:
+            return self._dsmr(note.body, title_hex, note.frame_counter, note.tag_checked)
+        try:
+            values = self._obis.readings(note.body, self.profile, title, self.lists)
+            when = None if note.datetime is None else self._obis.datetime_text(note.datetime)
+        except DecodeError as e:
+            self.errors.record(e)
+            return None
+        if when is None:
+            when = _clock_text(values)
+        return Telegram(when, title_hex, note.frame_counter, values, note.tag_checked)
+
+    def _dsmr(self, text, title_hex, counter, tag_checked):
+        try:
+            values, when = self._dsmr_parse(bytes(text))
+        except DecodeError as e:
+            self.errors.record(e)
+            return None
+        if when is None:
+            when = _clock_text(values)
+        return Telegram(when, title_hex, counter, values, tag_checked)
+
+
+def _clock_text(values):
+    clock = values.get(_CLOCK)
+    if clock is not None and isinstance(clock[0], str):
+        return clock[0]
+    return None
+
+
+def _plain(value):
+    # Readings are already JSON-friendly from obis.py; bytes and tuples can
+    # still reach here from unusual bodies, so spell them out explicitly.
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def telegram_dict(t):
+    """The telegram as the JSON-ready dict of the CLI and MQTT contract."""
+    readings = {}
+    for code, pair in t.readings.items():
+        item = {"value": _plain(pair[0])}
+        if pair[1] is not None:
+            item["unit"] = pair[1]
+        readings[code] = item
+    return {
+        "meter_time": t.meter_time,
+        "system_title": t.system_title,
+        "frame_counter": t.frame_counter,
+        "readings": readings,
+    }
+
+
+def telegram_json(t):
+    """One line of JSON: meter_time, system_title, frame_counter, readings."""
+    import json
+
+    return json.dumps(telegram_dict(t))
