@@ -1,0 +1,328 @@
+"""The gateway's configuration: one JSON file, defaults, validation, atomic save.
+
+The file is a nested JSON object; every key is optional and falls back to
+``DEFAULTS``. Keys are named by their dotted path (``mqtt.port``) everywhere:
+in errors, in README, in the portal form.
+
+::
+
+    {"meter":  {"source": "uart", "baud": 9600, "key": "", "auth_key": "",
+                "profile": "auto", "lists": []},
+     "mqtt":   {"host": "", "port": 1883, "user": "", "password": "",
+                "prefix": "meterlink", "discovery": true,
+                "discovery_prefix": "homeassistant",
+                "layout": "meterlink", "vse_group": "meterlink"},
+     "http":   {"port": 80},
+     "wifi":   {"ssid": "", "password": ""},
+     "admin":  {"password": ""},
+     "device_id": "", "board": ""}
+
+``validate`` refuses anything it does not understand (unknown keys included,
+so a typo is an error, not a silently ignored setting) by raising
+``ConfigError`` naming the dotted key: the gateway never starts half-configured.
+Form-style strings ("1883", "true") are accepted and normalised, so the captive
+portal can hand its form fields straight in.
+
+Secrets (``SECRET_KEYS``) are stored in the file in clear (the device has no
+secure element to hide them in) but never shown: ``redacted`` masks them for
+the status page, logs and the portal.
+"""
+
+import json
+import os
+
+SECRET_KEYS = ("wifi.password", "meter.key", "meter.auth_key", "mqtt.password", "admin.password")
+
+# Shown instead of a secret that is set; an unset secret stays "" so the
+# reader can tell "not configured" from "configured".
+REDACTED = "********"
+
+# The mandatory minimum: everything else has a working default. "uart" is the
+# device's meter port; on the unix port run_local.py passes tcp://…
+DEFAULTS = {
+    "meter": {
+        "source": "uart",
+        "baud": 9600,
+        "key": "",
+        "auth_key": "",
+        "profile": "auto",
+        "lists": [],
+    },
+    "mqtt": {
+        "host": "",
+        "port": 1883,
+        "user": "",
+        "password": "",
+        "prefix": "meterlink",
+        "discovery": True,
+        "discovery_prefix": "homeassistant",
+        "layout": "meterlink",
+        "vse_group": "meterlink",
+    },
+    "http": {"port": 80},
+    "wifi": {"ssid": "", "password": ""},
+    "admin": {"password": ""},
+    "device_id": "",
+    "board": "",
+}
+
+# Rates a meter customer port or ser2net line actually uses (IEC 62056-21
+# modes and P1/M-Bus practice); anything else is a typo.
+BAUD_RATES = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+LAYOUTS = ("meterlink", "vse")
+
+# An MQTT topic level or device id longer than this only makes topics and
+# discovery ids unwieldy; 32 covers a MAC (12 hex) or a host name comfortably.
+MAX_ID = 32
+# Host names are at most 253 characters (RFC 1035); a file path on the unix
+# port gets the same room.
+MAX_HOST = 253
+# WPA2 passphrases are 8..63 characters (IEEE 802.11i); SSIDs at most 32 bytes.
+MAX_SSID = 32
+MIN_WPA = 8
+MAX_WPA = 63
+# Other free-text settings (user names, passwords, prefixes): generous but
+# bounded so a hostile form cannot fill the flash or the heap.
+MAX_TEXT = 128
+# A DLMS key (GUEK/GAK) is AES-128: 16 bytes, written as 32 hex digits.
+KEY_HEX = 32
+
+_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+_HEX = "0123456789abcdef"
+
+
+class ConfigError(ValueError):
+    """An invalid setting; ``key`` is its dotted name and ``str()`` names it."""
+
+    def __init__(self, key, message):
+        super().__init__("%s: %s" % (key, message))
+        self.key = key
+        self.message = message
+
+
+def _text(key, value, max_len=MAX_TEXT):
+    if not isinstance(value, str):
+        raise ConfigError(key, "must be a string")
+    if len(value) > max_len:
+        raise ConfigError(key, "longer than %d characters" % max_len)
+    return value
+
+
+def _int(key, value, low, high):
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, "must be a whole number")
+    if value < low or value > high:
+        raise ConfigError(key, "must be between %d and %d" % (low, high))
+    return value
+
+
+def _bool(key, value):
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "on", "1", "yes"):
+            return True
+        if lowered in ("false", "off", "0", "no", ""):
+            return False
+    if isinstance(value, bool):
+        return value
+    raise ConfigError(key, "must be true or false")
+
+
+def _key_hex(key, value):
+    value = _text(key, value, 64)
+    clean = value.replace(" ", "").replace(":", "").lower()
+    if clean == "":
+        return ""
+    if len(clean) != KEY_HEX:
+        raise ConfigError(key, "must be %d hex digits (16 bytes) or empty" % KEY_HEX)
+    for ch in clean:
+        if ch not in _HEX:
+            raise ConfigError(key, "must be hex digits 0-9, a-f")
+    return clean
+
+
+def _ident(key, value, allow_empty):
+    value = _text(key, value, MAX_ID).strip()
+    if value == "" and allow_empty:
+        return value
+    if value == "":
+        raise ConfigError(key, "must not be empty")
+    for ch in value:
+        if ch not in _ID_CHARS:
+            raise ConfigError(key, "only letters, digits, '-' and '_' are allowed")
+    return value
+
+
+def _source(key, value):
+    value = _text(key, value, MAX_HOST).strip()
+    if value == "":
+        raise ConfigError(key, 'must be "uart", "tcp://HOST:PORT" or a device/file path')
+    if value.startswith("tcp://"):
+        hostport = value[6:]
+        colon = hostport.rfind(":")
+        if colon <= 0:
+            raise ConfigError(key, "tcp source must be tcp://HOST:PORT")
+        _int(key, hostport[colon + 1 :], 1, 65535)
+    return value
+
+
+def _prefix(key, value):
+    value = _text(key, value, MAX_TEXT).strip()
+    if value == "" or value.startswith("/") or value.endswith("/"):
+        raise ConfigError(key, "must be a non-empty topic without leading or trailing '/'")
+    for ch in "+#\x00":
+        if ch in value:
+            raise ConfigError(key, "MQTT wildcards '+', '#' are not allowed in a topic")
+    return value
+
+
+def _choice(key, value, choices):
+    if value not in choices:
+        raise ConfigError(key, "must be one of %s" % ", ".join([str(c) for c in choices]))
+    return value
+
+
+def _lists(key, value):
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list):
+        raise ConfigError(key, "must be a list of profile list names")
+    return [_text(key, v, MAX_ID) for v in value]
+
+
+def _wifi_password(key, value):
+    value = _text(key, value, MAX_WPA)
+    if value and len(value) < MIN_WPA:
+        raise ConfigError(key, "a WPA2 passphrase has %d to %d characters" % (MIN_WPA, MAX_WPA))
+    return value
+
+
+# One checker per dotted key: (section, name) -> function(key, value) -> value.
+_CHECKS = {
+    "meter.source": _source,
+    "meter.baud": lambda k, v: _choice(k, _int(k, v, 1, 1000000), BAUD_RATES),
+    "meter.key": _key_hex,
+    "meter.auth_key": _key_hex,
+    "meter.profile": lambda k, v: _ident(k, v, False),
+    "meter.lists": _lists,
+    "mqtt.host": lambda k, v: _text(k, v, MAX_HOST).strip(),
+    "mqtt.port": lambda k, v: _int(k, v, 1, 65535),
+    "mqtt.user": _text,
+    "mqtt.password": _text,
+    "mqtt.prefix": _prefix,
+    "mqtt.discovery": _bool,
+    "mqtt.discovery_prefix": _prefix,
+    "mqtt.layout": lambda k, v: _choice(k, v, LAYOUTS),
+    "mqtt.vse_group": lambda k, v: _ident(k, v, False),
+    "http.port": lambda k, v: _int(k, v, 0, 65535),
+    "wifi.ssid": lambda k, v: _text(k, v, MAX_SSID),
+    "wifi.password": _wifi_password,
+    "admin.password": _text,
+    "device_id": lambda k, v: _ident(k, v, True),
+    "board": lambda k, v: _ident(k, v, True),
+}
+
+
+def _merge_section(name, defaults, given):
+    if not isinstance(given, dict):
+        raise ConfigError(name, "must be an object")
+    out = {}
+    for key in given:
+        if key not in defaults:
+            raise ConfigError("%s.%s" % (name, key), "unknown setting")
+    for key in defaults:
+        dotted = "%s.%s" % (name, key)
+        out[key] = _CHECKS[dotted](dotted, given.get(key, defaults[key]))
+    return out
+
+
+def validate(cfg, default_device_id=None):
+    """Return a complete, normalised copy of ``cfg`` or raise ConfigError.
+
+    ``default_device_id`` fills an empty ``device_id`` (the board layer passes
+    the chip id or host name); without one an empty id stays empty, so that a
+    saved file keeps following the board's default.
+    """
+    if not isinstance(cfg, dict):
+        raise ConfigError("(top)", "the configuration must be a JSON object")
+    for key in cfg:
+        if key not in DEFAULTS:
+            raise ConfigError(key, "unknown setting")
+    out = {}
+    for key in DEFAULTS:
+        default = DEFAULTS[key]
+        if isinstance(default, dict):
+            out[key] = _merge_section(key, default, cfg.get(key, {}))
+        else:
+            out[key] = _CHECKS[key](key, cfg.get(key, default))
+    if out["device_id"] == "" and default_device_id:
+        out["device_id"] = _ident("device_id", default_device_id, False)
+    return out
+
+
+def get(cfg, dotted):
+    """The value at a dotted key, e.g. ``get(cfg, "mqtt.port")``."""
+    node = cfg
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def load(path, default_device_id=None):
+    """Read and validate the file at ``path``; a missing file means all defaults."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return validate({}, default_device_id)
+    try:
+        cfg = json.loads(text)
+    except ValueError:
+        raise ConfigError("(file)", "%s is not valid JSON" % path)
+    return validate(cfg, default_device_id)
+
+
+def save(path, cfg):
+    """Validate and write ``cfg`` atomically: a temp file, then a rename.
+
+    A power cut mid-write leaves the old file intact (the rename is the only
+    step that replaces it). Returns the normalised configuration written.
+    """
+    cfg = validate(cfg)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(json.dumps(cfg))
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        # FAT cannot rename onto an existing file: remove it, then rename.
+        os.remove(path)
+        os.rename(tmp, path)
+    return cfg
+
+
+def redacted(cfg):
+    """A deep copy of ``cfg`` with every set secret replaced by ``REDACTED``."""
+    out = json.loads(json.dumps(cfg))
+    for dotted in SECRET_KEYS:
+        section, name = dotted.split(".", 1)
+        node = out.get(section)
+        if isinstance(node, dict) and node.get(name):
+            node[name] = REDACTED
+    return out
+
+
+def unredact(new, old):
+    """Put ``old``'s secrets back where ``new`` still holds ``REDACTED``.
+
+    A form pre-filled from ``redacted(cfg)`` posts the mask back for every
+    secret the user did not retype; that means "keep the stored one".
+    """
+    for dotted in SECRET_KEYS:
+        section, name = dotted.split(".", 1)
+        node = new.get(section)
+        if isinstance(node, dict) and node.get(name) == REDACTED:
+            node[name] = old.get(section, {}).get(name, "")
+    return new

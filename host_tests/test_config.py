@@ -1,0 +1,130 @@
+"""Specification of firmware/config.py: defaults, validation naming the key, atomic save."""
+
+import json
+import os
+
+import pytest
+
+import config
+from mp import run_micropython
+
+
+def test_an_empty_file_means_every_default_and_the_board_device_id():
+    cfg = config.validate({}, default_device_id="dongle1")
+    assert cfg["meter"]["source"] == "uart"
+    assert cfg["meter"]["baud"] == 9600
+    assert cfg["meter"]["profile"] == "auto"
+    assert cfg["mqtt"]["port"] == 1883
+    assert cfg["mqtt"]["prefix"] == "meterlink"
+    assert cfg["mqtt"]["discovery"] is True
+    assert cfg["mqtt"]["layout"] == "meterlink"
+    assert cfg["http"]["port"] == 80
+    assert cfg["device_id"] == "dongle1"
+
+
+def test_validate_does_not_change_defaults():
+    cfg = config.validate({"mqtt": {"port": 1884}})
+    cfg["meter"]["lists"].append("x")
+    assert config.DEFAULTS["mqtt"]["port"] == 1883
+    assert config.DEFAULTS["meter"]["lists"] == []
+
+
+@pytest.mark.parametrize(
+    "given, key",
+    [
+        ({"mqtt": {"port": 0}}, "mqtt.port"),
+        ({"mqtt": {"port": "abc"}}, "mqtt.port"),
+        ({"mqtt": {"port": True}}, "mqtt.port"),
+        ({"meter": {"baud": 9601}}, "meter.baud"),
+        ({"meter": {"key": "0011"}}, "meter.key"),
+        ({"meter": {"auth_key": "zz" * 16}}, "meter.auth_key"),
+        ({"meter": {"source": "tcp://localhost"}}, "meter.source"),
+        ({"meter": {"source": ""}}, "meter.source"),
+        ({"mqtt": {"prefix": "a/#"}}, "mqtt.prefix"),
+        ({"mqtt": {"prefix": "/a"}}, "mqtt.prefix"),
+        ({"mqtt": {"layout": "xml"}}, "mqtt.layout"),
+        ({"mqtt": {"discovery": "maybe"}}, "mqtt.discovery"),
+        ({"mqtt": {"hots": "x"}}, "mqtt.hots"),
+        ({"wifi": {"password": "short"}}, "wifi.password"),
+        ({"wifi": {"ssid": "x" * 33}}, "wifi.ssid"),
+        ({"device_id": "has space"}, "device_id"),
+        ({"http": "80"}, "http"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_an_invalid_value_is_refused_naming_its_dotted_key(given, key):
+    with pytest.raises(config.ConfigError) as info:
+        config.validate(given)
+    assert info.value.key == key
+    assert str(info.value).startswith(key + ":")
+
+
+def test_form_strings_are_normalised():
+    cfg = config.validate(
+        {
+            "mqtt": {"port": "1884", "discovery": "false"},
+            "meter": {"key": "00 11 22 33 44 55 66 77 88 99 AA BB CC DD EE FF", "lists": "a, b"},
+        }
+    )
+    assert cfg["mqtt"]["port"] == 1884
+    assert cfg["mqtt"]["discovery"] is False
+    assert cfg["meter"]["key"] == "00112233445566778899aabbccddeeff"
+    assert cfg["meter"]["lists"] == ["a", "b"]
+
+
+def test_save_writes_atomically_and_load_reads_back(tmp_path):
+    path = str(tmp_path / "config.json")
+    config.save(path, {"mqtt": {"host": "broker"}})
+    config.save(path, {"mqtt": {"host": "broker2"}})
+    assert not os.path.exists(path + ".tmp")
+    assert config.load(path)["mqtt"]["host"] == "broker2"
+    with open(path) as f:
+        assert json.load(f)["device_id"] == ""
+
+
+def test_save_refuses_invalid_and_keeps_the_old_file(tmp_path):
+    path = str(tmp_path / "config.json")
+    config.save(path, {"mqtt": {"host": "broker"}})
+    with pytest.raises(config.ConfigError):
+        config.save(path, {"mqtt": {"port": -1}})
+    assert config.load(path)["mqtt"]["host"] == "broker"
+
+
+def test_a_missing_file_is_all_defaults_and_broken_json_is_an_error(tmp_path):
+    assert config.load(str(tmp_path / "none.json"))["mqtt"]["port"] == 1883
+    bad = tmp_path / "bad.json"
+    bad.write_text("{mqtt")
+    with pytest.raises(config.ConfigError):
+        config.load(str(bad))
+
+
+def test_redacted_masks_set_secrets_only_and_unredact_restores_them():
+    cfg = config.validate({"mqtt": {"password": "pw"}, "meter": {"key": "ab" * 16}})
+    shown = config.redacted(cfg)
+    assert shown["mqtt"]["password"] == config.REDACTED
+    assert shown["meter"]["key"] == config.REDACTED
+    assert shown["meter"]["auth_key"] == ""
+    assert shown["wifi"]["password"] == ""
+    assert cfg["mqtt"]["password"] == "pw"
+    assert config.unredact(shown, cfg)["meter"]["key"] == "ab" * 16
+
+
+def test_config_behaves_the_same_on_micropython(tmp_path):
+    script = tmp_path / "t.py"
+    script.write_text(
+        "import config\n"
+        "try:\n"
+        "    config.validate({'mqtt': {'port': 70000}})\n"
+        "except config.ConfigError as e:\n"
+        "    print(e.key, str(e))\n"
+        "p = %r\n"
+        "config.save(p, {'meter': {'key': 'AB' * 16}})\n"
+        "print(config.load(p, 'h')['meter']['key'], config.load(p, 'h')['device_id'])\n"
+        "print(config.redacted(config.load(p))['meter']['key'])\n" % str(tmp_path / "c.json")
+    )
+    out = run_micropython([str(script)])
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.decode().splitlines()
+    assert lines[0] == "mqtt.port mqtt.port: must be between 1 and 65535"
+    assert lines[1] == "ab" * 16 + " h"
+    assert lines[2] == config.REDACTED
