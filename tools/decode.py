@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Decode a meter capture on the host: bytes in, one JSON object per telegram out.
+
+    .venv/bin/python tools/decode.py [--key HEX32] [--auth-key HEX32]
+        [--meter NAME] [--profile LIST] [--hex] FILE|-
+
+The same ``decoder`` package as on the ESP32 does the work (firmware/ is put
+on sys.path, and tools/shims supplies ``cryptolib`` on CPython).
+
+Contract other tools rely on:
+- stdout: JSON Lines, one object per decoded telegram:
+  {"meter_time": ISO 8601 | null, "system_title": hex | null,
+   "frame_counter": int | null, "readings": {OBIS: {"value": v, "unit": u}}}
+- stderr: one line per problem, beginning with ``error:``; decoding goes on.
+- exit status: 0 when at least one telegram was decoded, 1 when none,
+  2 for bad arguments (a key that is not 32 hex digits names its option).
+"""
+
+import argparse
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for _path in (os.path.join(ROOT, "firmware"), os.path.join(HERE, "shims")):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+import decoder  # noqa: E402
+from decoder.errors import ErrorLog  # noqa: E402
+
+EXIT_OK = 0
+EXIT_NOTHING = 1
+EXIT_USAGE = 2
+
+# Captures are read and fed in pieces of this size: the decoder is a stream
+# decoder, so a capture of any length never has to be held twice.
+READ_SIZE = 4096
+
+EPILOG = """\
+--meter NAME picks the meter profile: the scalers and units applied to values
+that travel without them (e450, e360, am550, flexy-f2, kaifa, aidon,
+kamstrup, ...). The default "auto" picks by the manufacturer code in the
+system title or the logical device name.
+
+--profile LIST names the value list(s) for fully untagged bodies (values only,
+no OBIS codes): sil-consumer-info-1 (24 values, every 5 s) and
+sil-consumer-message (15 values, every minute). Give several separated by
+commas or by repeating the option; the list whose length matches is used.
+
+Problems go to stderr as "error: ..." lines; exit 0 when at least one
+telegram was decoded, 1 when none, 2 for bad arguments.
+"""
+
+
+class PrintingErrorLog(ErrorLog):
+    """Counts like the firmware's ErrorLog and also reports each problem."""
+
+    def __init__(self, stream):
+        ErrorLog.__init__(self)
+        self._stream = stream
+
+    def count(self, kind, message):
+        ErrorLog.count(self, kind, message)
+        self._stream.write("error: %s: %s\n" % (kind, message))
+        self._stream.flush()
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="decode.py",
+        description="Decode a smart-meter capture (DLMS/COSEM over HDLC, M-Bus or bare "
+        "APDUs, or DSMR P1) into JSON Lines of OBIS readings.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--key", metavar="HEX32", help="encryption key (GUEK), 32 hex digits")
+    p.add_argument("--auth-key", metavar="HEX32", help="authentication key (GAK), 32 hex digits")
+    p.add_argument("--meter", metavar="NAME", default="auto", help="meter profile (default: auto)")
+    p.add_argument(
+        "--profile", metavar="LIST", action="append", default=None, help="untagged value list name(s)"
+    )
+    p.add_argument("--hex", action="store_true", help="the input is hex text (any whitespace)")
+    p.add_argument("file", metavar="FILE", help="capture file, or - for stdin")
+    return p
+
+
+def _lists(values):
+    if not values:
+        return None
+    out = []
+    for value in values:
+        out.extend(name.strip() for name in value.split(",") if name.strip())
+    return out or None
+
+
+def _check_names(parser, meter, lists):
+    # Unknown names are argument errors (exit 2), caught before any decoding.
+    try:
+        from decoder import profiles
+    except ImportError:
+        return
+    known = getattr(profiles, "PROFILES", None)
+    if known is not None and meter != "auto" and meter not in known:
+        parser.error("argument --meter: unknown meter profile %r (known: auto, %s)" % (meter, ", ".join(sorted(known))))
+    known_lists = getattr(profiles, "LISTS", None)
+    for name in lists or ():
+        if known_lists is not None and name not in known_lists:
+            parser.error("argument --profile: unknown value list %r (known: %s)" % (name, ", ".join(sorted(known_lists))))
+
+
+def _chunks(parser, path, as_hex):
+    """Yield the capture's bytes in pieces; bad files and bad hex are usage errors."""
+    try:
+        f = sys.stdin.buffer if path == "-" else open(path, "rb")
+    except OSError as e:
+        parser.error("argument FILE: cannot open %s: %s" % (path, e.strerror))
+    with f:
+        if as_hex:
+            text = b"".join(f.read().split())
+            try:
+                yield bytes.fromhex(text.decode("ascii"))
+            except (ValueError, UnicodeDecodeError):
+                parser.error("argument --hex: the input is not hex text")
+            return
+        block = f.read(READ_SIZE)
+        while block:
+            yield block
+            block = f.read(READ_SIZE)
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        key = decoder.parse_key(args.key, "--key")
+        auth_key = decoder.parse_key(args.auth_key, "--auth-key")
+    except ValueError as e:
+        parser.error(str(e))
+    lists = _lists(args.profile)
+    _check_names(parser, args.meter, lists)
+    dec = decoder.Decoder(key, auth_key, args.meter, lists, PrintingErrorLog(sys.stderr))
+    out = sys.stdout
+    for chunk in _chunks(parser, args.file, args.hex):
+        for telegram in dec.feed(chunk):
+            out.write(decoder.telegram_json(telegram) + "\n")
+        out.flush()
+    return EXIT_OK if dec.telegrams else EXIT_NOTHING
+
+
+if __name__ == "__main__":
+    sys.exit(main())
