@@ -1,0 +1,322 @@
+"""A-XDR data: the COSEM ``Data`` CHOICE of IEC 62056-6-2 (clause 4.1.5),
+encoded with the A-XDR rules of IEC 61334-6.
+
+Every value starts with a one-byte tag; what follows depends on the tag::
+
+    tag  type                  content
+    00   null-data             -
+    01   array                 LEN, then LEN tagged values
+    02   structure             LEN, then LEN tagged values
+    03   boolean               1 byte (0 = false)
+    04   bit-string            LEN = number of BITS, then ceil(LEN/8) bytes, MSB first
+    05   double-long           int32        06  double-long-unsigned  uint32
+    09   octet-string          LEN, bytes   0A  visible-string        LEN, ASCII
+    0C   utf8-string           LEN, UTF-8   0D  bcd                   1 byte
+    0F   integer               int8         10  long                  int16
+    11   unsigned              uint8        12  long-unsigned         uint16
+    13   compact-array         type description, then LEN + packed untagged values
+    14   long64                int64        15  long64-unsigned       uint64
+    16   enum                  uint8        17  float32 / 18 float64 (IEEE 754)
+    19   date-time             12 bytes     1A  date 5 bytes  1B  time 4 bytes
+
+All multi-byte numbers are big-endian. LEN is the A-XDR length: one byte below
+0x80, else 0x81..0x84 followed by that many length bytes (BER style).
+
+``decode`` treats a value that runs past the end of the buffer as corrupt
+(``AxdrError``): it is only called on complete frames. ``skip`` is for a stream
+that is still arriving and says ``Incomplete`` instead.
+"""
+
+import struct
+
+from decoder.compat import const
+from decoder.errors import AxdrError, Incomplete
+
+_NULL = const(0x00)
+_ARRAY = const(0x01)
+_STRUCTURE = const(0x02)
+_BOOLEAN = const(0x03)
+_BIT_STRING = const(0x04)
+_OCTET_STRING = const(0x09)
+_VISIBLE_STRING = const(0x0A)
+_UTF8_STRING = const(0x0C)
+_COMPACT_ARRAY = const(0x13)
+_FLOAT32 = const(0x17)
+_FLOAT64 = const(0x18)
+_DATE_TIME = const(0x19)
+_DATE = const(0x1A)
+_TIME = const(0x1B)
+_LAST_TAG = const(0x1B)
+
+# Real pushes nest four deep (body structure > capture list > entry structure
+# > value); 12 leaves room for compact arrays of structures while stopping a
+# hostile "01 01 01 01 ..." from exhausting the small ESP32 C stack.
+MAX_DEPTH = const(12)
+
+# A length needs at most four bytes: 0x84 + uint32 (IEC 61334-6 allows more,
+# but no COSEM value is longer than 4 GiB and no ESP32 could hold it).
+_MAX_LENGTH_BYTES = const(4)
+
+# Content size by tag: 0 = no content (null), 0xFF = variable (length or
+# nested values follow), 0xFE = not a Data tag (7, 8, 11 and 14 are unused).
+_SIZE = bytes((
+    0, 0xFF, 0xFF, 1, 0xFF, 4, 4, 0xFE, 0xFE, 0xFF, 0xFF, 0xFE, 0xFF, 1,
+    0xFE, 1, 2, 1, 2, 0xFF, 8, 8, 1, 4, 8, 12, 5, 4,
+))
+_VARIABLE = const(0xFF)
+_UNUSED = const(0xFE)
+
+# struct format of each numeric tag ("" = not a plain number).
+_FORMAT = {
+    0x05: ">i", 0x06: ">I", 0x0D: "B", 0x0F: "b", 0x10: ">h", 0x11: "B",
+    0x12: ">H", 0x14: ">q", 0x15: ">Q", 0x16: "B", 0x17: ">f", 0x18: ">d",
+}
+
+
+class _Truncated(AxdrError):
+    """A value runs past the end: corrupt to ``decode``, incomplete to ``skip``."""
+
+
+class _Raw:
+    """COSEM date/time values kept as their raw bytes (text comes from obis.py)."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.raw == self.raw
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash(self.raw)
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, self.raw.hex())
+
+
+class DateTime(_Raw):
+    """date-time (tag 0x19): 12 bytes, layout in obis.datetime_text."""
+
+
+class Date(_Raw):
+    """date (tag 0x1A): year(2) month day weekday."""
+
+
+class Time(_Raw):
+    """time (tag 0x1B): hour minute second hundredths."""
+
+
+_WRAP = {_DATE_TIME: DateTime, _DATE: Date, _TIME: Time}
+
+
+def text(raw):
+    """Bytes of a visible/utf8 string as str; undecodable bytes become '?'
+    (a meter's odd character must not cost the whole telegram)."""
+    try:
+        return str(raw, "utf-8")
+    except UnicodeError:
+        return "".join([chr(b) if 32 <= b < 127 else "?" for b in raw])
+
+
+def _bits(raw, count):
+    return "".join(["1" if raw[i >> 3] & (0x80 >> (i & 7)) else "0" for i in range(count)])
+
+
+class Cursor:
+    """Walks one A-XDR buffer; ``value()`` decodes at ``pos`` and advances it.
+
+    A class rather than (value, pos) tuples so that the readings loop
+    allocates nothing per value beyond the value itself.
+    """
+
+    def __init__(self, buf, pos=0, end=None):
+        self.buf = buf
+        self.pos = pos
+        self.end = len(buf) if end is None else end
+
+    def need(self, n):
+        """Position after ``n`` more bytes; AxdrError when they are not there."""
+        p = self.pos + n
+        if n < 0 or p > self.end:
+            raise _Truncated("A-XDR value truncated at offset %d (needs %d bytes)" % (self.pos, n))
+        return p
+
+    def byte(self):
+        p = self.need(1)
+        b = self.buf[self.pos]
+        self.pos = p
+        return b
+
+    def length(self):
+        """An A-XDR length (count of elements, bytes or bits)."""
+        first = self.byte()
+        if first < 0x80:
+            return first
+        n = first & 0x7F
+        if n == 0 or n > _MAX_LENGTH_BYTES:
+            raise AxdrError("bad A-XDR length byte 0x%02x at offset %d" % (first, self.pos - 1))
+        value = 0
+        for _ in range(n):
+            value = (value << 8) | self.byte()
+        return value
+
+    def take(self, n):
+        """The next ``n`` bytes as a new bytes object."""
+        p = self.need(n)
+        raw = bytes(self.buf[self.pos:p])
+        self.pos = p
+        return raw
+
+    def number(self, fmt, size):
+        p = self.need(size)
+        v = struct.unpack_from(fmt, self.buf, self.pos)[0]
+        self.pos = p
+        return v
+
+    def value(self, depth=0):
+        """Decode the tagged value at ``pos``."""
+        tag = self.byte()
+        return self.content(tag, depth)
+
+    def content(self, tag, depth):
+        """Decode the content of a value whose tag has been read."""
+        if tag > _LAST_TAG or _SIZE[tag] == _UNUSED:
+            raise AxdrError("unknown A-XDR tag 0x%02x at offset %d" % (tag, self.pos - 1))
+        size = _SIZE[tag]
+        if size != _VARIABLE:
+            if tag in _FORMAT:
+                return self.number(_FORMAT[tag], size)
+            if tag == _NULL:
+                return None
+            if tag == _BOOLEAN:
+                return self.byte() != 0
+            return _WRAP[tag](self.take(size))
+        if tag == _ARRAY or tag == _STRUCTURE:
+            return self.sequence(tag, depth)
+        if tag == _COMPACT_ARRAY:
+            return self.compact(depth)
+        n = self.length()
+        if tag == _BIT_STRING:
+            return _bits(self.take((n + 7) >> 3), n)
+        raw = self.take(n)
+        return raw if tag == _OCTET_STRING else text(raw)
+
+    def sequence(self, tag, depth):
+        if depth >= MAX_DEPTH:
+            raise AxdrError("A-XDR nesting deeper than %d at offset %d" % (MAX_DEPTH, self.pos))
+        n = self.length()
+        # Each element takes at least its tag byte: reject impossible counts
+        # before building anything.
+        self.need(n)
+        items = [self.value(depth + 1) for _ in range(n)]
+        return items if tag == _ARRAY else tuple(items)
+
+    def compact(self, depth):
+        """compact-array: TypeDescription, then LEN bytes of untagged values."""
+        desc = self.description(depth + 1)
+        n = self.length()
+        end = self.need(n)
+        inner = Cursor(self.buf, self.pos, end)
+        items = []
+        while inner.pos < end:
+            start = inner.pos
+            items.append(inner.typed(desc, depth + 1))
+            if inner.pos == start:
+                raise AxdrError("compact-array of zero-size elements at offset %d" % start)
+        self.pos = end
+        return items
+
+    def description(self, depth):
+        """A TypeDescription: (tag,) | (ARRAY, count, desc) | (STRUCTURE, [desc…])."""
+        if depth >= MAX_DEPTH:
+            raise AxdrError("A-XDR type description deeper than %d" % MAX_DEPTH)
+        # Null, empty arrays and empty structures are refused: every element
+        # must take at least one byte, or a short frame could describe an
+        # unbounded number of elements.
+        tag = self.byte()
+        if tag == _ARRAY:
+            count = self.number(">H", 2)
+            if count == 0:
+                raise AxdrError("empty array in compact-array description")
+            return (tag, count, self.description(depth + 1))
+        if tag == _STRUCTURE:
+            n = self.length()
+            if n == 0:
+                raise AxdrError("empty structure in compact-array description")
+            self.need(n)
+            return (tag, [self.description(depth + 1) for _ in range(n)])
+        if tag > _LAST_TAG or tag == _NULL or tag == _COMPACT_ARRAY or _SIZE[tag] == _UNUSED:
+            raise AxdrError("bad type 0x%02x in compact-array description" % tag)
+        return (tag,)
+
+    def typed(self, desc, depth):
+        """An untagged value laid out as ``desc`` says (compact-array contents)."""
+        tag = desc[0]
+        if tag == _ARRAY:
+            return [self.typed(desc[2], depth + 1) for _ in range(desc[1])]
+        if tag == _STRUCTURE:
+            return tuple([self.typed(d, depth + 1) for d in desc[1]])
+        return self.content(tag, depth)
+
+
+def decode(buf, pos=0):
+    """Decode the value at ``pos``: -> (value, next_pos). Raises AxdrError."""
+    cur = Cursor(buf, pos)
+    return cur.value(), cur.pos
+
+
+def _skip_length(buf, pos, end):
+    if pos >= end:
+        raise Incomplete()
+    first = buf[pos]
+    if first < 0x80:
+        return first, pos + 1
+    n = first & 0x7F
+    if n == 0 or n > _MAX_LENGTH_BYTES:
+        raise AxdrError("bad A-XDR length byte 0x%02x at offset %d" % (first, pos))
+    if pos + 1 + n > end:
+        raise Incomplete()
+    value = 0
+    for i in range(n):
+        value = (value << 8) | buf[pos + 1 + i]
+    return value, pos + 1 + n
+
+
+def skip(buf, pos=0, depth=0):
+    """Position after the value at ``pos``: Incomplete if it runs past the end."""
+    end = len(buf)
+    if pos >= end:
+        raise Incomplete()
+    tag = buf[pos]
+    if tag > _LAST_TAG or _SIZE[tag] == _UNUSED:
+        raise AxdrError("unknown A-XDR tag 0x%02x at offset %d" % (tag, pos))
+    if depth >= MAX_DEPTH:
+        raise AxdrError("A-XDR nesting deeper than %d at offset %d" % (MAX_DEPTH, pos))
+    size = _SIZE[tag]
+    if size != _VARIABLE:
+        pos += 1 + size
+    elif tag == _ARRAY or tag == _STRUCTURE:
+        n, pos = _skip_length(buf, pos + 1, end)
+        for _ in range(n):
+            pos = skip(buf, pos, depth + 1)
+    elif tag == _COMPACT_ARRAY:
+        pos = _skip_compact(buf, pos + 1, end)
+    else:
+        n, pos = _skip_length(buf, pos + 1, end)
+        pos += (n + 7) >> 3 if tag == _BIT_STRING else n
+    if pos > end:
+        raise Incomplete()
+    return pos
+
+
+def _skip_compact(buf, pos, end):
+    """Skip a compact-array: parse the description only to find where it ends."""
+    cur = Cursor(buf, pos, end)
+    try:
+        cur.description(1)
+    except _Truncated:
+        raise Incomplete()
+    n, pos = _skip_length(buf, cur.pos, end)
+    return pos + n
