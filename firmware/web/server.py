@@ -1,0 +1,180 @@
+"""A tiny HTTP/1.1 server on asyncio streams (RFC 9110 semantics, RFC 9112 syntax in
+web/message.py). No framework.
+
+- Routes: exact paths; a path ending in ``*`` is a prefix route (``"*"`` alone catches
+  everything, which the captive portal uses). The longest matching prefix wins.
+- Unknown path: 404, JSON. Known path, wrong method: 405, JSON, with ``Allow``.
+- One request per connection (``Connection: close``): no keep-alive state to bound.
+- Every read and write is under ``asyncio.wait_for``: a slow or stalled client costs one
+  task until its timeout and never blocks the meter reader or other clients.
+- At most ``MAX_CLIENTS`` connections are served at once; the rest get 503 straight away.
+
+Usage::
+
+    srv = HttpServer(80)
+    srv.route("/api/status", status)                  # handler(request) -> Response
+    srv.route("/config", save, methods=("POST",))     # handlers may be async
+    await srv.start()
+    ...
+    srv.close()
+"""
+
+try:
+    import asyncio
+except ImportError:  # MicroPython before 1.21
+    import uasyncio as asyncio
+
+from web.message import (  # noqa: F401  (re-exported: handlers import them from here)
+    HttpError,
+    Request,
+    Response,
+    error_response,
+    head_bytes,
+    read_request,
+    redirect,
+    response,
+)
+
+MAX_CLIENTS = 4  # lwIP on the ESP32 has 10 sockets by default; MQTT, DNS, listener need some
+READ_TIMEOUT = 10  # seconds for a whole request: a phone on a weak AP link needs a few
+WRITE_TIMEOUT = 10  # seconds to hand a response to a client that does not read it
+DISCARD_TIMEOUT = 1  # seconds spent draining an unread body after an error reply
+DISCARD_LIMIT = 16384  # unread body bytes drained after an error so the reply is not reset
+_CHUNK = 512  # read size while draining
+
+
+class HttpServer:
+    """Routes plus a listening socket; ``on_error(exc)`` sees handler crashes (500)."""
+
+    def __init__(self, port, host="0.0.0.0"):
+        self.port = port
+        self.host = host
+        self.clients = 0
+        self.requests = 0
+        self.on_error = _print_error
+        self._exact = {}
+        self._prefixes = []
+        self._server = None
+
+    def route(self, path, handler, methods=("GET",)):
+        """Serve ``path`` with ``handler(request)`` for the given methods."""
+        entry = (handler, tuple(m.upper() for m in methods))
+        if path.endswith("*"):
+            self._prefixes.append((path[:-1], entry))
+            self._prefixes.sort(key=lambda p: -len(p[0]))
+        else:
+            self._exact[path] = entry
+
+    def find(self, path):
+        """The (handler, methods) serving ``path``, or None."""
+        entry = self._exact.get(path)
+        if entry is not None:
+            return entry
+        for prefix, entry in self._prefixes:
+            if path.startswith(prefix):
+                return entry
+        return None
+
+    async def dispatch(self, req):
+        """Run the matching handler; always returns a Response."""
+        entry = self.find(req.path)
+        if entry is None:
+            return error_response(404, "no such path: %s" % req.path)
+        handler, methods = entry
+        if req.method not in methods:
+            allow = ", ".join(methods)
+            return error_response(405, "use %s" % allow, {"Allow": allow})
+        try:
+            resp = handler(req)
+            if hasattr(resp, "send"):  # a coroutine (generator on MicroPython)
+                resp = await resp
+        except HttpError as e:
+            return error_response(e.status, e.message)
+        except Exception as e:  # a handler bug must not take the server down
+            self.on_error(e)
+            return error_response(500, "internal error")
+        if not isinstance(resp, Response):
+            resp = response(200, resp)
+        return resp
+
+    async def start(self):
+        """Start listening; returns once the socket is bound."""
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+
+    def close(self):
+        """Stop accepting connections (open requests end on their own timeouts)."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    async def _serve(self, reader, writer):
+        self.clients += 1
+        try:
+            if self.clients > MAX_CLIENTS:
+                await _send(writer, error_response(503, "too many connections"))
+            else:
+                await self._exchange(reader, writer)
+        except (OSError, EOFError, asyncio.TimeoutError):
+            pass  # the client went away or stopped reading: nobody to answer
+        finally:
+            self.clients -= 1
+            await _close(writer)
+
+    async def _exchange(self, reader, writer):
+        peer = peer_address(writer.get_extra_info("peername"))
+        try:
+            req = await asyncio.wait_for(read_request(reader, peer), READ_TIMEOUT)
+        except HttpError as e:
+            await _send(writer, error_response(e.status, e.message))
+            await _discard(reader)
+            return
+        except asyncio.TimeoutError:
+            await _send(writer, error_response(408, "request not received in time"))
+            return
+        self.requests += 1
+        await _send(writer, await self.dispatch(req))
+
+
+def peer_address(addr):
+    """(ip text, port) from a socket address; the unix port gives raw sockaddr_in bytes."""
+    if isinstance(addr, (bytes, bytearray)):
+        if len(addr) < 8:
+            return None
+        return "%d.%d.%d.%d" % (addr[4], addr[5], addr[6], addr[7]), (addr[2] << 8) | addr[3]
+    return addr
+
+
+def _print_error(exc):
+    print("http: handler failed: %r" % (exc,))
+
+
+async def _send(writer, resp):
+    writer.write(head_bytes(resp))
+    if resp.body:
+        writer.write(resp.body)
+    await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
+
+
+async def _discard(reader):
+    """Read what the client is still sending, so closing does not reset the reply away."""
+    try:
+        await asyncio.wait_for(_drain_input(reader), DISCARD_TIMEOUT)
+    except (OSError, asyncio.TimeoutError):
+        pass
+
+
+async def _drain_input(reader):
+    seen = 0
+    while seen < DISCARD_LIMIT:
+        chunk = await reader.read(_CHUNK)
+        if not chunk:
+            return
+        seen += len(chunk)
+
+
+async def _close(writer):
+    try:
+        writer.close()
+        await writer.wait_closed()
+    except OSError:
+        pass

@@ -1,0 +1,194 @@
+"""The tiny HTTP server (firmware/web/server.py), spoken to by a real HTTP client.
+
+The server runs in a child process under the MicroPython unix port (and, the same code,
+under CPython); the tests use ``http.client`` and raw sockets over loopback.
+"""
+
+import json
+import socket
+
+import pytest
+
+from web_support import INTERPRETERS, Child, free_port, raw_exchange, request
+
+APP = """
+import asyncio
+from web import server
+from web.server import HttpServer, HttpError, response
+server.READ_TIMEOUT = %(timeout)d
+PORT = %(port)d
+srv = HttpServer(PORT, "127.0.0.1")
+
+def hello(req):
+    return response(200, {"method": req.method, "path": req.path, "query": req.query,
+                          "remote": req.remote[0]})
+
+async def echo(req):
+    await asyncio.sleep(0)
+    return response(201, {"body": req.body.decode(), "form": req.form(),
+                          "type": req.headers.get("content-type")})
+
+def boom(req):
+    raise ValueError("handler bug")
+
+def refuse(req):
+    raise HttpError(422, "field x is wrong")
+
+def anything(req):
+    return response(200, "prefix " + req.path, "text/plain", {"X-Extra": "1"})
+
+srv.route("/hello", hello)
+srv.route("/echo", echo, methods=("POST", "PUT"))
+srv.route("/boom", boom)
+srv.route("/refuse", refuse)
+srv.route("/static/*", anything)
+
+async def main():
+    await srv.start()
+    print("READY", PORT)
+    while True:
+        await asyncio.sleep(1)
+
+asyncio.run(main())
+"""
+
+TIMEOUT = 2  # the read timeout the child uses, shortened so stalled-client tests end soon
+
+
+@pytest.fixture(scope="module", params=INTERPRETERS)
+def server(request):
+    port = free_port()
+    child = Child(request.param, APP % {"port": port, "timeout": TIMEOUT}, heapsize="64k")
+    child.wait_for("READY")
+    yield port
+    output = child.stop()
+    assert "Traceback" not in output, output
+
+
+def get_json(port, path, **kw):
+    status, headers, body = request(port, "GET", path, **kw)
+    return status, headers, json.loads(body)
+
+
+class TestRouting:
+    def test_a_get_route_sees_method_path_query_and_peer(self, server):
+        status, headers, data = get_json(server, "/hello?a=1&b=x+y%21&c=%C3%A4")
+        assert status == 200
+        assert headers["content-type"] == "application/json"
+        assert headers["connection"] == "close"
+        assert data == {
+            "method": "GET",
+            "path": "/hello",
+            "query": {"a": "1", "b": "x y!", "c": "\u00e4"},
+            "remote": "127.0.0.1",
+        }
+
+    def test_an_async_handler_gets_the_body_and_lower_cased_headers(self, server):
+        form = "ssid=My+Net&pw=a%26b"
+        kind = {"Content-Type": "application/x-www-form-urlencoded"}
+        status, _, body = request(server, "POST", "/echo", body=form, headers=kind)
+        assert status == 201
+        assert json.loads(body) == {
+            "body": form,
+            "form": {"ssid": "My Net", "pw": "a&b"},
+            "type": "application/x-www-form-urlencoded",
+        }
+
+    def test_a_prefix_route_serves_every_path_below_it(self, server):
+        status, headers, body = request(server, "GET", "/static/a/b.css")
+        assert (status, body) == (200, b"prefix /static/a/b.css")
+        assert headers["content-type"] == "text/plain"
+        assert headers["x-extra"] == "1"
+
+    def test_an_unknown_path_is_a_json_404(self, server):
+        status, _, data = get_json(server, "/nope")
+        assert status == 404
+        assert data["status"] == 404 and "/nope" in data["error"]
+
+    def test_a_known_path_with_the_wrong_method_is_a_json_405_with_allow(self, server):
+        status, headers, body = request(server, "DELETE", "/echo")
+        assert status == 405
+        assert headers["allow"] == "POST, PUT"
+        assert json.loads(body)["status"] == 405
+
+    def test_a_handler_may_refuse_with_its_own_status(self, server):
+        status, _, data = get_json(server, "/refuse")
+        assert (status, data["error"]) == (422, "field x is wrong")
+
+    def test_a_crashing_handler_is_a_500_and_the_server_carries_on(self, server):
+        status, _, data = get_json(server, "/boom")
+        assert (status, data["error"]) == (500, "internal error")
+        assert get_json(server, "/hello")[0] == 200
+
+
+def status_of(reply):
+    return int(reply.split(b" ", 2)[1])
+
+
+class TestBounds:
+    def test_a_request_line_longer_than_the_bound_is_414(self, server):
+        reply = raw_exchange(server, b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\n\r\n")
+        assert status_of(reply) == 414
+
+    def test_too_many_header_fields_is_431(self, server):
+        fields = b"".join(b"X-H%d: 1\r\n" % i for i in range(40))
+        reply = raw_exchange(server, b"GET /hello HTTP/1.1\r\n" + fields + b"\r\n")
+        assert status_of(reply) == 431
+
+    def test_a_head_larger_than_the_bound_is_431(self, server):
+        field = b"Cookie: " + b"c" * 5000 + b"\r\n"
+        reply = raw_exchange(server, b"GET /hello HTTP/1.1\r\n" + field + b"\r\n")
+        assert status_of(reply) == 431
+
+    def test_a_body_larger_than_the_bound_is_413(self, server):
+        status, _, body = request(server, "POST", "/echo", body=b"x" * 5000)
+        assert status == 413
+        assert json.loads(body)["status"] == 413
+
+    @pytest.mark.parametrize(
+        "head",
+        [
+            b"GET /hello\r\n\r\n",
+            b"GET hello HTTP/1.1\r\n\r\n",
+            b"GET /hello SMTP/1.0\r\n\r\n",
+            b"G\xffT /hello HTTP/1.1\r\n\r\n",
+            b"GET /hello HTTP/1.1\r\nNo colon here\r\n\r\n",
+            b"GET /hello HTTP/1.1\r\n : empty name\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n",
+            b"GET /hello?a=%ff HTTP/1.1\r\n\r\n",
+        ],
+    )
+    def test_malformed_requests_are_400(self, server, head):
+        assert status_of(raw_exchange(server, head)) == 400
+
+    def test_a_chunked_body_is_refused_with_411(self, server):
+        head = b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        assert status_of(raw_exchange(server, head)) == 411
+
+    def test_a_client_that_closes_early_gets_no_answer_and_harms_nothing(self, server):
+        assert raw_exchange(server, b"GET /hel") == b""
+        assert get_json(server, "/hello")[0] == 200
+
+
+class TestSlowClients:
+    def test_a_stalled_client_does_not_block_others_and_then_times_out_with_408(self, server):
+        with socket.create_connection(("127.0.0.1", server), timeout=TIMEOUT * 5) as stalled:
+            stalled.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")  # never finishes
+            assert get_json(server, "/hello")[0] == 200
+            assert status_of(stalled.recv(4096)) == 408
+
+    def test_a_body_that_never_arrives_times_out(self, server):
+        with socket.create_connection(("127.0.0.1", server), timeout=TIMEOUT * 5) as s:
+            s.sendall(b"POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+            assert status_of(s.recv(4096)) == 408
+
+    def test_connections_beyond_the_bound_get_503_at_once(self, server):
+        stalled = [socket.create_connection(("127.0.0.1", server)) for _ in range(4)]
+        try:
+            for s in stalled:
+                s.sendall(b"GET /hel")
+            assert get_json(server, "/hello")[0] == 503
+        finally:
+            for s in stalled:
+                s.close()
