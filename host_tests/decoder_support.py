@@ -332,3 +332,25 @@ def sil_push(seed=0, frame_counter=1, gbt=True):
     apdu = cipher(plain, SIL_KEY, SIL_TITLE, frame_counter, SIL_AUTH_KEY, sc=0x30)
     frame = hdlc_gbt(apdu) if gbt else hdlc_frame(LLC + apdu)
     return frame, raw
+
+
+# --- running the decoder ------------------------------------------------------------
+
+
+def decode_all(data, chunk=None, **kw):
+    """Feed ``data`` to a fresh Decoder (in ``chunk``-sized pieces); -> (telegrams, decoder)."""
+    import decoder
+
+    dec = decoder.Decoder(**kw)
+    out = []
+    step = chunk or len(data) or 1
+    for i in range(0, len(data), step):
+        out += dec.feed(data[i : i + step])
+    return out, dec
+
+
+def plain_readings(telegram):
+    """Readings as the JSON contract shows them: OBIS -> {"value", ["unit"]}."""
+    import decoder
+
+    return decoder.telegram_dict(telegram)["readings"]

@@ -1,0 +1,129 @@
+"""tools/decode.py: the host CLI contract other tools rely on.
+
+stdout is JSON Lines (one telegram each), stderr has one ``error:`` line per
+problem, exit status 0 (decoded something) / 1 (nothing) / 2 (bad arguments).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import decoder_support as ds
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLI = os.path.join(ROOT, "tools", "decode.py")
+KEY, AUTH = ds.SIL_KEY.hex(), ds.SIL_AUTH_KEY.hex()
+
+
+def run(args, data=None):
+    return subprocess.run(
+        [sys.executable, CLI] + list(args), input=data, capture_output=True, timeout=60, cwd=ROOT
+    )
+
+
+def lines(stdout):
+    return [json.loads(line) for line in stdout.decode().splitlines()]
+
+
+@pytest.fixture
+def capture(tmp_path):
+    data = b"".join(ds.sil_push(seed=s, frame_counter=100 + s)[0] for s in range(3))
+    path = tmp_path / "capture.bin"
+    path.write_bytes(data)
+    return path, data
+
+
+def test_a_binary_capture_prints_one_json_object_per_telegram(capture):
+    path, _ = capture
+    r = run(["--key", KEY, "--auth-key", AUTH, "--meter", "am550", str(path)])
+    assert r.returncode == 0, r.stderr
+    docs = lines(r.stdout)
+    assert [d["frame_counter"] for d in docs] == [100, 101, 102]
+    for d in docs:
+        assert list(d) == ["meter_time", "system_title", "frame_counter", "readings"]
+        assert d["system_title"] == ds.SIL_TITLE.hex()
+        assert d["readings"]["1-0:32.7.0"]["unit"] == "V"
+        assert d["readings"]["0-0:96.1.1"] == {"value": "71000000"}
+    assert r.stderr == b""
+
+
+def test_hex_text_on_stdin_with_any_whitespace(capture):
+    _, data = capture
+    text = data.hex()
+    spaced = "\n".join(" ".join(text[i : i + 2] for i in range(j, min(j + 64, len(text)), 2)) for j in range(0, len(text), 64))
+    r = run(["--key", KEY, "--auth-key", AUTH, "--hex", "-"], spaced.encode())
+    assert r.returncode == 0, r.stderr
+    assert len(lines(r.stdout)) == 3
+
+
+def test_a_bad_frame_is_one_error_line_and_decoding_goes_on(capture, tmp_path):
+    _, data = capture
+    first = ds.sil_push(seed=0, frame_counter=100)[0]
+    bad = bytearray(data)
+    bad[len(first) + 30] ^= 0xFF  # inside the second push's first HDLC frame
+    path = tmp_path / "bad.bin"
+    path.write_bytes(bytes(bad))
+    r = run(["--key", KEY, "--auth-key", AUTH, str(path)])
+    assert r.returncode == 0
+    assert [d["frame_counter"] for d in lines(r.stdout)] == [100, 102]
+    errors = r.stderr.decode().splitlines()
+    assert errors and all(line.startswith("error:") for line in errors)
+
+
+def test_wrong_authentication_key_names_both_keys_and_exits_1(capture):
+    path, _ = capture
+    r = run(["--key", KEY, "--auth-key", "00" * 16, str(path)])
+    assert r.returncode == 1
+    assert r.stdout == b""
+    errors = r.stderr.decode().splitlines()
+    assert len(errors) == 3
+    assert all(line.startswith("error:") and "authentication failed" in line for line in errors)
+    assert "GUEK" in errors[0] and "GAK" in errors[0]
+
+
+def test_nothing_decodable_exits_1(tmp_path):
+    path = tmp_path / "noise.bin"
+    path.write_bytes(b"\x00\x01 hello, not a meter \xff" * 10)
+    r = run([str(path)])
+    assert r.returncode == 1
+    assert r.stdout == b""
+
+
+@pytest.mark.parametrize(
+    "args,option",
+    [
+        (["--key", "1234"], "--key"),
+        (["--key", "g" * 32], "--key"),
+        (["--auth-key", "00" * 17], "--auth-key"),
+        (["--meter", "no-such-meter"], "--meter"),
+    ],
+)
+def test_bad_arguments_exit_2_and_name_the_option(capture, args, option):
+    path, _ = capture
+    r = run(args + [str(path)])
+    assert r.returncode == 2
+    assert option in r.stderr.decode()
+    assert r.stdout == b""
+
+
+def test_a_missing_file_is_a_bad_argument(tmp_path):
+    r = run([str(tmp_path / "absent.bin")])
+    assert r.returncode == 2
+    assert "error:" in r.stderr.decode()
+
+
+def test_bad_hex_text_is_a_bad_argument():
+    r = run(["--hex", "-"], b"7e a0 zz")
+    assert r.returncode == 2
+    assert "--hex" in r.stderr.decode()
+
+
+def test_help_documents_meter_and_profile():
+    r = run(["--help"])
+    assert r.returncode == 0
+    text = r.stdout.decode()
+    assert "--meter NAME" in text and "meter profile" in text
+    assert "--profile LIST" in text and "sil-consumer-info-1" in text

@@ -1,0 +1,264 @@
+"""The Decoder facade, end to end: meter bytes in, telegrams of OBIS readings out.
+
+Every frame here is built by the independent encoder in decoder_support.py
+(AESGCM from the ``cryptography`` package for the ciphering); the real
+captures are in test_corpus.py.
+"""
+
+import json
+
+import pytest
+
+import decoder
+import decoder_support as ds
+from decoder_support import decode_all, plain_readings
+
+KEY, AUTH = ds.SIL_KEY, ds.SIL_AUTH_KEY
+TITLE = ds.SIL_TITLE
+NOON = ds.cosem_datetime(2026, 11, 23, 12, 0, 0, deviation=-120)
+
+
+def _scaled_sil(raw):
+    """What the SiL push must read as with 0.1 V voltage and 0.01 A current."""
+    out = {}
+    for code, v in raw.items():
+        c = int(code.split(":")[1].split(".")[0])
+        if c in (32, 52, 72):
+            out[code] = (round(v / 10, 1), "V")
+        elif c in (31, 51, 71, 91):
+            out[code] = (round(v / 100, 2), "A")
+        elif c in (3, 4, 23, 24, 43, 44, 63, 64):
+            out[code] = (v, "var")
+        else:
+            out[code] = (v, "W")
+    return out
+
+
+def _tagged_apdu(invoke_id=7, when=NOON, typed=False):
+    body = ds.tagged_body(
+        [
+            ("1-0:1.8.0", ds.uint32(123456), (0, 30)),
+            ("1-0:1.7.0", ds.uint32(1500), (0, 27)),
+            ("1-0:32.7.0", ds.uint16(2337), (-1, 35)),
+            ("1-0:31.7.0", ds.uint16(597), (-2, 33)),
+            ("0-0:96.1.0", ds.octets(b"12345678"), None),
+        ]
+    )
+    return ds.data_notification(body, invoke_id=invoke_id, when=when, typed=typed)
+
+
+TAGGED = {
+    "1-0:1.8.0": {"value": 123456, "unit": "Wh"},
+    "1-0:1.7.0": {"value": 1500, "unit": "W"},
+    "1-0:32.7.0": {"value": 233.7, "unit": "V"},
+    "1-0:31.7.0": {"value": 5.97, "unit": "A"},
+    "0-0:96.1.0": {"value": "12345678"},
+}
+
+
+# --- the SiL 5-second push: HDLC + GBT + general-glo-ciphering 0x30 + push-setup ---
+
+
+def test_sil_push_decodes_to_the_24_readings_with_the_profile_scalers():
+    frame, raw = ds.sil_push(seed=3, frame_counter=1001)
+    telegrams, dec = decode_all(frame, key=KEY, auth_key=AUTH, profile="am550")
+    assert len(telegrams) == 1 and dec.telegrams == 1
+    t = telegrams[0]
+    assert t.system_title == TITLE.hex()
+    assert t.frame_counter == 1001
+    assert t.tag_checked is True
+    assert t.meter_time == "2026-11-23T21:05:08+01:00"  # deviation -60 is one hour ahead of UTC
+    assert t.readings["0-0:96.1.1"] == ("71000000", None)
+    for code, (value, unit) in _scaled_sil(raw).items():
+        assert t.readings[code][1] == unit, code
+        assert t.readings[code][0] == pytest.approx(value), code
+    assert "0-0:25.9.0" not in t.readings  # the push-setup object is not a reading
+    assert dec.errors.total() == 0
+
+
+def test_keys_may_be_hex_text_or_bytes():
+    frame, _ = ds.sil_push()
+    a, _ = decode_all(frame, key=KEY.hex(), auth_key=AUTH.hex().upper(), profile="am550")
+    b, _ = decode_all(frame, key=KEY, auth_key=AUTH, profile="am550")
+    assert a[0].readings == b[0].readings
+
+
+def test_without_the_auth_key_a_0x30_push_still_decrypts_but_says_the_tag_was_not_checked():
+    frame, _ = ds.sil_push()
+    telegrams, dec = decode_all(frame, key=KEY, profile="am550")
+    assert len(telegrams) == 1
+    assert telegrams[0].tag_checked is False
+    assert dec.errors.total() == 0
+
+
+def test_a_wrong_auth_key_yields_no_readings_and_one_authentication_error():
+    frame, _ = ds.sil_push()
+    telegrams, dec = decode_all(frame, key=KEY, auth_key=bytes(16), profile="am550")
+    assert telegrams == []
+    assert dec.errors.counts["authentication"] == 1
+    assert "authentication failed" in dec.errors.last_error
+    assert "GUEK" in dec.errors.last_error and "GAK" in dec.errors.last_error
+
+
+def test_an_encrypted_push_without_any_key_is_counted_not_raised():
+    frame, _ = ds.sil_push()
+    telegrams, dec = decode_all(frame)
+    assert telegrams == []
+    assert dec.errors.counts["authentication"] == 1
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 64, 1000])
+def test_chunk_size_does_not_change_the_result(chunk):
+    stream = b"".join(ds.sil_push(seed=s, frame_counter=s + 1)[0] for s in range(3))
+    whole, _ = decode_all(stream, key=KEY, auth_key=AUTH, profile="am550")
+    pieces, dec = decode_all(stream, chunk=chunk, key=KEY, auth_key=AUTH, profile="am550")
+    assert [t.readings for t in pieces] == [t.readings for t in whole]
+    assert [t.frame_counter for t in pieces] == [1, 2, 3]
+    assert dec.telegrams == 3
+
+
+def test_garbage_between_frames_is_skipped():
+    one, _ = ds.sil_push(seed=1, frame_counter=11)
+    two, _ = ds.sil_push(seed=2, frame_counter=12)
+    telegrams, _ = decode_all(b"\x00\x13garbage" + one + b"\xff" * 40 + two, key=KEY, auth_key=AUTH)
+    assert [t.frame_counter for t in telegrams] == [11, 12]
+
+
+def test_a_corrupted_frame_is_counted_and_its_neighbours_still_decode():
+    frames = [ds.sil_push(seed=s, frame_counter=s + 1)[0] for s in range(3)]
+    bad = bytearray(frames[1])
+    bad[40] ^= 0x01  # inside the first HDLC frame's information field: FCS mismatch
+    telegrams, dec = decode_all(frames[0] + bytes(bad) + frames[2], key=KEY, auth_key=AUTH)
+    assert [t.frame_counter for t in telegrams] == [1, 3]
+    assert dec.errors.counts["checksum"] >= 1
+
+
+def test_a_duplicated_gbt_block_drops_that_push_only():
+    apdu = ds.cipher(_tagged_apdu(), KEY, TITLE, 5, AUTH)
+    blocks = ds.gbt_blocks(apdu, 40)
+    frames = [ds.hdlc_frame((ds.LLC if i == 0 else b"") + b) for i, b in enumerate(blocks)]
+    broken = frames[0] + frames[1] + frames[1] + b"".join(frames[2:])
+    good = b"".join(frames)
+    telegrams, dec = decode_all(broken + good, key=KEY, auth_key=AUTH)
+    assert len(telegrams) == 1
+    assert dec.errors.counts["sequence"] >= 1
+
+
+# --- framings, security modes, body styles -------------------------------------------
+
+
+def test_plain_segmented_hdlc_with_a_tagged_body_takes_scaler_and_unit_from_the_frame():
+    telegrams, _ = decode_all(ds.hdlc_segmented(_tagged_apdu(), max_info=30))
+    assert len(telegrams) == 1
+    t = telegrams[0]
+    assert plain_readings(t) == TAGGED
+    assert t.meter_time == "2026-11-23T12:00:00+02:00"
+    assert t.system_title is None and t.frame_counter is None and t.tag_checked is None
+
+
+def test_typed_header_date_time_09_0c_is_read_like_0c():
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + _tagged_apdu(typed=True)))
+    assert telegrams[0].meter_time == "2026-11-23T12:00:00+02:00"
+
+
+def test_mbus_segmented_encryption_only_push():
+    apdu = ds.cipher(_tagged_apdu(), KEY, b"KFM\x00\x01\x02\x03\x04", 77, sc=0x20)
+    telegrams, dec = decode_all(ds.mbus_segmented(apdu, max_data=50), key=KEY)
+    assert dec.errors.total() == 0
+    assert len(telegrams) == 1
+    assert plain_readings(telegrams[0]) == TAGGED
+    assert telegrams[0].frame_counter == 77
+    assert telegrams[0].system_title == b"KFM\x00\x01\x02\x03\x04".hex()
+
+
+def test_suite_id_0x21_is_encryption_only_too():
+    apdu = ds.cipher(_tagged_apdu(), KEY, TITLE, 9, sc=0x21)
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + apdu), key=KEY)
+    assert plain_readings(telegrams[0]) == TAGGED
+
+
+def test_general_ded_ciphering_decodes_like_glo():
+    apdu = ds.cipher(_tagged_apdu(), KEY, TITLE, 9, AUTH, tag=0xDC)
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + apdu), key=KEY, auth_key=AUTH)
+    assert plain_readings(telegrams[0]) == TAGGED
+    assert telegrams[0].tag_checked is True
+
+
+def test_a_bare_apdu_stream_without_link_framing():
+    stream = _tagged_apdu(invoke_id=1) + _tagged_apdu(invoke_id=2)
+    telegrams, _ = decode_all(stream, chunk=5)
+    assert len(telegrams) == 2
+    assert all(plain_readings(t) == TAGGED for t in telegrams)
+
+
+def test_several_apdus_in_one_information_field_all_decode():
+    info = ds.LLC + _tagged_apdu(invoke_id=1) + _tagged_apdu(invoke_id=2) + _tagged_apdu(invoke_id=3)
+    telegrams, _ = decode_all(ds.hdlc_frame(info))
+    assert len(telegrams) == 3
+
+
+def test_flat_tagged_structure_and_clock_fallback_for_meter_time():
+    clock = ds.cosem_datetime(2025, 1, 2, 3, 4, 5, deviation=-60)
+    body = ds.flat_tagged_body(
+        [("0-0:1.0.0", ds.octets(clock), None), ("1-0:1.8.0", ds.uint32(42), (0, 30))]
+    )
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(body)))
+    t = telegrams[0]
+    assert t.meter_time == "2025-01-02T03:04:05+01:00"
+    assert t.readings["1-0:1.8.0"] == (42, "Wh")
+
+
+def test_fully_untagged_values_use_the_named_sil_list():
+    _, raw = ds.sil_info_1_body()
+    values = [ds.octets(b"71000000")]
+    for code in ds.SIL_INFO_1[1:]:
+        c = int(code.split(":")[1].split(".")[0])
+        values.append(ds.uint16(raw[code]) if c in (32, 52, 72, 31, 51, 71, 91) else ds.uint32(raw[code]))
+    apdu = ds.data_notification(ds.structure(values), when=NOON)
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + apdu), lists=["sil-consumer-info-1"])
+    t = telegrams[0]
+    for code, (value, unit) in _scaled_sil(raw).items():
+        assert t.readings[code][0] == pytest.approx(value) and t.readings[code][1] == unit
+
+
+def test_dsmr_ascii_telegram_with_crc():
+    text = ds.dsmr_telegram(
+        ["0-0:1.0.0(231121150000W)", "1-0:1.8.1(001234.567*kWh)", "1-0:1.7.0(00.350*kW)"]
+    )
+    telegrams, dec = decode_all(b"\x00junk" + text, chunk=9)
+    assert dec.errors.total() == 0
+    t = telegrams[0]
+    assert t.readings["1-0:1.8.1"] == (pytest.approx(1234.567), "kWh")
+    assert t.meter_time is not None and t.meter_time.startswith("2023-11-21T15:00:00")
+
+
+def test_dsmr_inside_general_glo_ciphering():
+    text = ds.dsmr_telegram(["1-0:1.8.0(000100.000*kWh)"], ident="Lux5\\2SMARTY")
+    apdu = ds.cipher(text, KEY, b"SAG\x00\x00\x00\x00\x01", 3, AUTH)
+    telegrams, _ = decode_all(ds.mbus_segmented(apdu, max_data=100), key=KEY, auth_key=AUTH)
+    t = telegrams[0]
+    assert t.readings["1-0:1.8.0"][0] == pytest.approx(100.0)
+    assert t.frame_counter == 3 and t.tag_checked is True
+
+
+# --- the facade's own contract ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name,key", [("key", "abc"), ("key", "zz" * 16), ("auth_key", b"\x00" * 15)])
+def test_a_bad_key_is_a_valueerror_naming_the_option(name, key):
+    with pytest.raises(ValueError) as e:
+        decoder.Decoder(**{name: key})
+    assert name in str(e.value)
+
+
+def test_telegram_json_is_the_cli_contract():
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + _tagged_apdu()))
+    doc = json.loads(decoder.telegram_json(telegrams[0]))
+    assert list(doc) == ["meter_time", "system_title", "frame_counter", "readings"]
+    assert doc["readings"] == TAGGED
+    assert "unit" not in doc["readings"]["0-0:96.1.0"]
+
+
+def test_an_empty_feed_returns_nothing():
+    dec = decoder.Decoder()
+    assert dec.feed(b"") == [] and dec.telegrams == 0
