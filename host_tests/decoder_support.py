@@ -124,14 +124,20 @@ def cosem_datetime(year, month, day, hour, minute, second, deviation=None, statu
 # --- bodies --------------------------------------------------------------------
 
 
-def push_setup_body(items, push_obis="0-0:25.9.0"):
+def push_setup_body(items, push_obis="0-0:25.9.0", with_name=True):
     """Push-setup style: element 0 the capture-object list, then untagged values.
 
-    ``items`` is a list of (class_id, OBIS text, encoded value). The push
-    object's own logical name is captured first, as the Swiss meters do.
+    ``items`` is a list of (class_id, OBIS text, encoded value). As in the
+    Swiss captures, capture object 0 is the push object's own attribute 2
+    (the list itself, which *is* element 0) and, with ``with_name``, object 1
+    its attribute 1 (its logical name): the body has one element per capture
+    object.
     """
-    captures = [structure([uint16(40), octets(obis(push_obis)), int8(1), uint16(0)])]
-    values = [octets(obis(push_obis))]
+    captures = [structure([uint16(40), octets(obis(push_obis)), int8(2), uint16(0)])]
+    values = []
+    if with_name:
+        captures.append(structure([uint16(40), octets(obis(push_obis)), int8(1), uint16(0)]))
+        values.append(octets(obis(push_obis)))
     for class_id, code, value in items:
         captures.append(structure([uint16(class_id), octets(obis(code)), int8(2), uint16(0)]))
         values.append(value)
