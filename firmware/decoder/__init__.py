@@ -173,8 +173,40 @@ def telegram_dict(t):
     }
 
 
-def telegram_json(t):
-    """One line of JSON: meter_time, system_title, frame_counter, readings."""
+def to_json(obj):
+    """JSON text for readings-shaped data, identical on MicroPython and CPython.
+
+    ``json.dumps`` is not used for numbers: MicroPython prints floats with 17
+    digits (0.941 becomes 0.9409999999999999), so floats are written with 15
+    significant digits, which round-trips every value a meter register holds.
+    NaN and infinities (possible in float32 registers) are not JSON: null.
+    """
+    if obj is None:
+        return "null"
+    if obj is True:
+        return "true"
+    if obj is False:
+        return "false"
+    if isinstance(obj, int):
+        return str(obj)
+    if isinstance(obj, float):
+        if obj != obj or obj in (_INF, -_INF):
+            return "null"
+        return "%.15g" % obj
+    if isinstance(obj, dict):
+        return "{%s}" % ", ".join("%s: %s" % (to_json(str(k)), to_json(v)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return "[%s]" % ", ".join(to_json(v) for v in obj)
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return to_json(bytes(obj).hex())
     import json
 
-    return json.dumps(telegram_dict(t))
+    return json.dumps(str(obj))
+
+
+_INF = float("inf")
+
+
+def telegram_json(t):
+    """One line of JSON: meter_time, system_title, frame_counter, readings."""
+    return to_json(telegram_dict(t))
