@@ -139,15 +139,14 @@ class Gcm:
         self._absorb_start(sc, check)
         if sc & SC_ENC:
             if check:
+                self._absorb_pad()  # A = SC || AK ends here, padded
                 self._absorb(ciphertext)  # before the XOR: out may be ciphertext
-                self._absorb_pad()
             self.ctr(ciphertext, out, n)
             aad_len, c_len = 1 + _KEY_BYTES, n
         else:
             out[0:n] = ciphertext
             if check:
-                self._absorb(ciphertext)
-                self._absorb_pad()
+                self._absorb(ciphertext)  # A = SC || AK || plaintext, no C
             aad_len, c_len = 1 + _KEY_BYTES + n, 0
         if check and not self._tag_matches(aad_len, c_len, tag):
             raise SecurityError(AUTH_FAILED)
