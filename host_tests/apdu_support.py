@@ -163,3 +163,80 @@ def snapshot(note):
 
 def fresh_log():
     return ErrorLog()
+
+
+# --- MicroPython side ------------------------------------------------------
+# Scripts run with ``mp.run_micropython(["-c", SCRIPT], input_bytes=json)``:
+# the case data goes in as JSON on stdin, the results come back as one JSON
+# line, and the CPython test compares them with its own.
+
+GCM_MP_SCRIPT = """
+import json, sys
+from decoder import gcm, gcm_viper
+from decoder.errors import SecurityError
+cases = json.loads(sys.stdin.read())
+h = bytes.fromhex
+out = {"kernel": gcm.KERNEL, "nist": [], "dlms": [], "ghash": [], "ctr": []}
+for c in cases["nist"]:
+    g = gcm.Gcm(h(c["key"]))
+    ct = h(c["ct"])
+    pt = bytearray(len(ct))
+    tag = g.decrypt_raw(h(c["iv"]), h(c["aad"]), ct, pt)
+    out["nist"].append([bytes(pt).hex(), tag.hex()])
+for c in cases["dlms"]:
+    g = gcm.Gcm(h(c["key"]), h(c["ak"]) if c["ak"] else None)
+    ct = h(c["ct"])
+    pt = bytearray(len(ct))
+    try:
+        n = g.decrypt(c["sc"], h(c["title"]), c["fc"], ct, h(c["tag"]) if c["tag"] else None, pt)
+        out["dlms"].append(bytes(pt[:n]).hex())
+    except SecurityError as e:
+        out["dlms"].append("error: " + str(e))
+for c in cases["ghash"]:
+    hk = h(c["h"])
+    data = h(c["data"])
+    y1 = bytearray(h(c["y"]))
+    y2 = bytearray(h(c["y"]))
+    gcm_viper.ghash(y1, hk, data, len(data))
+    gcm._ghash_py(y2, hk, data, len(data))
+    out["ghash"].append([bytes(y1).hex(), bytes(y2).hex()])
+for c in cases["ctr"]:
+    j0 = h(c["j0"])
+    k1 = bytearray(16 * c["blocks"])
+    k2 = bytearray(16 * c["blocks"])
+    gcm_viper.counter_blocks(k1, j0, c["counter"], c["blocks"])
+    gcm._counter_blocks_py(k2, j0, c["counter"], c["blocks"])
+    a = h(c["a"])
+    x1 = bytearray(len(a))
+    x2 = bytearray(len(a))
+    gcm_viper.xor_into(x1, a, k1, len(a))
+    gcm._xor_into_py(x2, a, k1, len(a))
+    out["ctr"].append([bytes(k1).hex(), bytes(k2).hex(), bytes(x1).hex(), bytes(x2).hex()])
+print(json.dumps(out))
+"""
+
+APDU_MP_SCRIPT = """
+import json, sys
+from decoder import apdu
+from decoder.errors import ErrorLog
+cases = json.loads(sys.stdin.read())
+h = bytes.fromhex
+results = []
+for c in cases:
+    log = ErrorLog()
+    reader = apdu.ApduReader(log, h(c["key"]) if c["key"] else None, h(c["ak"]) if c["ak"] else None)
+    notes = []
+    for p in c["payloads"]:
+        for n in reader.push(h(p)):
+            notes.append({
+                "system_title": None if n.system_title is None else bytes(n.system_title).hex(),
+                "frame_counter": n.frame_counter,
+                "invoke_id": n.invoke_id,
+                "datetime": None if n.datetime is None else bytes(n.datetime).hex(),
+                "body": bytes(n.body).hex(),
+                "dsmr": n.dsmr,
+                "tag_checked": n.tag_checked,
+            })
+    results.append({"notes": notes, "errors": log.counts})
+print(json.dumps(results))
+"""
