@@ -1,0 +1,320 @@
+"""OBIS readings from a notification body (IEC 62056-6-1 OBIS, IEC 62056-62 units,
+DLMS UA Blue Book push-setup class 40).
+
+Three body styles, told apart by their shape:
+
+push-setup (Swiss E450/E360/AM550/E570)::
+
+    02 n                                  structure of n
+      01 n  { 02 04  12 class  09 06 OBIS  0F attr  12 index } × n   capture list
+      value_1 … value_n-1                  untagged, in capture-list order
+
+  element i is the value of capture object i; object 0 is the push object
+  itself (class 40), whose value is the list. Values carry no scaler/unit.
+
+OBIS-tagged (Austrian, Nordic, Kamstrup meters)::
+
+    02 n  09 06 OBIS  value  [02 02 0F scaler 16 unit]  09 06 OBIS value …
+    01 n  { 02 2|3  09 06 OBIS  value  [02 02 0F scaler 16 unit] } × n
+
+untagged: values only; their OBIS order comes from a named list
+(profiles.LISTS) with the same number of values.
+
+Readings are ``{"A-B:C.D.E": (value, unit or None)}``. Scaler and unit in the
+frame win; otherwise the profile gives the exponent and the OBIS C/D group the
+unit (profiles.py has the table).
+"""
+
+import struct
+
+from decoder import axdr, profiles
+from decoder.compat import const
+
+# Blue Book: class 40 is push setup; attribute 2 is an object's value (and
+# the push object's capture list).
+PUSH_SETUP_CLASS = const(40)
+VALUE_ATTRIBUTE = const(2)
+# deviation 0x8000: "not specified" (IEC 62056-6-2 4.1.6.1).
+_NO_DEVIATION = -0x8000
+# A body is OBIS-tagged when at least two entries carry an OBIS code: the
+# Austrian AM550 leads its untagged values with one stray push-object OBIS.
+_MIN_TAGGED = 2
+# Year range accepted when guessing that 12 bytes are a date-time.
+_YEAR_MIN = 1970
+_YEAR_MAX = 2199
+
+# IEC 62056-62 unit enumeration (Blue Book 4.3.2) -> symbol.
+UNITS = {
+    1: "a", 2: "mo", 3: "wk", 4: "d", 5: "h", 6: "min", 7: "s", 8: "°",
+    9: "°C", 10: "currency", 11: "m", 12: "m/s", 13: "m3", 14: "m3",
+    15: "m3/h", 16: "m3/h", 17: "m3/d", 18: "m3/d", 19: "l", 20: "kg",
+    21: "N", 22: "Nm", 23: "Pa", 24: "bar", 25: "J", 26: "J/h", 27: "W",
+    28: "VA", 29: "var", 30: "Wh", 31: "VAh", 32: "varh", 33: "A", 34: "C",
+    35: "V", 36: "V/m", 37: "F", 38: "Ω", 39: "Ωm2/m", 40: "Wb", 41: "T",
+    42: "A/m", 43: "H", 44: "Hz", 45: "1/(Wh)", 46: "1/(varh)",
+    47: "1/(VAh)", 48: "V2h", 49: "A2h", 50: "kg/s", 51: "S", 52: "K",
+    53: "1/(V2h)", 54: "1/(A2h)", 55: "1/m3", 56: "%", 57: "Ah",
+}
+
+_QUANTITY_UNIT = {
+    "power": "W", "reactive": "var", "apparent": "VA", "energy": "Wh",
+    "renergy": "varh", "aenergy": "VAh", "voltage": "V", "current": "A",
+    "pf": None, "frequency": "Hz",
+}
+# OBIS C (electricity) -> (quantity at D=7, quantity at D=8).
+_BY_C = {}
+for _c in (1, 2, 15, 16, 21, 22, 41, 42, 61, 62):
+    _BY_C[_c] = ("power", "energy")
+for _c in (3, 4, 5, 6, 7, 8, 23, 24, 43, 44, 63, 64):
+    _BY_C[_c] = ("reactive", "renergy")
+for _c in (9, 10, 29, 30, 49, 50, 69, 70):
+    _BY_C[_c] = ("apparent", "aenergy")
+for _c in (12, 32, 52, 72):
+    _BY_C[_c] = ("voltage", None)
+for _c in (11, 31, 51, 71, 91):
+    _BY_C[_c] = ("current", None)
+for _c in (13, 33, 53, 73):
+    _BY_C[_c] = ("pf", None)
+_BY_C[14] = ("frequency", None)
+
+
+def obis_text(six):
+    """Six OBIS bytes -> "A-B:C.D.E" (".F" appended unless F is 255)."""
+    if six[5] == 255:
+        return "%d-%d:%d.%d.%d" % (six[0], six[1], six[2], six[3], six[4])
+    return "%d-%d:%d.%d.%d.%d" % (six[0], six[1], six[2], six[3], six[4], six[5])
+
+
+def parse_obis(text):
+    """"1-0:1.8.0" -> six bytes (inverse of obis_text, for lists)."""
+    a, rest = text.split("-")
+    b, rest = rest.split(":")
+    parts = [int(p) for p in rest.split(".")]
+    if len(parts) == 3:
+        parts.append(255)
+    return bytes([int(a), int(b)] + parts)
+
+
+def quantity(six):
+    """Physical quantity of an electricity OBIS code (profiles.py table) or None."""
+    if six[0] != 1 or six[2] not in _BY_C or not 7 <= six[3] <= 8:
+        return None
+    return _BY_C[six[2]][six[3] - 7]
+
+
+def default_scale(six, profile, overrides=None):
+    """(exponent, unit) for a value that came without {scaler, unit}."""
+    q = quantity(six)
+    if q is None:
+        return 0, None
+    if overrides is not None and q in overrides:
+        return overrides[q], _QUANTITY_UNIT[q]
+    return profile[q], _QUANTITY_UNIT[q]
+
+
+def _date_ok(year, month, day):
+    return _YEAR_MIN <= year <= _YEAR_MAX and 1 <= month <= 12 and 1 <= day <= 31
+
+
+def datetime_text(raw):
+    """12-byte COSEM date-time (IEC 62056-6-2 4.1.6.1) -> ISO 8601 or None.
+
+    Layout: year(2) month day weekday hour minute second hundredths
+    deviation(int16, minutes) status. The deviation counts minutes from
+    local time to UTC (UTC = local + deviation), so CEST is -120, which
+    ISO 8601 writes "+02:00".
+    Unspecified (0xFF) minute/second read as 0; an unspecified date or hour
+    leaves out that half; both unspecified -> None.
+    """
+    year, month, day, _, hour, minute, second, _, dev = struct.unpack_from(">HBBBBBBBh", raw, 0)
+    date = "%04d-%02d-%02d" % (year, month, day) if _date_ok(year, month, day) else None
+    time = None
+    if hour < 24:
+        time = "%02d:%02d:%02d" % (hour, minute if minute < 60 else 0, second if second < 60 else 0)
+    if date is None or time is None:
+        return date or time
+    if dev == _NO_DEVIATION or not -720 <= dev <= 720:
+        return "%sT%s" % (date, time)
+    offset = -dev
+    sign = "+" if offset >= 0 else "-"
+    offset = abs(offset)
+    return "%sT%s%s%02d:%02d" % (date, time, sign, offset // 60, offset % 60)
+
+
+def _field_ok(v, limit):
+    return v < limit or v == 0xFF
+
+
+def is_datetime(raw):
+    """True when 12 bytes look like a COSEM date-time: a real date (or year
+    0xFFFF), valid or unspecified time fields, a plausible deviation. A
+    12-digit meter number in ASCII fails on the year."""
+    if len(raw) != 12:
+        return False
+    year, month, day, _, hour, minute, second, hund, dev = struct.unpack_from(">HBBBBBBBh", raw, 0)
+    if not (year == 0xFFFF or _date_ok(year, month, day)):
+        return False
+    if not (_field_ok(hour, 24) and _field_ok(minute, 60) and _field_ok(second, 60) and _field_ok(hund, 100)):
+        return False
+    return dev == _NO_DEVIATION or -720 <= dev <= 720
+
+
+def _printable(raw):
+    for b in raw:
+        if b < 32 or b > 126:
+            return False
+    return True
+
+
+def plain(value):
+    """A decoded A-XDR value as JSON-friendly data (text, numbers, lists)."""
+    t = type(value)
+    if t is bytes:
+        if len(value) == 12 and is_datetime(value):
+            return datetime_text(value)
+        return str(value, "ascii") if _printable(value) else value.hex()
+    if t is axdr.DateTime:
+        return datetime_text(value.raw)
+    if t is axdr.Date:
+        year, month, day = struct.unpack_from(">HBB", value.raw, 0)
+        return "%04d-%02d-%02d" % (year, month, day) if _date_ok(year, month, day) else value.raw.hex()
+    if t is axdr.Time:
+        r = value.raw
+        return "%02d:%02d:%02d" % (r[0], r[1], r[2]) if r[0] < 24 else r.hex()
+    if t is list or t is tuple:
+        return [plain(v) for v in value]
+    return value
+
+
+def reading(value, exponent, unit):
+    """(value scaled by 10**exponent, unit); non-numbers get unit None.
+
+    Dividing by 10**n gives the double nearest the decimal (2357 / 10 is
+    235.7 exactly as printed), so no rounding step is needed.
+    """
+    t = type(value)
+    if t is int:
+        if exponent < 0:
+            return value / 10 ** -exponent, unit
+        return (value * 10 ** exponent if exponent else value), unit
+    if t is float:
+        return (value * 10.0 ** exponent if exponent else value), unit
+    return plain(value), None
+
+
+def _frame_scale(su):
+    """{scaler int8, unit enum} from the frame -> (exponent, unit) or None."""
+    if (type(su) is tuple and len(su) == 2 and type(su[0]) is int and type(su[1]) is int
+            and -128 <= su[0] <= 127):
+        return su[0], UNITS.get(su[1])
+    return None
+
+
+def _is_obis(item):
+    return type(item) is bytes and len(item) == 6
+
+
+def _emit(out, six, value, su, profile):
+    scale = _frame_scale(su) if su is not None else None
+    if scale is None:
+        scale = default_scale(six, profile)
+    out[obis_text(six)] = reading(value, scale[0], scale[1])
+
+
+def _unlabelled(out, item, index, last):
+    """Entries without OBIS in a tagged body: the known vendor habits."""
+    text = plain(item)
+    if (type(item) is axdr.DateTime or type(item) is bytes and is_datetime(item)) and "0-0:1.0.0" not in out:
+        out["0-0:1.0.0"] = (text, None)
+    elif index == 0 and type(item) is str and "1-1:0.2.129" not in out:
+        out["1-1:0.2.129"] = (text, None)  # list version id (Kamstrup_V0001)
+    elif index == last and type(item) is bytes and "0-0:96.1.0" not in out:
+        out["0-0:96.1.0"] = (text, None)  # Austrian Kaifa/Sagemcom meter number
+    else:
+        out["#%d" % (index + 1)] = (text, None)
+
+
+def tagged(items, profile):
+    """Readings of an OBIS-tagged body; the count of labelled entries too."""
+    out, found, i, n = {}, 0, 0, len(items)
+    while i < n:
+        item = items[i]
+        if _is_obis(item) and i + 1 < n:
+            su = items[i + 2] if i + 2 < n and _frame_scale(items[i + 2]) else None
+            _emit(out, item, items[i + 1], su, profile)
+            i += 3 if su is not None else 2
+            found += 1
+            continue
+        if type(item) in (tuple, list) and len(item) in (2, 3) and _is_obis(item[0]):
+            _emit(out, item[0], item[1], item[2] if len(item) == 3 else None, profile)
+            found += 1
+        else:
+            _unlabelled(out, item, i, n - 1)
+        i += 1
+    return out, found
+
+
+def logical_name(out):
+    """The logical device name (0-0:42.0.0) or list id among readings, or None."""
+    for key in ("0-0:42.0.0", "1-1:0.2.129", "1-0:0.2.129"):
+        if key in out and type(out[key][0]) is str:
+            return out[key][0]
+    return None
+
+
+def untagged(items, profile_name, profile, system_title=None, lists=None):
+    """Values only: the first list in ``lists`` with as many entries names them.
+
+    Under "auto" the list's own exponents (SiL: 0.1 V, 0.01 A) and profile
+    apply; a profile named by the user wins over them. No list of that
+    length: the values come out as "#1", "#2", … unscaled, so nothing is lost.
+    """
+    spec = None
+    for name in profiles.DEFAULT_LISTS if lists is None else lists:
+        if name not in profiles.LISTS:
+            raise ValueError("unknown value list %r" % name)
+        if len(profiles.LISTS[name]["obis"]) == len(items):
+            spec = profiles.LISTS[name]
+            break
+    out = {}
+    if spec is None:
+        for i in range(len(items)):
+            out["#%d" % (i + 1)] = (plain(items[i]), None)
+        return out
+    overrides = None
+    if profile_name == "auto":
+        overrides = spec.get("exponents")
+        if system_title is None and "profile" in spec:
+            profile = profiles.PROFILES[spec["profile"]]
+    for i in range(len(items)):
+        six = parse_obis(spec["obis"][i])
+        exponent, unit = default_scale(six, profile, overrides)
+        out[obis_text(six)] = reading(items[i], exponent, unit)
+    return out
+
+
+def readings(body, profile_name, system_title=None, lists=None):
+    """Notification body (A-XDR, memoryview) -> {OBIS text: (value, unit)}.
+
+    ``profile_name``: a profiles.PROFILES key or "auto" (resolved from the
+    system title, else the logical device name in the body). ``lists``:
+    names of untagged lists to try (default profiles.DEFAULT_LISTS).
+    Raises AxdrError on malformed data.
+    """
+    from decoder import obis_push
+
+    if obis_push.is_push_setup(body):
+        return obis_push.readings(body, profile_name, system_title)
+    tree = axdr.decode(body, 0)[0]
+    items = tree if type(tree) in (tuple, list) else (tree,)
+    if profile_name != "auto":
+        profile = profiles.resolve(profile_name)
+    elif system_title is not None:
+        profile = profiles.resolve("auto", system_title)
+    else:
+        guess, _ = tagged(items, profiles.PROFILES["generic"])
+        profile = profiles.resolve("auto", None, logical_name(guess))
+    out, found = tagged(items, profile)
+    if found >= _MIN_TAGGED:
+        return out
+    return untagged(items, profile_name, profile, system_title, lists)

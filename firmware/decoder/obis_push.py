@@ -1,0 +1,153 @@
+"""Push-setup bodies (DLMS UA Blue Book, interface class 40 "Push setup"):
+the fast path of obis.readings for Swiss E450/E360/AM550/E570 pushes.
+
+    02 n                                        body structure, n elements
+      01 n                                      element 0: push_object_list
+        02 04 12 cc cc 09 06 OBIS 0F aa 12 ii   {class, logical name, attribute, data index}
+        …
+      value_1 … value_n-1                       untagged, list order
+
+Element i is the value of capture object i (object 0, the push object
+itself, has the list as its value). Some meters leave the push object out of
+the list; then the list has n-1 entries and element i belongs to object i-1.
+
+The capture list is identical on every push of one configuration, so it is
+turned once into a *plan* (OBIS text, exponent, unit per element) cached on
+the list's bytes; each push then costs one dict copy and one (value, unit)
+tuple per reading.
+"""
+
+from decoder import axdr, profiles
+from decoder.compat import const
+from decoder.errors import AxdrError, Incomplete
+from decoder.obis import PUSH_SETUP_CLASS, VALUE_ATTRIBUTE, default_scale, logical_name
+from decoder.obis import obis_text, plain, reading
+
+_STRUCTURE = const(0x02)
+_ARRAY = const(0x01)
+_UINT16 = const(0x12)
+_OCTET_STRING = const(0x09)
+
+# Plans kept for distinct capture lists: a meter pushes two or three lists
+# (the SiL notice has a 5-second and a 1-minute list); 4 leaves one spare.
+MAX_PLANS = const(4)
+
+_plans = []
+
+
+class Plan:
+    """What to do with each value of one capture list, for one profile."""
+
+    def __init__(self, key, profile_name, title, entries):
+        self.key = key                    # bytes of the capture list
+        self.profile_name = profile_name
+        self.title = title                # system title it was built for
+        self.entries = entries            # [(OBIS text or None, exponent, unit)]
+        self.template = {}
+        for entry in entries:
+            if entry[0] is not None:
+                self.template[entry[0]] = None
+
+
+def is_push_setup(body):
+    """True when the body is a structure whose element 0 is a capture list."""
+    try:
+        cur = axdr.Cursor(body)
+        if cur.byte() != _STRUCTURE:
+            return False
+        cur.length()
+        if cur.byte() != _ARRAY or cur.length() == 0:
+            return False
+        if cur.byte() != _STRUCTURE or cur.byte() != 4 or cur.byte() != _UINT16:
+            return False
+        cur.pos = cur.need(2)
+        return cur.byte() == _OCTET_STRING and cur.byte() == 6
+    except AxdrError:
+        return False
+
+
+def _objects(body, start, count):
+    """Decode and check the capture list: [(class, OBIS bytes, attribute)]."""
+    objects = axdr.decode(body, start)[0]
+    if len(objects) not in (count, count - 1):
+        raise AxdrError("push list names %d objects for %d values" % (len(objects), count))
+    for obj in objects:
+        if (type(obj) is not tuple or len(obj) != 4 or type(obj[0]) is not int
+                or type(obj[1]) is not bytes or len(obj[1]) != 6 or type(obj[2]) is not int):
+            raise AxdrError("bad capture object %r in push list" % (obj,))
+    return objects
+
+
+def _profile(body, objects, profile_name, system_title, offset):
+    """Resolve "auto": system title, else the logical device name in the body."""
+    if profile_name != "auto":
+        return profiles.resolve(profile_name)
+    channel = None
+    for obj in objects:
+        if obj[0] == PUSH_SETUP_CLASS:
+            channel = obj[1][1]
+            break
+    name = None
+    if system_title is None:
+        values = axdr.decode(body, 0)[0]
+        found = {}
+        for i in range(1, len(values)):
+            obj = objects[i - offset]
+            if obj[0] != PUSH_SETUP_CLASS:
+                found[obis_text(obj[1])] = (plain(values[i]), None)
+        name = logical_name(found)
+    return profiles.resolve("auto", system_title, name, channel)
+
+
+def _build(body, start, stop, count, profile_name, system_title):
+    objects = _objects(body, start, count)
+    offset = count - len(objects)  # 1 when the push object is not listed
+    profile = _profile(body, objects, profile_name, system_title, offset)
+    entries = []
+    for i in range(1, count):
+        cls, six, attribute = objects[i - offset][:3]
+        if cls == PUSH_SETUP_CLASS:
+            entries.append((None, 0, None))
+            continue
+        key = obis_text(six)
+        if attribute != VALUE_ATTRIBUTE:
+            key = "%s/%d" % (key, attribute)
+        exponent, unit = default_scale(six, profile)
+        entries.append((key, exponent, unit))
+    title = None if system_title is None else bytes(system_title)
+    return Plan(bytes(body[start:stop]), profile_name, title, entries)
+
+
+def _plan(body, start, stop, count, profile_name, system_title):
+    view = body[start:stop]
+    for plan in _plans:
+        if (plan.profile_name == profile_name and plan.title == system_title
+                and len(plan.entries) == count - 1 and plan.key == view):
+            return plan
+    plan = _build(body, start, stop, count, profile_name, system_title)
+    if len(_plans) >= MAX_PLANS:
+        _plans.pop(0)
+    _plans.append(plan)
+    return plan
+
+
+def readings(body, profile_name, system_title=None):
+    """Readings of a push-setup body (is_push_setup(body) must be True)."""
+    if type(body) is not memoryview:
+        body = memoryview(body)
+    cur = axdr.Cursor(body)
+    cur.byte()
+    count = cur.length()
+    start = cur.pos
+    try:
+        stop = axdr.skip(body, start)
+    except Incomplete:
+        raise AxdrError("push list runs past the end of the body")
+    plan = _plan(body, start, stop, count, profile_name, system_title)
+    cur.pos = stop
+    out = plan.template.copy()
+    for key, exponent, unit in plan.entries:
+        value = cur.value()
+        if key is not None:
+            out[key] = reading(value, exponent, unit)
+    return out

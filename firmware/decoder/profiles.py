@@ -1,0 +1,169 @@
+"""Meter profiles and untagged value lists: DATA for obis.py, no logic but lookup.
+
+Many meters push bare numbers: no {scaler, unit} structure (IEC 62056-6-2
+class 3 attribute 3 is not in the push). The scaler then depends on the
+model, so it lives here, per physical quantity::
+
+    quantity   OBIS C.D (IEC 62056-6-1 7.5)             unit (IEC 62056-62)
+    power      1-2,15-16,21-22,41-42,61-62 . 7          W   (27)
+    reactive   3-4,5-8,23-24,43-44,63-64 . 7            var (29)
+    apparent   9,29,49,69 . 7                           VA  (28)
+    energy     1-2,15-16,21-22,41-42,61-62 . 8          Wh  (30)
+    renergy    3-8,23-24,43-44,63-64 . 8                varh(32)
+    aenergy    9,29,49,69 . 8                           VAh (31)
+    voltage    12,32,52,72 . 7                          V   (35)
+    current    11,31,51,71,91 . 7                       A   (33)
+    pf         13,33,53,73 . 7                          -   (power factor)
+    frequency  14 . 7                                   Hz  (44)
+
+A profile maps quantity -> decimal exponent of the raw number ("voltage": -1
+means the meter sends 0.1 V). Scaler and unit travelling in the frame always
+win over the profile.
+
+``auto`` picks the profile from the FLAG manufacturer id (three letters, first
+bytes of the system title, DLMS UA FLAG list) or the first three letters of the
+logical device name 0-0:42.0.0 / list identifier ("LGZ1030655933512",
+"KFM_001", "AIDON_V0001", "Kamstrup_V0001").
+"""
+
+# Exponents common to most meters: W, var, Wh, varh as integers, power
+# factor in 0.001, frequency in 0.01 Hz.
+_BASE = {
+    "power": 0, "reactive": 0, "apparent": 0, "energy": 0, "renergy": 0,
+    "aenergy": 0, "voltage": -1, "current": -2, "pf": -3, "frequency": -2,
+}
+
+
+def _profile(name, meter, **exponents):
+    p = dict(_BASE)
+    p.update(exponents)
+    p["name"] = name
+    p["meter"] = meter
+    return p
+
+
+PROFILES = {
+    # E450 on the M-Bus wire sends whole volts (ch-e450-vse2026: 236 = 236 V;
+    # the smartmeter-datacollector test asserts 236 V) and 0.01 A (9 = 0.09 A).
+    "e450": _profile("e450", "Landis+Gyr E450/E570", voltage=0),
+    # E360 and AM550 on P1 send 0.1 V (2357 = 235.7 V) and 0.01 A
+    # (ch-e360-vse2026, ch-am550-vse2026).
+    "e360": _profile("e360", "Landis+Gyr E360"),
+    "am550": _profile("am550", "Iskraemeco AM550"),
+    # No public capture of a FLEXY F2 exists: the AM550 values are a guess
+    # (the SiL notice lists both on the same P1 push lists). Check on a meter.
+    "flexy-f2": _profile("flexy-f2", "Meter&Control FLEXY F2 (unverified)"),
+    # Kaifa MA304 (Norway/Sweden) sends current in mA and voltage in 0.1 V
+    # (se-kaifa-ma304h4-flat: 446 with a 0.4 kW load on 230 V); MA309
+    # (Austria) sends its own scalers in the frame.
+    "kaifa": _profile("kaifa", "Kaifa MA304/MA309", current=-3),
+    # Aidon always sends {scaler, unit}; these are the values it sends.
+    "aidon": _profile("aidon", "Aidon", current=-1),
+    # Kamstrup Omnipower: whole volts, 0.01 A, energies in 0.01 kWh = 10 Wh,
+    # power factor in 0.01 (Kamstrup HAN list documentation).
+    "kamstrup": _profile("kamstrup", "Kamstrup Omnipower", voltage=0, energy=1,
+                         renergy=1, pf=-2),
+    # Sagemcom T210-D / XT211 send {scaler, unit} with every value.
+    "sagemcom": _profile("sagemcom", "Sagemcom T210-D / XT211"),
+    # Unknown meters: the widespread DLMS defaults (the SiL notice: "voltage
+    # 0.1 V and current 0.01 A unless configured otherwise").
+    "generic": _profile("generic", "any DLMS meter"),
+}
+
+# FLAG id -> profile. LGZ is both the E450/E570 (whole volts) and the E360
+# (0.1 V): obis.py tells them apart by the push object (E360 and AM550 push
+# on P1 with 0-6:25.9.0, the E450/E570 on M-Bus with 0-8:25.9.0); LGZ alone
+# means E450, the meter the Swiss utilities install most.
+MANUFACTURERS = {
+    "LGZ": "e450", "ISK": "am550", "KFM": "kaifa", "AID": "aidon",
+    "KAM": "kamstrup", "SAG": "sagemcom",
+}
+
+# Push object B channel that marks a P1 push (see MANUFACTURERS).
+P1_PUSH_CHANNEL = 6
+P1_PROFILES = {"e450": "e360"}
+# Unencrypted pushes that name no manufacturer (ch-e450-gh934-apdu has only
+# a serial number): in every capture the push object 0-8:25.9.0 comes from a
+# Landis+Gyr M-Bus meter (whole volts) and 0-6:25.9.0 from a P1 meter (0.1 V).
+CHANNEL_PROFILES = {6: "am550", 8: "e450"}
+
+
+# Untagged value lists: the OBIS order of a push that carries values only.
+# Chosen by value count; "exponents" override the profile's.
+_SIL_EXPONENTS = {"voltage": -1, "current": -2}
+
+LISTS = {
+    # SiL customer-interface notice, "Consumer information 1" (every 5 s).
+    "sil-consumer-info-1": {
+        "obis": (
+            "0-0:96.1.1", "1-0:1.7.0", "1-0:2.7.0", "1-0:3.7.0", "1-0:4.7.0",
+            "1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0", "1-0:31.7.0",
+            "1-0:51.7.0", "1-0:71.7.0", "1-0:91.7.0", "1-0:21.7.0",
+            "1-0:41.7.0", "1-0:61.7.0", "1-0:22.7.0", "1-0:42.7.0",
+            "1-0:62.7.0", "1-0:23.7.0", "1-0:43.7.0", "1-0:63.7.0",
+            "1-0:24.7.0", "1-0:44.7.0", "1-0:64.7.0",
+        ),
+        "exponents": _SIL_EXPONENTS,
+    },
+    # SiL notice, "Consumer Message" (every minute, at second 00).
+    "sil-consumer-message": {
+        "obis": (
+            "0-0:96.1.1", "0-0:1.0.0", "0-0:96.13.0", "1-0:1.8.1", "1-0:1.8.2",
+            "1-0:2.8.1", "1-0:2.8.2", "1-0:3.8.1", "1-0:3.8.2", "1-0:4.8.1",
+            "1-0:4.8.2", "1-0:1.8.0", "1-0:2.8.0", "1-0:3.8.0", "1-0:4.8.0",
+        ),
+        "exponents": _SIL_EXPONENTS,
+    },
+    # Norwegian HAN (NVE/NEK) Kaifa MA304 "List 1" and "List 2": list 2 is
+    # list version, meter id, meter type, P+ P- Q+ Q-, I1-3, U1-3 (public
+    # Kaifa HAN port description; no-kaifa-ma304-list1/-list2 match it).
+    "kaifa-ma304-list1": {"obis": ("1-0:1.7.0",), "profile": "kaifa"},
+    "kaifa-ma304-list2": {
+        "obis": (
+            "1-1:0.2.129", "0-0:96.1.0", "0-0:96.1.7", "1-0:1.7.0", "1-0:2.7.0",
+            "1-0:3.7.0", "1-0:4.7.0", "1-0:31.7.0", "1-0:51.7.0", "1-0:71.7.0",
+            "1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0",
+        ),
+        "profile": "kaifa",
+    },
+}
+
+# Lists tried when the caller names none: the Swiss ones first.
+DEFAULT_LISTS = ("sil-consumer-info-1", "sil-consumer-message",
+                 "kaifa-ma304-list2", "kaifa-ma304-list1")
+
+
+def by_code(code):
+    """Profile name for a three-letter FLAG id, or None."""
+    return MANUFACTURERS.get(code.upper()) if code else None
+
+
+def _code(raw):
+    """First three letters of a system title (bytes) or a name (str), or None."""
+    if raw is None or len(raw) < 3:
+        return None
+    if isinstance(raw, str):
+        return raw[:3]
+    if not all(0x41 <= (b & 0xDF) <= 0x5A for b in raw[:3]):
+        return None
+    return str(bytes(raw[:3]), "ascii")
+
+
+def resolve(name, system_title=None, logical_name=None, push_channel=None):
+    """A PROFILES entry for ``name``; "auto" looks at who sent the frame.
+
+    ``push_channel`` is the B field of the push object (6 on P1, 8 on M-Bus
+    for Landis+Gyr) when the body is push-setup style.
+    """
+    if name != "auto":
+        profile = PROFILES.get(name)
+        if profile is None:
+            raise ValueError("unknown meter profile %r (known: auto, %s)"
+                             % (name, ", ".join(sorted(PROFILES))))
+        return profile
+    found = by_code(_code(system_title)) or by_code(_code(logical_name))
+    if found is None:
+        found = CHANNEL_PROFILES.get(push_channel, "generic")
+    elif push_channel == P1_PUSH_CHANNEL:
+        found = P1_PROFILES.get(found, found)
+    return PROFILES[found]
