@@ -1,0 +1,205 @@
+"""DSMR P1 telegrams (DSMR 5.0.2 P1 Companion Standard, clause 6), the
+ASCII push of Dutch, Belgian, Luxembourgish and many Swiss meters.
+
+A telegram (clause 6.2)::
+
+    /XXX5<identification> CR LF          XXX: manufacturer, three letters
+    CR LF
+    1-0:1.8.1(001234.567*kWh) CR LF      OBIS(value[*unit])
+    0-0:1.0.0(231121150000W) CR LF       YYMMDDhhmmss + S (summer) / W (winter)
+    0-1:24.2.1(231121150000W)(00012.345*m3) CR LF   capture time, then value
+    !ABCD CR LF                          CRC-16/ARC of "/" .. "!" in hex
+
+Older meters (DSMR 2.2/3, some Swiss P1 ports) end with a bare "!": such
+telegrams are accepted without a CRC.
+
+``frame`` finds a telegram in the framer's buffer; ``parse`` turns its text
+into readings ``{OBIS text: (value, unit or None)}`` and the meter time.
+
+Meter time: DSMR carries local time and only a DST letter. Every meter
+speaking DSMR (NL, BE, LU, CH, AT) runs on Central European Time, so S is
+written as ``+02:00`` and W as ``+01:00`` (ISO 8601 local time with offset).
+"""
+
+from decoder import crc
+from decoder.compat import const
+from decoder.errors import ChecksumError, FrameError, Incomplete
+
+START = const(0x2F)  # "/"
+_END = const(0x21)  # "!"
+_CR = const(0x0D)
+_LF = const(0x0A)
+_CRC_DIGITS = const(4)
+_HEADER_LETTERS = const(3)  # "/XXX": the FLAG manufacturer code
+_OBIS_F_ALL = ".255"  # F = 255 means "any": dropped like obis.obis_text does
+# Value groups whose digits are hex-encoded text (DSMR 5.0.2 table 6-1:
+# equipment identifiers and the text message), keyed by "C.D.E".
+_HEX_TEXT = ("96.1.0", "96.1.1", "96.13.0", "96.13.1")
+_CLOCK = "0-0:1.0.0"
+_ZONE = {"S": "+02:00", "W": "+01:00"}
+
+
+def frame(buf, pos, end):
+    """Telegram starting at buf[pos] ("/"): ``(consumed, text_stop)``.
+
+    ``buf`` is a bytearray (``find`` is used to look for the "!"). The
+    telegram text is buf[pos:text_stop], "/" through the CRC digits.
+    Raises Incomplete, FrameError, or ChecksumError.
+    """
+    if end - pos < 1 + _HEADER_LETTERS:
+        raise Incomplete()
+    for i in range(pos + 1, pos + 1 + _HEADER_LETTERS):
+        if not _is_letter(buf[i]):
+            raise FrameError("DSMR header must start with / and three letters")
+    bang = buf.find(b"!", pos + 1, end)
+    if bang < 0 or bang + 1 >= end:
+        raise Incomplete()
+    nxt = buf[bang + 1]
+    if nxt == _CR or nxt == _LF:
+        _check_text(buf, pos, bang)
+        return bang + 1 - pos, bang + 1
+    if bang + 1 + _CRC_DIGITS > end:
+        raise Incomplete()
+    given = _hex_value(buf, bang + 1, bang + 1 + _CRC_DIGITS)
+    if crc.arc(buf, pos, bang + 1) != given:
+        raise ChecksumError("DSMR CRC mismatch")
+    return bang + 1 + _CRC_DIGITS - pos, bang + 1 + _CRC_DIGITS
+
+
+def _is_letter(c):
+    return 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A
+
+
+def _check_text(buf, start, stop):
+    # Without a CRC only the character set tells a telegram from noise.
+    for i in range(start, stop):
+        c = buf[i]
+        if (c < 0x20 or c > 0x7E) and c != _CR and c != _LF:
+            raise FrameError("DSMR telegram contains byte 0x%02x" % c)
+
+
+def _hex_value(buf, start, stop):
+    value = 0
+    for i in range(start, stop):
+        c = buf[i] | 0x20  # fold A-F to a-f
+        if 0x30 <= c <= 0x39:
+            digit = c - 0x30
+        elif 0x61 <= c <= 0x66:
+            digit = c - 0x57
+        else:
+            raise FrameError("DSMR CRC is not four hex digits")
+        value = (value << 4) | digit
+    return value
+
+
+def parse(text):
+    """Readings of a telegram: ``({OBIS: (value, unit or None)}, meter_time or None)``.
+
+    ``text`` is str or bytes-like, "/" through "!" (CRC optional). Lines
+    that are not ``OBIS(...)`` are skipped; text that is not a telegram at
+    all raises FrameError.
+    """
+    if not isinstance(text, str):
+        text = bytes(text).decode()
+    if not text.startswith("/"):
+        raise FrameError("DSMR telegram must start with /")
+    readings = {}
+    key = None
+    for line in text.split("\n"):
+        line = line.strip()
+        if line.startswith("("):
+            if key is not None:  # DSMR 2.2/3: the value continues on its own line
+                _store(readings, key, readings[key][2] + _groups(line))
+        elif "(" in line and line[0].isdigit():
+            i = line.index("(")
+            key = _obis(line[:i])
+            _store(readings, key, _groups(line[i:]))
+    when = readings.get(_CLOCK)
+    return _finish(readings), None if when is None else when[0]
+
+
+def _obis(text):
+    if text.endswith(_OBIS_F_ALL) and text.count(".") == 3:
+        return text[: -len(_OBIS_F_ALL)]
+    return text
+
+
+def _groups(text):
+    """'(a)(b*u)' -> ['a', 'b*u']; raises nothing, keeps what is well formed."""
+    parts = []
+    for part in text.split(")"):
+        part = part.strip()
+        if part.startswith("("):
+            parts.append(part[1:])
+    return parts
+
+
+def _store(readings, key, groups):
+    code = key.split(":")[-1]
+    value, unit = _convert(code, groups)
+    readings[key] = (value, unit, groups)
+
+
+def _finish(readings):
+    out = {}
+    for key, item in readings.items():
+        out[key] = (item[0], item[1])
+    return out
+
+
+def _convert(code, groups):
+    """The groups of one line -> (value, unit)."""
+    if len(groups) == 1:
+        return _value(code, groups[0])
+    if len(groups) == 2 and _timestamp(groups[0]) is not None:
+        return _value(code, groups[1])  # capture time, then the reading
+    values = []
+    for g in groups:
+        values.append(_value(code, g)[0])
+    return values, None
+
+
+def _value(code, text):
+    """One group -> (value, unit): number*unit, timestamp, hex text, number, text."""
+    if "*" in text:
+        number, unit = text.split("*", 1)
+        return _number(number), unit
+    when = _timestamp(text)
+    if when is not None:
+        return when, None
+    if code in _HEX_TEXT:
+        return _hex_text(text), None
+    return _number(text), None
+
+
+def _number(text):
+    """int without a decimal point, float with one; other text stays text."""
+    digits = text[1:] if text.startswith("-") else text
+    if digits.isdigit():
+        return int(text)
+    whole, _, frac = digits.partition(".")
+    if whole.isdigit() and frac.isdigit():
+        return float(text)
+    return text
+
+
+def _timestamp(text):
+    """YYMMDDhhmmss + S/W -> ISO 8601 with the CET/CEST offset, else None."""
+    if len(text) != 13 or not text[:12].isdigit() or text[12] not in _ZONE:
+        return None
+    t = text
+    return "20%s-%s-%sT%s:%s:%s%s" % (t[0:2], t[2:4], t[4:6], t[6:8], t[8:10], t[10:12], _ZONE[t[12]])
+
+
+def _hex_text(text):
+    """Hex digits that spell printable ASCII become that text; the rest stays as sent."""
+    if len(text) % 2 or not text:
+        return text
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        return text
+    for c in raw:
+        if c < 0x20 or c > 0x7E:
+            return text
+    return raw.decode()

@@ -1,0 +1,122 @@
+"""HDLC frames of IEC 62056-46 (DLMS/COSEM "3-layer, connection-oriented
+HDLC-based profile"), as smart meters push them on their customer port.
+
+One frame (clause 6.4; no byte stuffing, the length field delimits it)::
+
+    7E | format(2) | dest addr (1-4) | src addr (1-4) | control | HCS(2) | information ... | FCS(2) | 7E
+         |                                                       '- only when an information field follows
+         '- 1010 S LLL LLLLLLLL: type 0xA, S = segmentation bit, L = 11-bit length
+            counted from the first format byte through the last FCS byte
+
+- Address bytes: bit 0 set marks the last byte of an address (clause 6.4.2).
+- HCS covers format..control, FCS covers format..information; both are
+  CRC-16/X.25, least significant byte first (``crc.x25``).
+- The closing flag may be the opening flag of the next frame, and idle
+  lines repeat flags: ``frame`` therefore consumes the opening flag and the
+  frame body only, and a flag not followed by a format byte is fill.
+- The information field of the first (or only) frame of a message starts
+  with the LLC header ``E6 E7 00`` (meter to client) or ``E6 E6 00``
+  (IEC 62056-46 clause 6.4.4.4 / 62056-47); ``llc_length`` finds it.
+
+No I/O, no allocation: positions into the caller's buffer come back.
+"""
+
+from decoder import crc
+from decoder.compat import const
+from decoder.errors import ChecksumError, FrameError, FrameTooLong, Incomplete
+
+FLAG = const(0x7E)
+_FORMAT_TYPE = const(0xA0)  # frame format type 3 (0xA in the top nibble)
+_TYPE_MASK = const(0xF0)
+_SEGMENTED = const(0x08)
+_LENGTH_HIGH = const(0x07)
+# Longest address IEC 62056-46 allows (clause 6.4.2.2: 1, 2 or 4 bytes).
+MAX_ADDRESS = const(4)
+# Shortest frame between the flags: format(2) + addresses(1 + 1) + control + FCS(2).
+_MIN_LENGTH = const(7)
+_LLC_0 = const(0xE6)
+_LLC_RESPONSE = const(0xE7)
+_LLC_COMMAND = const(0xE6)
+
+# Returned for a flag that opens no frame (doubled flag, closing flag, fill).
+FILL = (1, -1, -1, False)
+
+
+def frame(buf, pos, end, limit):
+    """Parse the frame whose opening flag is buf[pos]; bytes up to ``end`` are valid.
+
+    Returns ``(consumed, info_start, info_stop, segmented)``; the closing flag
+    is not consumed. ``FILL`` when the flag opens no frame. Raises
+    Incomplete, FrameError, ChecksumError, or FrameTooLong when the frame
+    would not fit in ``limit`` bytes.
+    """
+    if end - pos < 2:
+        raise Incomplete()
+    fmt = buf[pos + 1]
+    if fmt & _TYPE_MASK != _FORMAT_TYPE:
+        return FILL
+    if end - pos < 3:
+        raise Incomplete()
+    length = ((fmt & _LENGTH_HIGH) << 8) | buf[pos + 2]
+    if length < _MIN_LENGTH:
+        raise FrameError("HDLC length %d is shorter than any frame" % length)
+    close = pos + 1 + length
+    header_end = _header_end(buf, pos + 3, close - 2, end)
+    info = _check_header(buf, pos + 1, header_end, close, end)
+    if length + 2 > limit:
+        raise FrameTooLong("HDLC frame of %d bytes exceeds the %d-byte buffer" % (length + 2, limit))
+    if close >= end:
+        raise Incomplete()
+    if buf[close] != FLAG:
+        raise FrameError("HDLC frame does not end with a flag where its length says")
+    fcs = crc.x25(buf, pos + 1, close - 2)
+    if fcs != buf[close - 2] | (buf[close - 1] << 8):
+        raise ChecksumError("HDLC FCS mismatch")
+    return close - pos, info, close - 2, bool(fmt & _SEGMENTED)
+
+
+def _header_end(buf, pos, fcs, end):
+    """Position after the control byte: walks destination and source addresses.
+
+    ``fcs`` is where the frame's FCS starts (the header must end before it),
+    ``end`` where the buffered bytes end.
+    """
+    for _ in range(2):
+        n = 0
+        while True:
+            if pos >= fcs:
+                raise FrameError("HDLC length too short for its addresses")
+            if pos >= end:
+                raise Incomplete()
+            n += 1
+            last = buf[pos] & 1
+            pos += 1
+            if last:
+                break
+            if n == MAX_ADDRESS:
+                raise FrameError("HDLC address longer than %d bytes" % MAX_ADDRESS)
+    if pos >= fcs:
+        raise FrameError("HDLC length too short for its control byte")
+    return pos + 1  # after the control byte
+
+
+def _check_header(buf, start, header_end, body_end, end):
+    """Check the HCS when an information field follows; return where it starts."""
+    if header_end + 2 == body_end:
+        return body_end - 2  # no information field, FCS only
+    if header_end + 4 > body_end:
+        raise FrameError("HDLC length leaves no room for HCS and FCS")
+    if header_end + 2 > end:
+        raise Incomplete()
+    hcs = crc.x25(buf, start, header_end)
+    if hcs != buf[header_end] | (buf[header_end + 1] << 8):
+        raise ChecksumError("HDLC HCS mismatch")
+    return header_end + 2
+
+
+def llc_length(buf, start, stop):
+    """3 when buf[start:stop] opens with the LLC header E6 E7 00 / E6 E6 00, else 0."""
+    if stop - start < 3 or buf[start] != _LLC_0 or buf[start + 2] != 0:
+        return 0
+    second = buf[start + 1]
+    return 3 if second == _LLC_RESPONSE or second == _LLC_COMMAND else 0

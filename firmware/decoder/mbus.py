@@ -1,0 +1,86 @@
+"""Wired M-Bus long frames (EN 13757-2 clause 5) carrying DLMS/COSEM
+(EN 13757-3 / IEC 62056-7-6: CI 0x00-0x1F, DLMS transport segmentation).
+
+One long frame::
+
+    68 | L | L | 68 | C | A | CI | STSAP | DTSAP | APDU segment ... | CS | 16
+                    '------------- L bytes --------------------------'
+    CS = sum of C .. last data byte, modulo 256
+
+    CI: 000 F SSSS   F = 1 on the last segment, SSSS = segment number (mod 16)
+
+STSAP/DTSAP (source/destination transport service access points, 01 and 67
+on Kaifa and Sagemcom meters) come in every segment and are stripped; the
+framer concatenates the segments (``sequence``, ``is_last``).
+
+Vendor quirk, Sagemcom T210-D (old firmware, Austria): L holds only the low
+byte of the length, so a 257-byte body arrives as ``68 01 01 68``. A long
+frame needs at least C, A and CI (L >= 3), so a smaller L can only be such a
+wrap: it is read as L + 256 and believed only if the checksum and the 16
+stop byte land where that longer length puts them.
+"""
+
+from decoder.compat import const
+from decoder.errors import ChecksumError, FrameError, FrameTooLong, Incomplete
+
+START = const(0x68)
+_STOP = const(0x16)
+# C + A + CI: the shortest body a long frame can have (EN 13757-2 clause 5.3).
+_MIN_BODY = const(3)
+# C + A + CI + STSAP + DTSAP: the fixed part before the APDU segment.
+_HEADER = const(5)
+_LAST_SEGMENT = const(0x10)
+_SEQUENCE_MASK = const(0x0F)
+# CI values 0x00-0x1F are reserved for DLMS/COSEM (EN 13757-3 table 2).
+_CI_DLMS_MASK = const(0xE0)
+_WRAP = const(256)  # one byte of L lost (the T210-D quirk)
+
+
+def frame(buf, pos, end, limit):
+    """Parse the long frame starting at buf[pos] (0x68).
+
+    Returns ``(consumed, data_start, data_stop, ci)`` where data is the APDU
+    segment after STSAP/DTSAP. Raises Incomplete, FrameError, ChecksumError,
+    or FrameTooLong when the frame would not fit in ``limit`` bytes.
+    """
+    if end - pos < 4:
+        raise Incomplete()
+    body = buf[pos + 1]
+    if buf[pos + 2] != body or buf[pos + 3] != START:
+        raise FrameError("M-Bus start 68 L L 68 malformed")
+    if body < _MIN_BODY:
+        body += _WRAP
+    size = body + 6
+    if size > limit:
+        raise FrameTooLong("M-Bus frame of %d bytes exceeds the %d-byte buffer" % (size, limit))
+    if end - pos < size:
+        raise Incomplete()
+    first = pos + 4
+    cs = first + body
+    if buf[cs + 1] != _STOP:
+        raise FrameError("M-Bus frame does not end with 16")
+    if _sum(buf, first, cs) != buf[cs]:
+        raise ChecksumError("M-Bus checksum mismatch")
+    ci = buf[first + 2]
+    if ci & _CI_DLMS_MASK:
+        raise FrameError("M-Bus CI 0x%02x is not a DLMS segment" % ci)
+    if body < _HEADER:
+        raise FrameError("M-Bus DLMS frame without STSAP/DTSAP")
+    return size, first + _HEADER, cs, ci
+
+
+def _sum(buf, start, stop):
+    total = 0
+    for i in range(start, stop):
+        total += buf[i]
+    return total & 0xFF
+
+
+def sequence(ci):
+    """Segment number carried in the CI field."""
+    return ci & _SEQUENCE_MASK
+
+
+def is_last(ci):
+    """True when the CI field marks the last segment of an APDU."""
+    return bool(ci & _LAST_SEGMENT)

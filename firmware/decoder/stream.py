@@ -1,0 +1,265 @@
+"""Link framing: a byte stream in arbitrary chunks -> link payloads.
+
+The first byte of what remains picks the framing from a table:
+
+    7E  HDLC frame (IEC 62056-46)           -> hdlc.py
+    68  wired M-Bus long frame (EN 13757-2)  -> mbus.py
+    2F  "/" DSMR P1 telegram (DSMR 5.0.2)    -> dsmr.py
+    0F DB DC E0  bare APDU, no link layer    -> apdu.measure (IEC 62056-5-3)
+    0D 0A  line ends after a DSMR telegram   -> skipped quietly
+
+``Framer.next`` returns ``(KIND_APDU, payload)`` with the LLC or the M-Bus
+CI/STSAP/DTSAP stripped and segments reassembled, or ``(KIND_DSMR, text)``.
+
+Resynchronisation. Right after a good frame (or at the very start) the
+framer is *in sync*: the next byte should start a frame, and a frame that
+fails there is counted in the ErrorLog (``checksum``, ``malformed``,
+``overflow``). After a failure it *hunts*: it steps one byte at a time and
+tries every start byte again, silently (a 7E or 68 inside a corrupt frame's
+body is not news), until a frame checks out. Bare APDUs have no checksum,
+so a stray 0F or E0 in an HDLC stream would look like one: once a framing
+has produced a good frame the framer is locked on it and tries bare APDUs
+only when the lock is on bare APDUs. The lock lifts after a whole buffer's
+worth of bytes went by without a good frame, so a meter that changes its
+framing is found again.
+
+Memory: one receive buffer of ``max_frame`` bytes and one reassembly buffer
+of ``max_message`` bytes, both allocated here once. A chunk that does not
+fit is kept by reference (not copied) and pulled in as the buffer drains.
+"""
+
+from decoder import dsmr, hdlc, mbus
+from decoder.compat import const
+from decoder.errors import DecodeError, FrameTooLong, Incomplete
+
+KIND_APDU = const(1)  # payload is one or more APDUs (or a GBT block)
+KIND_DSMR = const(2)  # payload is a DSMR ASCII telegram "/…!XXXX" (CRC already checked)
+
+# The longest frame HDLC's 11-bit length can describe (2047 bytes between the
+# flags) plus both flags. M-Bus frames are at most 263 bytes (with the
+# T210-D length quirk); DSMR telegrams are 0.5-1 KB.
+MAX_FRAME = const(2050)
+# A reassembled segmented HDLC or M-Bus message is one APDU: the APDU layer
+# bounds those at 2048 bytes (apdu.MAX_APDU).
+MAX_MESSAGE = const(2048)
+
+_LINK_HDLC = const(1)
+_LINK_MBUS = const(2)
+_NO_MESSAGE = const(-1)
+
+
+class Framer:
+    """Streaming framer: ``feed(chunk)``, then ``next()`` until it returns None.
+
+    A chunk must stay unchanged until ``next()`` has returned None (the part
+    that did not fit in the buffer is read from it later). ``skipped``
+    counts bytes passed over while hunting: noise, not errors.
+    """
+
+    def __init__(self, errors, max_frame=MAX_FRAME, max_message=MAX_MESSAGE, measure=None):
+        if measure is None:
+            from decoder.apdu import measure
+        self.errors = errors
+        self.skipped = 0
+        self._measure = measure
+        self._cap = max_frame
+        self._buf = bytearray(max_frame)
+        self._mv = memoryview(self._buf)
+        self._start = 0
+        self._end = 0
+        self._tail = None  # the part of the last chunk not yet in _buf
+        self._sync = True
+        self._lock = None  # handler of the last good frame
+        self._hunted = 0
+        self._msg = bytearray(max_message)
+        self._msg_mv = memoryview(self._msg)
+        self._msg_len = _NO_MESSAGE
+        self._msg_link = 0
+        self._msg_seq = 0
+
+    def feed(self, chunk):
+        """Take a chunk of any size; nothing is copied beyond the buffer's bound."""
+        if self._tail is not None:
+            self.errors.count("overflow", "input fed before the framer was drained: %d bytes lost" % len(self._tail))
+        self._tail = memoryview(chunk) if len(chunk) else None
+        self._refill()
+
+    def next(self):
+        """The next ``(kind, memoryview)``, or None until more bytes arrive. Never raises."""
+        while True:
+            pos = self._start
+            end = self._end
+            if pos >= end:
+                if self._tail is None:
+                    return None
+                self._refill()
+                continue
+            handler = self._handler(self._buf[pos])
+            if handler is None:
+                self._skip(pos)
+                continue
+            try:
+                n, item, good = handler(self, pos, end)
+            except Incomplete:
+                if end - pos < self._cap:
+                    if self._tail is None:
+                        return None
+                    self._refill()
+                    continue
+                self._drop(pos, FrameTooLong("frame longer than the %d-byte buffer" % self._cap))
+                continue
+            except DecodeError as e:
+                self._drop(pos, e)
+                continue
+            self._start = pos + n
+            if good:
+                self._sync = True
+                self._lock = handler
+                self._hunted = 0
+            if item is not None:
+                return item
+
+    def _handler(self, byte):
+        handler = _TABLE.get(byte)
+        if handler is _bare and self._lock is not None and self._lock is not _bare:
+            return None
+        return handler
+
+    def _skip(self, pos):
+        self._start = pos + 1
+        self._sync = False
+        self.skipped += 1
+        self._hunted += 1
+        if self._hunted > self._cap:
+            self._lock = None
+
+    def _drop(self, pos, error):
+        if self._sync:
+            self.errors.record(error)
+        self._skip(pos)
+
+    def _refill(self):
+        tail = self._tail
+        if tail is None:
+            return
+        if self._start == self._end:
+            self._start = self._end = 0
+        elif len(tail) > self._cap - self._end:
+            self._compact()
+        n = min(len(tail), self._cap - self._end)
+        self._buf[self._end : self._end + n] = tail[:n]
+        self._end += n
+        self._tail = tail[n:] if n < len(tail) else None
+
+    def _compact(self):
+        # Moves the unread bytes to the front in pieces no longer than the
+        # gap, so that no piece overlaps its source.
+        pos = self._start
+        n = self._end - pos
+        i = 0
+        while i < n and pos:
+            k = min(pos, n - i)
+            self._buf[i : i + k] = self._mv[pos + i : pos + i + k]
+            i += k
+        self._start = 0
+        self._end = n
+
+    # -- reassembly of segmented messages (HDLC segmentation bit, M-Bus CI) --
+
+    def _hdlc_message(self, start, stop, segmented):
+        llc = hdlc.llc_length(self._buf, start, stop)
+        if self._msg_len != _NO_MESSAGE and (llc or self._msg_link != _LINK_HDLC):
+            self._abandon("HDLC message cut short: a new one started")
+        start += llc
+        if self._msg_len == _NO_MESSAGE:
+            if not segmented:
+                return (KIND_APDU, self._mv[start:stop]) if stop > start else None
+            if not llc and (stop <= start or _TABLE.get(self._buf[start]) is not _bare):
+                self.errors.count("sequence", "HDLC segment without the first segment of its message")
+                return None
+            self._begin(_LINK_HDLC, 0)
+        if not self._append(start, stop) or segmented:
+            return None
+        return self._message()
+
+    def _mbus_message(self, start, stop, ci):
+        seq = mbus.sequence(ci)
+        if seq == 0:
+            if self._msg_len != _NO_MESSAGE:
+                self._abandon("M-Bus message cut short: a new one started")
+            if mbus.is_last(ci):
+                return KIND_APDU, self._mv[start:stop]
+            self._begin(_LINK_MBUS, 0)
+        elif self._msg_len == _NO_MESSAGE or self._msg_link != _LINK_MBUS or seq != (self._msg_seq + 1) & 0x0F:
+            self._abandon("M-Bus segment %d out of order" % seq)
+            return None
+        self._msg_seq = seq
+        if not self._append(start, stop) or not mbus.is_last(ci):
+            return None
+        return self._message()
+
+    def _begin(self, link, seq):
+        self._msg_len = 0
+        self._msg_link = link
+        self._msg_seq = seq
+
+    def _abandon(self, message):
+        self._msg_len = _NO_MESSAGE
+        self.errors.count("sequence", message)
+
+    def _append(self, start, stop):
+        n = stop - start
+        if self._msg_len + n > len(self._msg):
+            self._msg_len = _NO_MESSAGE
+            self.errors.count("overflow", "segmented message longer than %d bytes" % len(self._msg))
+            return False
+        self._msg[self._msg_len : self._msg_len + n] = self._mv[start:stop]
+        self._msg_len += n
+        return True
+
+    def _message(self):
+        n = self._msg_len
+        self._msg_len = _NO_MESSAGE
+        return KIND_APDU, self._msg_mv[:n]
+
+
+# -- one handler per framing: (framer, pos, end) -> (consumed, item or None, good) --
+
+
+def _hdlc(fr, pos, end):
+    n, start, stop, segmented = hdlc.frame(fr._buf, pos, end, fr._cap)
+    if start < 0:
+        return n, None, False  # a flag between frames
+    return n, fr._hdlc_message(start, stop, segmented), True
+
+
+def _mbus(fr, pos, end):
+    n, start, stop, ci = mbus.frame(fr._buf, pos, end, fr._cap)
+    return n, fr._mbus_message(start, stop, ci), True
+
+
+def _dsmr(fr, pos, end):
+    n, stop = dsmr.frame(fr._buf, pos, end)
+    return n, (KIND_DSMR, fr._mv[pos:stop]), True
+
+
+def _bare(fr, pos, end):
+    n = fr._measure(fr._mv[:end], pos)
+    return n, (KIND_APDU, fr._mv[pos : pos + n]), True
+
+
+def _fill(fr, pos, end):
+    return 1, None, False
+
+
+_TABLE = {
+    hdlc.FLAG: _hdlc,
+    mbus.START: _mbus,
+    dsmr.START: _dsmr,
+    0x0F: _bare,  # data-notification
+    0xDB: _bare,  # general-glo-ciphering
+    0xDC: _bare,  # general-ded-ciphering
+    0xE0: _bare,  # general-block-transfer
+    0x0D: _fill,
+    0x0A: _fill,
+}
