@@ -1,7 +1,7 @@
 """Decode jobs with firmware/decoder and print the results as JSON Lines.
 
 Runs unchanged under the MicroPython unix port (``micropython mp_decode.py``,
-jobs on stdin) and under CPython (``run_jobs``), so that test_parity.py can
+one job per line on stdin, read one at a time so the heap holds one job) and under CPython (``run_jobs``), so that test_parity.py can
 compare the two outputs byte for byte. A job is a JSON object::
 
     {"id": "...", "hex": "7ea0...", "key": hex|null, "auth_key": hex|null,
@@ -36,9 +36,18 @@ def run_jobs(jobs, out):
 
 
 def main():
+    import gc
     import json
 
-    run_jobs(json.loads(sys.stdin.read()), sys.stdout)
+    from decoder import apdu, dsmr, obis, obis_push, profiles, stream  # noqa: F401  (import before the jobs)
+
+    line = sys.stdin.readline()
+    while line:
+        if line.strip():
+            run_jobs([json.loads(line)], sys.stdout)
+        line = None
+        gc.collect()
+        line = sys.stdin.readline()
 
 
 if __name__ == "__main__":

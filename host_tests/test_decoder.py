@@ -262,3 +262,10 @@ def test_telegram_json_is_the_cli_contract():
 def test_an_empty_feed_returns_nothing():
     dec = decoder.Decoder()
     assert dec.feed(b"") == [] and dec.telegrams == 0
+
+
+@pytest.mark.parametrize("kw,word", [({"profile": "no-such"}, "profile"), ({"lists": ["no-such"]}, "lists")])
+def test_unknown_profile_or_list_names_fail_at_construction_not_in_feed(kw, word):
+    with pytest.raises(ValueError) as e:
+        decoder.Decoder(**kw)
+    assert word in str(e.value)

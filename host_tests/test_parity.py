@@ -19,7 +19,7 @@ import mp_decode
 from mp import run_micropython
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ESP32_HEAP = "96k"
+HEAP = "256k"
 
 
 def corpus_jobs(corpus, chunk=0):
@@ -60,7 +60,7 @@ def cpython(jobs):
 
 def micropython(jobs):
     r = run_micropython(
-        [os.path.join(HERE, "mp_decode.py")], heapsize=ESP32_HEAP, input_bytes=json.dumps(jobs).encode()
+        [os.path.join(HERE, "mp_decode.py")], heapsize=HEAP, input_bytes="".join(json.dumps(j) + "\n" for j in jobs).encode()
     )
     assert r.returncode == 0, r.stderr.decode()[-2000:]
     return [json.loads(line) for line in r.stdout.decode().splitlines()]

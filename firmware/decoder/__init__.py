@@ -73,8 +73,9 @@ class Decoder:
         # The layers are imported here, not at module level, so that
         # `import decoder.errors` (every layer does it) never drags in the
         # whole pipeline and a device can import parts of the package alone.
-        from decoder import apdu, dsmr, obis, stream
+        from decoder import apdu, dsmr, obis, profiles, stream
 
+        _check_names(profiles, profile, lists)
         self._obis = obis
         self._dsmr_parse = dsmr.parse
         self._kind_dsmr = stream.KIND_DSMR
@@ -138,6 +139,16 @@ class Decoder:
         if when is None:
             when = _clock_text(values)
         return Telegram(when, title_hex, counter, values, tag_checked)
+
+
+def _check_names(profiles, profile, lists):
+    # Checked once here so that a typo in the configuration is a clear
+    # ValueError at start-up, never an exception out of feed() on every push.
+    if profile != "auto" and profile not in profiles.PROFILES:
+        raise ValueError("profile: unknown meter profile %r" % (profile,))
+    for name in lists or ():
+        if name not in profiles.LISTS:
+            raise ValueError("lists: unknown value list %r" % (name,))
 
 
 def _clock_text(values):
