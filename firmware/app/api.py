@@ -1,0 +1,66 @@
+"""The REST API on web/server.py: readings, status and Prometheus metrics.
+
+    GET /api/v1/readings  the merged snapshot (same JSON as the MQTT state topic)
+    GET /api/v1/status    version, uptime, telegrams, errors by kind, last error,
+                          meter/MQTT/WiFi state, free heap
+    GET /metrics          readings and counters in Prometheus text format
+
+Everything else is the server's business: unknown paths 404, other methods
+405, bounded requests and timeouts (web/server.py).
+"""
+
+from app import VERSION, metrics
+from app.clock import now, since_ms
+
+
+def status(app):
+    """The status document (also the source of /metrics counters)."""
+    errors = app.decoder.errors
+    mqtt = app.mqtt
+    return {
+        "version": VERSION,
+        "device_id": app.cfg["device_id"],
+        "board": app.board.name,
+        "uptime_s": since_ms(app.started) // 1000,
+        "time": now(),
+        "telegrams": app.decoder.telegrams,
+        "errors": dict(errors.counts),
+        "last_error": errors.last_error,
+        "last_error_time": errors.last_error_time,
+        "meter": {
+            "source": app.cfg["meter"]["source"],
+            "connected": app.reader.connected,
+            "connects": app.reader.connects,
+            "bytes": app.reader.bytes_read,
+            "readings": len(app.store.readings),
+            "last_telegram_time": app.store.updated,
+        },
+        "mqtt": {
+            "enabled": bool(app.cfg["mqtt"]["host"]),
+            "connected": mqtt.connected,
+            "connects": mqtt.connects,
+            "published": mqtt.published,
+            "last_error": mqtt.last_error,
+        },
+        "wifi": {"connected": app.board.network_up(), "rssi": app.board.rssi()},
+        "free_heap": app.board.mem_free(),
+    }
+
+
+def register(server, app):
+    """Add the three routes to an ``web.server.HttpServer``."""
+    from decoder import telegram_json
+    from web.server import response
+
+    def readings(request):
+        return response(200, telegram_json(app.store))
+
+    def status_handler(request):
+        return response(200, status(app))
+
+    def metrics_handler(request):
+        return response(200, metrics.render(status(app), app.store.readings), metrics.CONTENT_TYPE)
+
+    server.route("/api/v1/readings", readings)
+    server.route("/api/v1/status", status_handler)
+    server.route("/metrics", metrics_handler)

@@ -1,0 +1,111 @@
+"""The gateway: configuration -> board -> reader, store, MQTT, HTTP on one asyncio loop.
+
+::
+
+    meter port ─► MeterReader ─► Decoder ─► Store ─┬─► MqttPublisher (task)
+                  (task, never waits on the net)   └─► HTTP API (web/server.py)
+    health loop: LED, watchdog fed only while every task is alive
+
+Started by main.py on the device and by ``micropython firmware/main.py
+--config FILE`` on the unix port. An invalid configuration stops it before
+anything starts (``config.ConfigError`` names the key).
+"""
+
+import sys
+
+try:
+    import asyncio
+except ImportError:  # pragma: no cover
+    import uasyncio as asyncio
+
+import config
+from app import VERSION, api
+from app.clock import now, ticks_ms
+from app.mqtt import MqttPublisher
+from app.reader import MeterReader
+from app.store import Store
+
+# Seconds between health checks; the ESP32 watchdog timeout (board/esp32.py)
+# is several times this, so one slow publish never resets the dongle.
+HEALTH_EVERY = 1
+
+
+class App:
+    """All the parts of a running gateway, wired together."""
+
+    def __init__(self, cfg, board, log=print):
+        from decoder import Decoder
+        from decoder.errors import ErrorLog
+
+        meter = cfg["meter"]
+        self.cfg = cfg
+        self.board = board
+        self.log = log
+        self.started = ticks_ms()
+        self.decoder = Decoder(meter["key"] or None, meter["auth_key"] or None, meter["profile"],
+                               meter["lists"] or None, errors=ErrorLog(now))
+        self.store = Store(now)
+        self.mqtt = MqttPublisher(cfg, self.store, VERSION, log, board.network_up)
+        self.reader = MeterReader(board, meter["source"], meter["baud"], self.decoder, self.store,
+                                  self.mqtt.kick, log)
+        self.server = None
+        self._tasks = []
+
+    async def start_http(self):
+        port = self.cfg["http"]["port"]
+        if not port:
+            return
+        from web.server import HttpServer
+
+        self.server = HttpServer(port, getattr(self.board, "http_host", "0.0.0.0"))
+        api.register(self.server, self)
+        await self.server.start()
+        self.log("http: listening on http://%s:%d/" % (self.server.host, port))
+
+    def healthy(self):
+        """Every task still running (a crashed task stops the watchdog feed)."""
+        for task in self._tasks:
+            if task.done():
+                return False
+        return True
+
+    async def run(self):
+        self.log("meterlink %s on %s, device %s" % (VERSION, self.board.name, self.cfg["device_id"]))
+        net = self.board.start_network(self.cfg)
+        if net is not None:
+            self._tasks.append(asyncio.create_task(net))
+        self._tasks.append(asyncio.create_task(self.reader.run()))
+        self._tasks.append(asyncio.create_task(self.mqtt.run()))
+        await self.start_http()
+        self.board.watchdog_start()
+        seen = -1
+        while True:
+            if self.healthy():
+                self.board.watchdog_feed()
+            self.board.led(self.store.seq != seen)
+            seen = self.store.seq
+            await asyncio.sleep(HEALTH_EVERY)
+
+
+def _config_path(argv, board):
+    if "--config" in argv:
+        index = argv.index("--config")
+        if index + 1 < len(argv):
+            return argv[index + 1]
+    return board.config_path()
+
+
+def main(argv=None):
+    """Load and validate the configuration, then run forever."""
+    from board import Board
+
+    board = Board()
+    argv = sys.argv if argv is None else argv
+    path = _config_path(argv, board)
+    try:
+        cfg = config.load(path, board.device_id())
+    except config.ConfigError as e:
+        print("meterlink: configuration %s refused: %s" % (path, e))
+        return 2
+    asyncio.run(App(cfg, board).run())
+    return 0

@@ -1,0 +1,115 @@
+"""Home Assistant MQTT discovery: one retained sensor config per OBIS reading.
+
+Topic ``<discovery_prefix>/sensor/<device_id>/<object_id>/config`` with a
+JSON config (Home Assistant "MQTT Sensor" + device registry fields)::
+
+    {"name": "Energy import", "unique_id": "<device>_obis_1_0_1_8_0",
+     "object_id": "<device>_obis_1_0_1_8_0",
+     "state_topic": "<prefix>/<device>/state",
+     "value_template": "{{ value_json.readings['1-0:1.8.0'].value }}",
+     "availability_topic": "<prefix>/<device>/availability",
+     "unit_of_measurement": "Wh", "device_class": "energy",
+     "state_class": "total_increasing", "device": {...}}
+
+Energy registers are ``total_increasing`` with device class ``energy`` (what
+the Energy dashboard accepts); powers, voltages, currents are
+``measurement``. The unique_id depends only on the device id and the OBIS
+code, so it survives reboots and firmware updates.
+"""
+
+# Unit -> (device_class or None, state_class). Units as the decoder spells
+# them (IEC 62056-6-2 unit enumeration symbols).
+_CLASSES = {
+    "Wh": ("energy", "total_increasing"),
+    "kWh": ("energy", "total_increasing"),
+    "varh": (None, "total_increasing"),
+    "kvarh": (None, "total_increasing"),
+    "W": ("power", "measurement"),
+    "kW": ("power", "measurement"),
+    "var": ("reactive_power", "measurement"),
+    "VA": ("apparent_power", "measurement"),
+    "V": ("voltage", "measurement"),
+    "A": ("current", "measurement"),
+    "Hz": ("frequency", "measurement"),
+}
+
+# OBIS C value -> what it measures (IEC 62056-6-1 electricity C codes);
+# C 21..40, 41..60, 61..80 repeat 1..20 for phases L1, L2, L3.
+_QUANTITY = {
+    1: "import", 2: "export", 3: "reactive import", 4: "reactive export",
+    9: "apparent import", 10: "apparent export",
+    11: "current", 12: "voltage", 13: "power factor", 14: "frequency",
+}
+_NEUTRAL = 91
+_ABSTRACT = {"96.1.0": "Meter ID", "96.1.1": "Meter ID 2", "42.0.0": "Logical device name",
+             "1.0.0": "Meter clock", "96.13.0": "Message"}
+
+
+def object_id(code):
+    """ "1-0:1.8.0" -> "obis_1_0_1_8_0" (HA allows [a-z0-9_] here)."""
+    return "obis_" + code.replace("-", "_").replace(":", "_").replace(".", "_")
+
+
+def _split(code):
+    ab, cde = code.split(":")
+    return ab.split("-"), cde.split(".")
+
+
+def friendly_name(code):
+    """A short English name for an OBIS code; the code itself when unknown."""
+    try:
+        (a, _), cde = _split(code)
+        c, d = int(cde[0]), int(cde[1])
+        e = int(cde[2]) if len(cde) > 2 else 0
+    except (ValueError, IndexError):
+        return code
+    if a == "0":
+        return _ABSTRACT.get(".".join(cde[:3]), code)
+    if c == _NEUTRAL:
+        return "Current N"
+    phase = (c - 1) // 20 if 21 <= c <= 80 else 0
+    what = _QUANTITY.get(c - 20 * phase)
+    if what is None:
+        return code
+    if c - 20 * phase <= 10:
+        what = {7: "power ", 8: "energy "}.get(d, "") + what
+    name = what[0].upper() + what[1:]
+    if phase:
+        name += " L%d" % phase
+    if d == 8 and e:
+        name += " tariff %d" % e
+    return name
+
+
+def topic(discovery_prefix, device_id, code):
+    return "%s/sensor/%s/%s/config" % (discovery_prefix, device_id, object_id(code))
+
+
+def config(code, value, unit, device_id, state_topic, availability_topic, version):
+    """The discovery config dict for one reading."""
+    uid = "%s_%s" % (device_id, object_id(code))
+    out = {
+        "name": friendly_name(code),
+        "unique_id": uid,
+        "object_id": uid,
+        "state_topic": state_topic,
+        "value_template": "{{ value_json.readings['%s'].value }}" % code,
+        "availability_topic": availability_topic,
+        "device": {
+            "identifiers": ["meterlink_%s" % device_id],
+            "name": "meterlink %s" % device_id,
+            "manufacturer": "meterlink",
+            "model": "smart meter gateway",
+            "sw_version": version,
+        },
+    }
+    if unit:
+        out["unit_of_measurement"] = unit
+        classes = _CLASSES.get(unit)
+        if classes is not None:
+            if classes[0]:
+                out["device_class"] = classes[0]
+            out["state_class"] = classes[1]
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        out["state_class"] = "measurement"
+    return out

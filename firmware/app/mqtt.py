@@ -1,0 +1,198 @@
+"""MQTT publisher: a supervisor around umqtt.simple (MQTT 3.1.1, QoS 0).
+
+Topics (``<p>`` = mqtt.prefix, ``<id>`` = device_id)::
+
+    <p>/<id>/state          retained: merged snapshot, decoder CLI shape
+    <p>/<id>/availability   retained: "online"; last will "offline"
+    homeassistant/sensor/<id>/<obis>/config   retained discovery (app/discovery.py)
+    dt/<group>/<meter-id>/ds                  VSE form when mqtt.layout == "vse"
+
+umqtt.simple is blocking. It is kept from stalling the meter reader by:
+a connect timeout where the umqtt version takes one; a short socket timeout
+after connecting (a stuck broker costs at most SOCKET_TIMEOUT once, then the
+connection is dropped and retried with backoff); small retained messages,
+published from this task only, and never while the reader has a chunk in hand;
+and the meter port's own buffer (UART rxbuf on the ESP32, the kernel's TCP
+buffer on unix) which holds several seconds of line time meanwhile.
+umqtt leaks its socket when ``connect()`` is called twice, so every
+connection gets a fresh client. Incoming bytes (PINGRESP) are drained with a
+zero-timeout poll, which is also how a closed broker connection is noticed.
+"""
+
+import json
+import select
+
+try:
+    import asyncio
+except ImportError:  # pragma: no cover
+    import uasyncio as asyncio
+
+from app import discovery, vse
+from app.clock import since_ms, ticks_ms
+
+# Broker keepalive (s), announced in CONNECT; a ping goes out after half of
+# it without other traffic, so the broker never sees us as silent.
+KEEPALIVE = 60
+# Seconds a blocking socket call may take once connected; longer means the
+# broker or the link is stuck, and the connection is given up.
+SOCKET_TIMEOUT = 2
+# Seconds for TCP connect + CONNACK where umqtt accepts a timeout (1.4+).
+CONNECT_TIMEOUT = 5
+# Reconnect backoff (s): first retry quickly, then at most every 60 s.
+BACKOFF_FIRST = 1
+BACKOFF_MAX = 60
+# How often (s) the idle loop looks at the socket for a closed connection.
+CHECK_EVERY = 1
+# Bytes drained per look at the socket: PINGRESP is 2 bytes.
+_DRAIN = 64
+
+try:
+    from umqtt.simple import MQTTClient, MQTTException
+except ImportError:  # CPython: the tests import this module only for its helpers
+    MQTTClient = None
+
+    class MQTTException(Exception):
+        pass
+
+
+# What umqtt raises when a connection cannot be used: socket errors, a
+# refused CONNACK, its asserts on malformed replies, short reads (IndexError).
+_FAILURES = (OSError, MQTTException, AssertionError, IndexError)
+
+
+class MqttPublisher:
+    """Runs forever as a task; ``kick()`` says the store has news."""
+
+    def __init__(self, cfg, store, version, log=print, network_up=None):
+        mq = cfg["mqtt"]
+        self.cfg = mq
+        self.device_id = cfg["device_id"]
+        self.store = store
+        self.version = version
+        self.log = log
+        self.network_up = network_up
+        base = "%s/%s/" % (mq["prefix"], self.device_id)
+        self.state_topic = base + "state"
+        self.availability_topic = base + "availability"
+        self.connected = False
+        self.connects = 0
+        self.published = 0
+        self.last_error = None
+        self._client = None
+        self._poller = None
+        self._event = asyncio.Event()
+        self._sent_seq = -1
+        self._discovered = {}
+        self._last_send = ticks_ms()
+
+    def kick(self):
+        self._event.set()
+
+    async def run(self):
+        if not self.cfg["host"]:
+            self.log("mqtt: no mqtt.host configured, MQTT off")
+            return
+        delay = BACKOFF_FIRST
+        while True:
+            if self.network_up is not None and not self.network_up():
+                await asyncio.sleep(BACKOFF_FIRST)
+                continue
+            try:
+                self._connect()
+            except _FAILURES as e:
+                self._fail("connect to %s:%d failed: %r" % (self.cfg["host"], self.cfg["port"], e))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_MAX)
+                continue
+            delay = BACKOFF_FIRST
+            try:
+                await self._session()
+            except _FAILURES as e:
+                self._fail("connection lost: %r" % (e,))
+            await asyncio.sleep(BACKOFF_FIRST)
+
+    def _fail(self, message):
+        self.last_error = message
+        self.log("mqtt: " + message)
+        self._drop()
+
+    def _connect(self):
+        mq = self.cfg
+        client = MQTTClient(
+            ("meterlink-" + self.device_id).encode(), mq["host"], mq["port"],
+            mq["user"].encode() if mq["user"] else None,
+            mq["password"].encode() if mq["password"] else None, keepalive=KEEPALIVE)
+        client.set_last_will(self.availability_topic.encode(), b"offline", retain=True)
+        self._client = client
+        try:
+            client.connect(timeout=CONNECT_TIMEOUT)
+        except TypeError:  # umqtt.simple before 1.4 has no timeout argument
+            client.connect()
+        client.sock.settimeout(SOCKET_TIMEOUT)
+        self._poller = select.poll()
+        self._poller.register(client.sock, select.POLLIN)
+        self.connected = True
+        self.connects += 1
+        self._sent_seq = -1
+        self._discovered = {}
+        self.log("mqtt: connected to %s:%d" % (mq["host"], mq["port"]))
+        self._publish(self.availability_topic, b"online")
+
+    def _drop(self):
+        self.connected = False
+        client, self._client = self._client, None
+        if client is not None and client.sock is not None:
+            try:
+                client.sock.close()
+            except OSError:
+                pass
+
+    async def _session(self):
+        while True:
+            if self._sent_seq != self.store.seq:
+                await self._publish_snapshot()
+            try:
+                await asyncio.wait_for(self._event.wait(), CHECK_EVERY)
+            except asyncio.TimeoutError:
+                pass
+            self._event.clear()
+            self._check_socket()
+            if since_ms(self._last_send) > KEEPALIVE * 500:
+                self._client.ping()
+                self._last_send = ticks_ms()
+
+    def _check_socket(self):
+        for _, flags in self._poller.poll(0):
+            if flags & (select.POLLHUP | select.POLLERR):
+                raise OSError("broker hung up")
+            if flags & select.POLLIN and not self._client.sock.read(_DRAIN):
+                raise OSError("broker closed the connection")
+
+    def _publish(self, topic, payload):
+        if isinstance(payload, str):
+            payload = payload.encode()
+        self._client.publish(topic.encode(), payload, True)
+        self.published += 1
+        self._last_send = ticks_ms()
+
+    async def _publish_snapshot(self):
+        from decoder import telegram_json
+
+        seq = self.store.seq
+        if self.cfg["discovery"]:
+            await self._publish_discovery()
+        self._publish(self.state_topic, telegram_json(self.store))
+        if self.cfg["layout"] == "vse":
+            mid = vse.meter_id(self.store, self.device_id)
+            self._publish(vse.topic(self.cfg["vse_group"], mid), json.dumps(vse.payload(self.store)))
+        self._sent_seq = seq
+
+    async def _publish_discovery(self):
+        readings = self.store.readings
+        for code in [c for c in readings if c not in self._discovered]:
+            value, unit = readings[code]
+            doc = discovery.config(code, value, unit, self.device_id, self.state_topic,
+                                   self.availability_topic, self.version)
+            self._publish(discovery.topic(self.cfg["discovery_prefix"], self.device_id, code), json.dumps(doc))
+            self._discovered[code] = True
+            await asyncio.sleep(0)  # let the reader run between configs

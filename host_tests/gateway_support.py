@@ -1,0 +1,161 @@
+"""Test helpers for the gateway: a real mosquitto, a paho subscriber, the gateway process.
+
+Everything here is real: ``/usr/sbin/mosquitto`` on a free loopback port with a
+temporary config, the gateway under the MicroPython unix port in its own
+process, the meter simulator from tools/simulate.py over TCP.
+"""
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+from mp import MICROPYTHON, ROOT, micropython_env
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=20.0, step=0.05, what="condition"):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("timed out waiting for %s" % what)
+
+
+class Broker:
+    """mosquitto on a fixed loopback port; ``stop()``/``start()`` for outage tests."""
+
+    def __init__(self, tmpdir, port=None):
+        self.port = port or free_port()
+        self.conf = os.path.join(str(tmpdir), "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_until(self._accepts, 10, what="mosquitto to listen")
+        return self
+
+    def _accepts(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+class Subscriber:
+    """paho-mqtt client recording every message (retained ones included)."""
+
+    def __init__(self, port, topics=("#",)):
+        import paho.mqtt.client as mqtt
+
+        self.messages = []  # (topic, payload bytes, retain, monotonic time)
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-sub-%d" % os.getpid())
+        self.client.on_message = self._on_message
+        self.client.on_connect = lambda c, u, f, rc, p=None: [c.subscribe(t) for t in topics]
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, client, userdata, msg):
+        with self.lock:
+            self.messages.append((msg.topic, bytes(msg.payload), msg.retain, time.monotonic()))
+
+    def on(self, topic):
+        with self.lock:
+            return [m for m in self.messages if m[0] == topic]
+
+    def last(self, topic):
+        found = self.on(topic)
+        return found[-1][1] if found else None
+
+    def last_json(self, topic):
+        payload = self.last(topic)
+        return None if payload is None else json.loads(payload)
+
+    def topics(self):
+        with self.lock:
+            return set(m[0] for m in self.messages)
+
+    def clear(self):
+        with self.lock:
+            self.messages = []
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+class Gateway:
+    """firmware/main.py under ``micropython -X heapsize=…`` with a temp config file."""
+
+    def __init__(self, tmpdir, cfg, heapsize="128k"):
+        self.dir = str(tmpdir)
+        self.config_path = os.path.join(self.dir, "gateway-config.json")
+        with open(self.config_path, "w") as f:
+            json.dump(cfg, f)
+        self.cfg = cfg
+        self.heapsize = heapsize
+        self.log_path = os.path.join(self.dir, "gateway.log")
+        self.proc = None
+
+    def start(self):
+        env = micropython_env()
+        env["METERLINK_DIR"] = self.dir
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [MICROPYTHON, "-X", "heapsize=%s" % self.heapsize, os.path.join(ROOT, "firmware", "main.py"),
+             "--config", self.config_path],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        return self
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+            self.proc = None
+            self._log.close()
+
+    def http(self, path, method="GET", port=None):
+        """(status, headers dict, body bytes) from the gateway's HTTP server."""
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.cfg["http"]["port"], timeout=5)
+        try:
+            conn.request(method, path)
+            resp = conn.getresponse()
+            return resp.status, dict(resp.getheaders()), resp.read()
+        finally:
+            conn.close()
