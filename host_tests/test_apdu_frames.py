@@ -1,0 +1,231 @@
+"""The APDU layer on frames built by the independent encoder in apdu_support.
+
+Covers what the corpus cannot: every GBT sequence fault, bounds, every
+date-time form, several ciphered APDUs in one payload, authentication-only,
+dedicated ciphering, nesting limits, truncation at every byte, and
+``measure`` for the framer's bare APDU streams.
+"""
+
+import pytest
+from apdu_support import LLC, cipher, gbt_block, gbt_blocks, notification, read_all
+
+from decoder import apdu
+from decoder.errors import DecodeError, ErrorLog, Incomplete
+
+KEY = bytes(range(16))
+AK = bytes(range(16, 32))
+BODY = bytes.fromhex("0203" "0600000457" "1200e6" "090412345678")  # structure{u32, u16, octets}
+DATETIME = bytes.fromhex("07ea0b17010f1e00ff800000")
+
+
+def many(n):
+    """A bigger body: array of n copies of BODY (n < 128)."""
+    return bytes([0x01, n]) + BODY * n
+
+
+def reader(key=KEY, ak=AK, max_apdu=apdu.MAX_APDU):
+    log = ErrorLog()
+    return apdu.ApduReader(log, key, ak, max_apdu), log
+
+
+def push_all(items, key=KEY, ak=AK, max_apdu=apdu.MAX_APDU):
+    r, log = reader(key, ak, max_apdu)
+    return read_all(r, items), log
+
+
+# --- data-notification ---
+
+@pytest.mark.parametrize("form", ["absent", "octet-string", "typed 09 0C"])
+def test_notification_date_time_forms(form):
+    dt = None if form == "absent" else DATETIME
+    notes, log = push_all([notification(BODY, 77, dt, typed=form.startswith("typed"))])
+    assert log.total() == 0
+    assert notes[0]["datetime"] == (None if dt is None else dt.hex())
+    assert notes[0]["body"] == BODY.hex() and notes[0]["invoke_id"] == 77
+    assert notes[0]["tag_checked"] is None and notes[0]["frame_counter"] is None
+
+
+def test_invoke_id_drops_the_priority_and_service_class_bits():
+    notes, _ = push_all([notification(BODY, 0xC040ABCD)])
+    assert notes[0]["invoke_id"] == 0x40ABCD
+
+
+def test_a_date_time_of_another_length_is_malformed():
+    payload = b"\x0f\x00\x00\x00\x01\x05" + bytes(5) + BODY
+    notes, log = push_all([payload])
+    assert notes == [] and log.counts["malformed"] == 1 and "date-time of 5 bytes" in log.last_error
+
+
+def test_apdus_back_to_back_with_and_without_llc_all_come_out():
+    payload = notification(BODY, 1) + LLC + notification(BODY, 2, DATETIME) + notification(BODY, 3)
+    notes, log = push_all([payload])
+    assert log.total() == 0
+    assert [n["invoke_id"] for n in notes] == [1, 2, 3]
+
+
+def test_trailing_garbage_is_counted_after_the_good_apdu():
+    notes, log = push_all([notification(BODY, 1) + b"\x42\x42"])
+    assert len(notes) == 1 and log.counts["malformed"] == 1 and "0x42" in log.last_error
+
+
+# --- ciphering ---
+
+@pytest.mark.parametrize("sc,checked", [(0x30, True), (0x31, True), (0x20, False), (0x21, False), (0x10, True)])
+def test_every_security_control_round_trips(sc, checked):
+    inner = notification(BODY, 9, DATETIME)
+    notes, log = push_all([cipher(inner, KEY, sc, AK, b"KFMtest1", 123456)])
+    assert log.total() == 0, log.last_error
+    note = notes[0]
+    assert (note["body"], note["datetime"], note["invoke_id"]) == (BODY.hex(), DATETIME.hex(), 9)
+    assert note["system_title"] == b"KFMtest1".hex() and note["frame_counter"] == 123456
+    assert note["tag_checked"] is checked
+
+
+def test_dedicated_ciphering_reads_like_global_ciphering():
+    notes, log = push_all([cipher(notification(BODY), KEY, 0x30, AK, tag_byte=0xDC)])
+    assert log.total() == 0 and notes[0]["tag_checked"] is True
+
+
+def test_without_auth_key_an_authenticated_apdu_decrypts_unchecked():
+    notes, log = push_all([cipher(notification(BODY), KEY, 0x30, AK)], ak=None)
+    assert log.total() == 0 and notes[0]["tag_checked"] is False and notes[0]["body"] == BODY.hex()
+
+
+def test_authentication_only_is_readable_without_any_key():
+    notes, log = push_all([cipher(notification(BODY), KEY, 0x10, AK)], key=None, ak=None)
+    assert log.total() == 0 and notes[0]["tag_checked"] is False and notes[0]["body"] == BODY.hex()
+
+
+def test_one_tampered_apdu_among_three_loses_only_itself():
+    good1 = cipher(notification(BODY, 1), KEY, 0x30, AK, frame_counter=1)
+    bad = bytearray(cipher(notification(BODY, 2), KEY, 0x30, AK, frame_counter=2))
+    bad[30] ^= 1
+    good3 = cipher(notification(BODY + b"", 3), KEY, 0x30, AK, frame_counter=3)
+    notes, log = push_all([good1 + bytes(bad) + good3])
+    assert [n["invoke_id"] for n in notes] == [1, 3]
+    assert all(n["body"] == BODY.hex() for n in notes)  # the shared plaintext buffer kept both
+    assert log.counts["authentication"] == 1 and log.total() == 1
+
+
+def test_dsmr_inside_ciphering_is_handed_up_as_text():
+    text = b"/LGZ5\\2E360\r\n\r\n1-0:1.8.0(000123.456*kWh)\r\n!ABCD\r\n"
+    notes, log = push_all([cipher(text, KEY, 0x30, AK)])
+    assert log.total() == 0
+    assert notes[0]["dsmr"] is True and bytes.fromhex(notes[0]["body"]) == text
+
+
+def test_a_ciphered_apdu_inside_a_ciphered_apdu_is_refused():
+    notes, log = push_all([cipher(cipher(notification(BODY), KEY, 0x30, AK), KEY, 0x30, AK)])
+    assert notes == [] and log.counts["malformed"] == 1 and "inside a ciphered" in log.last_error
+
+
+def test_system_title_must_be_8_bytes():
+    payload = bytes([0xDB, 4]) + b"ABCD" + b"\x05\x20\x00\x00\x00\x01"
+    notes, log = push_all([payload])
+    assert notes == [] and "system title of 4 bytes" in log.last_error
+
+
+@pytest.mark.parametrize("content", [b"\x30\x00\x00", b"\x30\x00\x00\x00\x01" + bytes(5)])
+def test_ciphered_content_too_short_for_its_header_or_tag(content):
+    payload = bytes([0xDB, 8]) + b"LGZgTEST" + bytes([len(content)]) + content
+    notes, log = push_all([payload])
+    assert notes == [] and log.counts["malformed"] == 1
+
+
+def test_decrypted_apdus_beyond_the_buffer_are_dropped_as_overflow():
+    big = cipher(notification(b"\x09\x81\xc8" + bytes(200)), KEY, 0x20, AK)
+    notes, log = push_all([big], max_apdu=128)
+    assert notes == [] and log.counts["overflow"] == 1
+
+
+# --- general-block-transfer ---
+
+def pushed(blocks, **kw):
+    return push_all(blocks, **kw)
+
+
+def test_gbt_blocks_in_order_give_one_notification():
+    whole = notification(many(20), 5, DATETIME)
+    notes, log = pushed(gbt_blocks(whole, 60))
+    assert log.total() == 0 and len(notes) == 1
+    assert notes[0]["body"] == many(20).hex()
+
+
+def test_gbt_around_a_ciphered_apdu_with_long_ber_lengths():
+    inner = cipher(notification(many(30), 5), KEY, 0x30, AK)  # DB ... 82 nn nn
+    blocks = gbt_blocks(inner, 200)  # E0 ... 81 C8
+    notes, log = pushed(blocks)
+    assert log.total() == 0 and notes[0]["tag_checked"] is True and notes[0]["body"] == many(30).hex()
+
+
+def test_a_single_last_block_is_a_whole_push():
+    notes, log = pushed([gbt_block(1, notification(BODY), last=True)])
+    assert log.total() == 0 and len(notes) == 1
+
+
+@pytest.mark.parametrize("order", [[1, 3, 2, 4], [1, 2, 2, 3, 4], [1, 2, 4, 3]])
+def test_missing_duplicated_or_reordered_blocks_drop_the_push_once(order):
+    blocks = gbt_blocks(notification(many(20)), 90)
+    assert len(blocks) == 4
+    notes, log = pushed([blocks[i - 1] for i in order])
+    assert notes == []
+    assert log.counts["sequence"] == 1 and log.total() == 1
+
+
+def test_a_new_block_1_abandons_the_unfinished_push_and_the_new_one_completes():
+    blocks = gbt_blocks(notification(many(20)), 40)
+    notes, log = pushed(blocks[:2] + blocks)
+    assert len(notes) == 1 and log.counts["sequence"] == 1 and log.total() == 1
+    assert "unfinished push" in log.last_error
+
+
+def test_joining_in_the_middle_of_a_push_is_silent_until_block_1():
+    blocks = gbt_blocks(notification(many(20)), 40)
+    notes, log = pushed(blocks[2:] + blocks)
+    assert len(notes) == 1 and log.total() == 0
+
+
+def test_a_push_longer_than_the_buffer_is_dropped_and_the_next_one_still_works():
+    long_blocks = gbt_blocks(notification(many(20)), 40)
+    short = gbt_blocks(notification(BODY), 40)
+    notes, log = pushed(long_blocks + short, max_apdu=100)
+    assert len(notes) == 1 and notes[0]["body"] == BODY.hex()
+    assert log.counts["overflow"] == 1
+
+
+def test_gbt_inside_gbt_is_refused():
+    inner = gbt_block(1, notification(BODY), last=True)
+    notes, log = pushed([gbt_block(1, inner, last=True)])
+    assert notes == [] and "inside another APDU" in log.last_error
+
+
+# --- truncation and measure ---
+
+SAMPLES = [
+    notification(BODY, 1),
+    notification(BODY, 1, DATETIME, typed=True),
+    cipher(notification(many(40)), KEY, 0x30, AK),
+    gbt_block(1, bytes(300)),
+]
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=["0F", "0F typed dt", "DB 82", "E0 82"])
+def test_measure_gives_the_length_and_incomplete_for_every_prefix(sample):
+    assert apdu.measure(sample) == len(sample)
+    assert apdu.measure(b"\x00\x00" + sample + b"\x99", 2) == len(sample)
+    for cut in range(len(sample)):
+        with pytest.raises(Incomplete):
+            apdu.measure(sample[:cut])
+
+
+@pytest.mark.parametrize("junk", [b"\x7e\xa0", b"\xdb\x08LGZgTEST\x83\x00\x00\x10", b"\x0f\x00\x00\x00\x01\x00\xff"])
+def test_measure_says_what_cannot_be_an_apdu(junk):
+    with pytest.raises(DecodeError):
+        apdu.measure(junk)
+
+
+@pytest.mark.parametrize("sample", SAMPLES[:3], ids=["0F", "0F typed dt", "DB 82"])
+def test_every_truncation_is_a_counted_error_never_an_exception(sample):
+    for cut in range(1, len(sample)):
+        notes, log = push_all([sample[:cut]])
+        assert notes == [] and log.total() == 1, cut
