@@ -18,8 +18,9 @@ fails there is counted in the ErrorLog (``checksum``, ``malformed``,
 tries every start byte again, silently (a 7E or 68 inside a corrupt frame's
 body is not news), until a frame checks out. Bare APDUs have no checksum,
 so a stray 0F or E0 in an HDLC stream would look like one: once a framing
-has produced a good frame the framer is locked on it and tries bare APDUs
-only when the lock is on bare APDUs. The lock lifts after a whole buffer's
+has produced a good frame the framer is locked on it, and while hunting it
+tries bare APDUs only when the lock is on bare APDUs (right after a good
+frame, in sync, a bare APDU is always welcome). The lock lifts after a whole buffer's
 worth of bytes went by without a good frame, so a meter that changes its
 framing is found again.
 
@@ -121,8 +122,8 @@ class Framer:
 
     def _handler(self, byte):
         handler = _TABLE.get(byte)
-        if handler is _bare and self._lock is not None and self._lock is not _bare:
-            return None
+        if handler is _bare and not self._sync and self._lock is not None and self._lock is not _bare:
+            return None  # hunting in a stream locked on a framing with checksums
         return handler
 
     def _skip(self, pos):
