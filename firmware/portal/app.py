@@ -1,0 +1,128 @@
+"""The portal's HTTP side: the page, the save, the OS probes, /config behind the admin password.
+
+Two ways to mount it on a web/server.HttpServer:
+
+- ``captive_routes(server, ap_ip)``: on the dongle's own access point. ``/`` is the page
+  (GET) and the save (POST); the operating systems' connectivity probes and every other
+  path answer 302 to ``http://<ap_ip>/``, which makes phones pop up the portal:
+
+      Android /generate_204          Apple /hotspot-detect.html
+      Windows /connecttest.txt, /ncsi.txt   Firefox /canonical.html
+
+- ``lan_routes(server)``: in station mode, ``/config`` (GET page, POST save) behind HTTP
+  Basic with the admin password and the failure limit of auth.py.
+
+Nothing here ever writes a secret into a response: the page gets only "is it set" flags.
+A successful save sets ``saved`` (an asyncio.Event); whoever runs the portal restarts then.
+"""
+
+try:
+    import asyncio
+except ImportError:  # MicroPython before 1.21
+    import uasyncio as asyncio
+
+import config
+from portal import auth, form, page
+from web.server import error_response, redirect, response
+
+PROBES = ("/generate_204", "/gen_204", "/hotspot-detect.html", "/library/test/success.html",
+          "/connecttest.txt", "/ncsi.txt", "/redirect", "/canonical.html", "/success.txt")
+SHOWN_KEYS = ("wifi.ssid", "meter.profile", "mqtt.host", "mqtt.port", "mqtt.user",
+              "mqtt.prefix", "mqtt.discovery")
+_HTML = "text/html; charset=utf-8"
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _clock():
+    import time
+
+    return time.time()
+
+
+class Portal:
+    """Routes for one configuration file; ``networks`` is the last WiFi scan (SSIDs)."""
+
+    def __init__(self, config_path, device="meterlink", networks=(), clock=_clock):
+        self.path = config_path
+        self.device = device
+        self.networks = list(networks)
+        self.guard = auth.Guard(clock)
+        self.saved = asyncio.Event()
+        self.saved_config = None
+
+    def captive_routes(self, server, ap_ip):
+        """The access-point mode routes; every unknown path leads to the page."""
+        home = "http://%s/" % ap_ip
+        if server.port != 80:  # only on the unix port, where tests use a free port
+            home = "http://%s:%d/" % (ap_ip, server.port)
+        server.route("/", self.handle, ("GET", "POST"))
+
+        def probe(request):
+            return redirect(home)
+
+        for path in PROBES:
+            server.route(path, probe)
+        server.route("*", probe, ("GET", "HEAD", "POST"))
+
+    def lan_routes(self, server):
+        """/config on the LAN, behind the admin password."""
+        server.route("/config", self.guarded, ("GET", "POST"))
+
+    def guarded(self, request):
+        """HTTP Basic in front of ``handle``: 401 without or with a wrong password, 429 locked."""
+        stored = form.stored_or_defaults(self.path)
+        password = stored["admin"]["password"]
+        if not password:
+            return error_response(403, "no admin password is set: hold the button at boot "
+                                       "to open the setup portal")
+        verdict = self.guard.check(request.headers.get("authorization"), password)
+        if verdict == auth.LOCKED:
+            wait = self.guard.retry_after()
+            return error_response(429, "too many wrong passwords: wait %d s" % wait,
+                                  {"Retry-After": str(wait)})
+        if verdict == auth.DENIED:
+            return error_response(401, "admin password required",
+                                  {"WWW-Authenticate": 'Basic realm="meterlink", charset="UTF-8"'})
+        return self.handle(request, stored)
+
+    def handle(self, request, stored=None):
+        """GET: the page with the stored values; POST: validate, save, or show the errors."""
+        if stored is None:
+            stored = form.stored_or_defaults(self.path)
+        if request.method != "POST":
+            return self._page(_shown(stored), {}, stored)
+        posted = request.form()
+        cfg, errors = form.apply(posted, stored)
+        if errors:
+            values = dict(posted)
+            values["wifi.ssid"] = form.ssid_of(posted)
+            values["meter.profile"] = stored["meter"]["profile"]
+            return self._page(values, errors, stored, 422, "Please correct the marked fields.")
+        try:
+            cfg = config.save(self.path, cfg)
+        except (OSError, config.ConfigError) as e:
+            return self._page(_shown(stored), {}, stored, 500, "Could not save: %s" % e)
+        self.saved_config = cfg
+        self.saved.set()
+        body = page.saved(cfg["wifi"]["ssid"], self.device)
+        return response(200, body, _HTML, _NO_STORE)
+
+    def _page(self, values, errors, stored, status=200, notice=None):
+        secrets = {}
+        for key in config.SECRET_KEYS:
+            secrets[key] = bool(config.get(stored, key))
+        body = page.render(values, errors, secrets, self.networks, self.device, notice)
+        return response(status, body, _HTML, _NO_STORE)
+
+    async def wait_saved(self):
+        """Wait for a successful save; returns the configuration written."""
+        await self.saved.wait()
+        return self.saved_config
+
+
+def _shown(cfg):
+    """The non-secret values the page shows, by dotted key."""
+    values = {}
+    for key in SHOWN_KEYS:
+        values[key] = config.get(cfg, key)
+    return values

@@ -1,0 +1,127 @@
+"""Boot into the portal or the gateway (issue 4): the glue between mode.py, the board's
+access point and the captive portal.
+
+    load config ─► mode.choose(valid?, button held?, joined before?)
+        portal ─► board.start_ap("meterlink-XXXX", AP_PASSWORD) ─► DNS :53 + HTTP :80
+                   ─► saved ─► RESTART_DELAY ─► board.reset() (device) / station (unix)
+        station ─► the gateway (app/app.py)
+
+The access point belongs to the board layer (board/esp32.py; unix has none and serves on
+loopback). Board methods used here, each optional so an older board file still boots:
+``button_held()``, ``start_ap(ssid, password) -> ip``, ``scan() -> [ssid]``, ``stop_ap()``,
+``reset()``.
+
+On unix: ``micropython -m portal.boot --config FILE [--portal-port N] [--dns-port N]``
+(or ``-c "from portal import boot; boot.main()"``) — the same code as on the device.
+"""
+
+import sys
+
+try:
+    import asyncio
+except ImportError:  # MicroPython before 1.21
+    import uasyncio as asyncio
+
+import config
+from portal import mode
+from portal.app import Portal
+from portal.dns import DnsResponder
+from web.server import HttpServer
+
+AP_PREFIX = "meterlink-"
+# The AP's WPA2 passphrase, printed in README and on the status page. It only keeps
+# passers-by off the setup page; the button at boot is what proves ownership.
+AP_PASSWORD = "meterlink-setup"
+AP_ID_DIGITS = 4  # "meterlink-3FA2": enough to tell two dongles in one house apart
+RESTART_DELAY = 2  # seconds: the "saved" page must reach the phone before the AP goes down
+UNIX_AP_IP = "127.0.0.1"  # the unix port has no access point: the portal serves on loopback
+
+
+def ap_ssid(device_id):
+    """``meterlink-XXXX`` from the last hex digits of the device id."""
+    digits = [c for c in device_id.upper() if c in "0123456789ABCDEF"]
+    tail = "".join(digits[-AP_ID_DIGITS:])
+    return AP_PREFIX + (tail or "0000")
+
+
+def _call(board, name, *args):
+    fn = getattr(board, name, None)
+    return fn(*args) if fn is not None else None
+
+
+def load(path, device_id):
+    """(configuration, ok): ok when it validates and names a network to join."""
+    try:
+        cfg = config.load(path, device_id)
+    except config.ConfigError as e:
+        print("portal: configuration %s refused: %s" % (path, e))
+        return None, False
+    return cfg, mode.config_ready(cfg)
+
+
+async def run_portal(path, device, ap_ip, networks, http_port=80, dns_port=53, host="0.0.0.0"):
+    """Serve the captive portal until a valid configuration is saved; returns it."""
+    portal = Portal(path, device, networks)
+    server = HttpServer(http_port, host)
+    portal.captive_routes(server, ap_ip)
+    dns = DnsResponder(ap_ip, dns_port, host)
+    dns.open()
+    await server.start()
+    task = asyncio.create_task(dns.run())
+    print("portal: setup page on http://%s:%d/ (DNS on %d)" % (ap_ip, http_port, dns_port))
+    try:
+        cfg = await portal.wait_saved()
+        await asyncio.sleep(RESTART_DELAY)
+    finally:
+        server.close()
+        dns.close()
+    await asyncio.sleep(0)  # let the DNS task see the closed socket and end
+    task.cancel()
+    return cfg
+
+
+def provision(board, path, http_port=80, dns_port=53, host="0.0.0.0"):
+    """Run the portal when the boot decision says so; returns True if it ran."""
+    device = board.device_id()
+    cfg, ok = load(path, device)
+    held = bool(_call(board, "button_held"))
+    if mode.choose(ok, held, mode.joined_before(path)) != mode.PORTAL:
+        return False
+    ssid = ap_ssid(device)
+    ip = _call(board, "start_ap", ssid, AP_PASSWORD) or UNIX_AP_IP
+    networks = _call(board, "scan") or []
+    print("portal: access point %s (button %s, config %s)"
+          % (ssid, "held" if held else "up", "ready" if ok else "missing"))
+    asyncio.run(run_portal(path, device, ip, networks, http_port, dns_port, host))
+    _call(board, "stop_ap")
+    print("portal: saved, restarting into station mode")
+    _call(board, "reset")  # the device reboots here; unix goes on into station mode
+    return True
+
+
+def _option(argv, name, default):
+    if name in argv:
+        index = argv.index(name)
+        if index + 1 < len(argv):
+            return argv[index + 1]
+    return default
+
+
+def main(argv=None):
+    """Portal if needed, then the gateway, in one process on unix."""
+    from board import Board
+
+    argv = sys.argv if argv is None else argv
+    board = Board()
+    path = _option(argv, "--config", None) or board.config_path()
+    provision(board, path, int(_option(argv, "--portal-port", 80)),
+              int(_option(argv, "--dns-port", 53)), _option(argv, "--portal-host", "0.0.0.0"))
+    if _call(board, "network_up"):
+        mode.mark_joined(path)
+    from app.app import main as gateway
+
+    return gateway(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main() or 0)

@@ -1,0 +1,122 @@
+"""The portal form -> a validated configuration, with one message per wrong field.
+
+Form field names are the configuration's dotted keys (``mqtt.port``), plus three that are
+the page's own:
+
+    wifi.ssid        the network picked from the scan list ("" = typed below)
+    wifi.ssid_other  a hidden network's name, typed; wins over the list when filled
+    meter            a preset id from meters.PRESETS (sets meter.profile and meter.baud),
+                     or "current" to keep a profile the presets do not list
+
+Secrets (config.SECRET_KEYS) are never sent to the browser, so an empty secret field means
+"keep the stored value". The checkbox ``mqtt.discovery`` is absent from a form when off.
+
+Every field is checked by config.validate (one rule book for the file, the API and the
+portal): each failure is recorded against its key and the stored value put back, and the
+check repeats, so the page can show every wrong field at once, not just the first.
+"""
+
+import json
+
+import config
+from portal import meters
+
+TEXT_KEYS = ("mqtt.host", "mqtt.port", "mqtt.user", "mqtt.prefix")
+SECRET_FIELDS = ("wifi.password", "meter.key", "meter.auth_key", "mqtt.password", "admin.password")
+MIN_ADMIN = 8  # the admin password guards the meter key on the LAN: no 4-digit PINs
+_MAX_ROUNDS = 24  # one validate() round per wrong field; the form has fewer fields
+
+
+def _set(cfg, dotted, value):
+    section, _, name = dotted.partition(".")
+    if name:
+        cfg.setdefault(section, {})[name] = value
+    else:
+        cfg[section] = value
+
+
+def _get(cfg, dotted, default=None):
+    section, _, name = dotted.partition(".")
+    node = cfg.get(section, default if not name else {})
+    if not name:
+        return node
+    return node.get(name, default) if isinstance(node, dict) else default
+
+
+def ssid_of(form):
+    """The SSID the form names: a typed hidden network wins over the list."""
+    typed = form.get("wifi.ssid_other", "").strip()
+    return typed or form.get("wifi.ssid", "").strip()
+
+
+def _apply_meter(cfg, form, errors):
+    choice = form.get("meter", meters.DEFAULT)
+    if choice == "current":
+        return
+    preset = meters.find(choice)
+    if preset is None:
+        errors["meter"] = "choose one of the listed meters"
+        return
+    _set(cfg, "meter.profile", preset[2])
+    _set(cfg, "meter.baud", preset[3])
+
+
+def _merge(form, stored, errors):
+    cfg = json.loads(json.dumps(stored))
+    _set(cfg, "wifi.ssid", ssid_of(form))
+    for key in TEXT_KEYS:
+        if key in form:
+            _set(cfg, key, form[key].strip())
+    _set(cfg, "mqtt.discovery", "mqtt.discovery" in form)
+    for key in SECRET_FIELDS:
+        typed = form.get(key, "")
+        if typed:
+            _set(cfg, key, typed.strip() if key.startswith("meter.") else typed)
+    _apply_meter(cfg, form, errors)
+    return cfg
+
+
+def _portal_rules(form, cfg, errors):
+    """What the portal needs beyond a valid file: a network to join and an admin password."""
+    if not _get(cfg, "wifi.ssid"):
+        errors["wifi.ssid"] = "choose a network or type its name"
+    typed = form.get("admin.password", "")
+    if typed and len(typed) < MIN_ADMIN:
+        errors["admin.password"] = "at least %d characters" % MIN_ADMIN
+    elif not _get(cfg, "admin.password"):
+        errors["admin.password"] = "set an admin password for later changes"
+
+
+def _restore(cfg, key, stored):
+    if key in config.DEFAULTS or "." in key:
+        fallback = _get(config.DEFAULTS, key)
+        _set(cfg, key, _get(stored, key, fallback))
+
+
+def apply(form, stored):
+    """(configuration, errors) from a posted form and the stored configuration.
+
+    ``errors`` maps a field name to its message; the configuration is only fit to save
+    when ``errors`` is empty.
+    """
+    errors = {}
+    cfg = _merge(form, stored, errors)
+    _portal_rules(form, cfg, errors)
+    for _ in range(_MAX_ROUNDS):
+        try:
+            return config.validate(cfg), errors
+        except config.ConfigError as e:
+            if e.key in errors and _get(cfg, e.key) == _get(stored, e.key):
+                return stored, errors  # the stored value itself fails: give up cleanly
+            errors.setdefault(e.key, e.message)
+            _restore(cfg, e.key, stored)
+    errors.setdefault("form", "too many errors")
+    return stored, errors
+
+
+def stored_or_defaults(path):
+    """The stored configuration, or the defaults when the file is missing or invalid."""
+    try:
+        return config.load(path)
+    except config.ConfigError:
+        return config.validate({})

@@ -1,0 +1,33 @@
+"""The five meters of the Swiss customer interface (SiL notice, shared/spec/sil-push-lists.md)
+as presets for the portal: the owner picks a meter, the portal fills profile and baud rate.
+
+All five push at 9600 baud, 8N1 (the notice's port settings). The profile names are keys of
+decoder/profiles.PROFILES; "auto" lets the decoder pick by the frame's system title.
+"""
+
+# (preset id, label shown, profile, baud). The id is what the form posts.
+PRESETS = (
+    ("e450-s4", "Landis+Gyr E450 S4 (M-Bus port)", "e450", 9600),
+    ("e450-s5", "Landis+Gyr E450 S5 (M-Bus port)", "e450", 9600),
+    ("am550", "Iskraemeco AM550 (P1 port)", "am550", 9600),
+    ("flexy-f2", "Meter&Control FLEXY F2 (P1 port)", "flexy-f2", 9600),
+    ("e360", "Landis+Gyr E360 (P1 port)", "e360", 9600),
+    ("auto", "Other meter: detect automatically", "auto", 9600),
+)
+DEFAULT = "auto"
+
+
+def find(preset_id):
+    """The preset tuple for an id, or None."""
+    for preset in PRESETS:
+        if preset[0] == preset_id:
+            return preset
+    return None
+
+
+def for_profile(profile):
+    """The first preset using ``profile`` (to pre-select the stored meter), or None."""
+    for preset in PRESETS:
+        if preset[2] == profile:
+            return preset
+    return None

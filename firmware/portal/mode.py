@@ -1,0 +1,75 @@
+"""Portal or station: the boot decision (issue 4), kept pure so it can be tested.
+
+The dongle opens its access point and the captive portal only when
+
+1. the button is held at boot (the owner is standing next to it), or
+2. there is no valid configuration, or
+3. the station could not join the configured WiFi *and* has never joined it since the
+   configuration was last changed (the settings are probably wrong).
+
+A configured dongle that has joined before never falls back to the portal just because its
+network is unreachable: a jammer or a rogue access point must not be able to pull it into
+portal mode. It keeps retrying as a station instead.
+
+"Joined since the last change" is remembered in a small file beside the configuration:
+``<config>.joined`` holds a stamp (hash) of the configuration file's bytes, written after a
+successful join. Saving a new configuration changes the bytes, so the stamp no longer matches.
+"""
+
+import binascii
+import hashlib
+
+PORTAL = "portal"
+STATION = "station"
+
+_STAMP_BYTES = 8  # 64 bits of SHA-256: collisions between two configs are not a concern
+_MAX_CONFIG = 16384  # bytes read to stamp the config; config.py keeps files far below this
+
+
+def choose(config_ok, button_held, joined_before, join_failed=False):
+    """PORTAL or STATION from the four facts the boot sequence knows.
+
+    ``join_failed`` is False at boot (before any attempt) and True once the station gave
+    up its first join attempt with this configuration.
+    """
+    if button_held or not config_ok:
+        return PORTAL
+    if join_failed and not joined_before:
+        return PORTAL
+    return STATION
+
+
+def config_ready(cfg):
+    """True when a validated configuration names a WiFi network to join."""
+    return bool(cfg) and bool(cfg.get("wifi", {}).get("ssid"))
+
+
+def stamp(config_path):
+    """Hex stamp of the configuration file's bytes, or None when there is no file."""
+    try:
+        with open(config_path, "rb") as f:
+            data = f.read(_MAX_CONFIG)
+    except OSError:
+        return None
+    return binascii.hexlify(hashlib.sha256(data).digest()[:_STAMP_BYTES]).decode()
+
+
+def joined_before(config_path):
+    """True when the station joined with exactly the configuration now stored."""
+    current = stamp(config_path)
+    if current is None:
+        return False
+    try:
+        with open(config_path + ".joined") as f:
+            return f.read().strip() == current
+    except OSError:
+        return False
+
+
+def mark_joined(config_path):
+    """Remember that the station joined with the stored configuration (call once per boot)."""
+    current = stamp(config_path)
+    if current is None or joined_before(config_path):
+        return
+    with open(config_path + ".joined", "w") as f:
+        f.write(current)

@@ -1,0 +1,230 @@
+"""The portal's rules, in-process: when the portal opens, how the form becomes a
+configuration, the admin password guard, and what the page may show."""
+
+import base64
+
+import pytest
+
+import config
+from portal import auth, boot, form, meters, mode, page
+
+KEY = "00112233445566778899aabbccddeeff"
+GOOD = {
+    "wifi.ssid": "Home",
+    "wifi.password": "wifi-pass-1",
+    "meter": "am550",
+    "meter.key": KEY,
+    "meter.auth_key": "",
+    "mqtt.host": "broker.lan",
+    "mqtt.port": "1883",
+    "mqtt.user": "me",
+    "mqtt.password": "mqtt-pass-1",
+    "mqtt.prefix": "meterlink",
+    "mqtt.discovery": "on",
+    "admin.password": "admin-pass-1",
+}
+
+
+def defaults():
+    return config.validate({})
+
+
+class TestWhenThePortalOpens:
+    @pytest.mark.parametrize(
+        "config_ok, button, joined, failed, expected",
+        [
+            (False, False, False, False, mode.PORTAL),  # first boot: nothing configured
+            (False, False, True, False, mode.PORTAL),
+            (True, True, True, False, mode.PORTAL),  # the owner holds the button
+            (True, False, False, False, mode.STATION),  # new settings: try them first
+            (True, False, False, True, mode.PORTAL),  # ...and they never worked
+            (True, False, True, True, mode.STATION),  # worked before: jammer, keep trying
+            (True, False, True, False, mode.STATION),
+        ],
+    )
+    def test_the_decision_table(self, config_ok, button, joined, failed, expected):
+        assert mode.choose(config_ok, button, joined, failed) == expected
+
+    def test_an_unreachable_known_network_never_opens_the_portal(self):
+        for failed in (False, True):
+            assert mode.choose(True, False, True, failed) == mode.STATION
+
+    def test_a_config_without_a_network_is_not_ready(self):
+        assert not mode.config_ready(defaults())
+        cfg = defaults()
+        cfg["wifi"]["ssid"] = "Home"
+        assert mode.config_ready(cfg)
+
+    def test_joining_is_remembered_until_the_configuration_changes(self, tmp_path):
+        path = str(tmp_path / "config.json")
+        assert not mode.joined_before(path)  # no file at all
+        config.save(path, {"wifi": {"ssid": "Home"}})
+        assert not mode.joined_before(path)
+        mode.mark_joined(path)
+        assert mode.joined_before(path)
+        config.save(path, {"wifi": {"ssid": "Other"}})
+        assert not mode.joined_before(path)
+
+    @pytest.mark.parametrize(
+        "device, ssid",
+        [("a4cf12b3fa2e", "meterlink-FA2E"), ("vm", "meterlink-0000"), ("3c:71:bf:0a:1b:2c", "meterlink-1B2C")],
+    )
+    def test_the_access_point_is_named_after_the_device_id(self, device, ssid):
+        assert boot.ap_ssid(device) == ssid
+
+
+class TestTheForm:
+    def test_a_complete_form_becomes_a_valid_configuration(self):
+        cfg, errors = form.apply(GOOD, defaults())
+        assert errors == {}
+        assert cfg["wifi"] == {"ssid": "Home", "password": "wifi-pass-1"}
+        assert cfg["meter"]["profile"] == "am550" and cfg["meter"]["baud"] == 9600
+        assert cfg["meter"]["key"] == KEY
+        assert cfg["mqtt"]["port"] == 1883 and cfg["mqtt"]["discovery"] is True
+        assert cfg["admin"]["password"] == "admin-pass-1"
+
+    def test_every_wrong_field_is_reported_at_once(self):
+        bad = dict(GOOD, **{"mqtt.port": "70000", "meter.key": "12345", "mqtt.prefix": "a/#",
+                            "meter.auth_key": "zz" * 16, "wifi.password": "short"})
+        _, errors = form.apply(bad, defaults())
+        assert set(errors) == {"mqtt.port", "meter.key", "meter.auth_key", "mqtt.prefix",
+                               "wifi.password"}
+        assert "65535" in errors["mqtt.port"]
+        assert "32 hex digits" in errors["meter.key"]
+
+    def test_a_network_and_an_admin_password_are_required(self):
+        _, errors = form.apply(dict(GOOD, **{"wifi.ssid": "", "admin.password": ""}), defaults())
+        assert set(errors) == {"wifi.ssid", "admin.password"}
+        _, errors = form.apply(dict(GOOD, **{"admin.password": "1234"}), defaults())
+        assert "at least 8" in errors["admin.password"]
+
+    def test_empty_secret_fields_keep_the_stored_secrets(self):
+        stored, _ = form.apply(GOOD, defaults())
+        again = dict(GOOD, **{k: "" for k in form.SECRET_FIELDS})
+        again["mqtt.host"] = "new.lan"
+        cfg, errors = form.apply(again, stored)
+        assert errors == {}
+        assert cfg["mqtt"]["host"] == "new.lan"
+        for key in form.SECRET_FIELDS:
+            assert config.get(cfg, key) == config.get(stored, key)
+
+    def test_a_typed_hidden_network_wins_over_the_list(self):
+        cfg, _ = form.apply(dict(GOOD, **{"wifi.ssid_other": " Hidden Net "}), defaults())
+        assert cfg["wifi"]["ssid"] == "Hidden Net"
+
+    def test_an_unticked_checkbox_turns_discovery_off(self):
+        posted = dict(GOOD)
+        del posted["mqtt.discovery"]
+        assert form.apply(posted, defaults())[0]["mqtt"]["discovery"] is False
+
+    def test_keys_may_be_typed_with_separators_and_in_upper_case(self):
+        spaced = " ".join(KEY[i:i + 2].upper() for i in range(0, 32, 2))
+        assert form.apply(dict(GOOD, **{"meter.key": spaced}), defaults())[0]["meter"]["key"] == KEY
+
+    def test_every_preset_names_a_profile_the_decoder_knows(self):
+        from decoder import profiles
+
+        for preset_id, _, profile, baud in meters.PRESETS:
+            assert profile == "auto" or profile in profiles.PROFILES, preset_id
+            assert baud in config.BAUD_RATES
+
+    def test_an_unknown_preset_is_a_field_error(self):
+        assert "meter" in form.apply(dict(GOOD, meter="nope"), defaults())[1]
+
+    def test_keep_current_leaves_an_unlisted_profile_alone(self):
+        stored = defaults()
+        stored["meter"]["profile"] = "kaifa"
+        cfg, errors = form.apply(dict(GOOD, meter="current"), stored)
+        assert errors == {} and cfg["meter"]["profile"] == "kaifa"
+
+
+def basic(password, user="admin"):
+    return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class TestTheAdminGuard:
+    def test_the_right_password_passes_whatever_the_user_name(self):
+        guard = auth.Guard(FakeClock())
+        assert guard.check(basic("admin-pass-1", "anyone"), "admin-pass-1") == auth.OK
+
+    @pytest.mark.parametrize("header", [None, "", "Bearer x", "Basic !!!", "Basic " + "A" * 400,
+                                        "Basic " + base64.b64encode(b"no-colon").decode()])
+    def test_missing_or_malformed_credentials_are_denied(self, header):
+        assert auth.Guard(FakeClock()).check(header, "admin-pass-1") == auth.DENIED
+
+    def test_an_empty_stored_password_never_matches(self):
+        assert auth.Guard(FakeClock()).check(basic(""), "") == auth.DENIED
+
+    def test_five_wrong_passwords_lock_everyone_out_for_a_while(self):
+        clock = FakeClock()
+        guard = auth.Guard(clock)
+        for _ in range(auth.MAX_FAILURES):
+            assert guard.check(basic("guess"), "admin-pass-1") == auth.DENIED
+        assert guard.check(basic("admin-pass-1"), "admin-pass-1") == auth.LOCKED
+        assert guard.retry_after() == auth.LOCKOUT_S + 1 or guard.retry_after() == auth.LOCKOUT_S
+        clock.now += auth.LOCKOUT_S + 1
+        assert guard.check(basic("admin-pass-1"), "admin-pass-1") == auth.OK
+
+    def test_each_further_lockout_is_longer_up_to_the_cap(self):
+        clock = FakeClock()
+        guard = auth.Guard(clock)
+        waits = []
+        for _ in range(10):
+            for _ in range(auth.MAX_FAILURES):
+                guard.check(basic("guess"), "pw-pw-pw-1")
+            waits.append(guard.retry_after())
+            clock.now += waits[-1] + 1
+        assert waits == sorted(waits) and waits[1] > waits[0]
+        assert max(waits) <= auth.MAX_LOCKOUT_S + 1
+
+    def test_a_visit_without_credentials_is_not_counted_as_a_guess(self):
+        guard = auth.Guard(FakeClock())
+        for _ in range(10):
+            guard.check(None, "admin-pass-1")
+        assert guard.check(basic("admin-pass-1"), "admin-pass-1") == auth.OK
+
+
+class TestThePage:
+    def render(self, **kw):
+        args = dict(values={"mqtt.port": 1883, "mqtt.prefix": "meterlink"}, errors={},
+                    secrets={}, networks=["Home", "Neighbour"])
+        args.update(kw)
+        return page.render(**args).decode()
+
+    def test_it_needs_nothing_from_outside(self):
+        html = self.render()
+        for needle in ("http://", "https://", "src=", "<link", "@import", "url("):
+            assert needle not in html
+
+    def test_it_is_small_and_phone_friendly(self):
+        html = self.render()
+        assert len(html) < 8000
+        assert 'name="viewport" content="width=device-width' in html
+
+    def test_scanned_names_are_escaped(self):
+        html = self.render(networks=['<script>alert(1)</script>', 'a"b'])
+        assert "<script>alert" not in html and "&lt;script&gt;" in html
+        assert 'value="a&quot;b"' in html
+
+    def test_stored_secrets_show_as_unchanged_and_are_never_written(self):
+        secrets = {k: True for k in config.SECRET_KEYS}
+        html = self.render(secrets=secrets)
+        assert html.count('placeholder="unchanged"') == len(config.SECRET_KEYS)
+
+    def test_each_error_is_shown_next_to_its_field(self):
+        html = self.render(errors={"mqtt.port": "must be between 1 and 65535"})
+        field = html.index('id="mqtt.port"')
+        message = html.index('id="err-mqtt.port"')
+        assert 0 < message - field < 200
+
+    def test_keys_carry_a_pattern_the_browser_checks(self):
+        html = self.render()
+        assert html.count('pattern="([0-9A-Fa-f]{2}[ :]?){15}[0-9A-Fa-f]{2}"') == 2
