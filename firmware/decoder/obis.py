@@ -36,46 +36,43 @@ PUSH_SETUP_CLASS = const(40)
 VALUE_ATTRIBUTE = const(2)
 # deviation 0x8000: "not specified" (IEC 62056-6-2 4.1.6.1).
 _NO_DEVIATION = -0x8000
-# A body is OBIS-tagged when at least two entries carry an OBIS code: the
-# Austrian AM550 leads its untagged values with one stray push-object OBIS.
-_MIN_TAGGED = 2
 # Year range accepted when guessing that 12 bytes are a date-time.
 _YEAR_MIN = 1970
 _YEAR_MAX = 2199
 
-# IEC 62056-62 unit enumeration (Blue Book 4.3.2) -> symbol.
-UNITS = {
-    1: "a", 2: "mo", 3: "wk", 4: "d", 5: "h", 6: "min", 7: "s", 8: "°",
-    9: "°C", 10: "currency", 11: "m", 12: "m/s", 13: "m3", 14: "m3",
-    15: "m3/h", 16: "m3/h", 17: "m3/d", 18: "m3/d", 19: "l", 20: "kg",
-    21: "N", 22: "Nm", 23: "Pa", 24: "bar", 25: "J", 26: "J/h", 27: "W",
-    28: "VA", 29: "var", 30: "Wh", 31: "VAh", 32: "varh", 33: "A", 34: "C",
-    35: "V", 36: "V/m", 37: "F", 38: "Ω", 39: "Ωm2/m", 40: "Wb", 41: "T",
-    42: "A/m", 43: "H", 44: "Hz", 45: "1/(Wh)", 46: "1/(varh)",
-    47: "1/(VAh)", 48: "V2h", 49: "A2h", 50: "kg/s", 51: "S", 52: "K",
-    53: "1/(V2h)", 54: "1/(A2h)", 55: "1/m3", 56: "%", 57: "Ah",
-}
+# IEC 62056-62 unit enumeration (Blue Book 4.3.2): the symbol of code n is
+# entry n (a tuple costs far less RAM on the device than a dict).
+_UNIT_SYMBOLS = (
+    None, "a", "mo", "wk", "d", "h", "min", "s", "°", "°C", "currency", "m",
+    "m/s", "m3", "m3", "m3/h", "m3/h", "m3/d", "m3/d", "l", "kg", "N", "Nm",
+    "Pa", "bar", "J", "J/h", "W", "VA", "var", "Wh", "VAh", "varh", "A", "C",
+    "V", "V/m", "F", "Ω", "Ωm2/m", "Wb", "T", "A/m", "H", "Hz", "1/(Wh)",
+    "1/(varh)", "1/(VAh)", "V2h", "A2h", "kg/s", "S", "K", "1/(V2h)",
+    "1/(A2h)", "1/m3", "%", "Ah",
+)
 
+# Electricity OBIS C -> kind letter (profiles.py table): P active, Q
+# reactive, S apparent (each: power at D=7, energy at D=8), U voltage,
+# I current, F power factor, H frequency, "." none of these.
+_KIND_BY_C = (
+    b".PPQQQQQQSSIUFHPP....PPQQ....SSIUF.......PPQQ."
+    b"...SSIUF.......PPQQ....SSIUF.................I"
+)
+_KINDS = {
+    ord("P"): ("power", "energy"), ord("Q"): ("reactive", "renergy"),
+    ord("S"): ("apparent", "aenergy"), ord("U"): ("voltage", None),
+    ord("I"): ("current", None), ord("F"): ("pf", None), ord("H"): ("frequency", None),
+}
 _QUANTITY_UNIT = {
     "power": "W", "reactive": "var", "apparent": "VA", "energy": "Wh",
     "renergy": "varh", "aenergy": "VAh", "voltage": "V", "current": "A",
     "pf": None, "frequency": "Hz",
 }
-# OBIS C (electricity) -> (quantity at D=7, quantity at D=8).
-_BY_C = {}
-for _c in (1, 2, 15, 16, 21, 22, 41, 42, 61, 62):
-    _BY_C[_c] = ("power", "energy")
-for _c in (3, 4, 5, 6, 7, 8, 23, 24, 43, 44, 63, 64):
-    _BY_C[_c] = ("reactive", "renergy")
-for _c in (9, 10, 29, 30, 49, 50, 69, 70):
-    _BY_C[_c] = ("apparent", "aenergy")
-for _c in (12, 32, 52, 72):
-    _BY_C[_c] = ("voltage", None)
-for _c in (11, 31, 51, 71, 91):
-    _BY_C[_c] = ("current", None)
-for _c in (13, 33, 53, 73):
-    _BY_C[_c] = ("pf", None)
-_BY_C[14] = ("frequency", None)
+
+
+def unit_symbol(code):
+    """IEC 62056-62 unit enum -> symbol; None for 255 ("count"), 0 and unknown codes."""
+    return _UNIT_SYMBOLS[code] if 0 <= code < len(_UNIT_SYMBOLS) else None
 
 
 def obis_text(six):
@@ -97,9 +94,10 @@ def parse_obis(text):
 
 def quantity(six):
     """Physical quantity of an electricity OBIS code (profiles.py table) or None."""
-    if six[0] != 1 or six[2] not in _BY_C or not 7 <= six[3] <= 8:
+    if six[0] != 1 or six[2] >= len(_KIND_BY_C) or not 7 <= six[3] <= 8:
         return None
-    return _BY_C[six[2]][six[3] - 7]
+    kind = _KINDS.get(_KIND_BY_C[six[2]])
+    return None if kind is None else kind[six[3] - 7]
 
 
 def default_scale(six, profile, overrides=None):
@@ -206,7 +204,7 @@ def _frame_scale(su):
     """{scaler int8, unit enum} from the frame -> (exponent, unit) or None."""
     if (type(su) is tuple and len(su) == 2 and type(su[0]) is int and type(su[1]) is int
             and -128 <= su[0] <= 127):
-        return su[0], UNITS.get(su[1])
+        return su[0], unit_symbol(su[1])
     return None
 
 
@@ -235,23 +233,24 @@ def _unlabelled(out, item, index, last):
 
 
 def tagged(items, profile):
-    """Readings of an OBIS-tagged body; the count of labelled entries too."""
-    out, found, i, n = {}, 0, 0, len(items)
+    """Readings of an OBIS-tagged body, and how many items carried an OBIS."""
+    out, used, i, n = {}, 0, 0, len(items)
     while i < n:
         item = items[i]
         if _is_obis(item) and i + 1 < n:
             su = items[i + 2] if i + 2 < n and _frame_scale(items[i + 2]) else None
             _emit(out, item, items[i + 1], su, profile)
-            i += 3 if su is not None else 2
-            found += 1
+            step = 3 if su is not None else 2
+            i += step
+            used += step
             continue
         if type(item) in (tuple, list) and len(item) in (2, 3) and _is_obis(item[0]):
             _emit(out, item[0], item[1], item[2] if len(item) == 3 else None, profile)
-            found += 1
+            used += 1
         else:
             _unlabelled(out, item, i, n - 1)
         i += 1
-    return out, found
+    return out, used
 
 
 def logical_name(out):
@@ -314,7 +313,9 @@ def readings(body, profile_name, system_title=None, lists=None):
     else:
         guess, _ = tagged(items, profiles.PROFILES["generic"])
         profile = profiles.resolve("auto", None, logical_name(guess))
-    out, found = tagged(items, profile)
-    if found >= _MIN_TAGGED:
+    # Tagged when OBIS-labelled entries make up most of the body: the
+    # Austrian AM550 leads 11 untagged values with one stray push-object OBIS.
+    out, used = tagged(items, profile)
+    if used * 2 > len(items):
         return out
     return untagged(items, profile_name, profile, system_title, lists)
