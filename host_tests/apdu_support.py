@@ -219,10 +219,12 @@ APDU_MP_SCRIPT = """
 import json, sys
 from decoder import apdu
 from decoder.errors import ErrorLog
-cases = json.loads(sys.stdin.read())
 h = bytes.fromhex
-results = []
-for c in cases:
+# One case per input line, one result per output line: the heap holds one
+# case at a time, so this also runs in an ESP32-sized heap.
+line = sys.stdin.readline()
+while line:
+    c = json.loads(line)
     log = ErrorLog()
     reader = apdu.ApduReader(log, h(c["key"]) if c["key"] else None, h(c["ak"]) if c["ak"] else None)
     notes = []
@@ -237,6 +239,6 @@ for c in cases:
                 "dsmr": n.dsmr,
                 "tag_checked": n.tag_checked,
             })
-    results.append({"notes": notes, "errors": log.counts})
-print(json.dumps(results))
+    print(json.dumps({"notes": notes, "errors": log.counts}))
+    line = sys.stdin.readline()
 """

@@ -1,0 +1,107 @@
+"""Robustness of the APDU layer, and parity with the MicroPython unix port.
+
+- Property-based: random bytes and mutated real payloads never make
+  ``ApduReader.push`` raise, and good APDUs after bad ones still decode.
+- Every capture and a set of encoder-built frames give the same
+  notifications and error counts under MicroPython as under CPython.
+"""
+
+import json
+
+from apdu_support import APDU_MP_SCRIPT, cipher, gbt_blocks, key_of, notification, payloads, read_all
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mp import run_micropython
+
+from decoder import apdu
+from decoder.errors import DecodeError, ErrorLog, Incomplete
+
+KEY = bytes(range(16))
+AK = bytes(range(16, 32))
+BODY = bytes.fromhex("020306000004571200e6090412345678")
+GOOD = notification(BODY, 99)
+TAGS = st.sampled_from([0x0F, 0xDB, 0xDC, 0xE0, 0xE6])
+
+
+def payload_strategy():
+    random_bytes = st.binary(max_size=300)
+    tagged = st.tuples(TAGS, st.binary(max_size=300)).map(lambda t: bytes([t[0]]) + t[1])
+    return st.one_of(random_bytes, tagged)
+
+
+REAL = [
+    cipher(notification(BODY, 1), KEY, 0x30, AK),
+    cipher(notification(BODY, 2), KEY, 0x20, AK),
+    notification(BODY, 3, bytes(12)),
+] + gbt_blocks(cipher(notification(bytes([1, 20]) + BODY * 20, 4), KEY, 0x30, AK), 100)
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload_strategy())
+def test_random_payloads_never_raise(data):
+    r = apdu.ApduReader(ErrorLog(), KEY, AK)
+    notes = r.push(data)
+    assert isinstance(notes, list)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(range(len(REAL))), st.lists(st.tuples(st.integers(0, 10000), st.integers(0, 255)), max_size=4),
+       st.integers(0, 400))
+def test_mutated_real_payloads_never_raise(index, flips, cut):
+    data = bytearray(REAL[index])
+    for pos, value in flips:
+        data[pos % len(data)] = value
+    r = apdu.ApduReader(ErrorLog(), KEY, AK)
+    r.push(bytes(data[: max(1, len(data) - cut)]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=100))
+def test_a_good_reader_recovers_after_any_bad_payload(junk):
+    log = ErrorLog()
+    r = apdu.ApduReader(log, KEY, AK)
+    r.push(junk)
+    notes = r.push(GOOD)
+    assert len(notes) == 1 and bytes(notes[0].body) == BODY
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=60))
+def test_measure_only_raises_its_own_errors(data):
+    try:
+        size = apdu.measure(data)
+    except (Incomplete, DecodeError):
+        return
+    assert 0 < size <= len(data)
+
+
+def _cases(corpus):
+    cases = []
+    for cid, entry in sorted(corpus.items()):
+        if "hex" not in entry or entry["transport"] == "dsmr-ascii":
+            continue
+        key, ak = key_of(entry), key_of(entry, "auth_key_hex")
+        cases.append((cid, key, ak, payloads(entry)))
+    bad = bytearray(REAL[0])
+    bad[-1] ^= 1
+    cases.append(("generated", KEY, AK, REAL + [bytes(bad), b"\x0f\x00", GOOD + b"\x42"]))
+    cases.append(("no key", None, None, REAL))
+    return cases
+
+
+def test_micropython_gives_the_same_notifications_and_errors(corpus):
+    cases = _cases(corpus)
+    lines = [
+        json.dumps({"key": k.hex() if k else None, "ak": a.hex() if a else None, "payloads": [p.hex() for p in items]})
+        for _, k, a, items in cases
+    ]
+    stdin = ("\n".join(lines) + "\n").encode()
+    proc = run_micropython(["-c", APDU_MP_SCRIPT], heapsize="96k", input_bytes=stdin)
+    assert proc.returncode == 0, proc.stderr.decode() + proc.stdout.decode()
+    got = [json.loads(line) for line in proc.stdout.decode().strip().splitlines()]
+    assert len(got) == len(cases)
+    for (cid, key, ak, items), mp in zip(cases, got):
+        log = ErrorLog()
+        notes = read_all(apdu.ApduReader(log, key, ak), items)
+        assert mp["notes"] == notes, cid
+        assert mp["errors"] == log.counts, cid
