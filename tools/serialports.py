@@ -1,0 +1,100 @@
+"""Serial ports on the host: find the dongle, and record raw meter bytes for tools/decode.py.
+
+Used by tools/deploy.py (``console``, ``deploy``, ``flash``, ``capture``). pyserial comes with
+mpremote. Nothing here runs on the device.
+"""
+
+import os
+import sys
+import time
+
+# USB vendor ids of the USB-serial bridges found on ESP32 boards: only these count when no
+# port is given, so a phone or a 3D printer on another port is never picked by mistake.
+KNOWN_VIDS = {
+    0x10C4: "Silicon Labs CP210x",
+    0x1A86: "WCH CH340/CH9102",
+    0x0403: "FTDI",
+    0x303A: "Espressif native USB (C3/S3)",
+}
+
+# How often `capture` tells the user it is still recording: often enough to see bytes flow.
+PROGRESS_EVERY_S = 1.0
+# Read size per call: above the longest burst one UART read returns at 115200 baud in 50 ms.
+READ_CHUNK = 4096
+# Serial read timeout: short, so the capture notices its deadline within a tenth of a second.
+READ_TIMEOUT_S = 0.1
+
+
+class PortError(Exception):
+    """No usable serial port: nothing plugged in, several candidates, or a path that is absent."""
+
+
+def candidates():
+    """[(device, description)] of ports whose USB bridge is one an ESP32 board uses."""
+    from serial.tools import list_ports
+
+    found = []
+    for info in list_ports.comports():
+        if info.vid in KNOWN_VIDS:
+            found.append((info.device, "%s (%s)" % (info.description, KNOWN_VIDS[info.vid])))
+    return sorted(found)
+
+
+def _listing(found):
+    if not found:
+        return "no ESP32 USB-serial port is plugged in"
+    return "ports found: " + ", ".join("%s [%s]" % pair for pair in found)
+
+
+def resolve(port, found=None):
+    """The port to use: the one given (checked to exist), else the only candidate plugged in."""
+    if found is None:
+        found = candidates()
+    if port:
+        if port.startswith("/dev/") and not os.path.exists(port):
+            raise PortError("serial port %s does not exist; %s" % (port, _listing(found)))
+        return port
+    if len(found) == 1:
+        print("using the only ESP32 serial port found: %s [%s]" % found[0])
+        return found[0][0]
+    if not found:
+        raise PortError(
+            "no serial port found: plug the board in with a USB data cable (charge-only "
+            "cables are common) and check `ls /dev/ttyUSB* /dev/ttyACM*`, or pass PORT=/dev/…"
+        )
+    raise PortError("several serial ports found, pass PORT=… to pick one; " + _listing(found))
+
+
+def capture(port, out, baud, parity, seconds, max_bytes=None, opener=None):
+    """Copy raw bytes from ``port`` to the file ``out`` for ``seconds`` (or until Ctrl-C).
+
+    The file holds the bytes exactly as received, nothing added: tools/decode.py reads it as a
+    binary capture. Returns the number of bytes written.
+    """
+    if opener is None:
+        import serial
+
+        opener = serial.serial_for_url
+    link = opener(port, baudrate=baud, parity=parity, bytesize=8, stopbits=1,
+                  timeout=READ_TIMEOUT_S)
+    total = 0
+    deadline = time.monotonic() + seconds
+    next_report = time.monotonic() + PROGRESS_EVERY_S
+    try:
+        with open(out, "wb") as f:
+            while time.monotonic() < deadline and (max_bytes is None or total < max_bytes):
+                chunk = link.read(READ_CHUNK)
+                if chunk:
+                    f.write(chunk)
+                    f.flush()
+                    total += len(chunk)
+                if time.monotonic() >= next_report:
+                    next_report += PROGRESS_EVERY_S
+                    sys.stdout.write("\r%d bytes recorded" % total)
+                    sys.stdout.flush()
+    except KeyboardInterrupt:
+        print("\nstopped by Ctrl-C")
+    finally:
+        link.close()
+    print("\n%d bytes written to %s" % (total, out))
+    return total
