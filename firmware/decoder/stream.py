@@ -18,10 +18,10 @@ fails there is counted in the ErrorLog (``checksum``, ``malformed``,
 tries every start byte again, silently (a 7E or 68 inside a corrupt frame's
 body is not news), until a frame checks out. Bare APDUs have no checksum,
 so a stray 0F or E0 in an HDLC stream would look like one: once a framing
-has produced a good frame the framer is locked on it, and while hunting it
-tries bare APDUs only when the lock is on bare APDUs (right after a good
-frame, in sync, a bare APDU is always welcome). The lock lifts after a whole buffer's
-worth of bytes went by without a good frame, so a meter that changes its
+has produced a good frame (or a counted bad one) the framer is locked on
+it, and while hunting it tries bare APDUs only when the lock is on bare
+APDUs (in sync, a bare APDU is always welcome). The lock lifts after a
+whole buffer's worth of bytes went by without a good frame, so a meter that changes its
 framing is found again.
 
 Memory: one receive buffer of ``max_frame`` bytes and one reassembly buffer
@@ -46,7 +46,8 @@ MAX_MESSAGE = const(2048)
 
 _LINK_HDLC = const(1)
 _LINK_MBUS = const(2)
-_NO_MESSAGE = const(-1)
+_NO_MESSAGE = const(-1)  # _msg_len when no segmented message is under way
+_DISCARD = const(-2)  # _msg_len while the rest of a lost message goes by
 
 
 class Framer:
@@ -107,10 +108,10 @@ class Framer:
                         return None
                     self._refill()
                     continue
-                self._drop(pos, FrameTooLong("frame longer than the %d-byte buffer" % self._cap))
+                self._drop(pos, handler, FrameTooLong("frame longer than the %d-byte buffer" % self._cap))
                 continue
             except DecodeError as e:
-                self._drop(pos, e)
+                self._drop(pos, handler, e)
                 continue
             self._start = pos + n
             if good:
@@ -134,9 +135,11 @@ class Framer:
         if self._hunted > self._cap:
             self._lock = None
 
-    def _drop(self, pos, error):
+    def _drop(self, pos, handler, error):
         if self._sync:
             self.errors.record(error)
+            if handler is not _bare:
+                self._lock = handler  # a frame was expected here: the line speaks this framing
         self._skip(pos)
 
     def _refill(self):
@@ -169,33 +172,41 @@ class Framer:
 
     def _hdlc_message(self, start, stop, segmented):
         llc = hdlc.llc_length(self._buf, start, stop)
-        if self._msg_len != _NO_MESSAGE and (llc or self._msg_link != _LINK_HDLC):
-            self._abandon("HDLC message cut short: a new one started")
+        if llc or self._msg_link != _LINK_HDLC:
+            self._end_message("HDLC message cut short: a new one started")
         start += llc
+        if self._msg_len == _DISCARD:  # the rest of a message already lost
+            if not segmented:
+                self._msg_len = _NO_MESSAGE
+            return None
         if self._msg_len == _NO_MESSAGE:
             if not segmented:
                 return (KIND_APDU, self._mv[start:stop]) if stop > start else None
+            # A first segment carries the LLC, or at least opens with an APDU tag.
             if not llc and (stop <= start or _TABLE.get(self._buf[start]) is not _bare):
-                self.errors.count("sequence", "HDLC segment without the first segment of its message")
-                return None
+                return self._lose(_LINK_HDLC, True, "HDLC segment without the first segment of its message")
             self._begin(_LINK_HDLC, 0)
-        if not self._append(start, stop) or segmented:
+        if not self._append(start, stop, segmented) or segmented:
             return None
         return self._message()
 
     def _mbus_message(self, start, stop, ci):
         seq = mbus.sequence(ci)
+        more = not mbus.is_last(ci)
+        if seq == 0 or self._msg_link != _LINK_MBUS:
+            self._end_message("M-Bus message cut short: a new one started")
+        if self._msg_len == _DISCARD:
+            if not more:
+                self._msg_len = _NO_MESSAGE
+            return None
         if seq == 0:
-            if self._msg_len != _NO_MESSAGE:
-                self._abandon("M-Bus message cut short: a new one started")
-            if mbus.is_last(ci):
+            if not more:
                 return KIND_APDU, self._mv[start:stop]
             self._begin(_LINK_MBUS, 0)
-        elif self._msg_len == _NO_MESSAGE or self._msg_link != _LINK_MBUS or seq != (self._msg_seq + 1) & 0x0F:
-            self._abandon("M-Bus segment %d out of order" % seq)
-            return None
+        elif self._msg_len == _NO_MESSAGE or seq != (self._msg_seq + 1) & mbus.SEQUENCE_MASK:
+            return self._lose(_LINK_MBUS, more, "M-Bus segment %d out of order" % seq)
         self._msg_seq = seq
-        if not self._append(start, stop) or not mbus.is_last(ci):
+        if not self._append(start, stop, more) or more:
             return None
         return self._message()
 
@@ -204,14 +215,23 @@ class Framer:
         self._msg_link = link
         self._msg_seq = seq
 
-    def _abandon(self, message):
+    def _end_message(self, message):
+        # Silent when idle or already discarding: that loss was counted.
+        if self._msg_len >= 0:
+            self.errors.count("sequence", message)
         self._msg_len = _NO_MESSAGE
-        self.errors.count("sequence", message)
 
-    def _append(self, start, stop):
+    def _lose(self, link, more, message):
+        # Count the lost message once and skip its remaining segments.
+        self.errors.count("sequence", message)
+        self._msg_link = link
+        self._msg_len = _DISCARD if more else _NO_MESSAGE
+        return None
+
+    def _append(self, start, stop, more):
         n = stop - start
         if self._msg_len + n > len(self._msg):
-            self._msg_len = _NO_MESSAGE
+            self._msg_len = _DISCARD if more else _NO_MESSAGE
             self.errors.count("overflow", "segmented message longer than %d bytes" % len(self._msg))
             return False
         self._msg[self._msg_len : self._msg_len + n] = self._mv[start:stop]

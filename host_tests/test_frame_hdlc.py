@@ -1,0 +1,190 @@
+"""HDLC framing (IEC 62056-46) on frames from the independent encoder.
+
+What the Framer promises for HDLC: any address length 1-4, shared and doubled
+flags, garbage skipped, a corrupt frame counted once and the next one
+delivered, the LLC stripped, segmented messages reassembled, every buffer
+bounded.
+"""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from decoder import hdlc, stream
+from decoder.errors import ErrorLog
+from frame_support import (
+    LLC,
+    chunked,
+    hdlc_address,
+    hdlc_frame,
+    hdlc_segments,
+    nonzero,
+    notification,
+    run,
+    share_flags,
+)
+
+APDU = stream.KIND_APDU
+
+
+def frame(data, chunks=None, **kwargs):
+    log = ErrorLog()
+    out = run(stream.Framer(log, **kwargs), chunks if chunks is not None else [data])
+    return out, log
+
+
+def payloads(out):
+    return [p for _, p in out]
+
+
+@pytest.mark.parametrize("dest_size", [1, 2, 4])
+@pytest.mark.parametrize("src_size", [1, 2, 3, 4])
+def test_any_address_length_is_accepted(dest_size, src_size):
+    f = hdlc_frame(LLC + notification(7), dest=hdlc_address(0x10, dest_size), src=hdlc_address(0x3FF, src_size))
+    out, log = frame(f)
+    assert out == [(APDU, notification(7))]
+    assert nonzero(log) == {}
+
+
+def test_address_longer_than_four_bytes_is_malformed():
+    f = hdlc_frame(LLC + notification(1), dest=b"\x02\x02\x02\x02\x03")
+    out, log = frame(f + hdlc_frame(LLC + notification(2)))
+    assert payloads(out) == [notification(2)]
+    assert nonzero(log) == {"malformed": 1}
+
+
+def test_shared_and_doubled_flags_between_frames():
+    frames = [hdlc_frame(LLC + notification(n)) for n in range(4)]
+    data = share_flags(frames[:2]) + b"\x7e\x7e" + frames[2] + b"\x7e\x7e\x7e" + frames[3]
+    out, log = frame(data)
+    assert payloads(out) == [notification(n) for n in range(4)]
+    assert nonzero(log) == {}
+
+
+def test_frame_without_llc_is_delivered_as_is():
+    # E450: General Block Transfer blocks after the first come without LLC.
+    out, _ = frame(hdlc_frame(b"\xe0\xc0\x00\x02\x00\x00\x01\x00"))
+    assert payloads(out) == [b"\xe0\xc0\x00\x02\x00\x00\x01\x00"]
+
+
+def test_command_llc_e6_e6_00_is_stripped_too():
+    out, _ = frame(hdlc_frame(b"\xe6\xe6\x00" + notification(3)))
+    assert payloads(out) == [notification(3)]
+
+
+def test_frame_without_information_field_yields_nothing_and_keeps_sync():
+    rr = hdlc_frame(b"", control=0x31)
+    out, log = frame(rr + hdlc_frame(LLC + notification(1)))
+    assert payloads(out) == [notification(1)]
+    assert nonzero(log) == {}
+
+
+def test_garbage_before_between_and_after_frames_is_skipped():
+    garbage = bytes(range(0x80, 0xA0)) + b"\x7e\x00\x7e\x68\x0f"
+    data = garbage + hdlc_frame(LLC + notification(1)) + garbage + hdlc_frame(LLC + notification(2)) + garbage
+    out, log = frame(data, chunked(data))
+    assert payloads(out) == [notification(1), notification(2)]
+    assert "checksum" not in nonzero(log)
+
+
+@pytest.mark.parametrize("where", ["format", "address", "hcs", "info", "fcs"])
+def test_one_corrupted_byte_is_one_checksum_error_and_the_next_frame_comes_out(where):
+    frames = [hdlc_frame(LLC + notification(n)) for n in range(3)]
+    offset = {"format": 2, "address": 3, "hcs": 6, "info": 12, "fcs": len(frames[1]) - 2}[where]
+    bad = bytearray(frames[1])
+    bad[offset] ^= 0x01 if where != "format" else 0x10  # length, not the format type
+    out, log = frame(frames[0] + bytes(bad) + frames[2])
+    assert payloads(out) == [notification(0), notification(2)]
+    assert sum(log.counts.values()) == 1
+    assert log.counts["checksum"] + log.counts["malformed"] == 1
+
+
+def test_corrupted_fcs_counts_checksum():
+    good = hdlc_frame(LLC + notification(5))
+    bad = good[:-3] + bytes([good[-3] ^ 0xFF]) + good[-2:]
+    out, log = frame(bad + good)
+    assert payloads(out) == [notification(5)]
+    assert nonzero(log) == {"checksum": 1}
+
+
+def test_frame_longer_than_the_buffer_is_dropped_as_overflow():
+    big = hdlc_frame(LLC + b"\x0f" + bytes(300))
+    small = hdlc_frame(LLC + notification(9))
+    out, log = frame(big + small, chunked(big + small, sizes=[17]), max_frame=200)
+    assert payloads(out) == [notification(9)]
+    assert nonzero(log) == {"overflow": 1}
+
+
+def test_segmented_message_is_reassembled_with_one_llc_stripped():
+    apdu = notification(1) + bytes(range(256)) * 2
+    frames = hdlc_segments(apdu, 100)
+    assert len(frames) > 5
+    data = share_flags(frames)
+    out, log = frame(data, chunked(data))
+    assert payloads(out) == [apdu]
+    assert nonzero(log) == {}
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    body=st.binary(min_size=1, max_size=600),
+    size=st.integers(3, 120),  # the LLC travels whole in the first segment
+    chunk_sizes=st.lists(st.integers(1, 50), min_size=1, max_size=8),
+)
+def test_any_segmentation_and_chunking_gives_back_the_apdu(body, size, chunk_sizes):
+    apdu = b"\xdb" + body
+    data = b"".join(hdlc_segments(apdu, size))
+    out, log = frame(data, chunked(data, sizes=chunk_sizes))
+    assert payloads(out) == [apdu]
+    assert nonzero(log) == {}
+
+
+def test_new_first_segment_abandons_an_unfinished_message():
+    first = hdlc_segments(notification(1) + bytes(200), 64)
+    second = hdlc_segments(notification(2) + bytes(200), 64)
+    out, log = frame(b"".join(first[:2] + second))
+    assert payloads(out) == [notification(2) + bytes(200)]
+    assert nonzero(log) == {"sequence": 1}
+
+
+def test_continuation_segment_without_its_first_is_a_sequence_error():
+    frames = hdlc_segments(notification(1) + bytes(200), 64)
+    following = hdlc_frame(LLC + notification(2))
+    out, log = frame(b"".join(frames[1:]) + following)
+    assert payloads(out) == [notification(2)]
+    assert log.counts["sequence"] == 1
+
+
+def test_reassembled_message_longer_than_its_buffer_is_overflow():
+    frames = hdlc_segments(notification(1) + bytes(500), 100)
+    out, log = frame(b"".join(frames) + hdlc_frame(LLC + notification(2)), max_message=300)
+    assert payloads(out) == [notification(2)]
+    assert nonzero(log) == {"overflow": 1}
+
+
+def test_length_pointing_past_a_missing_closing_flag_is_malformed():
+    good = hdlc_frame(LLC + notification(4))
+    out, log = frame(good[:-1] + b"\x00" + good)
+    assert payloads(out) == [notification(4)]
+    assert nonzero(log) == {"malformed": 1}
+
+
+def test_partial_frame_waits_for_more_bytes():
+    log = ErrorLog()
+    framer = stream.Framer(log)
+    f = hdlc_frame(LLC + notification(6))
+    framer.feed(f[:-5])
+    assert framer.next() is None
+    framer.feed(f[-5:])
+    item = framer.next()
+    assert item is not None and bytes(item[1]) == notification(6)
+    assert framer.next() is None
+
+
+def test_parse_returns_positions_in_the_callers_buffer():
+    f = hdlc_frame(LLC + notification(2), segmented=True)
+    buf = bytearray(b"xx" + f)
+    n, start, stop, segmented = hdlc.frame(buf, 2, len(buf), 4096)
+    assert (n, segmented) == (len(f) - 1, True)
+    assert bytes(buf[start:stop]) == LLC + notification(2)
+    assert hdlc.llc_length(buf, start, stop) == 3
