@@ -36,6 +36,12 @@ _OBIS_F_ALL = ".255"  # F = 255 means "any": dropped like obis.obis_text does
 # equipment identifiers and the text message), keyed by "C.D.E".
 _HEX_TEXT = ("96.1.0", "96.1.1", "96.13.0", "96.13.1")
 _CLOCK = "0-0:1.0.0"
+# Older meters (DSMR 2.2-like, e.g. Iskra AM551) send time hhmmss and date
+# YYMMDD as two plain values and no DST flag: kept as text (leading zeros
+# matter) and joined into a meter time without offset.
+_TIME = "1-0:0.9.1"
+_DATE = "1-0:0.9.2"
+_TEXT = ("0.9.1", "0.9.2")
 _ZONE = {"S": "+02:00", "W": "+01:00"}
 
 
@@ -114,8 +120,18 @@ def parse(text):
             i = line.index("(")
             key = _obis(line[:i])
             _store(readings, key, _groups(line[i:]))
+    return _finish(readings), _meter_time(readings)
+
+
+def _meter_time(readings):
     when = readings.get(_CLOCK)
-    return _finish(readings), None if when is None else when[0]
+    if when is not None:
+        return when[0]
+    day = readings.get(_DATE, ("",))[0]
+    time = readings.get(_TIME, ("",))[0]
+    if len(day) == 6 and len(time) == 6 and day.isdigit() and time.isdigit():
+        return "20%s-%s-%sT%s:%s:%s" % (day[0:2], day[2:4], day[4:6], time[0:2], time[2:4], time[4:6])
+    return None
 
 
 def _obis(text):
@@ -169,6 +185,8 @@ def _value(code, text):
         return when, None
     if code in _HEX_TEXT:
         return _hex_text(text), None
+    if code in _TEXT:
+        return text, None
     return _number(text), None
 
 

@@ -1,0 +1,140 @@
+"""DSMR P1 telegrams (DSMR 5.0.2): framing with and without CRC, and parse().
+
+Framing: "/XXX" header to "!" + four hex digits of CRC-16/ARC over "/".."!",
+or a bare "!" (older meters). parse(): OBIS text -> (value, unit or None),
+meter time as ISO 8601 with the Central European offset (S = +02:00,
+W = +01:00).
+"""
+
+import pytest
+
+from decoder import dsmr, stream
+from decoder.errors import DecodeError, ErrorLog
+from frame_support import arc, chunked, dsmr_telegram, nonzero, run
+from conftest import load_corpus
+
+CORPUS = load_corpus()
+LINES = [
+    "1-3:0.2.8(50)",
+    "0-0:1.0.0(231121150000W)",
+    "0-0:96.1.1(4530303434303037333832323436303139)",
+    "1-0:1.8.1(001234.567*kWh)",
+    "1-0:1.7.0(01.193*kW)",
+    "1-0:32.7.0(230.1*V)",
+    "1-0:31.7.0(002*A)",
+    "0-0:96.14.0(0002)",
+    "0-0:96.13.0()",
+    "0-1:24.2.1(231121145500W)(00012.345*m3)",
+    "1-0:99.97.0(1)(0-0:96.7.19)(190326095015W)(0000002014*s)",
+]
+
+
+def frame(data, chunks=None):
+    log = ErrorLog()
+    return run(stream.Framer(log), chunks if chunks is not None else [data]), log
+
+
+@pytest.mark.parametrize("with_crc", [True, False])
+def test_telegram_comes_out_as_text_from_slash_to_crc(with_crc):
+    data = dsmr_telegram(LINES, with_crc=with_crc)
+    out, log = frame(data, chunked(data))
+    assert out == [(stream.KIND_DSMR, data.rstrip(b"\r\n"))]
+    assert nonzero(log) == {}
+
+
+def test_bad_crc_is_one_checksum_error_and_the_next_telegram_comes_out():
+    good = dsmr_telegram(LINES)
+    bad = good.replace(b"001234.567", b"001234.568")
+    out, log = frame(good + bad + good)
+    assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 2
+    assert nonzero(log) == {"checksum": 1}
+
+
+def test_crc_digits_that_are_not_hex_are_malformed():
+    data = dsmr_telegram(LINES, with_crc=False).replace(b"!\r\n", b"!12G4\r\n")
+    out, log = frame(data)
+    assert out == []
+    assert nonzero(log) == {"malformed": 1}
+
+
+def test_binary_byte_in_a_telegram_without_crc_is_malformed():
+    data = dsmr_telegram(LINES, with_crc=False).replace(b"230.1", b"230\x01")
+    out, log = frame(data)
+    assert out == []
+    assert log.counts["malformed"] == 1
+
+
+def test_telegram_longer_than_the_buffer_is_overflow():
+    big = dsmr_telegram(LINES * 10)
+    log = ErrorLog()
+    out = run(stream.Framer(log, max_frame=400), chunked(big + dsmr_telegram(LINES[:2])))
+    assert [p for _, p in out] == [dsmr_telegram(LINES[:2]).rstrip(b"\r\n")]
+    assert nonzero(log) == {"overflow": 1}
+
+
+def test_encoder_crc_agrees_with_the_corpus_telegrams():
+    text = CORPUS["dsmr-lg-e360-se"]["text"]
+    bang = text.index("!")
+    assert "%04X" % arc(text[: bang + 1].encode()) == text[bang + 1 : bang + 5]
+
+
+def test_parse_values_units_and_meter_time():
+    readings, when = dsmr.parse(dsmr_telegram(LINES))
+    assert when == "2023-11-21T15:00:00+01:00"
+    assert readings["1-3:0.2.8"] == (50, None)
+    assert readings["1-0:1.8.1"] == (1234.567, "kWh")
+    assert readings["1-0:1.7.0"] == (1.193, "kW")
+    assert readings["1-0:32.7.0"] == (230.1, "V")
+    assert readings["1-0:31.7.0"] == (2, "A") and isinstance(readings["1-0:31.7.0"][0], int)
+    assert readings["0-0:96.14.0"] == (2, None)
+    assert readings["0-0:96.1.1"] == ("E0044007382246019", None)
+    assert readings["0-0:96.13.0"] == ("", None)
+    assert readings["0-1:24.2.1"] == (12.345, "m3")
+    assert readings["1-0:99.97.0"] == ([1, "0-0:96.7.19", "2019-03-26T09:50:15+01:00", 2014], None)
+
+
+def test_parse_summer_time_is_plus_two_hours():
+    _, when = dsmr.parse("/ISK5\r\n\r\n0-0:1.0.0(200426223325S)\r\n!")
+    assert when == "2020-04-26T22:33:25+02:00"
+
+
+def test_parse_hex_text_that_is_not_printable_stays_as_sent():
+    readings, _ = dsmr.parse("/ISK5\r\n\r\n0-0:96.13.0(0102)\r\n0-0:96.1.0(XYZ)\r\n!")
+    assert readings["0-0:96.13.0"] == ("0102", None)
+    assert readings["0-0:96.1.0"] == ("XYZ", None)
+
+
+def test_parse_dsmr3_value_on_its_own_line_and_f_255_dropped():
+    text = "/KFM5\r\n\r\n0-1:24.3.0(121030140000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00001.001)\r\n1-0:1.8.1.255(5*kWh)\r\n!"
+    readings, when = dsmr.parse(text)
+    assert readings["0-1:24.3.0"][0][-1] == 1.001
+    assert readings["1-0:1.8.1"] == (5, "kWh")
+    assert when is None
+
+
+def test_parse_rejects_text_that_is_no_telegram():
+    with pytest.raises(DecodeError):
+        dsmr.parse(b"1-0:1.8.1(5*kWh)")
+
+
+def test_parse_old_style_time_and_date_lines_give_a_meter_time_without_offset():
+    readings, when = dsmr.parse("/ISK9\r\n\r\n1-0:0.9.1(012553)\r\n1-0:0.9.2(251002)\r\n!")
+    assert when == "2025-10-02T01:25:53"
+    assert readings["1-0:0.9.1"] == ("012553", None)
+
+
+@pytest.mark.parametrize("entry_id", sorted(i for i, e in CORPUS.items() if e["transport"] == "dsmr-ascii"))
+def test_corpus_telegrams_parse_with_their_published_values(entry_id):
+    # `expected` holds the telegram's own text ("000317.695 kWh"): numbers compared as numbers.
+    entry = CORPUS[entry_id]
+    readings, when = dsmr.parse(entry["text"])
+    assert when is not None
+    for key, text in entry["expected"].items():
+        value, unit = readings[key]
+        parts = text.split(" ")
+        if key == "0-0:1.0.0":
+            assert value == when and when.startswith("20%s-%s-%sT" % (text[0:2], text[2:4], text[4:6]))
+        elif len(parts) == 2:
+            assert (value, unit) == (pytest.approx(float(parts[0])), parts[1])
+        else:
+            assert str(value) == text

@@ -1,0 +1,110 @@
+"""Wired M-Bus long frames (EN 13757-2) with DLMS segmentation in the CI field.
+
+The Framer checks 68 L L 68 / checksum / 16, strips C, A, CI, STSAP and
+DTSAP, and joins segments 0, 1, 2, ... (CI low nibble; 0x10 marks the last)
+into one APDU. A gap or a segment out of order loses that APDU and is
+counted once as "sequence".
+"""
+
+from decoder import mbus, stream
+from decoder.errors import ErrorLog
+from frame_support import chunked, mbus_frame, mbus_segments, nonzero, notification, run
+from conftest import load_corpus
+
+APDU = stream.KIND_APDU
+LONG = b"\xdb\x08SAGxxxxx" + bytes(range(256)) * 2  # a ciphered APDU of 522 bytes
+
+
+def frame(data, chunks=None, **kwargs):
+    log = ErrorLog()
+    out = run(stream.Framer(log, **kwargs), chunks if chunks is not None else [data])
+    return [p for _, p in out], log
+
+
+def test_single_frame_apdu_is_the_data_after_stsap_and_dtsap():
+    out, log = frame(mbus_frame(notification(1), 0x10))
+    assert out == [notification(1)]
+    assert nonzero(log) == {}
+
+
+def test_segments_are_joined_in_order():
+    data = b"".join(mbus_segments(LONG, 200))
+    out, log = frame(data, chunked(data))
+    assert out == [LONG]
+    assert nonzero(log) == {}
+
+
+def test_segment_out_of_order_loses_the_apdu_and_counts_sequence():
+    segments = mbus_segments(LONG, 120)  # segments 0..4
+    shuffled = [segments[0], segments[2], segments[1], segments[3], segments[4]]
+    after = mbus_frame(notification(2), 0x10)
+    out, log = frame(b"".join(shuffled) + after)
+    assert out == [notification(2)]
+    assert log.counts["sequence"] >= 1
+    assert "checksum" not in nonzero(log)
+
+
+def test_missing_segment_is_a_sequence_error():
+    segments = mbus_segments(LONG, 120)
+    out, log = frame(b"".join(segments[:2] + segments[3:]) + mbus_frame(notification(3), 0x10))
+    assert out == [notification(3)]
+    assert nonzero(log) == {"sequence": 1}
+
+
+def test_new_first_segment_abandons_the_unfinished_apdu():
+    first = mbus_segments(LONG, 200)
+    out, log = frame(first[0] + b"".join(first))
+    assert out == [LONG]
+    assert nonzero(log) == {"sequence": 1}
+
+
+def test_bad_checksum_is_counted_and_the_next_frame_comes_out():
+    good = mbus_frame(notification(4), 0x10)
+    bad = bytearray(good)
+    bad[10] ^= 0x40
+    out, log = frame(good + bytes(bad) + good)
+    assert out == [notification(4), notification(4)]
+    assert nonzero(log) == {"checksum": 1}
+
+
+def test_non_dlms_ci_is_malformed():
+    out, log = frame(mbus_frame(b"\x01\x02\x03", 0x72, saps=b"") + mbus_frame(notification(5), 0x10))
+    assert out == [notification(5)]
+    assert nonzero(log) == {"malformed": 1}
+
+
+def test_length_quirk_of_the_t210d_built_by_the_encoder():
+    apdu = b"\xdb" + bytes(range(251))  # body = C A CI STSAP DTSAP + 252 = 257 bytes
+    quirky = mbus_frame(apdu, 0x00, quirk=True)
+    assert quirky[1] == 0x01
+    out, log = frame(quirky + mbus_frame(b"\x00\x01", 0x11))
+    assert out == [apdu + b"\x00\x01"]
+    assert nonzero(log) == {}
+
+
+def test_length_quirk_still_needs_the_checksum():
+    quirky = bytearray(mbus_frame(b"\xdb" + bytes(251), 0x00, quirk=True))
+    quirky[-2] ^= 1
+    out, log = frame(bytes(quirky) + mbus_frame(notification(6), 0x10))
+    assert out == [notification(6)]
+    assert nonzero(log) == {"checksum": 1}
+
+
+def test_corpus_t210d_first_frame_parses_as_263_bytes():
+    data = bytes.fromhex(load_corpus()["at-sagemcom-t210d-L01"]["hex"])
+    n, start, stop, ci = mbus.frame(bytearray(data), 0, len(data), 1000)
+    assert (n, stop - start, ci) == (263, 252, 0x00)
+    assert (mbus.sequence(0x11), mbus.is_last(0x11), mbus.is_last(0x01)) == (1, True, False)
+
+
+def test_frame_longer_than_the_buffer_is_overflow():
+    out, log = frame(mbus_frame(bytes(200), 0x10) + mbus_frame(notification(7), 0x10), max_frame=100)
+    assert out == [notification(7)]
+    assert nonzero(log) == {"overflow": 1}
+
+
+def test_reassembled_apdu_longer_than_its_buffer_is_overflow_once():
+    data = b"".join(mbus_segments(LONG, 100)) + mbus_frame(notification(8), 0x10)
+    out, log = frame(data, max_message=300)
+    assert out == [notification(8)]
+    assert nonzero(log) == {"overflow": 1}
