@@ -13,10 +13,11 @@ PORT     ?=
 
 venv: $(STAMP)
 
-$(STAMP): requirements-dev.txt tools/install_umqtt.py
+$(STAMP): requirements-dev.txt requirements-typings.txt tools/install_umqtt.py
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --upgrade --target $(VENV)/typings -r requirements-typings.txt
 	$(PY) tools/install_umqtt.py
 	touch $(STAMP)
 
@@ -42,7 +43,7 @@ console: venv
 	$(PY) tools/deploy.py console --port "$(PORT)"
 
 flash: venv
-	$(PY) tools/deploy.py flash --port "$(PORT)" --firmware "$(FIRMWARE)"
+	$(PY) tools/deploy.py flash --board $(BOARD) --port "$(PORT)" --firmware "$(FIRMWARE)"
 
 capture: venv
 	$(PY) tools/deploy.py capture --port "$(PORT)" $(if $(OUT),--out $(OUT))
