@@ -1,0 +1,123 @@
+"""`make flash`, `make console`, `make capture`: the esptool commands, the image checks, the
+port choice, and a capture recorded through a pseudo-terminal standing in for the meter port."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import boardfile
+import deploy
+import serialports
+from mp import ROOT
+
+pytest.importorskip("serial")
+
+
+def image(path, chip_id, magic=0xE9):
+    """The first bytes of an ESP image: magic, segments, flash mode/size, entry, then the
+    extended header whose chip id sits at offset 12."""
+    head = bytes([magic, 3, 2, 0x20, 0, 0, 0, 0, 0xEE, 0, 0, 0, chip_id & 0xFF, chip_id >> 8])
+    path.write_bytes(head + bytes(64))
+    return str(path)
+
+
+@pytest.mark.parametrize("name,chip_id,offset", [
+    ("esp32-devkit", 0, "0x1000"),
+    ("esp32c3-supermini", 5, "0x0"),
+    ("esp32s3-devkitc", 9, "0x0"),
+])
+def test_flash_erases_then_writes_the_image_at_the_chips_offset(tmp_path, name, chip_id, offset):
+    board = boardfile.load(name)
+    fw = image(tmp_path / "micropython.bin", chip_id)
+    steps = [argv for _what, argv in deploy.flash_steps(board, "/dev/ttyUSB0", fw)]
+    assert steps[0][1:3] == ["-m", "esptool"]
+    assert steps[0][-1] == "erase-flash"  # esptool v5 spelling
+    assert steps[1][-3:] == ["write-flash", offset, fw]
+    assert ["--chip", board["chip"]] == steps[1][3:5]
+
+
+def test_flash_refuses_a_file_that_is_not_an_esp_image(tmp_path):
+    fw = image(tmp_path / "micropython.uf2", 0, magic=0x55)
+    with pytest.raises(deploy.DeployError, match="not an ESP firmware image"):
+        deploy.flash_steps(boardfile.load("esp32-devkit"), "/dev/ttyUSB0", fw)
+
+
+def test_flash_refuses_an_image_built_for_another_chip(tmp_path):
+    fw = image(tmp_path / "ESP32_GENERIC_C3.bin", 5)
+    with pytest.raises(deploy.DeployError, match="built for esp32c3.*esp32-devkit has an esp32"):
+        deploy.flash_steps(boardfile.load("esp32-devkit"), "/dev/ttyUSB0", fw)
+
+
+def test_flash_without_a_firmware_file_says_what_to_download():
+    done = subprocess.run([sys.executable, "tools/deploy.py", "flash", "--port", "/dev/null",
+                           "--board", "esp32c3-supermini"], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert done.returncode == 2
+    assert "MicroPython release for esp32c3" in done.stderr
+
+
+def test_esptool_is_installed_and_knows_the_v5_command_names():
+    done = subprocess.run([sys.executable, "-m", "esptool", "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0
+    assert "erase-flash" in done.stdout and "write-flash" in done.stdout
+
+
+def test_no_port_plugged_in_is_a_clear_error():
+    with pytest.raises(serialports.PortError, match="no serial port found"):
+        serialports.resolve("", found=[])
+
+
+def test_the_only_plugged_in_board_is_used():
+    assert serialports.resolve("", found=[("/dev/ttyUSB0", "CP2102")]) == "/dev/ttyUSB0"
+
+
+def test_several_boards_plugged_in_are_listed_not_guessed():
+    found = [("/dev/ttyACM0", "Espressif"), ("/dev/ttyUSB0", "CP2102")]
+    with pytest.raises(serialports.PortError, match="several.*ttyACM0.*ttyUSB0"):
+        serialports.resolve("", found=found)
+
+
+def test_a_given_port_is_used_as_given():
+    assert serialports.resolve("/dev/null", found=[]) == "/dev/null"
+    assert serialports.resolve("socket://127.0.0.1:1", found=[]) == "socket://127.0.0.1:1"
+
+
+def test_capture_writes_the_meter_bytes_exactly_as_received(tmp_path):
+    master, slave = os.openpty()
+    sent = bytes(range(256)) * 8 + b"\x7e\xa0\x84\xce\xff\x03\x13\x12\x8b"
+    out = str(tmp_path / "capture.bin")
+
+    def meter():
+        time.sleep(0.3)
+        for i in range(0, len(sent), 100):
+            os.write(master, sent[i:i + 100])
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=meter)
+    thread.start()
+    try:
+        total = serialports.capture(os.ttyname(slave), out, 9600, "N", seconds=30,
+                                    max_bytes=len(sent))
+    finally:
+        thread.join()
+        os.close(master)
+        os.close(slave)
+    assert total == len(sent)
+    with open(out, "rb") as f:
+        assert f.read() == sent
+
+
+def test_a_capture_file_is_what_tools_decode_reads(tmp_path, corpus):
+    """The file format is plain bytes: a capture of a real E450 push (EKZ) decodes."""
+    entry = corpus["ch-e450-ekz-2021-gbt"]
+    path = tmp_path / "capture.bin"
+    path.write_bytes(bytes.fromhex(entry["hex"]))
+    done = subprocess.run([sys.executable, "tools/decode.py", str(path)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert '"readings"' in done.stdout
