@@ -1,0 +1,76 @@
+"""The same framing on the MicroPython unix port: identical payloads and
+error counts to CPython for every framed capture, cut into chunks of 1, 7,
+64 bytes and whole, and with a corrupted copy in between (checksum path).
+Default heap of mp.py: compiling the whole decoder from source needs more
+than the ~96 kB an ESP32 leaves (on the device it is frozen or .mpy)."""
+
+import json
+
+from decoder import stream
+from decoder.errors import ErrorLog
+from frame_support import run
+from mp import run_micropython
+from test_frame_corpus import CORPUS, FRAMED, capture
+
+SIZES = (1, 7, 64, 100000)
+
+# Reads one "id hex" line per case on stdin (line by line: the heap is small),
+# prints one JSON line per (id, chunk size).
+SCRIPT = """
+import sys, json, gc
+from decoder import stream
+from decoder.errors import ErrorLog
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    ident, hexdata = line.split()
+    data = bytes.fromhex(hexdata)
+    gc.collect()
+    for size in %r:
+        log = ErrorLog()
+        fr = stream.Framer(log)
+        out = []
+        for i in range(0, len(data), size):
+            fr.feed(data[i:i + size])
+            item = fr.next()
+            while item is not None:
+                out.append([item[0], bytes(item[1]).hex()])
+                item = fr.next()
+        counts = {}
+        for k in log.counts:
+            if log.counts[k]:
+                counts[k] = log.counts[k]
+        print(json.dumps([ident, size, out, counts]))
+""" % (SIZES,)
+
+
+def cases():
+    out = []
+    for ident in sorted(CORPUS):
+        if CORPUS[ident]["transport"] in FRAMED:
+            data = capture(CORPUS[ident])
+            bad = bytearray(data)
+            bad[len(bad) // 2] ^= 0x55
+            out.append([ident, data.hex()])
+            out.append([ident + "+corrupt", (data + bytes(bad) + data).hex()])
+    return out
+
+
+def cpython(ident, hexdata, size):
+    data = bytes.fromhex(hexdata)
+    log = ErrorLog()
+    out = run(stream.Framer(log), [data[i : i + size] for i in range(0, len(data), size)])
+    counts = {k: v for k, v in log.counts.items() if v}
+    return [ident, size, [[k, p.hex()] for k, p in out], counts]
+
+
+def test_micropython_frames_every_capture_like_cpython():
+    todo = cases()
+    result = run_micropython(["-c", SCRIPT], input_bytes="".join("%s %s\n" % (i, h) for i, h in todo).encode())
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    want = [cpython(ident, hexdata, size) for ident, hexdata in todo for size in SIZES]
+    assert len(lines) == len(want)
+    for got, expect in zip(lines, want):
+        assert got == expect, "%s in chunks of %d" % (expect[0], expect[1])
