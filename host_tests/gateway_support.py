@@ -33,7 +33,7 @@ def wait_until(predicate, timeout=20.0, step=0.05, what="condition"):
         if value:
             return value
         time.sleep(step)
-    raise AssertionError("timed out waiting for %s" % what)
+    raise AssertionError("timed out waiting for %s" % (what() if callable(what) else what))
 
 
 class Broker:

@@ -32,6 +32,7 @@ def status(app):
             "connected": app.reader.connected,
             "connects": app.reader.connects,
             "bytes": app.reader.bytes_read,
+            "memory_errors": app.reader.memory_errors,
             "readings": len(app.store.readings),
             "last_telegram_time": app.store.updated,
         },
@@ -49,11 +50,10 @@ def status(app):
 
 def register(server, app):
     """Add the three routes to an ``web.server.HttpServer``."""
-    from decoder import telegram_json
     from web.server import response
 
     def readings(request):
-        return response(200, telegram_json(app.store))
+        return response(200, bytes(app.snapshot.render(app.store)))
 
     def status_handler(request):
         return response(200, status(app))

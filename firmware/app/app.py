@@ -11,6 +11,7 @@ Started by main.py on the device and by ``micropython firmware/main.py
 anything starts (``config.ConfigError`` names the key).
 """
 
+import gc
 import sys
 
 try:
@@ -23,6 +24,7 @@ from app import VERSION, api
 from app.clock import now, ticks_ms
 from app.mqtt import MqttPublisher
 from app.reader import MeterReader
+from app.snapshot import SnapshotWriter
 from app.store import Store
 
 # Seconds between health checks; the ESP32 watchdog timeout (board/esp32.py)
@@ -38,6 +40,9 @@ class App:
         from decoder.errors import ErrorLog
 
         meter = cfg["meter"]
+        # The big long-lived buffers first, while the heap is least fragmented.
+        gc.collect()
+        self.snapshot = SnapshotWriter()
         self.cfg = cfg
         self.board = board
         self.log = log
@@ -45,7 +50,7 @@ class App:
         self.decoder = Decoder(meter["key"] or None, meter["auth_key"] or None, meter["profile"],
                                meter["lists"] or None, errors=ErrorLog(now))
         self.store = Store(now)
-        self.mqtt = MqttPublisher(cfg, self.store, VERSION, log, board.network_up)
+        self.mqtt = MqttPublisher(cfg, self.store, VERSION, self.snapshot, log, board.network_up)
         self.reader = MeterReader(board, meter["source"], meter["baud"], self.decoder, self.store,
                                   self.mqtt.kick, log)
         self.server = None

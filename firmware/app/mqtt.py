@@ -19,6 +19,7 @@ connection gets a fresh client. Incoming bytes (PINGRESP) are drained with a
 zero-timeout poll, which is also how a closed broker connection is noticed.
 """
 
+import gc
 import json
 import select
 
@@ -57,23 +58,26 @@ except ImportError:  # CPython: the tests import this module only for its helper
 
 # What umqtt raises when a connection cannot be used: socket errors, a
 # refused CONNACK, its asserts on malformed replies, short reads (IndexError).
-_FAILURES = (OSError, MQTTException, AssertionError, IndexError)
+# MemoryError too: a fragmented heap must cost one connection, not the task.
+_FAILURES = (OSError, MQTTException, AssertionError, IndexError, MemoryError)
 
 
 class MqttPublisher:
     """Runs forever as a task; ``kick()`` says the store has news."""
 
-    def __init__(self, cfg, store, version, log=print, network_up=None):
+    def __init__(self, cfg, store, version, snapshot, log=print, network_up=None):
         mq = cfg["mqtt"]
         self.cfg = mq
         self.device_id = cfg["device_id"]
         self.store = store
         self.version = version
+        self.snapshot = snapshot
         self.log = log
         self.network_up = network_up
         base = "%s/%s/" % (mq["prefix"], self.device_id)
         self.state_topic = base + "state"
         self.availability_topic = base + "availability"
+        self._state_topic = self.state_topic.encode()  # the hot path: encoded once
         self.connected = False
         self.connects = 0
         self.published = 0
@@ -115,6 +119,7 @@ class MqttPublisher:
         self.last_error = message
         self.log("mqtt: " + message)
         self._drop()
+        gc.collect()
 
     def _connect(self):
         mq = self.cfg
@@ -133,7 +138,7 @@ class MqttPublisher:
         self._poller.register(client.sock, select.POLLIN)
         self.connected = True
         self.connects += 1
-        self._sent_seq = -1
+        self._sent_seq = 0  # an empty store (seq 0) has nothing worth publishing
         self._discovered = {}
         self.log("mqtt: connected to %s:%d" % (mq["host"], mq["port"]))
         self._publish(self.availability_topic, b"online")
@@ -171,17 +176,15 @@ class MqttPublisher:
     def _publish(self, topic, payload):
         if isinstance(payload, str):
             payload = payload.encode()
-        self._client.publish(topic.encode(), payload, True)
+        self._client.publish(topic.encode() if isinstance(topic, str) else topic, payload, True)
         self.published += 1
         self._last_send = ticks_ms()
 
     async def _publish_snapshot(self):
-        from decoder import telegram_json
-
         seq = self.store.seq
         if self.cfg["discovery"]:
             await self._publish_discovery()
-        self._publish(self.state_topic, telegram_json(self.store))
+        self._publish(self._state_topic, self.snapshot.render(self.store))
         if self.cfg["layout"] == "vse":
             mid = vse.meter_id(self.store, self.device_id)
             self._publish(vse.topic(self.cfg["vse_group"], mid), json.dumps(vse.payload(self.store)))

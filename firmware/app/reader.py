@@ -7,6 +7,8 @@ away (TCP source dropped, device unplugged) it reopens it with a growing
 backoff and keeps the decoder, so counters and the snapshot survive.
 """
 
+import gc
+
 try:
     import asyncio
 except ImportError:  # pragma: no cover
@@ -35,6 +37,7 @@ class MeterReader:
         self.connected = False
         self.connects = 0
         self.bytes_read = 0
+        self.memory_errors = 0
         self._buf = bytearray(READ_SIZE)
         self._view = memoryview(self._buf)
 
@@ -68,7 +71,13 @@ class MeterReader:
             if not n:
                 return
             self.bytes_read += n
-            self.handle(view[:n])
+            try:
+                self.handle(view[:n])
+            except MemoryError:
+                # A fragmented heap loses this chunk (the decoder resyncs on
+                # the next frame); the reader itself must keep running.
+                self.memory_errors += 1
+                gc.collect()
 
     def handle(self, chunk):
         """Decode one chunk and merge what it completed (also used by tests)."""

@@ -1,0 +1,66 @@
+"""The store's snapshot as JSON, written into one preallocated buffer.
+
+Same text as ``decoder.telegram_json`` (the decoder CLI and MQTT contract)::
+
+    {"meter_time": "…", "system_title": "…", "frame_counter": 3,
+     "readings": {"1-0:1.7.0": {"value": 1628, "unit": "W"}, …}}
+
+but without building the nested dicts and one big string per telegram: the
+pieces go straight into a reused bytearray, so publishing every 5 s does not
+fragment a 100 kB heap. A snapshot that does not fit falls back to
+``decoder.telegram_json`` (correct, just allocating).
+"""
+
+import json
+
+from decoder import telegram_json, to_json
+
+# 96 codes (store.MAX_CODES) of about 60 bytes each, plus the header; a
+# snapshot larger than this is rare enough to take the allocating path.
+BUF_SIZE = 6144
+
+
+class Overflow(Exception):
+    pass
+
+
+class SnapshotWriter:
+    """``render(store)`` -> memoryview of the JSON bytes, valid until the next call."""
+
+    def __init__(self, size=BUF_SIZE):
+        self._buf = bytearray(size)
+        self._view = memoryview(self._buf)
+        self._n = 0
+
+    def _put(self, text):
+        data = text.encode() if isinstance(text, str) else text
+        end = self._n + len(data)
+        if end > len(self._buf):
+            raise Overflow()
+        self._buf[self._n : end] = data
+        self._n = end
+
+    def _value(self, value):
+        if isinstance(value, bool) or value is None:
+            return to_json(value)
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, str):
+            return json.dumps(value)
+        return to_json(value)  # floats (15 digits), lists, bytes: the decoder's rules
+
+    def render(self, store):
+        self._n = 0
+        try:
+            self._put('{"meter_time": %s, "system_title": %s, "frame_counter": %s, "readings": {' % (
+                self._value(store.meter_time), self._value(store.system_title), self._value(store.frame_counter)))
+            first = True
+            for code, pair in store.readings.items():
+                self._put(('"%s": {"value": ' if first else ', "%s": {"value": ') % code)
+                self._put(self._value(pair[0]))
+                self._put('}' if pair[1] is None else ', "unit": %s}' % json.dumps(pair[1]))
+                first = False
+            self._put("}}")
+        except Overflow:
+            return memoryview(telegram_json(store).encode())
+        return self._view[: self._n]

@@ -1,0 +1,207 @@
+"""End to end: simulator (TCP) -> gateway on the MicroPython unix port -> real mosquitto.
+
+Every test runs the real parts: tools/simulate.py sends ciphered SiL pushes
+over TCP, firmware/main.py runs under ``micropython -X heapsize=…`` as its own
+process, /usr/sbin/mosquitto brokers, paho-mqtt subscribes, http.client reads
+the REST API. Values are checked one by one against what the simulator sent.
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+import simulate
+from gateway_support import Broker, Gateway, Subscriber, free_port, wait_until
+from mp import MICROPYTHON, ROOT, micropython_env
+
+pytestmark = pytest.mark.skipif(not os.path.exists(Broker.__init__.__globals__["MOSQUITTO"]),
+                                reason="mosquitto not installed (.ci/run installs it)")
+
+INTERVAL = 0.2  # seconds between simulated pushes
+MINUTE_EVERY = 3  # the minute list with every 3rd push
+HEAP = "256k"
+DEVICE = "testdongle"
+
+
+def gateway_config(sim_port, broker_port, http_port, **meter):
+    m = {"source": "tcp://127.0.0.1:%d" % sim_port, "key": simulate.DEFAULT_KEY,
+         "auth_key": simulate.DEFAULT_AUTH_KEY}
+    m.update(meter)
+    return {"meter": m, "mqtt": {"host": "127.0.0.1", "port": broker_port, "prefix": "meterlink"},
+            "http": {"port": http_port}, "device_id": DEVICE}
+
+
+def merged_expected(frame_counter):
+    """The snapshot the gateway must hold after the telegram with this frame counter."""
+    n, index = (frame_counter - 1) // 2, (frame_counter - 1) % 2
+    out = dict(simulate.info_values(n))
+    last_minute = n - n % MINUTE_EVERY
+    if index == 0 and n % MINUTE_EVERY == 0:
+        last_minute -= MINUTE_EVERY  # push n's minute list comes after its 5 s list
+    if last_minute >= 0:
+        out.update(simulate.energies(last_minute))
+        out["0-0:1.0.0"] = (simulate.iso_time(last_minute), None)
+        out["0-0:96.13.0"] = (simulate.MESSAGE, None)
+    out["0-0:96.1.1"] = (simulate.METER_ID, None)
+    return out
+
+
+def assert_snapshot(doc):
+    want = merged_expected(doc["frame_counter"])
+    assert set(doc["readings"]) == set(want)
+    for code, (value, unit) in want.items():
+        got = doc["readings"][code]
+        assert got["value"] == pytest.approx(value), code
+        assert got.get("unit") == unit, code
+
+
+@pytest.fixture
+def rig(tmp_path):
+    """Broker + subscriber + simulator; gateways are started by the tests."""
+    parts = {}
+    broker = Broker(tmp_path).start()
+    parts["broker"] = broker
+    sub = Subscriber(broker.port)
+    started = []
+
+    def start(framing="hdlc", heap=HEAP, resume=False, **meter):
+        sim = simulate.Simulator(0, framing, interval=INTERVAL, minute_every=MINUTE_EVERY, resume=resume).start()
+        started.append(sim)
+        gw = Gateway(tmp_path, gateway_config(sim.port, broker.port, free_port(), **meter), heap).start()
+        started.append(gw)
+        return sim, gw
+
+    yield broker, sub, start
+    for part in reversed(started):
+        part.stop()
+    sub.close()
+    broker.stop()
+
+
+def state_topic():
+    return "meterlink/%s/state" % DEVICE
+
+
+@pytest.mark.parametrize("framing", ["hdlc", "mbus"])
+def test_state_availability_and_discovery_carry_what_the_meter_sent(rig, framing):
+    broker, sub, start = rig
+    sim, gw = start(framing)
+    wait_until(lambda: len(sub.on(state_topic())) >= 8, 30, what=lambda: "8 state messages\n" + gw.log())
+    for _, payload, _, _ in sub.on(state_topic()):
+        assert_snapshot(json.loads(payload))
+    last = sub.last_json(state_topic())
+    assert last["meter_time"] == simulate.iso_time((last["frame_counter"] - 1) // 2)
+    assert last["system_title"] == simulate.SYSTEM_TITLE.hex()
+    assert sub.last("meterlink/%s/availability" % DEVICE) == b"online"
+
+    configs = {t: json.loads(sub.last(t)) for t in sub.topics() if t.startswith("homeassistant/")}
+    assert len(configs) == len(last["readings"])
+    energy = configs["homeassistant/sensor/%s/obis_1_0_1_8_0/config" % DEVICE]
+    assert energy["unique_id"] == "%s_obis_1_0_1_8_0" % DEVICE
+    assert energy["state_topic"] == state_topic()
+    assert energy["device_class"] == "energy" and energy["state_class"] == "total_increasing"
+    assert energy["unit_of_measurement"] == "Wh"
+    assert energy["value_template"] == "{{ value_json.readings['1-0:1.8.0'].value }}"
+    assert energy["device"]["identifiers"] == ["meterlink_%s" % DEVICE]
+    for code, cls in (("1_0_1_7_0", "power"), ("1_0_32_7_0", "voltage"), ("1_0_31_7_0", "current")):
+        doc = configs["homeassistant/sensor/%s/obis_%s/config" % (DEVICE, code)]
+        assert (doc["device_class"], doc["state_class"]) == (cls, "measurement")
+    retained = [m for m in sub.messages if m[0].startswith("homeassistant/") or m[0] == state_topic()]
+    assert all(m[2] is False or m[2] is True for m in retained)
+
+
+def test_http_endpoints_serve_snapshot_status_and_metrics(rig):
+    broker, sub, start = rig
+    sim, gw = start("hdlc")
+    wait_until(lambda: len(sub.on(state_topic())) >= 4, 30, what=lambda: "state\n" + gw.log())
+    status, headers, body = gw.http("/api/v1/readings")
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    assert_snapshot(json.loads(body))
+
+    status, _, body = gw.http("/api/v1/status")
+    doc = json.loads(body)
+    assert status == 200
+    assert doc["telegrams"] >= 4
+    assert doc["errors"] == {"checksum": 0, "authentication": 0, "malformed": 0, "overflow": 0, "sequence": 0}
+    assert doc["mqtt"]["connected"] is True and doc["meter"]["connected"] is True
+    assert doc["version"] and doc["uptime_s"] >= 0 and doc["free_heap"] > 0
+    assert doc["last_error"] is None
+
+    status, headers, body = gw.http("/metrics")
+    text = body.decode()
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    assert '# TYPE meterlink_reading gauge' in text
+    assert 'meterlink_reading{obis="1-0:1.8.0",unit="Wh"}' in text
+    assert 'meterlink_decode_errors_total{kind="authentication"} 0' in text
+    assert "meterlink_mqtt_connected 1" in text
+
+    status, _, body = gw.http("/nope")
+    assert status == 404 and "error" in json.loads(body)
+    status, headers, _ = gw.http("/api/v1/readings", method="POST")
+    assert status == 405 and headers.get("Allow") == "GET"
+
+
+def test_broker_outage_reconnects_and_republishes_the_whole_snapshot(rig):
+    broker, sub, start = rig
+    sim, gw = start("mbus")
+    wait_until(lambda: len(sub.on(state_topic())) >= 3, 30, what=lambda: "state\n" + gw.log())
+    sub.close()
+    broker.stop()
+    before = sim.sent
+    wait_until(lambda: sim.sent >= before + 6, 10, what="pushes during the outage")
+    status = json.loads(gw.http("/api/v1/status")[2])
+    assert status["mqtt"]["connected"] is False and status["mqtt"]["last_error"]
+    assert status["telegrams"] >= before + 6  # decoding went on without the broker
+    broker.start()
+    sub2 = Subscriber(broker.port)
+    try:
+        wait_until(lambda: sub2.last(state_topic()), 30, what=lambda: "state after the broker came back\n" + gw.log())
+        first = json.loads(sub2.on(state_topic())[0][1])
+        assert first["frame_counter"] > 2 * before  # sent while the broker was down
+        assert_snapshot(first)
+        assert sub2.last("meterlink/%s/availability" % DEVICE) == b"online"
+        assert json.loads(gw.http("/api/v1/status")[2])["mqtt"]["connects"] == 2
+    finally:
+        sub2.close()
+
+
+def test_meter_connection_dropped_and_restored(rig):
+    broker, sub, start = rig
+    sim, gw = start("hdlc", resume=True)
+    wait_until(lambda: len(sub.on(state_topic())) >= 3, 30, what=lambda: "state\n" + gw.log())
+    sim.drop()
+    wait_until(lambda: sim.connections >= 2, 15, what="the gateway to reconnect to the meter")
+    seen = len(sub.on(state_topic()))
+    wait_until(lambda: len(sub.on(state_topic())) >= seen + 3, 15, what="state after the meter came back")
+    assert_snapshot(sub.last_json(state_topic()))
+    status = json.loads(gw.http("/api/v1/status")[2])
+    assert status["meter"]["connects"] >= 2 and status["meter"]["connected"] is True
+
+
+def test_wrong_key_counts_authentication_errors_and_publishes_no_state(rig):
+    broker, sub, start = rig
+    sim, gw = start("hdlc", key="00112233445566778899aabbccddeeff")
+    wait_until(lambda: sim.sent >= 5, 15, what="pushes")
+    status = wait_until(lambda: (lambda s: s if s["errors"]["authentication"] >= 4 else None)(
+        json.loads(gw.http("/api/v1/status")[2])), 15, what="authentication errors")
+    assert status["telegrams"] == 0
+    assert "authentication failed" in status["last_error"]
+    assert status["last_error_time"] is not None
+    assert sub.on(state_topic()) == []
+    assert not [t for t in sub.topics() if t.startswith("homeassistant/")]
+    assert sub.last("meterlink/%s/availability" % DEVICE) == b"online"
+    assert json.loads(gw.http("/api/v1/readings")[2])["readings"] == {}
+    assert 'meterlink_decode_errors_total{kind="authentication"}' in gw.http("/metrics")[2].decode()
+
+
+def test_an_invalid_config_refuses_to_start_naming_the_key(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"mqtt": {"port": 99999}}))
+    env = micropython_env()
+    env["METERLINK_DIR"] = str(tmp_path)
+    out = subprocess.run([MICROPYTHON, "-X", "heapsize=%s" % HEAP, os.path.join(ROOT, "firmware", "main.py"),
+                          "--config", str(path)], capture_output=True, env=env, cwd=ROOT, timeout=30)
+    assert out.returncode == 2
+    assert b"mqtt.port" in out.stdout
