@@ -155,4 +155,7 @@ class Board:
     def mem_free(self):
         import gc
 
-        return gc.mem_free() if hasattr(gc, "mem_free") else None
+        if not hasattr(gc, "mem_free"):
+            return None  # CPython
+        gc.collect()  # a collected heap, so repeated readings are comparable
+        return gc.mem_free()

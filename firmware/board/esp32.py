@@ -1,0 +1,176 @@
+"""The board layer on the ESP32 (and S3, C3): meter UART, WiFi station, LED, watchdog, storage.
+
+The only module that imports ``machine`` and ``network``; same interface as
+board/unix.py. Pins come from ``/board.json`` (boards/<name>.json, format in
+docs/design.md)::
+
+    {"uart": {"id": 2, "rx": 16, "tx": 17, "invert_rx": true},
+     "led": {"pin": 2, "kind": "gpio", "active_low": false},
+     "p1_request": {"pin": 4, "active_high": true}, ...}
+
+Meter port: ``machine.UART(id, baudrate, bits=8, parity=None, stop=1, tx, rx,
+rxbuf, timeout=0, invert=UART.INV_RX when the board says so)``, read through
+``asyncio.StreamReader`` so the loop sleeps until bytes arrive. The receive
+buffer holds ``RX_SECONDS`` of line time: the IDF driver fills it from the
+interrupt while Python is busy (a blocking MQTT connect, a GC pass), so no
+byte is lost (the 256-byte default overflows after 0.27 s at 9600 baud).
+"""
+
+import asyncio
+import gc
+import json
+
+import machine
+import network
+from machine import UART, WDT, Pin
+
+BOARD_FILE = "/board.json"
+CONFIG_FILE = "/config.json"
+# Seconds of line time the UART receive buffer must hold: longer than the
+# worst blocking network call (MQTT connect timeout 5 s + DNS) with margin.
+RX_SECONDS = 8
+# 8N1 puts 10 bits on the line per byte.
+_BITS_PER_BYTE = 10
+# Buffer bounds: the IDF driver wants more than its 128-byte hardware FIFO;
+# 16 kB is plenty for any meter rate without starving a C3 of RAM.
+RX_MIN = 1024
+RX_MAX = 16384
+# Watchdog (ms): several health-loop periods plus the longest blocking call
+# (MQTT connect + socket timeout), so only a real hang resets the dongle.
+WDT_TIMEOUT_MS = 30000
+# WiFi: wait this long for one association attempt, then back off from
+# BACKOFF_FIRST doubling to BACKOFF_MAX seconds between attempts.
+WIFI_CONNECT_S = 20
+BACKOFF_FIRST = 2
+BACKOFF_MAX = 120
+# The default when /board.json is missing: the esp32-devkit wiring.
+_DEFAULT_SPEC = {"uart": {"id": 2, "rx": 16, "tx": 17, "invert_rx": True},
+                 "led": {"pin": 2, "kind": "gpio", "active_low": False}, "p1_request": None}
+
+
+def rx_buffer_size(baud):
+    """Bytes for RX_SECONDS of line time at ``baud``, within RX_MIN..RX_MAX."""
+    size = baud // _BITS_PER_BYTE * RX_SECONDS
+    return max(RX_MIN, min(RX_MAX, size))
+
+
+def _load_spec(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return _DEFAULT_SPEC
+
+
+class _UartMeter:
+    """The meter UART behind an asyncio stream; it stays open across reopen calls."""
+
+    def __init__(self, uart):
+        self._stream = asyncio.StreamReader(uart)
+
+    async def readinto(self, buf):
+        n = await self._stream.readinto(buf)
+        return n or 0
+
+    def close(self):
+        pass  # the UART belongs to the board, not to one reader session
+
+
+class Board:
+    """The dongle."""
+
+    name = "esp32"
+    http_host = "0.0.0.0"
+
+    def __init__(self, board_file=BOARD_FILE):
+        self.spec = _load_spec(board_file)
+        self.wlan = network.WLAN(network.STA_IF)
+        self._uart = None
+        self._wdt = None
+        self._led = None
+        self._led_low = False
+        led = self.spec.get("led")
+        if led and led.get("kind", "gpio") == "gpio":
+            self._led = Pin(led["pin"], Pin.OUT)
+            self._led_low = bool(led.get("active_low"))
+            self.led(False)
+
+    def device_id(self):
+        """The chip's MAC-derived id in hex: stable across reflashes."""
+        uid = machine.unique_id()
+        return "".join(["%02x" % b for b in uid])
+
+    def config_path(self):
+        return CONFIG_FILE
+
+    async def open_meter(self, source, baud):
+        if source != "uart":
+            raise OSError("meter.source must be 'uart' on the device, not %r" % source)
+        if self._uart is None:
+            self._uart = self._make_uart(baud)
+            self._request_data()
+        return _UartMeter(self._uart)
+
+    def _make_uart(self, baud):
+        u = self.spec["uart"]
+        invert = UART.INV_RX if u.get("invert_rx") else 0
+        return UART(u["id"], baudrate=baud, bits=8, parity=None, stop=1, tx=u["tx"], rx=u["rx"],
+                    rxbuf=rx_buffer_size(baud), timeout=0, invert=invert)
+
+    def _request_data(self):
+        # P1 meters send only while their data-request line is driven.
+        req = self.spec.get("p1_request")
+        if req:
+            pin = Pin(req["pin"], Pin.OUT)
+            pin.value(1 if req.get("active_high", True) else 0)
+
+    def start_network(self, cfg):
+        ssid = cfg["wifi"]["ssid"]
+        if not ssid:
+            return None  # no WiFi configured: the captive portal's business
+        self.wlan.active(True)
+        return self._keep_wifi(ssid, cfg["wifi"]["password"])
+
+    async def _keep_wifi(self, ssid, password):
+        delay = BACKOFF_FIRST
+        while True:
+            if self.wlan.isconnected():
+                delay = BACKOFF_FIRST
+                await asyncio.sleep(5)
+                continue
+            self.wlan.connect(ssid, password)
+            for _ in range(WIFI_CONNECT_S):
+                if self.wlan.isconnected():
+                    break
+                await asyncio.sleep(1)
+            if not self.wlan.isconnected():
+                self.wlan.disconnect()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_MAX)
+
+    def network_up(self):
+        return self.wlan.isconnected()
+
+    def rssi(self):
+        if not self.wlan.isconnected():
+            return None
+        try:
+            return self.wlan.status("rssi")
+        except (OSError, ValueError):
+            return None
+
+    def led(self, on):
+        if self._led is not None:
+            self._led.value(1 if bool(on) != self._led_low else 0)
+
+    def watchdog_start(self):
+        if self._wdt is None:
+            self._wdt = WDT(timeout=WDT_TIMEOUT_MS)
+
+    def watchdog_feed(self):
+        if self._wdt is not None:
+            self._wdt.feed()
+
+    def mem_free(self):
+        gc.collect()
+        return gc.mem_free()
