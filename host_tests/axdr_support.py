@@ -108,16 +108,50 @@ def cosem_datetime(year, month, day, hour, minute, second, hundredths=0,
             + struct.pack(">h", deviation) + bytes([status]))
 
 
-def push_setup_body(objects, values, push_obis="0-0:25.9.0"):
+def push_setup_body(objects, values, push_obis="0-0:25.9.0", listed=True):
     """A push-setup body: capture list (led by the push object) then values.
 
-    ``objects``: [(class_id, obis_text, attribute)], ``values``: items.
+    ``objects``: [(class_id, obis_text, attribute)], ``values``: items, one
+    per object. ``listed=False`` leaves the push object out of the list, as
+    some meters do (then element i belongs to object i-1).
     """
-    entries = [(40, push_obis, 2)] + list(objects)
+    entries = ([(40, push_obis, 2)] if listed else []) + list(objects)
     capture = ("array", [("structure", [("uint16", c), ("octet-string", obis(o)),
                                         ("int8", a), ("uint16", 0)])
                          for c, o, a in entries])
     return encode(("structure", [capture] + list(values)))
+
+
+# The SiL "Consumer information 1" list as the notice prints it (typed here
+# from /work/shared/spec/sil-push-lists.md, not taken from profiles.py).
+SIL_INFO_1 = [
+    "0-0:96.1.1", "1-0:1.7.0", "1-0:2.7.0", "1-0:3.7.0", "1-0:4.7.0",
+    "1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0", "1-0:31.7.0", "1-0:51.7.0",
+    "1-0:71.7.0", "1-0:91.7.0", "1-0:21.7.0", "1-0:41.7.0", "1-0:61.7.0",
+    "1-0:22.7.0", "1-0:42.7.0", "1-0:62.7.0", "1-0:23.7.0", "1-0:43.7.0",
+    "1-0:63.7.0", "1-0:24.7.0", "1-0:44.7.0", "1-0:64.7.0",
+]
+SIL_MESSAGE = [
+    "0-0:96.1.1", "0-0:1.0.0", "0-0:96.13.0", "1-0:1.8.1", "1-0:1.8.2",
+    "1-0:2.8.1", "1-0:2.8.2", "1-0:3.8.1", "1-0:3.8.2", "1-0:4.8.1",
+    "1-0:4.8.2", "1-0:1.8.0", "1-0:2.8.0", "1-0:3.8.0", "1-0:4.8.0",
+]
+
+
+def sil_info_values(seed=0):
+    """24 values in SiL info-1 order: id, powers, 0.1 V, 0.01 A, powers."""
+    values = [("octet-string", b"71000000")]
+    values += [("uint32", 1000 + seed + i) for i in range(4)]
+    values += [("uint16", 2297 + seed + i) for i in range(3)]      # 229.7 V …
+    values += [("uint16", 123 + seed + i) for i in range(4)]       # 1.23 A …
+    values += [("uint32", 10 * i + seed) for i in range(12)]
+    return values
+
+
+def sil_info_push_body(seed=0, push_obis="0-6:25.9.0"):
+    """A push-setup body carrying the 24 SiL info-1 objects (5-second push)."""
+    objects = [(1 if o.startswith("0-") else 3, o, 2) for o in SIL_INFO_1]
+    return push_setup_body(objects, sil_info_values(seed), push_obis=push_obis)
 
 
 # ------------------------------------------------- corpus unwrapping

@@ -253,12 +253,21 @@ def tagged(items, profile):
     return out, used
 
 
-def logical_name(out):
-    """The logical device name (0-0:42.0.0) or list id among readings, or None."""
-    for key in ("0-0:42.0.0", "1-1:0.2.129", "1-0:0.2.129"):
+NAME_KEYS = ("0-0:42.0.0", "1-1:0.2.129", "1-0:0.2.129")
+
+
+def name_key(out):
+    """Key of the logical device name (0-0:42.0.0) or list id in readings, or None."""
+    for key in NAME_KEYS:
         if key in out and type(out[key][0]) is str:
-            return out[key][0]
+            return key
     return None
+
+
+def logical_name(out):
+    """The logical device name or list id among readings, or None."""
+    key = name_key(out)
+    return None if key is None else out[key][0]
 
 
 def untagged(items, profile_name, profile, system_title=None, lists=None):

@@ -20,7 +20,7 @@ tuple per reading.
 from decoder import axdr, profiles
 from decoder.compat import const
 from decoder.errors import AxdrError, Incomplete
-from decoder.obis import PUSH_SETUP_CLASS, VALUE_ATTRIBUTE, default_scale, logical_name
+from decoder.obis import PUSH_SETUP_CLASS, VALUE_ATTRIBUTE, default_scale, name_key
 from decoder.obis import obis_text, plain, reading
 
 _STRUCTURE = const(0x02)
@@ -38,11 +38,16 @@ _plans = []
 class Plan:
     """What to do with each value of one capture list, for one profile."""
 
-    def __init__(self, key, profile_name, title, entries):
+    def __init__(self, key, profile_name, title, entries, name_at=None, name=None):
         self.key = key                    # bytes of the capture list
         self.profile_name = profile_name
         self.title = title                # system title it was built for
         self.entries = entries            # [(OBIS text or None, exponent, unit)]
+        # "auto" without a system title: the logical name that chose the
+        # profile, and its reading key (another meter with the same list
+        # but another name needs its own plan).
+        self.name_at = name_at
+        self.name = name
         self.template = {}
         for entry in entries:
             if entry[0] is not None:
@@ -79,15 +84,18 @@ def _objects(body, start, count):
 
 
 def _profile(body, objects, profile_name, system_title, offset):
-    """Resolve "auto": system title, else the logical device name in the body."""
+    """Resolve "auto": system title, else the logical device name in the body.
+
+    -> (profile, reading key of the name or None, the name or None)
+    """
     if profile_name != "auto":
-        return profiles.resolve(profile_name)
+        return profiles.resolve(profile_name), None, None
     channel = None
     for obj in objects:
         if obj[0] == PUSH_SETUP_CLASS:
             channel = obj[1][1]
             break
-    name = None
+    key = name = None
     if system_title is None:
         values = axdr.decode(body, 0)[0]
         found = {}
@@ -95,14 +103,15 @@ def _profile(body, objects, profile_name, system_title, offset):
             obj = objects[i - offset]
             if obj[0] != PUSH_SETUP_CLASS:
                 found[obis_text(obj[1])] = (plain(values[i]), None)
-        name = logical_name(found)
-    return profiles.resolve("auto", system_title, name, channel)
+        key = name_key(found)
+        name = None if key is None else found[key][0]
+    return profiles.resolve("auto", system_title, name, channel), key, name
 
 
 def _build(body, start, stop, count, profile_name, system_title):
     objects = _objects(body, start, count)
     offset = count - len(objects)  # 1 when the push object is not listed
-    profile = _profile(body, objects, profile_name, system_title, offset)
+    profile, name_at, name = _profile(body, objects, profile_name, system_title, offset)
     entries = []
     for i in range(1, count):
         cls, six, attribute = objects[i - offset][:3]
@@ -115,15 +124,17 @@ def _build(body, start, stop, count, profile_name, system_title):
         exponent, unit = default_scale(six, profile)
         entries.append((key, exponent, unit))
     title = None if system_title is None else bytes(system_title)
-    return Plan(bytes(body[start:stop]), profile_name, title, entries)
+    return Plan(bytes(body[start:stop]), profile_name, title, entries, name_at, name)
 
 
-def _plan(body, start, stop, count, profile_name, system_title):
+def _plan(body, start, stop, count, profile_name, system_title, stale=None):
     view = body[start:stop]
     for plan in _plans:
-        if (plan.profile_name == profile_name and plan.title == system_title
+        if (plan is not stale and plan.profile_name == profile_name and plan.title == system_title
                 and len(plan.entries) == count - 1 and plan.key == view):
             return plan
+    if stale is not None:
+        _plans.remove(stale)
     plan = _build(body, start, stop, count, profile_name, system_title)
     if len(_plans) >= MAX_PLANS:
         _plans.pop(0)
@@ -144,6 +155,15 @@ def readings(body, profile_name, system_title=None):
     except Incomplete:
         raise AxdrError("push list runs past the end of the body")
     plan = _plan(body, start, stop, count, profile_name, system_title)
+    out = _apply(plan, cur, stop)
+    if plan.name_at is not None and out[plan.name_at][0] != plan.name:
+        # Same list, another meter: its name may call for another profile.
+        plan = _plan(body, start, stop, count, profile_name, system_title, plan)
+        out = _apply(plan, cur, stop)
+    return out
+
+
+def _apply(plan, cur, stop):
     cur.pos = stop
     out = plan.template.copy()
     for key, exponent, unit in plan.entries:

@@ -1,0 +1,388 @@
+"""OBIS readings (IEC 62056-6-1, IEC 62056-62 units): what obis.readings,
+obis_text and datetime_text must give, on real captures and on bodies built
+by the independent encoder in axdr_support."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import axdr_support as enc
+from decoder import obis, obis_push
+from decoder.errors import AxdrError, DecodeError
+
+LGZ = b"LGZgs\x01\x02\x03"
+ISK = b"ISKit\x01\x02\x03"
+
+
+def readings(body, profile="auto", title=None, lists=None):
+    return obis.readings(memoryview(body), profile, title, lists)
+
+
+def body_of(corpus, name, index=0):
+    title, _, body = enc.notifications(corpus[name])[index]
+    return title, body
+
+
+# --- OBIS text and date-time text --------------------------------------------
+
+
+def test_obis_text_omits_f_when_255():
+    assert obis.obis_text(b"\x01\x00\x01\x08\x00\xff") == "1-0:1.8.0"
+    assert obis.obis_text(b"\x01\x01\x00\x02\x81\xff") == "1-1:0.2.129"
+    assert obis.obis_text(b"\x01\x00\x01\x08\x00\x65") == "1-0:1.8.0.101"
+
+
+@pytest.mark.parametrize("deviation,suffix", [
+    (-120, "+02:00"), (-60, "+01:00"), (0, "+00:00"), (60, "-01:00"), (-330, "+05:30"),
+    (-0x8000, ""),  # 0x8000: deviation not specified -> local time only
+])
+def test_datetime_offset_is_the_negated_deviation(deviation, suffix):
+    raw = enc.cosem_datetime(2021, 7, 6, 14, 58, 18, hundredths=0x12, deviation=deviation)
+    assert obis.datetime_text(raw) == "2021-07-06T14:58:18" + suffix
+
+
+def test_datetime_unspecified_fields():
+    full_ff = b"\xff" * 12
+    assert obis.datetime_text(full_ff) is None
+    no_date = b"\xff\xff\xff\xff\xff" + bytes([14, 58, 18, 0]) + b"\x80\x00\x00"
+    assert obis.datetime_text(no_date) == "14:58:18"
+    no_time = enc.cosem_datetime(2021, 7, 6, 0xFF, 0xFF, 0xFF, hundredths=0xFF)
+    assert obis.datetime_text(no_time) == "2021-07-06"
+    no_seconds = enc.cosem_datetime(2021, 7, 6, 14, 58, 0xFF, hundredths=0xFF)
+    assert obis.datetime_text(no_seconds) == "2021-07-06T14:58:00"
+
+
+def test_twelve_printable_digits_are_not_a_date_time():
+    assert not obis.is_datetime(b"181220000009")
+    assert obis.is_datetime(enc.cosem_datetime(2019, 12, 16, 7, 59, 40, status=0xFF))
+
+
+def test_values_become_json_friendly():
+    assert obis.plain(b"63326413") == "63326413"
+    assert obis.plain(b"\x00") == "00"
+    assert obis.plain(b"\x07\xe8\x05\x07\x02") == "07e8050702"
+    assert obis.plain(enc.cosem_datetime(2024, 3, 13, 9, 2, 45)) == "2024-03-13T09:02:45"
+    assert obis.plain([b"ab", (1, 2)]) == ["ab", [1, 2]]
+
+
+@pytest.mark.parametrize("raw,exponent,value", [
+    (2297, -1, 229.7), (9, -2, 0.09), (941, -3, 0.941), (0, -2, 0.0),
+    (8582328, 1, 85823280), (28, 0, 28), (-5, -2, -0.05),
+])
+def test_scaling_gives_the_decimal_not_a_float_artifact(raw, exponent, value):
+    got, unit = obis.reading(raw, exponent, "V")
+    assert got == value and type(got) is type(value) and unit == "V"
+    assert repr(got) == repr(value)
+
+
+# --- real captures -------------------------------------------------------------
+# Each expectation below was checked against the capture's `expected` field
+# (the source's own assertions); comments say where we differ and why.
+
+CORPUS_EXPECTED = {
+    # test_lge450.py: id and clock; the gathering decode gives 28 W.
+    "ch-e450-ekz-2021-gbt": {
+        "0-0:42.0.0": ("LGZ1030655933512", None), "0-0:1.0.0": ("2021-07-06T14:58:18", None),
+        "1-0:1.7.0": (28, "W"), "1-1:1.8.0": (886977, "Wh"), "1-0:13.7.0": (0.941, None),
+    },
+    # E450 voltage in whole volts, current in 0.01 A (test_lge450_vse_standard).
+    "ch-e450-vse2026": {
+        "0-0:42.0.0": ("LGZ1030653520967", None), "1-0:1.7.0": (28, "W"),
+        "1-1:1.8.0": (482939, "Wh"), "1-1:3.8.0": (37, "varh"), "1-1:4.8.0": (344697, "varh"),
+        "1-0:32.7.0": (236, "V"), "1-0:52.7.0": (236, "V"), "1-0:72.7.0": (0, "V"),
+        "1-0:31.7.0": (0.09, "A"), "1-0:51.7.0": (0.08, "A"), "1-0:71.7.0": (0.0, "A"),
+        "0-0:1.0.0": ("2026-05-04T11:39:21", None),
+    },
+    # E360 on P1: 0.1 V (test_lge360.py).
+    "ch-e360-vse2026": {
+        "0-0:42.0.0": ("LGZ1030163598905", None), "1-0:1.7.0": (11, "W"),
+        "1-1:1.8.0": (21956, "Wh"), "1-1:2.8.0": (4547, "Wh"), "1-1:3.8.0": (27256, "varh"),
+        "1-0:32.7.0": (235.7, "V"), "1-0:31.7.0": (0.06, "A"),
+    },
+    "ch-am550-vse2026": {
+        "0-0:42.0.0": ("ISK1030783821282", None), "1-1:1.7.0": (27, "W"),
+        "1-1:1.8.0": (15207, "Wh"), "1-1:2.8.0": (8987, "Wh"), "1-1:4.8.0": (5654, "varh"),
+        "1-0:32.7.0": (234.7, "V"), "1-0:31.7.0": (0.12, "A"),
+    },
+    # The source's test converts the clock to UTC; we keep local time + offset.
+    "ch-am550-ekz-2020": {
+        "0-0:42.0.0": ("ISK1030775213859", None), "0-0:1.0.0": ("2020-08-15T06:19:45+02:00", None),
+    },
+    "eu-am550-tagged-ch0": {
+        "0-0:96.1.0": ("84895126", None), "0-0:96.1.1": ("160456", None),
+        "1-0:1.7.0": (182, "W"), "1-0:32.7.0": (236.4, "V"), "1-0:52.7.0": (234.4, "V"),
+        "1-0:72.7.0": (237.0, "V"), "1-0:31.7.0": (0.63, "A"), "1-0:51.7.0": (0.89, "A"),
+        "1-0:71.7.0": (0.68, "A"),
+    },
+    "ch-e450-baden-gbt": {"0-0:96.1.0": ("63326413", None)},
+    # No manufacturer in this frame: the 0-8:25.9.0 push marks an E450
+    # (whole volts; amsreader's "23.4 V" came from a 0.1 scaler).
+    "ch-e450-gh934-apdu": {"0-0:96.1.0": ("63316890", None), "1-0:32.7.0": (234, "V")},
+    "ch-e450-alt-config": {"0-0:96.1.0": ("44337811", None), "1-0:1.7.0": (777, "W")},
+    "ch-e450-extended-registers": {"0-1:24.2.1": (30545, None)},
+    "at-e450-gbt-enc-1": {
+        "0-0:1.0.0": ("2022-02-21T17:37:30", None), "1-0:1.8.0": (4408736, "Wh"),
+        "1-0:1.8.1": (3593919, "Wh"), "1-0:1.7.0": (2893, "W"), "1-0:3.7.0": (1735, "var"),
+        "1-0:4.8.2": (528522, "varh"), "1-0:4.7.0": (0, "var"),
+    },
+    "at-e450-gbt-enc-2": {"1-0:1.8.0": (12048950, "Wh"), "1-0:4.7.0": (379, "var")},
+    # Last element carries no OBIS: it is the meter number.
+    "at-kaifa-netznoe-doc": {
+        "0-0:96.1.0": ("181220000009", None), "1-0:1.8.0": (12937, "Wh"),
+        "1-0:32.7.0": (233.7, "V"), "1-0:13.7.0": (1.0, None),
+    },
+    "pl-kaifa-ma309-mbus-key": {"0-0:96.1.0": ("1KFM0200169986", None)},
+    "at-kaifa-vorarlberg-plain": {"0-0:96.1.0": ("1KFM0200182517", None)},
+    "no-aidon-3phase-list": {
+        "0-0:1.0.0": ("2019-12-16T07:59:40", None), "1-0:1.7.0": (1122, "W"),
+        "1-0:3.7.0": (1507, "var"), "1-0:51.7.0": (7.5, "A"), "1-0:52.7.0": (249.9, "V"),
+        "1-0:43.7.0": (1506, "var"), "1-0:1.8.0": (10049926, "Wh"), "1-0:4.8.0": (5, "varh"),
+    },
+    "no-aidon-1phase-list": {
+        "1-1:0.2.129": ("AIDON_V0001", None), "0-0:96.1.0": ("7359992890941742", None),
+        "0-0:96.1.7": ("6515", None), "1-0:3.7.0": (996, "var"), "1-0:31.7.0": (9.3, "A"),
+        "1-0:32.7.0": (250.0, "V"),
+    },
+    # amsreader publishes 109552.248 kWh; the frame holds 10955225 with
+    # scaler 1, which is 109552250 Wh: we report what the frame says.
+    "no-aidon-list2-hourly": {"1-0:1.7.0": (4027, "W"), "1-0:1.8.0": (109552250, "Wh"),
+                              "1-0:71.7.0": (16.8, "A")},
+    # Untagged: the Norwegian Kaifa list 2 order names the values.
+    "no-kaifa-ma304-list2": {"0-0:96.1.0": ("6970631403275928", None), "1-0:1.7.0": (4097, "W")},
+    "no-kaifa-ma304-list1": {"1-0:1.7.0": (4117, "W")},
+    # Kamstrup: energies in 10 Wh, current in 0.01 A (85823.28 kWh, 1.89 A).
+    "dk-kamstrup-list3-plain": {
+        "1-1:0.0.5": ("5706567202753025", None), "1-1:1.7.0": (1247, "W"),
+        "1-1:1.8.0": (85823280, "Wh"), "1-1:32.7.0": (236, "V"), "1-1:31.7.0": (1.89, "A"),
+    },
+    "dk-kamstrup-omnipower-enc-keyed": {
+        "1-1:0.2.129": ("Kamstrup_V0001", None), "0-1:1.0.0": ("2026-03-12T15:24:30", None),
+        "1-1:1.7.0": (1083, "W"), "1-1:4.7.0": (718, "var"), "1-1:32.7.0": (222, "V"),
+        "1-1:31.7.0": (0.57, "A"), "1-1:13.7.0": (0.83, None), "1-1:0.0.1": (12343400, None),
+    },
+    # The smartmeter-datacollector test asserts raw 400 for 1-0:31.7.0 with
+    # its own unit config; the E570 sends 0.01 A like the E450.
+    "ch-e570-load-int64": {
+        "0-0:42.0.0": ("LGZ1030769231250", None), "1-0:1.7.0": (258874, "W"),
+        "1-1:4.8.0": (2329593, "varh"), "1-0:72.7.0": (229, "V"), "1-0:31.7.0": (4.0, "A"),
+    },
+    "ch-e570-encrypted-gbt": {"0-0:42.0.0": ("LGZ1030769231253", None), "1-0:13.7.0": (1.0, None)},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS_EXPECTED))
+def test_corpus_capture_gives_the_published_values(corpus, name):
+    title, body = body_of(corpus, name)
+    got = readings(body, "auto", title)
+    for code, expected in CORPUS_EXPECTED[name].items():
+        assert got[code] == expected, code
+
+
+def test_thurgau_untagged_pairs_stay_raw_without_a_list(corpus):
+    got = [readings(b) for _, _, b in enc.notifications(corpus["ch-e450-tg-3apdus-one-frame"])]
+    assert got == [{"#1": (v, None), "#2": (0, None)} for v in (21040168, 21040186, 21040203)]
+
+
+def test_push_object_and_its_list_are_not_readings(corpus):
+    _, body = body_of(corpus, "ch-e450-ekz-2021-gbt")
+    got = readings(body)
+    assert not [k for k in got if k.startswith("0-8:25.9.0")]
+    assert len(got) == 14  # 16 capture objects less the push object's two
+
+
+def test_sagemcom_bare_date_time_and_trailing_number(corpus):
+    _, body = enc.plaintext_notification(corpus["at-sagemcom-t210d-evn-pair"])
+    got = readings(body)
+    assert got["0-0:96.1.0"] == ("178210128502", None)
+    assert got["0-0:1.0.0"] == ("2024-11-15T14:45:45+01:00", None)
+    assert got["1-0:13.7.0"] == (0.094, None)  # scaler -3, unit 255: no unit
+
+
+# --- body styles built by the independent encoder ----------------------------
+
+
+def test_push_setup_values_take_scaler_and_unit_from_the_profile():
+    body = enc.sil_info_push_body()
+    e450, am550 = readings(body, "e450"), readings(body, "am550")
+    assert e450["1-0:32.7.0"] == (2297, "V") and am550["1-0:32.7.0"] == (229.7, "V")
+    assert e450["1-0:31.7.0"] == am550["1-0:31.7.0"] == (1.23, "A")
+    assert am550["1-0:1.7.0"] == (1000, "W") and am550["1-0:4.7.0"] == (1003, "var")
+    assert am550["0-0:96.1.1"] == ("71000000", None)
+    assert list(sorted(am550)) == sorted(enc.SIL_INFO_1)
+
+
+def test_push_setup_without_the_push_object_in_its_list():
+    objects = [(1, "0-0:42.0.0", 2), (3, "1-0:1.7.0", 2)]
+    body = enc.push_setup_body(objects, [("octet-string", b"ISK1"), ("uint32", 5)], listed=False)
+    assert readings(body) == {"0-0:42.0.0": ("ISK1", None), "1-0:1.7.0": (5, "W")}
+
+
+def test_push_setup_other_attributes_keep_their_number():
+    body = enc.push_setup_body([(3, "1-0:1.8.0", 2), (3, "1-0:1.8.0", 3)],
+                               [("uint32", 7), ("structure", [("int8", 0), ("enum", 30)])])
+    got = readings(body)
+    assert got["1-0:1.8.0"] == (7, "Wh") and got["1-0:1.8.0/3"] == ([0, 30], None)
+
+
+def test_push_list_and_values_that_disagree_are_malformed():
+    good = enc.push_setup_body([(3, "1-0:1.7.0", 2)], [("uint32", 5)])
+    bad = bytearray(good)
+    bad[1] = 5  # structure claims 5 elements
+    with pytest.raises(AxdrError):
+        readings(bytes(bad))
+
+
+def test_flat_pairs_and_triplets():
+    pairs = enc.encode(("structure", [
+        ("octet-string", enc.obis("1-0:1.7.0")), ("uint32", 769),
+        ("octet-string", enc.obis("1-0:32.7.0")), ("uint16", 2301),
+        ("structure", [("int8", -1), ("enum", 35)]),
+    ]))
+    got = readings(pairs, "e450")
+    assert got == {"1-0:1.7.0": (769, "W"), "1-0:32.7.0": (230.1, "V")}
+
+
+def test_array_of_structures_with_and_without_scaler_unit():
+    body = enc.encode(("array", [
+        ("structure", [("octet-string", enc.obis("1-1:0.2.129")), ("visible-string", "AIDON_V0001")]),
+        ("structure", [("octet-string", enc.obis("1-0:31.7.0")), ("int16", 93),
+                       ("structure", [("int8", -1), ("enum", 33)])]),
+        ("structure", [("octet-string", enc.obis("1-0:1.8.0")), ("uint32", 1),
+                       ("structure", [("int8", 3), ("enum", 30)])]),
+    ]))
+    assert readings(body) == {
+        "1-1:0.2.129": ("AIDON_V0001", None), "1-0:31.7.0": (9.3, "A"), "1-0:1.8.0": (1000, "Wh"),
+    }
+
+
+def test_frame_scaler_and_unit_always_win_over_the_profile():
+    body = enc.encode(("structure", [
+        ("octet-string", enc.obis("1-0:32.7.0")), ("uint16", 2301),
+        ("structure", [("int8", -1), ("enum", 35)]),
+        ("octet-string", enc.obis("1-0:1.7.0")), ("uint32", 5),
+        ("structure", [("int8", 0), ("enum", 28)]),  # the frame says VA
+    ]))
+    for profile in ("e450", "am550", "kamstrup", "generic"):
+        got = readings(body, profile)
+        assert got["1-0:32.7.0"] == (230.1, "V") and got["1-0:1.7.0"] == (5, "VA")
+
+
+def test_one_stray_obis_does_not_make_a_body_tagged(corpus):
+    title, body = body_of(corpus, "at-am550-kelag-enc")
+    got = readings(body, "auto", title)
+    assert got["#2"] == ("1121378381199", None) and got["#5"] == (14370048, None)
+
+
+@pytest.mark.parametrize("count,name", [(24, "sil-consumer-info-1"), (15, "sil-consumer-message")])
+def test_untagged_sil_lists_chosen_by_value_count(count, name):
+    values = [("uint32", 2000 + i) for i in range(count)]
+    got = readings(enc.encode(("structure", values)))
+    names = enc.SIL_INFO_1 if count == 24 else enc.SIL_MESSAGE
+    assert sorted(got) == sorted(names)
+    if count == 24:
+        assert got["1-0:32.7.0"] == (200.5, "V")    # 10^-1 V
+        assert got["1-0:31.7.0"] == (20.08, "A")    # 10^-2 A
+        assert got["1-0:64.7.0"] == (2023, "var")
+    else:
+        assert got["1-0:1.8.1"] == (2003, "Wh") and got["1-0:4.8.0"] == (2014, "varh")
+
+
+def test_untagged_lists_argument_limits_the_choice():
+    body = enc.encode(("structure", [("uint32", i) for i in range(24)]))
+    assert "#1" in readings(body, lists=["sil-consumer-message"])
+    with pytest.raises(ValueError):
+        readings(body, lists=["no-such-list"])
+
+
+def test_named_profile_wins_over_the_list_exponents():
+    body = enc.encode(("structure", [("uint32", 230)] * 24))
+    assert readings(body, "e450")["1-0:32.7.0"] == (230, "V")
+    assert readings(body, "auto")["1-0:32.7.0"] == (23.0, "V")
+
+
+@pytest.mark.parametrize("title,name,voltage", [
+    (LGZ, None, 236), (ISK, None, 23.6), (None, b"LGZ1030653520967", 236),
+    (None, b"ISK1030783821282", 23.6), (None, b"KFM1200200169986", 23.6),
+])
+def test_auto_profile_from_system_title_or_logical_name(title, name, voltage):
+    objects = [(3, "1-0:32.7.0", 2)]
+    values = [("uint16", 236)]
+    if name is not None:
+        objects.insert(0, (1, "0-0:42.0.0", 2))
+        values.insert(0, ("octet-string", name))
+    body = enc.push_setup_body(objects, values, push_obis="0-0:25.9.0")
+    assert readings(body, "auto", title)["1-0:32.7.0"] == (voltage, "V")
+
+
+def test_lgz_on_the_p1_push_is_an_e360():
+    body = enc.push_setup_body([(3, "1-0:32.7.0", 2)], [("uint16", 2357)], push_obis="0-6:25.9.0")
+    assert readings(body, "auto", LGZ)["1-0:32.7.0"] == (235.7, "V")
+    body = enc.push_setup_body([(3, "1-0:32.7.0", 2)], [("uint16", 236)], push_obis="0-8:25.9.0")
+    assert readings(body, "auto", LGZ)["1-0:32.7.0"] == (236, "V")
+
+
+def test_unit_comes_from_the_obis_group():
+    codes = {
+        "1-0:21.7.0": "W", "1-0:62.7.0": "W", "1-0:23.7.0": "var", "1-0:9.7.0": "VA",
+        "1-0:1.8.1": "Wh", "1-0:5.8.0": "varh", "1-0:8.8.0": "varh", "1-0:91.7.0": "A",
+        "1-0:72.7.0": "V", "1-0:14.7.0": "Hz", "1-0:13.7.0": None, "0-0:96.1.0": None,
+        "0-1:24.2.1": None, "1-0:1.6.0": None,
+    }
+    body = enc.encode(("structure", [x for code in codes for x in
+                                     (("octet-string", enc.obis(code)), ("uint32", 0))]))
+    got = readings(body, "generic")
+    assert {k: v[1] for k, v in got.items()} == codes
+
+
+# --- the plan cache of push-setup bodies -------------------------------------
+
+
+def test_a_repeated_capture_list_reuses_its_plan():
+    del obis_push._plans[:]
+    first = readings(enc.sil_info_push_body(seed=1), "am550")
+    second = readings(enc.sil_info_push_body(seed=2), "am550")
+    assert len(obis_push._plans) == 1
+    assert first["1-0:1.7.0"] == (1001, "W") and second["1-0:1.7.0"] == (1002, "W")
+    first["1-0:1.7.0"] = "changed"
+    assert readings(enc.sil_info_push_body(seed=2), "am550") == second
+
+
+def test_the_plan_cache_is_bounded():
+    del obis_push._plans[:]
+    for n in range(obis_push.MAX_PLANS + 3):
+        objects = [(3, "1-0:%d.8.0" % (i + 1), 2) for i in range(n + 1)]
+        readings(enc.push_setup_body(objects, [("uint32", 1)] * (n + 1)), "e450")
+    assert len(obis_push._plans) == obis_push.MAX_PLANS
+
+
+def test_a_plan_is_per_profile():
+    del obis_push._plans[:]
+    body = enc.sil_info_push_body()
+    assert readings(body, "e450")["1-0:32.7.0"] == (2297, "V")
+    assert readings(body, "am550")["1-0:32.7.0"] == (229.7, "V")
+
+
+# --- bad input: only the decoder's own errors --------------------------------
+
+
+def test_a_truncated_body_is_malformed_at_every_cut(corpus):
+    for name in ("ch-e450-vse2026", "eu-am550-tagged-ch0"):
+        _, body = body_of(corpus, name)
+        for cut in range(1, len(body)):
+            with pytest.raises(AxdrError):
+                readings(body[:cut])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["ch-e450-vse2026", "ch-e360-vse2026", "eu-am550-tagged-ch0",
+                        "no-aidon-3phase-list", "no-kaifa-ma304-list2"]),
+       st.data())
+def test_mutated_real_bodies_raise_only_decoder_errors(corpus, name, data):
+    raw = bytearray(body_of(corpus, name)[1])
+    for _ in range(data.draw(st.integers(1, 3))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    try:
+        got = readings(bytes(raw), data.draw(st.sampled_from(["auto", "e450", "am550"])))
+        assert isinstance(got, dict)
+    except DecodeError:
+        pass
