@@ -19,7 +19,6 @@ try:
 except ImportError:  # pragma: no cover
     import uasyncio as asyncio
 
-import config
 from app import VERSION, api
 from app.clock import now, ticks_ms
 from app.mqtt import MqttPublisher
@@ -100,6 +99,22 @@ def _config_path(argv, board):
     return board.config_path()
 
 
+def _load_config(path, board):
+    """The validated configuration, or None after saying which key is wrong."""
+    import config
+
+    try:
+        return config.load(path, board.device_id())
+    except config.ConfigError as e:
+        print("meterlink: configuration %s refused: %s" % (path, e))
+        return None
+    finally:
+        # Validation tables are ~10 kB of heap on the unix port; the running
+        # gateway never needs them again (the portal imports config anew).
+        del sys.modules["config"]
+        gc.collect()
+
+
 def main(argv=None):
     """Load and validate the configuration, then run forever."""
     from board import Board
@@ -107,10 +122,8 @@ def main(argv=None):
     board = Board()
     argv = sys.argv if argv is None else argv
     path = _config_path(argv, board)
-    try:
-        cfg = config.load(path, board.device_id())
-    except config.ConfigError as e:
-        print("meterlink: configuration %s refused: %s" % (path, e))
+    cfg = _load_config(path, board)
+    if cfg is None:
         return 2
     asyncio.run(App(cfg, board).run())
     return 0
