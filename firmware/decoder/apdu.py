@@ -41,7 +41,6 @@ _TITLE_BYTES = const(8)  # system title, the GCM IV prefix
 _CIPHER_HEADER = const(5)  # security control + frame counter
 _GBT_HEADER = const(6)  # tag, control, block number, block number ack
 _GBT_LAST = const(0x80)
-_INVOKE_ID_MASK = const(0x00FFFFFF)  # bits 31-24 are priority and service-class flags
 _DSMR_START = const(0x2F)  # '/': a DSMR telegram, not an APDU
 # BER lengths of up to two bytes: 65535 is far above any bounded buffer here,
 # so a longer form can only be corrupt data.
@@ -89,7 +88,8 @@ def _notification_parts(buf, pos, end):
     """0x0F at pos -> (invoke id, date-time position or -1, body position)."""
     if pos + 6 > end:
         raise Incomplete()
-    invoke_id = struct.unpack_from(">I", buf, pos + 1)[0] & _INVOKE_ID_MASK
+    # The top byte holds the priority and service-class flags: keep the low 24 bits.
+    invoke_id = (buf[pos + 2] << 16) | (buf[pos + 3] << 8) | buf[pos + 4]
     p = pos + 5
     if buf[p] == _OCTET_STRING:  # typed date-time: 09 0C ...
         p += 1
@@ -121,7 +121,7 @@ def _gbt_parts(buf, pos, end):
     if pos + _GBT_HEADER > end:
         raise Incomplete()
     control = buf[pos + 1]
-    number = struct.unpack_from(">H", buf, pos + 2)[0]
+    number = (buf[pos + 2] << 8) | buf[pos + 3]
     n, data = _ber_length(buf, pos + _GBT_HEADER, end)
     return control, number, data, n
 
@@ -140,14 +140,16 @@ def measure(buf, pos=0):
         body = _notification_parts(buf, pos, end)[2]
         return axdr.skip(buf, body) - pos
     if tag == _TAG_GLO_CIPHERING or tag == _TAG_DED_CIPHERING:
-        content, n = _cipher_parts(buf, pos, end)[1:]
+        parts = _cipher_parts(buf, pos, end)
+        stop = parts[1] + parts[2]
     elif tag == _TAG_GBT:
-        content, n = _gbt_parts(buf, pos, end)[2:]
+        parts = _gbt_parts(buf, pos, end)
+        stop = parts[2] + parts[3]
     else:
         raise DecodeError("not an APDU: tag 0x%02x at offset %d" % (tag, pos))
-    if content + n > end:
+    if stop > end:
         raise Incomplete()
-    return content + n - pos
+    return stop - pos
 
 
 def _measure_in(view, pos, end):
