@@ -46,7 +46,7 @@ flash: venv
 	$(PY) tools/deploy.py flash --board $(BOARD) --port "$(PORT)" --firmware "$(FIRMWARE)"
 
 capture: venv
-	$(PY) tools/deploy.py capture --port "$(PORT)" $(if $(OUT),--out $(OUT))
+	$(PY) tools/deploy.py capture --port "$(PORT)" $(if $(OUT),--out $(OUT)) $(if $(BAUD),--baud $(BAUD)) $(if $(PARITY),--parity $(PARITY)) $(if $(SECONDS),--seconds $(SECONDS))
 
 clean:
 	rm -rf build .pytest_cache
