@@ -185,6 +185,11 @@ def test_joining_in_the_middle_of_a_push_is_silent_until_block_1():
     assert len(notes) == 1 and log.total() == 0
 
 
+def test_block_number_0_is_never_the_start_of_a_push():
+    notes, log = pushed([gbt_block(0, notification(BODY), last=True)])
+    assert notes == [] and log.total() == 0
+
+
 def test_a_push_longer_than_the_buffer_is_dropped_and_the_next_one_still_works():
     long_blocks = gbt_blocks(notification(many(20)), 40)
     short = gbt_blocks(notification(BODY), 40)

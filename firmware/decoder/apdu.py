@@ -53,6 +53,9 @@ MAX_APDU = const(2048)
 _MAX_DEPTH = const(2)
 
 
+_PLAIN = (None, None, None)  # the envelope of an APDU that was not ciphered
+
+
 class Notification:
     """One data-notification (or DSMR text) with what its envelope said."""
 
@@ -191,7 +194,12 @@ class ApduReader:
         self._notes = []
 
     def push(self, payload):
-        """Every APDU in ``payload`` -> list of Notification (valid until the next push)."""
+        """Every APDU in ``payload`` -> list of Notification (valid until the next push).
+
+        One GBT push completes per payload at most (each block travels in
+        its own link frame); a second block in the same payload would reuse
+        the reassembly buffer under the first push's notification.
+        """
         self._notes = []
         self._plain_used = 0
         self._walk(memoryview(payload), 0, None)
@@ -239,9 +247,7 @@ class ApduReader:
     def _notification(self, view, envelope):
         invoke_id, dt, body = _notification_parts(view, 0, len(view))
         when = None if dt < 0 else view[dt : dt + _DATETIME_BYTES]
-        if envelope is None:
-            envelope = (None, None, None)
-        title, counter, checked = envelope
+        title, counter, checked = _PLAIN if envelope is None else envelope
         self._notes.append(Notification(title, counter, invoke_id, when, view[body:], False, checked))
 
     def _block(self, view, depth):
@@ -252,9 +258,9 @@ class ApduReader:
                     "GBT block 1 arrived with block %d pending: unfinished push of %d bytes dropped"
                     % (self._gbt_next, self._gbt_len)))
             self._gbt_len = 0
+        elif not self._gbt_next:
+            return  # joined in the middle of a push (or a block 0): wait for a block 1
         elif number != self._gbt_next:
-            if not self._gbt_next:
-                return  # joined in the middle of a push: wait for its next block 1
             expected = self._gbt_next
             self._gbt_next = 0
             raise SequenceError("GBT block %d where block %d was expected: push dropped" % (number, expected))
