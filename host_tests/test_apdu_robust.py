@@ -105,3 +105,39 @@ def test_micropython_gives_the_same_notifications_and_errors(corpus):
         notes = read_all(apdu.ApduReader(log, key, ak), items)
         assert mp["notes"] == notes, cid
         assert mp["errors"] == log.counts, cid
+
+
+HEAP_SCRIPT = """
+import gc, sys
+from decoder import apdu
+from decoder.errors import ErrorLog
+p = bytes.fromhex(sys.stdin.readline().strip())
+r = apdu.ApduReader(ErrorLog(), bytes(range(16)), bytes(range(16, 32)))
+assert len(r.push(p)) == 1
+gc.collect()
+gc.disable()
+before = gc.mem_alloc()
+for i in range(10):
+    r.push(p)
+per_push = (gc.mem_alloc() - before) // 10
+gc.enable()
+gc.collect()
+free = gc.mem_free()
+for i in range(3000):
+    r.push(p)
+r.push(p)
+gc.collect()
+print(per_push, free - gc.mem_free())
+"""
+
+
+def test_a_500_byte_authenticated_push_allocates_little_and_nothing_accumulates():
+    # 25 uint32 values and a 336-byte octet string: the size of a SiL 5 s push.
+    body = bytes([1, 25]) + bytes.fromhex("0600000457") * 24 + bytes([9, 0x82, 0x01, 0x50]) + bytes(0x150)
+    payload = cipher(notification(body, 7, bytes(12)), KEY, 0x30, AK)
+    assert 480 <= len(payload) <= 540
+    proc = run_micropython(["-c", HEAP_SCRIPT], heapsize="128k", input_bytes=payload.hex().encode() + b"\n")
+    assert proc.returncode == 0, proc.stderr.decode() + proc.stdout.decode()
+    per_push, growth = map(int, proc.stdout.split())
+    assert per_push < 2048  # the telegram budget is 4 kB for every layer together
+    assert growth <= 64  # a few bytes of slack for the allocator, no per-push residue
