@@ -20,7 +20,9 @@ body is not news), until a frame checks out. Bare APDUs have no checksum,
 so a stray 0F or E0 in an HDLC stream would look like one: once a framing
 has produced a good frame (or a counted bad one) the framer is locked on
 it, and while hunting it tries bare APDUs only when the lock is on bare
-APDUs (in sync, a bare APDU is always welcome). The lock lifts after a
+APDUs (in sync, a bare APDU is always welcome). Unless the lock is on bare
+APDUs, a bare APDU inside which a checked frame starts is taken for noise,
+whether it is complete or still waiting for its end. The lock lifts after a
 whole buffer's worth of bytes went by without a good frame, so a meter that changes its
 framing is found again.
 
@@ -43,6 +45,9 @@ MAX_FRAME = const(2050)
 # A reassembled segmented HDLC or M-Bus message is one APDU: the APDU layer
 # bounds those at 2048 bytes (apdu.MAX_APDU).
 MAX_MESSAGE = const(2048)
+
+# 7E is common inside APDU data: a few tries per start byte keep a stalled next() cheap.
+_MAX_PROBES = const(8)
 
 _LINK_HDLC = const(1)
 _LINK_MBUS = const(2)
@@ -126,6 +131,27 @@ class Framer:
         if handler is _bare and not self._sync and self._lock is not None and self._lock is not _bare:
             return None  # hunting in a stream locked on a framing with checksums
         return handler
+
+    def _frame_within(self, pos, stop, end):
+        # A bare APDU has no checksum: a frame that checks out starting
+        # inside it (before ``stop``) shows it was noise. True: such a frame;
+        # None: one may be arriving (wait); False: none.
+        buf = self._buf
+        verdict = False
+        for needle, probe in _PROBES:
+            p = buf.find(needle, pos + 1, stop)
+            tries = 0
+            while p >= 0 and tries < _MAX_PROBES:
+                try:
+                    if probe(buf, p, end, self._cap):
+                        return True
+                except Incomplete:
+                    verdict = None
+                except DecodeError:
+                    pass
+                p = buf.find(needle, p + 1, stop)
+                tries += 1
+        return verdict
 
     def _skip(self, pos):
         self._start = pos + 1
@@ -265,13 +291,34 @@ def _dsmr(fr, pos, end):
 
 
 def _bare(fr, pos, end):
-    n = fr._measure(fr._mv[:end], pos)
+    try:
+        n = fr._measure(fr._mv[:end], pos)
+    except Incomplete:
+        n = -1
+    stop = end if n < 0 else pos + n
+    verdict = False if fr._lock is _bare else fr._frame_within(pos, stop, end)
+    if verdict:
+        return _noise(fr, pos)
+    if n < 0 or verdict is None:
+        raise Incomplete()
     return n, (KIND_APDU, fr._mv[pos : pos + n]), True
+
+
+def _noise(fr, pos):
+    fr._skip(pos)
+    return 1, None, False
 
 
 def _fill(fr, pos, end):
     return 1, None, False
 
+
+# Frames with a checksum, tried behind a stalled bare APDU (pure parses, no state).
+_PROBES = (
+    (b"\x7e", lambda buf, p, end, cap: hdlc.frame(buf, p, end, cap)[1] >= 0),
+    (b"\x68", lambda buf, p, end, cap: mbus.frame(buf, p, end, cap) is not None),
+    (b"/", lambda buf, p, end, cap: dsmr.frame(buf, p, end) is not None),
+)
 
 _TABLE = {
     hdlc.FLAG: _hdlc,
