@@ -197,7 +197,7 @@ class TestThePage:
         args = dict(values={"mqtt.port": 1883, "mqtt.prefix": "meterlink"}, errors={},
                     secrets={}, networks=["Home", "Neighbour"])
         args.update(kw)
-        return page.render(**args).decode()
+        return "".join(page.render(**args))
 
     def test_it_needs_nothing_from_outside(self):
         html = self.render()

@@ -23,7 +23,7 @@ except ImportError:  # MicroPython before 1.21
 
 import config
 from portal import auth, form, page
-from web.server import error_response, redirect, response
+from web.server import error_response, pieces, redirect, response
 
 PROBES = ("/generate_204", "/gen_204", "/hotspot-detect.html", "/library/test/success.html",
           "/connecttest.txt", "/ncsi.txt", "/redirect", "/canonical.html", "/success.txt")
@@ -111,8 +111,8 @@ class Portal:
         secrets = {}
         for key in config.SECRET_KEYS:
             secrets[key] = bool(config.get(stored, key))
-        body = page.render(values, errors, secrets, self.networks, self.device, notice)
-        return response(status, body, _HTML, _NO_STORE)
+        parts = page.render(values, errors, secrets, self.networks, self.device, notice)
+        return pieces(status, parts, _HTML, _NO_STORE)
 
     async def wait_saved(self):
         """Wait for a successful save; returns the configuration written."""

@@ -24,9 +24,6 @@ except ImportError:  # MicroPython before 1.21
 
 import config
 from portal import mode
-from portal.app import Portal
-from portal.dns import DnsResponder
-from web.server import HttpServer
 
 AP_PREFIX = "meterlink-"
 # The AP's WPA2 passphrase, printed in README and on the status page. It only keeps
@@ -61,6 +58,10 @@ def load(path, device_id):
 
 async def run_portal(path, device, ap_ip, networks, http_port=80, dns_port=53, host="0.0.0.0"):
     """Serve the captive portal until a valid configuration is saved; returns it."""
+    from portal.app import Portal
+    from portal.dns import DnsResponder
+    from web.server import HttpServer
+
     portal = Portal(path, device, networks)
     server = HttpServer(http_port, host)
     portal.captive_routes(server, ap_ip)
@@ -73,10 +74,13 @@ async def run_portal(path, device, ap_ip, networks, http_port=80, dns_port=53, h
         cfg = await portal.wait_saved()
         await asyncio.sleep(RESTART_DELAY)
     finally:
-        server.close()
+        await server.close_and_wait()
         dns.close()
-    await asyncio.sleep(0)  # let the DNS task see the closed socket and end
-    task.cancel()
+        task.cancel()
+        try:
+            await task  # let the cancellation finish, so no task outlives the portal
+        except asyncio.CancelledError:
+            pass
     return cfg
 
 
@@ -96,7 +100,22 @@ def provision(board, path, http_port=80, dns_port=53, host="0.0.0.0"):
     _call(board, "stop_ap")
     print("portal: saved, restarting into station mode")
     _call(board, "reset")  # the device reboots here; unix goes on into station mode
+    _unload()
     return True
+
+
+def _unload():
+    """Drop the portal's modules so the gateway gets their RAM back (unix: same process)."""
+    import gc
+
+    for name in ("portal.app", "portal.page", "portal.form", "portal.meters", "portal.auth",
+                 "portal.dns"):
+        sys.modules.pop(name, None)
+        package = sys.modules.get("portal")
+        short = name[7:]
+        if package is not None and hasattr(package, short):
+            delattr(package, short)  # the package keeps its submodules alive otherwise
+    gc.collect()
 
 
 def _option(argv, name, default):

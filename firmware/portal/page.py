@@ -139,7 +139,7 @@ def _admin(out, errors, secrets):
 
 
 def render(values, errors, secrets, networks, device="meterlink", notice=None):
-    """The form page as bytes.
+    """The form page as a list of str pieces (sent one by one: no large join).
 
     values: dotted key -> value to show (never secrets); errors: field -> message;
     secrets: dotted key -> True when a value is stored; networks: SSIDs from a scan.
@@ -157,7 +157,7 @@ def render(values, errors, secrets, networks, device="meterlink", notice=None):
     _admin(out, errors, secrets)
     out.append('<button id="save" type="submit">Save and restart</button></form></main>'
                "<script>%s</script></body></html>" % _JS)
-    return "".join(out).encode()
+    return out
 
 
 def saved(ssid, device):

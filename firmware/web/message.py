@@ -17,10 +17,10 @@ from web.urlcode import parse_query
 # An ESP32 with WiFi up has ~100 kB of Python heap: these bounds keep one request under
 # ~10 kB so that the server's few concurrent clients fit next to the meter reader.
 MAX_REQUEST_LINE = 1024  # longest URL we serve is short; 1 kB leaves room for a GET form
-MAX_HEAD = 4096  # request line + headers; phones send ~600-900 bytes of headers
+MAX_HEAD = 2048  # request line + headers: phones send 400-900 bytes to a device's IP
 MAX_HEADERS = 32  # browsers send 10-20 header fields
 MAX_BODY = 4096  # the portal form is < 1 kB urlencoded; JSON config < 2 kB
-_CHUNK = 512  # socket read size: small enough to keep per-read allocation tiny
+PIECE_TARGET = 1024  # bytes per send of a piecewise body: one or two TCP segments
 
 STATUS_TEXT = {
     200: "OK",
@@ -55,7 +55,8 @@ class HttpError(Exception):
 
 
 class Request:
-    """One parsed request: method, path, query (dict), headers (lower-case keys), body, remote."""
+    """One parsed request: method, path, query (dict), headers (lower-case keys), body
+    (bytearray), remote ((ip, port) or None)."""
 
     def __init__(self, method, path, query, headers, body, remote):
         self.method = method
@@ -81,13 +82,23 @@ class Request:
 
 
 class Response:
-    """Status, body bytes and extra headers; build it with ``response()``."""
+    """Status, body and extra headers; build it with ``response()`` or ``pieces()``.
+
+    ``body`` is bytes, or a tuple of bytes sent one after the other: a page assembled
+    from pieces never needs one large contiguous buffer on a fragmented heap.
+    """
 
     def __init__(self, status, body, content_type, headers):
         self.status = status
         self.body = body
         self.content_type = content_type
         self.headers = headers
+
+    def length(self):
+        """Content-Length of the body."""
+        if isinstance(self.body, tuple):
+            return sum([len(piece) for piece in self.body])
+        return len(self.body)
 
 
 def response(status, body, content_type="application/json", headers=None):
@@ -97,6 +108,29 @@ def response(status, body, content_type="application/json", headers=None):
     elif not isinstance(body, (bytes, bytearray)):
         body = json.dumps(body).encode()
     return Response(status, body, content_type, headers or {})
+
+
+def pieces(status, parts, content_type="text/html; charset=utf-8", headers=None):
+    """A Response whose body is sent piece by piece (str pieces are UTF-8 encoded).
+
+    Small parts are joined up to PIECE_TARGET bytes so the client is not sent a packet per
+    HTML tag; no buffer grows beyond that or the largest single part.
+    """
+    body = []
+    group = []
+    size = 0
+    for part in parts:
+        if isinstance(part, str):
+            part = part.encode()
+        if group and size + len(part) > PIECE_TARGET:
+            body.append(b"".join(group))
+            group = []
+            size = 0
+        group.append(part)
+        size += len(part)
+    if group:
+        body.append(b"".join(group))
+    return Response(status, tuple(body), content_type, headers or {})
 
 
 def error_response(status, message, headers=None):
@@ -151,42 +185,63 @@ def _body_length(headers):
     return length
 
 
-async def _read_head(reader):
-    """Read up to the blank line; returns (head bytes, bytes already read past it)."""
-    buf = b""
+async def _read_some(reader, view):
+    """Read into a memoryview: MicroPython streams have readinto, CPython's do not."""
+    if hasattr(reader, "readinto"):
+        return await reader.readinto(view) or 0
+    data = await reader.read(len(view))
+    view[: len(data)] = data
+    return len(data)
+
+
+async def _read_head(reader, buf):
+    """Fill ``buf`` up to the blank line; returns (offset of the blank line, bytes read)."""
+    view = memoryview(buf)
+    have = 0
     while True:
-        end = buf.find(b"\r\n\r\n")
+        end = buf.find(b"\r\n\r\n", 0, have)
         if end >= 0:
-            return buf[:end], buf[end + 4 :]
-        first = buf.find(b"\r\n")
-        if (first < 0 and len(buf) > MAX_REQUEST_LINE) or first > MAX_REQUEST_LINE:
+            return end, have
+        first = buf.find(b"\r\n", 0, have)
+        if (first < 0 and have > MAX_REQUEST_LINE) or first > MAX_REQUEST_LINE:
             raise HttpError(414, "request line longer than %d bytes" % MAX_REQUEST_LINE)
-        if len(buf) > MAX_HEAD:
+        if have == len(buf):
             raise HttpError(431, "request head larger than %d bytes" % MAX_HEAD)
-        chunk = await reader.read(_CHUNK)
-        if not chunk:
+        n = await _read_some(reader, view[have:])
+        if not n:
             raise EOFError()
-        buf += chunk
+        have += n
 
 
-async def _read_body(reader, have, length):
-    while len(have) < length:
-        chunk = await reader.read(min(_CHUNK, length - len(have)))
-        if not chunk:
+async def _read_body(reader, early, length):
+    """The body in one allocation: what came with the head, then the rest read into place."""
+    body = bytearray(length)
+    got = min(len(early), length)
+    body[:got] = early[:got]
+    view = memoryview(body)
+    while got < length:
+        n = await _read_some(reader, view[got:])
+        if not n:
             raise EOFError()
-        have += chunk
-    return have[:length]
+        got += n
+    return body
 
 
 async def read_request(reader, remote=None):
-    """Parse one request from a stream; raises HttpError on anything out of bounds."""
-    head, rest = await _read_head(reader)
-    lines = head.split(b"\r\n")
-    if len(lines[0]) > MAX_REQUEST_LINE:
+    """Parse one request from a stream; raises HttpError on anything out of bounds.
+
+    One MAX_HEAD buffer per request holds the head (no growing buffers to fragment the
+    heap); ``body`` is a bytearray of exactly Content-Length bytes.
+    """
+    buf = bytearray(MAX_HEAD)
+    end, have = await _read_head(reader, buf)
+    lines = bytes(buf[:end]).split(b"\r\n")
+    if len(lines[0]) > MAX_REQUEST_LINE:  # the whole head came in one read
         raise HttpError(414, "request line longer than %d bytes" % MAX_REQUEST_LINE)
     method, path, query = _parse_request_line(lines[0])
     headers = _parse_headers(lines[1:])
-    body = await _read_body(reader, rest, _body_length(headers))
+    early = memoryview(buf)[end + 4 : have]
+    body = await _read_body(reader, early, _body_length(headers))
     return Request(method, path, query, headers, body, remote)
 
 
@@ -195,7 +250,7 @@ def head_bytes(resp):
     lines = [
         "HTTP/1.1 %d %s" % (resp.status, STATUS_TEXT.get(resp.status, "Unknown")),
         "Content-Type: %s" % resp.content_type,
-        "Content-Length: %d" % len(resp.body),
+        "Content-Length: %d" % resp.length(),
         "Connection: close",
     ]
     for name in resp.headers:

@@ -30,6 +30,7 @@ from web.message import (  # noqa: F401  (re-exported: handlers import them from
     Response,
     error_response,
     head_bytes,
+    pieces,
     read_request,
     redirect,
     response,
@@ -41,6 +42,7 @@ WRITE_TIMEOUT = 10  # seconds to hand a response to a client that does not read 
 DISCARD_TIMEOUT = 1  # seconds spent draining an unread body after an error reply
 DISCARD_LIMIT = 16384  # unread body bytes drained after an error so the reply is not reset
 _CHUNK = 512  # read size while draining
+_ECHO_MAX = 80  # characters of an unknown path quoted back in the 404 message
 
 
 class HttpServer:
@@ -79,7 +81,7 @@ class HttpServer:
         """Run the matching handler; always returns a Response."""
         entry = self.find(req.path)
         if entry is None:
-            return error_response(404, "no such path: %s" % req.path)
+            return error_response(404, "no such path: %s" % req.path[:_ECHO_MAX])
         handler, methods = entry
         if req.method not in methods:
             allow = ", ".join(methods)
@@ -107,6 +109,13 @@ class HttpServer:
             self._server.close()
             self._server = None
 
+    async def close_and_wait(self):
+        """close(), then wait until the listening task has really ended."""
+        server = self._server
+        self.close()
+        if server is not None:
+            await server.wait_closed()
+
     async def _serve(self, reader, writer):
         self.clients += 1
         try:
@@ -116,6 +125,8 @@ class HttpServer:
                 await self._exchange(reader, writer)
         except (OSError, EOFError, asyncio.TimeoutError):
             pass  # the client went away or stopped reading: nobody to answer
+        except MemoryError:
+            await _try_send(writer, error_response(503, "out of memory, try again"))
         finally:
             self.clients -= 1
             await _close(writer)
@@ -150,9 +161,20 @@ def _print_error(exc):
 
 async def _send(writer, resp):
     writer.write(head_bytes(resp))
-    if resp.body:
+    if isinstance(resp.body, tuple):
+        for piece in resp.body:  # drained one by one: the stream would concatenate them
+            await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
+            writer.write(piece)
+    elif resp.body:
         writer.write(resp.body)
     await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
+
+
+async def _try_send(writer, resp):
+    try:
+        await _send(writer, resp)
+    except (OSError, MemoryError, asyncio.TimeoutError):
+        pass
 
 
 async def _discard(reader):

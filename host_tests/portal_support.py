@@ -1,0 +1,101 @@
+"""Start the real boot sequence (portal, then gateway) under the MicroPython unix port.
+
+``PortalRun`` writes a first-boot configuration (only what the unix board needs: where the
+meter is), starts ``portal.boot.main`` on free loopback ports and records every HTTP body
+the tests receive, so that a test can check that no secret ever left the device.
+"""
+
+import json
+import os
+import socket
+
+from web_support import Child, free_port, request
+
+BOOT = """
+from portal import boot
+boot.main(["meterlink", "--config", %r, "--portal-port", "%d", "--dns-port", "%d",
+           "--portal-host", "127.0.0.1"])
+"""
+
+LAN = """
+import asyncio
+from portal.app import Portal
+from web.server import HttpServer
+srv = HttpServer(%d, "127.0.0.1")
+Portal(%r, "meterlink-test").lan_routes(srv)
+async def main():
+    await srv.start()
+    print("READY")
+    while True:
+        await asyncio.sleep(1)
+asyncio.run(main())
+"""
+
+
+def unused_tcp_port():
+    """A port nobody listens on: the meter the unix gateway will keep trying."""
+    return free_port(socket.SOCK_STREAM)
+
+
+class Bodies:
+    """Every response body a test saw, to grep for secrets at the end."""
+
+    def __init__(self):
+        self.seen = []
+
+    def request(self, port, method, path, **kw):
+        status, headers, body = request(port, method, path, **kw)
+        self.seen.append((method, path, status, body))
+        return status, headers, body
+
+    def leaks(self, secrets):
+        found = []
+        for method, path, status, body in self.seen:
+            for secret in secrets:
+                if secret.encode() in body or secret.upper().encode() in body:
+                    found.append("%s %s -> %d contains %r" % (method, path, status, secret))
+        return found
+
+
+class PortalRun:
+    """A first boot of the firmware on the unix port, in a temporary folder."""
+
+    def __init__(self, folder, initial=None):
+        self.folder = str(folder)
+        self.config_path = os.path.join(self.folder, "config.json")
+        self.http_port = free_port()
+        self.portal_port = free_port()
+        self.dns_port = free_port(socket.SOCK_DGRAM)
+        cfg = {"meter": {"source": "tcp://127.0.0.1:%d" % unused_tcp_port()},
+               "http": {"port": self.http_port}}
+        cfg.update(initial or {})
+        with open(self.config_path, "w") as f:
+            json.dump(cfg, f)
+        env_code = BOOT % (self.config_path, self.portal_port, self.dns_port)
+        self.child = Child("micropython", env_code, heapsize="256k", cwd=self.folder)
+        self.child.wait_for("setup page on")
+        self.bodies = Bodies()
+
+    @property
+    def portal_url(self):
+        return "http://127.0.0.1:%d/" % self.portal_port
+
+    def stored(self):
+        with open(self.config_path) as f:
+            return json.load(f)
+
+    def stop(self):
+        return self.child.stop()
+
+
+class LanRun:
+    """Portal.lan_routes on its own server (what the gateway mounts at /config)."""
+
+    def __init__(self, config_path):
+        self.port = free_port()
+        self.child = Child("micropython", LAN % (self.port, config_path), heapsize="128k")
+        self.child.wait_for("READY")
+        self.bodies = Bodies()
+
+    def stop(self):
+        return self.child.stop()

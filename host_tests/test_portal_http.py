@@ -1,0 +1,171 @@
+"""The captive portal over HTTP, served by the firmware on the MicroPython unix port:
+probe redirects, the save, the switch to station mode, /config behind the admin password,
+and no secret in any response."""
+
+import base64
+import json
+import os
+import time
+import urllib.parse
+
+import pytest
+
+from portal_support import Bodies, LanRun, PortalRun
+from web_support import request
+
+KEY = "00112233445566778899aabbccddeeff"
+AUTH_KEY = "ffeeddccbbaa99887766554433221100"
+SECRETS = {
+    "wifi.password": "wifi-Secret-771",
+    "meter.key": KEY,
+    "meter.auth_key": AUTH_KEY,
+    "mqtt.password": "mqtt-Secret-772",
+    "admin.password": "admin-Secret-773",
+}
+FORM = dict(SECRETS, **{
+    "wifi.ssid": "",
+    "wifi.ssid_other": "Home Net",
+    "meter": "e450-s5",
+    "mqtt.host": "",
+    "mqtt.port": "1883",
+    "mqtt.user": "meter",
+    "mqtt.prefix": "home/meter",
+    "mqtt.discovery": "on",
+})
+FORM_TYPE = {"Content-Type": "application/x-www-form-urlencoded"}
+PROBES = ["/generate_204", "/hotspot-detect.html", "/connecttest.txt", "/ncsi.txt",
+          "/canonical.html"]
+
+
+def post(bodies, port, path, fields, headers=None):
+    return bodies.request(port, "POST", path, body=urllib.parse.urlencode(fields),
+                          headers=dict(FORM_TYPE, **(headers or {})))
+
+
+@pytest.fixture
+def run(tmp_path):
+    run = PortalRun(tmp_path)
+    yield run
+    output = run.stop()
+    assert "Traceback" not in output, output
+    assert not run.bodies.leaks(SECRETS.values())
+
+
+def wait_for_gateway(port, deadline=20):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            return request(port, "GET", "/api/v1/status")
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("the gateway did not come up on port %d" % port)
+
+
+class TestCaptive:
+    @pytest.mark.parametrize("path", PROBES + ["/some/page.html", "/favicon.ico"])
+    def test_probes_and_every_other_path_redirect_to_the_page(self, run, path):
+        status, headers, _ = run.bodies.request(run.portal_port, "GET", path)
+        assert status == 302
+        assert headers["location"] == run.portal_url
+
+    def test_the_page_is_served_at_the_root(self, run):
+        status, headers, body = run.bodies.request(run.portal_port, "GET", "/")
+        assert status == 200
+        assert headers["content-type"].startswith("text/html")
+        assert b'<form method="post"' in body
+
+    def test_wrong_input_is_refused_with_a_message_per_field_and_nothing_is_saved(self, run):
+        before = run.stored()
+        bad = dict(FORM, **{"mqtt.port": "0", "meter.key": "abc", "admin.password": "short"})
+        status, _, body = post(run.bodies, run.portal_port, "/", bad)
+        assert status == 422
+        for field in ("mqtt.port", "meter.key", "admin.password"):
+            assert b'id="err-%s"' % field.encode() in body
+        assert run.stored() == before
+        assert b'value="Home Net"' in body  # what was typed stays, secrets excepted
+
+    def test_saving_writes_the_file_and_the_gateway_comes_up_with_it(self, run):
+        status, _, body = post(run.bodies, run.portal_port, "/", FORM)
+        assert status == 200 and b'id="saved"' in body
+        run.child.wait_for("restarting into station mode")
+        stored = run.stored()
+        assert stored["wifi"] == {"ssid": "Home Net", "password": SECRETS["wifi.password"]}
+        assert stored["meter"]["key"] == KEY and stored["meter"]["profile"] == "e450"
+        assert stored["mqtt"]["prefix"] == "home/meter"
+        assert not os.path.exists(run.config_path + ".tmp")
+        status, _, body = wait_for_gateway(stored["http"]["port"])
+        run.bodies.seen.append(("GET", "/api/v1/status", status, body))
+        assert status == 200
+        assert json.loads(body)["meter"]["source"] == stored["meter"]["source"]
+        for path in ("/api/v1/readings", "/metrics"):
+            run.bodies.request(stored["http"]["port"], "GET", path)
+        assert os.path.exists(run.config_path + ".joined")
+
+
+def basic(password, user="admin"):
+    token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+    return {"Authorization": "Basic " + token}
+
+
+@pytest.fixture
+def lan(tmp_path):
+    path = str(tmp_path / "config.json")
+    cfg = {"wifi": {"ssid": "Home Net", "password": SECRETS["wifi.password"]},
+           "meter": {"key": KEY, "auth_key": AUTH_KEY, "profile": "am550"},
+           "mqtt": {"host": "broker.lan", "password": SECRETS["mqtt.password"]},
+           "admin": {"password": SECRETS["admin.password"]}}
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    run = LanRun(path)
+    run.path = path
+    yield run
+    output = run.stop()
+    assert "Traceback" not in output, output
+    assert not run.bodies.leaks(SECRETS.values())
+
+
+class TestConfigOnTheLan:
+    def test_without_the_password_it_is_401_with_a_basic_challenge(self, lan):
+        status, headers, body = lan.bodies.request(lan.port, "GET", "/config")
+        assert status == 401
+        assert headers["www-authenticate"].startswith("Basic ")
+        assert json.loads(body)["status"] == 401
+
+    def test_with_the_password_the_page_shows_no_secret(self, lan):
+        status, _, body = lan.bodies.request(lan.port, "GET", "/config",
+                                             headers=basic(SECRETS["admin.password"]))
+        assert status == 200
+        assert body.count(b'placeholder="unchanged"') == len(SECRETS)
+        assert b'value="broker.lan"' in body
+
+    def test_a_change_keeps_every_secret_left_empty(self, lan):
+        fields = dict(FORM, **{k: "" for k in SECRETS})
+        fields.update({"wifi.ssid": "Home Net", "wifi.ssid_other": "", "meter": "am550",
+                       "mqtt.host": "mqtt.lan"})
+        status, _, _ = post(lan.bodies, lan.port, "/config", fields,
+                            basic(SECRETS["admin.password"]))
+        assert status == 200
+        with open(lan.path) as f:
+            stored = json.load(f)
+        assert stored["mqtt"]["host"] == "mqtt.lan"
+        assert stored["meter"]["key"] == KEY and stored["meter"]["auth_key"] == AUTH_KEY
+        assert stored["wifi"]["password"] == SECRETS["wifi.password"]
+        assert stored["admin"]["password"] == SECRETS["admin.password"]
+
+    def test_a_post_without_the_password_changes_nothing(self, lan):
+        with open(lan.path) as f:
+            before = f.read()
+        status, _, _ = post(lan.bodies, lan.port, "/config", dict(FORM, **{"mqtt.host": "evil"}))
+        assert status == 401
+        with open(lan.path) as f:
+            assert f.read() == before
+
+    def test_after_five_wrong_passwords_even_the_right_one_waits(self, lan):
+        for _ in range(5):
+            status, _, _ = lan.bodies.request(lan.port, "GET", "/config", headers=basic("guess"))
+            assert status == 401
+        status, headers, body = lan.bodies.request(lan.port, "GET", "/config",
+                                                   headers=basic(SECRETS["admin.password"]))
+        assert status == 429
+        assert int(headers["retry-after"]) > 0
+        assert b"too many wrong passwords" in body
