@@ -1,0 +1,77 @@
+"""Meter profiles and untagged lists (profiles.py): the data the readings rely on."""
+
+import pytest
+
+import axdr_support as enc
+from decoder import profiles
+
+QUANTITIES = ("power", "reactive", "apparent", "energy", "renergy", "aenergy",
+              "voltage", "current", "pf", "frequency")
+
+
+@pytest.mark.parametrize("name", sorted(profiles.PROFILES))
+def test_every_profile_has_an_exponent_for_every_quantity(name):
+    p = profiles.PROFILES[name]
+    assert p["name"] == name
+    for q in QUANTITIES:
+        assert isinstance(p[q], int) and -6 <= p[q] <= 6
+
+
+def test_the_swiss_meters_differ_only_where_the_captures_show_it():
+    e450, e360, am550 = (profiles.PROFILES[n] for n in ("e450", "e360", "am550"))
+    assert e450["voltage"] == 0 and e360["voltage"] == am550["voltage"] == -1
+    assert e450["current"] == e360["current"] == am550["current"] == -2
+    for q in ("power", "reactive", "energy", "renergy"):
+        assert e450[q] == e360[q] == am550[q] == 0
+
+
+def test_flexy_f2_starts_from_the_am550():
+    flexy, am550 = profiles.PROFILES["flexy-f2"], profiles.PROFILES["am550"]
+    assert all(flexy[q] == am550[q] for q in QUANTITIES)
+
+
+@pytest.mark.parametrize("title,name,channel,expected", [
+    (b"LGZgs\x01\x02\x03", None, None, "e450"),
+    (b"LGZgs\x01\x02\x03", None, 8, "e450"),
+    (b"LGZgs\x01\x02\x03", None, 6, "e360"),      # LGZ on the P1 push: E360
+    (b"ISKit\x01\x02\x03", None, None, "am550"),
+    (b"KFMgP\x00\x00\x09", None, None, "kaifa"),
+    (b"SAGgp\x01\x02\x03", None, None, "sagemcom"),
+    (b"KAME\x01\x34\x90\x83", None, None, "kamstrup"),
+    (None, "LGZ1030655933512", None, "e450"),
+    (None, "ISK1030775213859", 6, "am550"),
+    (None, "AIDON_V0001", None, "aidon"),
+    (None, "Kamstrup_V0001", None, "kamstrup"),
+    (None, "KFM_001", None, "kaifa"),
+    (None, "63316890", 8, "e450"),                # only the M-Bus push object
+    (None, None, 6, "am550"),
+    (None, None, None, "generic"),
+    (b"\x00\x01\x02\x03\x04\x05\x06\x07", None, None, "generic"),
+])
+def test_auto_resolution(title, name, channel, expected):
+    assert profiles.resolve("auto", title, name, channel)["name"] == expected
+
+
+def test_the_system_title_wins_over_the_logical_name():
+    assert profiles.resolve("auto", b"ISKit\x01\x02\x03", "LGZ1")["name"] == "am550"
+
+
+def test_a_named_profile_is_taken_as_is_and_an_unknown_one_is_refused():
+    assert profiles.resolve("kamstrup", b"LGZgs\x01\x02\x03")["name"] == "kamstrup"
+    with pytest.raises(ValueError) as e:
+        profiles.resolve("e999")
+    assert "e450" in str(e.value)
+
+
+def test_sil_lists_follow_the_notice():
+    assert list(profiles.LISTS["sil-consumer-info-1"]["obis"]) == enc.SIL_INFO_1
+    assert list(profiles.LISTS["sil-consumer-message"]["obis"]) == enc.SIL_MESSAGE
+    for name in ("sil-consumer-info-1", "sil-consumer-message"):
+        assert profiles.LISTS[name]["exponents"] == {"voltage": -1, "current": -2}
+
+
+def test_default_lists_exist_and_have_distinct_lengths():
+    lengths = [len(profiles.LISTS[n]["obis"]) for n in profiles.DEFAULT_LISTS]
+    assert len(set(lengths)) == len(lengths)  # choosing by count stays unambiguous
+    for name, spec in profiles.LISTS.items():
+        assert spec.get("profile", "generic") in profiles.PROFILES, name
