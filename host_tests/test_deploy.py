@@ -230,3 +230,14 @@ def test_a_serial_port_that_does_not_exist_is_named():
     done = run_cli("deploy", "--board", "esp32-devkit", "--port", "/dev/ttyUSB97")
     assert done.returncode == 2
     assert "/dev/ttyUSB97 does not exist" in done.stderr
+
+
+def test_every_make_target_is_listed_in_the_readme_development_section():
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        phony = next(line for line in f if line.startswith(".PHONY:")).split()[1:]
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    section = text.split("<!-- section: development -->")[1].split("<!-- /section: development")[0]
+    for target in phony:
+        if target != "venv":  # created on first use of any target, said above the table
+            assert "`make %s" % target in section, target

@@ -249,6 +249,7 @@ def cmd_console(args):
 
 def cmd_flash(args):
     board = boardfile.load(args.board)
+    check_image(args.firmware, board)  # before looking for a port: the likelier mistake
     port = (args.port or "PORT") if args.dry_run else serialports.resolve(args.port)
     print("flashing MicroPython onto %s (%s); hold BOOT while plugging in if esptool cannot "
           "connect" % (board["name"], board["chip"]))
