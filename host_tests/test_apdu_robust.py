@@ -8,7 +8,7 @@
 
 import json
 
-from apdu_support import APDU_MP_SCRIPT, cipher, gbt_blocks, key_of, notification, payloads, read_all
+from apdu_support import APDU_MP_SCRIPT, LLC, cipher, gbt_blocks, key_of, notification, payloads, read_all
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mp import run_micropython
@@ -63,6 +63,14 @@ def test_a_good_reader_recovers_after_any_bad_payload(junk):
     r.push(junk)
     notes = r.push(GOOD)
     assert len(notes) == 1 and bytes(notes[0].body) == BODY
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=100))
+def test_good_apdus_before_junk_in_one_payload_still_come_out(junk):
+    r = apdu.ApduReader(ErrorLog(), KEY, AK)
+    notes = r.push(GOOD + LLC + GOOD + junk)
+    assert [bytes(n.body) for n in notes[:2]] == [BODY, BODY]
 
 
 @settings(max_examples=300, deadline=None)
