@@ -1,7 +1,7 @@
-"""xDLMS APDUs of a meter push (IEC 62056-5-3 clause 9; DLMS UA Green Book).
+"""xDLMS APDUs of a meter push (IEC 62056-5-3; DLMS UA Green Book).
 
 A link payload holds one or more APDUs back to back, each possibly behind an
-LLC header ``E6 E7 00`` (IEC 62056-46 clause 8.2 / ISO 8802-2)::
+LLC header ``E6 E7 00`` (IEC 62056-46 / ISO/IEC 8802-2)::
 
   data-notification (0x0F)
     0F | long-invoke-id-and-priority (4) | date-time | notification-body (A-XDR)
@@ -36,7 +36,7 @@ _TAG_GBT = const(0xE0)
 _LLC_DSAP = const(0xE6)
 _LLC_BYTES = const(3)  # E6 E7 00 (response) or E6 E6 00 (command)
 _OCTET_STRING = const(0x09)
-_DATETIME_BYTES = const(12)  # COSEM date-time (IEC 62056-6-2 4.1.6.1)
+_DATETIME_BYTES = const(12)  # COSEM date-time (IEC 62056-6-2)
 _TITLE_BYTES = const(8)  # system title, the GCM IV prefix
 _CIPHER_HEADER = const(5)  # security control + frame counter
 _GBT_HEADER = const(6)  # tag, control, block number, block number ack

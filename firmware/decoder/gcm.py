@@ -3,7 +3,7 @@
 Built on ECB encryption alone (``cryptolib.aes(key, 1)``): the ESP32 build
 of ``cryptolib`` has ECB and CBC only, so the counter mode and GHASH are ours.
 
-DLMS use of GCM (IEC 62056-5-3 clause 5.3.4.6)::
+DLMS use of GCM (IEC 62056-5-3 security suite 0, DLMS UA Green Book)::
 
     IV   = system title (8 bytes) || frame counter (4 bytes, big endian)
     J0   = IV || 00 00 00 01         counter blocks for the data start at J0 + 1
@@ -18,8 +18,10 @@ DLMS use of GCM (IEC 62056-5-3 clause 5.3.4.6)::
              0x10 authentication, low nibble the security suite id
 
 GHASH, the counter blocks and the XOR run as viper kernels on MicroPython
-(``gcm_viper.py``) and as the plain-Python functions below on CPython; both
-write into buffers allocated once per ``Gcm`` object.
+(``gcm_viper.py``) and as the plain-Python twins below elsewhere: GHASH with
+Shoup's byte tables on CPython, bit by bit on a MicroPython port without
+viper (tables would fragment a small heap). All write into buffers allocated
+once per ``Gcm`` object.
 """
 
 import struct
@@ -33,7 +35,7 @@ _ECB = const(1)  # cryptolib mode number; the device has no MODE_* names
 _BLOCK = const(16)
 _KEY_BYTES = const(16)  # AES-128: suites 0 and 1 (suite 2 is AES-256, not used by meters here)
 _TITLE_BYTES = const(8)  # system title: 3-letter manufacturer id + 5-byte serial
-TAG_BYTES = const(12)  # DLMS truncates the 16-byte GCM tag to 12 (IEC 62056-5-3 5.3.4.6.3)
+TAG_BYTES = const(12)  # DLMS sends the first 12 bytes of the 16-byte GCM tag
 # The keystream is made this many blocks at a time: 512 bytes covers a whole
 # 5-second push in one ECB call while keeping the buffer small on the ESP32.
 _CHUNK_BLOCKS = const(32)
