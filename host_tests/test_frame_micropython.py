@@ -74,3 +74,34 @@ def test_micropython_frames_every_capture_like_cpython():
     assert len(lines) == len(want)
     for got, expect in zip(lines, want):
         assert got == expect, "%s in chunks of %d" % (expect[0], expect[1])
+
+
+STEADY = """
+import gc
+from decoder import stream
+from decoder.errors import ErrorLog
+data = bytes.fromhex(%r)
+fr = stream.Framer(ErrorLog())
+def run(n):
+    got = 0
+    for i in range(n):
+        fr.feed(data)
+        while fr.next() is not None:
+            got += 1
+    return got
+run(50)
+gc.collect()
+before = gc.mem_alloc()
+got = run(3000)
+gc.collect()
+print(got, gc.mem_alloc() - before)
+"""
+
+
+def test_framer_heap_does_not_grow_over_thousands_of_frames():
+    data = capture(CORPUS["ch-am550-ekz-2020"])  # five segments per push
+    result = run_micropython(["-c", STEADY % data.hex()])
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    got, growth = map(int, result.stdout.split())
+    assert got == 3000
+    assert growth <= 64

@@ -23,7 +23,7 @@ written as ``+02:00`` and W as ``+01:00`` (ISO 8601 local time with offset).
 
 from decoder import crc
 from decoder.compat import const
-from decoder.errors import ChecksumError, FrameError, Incomplete
+from decoder.errors import ChecksumError, FrameError
 
 START = const(0x2F)  # "/"
 _END = const(0x21)  # "!"
@@ -49,23 +49,23 @@ def frame(buf, pos, end):
     """Telegram starting at buf[pos] ("/"): ``(consumed, text_stop)``.
 
     ``buf`` is a bytearray (``find`` is used to look for the "!"). The
-    telegram text is buf[pos:text_stop], "/" through the CRC digits.
-    Raises Incomplete, FrameError, or ChecksumError.
+    telegram text is buf[pos:text_stop], "/" through the CRC digits. None
+    while the telegram is incomplete; raises FrameError or ChecksumError.
     """
     if end - pos < 1 + _HEADER_LETTERS:
-        raise Incomplete()
+        return None
     for i in range(pos + 1, pos + 1 + _HEADER_LETTERS):
         if not _is_letter(buf[i]):
             raise FrameError("DSMR header must start with / and three letters")
     bang = buf.find(b"!", pos + 1, end)
     if bang < 0 or bang + 1 >= end:
-        raise Incomplete()
+        return None
     nxt = buf[bang + 1]
     if nxt == _CR or nxt == _LF:
         _check_text(buf, pos, bang)
         return bang + 1 - pos, bang + 1
     if bang + 1 + _CRC_DIGITS > end:
-        raise Incomplete()
+        return None
     given = _hex_value(buf, bang + 1, bang + 1 + _CRC_DIGITS)
     if crc.arc(buf, pos, bang + 1) != given:
         raise ChecksumError("DSMR CRC mismatch")

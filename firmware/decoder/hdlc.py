@@ -23,7 +23,7 @@ No I/O, no allocation: positions into the caller's buffer come back.
 
 from decoder import crc
 from decoder.compat import const
-from decoder.errors import ChecksumError, FrameError, FrameTooLong, Incomplete
+from decoder.errors import ChecksumError, FrameError, FrameTooLong
 
 FLAG = const(0x7E)
 _FORMAT_TYPE = const(0xA0)  # frame format type 3 (0xA in the top nibble)
@@ -38,6 +38,8 @@ _LLC_0 = const(0xE6)
 _LLC_RESPONSE = const(0xE7)
 _LLC_COMMAND = const(0xE6)
 
+_MORE = const(-1)  # helpers' "not all bytes here yet"
+
 # Returned for a flag that opens no frame (doubled flag, closing flag, fill).
 FILL = (1, -1, -1, False)
 
@@ -46,27 +48,32 @@ def frame(buf, pos, end, limit):
     """Parse the frame whose opening flag is buf[pos]; bytes up to ``end`` are valid.
 
     Returns ``(consumed, info_start, info_stop, segmented)``; the closing flag
-    is not consumed. ``FILL`` when the flag opens no frame. Raises
-    Incomplete, FrameError, ChecksumError, or FrameTooLong when the frame
-    would not fit in ``limit`` bytes.
+    is not consumed. ``FILL`` when the flag opens no frame, None while the
+    frame is incomplete (no exception: waiting is the common case and a
+    raise allocates on MicroPython). Raises FrameError, ChecksumError, or
+    FrameTooLong when the frame would not fit in ``limit`` bytes.
     """
     if end - pos < 2:
-        raise Incomplete()
+        return None
     fmt = buf[pos + 1]
     if fmt & _TYPE_MASK != _FORMAT_TYPE:
         return FILL
     if end - pos < 3:
-        raise Incomplete()
+        return None
     length = ((fmt & _LENGTH_HIGH) << 8) | buf[pos + 2]
     if length < _MIN_LENGTH:
         raise FrameError("HDLC length %d is shorter than any frame" % length)
     close = pos + 1 + length
     header_end = _header_end(buf, pos + 3, close - 2, end)
+    if header_end == _MORE:
+        return None
     info = _check_header(buf, pos + 1, header_end, close, end)
+    if info == _MORE:
+        return None
     if length + 2 > limit:
         raise FrameTooLong("HDLC frame of %d bytes exceeds the %d-byte buffer" % (length + 2, limit))
     if close >= end:
-        raise Incomplete()
+        return None
     if buf[close] != FLAG:
         raise FrameError("HDLC frame does not end with a flag where its length says")
     fcs = crc.x25(buf, pos + 1, close - 2)
@@ -76,10 +83,11 @@ def frame(buf, pos, end, limit):
 
 
 def _header_end(buf, pos, fcs, end):
-    """Position after the control byte: walks destination and source addresses.
+    """Position after the control byte (``_MORE`` until it has arrived).
 
-    ``fcs`` is where the frame's FCS starts (the header must end before it),
-    ``end`` where the buffered bytes end.
+    Walks destination and source addresses. ``fcs`` is where the frame's FCS
+    starts (the header must end before it), ``end`` where the buffered
+    bytes end.
     """
     for _ in range(2):
         n = 0
@@ -87,7 +95,7 @@ def _header_end(buf, pos, fcs, end):
             if pos >= fcs:
                 raise FrameError("HDLC length too short for its addresses")
             if pos >= end:
-                raise Incomplete()
+                return _MORE
             n += 1
             last = buf[pos] & 1
             pos += 1
@@ -101,13 +109,13 @@ def _header_end(buf, pos, fcs, end):
 
 
 def _check_header(buf, start, header_end, body_end, end):
-    """Check the HCS when an information field follows; return where it starts."""
+    """Check the HCS when an information field follows; return where it starts (or ``_MORE``)."""
     if header_end + 2 == body_end:
         return body_end - 2  # no information field, FCS only
     if header_end + 4 > body_end:
         raise FrameError("HDLC length leaves no room for HCS and FCS")
     if header_end + 2 > end:
-        raise Incomplete()
+        return _MORE
     hcs = crc.x25(buf, start, header_end)
     if hcs != buf[header_end] | (buf[header_end + 1] << 8):
         raise ChecksumError("HDLC HCS mismatch")

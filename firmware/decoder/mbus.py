@@ -21,7 +21,7 @@ stop byte land where that longer length puts them.
 """
 
 from decoder.compat import const
-from decoder.errors import ChecksumError, FrameError, FrameTooLong, Incomplete
+from decoder.errors import ChecksumError, FrameError, FrameTooLong
 
 START = const(0x68)
 _STOP = const(0x16)
@@ -40,11 +40,12 @@ def frame(buf, pos, end, limit):
     """Parse the long frame starting at buf[pos] (0x68).
 
     Returns ``(consumed, data_start, data_stop, ci)`` where data is the APDU
-    segment after STSAP/DTSAP. Raises Incomplete, FrameError, ChecksumError,
-    or FrameTooLong when the frame would not fit in ``limit`` bytes.
+    segment after STSAP/DTSAP; None while the frame is incomplete. Raises
+    FrameError, ChecksumError, or FrameTooLong when the frame would not fit
+    in ``limit`` bytes.
     """
     if end - pos < 4:
-        raise Incomplete()
+        return None
     body = buf[pos + 1]
     if buf[pos + 2] != body or buf[pos + 3] != START:
         raise FrameError("M-Bus start 68 L L 68 malformed")
@@ -54,7 +55,7 @@ def frame(buf, pos, end, limit):
     if size > limit:
         raise FrameTooLong("M-Bus frame of %d bytes exceeds the %d-byte buffer" % (size, limit))
     if end - pos < size:
-        raise Incomplete()
+        return None
     first = pos + 4
     cs = first + body
     if buf[cs + 1] != _STOP:

@@ -88,7 +88,7 @@ class Framer:
         """Take a chunk of any size; nothing is copied beyond the buffer's bound."""
         if self._tail is not None:
             self.errors.count("overflow", "input fed before the framer was drained: %d bytes lost" % len(self._tail))
-        self._tail = memoryview(chunk) if len(chunk) else None
+        self._tail = chunk if len(chunk) else None
         self._refill()
 
     def next(self):
@@ -107,16 +107,16 @@ class Framer:
                 continue
             try:
                 n, item, good = handler(self, pos, end)
-            except Incomplete:
-                if end - pos < self._cap:
-                    if self._tail is None:
-                        return None
-                    self._refill()
-                    continue
-                self._drop(pos, handler, FrameTooLong("frame longer than the %d-byte buffer" % self._cap))
-                continue
             except DecodeError as e:
                 self._drop(pos, handler, e)
+                continue
+            if n == 0:  # the frame needs more bytes
+                if end - pos >= self._cap:
+                    self._drop(pos, handler, FrameTooLong("frame longer than the %d-byte buffer" % self._cap))
+                elif self._tail is None:
+                    return None
+                else:
+                    self._refill()
                 continue
             self._start = pos + n
             if good:
@@ -143,12 +143,13 @@ class Framer:
             tries = 0
             while p >= 0 and tries < _MAX_PROBES:
                 try:
-                    if probe(buf, p, end, self._cap):
-                        return True
-                except Incomplete:
-                    verdict = None
+                    found = probe(buf, p, end, self._cap)
                 except DecodeError:
-                    pass
+                    found = False
+                if found:
+                    return True
+                if found is None:
+                    verdict = None
                 p = buf.find(needle, p + 1, stop)
                 tries += 1
         return verdict
@@ -177,9 +178,14 @@ class Framer:
         elif len(tail) > self._cap - self._end:
             self._compact()
         n = min(len(tail), self._cap - self._end)
-        self._buf[self._end : self._end + n] = tail[:n]
+        if n == len(tail):  # the usual case: the whole chunk fits, no slicing
+            self._buf[self._end : self._end + n] = tail
+            self._tail = None
+        else:
+            view = memoryview(tail)
+            self._buf[self._end : self._end + n] = view[:n]
+            self._tail = view[n:]
         self._end += n
-        self._tail = tail[n:] if n < len(tail) else None
 
     def _compact(self):
         # Moves the unread bytes to the front in pieces no longer than the
@@ -271,22 +277,33 @@ class Framer:
 
 
 # -- one handler per framing: (framer, pos, end) -> (consumed, item or None, good) --
+# consumed 0 (_WAIT): the frame is not complete yet.
+_WAIT = (0, None, False)
 
 
 def _hdlc(fr, pos, end):
-    n, start, stop, segmented = hdlc.frame(fr._buf, pos, end, fr._cap)
+    parsed = hdlc.frame(fr._buf, pos, end, fr._cap)
+    if parsed is None:
+        return _WAIT
+    n, start, stop, segmented = parsed
     if start < 0:
         return n, None, False  # a flag between frames
     return n, fr._hdlc_message(start, stop, segmented), True
 
 
 def _mbus(fr, pos, end):
-    n, start, stop, ci = mbus.frame(fr._buf, pos, end, fr._cap)
+    parsed = mbus.frame(fr._buf, pos, end, fr._cap)
+    if parsed is None:
+        return _WAIT
+    n, start, stop, ci = parsed
     return n, fr._mbus_message(start, stop, ci), True
 
 
 def _dsmr(fr, pos, end):
-    n, stop = dsmr.frame(fr._buf, pos, end)
+    parsed = dsmr.frame(fr._buf, pos, end)
+    if parsed is None:
+        return _WAIT
+    n, stop = parsed
     return n, (KIND_DSMR, fr._mv[pos:stop]), True
 
 
@@ -300,7 +317,7 @@ def _bare(fr, pos, end):
     if verdict:
         return _noise(fr, pos)
     if n < 0 or verdict is None:
-        raise Incomplete()
+        return _WAIT
     return n, (KIND_APDU, fr._mv[pos : pos + n]), True
 
 
@@ -313,12 +330,22 @@ def _fill(fr, pos, end):
     return 1, None, False
 
 
-# Frames with a checksum, tried behind a stalled bare APDU (pure parses, no state).
-_PROBES = (
-    (b"\x7e", lambda buf, p, end, cap: hdlc.frame(buf, p, end, cap)[1] >= 0),
-    (b"\x68", lambda buf, p, end, cap: mbus.frame(buf, p, end, cap) is not None),
-    (b"/", lambda buf, p, end, cap: dsmr.frame(buf, p, end) is not None),
-)
+def _probe_hdlc(buf, p, end, cap):
+    parsed = hdlc.frame(buf, p, end, cap)
+    return None if parsed is None else parsed[1] >= 0
+
+
+def _probe_mbus(buf, p, end, cap):
+    return None if mbus.frame(buf, p, end, cap) is None else True
+
+
+def _probe_dsmr(buf, p, end, cap):
+    return None if dsmr.frame(buf, p, end) is None else True
+
+
+# Frames with a checksum, looked for inside a bare APDU: pure parses, no
+# state; each says True (a frame), None (maybe, not complete) or raises.
+_PROBES = ((b"\x7e", _probe_hdlc), (b"\x68", _probe_mbus), (b"/", _probe_dsmr))
 
 _TABLE = {
     hdlc.FLAG: _hdlc,
