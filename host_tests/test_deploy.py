@@ -241,3 +241,28 @@ def test_every_make_target_is_listed_in_the_readme_development_section():
     for target in phony:
         if target != "venv":  # created on first use of any target, said above the table
             assert "`make %s" % target in section, target
+
+
+def test_the_probe_is_micropython_code_and_its_answer_is_understood():
+    done = subprocess.run([MICROPYTHON, "-c", deploy.PROBE], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    deploy.check_probe(done.stdout, boardfile.load("esp32-devkit"))  # unix: no chip to compare
+
+
+@pytest.mark.parametrize("answer,board,message", [
+    ("meterlink-probe (1, 22) Generic ESP32 module with ESP32", "esp32-devkit", "1.22"),
+    ("meterlink-probe (1, 28) ESP32C3 module with ESP32C3", "esp32-devkit", "is an esp32c3"),
+    ("meterlink-probe (1, 28) Generic ESP32 module with ESP32", "esp32s3-devkitc", "is an esp32,"),
+    ("ets Jun  8 2016 00:22:57\nrst:0x1 (POWERON_RESET)", "esp32-devkit", "flash it first"),
+])
+def test_a_board_too_old_of_another_chip_or_not_micropython_is_refused(answer, board, message):
+    with pytest.raises(deploy.DeployError, match=message):
+        deploy.check_probe(answer, boardfile.load(board))
+
+
+def test_the_right_board_passes_the_probe():
+    deploy.check_probe("meterlink-probe (1, 28) ESP32C3 module with ESP32C3\n",
+                       boardfile.load("esp32c3-supermini"))
+    deploy.check_probe("meterlink-probe (1, 24) Generic ESP32S3 module with ESP32S3",
+                       boardfile.load("esp32s3-devkitc"))

@@ -42,13 +42,13 @@ def test_flash_erases_then_writes_the_image_at_the_chips_offset(tmp_path, name, 
 
 def test_flash_refuses_a_file_that_is_not_an_esp_image(tmp_path):
     fw = image(tmp_path / "micropython.uf2", 0, magic=0x55)
-    with pytest.raises(deploy.DeployError, match="not an ESP firmware image"):
+    with pytest.raises(deploy.FlashError, match="not an ESP firmware image"):
         deploy.flash_steps(boardfile.load("esp32-devkit"), "/dev/ttyUSB0", fw)
 
 
 def test_flash_refuses_an_image_built_for_another_chip(tmp_path):
     fw = image(tmp_path / "ESP32_GENERIC_C3.bin", 5)
-    with pytest.raises(deploy.DeployError, match="built for esp32c3.*esp32-devkit has an esp32"):
+    with pytest.raises(deploy.FlashError, match="built for esp32c3.*esp32-devkit has an esp32"):
         deploy.flash_steps(boardfile.load("esp32-devkit"), "/dev/ttyUSB0", fw)
 
 

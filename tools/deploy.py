@@ -13,6 +13,8 @@ The board file goes to ``:board.json`` (docs/design.md), the optional config to 
 Deploy order, chosen so that an interrupted deploy leaves a device that still boots to a REPL
 that mpremote can reach, never into a half-updated application:
 
+    0. ask the board            its MicroPython version and chip: refuse one too old for the
+                                .mpy files, or another chip than the board file's, unchanged
     1. remove :main.py          the old app no longer starts, so nothing can run the new
                                 libraries with the old main.py (or the reverse)
     2. hard reset               stops the old app and any machine.WDT it started (a WDT cannot
@@ -28,6 +30,7 @@ that mpremote can reach, never into a half-updated application:
 
 import argparse
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -35,21 +38,19 @@ import time
 
 import boardfile
 import serialports
+from flashing import FlashError, check_image, flash_steps
 
 from mpybuild import BUILD, FIRMWARE, ROOT, SOURCE_ONLY, BuildError, build, size_report, tool
 
+# The oldest MicroPython that loads what `make mpy` builds: .mpy v6.3 came with 1.23, native
+# and viper code for the C3 (rv32imc) with 1.24.
+MIN_MICROPYTHON = (1, 24)
+PROBE = 'import sys; print("meterlink-probe", sys.implementation.version[:2], sys.implementation._machine)'
 DEVICE_BOARD = "board.json"
 DEVICE_CONFIG = "config.json"
 # After a hard reset the board needs about a second to reach the REPL, and a native-USB board
 # (C3, S3) re-enumerates its serial port: two seconds covers both with margin.
 RESET_SETTLE_S = 2.0
-# esptool's write speed: the rate CP210x, CH340 and native USB all sustain; 921600 fails on
-# some CH340 clones and long cables.
-FLASH_BAUD = 460800
-# First byte of every ESP firmware image (esptool's ESP_IMAGE_MAGIC).
-IMAGE_MAGIC = 0xE9
-# Offset of the chip id in the image: 8-byte header, then the extended header, id at +4.
-IMAGE_CHIP_ID_AT = 12
 
 
 class DeployError(Exception):
@@ -163,36 +164,38 @@ def check_config(path):
         raise DeployError("config %s: %s" % (path, e))
 
 
-def flash_steps(board, port, firmware):
-    """[(what, argv)]: esptool erase, then write the MicroPython image at the chip's offset."""
-    chip = boardfile.CHIPS[board["chip"]]
-    check_image(firmware, board)
-    esptool = [repo_path(sys.executable), "-m", "esptool", "--chip", board["chip"], "--port", port]
-    return [
-        ("erase the whole flash (old filesystem included)", esptool + ["erase-flash"]),
-        ("write %s at 0x%x" % (os.path.basename(firmware), chip["flash_offset"]),
-         esptool + ["--baud", str(FLASH_BAUD), "write-flash", "0x%x" % chip["flash_offset"],
-                    firmware]),
-    ]
+def check_probe(output, board):
+    """Refuse a board that is not MicroPython, is too old for the .mpy files, or is another chip.
+
+    ``output`` is what PROBE printed, e.g. ``meterlink-probe (1, 28) Generic ESP32 module with
+    ESP32`` (MicroPython's board name, then "with" and the chip).
+    """
+    line = [ln for ln in output.splitlines() if ln.startswith("meterlink-probe")]
+    match = re.match(r"meterlink-probe \((\d+), (\d+)\) (.*)$", line[0].strip()) if line else None
+    if match is None:
+        raise DeployError("the board did not answer as MicroPython; flash it first (make flash)")
+    version = (int(match.group(1)), int(match.group(2)))
+    if version < MIN_MICROPYTHON:
+        raise DeployError("the board runs MicroPython %d.%d; the .mpy files need %d.%d or later "
+                          "(make flash)" % (version + MIN_MICROPYTHON))
+    chip = match.group(3).rsplit(" with ", 1)[-1].strip().lower()
+    if chip in boardfile.CHIPS and chip != board["chip"]:
+        raise DeployError("the board on this port is an %s, but board file %s is for an %s" % (
+            chip, board["name"], board["chip"]))
 
 
-def check_image(path, board):
-    """Refuse a file that is not an ESP firmware image, or one built for another chip."""
-    if not path or not os.path.isfile(path):
-        raise DeployError(
-            "firmware image %r not found: download the MicroPython release for %s "
-            "(a .bin) and pass FIRMWARE=path" % (path, board["chip"]))
-    with open(path, "rb") as f:
-        head = f.read(IMAGE_CHIP_ID_AT + 2)
-    if len(head) < IMAGE_CHIP_ID_AT + 2 or head[0] != IMAGE_MAGIC:
-        raise DeployError("%s is not an ESP firmware image (no 0xE9 header): take the .bin, "
-                          "not the .uf2, .elf or .app-bin" % path)
-    chip_id = head[IMAGE_CHIP_ID_AT] | head[IMAGE_CHIP_ID_AT + 1] << 8
-    wanted = boardfile.CHIPS[board["chip"]]["image_chip_id"]
-    if chip_id != wanted:
-        names = dict((c["image_chip_id"], n) for n, c in boardfile.CHIPS.items())
-        raise DeployError("%s is built for %s, but board %s has an %s" % (
-            path, names.get(chip_id, "chip id %d" % chip_id), board["name"], board["chip"]))
+def probe(port, board, dry_run):
+    """Ask the board what it runs before anything on it is changed."""
+    argv = [repo_path(tool("mpremote")), "connect", port, "exec", PROBE]
+    print("# check: MicroPython %d.%d or later on an %s" % (MIN_MICROPYTHON + (board["chip"],)))
+    print(shlex.join(argv))
+    if dry_run:
+        return
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    print(done.stdout.strip())
+    if done.returncode != 0:
+        raise DeployError("cannot reach the board on %s: %s" % (port, done.stderr.strip()))
+    check_probe(done.stdout, board)
 
 
 def run_steps(steps, dry_run):
@@ -235,6 +238,7 @@ def cmd_deploy(args):
         f.write(cleanup_script(built))
     print("deploying %d files to board %s on %s%s" % (
         len(built), board["name"], port, " (dry run: nothing is sent)" if args.dry_run else ""))
+    probe(port, board, args.dry_run)
     run_steps(steps, args.dry_run)
     return 0
 
@@ -306,7 +310,8 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (boardfile.BoardError, serialports.PortError, BuildError, DeployError) as e:
+    except (boardfile.BoardError, serialports.PortError, BuildError, DeployError,
+            FlashError) as e:
         print("error: %s" % e, file=sys.stderr)
         return 2
 
