@@ -22,16 +22,17 @@ has produced a good frame (or a counted bad one) the framer is locked on
 it, and while hunting it tries bare APDUs only when the lock is on bare
 APDUs (in sync, a bare APDU is always welcome). Unless the lock is on bare
 APDUs, a bare APDU inside which a checked frame starts is taken for noise,
-whether it is complete or still waiting for its end. The lock lifts after a
-whole buffer's worth of bytes went by without a good frame, so a meter that changes its
-framing is found again.
+whether it is complete or still waiting for its end. The lock lifts after
+a whole buffer's worth of bytes went by without a good frame, so a meter
+that changes its framing is found again.
 
 Memory: one receive buffer of ``max_frame`` bytes and one reassembly buffer
-of ``max_message`` bytes, both allocated here once. A chunk that does not
+of ``max_message`` bytes (``segments.py``), both allocated once. A chunk that does not
 fit is kept by reference (not copied) and pulled in as the buffer drains.
 """
 
 from decoder import dsmr, hdlc, mbus
+from decoder.segments import Reassembly
 from decoder.compat import const
 from decoder.errors import DecodeError, FrameTooLong, Incomplete
 
@@ -49,10 +50,6 @@ MAX_MESSAGE = const(2048)
 # 7E is common inside APDU data: a few tries per start byte keep a stalled next() cheap.
 _MAX_PROBES = const(8)
 
-_LINK_HDLC = const(1)
-_LINK_MBUS = const(2)
-_NO_MESSAGE = const(-1)  # _msg_len when no segmented message is under way
-_DISCARD = const(-2)  # _msg_len while the rest of a lost message goes by
 
 
 class Framer:
@@ -78,16 +75,13 @@ class Framer:
         self._sync = True
         self._lock = None  # handler of the last good frame
         self._hunted = 0
-        self._msg = bytearray(max_message)
-        self._msg_mv = memoryview(self._msg)
-        self._msg_len = _NO_MESSAGE
-        self._msg_link = 0
-        self._msg_seq = 0
+        self._segments = Reassembly(errors, max_message, _starts_apdu)
 
     def feed(self, chunk):
         """Take a chunk of any size; nothing is copied beyond the buffer's bound."""
         if self._tail is not None:
-            self.errors.count("overflow", "input fed before the framer was drained: %d bytes lost" % len(self._tail))
+            lost = len(self._tail)
+            self.errors.count("overflow", "input fed before the framer was drained: %d bytes lost" % lost)
         self._tail = chunk if len(chunk) else None
         self._refill()
 
@@ -200,81 +194,6 @@ class Framer:
         self._start = 0
         self._end = n
 
-    # -- reassembly of segmented messages (HDLC segmentation bit, M-Bus CI) --
-
-    def _hdlc_message(self, start, stop, segmented):
-        llc = hdlc.llc_length(self._buf, start, stop)
-        if llc or self._msg_link != _LINK_HDLC:
-            self._end_message("HDLC message cut short: a new one started")
-        start += llc
-        if self._msg_len == _DISCARD:  # the rest of a message already lost
-            if not segmented:
-                self._msg_len = _NO_MESSAGE
-            return None
-        if self._msg_len == _NO_MESSAGE:
-            if not segmented:
-                return (KIND_APDU, self._mv[start:stop]) if stop > start else None
-            # A first segment carries the LLC, or at least opens with an APDU tag.
-            if not llc and (stop <= start or _TABLE.get(self._buf[start]) is not _bare):
-                return self._lose(_LINK_HDLC, True, "HDLC segment without the first segment of its message")
-            self._begin(_LINK_HDLC, 0)
-        if not self._append(start, stop, segmented) or segmented:
-            return None
-        return self._message()
-
-    def _mbus_message(self, start, stop, ci):
-        seq = mbus.sequence(ci)
-        more = not mbus.is_last(ci)
-        if seq == 0 or self._msg_link != _LINK_MBUS:
-            self._end_message("M-Bus message cut short: a new one started")
-        if self._msg_len == _DISCARD:
-            if not more:
-                self._msg_len = _NO_MESSAGE
-            return None
-        if seq == 0:
-            if not more:
-                return KIND_APDU, self._mv[start:stop]
-            self._begin(_LINK_MBUS, 0)
-        elif self._msg_len == _NO_MESSAGE or seq != (self._msg_seq + 1) & mbus.SEQUENCE_MASK:
-            return self._lose(_LINK_MBUS, more, "M-Bus segment %d out of order" % seq)
-        self._msg_seq = seq
-        if not self._append(start, stop, more) or more:
-            return None
-        return self._message()
-
-    def _begin(self, link, seq):
-        self._msg_len = 0
-        self._msg_link = link
-        self._msg_seq = seq
-
-    def _end_message(self, message):
-        # Silent when idle or already discarding: that loss was counted.
-        if self._msg_len >= 0:
-            self.errors.count("sequence", message)
-        self._msg_len = _NO_MESSAGE
-
-    def _lose(self, link, more, message):
-        # Count the lost message once and skip its remaining segments.
-        self.errors.count("sequence", message)
-        self._msg_link = link
-        self._msg_len = _DISCARD if more else _NO_MESSAGE
-        return None
-
-    def _append(self, start, stop, more):
-        n = stop - start
-        if self._msg_len + n > len(self._msg):
-            self._msg_len = _DISCARD if more else _NO_MESSAGE
-            self.errors.count("overflow", "segmented message longer than %d bytes" % len(self._msg))
-            return False
-        self._msg[self._msg_len : self._msg_len + n] = self._mv[start:stop]
-        self._msg_len += n
-        return True
-
-    def _message(self):
-        n = self._msg_len
-        self._msg_len = _NO_MESSAGE
-        return KIND_APDU, self._msg_mv[:n]
-
 
 # -- one handler per framing: (framer, pos, end) -> (consumed, item or None, good) --
 # consumed 0 (_WAIT): the frame is not complete yet.
@@ -288,7 +207,7 @@ def _hdlc(fr, pos, end):
     n, start, stop, segmented = parsed
     if start < 0:
         return n, None, False  # a flag between frames
-    return n, fr._hdlc_message(start, stop, segmented), True
+    return n, _apdu(fr._segments.hdlc(fr._buf, fr._mv, start, stop, segmented)), True
 
 
 def _mbus(fr, pos, end):
@@ -296,7 +215,7 @@ def _mbus(fr, pos, end):
     if parsed is None:
         return _WAIT
     n, start, stop, ci = parsed
-    return n, fr._mbus_message(start, stop, ci), True
+    return n, _apdu(fr._segments.mbus(fr._mv, start, stop, ci)), True
 
 
 def _dsmr(fr, pos, end):
@@ -319,6 +238,14 @@ def _bare(fr, pos, end):
     if n < 0 or verdict is None:
         return _WAIT
     return n, (KIND_APDU, fr._mv[pos : pos + n]), True
+
+
+def _apdu(payload):
+    return None if payload is None else (KIND_APDU, payload)
+
+
+def _starts_apdu(byte):
+    return _TABLE.get(byte) is _bare
 
 
 def _noise(fr, pos):

@@ -1,0 +1,115 @@
+"""Reassembly of segmented link messages into one bounded buffer.
+
+Two link-layer segmentations carry one APDU in several frames:
+
+- HDLC (IEC 62056-46 clause 6.4.3.2): the segmentation bit S of the format
+  field is set on every frame but the last. Frames are UI (no sequence
+  numbers), so the only marks are the LLC header, which opens the first
+  segment only, and the S bit, which closes the message::
+
+      [S=1: E6 E7 00 APDU part 1] [S=1: part 2] ... [S=0: last part]
+
+- DLMS over wired M-Bus (EN 13757-3, IEC 62056-7-6): the CI field numbers
+  the segments 0, 1, 2 ... (mod 16) and sets 0x10 on the last one.
+
+A message that cannot be completed (a segment missing, out of order, a new
+first segment before the last, or longer than the buffer) is counted once
+("sequence" or "overflow"); its remaining segments are skipped quietly.
+Payloads are memoryviews valid until the next call.
+"""
+
+from decoder import hdlc, mbus
+from decoder.compat import const
+
+_HDLC = const(1)
+_MBUS = const(2)
+_IDLE = const(-1)  # _len when no segmented message is under way
+_DISCARD = const(-2)  # _len while the rest of a lost message goes by
+
+
+class Reassembly:
+    """Joins segments of one message; ``starts_apdu(byte)`` tells an APDU tag."""
+
+    def __init__(self, errors, size, starts_apdu):
+        self.errors = errors
+        self._buf = bytearray(size)
+        self._mv = memoryview(self._buf)
+        self._len = _IDLE
+        self._link = 0
+        self._seq = 0
+        self._starts_apdu = starts_apdu
+
+    def hdlc(self, buf, mv, start, stop, segmented):
+        """An HDLC information field buf[start:stop] -> the APDU payload or None."""
+        llc = hdlc.llc_length(buf, start, stop)
+        if llc or self._link != _HDLC:
+            self._end("HDLC message cut short: a new one started")
+        start += llc
+        if self._len == _DISCARD:  # the rest of a message already lost
+            if not segmented:
+                self._len = _IDLE
+            return None
+        if self._len == _IDLE:
+            if not segmented:
+                return mv[start:stop] if stop > start else None
+            # A first segment carries the LLC, or at least opens with an APDU tag.
+            if not llc and (stop <= start or not self._starts_apdu(buf[start])):
+                return self._lose(_HDLC, True, "HDLC segment without the first segment of its message")
+            self._begin(_HDLC)
+        if not self._append(mv, start, stop, segmented) or segmented:
+            return None
+        return self._message()
+
+    def mbus(self, mv, start, stop, ci):
+        """An M-Bus APDU segment mv[start:stop] with its CI -> the APDU payload or None."""
+        seq = mbus.sequence(ci)
+        more = not mbus.is_last(ci)
+        if seq == 0 or self._link != _MBUS:
+            self._end("M-Bus message cut short: a new one started")
+        if self._len == _DISCARD:
+            if not more:
+                self._len = _IDLE
+            return None
+        if seq == 0:
+            if not more:
+                return mv[start:stop]
+            self._begin(_MBUS)
+        elif self._len == _IDLE or seq != (self._seq + 1) & mbus.SEQUENCE_MASK:
+            return self._lose(_MBUS, more, "M-Bus segment %d out of order" % seq)
+        self._seq = seq
+        if not self._append(mv, start, stop, more) or more:
+            return None
+        return self._message()
+
+    def _begin(self, link):
+        self._len = 0
+        self._link = link
+        self._seq = 0
+
+    def _end(self, message):
+        # Silent when idle or already discarding: that loss was counted.
+        if self._len >= 0:
+            self.errors.count("sequence", message)
+        self._len = _IDLE
+
+    def _lose(self, link, more, message):
+        # Count the lost message once and skip its remaining segments.
+        self.errors.count("sequence", message)
+        self._link = link
+        self._len = _DISCARD if more else _IDLE
+        return None
+
+    def _append(self, mv, start, stop, more):
+        n = stop - start
+        if self._len + n > len(self._buf):
+            self._len = _DISCARD if more else _IDLE
+            self.errors.count("overflow", "segmented message longer than %d bytes" % len(self._buf))
+            return False
+        self._buf[self._len : self._len + n] = mv[start:stop]
+        self._len += n
+        return True
+
+    def _message(self):
+        n = self._len
+        self._len = _IDLE
+        return self._mv[:n]
