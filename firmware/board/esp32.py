@@ -19,6 +19,7 @@ byte is lost (the 256-byte default overflows after 0.27 s at 9600 baud).
 import asyncio
 import gc
 import json
+import time
 
 import machine
 import network
@@ -43,6 +44,10 @@ WDT_TIMEOUT_MS = 30000
 WIFI_CONNECT_S = 20
 BACKOFF_FIRST = 2
 BACKOFF_MAX = 120
+# Captive portal: the button must read pressed this many times, BUTTON_GAP_MS apart, so
+# a bounce or a glitch at power-up does not open the portal (0.2 s of holding).
+BUTTON_SAMPLES = 10
+BUTTON_GAP_MS = 20
 # The default when /board.json is missing: the esp32-devkit wiring.
 _DEFAULT_SPEC = {"uart": {"id": 2, "rx": 16, "tx": 17, "invert_rx": True},
                  "led": {"pin": 2, "kind": "gpio", "active_low": False}, "p1_request": None}
@@ -174,3 +179,50 @@ class Board:
     def mem_free(self):
         gc.collect()
         return gc.mem_free()
+
+    # --- captive portal (portal/boot.py): button, access point, scan, reset -------------
+
+    def button_held(self):
+        """True when the board's button is held down at boot (see BUTTON_SAMPLES)."""
+        spec = self.spec.get("button")
+        if not spec:
+            return False
+        low = spec.get("active_low", True)
+        pin = Pin(spec["pin"], Pin.IN, Pin.PULL_UP if low else Pin.PULL_DOWN)
+        for _ in range(BUTTON_SAMPLES):
+            if pin.value() != (0 if low else 1):
+                return False
+            time.sleep_ms(BUTTON_GAP_MS)
+        return True
+
+    def start_ap(self, ssid, password):
+        """Open the WPA2 access point; returns its IP address (the portal's address)."""
+        ap = network.WLAN(network.AP_IF)
+        ap.active(True)  # before config(): the IDF refuses to configure an inactive AP
+        ap.config(ssid=ssid, key=password, security=network.AUTH_WPA2_PSK)
+        self.wlan.active(True)  # the station interface does the scans
+        return ap.ifconfig()[0]
+
+    def scan(self):
+        """SSIDs in range, strongest first, without duplicates or hidden (empty) names."""
+        try:
+            found = self.wlan.scan()
+        except OSError:
+            return []
+        found.sort(key=lambda net: -net[3])
+        names = []
+        for net in found:
+            try:
+                name = net[0].decode()
+            except UnicodeError:
+                continue
+            if name and name not in names:
+                names.append(name)
+        return names
+
+    def stop_ap(self):
+        network.WLAN(network.AP_IF).active(False)
+
+    def reset(self):
+        """A clean boot into station mode with the new configuration."""
+        machine.reset()

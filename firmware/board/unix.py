@@ -7,6 +7,8 @@ Same interface as board/esp32.py:
     await .open_meter(source, baud) -> meter with  await readinto(buf) -> n (0 = gone), close()
     .start_network(cfg) / .network_up() / .rssi()
     .led(on), .watchdog_start(), .watchdog_feed(), .mem_free()
+    .button_held(), .start_ap(ssid, password) -> ip, .scan() -> [ssid], .stop_ap(), .reset()
+                                                          (the captive portal's, portal/boot.py)
 
 The meter comes from ``tcp://HOST:PORT`` (a ser2net-style raw TCP port, how
 the simulator and remote serial servers expose a meter), a serial device path
@@ -159,3 +161,23 @@ class Board:
             return None  # CPython
         gc.collect()  # a collected heap, so repeated readings are comparable
         return gc.mem_free()
+
+    # --- captive portal (portal/boot.py): no radio here, the portal serves on loopback ---
+
+    def button_held(self):
+        """The unix stand-in for holding the button: METERLINK_BUTTON=1."""
+        return os.getenv("METERLINK_BUTTON") == "1"
+
+    def start_ap(self, ssid, password):
+        return "127.0.0.1"
+
+    def scan(self):
+        """Networks to list in the portal: METERLINK_SCAN="Home,Neighbour" (none by default)."""
+        names = os.getenv("METERLINK_SCAN") or ""
+        return [n for n in names.split(",") if n]
+
+    def stop_ap(self):
+        pass
+
+    def reset(self):
+        pass  # unix goes on into station mode in the same process (portal/boot.py)
