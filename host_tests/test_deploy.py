@@ -266,3 +266,11 @@ def test_the_right_board_passes_the_probe():
                        boardfile.load("esp32c3-supermini"))
     deploy.check_probe("meterlink-probe (1, 24) Generic ESP32S3 module with ESP32S3",
                        boardfile.load("esp32s3-devkitc"))
+
+
+def test_a_module_that_does_not_compile_stops_the_build_and_is_named(tmp_path):
+    fw = tmp_path / "fw"
+    (fw / "app").mkdir(parents=True)
+    (fw / "app" / "broken.py").write_text("def f(:\n")
+    with pytest.raises(mpybuild.BuildError, match="failed on app/broken.py"):
+        mpybuild.build(boardfile.load("esp32-devkit"), firmware=str(fw), out_root=str(tmp_path))
