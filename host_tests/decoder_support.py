@@ -330,13 +330,16 @@ def sil_info_1_body(seed=0, serial="71000000"):
     return push_setup_body(items), raw
 
 
-def sil_push(seed=0, frame_counter=1, gbt=True):
-    """The SiL 5-second push: push-setup body, DB 0x30, HDLC (GBT blocks or one frame)."""
+def sil_push(seed=0, frame_counter=1, gbt=True, **hdlc):
+    """The SiL 5-second push: push-setup body, DB 0x30, HDLC (GBT blocks or one frame).
+
+    ``hdlc`` passes addresses on to hdlc_frame (E450 style CE FF / 03 by default).
+    """
     body, raw = sil_info_1_body(seed)
     when = cosem_datetime(2026, 11, 23, 21, 5, 5 + seed % 50, deviation=-60)
     plain = data_notification(body, invoke_id=frame_counter, when=when)
     apdu = cipher(plain, SIL_KEY, SIL_TITLE, frame_counter, SIL_AUTH_KEY, sc=0x30)
-    frame = hdlc_gbt(apdu) if gbt else hdlc_frame(LLC + apdu)
+    frame = hdlc_gbt(apdu, **hdlc) if gbt else hdlc_frame(LLC + apdu, **hdlc)
     return frame, raw
 
 
