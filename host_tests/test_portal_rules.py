@@ -228,3 +228,50 @@ class TestThePage:
     def test_keys_carry_a_pattern_the_browser_checks(self):
         html = self.render()
         assert html.count('pattern="([0-9A-Fa-f]{2}[ :]?){15}[0-9A-Fa-f]{2}"') == 2
+
+
+class FakeBoard:
+    def __init__(self, up_after=None):
+        self.up_after = up_after
+        self.polls = 0
+        self.resets = 0
+
+    def network_up(self):
+        self.polls += 1
+        return self.up_after is not None and self.polls > self.up_after
+
+    def reset(self):
+        self.resets += 1
+
+
+class TestStationWatch:
+    def watch(self, board, path):
+        import asyncio
+
+        return asyncio.run(boot.watch_join(board, path, timeout=0.05, step=0.01))
+
+    def saved(self, tmp_path):
+        path = str(tmp_path / "config.json")
+        config.save(path, {"wifi": {"ssid": "Home"}})
+        return path
+
+    def test_a_join_is_remembered(self, tmp_path):
+        path = self.saved(tmp_path)
+        assert self.watch(FakeBoard(up_after=2), path) is True
+        assert mode.joined_before(path)
+
+    def test_new_settings_that_never_join_reopen_the_portal_once(self, tmp_path):
+        path = self.saved(tmp_path)
+        board = FakeBoard()
+        assert self.watch(board, path) is False
+        assert board.resets == 1
+        assert mode.take_portal_request(path) is True  # the next boot opens the portal
+        assert mode.take_portal_request(path) is False  # and only that one
+
+    def test_settings_that_joined_before_are_never_given_up(self, tmp_path):
+        path = self.saved(tmp_path)
+        mode.mark_joined(path)
+        board = FakeBoard()
+        assert self.watch(board, path) is False
+        assert board.resets == 0
+        assert mode.take_portal_request(path) is False

@@ -31,6 +31,9 @@ AP_PREFIX = "meterlink-"
 AP_PASSWORD = "meterlink-setup"
 AP_ID_DIGITS = 4  # "meterlink-3FA2": enough to tell two dongles in one house apart
 RESTART_DELAY = 2  # seconds: the "saved" page must reach the phone before the AP goes down
+# Seconds new settings get to join before the portal reopens: board/esp32.py tries for
+# 20 s per attempt with backoff, so this allows three attempts.
+JOIN_TIMEOUT = 60
 UNIX_AP_IP = "127.0.0.1"  # the unix port has no access point: the portal serves on loopback
 
 
@@ -89,7 +92,8 @@ def provision(board, path, http_port=80, dns_port=53, host="0.0.0.0"):
     device = board.device_id()
     cfg, ok = load(path, device)
     held = bool(_call(board, "button_held"))
-    if mode.choose(ok, held, mode.joined_before(path)) != mode.PORTAL:
+    failed = mode.take_portal_request(path)
+    if mode.choose(ok, held, mode.joined_before(path), failed) != mode.PORTAL:
         return False
     ssid = ap_ssid(device)
     ip = _call(board, "start_ap", ssid, AP_PASSWORD) or UNIX_AP_IP
@@ -102,6 +106,27 @@ def provision(board, path, http_port=80, dns_port=53, host="0.0.0.0"):
     _call(board, "reset")  # the device reboots here; unix goes on into station mode
     _unload()
     return True
+
+
+async def watch_join(board, path, timeout=JOIN_TIMEOUT, step=1):
+    """Station-mode task: remember a successful join; reopen the portal (by a reboot) when
+    settings that never joined still do not after ``timeout`` seconds. Settings that joined
+    before are never given up on: a jammer must not reopen the portal."""
+    waited = 0
+    while waited < timeout:
+        if board.network_up():
+            mode.mark_joined(path)
+            return True
+        await asyncio.sleep(step)
+        waited += step
+    if board.network_up():
+        mode.mark_joined(path)
+        return True
+    if mode.choose(True, False, mode.joined_before(path), True) == mode.PORTAL:
+        print("portal: WiFi never joined with these settings, reopening the portal")
+        mode.request_portal(path)
+        _call(board, "reset")
+    return False
 
 
 def _unload():

@@ -11,6 +11,10 @@ A configured dongle that has joined before never falls back to the portal just b
 network is unreachable: a jammer or a rogue access point must not be able to pull it into
 portal mode. It keeps retrying as a station instead.
 
+When the first attempts with new settings fail, the station asks for the portal with a
+one-shot flag file ``<config>.portal`` and reboots (``request_portal``); the next boot
+reads and clears it (``take_portal_request``) and passes it to ``choose`` as ``join_failed``.
+
 "Joined since the last change" is remembered in a small file beside the configuration:
 ``<config>.joined`` holds a stamp (hash) of the configuration file's bytes, written after a
 successful join. Saving a new configuration changes the bytes, so the stamp no longer matches.
@@ -73,3 +77,20 @@ def mark_joined(config_path):
         return
     with open(config_path + ".joined", "w") as f:
         f.write(current)
+
+
+def request_portal(config_path):
+    """Ask the next boot to open the portal (the new settings never joined)."""
+    with open(config_path + ".portal", "w") as f:
+        f.write("1")
+
+
+def take_portal_request(config_path):
+    """True once after request_portal(); the flag is removed so it cannot loop."""
+    import os
+
+    try:
+        os.remove(config_path + ".portal")
+    except OSError:
+        return False
+    return True

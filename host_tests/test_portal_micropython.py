@@ -1,0 +1,67 @@
+"""The portal's rules give the same answers on the MicroPython unix port as on CPython:
+the boot decision, the form checks, the admin guard, the page and the DNS answer."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mp import ROOT, run_micropython
+
+SCRIPT = r"""
+import json, asyncio, binascii
+import config
+from portal import auth, boot, dns, form, mode, page
+
+out = {}
+out["choose"] = [mode.choose(c, b, j, f) for c in (0, 1) for b in (0, 1) for j in (0, 1)
+                 for f in (0, 1)]
+good = {"wifi.ssid": "Home", "wifi.password": "wifi-pass-1", "meter": "e360",
+        "meter.key": "00112233445566778899AABBCCDDEEFF", "mqtt.host": "b", "mqtt.port": "1883",
+        "mqtt.prefix": "m", "mqtt.discovery": "on", "admin.password": "admin-pass-1"}
+cfg, errors = form.apply(good, config.validate({}))
+out["good"] = [errors, cfg["meter"], cfg["mqtt"]["port"]]
+bad = dict(good)
+bad.update({"mqtt.port": "x", "meter.key": "1", "mqtt.prefix": "#", "wifi.password": "1"})
+out["bad"] = sorted(form.apply(bad, config.validate({}))[1].items())
+clock = [0]
+guard = auth.Guard(lambda: clock[0])
+header = "Basic " + binascii.b2a_base64(b"u:admin-pass-1").decode().strip()
+out["guard"] = [guard.check("Basic eDp5", "admin-pass-1") for _ in range(5)]
+out["guard"].append(guard.check(header, "admin-pass-1"))
+clock[0] = 31
+out["guard"].append(guard.check(header, "admin-pass-1"))
+parts = page.render({"mqtt.port": 1883}, {"mqtt.port": "bad"}, {"meter.key": True},
+                    ["<x>", "Home"], "dev")
+out["page"] = [sum([len(p) for p in parts]), sum([p.count("unchanged") for p in parts]),
+               any(["&lt;x&gt;" in p for p in parts])]
+query = bytes.fromhex("12340100000100000000000007657861" "6d706c6503636f6d0000010001")
+buf = bytearray(600)
+n = dns.answer(query, dns.address_bytes("192.168.4.1"), buf)
+out["dns"] = binascii.hexlify(bytes(buf[:n])).decode()
+out["ssid"] = boot.ap_ssid("a4cf12b3fa2e")
+print(json.dumps(out))
+"""
+
+
+def run_cpython():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "firmware"),
+                                                        os.path.join(ROOT, "tools", "shims")]))
+    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, env=env,
+                          cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("heapsize", ["128k"])  # unix objects are 64-bit: ~ESP32 with WiFi up
+def test_same_answers_on_micropython_and_cpython(heapsize):
+    done = run_micropython(["-c", SCRIPT], heapsize=heapsize)
+    assert done.returncode == 0, done.stderr.decode() + done.stdout.decode()
+    on_micropython = json.loads(done.stdout)
+    on_cpython = run_cpython()
+    assert on_micropython == on_cpython
+    assert on_cpython["guard"] == [1, 1, 1, 1, 1, 2, 0]
+    assert on_cpython["page"][1:] == [1, True]
+    assert on_cpython["ssid"] == "meterlink-FA2E"
