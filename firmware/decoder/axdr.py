@@ -66,11 +66,12 @@ _SIZE = bytes((
 _VARIABLE = const(0xFF)
 _UNUSED = const(0xFE)
 
-# struct format of each numeric tag ("" = not a plain number).
-_FORMAT = {
-    0x05: ">i", 0x06: ">I", 0x0D: "B", 0x0F: "b", 0x10: ">h", 0x11: "B",
-    0x12: ">H", 0x14: ">q", 0x15: ">Q", 0x16: "B", 0x17: ">f", 0x18: ">d",
-}
+# Integers of 1, 2 or 4 bytes, read by shifting (no struct tuple on the
+# heap): tag -> 1 when signed.
+_INT = {0x05: 1, 0x06: 0, 0x0D: 0, 0x0F: 1, 0x10: 1, 0x11: 0, 0x12: 0, 0x16: 0}
+
+# struct format of the other numeric tags.
+_FORMAT = {0x14: ">q", 0x15: ">Q", 0x17: ">f", 0x18: ">d"}
 
 
 class _Truncated(AxdrError):
@@ -169,6 +170,22 @@ class Cursor:
         self.pos = p
         return raw
 
+    def integer(self, size, signed):
+        """Big-endian integer of 1, 2 or 4 bytes. Few locals on purpose: a
+        MicroPython call with more than 11 state slots allocates its frame."""
+        p = self.pos
+        b = self.buf
+        self.pos = self.need(size)
+        if size == 1:
+            v = b[p]
+        elif size == 2:
+            v = (b[p] << 8) | b[p + 1]
+        else:
+            v = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]
+        if signed and v >> (8 * size - 1):
+            v -= 1 << (8 * size)
+        return v
+
     def number(self, fmt, size):
         p = self.need(size)
         v = struct.unpack_from(fmt, self.buf, self.pos)[0]
@@ -186,6 +203,8 @@ class Cursor:
             raise AxdrError("unknown A-XDR tag 0x%02x at offset %d" % (tag, self.pos - 1))
         size = _SIZE[tag]
         if size != _VARIABLE:
+            if tag in _INT:
+                return self.integer(size, _INT[tag])
             if tag in _FORMAT:
                 return self.number(_FORMAT[tag], size)
             if tag == _NULL:

@@ -311,8 +311,9 @@ def readings(body, profile_name, system_title=None, lists=None):
     """
     from decoder import obis_push
 
-    if obis_push.is_push_setup(body):
-        return obis_push.readings(body, profile_name, system_title)
+    cur = obis_push.begin(body)
+    if cur is not None:
+        return obis_push.readings(body, profile_name, system_title, cur)
     tree = axdr.decode(body, 0)[0]
     items = tree if type(tree) in (tuple, list) else (tree,)
     if profile_name != "auto":

@@ -54,21 +54,30 @@ class Plan:
                 self.template[entry[0]] = None
 
 
-def is_push_setup(body):
-    """True when the body is a structure whose element 0 is a capture list."""
+def begin(body):
+    """A Cursor at element 0 when the body is a structure whose element 0 is
+    a capture list ({uint16 class, octet-string[6] OBIS, ...}), else None."""
+    cur = axdr.Cursor(body)
     try:
-        cur = axdr.Cursor(body)
         if cur.byte() != _STRUCTURE:
-            return False
+            return None
         cur.length()
         if cur.byte() != _ARRAY or cur.length() == 0:
-            return False
+            return None
         if cur.byte() != _STRUCTURE or cur.byte() != 4 or cur.byte() != _UINT16:
-            return False
+            return None
         cur.pos = cur.need(2)
-        return cur.byte() == _OCTET_STRING and cur.byte() == 6
+        if cur.byte() != _OCTET_STRING or cur.byte() != 6:
+            return None
     except AxdrError:
-        return False
+        return None
+    cur.pos = 0
+    return cur
+
+
+def is_push_setup(body):
+    """True when the body is push-setup style."""
+    return begin(body) is not None
 
 
 def _objects(body, start, count):
@@ -127,12 +136,28 @@ def _build(body, start, stop, count, profile_name, system_title):
     return Plan(bytes(body[start:stop]), profile_name, title, entries, name_at, name)
 
 
-def _plan(body, start, stop, count, profile_name, system_title, stale=None):
-    view = body[start:stop]
+def _cached(body, start, count, profile_name, system_title, stale):
+    """A plan whose list bytes start the body at ``start``, or None.
+
+    A-XDR values delimit themselves, so equal bytes over the cached list's
+    length mean the same list: no need to walk the list on every push.
+    """
     for plan in _plans:
         if (plan is not stale and plan.profile_name == profile_name and plan.title == system_title
-                and len(plan.entries) == count - 1 and plan.key == view):
+                and len(plan.entries) == count - 1
+                and body[start:start + len(plan.key)] == plan.key):
             return plan
+    return None
+
+
+def _plan(body, start, count, profile_name, system_title, stale=None):
+    plan = _cached(body, start, count, profile_name, system_title, stale)
+    if plan is not None:
+        return plan
+    try:
+        stop = axdr.skip(body, start)
+    except Incomplete:
+        raise AxdrError("push list runs past the end of the body")
     if stale is not None:
         _plans.remove(stale)
     plan = _build(body, start, stop, count, profile_name, system_title)
@@ -142,29 +167,27 @@ def _plan(body, start, stop, count, profile_name, system_title, stale=None):
     return plan
 
 
-def readings(body, profile_name, system_title=None):
-    """Readings of a push-setup body (is_push_setup(body) must be True)."""
-    if type(body) is not memoryview:
-        body = memoryview(body)
-    cur = axdr.Cursor(body)
-    cur.byte()
+def readings(body, profile_name, system_title=None, cur=None):
+    """Readings of a push-setup body; ``cur`` is what begin(body) returned."""
+    if cur is None:
+        cur = begin(body)
+        if cur is None:
+            raise AxdrError("not a push-setup body")
+    body = cur.buf
+    cur.pos = 1
     count = cur.length()
-    start = cur.pos
-    try:
-        stop = axdr.skip(body, start)
-    except Incomplete:
-        raise AxdrError("push list runs past the end of the body")
-    plan = _plan(body, start, stop, count, profile_name, system_title)
-    out = _apply(plan, cur, stop)
+    first = cur.pos
+    plan = _plan(body, first, count, profile_name, system_title)
+    out = _apply(plan, cur, first)
     if plan.name_at is not None and out[plan.name_at][0] != plan.name:
         # Same list, another meter: its name may call for another profile.
-        plan = _plan(body, start, stop, count, profile_name, system_title, plan)
-        out = _apply(plan, cur, stop)
+        plan = _plan(body, first, count, profile_name, system_title, plan)
+        out = _apply(plan, cur, first)
     return out
 
 
-def _apply(plan, cur, stop):
-    cur.pos = stop
+def _apply(plan, cur, start):
+    cur.pos = start + len(plan.key)
     out = plan.template.copy()
     for key, exponent, unit in plan.entries:
         value = cur.value()
