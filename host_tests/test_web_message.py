@@ -1,0 +1,105 @@
+"""HTTP message parsing (firmware/web/message.py) in-process: any bytes a client sends end
+in a Request or an HttpError with a status to answer — never another exception — and the
+bounds hold however the bytes are split across reads."""
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from web import message
+from web.message import HttpError, read_request, response, pieces
+from web.urlcode import parse_query, unquote
+
+
+class Reader:
+    """A stream that hands out ``data`` in the given chunk sizes (CPython's read API)."""
+
+    def __init__(self, data, sizes=(7,)):
+        self.data = data
+        self.sizes = sizes
+        self.reads = 0
+
+    async def read(self, n):
+        size = min(n, self.sizes[self.reads % len(self.sizes)])
+        self.reads += 1
+        chunk, self.data = self.data[:size], self.data[size:]
+        return chunk
+
+
+class IntoReader(Reader):
+    """The same with MicroPython's readinto."""
+
+    async def readinto(self, view):
+        chunk = await self.read(len(view))
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def parse(data, reader=Reader, sizes=(7,)):
+    return asyncio.run(read_request(reader(data, sizes)))
+
+
+@pytest.mark.parametrize("reader", [Reader, IntoReader])
+@pytest.mark.parametrize("sizes", [(1,), (3, 11), (4096,)])
+def test_a_request_parses_the_same_however_it_is_split(reader, sizes):
+    raw = (b"POST /config?x=1&y=%C3%A4 HTTP/1.1\r\nHost: 192.168.4.1\r\n"
+           b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 11\r\n\r\n"
+           b"a=1&b=x+y%21")
+    req = parse(raw, reader, sizes)
+    assert (req.method, req.path, req.query) == ("POST", "/config", {"x": "1", "y": "\u00e4"})
+    assert req.headers["host"] == "192.168.4.1"
+    assert bytes(req.body) == b"a=1&b=x+y%2"  # exactly Content-Length bytes
+    assert req.form() == {"a": "1", "b": "x y%2"}
+
+
+def test_the_head_buffer_bound_is_a_431_not_a_bigger_buffer():
+    raw = b"GET / HTTP/1.1\r\nX: " + b"a" * message.MAX_HEAD + b"\r\n\r\n"
+    with pytest.raises(HttpError) as e:
+        parse(raw, sizes=(512,))
+    assert e.value.status == 431
+
+
+def test_a_client_that_stops_mid_body_is_an_eof():
+    with pytest.raises(EOFError):
+        parse(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=3000), st.sampled_from([(1,), (5, 13), (700,)]))
+def test_arbitrary_bytes_give_a_request_or_an_http_error(data, sizes):
+    try:
+        req = parse(data + b"\r\n\r\n", IntoReader, sizes)
+    except (HttpError, EOFError):
+        return
+    assert req.path.startswith("/")
+    assert len(req.body) <= message.MAX_BODY
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=20), st.text(max_size=20)), max_size=8))
+def test_form_decoding_inverts_browser_encoding(pairs):
+    import urllib.parse
+
+    encoded = urllib.parse.urlencode(pairs)
+    expected = {}
+    for name, value in pairs:
+        expected[name] = value
+    assert parse_query(encoded) == expected
+
+
+def test_a_stray_percent_stays_as_typed():
+    assert unquote("100%") == "100%" and unquote("%zz") == "%zz"
+
+
+def test_a_piecewise_body_keeps_its_length_and_joins_small_parts():
+    resp = pieces(200, ["<p>", "x" * 3000, "</p>"] + ["a"] * 50)
+    assert resp.length() == 3 + 3000 + 4 + 50
+    assert b"".join(resp.body).startswith(b"<p>xxx")
+    assert all(len(p) <= max(message.PIECE_TARGET, 3000) for p in resp.body)
+    assert len(resp.body) <= 4
+
+
+def test_json_bodies_are_serialised():
+    assert response(200, {"a": [1, None]}).body == b'{"a": [1, null]}'
