@@ -324,9 +324,10 @@ EXPECT = {
         "readings": {"1-0:1.8.0": R(2721.126, "kWh"), "1-0:3.8.0": R(1384.336, "kVArh"), "1-0:1.7.0": R(4.19, "kW"),
                      "1-0:32.7.0": R(230.7, "V"), "1-0:31.7.0": R(9.7, "A")},
     },
-    # no CRC after "!": accepted; no clock line.
+    # no CRC after "!": accepted. No 0-0:1.0.0 line; the old-style date 1-0:0.9.2(251002)
+    # and time 1-0:0.9.1(222553) give the meter time, without offset (no S/W flag).
     "dsmr-iskra-am551-nocrc": {
-        "telegrams": 1, "time": None,
+        "telegrams": 1, "time": "2025-10-02T22:25:53",
         "readings": {"0-0:96.1.0": R("96815390"), "1-0:1.8.0": R(317.695, "kWh"), "1-0:1.7.0": R(2.356, "kW"),
                      "1-0:32.7.0": R(234.6, "V"), "1-0:51.7.0": R(9, "A")},
     },

@@ -84,6 +84,8 @@ class Decoder:
         self.profile = profile
         self.lists = lists
         self._framer = stream.Framer(self.errors)
+        self._title = None
+        self._title_text = None
         self._reader = apdu.ApduReader(
             self.errors, key=parse_key(key, "key"), auth_key=parse_key(auth_key, "auth_key")
         )
@@ -91,6 +93,10 @@ class Decoder:
     def feed(self, chunk):
         """Take any number of bytes; return the list of Telegrams they completed."""
         out = []
+        if len(chunk) <= _FEED_STEP:  # the usual UART read: no view, no slices
+            self._framer.feed(chunk)
+            self._drain(out)
+            return out
         view = memoryview(chunk)
         for start in range(0, len(view), _FEED_STEP):
             self._framer.feed(view[start : start + _FEED_STEP])
@@ -115,9 +121,18 @@ class Decoder:
             self.telegrams += 1
             out.append(telegram)
 
+    def _title_hex(self, title):
+        # A meter keeps its system title: spell it in hex once, not per push.
+        if title is None:
+            return None
+        if title != self._title:
+            self._title = bytes(title)
+            self._title_text = self._title.hex()
+        return self._title_text
+
     def _notification(self, note):
         title = note.system_title
-        title_hex = None if title is None else bytes(title).hex()
+        title_hex = self._title_hex(title)
         if note.dsmr:
             return self._dsmr(note.body, title_hex, note.frame_counter, note.tag_checked)
         try:
