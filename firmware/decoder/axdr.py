@@ -286,45 +286,59 @@ def decode(buf, pos=0):
     return cur.value(), cur.pos
 
 
-def _skip_length(buf, pos, end):
+def _length_at(buf, pos, end):
+    """The A-XDR length whose first byte is at ``pos`` (Incomplete if cut)."""
     if pos >= end:
         raise Incomplete()
-    first = buf[pos]
-    if first < 0x80:
-        return first, pos + 1
-    n = first & 0x7F
-    if n == 0 or n > _MAX_LENGTH_BYTES:
-        raise AxdrError("bad A-XDR length byte 0x%02x at offset %d" % (first, pos))
-    if pos + 1 + n > end:
+    n = buf[pos]
+    if n < 0x80:
+        return n
+    size = n & 0x7F
+    if size == 0 or size > _MAX_LENGTH_BYTES:
+        raise AxdrError("bad A-XDR length byte 0x%02x at offset %d" % (n, pos))
+    if pos + size >= end:
         raise Incomplete()
-    value = 0
-    for i in range(n):
-        value = (value << 8) | buf[pos + 1 + i]
-    return value, pos + 1 + n
+    n = 0
+    while size:
+        pos += 1
+        size -= 1
+        n = (n << 8) | buf[pos]
+    return n
 
 
-def skip(buf, pos=0, depth=0):
-    """Position after the value at ``pos``: Incomplete if it runs past the end."""
+def _length_bytes(first):
+    return 1 if first < 0x80 else 1 + (first & 0x7F)
+
+
+def skip(buf, pos=0):
+    """Position after the value at ``pos``: Incomplete if it runs past the end.
+
+    Iterative, with one counter of values still to pass over, so that it
+    allocates nothing per element (the APDU layer runs it on every push) and
+    needs no depth bound: no recursion, no stack to exhaust.
+    """
     end = len(buf)
-    if pos >= end:
-        raise Incomplete()
-    tag = buf[pos]
-    if tag > _LAST_TAG or _SIZE[tag] == _UNUSED:
-        raise AxdrError("unknown A-XDR tag 0x%02x at offset %d" % (tag, pos))
-    if depth >= MAX_DEPTH:
-        raise AxdrError("A-XDR nesting deeper than %d at offset %d" % (MAX_DEPTH, pos))
-    size = _SIZE[tag]
-    if size != _VARIABLE:
-        pos += 1 + size
-    elif tag == _ARRAY or tag == _STRUCTURE:
-        n, pos = _skip_length(buf, pos + 1, end)
-        for _ in range(n):
-            pos = skip(buf, pos, depth + 1)
-    elif tag == _COMPACT_ARRAY:
-        pos = _skip_compact(buf, pos + 1, end)
-    else:
-        n, pos = _skip_length(buf, pos + 1, end)
-        pos += (n + 7) >> 3 if tag == _BIT_STRING else n
+    pending = 1
+    while pending:
+        if pos >= end:
+            raise Incomplete()
+        tag = buf[pos]
+        pending -= 1
+        size = _SIZE[tag] if tag <= _LAST_TAG else _UNUSED
+        if size == _UNUSED:
+            raise AxdrError("unknown A-XDR tag 0x%02x at offset %d" % (tag, pos))
+        pos += 1
+        if size != _VARIABLE:
+            pos += size
+        elif tag == _COMPACT_ARRAY:
+            pos = _skip_compact(buf, pos, end)
+        else:
+            n = _length_at(buf, pos, end)
+            pos += _length_bytes(buf[pos])
+            if tag == _ARRAY or tag == _STRUCTURE:
+                pending += n
+            else:
+                pos += (n + 7) >> 3 if tag == _BIT_STRING else n
     if pos > end:
         raise Incomplete()
     return pos
@@ -337,5 +351,5 @@ def _skip_compact(buf, pos, end):
         cur.description(1)
     except _Truncated:
         raise Incomplete()
-    n, pos = _skip_length(buf, cur.pos, end)
-    return pos + n
+    n = _length_at(buf, cur.pos, end)
+    return cur.pos + _length_bytes(buf[cur.pos]) + n
