@@ -43,7 +43,7 @@ class Broker:
         self.port = port or free_port()
         self.conf = os.path.join(str(tmpdir), "mosquitto.conf")
         with open(self.conf, "w") as f:
-            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n" % self.port)
         self.proc = None
 
     def start(self):
@@ -112,7 +112,7 @@ class Subscriber:
 class Gateway:
     """firmware/main.py under ``micropython -X heapsize=…`` with a temp config file."""
 
-    def __init__(self, tmpdir, cfg, heapsize="128k"):
+    def __init__(self, tmpdir, cfg, heapsize="128k", code_dir=None):
         self.dir = str(tmpdir)
         self.config_path = os.path.join(self.dir, "gateway-config.json")
         with open(self.config_path, "w") as f:
@@ -120,14 +120,17 @@ class Gateway:
         self.cfg = cfg
         self.heapsize = heapsize
         self.log_path = os.path.join(self.dir, "gateway.log")
+        self.code_dir = code_dir  # a .mpy build searched before firmware/
         self.proc = None
 
     def start(self):
         env = micropython_env()
+        if self.code_dir:
+            env["MICROPYPATH"] = ".frozen:%s:%s" % (self.code_dir, env["MICROPYPATH"][len(".frozen:"):])
         env["METERLINK_DIR"] = self.dir
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [MICROPYTHON, "-X", "heapsize=%s" % self.heapsize, os.path.join(ROOT, "firmware", "main.py"),
+            [MICROPYTHON, "-X", "heapsize=%s" % self.heapsize, os.path.join(self.code_dir or os.path.join(ROOT, "firmware"), "main.py"),
              "--config", self.config_path],
             stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         return self

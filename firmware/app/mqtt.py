@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover
     import uasyncio as asyncio
 
 from app import discovery, vse
+from decoder.compat import const
 from app.clock import since_ms, ticks_ms
 
 # Broker keepalive (s), announced in CONNECT; a ping goes out after half of
@@ -46,6 +47,9 @@ BACKOFF_MAX = 60
 CHECK_EVERY = 1
 # Bytes drained per look at the socket: PINGRESP is 2 bytes.
 _DRAIN = 64
+# Socket option numbers (POSIX and lwIP agree): the ports lack the names.
+_IPPROTO_TCP = const(6)
+_TCP_NODELAY = const(1)
 
 try:
     from umqtt.simple import MQTTClient, MQTTException
@@ -60,6 +64,15 @@ except ImportError:  # CPython: the tests import this module only for its helper
 # refused CONNACK, its asserts on malformed replies, short reads (IndexError).
 # MemoryError too: a fragmented heap must cost one connection, not the task.
 _FAILURES = (OSError, MQTTException, AssertionError, IndexError, MemoryError)
+
+
+def _no_delay(sock):
+    # umqtt writes one PUBLISH in four small writes; with Nagle on, the last
+    # ones wait for the broker's delayed ACK (~40 ms). Not every stack has it.
+    try:
+        sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass
 
 
 class MqttPublisher:
@@ -134,6 +147,7 @@ class MqttPublisher:
         except TypeError:  # umqtt.simple before 1.4 has no timeout argument
             client.connect()
         client.sock.settimeout(SOCKET_TIMEOUT)
+        _no_delay(client.sock)
         self._poller = select.poll()
         self._poller.register(client.sock, select.POLLIN)
         self.connected = True
