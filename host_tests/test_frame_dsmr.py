@@ -7,6 +7,8 @@ W = +01:00).
 """
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from decoder import dsmr, stream
 from decoder.errors import DecodeError, ErrorLog
@@ -138,3 +140,14 @@ def test_corpus_telegrams_parse_with_their_published_values(entry_id):
             assert (value, unit) == (pytest.approx(float(parts[0])), parts[1])
         else:
             assert str(value) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=200), st.text(max_size=200)), st.sampled_from(LINES))
+def test_parse_of_anything_raises_only_decode_errors(noise, line):
+    for text in (noise, b"/ISK5\r\n" + (noise if isinstance(noise, bytes) else noise.encode()) + b"\r\n" + line.encode()):
+        try:
+            readings, when = dsmr.parse(text)
+        except DecodeError:
+            continue
+        assert isinstance(readings, dict)

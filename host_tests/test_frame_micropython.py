@@ -105,3 +105,29 @@ def test_framer_heap_does_not_grow_over_thousands_of_frames():
     got, growth = map(int, result.stdout.split())
     assert got == 3000
     assert growth <= 64
+
+
+DSMR_SCRIPT = """
+import sys, json
+from decoder import dsmr
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    readings, when = dsmr.parse(bytes.fromhex(line.strip()))
+    print(json.dumps([sorted([k, v[0], v[1]] for k, v in readings.items()), when]))
+"""
+
+
+def test_micropython_parses_dsmr_telegrams_like_cpython():
+    from decoder import dsmr
+
+    texts = [capture(CORPUS[i]) for i in sorted(CORPUS) if CORPUS[i]["transport"] == "dsmr-ascii"]
+    result = run_micropython(["-c", DSMR_SCRIPT], input_bytes="".join(t.hex() + "\n" for t in texts).encode())
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == len(texts)
+    for text, line in zip(texts, lines):
+        readings, when = dsmr.parse(text)
+        want = json.loads(json.dumps([sorted([k, v[0], v[1]] for k, v in readings.items()), when]))
+        assert json.loads(line) == want

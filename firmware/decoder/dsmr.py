@@ -106,7 +106,10 @@ def parse(text):
     all raises FrameError.
     """
     if not isinstance(text, str):
-        text = bytes(text).decode()
+        try:
+            text = bytes(text).decode()
+        except UnicodeError:
+            raise FrameError("DSMR telegram is not ASCII text")
     if not text.startswith("/"):
         raise FrameError("DSMR telegram must start with /")
     readings = {}
