@@ -188,3 +188,14 @@ def test_parse_returns_positions_in_the_callers_buffer():
     assert (n, segmented) == (len(f) - 1, True)
     assert bytes(buf[start:stop]) == LLC + notification(2)
     assert hdlc.llc_length(buf, start, stop) == 3
+
+
+@pytest.mark.parametrize("chunk", [1, 33, 150, 1000])
+def test_small_buffer_compacts_and_never_loses_a_frame(chunk):
+    # Frames of 140 bytes through a 160-byte buffer: the unread bytes are moved
+    # to the front over and over, often overlapping their old place.
+    frames = [hdlc_frame(LLC + notification(n) + bytes(range(n, n + 115))) for n in range(40)]
+    data = b"".join(frames)
+    out, log = frame(data, chunked(data, sizes=[chunk]), max_frame=160)
+    assert payloads(out) == [notification(n) + bytes(range(n, n + 115)) for n in range(40)]
+    assert nonzero(log) == {}
