@@ -38,19 +38,16 @@ _STRUCTURE = const(0x02)
 _BOOLEAN = const(0x03)
 _BIT_STRING = const(0x04)
 _OCTET_STRING = const(0x09)
-_VISIBLE_STRING = const(0x0A)
-_UTF8_STRING = const(0x0C)
 _COMPACT_ARRAY = const(0x13)
-_FLOAT32 = const(0x17)
-_FLOAT64 = const(0x18)
 _DATE_TIME = const(0x19)
 _DATE = const(0x1A)
 _TIME = const(0x1B)
 _LAST_TAG = const(0x1B)
 
-# Real pushes nest four deep (body structure > capture list > entry structure
-# > value); 12 leaves room for compact arrays of structures while stopping a
-# hostile "01 01 01 01 ..." from exhausting the small ESP32 C stack.
+# decode recurses once per level. Real pushes nest four deep (body structure
+# > capture list > entry structure > value); 12 leaves room for compact arrays
+# of structures while a hostile "01 01 01 01 ..." cannot exhaust the small
+# ESP32 C stack. (skip is iterative and needs no bound.)
 MAX_DEPTH = const(12)
 
 # A length needs at most four bytes: 0x84 + uint32 (IEC 61334-6 allows more,
