@@ -1,14 +1,16 @@
 """HDLC frames of IEC 62056-46 (DLMS/COSEM "3-layer, connection-oriented
 HDLC-based profile"), as smart meters push them on their customer port.
 
-One frame (clause 6.4; no byte stuffing, the length field delimits it)::
+One frame: HDLC frame format type 3 (ISO/IEC 13239 annex H.4) as
+IEC 62056-46 / the DLMS Green Book MAC sublayer use it; no byte stuffing,
+the length field delimits the frame::
 
     7E | format(2) | dest addr (1-4) | src addr (1-4) | control | HCS(2) | information ... | FCS(2) | 7E
          |                                                       '- only when an information field follows
          '- 1010 S LLL LLLLLLLL: type 0xA, S = segmentation bit, L = 11-bit length
             counted from the first format byte through the last FCS byte
 
-- Address bytes: bit 0 set marks the last byte of an address (clause 6.4.2).
+- Address bytes: bit 0 set marks the last byte of an address.
 - HCS covers format..control, FCS covers format..information; both are
   CRC-16/X.25, least significant byte first (``crc.x25``).
 - The closing flag may be the opening flag of the next frame, and idle
@@ -16,7 +18,7 @@ One frame (clause 6.4; no byte stuffing, the length field delimits it)::
   frame body only, and a flag not followed by a format byte is fill.
 - The information field of the first (or only) frame of a message starts
   with the LLC header ``E6 E7 00`` (meter to client) or ``E6 E6 00``
-  (IEC 62056-46 clause 6.4.4.4 / 62056-47); ``llc_length`` finds it.
+  (client to meter); ``llc_length`` finds it.
 
 No I/O, no allocation: positions into the caller's buffer come back.
 """
@@ -30,7 +32,7 @@ _FORMAT_TYPE = const(0xA0)  # frame format type 3 (0xA in the top nibble)
 _TYPE_MASK = const(0xF0)
 _SEGMENTED = const(0x08)
 _LENGTH_HIGH = const(0x07)
-# Longest address IEC 62056-46 allows (clause 6.4.2.2: 1, 2 or 4 bytes).
+# Longest address IEC 62056-46 allows (1, 2 or 4 bytes; 3 is tolerated).
 MAX_ADDRESS = const(4)
 # Shortest frame between the flags: format(2) + addresses(1 + 1) + control + FCS(2).
 _MIN_LENGTH = const(7)
