@@ -1,0 +1,200 @@
+"""The gateway's pure parts, specified one by one: store, snapshot JSON, discovery, VSE, metrics.
+
+Each runs on CPython here and, in the last tests, under the MicroPython unix
+port with the same expectations.
+"""
+
+import json
+
+import pytest
+
+import simulate
+from app import discovery, metrics, vse
+from app.reader import MeterReader
+from app.snapshot import SnapshotWriter
+from app.store import MAX_CODES, Store
+from decoder import Decoder, Telegram, telegram_json
+from mp import run_micropython
+
+
+def decoded(pushes, framing="hdlc"):
+    dec = Decoder(simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY)
+    out = []
+    for n in range(pushes):
+        out.extend(dec.feed(simulate.push_bytes(n, framing, minute_every=3)))
+    return out
+
+
+def filled_store(pushes=4):
+    store = Store()
+    for t in decoded(pushes):
+        store.update(t)
+    return store
+
+
+class TestStore:
+    def test_merges_every_code_ever_sent_with_its_latest_value(self):
+        store = filled_store(4)  # push 0 (5 s + minute), 1, 2, 3 (5 s + minute)
+        assert store.frame_counter == 8
+        assert store.readings["1-0:1.7.0"] == (simulate.info_values(3)["1-0:1.7.0"][0], "W")
+        assert store.readings["1-0:1.8.0"] == simulate.energies(3)["1-0:1.8.0"]
+        assert store.meter_time == simulate.iso_time(3)
+        assert store.seq == 6
+
+    def test_reports_new_codes_and_counts_only_first_appearances(self):
+        store = Store()
+        a = Telegram(None, None, 1, {"1-0:1.7.0": (1, "W")}, True)
+        assert store.update(a) is True
+        assert store.update(a) is False
+        assert store.codes == 1
+
+    def test_keeps_at_most_max_codes(self):
+        store = Store()
+        many = {"1-0:%d.7.0" % i: (i, "W") for i in range(MAX_CODES + 5)}
+        store.update(Telegram(None, None, None, many, None))
+        assert len(store.readings) == MAX_CODES
+        assert store.dropped_codes == 5
+
+    def test_none_fields_do_not_erase_known_ones(self):
+        store = Store()
+        store.update(Telegram("2026-01-01T00:00:00", "aa", 7, {}, True))
+        store.update(Telegram(None, None, None, {"x": (1, None)}, None))
+        assert (store.meter_time, store.system_title, store.frame_counter) == ("2026-01-01T00:00:00", "aa", 7)
+
+
+class TestSnapshot:
+    def test_is_byte_for_byte_the_decoder_cli_json(self):
+        store = filled_store(4)
+        assert bytes(SnapshotWriter().render(store)).decode() == telegram_json(store)
+
+    def test_an_empty_store_is_valid_json(self):
+        doc = json.loads(bytes(SnapshotWriter().render(Store())))
+        assert doc == {"meter_time": None, "system_title": None, "frame_counter": None, "readings": {}}
+
+    def test_a_snapshot_too_big_for_the_buffer_falls_back_to_the_same_text(self):
+        store = filled_store(1)
+        assert bytes(SnapshotWriter(64).render(store)).decode() == telegram_json(store)
+
+    def test_strings_are_escaped(self):
+        store = Store()
+        store.update(Telegram(None, None, None, {"0-0:96.13.0": ('say "hi"\n', None)}, None))
+        assert json.loads(bytes(SnapshotWriter().render(store)))["readings"]["0-0:96.13.0"]["value"] == 'say "hi"\n'
+
+
+class TestDiscovery:
+    def cfg(self, code, value, unit):
+        return discovery.config(code, value, unit, "dev1", "meterlink/dev1/state", "meterlink/dev1/availability", "9")
+
+    @pytest.mark.parametrize("code, unit, cls, state", [
+        ("1-0:1.8.0", "Wh", "energy", "total_increasing"),
+        ("1-0:2.8.1", "Wh", "energy", "total_increasing"),
+        ("1-0:1.7.0", "W", "power", "measurement"),
+        ("1-0:32.7.0", "V", "voltage", "measurement"),
+        ("1-0:31.7.0", "A", "current", "measurement"),
+        ("1-0:3.7.0", "var", "reactive_power", "measurement"),
+    ])
+    def test_classes_follow_the_unit(self, code, unit, cls, state):
+        doc = self.cfg(code, 1, unit)
+        assert (doc["device_class"], doc["state_class"], doc["unit_of_measurement"]) == (cls, state, unit)
+
+    def test_reactive_energy_is_a_total_without_a_device_class(self):
+        doc = self.cfg("1-0:3.8.0", 5, "varh")
+        assert doc["state_class"] == "total_increasing" and "device_class" not in doc
+
+    def test_text_readings_have_no_unit_or_state_class(self):
+        doc = self.cfg("0-0:96.1.1", "71000042", None)
+        assert "state_class" not in doc and "unit_of_measurement" not in doc
+
+    def test_ids_topic_template_and_device_are_stable(self):
+        doc = self.cfg("1-0:1.8.0", 1, "Wh")
+        assert doc["unique_id"] == "dev1_obis_1_0_1_8_0"
+        assert doc["value_template"] == "{{ value_json.readings['1-0:1.8.0'].value }}"
+        assert doc["availability_topic"] == "meterlink/dev1/availability"
+        assert doc["device"]["identifiers"] == ["meterlink_dev1"]
+        assert discovery.topic("homeassistant", "dev1", "1-0:1.8.0") == "homeassistant/sensor/dev1/obis_1_0_1_8_0/config"
+
+    @pytest.mark.parametrize("code, name", [
+        ("1-0:1.8.0", "Energy import"), ("1-0:2.8.2", "Energy export tariff 2"),
+        ("1-0:1.7.0", "Power import"), ("1-0:52.7.0", "Voltage L2"), ("1-0:71.7.0", "Current L3"),
+        ("1-0:44.7.0", "Power reactive export L2"), ("1-0:91.7.0", "Current N"),
+        ("0-0:96.1.1", "Meter ID 2"), ("1-0:99.99.0", "1-0:99.99.0"),
+    ])
+    def test_friendly_names(self, code, name):
+        assert discovery.friendly_name(code) == name
+
+
+class TestVse:
+    def test_topic_payload_and_short_codes(self):
+        store = filled_store(1)
+        assert vse.meter_id(store, "fallback") == simulate.METER_ID
+        assert vse.topic("grp", vse.meter_id(store, "x")) == "dt/grp/%s/ds" % simulate.METER_ID
+        doc = vse.payload(store)["meter"]
+        assert doc["ts"] == simulate.iso_time(0)
+        assert doc["1.8.0"] == simulate.energies(0)["1-0:1.8.0"][0]
+        assert doc["32.7.0"] == simulate.info_values(0)["1-0:32.7.0"][0]
+        assert "96.1.1" not in doc and "96.13.0" not in doc  # text is not a measurement
+
+    def test_first_channel_wins_and_fallback_id(self):
+        store = Store()
+        store.update(Telegram(None, None, None, {"1-1:1.8.0": (2, "Wh"), "1-0:1.8.0": (1, "Wh")}, None))
+        assert vse.payload(store)["meter"]["1.8.0"] == 1
+        assert vse.meter_id(store, "dongle") == "dongle"
+
+
+class TestMetrics:
+    def test_numeric_readings_and_counters_in_prometheus_text(self):
+        status = {"telegrams": 3, "errors": {"checksum": 1, "authentication": 0}, "mqtt": {"connected": True},
+                  "meter": {"connected": False}, "uptime_s": 12, "free_heap": 1000}
+        text = metrics.render(status, {"1-0:1.8.0": (12, "Wh"), "1-0:32.7.0": (230.1, "V"), "0-0:96.1.1": ("id", None)})
+        lines = text.splitlines()
+        assert 'meterlink_reading{obis="1-0:1.8.0",unit="Wh"} 12' in lines
+        assert 'meterlink_reading{obis="1-0:32.7.0",unit="V"} 230.1' in lines
+        assert not [l for l in lines if "96.1.1" in l]
+        assert 'meterlink_decode_errors_total{kind="checksum"} 1' in lines
+        assert "meterlink_mqtt_connected 1" in lines and "meterlink_meter_connected 0" in lines
+        assert "# TYPE meterlink_telegrams_total counter" in lines
+        assert text.endswith("\n")
+
+
+def test_reader_feeds_chunks_of_any_size_into_the_store():
+    store = Store()
+    pokes = []
+    reader = MeterReader(None, "tcp://x:1", 9600, Decoder(simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY),
+                         store, lambda: pokes.append(1))
+    data = simulate.push_bytes(0, "mbus")
+    for i in range(0, len(data), 7):
+        reader.handle(data[i:i + 7])
+    assert len(pokes) == 2 and store.frame_counter == 2
+
+
+MP_SCRIPT = r"""
+import json
+from app.store import Store
+from app.snapshot import SnapshotWriter
+from app import discovery, vse, metrics
+from decoder import Decoder, telegram_json
+dec = Decoder(%r, %r)
+store = Store()
+for chunk in %r:
+    for t in dec.feed(bytes.fromhex(chunk)):
+        store.update(t)
+# MicroPython dicts keep no insertion order: compare documents, not bytes.
+print(json.loads(bytes(SnapshotWriter().render(store))) == json.loads(telegram_json(store)))
+print(json.dumps(discovery.config("1-0:1.8.0", 1, "Wh", "d", "s", "a", "v")))
+print(json.dumps(vse.payload(store)))
+print(discovery.friendly_name("1-0:52.7.0"))
+"""
+
+
+def test_the_same_parts_behave_identically_on_micropython(tmp_path):
+    chunks = [simulate.push_bytes(n, "hdlc", minute_every=3).hex() for n in range(4)]
+    script = tmp_path / "units.py"
+    script.write_text(MP_SCRIPT % (simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY, chunks))
+    out = run_micropython([str(script)], heapsize="512k")
+    assert out.returncode == 0, out.stderr.decode()
+    lines = out.stdout.decode().splitlines()
+    store = filled_store(4)
+    assert lines[0] == "True"
+    assert json.loads(lines[1]) == discovery.config("1-0:1.8.0", 1, "Wh", "d", "s", "a", "v")
+    assert json.loads(lines[2]) == vse.payload(store)
+    assert lines[3] == "Voltage L2"
