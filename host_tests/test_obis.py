@@ -386,3 +386,34 @@ def test_mutated_real_bodies_raise_only_decoder_errors(corpus, name, data):
         assert isinstance(got, dict)
     except DecodeError:
         pass
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=120), st.sampled_from(["auto", "e450", "generic"]))
+def test_random_bytes_raise_only_decoder_errors(data, profile):
+    try:
+        readings(data, profile)
+    except DecodeError:
+        pass
+
+
+ENTRY = st.tuples(
+    st.tuples(st.just(1), st.integers(0, 4), st.sampled_from([1, 2, 3, 4, 31, 32, 52, 71]),
+              st.sampled_from([7, 8]), st.integers(0, 4)),
+    st.integers(0, 2 ** 32 - 1), st.integers(-4, 4), st.sampled_from([27, 29, 30, 32, 33, 35, 255]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ENTRY, min_size=1, max_size=12, unique_by=lambda e: e[0]))
+def test_tagged_triplets_scale_exactly_as_the_frame_says(entries):
+    items = []
+    for code, value, scaler, unit in entries:
+        items.append(("structure", [("octet-string", bytes(code) + b"\xff"), ("uint32", value),
+                                    ("structure", [("int8", scaler), ("enum", unit)])]))
+    got = readings(enc.encode(("array", items)), "kamstrup")
+    symbols = {27: "W", 29: "var", 30: "Wh", 32: "varh", 33: "A", 35: "V", 255: None}
+    for code, value, scaler, unit in entries:
+        text = "%d-%d:%d.%d.%d" % code
+        expected = value * 10 ** scaler if scaler >= 0 else value / 10 ** -scaler
+        assert got[text] == (expected, symbols[unit])
