@@ -2,10 +2,10 @@
 
 Two reflected CRC-16s, each one 256-entry table of 16-bit words (512 bytes):
 
-- CRC-16/X.25 (IEC 62056-46 clause 6.4.4 HCS and FCS, same as ISO/IEC 13239):
+- CRC-16/X.25 (IEC 62056-46 HCS and FCS, the ISO/IEC 13239 FCS-16):
   polynomial 0x1021 reflected (0x8408), init 0xFFFF, output xor 0xFFFF;
   the frame carries it least significant byte first.
-- CRC-16/ARC (DSMR 5.0.2 P1 clause 6.12, "CRC16"): polynomial 0x8005
+- CRC-16/ARC (DSMR 5.0.2 P1 Companion Standard, "CRC16"): polynomial 0x8005
   reflected (0xA001), init 0, no output xor; the telegram carries it as
   four upper-case hex digits after the "!".
 

@@ -1,7 +1,7 @@
-"""DSMR P1 telegrams (DSMR 5.0.2 P1 Companion Standard, clause 6), the
+"""DSMR P1 telegrams (DSMR 5.0.2 P1 Companion Standard), the
 ASCII push of Dutch, Belgian, Luxembourgish and many Swiss meters.
 
-A telegram (clause 6.2)::
+A telegram::
 
     /XXX5<identification> CR LF          XXX: manufacturer, three letters
     CR LF

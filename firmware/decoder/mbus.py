@@ -1,5 +1,5 @@
-"""Wired M-Bus long frames (EN 13757-2 clause 5) carrying DLMS/COSEM
-(EN 13757-3 / IEC 62056-7-6: CI 0x00-0x1F, DLMS transport segmentation).
+"""Wired M-Bus long frames (EN 13757-2, link layer) carrying DLMS/COSEM
+(EN 13757-3 application layer: CI 0x00-0x1F, DLMS transport segmentation).
 
 One long frame::
 
@@ -25,13 +25,13 @@ from decoder.errors import ChecksumError, FrameError, FrameTooLong
 
 START = const(0x68)
 _STOP = const(0x16)
-# C + A + CI: the shortest body a long frame can have (EN 13757-2 clause 5.3).
+# C + A + CI: the shortest body a long frame can have (EN 13757-2).
 _MIN_BODY = const(3)
 # C + A + CI + STSAP + DTSAP: the fixed part before the APDU segment.
 _HEADER = const(5)
 _LAST_SEGMENT = const(0x10)
 SEQUENCE_MASK = const(0x0F)
-# CI values 0x00-0x1F are reserved for DLMS/COSEM (EN 13757-3 table 2).
+# CI values 0x00-0x1F are reserved for DLMS/COSEM (EN 13757-3).
 _CI_DLMS_MASK = const(0xE0)
 _WRAP = const(256)  # one byte of L lost (the T210-D quirk)
 

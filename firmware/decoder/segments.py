@@ -2,14 +2,14 @@
 
 Two link-layer segmentations carry one APDU in several frames:
 
-- HDLC (IEC 62056-46 clause 6.4.3.2): the segmentation bit S of the format
+- HDLC (IEC 62056-46, frame format type 3): the segmentation bit S of the format
   field is set on every frame but the last. Frames are UI (no sequence
   numbers), so the only marks are the LLC header, which opens the first
   segment only, and the S bit, which closes the message::
 
       [S=1: E6 E7 00 APDU part 1] [S=1: part 2] ... [S=0: last part]
 
-- DLMS over wired M-Bus (EN 13757-3, IEC 62056-7-6): the CI field numbers
+- DLMS over wired M-Bus (EN 13757-3): the CI field numbers
   the segments 0, 1, 2 ... (mod 16) and sets 0x10 on the last one.
 
 A message that cannot be completed (a segment missing, out of order, a new
