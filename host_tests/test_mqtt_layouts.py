@@ -1,0 +1,81 @@
+"""MQTT options end to end: the VSE layout, discovery off, a custom prefix, broker credentials refused."""
+
+import json
+
+import pytest
+
+import simulate
+from gateway_support import Broker, Gateway, Subscriber, free_port, wait_until
+from test_gateway_e2e import assert_snapshot, pytestmark  # noqa: F401  (same skip rule)
+
+HEAP = "256k"
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path).start()
+    yield b
+    b.stop()
+
+
+def run(tmp_path, broker, mqtt):
+    sim = simulate.Simulator(0, "hdlc", interval=0.2, minute_every=3).start()
+    cfg = {"meter": {"source": "tcp://127.0.0.1:%d" % sim.port, "key": simulate.DEFAULT_KEY,
+                     "auth_key": simulate.DEFAULT_AUTH_KEY},
+           "mqtt": dict({"host": "127.0.0.1", "port": broker.port}, **mqtt),
+           "http": {"port": free_port()}, "device_id": "lay1"}
+    return sim, Gateway(tmp_path, cfg, HEAP).start()
+
+
+def test_vse_layout_publishes_dt_group_meter_ds_with_short_obis_keys(tmp_path, broker):
+    sub = Subscriber(broker.port)
+    sim, gw = run(tmp_path, broker, {"layout": "vse", "vse_group": "home", "discovery": False})
+    try:
+        topic = "dt/home/%s/ds" % simulate.METER_ID
+        wait_until(lambda: len(sub.on(topic)) >= 6, 30, what=lambda: "VSE messages\n" + gw.log())
+        with sub.lock:
+            messages = list(sub.messages)
+        last_vse = max(i for i, m in enumerate(messages) if m[0] == topic)
+        # The state published just before that VSE message is the same snapshot.
+        state = json.loads([m for m in messages[:last_vse] if m[0] == "meterlink/lay1/state"][-1][1])
+        assert_snapshot(state)
+        doc = json.loads(messages[last_vse][1])["meter"]
+        n = (state["frame_counter"] - 1) // 2
+        assert doc["ts"] == simulate.iso_time(n)
+        for code, item in state["readings"].items():
+            short = code.split(":")[1]
+            if isinstance(item["value"], (int, float)):
+                assert doc[short] == pytest.approx(item["value"]), short
+        assert not [t for t in sub.topics() if t.startswith("homeassistant/")]
+    finally:
+        gw.stop()
+        sim.stop()
+        sub.close()
+
+
+def test_custom_prefix_moves_state_and_availability(tmp_path, broker):
+    sub = Subscriber(broker.port)
+    sim, gw = run(tmp_path, broker, {"prefix": "home/energy"})
+    try:
+        wait_until(lambda: sub.last("home/energy/lay1/state"), 30, what=lambda: "state\n" + gw.log())
+        assert sub.last("home/energy/lay1/availability") == b"online"
+        config = json.loads(sub.last("homeassistant/sensor/lay1/obis_1_0_1_7_0/config"))
+        assert config["state_topic"] == "home/energy/lay1/state"
+    finally:
+        gw.stop()
+        sim.stop()
+        sub.close()
+
+
+def test_last_will_marks_the_gateway_offline_when_it_dies(tmp_path, broker):
+    sub = Subscriber(broker.port)
+    sim, gw = run(tmp_path, broker, {})
+    try:
+        wait_until(lambda: sub.last("meterlink/lay1/availability") == b"online", 30, what=lambda: gw.log())
+        gw.proc.kill()  # no DISCONNECT: the broker must publish the will
+        gw.proc.wait(5)
+        wait_until(lambda: sub.last("meterlink/lay1/availability") == b"offline", 10, what="the last will")
+    finally:
+        gw.stop()
+        sim.stop()
+        sub.close()
