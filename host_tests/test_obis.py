@@ -417,3 +417,23 @@ def test_tagged_triplets_scale_exactly_as_the_frame_says(entries):
         text = "%d-%d:%d.%d.%d" % code
         expected = value * 10 ** scaler if scaler >= 0 else value / 10 ** -scaler
         assert got[text] == (expected, symbols[unit])
+
+
+def test_sagemcom_xt211_untagged_class_and_obis_quirk(corpus):
+    apdu = bytes.fromhex(corpus["cz-sagemcom-xt211-compact"]["hex"])
+    body = apdu[6:]  # 0F, invoke id (4), 00 = no date-time
+    got = readings(body)
+    assert got["0-0:96.1.1"] == ("5100005149", None)
+    assert got["0-0:96.14.0"] == ("T2", None)
+    # per-phase powers add up to the total, tariff registers to the sum
+    assert got["1-0:1.7.0"] == (1956, "W")
+    assert got["1-0:21.7.0"][0] + got["1-0:41.7.0"][0] + got["1-0:61.7.0"][0] == 1955
+    assert got["1-0:1.8.0"] == (4913794, "Wh")
+    assert got["1-0:1.8.1"][0] + got["1-0:1.8.2"][0] == 4913793
+    assert got["0-0:96.3.10/3"] == (1, None)  # disconnect control state, attribute 3
+
+
+def test_a_body_that_fits_no_style_keeps_the_a_xdr_error():
+    with pytest.raises(AxdrError) as e:
+        readings(b"\x02\x02\x60\x00")
+    assert "0x60" in str(e.value)

@@ -29,6 +29,7 @@ import struct
 
 from decoder import axdr, profiles
 from decoder.compat import const
+from decoder.errors import AxdrError
 
 # Blue Book: class 40 is push setup; attribute 2 is an object's value (and
 # the push object's capture list).
@@ -270,37 +271,6 @@ def logical_name(out):
     return None if key is None else out[key][0]
 
 
-def untagged(items, profile_name, profile, system_title=None, lists=None):
-    """Values only: the first list in ``lists`` with as many entries names them.
-
-    Under "auto" the list's own exponents (SiL: 0.1 V, 0.01 A) and profile
-    apply; a profile named by the user wins over them. No list of that
-    length: the values come out as "#1", "#2", … unscaled, so nothing is lost.
-    """
-    spec = None
-    for name in profiles.DEFAULT_LISTS if lists is None else lists:
-        if name not in profiles.LISTS:
-            raise ValueError("unknown value list %r" % name)
-        if len(profiles.LISTS[name]["obis"]) == len(items):
-            spec = profiles.LISTS[name]
-            break
-    out = {}
-    if spec is None:
-        for i in range(len(items)):
-            out["#%d" % (i + 1)] = (plain(items[i]), None)
-        return out
-    overrides = None
-    if profile_name == "auto":
-        overrides = spec.get("exponents")
-        if system_title is None and "profile" in spec:
-            profile = profiles.PROFILES[spec["profile"]]
-    for i in range(len(items)):
-        six = parse_obis(spec["obis"][i])
-        exponent, unit = default_scale(six, profile, overrides)
-        out[obis_text(six)] = reading(items[i], exponent, unit)
-    return out
-
-
 def readings(body, profile_name, system_title=None, lists=None):
     """Notification body (A-XDR, memoryview) -> {OBIS text: (value, unit)}.
 
@@ -309,12 +279,18 @@ def readings(body, profile_name, system_title=None, lists=None):
     names of untagged lists to try (default profiles.DEFAULT_LISTS).
     Raises AxdrError on malformed data.
     """
-    from decoder import obis_push
+    from decoder import obis_push, obis_untagged
 
     cur = obis_push.begin(body)
     if cur is not None:
         return obis_push.readings(body, profile_name, system_title, cur)
-    tree = axdr.decode(body, 0)[0]
+    try:
+        tree = axdr.decode(body, 0)[0]
+    except AxdrError as e:
+        try:
+            return obis_untagged.xt211(body, profiles.resolve(profile_name, system_title))
+        except AxdrError:
+            raise e
     items = tree if type(tree) in (tuple, list) else (tree,)
     if profile_name != "auto":
         profile = profiles.resolve(profile_name)
@@ -328,4 +304,4 @@ def readings(body, profile_name, system_title=None, lists=None):
     out, used = tagged(items, profile)
     if used * 2 > len(items):
         return out
-    return untagged(items, profile_name, profile, system_title, lists)
+    return obis_untagged.readings(items, profile_name, profile, system_title, lists)
