@@ -1,0 +1,133 @@
+"""board/esp32.py on the host: fake ``machine``/``network`` modules record every call.
+
+The type check (tools/typecheck.py, mypy against micropython-esp32-stubs)
+proves the calls exist with those keywords; this proves they are made with
+the values the board file and the configuration ask for. Runs under the
+MicroPython unix port, so the module is loaded as the device loads it.
+"""
+
+import json
+
+import pytest
+
+from mp import run_micropython
+
+FAKE_MACHINE = '''
+LOG = []
+def unique_id():
+    return b"\\x24\\x0a\\xc4\\x01\\x02\\xff"
+class Pin:
+    OUT = 3
+    def __init__(self, pin, mode=None):
+        self.pin = pin
+        LOG.append(["Pin", pin, mode])
+    def value(self, v=None):
+        LOG.append(["Pin.value", self.pin, v])
+class UART:
+    INV_RX = 4
+    def __init__(self, id, **kw):
+        LOG.append(["UART", id, kw])
+    def read(self, n=-1):
+        return None
+class WDT:
+    def __init__(self, id=0, timeout=5000):
+        LOG.append(["WDT", timeout])
+    def feed(self):
+        LOG.append(["feed"])
+'''
+
+FAKE_NETWORK = '''
+STA_IF = 0
+LOG = []
+class WLAN:
+    def __init__(self, i):
+        self.up = False
+    def active(self, on=None):
+        LOG.append(["active", on])
+    def isconnected(self):
+        return self.up
+    def connect(self, ssid, pw):
+        LOG.append(["connect", ssid, pw])
+        self.up = True
+    def disconnect(self):
+        pass
+    def status(self, what=None):
+        return -61
+'''
+
+SCRIPT = '''
+import json, asyncio, machine, network
+from board.esp32 import Board, rx_buffer_size
+b = Board(%r)
+asyncio.run(b.open_meter("uart", 9600))
+try:
+    asyncio.run(b.open_meter("tcp://x:1", 9600))
+except OSError as e:
+    print("refused", "uart" in str(e))
+b.led(True)
+b.watchdog_start()
+b.watchdog_feed()
+cfg = {"wifi": {"ssid": "home", "password": "secret123"}}
+async def wifi():
+    task = asyncio.create_task(b.start_network(cfg))
+    await asyncio.sleep(0.1)
+    task.cancel()
+asyncio.run(wifi())
+print(json.dumps(machine.LOG))
+print(json.dumps(network.LOG))
+print(b.device_id(), b.network_up(), b.rssi(), rx_buffer_size(9600), rx_buffer_size(115200), rx_buffer_size(300))
+'''
+
+
+@pytest.fixture
+def run_board(tmp_path):
+    (tmp_path / "machine.py").write_text(FAKE_MACHINE)
+    (tmp_path / "network.py").write_text(FAKE_NETWORK)
+
+    def run(spec):
+        board_file = tmp_path / "board.json"
+        board_file.write_text(json.dumps(spec))
+        script = tmp_path / "t.py"
+        script.write_text(SCRIPT % str(board_file))
+        out = run_micropython([str(script)], extra_paths=[str(tmp_path)])
+        assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
+        lines = out.stdout.decode().splitlines()
+        return lines[0], json.loads(lines[1]), json.loads(lines[2]), lines[3].split()
+
+    return run
+
+
+DEVKIT = {"uart": {"id": 2, "rx": 16, "tx": 17, "invert_rx": True},
+          "led": {"pin": 2, "kind": "gpio", "active_low": False},
+          "p1_request": {"pin": 4, "active_high": True}}
+
+
+def test_uart_gets_baud_8n1_pins_a_large_rxbuf_and_inverted_rx(run_board):
+    refused, calls, _, _ = run_board(DEVKIT)
+    assert refused == "refused True"
+    uart = [c for c in calls if c[0] == "UART"]
+    assert len(uart) == 1  # reopening the meter reuses the UART
+    assert uart[0][1] == 2
+    assert uart[0][2] == {"baudrate": 9600, "bits": 8, "parity": None, "stop": 1, "tx": 17, "rx": 16,
+                          "rxbuf": 7680, "timeout": 0, "invert": 4}
+
+
+def test_p1_request_led_and_watchdog(run_board):
+    _, calls, _, _ = run_board(DEVKIT)
+    assert ["Pin.value", 4, 1] in calls  # data request raised
+    assert ["Pin.value", 2, 1] in calls  # LED on (active high)
+    assert ["WDT", 30000] in calls and ["feed"] in calls
+
+
+def test_active_low_led_and_no_inversion(run_board):
+    spec = dict(DEVKIT, uart={"id": 1, "rx": 3, "tx": 4, "invert_rx": False},
+                led={"pin": 8, "kind": "gpio", "active_low": True}, p1_request=None)
+    _, calls, _, _ = run_board(spec)
+    assert [c for c in calls if c[0] == "UART"][0][2]["invert"] == 0
+    assert ["Pin.value", 8, 0] in calls  # on = low
+
+
+def test_wifi_identity_and_buffer_sizes(run_board):
+    _, _, net, facts = run_board(DEVKIT)
+    assert ["active", True] in net and ["connect", "home", "secret123"] in net
+    assert facts == ["240ac40102ff", "True", "-61", "7680", "16384", "1024"]
