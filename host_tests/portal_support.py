@@ -19,10 +19,10 @@ boot.main(["meterlink", "--config", %r, "--portal-port", "%d", "--dns-port", "%d
 
 LAN = """
 import asyncio
-from portal.app import Portal
+from portal import lan
 from web.server import HttpServer
 srv = HttpServer(%d, "127.0.0.1")
-Portal(%r, "meterlink-test").lan_routes(srv)
+lan.mount(srv, %r, "meterlink-test")
 async def main():
     await srv.start()
     print("READY")
@@ -89,7 +89,7 @@ class PortalRun:
 
 
 class LanRun:
-    """Portal.lan_routes on its own server (what the gateway mounts at /config)."""
+    """portal.lan.mount on its own server (what the gateway mounts at /config)."""
 
     def __init__(self, config_path):
         self.port = free_port()

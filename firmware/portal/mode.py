@@ -27,7 +27,7 @@ PORTAL = "portal"
 STATION = "station"
 
 _STAMP_BYTES = 8  # 64 bits of SHA-256: collisions between two configs are not a concern
-_MAX_CONFIG = 16384  # bytes read to stamp the config; config.py keeps files far below this
+_STAMP_CHUNK = 256  # bytes hashed per read: no file-sized buffer on a small heap
 
 
 def choose(config_ok, button_held, joined_before, join_failed=False):
@@ -50,12 +50,18 @@ def config_ready(cfg):
 
 def stamp(config_path):
     """Hex stamp of the configuration file's bytes, or None when there is no file."""
+    digest = hashlib.sha256()
+    buf = bytearray(_STAMP_CHUNK)
     try:
         with open(config_path, "rb") as f:
-            data = f.read(_MAX_CONFIG)
+            while True:
+                n = f.readinto(buf)
+                if not n:
+                    break
+                digest.update(memoryview(buf)[:n])
     except OSError:
         return None
-    return binascii.hexlify(hashlib.sha256(data).digest()[:_STAMP_BYTES]).decode()
+    return binascii.hexlify(digest.digest()[:_STAMP_BYTES]).decode()
 
 
 def joined_before(config_path):
