@@ -67,7 +67,8 @@ class TestWhenThePortalOpens:
 
     @pytest.mark.parametrize(
         "device, ssid",
-        [("a4cf12b3fa2e", "meterlink-FA2E"), ("vm", "meterlink-0000"), ("3c:71:bf:0a:1b:2c", "meterlink-1B2C")],
+        [("a4cf12b3fa2e", "meterlink-FA2E"), ("vm", "meterlink-0000"),
+         ("3c:71:bf:0a:1b:2c", "meterlink-1B2C")],
     )
     def test_the_access_point_is_named_after_the_device_id(self, device, ssid):
         assert boot.ap_ssid(device) == ssid

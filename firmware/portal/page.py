@@ -15,6 +15,9 @@ SCAN_SHOWN = 20  # networks listed; a crowded block of flats can show 40+
 _KEY_PATTERN = "([0-9A-Fa-f]{2}[ :]?){15}[0-9A-Fa-f]{2}"  # 16 bytes, optional separators
 _PREFIX_PATTERN = "[A-Za-z0-9_.\\-]+(\\/[A-Za-z0-9_.\\-]+)*"
 
+_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;"))
+_KEYS = (("meter.key", "Encryption key (GUEK)"), ("meter.auth_key", "Authentication key (GAK)"))
+
 _CSS = (
     "*{box-sizing:border-box}body{font:16px/1.4 system-ui,sans-serif;margin:0;"
     "background:#f3f5f7;color:#1c2430}main{max-width:34em;margin:auto;padding:1em}"
@@ -39,7 +42,7 @@ _JS = (
 def escape(text):
     """HTML-escape a value for element text or a double-quoted attribute."""
     text = str(text)
-    for raw, safe in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")):
+    for raw, safe in _ESCAPES:
         if raw in text:
             text = text.replace(raw, safe)
     return text
@@ -47,7 +50,8 @@ def escape(text):
 
 def _row(out, name, label, control, errors, hint=None, row_id=None):
     error = errors.get(name)
-    out.append('<div%s%s>' % (' id="%s"' % row_id if row_id else "", ' class="bad"' if error else ""))
+    ident = ' id="%s"' % row_id if row_id else ""
+    out.append("<div%s%s>" % (ident, ' class="bad"' if error else ""))
     out.append('<label for="%s">%s</label>%s' % (escape(name), label, control))
     if error:
         out.append('<p class="err" id="err-%s">%s</p>' % (escape(name), escape(error)))
@@ -64,8 +68,8 @@ def _input(name, value="", kind="text", extra=""):
 def _secret(name, is_set, extra=""):
     """A password field that never carries the stored value."""
     holder = "unchanged" if is_set else ""
-    return '<input id="%s" name="%s" type="password" value="" placeholder="%s" autocomplete="off"%s>' % (
-        escape(name), escape(name), holder, extra)
+    return ('<input id="%s" name="%s" type="password" value="" placeholder="%s" '
+            'autocomplete="off"%s>' % (escape(name), escape(name), holder, extra))
 
 
 def _options(pairs, selected):
@@ -104,8 +108,9 @@ def _meter(out, values, errors, secrets):
         pairs.insert(0, ("current", "Keep: profile %s" % profile))
     select = '<select id="meter" name="meter">%s</select>' % _options(pairs, preset)
     _row(out, "meter", "Meter", select, errors, "The customer port settings follow from it.")
-    key_extra = ' pattern="%s" title="32 hex digits" maxlength="47" spellcheck="false"' % _KEY_PATTERN
-    for name, label in (("meter.key", "Encryption key (GUEK)"), ("meter.auth_key", "Authentication key (GAK)")):
+    key_extra = ' pattern="%s" title="32 hex digits" maxlength="47" spellcheck="false"' % (
+        _KEY_PATTERN)
+    for name, label in _KEYS:
         _row(out, name, label, _secret(name, secrets.get(name), key_extra), errors,
              "32 hex digits from your utility; empty if the meter does not encrypt")
     out.append("</fieldset>")
