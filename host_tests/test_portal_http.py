@@ -169,3 +169,22 @@ class TestConfigOnTheLan:
         assert status == 429
         assert int(headers["retry-after"]) > 0
         assert b"too many wrong passwords" in body
+
+
+def test_a_cross_site_post_is_refused_even_with_the_password(lan):
+    with open(lan.path) as f:
+        before = f.read()
+    fields = dict(FORM, **{"mqtt.host": "attacker.example"})
+    headers = dict(basic(SECRETS["admin.password"]), Origin="http://attacker.example")
+    status, _, _ = post(lan.bodies, lan.port, "/config", fields, headers)
+    assert status == 403
+    with open(lan.path) as f:
+        assert f.read() == before
+
+
+def test_the_own_origin_may_post(lan):
+    headers = dict(basic(SECRETS["admin.password"]), Origin="http://127.0.0.1:%d" % lan.port)
+    fields = dict(FORM, **{k: "" for k in SECRETS})
+    fields.update({"wifi.ssid": "Home Net", "wifi.ssid_other": "", "mqtt.host": "mqtt.lan"})
+    status, _, _ = post(lan.bodies, lan.port, "/config", fields, headers)
+    assert status == 200

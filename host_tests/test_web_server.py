@@ -192,3 +192,11 @@ class TestSlowClients:
         finally:
             for s in stalled:
                 s.close()
+
+
+def test_head_gets_the_get_header_fields_and_no_body(server):
+    reply = raw_exchange(server, b"HEAD /static/x HTTP/1.1\r\n\r\n")
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert status_of(reply) == 405  # the route allows GET only: HEAD must be listed
+    assert b"Allow: GET" in head
+    assert int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0]) > 0 and body == b""

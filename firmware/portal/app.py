@@ -91,6 +91,8 @@ class Portal:
             stored = form.stored_or_defaults(self.path)
         if request.method != "POST":
             return self._page(_shown(stored), {}, stored)
+        if not same_origin(request):
+            return error_response(403, "the form must be sent from this device's own page")
         posted = request.form()
         cfg, errors = form.apply(posted, stored)
         if errors:
@@ -118,6 +120,17 @@ class Portal:
         """Wait for a successful save; returns the configuration written."""
         await self.saved.wait()
         return self.saved_config
+
+
+def same_origin(request):
+    """False for a cross-site POST: a page elsewhere must not ride on the browser's cached
+    admin password (it could point MQTT at its own broker and collect the stored MQTT
+    password). Browsers send Origin on every form POST; tools that send none are let by."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin in ("http://" + host, "https://" + host)
 
 
 def _shown(cfg):

@@ -143,7 +143,7 @@ class HttpServer:
             await _send(writer, error_response(408, "request not received in time"))
             return
         self.requests += 1
-        await _send(writer, await self.dispatch(req))
+        await _send(writer, await self.dispatch(req), req.method == "HEAD")
 
 
 def peer_address(addr):
@@ -159,9 +159,11 @@ def _print_error(exc):
     print("http: handler failed: %r" % (exc,))
 
 
-async def _send(writer, resp):
+async def _send(writer, resp, head_only=False):
     writer.write(head_bytes(resp))
-    if isinstance(resp.body, tuple):
+    if head_only:  # HEAD: the GET's header fields, Content-Length included, and no body
+        pass
+    elif isinstance(resp.body, tuple):
         for piece in resp.body:  # drained one by one: the stream would concatenate them
             await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
             writer.write(piece)
