@@ -269,3 +269,11 @@ def test_unknown_profile_or_list_names_fail_at_construction_not_in_feed(kw, word
     with pytest.raises(ValueError) as e:
         decoder.Decoder(**kw)
     assert word in str(e.value)
+
+
+def test_one_chunk_much_longer_than_the_framer_buffer_loses_nothing():
+    stream = b"".join(ds.sil_push(seed=s, frame_counter=s + 1)[0] for s in range(30))
+    assert len(stream) > 10 * 2050  # stream.MAX_FRAME
+    telegrams, dec = decode_all(stream, key=KEY, auth_key=AUTH)
+    assert [t.frame_counter for t in telegrams] == list(range(1, 31))
+    assert dec.errors.total() == 0

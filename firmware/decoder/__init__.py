@@ -19,12 +19,6 @@ MicroPython unix port and CPython.
 from decoder.compat import const
 from decoder.errors import DecodeError, ErrorLog
 
-# Chunks are handed to the framer in slices of at most this many bytes, with
-# complete frames taken out in between: a caller may pass a whole capture
-# file at once and the framer's bounded buffer still never has to hold more
-# than one frame plus one slice. 256 is one ESP32 UART receive buffer.
-_FEED_STEP = const(256)
-
 # AES-128 keys (GUEK, GAK) are 16 bytes, written as 32 hex digits.
 _KEY_BYTES = const(16)
 
@@ -91,16 +85,15 @@ class Decoder:
         )
 
     def feed(self, chunk):
-        """Take any number of bytes; return the list of Telegrams they completed."""
+        """Take any number of bytes; return the list of Telegrams they completed.
+
+        The framer copies from ``chunk`` only as far as its bounded buffer
+        allows and keeps the rest in view; ``_drain`` empties it before this
+        returns, so the caller may reuse ``chunk`` (a UART buffer) at once.
+        """
         out = []
-        if len(chunk) <= _FEED_STEP:  # the usual UART read: no view, no slices
-            self._framer.feed(chunk)
-            self._drain(out)
-            return out
-        view = memoryview(chunk)
-        for start in range(0, len(view), _FEED_STEP):
-            self._framer.feed(view[start : start + _FEED_STEP])
-            self._drain(out)
+        self._framer.feed(chunk)
+        self._drain(out)
         return out
 
     def _drain(self, out):
