@@ -71,7 +71,7 @@ _INT = {0x05: 1, 0x06: 0, 0x0D: 0, 0x0F: 1, 0x10: 1, 0x11: 0, 0x12: 0, 0x16: 0}
 _FORMAT = {0x14: ">q", 0x15: ">Q", 0x17: ">f", 0x18: ">d"}
 
 
-class _Truncated(AxdrError):
+class Truncated(AxdrError):
     """A value runs past the end: corrupt to ``decode``, incomplete to ``skip``."""
 
 
@@ -83,12 +83,6 @@ class _Raw:
 
     def __eq__(self, other):
         return type(other) is type(self) and other.raw == self.raw
-
-    def __ne__(self, other):
-        return not self.__eq__(other)
-
-    def __hash__(self):
-        return hash(self.raw)
 
     def __repr__(self):
         return "%s(%s)" % (type(self).__name__, self.raw.hex())
@@ -138,7 +132,7 @@ class Cursor:
         """Position after ``n`` more bytes; AxdrError when they are not there."""
         p = self.pos + n
         if n < 0 or p > self.end:
-            raise _Truncated("A-XDR value truncated at offset %d (needs %d bytes)" % (self.pos, n))
+            raise Truncated("A-XDR value truncated at offset %d (needs %d bytes)" % (self.pos, n))
         return p
 
     def byte(self):
@@ -219,6 +213,14 @@ class Cursor:
         raw = self.take(n)
         return raw if tag == _OCTET_STRING else text(raw)
 
+    def compact(self, depth):
+        # Rare in pushes: its code is loaded only when one arrives (and in
+        # its own method, so content() keeps a frame small enough for the
+        # MicroPython stack).
+        from decoder import axdr_compact
+
+        return axdr_compact.decode(self, depth)
+
     def sequence(self, tag, depth):
         if depth >= MAX_DEPTH:
             raise AxdrError("A-XDR nesting deeper than %d at offset %d" % (MAX_DEPTH, self.pos))
@@ -228,53 +230,6 @@ class Cursor:
         self.need(n)
         items = [self.value(depth + 1) for _ in range(n)]
         return items if tag == _ARRAY else tuple(items)
-
-    def compact(self, depth):
-        """compact-array: TypeDescription, then LEN bytes of untagged values."""
-        desc = self.description(depth + 1)
-        n = self.length()
-        end = self.need(n)
-        inner = Cursor(self.buf, self.pos, end)
-        items = []
-        while inner.pos < end:
-            start = inner.pos
-            items.append(inner.typed(desc, depth + 1))
-            if inner.pos == start:
-                raise AxdrError("compact-array of zero-size elements at offset %d" % start)
-        self.pos = end
-        return items
-
-    def description(self, depth):
-        """A TypeDescription: (tag,) | (ARRAY, count, desc) | (STRUCTURE, [desc…])."""
-        if depth >= MAX_DEPTH:
-            raise AxdrError("A-XDR type description deeper than %d" % MAX_DEPTH)
-        # Null, empty arrays and empty structures are refused: every element
-        # must take at least one byte, or a short frame could describe an
-        # unbounded number of elements.
-        tag = self.byte()
-        if tag == _ARRAY:
-            count = self.number(">H", 2)
-            if count == 0:
-                raise AxdrError("empty array in compact-array description")
-            return (tag, count, self.description(depth + 1))
-        if tag == _STRUCTURE:
-            n = self.length()
-            if n == 0:
-                raise AxdrError("empty structure in compact-array description")
-            self.need(n)
-            return (tag, [self.description(depth + 1) for _ in range(n)])
-        if tag > _LAST_TAG or tag == _NULL or tag == _COMPACT_ARRAY or _SIZE[tag] == _UNUSED:
-            raise AxdrError("bad type 0x%02x in compact-array description" % tag)
-        return (tag,)
-
-    def typed(self, desc, depth):
-        """An untagged value laid out as ``desc`` says (compact-array contents)."""
-        tag = desc[0]
-        if tag == _ARRAY:
-            return [self.typed(desc[2], depth + 1) for _ in range(desc[1])]
-        if tag == _STRUCTURE:
-            return tuple([self.typed(d, depth + 1) for d in desc[1]])
-        return self.content(tag, depth)
 
 
 def decode(buf, pos=0):
@@ -342,11 +297,6 @@ def skip(buf, pos=0):
 
 
 def _skip_compact(buf, pos, end):
-    """Skip a compact-array: parse the description only to find where it ends."""
-    cur = Cursor(buf, pos, end)
-    try:
-        cur.description(1)
-    except _Truncated:
-        raise Incomplete()
-    n = _length_at(buf, cur.pos, end)
-    return cur.pos + _length_bytes(buf[cur.pos]) + n
+    from decoder import axdr_compact
+
+    return axdr_compact.skip(buf, pos, end)

@@ -1,0 +1,82 @@
+"""compact-array (tag 0x13) of IEC 62056-6-2 4.1.5: one type description,
+then the values packed without tags. Loaded by axdr.py only when a
+compact-array arrives (rare in pushes), so the usual path carries none of it.
+
+    13  TypeDescription  LEN  packed values…
+
+    TypeDescription: tag of a simple type
+                   | 01 count(uint16) TypeDescription          (array)
+                   | 02 LEN TypeDescription × LEN              (structure)
+"""
+
+from decoder.axdr import _SIZE, MAX_DEPTH, Cursor, Truncated, _length_at, _length_bytes
+from decoder.compat import const
+from decoder.errors import AxdrError, Incomplete
+
+_NULL = const(0x00)
+_ARRAY = const(0x01)
+_STRUCTURE = const(0x02)
+_COMPACT_ARRAY = const(0x13)
+_LAST_TAG = const(0x1B)
+_UNUSED = const(0xFE)  # axdr._SIZE marker of tags that are not Data
+
+
+def description(cur, depth):
+    """A TypeDescription: (tag,) | (ARRAY, count, desc) | (STRUCTURE, [desc…])."""
+    if depth >= MAX_DEPTH:
+        raise AxdrError("A-XDR type description deeper than %d" % MAX_DEPTH)
+    # Null, empty arrays and empty structures are refused: every element
+    # must take at least one byte, or a short frame could describe an
+    # unbounded number of elements.
+    tag = cur.byte()
+    if tag == _ARRAY:
+        count = cur.number(">H", 2)
+        if count == 0:
+            raise AxdrError("empty array in compact-array description")
+        return (tag, count, description(cur, depth + 1))
+    if tag == _STRUCTURE:
+        n = cur.length()
+        if n == 0:
+            raise AxdrError("empty structure in compact-array description")
+        cur.need(n)
+        return (tag, [description(cur, depth + 1) for _ in range(n)])
+    if tag > _LAST_TAG or tag == _NULL or tag == _COMPACT_ARRAY or _SIZE[tag] == _UNUSED:
+        raise AxdrError("bad type 0x%02x in compact-array description" % tag)
+    return (tag,)
+
+
+def typed(cur, desc, depth):
+    """An untagged value laid out as ``desc`` says."""
+    tag = desc[0]
+    if tag == _ARRAY:
+        return [typed(cur, desc[2], depth + 1) for _ in range(desc[1])]
+    if tag == _STRUCTURE:
+        return tuple([typed(cur, d, depth + 1) for d in desc[1]])
+    return cur.content(tag, depth)
+
+
+def decode(cur, depth):
+    """The rows of the compact-array whose tag ``cur`` has just read."""
+    desc = description(cur, depth + 1)
+    n = cur.length()
+    end = cur.need(n)
+    inner = Cursor(cur.buf, cur.pos, end)
+    items = []
+    while inner.pos < end:
+        start = inner.pos
+        items.append(typed(inner, desc, depth + 1))
+        if inner.pos == start:
+            raise AxdrError("compact-array of zero-size elements at offset %d" % start)
+    cur.pos = end
+    return items
+
+
+def skip(buf, pos, end):
+    """Position after a compact-array whose content starts at ``pos``."""
+    cur = Cursor(buf, pos, end)
+    try:
+        description(cur, 1)
+    except Truncated:
+        raise Incomplete()
+    n = _length_at(buf, cur.pos, end)
+    return cur.pos + _length_bytes(buf[cur.pos]) + n
