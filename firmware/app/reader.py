@@ -78,6 +78,7 @@ class MeterReader:
                 # the next frame); the reader itself must keep running.
                 self.memory_errors += 1
                 gc.collect()
+                self.log("meter: out of memory decoding a chunk (%d so far)" % self.memory_errors)
 
     def handle(self, chunk):
         """Decode one chunk and merge what it completed (also used by tests)."""
