@@ -279,7 +279,7 @@ def readings(body, profile_name, system_title=None, lists=None):
     names of untagged lists to try (default profiles.DEFAULT_LISTS).
     Raises AxdrError on malformed data.
     """
-    from decoder import obis_push, obis_untagged
+    from decoder import obis_push
 
     cur = obis_push.begin(body)
     if cur is not None:
@@ -287,6 +287,8 @@ def readings(body, profile_name, system_title=None, lists=None):
     try:
         tree = axdr.decode(body, 0)[0]
     except AxdrError as e:
+        from decoder import obis_untagged
+
         try:
             return obis_untagged.xt211(body, profiles.resolve(profile_name, system_title))
         except AxdrError:
@@ -304,4 +306,6 @@ def readings(body, profile_name, system_title=None, lists=None):
     out, used = tagged(items, profile)
     if used * 2 > len(items):
         return out
+    from decoder import obis_untagged
+
     return obis_untagged.readings(items, profile_name, profile, system_title, lists)
