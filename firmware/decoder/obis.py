@@ -279,16 +279,12 @@ def readings(body, profile_name, system_title=None, lists=None):
     names of untagged lists to try (default profiles.DEFAULT_LISTS).
     Raises AxdrError on malformed data.
     """
-    from decoder import obis_push
-
     cur = obis_push.begin(body)
     if cur is not None:
         return obis_push.readings(body, profile_name, system_title, cur)
     try:
         tree = axdr.decode(body, 0)[0]
     except AxdrError as e:
-        from decoder import obis_untagged
-
         try:
             return obis_untagged.xt211(body, profiles.resolve(profile_name, system_title))
         except AxdrError:
@@ -306,6 +302,9 @@ def readings(body, profile_name, system_title=None, lists=None):
     out, used = tagged(items, profile)
     if used * 2 > len(items):
         return out
-    from decoder import obis_untagged
-
     return obis_untagged.readings(items, profile_name, profile, system_title, lists)
+
+
+# Imported last and at import time: they use the helpers above, and loading
+# them in the middle of a run could fail on a fragmented small heap.
+from decoder import obis_push, obis_untagged  # noqa: E402
