@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,11 +73,21 @@ def _gateway(config_path, workdir, heapsize):
                             env=env, cwd=ROOT)
 
 
+def _echo(gw):
+    """Print the gateway's log as it comes, pointing out the HTTP address."""
+    for raw in gw.stdout:
+        line = raw.decode(errors="replace").rstrip()
+        print("gateway: " + line)
+        if line.startswith("http: listening on "):
+            print("run: HTTP API at %s (try %sapi/v1/readings)" % (line[19:], line[19:]))
+        sys.stdout.flush()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="meterlink on the unix port against the simulator")
     p.add_argument("--config", default=os.path.join(ROOT, "tools", "run-config.json"))
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
-    p.add_argument("--heapsize", default="96k")
+    p.add_argument("--heapsize", default="256k", help="MicroPython heap (the code itself lives in it on unix)")
     args = p.parse_args(argv)
     with open(args.config) as f:
         cfg = json.load(f)
@@ -84,21 +95,17 @@ def main(argv=None):
     sim = _start_simulator(cfg.get("meter", {}))
     broker = _start_broker(cfg.get("mqtt", {}), workdir)
     gw = _gateway(os.path.abspath(args.config), workdir, args.heapsize)
+    threading.Thread(target=_echo, args=(gw,), daemon=True).start()
     deadline = None if args.seconds is None else time.monotonic() + args.seconds
     try:
-        for raw in gw.stdout:
-            line = raw.decode(errors="replace").rstrip()
-            print("gateway: " + line)
-            if line.startswith("http: listening on "):
-                print("run: HTTP API at %s (try %sapi/v1/readings)" % (line[19:], line[19:]))
-            sys.stdout.flush()
-            if deadline is not None and time.monotonic() > deadline:
-                break
+        while gw.poll() is None and (deadline is None or time.monotonic() < deadline):
+            time.sleep(0.2)
     except KeyboardInterrupt:
         pass
     finally:
-        gw.terminate()
-        gw.wait(5)
+        if gw.poll() is None:
+            gw.terminate()
+            gw.wait(5)
         if broker is not None:
             broker.terminate()
             broker.wait(5)
