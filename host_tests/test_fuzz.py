@@ -140,3 +140,16 @@ def test_well_formed_but_unexpected_bodies_never_raise(body, cuts):
     assert got[0] == 1 and got[-1] == 3, (got, dec.errors.counts)
     for t in telegrams:
         decoder.telegram_json(t)  # whatever came out must serialise
+
+
+@SETTINGS
+@given(st.binary(max_size=300), st.sampled_from([0x20, 0x30]), CUTS)
+def test_any_plaintext_starting_with_a_slash_inside_ciphering_never_raises(tail, security, cuts):
+    """Decrypted content that begins with '/' is taken for a DSMR telegram (Smarty)."""
+    apdu = ds.cipher(b"/" + tail, KEY, TITLE, 2, AUTH, sc=security)
+    stream = good_push(1) + ds.hdlc_frame(ds.LLC + apdu) + good_push(3)
+    telegrams, dec = feed_in_chunks(stream, cuts)
+    got = counters(telegrams)
+    assert got[0] == 1 and got[-1] == 3, (got, dec.errors.counts)
+    for t in telegrams:
+        decoder.telegram_json(t)

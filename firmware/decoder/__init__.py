@@ -140,7 +140,7 @@ class Decoder:
 
     def _dsmr(self, text, title_hex, counter, tag_checked):
         try:
-            values, when = self._dsmr_parse(bytes(text))
+            values, when = self._dsmr_parse(text)
         except DecodeError as e:
             self.errors.record(e)
             return None
