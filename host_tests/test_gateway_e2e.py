@@ -205,3 +205,39 @@ def test_an_invalid_config_refuses_to_start_naming_the_key(tmp_path):
                           "--config", str(path)], capture_output=True, env=env, cwd=ROOT, timeout=30)
     assert out.returncode == 2
     assert b"mqtt.port" in out.stdout
+
+
+def test_a_stalled_http_client_does_not_hold_up_the_meter_reader(rig):
+    import socket
+
+    broker, sub, start = rig
+    sim, gw = start("hdlc")
+    wait_until(lambda: len(sub.on(state_topic())) >= 2, 30, what=lambda: "state\n" + gw.log())
+    stalled = [socket.create_connection(("127.0.0.1", gw.cfg["http"]["port"]), 5) for _ in range(3)]
+    try:
+        stalled[0].sendall(b"GET /api/v1/status HTTP/1.1\r\n")  # and never finishes
+        seen = len(sub.on(state_topic()))
+        wait_until(lambda: len(sub.on(state_topic())) >= seen + 5, 10, what="state while clients stall")
+        assert gw.http("/api/v1/status")[0] == 200
+    finally:
+        for s in stalled:
+            s.close()
+
+
+def test_a_capture_file_source_is_replayed_once(tmp_path):
+    capture = tmp_path / "capture.bin"
+    capture.write_bytes(b"".join(simulate.push_bytes(n, "mbus", minute_every=MINUTE_EVERY) for n in range(4)))
+    broker = Broker(tmp_path).start()
+    sub = Subscriber(broker.port)
+    cfg = gateway_config(1, broker.port, free_port())
+    cfg["meter"]["source"] = str(capture)
+    gw = Gateway(tmp_path, cfg, HEAP).start()
+    try:
+        wait_until(lambda: (sub.last_json(state_topic()) or {}).get("frame_counter") == 8, 30,
+                   what=lambda: "the last telegram of the capture\n" + gw.log())
+        assert_snapshot(sub.last_json(state_topic()))
+        assert json.loads(gw.http("/api/v1/status")[2])["telegrams"] == 6
+    finally:
+        gw.stop()
+        sub.close()
+        broker.stop()
