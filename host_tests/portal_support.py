@@ -60,7 +60,7 @@ class Bodies:
 class PortalRun:
     """A first boot of the firmware on the unix port, in a temporary folder."""
 
-    def __init__(self, folder, initial=None):
+    def __init__(self, folder, initial=None, env=None, expect="setup page on", files=None):
         self.folder = str(folder)
         self.config_path = os.path.join(self.folder, "config.json")
         self.http_port = free_port()
@@ -71,9 +71,12 @@ class PortalRun:
         cfg.update(initial or {})
         with open(self.config_path, "w") as f:
             json.dump(cfg, f)
-        env_code = BOOT % (self.config_path, self.portal_port, self.dns_port)
-        self.child = Child("micropython", env_code, heapsize="256k", cwd=self.folder)
-        self.child.wait_for("setup page on")
+        for suffix, text in (files or {}).items():  # e.g. {".portal": "1"}
+            with open(self.config_path + suffix, "w") as f:
+                f.write(text)
+        code = BOOT % (self.config_path, self.portal_port, self.dns_port)
+        self.child = Child("micropython", code, heapsize="256k", cwd=self.folder, env=env)
+        self.child.wait_for(expect)
         self.bodies = Bodies()
 
     @property

@@ -188,3 +188,31 @@ def test_the_own_origin_may_post(lan):
     fields.update({"wifi.ssid": "Home Net", "wifi.ssid_other": "", "mqtt.host": "mqtt.lan"})
     status, _, _ = post(lan.bodies, lan.port, "/config", fields, headers)
     assert status == 200
+
+
+CONFIGURED = {"wifi": {"ssid": "Home Net", "password": SECRETS["wifi.password"]},
+              "meter": {"key": KEY},
+              "admin": {"password": SECRETS["admin.password"]}}
+
+
+class TestBootDecision:
+    def test_a_configured_dongle_boots_straight_into_the_gateway(self, tmp_path):
+        run = PortalRun(tmp_path, CONFIGURED, expect="http: listening")
+        output = run.stop()
+        assert "portal:" not in output and "Traceback" not in output
+
+    def test_the_button_opens_the_portal_over_a_valid_configuration(self, tmp_path):
+        run = PortalRun(tmp_path, CONFIGURED, env={"METERLINK_BUTTON": "1",
+                                                   "METERLINK_SCAN": "Home Net,Other"})
+        status, _, body = run.bodies.request(run.portal_port, "GET", "/")
+        output = run.stop()
+        assert "button held" in output
+        assert status == 200
+        assert b'<option value="Home Net" selected>' in body
+        assert body.count(b'placeholder="unchanged"') == 3  # wifi, key, admin are set
+        assert not run.bodies.leaks(SECRETS.values())
+
+    def test_a_portal_request_from_the_station_opens_it_once(self, tmp_path):
+        run = PortalRun(tmp_path, CONFIGURED, files={".portal": "1"})
+        run.stop()
+        assert not os.path.exists(run.config_path + ".portal")

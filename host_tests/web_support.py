@@ -38,8 +38,9 @@ def command(interpreter, code, heapsize="256k"):
 class Child:
     """A firmware process; ``stop()`` returns its output for failure messages."""
 
-    def __init__(self, interpreter, code, heapsize="256k", cwd=ROOT):
-        argv, env = command(interpreter, code, heapsize)
+    def __init__(self, interpreter, code, heapsize="256k", cwd=ROOT, env=None):
+        argv, env_base = command(interpreter, code, heapsize)
+        env = dict(env_base, **(env or {}))
         self.proc = subprocess.Popen(
             argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
