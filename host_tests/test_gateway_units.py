@@ -97,9 +97,9 @@ class TestDiscovery:
         doc = self.cfg(code, 1, unit)
         assert (doc["device_class"], doc["state_class"], doc["unit_of_measurement"]) == (cls, state, unit)
 
-    def test_reactive_energy_is_a_total_without_a_device_class(self):
+    def test_reactive_energy_is_a_total_of_its_own_class(self):
         doc = self.cfg("1-0:3.8.0", 5, "varh")
-        assert doc["state_class"] == "total_increasing" and "device_class" not in doc
+        assert (doc["device_class"], doc["state_class"]) == ("reactive_energy", "total_increasing")
 
     def test_text_readings_have_no_unit_or_state_class(self):
         doc = self.cfg("0-0:96.1.1", "71000042", None)

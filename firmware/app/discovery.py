@@ -4,7 +4,6 @@ Topic ``<discovery_prefix>/sensor/<device_id>/<object_id>/config`` with a
 JSON config (Home Assistant "MQTT Sensor" + device registry fields)::
 
     {"name": "Energy import", "unique_id": "<device>_obis_1_0_1_8_0",
-     "object_id": "<device>_obis_1_0_1_8_0",
      "state_topic": "<prefix>/<device>/state",
      "value_template": "{{ value_json.readings['1-0:1.8.0'].value }}",
      "availability_topic": "<prefix>/<device>/availability",
@@ -14,7 +13,9 @@ JSON config (Home Assistant "MQTT Sensor" + device registry fields)::
 Energy registers are ``total_increasing`` with device class ``energy`` (what
 the Energy dashboard accepts); powers, voltages, currents are
 ``measurement``. The unique_id depends only on the device id and the OBIS
-code, so it survives reboots and firmware updates.
+code, so it survives reboots and firmware updates. No ``object_id``: Home
+Assistant deprecated it (2025) and derives the entity id from the device and
+sensor names.
 """
 
 # Unit -> (device_class or None, state_class). Units as the decoder spells
@@ -22,8 +23,9 @@ code, so it survives reboots and firmware updates.
 _CLASSES = {
     "Wh": ("energy", "total_increasing"),
     "kWh": ("energy", "total_increasing"),
-    "varh": (None, "total_increasing"),
-    "kvarh": (None, "total_increasing"),
+    # reactive_energy exists since Home Assistant 2025.6 (architecture #724).
+    "varh": ("reactive_energy", "total_increasing"),
+    "kvarh": ("reactive_energy", "total_increasing"),
     "W": ("power", "measurement"),
     "kW": ("power", "measurement"),
     "var": ("reactive_power", "measurement"),
@@ -91,7 +93,6 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
     out = {
         "name": friendly_name(code),
         "unique_id": uid,
-        "object_id": uid,
         "state_topic": state_topic,
         "value_template": "{{ value_json.readings['%s'].value }}" % code,
         "availability_topic": availability_topic,
