@@ -151,6 +151,7 @@ class TestConfigOnTheLan:
         assert stored["meter"]["key"] == KEY and stored["meter"]["auth_key"] == AUTH_KEY
         assert stored["wifi"]["password"] == SECRETS["wifi.password"]
         assert stored["admin"]["password"] == SECRETS["admin.password"]
+        lan.child.wait_for("RESTART")  # the gateway restarts with the new settings
 
     def test_a_post_without_the_password_changes_nothing(self, lan):
         with open(lan.path) as f:

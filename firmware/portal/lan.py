@@ -6,11 +6,16 @@ registers a small handler that imports portal.app on the first request to /confi
 keeps that one Portal (and so its failed-attempt counter) for later requests.
 
     from portal import lan
-    lan.mount(server, config_path, device_id)     # in app/api.register
+    lan.mount(server, config_path, device_id, restart=board.reset)   # in app/api.register
+
+After a successful save ``restart`` (if given) is called RESTART_DELAY seconds later, once
+the "saved" page has gone out, so the new settings take effect.
 """
 
+RESTART_DELAY = 2  # seconds for the "saved" page to reach the browser before the reset
 
-def mount(server, config_path, device="meterlink"):
+
+def mount(server, config_path, device="meterlink", restart=None):
     """Serve GET/POST /config behind the admin password (portal/auth.py)."""
     held = []
 
@@ -19,6 +24,22 @@ def mount(server, config_path, device="meterlink"):
             from portal.app import Portal
 
             held.append(Portal(config_path, device))
+            if restart is not None:
+                _restart_after_save(held[0], restart)
         return held[0].guarded(request)
 
     server.route("/config", config_page, ("GET", "POST"))
+
+
+def _restart_after_save(portal, restart):
+    try:
+        import asyncio
+    except ImportError:  # MicroPython before 1.21
+        import uasyncio as asyncio
+
+    async def wait():
+        await portal.wait_saved()
+        await asyncio.sleep(RESTART_DELAY)
+        restart()
+
+    asyncio.create_task(wait())
