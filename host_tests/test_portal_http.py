@@ -217,3 +217,31 @@ class TestBootDecision:
         run = PortalRun(tmp_path, CONFIGURED, files={".portal": "1"})
         run.stop()
         assert not os.path.exists(run.config_path + ".portal")
+
+
+class TestPortalOverStoredSettings:
+    """The portal opened by itself (new settings never joined) over a stored admin password:
+    the AP password is public, so changing anything needs the current admin password."""
+
+    def test_without_the_current_admin_password_nothing_changes(self, tmp_path):
+        run = PortalRun(tmp_path, CONFIGURED, files={".portal": "1"})
+        before = run.stored()
+        status, _, body = run.bodies.request(run.portal_port, "GET", "/")
+        assert b'id="admin.current"' in body
+        fields = dict(FORM, **{"mqtt.host": "attacker.example", "admin.current": "guess"})
+        status, _, body = post(run.bodies, run.portal_port, "/", fields)
+        assert status == 422 and b'id="err-admin.current"' in body
+        assert run.stored() == before
+        fields["admin.current"] = SECRETS["admin.password"]
+        status, _, _ = post(run.bodies, run.portal_port, "/", fields)
+        assert status == 200
+        assert run.stored()["mqtt"]["host"] == "attacker.example"
+        output = run.stop()
+        assert "Traceback" not in output
+        assert not run.bodies.leaks(SECRETS.values())
+
+    def test_the_button_is_proof_enough(self, tmp_path):
+        run = PortalRun(tmp_path, CONFIGURED, env={"METERLINK_BUTTON": "1"})
+        status, _, body = run.bodies.request(run.portal_port, "GET", "/")
+        run.stop()
+        assert status == 200 and b'id="admin.current"' not in body

@@ -42,10 +42,15 @@ def _clock():
 class Portal:
     """Routes for one configuration file; ``networks`` is the last WiFi scan (SSIDs)."""
 
-    def __init__(self, config_path, device="meterlink", networks=(), clock=_clock):
+    def __init__(self, config_path, device="meterlink", networks=(), clock=_clock,
+                 require_admin=False):
         self.path = config_path
         self.device = device
         self.networks = list(networks)
+        # The AP password is public: when the portal opened by itself (settings that never
+        # joined) over a stored admin password, a passer-by must not re-point MQTT (and so
+        # the stored MQTT password) at their own broker. The button at boot skips this.
+        self.require_admin = require_admin
         self.guard = auth.Guard(clock)
         self.saved = asyncio.Event()
         self.saved_config = None
@@ -95,6 +100,8 @@ class Portal:
             return error_response(403, "the form must be sent from this device's own page")
         posted = request.form()
         cfg, errors = form.apply(posted, stored)
+        if self._ask_current(stored) and not self._current_ok(posted, stored):
+            errors["admin.current"] = "wrong password (or hold the button at boot)"
         if errors:
             values = dict(posted)
             values["wifi.ssid"] = form.ssid_of(posted)
@@ -109,11 +116,20 @@ class Portal:
         body = page.saved(cfg["wifi"]["ssid"], self.device)
         return response(200, body, _HTML, _NO_STORE)
 
+    def _ask_current(self, stored):
+        return self.require_admin and bool(stored["admin"]["password"])
+
+    def _current_ok(self, posted, stored):
+        """The typed current admin password, counted by the same lockout as /config."""
+        typed = posted.get("admin.current", "")
+        return self.guard.verify(typed, stored["admin"]["password"]) == auth.OK
+
     def _page(self, values, errors, stored, status=200, notice=None):
         secrets = {}
         for key in config.SECRET_KEYS:
             secrets[key] = bool(config.get(stored, key))
-        parts = page.render(values, errors, secrets, self.networks, self.device, notice)
+        parts = page.render(values, errors, secrets, self.networks, self.device, notice,
+                            self._ask_current(stored))
         return pieces(status, parts, _HTML, _NO_STORE)
 
     async def wait_saved(self):

@@ -62,9 +62,12 @@ class Guard:
 
     def check(self, header, password):
         """OK, DENIED or LOCKED for the Authorization header against the stored password."""
+        return self.verify(basic_password(header), password)
+
+    def verify(self, given, password):
+        """OK, DENIED or LOCKED for a typed password (None: nothing typed, not a guess)."""
         if self.retry_after():
             return LOCKED
-        given = basic_password(header)
         if password and given is not None and same(given, password):
             self.failures = 0
             self.lockouts = 0

@@ -59,13 +59,14 @@ def load(path, device_id):
     return cfg, mode.config_ready(cfg)
 
 
-async def run_portal(path, device, ap_ip, networks, http_port=80, dns_port=53, host="0.0.0.0"):
+async def run_portal(path, device, ap_ip, networks, http_port=80, dns_port=53, host="0.0.0.0",
+                     require_admin=False):
     """Serve the captive portal until a valid configuration is saved; returns it."""
     from portal.app import Portal
     from portal.dns import DnsResponder
     from web.server import HttpServer
 
-    portal = Portal(path, device, networks)
+    portal = Portal(path, device, networks, require_admin=require_admin)
     server = HttpServer(http_port, host)
     portal.captive_routes(server, ap_ip)
     dns = DnsResponder(ap_ip, dns_port, host)
@@ -100,7 +101,8 @@ def provision(board, path, http_port=80, dns_port=53, host="0.0.0.0"):
     networks = _call(board, "scan") or []
     print("portal: access point %s (button %s, config %s)"
           % (ssid, "held" if held else "up", "ready" if ok else "missing"))
-    asyncio.run(run_portal(path, device, ip, networks, http_port, dns_port, host))
+    # Without the button, a stored admin password must be typed to change anything.
+    asyncio.run(run_portal(path, device, ip, networks, http_port, dns_port, host, not held))
     _call(board, "stop_ap")
     print("portal: saved, restarting into station mode")
     _call(board, "reset")  # the device reboots here; unix goes on into station mode

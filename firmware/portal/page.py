@@ -134,8 +134,12 @@ def _mqtt(out, values, errors, secrets):
     out.append("</fieldset>")
 
 
-def _admin(out, errors, secrets):
+def _admin(out, errors, secrets, ask_current):
     out.append("<fieldset><legend>Admin</legend>")
+    if ask_current:
+        _row(out, "admin.current", "Current admin password",
+             _secret("admin.current", False, ' maxlength="128" required'), errors,
+             "This dongle is already set up: prove it is yours (or hold the button at boot)")
     is_set = secrets.get("admin.password")
     extra = ' minlength="8" maxlength="128"' + ("" if is_set else " required")
     _row(out, "admin.password", "Admin password", _secret("admin.password", is_set, extra),
@@ -143,11 +147,13 @@ def _admin(out, errors, secrets):
     out.append("</fieldset>")
 
 
-def render(values, errors, secrets, networks, device="meterlink", notice=None):
+def render(values, errors, secrets, networks, device="meterlink", notice=None,
+           ask_current=False):
     """The form page as a list of str pieces (sent one by one: no large join).
 
     values: dotted key -> value to show (never secrets); errors: field -> message;
-    secrets: dotted key -> True when a value is stored; networks: SSIDs from a scan.
+    secrets: dotted key -> True when a value is stored; networks: SSIDs from a scan;
+    ask_current: add a "current admin password" field (portal.app.Portal.require_admin).
     """
     out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
            '<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -159,7 +165,7 @@ def render(values, errors, secrets, networks, device="meterlink", notice=None):
     _wifi(out, values, errors, secrets, networks)
     _meter(out, values, errors, secrets)
     _mqtt(out, values, errors, secrets)
-    _admin(out, errors, secrets)
+    _admin(out, errors, secrets, ask_current)
     out.append('<button id="save" type="submit">Save and restart</button></form></main>'
                "<script>%s</script></body></html>" % _JS)
     return out
