@@ -5,6 +5,9 @@ downloads a browser), in a fresh profile, with a phone-sized screen.
 
 import os
 import shutil
+import socket
+import subprocess
+import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -60,3 +63,42 @@ def full_page_screenshot(driver, path):
     })
     with open(path, "wb") as f:
         f.write(base64.b64decode(shot["data"]))
+
+
+class Mosquitto:
+    """A throw-away broker on a free loopback port (the MQTT host typed into the form)."""
+
+    def __init__(self, folder):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        conf = os.path.join(str(folder), "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.proc = subprocess.Popen([binary, "-c", conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise AssertionError("mosquitto did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+def wait_until(predicate, timeout, step=0.1, what="condition"):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("timed out waiting for %s" % what)

@@ -13,8 +13,14 @@ import pytest
 browser_support = pytest.importorskip("browser_support")
 from selenium.webdriver.common.by import By  # noqa: E402
 
-from browser_support import choose, fill, full_page_screenshot, phone_browser  # noqa: E402
-from gateway_support import Broker, wait_until  # noqa: E402
+from browser_support import (  # noqa: E402
+    Mosquitto,
+    choose,
+    fill,
+    full_page_screenshot,
+    phone_browser,
+    wait_until,
+)
 from portal_support import PortalRun  # noqa: E402
 from web_support import request  # noqa: E402
 
@@ -29,7 +35,7 @@ SECRETS = ("wifi-Secret-881", KEY, AUTH, "mqtt-Secret-882", "admin-Secret-883")
 
 @pytest.fixture
 def setup(tmp_path):
-    broker = Broker(tmp_path).start()
+    broker = Mosquitto(tmp_path)
     run = PortalRun(tmp_path)
     driver = phone_browser(str(tmp_path / "profile"))
     yield run, driver, broker
