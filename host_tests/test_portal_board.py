@@ -1,0 +1,125 @@
+"""The captive-portal half of board/esp32.py on the host: fake ``machine``/``network``
+modules record the calls (run under the MicroPython unix port, as the device loads it).
+The type check proves the calls exist; this proves their order and values."""
+
+import json
+
+import pytest
+
+from mp import run_micropython
+
+FAKE_MACHINE = '''
+LOG = []
+PRESSED = []          # values the button pin returns, one per read
+def unique_id():
+    return b"\\x24\\x0a\\xc4\\x01\\x3f\\xa2"
+def reset():
+    LOG.append(["reset"])
+class Pin:
+    OUT = 3
+    IN = 1
+    PULL_UP = 2
+    PULL_DOWN = 1
+    def __init__(self, pin, mode=None, pull=None):
+        self.pin = pin
+        LOG.append(["Pin", pin, mode, pull])
+    def value(self, v=None):
+        if v is None:
+            return PRESSED.pop(0) if PRESSED else 1
+        LOG.append(["Pin.value", self.pin, v])
+class UART:
+    INV_RX = 4
+class WDT:
+    pass
+'''
+
+FAKE_NETWORK = '''
+STA_IF = 0
+AP_IF = 1
+AUTH_WPA2_PSK = 3
+LOG = []
+class WLAN:
+    def __init__(self, i):
+        self.i = i
+    def active(self, on=None):
+        LOG.append(["active", self.i, on])
+    def config(self, **kw):
+        LOG.append(["config", self.i, kw])
+    def ifconfig(self):
+        return ("192.168.4.1", "255.255.255.0", "192.168.4.1", "192.168.4.1")
+    def isconnected(self):
+        return False
+    def scan(self):
+        return [(b"Weak", b"m1", 1, -90, 3, 0), (b"", b"m2", 6, -40, 3, 1),
+                (b"Home", b"m3", 6, -50, 3, 0), (b"Weak", b"m4", 11, -70, 3, 0),
+                (b"\\xff\\xfe", b"m5", 1, -60, 3, 0)]
+'''
+
+SCRIPT = '''
+import json, machine, network
+from board.esp32 import Board
+machine.PRESSED.extend(%s)
+b = Board(%r)
+held = b.button_held()
+ip = b.start_ap("meterlink-3FA2", "meterlink-setup")
+names = b.scan()
+b.stop_ap()
+b.reset()
+print(json.dumps([held, ip, names, machine.LOG, network.LOG]))
+'''
+
+DEVKIT = {"uart": {"id": 2, "rx": 16, "tx": 17, "invert_rx": True},
+          "led": {"pin": 2, "kind": "gpio", "active_low": False},
+          "button": {"pin": 0, "active_low": True}, "p1_request": None}
+
+
+@pytest.fixture
+def run_board(tmp_path):
+    (tmp_path / "machine.py").write_text(FAKE_MACHINE)
+    (tmp_path / "network.py").write_text(FAKE_NETWORK)
+
+    def run(pressed, spec=DEVKIT):
+        board_file = tmp_path / "board.json"
+        board_file.write_text(json.dumps(spec))
+        script = tmp_path / "t.py"
+        script.write_text(SCRIPT % (json.dumps(pressed), str(board_file)))
+        out = run_micropython([str(script)], extra_paths=[str(tmp_path)])
+        assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
+        return json.loads(out.stdout.decode().splitlines()[-1])
+
+    return run
+
+
+def test_the_access_point_is_wpa2_configured_after_it_is_active(run_board):
+    _, ip, _, _, net = run_board([])
+    assert ip == "192.168.4.1"
+    ap = [c for c in net if c[1] == 1]
+    assert ap[0] == ["active", 1, True]
+    assert ap[1] == ["config", 1, {"ssid": "meterlink-3FA2", "key": "meterlink-setup",
+                                   "security": 3}]
+    assert ap[-1] == ["active", 1, False]  # stop_ap
+
+
+def test_the_scan_lists_names_strongest_first_without_hidden_or_duplicates(run_board):
+    _, _, names, _, _ = run_board([])
+    assert names == ["Home", "Weak"]
+
+
+def test_a_button_held_through_every_sample_opens_the_portal(run_board):
+    held, _, _, machine, _ = run_board([0] * 10)
+    assert held is True
+    assert ["Pin", 0, 1, 2] in machine  # input with pull-up (active low)
+    assert ["reset"] in machine
+
+
+@pytest.mark.parametrize("pressed", [[], [1], [0, 0, 0, 1]])
+def test_a_released_or_bouncing_button_does_not(run_board, pressed):
+    held, _, _, _, _ = run_board(pressed)
+    assert held is False
+
+
+def test_a_board_without_a_button_never_reports_one(run_board):
+    spec = dict(DEVKIT)
+    del spec["button"]
+    held, _, _, _, _ = run_board([0] * 10, spec)
+    assert held is False
