@@ -32,8 +32,8 @@ from app import discovery, vse
 from decoder.compat import const
 from app.clock import since_ms, ticks_ms
 
-# Broker keepalive (s), announced in CONNECT; a ping goes out after half of
-# it without other traffic, so the broker never sees us as silent.
+# Broker keepalive (s), announced in CONNECT; a ping goes out every half of
+# it, and a broker silent for a whole keepalive counts as gone.
 KEEPALIVE = 60
 # Seconds a blocking socket call may take once connected; longer means the
 # broker or the link is stuck, and the connection is given up.
@@ -100,7 +100,7 @@ class MqttPublisher:
         self._event = asyncio.Event()
         self._sent_seq = -1
         self._discovered = {}
-        self._last_send = ticks_ms()
+        self._last_rx = self._last_ping = ticks_ms()
 
     def kick(self):
         self._event.set()
@@ -155,6 +155,7 @@ class MqttPublisher:
         self._sent_seq = 0  # an empty store (seq 0) has nothing worth publishing
         self._discovered = {}
         self.log("mqtt: connected to %s:%d" % (mq["host"], mq["port"]))
+        self._last_rx = self._last_ping = ticks_ms()
         self._publish(self.availability_topic, b"online")
 
     def _drop(self):
@@ -176,23 +177,32 @@ class MqttPublisher:
                 pass
             self._event.clear()
             self._check_socket()
-            if since_ms(self._last_send) > KEEPALIVE * 500:
-                self._client.ping()
-                self._last_send = ticks_ms()
+            self._keepalive()
+
+    def _keepalive(self):
+        # Ping every half keepalive even while publishing: the PINGRESP is the
+        # only sign of life from the broker, and a link that silently died
+        # (WiFi gone, broker host down) shows as a missing one.
+        if since_ms(self._last_ping) > KEEPALIVE * 500:
+            self._client.ping()
+            self._last_ping = ticks_ms()
+        if since_ms(self._last_rx) > KEEPALIVE * 1000:
+            raise OSError("no reply from the broker for %d s" % KEEPALIVE)
 
     def _check_socket(self):
         for _, flags in self._poller.poll(0):
             if flags & (select.POLLHUP | select.POLLERR):
                 raise OSError("broker hung up")
-            if flags & select.POLLIN and not self._client.sock.read(_DRAIN):
-                raise OSError("broker closed the connection")
+            if flags & select.POLLIN:
+                if not self._client.sock.read(_DRAIN):
+                    raise OSError("broker closed the connection")
+                self._last_rx = ticks_ms()
 
     def _publish(self, topic, payload):
         if isinstance(payload, str):
             payload = payload.encode()
         self._client.publish(topic.encode() if isinstance(topic, str) else topic, payload, True)
         self.published += 1
-        self._last_send = ticks_ms()
 
     async def _publish_snapshot(self):
         seq = self.store.seq

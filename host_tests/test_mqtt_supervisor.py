@@ -1,0 +1,77 @@
+"""The MQTT supervisor (app/mqtt.py) against brokers that misbehave, under MicroPython.
+
+A broker that accepts and then goes silent (a dead link that TCP does not
+notice) must be given up after one keepalive and reconnected; a broker that
+refuses the CONNECT must be retried with backoff; neither may end the task.
+Run with umqtt.simple from .venv/mplib and a shortened keepalive.
+"""
+
+import socket
+import threading
+
+import pytest
+
+from mp import run_micropython
+
+SCRIPT = """
+import asyncio
+from app import mqtt
+from app.store import Store
+mqtt.KEEPALIVE = 2
+mqtt.BACKOFF_FIRST = 0.2
+cfg = {"device_id": "sup", "mqtt": {"host": "127.0.0.1", "port": %d, "user": "", "password": "",
+       "prefix": "meterlink", "discovery": True, "discovery_prefix": "homeassistant",
+       "layout": "meterlink", "vse_group": "g"}}
+pub = mqtt.MqttPublisher(cfg, Store(), "t", None, log=lambda m: None)
+async def main():
+    task = asyncio.create_task(pub.run())
+    await asyncio.sleep(%f)
+    print(pub.connects, task.done(), pub.last_error)
+asyncio.run(main())
+"""
+
+
+class FakeBroker:
+    """Accepts every connection; answers CONNECT with ``connack`` and then says nothing."""
+
+    def __init__(self, connack):
+        self.connack = connack
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.clients = []
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.clients.append(client)
+            client.recv(1024)
+            client.sendall(self.connack)
+
+    def close(self):
+        for c in self.clients:
+            c.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("connack, seconds, error", [
+    (b"\x20\x02\x00\x00", 5.5, "no reply from the broker"),
+    (b"\x20\x02\x00\x05", 1.5, "connect to 127.0.0.1"),  # 5 = not authorised
+])
+def test_supervisor_gives_up_bad_connections_and_keeps_retrying(connack, seconds, error):
+    broker = FakeBroker(connack)
+    try:
+        out = run_micropython(["-c", SCRIPT % (broker.port, seconds)])
+    finally:
+        broker.close()
+    assert out.returncode == 0, out.stderr.decode() + out.stdout.decode()
+    connects, done, last_error = out.stdout.decode().strip().split(" ", 2)
+    assert done == "False"  # the task is still running
+    assert error in last_error
+    if connack[3] == 0:
+        assert int(connects) >= 2  # reconnected after the silence
