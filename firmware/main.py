@@ -1,9 +1,17 @@
-"""meterlink entry point: the ESP32 runs this at boot; on unix run
-``micropython firmware/main.py --config FILE``."""
+"""meterlink entry point.
+
+On the ESP32 the boot goes through the captive portal's decision
+(portal/boot.py: portal when unconfigured or the button is held, else the
+gateway). On unix ``micropython firmware/main.py --config FILE`` runs the
+gateway directly (``micropython -m portal.boot`` for the portal flow).
+"""
 
 import sys
 
-from app.app import main
+if sys.platform == "esp32":
+    from portal.boot import main
+else:
+    from app.app import main
 
 status = main()
 if status:

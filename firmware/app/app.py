@@ -34,7 +34,7 @@ HEALTH_EVERY = 1
 class App:
     """All the parts of a running gateway, wired together."""
 
-    def __init__(self, cfg, board, log=print):
+    def __init__(self, cfg, board, log=print, config_path=None):
         from decoder import Decoder
         from decoder.errors import ErrorLog
 
@@ -53,6 +53,7 @@ class App:
         self.reader = MeterReader(board, meter["source"], meter["baud"], self.decoder, self.store,
                                   self.mqtt.kick, log)
         self.server = None
+        self.config_path = config_path
         self._tasks = []
 
     async def start_http(self):
@@ -66,6 +67,17 @@ class App:
         await self.server.start()
         self.log("http: listening on http://%s:%d/" % (self.server.host, port))
 
+    def _watch_join(self):
+        # The captive portal's station-mode check (portal/boot.py): remember
+        # a successful join, reopen the portal when new settings never join.
+        # A task that ends by design, so not one of the watched ones.
+        try:
+            from portal.boot import watch_join
+        except ImportError:
+            return
+        if self.config_path:
+            asyncio.create_task(watch_join(self.board, self.config_path))
+
     def healthy(self):
         """Every task still running (a crashed task stops the watchdog feed)."""
         for task in self._tasks:
@@ -78,6 +90,7 @@ class App:
         net = self.board.start_network(self.cfg)
         if net is not None:
             self._tasks.append(asyncio.create_task(net))
+            self._watch_join()
         self._tasks.append(asyncio.create_task(self.reader.run()))
         self._tasks.append(asyncio.create_task(self.mqtt.run()))
         await self.start_http()
@@ -140,5 +153,5 @@ def main(argv=None):
     if cfg is None:
         return 2
     _preload()
-    asyncio.run(App(cfg, board).run())
+    asyncio.run(App(cfg, board, config_path=path).run())
     return 0
