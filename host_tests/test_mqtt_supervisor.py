@@ -75,3 +75,9 @@ def test_supervisor_gives_up_bad_connections_and_keeps_retrying(connack, seconds
     assert error in last_error
     if connack[3] == 0:
         assert int(connects) >= 2  # reconnected after the silence
+
+
+def test_without_a_host_mqtt_is_off_but_the_task_stays_alive():
+    out = run_micropython(["-c", (SCRIPT % (1, 0.3)).replace('"host": "127.0.0.1"', '"host": ""')])
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout.decode().split(" ", 2)[:2] == ["0", "False"]

@@ -108,7 +108,8 @@ class MqttPublisher:
     async def run(self):
         if not self.cfg["host"]:
             self.log("mqtt: no mqtt.host configured, MQTT off")
-            return
+            while True:  # stay alive: a finished task reads as a crash to the watchdog
+                await asyncio.sleep(3600)
         delay = BACKOFF_FIRST
         while True:
             if self.network_up is not None and not self.network_up():
