@@ -74,8 +74,12 @@ class _UartMeter:
         self._stream = asyncio.StreamReader(uart)
 
     async def readinto(self, buf):
-        n = await self._stream.readinto(buf)
-        return n or 0
+        # A UART never closes: None or 0 (a wake-up with nothing to read,
+        # timeout=0) means "wait again", never "the meter went away".
+        while True:
+            n = await self._stream.readinto(buf)
+            if n:
+                return n
 
     def close(self):
         pass  # the UART belongs to the board, not to one reader session
