@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -39,11 +40,25 @@ def wait_until(predicate, timeout=20.0, step=0.05, what="condition"):
 class Broker:
     """mosquitto on a fixed loopback port; ``stop()``/``start()`` for outage tests."""
 
-    def __init__(self, tmpdir, port=None):
+    def __init__(self, tmpdir, port=None, users=None):
         self.port = port or free_port()
         self.conf = os.path.join(str(tmpdir), "mosquitto.conf")
+        lines = ["listener %d 127.0.0.1" % self.port, "persistence false", "set_tcp_nodelay true"]
+        if users:
+            # mosquitto started as root reads its files as user "mosquitto":
+            # the password file goes where that user can reach it.
+            self.passwd_dir = tempfile.mkdtemp(prefix="mosquitto-")
+            os.chmod(self.passwd_dir, 0o755)
+            passwd = os.path.join(self.passwd_dir, "passwd")
+            open(passwd, "w").close()
+            for user, password in users.items():
+                subprocess.run(["mosquitto_passwd", "-b", passwd, user, password], check=True)
+            os.chmod(passwd, 0o644)
+            lines += ["allow_anonymous false", "password_file %s" % passwd]
+        else:
+            lines.append("allow_anonymous true")
         with open(self.conf, "w") as f:
-            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n" % self.port)
+            f.write("\n".join(lines) + "\n")
         self.proc = None
 
     def start(self):
@@ -64,6 +79,8 @@ class Broker:
             self.proc.terminate()
             self.proc.wait(10)
             self.proc = None
+        if getattr(self, "passwd_dir", None):
+            shutil.rmtree(self.passwd_dir, ignore_errors=True)
 
 
 class Subscriber:

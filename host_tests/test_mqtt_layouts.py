@@ -79,3 +79,27 @@ def test_last_will_marks_the_gateway_offline_when_it_dies(tmp_path, broker):
         gw.stop()
         sim.stop()
         sub.close()
+
+
+@pytest.mark.parametrize("password, connects", [("s3cret!", True), ("wrong", False)])
+def test_broker_credentials(tmp_path, password, connects):
+    secured = Broker(tmp_path, users={"meter": "s3cret!"}).start()
+    sim, gw = run(tmp_path, secured, {"user": "meter", "password": password})
+    try:
+        def status():
+            try:
+                return json.loads(gw.http("/api/v1/status")[2])
+            except OSError:  # not listening yet
+                return {"mqtt": {"connected": False, "last_error": None}}
+
+        if connects:
+            wait_until(lambda: status()["mqtt"]["connected"], 20, what=lambda: gw.log())
+        else:
+            wait_until(lambda: status()["mqtt"]["last_error"], 20, what=lambda: gw.log())
+            assert status()["mqtt"]["connected"] is False
+            assert "connect to 127.0.0.1" in status()["mqtt"]["last_error"]
+            assert status()["telegrams"] > 0  # the meter side is unaffected
+    finally:
+        gw.stop()
+        sim.stop()
+        secured.stop()

@@ -140,7 +140,7 @@ class MqttPublisher:
         client = MQTTClient(
             ("meterlink-" + self.device_id).encode(), mq["host"], mq["port"],
             mq["user"].encode() if mq["user"] else None,
-            mq["password"].encode() if mq["password"] else None, keepalive=KEEPALIVE)
+            mq["password"].encode(), keepalive=KEEPALIVE)  # umqtt sends it only with a user
         client.set_last_will(self.availability_topic.encode(), b"offline", retain=True)
         self._client = client
         try:
