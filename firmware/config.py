@@ -249,7 +249,7 @@ def validate(cfg, default_device_id=None):
         raise ConfigError("(top)", "the configuration must be a JSON object")
     for key in cfg:
         if key not in DEFAULTS:
-            raise ConfigError(key, "unknown setting")
+            raise ConfigError(key or '""', "unknown setting")
     out = {}
     for key in DEFAULTS:
         default = DEFAULTS[key]

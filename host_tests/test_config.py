@@ -128,3 +128,29 @@ def test_config_behaves_the_same_on_micropython(tmp_path):
     assert lines[0] == "mqtt.port mqtt.port: must be between 1 and 65535"
     assert lines[1] == "ab" * 16 + " h"
     assert lines[2] == config.REDACTED
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10 ** 6, 10 ** 6) | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+_SECTIONS = st.fixed_dictionaries({}, optional={
+    name: st.dictionaries(st.sampled_from(sorted(config.DEFAULTS[name]) + ["bogus"]), _JSON, max_size=6)
+    for name in ("meter", "mqtt", "http", "wifi", "admin")
+})
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SECTIONS | _JSON)
+def test_any_json_is_either_a_complete_config_or_a_config_error(doc):
+    try:
+        cfg = config.validate(doc, "dev")
+    except config.ConfigError as e:
+        assert e.key and str(e).startswith(e.key + ":")
+        return
+    assert set(cfg) == set(config.DEFAULTS)
+    assert config.validate(cfg, "dev") == cfg  # normalised output validates to itself
