@@ -47,9 +47,14 @@ _ABSTRACT = {"96.1.0": "Meter ID", "96.1.1": "Meter ID 2", "42.0.0": "Logical de
              "1.0.0": "Meter clock", "96.13.0": "Message"}
 
 
+_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
 def object_id(code):
-    """ "1-0:1.8.0" -> "obis_1_0_1_8_0" (HA allows [a-z0-9_] here)."""
-    return "obis_" + code.replace("-", "_").replace(":", "_").replace(".", "_")
+    """ "1-0:1.8.0" -> "obis_1_0_1_8_0"; every other character becomes "_" (Home
+    Assistant accepts only [a-zA-Z0-9_-] there; the decoder also names untagged
+    values "#3" and extra attributes "1-0:1.8.0/3")."""
+    return "obis_" + "".join([c if c in _ID_CHARS else "_" for c in code])
 
 
 def _split(code):
