@@ -181,6 +181,39 @@ def smallest_heap(code_dir=None, low=64, high=512):
     return high
 
 
+ALLOC_SCRIPT = """
+import gc, micropython
+from app.store import Store
+from app.snapshot import SnapshotWriter
+from decoder import Decoder
+dec = Decoder(%r, %r)
+tel = []
+for frame in %r:
+    tel.extend(dec.feed(bytes.fromhex(frame)))
+store, snap = Store(), SnapshotWriter()
+for t in tel:
+    store.update(t)
+snap.render(store)
+gc.collect()
+before = micropython.mem_total()
+for _ in range(100):
+    for t in tel:
+        store.update(t)
+    snap.render(store)
+print((micropython.mem_total() - before) // (100 * len(tel)))
+"""
+
+
+def alloc_per_telegram():
+    """Heap bytes allocated per telegram by the store merge and the state JSON."""
+    from mp import run_micropython
+
+    frames = [simulate.push_bytes(n, minute_every=3).hex() for n in range(6)]
+    out = run_micropython(["-c", ALLOC_SCRIPT % (simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY, frames)],
+                          heapsize="1m")
+    return int(out.stdout) if out.returncode == 0 else None
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100.0 * (len(ordered) - 1))))]
@@ -199,6 +232,8 @@ def main():
         ok = ok and verdict == "PASS"
         print("  latency last byte -> MQTT, %d pushes: median %.2f ms, p99 %.2f ms, max %.2f ms "
               "(budget < %.0f ms): %s" % (len(lat), med, p99, max(lat), BUDGET_MS, verdict))
+    print("  heap allocated per telegram by store merge + state JSON (decoder excluded): %s B"
+          % alloc_per_telegram())
     smallest = smallest_heap()
     print("  smallest heap for %d pushes (source, compiled on import): %s"
           % (PROBE_N, "%d kB" % smallest if smallest else "> 512 kB"))

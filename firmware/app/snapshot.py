@@ -18,6 +18,9 @@ from decoder import telegram_json, to_json
 # 96 codes (store.MAX_CODES) of about 60 bytes each, plus the header; a
 # snapshot larger than this is rare enough to take the allocating path.
 BUF_SIZE = 6144
+# Codes and units whose encoded JSON pieces are cached: the store keeps at
+# most 96 codes (store.MAX_CODES), units are a dozen.
+_MAX_CACHED = 128
 
 
 class Overflow(Exception):
@@ -31,6 +34,26 @@ class SnapshotWriter:
         self._buf = bytearray(size)
         self._view = memoryview(self._buf)
         self._n = 0
+        # Encoded once per OBIS code and per unit: the codes a meter sends do
+        # not change, so after the first telegram an entry costs only its value.
+        self._keys = {}
+        self._units = {}
+
+    def _key(self, code):
+        piece = self._keys.get(code)
+        if piece is None:
+            piece = ('"%s": {"value": ' % code).encode()
+            if len(self._keys) < _MAX_CACHED:
+                self._keys[code] = piece
+        return piece
+
+    def _unit(self, unit):
+        piece = self._units.get(unit)
+        if piece is None:
+            piece = (b"}" if unit is None else (', "unit": %s}' % json.dumps(unit)).encode())
+            if len(self._units) < _MAX_CACHED:
+                self._units[unit] = piece
+        return piece
 
     def _put(self, text):
         data = text.encode() if isinstance(text, str) else text
@@ -56,9 +79,11 @@ class SnapshotWriter:
                 self._value(store.meter_time), self._value(store.system_title), self._value(store.frame_counter)))
             first = True
             for code, pair in store.readings.items():
-                self._put(('"%s": {"value": ' if first else ', "%s": {"value": ') % code)
+                if not first:
+                    self._put(b", ")
+                self._put(self._key(code))
                 self._put(self._value(pair[0]))
-                self._put('}' if pair[1] is None else ', "unit": %s}' % json.dumps(pair[1]))
+                self._put(self._unit(pair[1]))
                 first = False
             self._put("}}")
         except Overflow:
