@@ -196,15 +196,20 @@ def test_wrong_key_counts_authentication_errors_and_publishes_no_state(rig):
     assert 'meterlink_decode_errors_total{kind="authentication"}' in gw.http("/metrics")[2].decode()
 
 
-def test_an_invalid_config_refuses_to_start_naming_the_key(tmp_path):
+@pytest.mark.parametrize("doc, key", [
+    ({"mqtt": {"port": 99999}}, b"mqtt.port"),
+    ({"meter": {"profile": "no-such-meter"}}, b"meter.profile"),
+    ({"meter": {"lists": ["no-such-list"]}}, b"meter.lists"),
+])
+def test_an_invalid_config_refuses_to_start_naming_the_key(tmp_path, doc, key):
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"mqtt": {"port": 99999}}))
+    path.write_text(json.dumps(doc))
     env = micropython_env()
     env["METERLINK_DIR"] = str(tmp_path)
     out = subprocess.run([MICROPYTHON, "-X", "heapsize=%s" % HEAP, os.path.join(ROOT, "firmware", "main.py"),
                           "--config", str(path)], capture_output=True, env=env, cwd=ROOT, timeout=30)
-    assert out.returncode == 2
-    assert b"mqtt.port" in out.stdout
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert b"refused: " + key in out.stdout
 
 
 def test_a_stalled_http_client_does_not_hold_up_the_meter_reader(rig):

@@ -153,5 +153,12 @@ def main(argv=None):
     if cfg is None:
         return 2
     _preload()
-    asyncio.run(App(cfg, board, config_path=path).run())
+    try:
+        app = App(cfg, board, config_path=path)
+    except ValueError as e:
+        # The decoder knows its profile and list names; its message starts
+        # with the option ("profile: unknown meter profile 'x'").
+        print("meterlink: configuration %s refused: meter.%s" % (path, e))
+        return 2
+    asyncio.run(app.run())
     return 0
