@@ -279,9 +279,16 @@ def readings(body, profile_name, system_title=None, lists=None):
     names of untagged lists to try (default profiles.DEFAULT_LISTS).
     Raises AxdrError on malformed data.
     """
+    # Small on purpose (MicroPython keeps a frame of few locals off the
+    # heap): push-setup bodies, the common case, take the cached fast path.
     cur = obis_push.begin(body)
     if cur is not None:
         return obis_push.readings(body, profile_name, system_title, cur)
+    return _decoded(body, profile_name, system_title, lists)
+
+
+def _decoded(body, profile_name, system_title, lists):
+    """Readings of a tagged or untagged body, from its decoded A-XDR tree."""
     try:
         tree = axdr.decode(body, 0)[0]
     except AxdrError as e:

@@ -14,7 +14,12 @@ the list; then the list has n-1 entries and element i belongs to object i-1.
 The capture list is identical on every push of one configuration, so it is
 turned once into a *plan* (OBIS text, exponent, unit per element) cached on
 the list's bytes; each push then costs one dict copy and one (value, unit)
-tuple per reading.
+tuple per reading that changed since the last push.
+
+Heap: this runs on every push on a small ESP32 heap. MicroPython puts a
+call's frame on the heap when its locals plus value stack exceed 11 slots,
+so the per-push functions below are small on purpose and share one reused
+cursor (_CUR) that carries the call's inputs instead of long argument lists.
 """
 
 from decoder import axdr, profiles
@@ -35,44 +40,117 @@ MAX_PLANS = const(4)
 _plans = []
 
 
+class _Push(axdr.Cursor):
+    """The cursor of the push path plus the inputs of the current call.
+
+    One instance is reused for every push: a new Cursor costs ~150 bytes of
+    heap per push on MicroPython, and carrying profile, title and the list's
+    position here keeps the helpers' frames small.
+    """
+
+    def __init__(self):
+        axdr.Cursor.__init__(self, b"")
+        self.count = 0  # elements of the body structure
+        self.first = 0  # offset of element 0, the capture list
+        self.profile_name = None
+        self.title = None
+        self.out = None  # the readings dict being filled
+
+
+_CUR = _Push()
+
+
 class Plan:
-    """What to do with each value of one capture list, for one profile."""
+    """What to do with each value of one capture list, for one profile.
+
+    Parallel lists indexed by value (keys[i] is None for the push object's
+    own value): indexing them allocates nothing, unlike unpacking tuples.
+    """
 
     def __init__(self, key, profile_name, title, entries, name_at=None, name=None):
         self.key = key                    # bytes of the capture list
         self.profile_name = profile_name
         self.title = title                # system title it was built for
-        self.entries = entries            # [(OBIS text or None, exponent, unit)]
+        self.keys = [e[0] for e in entries]    # OBIS text or None
+        self.exponents = [e[1] for e in entries]
+        self.units = [e[2] for e in entries]
+        # The raw value and reading of each entry on the last push: a value
+        # that did not change reuses its (immutable) reading tuple.
+        self.raws = [None] * len(entries)
+        self.pairs = [None] * len(entries)
         # "auto" without a system title: the logical name that chose the
         # profile, and its reading key (another meter with the same list
         # but another name needs its own plan).
         self.name_at = name_at
         self.name = name
-        self.template = {}
-        for entry in entries:
-            if entry[0] is not None:
-                self.template[entry[0]] = None
+        # Sized once with every key: copying it costs one allocation of
+        # exactly that many slots per push.
+        self.template = dict.fromkeys([k for k in self.keys if k is not None])
+
+    def matches(self, cur):
+        """True when the body at cur.first starts with this plan's list.
+
+        A-XDR values delimit themselves, so equal bytes over the cached
+        list's length mean the same list: no need to walk it on every push.
+        """
+        if self.profile_name != cur.profile_name or self.title != cur.title:
+            return False
+        start = cur.first
+        return len(self.keys) == cur.count - 1 and cur.buf[start:start + len(self.key)] == self.key
+
+    def apply(self, cur):
+        """Decode the values after the list into a fresh readings dict."""
+        cur.pos = cur.first + len(self.key)
+        cur.out = self.template.copy()
+        for i in range(len(self.keys)):
+            self.put(cur, i)
+        out = cur.out
+        cur.out = None
+        return out
+
+    def put(self, cur, i):
+        value = cur.value()
+        if self.keys[i] is not None:
+            cur.out[self.keys[i]] = self.pair(i, value)
+
+    def pair(self, i, value):
+        # Only exact ints, bytes and str are compared: for them equal means
+        # the same reading (True == 1 and 0.0 == -0.0 would not).
+        t = type(value)
+        if (t is int or t is bytes or t is str) and type(self.raws[i]) is t and self.raws[i] == value:
+            return self.pairs[i]
+        self.raws[i] = value
+        self.pairs[i] = reading(value, self.exponents[i], self.units[i])
+        return self.pairs[i]
 
 
 def begin(body):
-    """A Cursor at element 0 when the body is a structure whose element 0 is
-    a capture list ({uint16 class, octet-string[6] OBIS, ...}), else None."""
-    cur = axdr.Cursor(body)
+    """The push cursor at element 0 when the body is a structure whose
+    element 0 is a capture list ({uint16 class, octet-string[6] OBIS, ...}),
+    else None. The cursor is shared: valid until the next call."""
+    cur = _CUR
+    cur.buf = body
+    cur.end = len(body)
+    cur.pos = 0
     try:
-        if cur.byte() != _STRUCTURE:
-            return None
-        cur.length()
-        if cur.byte() != _ARRAY or cur.length() == 0:
-            return None
-        if cur.byte() != _STRUCTURE or cur.byte() != 4 or cur.byte() != _UINT16:
-            return None
-        cur.pos = cur.need(2)
-        if cur.byte() != _OCTET_STRING or cur.byte() != 6:
+        if not _list_ahead(cur):
             return None
     except AxdrError:
         return None
     cur.pos = 0
     return cur
+
+
+def _list_ahead(cur):
+    if cur.byte() != _STRUCTURE:
+        return False
+    cur.length()
+    if cur.byte() != _ARRAY or cur.length() == 0:
+        return False
+    if cur.byte() != _STRUCTURE or cur.byte() != 4 or cur.byte() != _UINT16:
+        return False
+    cur.pos = cur.need(2)
+    return cur.byte() == _OCTET_STRING and cur.byte() == 6
 
 
 def is_push_setup(body):
@@ -136,24 +214,22 @@ def _build(body, start, stop, count, profile_name, system_title):
     return Plan(bytes(body[start:stop]), profile_name, title, entries, name_at, name)
 
 
-def _cached(body, start, count, profile_name, system_title, stale):
-    """A plan whose list bytes start the body at ``start``, or None.
-
-    A-XDR values delimit themselves, so equal bytes over the cached list's
-    length mean the same list: no need to walk the list on every push.
-    """
+def _cached(cur, stale):
     for plan in _plans:
-        if (plan is not stale and plan.profile_name == profile_name and plan.title == system_title
-                and len(plan.entries) == count - 1
-                and body[start:start + len(plan.key)] == plan.key):
+        if plan is not stale and plan.matches(cur):
             return plan
     return None
 
 
-def _plan(body, start, count, profile_name, system_title, stale=None):
-    plan = _cached(body, start, count, profile_name, system_title, stale)
+def _plan(cur, stale=None):
+    """The plan for the list at cur.first (built and cached on first sight)."""
+    plan = _cached(cur, stale)
     if plan is not None:
         return plan
+    return _new_plan(cur.buf, cur.first, cur.count, cur.profile_name, cur.title, stale)
+
+
+def _new_plan(body, start, count, profile_name, system_title, stale):
     try:
         stop = axdr.skip(body, start)
     except Incomplete:
@@ -173,24 +249,20 @@ def readings(body, profile_name, system_title=None, cur=None):
         cur = begin(body)
         if cur is None:
             raise AxdrError("not a push-setup body")
-    body = cur.buf
+    cur.profile_name = profile_name
+    cur.title = system_title
     cur.pos = 1
-    count = cur.length()
-    first = cur.pos
-    plan = _plan(body, first, count, profile_name, system_title)
-    out = _apply(plan, cur, first)
+    cur.count = cur.length()
+    cur.first = cur.pos
+    return _readings(cur)
+
+
+def _readings(cur):
+    plan = _plan(cur)
+    out = plan.apply(cur)
     if plan.name_at is not None and out[plan.name_at][0] != plan.name:
         # Same list, another meter: its name may call for another profile.
-        plan = _plan(body, first, count, profile_name, system_title, plan)
-        out = _apply(plan, cur, first)
-    return out
-
-
-def _apply(plan, cur, start):
-    cur.pos = start + len(plan.key)
-    out = plan.template.copy()
-    for key, exponent, unit in plan.entries:
-        value = cur.value()
-        if key is not None:
-            out[key] = reading(value, exponent, unit)
+        plan = _plan(cur, plan)
+        out = plan.apply(cur)
+    cur.buf = b""  # do not keep the caller's buffer alive
     return out
