@@ -29,17 +29,14 @@ import struct
 
 from decoder import axdr, profiles
 from decoder.compat import const
+from decoder.cosem_datetime import date_ok as _date_ok
+from decoder.cosem_datetime import datetime_text, is_datetime  # noqa: F401  (obis API)
 from decoder.errors import AxdrError
 
 # Blue Book: class 40 is push setup; attribute 2 is an object's value (and
 # the push object's capture list).
 PUSH_SETUP_CLASS = const(40)
 VALUE_ATTRIBUTE = const(2)
-# deviation 0x8000: "not specified" (IEC 62056-6-2 4.1.6.1).
-_NO_DEVIATION = -0x8000
-# Year range accepted when guessing that 12 bytes are a date-time.
-_YEAR_MIN = 1970
-_YEAR_MAX = 2199
 
 # IEC 62056-62 unit enumeration (Blue Book 4.3.2): the symbol of code n is
 # entry n (a tuple costs far less RAM on the device than a dict).
@@ -109,53 +106,6 @@ def default_scale(six, profile, overrides=None):
     if overrides is not None and q in overrides:
         return overrides[q], _QUANTITY_UNIT[q]
     return profile[q], _QUANTITY_UNIT[q]
-
-
-def _date_ok(year, month, day):
-    return _YEAR_MIN <= year <= _YEAR_MAX and 1 <= month <= 12 and 1 <= day <= 31
-
-
-def datetime_text(raw):
-    """12-byte COSEM date-time (IEC 62056-6-2 4.1.6.1) -> ISO 8601 or None.
-
-    Layout: year(2) month day weekday hour minute second hundredths
-    deviation(int16, minutes) status. The deviation counts minutes from
-    local time to UTC (UTC = local + deviation), so CEST is -120, which
-    ISO 8601 writes "+02:00".
-    Unspecified (0xFF) minute/second read as 0; an unspecified date or hour
-    leaves out that half; both unspecified -> None.
-    """
-    year, month, day, _, hour, minute, second, _, dev = struct.unpack_from(">HBBBBBBBh", raw, 0)
-    date = "%04d-%02d-%02d" % (year, month, day) if _date_ok(year, month, day) else None
-    time = None
-    if hour < 24:
-        time = "%02d:%02d:%02d" % (hour, minute if minute < 60 else 0, second if second < 60 else 0)
-    if date is None or time is None:
-        return date or time
-    if dev == _NO_DEVIATION or not -720 <= dev <= 720:
-        return "%sT%s" % (date, time)
-    offset = -dev
-    sign = "+" if offset >= 0 else "-"
-    offset = abs(offset)
-    return "%sT%s%s%02d:%02d" % (date, time, sign, offset // 60, offset % 60)
-
-
-def _field_ok(v, limit):
-    return v < limit or v == 0xFF
-
-
-def is_datetime(raw):
-    """True when 12 bytes look like a COSEM date-time: a real date (or year
-    0xFFFF), valid or unspecified time fields, a plausible deviation. A
-    12-digit meter number in ASCII fails on the year."""
-    if len(raw) != 12:
-        return False
-    year, month, day, _, hour, minute, second, hund, dev = struct.unpack_from(">HBBBBBBBh", raw, 0)
-    if not (year == 0xFFFF or _date_ok(year, month, day)):
-        return False
-    if not (_field_ok(hour, 24) and _field_ok(minute, 60) and _field_ok(second, 60) and _field_ok(hund, 100)):
-        return False
-    return dev == _NO_DEVIATION or -720 <= dev <= 720
 
 
 def _printable(raw):
