@@ -14,13 +14,16 @@ the length field delimits the frame::
 - HCS covers format..control, FCS covers format..information; both are
   CRC-16/X.25, least significant byte first (``crc.x25``).
 - The closing flag may be the opening flag of the next frame, and idle
-  lines repeat flags: ``frame`` therefore consumes the opening flag and the
+  lines repeat flags: a parse therefore consumes the opening flag and the
   frame body only, and a flag not followed by a format byte is fill.
 - The information field of the first (or only) frame of a message starts
   with the LLC header ``E6 E7 00`` (meter to client) or ``E6 E6 00``
   (client to meter); ``llc_length`` finds it.
 
-No I/O, no allocation: positions into the caller's buffer come back.
+No I/O and no heap: ``Parser`` leaves positions into the caller's buffer in
+its attributes, and every function here keeps its locals few enough for
+MicroPython to hold its frame on the C stack (more than 11 words of locals
+and value stack put a call's frame on the heap).
 """
 
 from decoder import crc
@@ -42,46 +45,90 @@ _LLC_COMMAND = const(0xE6)
 
 _MORE = const(-1)  # helpers' "not all bytes here yet"
 
-# Returned for a flag that opens no frame (doubled flag, closing flag, fill).
+# Returned by ``frame`` for a flag that opens no frame (doubled flag, closing flag, fill).
 FILL = (1, -1, -1, False)
 
 
-def frame(buf, pos, end, limit):
-    """Parse the frame whose opening flag is buf[pos]; bytes up to ``end`` are valid.
+class Parser:
+    """Parses frames in place in one buffer; the result stays in attributes.
 
-    Returns ``(consumed, info_start, info_stop, segmented)``; the closing flag
-    is not consumed. ``FILL`` when the flag opens no frame, None while the
-    frame is incomplete (no exception: waiting is the common case and a
-    raise allocates on MicroPython). Raises FrameError, ChecksumError, or
-    FrameTooLong when the frame would not fit in ``limit`` bytes.
+    After ``parse`` returned a count: ``start``..``stop`` is the information
+    field (``start`` -1: the flag was fill; ``start == stop``: no
+    information field) and ``segmented`` the S bit. The attributes hold
+    until the next ``parse``.
     """
-    if end - pos < 2:
+
+    def __init__(self, buf, limit):
+        self.buf = buf
+        self.limit = limit
+        self.start = -1
+        self.stop = -1
+        self.segmented = False
+
+    def parse(self, pos, end):
+        """Parse the frame whose opening flag is buf[pos]; bytes up to ``end`` are valid.
+
+        Returns the bytes consumed (the closing flag is not: it may open
+        the next frame), 0 while the frame is incomplete (waiting is the
+        common case, and a raise allocates). Raises FrameError,
+        ChecksumError, or FrameTooLong when the frame would not fit in
+        ``limit`` bytes.
+        """
+        if end - pos < 2:
+            return 0
+        fmt = self.buf[pos + 1]
+        if fmt & _TYPE_MASK != _FORMAT_TYPE:
+            self.start = -1
+            return 1
+        if end - pos < 3:
+            return 0
+        close = _length(fmt, self.buf[pos + 2]) + pos + 1  # this order keeps the value stack at 5
+        info = _info_start(self.buf, pos, close, end)
+        if info == _MORE:
+            return 0
+        self._fits(close - pos + 1)
+        if close >= end:
+            return 0
+        _check_trailer(self.buf, pos, close)
+        self.start = info
+        self.stop = close - 2
+        self.segmented = fmt & _SEGMENTED != 0
+        return close - pos
+
+    def _fits(self, size):
+        if size > self.limit:
+            raise FrameTooLong("HDLC frame of %d bytes exceeds the %d-byte buffer" % (size, self.limit))
+
+
+def frame(buf, pos, end, limit):
+    """``Parser.parse`` as a tuple: ``(consumed, info_start, info_stop, segmented)``.
+
+    ``FILL`` for a flag that opens no frame, None while the frame is
+    incomplete. Allocates a Parser and a tuple: for tests and tools, not
+    for the framer's hot path.
+    """
+    parser = Parser(buf, limit)
+    n = parser.parse(pos, end)
+    if n == 0:
         return None
-    fmt = buf[pos + 1]
-    if fmt & _TYPE_MASK != _FORMAT_TYPE:
+    if parser.start < 0:
         return FILL
-    if end - pos < 3:
-        return None
-    length = ((fmt & _LENGTH_HIGH) << 8) | buf[pos + 2]
+    return n, parser.start, parser.stop, parser.segmented
+
+
+def _length(fmt, low):
+    length = ((fmt & _LENGTH_HIGH) << 8) | low
     if length < _MIN_LENGTH:
         raise FrameError("HDLC length %d is shorter than any frame" % length)
-    close = pos + 1 + length
+    return length
+
+
+def _info_start(buf, pos, close, end):
+    """Where the information field starts (after a checked HCS), or ``_MORE``."""
     header_end = _header_end(buf, pos + 3, close - 2, end)
     if header_end == _MORE:
-        return None
-    info = _check_header(buf, pos + 1, header_end, close, end)
-    if info == _MORE:
-        return None
-    if length + 2 > limit:
-        raise FrameTooLong("HDLC frame of %d bytes exceeds the %d-byte buffer" % (length + 2, limit))
-    if close >= end:
-        return None
-    if buf[close] != FLAG:
-        raise FrameError("HDLC frame does not end with a flag where its length says")
-    fcs = crc.x25(buf, pos + 1, close - 2)
-    if fcs != buf[close - 2] | (buf[close - 1] << 8):
-        raise ChecksumError("HDLC FCS mismatch")
-    return close - pos, info, close - 2, bool(fmt & _SEGMENTED)
+        return _MORE
+    return _check_header(buf, pos + 1, header_end, close, end)
 
 
 def _header_end(buf, pos, fcs, end):
@@ -92,22 +139,26 @@ def _header_end(buf, pos, fcs, end):
     bytes end.
     """
     for _ in range(2):
-        n = 0
-        while True:
-            if pos >= fcs:
-                raise FrameError("HDLC length too short for its addresses")
-            if pos >= end:
-                return _MORE
-            n += 1
-            last = buf[pos] & 1
-            pos += 1
-            if last:
-                break
-            if n == MAX_ADDRESS:
-                raise FrameError("HDLC address longer than %d bytes" % MAX_ADDRESS)
+        pos = _address_end(buf, pos, fcs, end)
+        if pos == _MORE:
+            return _MORE
     if pos >= fcs:
         raise FrameError("HDLC length too short for its control byte")
     return pos + 1  # after the control byte
+
+
+def _address_end(buf, pos, fcs, end):
+    stop = pos + MAX_ADDRESS
+    while True:
+        if pos >= fcs:
+            raise FrameError("HDLC length too short for its addresses")
+        if pos >= end:
+            return _MORE
+        pos += 1
+        if buf[pos - 1] & 1:
+            return pos
+        if pos == stop:
+            raise FrameError("HDLC address longer than %d bytes" % MAX_ADDRESS)
 
 
 def _check_header(buf, start, header_end, body_end, end):
@@ -118,10 +169,16 @@ def _check_header(buf, start, header_end, body_end, end):
         raise FrameError("HDLC length leaves no room for HCS and FCS")
     if header_end + 2 > end:
         return _MORE
-    hcs = crc.x25(buf, start, header_end)
-    if hcs != buf[header_end] | (buf[header_end + 1] << 8):
+    if crc.x25(buf, start, header_end) != buf[header_end] | (buf[header_end + 1] << 8):
         raise ChecksumError("HDLC HCS mismatch")
     return header_end + 2
+
+
+def _check_trailer(buf, pos, close):
+    if buf[close] != FLAG:
+        raise FrameError("HDLC frame does not end with a flag where its length says")
+    if crc.x25(buf, pos + 1, close - 2) != buf[close - 2] | (buf[close - 1] << 8):
+        raise ChecksumError("HDLC FCS mismatch")
 
 
 def llc_length(buf, start, stop):

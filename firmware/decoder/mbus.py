@@ -36,28 +36,63 @@ _CI_DLMS_MASK = const(0xE0)
 _WRAP = const(256)  # one byte of L lost (the T210-D quirk)
 
 
-def frame(buf, pos, end, limit):
-    """Parse the long frame starting at buf[pos] (0x68).
+class Parser:
+    """Parses long frames in place in one buffer; the result stays in attributes.
 
-    Returns ``(consumed, data_start, data_stop, ci)`` where data is the APDU
-    segment after STSAP/DTSAP; None while the frame is incomplete. Raises
-    FrameError, ChecksumError, or FrameTooLong when the frame would not fit
-    in ``limit`` bytes.
+    After ``parse`` returned a count: ``start``..``stop`` is the APDU
+    segment after STSAP/DTSAP and ``ci`` the CI field, until the next
+    ``parse``. Few locals per function: MicroPython then keeps each call's
+    frame off the heap.
     """
-    if end - pos < 4:
+
+    def __init__(self, buf, limit):
+        self.buf = buf
+        self.limit = limit
+        self.start = -1
+        self.stop = -1
+        self.ci = 0
+
+    def parse(self, pos, end):
+        """Parse the long frame starting at buf[pos] (0x68): bytes consumed, 0 while incomplete.
+
+        Raises FrameError, ChecksumError, or FrameTooLong when the frame
+        would not fit in ``limit`` bytes.
+        """
+        if end - pos < 4:
+            return 0
+        body = _body_length(self.buf, pos)
+        if body + 6 > self.limit:
+            raise FrameTooLong("M-Bus frame of %d bytes exceeds the %d-byte buffer" % (body + 6, self.limit))
+        if end - pos < body + 6:
+            return 0
+        self.ci = _check(self.buf, pos + 4, pos + 4 + body)
+        self.start = pos + 4 + _HEADER
+        self.stop = pos + 4 + body
+        return body + 6
+
+
+def frame(buf, pos, end, limit):
+    """``Parser.parse`` as a tuple: ``(consumed, data_start, data_stop, ci)``, None while incomplete.
+
+    Allocates a Parser and a tuple: for tests and tools, not for the
+    framer's hot path.
+    """
+    parser = Parser(buf, limit)
+    n = parser.parse(pos, end)
+    if n == 0:
         return None
+    return n, parser.start, parser.stop, parser.ci
+
+
+def _body_length(buf, pos):
     body = buf[pos + 1]
     if buf[pos + 2] != body or buf[pos + 3] != START:
         raise FrameError("M-Bus start 68 L L 68 malformed")
-    if body < _MIN_BODY:
-        body += _WRAP
-    size = body + 6
-    if size > limit:
-        raise FrameTooLong("M-Bus frame of %d bytes exceeds the %d-byte buffer" % (size, limit))
-    if end - pos < size:
-        return None
-    first = pos + 4
-    cs = first + body
+    return body + _WRAP if body < _MIN_BODY else body
+
+
+def _check(buf, first, cs):
+    """Check stop byte, checksum and CI of the body buf[first:cs]; return the CI."""
     if buf[cs + 1] != _STOP:
         raise FrameError("M-Bus frame does not end with 16")
     if _sum(buf, first, cs) != buf[cs]:
@@ -65,9 +100,9 @@ def frame(buf, pos, end, limit):
     ci = buf[first + 2]
     if ci & _CI_DLMS_MASK:
         raise FrameError("M-Bus CI 0x%02x is not a DLMS segment" % ci)
-    if body < _HEADER:
+    if cs - first < _HEADER:
         raise FrameError("M-Bus DLMS frame without STSAP/DTSAP")
-    return size, first + _HEADER, cs, ci
+    return ci
 
 
 def _sum(buf, start, stop):

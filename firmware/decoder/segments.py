@@ -15,7 +15,9 @@ Two link-layer segmentations carry one APDU in several frames:
 A message that cannot be completed (a segment missing, out of order, a new
 first segment before the last, or longer than the buffer) is counted once
 ("sequence" or "overflow"); its remaining segments are skipped quietly.
-Payloads are memoryviews valid until the next call.
+Payloads are memoryviews valid until the next call. Only segments of a
+longer message are copied; a message in one frame is a view of the framer's
+buffer.
 """
 
 from decoder import hdlc, mbus
@@ -28,20 +30,25 @@ _DISCARD = const(-2)  # _len while the rest of a lost message goes by
 
 
 class Reassembly:
-    """Joins segments of one message; ``starts_apdu(byte)`` tells an APDU tag."""
+    """Joins segments of one message read from ``source``, the framer's buffer.
 
-    def __init__(self, errors, size, starts_apdu):
+    ``starts_apdu(byte)`` tells an APDU tag. Segments are given as positions
+    in ``source``; only the ones that must be kept are copied.
+    """
+
+    def __init__(self, errors, size, starts_apdu, source):
         self.errors = errors
         self._buf = bytearray(size)
         self._mv = memoryview(self._buf)
+        self._src = source
         self._len = _IDLE
         self._link = 0
         self._seq = 0
         self._starts_apdu = starts_apdu
 
-    def hdlc(self, buf, mv, start, stop, segmented):
-        """An HDLC information field buf[start:stop] -> the APDU payload or None."""
-        llc = hdlc.llc_length(buf, start, stop)
+    def hdlc(self, start, stop, segmented):
+        """An HDLC information field source[start:stop] -> the APDU payload or None."""
+        llc = hdlc.llc_length(self._src, start, stop)
         if llc or self._link != _HDLC:
             self._end("HDLC message cut short: a new one started")
         start += llc
@@ -51,35 +58,43 @@ class Reassembly:
             return None
         if self._len == _IDLE:
             if not segmented:
-                return mv[start:stop] if stop > start else None
+                return self._src[start:stop] if stop > start else None
             # A first segment carries the LLC, or at least opens with an APDU tag.
-            if not llc and (stop <= start or not self._starts_apdu(buf[start])):
+            if not llc and (stop <= start or not self._starts_apdu(self._src[start])):
                 return self._lose(_HDLC, True, "HDLC segment without the first segment of its message")
             self._begin(_HDLC)
-        if not self._append(mv, start, stop, segmented) or segmented:
+        if not self._append(start, stop, segmented) or segmented:
             return None
         return self._message()
 
-    def mbus(self, mv, start, stop, ci):
-        """An M-Bus APDU segment mv[start:stop] with its CI -> the APDU payload or None."""
-        seq = mbus.sequence(ci)
+    def mbus(self, start, stop, ci):
+        """An M-Bus APDU segment source[start:stop] with its CI -> the APDU payload or None."""
         more = not mbus.is_last(ci)
+        if not self._follows(mbus.sequence(ci), more):
+            return None
+        if self._len == _IDLE:  # a message in one segment
+            return self._src[start:stop]
+        if not self._append(start, stop, more) or more:
+            return None
+        return self._message()
+
+    def _follows(self, seq, more):
+        # Whether M-Bus segment ``seq`` belongs to the message (or is one by itself).
         if seq == 0 or self._link != _MBUS:
             self._end("M-Bus message cut short: a new one started")
         if self._len == _DISCARD:
             if not more:
                 self._len = _IDLE
-            return None
+            return False
         if seq == 0:
-            if not more:
-                return mv[start:stop]
-            self._begin(_MBUS)
-        elif self._len == _IDLE or seq != (self._seq + 1) & mbus.SEQUENCE_MASK:
-            return self._lose(_MBUS, more, "M-Bus segment %d out of order" % seq)
+            if more:
+                self._begin(_MBUS)
+            return True
+        if self._len == _IDLE or seq != (self._seq + 1) & mbus.SEQUENCE_MASK:
+            self._lose(_MBUS, more, "M-Bus segment %d out of order" % seq)
+            return False
         self._seq = seq
-        if not self._append(mv, start, stop, more) or more:
-            return None
-        return self._message()
+        return True
 
     def _begin(self, link):
         self._len = 0
@@ -99,14 +114,14 @@ class Reassembly:
         self._len = _DISCARD if more else _IDLE
         return None
 
-    def _append(self, mv, start, stop, more):
-        n = stop - start
-        if self._len + n > len(self._buf):
+    def _append(self, start, stop, more):
+        end = self._len + stop - start
+        if end > len(self._buf):
             self._len = _DISCARD if more else _IDLE
             self.errors.count("overflow", "segmented message longer than %d bytes" % len(self._buf))
             return False
-        self._buf[self._len : self._len + n] = mv[start:stop]
-        self._len += n
+        self._buf[self._len : end] = self._src[start:stop]
+        self._len = end
         return True
 
     def _message(self):

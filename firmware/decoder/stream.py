@@ -29,12 +29,21 @@ that changes its framing is found again.
 Memory: one receive buffer of ``max_frame`` bytes and one reassembly buffer
 of ``max_message`` bytes (``segments.py``), both allocated once. A chunk that does not
 fit is kept by reference (not copied) and pulled in as the buffer drains.
+A good frame costs the heap only its payload: a memoryview and the
+``(kind, payload)`` tuple (64 bytes on the unix port). For that the parsers
+leave their results in attributes instead of tuples, every method keeps
+its locals and value stack within the 11 words MicroPython holds on the C
+stack (VM_MAX_STATE_ON_STACK; beyond, each call's frame goes to the heap),
+and no hot method has ``except ... as``: its implicit cleanup handler
+alone pushes the frame over that limit. The exception of a failed parse is
+fetched by parsing again, on the error path only (parsers are pure).
 """
 
 from decoder import dsmr, hdlc, mbus
+from decoder.bare import Bare
 from decoder.segments import Reassembly
 from decoder.compat import const
-from decoder.errors import DecodeError, FrameTooLong, Incomplete
+from decoder.errors import DecodeError, FrameError, FrameTooLong
 
 KIND_APDU = const(1)  # payload is one or more APDUs (or a GBT block)
 KIND_DSMR = const(2)  # payload is a DSMR ASCII telegram "/…!XXXX" (CRC already checked)
@@ -47,9 +56,19 @@ MAX_FRAME = const(2050)
 # bounds those at 2048 bytes (apdu.MAX_APDU).
 MAX_MESSAGE = const(2048)
 
-# 7E is common inside APDU data: a few tries per start byte keep a stalled next() cheap.
-_MAX_PROBES = const(8)
+# The framing a start byte announces (_WAYS), 0 for none.
+_HDLC = const(1)
+_MBUS = const(2)
+_DSMR = const(3)
+_BARE = const(4)
+_FILL = const(5)  # CR LF after a DSMR telegram
 
+# What one _step did.
+_AGAIN = const(0)  # moved on: step again
+_IDLE = const(1)  # nothing complete until more bytes arrive
+_READY = const(2)  # an item is in _item
+
+_FAILED = const(-1)  # the parse raised a DecodeError
 
 
 class Framer:
@@ -65,7 +84,6 @@ class Framer:
             from decoder.apdu import measure
         self.errors = errors
         self.skipped = 0
-        self._measure = measure
         self._cap = max_frame
         self._buf = bytearray(max_frame)
         self._mv = memoryview(self._buf)
@@ -73,9 +91,14 @@ class Framer:
         self._end = 0
         self._tail = None  # the part of the last chunk not yet in _buf
         self._sync = True
-        self._lock = None  # handler of the last good frame
+        self._lock = 0  # framing of the last good frame
         self._hunted = 0
-        self._segments = Reassembly(errors, max_message, _starts_apdu)
+        self._way = 0  # framing of the frame at _start
+        self._item = None
+        self._hdlc = hdlc.Parser(self._buf, max_frame)
+        self._mbus = mbus.Parser(self._buf, max_frame)
+        self._bare = Bare(self._buf, self._mv, max_frame, measure)
+        self._segments = Reassembly(errors, max_message, _starts_apdu, self._mv)
 
     def feed(self, chunk):
         """Take a chunk of any size; nothing is copied beyond the buffer's bound."""
@@ -87,66 +110,110 @@ class Framer:
 
     def next(self):
         """The next ``(kind, memoryview)``, or None until more bytes arrive. Never raises."""
-        while True:
-            pos = self._start
-            end = self._end
-            if pos >= end:
-                if self._tail is None:
-                    return None
-                self._refill()
-                continue
-            handler = self._handler(self._buf[pos])
-            if handler is None:
-                self._skip(pos)
-                continue
-            try:
-                n, item, good = handler(self, pos, end)
-            except DecodeError as e:
-                self._drop(pos, handler, e)
-                continue
-            if n == 0:  # the frame needs more bytes
-                if end - pos >= self._cap:
-                    self._drop(pos, handler, FrameTooLong("frame longer than the %d-byte buffer" % self._cap))
-                elif self._tail is None:
-                    return None
-                else:
-                    self._refill()
-                continue
-            self._start = pos + n
-            if good:
-                self._sync = True
-                self._lock = handler
-                self._hunted = 0
-            if item is not None:
-                return item
+        step = self._step()
+        while step == _AGAIN:
+            step = self._step()
+        if step == _IDLE:
+            return None
+        item = self._item
+        self._item = None
+        return item
 
-    def _handler(self, byte):
-        handler = _TABLE.get(byte)
-        if handler is _bare and not self._sync and self._lock is not None and self._lock is not _bare:
-            return None  # hunting in a stream locked on a framing with checksums
-        return handler
+    def _step(self):
+        pos = self._start
+        if pos >= self._end:
+            if self._tail is None:
+                return _IDLE
+            self._refill()
+            return _AGAIN
+        self._way = self._choose(self._buf[pos])
+        if not self._way:
+            self._skip(pos)
+            return _AGAIN
+        n = self._parsed()
+        if n > 0:
+            return self._take(pos, n)
+        if n == 0:
+            return self._wait(pos)
+        self._drop(pos, None)
+        return _AGAIN
 
-    def _frame_within(self, pos, stop, end):
-        # A bare APDU has no checksum: a frame that checks out starting
-        # inside it (before ``stop``) shows it was noise. True: such a frame;
-        # None: one may be arriving (wait); False: none.
-        buf = self._buf
-        verdict = False
-        for needle, probe in _PROBES:
-            p = buf.find(needle, pos + 1, stop)
-            tries = 0
-            while p >= 0 and tries < _MAX_PROBES:
-                try:
-                    found = probe(buf, p, end, self._cap)
-                except DecodeError:
-                    found = False
-                if found:
-                    return True
-                if found is None:
-                    verdict = None
-                p = buf.find(needle, p + 1, stop)
-                tries += 1
-        return verdict
+    def _choose(self, byte):
+        way = _WAYS.get(byte, 0)
+        if way == _BARE and not self._sync and self._lock and self._lock != _BARE:
+            return 0  # hunting in a stream locked on a framing with checksums
+        return way
+
+    def _parsed(self):
+        # No ``except ... as e`` here (see the module docstring): _failure gets the error.
+        try:
+            return self._parse()
+        except DecodeError:
+            return _FAILED
+
+    def _parse(self):
+        # The frame at _start: bytes consumed, 0 while incomplete; raises DecodeError.
+        way = self._way
+        if way == _HDLC:
+            return self._hdlc.parse(self._start, self._end)
+        if way == _MBUS:
+            return self._mbus.parse(self._start, self._end)
+        if way == _DSMR:
+            return dsmr.frame(self._buf, self._start, self._end)
+        if way == _BARE:
+            # Unless the lock is on bare APDUs, one inside which a checked frame starts is noise.
+            return self._bare.parse(self._start, self._end, self._lock != _BARE)
+        return 1  # CR or LF between DSMR telegrams
+
+    def _failure(self):
+        # The parse at _start raised: parsing again raises the same error.
+        try:
+            self._parse()
+        except DecodeError as e:
+            return e
+        return FrameError("frame failed to parse")
+
+    def _take(self, pos, n):
+        self._start = pos + n
+        way = self._way
+        if way == _BARE and self._bare.noise:
+            self._skip(pos)
+            return _AGAIN
+        if way == _FILL or (way == _HDLC and self._hdlc.start < 0):
+            return _AGAIN  # fill: neither good nor bad
+        self._sync = True
+        self._lock = way
+        self._hunted = 0
+        if way == _DSMR:
+            self._item = (KIND_DSMR, self._mv[pos : pos + n])
+            return _READY
+        if way == _BARE:
+            self._item = (KIND_APDU, self._mv[pos : pos + n])
+            return _READY
+        return self._deliver(self._payload())
+
+    def _payload(self):
+        # The APDU payload of the HDLC or M-Bus frame just parsed, None until a message is whole.
+        if self._way == _HDLC:
+            frame = self._hdlc
+            return self._segments.hdlc(frame.start, frame.stop, frame.segmented)
+        frame = self._mbus
+        return self._segments.mbus(frame.start, frame.stop, frame.ci)
+
+    def _deliver(self, payload):
+        if payload is None:
+            return _AGAIN
+        self._item = (KIND_APDU, payload)
+        return _READY
+
+    def _wait(self, pos):
+        if self._end - pos >= self._cap:
+            self._drop(pos, FrameTooLong("frame longer than the %d-byte buffer" % self._cap))
+            return _AGAIN
+        if self._tail is None:
+            return _IDLE
+        self._refill()
+        return _AGAIN
 
     def _skip(self, pos):
         self._start = pos + 1
@@ -154,13 +221,14 @@ class Framer:
         self.skipped += 1
         self._hunted += 1
         if self._hunted > self._cap:
-            self._lock = None
+            self._lock = 0
 
-    def _drop(self, pos, handler, error):
+    def _drop(self, pos, error):
+        # ``error`` None: the parse failed; its exception is only needed when counted.
         if self._sync:
-            self.errors.record(error)
-            if handler is not _bare:
-                self._lock = handler  # a frame was expected here: the line speaks this framing
+            self.errors.record(error if error is not None else self._failure())
+            if self._way != _BARE:
+                self._lock = self._way  # a frame was expected here: the line speaks this framing
         self._skip(pos)
 
     def _refill(self):
@@ -169,6 +237,7 @@ class Framer:
             return
         if self._start == self._end:
             self._start = self._end = 0
+            self._bare.forget()
         elif len(tail) > self._cap - self._end:
             self._compact()
         n = min(len(tail), self._cap - self._end)
@@ -193,95 +262,21 @@ class Framer:
             i += k
         self._start = 0
         self._end = n
-
-
-# -- one handler per framing: (framer, pos, end) -> (consumed, item or None, good) --
-# consumed 0 (_WAIT): the frame is not complete yet.
-_WAIT = (0, None, False)
-
-
-def _hdlc(fr, pos, end):
-    parsed = hdlc.frame(fr._buf, pos, end, fr._cap)
-    if parsed is None:
-        return _WAIT
-    n, start, stop, segmented = parsed
-    if start < 0:
-        return n, None, False  # a flag between frames
-    return n, _apdu(fr._segments.hdlc(fr._buf, fr._mv, start, stop, segmented)), True
-
-
-def _mbus(fr, pos, end):
-    parsed = mbus.frame(fr._buf, pos, end, fr._cap)
-    if parsed is None:
-        return _WAIT
-    n, start, stop, ci = parsed
-    return n, _apdu(fr._segments.mbus(fr._mv, start, stop, ci)), True
-
-
-def _dsmr(fr, pos, end):
-    parsed = dsmr.frame(fr._buf, pos, end)
-    if parsed is None:
-        return _WAIT
-    n, stop = parsed
-    return n, (KIND_DSMR, fr._mv[pos:stop]), True
-
-
-def _bare(fr, pos, end):
-    try:
-        n = fr._measure(fr._mv[:end], pos)
-    except Incomplete:
-        n = -1
-    stop = end if n < 0 else pos + n
-    verdict = False if fr._lock is _bare else fr._frame_within(pos, stop, end)
-    if verdict:
-        return _noise(fr, pos)
-    if n < 0 or verdict is None:
-        return _WAIT
-    return n, (KIND_APDU, fr._mv[pos : pos + n]), True
-
-
-def _apdu(payload):
-    return None if payload is None else (KIND_APDU, payload)
+        self._bare.forget()
 
 
 def _starts_apdu(byte):
-    return _TABLE.get(byte) is _bare
+    return _WAYS.get(byte) == _BARE
 
 
-def _noise(fr, pos):
-    fr._skip(pos)
-    return 1, None, False
-
-
-def _fill(fr, pos, end):
-    return 1, None, False
-
-
-def _probe_hdlc(buf, p, end, cap):
-    parsed = hdlc.frame(buf, p, end, cap)
-    return None if parsed is None else parsed[1] >= 0
-
-
-def _probe_mbus(buf, p, end, cap):
-    return None if mbus.frame(buf, p, end, cap) is None else True
-
-
-def _probe_dsmr(buf, p, end, cap):
-    return None if dsmr.frame(buf, p, end) is None else True
-
-
-# Frames with a checksum, looked for inside a bare APDU: pure parses, no
-# state; each says True (a frame), None (maybe, not complete) or raises.
-_PROBES = ((b"\x7e", _probe_hdlc), (b"\x68", _probe_mbus), (b"/", _probe_dsmr))
-
-_TABLE = {
-    hdlc.FLAG: _hdlc,
-    mbus.START: _mbus,
-    dsmr.START: _dsmr,
-    0x0F: _bare,  # data-notification
-    0xDB: _bare,  # general-glo-ciphering
-    0xDC: _bare,  # general-ded-ciphering
-    0xE0: _bare,  # general-block-transfer
-    0x0D: _fill,
-    0x0A: _fill,
+_WAYS = {
+    hdlc.FLAG: _HDLC,
+    mbus.START: _MBUS,
+    dsmr.START: _DSMR,
+    0x0F: _BARE,  # data-notification
+    0xDB: _BARE,  # general-glo-ciphering
+    0xDC: _BARE,  # general-ded-ciphering
+    0xE0: _BARE,  # general-block-transfer
+    0x0D: _FILL,
+    0x0A: _FILL,
 }

@@ -1,0 +1,138 @@
+"""Bare APDUs on the wire (no link layer, IEC 62056-5-3 tags 0F DB DC E0),
+for the framer (``stream.py``).
+
+A bare APDU has no checksum, so the framer asks two things of one:
+
+- its length, from ``apdu.measure`` (0 while it is still arriving);
+- whether a frame that does carry a checksum (HDLC 7E, M-Bus 68, DSMR "/")
+  starts inside it: then the "APDU" was noise in a checked stream.
+
+The search for such a frame remembers how far it got. A hit that failed
+to parse can never become a frame (the bytes before the end of the buffer
+do not change), so a later call for the same APDU starts after it: every
+hit is parsed once however the bytes trickle in, and a frame behind many
+false hits is still found. Hits still waiting for their bytes are
+parsed again on the next call, at most ``_MAX_PENDING`` per framing.
+
+Positions are only valid until the framer moves its bytes: it calls
+``forget`` then. Methods keep few locals so that MicroPython holds their
+frames on the C stack, not the heap.
+"""
+
+from decoder import dsmr, hdlc, mbus
+from decoder.compat import const
+from decoder.errors import DecodeError, Incomplete
+
+# Hits still waiting for bytes that are parsed again per call and framing:
+# such hits are rare in real data (a plausible header must pass), so a few
+# bound the work of a stalled next() without giving up on the search.
+_MAX_PENDING = const(8)
+_NEEDLES = (b"\x7e", b"\x68", b"/")  # HDLC flag, M-Bus start, DSMR header
+_HDLC = const(0)
+_MBUS = const(1)
+
+
+class Bare:
+    """Length of the bare APDU at a position of ``buf``, and whether it is noise."""
+
+    def __init__(self, buf, mv, limit, measure):
+        self._buf = buf
+        self._mv = mv
+        self._measure = measure
+        self._hdlc = hdlc.Parser(buf, limit)
+        self._mbus = mbus.Parser(buf, limit)
+        self._view = mv
+        self._viewed = -1  # end of _view, the bytes measure sees
+        self._pos = -1  # the APDU the cursors belong to
+        self._cursor = [0, 0, 0]  # per needle: where the unsettled hits begin
+        self._stop = 0
+        self._end = 0
+        self.noise = False  # set by parse: a checked frame starts inside
+
+    def forget(self):
+        """Positions in the buffer changed: the search starts afresh."""
+        self._pos = -1
+        self._viewed = -1
+
+    def parse(self, pos, end, search):
+        """Bytes of the APDU at ``pos``, 0 while undecided; ``noise`` says to skip it.
+
+        ``search``: look for a checked frame inside it. Raises DecodeError
+        when the bytes cannot be an APDU.
+        """
+        n = self._length(pos, end)
+        self.noise = False
+        verdict = self._search(pos, end if n < 0 else pos + n, end) if search else False
+        if verdict:
+            self.noise = True
+            return 1
+        if n < 0 or verdict is None:
+            return 0
+        return n
+
+    def _length(self, pos, end):
+        if self._viewed != end:  # measure reads the buffered bytes up to its end
+            self._view = self._mv[:end]
+            self._viewed = end
+        try:
+            return self._measure(self._view, pos)
+        except Incomplete:
+            return -1
+
+    def _search(self, pos, stop, end):
+        # True: a frame starts in buf[pos + 1:stop]; None: one may (wait); False: none.
+        if pos != self._pos:
+            self._restart(pos)
+        self._stop = stop
+        self._end = end
+        found = self._scan(_HDLC)
+        if not found:
+            found = _worst(found, self._scan(_MBUS))
+        if not found:
+            found = _worst(found, self._scan(2))
+        return found
+
+    def _restart(self, pos):
+        self._pos = pos
+        cursor = self._cursor
+        cursor[0] = cursor[1] = cursor[2] = pos + 1
+
+    def _scan(self, which):
+        p = self._hit(which, self._cursor[which])
+        pending = 0
+        while p >= 0 and pending < _MAX_PENDING:
+            found = self._probe(which, p)
+            if found:
+                return True
+            if found is None:
+                pending += 1
+            elif not pending:
+                self._cursor[which] = p + 1  # settled: no frame starts there
+            p = self._hit(which, p + 1)
+        return None if pending else False
+
+    def _hit(self, which, start):
+        return self._buf.find(_NEEDLES[which], start, self._stop)
+
+    def _probe(self, which, p):
+        try:
+            return self._frame_at(which, p)
+        except DecodeError:
+            return False
+
+    def _frame_at(self, which, p):
+        # True: a checked frame; None: not complete yet; raises when none.
+        if which == _HDLC:
+            if self._hdlc.parse(p, self._end) == 0:
+                return None
+            return self._hdlc.start >= 0
+        if which == _MBUS:
+            return True if self._mbus.parse(p, self._end) else None
+        return True if dsmr.frame(self._buf, p, self._end) else None
+
+
+def _worst(a, b):
+    # True wins; else None (undecided) over False.
+    if b:
+        return True
+    return None if a is None or b is None else False
