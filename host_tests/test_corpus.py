@@ -472,7 +472,6 @@ def test_a_wrong_key_on_a_real_capture_is_an_authentication_error(corpus):
     assert "authentication failed" in dec.errors.last_error
 
 
-@pytest.mark.xfail(strict=True, reason="dsmr.py reads the hex-coded equipment id 0-0:42.0.0 as a 96-digit integer")
 def test_smarty_equipment_id_is_its_hex_coded_text(corpus):
     telegrams, _ = _decode(corpus["lu-smarty-dsmr-encrypted"])
     assert telegrams[0].readings["0-0:42.0.0"][0] == "SAG1030700114004" * 3

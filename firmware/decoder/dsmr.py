@@ -32,9 +32,13 @@ _LF = const(0x0A)
 _CRC_DIGITS = const(4)
 _HEADER_LETTERS = const(3)  # "/XXX": the FLAG manufacturer code
 _OBIS_F_ALL = ".255"  # F = 255 means "any": dropped like obis.obis_text does
-# Value groups whose digits are hex-encoded text (DSMR 5.0.2 table 6-1:
-# equipment identifiers and the text message), keyed by "C.D.E".
-_HEX_TEXT = ("96.1.0", "96.1.1", "96.13.0", "96.13.1")
+# Values that are text sent as hex digits: the equipment identifiers
+# 0-n:96.1.x of the meter and its M-Bus channels and the text message
+# 0-0:96.13.x (DSMR 5.0.2 table 6-1), and the logical device name 0-0:42.0.0
+# of the Luxembourg Smarty (Luxembourg P1 specification).
+_HEX_ID_CODE = "96.1."
+_HEX_MESSAGE = "0-0:96.13."
+_HEX_DEVICE_NAME = "0-0:42.0.0"
 _CLOCK = "0-0:1.0.0"
 # Older meters (DSMR 2.2-like, e.g. Iskra AM551) send time hhmmss and date
 # YYMMDD as two plain values and no DST flag: kept as text (leading zeros
@@ -46,30 +50,41 @@ _ZONE = {"S": "+02:00", "W": "+01:00"}
 
 
 def frame(buf, pos, end):
-    """Telegram starting at buf[pos] ("/"): ``(consumed, text_stop)``.
+    """Length of the telegram starting at buf[pos] ("/"); 0 while it is incomplete.
 
     ``buf`` is a bytearray (``find`` is used to look for the "!"). The
-    telegram text is buf[pos:text_stop], "/" through the CRC digits. None
-    while the telegram is incomplete; raises FrameError or ChecksumError.
+    telegram text, "/" through the CRC digits, is the whole length from
+    ``pos``. Raises FrameError or ChecksumError. Few locals, no heap: the
+    framer calls it on every telegram.
     """
     if end - pos < 1 + _HEADER_LETTERS:
-        return None
+        return 0
+    _check_header(buf, pos)
+    bang = buf.find(b"!", pos + 1, end)
+    if bang < 0 or bang + 1 >= end:
+        return 0
+    if _is_line_end(buf[bang + 1]):
+        _check_text(buf, pos, bang)
+        return bang + 1 - pos
+    if bang + 1 + _CRC_DIGITS > end:
+        return 0
+    _check_crc(buf, pos, bang)
+    return bang + 1 + _CRC_DIGITS - pos
+
+
+def _check_header(buf, pos):
     for i in range(pos + 1, pos + 1 + _HEADER_LETTERS):
         if not _is_letter(buf[i]):
             raise FrameError("DSMR header must start with / and three letters")
-    bang = buf.find(b"!", pos + 1, end)
-    if bang < 0 or bang + 1 >= end:
-        return None
-    nxt = buf[bang + 1]
-    if nxt == _CR or nxt == _LF:
-        _check_text(buf, pos, bang)
-        return bang + 1 - pos, bang + 1
-    if bang + 1 + _CRC_DIGITS > end:
-        return None
-    given = _hex_value(buf, bang + 1, bang + 1 + _CRC_DIGITS)
-    if crc.arc(buf, pos, bang + 1) != given:
+
+
+def _check_crc(buf, pos, bang):
+    if crc.arc(buf, pos, bang + 1) != _hex_value(buf, bang + 1, bang + 1 + _CRC_DIGITS):
         raise ChecksumError("DSMR CRC mismatch")
-    return bang + 1 + _CRC_DIGITS - pos, bang + 1 + _CRC_DIGITS
+
+
+def _is_line_end(c):
+    return c == _CR or c == _LF
 
 
 def _is_letter(c):
@@ -154,8 +169,7 @@ def _groups(text):
 
 
 def _store(readings, key, groups):
-    code = key.split(":")[-1]
-    value, unit = _convert(code, groups)
+    value, unit = _convert(key, groups)
     readings[key] = (value, unit, groups)
 
 
@@ -166,27 +180,35 @@ def _finish(readings):
     return out
 
 
-def _convert(code, groups):
+def _convert(key, groups):
     """The groups of one line -> (value, unit)."""
     if len(groups) == 1:
-        return _value(code, groups[0])
+        return _value(key, groups[0])
     if len(groups) == 2 and _timestamp(groups[0]) is not None:
-        return _value(code, groups[1])  # capture time, then the reading
+        return _value(key, groups[1])  # capture time, then the reading
     values = []
     for g in groups:
-        values.append(_value(code, g)[0])
+        values.append(_value(key, g)[0])
     return values, None
 
 
-def _value(code, text):
+def _is_hex_text(key):
+    """True for the OBIS codes whose value is text sent as hex digits (see _HEX_ID_CODE)."""
+    if key == _HEX_DEVICE_NAME or key.startswith(_HEX_MESSAGE):
+        return True
+    return key.startswith("0-") and key[key.find(":") + 1 :].startswith(_HEX_ID_CODE)
+
+
+def _value(key, text):
     """One group -> (value, unit): number*unit, timestamp, hex text, number, text."""
+    code = key[key.find(":") + 1 :]
     if "*" in text:
         number, unit = text.split("*", 1)
         return _number(number), unit
     when = _timestamp(text)
     if when is not None:
         return when, None
-    if code in _HEX_TEXT:
+    if _is_hex_text(key):
         return _hex_text(text), None
     if code in _TEXT:
         return text, None
