@@ -47,6 +47,7 @@ class Bare:
         self._cursor = [0, 0, 0]  # per needle: where the unsettled hits begin
         self._stop = 0
         self._end = 0
+        self._at = 0  # the position _measured and _probe look at
         self.noise = False  # set by parse: a checked frame starts inside
 
     def forget(self):
@@ -74,8 +75,13 @@ class Bare:
         if self._viewed != end:  # measure reads the buffered bytes up to its end
             self._view = self._mv[:end]
             self._viewed = end
+        self._at = pos
+        return self._measured()
+
+    def _measured(self):
+        # Arguments in attributes: a try block leaves room for 5 words of locals and stack.
         try:
-            return self._measure(self._view, pos)
+            return self._measure(self._view, self._at)
         except Incomplete:
             return -1
 
@@ -101,7 +107,8 @@ class Bare:
         p = self._hit(which, self._cursor[which])
         pending = 0
         while p >= 0 and pending < _MAX_PENDING:
-            found = self._probe(which, p)
+            self._at = p
+            found = self._probe(which)
             if found:
                 return True
             if found is None:
@@ -114,21 +121,21 @@ class Bare:
     def _hit(self, which, start):
         return self._buf.find(_NEEDLES[which], start, self._stop)
 
-    def _probe(self, which, p):
+    def _probe(self, which):
         try:
-            return self._frame_at(which, p)
+            return self._frame_at(which)
         except DecodeError:
             return False
 
-    def _frame_at(self, which, p):
-        # True: a checked frame; None: not complete yet; raises when none.
+    def _frame_at(self, which):
+        # At _at: True, a checked frame; None, not complete yet; raises when none.
         if which == _HDLC:
-            if self._hdlc.parse(p, self._end) == 0:
+            if self._hdlc.parse(self._at, self._end) == 0:
                 return None
             return self._hdlc.start >= 0
         if which == _MBUS:
-            return True if self._mbus.parse(p, self._end) else None
-        return True if dsmr.frame(self._buf, p, self._end) else None
+            return True if self._mbus.parse(self._at, self._end) else None
+        return True if dsmr.frame(self._buf, self._at, self._end) else None
 
 
 def _worst(a, b):

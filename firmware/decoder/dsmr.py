@@ -102,15 +102,17 @@ def _check_text(buf, start, stop):
 def _hex_value(buf, start, stop):
     value = 0
     for i in range(start, stop):
-        c = buf[i] | 0x20  # fold A-F to a-f
-        if 0x30 <= c <= 0x39:
-            digit = c - 0x30
-        elif 0x61 <= c <= 0x66:
-            digit = c - 0x57
-        else:
-            raise FrameError("DSMR CRC is not four hex digits")
-        value = (value << 4) | digit
+        value = (value << 4) | _hex_digit(buf[i])
     return value
+
+
+def _hex_digit(c):
+    c |= 0x20  # fold A-F to a-f
+    if 0x30 <= c <= 0x39:
+        return c - 0x30
+    if 0x61 <= c <= 0x66:
+        return c - 0x57
+    raise FrameError("DSMR CRC is not four hex digits")
 
 
 def parse(text):
