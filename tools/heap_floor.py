@@ -1,6 +1,9 @@
 """The smallest ``-X heapsize`` in which the decoder alone holds 10,000 telegrams.
 
-    .venv/bin/python tools/heap_floor.py [--count 10000] [--lo 16] [--hi 128]
+    .venv/bin/python tools/heap_floor.py [--count 10000] [--lo 16] [--hi 160] [--firmware DIR]
+
+(``--firmware`` measures another tree, e.g. a commit unpacked with ``git archive``, while
+firmware/ is being edited; it is compiled into build/host-mpy-floor/.)
 
 Runs tools/heap_probe.py under the MicroPython unix port with the firmware imported from
 the .mpy build for this port (tools/hostmpy.py), as the device loads it, and bisects over
@@ -19,6 +22,7 @@ the room they take on the 32-bit ESP32, so this floor overstates the device's ne
 import argparse
 import json
 import os
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,7 +32,8 @@ for _p in (os.path.join(ROOT, "firmware"), os.path.join(HERE, "shims"), os.path.
         sys.path.insert(0, _p)
 
 import decoder_support as ds  # noqa: E402
-from mp import run_micropython  # noqa: E402
+import hostmpy  # noqa: E402
+import mp  # noqa: E402
 
 PROBE = os.path.join(HERE, "heap_probe.py")
 COUNT = 10000  # telegrams per run: issue 3's soak length
@@ -49,11 +54,17 @@ def sil_job(count=COUNT):
     return {"key": ds.SIL_KEY.hex(), "auth_key": ds.SIL_AUTH_KEY.hex(), "meter": "auto", "count": count}
 
 
-def probe(heap_kb, frames, job, timeout=600):
-    """The probe's JSON report for one heap size (``error`` names a crash, too)."""
+def probe(heap_kb, frames, job, timeout=600, code=None):
+    """The probe's JSON report for one heap size (``error`` names a crash, too).
+
+    ``code``: a compiled tree to import the firmware from instead of mp.compiled_tree().
+    """
     stdin = json.dumps(job) + "\n" + "".join(f.hex() + "\n" for f in frames) + "\n"
-    done = run_micropython([PROBE], heapsize="%dk" % heap_kb, input_bytes=stdin.encode(),
-                           timeout=timeout, compiled=True)
+    env = mp.micropython_env(compiled=code is None)
+    if code is not None:
+        env["MICROPYPATH"] = ":".join([".frozen", code, mp.MP_LIB])
+    done = subprocess.run([mp.MICROPYTHON, "-X", "heapsize=%dk" % heap_kb, PROBE],
+                          input=stdin.encode(), capture_output=True, timeout=timeout, env=env, cwd=ROOT)
     lines = done.stdout.decode().strip().splitlines()
     if done.returncode != 0 or not lines:
         tail = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()[-1:]
@@ -76,12 +87,12 @@ def holds(report, count):
     return True, ""
 
 
-def floor(lo, hi, frames, job, say=print):
+def floor(lo, hi, frames, job, say=print, code=None):
     """Smallest heap (kB) in (lo, hi] that holds; ``hi`` must hold. -> (kB, report)."""
     reports = {}
 
     def ok(kb):
-        reports[kb] = probe(kb, frames, job)
+        reports[kb] = probe(kb, frames, job, code=code)
         good, why = holds(reports[kb], job["count"])
         say("%4d kB  %s" % (kb, "holds, live %d -> %d bytes" % (
             reports[kb]["live_before"], reports[kb]["live_after"]) if good else "fails: " + why))
@@ -105,10 +116,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--count", type=int, default=COUNT)
     ap.add_argument("--lo", type=int, default=16, help="a heap (kB) that fails")
-    ap.add_argument("--hi", type=int, default=128, help="a heap (kB) that holds")
+    ap.add_argument("--hi", type=int, default=160, help="a heap (kB) that holds")
+    ap.add_argument("--firmware", help="firmware tree to measure (default: firmware/)")
     args = ap.parse_args(argv)
+    code = None
+    if args.firmware:
+        code = hostmpy.HOST_BUILD + "-floor"
+        hostmpy.ensure(out=code, firmware=os.path.abspath(args.firmware))
     job = sil_job(args.count)
-    kb, report = floor(args.lo, args.hi, sil_frames(), job)
+    kb, report = floor(args.lo, args.hi, sil_frames(), job, code=code)
     print("floor: %d kB holds %d telegrams (live heap %d -> %d bytes)" % (
         kb, report["telegrams"], report["live_before"], report["live_after"]))
 
