@@ -217,8 +217,8 @@ for c in cases["ctr"]:
     a = h(c["a"])
     x1 = bytearray(len(a))
     x2 = bytearray(len(a))
-    gcm_viper.xor_into(x1, a, k1, len(a))
-    gcm._xor_into_py(x2, a, k1, len(a))
+    gcm_viper.xor_into(x1, a, 0, k1, len(a))
+    gcm._xor_into_py(x2, a, 0, k1, len(a))
     out["ctr"].append([bytes(k1).hex(), bytes(k2).hex(), bytes(x1).hex(), bytes(x2).hex()])
 print(json.dumps(out))
 """

@@ -18,10 +18,14 @@ DLMS use of GCM (IEC 62056-5-3 security suite 0, DLMS UA Green Book)::
              0x10 authentication, low nibble the security suite id
 
 GHASH, the counter blocks and the XOR run as viper kernels on MicroPython
-(``gcm_viper.py``) and as the plain-Python twins below elsewhere: GHASH with
-Shoup's byte tables on CPython, bit by bit on a MicroPython port without
-viper (tables would fragment a small heap). All write into buffers allocated
-once per ``Gcm`` object.
+(``gcm_viper.py``) and as the plain-Python twins of ``gcm_plain.py``
+elsewhere. All write into buffers allocated once per ``Gcm`` object.
+
+Heap (MicroPython): a call whose locals and value stack pass 11 words gets
+its frame from the heap, so the steps of a decryption are small methods
+that share state through attributes. ``refusal``, ``start`` and ``run``
+return their error instead of raising it: the APDU reader calls them on
+every push and records the error without a costly ``except ... as``.
 """
 
 import struct
@@ -30,6 +34,7 @@ from cryptolib import aes
 
 from decoder.compat import IS_MICROPYTHON, const
 from decoder.errors import FrameTooLong, SecurityError
+from decoder.gcm_plain import _byte_table, _counter_blocks_py, _ghash_bits, _ghash_table, _xor_into_py  # noqa: F401
 
 _ECB = const(1)  # cryptolib mode number; the device has no MODE_* names
 _BLOCK = const(16)
@@ -39,6 +44,10 @@ TAG_BYTES = const(12)  # DLMS sends the first 12 bytes of the 16-byte GCM tag
 # The keystream is made this many blocks at a time: 512 bytes covers a whole
 # 5-second push in one ECB call while keeping the buffer small on the ESP32.
 _CHUNK_BLOCKS = const(32)
+_CHUNK = const(512)  # _CHUNK_BLOCKS * _BLOCK
+# A 96-bit IV makes J0 = IV || 0^31 || 1, so the data counter starts at 2.
+_FIRST_COUNTER = const(2)
+_AAD_BYTES = const(17)  # SC || AK
 
 SC_AUTH = const(0x10)
 SC_ENC = const(0x20)
@@ -47,92 +56,6 @@ _SC_SUITE = const(0x0F)
 _MAX_SUITE = const(1)  # suites 0 and 1 both cipher with AES-GCM-128
 
 AUTH_FAILED = "authentication failed — check the encryption key (GUEK) and authentication key (GAK)"
-
-
-_R = 0xE1 << 120  # SP 800-38D reduction constant R = 11100001 || 0^120
-_R8 = []  # _R8[b]: the reduction folded back when 8 bits b are shifted out
-_M8 = [None, None]  # (H, [H * b for every byte b]) for the last H seen
-
-
-def _mulx(v):
-    """v * x in GF(2^128), GCM bit order (x^0 is the top bit)."""
-    return (v >> 1) ^ _R if v & 1 else v >> 1
-
-
-def _byte_table(h):
-    """Shoup's 8-bit tables (256 products of H and the reduction table),
-    built once per key: a block then costs 16 lookups, not 128 steps."""
-    if not _R8:
-        for b in range(256):
-            v = b
-            for _ in range(8):
-                v = _mulx(v)
-            _R8.append(v)
-    key = bytes(h)
-    if _M8[0] != key:
-        m = [0] * 256
-        v = int.from_bytes(key, "big")
-        bit = 0x80  # the top bit of a byte is its x^0 coefficient
-        while bit:
-            m[bit] = v
-            v = _mulx(v)
-            bit >>= 1
-        for b in range(3, 256):
-            if b & (b - 1):
-                m[b] = m[b & -b] ^ m[b & (b - 1)]
-        _M8[0] = key
-        _M8[1] = m
-    return _M8[1]
-
-
-def _ghash_bits(y, h, data, n):
-    """Plain twin of gcm_viper.ghash, bit by bit (SP 800-38D algorithm 1).
-
-    The MicroPython fallback: no tables, so nothing to fragment a small heap.
-    """
-    hv = int.from_bytes(bytes(h), "big")
-    yv = int.from_bytes(bytes(y), "big")
-    for p in range(0, n, _BLOCK):
-        x = yv ^ int.from_bytes(bytes(data[p : p + _BLOCK]), "big")
-        yv = 0
-        v = hv
-        for i in range(127, -1, -1):
-            if (x >> i) & 1:
-                yv ^= v
-            v = _mulx(v)
-    y[0:_BLOCK] = yv.to_bytes(_BLOCK, "big")
-
-
-def _ghash_table(y, h, data, n):
-    """Plain twin of gcm_viper.ghash with byte tables: the CPython path."""
-    m = _byte_table(h)
-    r8 = _R8
-    yv = int.from_bytes(bytes(y), "big")
-    for p in range(0, n, _BLOCK):
-        x = yv ^ int.from_bytes(bytes(data[p : p + _BLOCK]), "big")
-        # Horner over the bytes, last byte (highest powers of x) first.
-        z = m[x & 0xFF]
-        for shift in range(8, 128, 8):
-            z = (z >> 8) ^ r8[z & 0xFF] ^ m[(x >> shift) & 0xFF]
-        yv = z
-    y[0:_BLOCK] = yv.to_bytes(_BLOCK, "big")
-
-
-def _counter_blocks_py(ks, j0, counter, blocks):
-    """Plain twin of gcm_viper.counter_blocks."""
-    for i in range(blocks):
-        o = i * _BLOCK
-        ks[o : o + 12] = j0[0:12]
-        struct.pack_into(">I", ks, o + 12, (counter + i) & 0xFFFFFFFF)
-
-
-def _xor_into_py(dst, src, ks, n):
-    """Plain twin of gcm_viper.xor_into."""
-    if n:
-        a = int.from_bytes(bytes(src[0:n]), "big")
-        b = int.from_bytes(bytes(ks[0:n]), "big")
-        dst[0:n] = (a ^ b).to_bytes(n, "big")
-
 
 _ghash = _ghash_bits if IS_MICROPYTHON else _ghash_table
 _counter_blocks = _counter_blocks_py
@@ -166,9 +89,17 @@ class Gcm:
         self._part_n = 0
         self._j0 = bytearray(_BLOCK)
         self._full_tag = bytearray(_BLOCK)
-        self._ks = bytearray(_CHUNK_BLOCKS * _BLOCK)
+        self._ks = bytearray(_CHUNK)
         self._ks_view = memoryview(self._ks)
+        self._tail = self._ks  # keystream view of the last short chunk: pushes repeat their length
+        self._tail_blocks = _CHUNK_BLOCKS
         self._sc = bytearray(1)
+        self._aad = bytearray(2 * _BLOCK)  # SC || AK, zero-padded: A of an encrypted APDU
+        if auth_key is not None:
+            self._aad[1:_AAD_BYTES] = self.auth_key
+        self._control = 0  # security control of the APDU being opened
+        self._check = False  # ... and whether its tag is checked
+        self._src = self._dst = None  # ctr's buffers while it runs
 
     def decrypt(self, security_control, system_title, frame_counter, ciphertext, tag, out):
         """Decrypt and/or verify one ciphered APDU into ``out``; return its length.
@@ -177,35 +108,63 @@ class Gcm:
         checked when the control byte has the authentication bit and an
         authentication key was given. ``out`` may be ``ciphertext`` itself.
         """
-        sc = security_control
+        error = self.refusal(security_control)
+        if error is None and len(out) < len(ciphertext):
+            error = FrameTooLong("decrypted APDU of %d bytes exceeds its %d-byte buffer" % (len(ciphertext), len(out)))
+        if error is None:
+            error = self.start(security_control, system_title, frame_counter)
+        if error is None and self._check and (tag is None or len(tag) != TAG_BYTES):
+            error = SecurityError("authenticated APDU without its %d-byte tag" % TAG_BYTES)
+        if error is None:
+            error = self.run(ciphertext, tag, out)
+        if error is not None:
+            raise error
+        return len(ciphertext)
+
+    def refusal(self, sc):
+        """The SecurityError for a security control we cannot honour, or None."""
         if sc & _SC_COMPRESSED:
-            raise SecurityError("compressed ciphered APDUs (security control 0x%02x) are not supported" % sc)
+            return SecurityError("compressed ciphered APDUs (security control 0x%02x) are not supported" % sc)
         if sc & _SC_SUITE > _MAX_SUITE:
-            raise SecurityError("security suite %d is not supported (AES-128-GCM suites 0 and 1)" % (sc & _SC_SUITE))
+            return SecurityError("security suite %d is not supported (AES-128-GCM suites 0 and 1)" % (sc & _SC_SUITE))
         if not sc & (SC_AUTH | SC_ENC):
-            raise SecurityError("security control 0x%02x neither authenticates nor encrypts" % sc)
-        n = len(ciphertext)
-        if len(out) < n:
-            raise FrameTooLong("decrypted APDU of %d bytes exceeds its %d-byte buffer" % (n, len(out)))
-        self._set_j0(system_title, frame_counter)
-        check = sc & SC_AUTH and self.auth_key is not None
-        if check and (tag is None or len(tag) != TAG_BYTES):
-            raise SecurityError("authenticated APDU without its %d-byte tag" % TAG_BYTES)
-        self._absorb_start(sc, check)
-        if sc & SC_ENC:
-            if check:
-                self._absorb_pad()  # A = SC || AK ends here, padded
-                self._absorb(ciphertext)  # before the XOR: out may be ciphertext
-            self.ctr(ciphertext, out, n)
-            aad_len, c_len = 1 + _KEY_BYTES, n
-        else:
-            out[0:n] = ciphertext
-            if check:
-                self._absorb(ciphertext)  # A = SC || AK || plaintext, no C
-            aad_len, c_len = 1 + _KEY_BYTES + n, 0
-        if check and not self._tag_matches(aad_len, c_len, tag):
-            raise SecurityError(AUTH_FAILED)
-        return n
+            return SecurityError("security control 0x%02x neither authenticates nor encrypts" % sc)
+        return None
+
+    def start(self, sc, system_title, frame_counter):
+        """J0 from the DLMS IV (system title || frame counter); the SecurityError of a bad title, or None."""
+        if system_title is None or len(system_title) != _TITLE_BYTES:
+            return SecurityError("system title must be %d bytes for the GCM IV" % _TITLE_BYTES)
+        self._control = sc
+        self._check = bool(sc & SC_AUTH) and self.auth_key is not None
+        j0 = self._j0
+        j0[0:_TITLE_BYTES] = system_title
+        struct.pack_into(">II", j0, _TITLE_BYTES, frame_counter & 0xFFFFFFFF, 1)
+        return None
+
+    def run(self, ciphertext, tag, out):
+        """After ``start``: plaintext into ``out``; the SecurityError of a wrong tag, or None."""
+        if self._control & SC_ENC:
+            if self._check:
+                self._hash_aad()  # A = SC || AK, padded
+                self._hash_padded(ciphertext)  # before the XOR: out may be ciphertext
+            self.ctr(ciphertext, out, len(ciphertext))
+            if self._check and not self._tag_matches(_AAD_BYTES, len(ciphertext), tag):
+                return SecurityError(AUTH_FAILED)
+            return None
+        out[0 : len(ciphertext)] = ciphertext
+        if self._check and not self._gmac_matches(ciphertext, tag):
+            return SecurityError(AUTH_FAILED)
+        return None
+
+    def _gmac_matches(self, plaintext, tag):
+        # Authentication only: A = SC || AK || plaintext, no C.
+        self._sc[0] = self._control
+        self.ghash_start()
+        self._absorb(self._sc)
+        self._absorb(self.auth_key)
+        self._absorb(plaintext)
+        return self._tag_matches(_AAD_BYTES + len(plaintext), 0, tag)
 
     def decrypt_raw(self, iv, aad, ciphertext, out):
         """Plain GCM decryption with a 96-bit IV and any AAD (the NIST vectors).
@@ -224,13 +183,6 @@ class Gcm:
 
     # --- the pieces of GCM ---
 
-    def _set_j0(self, system_title, frame_counter):
-        if system_title is None or len(system_title) != _TITLE_BYTES:
-            raise SecurityError("system title must be %d bytes for the GCM IV" % _TITLE_BYTES)
-        j0 = self._j0
-        j0[0:_TITLE_BYTES] = system_title
-        struct.pack_into(">II", j0, _TITLE_BYTES, frame_counter & 0xFFFFFFFF, 1)
-
     def set_iv(self, iv):
         """J0 from a 96-bit IV (SP 800-38D 7.1 step 2): IV || 0^31 || 1."""
         self._j0[0:12] = iv
@@ -238,27 +190,53 @@ class Gcm:
 
     def ctr(self, src, dst, n):
         """dst = src xor keystream (GCTR with inc32 from J0 + 1), a chunk at a time."""
-        counter = struct.unpack_from(">I", self._j0, 12)[0] + 1
+        self._src = src
+        self._dst = dst
         pos = 0
         while pos < n:
-            take = min(n - pos, _CHUNK_BLOCKS * _BLOCK)
-            blocks = (take + _BLOCK - 1) // _BLOCK
-            _counter_blocks(self._ks, self._j0, counter, blocks)
-            ks = self._ks if blocks == _CHUNK_BLOCKS else self._ks_view[0 : blocks * _BLOCK]
-            self._aes.encrypt(ks, ks)
-            if pos:
-                _xor_into(memoryview(dst)[pos:], memoryview(src)[pos:], self._ks, take)
-            else:
-                _xor_into(dst, src, self._ks, take)
-            counter += blocks
-            pos += take
+            pos = self._ctr_chunk(pos, n)
+        self._src = self._dst = None
 
-    def _absorb_start(self, sc, check):
-        self.ghash_start()
-        if check:
-            self._sc[0] = sc
-            self._absorb(self._sc)
-            self._absorb(self.auth_key)
+    def _ctr_chunk(self, pos, n):
+        take = min(n - pos, _CHUNK)
+        blocks = (take + _BLOCK - 1) >> 4
+        _counter_blocks(self._ks, self._j0, _FIRST_COUNTER + (pos >> 4), blocks)
+        self._encrypt_ks(blocks)
+        _xor_into(self._dst, self._src, pos, self._ks, take)
+        return pos + take
+
+    def _encrypt_ks(self, blocks):
+        ks = self._ks
+        if blocks != _CHUNK_BLOCKS:
+            if blocks != self._tail_blocks:
+                self._tail = self._ks_view[0 : blocks * _BLOCK]
+                self._tail_blocks = blocks
+            ks = self._tail
+        self._aes.encrypt(ks, ks)
+
+    def _hash_aad(self):
+        """Y = GHASH(H, SC || AK padded): the start of an encrypted APDU's hash."""
+        y = self._y
+        for i in range(_BLOCK):
+            y[i] = 0
+        self._part_n = 0
+        self._aad[0] = self._control
+        _ghash(y, self._h, self._aad, 2 * _BLOCK)
+
+    def _hash_padded(self, data):
+        """Hash ``data`` as whole blocks, its last partial block zero-padded."""
+        n = len(data)
+        whole = n & ~(_BLOCK - 1)
+        if whole:
+            _ghash(self._y, self._h, data, whole)
+        if n > whole:
+            self._hash_tail(data, whole, n)
+
+    def _hash_tail(self, data, pos, n):
+        part = self._part
+        for i in range(_BLOCK):
+            part[i] = data[pos + i] if pos + i < n else 0
+        _ghash(self._y, self._h, part, _BLOCK)
 
     def ghash_start(self):
         """Begin a GHASH with no DLMS prefix (for the generic GCM vectors)."""

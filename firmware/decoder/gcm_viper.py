@@ -117,9 +117,12 @@ def counter_blocks(ks: ptr8, j0: ptr8, counter: int, blocks: int):
 
 
 @micropython.viper
-def xor_into(dst: ptr8, src: ptr8, ks: ptr8, n: int):
-    """dst[i] = src[i] xor ks[i] for i < n (dst may be src)."""
+def xor_into(dst: ptr8, src: ptr8, pos: int, ks: ptr8, n: int):
+    """dst[pos+i] = src[pos+i] xor ks[i] for i < n (dst may be src).
+
+    ``pos`` saves the caller a memoryview slice (a heap object) per chunk.
+    """
     i = 0
     while i < n:
-        dst[i] = src[i] ^ ks[i]
+        dst[pos + i] = src[pos + i] ^ ks[i]
         i += 1

@@ -1,0 +1,188 @@
+"""xDLMS APDU headers of a meter push (IEC 62056-5-3; DLMS UA Green Book).
+
+The parsing half of ``decoder/apdu.py`` (split out to keep both small);
+callers use ``apdu``.
+
+A link payload holds one or more APDUs back to back, each possibly behind an
+LLC header ``E6 E7 00`` (IEC 62056-46 / ISO/IEC 8802-2)::
+
+  data-notification (0x0F)
+    0F | long-invoke-id-and-priority (4) | date-time | notification-body (A-XDR)
+    date-time: 00 = absent | 0C + 12 bytes | 09 0C + 12 bytes (typed: Norwegian Kaifa)
+
+  general-glo-ciphering (0xDB), general-ded-ciphering (0xDC)
+    DB | 08 | system title (8) | LEN | SC | frame counter (4) | ciphertext | tag (12)
+    the tag is there when SC has the authentication bit 0x10 (see gcm.py)
+
+  general-block-transfer (0xE0)
+    E0 | block control | block number (2) | block number ack (2) | LEN | block data
+    block control: bit 7 last block, bit 6 streaming, bits 5-0 window
+
+LEN is a BER length: 00-7F, or 81 nn, or 82 nn nn. The blocks of a General
+Block Transfer are joined in one bounded buffer and the result is read as
+APDUs again; so is the plaintext of a ciphered APDU, unless it is a DSMR
+telegram (Luxembourg Smarty: ``/`` first; its inner CRC is wrong, the GCM
+tag vouches for it instead).
+
+Heap (MicroPython): a call whose locals, value stack and exception stack
+pass 11 words gets its frame from the heap, and a ``try`` costs about nine
+of them (``except ... as e`` more: a hidden try/finally). So the reader walks
+iteratively, one level per nesting depth kept in preallocated lists, its
+helpers stay small and hand results back through attributes, and one tiny
+``try`` in ``_drain`` catches every error: raise sites pass the error
+through ``_noted`` so it is recorded without an ``as`` binding.
+"""
+from decoder import axdr
+from decoder.compat import IS_MICROPYTHON, const
+from decoder.errors import DecodeError, Incomplete
+
+TAG_NOTIFICATION = const(0x0F)
+_TAG_GLO_CIPHERING = const(0xDB)
+_TAG_DED_CIPHERING = const(0xDC)
+TAG_GBT = const(0xE0)
+_LLC_DSAP = const(0xE6)
+LLC_BYTES = const(3)  # E6 E7 00 (response) or E6 E6 00 (command)
+_OCTET_STRING = const(0x09)
+DATETIME_BYTES = const(12)  # COSEM date-time (IEC 62056-6-2)
+TITLE_AT = const(2)  # the system title follows the tag and its length byte
+TITLE_BYTES = const(8)  # system title, the GCM IV prefix
+GBT_HEADER = const(6)  # tag, control, block number, block number ack
+# BER lengths of up to two bytes (81 nn, 82 nn nn): 65535 is far above any
+# bounded buffer here, so a longer form can only be corrupt data.
+_BER_ONE = const(0x81)
+_BER_TWO = const(0x82)
+# GBT -> ciphered APDU -> data-notification is the deepest real nesting.
+MAX_DEPTH = const(2)
+
+_copy_at = None
+if IS_MICROPYTHON:
+    try:
+        from decoder.apdu_viper import copy_at as _copy_at
+    except (ImportError, SyntaxError):  # a port built without the native emitters
+        pass
+
+
+def _copy_at_py(dst, d, src, s, n):
+    """Plain twin of apdu_viper.copy_at."""
+    dst[d : d + n] = src[s : s + n]
+
+
+if _copy_at is None:
+    _copy_at = _copy_at_py
+
+# The DecodeError on its way to ApduReader._drain, which records it: catching
+# it there with ``except ... as e`` would put that frame on the heap per push.
+_raised = [None]
+
+
+def _noted(error):
+    """``raise _noted(SomeError(...))``: the error, kept for _drain to record."""
+    _raised[0] = error
+    return error
+
+
+def _ber_length(buf, pos, end):
+    """The BER length at ``pos``; Incomplete when it runs past ``end``."""
+    if pos >= end:
+        raise Incomplete()
+    first = buf[pos]
+    if first < 0x80:
+        return first
+    if first != _BER_ONE and first != _BER_TWO:
+        raise _noted(DecodeError("unsupported BER length form 0x%02x at offset %d" % (first, pos)))
+    if pos + 1 + (first & 0x7F) > end:
+        raise Incomplete()
+    if first == _BER_ONE:
+        return buf[pos + 1]
+    return (buf[pos + 1] << 8) | buf[pos + 2]
+
+
+def _after_length(buf, pos):
+    """Position after the (already checked) BER length at ``pos``."""
+    first = buf[pos]
+    return pos + 1 if first < 0x80 else pos + 1 + (first & 0x7F)
+
+
+def _content_end(buf, pos, end):
+    """BER length at ``pos`` -> where the content it counts ends."""
+    n = _ber_length(buf, pos, end)
+    return _after_length(buf, pos) + n
+
+
+def _datetime_at(buf, pos, end):
+    """0x0F at pos -> position of its 12 date-time bytes, or minus the body
+    position when it has none (positions are never 0, so the sign tells)."""
+    if pos + 6 > end:
+        raise Incomplete()
+    p = pos + 5
+    if buf[p] == _OCTET_STRING:  # typed date-time: 09 0C ...
+        p += 1
+        if p >= end:
+            raise Incomplete()
+    size = buf[p]
+    if size == 0:
+        return -(p + 1)
+    if size != DATETIME_BYTES:
+        raise _noted(DecodeError("data-notification date-time of %d bytes (0 or 12 expected)" % size))
+    if p + 1 + size > end:
+        raise Incomplete()
+    return p + 1
+
+
+def _body_at(buf, pos, end):
+    at = _datetime_at(buf, pos, end)
+    return -at if at < 0 else at + DATETIME_BYTES
+
+
+def _end_of(buf, pos, end):
+    """Where the APDU at ``pos`` ends; Incomplete when past ``end``."""
+    tag = buf[pos]
+    if tag == TAG_NOTIFICATION:
+        return _notification_end(buf, pos, end)
+    if tag == _TAG_GLO_CIPHERING or tag == _TAG_DED_CIPHERING:
+        stop = _cipher_end(buf, pos, end)
+    elif tag == TAG_GBT:
+        if pos + GBT_HEADER > end:
+            raise Incomplete()
+        stop = _content_end(buf, pos + GBT_HEADER, end)
+    else:
+        raise _noted(DecodeError("not an APDU: tag 0x%02x at offset %d" % (tag, pos)))
+    if stop > end:
+        raise Incomplete()
+    return stop
+
+
+def _notification_end(buf, pos, end):
+    pos = _body_at(buf, pos, end)
+    return axdr.skip(buf, pos)
+
+
+def _cipher_end(buf, pos, end):
+    if pos + TITLE_AT > end:
+        raise Incomplete()
+    if buf[pos + 1] != TITLE_BYTES:
+        raise _noted(DecodeError("system title of %d bytes (%d expected)" % (buf[pos + 1], TITLE_BYTES)))
+    return _content_end(buf, pos + TITLE_AT + TITLE_BYTES, end)
+
+
+def measure(buf, pos=0):
+    """Total length of the APDU at ``pos`` (tags 0x0F, 0xDB, 0xDC, 0xE0).
+
+    Raises Incomplete when ``buf`` ends before the APDU does and DecodeError
+    when the bytes cannot be one of these APDUs.
+    """
+    end = len(buf)
+    if pos >= end:
+        raise Incomplete()
+    return _end_of(buf, pos, end) - pos
+
+
+def _is_llc(view, pos, end):
+    # E6 E7 00 before a response/notification, E6 E6 00 before a command.
+    if view[pos] != _LLC_DSAP or pos + LLC_BYTES > end:
+        return False
+    return view[pos + 1] & 0xFE == _LLC_DSAP and view[pos + 2] == 0
+
+
+def _u32(buf, pos):
+    return (buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
