@@ -67,7 +67,7 @@ def cpython(ident, hexdata, size):
 
 def test_micropython_frames_every_capture_like_cpython():
     todo = cases()
-    result = run_micropython(["-c", SCRIPT], input_bytes="".join("%s %s\n" % (i, h) for i, h in todo).encode())
+    result = run_micropython(["-c", SCRIPT], heapsize="128k", compiled=True, input_bytes="".join("%s %s\n" % (i, h) for i, h in todo).encode())
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
     want = [cpython(ident, hexdata, size) for ident, hexdata in todo for size in SIZES]
@@ -100,7 +100,7 @@ print(got, gc.mem_alloc() - before)
 
 def test_framer_heap_does_not_grow_over_thousands_of_frames():
     data = capture(CORPUS["ch-am550-ekz-2020"])  # five segments per push
-    result = run_micropython(["-c", STEADY % data.hex()])
+    result = run_micropython(["-c", STEADY % data.hex()], heapsize="96k", compiled=True)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     got, growth = map(int, result.stdout.split())
     assert got == 3000
@@ -123,7 +123,7 @@ def test_micropython_parses_dsmr_telegrams_like_cpython():
     from decoder import dsmr
 
     texts = [capture(CORPUS[i]) for i in sorted(CORPUS) if CORPUS[i]["transport"] == "dsmr-ascii"]
-    result = run_micropython(["-c", DSMR_SCRIPT], input_bytes="".join(t.hex() + "\n" for t in texts).encode())
+    result = run_micropython(["-c", DSMR_SCRIPT], heapsize="96k", compiled=True, input_bytes="".join(t.hex() + "\n" for t in texts).encode())
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     lines = result.stdout.decode().splitlines()
     assert len(lines) == len(texts)

@@ -60,7 +60,7 @@ def cpython(jobs):
 
 def micropython(jobs):
     r = run_micropython(
-        [os.path.join(HERE, "mp_decode.py")], heapsize=HEAP, input_bytes="".join(json.dumps(j) + "\n" for j in jobs).encode()
+        [os.path.join(HERE, "mp_decode.py")], heapsize=HEAP, compiled=True, input_bytes="".join(json.dumps(j) + "\n" for j in jobs).encode()
     )
     assert r.returncode == 0, r.stderr.decode()[-2000:]
     return [json.loads(line) for line in r.stdout.decode().splitlines()]
