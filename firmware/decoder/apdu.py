@@ -263,14 +263,17 @@ class ApduReader:
         stop = self._tag_split(view, start)
         plain = self._plaintext(view, start, stop)
         if stop > start and plain[0] == _DSMR_START:
-            note = self._note()
-            note.invoke_id = note.datetime = None
-            note.body = plain
-            self._envelope_of(note, True)
-            note.dsmr = True
+            self._dsmr_note(plain)
         else:
             self._sealed = self._depth + 1
             self._enter(plain)
+
+    def _dsmr_note(self, text):
+        note = self._note()
+        note.invoke_id = note.datetime = None
+        note.body = text
+        self._envelope_of(note, True)
+        note.dsmr = True
 
     def _envelope(self, view, pos):
         """System title, security control, frame counter -> self; -> ciphertext start."""

@@ -28,8 +28,6 @@ return their error instead of raising it: the APDU reader calls them on
 every push and records the error without a costly ``except ... as``.
 """
 
-import struct
-
 from cryptolib import aes
 
 from decoder.compat import IS_MICROPYTHON, const
@@ -137,9 +135,9 @@ class Gcm:
             return SecurityError("system title must be %d bytes for the GCM IV" % _TITLE_BYTES)
         self._control = sc
         self._check = bool(sc & SC_AUTH) and self.auth_key is not None
-        j0 = self._j0
-        j0[0:_TITLE_BYTES] = system_title
-        struct.pack_into(">II", j0, _TITLE_BYTES, frame_counter & 0xFFFFFFFF, 1)
+        self._j0[0:_TITLE_BYTES] = system_title
+        _put_u32(self._j0, _TITLE_BYTES, frame_counter)
+        _put_u32(self._j0, 12, 1)
         return None
 
     def run(self, ciphertext, tag, out):
@@ -186,7 +184,7 @@ class Gcm:
     def set_iv(self, iv):
         """J0 from a 96-bit IV (SP 800-38D 7.1 step 2): IV || 0^31 || 1."""
         self._j0[0:12] = iv
-        struct.pack_into(">I", self._j0, 12, 1)
+        _put_u32(self._j0, 12, 1)
 
     def ctr(self, src, dst, n):
         """dst = src xor keystream (GCTR with inc32 from J0 + 1), a chunk at a time."""
@@ -279,18 +277,35 @@ class Gcm:
     def finish_tag(self, aad_len, c_len):
         """Full 16-byte tag into self._full_tag: E(K, J0) xor GHASH(.. || len(A) || len(C))."""
         self._absorb_pad()
-        lengths = self._part
-        struct.pack_into(">IIII", lengths, 0, 0, aad_len * 8, 0, c_len * 8)
-        _ghash(self._y, self._h, lengths, _BLOCK)
+        _put_u32(self._part, 0, 0)  # both lengths in bits as 64-bit numbers; ours fit 32
+        _put_u32(self._part, 4, aad_len << 3)
+        _put_u32(self._part, 8, 0)
+        _put_u32(self._part, 12, c_len << 3)
+        _ghash(self._y, self._h, self._part, _BLOCK)
+        return self._tag_block()
+
+    def _tag_block(self):
         full = self._full_tag
+        y = self._y
         self._aes.encrypt(self._j0, full)
         for i in range(_BLOCK):
-            full[i] ^= self._y[i]
+            full[i] ^= y[i]
         return full
 
     def _tag_matches(self, aad_len, c_len, tag):
-        full = self.finish_tag(aad_len, c_len)
-        diff = 0
-        for i in range(TAG_BYTES):  # constant time: no early exit on the first mismatch
-            diff |= full[i] ^ tag[i]
-        return diff == 0
+        return _same_tag(self.finish_tag(aad_len, c_len), tag)
+
+
+def _put_u32(buf, pos, v):
+    """Big-endian 32 bits at pos, without struct (its call is too deep a frame)."""
+    buf[pos] = (v >> 24) & 0xFF
+    buf[pos + 1] = (v >> 16) & 0xFF
+    buf[pos + 2] = (v >> 8) & 0xFF
+    buf[pos + 3] = v & 0xFF
+
+
+def _same_tag(full, tag):
+    diff = 0
+    for i in range(TAG_BYTES):  # constant time: no early exit on the first mismatch
+        diff |= full[i] ^ tag[i]
+    return diff == 0
