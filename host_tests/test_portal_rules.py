@@ -230,6 +230,11 @@ class TestThePage:
         html = self.render()
         assert html.count('pattern="([0-9A-Fa-f]{2}[ :]?){15}[0-9A-Fa-f]{2}"') == 2
 
+    def test_the_footer_names_the_setup_access_point_and_its_public_passphrase(self):
+        html = self.render(device="a4cf12b3fa2e")
+        footer = html[html.index('id="setup-ap"'):]
+        assert "<b>meterlink-FA2E</b>" in footer and "<b>meterlink-setup</b>" in footer
+
 
 class FakeBoard:
     def __init__(self, up_after=None):

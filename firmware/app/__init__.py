@@ -1,3 +1,22 @@
 """The gateway application: meter reader, latest-readings store, MQTT and HTTP publishers."""
 
+import sys
+
 VERSION = "0.1.0"
+
+
+def unload(names):
+    """Drop rarely used modules so their code can be collected until next needed.
+
+    MicroPython only: there the bytecode of a loaded module sits in the heap (unless frozen),
+    and importing a .mpy again is cheap. On CPython tests may hold the module's classes and
+    functions, and memory does not matter, so nothing is dropped.
+    """
+    if sys.implementation.name != "micropython":
+        return
+    for name in names:
+        sys.modules.pop(name, None)
+        package, _, short = name.rpartition(".")
+        holder = sys.modules.get(package) if package else None
+        if holder is not None and hasattr(holder, short):
+            delattr(holder, short)  # the package keeps its submodules alive otherwise

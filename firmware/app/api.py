@@ -4,12 +4,17 @@
     GET /api/v1/status    version, uptime, telegrams, errors by kind, last error,
                           meter/MQTT/WiFi state, free heap
     GET /metrics          readings and counters in Prometheus text format
+    GET/POST /config      the setup page behind the admin password (portal/lan.py)
+
+``setup_access_point`` in the status names the AP the dongle opens for setup (button at
+boot) and its WPA2 passphrase, which is public by design (portal/ap.py). No secret of
+the configuration (WiFi, MQTT, admin passwords, meter keys) is in any response.
 
 Everything else is the server's business: unknown paths 404, other methods
 405, bounded requests and timeouts (web/server.py).
 """
 
-from app import VERSION, metrics
+from app import VERSION
 from app.clock import now, since_ms
 
 
@@ -45,11 +50,20 @@ def status(app):
         },
         "wifi": {"connected": app.board.network_up(), "rssi": app.board.rssi()},
         "free_heap": app.board.mem_free(),
+        "setup_access_point": _access_point(app.cfg["device_id"]),
     }
 
 
+def _access_point(device_id):
+    try:
+        from portal.ap import public_info
+    except ImportError:  # a build without the portal
+        return None
+    return public_info(device_id)
+
+
 def register(server, app):
-    """Add the three routes to an ``web.server.HttpServer``."""
+    """Add the routes to a ``web.server.HttpServer`` (/config when the app knows its file)."""
     from web.server import response
 
     def readings(request):
@@ -59,8 +73,20 @@ def register(server, app):
         return response(200, status(app))
 
     def metrics_handler(request):
+        from app import metrics  # loaded by the first scrape, not by every gateway
+
         return response(200, metrics.render(status(app), app.store.readings), metrics.CONTENT_TYPE)
 
     server.route("/api/v1/readings", readings)
     server.route("/api/v1/status", status_handler)
     server.route("/metrics", metrics_handler)
+    if app.config_path:
+        _mount_config(server, app)
+
+
+def _mount_config(server, app):
+    try:
+        from portal import lan
+    except ImportError:  # a build without the portal: no /config
+        return
+    lan.mount(server, app.config_path, app.cfg["device_id"], restart=app.request_restart)

@@ -19,7 +19,7 @@ try:
 except ImportError:  # pragma: no cover
     import uasyncio as asyncio
 
-from app import VERSION, api
+from app import VERSION
 from app.clock import now, ticks_ms
 from app.mqtt import MqttPublisher
 from app.reader import MeterReader
@@ -54,12 +54,15 @@ class App:
                                   self.mqtt.kick, log)
         self.server = None
         self.config_path = config_path
+        self.restart_requested = False
         self._tasks = []
+        self._others = []  # tasks that may end by design (watch_join), cancelled on restart
 
     async def start_http(self):
         port = self.cfg["http"]["port"]
         if not port:
             return
+        from app import api
         from web.server import HttpServer
 
         self.server = HttpServer(port, getattr(self.board, "http_host", "0.0.0.0"))
@@ -76,7 +79,26 @@ class App:
         except ImportError:
             return
         if self.config_path:
-            asyncio.create_task(watch_join(self.board, self.config_path))
+            self._others.append(asyncio.create_task(watch_join(self.board, self.config_path)))
+
+    def request_restart(self):
+        """New settings were saved (/config): leave run() so main() starts over with them."""
+        self.restart_requested = True
+
+    async def stop(self):
+        """End every task and close every connection, so a new App can take over."""
+        if self.server is not None:
+            await self.server.close_and_wait()
+        for task in self._tasks + self._others:
+            if not task.done():
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        self._tasks = []
+        self._others = []
+        self.mqtt.close()
 
     def healthy(self):
         """Every task still running (a crashed task stops the watchdog feed)."""
@@ -96,12 +118,14 @@ class App:
         await self.start_http()
         self.board.watchdog_start()
         seen = -1
-        while True:
+        while not self.restart_requested:
             if self.healthy():
                 self.board.watchdog_feed()
             self.board.led(self.store.seq != seen)
             seen = self.store.seq
             await asyncio.sleep(HEALTH_EVERY)
+        self.log("meterlink: new settings saved, restarting")
+        await self.stop()
 
 
 def _config_path(argv, board):
@@ -143,12 +167,23 @@ def _preload():
 
 
 def main(argv=None):
-    """Load and validate the configuration, then run forever."""
+    """Load and validate the configuration, then run until new settings are saved, and
+    start over with them: the device by a reset, the unix port in the same process."""
     from board import Board
 
     board = Board()
     argv = sys.argv if argv is None else argv
     path = _config_path(argv, board)
+    while True:
+        status = _run_once(board, path)
+        if status is not None:
+            return status
+        board.reset()  # the ESP32 reboots here; unix loads the new settings below
+        gc.collect()
+
+
+def _run_once(board, path):
+    """Run one App; None when it stopped for a restart, else the exit status."""
     cfg = _load_config(path, board)
     if cfg is None:
         return 2
@@ -161,4 +196,4 @@ def main(argv=None):
         print("meterlink: configuration %s refused: meter.%s" % (path, e))
         return 2
     asyncio.run(app.run())
-    return 0
+    return None if app.restart_requested else 0

@@ -28,7 +28,7 @@ try:
 except ImportError:  # pragma: no cover
     import uasyncio as asyncio
 
-from app import discovery, vse
+from app import unload
 from decoder.compat import const
 from app.clock import since_ms, ticks_ms
 
@@ -159,6 +159,15 @@ class MqttPublisher:
         self._last_rx = self._last_ping = ticks_ms()
         self._publish(self.availability_topic, b"online")
 
+    def close(self):
+        """End the session cleanly (a restart, not a failure: no last will "offline")."""
+        if self._client is not None and self.connected:
+            try:
+                self._client.disconnect()
+            except _FAILURES:
+                pass
+        self._drop()
+
     def _drop(self):
         self.connected = False
         client, self._client = self._client, None
@@ -211,16 +220,28 @@ class MqttPublisher:
             await self._publish_discovery()
         self._publish(self._state_topic, self.snapshot.render(self.store))
         if self.cfg["layout"] == "vse":
+            from app import vse  # only this layout needs it: not loaded otherwise
+
             mid = vse.meter_id(self.store, self.device_id)
             self._publish(vse.topic(self.cfg["vse_group"], mid), json.dumps(vse.payload(self.store)))
         self._sent_seq = seq
 
     async def _publish_discovery(self):
+        # Configs go out after a (re)connect and when a new code appears: rare events,
+        # so the discovery tables are loaded for them and dropped again (~2 kB on the
+        # device, ~4.5 kB on the unix port, that the steady state does not carry).
         readings = self.store.readings
-        for code in [c for c in readings if c not in self._discovered]:
+        todo = [c for c in readings if c not in self._discovered]
+        if not todo:
+            return
+        from app import discovery
+
+        for code in todo:
             value, unit = readings[code]
             doc = discovery.config(code, value, unit, self.device_id, self.state_topic,
                                    self.availability_topic, self.version)
             self._publish(discovery.topic(self.cfg["discovery_prefix"], self.device_id, code), json.dumps(doc))
             self._discovered[code] = True
             await asyncio.sleep(0)  # let the reader run between configs
+        discovery = None
+        unload(("app.discovery",))

@@ -48,6 +48,11 @@ class _StreamMeter:
     def close(self):
         try:
             self._writer.close()
+            # MicroPython's Stream.close() leaves the socket open until wait_closed(); a
+            # meter port kept open would hold a one-client meter server (ser2net) forever.
+            sock = getattr(self._writer, "s", None)
+            if sock is not None:
+                sock.close()
         except OSError:
             pass
 

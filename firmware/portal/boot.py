@@ -22,26 +22,17 @@ try:
 except ImportError:  # MicroPython before 1.21
     import uasyncio as asyncio
 
-import config
 from portal import mode
 
-AP_PREFIX = "meterlink-"
-# The AP's WPA2 passphrase, printed in README and on the status page. It only keeps
-# passers-by off the setup page; the button at boot is what proves ownership.
-AP_PASSWORD = "meterlink-setup"
-AP_ID_DIGITS = 4  # "meterlink-3FA2": enough to tell two dongles in one house apart
+# The AP's name and its public WPA2 passphrase live in portal/ap.py (the status API shows
+# them without loading the portal); re-exported here, where design.md names them.
+from portal.ap import AP_ID_DIGITS, AP_PASSWORD, AP_PREFIX, ap_ssid  # noqa: F401
+
 RESTART_DELAY = 2  # seconds: the "saved" page must reach the phone before the AP goes down
 # Seconds new settings get to join before the portal reopens: board/esp32.py tries for
 # 20 s per attempt with backoff, so this allows three attempts.
 JOIN_TIMEOUT = 60
 UNIX_AP_IP = "127.0.0.1"  # the unix port has no access point: the portal serves on loopback
-
-
-def ap_ssid(device_id):
-    """``meterlink-XXXX`` from the last hex digits of the device id."""
-    digits = [c for c in device_id.upper() if c in "0123456789ABCDEF"]
-    tail = "".join(digits[-AP_ID_DIGITS:])
-    return AP_PREFIX + (tail or "0000")
 
 
 def _call(board, name, *args):
@@ -51,6 +42,10 @@ def _call(board, name, *args):
 
 def load(path, device_id):
     """(configuration, ok): ok when it validates and names a network to join."""
+    # Imported here, not at the top: the station-mode watch_join task keeps this module
+    # loaded, and the validation tables are ~10 kB the running gateway never needs.
+    import config
+
     try:
         cfg = config.load(path, device_id)
     except config.ConfigError as e:

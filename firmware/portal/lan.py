@@ -1,44 +1,85 @@
-"""Mount /config on the gateway's HTTP server (station mode) without loading the portal.
+"""Mount /config on the gateway's HTTP server (station mode) without keeping the portal loaded.
 
-The page, the form rules and the guard cost ~15 kB of RAM on the device (~25 kB on the
-64-bit unix port); a gateway that is never reconfigured should not pay for them. ``mount``
-registers a small handler that imports portal.app on the first request to /config and
-keeps that one Portal (and so its failed-attempt counter) for later requests.
+The page, the form rules, the guard and config.py's validation tables cost ~15 kB of RAM on
+the device (~30 kB on the 64-bit unix port); a gateway that is only now and then
+reconfigured should not carry them. ``mount`` registers a small handler that, per request
+to /config, imports portal.app, answers, and (on MicroPython) drops those modules again.
+Only the failed-attempt counter (one ``auth.Guard``) lives on between requests, so the
+lockout of portal/auth.py holds across them.
 
     from portal import lan
-    lan.mount(server, config_path, device_id, restart=board.reset)   # in app/api.register
+    lan.mount(server, config_path, device_id, restart=app.request_restart)  # app/api.register
 
 After a successful save ``restart`` (if given) is called RESTART_DELAY seconds later, once
 the "saved" page has gone out, so the new settings take effect.
 """
 
+import sys
+
 RESTART_DELAY = 2  # seconds for the "saved" page to reach the browser before the reset
+
+# Loaded for one /config request and dropped after it (auth stays: the Guard's class).
+_TRANSIENT = ("portal.app", "portal.page", "portal.form", "portal.meters", "config")
 
 
 def mount(server, config_path, device="meterlink", restart=None):
     """Serve GET/POST /config behind the admin password (portal/auth.py)."""
-    held = []
+    guards = []  # the one Guard, created with the first Portal
 
     def config_page(request):
-        if not held:
-            from portal.app import Portal
+        import gc
 
-            held.append(Portal(config_path, device))
-            if restart is not None:
-                _restart_after_save(held[0], restart)
-        return held[0].guarded(request)
+        gc.collect()  # loading the portal wants its room in one piece, not in fragments
+        from portal.app import Portal
+
+        portal = Portal(config_path, device, clock=_clock)
+        if guards:
+            portal.guard = guards[0]
+        else:
+            guards.append(portal.guard)
+        try:
+            return portal.guarded(request)
+        finally:
+            saved = portal.saved_config is not None
+            portal = None
+            forget(_TRANSIENT)
+            if saved and restart is not None:
+                _restart_later(restart)
 
     server.route("/config", config_page, ("GET", "POST"))
 
 
-def _restart_after_save(portal, restart):
+def forget(names):
+    """Drop modules so their code and tables can be collected (MicroPython only: CPython
+    callers may still hold the classes, and there the RAM does not matter)."""
+    if sys.implementation.name != "micropython":
+        return
+    import gc
+
+    for name in names:
+        sys.modules.pop(name, None)
+        package, _, short = name.rpartition(".")
+        holder = sys.modules.get(package) if package else None
+        if holder is not None and hasattr(holder, short):
+            delattr(holder, short)  # the package keeps its submodules alive otherwise
+    gc.collect()
+
+
+def _clock():
+    # The Guard outlives portal.app: its clock must not be a portal.app function, whose
+    # module globals (and so the whole portal) it would keep alive.
+    import time
+
+    return time.time()
+
+
+def _restart_later(restart):
     try:
         import asyncio
     except ImportError:  # MicroPython before 1.21
         import uasyncio as asyncio
 
     async def wait():
-        await portal.wait_saved()
         await asyncio.sleep(RESTART_DELAY)
         restart()
 

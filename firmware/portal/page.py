@@ -8,6 +8,7 @@ never written into the page: a stored secret shows as an empty field with the pl
 """
 
 from portal import meters
+from portal.ap import AP_PASSWORD, ap_ssid
 
 SSID_MAX = 32  # IEEE 802.11: an SSID is at most 32 octets
 SCAN_SHOWN = 20  # networks listed; a crowded block of flats can show 40+
@@ -166,9 +167,18 @@ def render(values, errors, secrets, networks, device="meterlink", notice=None,
     _meter(out, values, errors, secrets)
     _mqtt(out, values, errors, secrets)
     _admin(out, errors, secrets, ask_current)
-    out.append('<button id="save" type="submit">Save and restart</button></form></main>'
-               "<script>%s</script></body></html>" % _JS)
+    out.append('<button id="save" type="submit">Save and restart</button></form>')
+    out.append(footer(device))
+    out.append("</main><script>%s</script></body></html>" % _JS)
     return out
+
+
+def footer(device):
+    """The setup access point and its passphrase (public by design, portal/ap.py), where a
+    user who has to reconfigure from scratch will look for them."""
+    return ('<p class="hint" id="setup-ap">Setup access point <b>%s</b>, WPA2 password '
+            "<b>%s</b>: hold the button while the dongle starts to open it.</p>"
+            % (escape(ap_ssid(device)), escape(AP_PASSWORD)))
 
 
 def saved(ssid, device):

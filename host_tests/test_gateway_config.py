@@ -1,0 +1,158 @@
+"""/config on the running gateway (issue 4 on the LAN), end to end on the MicroPython unix port.
+
+The gateway (firmware/main.py) runs with a real mosquitto and the meter simulator. Its HTTP
+server carries /config behind the admin password: 401 without it, the page with it, 429
+after five wrong ones. A saved change takes effect at once: the gateway restarts into the
+new settings (the ESP32 by a reset, the unix port in the same process) and publishes under
+the new prefix. /api/v1/status names the setup access point and its public passphrase. No
+response body ever carries a secret of the configuration.
+"""
+
+import base64
+import json
+import os
+import urllib.parse
+
+import pytest
+
+import simulate
+from mp import compiled_tree
+from gateway_support import Broker, Gateway, Subscriber, free_port, wait_until
+from web_support import request
+
+pytestmark = pytest.mark.skipif(not os.path.exists(Broker.__init__.__globals__["MOSQUITTO"]),
+                                reason="mosquitto not installed (.ci/run installs it)")
+
+DEVICE = "cfgdongle-3fa2"
+ADMIN = "admin-Secret-881"
+SECRETS = {
+    "wifi.password": "wifi-Secret-882",
+    "mqtt.password": "mqtt-Secret-883",
+    "admin.password": ADMIN,
+    "meter.key": simulate.DEFAULT_KEY,
+    "meter.auth_key": simulate.DEFAULT_AUTH_KEY,
+}
+FORM_TYPE = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def basic(password):
+    return {"Authorization": "Basic " + base64.b64encode(("admin:" + password).encode()).decode()}
+
+
+class Client:
+    """HTTP to the gateway, keeping every body for the secret check at the end."""
+
+    def __init__(self, port):
+        self.port = port
+        self.bodies = []
+
+    def __call__(self, method, path, **kw):
+        status, headers, body = request(self.port, method, path, **kw)
+        self.bodies.append(("%s %s -> %d" % (method, path, status), body))
+        return status, headers, body
+
+    def leaks(self):
+        found = []
+        for what, body in self.bodies:
+            for secret in SECRETS.values():
+                for form in (secret, secret.lower(), secret.upper()):
+                    if form.encode() in body:
+                        found.append("%s carries %r" % (what, secret))
+        return found
+
+
+@pytest.fixture
+def running(tmp_path):
+    broker = Broker(tmp_path).start()
+    sub = Subscriber(broker.port)
+    sim = simulate.Simulator(0, "hdlc", interval=0.2, minute_every=3).start()
+    http_port = free_port()
+    cfg = {"device_id": DEVICE,
+           "meter": {"source": "tcp://127.0.0.1:%d" % sim.port, "key": SECRETS["meter.key"],
+                     "auth_key": SECRETS["meter.auth_key"]},
+           "mqtt": {"host": "127.0.0.1", "port": broker.port, "prefix": "meterlink",
+                    "user": "meter", "password": SECRETS["mqtt.password"]},
+           "wifi": {"ssid": "Home Net", "password": SECRETS["wifi.password"]},
+           "admin": {"password": ADMIN},
+           "http": {"port": http_port}}
+    # The .mpy build, as the device loads it: compiling the portal from source on the
+    # first /config request would measure the compiler's heap, not the gateway's.
+    gw = Gateway(tmp_path, cfg, "256k", compiled_tree()).start()
+    client = Client(http_port)
+    wait_until(lambda: sub.on("meterlink/%s/state" % DEVICE), 30,
+               what=lambda: "a first state message\n" + gw.log())
+    yield gw, sub, client
+    gw.stop()
+    sim.stop()
+    sub.close()
+    broker.stop()
+    log = gw.log()
+    assert "Traceback" not in log, log
+    assert not client.leaks()
+
+
+def change(fields):
+    form = {"wifi.ssid": "Home Net", "wifi.ssid_other": "", "meter": "current",
+            "mqtt.host": "127.0.0.1", "mqtt.user": "meter", "mqtt.prefix": "meterlink",
+            "mqtt.discovery": "on"}
+    form.update({key: "" for key in SECRETS})  # empty secret fields keep the stored ones
+    form.update(fields)
+    return urllib.parse.urlencode(form)
+
+
+def test_config_asks_for_the_admin_password(running):
+    gw, _, client = running
+    status, headers, body = client("GET", "/config")
+    assert status == 401
+    assert headers["www-authenticate"].startswith("Basic ")
+    assert json.loads(body)["status"] == 401
+
+
+def test_with_the_password_the_page_shows_the_settings_but_no_secret(running):
+    gw, _, client = running
+    status, headers, body = client("GET", "/config", headers=basic(ADMIN))
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert b'value="meterlink"' in body  # the stored prefix
+    assert body.count(b'placeholder="unchanged"') == len(SECRETS)
+    assert b"<b>meterlink-3FA2</b>" in body and b"<b>meterlink-setup</b>" in body  # the footer
+
+
+def test_a_saved_prefix_is_stored_and_the_gateway_restarts_into_it(running):
+    gw, sub, client = running
+    port = gw.cfg["mqtt"]["port"]
+    status, _, body = client("POST", "/config", body=change({"mqtt.prefix": "home/meter",
+                                                             "mqtt.port": str(port)}),
+                             headers=dict(FORM_TYPE, **basic(ADMIN)))
+    assert status == 200 and b'id="saved"' in body
+    with open(gw.config_path) as f:
+        stored = json.load(f)
+    assert stored["mqtt"]["prefix"] == "home/meter"
+    for dotted, secret in SECRETS.items():  # nothing typed: every secret kept
+        section, name = dotted.split(".")
+        assert stored[section][name].lower() == secret.lower()  # keys are stored normalised
+
+    new_topic = "home/meter/%s/state" % DEVICE
+    wait_until(lambda: sub.on(new_topic), 30, what=lambda: new_topic + "\n" + gw.log())
+    assert gw.alive()
+    assert "restarting" in gw.log()
+    status, _, body = client("GET", "/api/v1/status")
+    assert status == 200 and json.loads(body)["telegrams"] >= 1  # a fresh gateway decoding
+    assert client("GET", "/config")[0] == 401  # and /config still guarded after the restart
+
+
+def test_five_wrong_passwords_lock_even_the_right_one_out(running):
+    gw, _, client = running
+    for _ in range(5):
+        assert client("GET", "/config", headers=basic("guess-guess"))[0] == 401
+    status, headers, body = client("GET", "/config", headers=basic(ADMIN))
+    assert status == 429
+    assert int(headers["retry-after"]) > 0
+    assert client("GET", "/api/v1/readings")[0] == 200  # the API itself is not locked
+
+
+def test_status_names_the_setup_access_point_and_its_public_passphrase(running):
+    gw, _, client = running
+    status, _, body = client("GET", "/api/v1/status")
+    assert status == 200
+    assert json.loads(body)["setup_access_point"] == {"ssid": "meterlink-3FA2",
+                                                     "password": "meterlink-setup"}
