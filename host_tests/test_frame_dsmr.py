@@ -106,6 +106,25 @@ def test_parse_hex_text_that_is_not_printable_stays_as_sent():
     assert readings["0-0:96.1.0"] == ("XYZ", None)
 
 
+def test_parse_hex_coded_ids_and_texts_of_every_channel_read_as_text():
+    # "SAG1030700114004" and "G0039001936990619" as hex; the Luxembourg
+    # Smarty sends its logical device name 0-0:42.0.0 this way.
+    name, gas = "SAG1030700114004", "G0039001936990619"
+    text = "/ISK5\r\n\r\n0-0:42.0.0(%s)\r\n0-2:96.1.0(%s)\r\n0-0:96.13.1(%s)\r\n0-0:96.1.4(50217)\r\n!" % (
+        name.encode().hex(), gas.encode().hex(), b"Hi".hex())
+    readings, _ = dsmr.parse(text)
+    assert readings["0-0:42.0.0"] == (name, None)
+    assert readings["0-2:96.1.0"] == (gas, None)
+    assert readings["0-0:96.13.1"] == ("Hi", None)
+    assert readings["0-0:96.1.4"] == ("50217", None)  # an id: kept as text (odd length, not hex-coded)
+
+
+def test_parse_digits_of_other_codes_stay_numbers():
+    readings, _ = dsmr.parse("/ISK5\r\n\r\n0-0:96.14.0(4142)\r\n0-0:42.0.1(4142)\r\n!")
+    assert readings["0-0:96.14.0"] == (4142, None)
+    assert readings["0-0:42.0.1"] == (4142, None)
+
+
 def test_parse_dsmr3_value_on_its_own_line_and_f_255_dropped():
     text = "/KFM5\r\n\r\n0-1:24.3.0(121030140000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00001.001)\r\n1-0:1.8.1.255(5*kWh)\r\n!"
     readings, when = dsmr.parse(text)

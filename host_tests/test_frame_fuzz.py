@@ -75,3 +75,27 @@ def test_noise_that_looks_like_a_long_apdu_does_not_hold_back_the_frames_behind_
     out, log = feed_all(noise + GOOD[0] + GOOD[1], [5])
     assert [p for _, p in out] == [notification(1), notification(2)]
     assert "checksum" not in {k for k, v in log.counts.items() if v}
+
+
+def test_a_bare_apdu_with_a_corrupt_length_does_not_swallow_the_frames_behind_it():
+    # Hypothesis found it: the Smarty's DB APDU with its length 02BA turned
+    # into 06BA, fed byte by byte. The "APDU" would run far past the stream;
+    # the good HDLC frame behind it lies beyond more than 8 false 7E hits
+    # (ciphertext and fill flags), which the search once gave up after.
+    bad = bytearray(capture(CORPUS["lu-smarty-dsmr-encrypted"]))
+    bad[11] ^= 4
+    good = GOOD[0]
+    tail = b"\x7e" * 8 + b"\r\n" * 140
+    out, _ = feed_all(good + bytes(bad) + tail + good + good, [1])
+    want = (stream.KIND_APDU, notification(1))  # the LLC stripped
+    assert out == [want, want, want]
+
+
+def test_a_frame_behind_many_false_flags_inside_a_long_apdu_is_found_whatever_the_chunks():
+    # 40 flags that open no frame, then a good frame, all inside what an
+    # E0 header says is a 2047-byte General Block Transfer block.
+    noise = b"\xe0\x00\x00\x01\x00\x00\x82\x07\xff" + b"\x7e\x00" * 40
+    for sizes in ([1], [7], [1000]):
+        out, log = feed_all(noise + GOOD[0] + GOOD[0], sizes)
+        assert [p for _, p in out] == [notification(1)] * 2, sizes
+        assert log.total() == 0

@@ -1,0 +1,116 @@
+"""Heap the framer allocates per frame on the MicroPython unix port (issue 2).
+
+Budget of the link layer: at most 150 bytes per HDLC frame through
+``Framer.feed()`` + ``next()``, segmented frames included. What a frame
+cannot avoid is its payload: a memoryview and the ``(kind, payload)``
+tuple, 32 bytes each on the 64-bit port (a non-last segment only pays the
+32-byte view its bytes are copied from). Measured: 48-74 bytes per frame.
+The tests allow LIMIT, under the budget with room to spare, so that an
+allocation creeping back into the hot path (a tuple, a slice, a call whose
+frame MicroPython puts on the heap) fails here rather than in ``make bench``.
+
+``micropython.mem_total()`` counts every byte allocated; chunks are cut
+before counting, and each case runs ROUNDS times after a warm-up. Not timed.
+"""
+
+import json
+
+import pytest
+
+import decoder_support as ds
+from conftest import load_corpus
+from frame_support import dsmr_telegram, reference_hdlc
+from mp import run_micropython
+from test_frame_corpus import capture
+
+CORPUS = load_corpus()
+BUDGET = 150  # bytes per frame: the issue's target for this layer
+LIMIT = 100  # what the tests allow: the budget less a margin, above the ~74 measured
+ROUNDS = 50
+
+# One case per line on stdin: "name chunk hex"; prints JSON [name, chunk, bytes per round, payloads per round, errors].
+SCRIPT = """
+import sys, json, gc, micropython
+from decoder import stream
+from decoder.errors import ErrorLog
+ROUNDS = %d
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    name, size, hexdata = line.split()
+    data = bytes.fromhex(hexdata)
+    size = int(size) or len(data)
+    chunks = [data[i:i + size] for i in range(0, len(data), size)]
+    log = ErrorLog()
+    fr = stream.Framer(log)
+    def push():
+        got = 0
+        for chunk in chunks:
+            fr.feed(chunk)
+            while fr.next() is not None:
+                got += 1
+        return got
+    push()
+    gc.collect()
+    before = micropython.mem_total()
+    got = 0
+    for _ in range(ROUNDS):
+        got += push()
+    spent = micropython.mem_total() - before
+    print(json.dumps([name, size, spent // ROUNDS, got // ROUNDS, log.total()]))
+""" % ROUNDS
+
+
+def hdlc_frames(data):
+    """Frames in an HDLC capture: walk the length fields (flags may be shared)."""
+    count, pos = 0, 0
+    while pos < len(data):
+        if data[pos] == 0x7E and pos + 2 < len(data) and data[pos + 1] >> 4 == 0xA:
+            count += 1
+            pos += 1 + (((data[pos + 1] & 0x07) << 8) | data[pos + 2])
+        else:
+            pos += 1
+    return count
+
+
+def cases():
+    """(name, bytes, frames in them, payloads they hold)."""
+    sil_gbt = ds.sil_push(seed=3, frame_counter=7, gbt=True)[0]
+    sil_one = ds.sil_push(seed=3, frame_counter=7, gbt=False)[0]
+    out = [("sil-gbt", sil_gbt, hdlc_frames(sil_gbt), hdlc_frames(sil_gbt)), ("sil-one-frame", sil_one, 1, 1)]
+    for ident in ("ch-am550-tasmota-3frames", "ch-am550-ekz-2020", "ch-e450-vse2026"):
+        data = capture(CORPUS[ident])
+        out.append((ident, data, hdlc_frames(data), len(reference_hdlc(data))))
+    out.append(("at-kaifa-netznoe-doc", capture(CORPUS["at-kaifa-netznoe-doc"]), 2, 1))  # two M-Bus segments
+    out.append(("dsmr", dsmr_telegram(["1-0:1.8.1(001234.567*kWh)"] * 20), 1, 1))
+    return out
+
+
+@pytest.fixture(scope="module")
+def measured():
+    todo = cases()
+    lines = ["%s %d %s\n" % (name, size, data.hex()) for name, data, _, _ in todo for size in (0, 1, 64)]
+    result = run_micropython(["-c", SCRIPT], input_bytes="".join(lines).encode())
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    rows = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert len(rows) == len(lines)
+    frames = {name: (n, payloads) for name, _, n, payloads in todo}
+    return [(name, size, spent, got, errors) + frames[name] for name, size, spent, got, errors in rows]
+
+
+def test_cases_cover_gbt_blocks_and_segmented_frames():
+    by_name = {name: (frames, payloads) for name, _, frames, payloads in cases()}
+    assert by_name["sil-gbt"][0] >= 5
+    assert by_name["ch-am550-tasmota-3frames"] == (3, 1)
+    assert LIMIT < BUDGET
+
+
+def test_every_frame_is_framed_without_errors(measured):
+    for name, size, _, got, errors, _, payloads in measured:
+        assert (got, errors) == (payloads, 0), (name, size)
+
+
+def test_heap_per_frame_stays_under_the_limit_whatever_the_chunks(measured):
+    for name, size, spent, _, _, frames, _ in measured:
+        assert spent <= LIMIT * frames, "%s in chunks of %d: %d bytes for %d frames" % (name, size, spent, frames)
