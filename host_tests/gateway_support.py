@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 
-from mp import MICROPYTHON, ROOT, micropython_env
+from mp import MICROPYTHON, MP_LIB, ROOT, compiled_tree, micropython_env
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -126,10 +126,30 @@ class Subscriber:
         self.client.disconnect()
 
 
-class Gateway:
-    """firmware/main.py under ``micropython -X heapsize=…`` with a temp config file."""
+def compiled_lib():
+    """build/host-mpy-lib/: the third-party MicroPython modules (umqtt) as .mpy for this
+    port, as they go onto the device; kept up to date like mp.compiled_tree()."""
+    import hostmpy
+    import mpybuild
 
-    def __init__(self, tmpdir, cfg, heapsize="128k", code_dir=None):
+    out = os.path.join(mpybuild.BUILD, "host-mpy-lib")
+    hostmpy.ensure(out, MP_LIB)
+    return out
+
+
+def compiled_code():
+    """(firmware tree, library tree), both .mpy: the gateway as the device loads it."""
+    return compiled_tree(), compiled_lib()
+
+
+class Gateway:
+    """firmware/main.py under ``micropython -X heapsize=…`` with a temp config file.
+
+    ``code_dir``: a .mpy build of firmware/ searched first (its main.py is run);
+    ``lib_dir``: a .mpy build of the third-party modules searched next.
+    """
+
+    def __init__(self, tmpdir, cfg, heapsize="128k", code_dir=None, lib_dir=None):
         self.dir = str(tmpdir)
         self.config_path = os.path.join(self.dir, "gateway-config.json")
         with open(self.config_path, "w") as f:
@@ -138,12 +158,14 @@ class Gateway:
         self.heapsize = heapsize
         self.log_path = os.path.join(self.dir, "gateway.log")
         self.code_dir = code_dir  # a .mpy build searched before firmware/
+        self.lib_dir = lib_dir
         self.proc = None
 
     def start(self):
         env = micropython_env()
         if self.code_dir:
-            env["MICROPYPATH"] = ".frozen:%s:%s" % (self.code_dir, env["MICROPYPATH"][len(".frozen:"):])
+            first = [self.code_dir] + ([self.lib_dir] if self.lib_dir else [])
+            env["MICROPYPATH"] = ".frozen:%s:%s" % (":".join(first), env["MICROPYPATH"][len(".frozen:"):])
         env["METERLINK_DIR"] = self.dir
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
@@ -169,6 +191,10 @@ class Gateway:
                 self.proc.wait(5)
             self.proc = None
             self._log.close()
+
+    def status(self):
+        """/api/v1/status as a dict."""
+        return json.loads(self.http("/api/v1/status")[2])
 
     def http(self, path, method="GET", port=None):
         """(status, headers dict, body bytes) from the gateway's HTTP server."""

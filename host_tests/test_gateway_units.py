@@ -75,6 +75,14 @@ class TestSnapshot:
         store = filled_store(1)
         assert bytes(SnapshotWriter(64).render(store)).decode() == telegram_json(store)
 
+    def test_the_buffer_starts_small_and_grows_to_what_the_meter_needs(self):
+        store = filled_store(4)
+        writer = SnapshotWriter(first=16)
+        first = bytes(writer.render(store)).decode()
+        assert first == telegram_json(store)
+        store.update(Telegram(None, None, 8, {"1-0:1.8.0": (5, "Wh")}, None))
+        assert bytes(writer.render(store)).decode() == telegram_json(store)  # same buffer, no fallback
+
     def test_strings_are_escaped(self):
         store = Store()
         store.update(Telegram(None, None, None, {"0-0:96.13.0": ('say "hi"\n', None)}, None))

@@ -103,3 +103,12 @@ def test_a_piecewise_body_keeps_its_length_and_joins_small_parts():
 
 def test_json_bodies_are_serialised():
     assert response(200, {"a": [1, None]}).body == b'{"a": [1, null]}'
+
+
+def test_every_status_the_firmware_sends_has_its_rfc_9110_reason_phrase():
+    assert message.reason(200) == "OK"
+    assert message.reason(401) == "Unauthorized"
+    assert message.reason(431) == "Request Header Fields Too Large"
+    assert message.reason(503) == "Service Unavailable"
+    assert message.reason(3) == "Unknown"  # never a piece of another code's line
+    assert message.reason(999) == "Unknown"

@@ -36,7 +36,7 @@ for _p in (os.path.join(ROOT, "host_tests"), HERE):
         sys.path.insert(0, _p)
 
 import simulate  # noqa: E402
-from gateway_support import Broker, Gateway, Subscriber, free_port  # noqa: E402
+from gateway_support import Broker, Gateway, Subscriber, compiled_code, free_port  # noqa: E402
 
 BUDGET_MS = 50.0
 LATENCY_N = 1000
@@ -82,7 +82,7 @@ class MeterPort:
 class Rig:
     """Broker, subscriber, meter port and one gateway process."""
 
-    def __init__(self, heap, code_dir=None, discovery=True):
+    def __init__(self, heap, code=None, discovery=True):
         self.tmp = tempfile.mkdtemp(prefix="meterlink-bench-")
         self.broker = Broker(self.tmp).start()
         self.sub = Subscriber(self.broker.port, topics=("meterlink/%s/state" % DEVICE,))
@@ -91,7 +91,8 @@ class Rig:
                          "auth_key": simulate.DEFAULT_AUTH_KEY},
                "mqtt": {"host": "127.0.0.1", "port": self.broker.port, "discovery": discovery},
                "http": {"port": free_port()}, "device_id": DEVICE}
-        self.gw = Gateway(self.tmp, cfg, heap, code_dir).start()
+        code_dir, lib_dir = code or (None, None)
+        self.gw = Gateway(self.tmp, cfg, heap, code_dir, lib_dir).start()
         self.topic = "meterlink/%s/state" % DEVICE
         try:
             self.meter.accept()
@@ -124,11 +125,14 @@ class Rig:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def run_pushes(heap, count, code_dir=None, heap_at=()):
-    """(latencies ms, failure text or None, {push index: free heap})."""
+def run_pushes(heap, count, code=None, heap_at=()):
+    """(latencies ms, failure text or None, {push index: free heap}).
+
+    ``code``: (firmware tree, library tree) of .mpy files (gateway_support.compiled_code());
+    None runs from source."""
     latencies, heaps, failure = [], {}, None
     try:
-        rig = Rig(heap, code_dir)
+        rig = Rig(heap, code)
     except RuntimeError as e:
         return latencies, str(e), heaps
     try:

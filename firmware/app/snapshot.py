@@ -7,7 +7,10 @@ Same text as ``decoder.telegram_json`` (the decoder CLI and MQTT contract)::
 
 but without building the nested dicts and one big string per telegram: the
 pieces go straight into a reused bytearray, so publishing every 5 s does not
-fragment a 100 kB heap. A snapshot that does not fit falls back to
+fragment a 100 kB heap. The buffer starts small and doubles when a snapshot
+does not fit, up to BUF_SIZE: it settles after the first full telegrams at
+the size this meter needs (about 2 kB for a SiL E450) instead of holding the
+worst case. A snapshot larger than BUF_SIZE falls back to
 ``decoder.telegram_json`` (correct, just allocating).
 """
 
@@ -18,6 +21,8 @@ from decoder import telegram_json, to_json
 # 96 codes (store.MAX_CODES) of about 60 bytes each, plus the header; a
 # snapshot larger than this is rare enough to take the allocating path.
 BUF_SIZE = 6144
+# The first buffer: a small meter's whole snapshot (a dozen readings).
+FIRST_SIZE = 1024
 # Codes and units whose encoded JSON pieces are cached: the store keeps at
 # most 96 codes (store.MAX_CODES), units are a dozen.
 _MAX_CACHED = 128
@@ -30,8 +35,9 @@ class Overflow(Exception):
 class SnapshotWriter:
     """``render(store)`` -> memoryview of the JSON bytes, valid until the next call."""
 
-    def __init__(self, size=BUF_SIZE):
-        self._buf = bytearray(size)
+    def __init__(self, size=BUF_SIZE, first=FIRST_SIZE):
+        self._limit = size
+        self._buf = bytearray(min(first, size))
         self._view = memoryview(self._buf)
         self._n = 0
         # Encoded once per OBIS code and per unit: the codes a meter sends do
@@ -73,19 +79,28 @@ class SnapshotWriter:
         return to_json(value)  # floats (15 digits), lists, bytes: the decoder's rules
 
     def render(self, store):
+        while True:
+            try:
+                return self._render(store)
+            except Overflow:
+                size = len(self._buf)
+                if size >= self._limit:
+                    return memoryview(telegram_json(store).encode())
+                self._view = self._buf = None  # the old buffer is garbage before the new one
+                self._buf = bytearray(min(self._limit, 2 * size))
+                self._view = memoryview(self._buf)
+
+    def _render(self, store):
         self._n = 0
-        try:
-            self._put('{"meter_time": %s, "system_title": %s, "frame_counter": %s, "readings": {' % (
-                self._value(store.meter_time), self._value(store.system_title), self._value(store.frame_counter)))
-            first = True
-            for code, pair in store.readings.items():
-                if not first:
-                    self._put(b", ")
-                self._put(self._key(code))
-                self._put(self._value(pair[0]))
-                self._put(self._unit(pair[1]))
-                first = False
-            self._put("}}")
-        except Overflow:
-            return memoryview(telegram_json(store).encode())
+        self._put('{"meter_time": %s, "system_title": %s, "frame_counter": %s, "readings": {' % (
+            self._value(store.meter_time), self._value(store.system_title), self._value(store.frame_counter)))
+        first = True
+        for code, pair in store.readings.items():
+            if not first:
+                self._put(b", ")
+            self._put(self._key(code))
+            self._put(self._value(pair[0]))
+            self._put(self._unit(pair[1]))
+            first = False
+        self._put("}}")
         return self._view[: self._n]
