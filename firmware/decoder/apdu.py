@@ -15,18 +15,17 @@ helpers stay small and hand results back through attributes; and one tiny
 """
 
 from decoder import axdr
+from decoder.apdu_cipher import CipherSteps
 from decoder.apdu_parse import (
-    DATETIME_BYTES, GBT_HEADER, LLC_BYTES, MAX_DEPTH, TAG_GBT, TAG_NOTIFICATION, TITLE_AT, TITLE_BYTES,
-    _after_length, _body_at, _copy_at, _datetime_at, _end_of, _is_llc, _noted, _raised, _u32, measure)
+    DATETIME_BYTES, GBT_HEADER, LLC_BYTES, MAX_DEPTH, TAG_GBT, TAG_NOTIFICATION, _after_length, _body_at, _copy_at,
+    _datetime_at, _end_of, _is_llc, _noted, _raised, measure)
 from decoder.compat import const
-from decoder.errors import DecodeError, FrameTooLong, Incomplete, SecurityError, SequenceError
-from decoder.gcm import SC_AUTH, SC_ENC, TAG_BYTES, Gcm
+from decoder.errors import DecodeError, FrameTooLong, Incomplete, SequenceError
+from decoder.gcm import Gcm
 
 __all__ = ("MAX_APDU", "ApduReader", "Notification", "measure")
 
-_DSMR_START = const(0x2F)  # '/': a DSMR telegram, not an APDU
 _GBT_LAST = const(0x80)
-_CIPHER_HEADER = const(5)  # security control + frame counter
 
 # The largest push in the corpus is about 700 bytes (Luxembourg Smarty DSMR
 # in one ciphered APDU; the E570 GBT push is 520). 2048 leaves room for
@@ -51,7 +50,7 @@ class Notification:
         self.tag_checked = tag_checked  # True, False (not checked) or None (plain)
 
 
-class ApduReader:
+class ApduReader(CipherSteps):
     """Turns link payloads into Notifications; counts its errors and goes on."""
 
     def __init__(self, errors, key=None, auth_key=None, max_apdu=MAX_APDU):
@@ -94,6 +93,7 @@ class ApduReader:
         self._plain_used = 0
         self._depth = -1
         self._sealed = -1
+        self._skipping = self._whole = False  # in case an unexpected error left them set
         self._enter(payload if isinstance(payload, memoryview) else memoryview(payload))
         while self._drain():
             pass
@@ -255,85 +255,3 @@ class ApduReader:
             raise _noted(FrameTooLong("GBT push longer than %d bytes: dropped" % len(self._gbt)))
         _copy_at(self._gbt, start, view, data, n)
         self._gbt_len = start + n
-
-    # --- general-glo-ciphering / general-ded-ciphering ---
-
-    def _ciphered(self, view, pos):
-        start = self._envelope(view, pos)
-        stop = self._tag_split(view, start)
-        plain = self._plaintext(view, start, stop)
-        if stop > start and plain[0] == _DSMR_START:
-            self._dsmr_note(plain)
-        else:
-            self._sealed = self._depth + 1
-            self._enter(plain)
-
-    def _dsmr_note(self, text):
-        note = self._note()
-        note.invoke_id = note.datetime = None
-        note.body = text
-        self._envelope_of(note, True)
-        note.dsmr = True
-
-    def _envelope(self, view, pos):
-        """System title, security control, frame counter -> self; -> ciphertext start."""
-        content = _after_length(view, pos + TITLE_AT + TITLE_BYTES)
-        if self._stop - content < _CIPHER_HEADER:
-            raise _noted(DecodeError("ciphered content of %d bytes is shorter than its 5-byte header"
-                                     % (self._stop - content)))
-        self._title = self._title_at(view, pos + TITLE_AT)
-        self._sc = view[content]
-        self._counter = _u32(view, content + 1)
-        return content + _CIPHER_HEADER
-
-    def _title_at(self, view, pos):
-        # A meter keeps its system title: the bytes of the last one are reused.
-        title = self._title
-        i = 0
-        if title is not None:
-            while i < TITLE_BYTES and title[i] == view[pos + i]:
-                i += 1
-        if i < TITLE_BYTES:
-            title = bytes(view[pos : pos + TITLE_BYTES])
-        return title
-
-    def _tag_split(self, view, start):
-        """-> end of the ciphertext; the tag after it (when there is one) -> self._tag."""
-        stop = self._stop
-        self._tag = None
-        if self._sc & SC_AUTH:
-            if stop - start < TAG_BYTES:
-                raise _noted(DecodeError("authenticated APDU too short for its %d-byte tag" % TAG_BYTES))
-            stop -= TAG_BYTES
-            self._tag = view[stop : stop + TAG_BYTES]
-        return stop
-
-    def _plaintext(self, view, start, stop):
-        if self._gcm is None:
-            if self._sc & SC_ENC:
-                raise _noted(SecurityError(
-                    "encrypted APDU from %s (security control 0x%02x) but no key configured: "
-                    "set the encryption key (GUEK)" % (self._title.hex(), self._sc)))
-            self._checked = False  # authentication only: readable, tag unchecked
-            return view[start:stop]
-        out = self._room(stop - start)
-        self._decrypt(view[start:stop], out)
-        self._plain_used += stop - start
-        return out
-
-    def _room(self, n):
-        used = self._plain_used
-        if used + n > len(self._plain):
-            raise _noted(FrameTooLong("decrypted APDUs longer than %d bytes: dropped" % len(self._plain)))
-        return self._plain_view[used : used + n]
-
-    def _decrypt(self, ciphertext, out):
-        # gcm.decrypt's checks in pieces: title and tag are sized right here.
-        gcm = self._gcm
-        error = gcm.refusal(self._sc)
-        if error is None:
-            gcm.start(self._sc, self._title, self._counter)
-            error = gcm.run(ciphertext, self._tag, out)
-        if error is not None:
-            raise _noted(error)
-        self._checked = bool(self._sc & SC_AUTH) and gcm.auth_key is not None

@@ -1,0 +1,104 @@
+"""The ciphered-APDU steps of ``apdu.ApduReader`` (IEC 62056-5-3 9.2.7.2.4.2).
+
+General-glo-ciphering (0xDB) and general-ded-ciphering (0xDC)::
+
+    DB | 08 | system title (8) | LEN | SC | frame counter (4) | ciphertext | tag (12)
+
+the tag is there when SC has the authentication bit 0x10; ``gcm.py`` opens
+the rest. A mixin of ApduReader, split out to keep ``apdu.py`` small: these
+methods use the reader's attributes (``_stop``, ``_depth``, ``_plain``...)
+and write the envelope (``_title``, ``_sc``, ``_counter``, ``_checked``,
+``_tag``) that the notifications of the plaintext then carry.
+"""
+
+from decoder.apdu_parse import TITLE_AT, TITLE_BYTES, _after_length, _noted, _u32
+from decoder.compat import const
+from decoder.errors import DecodeError, FrameTooLong, SecurityError
+from decoder.gcm import SC_AUTH, SC_ENC, TAG_BYTES
+
+_DSMR_START = const(0x2F)  # '/': a DSMR telegram, not an APDU
+_CIPHER_HEADER = const(5)  # security control + frame counter
+
+
+class CipherSteps:
+    """ApduReader's handling of one ciphered APDU (see ApduReader._apdu)."""
+
+    def _ciphered(self, view, pos):
+        start = self._envelope(view, pos)
+        stop = self._tag_split(view, start)
+        plain = self._plaintext(view, start, stop)
+        if stop > start and plain[0] == _DSMR_START:
+            self._dsmr_note(plain)
+        else:
+            self._sealed = self._depth + 1
+            self._enter(plain)
+
+    def _dsmr_note(self, text):
+        note = self._note()
+        note.invoke_id = note.datetime = None
+        note.body = text
+        self._envelope_of(note, True)
+        note.dsmr = True
+
+    def _envelope(self, view, pos):
+        """System title, security control, frame counter -> self; -> ciphertext start."""
+        content = _after_length(view, pos + TITLE_AT + TITLE_BYTES)
+        if self._stop - content < _CIPHER_HEADER:
+            raise _noted(DecodeError("ciphered content of %d bytes is shorter than its 5-byte header"
+                                     % (self._stop - content)))
+        self._title = self._title_at(view, pos + TITLE_AT)
+        self._sc = view[content]
+        self._counter = _u32(view, content + 1)
+        return content + _CIPHER_HEADER
+
+    def _title_at(self, view, pos):
+        # A meter keeps its system title: the bytes of the last one are reused.
+        title = self._title
+        i = 0
+        if title is not None:
+            while i < TITLE_BYTES and title[i] == view[pos + i]:
+                i += 1
+        if i < TITLE_BYTES:
+            title = bytes(view[pos : pos + TITLE_BYTES])
+        return title
+
+    def _tag_split(self, view, start):
+        """-> end of the ciphertext; the tag after it (when there is one) -> self._tag."""
+        stop = self._stop
+        self._tag = None
+        if self._sc & SC_AUTH:
+            if stop - start < TAG_BYTES:
+                raise _noted(DecodeError("authenticated APDU too short for its %d-byte tag" % TAG_BYTES))
+            stop -= TAG_BYTES
+            self._tag = view[stop : stop + TAG_BYTES]
+        return stop
+
+    def _plaintext(self, view, start, stop):
+        if self._gcm is None:
+            if self._sc & SC_ENC:
+                raise _noted(SecurityError(
+                    "encrypted APDU from %s (security control 0x%02x) but no key configured: "
+                    "set the encryption key (GUEK)" % (self._title.hex(), self._sc)))
+            self._checked = False  # authentication only: readable, tag unchecked
+            return view[start:stop]
+        out = self._room(stop - start)
+        self._decrypt(view[start:stop], out)
+        self._plain_used += stop - start
+        return out
+
+    def _room(self, n):
+        used = self._plain_used
+        if used + n > len(self._plain):
+            raise _noted(FrameTooLong("decrypted APDUs longer than %d bytes: dropped" % len(self._plain)))
+        return self._plain_view[used : used + n]
+
+    def _decrypt(self, ciphertext, out):
+        # gcm.decrypt's checks in pieces: title and tag are sized right here.
+        gcm = self._gcm
+        error = gcm.refusal(self._sc)
+        if error is None:
+            gcm.start(self._sc, self._title, self._counter)
+            error = gcm.run(ciphertext, self._tag, out)
+        if error is not None:
+            raise _noted(error)
+        self._checked = bool(self._sc & SC_AUTH) and gcm.auth_key is not None
