@@ -19,7 +19,7 @@ Positions are only valid until the framer moves its bytes: it calls
 frames on the C stack, not the heap.
 """
 
-from decoder import dsmr, hdlc, mbus
+from decoder import dsmr
 from decoder.compat import const
 from decoder.errors import DecodeError, Incomplete
 
@@ -33,14 +33,19 @@ _MBUS = const(1)
 
 
 class Bare:
-    """Length of the bare APDU at a position of ``buf``, and whether it is noise."""
+    """Length of the bare APDU at a position of ``buf``, and whether it is noise.
 
-    def __init__(self, buf, mv, limit, measure):
+    ``hdlc`` and ``mbus`` are the framer's parsers over the same buffer (the
+    framer reads their results right after its own parse, so probes in
+    between do no harm).
+    """
+
+    def __init__(self, buf, mv, hdlc, mbus, measure):
         self._buf = buf
         self._mv = mv
         self._measure = measure
-        self._hdlc = hdlc.Parser(buf, limit)
-        self._mbus = mbus.Parser(buf, limit)
+        self._hdlc = hdlc
+        self._mbus = mbus
         self._view = mv
         self._viewed = -1  # end of _view, the bytes measure sees
         self._pos = -1  # the APDU the cursors belong to

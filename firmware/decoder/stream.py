@@ -97,7 +97,7 @@ class Framer:
         self._item = None
         self._hdlc = hdlc.Parser(self._buf, max_frame)
         self._mbus = mbus.Parser(self._buf, max_frame)
-        self._bare = Bare(self._buf, self._mv, max_frame, measure)
+        self._bare = Bare(self._buf, self._mv, self._hdlc, self._mbus, measure)
         self._segments = Reassembly(errors, max_message, _starts_apdu, self._mv)
 
     def feed(self, chunk):
