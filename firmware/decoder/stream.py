@@ -5,7 +5,7 @@ The first byte of what remains picks the framing from a table:
     7E  HDLC frame (IEC 62056-46)           -> hdlc.py
     68  wired M-Bus long frame (EN 13757-2)  -> mbus.py
     2F  "/" DSMR P1 telegram (DSMR 5.0.2)    -> dsmr.py
-    0F DB DC E0  bare APDU, no link layer    -> apdu.measure (IEC 62056-5-3)
+    0F DB DC E0  bare APDU, no link layer    -> bare.py, apdu.measure (IEC 62056-5-3)
     0D 0A  line ends after a DSMR telegram   -> skipped quietly
 
 ``Framer.next`` returns ``(KIND_APDU, payload)`` with the LLC or the M-Bus
@@ -35,7 +35,8 @@ leave their results in attributes instead of tuples, every method keeps
 its locals and value stack within the 11 words MicroPython holds on the C
 stack (VM_MAX_STATE_ON_STACK; beyond, each call's frame goes to the heap),
 and no hot method has ``except ... as``: its implicit cleanup handler
-alone pushes the frame over that limit. The exception of a failed parse is
+alone pushes the frame over that limit (a plain try block leaves room for
+about 5 words). The exception of a failed parse is
 fetched by parsing again, on the error path only (parsers are pure).
 """
 
