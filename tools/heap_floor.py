@@ -1,6 +1,6 @@
 """The smallest ``-X heapsize`` in which the decoder alone holds 10,000 telegrams.
 
-    .venv/bin/python tools/heap_floor.py [--count 10000] [--lo 16] [--hi 160] [--firmware DIR]
+    .venv/bin/python tools/heap_floor.py [--count 10000] [--lo 16] [--hi 160] [--firmware DIR] [--source]
 
 (``--firmware`` measures another tree, e.g. a commit unpacked with ``git archive``, while
 firmware/ is being edited; it is compiled into build/host-mpy-floor/.)
@@ -118,9 +118,13 @@ def main(argv=None):
     ap.add_argument("--lo", type=int, default=16, help="a heap (kB) that fails")
     ap.add_argument("--hi", type=int, default=160, help="a heap (kB) that holds")
     ap.add_argument("--firmware", help="firmware tree to measure (default: firmware/)")
+    ap.add_argument("--source", action="store_true",
+                    help="import the tree from source, for comparison (the device never does)")
     args = ap.parse_args(argv)
     code = None
-    if args.firmware:
+    if args.source:
+        code = os.path.abspath(args.firmware or os.path.join(ROOT, "firmware"))
+    elif args.firmware:
         code = hostmpy.HOST_BUILD + "-floor"
         hostmpy.ensure(out=code, firmware=os.path.abspath(args.firmware))
     job = sil_job(args.count)
