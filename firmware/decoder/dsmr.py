@@ -34,10 +34,11 @@ _HEADER_LETTERS = const(3)  # "/XXX": the FLAG manufacturer code
 _OBIS_F_ALL = ".255"  # F = 255 means "any": dropped like obis.obis_text does
 # Values that are text sent as hex digits: the equipment identifiers
 # 0-n:96.1.x of the meter and its M-Bus channels and the text message
-# 0-0:96.13.x (DSMR 5.0.2 table 6-1), and the logical device name 0-0:42.0.0
-# of the Luxembourg Smarty (Luxembourg P1 specification).
-_HEX_ID_CODE = "96.1."
-_HEX_MESSAGE = "0-0:96.13."
+# 0-0:96.13.x (DSMR 5.0.2 table 6-1; C.D matched whatever A-B say, as
+# before), and the logical device name 0-0:42.0.0 of the Luxembourg Smarty
+# (Luxembourg P1 specification).
+_HEX_ID = "96.1."
+_HEX_MESSAGE = "96.13."
 _HEX_DEVICE_NAME = "0-0:42.0.0"
 _CLOCK = "0-0:1.0.0"
 # Older meters (DSMR 2.2-like, e.g. Iskra AM551) send time hhmmss and date
@@ -194,11 +195,9 @@ def _convert(key, groups):
     return values, None
 
 
-def _is_hex_text(key):
-    """True for the OBIS codes whose value is text sent as hex digits (see _HEX_ID_CODE)."""
-    if key == _HEX_DEVICE_NAME or key.startswith(_HEX_MESSAGE):
-        return True
-    return key.startswith("0-") and key[key.find(":") + 1 :].startswith(_HEX_ID_CODE)
+def _is_hex_text(key, code):
+    """True for the OBIS codes whose value is text sent as hex digits (see _HEX_ID)."""
+    return code.startswith(_HEX_ID) or code.startswith(_HEX_MESSAGE) or key == _HEX_DEVICE_NAME
 
 
 def _value(key, text):
@@ -210,7 +209,7 @@ def _value(key, text):
     when = _timestamp(text)
     if when is not None:
         return when, None
-    if _is_hex_text(key):
+    if _is_hex_text(key, code):
         return _hex_text(text), None
     if code in _TEXT:
         return text, None
