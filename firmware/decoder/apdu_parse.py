@@ -24,14 +24,11 @@ APDUs again; so is the plaintext of a ciphered APDU, unless it is a DSMR
 telegram (Luxembourg Smarty: ``/`` first; its inner CRC is wrong, the GCM
 tag vouches for it instead).
 
-Heap (MicroPython): a call whose locals, value stack and exception stack
-pass 11 words gets its frame from the heap, and a ``try`` costs about nine
-of them (``except ... as e`` more: a hidden try/finally). So the reader walks
-iteratively, one level per nesting depth kept in preallocated lists, its
-helpers stay small and hand results back through attributes, and one tiny
-``try`` in ``_drain`` catches every error: raise sites pass the error
-through ``_noted`` so it is recorded without an ``as`` binding.
+The parsers return positions and lengths as plain ints (a tuple would be a
+heap object per call on MicroPython) and raise their errors through
+``_noted``, which keeps the error for ``ApduReader._drain`` to record.
 """
+
 from decoder import axdr
 from decoder.compat import IS_MICROPYTHON, const
 from decoder.errors import DecodeError, Incomplete

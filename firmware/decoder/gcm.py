@@ -32,7 +32,8 @@ from cryptolib import aes
 
 from decoder.compat import IS_MICROPYTHON, const
 from decoder.errors import FrameTooLong, SecurityError
-from decoder.gcm_plain import _counter_blocks_py, _ghash_bits, _ghash_table, _xor_into_py  # noqa: F401 (tests swap them in)
+# Plain twins: this module uses them where viper is missing, the tests swap them in.
+from decoder.gcm_plain import _counter_blocks_py, _ghash_bits, _ghash_table, _xor_into_py  # noqa: F401
 
 _ECB = const(1)  # cryptolib mode number; the device has no MODE_* names
 _BLOCK = const(16)
