@@ -215,12 +215,9 @@ class Gcm:
 
     def _hash_aad(self):
         """Y = GHASH(H, SC || AK padded): the start of an encrypted APDU's hash."""
-        y = self._y
-        for i in range(_BLOCK):
-            y[i] = 0
-        self._part_n = 0
+        self.ghash_start()
         self._aad[0] = self._control
-        _ghash(y, self._h, self._aad, 2 * _BLOCK)
+        _ghash(self._y, self._h, self._aad, 2 * _BLOCK)
 
     def _hash_padded(self, data):
         """Hash ``data`` as whole blocks, its last partial block zero-padded."""
