@@ -13,7 +13,8 @@ The 12 bytes::
 The text is written digit by digit into one preallocated buffer and copied
 out as a single str: it runs on every push, and %-formatting would build a
 tuple and several intermediate strings (~630 bytes of heap per call on
-MicroPython, against ~60 now).
+MicroPython, against ~60 now). Few names on purpose: each function and
+global costs RAM on the device (code and an interned name).
 """
 
 from decoder.compat import const
@@ -27,7 +28,7 @@ _MAX_DEVIATION = const(720)
 _YEAR_MIN = const(1970)
 _YEAR_MAX = const(2199)
 
-# Offsets into the text, "YYYY-MM-DDTHH:MM:SS+HH:MM".
+# Offsets into the text "YYYY-MM-DDTHH:MM:SS+HH:MM".
 _HOUR_AT = const(11)
 _SIGN_AT = const(19)
 _PLUS = const(0x2B)
@@ -35,74 +36,53 @@ _MINUS = const(0x2D)
 _ZERO = const(0x30)
 
 _TEXT = bytearray(b"0000-00-00T00:00:00+00:00")
-_FULL = memoryview(_TEXT)
-_LOCAL = _FULL[:_SIGN_AT]  # date and time, no offset
-_DATE = _FULL[:10]
-_TIME = _FULL[_HOUR_AT:_SIGN_AT]
+_view = memoryview(_TEXT)[:_SIGN_AT]  # date and time, no offset
+_DATE = _view[:10]
+_TIME = _view[_HOUR_AT:]
 
 
-def date_ok(year, month, day):
-    """True for a plausible calendar date (day 1-31 whatever the month)."""
+def _date_ok(year, month, day):
+    # A plausible calendar date (day 1-31 whatever the month).
     return _YEAR_MIN <= year <= _YEAR_MAX and 1 <= month <= 12 and 1 <= day <= 31
 
 
-def _two(at, v):
-    # Two decimal digits of v (0..99) at offset ``at``.
-    _TEXT[at] = _ZERO + v // 10
-    _TEXT[at + 1] = _ZERO + v % 10
-
-
-def _put_date(year, raw):
-    _two(0, year // 100)
-    _two(2, year % 100)
-    _two(5, raw[2])
-    _two(8, raw[3])
-
-
-def _put_time(raw):
-    # Unspecified (0xFF) minute and second read as 0.
-    _two(_HOUR_AT, raw[5])
-    _two(14, raw[6] if raw[6] < 60 else 0)
-    _two(17, raw[7] if raw[7] < 60 else 0)
-
-
-def deviation(raw):
-    """The signed deviation in minutes (bytes 9-10)."""
-    dev = (raw[9] << 8) | raw[10]
-    return dev - 0x10000 if dev & 0x8000 else dev
-
-
-def _with_offset(dev):
-    if dev == _NO_DEVIATION or not -_MAX_DEVIATION <= dev <= _MAX_DEVIATION:
-        return str(_LOCAL, "ascii")
-    # UTC = local + deviation, so the ISO 8601 offset is its negation.
-    offset = -dev
-    _TEXT[_SIGN_AT] = _PLUS if offset >= 0 else _MINUS
-    offset = abs(offset)
-    _two(_SIGN_AT + 1, offset // 60)
-    _two(_SIGN_AT + 4, offset % 60)
-    return str(_FULL, "ascii")
+def _two(pos, v):
+    # Two decimal digits of v (0..99) at ``pos``.
+    _TEXT[pos] = _ZERO + v // 10
+    _TEXT[pos + 1] = _ZERO + v % 10
 
 
 def datetime_text(raw):
     """12-byte COSEM date-time -> ISO 8601 text, or None.
 
-    The deviation counts minutes from local time to UTC, so CEST is -120,
-    which ISO 8601 writes "+02:00"; without one the text is local time.
-    An unspecified date or hour leaves out that half; both -> None.
+    The deviation counts minutes from local time to UTC (UTC = local +
+    deviation), so CEST is -120, which ISO 8601 writes "+02:00"; without one
+    the text is local time. Unspecified (0xFF) minute and second read as 0;
+    an unspecified date or hour leaves out that half; both -> None.
     """
     year = (raw[0] << 8) | raw[1]
-    dated = date_ok(year, raw[2], raw[3])
-    timed = raw[5] < 24
+    dated = _date_ok(year, raw[2], raw[3])
     if dated:
-        _put_date(year, raw)
-    if timed:
-        _put_time(raw)
-    if dated and timed:
-        return _with_offset(deviation(raw))
-    if dated:
-        return str(_DATE, "ascii")
-    return str(_TIME, "ascii") if timed else None
+        _two(0, year // 100)
+        _two(2, year % 100)
+        _two(5, raw[2])
+        _two(8, raw[3])
+    if raw[5] < 24:
+        _two(_HOUR_AT, raw[5])
+        _two(14, raw[6] if raw[6] < 60 else 0)
+        _two(17, raw[7] if raw[7] < 60 else 0)
+        if not dated:
+            return str(_TIME, "ascii")
+        # Both halves: add the offset, the negated deviation.
+        v = (raw[9] << 8) | raw[10]
+        v = 0x10000 - v if v & 0x8000 else -v
+        if v == -_NO_DEVIATION or not -_MAX_DEVIATION <= v <= _MAX_DEVIATION:
+            return str(_view, "ascii")
+        _TEXT[_SIGN_AT] = _PLUS if v >= 0 else _MINUS
+        _two(_SIGN_AT + 1, abs(v) // 60)
+        _two(_SIGN_AT + 4, abs(v) % 60)
+        return str(_TEXT, "ascii")
+    return str(_DATE, "ascii") if dated else None
 
 
 def _field_ok(v, limit):
@@ -116,9 +96,10 @@ def is_datetime(raw):
     if len(raw) != 12:
         return False
     year = (raw[0] << 8) | raw[1]
-    if not (year == 0xFFFF or date_ok(year, raw[2], raw[3])):
+    if not (year == 0xFFFF or _date_ok(year, raw[2], raw[3])):
         return False
     if not (_field_ok(raw[5], 24) and _field_ok(raw[6], 60) and _field_ok(raw[7], 60) and _field_ok(raw[8], 100)):
         return False
-    dev = deviation(raw)
-    return dev == _NO_DEVIATION or -_MAX_DEVIATION <= dev <= _MAX_DEVIATION
+    v = (raw[9] << 8) | raw[10]
+    v = v - 0x10000 if v & 0x8000 else v
+    return v == _NO_DEVIATION or -_MAX_DEVIATION <= v <= _MAX_DEVIATION

@@ -29,7 +29,7 @@ import struct
 
 from decoder import axdr, profiles
 from decoder.compat import const
-from decoder.cosem_datetime import date_ok as _date_ok
+from decoder.cosem_datetime import _date_ok
 from decoder.cosem_datetime import datetime_text, is_datetime  # noqa: F401  (obis API)
 from decoder.errors import AxdrError
 

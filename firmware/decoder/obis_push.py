@@ -14,12 +14,12 @@ the list; then the list has n-1 entries and element i belongs to object i-1.
 The capture list is identical on every push of one configuration, so it is
 turned once into a *plan* (OBIS text, exponent, unit per element) cached on
 the list's bytes; each push then costs one dict copy and one (value, unit)
-tuple per reading that changed since the last push.
+tuple per reading (text readings that did not change are reused).
 
 Heap: this runs on every push on a small ESP32 heap. MicroPython puts a
 call's frame on the heap when its locals plus value stack exceed 11 slots,
 so the per-push functions below are small on purpose and share one reused
-cursor (_CUR) that carries the call's inputs instead of long argument lists.
+cursor (_cursor) that carries the call's inputs instead of long argument lists.
 """
 
 from decoder import axdr, profiles
@@ -40,52 +40,36 @@ MAX_PLANS = const(4)
 _plans = []
 
 
-class _Push(axdr.Cursor):
-    """The cursor of the push path plus the inputs of the current call.
-
-    One instance is reused for every push: a new Cursor costs ~150 bytes of
-    heap per push on MicroPython, and carrying profile, title and the list's
-    position here keeps the helpers' frames small.
-    """
-
-    def __init__(self):
-        axdr.Cursor.__init__(self, b"")
-        self.count = 0  # elements of the body structure
-        self.first = 0  # offset of element 0, the capture list
-        self.profile_name = None
-        self.title = None
-        self.out = None  # the readings dict being filled
-
-
-_CUR = _Push()
+# The one cursor of the push path, reused for every push (a new Cursor
+# costs ~150 bytes of heap per push on MicroPython). Besides buf/pos/end it
+# carries the current call's inputs, so that the helpers below take one
+# argument and keep small frames: count (elements of the body structure),
+# first (offset of element 0, the capture list), profile_name, title and out
+# (the readings dict being filled).
+_cursor = axdr.Cursor(b"")
 
 
 class Plan:
-    """What to do with each value of one capture list, for one profile.
-
-    Parallel lists indexed by value (keys[i] is None for the push object's
-    own value): indexing them allocates nothing, unlike unpacking tuples.
-    """
+    """What to do with each value of one capture list, for one profile."""
 
     def __init__(self, key, profile_name, title, entries, name_at=None, name=None):
         self.key = key                    # bytes of the capture list
         self.profile_name = profile_name
         self.title = title                # system title it was built for
-        self.keys = [e[0] for e in entries]    # OBIS text or None
-        self.exponents = [e[1] for e in entries]
-        self.units = [e[2] for e in entries]
-        # The raw value and reading of each entry on the last push: a value
-        # that did not change reuses its (immutable) reading tuple.
-        self.raws = [None] * len(entries)
-        self.pairs = [None] * len(entries)
+        self.entries = entries            # [(OBIS text or None, exponent, unit)]
+        # Text entries (meter number, list id) rarely change: index -> (raw
+        # value, reading) of the last push, so an unchanged one costs no new
+        # string and tuple. Numbers are not kept: their tuple costs what the
+        # comparison would save, and the plan stays small.
+        self.last = {}
         # "auto" without a system title: the logical name that chose the
         # profile, and its reading key (another meter with the same list
         # but another name needs its own plan).
         self.name_at = name_at
         self.name = name
-        # Sized once with every key: copying it costs one allocation of
-        # exactly that many slots per push.
-        self.template = dict.fromkeys([k for k in self.keys if k is not None])
+        # Sized once with every key: each push copies it in one allocation
+        # of exactly that many slots.
+        self.template = dict.fromkeys([e[0] for e in entries if e[0] is not None])
 
     def matches(self, cur):
         """True when the body at cur.first starts with this plan's list.
@@ -96,61 +80,67 @@ class Plan:
         if self.profile_name != cur.profile_name or self.title != cur.title:
             return False
         start = cur.first
-        return len(self.keys) == cur.count - 1 and cur.buf[start:start + len(self.key)] == self.key
+        return len(self.entries) == cur.count - 1 and cur.buf[start:start + len(self.key)] == self.key
 
-    def apply(self, cur):
-        """Decode the values after the list into a fresh readings dict."""
+    def _apply(self, cur):
+        """Decode the values after the list into a fresh readings dict.
+
+        Entries are indexed, not unpacked in a for loop: the loop's iterator
+        and three targets would push this frame onto the heap.
+        """
         cur.pos = cur.first + len(self.key)
         cur.out = self.template.copy()
-        for i in range(len(self.keys)):
-            self.put(cur, i)
+        for index in range(len(self.entries)):
+            self.put(cur, index)
         out = cur.out
         cur.out = None
         return out
 
-    def put(self, cur, i):
+    def put(self, cur, index):
         value = cur.value()
-        if self.keys[i] is not None:
-            cur.out[self.keys[i]] = self.pair(i, value)
+        if self.entries[index][0] is not None:
+            cur.out[self.entries[index][0]] = self.reading(index, value)
 
-    def pair(self, i, value):
-        # Only exact ints, bytes and str are compared: for them equal means
-        # the same reading (True == 1 and 0.0 == -0.0 would not).
+    def reading(self, index, value):
+        """(value, unit) of entry ``index``; an unchanged text reuses its tuple."""
         t = type(value)
-        if (t is int or t is bytes or t is str) and type(self.raws[i]) is t and self.raws[i] == value:
-            return self.pairs[i]
-        self.raws[i] = value
-        self.pairs[i] = reading(value, self.exponents[i], self.units[i])
-        return self.pairs[i]
+        if t is bytes or t is str:
+            return self.text(index, value)
+        return reading(value, self.entries[index][1], self.entries[index][2])
+
+    def text(self, index, value):
+        # Only exact bytes and str get here: for them equal means the same
+        # reading (True == 1 and 0.0 == -0.0 would not).
+        last = self.last.get(index)
+        if last is None or type(last[0]) is not type(value) or last[0] != value:
+            last = (value, reading(value, self.entries[index][1], self.entries[index][2]))
+            self.last[index] = last
+        return last[1]
 
 
 def begin(body):
     """The push cursor at element 0 when the body is a structure whose
     element 0 is a capture list ({uint16 class, octet-string[6] OBIS, ...}),
     else None. The cursor is shared: valid until the next call."""
-    cur = _CUR
+    cur = _cursor
     cur.buf = body
     cur.end = len(body)
     cur.pos = 0
     try:
-        if not _list_ahead(cur):
+        if cur.byte() != _STRUCTURE:
+            return None
+        cur.length()
+        if cur.byte() != _ARRAY or cur.length() == 0:
+            return None
+        if cur.byte() != _STRUCTURE or cur.byte() != 4 or cur.byte() != _UINT16:
+            return None
+        cur.pos = cur.need(2)
+        if cur.byte() != _OCTET_STRING or cur.byte() != 6:
             return None
     except AxdrError:
         return None
     cur.pos = 0
     return cur
-
-
-def _list_ahead(cur):
-    if cur.byte() != _STRUCTURE:
-        return False
-    cur.length()
-    if cur.byte() != _ARRAY or cur.length() == 0:
-        return False
-    if cur.byte() != _STRUCTURE or cur.byte() != 4 or cur.byte() != _UINT16:
-        return False
-    cur.pos = cur.need(2)
-    return cur.byte() == _OCTET_STRING and cur.byte() == 6
 
 
 def is_push_setup(body):
@@ -195,10 +185,17 @@ def _profile(body, objects, profile_name, system_title, offset):
     return profiles.resolve("auto", system_title, name, channel), key, name
 
 
-def _build(body, start, stop, count, profile_name, system_title):
+def _build(cur, stale):
+    # A new plan for the list at cur.first (a cache miss: frame size does
+    # not matter here), cached in place of ``stale`` or of the oldest.
+    body, start, count = cur.buf, cur.first, cur.count
+    try:
+        stop = axdr.skip(body, start)
+    except Incomplete:
+        raise AxdrError("push list runs past the end of the body")
     objects = _objects(body, start, count)
     offset = count - len(objects)  # 1 when the push object is not listed
-    profile, name_at, name = _profile(body, objects, profile_name, system_title, offset)
+    profile, name_at, name = _profile(body, objects, cur.profile_name, cur.title, offset)
     entries = []
     for i in range(1, count):
         cls, six, attribute = objects[i - offset][:3]
@@ -210,8 +207,13 @@ def _build(body, start, stop, count, profile_name, system_title):
             key = "%s/%d" % (key, attribute)
         exponent, unit = default_scale(six, profile)
         entries.append((key, exponent, unit))
-    title = None if system_title is None else bytes(system_title)
-    return Plan(bytes(body[start:stop]), profile_name, title, entries, name_at, name)
+    title = None if cur.title is None else bytes(cur.title)
+    if stale is not None:
+        _plans.remove(stale)
+    if len(_plans) >= MAX_PLANS:
+        _plans.pop(0)
+    _plans.append(Plan(bytes(body[start:stop]), cur.profile_name, title, entries, name_at, name))
+    return _plans[-1]
 
 
 def _cached(cur, stale):
@@ -224,23 +226,7 @@ def _cached(cur, stale):
 def _plan(cur, stale=None):
     """The plan for the list at cur.first (built and cached on first sight)."""
     plan = _cached(cur, stale)
-    if plan is not None:
-        return plan
-    return _new_plan(cur.buf, cur.first, cur.count, cur.profile_name, cur.title, stale)
-
-
-def _new_plan(body, start, count, profile_name, system_title, stale):
-    try:
-        stop = axdr.skip(body, start)
-    except Incomplete:
-        raise AxdrError("push list runs past the end of the body")
-    if stale is not None:
-        _plans.remove(stale)
-    plan = _build(body, start, stop, count, profile_name, system_title)
-    if len(_plans) >= MAX_PLANS:
-        _plans.pop(0)
-    _plans.append(plan)
-    return plan
+    return _build(cur, stale) if plan is None else plan
 
 
 def readings(body, profile_name, system_title=None, cur=None):
@@ -254,15 +240,10 @@ def readings(body, profile_name, system_title=None, cur=None):
     cur.pos = 1
     cur.count = cur.length()
     cur.first = cur.pos
-    return _readings(cur)
-
-
-def _readings(cur):
     plan = _plan(cur)
-    out = plan.apply(cur)
+    out = plan._apply(cur)
     if plan.name_at is not None and out[plan.name_at][0] != plan.name:
         # Same list, another meter: its name may call for another profile.
-        plan = _plan(cur, plan)
-        out = plan.apply(cur)
+        out = _plan(cur, plan)._apply(cur)
     cur.buf = b""  # do not keep the caller's buffer alive
     return out
