@@ -28,14 +28,42 @@ _CLOCK = "0-0:1.0.0"
 
 
 class Telegram:
-    """One decoded push: plain attributes, cheap to build and to read."""
+    """One decoded push: read-only attributes over one tuple.
+
+    Built on every push, so it is kept small on the heap: one tuple behind
+    properties costs ~120 bytes on MicroPython, five instance attributes
+    ~280 (the attribute table grows 2 -> 4 -> 6 slots).
+    """
 
     def __init__(self, meter_time, system_title, frame_counter, readings, tag_checked):
-        self.meter_time = meter_time  # str ISO 8601 or None
-        self.system_title = system_title  # str hex or None
-        self.frame_counter = frame_counter  # int or None
-        self.readings = readings  # dict OBIS text -> (value, unit or None)
-        self.tag_checked = tag_checked  # True / False / None (not ciphered)
+        self._fields = (meter_time, system_title, frame_counter, readings, tag_checked)
+
+    meter_time = property(lambda self: self._fields[0])  # str ISO 8601 or None
+    system_title = property(lambda self: self._fields[1])  # str hex or None
+    frame_counter = property(lambda self: self._fields[2])  # int or None
+    readings = property(lambda self: self._fields[3])  # dict OBIS text -> (value, unit or None)
+    tag_checked = property(lambda self: self._fields[4])  # True / False / None (not ciphered)
+
+
+class _Counted:
+    """``with`` block that counts a DecodeError in an ErrorLog and ends quietly.
+
+    In place of ``except DecodeError as e`` on the per-push path: MicroPython
+    puts the frame of any function with an ``except ... as`` clause on the
+    heap (~150 bytes per call, errors or not); a with block does not.
+    """
+
+    def __init__(self, errors):
+        self.errors = errors
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if isinstance(value, DecodeError):
+            self.errors.record(value)
+            return True
+        return False
 
 
 def parse_key(key, name="key"):
@@ -78,6 +106,8 @@ class Decoder:
         self.profile = profile
         self.lists = lists
         self._framer = stream.Framer(self.errors)
+        self._counted = _Counted(self.errors)
+        self._out = None  # the list feed() is filling
         self._title = None
         self._title_text = None
         self._reader = apdu.ApduReader(
@@ -88,31 +118,40 @@ class Decoder:
         """Take any number of bytes; return the list of Telegrams they completed.
 
         The framer copies from ``chunk`` only as far as its bounded buffer
-        allows and keeps the rest in view; ``_drain`` empties it before this
+        allows and keeps the rest in view; the loop empties it before this
         returns, so the caller may reuse ``chunk`` (a UART buffer) at once.
         """
-        out = []
+        # The decode loop: frame -> APDUs -> readings, one error never stops
+        # it. Split into small methods with the output list in self._out:
+        # MicroPython allocates the frame of a call with more than 11 locals
+        # and stack slots on the heap.
+        out = self._out = []
         self._framer.feed(chunk)
-        self._drain(out)
+        item = self._framer.next()
+        while item is not None:
+            if item[0] == self._kind_dsmr:
+                self._emit(self._dsmr(item[1], None))
+            else:
+                self._drain(self._reader.push(item[1]))
+            item = self._framer.next()
+        self._out = None
         return out
 
-    def _drain(self, out):
-        # The decode loop: frame -> APDUs -> readings, one error never stops it.
-        framer = self._framer
-        item = framer.next()
-        while item is not None:
-            kind, payload = item
-            if kind == self._kind_dsmr:
-                self._emit(out, self._dsmr(payload, None, None, None))
-            else:
-                for note in self._reader.push(payload):
-                    self._emit(out, self._notification(note))
-            item = framer.next()
+    def _drain(self, items):
+        # The notifications of one payload (the list is valid until the
+        # reader's next push).
+        for index in range(len(items)):
+            self._emit(self._notification(items[index]))
 
-    def _emit(self, out, telegram):
-        if telegram is not None:
+    def _emit(self, args):
+        # args: the new Telegram's five values in one tuple, or None (nothing
+        # decoded). object.__new__ skips __init__, whose arguments MicroPython
+        # would copy to the heap: the tuple is built already.
+        if args is not None:
+            telegram = object.__new__(Telegram)
+            telegram._fields = args
             self.telegrams += 1
-            out.append(telegram)
+            self._out.append(telegram)
 
     def _title_hex(self, title):
         # A meter keeps its system title: spell it in hex once, not per push.
@@ -124,29 +163,42 @@ class Decoder:
         return self._title_text
 
     def _notification(self, note):
-        title = note.system_title
-        title_hex = self._title_hex(title)
+        # -> the Telegram's fields, or None when the body is bad (counted).
         if note.dsmr:
-            return self._dsmr(note.body, title_hex, note.frame_counter, note.tag_checked)
-        try:
-            values = self._obis.readings(note.body, self.profile, title, self.lists)
-            when = None if note.datetime is None else self._obis.datetime_text(note.datetime)
-        except DecodeError as e:
-            self.errors.record(e)
+            return self._dsmr(note.body, note)
+        values = self._checked(note)
+        if values is None:
             return None
+        when = None if note.datetime is None else self._obis.datetime_text(note.datetime)
         if when is None:
             when = _clock_text(values)
-        return Telegram(when, title_hex, note.frame_counter, values, note.tag_checked)
+        return (when, self._title_hex(note.system_title), note.frame_counter, values, note.tag_checked)
 
-    def _dsmr(self, text, title_hex, counter, tag_checked):
-        try:
-            values, when = self._dsmr_parse(text)
-        except DecodeError as e:
-            self.errors.record(e)
+    def _checked(self, note):
+        # The with block and the call are split: together they would make
+        # a frame too large for the stack (see _Counted).
+        with self._counted:
+            return self._decoded(note)
+        return None
+
+    def _decoded(self, note):
+        return self._obis.readings(note.body, self.profile, note.system_title, self.lists)
+
+    def _dsmr(self, text, note):
+        # -> the Telegram's fields; ``note`` is the DLMS envelope or None.
+        parsed = self._parsed(text)
+        if parsed is None:
             return None
-        if when is None:
-            when = _clock_text(values)
-        return Telegram(when, title_hex, counter, values, tag_checked)
+        when = parsed[1] if parsed[1] is not None else _clock_text(parsed[0])
+        if note is None:
+            return (when, None, None, parsed[0], None)
+        return (when, self._title_hex(note.system_title), note.frame_counter, parsed[0], note.tag_checked)
+
+    def _parsed(self, text):
+        # -> dsmr.parse's (readings, meter time), or None (error counted).
+        with self._counted:
+            return self._dsmr_parse(text)
+        return None
 
 
 def _check_names(profiles, profile, lists):
