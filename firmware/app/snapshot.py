@@ -9,7 +9,7 @@ but without building the nested dicts and one big string per telegram: the
 pieces go straight into a reused bytearray, so publishing every 5 s does not
 fragment a 100 kB heap. The buffer starts small and doubles when a snapshot
 does not fit, up to BUF_SIZE: it settles after the first full telegrams at
-the size this meter needs (about 2 kB for a SiL E450) instead of holding the
+the size this meter needs instead of holding the
 worst case. A snapshot larger than BUF_SIZE falls back to
 ``decoder.telegram_json`` (correct, just allocating).
 """
@@ -21,8 +21,8 @@ from decoder import telegram_json, to_json
 # 96 codes (store.MAX_CODES) of about 60 bytes each, plus the header; a
 # snapshot larger than this is rare enough to take the allocating path.
 BUF_SIZE = 6144
-# The first buffer: a small meter's whole snapshot (a dozen readings).
-FIRST_SIZE = 1024
+# The first buffer: a SiL E450 snapshot (38 readings) is 1.8 kB, so it never grows.
+FIRST_SIZE = 2048
 # Codes and units whose encoded JSON pieces are cached: the store keeps at
 # most 96 codes (store.MAX_CODES), units are a dozen.
 _MAX_CACHED = 128

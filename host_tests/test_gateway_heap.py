@@ -1,0 +1,55 @@
+"""The whole gateway in a small heap (issue 3), loaded as the device loads it: .mpy files.
+
+firmware/main.py runs under the MicroPython unix port from the .mpy build of firmware/ and
+umqtt (gateway_support.compiled_code()), with a real mosquitto, MQTT discovery on, and a
+TCP meter port fed with SiL 5-second pushes (HDLC, AES-GCM with authentication). A heap
+*holds* when every push is published, nothing in the log says MemoryError, and the live
+heap (collected, from /api/v1/status) does not grow between an early and the last push.
+
+GATEWAY_FLOOR_KB is what ``tools/bench_gateway.py --floor`` found (bisection in 4 kB steps,
+then 10,000 pushes at that size); README's gateway section quotes it and says what it
+means on an ESP32. Issue 3's 96 kB does not hold on this 64-bit port, where every module's
+bytecode sits in the heap: that check is a strict xfail, so it fails loudly (remove the
+mark) the day it holds.
+"""
+
+import os
+
+import pytest
+
+import bench_gateway as bench
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/mosquitto"),
+                                reason="mosquitto not installed (.ci/run installs it)")
+
+# tools/bench_gateway.py --floor, see the module docstring and README (gateway section).
+GATEWAY_FLOOR_KB = 212
+# Where blocks land shifts by a few hundred bytes with unrelated edits (the decoder is
+# being slimmed at the same time); one bisection step on top keeps the test from flapping,
+# while a real regression (a module kept loaded, a buffer) still fails it.
+HEADROOM_KB = bench.HEAP_STEP
+PUSHES = 2000  # enough for every reconnect-free steady state; `make bench` runs 10,000
+EARLY = 500  # the live heap is read here (warm: discovery sent, buffers grown) and at the end
+ISSUE_KB = 96  # issue 3: what an ESP32 with WiFi up leaves
+
+
+@pytest.fixture(scope="module")
+def code():
+    return bench.compiled_code()
+
+
+def run(heap_kb, code):
+    latencies, failure, heaps = bench.run_pushes("%dk" % heap_kb, PUSHES, code, heap_at=(EARLY, PUSHES))
+    return failure, heaps
+
+
+def test_the_gateway_holds_at_its_documented_floor(code):
+    failure, heaps = run(GATEWAY_FLOOR_KB + HEADROOM_KB, code)
+    assert failure is None, failure
+    assert heaps[EARLY] - heaps[PUSHES] <= bench.GROWTH_SLACK, heaps  # free heap did not shrink
+
+
+@pytest.mark.xfail(strict=True, reason="the 64-bit unix port keeps all bytecode in the heap")
+def test_the_gateway_holds_in_issue_3s_96k(code):
+    failure, heaps = run(ISSUE_KB, code)
+    assert failure is None, failure
