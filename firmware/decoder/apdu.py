@@ -17,7 +17,7 @@ helpers stay small and hand results back through attributes; and one tiny
 from decoder import axdr
 from decoder.apdu_cipher import CipherSteps
 from decoder.apdu_parse import (
-    DATETIME_BYTES, GBT_HEADER, LLC_BYTES, MAX_DEPTH, TAG_GBT, TAG_NOTIFICATION, _after_length, _body_at, _copy_at,
+    DATETIME_BYTES, GBT_HEADER, LLC_BYTES, MAX_DEPTH, TAG_GBT, TAG_NOTIFICATION, _after_length, _body_at,
     _datetime_at, _end_of, _is_llc, _noted, _raised, measure)
 from decoder.compat import const
 from decoder.errors import DecodeError, FrameTooLong, Incomplete, SequenceError
@@ -120,19 +120,15 @@ class ApduReader(CipherSteps):
         self._views[d] = view
         self._next[d] = 0
 
-    def _leave(self):
-        d = self._depth
-        self._views[d] = None
-        if d == self._sealed:
-            self._sealed = -1
-        self._depth = d - 1
-
     def _advance(self):
         d = self._depth
         view = self._views[d]
         pos = self._next[d]
-        if pos >= len(view):
-            self._leave()
+        if pos >= len(view):  # this level is done
+            self._views[d] = None
+            if d == self._sealed:
+                self._sealed = -1
+            self._depth = d - 1
         elif _is_llc(view, pos, len(view)):
             self._next[d] = pos + LLC_BYTES
         else:
@@ -210,13 +206,11 @@ class ApduReader(CipherSteps):
             note.datetime = None
             at = -at
         note.body = view[at : self._stop]
-        self._envelope_of(note, self._sealed >= 0)
-
-    def _envelope_of(self, note, sealed):
-        note.system_title = self._title if sealed else None
-        note.frame_counter = self._counter if sealed else None
-        note.tag_checked = self._checked if sealed else None
         note.dsmr = False
+        if self._sealed >= 0:  # decrypted: the envelope's title, counter, tag check
+            self._sign(note)
+        else:
+            note.system_title = note.frame_counter = note.tag_checked = None
 
     # --- general-block-transfer ---
 
@@ -253,5 +247,5 @@ class ApduReader(CipherSteps):
         if start + n > len(self._gbt):
             self._gbt_next = 0
             raise _noted(FrameTooLong("GBT push longer than %d bytes: dropped" % len(self._gbt)))
-        _copy_at(self._gbt, start, view, data, n)
+        self._gbt_view[start : start + n] = view[data : self._stop]
         self._gbt_len = start + n

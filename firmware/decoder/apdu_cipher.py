@@ -11,7 +11,7 @@ and write the envelope (``_title``, ``_sc``, ``_counter``, ``_checked``,
 ``_tag``) that the notifications of the plaintext then carry.
 """
 
-from decoder.apdu_parse import TITLE_AT, TITLE_BYTES, _after_length, _noted, _u32
+from decoder.apdu_parse import TITLE_AT, TITLE_BYTES, _after_length, _noted
 from decoder.compat import const
 from decoder.errors import DecodeError, FrameTooLong, SecurityError
 from decoder.gcm import SC_AUTH, SC_ENC, TAG_BYTES
@@ -37,8 +37,14 @@ class CipherSteps:
         note = self._note()
         note.invoke_id = note.datetime = None
         note.body = text
-        self._envelope_of(note, True)
         note.dsmr = True
+        self._sign(note)
+
+    def _sign(self, note):
+        """The envelope of the APDU just opened onto a notification of its content."""
+        note.system_title = self._title
+        note.frame_counter = self._counter
+        note.tag_checked = self._checked
 
     def _envelope(self, view, pos):
         """System title, security control, frame counter -> self; -> ciphertext start."""
@@ -48,7 +54,8 @@ class CipherSteps:
                                      % (self._stop - content)))
         self._title = self._title_at(view, pos + TITLE_AT)
         self._sc = view[content]
-        self._counter = _u32(view, content + 1)
+        self._counter = ((view[content + 1] << 24) | (view[content + 2] << 16)
+                         | (view[content + 3] << 8) | view[content + 4])
         return content + _CIPHER_HEADER
 
     def _title_at(self, view, pos):
@@ -81,16 +88,13 @@ class CipherSteps:
                     "set the encryption key (GUEK)" % (self._title.hex(), self._sc)))
             self._checked = False  # authentication only: readable, tag unchecked
             return view[start:stop]
-        out = self._room(stop - start)
+        out = self._plain_used
+        if out + stop - start > len(self._plain):
+            raise _noted(FrameTooLong("decrypted APDUs longer than %d bytes: dropped" % len(self._plain)))
+        out = self._plain_view[out : out + stop - start]
         self._decrypt(view[start:stop], out)
         self._plain_used += stop - start
         return out
-
-    def _room(self, n):
-        used = self._plain_used
-        if used + n > len(self._plain):
-            raise _noted(FrameTooLong("decrypted APDUs longer than %d bytes: dropped" % len(self._plain)))
-        return self._plain_view[used : used + n]
 
     def _decrypt(self, ciphertext, out):
         # gcm.decrypt's checks in pieces: title and tag are sized right here.

@@ -30,7 +30,7 @@ heap object per call on MicroPython) and raise their errors through
 """
 
 from decoder import axdr
-from decoder.compat import IS_MICROPYTHON, const
+from decoder.compat import const
 from decoder.errors import DecodeError, Incomplete
 
 TAG_NOTIFICATION = const(0x0F)
@@ -50,22 +50,6 @@ _BER_ONE = const(0x81)
 _BER_TWO = const(0x82)
 # GBT -> ciphered APDU -> data-notification is the deepest real nesting.
 MAX_DEPTH = const(2)
-
-_copy_at = None
-if IS_MICROPYTHON:
-    try:
-        from decoder.apdu_viper import copy_at as _copy_at
-    except (ImportError, SyntaxError):  # a port built without the native emitters
-        pass
-
-
-def _copy_at_py(dst, d, src, s, n):
-    """Plain twin of apdu_viper.copy_at."""
-    dst[d : d + n] = src[s : s + n]
-
-
-if _copy_at is None:
-    _copy_at = _copy_at_py
 
 # The DecodeError on its way to ApduReader._drain, which records it: catching
 # it there with ``except ... as e`` would put that frame on the heap per push.
@@ -100,12 +84,6 @@ def _after_length(buf, pos):
     return pos + 1 if first < 0x80 else pos + 1 + (first & 0x7F)
 
 
-def _content_end(buf, pos, end):
-    """BER length at ``pos`` -> where the content it counts ends."""
-    n = _ber_length(buf, pos, end)
-    return _after_length(buf, pos) + n
-
-
 def _datetime_at(buf, pos, end):
     """0x0F at pos -> position of its 12 date-time bytes, or minus the body
     position when it has none (positions are never 0, so the sign tells)."""
@@ -135,13 +113,14 @@ def _end_of(buf, pos, end):
     """Where the APDU at ``pos`` ends; Incomplete when past ``end``."""
     tag = buf[pos]
     if tag == TAG_NOTIFICATION:
-        return _notification_end(buf, pos, end)
+        stop = _body_at(buf, pos, end)
+        return axdr.skip(buf, stop)
     if tag == _TAG_GLO_CIPHERING or tag == _TAG_DED_CIPHERING:
         stop = _cipher_end(buf, pos, end)
     elif tag == TAG_GBT:
         if pos + GBT_HEADER > end:
             raise Incomplete()
-        stop = _content_end(buf, pos + GBT_HEADER, end)
+        stop = _ber_length(buf, pos + GBT_HEADER, end) + _after_length(buf, pos + GBT_HEADER)
     else:
         raise _noted(DecodeError("not an APDU: tag 0x%02x at offset %d" % (tag, pos)))
     if stop > end:
@@ -149,17 +128,13 @@ def _end_of(buf, pos, end):
     return stop
 
 
-def _notification_end(buf, pos, end):
-    pos = _body_at(buf, pos, end)
-    return axdr.skip(buf, pos)
-
-
 def _cipher_end(buf, pos, end):
     if pos + TITLE_AT > end:
         raise Incomplete()
     if buf[pos + 1] != TITLE_BYTES:
         raise _noted(DecodeError("system title of %d bytes (%d expected)" % (buf[pos + 1], TITLE_BYTES)))
-    return _content_end(buf, pos + TITLE_AT + TITLE_BYTES, end)
+    pos += TITLE_AT + TITLE_BYTES
+    return _ber_length(buf, pos, end) + _after_length(buf, pos)
 
 
 def measure(buf, pos=0):
@@ -179,7 +154,3 @@ def _is_llc(view, pos, end):
     if view[pos] != _LLC_DSAP or pos + LLC_BYTES > end:
         return False
     return view[pos + 1] & 0xFE == _LLC_DSAP and view[pos + 2] == 0
-
-
-def _u32(buf, pos):
-    return (buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]

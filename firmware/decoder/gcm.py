@@ -32,8 +32,6 @@ from cryptolib import aes
 
 from decoder.compat import IS_MICROPYTHON, const
 from decoder.errors import FrameTooLong, SecurityError
-# Plain twins: this module uses them where viper is missing, the tests swap them in.
-from decoder.gcm_plain import _counter_blocks_py, _ghash_bits, _ghash_table, _xor_into_py  # noqa: F401
 
 _ECB = const(1)  # cryptolib mode number; the device has no MODE_* names
 _BLOCK = const(16)
@@ -56,9 +54,6 @@ _MAX_SUITE = const(1)  # suites 0 and 1 both cipher with AES-GCM-128
 
 AUTH_FAILED = "authentication failed — check the encryption key (GUEK) and authentication key (GAK)"
 
-_ghash = _ghash_bits if IS_MICROPYTHON else _ghash_table
-_counter_blocks = _counter_blocks_py
-_xor_into = _xor_into_py
 KERNEL = "python"
 if IS_MICROPYTHON:
     try:
@@ -69,6 +64,14 @@ if IS_MICROPYTHON:
         KERNEL = "viper"
     except (ImportError, SyntaxError):  # a port built without the native emitters
         pass
+if KERNEL == "python":
+    # The plain twins, only where they run: on MicroPython they would take
+    # ~2 kB of heap next to the viper kernels for nothing.
+    from decoder.gcm_plain import _counter_blocks_py, _ghash_bits, _ghash_table, _xor_into_py
+
+    _ghash = _ghash_bits if IS_MICROPYTHON else _ghash_table
+    _counter_blocks = _counter_blocks_py
+    _xor_into = _xor_into_py
 
 
 class Gcm:
