@@ -314,6 +314,16 @@ def test_auto_profile_from_system_title_or_logical_name(title, name, voltage):
     assert readings(body, "auto", title)["1-0:32.7.0"] == (voltage, "V")
 
 
+def test_only_a_captured_value_attribute_names_the_meter():
+    # The logical device name is attribute 2 of 0-0:42.0.0; attribute 1 is
+    # the object's own OBIS code, which names no meter (and reads as "/1").
+    objects = [(1, "0-0:42.0.0", 1), (3, "1-0:32.7.0", 2)]
+    values = [("octet-string", b"LGZ1030653520967"), ("uint16", 2357)]
+    got = readings(enc.push_setup_body(objects, values), "auto")
+    assert got["0-0:42.0.0/1"] == ("LGZ1030653520967", None)
+    assert got["1-0:32.7.0"] == (235.7, "V")  # generic profile, not the E450's whole volts
+
+
 def test_lgz_on_the_p1_push_is_an_e360():
     body = enc.push_setup_body([(3, "1-0:32.7.0", 2)], [("uint16", 2357)], push_obis="0-6:25.9.0")
     assert readings(body, "auto", LGZ)["1-0:32.7.0"] == (235.7, "V")

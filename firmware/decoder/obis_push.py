@@ -178,7 +178,9 @@ def _profile(body, objects, profile_name, system_title, offset):
         found = {}
         for i in range(1, len(values)):
             obj = objects[i - offset]
-            if obj[0] != PUSH_SETUP_CLASS:
+            # Only captured values (attribute 2) can be the name: keyed
+            # as their readings are, so the check in readings() finds it.
+            if obj[0] != PUSH_SETUP_CLASS and obj[2] == VALUE_ATTRIBUTE:
                 found[obis_text(obj[1])] = (plain(values[i]), None)
         key = name_key(found)
         name = None if key is None else found[key][0]
