@@ -1,0 +1,356 @@
+"""DSMR P1 telegram text -> readings (DSMR 5.0.2 P1 Companion Standard,
+clause 6: the data objects); ``dsmr.parse`` is the entry point.
+
+One line per reading, OBIS code then one or more groups::
+
+    1-0:1.8.1(001234.567*kWh)                   value*unit
+    0-0:1.0.0(231121150000W)                    YYMMDDhhmmss + S (summer) / W (winter)
+    0-1:24.2.1(231121150000W)(00012.345*m3)     capture time, then the value
+    1-0:99.97.0(1)(0-0:96.7.19)(190326095015W)(0000002014*s)   a list
+    0-1:24.3.0(121030140000)(00)(60)(1)(0-1:24.2.1)(m3)        DSMR 2.2/3: the value
+    (00001.001)                                                 continues on its own line
+
+Meter time: DSMR carries local time and only a DST letter. Every meter
+speaking DSMR (NL, BE, LU, CH, AT) runs on Central European Time, so S is
+written as ``+02:00`` and W as ``+01:00`` (ISO 8601 local time with offset).
+
+Heap (MicroPython, where a telegram arrives every 1-10 s): the text is
+copied once into bytes and read in place, by index; only the readings, their
+keys and value texts are allocated (~7 kB for 40 readings on the 64-bit
+unix port, host_tests/test_frame_heap.py).
+"""
+
+from decoder.compat import const
+from decoder.errors import FrameError
+
+# Values that are text sent as hex digits: the equipment identifiers
+# 0-n:96.1.x of the meter and its M-Bus channels and the text message
+# 0-0:96.13.x (DSMR 5.0.2 table 6-1; C.D matched whatever A-B say, as
+# before), and the logical device name 0-0:42.0.0 of the Luxembourg Smarty
+# (Luxembourg P1 specification).
+_HEX_ID = "96.1."
+_HEX_MESSAGE = "96.13."
+_HEX_DEVICE_NAME = "0-0:42.0.0"
+_CLOCK = "0-0:1.0.0"
+# Older meters (DSMR 2.2-like, e.g. Iskra AM551) send time hhmmss and date
+# YYMMDD as two plain values and no DST flag: kept as text (leading zeros
+# matter) and joined into a meter time without offset.
+_TIME = "1-0:0.9.1"
+_DATE = "1-0:0.9.2"
+_TEXT = ("0.9.1", "0.9.2")
+# Units handed out without copying them from the telegram (DSMR 5.0.2
+# table 6-1, and the reactive and heat units of the Swiss, Austrian and
+# Luxembourg variants); any other unit is decoded as sent. _UNIT_TEXT
+# spells _UNITS, each followed by a blank, for a byte-wise comparison.
+_UNITS = ("kWh", "kW", "Wh", "W", "kvarh", "kvar", "varh", "var", "V", "A", "m3", "s", "GJ")
+_UNIT_TEXT = b"kWh kW Wh W kvarh kvar varh var V A m3 s GJ "
+# Up to this many digits a decimal fits a 64-bit float's mantissa exactly
+# (10**15 < 2**53), so m / 10**k rounds as float(text) does, without the
+# text; longer ones are left to float().
+_EXACT_DIGITS = const(15)
+_STAMP = const(13)  # YYMMDDhhmmss + S/W
+# The meter time's text, rewritten in place for each timestamp: a
+# %-format of six fields would cost its tuple and a heap frame as well.
+_ISO = bytearray(b"2000-00-00T00:00:00+00:00")
+_ISO_DIGITS = b"\x02\x05\x08\x0b\x0e\x11"  # where YY MM DD hh mm ss go
+_ISO_HOUR = const(21)  # the offset's hour digit
+_OPEN = const(0x28)  # "("
+_MINUS = const(0x2D)
+
+
+def parse(text):
+    """``dsmr.parse``: one bytes copy of the telegram, then its lines read in place."""
+    if isinstance(text, str):
+        data = text.encode()
+    else:
+        data = bytes(text)
+        if data and max(data) > 0x7F:
+            try:
+                data.decode()
+            except UnicodeError:
+                raise FrameError("DSMR telegram is not ASCII text")
+    if not data.startswith(b"/"):
+        raise FrameError("DSMR telegram must start with /")
+    if _Lines.one is None:  # one instance for every telegram: its attributes cost ~800 bytes
+        _Lines.one = _Lines()
+    readings = _Lines.one.walk(data)
+    return readings, _meter_time(readings)
+
+
+class _Lines:
+    """The readings of a telegram's lines, read by index into its bytes.
+
+    ``_spans`` holds [start, stop) of each line of the current reading (its
+    OBIS line from the first "(", then continuation lines). A group runs
+    from "(" to ")" (or the line's end); blanks before "(" and ")" do not
+    count; other text between groups is dropped. Results pass through
+    attributes: on MicroPython a method with more than 11 words of locals
+    and stack gets its frame from the heap on every call.
+    """
+
+    one = None
+
+    def __init__(self):
+        self.data = None
+        self._view = None
+        self.readings = None
+        self.key = None  # OBIS text of the current reading
+        self.unit = None  # the unit of the value _value just read
+        self._code = 0  # where C.D.E starts in key (after "A-B:")
+        self._spans = []
+        self._keys = []  # the first pass's keys, in order
+        self._count = 0  # how many of them the second pass has used
+        self._pos = 0  # index in _spans of the part groups are read from
+        self._at = 0  # where the next group is looked for ...
+        self._stop = 0  # ... up to here
+        self._start = 0  # the group just read: data[_start:_end]
+        self._end = 0
+
+    def walk(self, data):
+        """The readings of ``data``: a pass for the keys, so that the dict is
+        made at its final size (grown key by key, MicroPython discards ~3 kB
+        of tables for 40 readings), then one for the values."""
+        self.data = data
+        self._view = memoryview(data)
+        self.readings = None
+        self._sweep()
+        readings = self.readings = dict.fromkeys(self._keys)
+        self._sweep()
+        del self._keys[:]
+        self.data = self._view = self.readings = self.key = None  # the caller's now
+        return readings
+
+    def _sweep(self):
+        self.key = None
+        self._count = 0
+        pos = 0
+        while pos < len(self.data):
+            stop = self.data.find(b"\n", pos)
+            if stop < 0:
+                stop = len(self.data)
+            self._line(_lstrip(self.data, pos, stop), _rstrip(self.data, pos, stop))
+            pos = stop + 1
+
+    def _line(self, start, stop):
+        # A stripped line: a reading, the continuation of one, or nothing to keep.
+        if start >= stop:
+            return
+        i = start if self.data[start] == _OPEN else self.data.find(b"(", start, stop)
+        if i == start:
+            if self.key is None:  # also while the first pass collects keys
+                return
+        elif i < 0 or not 0x30 <= self.data[start] <= 0x39:
+            return
+        elif self.readings is None:
+            self._keys.append(self._obis(start, i))
+            return
+        else:
+            self._begin()
+        self._spans.append(i)
+        self._spans.append(stop)
+        self._store()
+
+    def _obis(self, start, stop):
+        # The key of a reading; F = 255 ("any") is dropped as obis.obis_text does.
+        if stop - start > 4 and self.data.startswith(b".255", stop - 4) and self.data.count(b".", start, stop) == 3:
+            stop -= 4
+        return self._text(start, stop)
+
+    def _begin(self):
+        # The next reading of the second pass: its key from the first.
+        self.key = self._keys[self._count]
+        self._count += 1
+        self._code = self.key.find(":") + 1
+        self._spans.clear()
+
+    def _store(self):
+        count = self._groups()
+        self._next()
+        if count == 2 and self._timestamp():
+            self._next()  # a capture time, then the reading
+            count = 1
+        if count == 1:
+            value = self._value()
+        else:
+            value = [self._value()]
+            for _ in range(count - 1):
+                self._next()
+                value.append(self._value())
+            self.unit = None
+        self.readings[self.key] = (value, self.unit)
+
+    def _groups(self):
+        # How many groups the reading has; the next _next reads the first.
+        count = 0
+        self._pos = -2
+        self._at = self._stop = 0
+        while self._next():
+            count += 1
+        self._pos = -2
+        self._at = self._stop = 0
+        return count
+
+    def _next(self):
+        # The next group into _start.._end; False after the last.
+        while True:
+            if self._at >= self._stop:
+                self._pos += 2
+                if self._pos >= len(self._spans):
+                    return False
+                self._at = self._spans[self._pos]
+                self._stop = self._spans[self._pos + 1]
+            elif self._part(self.data.find(b")", self._at, self._stop)):
+                return True
+
+    def _part(self, close):
+        # The text up to the next ")": a group when it starts with "(".
+        if close < 0:
+            close = self._stop
+        start = _lstrip(self.data, self._at, close)
+        self._at = close + 1
+        if start < close and self.data[start] == _OPEN:
+            self._start = start + 1
+            self._end = _rstrip(self.data, start + 1, close)
+            return True
+        return False
+
+    def _value(self):
+        """The group just read -> value: number*unit, timestamp, hex text, text, number; unit in .unit."""
+        self.unit = None
+        star = self.data.find(b"*", self._start, self._end)
+        if star >= 0:
+            self.unit = _unit(self.data, star + 1, self._end) or self._text(star + 1, self._end)
+            self._end = star
+        elif self._timestamp():
+            return self._stamp()
+        elif self._start == self._end:
+            return ""  # what every kind of value below makes of nothing
+        elif self._is_hex_text():
+            return _hex_text(self._text(self._start, self._end))
+        elif len(self.key) - self._code == len(_TEXT[0]):
+            if self.key.startswith(_TEXT[0], self._code) or self.key.startswith(_TEXT[1], self._code):
+                return self._text(self._start, self._end)
+        return self._number()
+
+    def _is_hex_text(self):
+        """True for the OBIS codes whose value is text sent as hex digits (see _HEX_ID)."""
+        key = self.key
+        return key.startswith(_HEX_ID, self._code) or key.startswith(_HEX_MESSAGE, self._code) or key == _HEX_DEVICE_NAME
+
+    def _text(self, start, stop):
+        # str() of a view copies once (bytes.decode() of a slice copies twice).
+        return str(self._view[start:stop], "utf-8") if start < stop else ""
+
+    def _number(self):
+        """int without a decimal point, float with one; other text stays text."""
+        digits = self._start
+        if digits < self._end and self.data[digits] == _MINUS:
+            digits += 1
+        dot = self.data.find(b".", digits, self._end)
+        value = _digits(self.data, digits, self._end if dot < 0 else dot)
+        if value >= 0 and dot >= 0:
+            value = self._float(digits, dot)
+        if value is None or value < 0:
+            return self._text(self._start, self._end)
+        return -value if digits > self._start else value
+
+    def _float(self, digits, dot):
+        # digits.digits -> float, None when the fraction is not digits.
+        frac = _digits(self.data, dot + 1, self._end)
+        if frac < 0:
+            return None
+        if self._end - digits > _EXACT_DIGITS:
+            return float(self._text(digits, self._end))
+        scale = 10 ** (self._end - dot - 1)
+        return (_digits(self.data, digits, dot) * scale + frac) / scale
+
+    def _timestamp(self):
+        # The group just read is YYMMDDhhmmss + S/W.
+        t = self._start
+        return self._end - t == _STAMP and _digits(self.data, t, t + 12) >= 0 and self.data[t + 12] in b"SW"
+
+    def _stamp(self):
+        """YYMMDDhhmmss + S/W -> ISO 8601 with the CET/CEST offset (digits copied into _ISO)."""
+        t = self._start
+        for i in range(6):
+            _ISO[_ISO_DIGITS[i]] = self.data[t + 2 * i]
+            _ISO[_ISO_DIGITS[i] + 1] = self.data[t + 2 * i + 1]
+        _ISO[_ISO_HOUR] = 0x32 if self.data[t + 12] == 0x53 else 0x31  # S: +02:00, W: +01:00
+        return str(_ISO, "utf-8")
+
+
+def _digits(data, start, stop):
+    # The number data[start:stop] spells in decimal; -1 when empty or not all digits.
+    if start >= stop:
+        return -1
+    value = 0
+    for i in range(start, stop):
+        if not 0x30 <= data[i] <= 0x39:
+            return -1
+        value = value * 10 + data[i] - 0x30
+    return value
+
+
+def _unit(data, start, stop):
+    # The entry of _UNITS that data[start:stop] spells, or None.
+    i = at = 0  # at: where _UNITS[i] is in _UNIT_TEXT
+    while i < len(_UNITS):
+        if len(_UNITS[i]) == stop - start and _same(data, start, stop, at):
+            return _UNITS[i]
+        at += len(_UNITS[i]) + 1
+        i += 1
+    return None
+
+
+def _same(data, start, stop, at):
+    for i in range(start, stop):
+        if data[i] != _UNIT_TEXT[at + i - start]:
+            return False
+    return True
+
+
+def _lstrip(data, start, stop):
+    while start < stop and data[start] in b" \t\n\r\x0b\x0c":
+        start += 1
+    return start
+
+
+def _rstrip(data, start, stop):
+    while stop > start and data[stop - 1] in b" \t\n\r\x0b\x0c":
+        stop -= 1
+    return stop
+
+
+def _meter_time(readings):
+    when = readings.get(_CLOCK)
+    if when is not None:
+        return when[0]
+    day = readings.get(_DATE, ("",))[0]
+    time = readings.get(_TIME, ("",))[0]
+    if not isinstance(day, str) or not isinstance(time, str):
+        return None  # the values of a garbled line
+    if len(day) == 6 and len(time) == 6 and day.isdigit() and time.isdigit():
+        return "20%s-%s-%sT%s:%s:%s" % (day[0:2], day[2:4], day[4:6], time[0:2], time[2:4], time[4:6])
+    return None
+
+
+def _hex_text(text):
+    """Hex digits that spell printable ASCII become that text; the rest stays as sent."""
+    if len(text) % 2 or not text:
+        return text
+    raw = _from_hex(text) if text.strip("0123456789abcdefABCDEF") else bytes.fromhex(text)
+    if raw is None:
+        return text
+    for c in raw:
+        if c < 0x20 or c > 0x7E:
+            return text
+    return raw.decode()
+
+
+def _from_hex(text):
+    # bytes.fromhex of text that is not only hex digits (it may skip blanks);
+    # None when it fails. Apart: the try would put _hex_text's frame on the heap.
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return None
