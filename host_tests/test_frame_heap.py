@@ -114,3 +114,54 @@ def test_every_frame_is_framed_without_errors(measured):
 def test_heap_per_frame_stays_under_the_limit_whatever_the_chunks(measured):
     for name, size, spent, _, _, frames, _ in measured:
         assert spent <= LIMIT * frames, "%s in chunks of %d: %d bytes for %d frames" % (name, size, spent, frames)
+
+
+# --- DSMR: dsmr.parse per telegram ---------------------------------------------------------
+
+DSMR_BUDGET = 8192  # bytes per telegram: the issue's target (a DSMR meter pushes every 1-10 s)
+# What the tests allow: measured 6.98 kB for the 952-byte AM550 telegram (38 readings) on the
+# 64-bit unix port; its keys (~76 B each), (value, unit) tuples (32 B), the dict sized once
+# (16 B a slot) and the one bytes copy of the text (~1 kB) are ~6.2 kB of it.
+DSMR_LIMIT = 7600
+
+# One telegram per line on stdin: "name hex"; prints JSON [name, bytes per parse, readings].
+DSMR_SCRIPT = """
+import sys, json, gc, micropython
+from decoder import dsmr
+ROUNDS = %d
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    name, hexdata = line.split()
+    text = memoryview(bytearray(bytes.fromhex(hexdata)))  # as the framer hands it out
+    readings, _ = dsmr.parse(text)
+    gc.collect()
+    before = micropython.mem_total()
+    for _ in range(ROUNDS):
+        dsmr.parse(text)
+    print(json.dumps([name, (micropython.mem_total() - before) // ROUNDS, len(readings)]))
+""" % ROUNDS
+
+
+@pytest.fixture(scope="module")
+def dsmr_measured():
+    names = sorted(i for i, e in CORPUS.items() if e["transport"] == "dsmr-ascii")
+    lines = ["%s %s\n" % (name, capture(CORPUS[name]).hex()) for name in names]
+    result = run_micropython(["-c", DSMR_SCRIPT], input_bytes="".join(lines).encode())
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    rows = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert [row[0] for row in rows] == names
+    return rows
+
+
+def test_dsmr_cases_include_the_large_am550_telegram(dsmr_measured):
+    by_name = {name: readings for name, _, readings in dsmr_measured}
+    assert by_name["dsmr-iskra-am550-v5"] >= 35
+    assert len(capture(CORPUS["dsmr-iskra-am550-v5"])) > 900
+    assert DSMR_LIMIT < DSMR_BUDGET
+
+
+def test_dsmr_parse_stays_under_the_limit_per_telegram(dsmr_measured):
+    for name, spent, readings in dsmr_measured:
+        assert spent <= DSMR_LIMIT, "%s: %d bytes for %d readings" % (name, spent, readings)
