@@ -149,6 +149,39 @@ def measure(buf, pos=0):
     return _end_of(buf, pos, end) - pos
 
 
+def header_length(buf, pos, end):
+    """Total length of the ciphered APDU or GBT block at ``pos``, from its header in buf[:end].
+
+    0 while the header is incomplete; -1 when the header does not tell: a
+    data-notification (its length is its body's, only ``measure`` walks it)
+    or a header ``measure`` rejects. Never raises: the framer asks it while
+    bytes trickle in, where each Incomplete from ``measure`` costs ~200 bytes
+    of heap.
+    """
+    tag = buf[pos]
+    if tag == _TAG_GLO_CIPHERING or tag == _TAG_DED_CIPHERING:
+        if pos + TITLE_AT > end:
+            return 0
+        if buf[pos + 1] != TITLE_BYTES:
+            return -1
+        at = pos + TITLE_AT + TITLE_BYTES
+    elif tag == TAG_GBT:
+        at = pos + GBT_HEADER
+    else:
+        return -1
+    if at >= end:
+        return 0
+    if buf[at] < 0x80:
+        return at + 1 + buf[at] - pos
+    if buf[at] != _BER_ONE and buf[at] != _BER_TWO:
+        return -1
+    if at + 1 + (buf[at] & 0x7F) > end:
+        return 0
+    if buf[at] == _BER_ONE:
+        return at + 2 + buf[at + 1] - pos
+    return at + 3 + ((buf[at + 1] << 8) | buf[at + 2]) - pos
+
+
 def _is_llc(view, pos, end):
     # E6 E7 00 before a response/notification, E6 E6 00 before a command.
     if view[pos] != _LLC_DSAP or pos + LLC_BYTES > end:

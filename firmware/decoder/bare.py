@@ -4,6 +4,12 @@ for the framer (``stream.py``).
 A bare APDU has no checksum, so the framer asks two things of one:
 
 - its length, from ``apdu.measure`` (0 while it is still arriving);
+  while bytes trickle in (a UART at 9600 baud brings a few per read) it
+  is not measured again and again: ``measure`` raises Incomplete, ~200
+  bytes of heap each time. A ciphered APDU or GBT block states its
+  length in its header (``apdu_parse.header_length``): the framer waits
+  for that many bytes. A data-notification is measured again only when
+  new bytes arrived;
 - whether a frame that does carry a checksum (HDLC 7E, M-Bus 68, DSMR "/")
   starts inside it: then the "APDU" was noise in a checked stream.
 
@@ -40,10 +46,14 @@ class Bare:
     between do no harm).
     """
 
-    def __init__(self, buf, mv, hdlc, mbus, measure):
+    def __init__(self, buf, mv, hdlc, mbus, measure, header_length=None):
         self._buf = buf
         self._mv = mv
         self._measure = measure
+        self._header_length = header_length  # None: a caller's measure, asked every time
+        self._known = -1  # the APDU _total and _tried belong to
+        self._total = 0  # its length from its header; 0 header incomplete, -1 it does not tell
+        self._tried = -1  # end of the bytes measure last found incomplete
         self._hdlc = hdlc
         self._mbus = mbus
         self._view = mv
@@ -59,6 +69,7 @@ class Bare:
         """Positions in the buffer changed: the search starts afresh."""
         self._pos = -1
         self._viewed = -1
+        self._known = -1
 
     def parse(self, pos, end, search):
         """Bytes of the APDU at ``pos``, 0 while undecided; ``noise`` says to skip it.
@@ -77,6 +88,21 @@ class Bare:
         return n
 
     def _length(self, pos, end):
+        # -1 while incomplete, without asking measure when the answer is known.
+        if pos != self._known:
+            self._known = pos
+            self._total = -1 if self._header_length is None else 0  # -1: only measure can tell
+            self._tried = -1
+        if not self._total:
+            self._total = self._header_length(self._buf, pos, end)
+        if not self._total or end - pos < self._total or end == self._tried:
+            return -1
+        n = self._measure_at(pos, end)
+        if n < 0:
+            self._tried = end
+        return n
+
+    def _measure_at(self, pos, end):
         if self._viewed != end:  # measure reads the buffered bytes up to its end
             self._view = self._mv[:end]
             self._viewed = end

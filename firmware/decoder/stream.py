@@ -81,8 +81,10 @@ class Framer:
     """
 
     def __init__(self, errors, max_frame=MAX_FRAME, max_message=MAX_MESSAGE, measure=None):
+        header_length = None  # a caller's measure is asked every time
         if measure is None:
             from decoder.apdu import measure
+            from decoder.apdu_parse import header_length
         self.errors = errors
         self.skipped = 0
         self._cap = max_frame
@@ -98,7 +100,7 @@ class Framer:
         self._item = None
         self._hdlc = hdlc.Parser(self._buf, max_frame)
         self._mbus = mbus.Parser(self._buf, max_frame)
-        self._bare = Bare(self._buf, self._mv, self._hdlc, self._mbus, measure)
+        self._bare = Bare(self._buf, self._mv, self._hdlc, self._mbus, measure, header_length)
         self._segments = Reassembly(errors, max_message, _starts_apdu, self._mv)
 
     def feed(self, chunk):
