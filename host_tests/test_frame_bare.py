@@ -52,3 +52,57 @@ def test_apdu_stream_after_an_hdlc_frame_is_found_in_sync():
     data = hdlc_frame(LLC + notification(1)) + notification(2) + notification(3)
     out, _ = frame(data)
     assert out == [notification(1), notification(2), notification(3)]
+
+
+# --- lengths from the header: the framer waits without measuring ---------------------------
+
+
+def ber(n):
+    """BER length as IEC 62056-5-3 writes it: 00-7F, 81 nn, 82 nn nn."""
+    if n < 0x80:
+        return bytes([n])
+    return b"\x81" + bytes([n]) if n < 0x100 else b"\x82" + n.to_bytes(2, "big")
+
+
+def ciphered_of(size, tag=0xDB):
+    """A ciphered APDU (DB or DC) whose ciphered part holds ``size`` bytes."""
+    return bytes([tag, 8]) + b"ABCDEFGH" + ber(size) + bytes(size)
+
+
+def gbt_block(size):
+    """general-block-transfer: E0, control (last block), block 1, ack 0, BER length, data."""
+    return b"\xe0\x80\x00\x01\x00\x00" + ber(size) + bytes(size)
+
+
+def test_header_length_is_the_whole_apdu_once_the_header_is_in():
+    from decoder.apdu_parse import header_length
+
+    for apdu in (ciphered_of(40), ciphered_of(200), ciphered_of(600), ciphered_of(90, tag=0xDC),
+                 gbt_block(10), gbt_block(300)):
+        lengths = [header_length(apdu, 0, end) for end in range(1, len(apdu) + 1)]
+        known = [n for n in lengths if n]
+        assert known and set(known) == {len(apdu)}, apdu[:4].hex()
+        assert lengths[-1] == len(apdu)
+        assert lengths.index(len(apdu)) < 13  # the header: tag .. the BER length's last byte
+
+
+def test_header_length_defers_to_measure_when_the_header_does_not_tell():
+    from decoder.apdu_parse import header_length
+
+    assert header_length(notification(1), 0, 11) == -1  # a notification's length is its body's
+    assert header_length(b"\xdb\x07" + bytes(20), 0, 22) == -1  # a 7-byte system title: measure rejects it
+    assert header_length(b"\xdb\x08" + bytes(8) + b"\x85\x00", 0, 12) == -1  # a BER form measure rejects
+    assert header_length(b"\xdb", 0, 1) == 0  # header incomplete: wait
+    assert header_length(b"\xdb\x08" + bytes(8) + b"\x82\x01", 0, 12) == 0
+
+
+def test_apdus_fed_byte_by_byte_come_out_whole_and_bad_headers_are_still_errors():
+    apdus = [ciphered_of(300), gbt_block(20), notification(5), ciphered_of(5, tag=0xDC)]
+    data = b"".join(apdus)
+    out, log = frame(data, chunked(data, sizes=[1]))
+    assert out == apdus
+    assert nonzero(log) == {}
+    bad = b"\xdb\x07" + bytes(30)  # system title of 7 bytes
+    out, log = frame(bad + apdus[0], chunked(bad + apdus[0], sizes=[1]))
+    assert out == [apdus[0]]
+    assert nonzero(log) == {"malformed": 1}

@@ -165,3 +165,35 @@ def test_dsmr_cases_include_the_large_am550_telegram(dsmr_measured):
 def test_dsmr_parse_stays_under_the_limit_per_telegram(dsmr_measured):
     for name, spent, readings in dsmr_measured:
         assert spent <= DSMR_LIMIT, "%s: %d bytes for %d readings" % (name, spent, readings)
+
+
+# --- bare APDUs arriving a few bytes at a time -----------------------------------------------
+
+# The budget for a bare general-glo-ciphering APDU fed byte by byte (a UART at 9600
+# baud hands the reader a few bytes per read). Its length is in its header, so the framer
+# waits for that many bytes instead of measuring (and raising Incomplete, ~200 bytes) on each
+# read: measured 96 bytes per APDU whatever the chunks (was 125 kB byte by byte).
+BARE_BUDGET = 1024
+BARE_CHUNKS = (1, 3, 7, 0)
+
+
+@pytest.fixture(scope="module")
+def bare_measured():
+    data = capture(CORPUS["lu-smarty-dsmr-encrypted"])  # DB 08 <title> 82 02 ...: 711 bytes
+    lines = ["db-apdu %d %s\n" % (size, data.hex()) for size in BARE_CHUNKS]
+    result = run_micropython(["-c", SCRIPT], input_bytes="".join(lines).encode())
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    return [json.loads(line) for line in result.stdout.decode().splitlines()]
+
+
+def test_the_bare_case_is_one_ciphered_apdu_with_a_long_length():
+    data = capture(CORPUS["lu-smarty-dsmr-encrypted"])
+    assert data[0] == 0xDB and data[10] == 0x82  # two-byte BER length after the system title
+    assert 10 + 3 + ((data[11] << 8) | data[12]) == len(data)
+
+
+def test_a_bare_ciphered_apdu_fed_byte_by_byte_stays_under_the_budget(bare_measured):
+    assert [row[1] for row in bare_measured] == [1, 3, 7, 711]
+    for _, size, spent, got, errors in bare_measured:
+        assert (got, errors) == (1, 0), size
+        assert spent <= BARE_BUDGET, "chunks of %d: %d bytes" % (size, spent)
