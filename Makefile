@@ -39,6 +39,10 @@ mpy: venv
 deploy: venv
 	$(PY) tools/deploy.py deploy --board $(BOARD) --port "$(PORT)" $(if $(DRY_RUN),--dry-run) $(if $(DEPLOY_CONFIG),--config $(DEPLOY_CONFIG))
 
+.PHONY: romfs
+romfs: venv
+	$(PY) tools/romfs.py --board $(BOARD)
+
 console: venv
 	$(PY) tools/deploy.py console --port "$(PORT)"
 
