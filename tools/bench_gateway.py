@@ -132,8 +132,11 @@ def run_pushes(heap, count, code=None, heap_at=()):
     """(latencies ms, failure text or None, {push index: free heap}).
 
     ``code``: (firmware tree, library tree) of .mpy files (gateway_support.compiled_code());
-    None runs from source."""
+    None runs from source; (launcher dir, None, image kB) from a ROMFS image (rom_code()):
+    the image's kB are added to ``heap``, so ``heap`` is what the gateway has besides it."""
     latencies, heaps, failure = [], {}, None
+    if code is not None and len(code) > 2:
+        heap, code = "%dk" % (int(heap[:-1]) + code[2]), code[:2]
     try:
         rig = Rig(heap, code)
     except RuntimeError as e:
@@ -179,13 +182,13 @@ def soak(heap_kb, code, count=SOAK_N):
     return None, heaps[1000], heaps[count]
 
 
-def floor(code, tries=4):
+def floor(code, tries=4, low=FLOOR_LOW, what=".mpy build"):
     """(heap kB that holds SOAK_N pushes with no growth, report lines)."""
     lines = []
-    found = smallest_heap(code)
+    found = smallest_heap(code, low=low)
     if found is None:
         return None, ["  no heap up to %d kB runs %d pushes" % (FLOOR_HIGH, PROBE_N)]
-    lines.append("  smallest heap for %d pushes (.mpy build): %d kB" % (PROBE_N, found))
+    lines.append("  smallest heap for %d pushes (%s): %d kB" % (PROBE_N, what, found))
     heap = found
     for _ in range(tries):
         failure, early, late = soak(heap, code)
@@ -240,12 +243,21 @@ print(json.dumps([out, code]))
 
 
 def footprint(code):
-    """[(part, bytes)] resident after import in the gateway's order, plus App()'s data."""
+    """[(part, bytes)] resident after import in the gateway's order, plus App()'s data.
+
+    From a ROMFS image (``code`` from rom_code()) the image is mounted first, outside the
+    first reading: the rows are heap beyond the image."""
     from mp import MICROPYTHON, micropython_env
 
     env = micropython_env()
-    env["MICROPYPATH"] = ":".join([".frozen", code[0], code[1]])
     script = FOOTPRINT_SCRIPT % (FOOTPRINT_ORDER, simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY)
+    if len(code) > 2:
+        import romfs
+
+        script = romfs.HOST_LAUNCHER % romfs.HOST_IMAGE + script
+        env["MICROPYPATH"] = ".frozen"
+    else:
+        env["MICROPYPATH"] = ":".join([".frozen", code[0], code[1]])
     done = subprocess.run([MICROPYTHON, "-X", "heapsize=1m", "-c", script], capture_output=True,
                           env=env, cwd=ROOT, timeout=60)
     if done.returncode != 0:
@@ -338,5 +350,37 @@ def main_floor():
     return 0 if found else 1
 
 
+def rom_code():
+    """(launcher dir, None, image kB): the gateway's .mpy build and umqtt in a ROMFS image
+    (tools/romfs.py), for run_pushes() and footprint()."""
+    import romfs
+
+    run_dir, _img, size = romfs.host_image(*compiled_code())
+    return run_dir, None, romfs.image_kb(size)
+
+
+ROM_LOW = 32  # kB: a heap that cannot hold the gateway's data, where the ROM search starts
+
+
+def main_romfs():
+    """``--romfs``: footprint and floor with the code in a ROMFS image, the image excluded."""
+    code = rom_code()
+    print("code and umqtt in a ROMFS image of %d kB, mounted with vfs.VfsRom from a bytearray: "
+          "the image stands in for flash; every heap below is on top of it (-X heapsize = "
+          "figure + %d kB)" % (code[2], code[2]))
+    for part, size in footprint(code):
+        print("%-54s %7d B" % (part, size))
+    found, lines = floor(code, low=ROM_LOW, what="ROMFS image")
+    print("\n".join(lines))
+    print("floor beyond the image: %s" % ("%d kB" % found if found else "not found"))
+    if found:
+        failure, early, late = soak(int(SOAK_HEAP[:-1]), code)
+        print("soak %d pushes at %s + image: %s" % (SOAK_N, SOAK_HEAP, failure or "PASS, growth %d B" % (
+            early - late)))
+    return 0 if found else 1
+
+
 if __name__ == "__main__":
+    if "--romfs" in sys.argv:
+        sys.exit(main_romfs())
     sys.exit(main_floor() if "--floor" in sys.argv else main())

@@ -1,8 +1,11 @@
 """The smallest ``-X heapsize`` in which the decoder alone holds 10,000 telegrams.
 
-    .venv/bin/python tools/heap_floor.py [--count 10000] [--lo 16] [--hi 160] [--firmware DIR] [--source]
+    .venv/bin/python tools/heap_floor.py [--count 10000] [--lo 16] [--hi 160] [--firmware DIR] [--source] [--romfs]
 
-(``--firmware`` measures another tree, e.g. a commit unpacked with ``git archive``, while
+(``--romfs`` imports the same .mpy build from a ROMFS image mounted with ``vfs.VfsRom``
+(tools/romfs.py), as firmware with a ROMFS partition does from flash; the image is read into
+a bytearray that stands in for flash, and every heap size reported is on top of it.
+``--firmware`` measures another tree, e.g. a commit unpacked with ``git archive``, while
 firmware/ is being edited; it is compiled into build/host-mpy-floor/.)
 
 Runs tools/heap_probe.py under the MicroPython unix port with the firmware imported from
@@ -54,16 +57,21 @@ def sil_job(count=COUNT):
     return {"key": ds.SIL_KEY.hex(), "auth_key": ds.SIL_AUTH_KEY.hex(), "meter": "auto", "count": count}
 
 
-def probe(heap_kb, frames, job, timeout=600, code=None):
+def probe(heap_kb, frames, job, timeout=600, code=None, rom=None):
     """The probe's JSON report for one heap size (``error`` names a crash, too).
 
     ``code``: a compiled tree to import the firmware from instead of mp.compiled_tree().
+    ``rom``: (probe script with the ROMFS launcher, image kB) from rom_probe(): the decoder
+    is imported from the image and ``heap_kb`` is the heap besides the image.
     """
     stdin = json.dumps(job) + "\n" + "".join(f.hex() + "\n" for f in frames) + "\n"
     env = mp.micropython_env(compiled=code is None)
+    script = PROBE
     if code is not None:
         env["MICROPYPATH"] = ":".join([".frozen", code, mp.MP_LIB])
-    done = subprocess.run([mp.MICROPYTHON, "-X", "heapsize=%dk" % heap_kb, PROBE],
+    if rom is not None:
+        script, heap_kb = rom[0], heap_kb + rom[1]
+    done = subprocess.run([mp.MICROPYTHON, "-X", "heapsize=%dk" % heap_kb, script],
                           input=stdin.encode(), capture_output=True, timeout=timeout, env=env, cwd=ROOT)
     lines = done.stdout.decode().strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -87,12 +95,20 @@ def holds(report, count):
     return True, ""
 
 
-def floor(lo, hi, frames, job, say=print, code=None):
+def rom_probe():
+    """(heap_probe.py behind the ROMFS launcher, image kB): the .mpy build in a VfsRom image."""
+    import romfs
+
+    size = romfs.host_image()[2]
+    return romfs.host_script(PROBE), romfs.image_kb(size)
+
+
+def floor(lo, hi, frames, job, say=print, code=None, rom=None):
     """Smallest heap (kB) in (lo, hi] that holds; ``hi`` must hold. -> (kB, report)."""
     reports = {}
 
     def ok(kb):
-        reports[kb] = probe(kb, frames, job, code=code)
+        reports[kb] = probe(kb, frames, job, code=code, rom=rom)
         good, why = holds(reports[kb], job["count"])
         say("%4d kB  %s" % (kb, "holds, live %d -> %d bytes" % (
             reports[kb]["live_before"], reports[kb]["live_after"]) if good else "fails: " + why))
@@ -120,15 +136,21 @@ def main(argv=None):
     ap.add_argument("--firmware", help="firmware tree to measure (default: firmware/)")
     ap.add_argument("--source", action="store_true",
                     help="import the tree from source, for comparison (the device never does)")
+    ap.add_argument("--romfs", action="store_true",
+                    help="import the .mpy build from a ROMFS image; heaps are besides the image")
     args = ap.parse_args(argv)
-    code = None
+    code = rom = None
     if args.source:
         code = os.path.abspath(args.firmware or os.path.join(ROOT, "firmware"))
     elif args.firmware:
         code = hostmpy.HOST_BUILD + "-floor"
         hostmpy.ensure(out=code, firmware=os.path.abspath(args.firmware))
+    if args.romfs:
+        rom = rom_probe()
+        print("decoder from a ROMFS image of %d kB (vfs.VfsRom over a bytearray that stands in "
+              "for flash): each heap below is on top of it" % rom[1])
     job = sil_job(args.count)
-    kb, report = floor(args.lo, args.hi, sil_frames(), job, code=code)
+    kb, report = floor(args.lo, args.hi, sil_frames(), job, code=code, rom=rom)
     print("floor: %d kB holds %d telegrams (live heap %d -> %d bytes)" % (
         kb, report["telegrams"], report["live_before"], report["live_after"]))
 
