@@ -1,0 +1,55 @@
+"""The whole gateway with its code in a ROMFS image: the heap it needs besides the image.
+
+Same rig as test_gateway_heap.py (real mosquitto, discovery on, SiL 5-second pushes over
+TCP, HDLC + AES-GCM with authentication), but every firmware module and umqtt is imported
+from a ROMFS image (tools/romfs.py) mounted with ``vfs.VfsRom``, as firmware with a ROMFS
+partition imports them from flash. The unix port has no flash: the image is read into one
+bytearray at start, which stands in for it, so each run gets ``-X heapsize`` = the heap
+under test + the image's size in whole kB (bench_gateway.rom_code()).
+
+ROM_FLOOR_KB is what ``tools/bench_gateway.py --romfs`` found (bisection in 4 kB steps,
+then 10,000 pushes at that size): 156 kB besides the image, against 212 kB with the same
+.mpy files on the filesystem. Issue 3's 96 kB does not hold from the image either on this
+64-bit port (README, gateway section, says where the heap goes): strict xfail, so it fails
+loudly (remove the mark) the day it holds.
+"""
+
+import os
+
+import pytest
+
+import bench_gateway as bench
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/mosquitto"),
+                                reason="mosquitto not installed (.ci/run installs it)")
+
+ROM_FLOOR_KB = 156  # tools/bench_gateway.py --romfs, see the module docstring
+# Block placement moves by a few hundred bytes with unrelated edits; one bisection step on
+# top keeps the test from flapping, as in test_gateway_heap.py.
+HEADROOM_KB = bench.HEAP_STEP
+PUSHES = 2000  # as test_gateway_heap.py: past the first /api/v1/status read; `make bench` runs 10,000
+EARLY = 500  # live heap read here (warm) and at the end
+ISSUE_KB = 96  # issue 3: what an ESP32 with WiFi up leaves
+
+
+@pytest.fixture(scope="module")
+def code():
+    return bench.rom_code()  # (launcher dir, None, image kB)
+
+
+def run(heap_kb, code):
+    _, failure, heaps = bench.run_pushes("%dk" % heap_kb, PUSHES, code, heap_at=(EARLY, PUSHES))
+    return failure, heaps
+
+
+def test_the_gateway_from_a_rom_image_holds_at_its_documented_floor(code):
+    failure, heaps = run(ROM_FLOOR_KB + HEADROOM_KB, code)
+    assert failure is None, failure
+    assert heaps[EARLY] - heaps[PUSHES] <= bench.GROWTH_SLACK, heaps  # free heap did not shrink
+
+
+@pytest.mark.xfail(strict=True, reason="from ROM, names, function/class objects and code "
+                   "tables still take ~85 kB of the 64-bit unix heap")
+def test_the_gateway_from_a_rom_image_holds_in_issue_3s_96k(code):
+    failure, _ = run(ISSUE_KB, code)
+    assert failure is None, failure
