@@ -98,8 +98,8 @@ class _Lines:
         self.unit = None  # the unit of the value _value just read
         self._code = 0  # where C.D.E starts in key (after "A-B:")
         self._spans = []
-        self._keys = []  # the first pass's keys, in order
-        self._count = 0  # how many of them the second pass has used
+        self.keys = []  # the first pass's keys, in order
+        self.count = 0  # how many of them the second pass has used
         self._pos = 0  # index in _spans of the part groups are read from
         self._at = 0  # where the next group is looked for ...
         self._stop = 0  # ... up to here
@@ -113,16 +113,16 @@ class _Lines:
         self.data = data
         self._view = memoryview(data)
         self.readings = None
-        self._sweep()
-        readings = self.readings = dict.fromkeys(self._keys)
-        self._sweep()
-        del self._keys[:]
+        self._scan()
+        readings = self.readings = dict.fromkeys(self.keys)
+        self._scan()
+        del self.keys[:]
         self.data = self._view = self.readings = self.key = None  # the caller's now
         return readings
 
-    def _sweep(self):
+    def _scan(self):
         self.key = None
-        self._count = 0
+        self.count = 0
         pos = 0
         while pos < len(self.data):
             stop = self.data.find(b"\n", pos)
@@ -142,7 +142,7 @@ class _Lines:
         elif i < 0 or not 0x30 <= self.data[start] <= 0x39:
             return
         elif self.readings is None:
-            self._keys.append(self._obis(start, i))
+            self.keys.append(self._obis(start, i))
             return
         else:
             self._begin()
@@ -158,8 +158,8 @@ class _Lines:
 
     def _begin(self):
         # The next reading of the second pass: its key from the first.
-        self.key = self._keys[self._count]
-        self._count += 1
+        self.key = self.keys[self.count]
+        self.count += 1
         self._code = self.key.find(":") + 1
         self._spans.clear()
 
@@ -254,15 +254,15 @@ class _Lines:
             return self._text(self._start, self._end)
         return -value if digits > self._start else value
 
-    def _float(self, digits, dot):
-        # digits.digits -> float, None when the fraction is not digits.
-        frac = _digits(self.data, dot + 1, self._end)
+    def _float(self, start, pos):
+        # data[start:_end], a "." at pos -> float; None when the fraction is not digits.
+        frac = _digits(self.data, pos + 1, self._end)
         if frac < 0:
             return None
-        if self._end - digits > _EXACT_DIGITS:
-            return float(self._text(digits, self._end))
-        scale = 10 ** (self._end - dot - 1)
-        return (_digits(self.data, digits, dot) * scale + frac) / scale
+        if self._end - start > _EXACT_DIGITS:
+            return float(self._text(start, self._end))
+        scale = 10 ** (self._end - pos - 1)
+        return (_digits(self.data, start, pos) * scale + frac) / scale
 
     def _timestamp(self):
         # The group just read is YYMMDDhhmmss + S/W.
