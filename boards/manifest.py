@@ -11,9 +11,9 @@
 # viper kernels (decoder/*_viper.py) come out right for ESP32, S3 (xtensawin) and C3 (rv32imc).
 # main.py is not frozen: MicroPython runs main.py from the filesystem, so `make deploy` (or
 # `mpremote fs cp firmware/main.py :main.py`) still puts it there, with /board.json and the
-# config. A frozen module is found before a .mpy of the same name only when ".frozen" comes
-# first on sys.path (the default): remove an older `make deploy`'s packages from the
-# filesystem (its cleanup script does) so nothing is loaded twice.
+# config. On the ESP32 sys.path is ['', '.frozen', '/lib']: the filesystem root comes first,
+# so a package an earlier `make deploy` left there would shadow the frozen one. Start from
+# an erased flash (`make flash` erases it) and copy only main.py and board.json.
 
 # The port's own frozen modules: asyncio, neopixel, the _boot.py that mounts the filesystem.
 include("$(PORT_DIR)/boards/manifest.py")
