@@ -1,14 +1,11 @@
 """DSMR P1 telegram text -> readings (DSMR 5.0.2 P1 Companion Standard,
 clause 6: the data objects); ``dsmr.parse`` is the entry point.
 
-One line per reading, OBIS code then one or more groups::
+One line per reading (the telegram is drawn in dsmr.py), and lists::
 
-    1-0:1.8.1(001234.567*kWh)                   value*unit
-    0-0:1.0.0(231121150000W)                    YYMMDDhhmmss + S (summer) / W (winter)
-    0-1:24.2.1(231121150000W)(00012.345*m3)     capture time, then the value
-    1-0:99.97.0(1)(0-0:96.7.19)(190326095015W)(0000002014*s)   a list
-    0-1:24.3.0(121030140000)(00)(60)(1)(0-1:24.2.1)(m3)        DSMR 2.2/3: the value
-    (00001.001)                                                 continues on its own line
+    1-0:99.97.0(1)(0-0:96.7.19)(190326095015W)(0000002014*s)
+    0-1:24.3.0(121030140000)(00)(60)(1)(0-1:24.2.1)(m3)     DSMR 2.2/3: the value
+    (00001.001)                                              on a line of its own
 
 Meter time: DSMR carries local time and only a DST letter. Every meter
 speaking DSMR (NL, BE, LU, CH, AT) runs on Central European Time, so S is
@@ -71,7 +68,7 @@ def parse(text):
                 raise FrameError("DSMR telegram is not ASCII text")
     if not data.startswith(b"/"):
         raise FrameError("DSMR telegram must start with /")
-    if _Lines.one is None:  # one instance for every telegram: its attributes cost ~800 bytes
+    if _Lines.one is None:  # one for every telegram: its attributes cost ~800 bytes
         _Lines.one = _Lines()
     readings = _Lines.one.walk(data)
     return readings, _meter_time(readings)
@@ -233,9 +230,9 @@ class _Lines:
         return self._number()
 
     def _is_hex_text(self):
-        """True for the OBIS codes whose value is text sent as hex digits (see _HEX_ID)."""
-        key = self.key
-        return key.startswith(_HEX_ID, self._code) or key.startswith(_HEX_MESSAGE, self._code) or key == _HEX_DEVICE_NAME
+        # The OBIS codes whose value is text sent as hex digits (see _HEX_ID).
+        code = self._code
+        return self.key.startswith(_HEX_ID, code) or self.key.startswith(_HEX_MESSAGE, code) or self.key == _HEX_DEVICE_NAME
 
     def _text(self, start, stop):
         # str() of a view copies once (bytes.decode() of a slice copies twice).
