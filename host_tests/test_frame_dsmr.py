@@ -170,3 +170,64 @@ def test_parse_of_anything_raises_only_decode_errors(noise, line):
         except DecodeError:
             continue
         assert isinstance(readings, dict)
+
+
+# --- parse reads the text in place: what each kind of group becomes --------------------------
+
+
+def one(line):
+    return dsmr.parse("/ISK5\r\n\r\n%s\r\n!" % line)[0]
+
+
+def test_parse_numbers_are_exactly_what_int_and_float_make_of_the_text():
+    for text in ("0", "-0", "00042", "-17", "001234.567", "-0.0", "0.1", "229.9", "-000.500",
+                 "1234567890.12345", "12345678901234567.25", "98765432109876543210"):
+        value, unit = one("1-0:1.7.0(%s*kW)" % text)["1-0:1.7.0"]
+        want = float(text) if "." in text else int(text)
+        assert (value, type(value), unit) == (want, type(want), "kW"), text
+        assert repr(value) == repr(want)  # -0.0 stays negative
+
+
+def test_parse_text_that_is_no_number_stays_as_sent():
+    for text in ("1.2.3", ".5", "5.", "-", "--5", "+5", "1e3", "12a", " 12", "0x10"):
+        assert one("1-0:1.7.0(%s)" % text)["1-0:1.7.0"] == (text, None), text
+
+
+def test_parse_units_outside_the_table_are_kept_as_sent():
+    readings = dsmr.parse("/ISK5\r\n\r\n1-0:14.7.0(50.00*Hz)\r\n0-1:24.2.3(12.5*l/h)\r\n1-0:1.8.0(5*kWh)\r\n!")[0]
+    assert readings["1-0:14.7.0"] == (50.0, "Hz")
+    assert readings["0-1:24.2.3"] == (12.5, "l/h")
+    assert readings["1-0:1.8.0"] == (5, "kWh")
+
+
+def test_parse_blanks_and_text_between_groups():
+    # Blanks before "(" and before ")" do not count; other text between groups drops the rest.
+    readings = dsmr.parse("/ISK5\r\n\r\n  1-0:1.8.1 (5*kWh )  \r\n1-0:2.8.1(1)x(2)\r\n1-0:3.8.1(7\r\n!")[0]
+    assert readings["1-0:1.8.1 "] == (5, "kWh")  # the key is the text before "(", as sent
+    assert readings["1-0:2.8.1"] == (1, None)
+    assert readings["1-0:3.8.1"] == (7, None)  # an unclosed group runs to the end of its line
+
+
+def test_parse_takes_bytes_bytearray_memoryview_and_str_alike():
+    data = dsmr_telegram(LINES)
+    want = dsmr.parse(data.decode())
+    for text in (data, bytearray(data), memoryview(data), memoryview(bytearray(b"xx" + data))[2:]):
+        assert dsmr.parse(text) == want
+
+
+def test_parse_keeps_utf8_text_and_rejects_bytes_that_are_not_utf8():
+    assert one("0-0:96.13.0(Grüezi)")["0-0:96.13.0"] == ("Grüezi", None)
+    with pytest.raises(DecodeError):
+        dsmr.parse(b"/ISK5\r\n\r\n0-0:96.13.0(\xff\xfe)\r\n!")
+
+
+def test_parse_the_last_of_repeated_codes_wins_in_the_order_first_seen():
+    readings = dsmr.parse("/ISK5\r\n\r\n1-0:1.8.1(1*kWh)\r\n1-0:1.8.2(2*kWh)\r\n1-0:1.8.1(3*kWh)\r\n!")[0]
+    assert list(readings.items()) == [("1-0:1.8.1", (3, "kWh")), ("1-0:1.8.2", (2, "kWh"))]
+
+
+def test_parse_one_telegram_does_not_leak_into_the_next():
+    first = dsmr.parse(dsmr_telegram(LINES))[0]
+    second = dsmr.parse("/ISK5\r\n\r\n(5)\r\n1-0:1.8.1(1*kWh)\r\n!")[0]
+    assert second == {"1-0:1.8.1": (1, "kWh")}  # a continuation line before any reading is skipped
+    assert first["1-0:1.8.1"] == (1234.567, "kWh")
