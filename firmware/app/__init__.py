@@ -14,9 +14,12 @@ def unload(names):
     """
     if sys.implementation.name != "micropython":
         return
+    import gc
+
     for name in names:
         sys.modules.pop(name, None)
         package, _, short = name.rpartition(".")
         holder = sys.modules.get(package) if package else None
         if holder is not None and hasattr(holder, short):
             delattr(holder, short)  # the package keeps its submodules alive otherwise
+    gc.collect()

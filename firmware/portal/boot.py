@@ -22,6 +22,7 @@ try:
 except ImportError:  # MicroPython before 1.21
     import uasyncio as asyncio
 
+from app import unload
 from portal import mode
 
 # The AP's name and its public WPA2 passphrase live in portal/ap.py (the status API shows
@@ -101,7 +102,9 @@ def provision(board, path, http_port=80, dns_port=53, host="0.0.0.0"):
     _call(board, "stop_ap")
     print("portal: saved, restarting into station mode")
     _call(board, "reset")  # the device reboots here; unix goes on into station mode
-    _unload()
+    # The gateway gets the portal's RAM back (unix: it runs on in this same process).
+    unload(("portal.app", "portal.page", "portal.form", "portal.meters", "portal.auth",
+            "portal.dns"))
     return True
 
 
@@ -124,20 +127,6 @@ async def watch_join(board, path, timeout=JOIN_TIMEOUT, step=1):
         mode.request_portal(path)
         _call(board, "reset")
     return False
-
-
-def _unload():
-    """Drop the portal's modules so the gateway gets their RAM back (unix: same process)."""
-    import gc
-
-    for name in ("portal.app", "portal.page", "portal.form", "portal.meters", "portal.auth",
-                 "portal.dns"):
-        sys.modules.pop(name, None)
-        package = sys.modules.get("portal")
-        short = name[7:]
-        if package is not None and hasattr(package, short):
-            delattr(package, short)  # the package keeps its submodules alive otherwise
-    gc.collect()
 
 
 def _option(argv, name, default):

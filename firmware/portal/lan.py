@@ -14,7 +14,7 @@ After a successful save ``restart`` (if given) is called RESTART_DELAY seconds l
 the "saved" page has gone out, so the new settings take effect.
 """
 
-import sys
+from app import unload
 
 RESTART_DELAY = 2  # seconds for the "saved" page to reach the browser before the reset
 
@@ -42,27 +42,11 @@ def mount(server, config_path, device="meterlink", restart=None):
         finally:
             saved = portal.saved_config is not None
             portal = None
-            forget(_TRANSIENT)
+            unload(_TRANSIENT)
             if saved and restart is not None:
                 _restart_later(restart)
 
     server.route("/config", config_page, ("GET", "POST"))
-
-
-def forget(names):
-    """Drop modules so their code and tables can be collected (MicroPython only: CPython
-    callers may still hold the classes, and there the RAM does not matter)."""
-    if sys.implementation.name != "micropython":
-        return
-    import gc
-
-    for name in names:
-        sys.modules.pop(name, None)
-        package, _, short = name.rpartition(".")
-        holder = sys.modules.get(package) if package else None
-        if holder is not None and hasattr(holder, short):
-            delattr(holder, short)  # the package keeps its submodules alive otherwise
-    gc.collect()
 
 
 def _clock():
