@@ -95,11 +95,11 @@ class Decoder:
         # The layers are imported here, not at module level, so that
         # `import decoder.errors` (every layer does it) never drags in the
         # whole pipeline and a device can import parts of the package alone.
-        from decoder import apdu, dsmr, obis, profiles, stream
+        from decoder import apdu, obis, profiles, stream
 
         _check_names(profiles, profile, lists)
         self._obis = obis
-        self._dsmr_parse = dsmr.parse
+        self._dsmr_parse = None  # dsmr.parse, loaded by the first DSMR telegram
         self._kind_dsmr = stream.KIND_DSMR
         self.errors = errors if errors is not None else ErrorLog()
         self.telegrams = 0
@@ -196,6 +196,10 @@ class Decoder:
 
     def _parsed(self, text):
         # -> dsmr.parse's (readings, meter time), or None (error counted).
+        if self._dsmr_parse is None:  # DLMS meters never load dsmr.py
+            from decoder import dsmr
+
+            self._dsmr_parse = dsmr.parse
         with self._counted:
             return self._dsmr_parse(text)
         return None

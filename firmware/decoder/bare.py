@@ -25,7 +25,6 @@ Positions are only valid until the framer moves its bytes: it calls
 frames on the C stack, not the heap.
 """
 
-from decoder import dsmr
 from decoder.compat import const
 from decoder.errors import DecodeError, Incomplete
 
@@ -41,9 +40,10 @@ _MBUS = const(1)
 class Bare:
     """Length of the bare APDU at a position of ``buf``, and whether it is noise.
 
-    ``hdlc`` and ``mbus`` are the framer's parsers over the same buffer (the
-    framer reads their results right after its own parse, so probes in
-    between do no harm).
+    ``hdlc`` is the framer's HDLC parser and ``mbus`` a callable returning its
+    M-Bus parser (made on first use), both over the same buffer (the framer
+    reads their results right after its own parse, so probes in between do
+    no harm).
     """
 
     def __init__(self, buf, mv, hdlc, mbus, measure, header_length=None):
@@ -165,8 +165,21 @@ class Bare:
                 return None
             return self._hdlc.start >= 0
         if which == _MBUS:
-            return True if self._mbus.parse(self._at, self._end) else None
-        return True if dsmr.frame(self._buf, self._at, self._end) else None
+            return True if self._mbus().parse(self._at, self._end) else None
+        return True if dsmr_frame(self._buf, self._at, self._end) else None
+
+
+_dsmr_frame = None  # dsmr.frame once dsmr_frame has loaded it
+
+
+def dsmr_frame(buf, pos, end):
+    """``dsmr.frame``; dsmr.py is loaded by the first call, so HDLC and M-Bus meters never hold it."""
+    global _dsmr_frame
+    if _dsmr_frame is None:  # an import statement per call would allocate each time
+        from decoder import dsmr
+
+        _dsmr_frame = dsmr.frame
+    return _dsmr_frame(buf, pos, end)
 
 
 def _worst(a, b):

@@ -20,11 +20,15 @@ longer message are copied; a message in one frame is a view of the framer's
 buffer.
 """
 
-from decoder import hdlc, mbus
+from decoder import hdlc
 from decoder.compat import const
 
 _HDLC = const(1)
 _MBUS = const(2)
+# The M-Bus CI field's segment bits as mbus.py reads them (EN 13757-3:
+# 000F SSSS), stated here so that HDLC meters never load mbus.py.
+_LAST_SEGMENT = const(0x10)
+_SEQUENCE_MASK = const(0x0F)
 _IDLE = const(-1)  # _len when no segmented message is under way
 _DISCARD = const(-2)  # _len while the rest of a lost message goes by
 
@@ -69,8 +73,8 @@ class Reassembly:
 
     def mbus(self, start, stop, ci):
         """An M-Bus APDU segment source[start:stop] with its CI -> the APDU payload or None."""
-        more = not mbus.is_last(ci)
-        if not self._follows(mbus.sequence(ci), more):
+        more = not ci & _LAST_SEGMENT
+        if not self._follows(ci & _SEQUENCE_MASK, more):
             return None
         if self._len == _IDLE:  # a message in one segment
             return self._src[start:stop]
@@ -90,7 +94,7 @@ class Reassembly:
             if more:
                 self._begin(_MBUS)
             return True
-        if self._len == _IDLE or seq != (self._seq + 1) & mbus.SEQUENCE_MASK:
+        if self._len == _IDLE or seq != (self._seq + 1) & _SEQUENCE_MASK:
             self._lose(_MBUS, more, "M-Bus segment %d out of order" % seq)
             return False
         self._seq = seq

@@ -40,8 +40,8 @@ about 5 words). The exception of a failed parse is
 fetched by parsing again, on the error path only (parsers are pure).
 """
 
-from decoder import dsmr, hdlc, mbus
-from decoder.bare import Bare
+from decoder import hdlc
+from decoder.bare import Bare, dsmr_frame
 from decoder.segments import Reassembly
 from decoder.compat import const
 from decoder.errors import DecodeError, FrameError, FrameTooLong
@@ -63,6 +63,10 @@ _MBUS = const(2)
 _DSMR = const(3)
 _BARE = const(4)
 _FILL = const(5)  # CR LF after a DSMR telegram
+# Start bytes of mbus.START and dsmr.START, stated here so that importing the
+# framer does not load those two modules (loaded on first use instead).
+_MBUS_START = const(0x68)
+_DSMR_START = const(0x2F)
 
 # What one _step did.
 _AGAIN = const(0)  # moved on: step again
@@ -99,8 +103,8 @@ class Framer:
         self._way = 0  # framing of the frame at _start
         self._item = None
         self._hdlc = hdlc.Parser(self._buf, max_frame)
-        self._mbus = mbus.Parser(self._buf, max_frame)
-        self._bare = Bare(self._buf, self._mv, self._hdlc, self._mbus, measure, header_length)
+        self._mbus = None  # made by _mbus_parser on the first M-Bus start byte
+        self._bare = Bare(self._buf, self._mv, self._hdlc, self._mbus_parser, measure, header_length)
         self._segments = Reassembly(errors, max_message, _starts_apdu, self._mv)
 
     def feed(self, chunk):
@@ -160,13 +164,21 @@ class Framer:
         if way == _HDLC:
             return self._hdlc.parse(self._start, self._end)
         if way == _MBUS:
-            return self._mbus.parse(self._start, self._end)
+            return self._mbus_parser().parse(self._start, self._end)
         if way == _DSMR:
-            return dsmr.frame(self._buf, self._start, self._end)
+            return dsmr_frame(self._buf, self._start, self._end)
         if way == _BARE:
             # Unless the lock is on bare APDUs, one inside which a checked frame starts is noise.
             return self._bare.parse(self._start, self._end, self._lock != _BARE)
         return 1  # CR or LF between DSMR telegrams
+
+    def _mbus_parser(self):
+        # mbus.py is loaded by the first 0x68 only, so HDLC and DSMR meters never hold it.
+        if self._mbus is None:
+            from decoder import mbus
+
+            self._mbus = mbus.Parser(self._buf, self._cap)
+        return self._mbus
 
     def _failure(self):
         # The parse at _start raised: parsing again raises the same error.
@@ -274,8 +286,8 @@ def _starts_apdu(byte):
 
 _WAYS = {
     hdlc.FLAG: _HDLC,
-    mbus.START: _MBUS,
-    dsmr.START: _DSMR,
+    _MBUS_START: _MBUS,
+    _DSMR_START: _DSMR,
     0x0F: _BARE,  # data-notification
     0xDB: _BARE,  # general-glo-ciphering
     0xDC: _BARE,  # general-ded-ciphering
