@@ -243,7 +243,7 @@ def _decoded(body, profile_name, system_title, lists):
         tree = axdr.decode(body, 0)[0]
     except AxdrError as e:
         try:
-            return obis_untagged.xt211(body, profiles.resolve(profile_name, system_title))
+            return _untagged().xt211(body, profiles.resolve(profile_name, system_title))
         except AxdrError:
             raise e
     items = tree if type(tree) in (tuple, list) else (tree,)
@@ -259,9 +259,24 @@ def _decoded(body, profile_name, system_title, lists):
     out, used = tagged(items, profile)
     if used * 2 > len(items):
         return out
-    return obis_untagged.readings(items, profile_name, profile, system_title, lists)
+    return _untagged().readings(items, profile_name, profile, system_title, lists)
 
 
-# Imported last and at import time: they use the helpers above, and loading
-# them in the middle of a run could fail on a fragmented small heap.
-from decoder import obis_push, obis_untagged  # noqa: E402
+_untagged_module = None  # obis_untagged once _untagged has loaded it
+
+
+def _untagged():
+    # obis_untagged.py is loaded by the first body that is not push-setup style
+    # (an untagged or XT211 meter: on its first telegram), so push-setup meters
+    # never hold it; cached because an import statement allocates on every call.
+    global _untagged_module
+    if _untagged_module is None:
+        from decoder import obis_untagged
+
+        _untagged_module = obis_untagged
+    return _untagged_module
+
+
+# Imported last and at import time: it uses the helpers above, and loading it
+# in the middle of a run could fail on a fragmented small heap.
+from decoder import obis_push  # noqa: E402
