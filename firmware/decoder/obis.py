@@ -39,14 +39,13 @@ PUSH_SETUP_CLASS = const(40)
 VALUE_ATTRIBUTE = const(2)
 
 # IEC 62056-62 unit enumeration (Blue Book 4.3.2): the symbol of code n is
-# entry n (a tuple costs far less RAM on the device than a dict).
+# field n between "|" (field 0, empty, is no unit). One str constant rather
+# than a tuple: a .mpy loads it as one object, where a tuple of 58 strings
+# made 58 entries, ~40 new qstrs and a qstr pool block (~2.9 kB resident).
 _UNIT_SYMBOLS = (
-    None, "a", "mo", "wk", "d", "h", "min", "s", "°", "°C", "currency", "m",
-    "m/s", "m3", "m3", "m3/h", "m3/h", "m3/d", "m3/d", "l", "kg", "N", "Nm",
-    "Pa", "bar", "J", "J/h", "W", "VA", "var", "Wh", "VAh", "varh", "A", "C",
-    "V", "V/m", "F", "Ω", "Ωm2/m", "Wb", "T", "A/m", "H", "Hz", "1/(Wh)",
-    "1/(varh)", "1/(VAh)", "V2h", "A2h", "kg/s", "S", "K", "1/(V2h)",
-    "1/(A2h)", "1/m3", "%", "Ah",
+    "|a|mo|wk|d|h|min|s|°|°C|currency|m|m/s|m3|m3|m3/h|m3/h|m3/d|m3/d|l|kg|N|Nm"
+    "|Pa|bar|J|J/h|W|VA|var|Wh|VAh|varh|A|C|V|V/m|F|Ω|Ωm2/m|Wb|T|A/m|H|Hz"
+    "|1/(Wh)|1/(varh)|1/(VAh)|V2h|A2h|kg/s|S|K|1/(V2h)|1/(A2h)|1/m3|%|Ah"
 )
 
 # Electricity OBIS C -> kind letter (profiles.py table): P active, Q
@@ -70,7 +69,17 @@ _QUANTITY_UNIT = {
 
 def unit_symbol(code):
     """IEC 62056-62 unit enum -> symbol; None for 255 ("count"), 0 and unknown codes."""
-    return _UNIT_SYMBOLS[code] if 0 <= code < len(_UNIT_SYMBOLS) else None
+    # Called once per value with a frame unit on the tagged path and once per
+    # push-setup plan: walking at most 57 separators is cheap next to that.
+    if code <= 0:
+        return None
+    at = 0
+    for _ in range(code):
+        at = _UNIT_SYMBOLS.find("|", at) + 1
+        if at == 0:
+            return None
+    end = _UNIT_SYMBOLS.find("|", at)
+    return _UNIT_SYMBOLS[at:] if end < 0 else _UNIT_SYMBOLS[at:end]
 
 
 def obis_text(six):
