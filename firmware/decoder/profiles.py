@@ -92,41 +92,52 @@ CHANNEL_PROFILES = {6: "am550", 8: "e450"}
 # Chosen by value count; "exponents" override the profile's.
 _SIL_EXPONENTS = {"voltage": -1, "current": -2}
 
-LISTS = {
+# LISTS is built from this text on first use (module __getattr__ below): a
+# push-setup meter never looks at it, and built at import as dicts of
+# tuples of strs it held ~4.5 kB of heap on the 64-bit port. One list per
+# line: its name, "sil" (the SiL exponents) or the profile it implies, then
+# its OBIS codes in push order.
+_LIST_TEXT = (
     # SiL customer-interface notice, "Consumer information 1" (every 5 s).
-    "sil-consumer-info-1": {
-        "obis": (
-            "0-0:96.1.1", "1-0:1.7.0", "1-0:2.7.0", "1-0:3.7.0", "1-0:4.7.0",
-            "1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0", "1-0:31.7.0",
-            "1-0:51.7.0", "1-0:71.7.0", "1-0:91.7.0", "1-0:21.7.0",
-            "1-0:41.7.0", "1-0:61.7.0", "1-0:22.7.0", "1-0:42.7.0",
-            "1-0:62.7.0", "1-0:23.7.0", "1-0:43.7.0", "1-0:63.7.0",
-            "1-0:24.7.0", "1-0:44.7.0", "1-0:64.7.0",
-        ),
-        "exponents": _SIL_EXPONENTS,
-    },
+    "sil-consumer-info-1 sil 0-0:96.1.1 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0"
+    " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:91.7.0"
+    " 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0 1-0:42.7.0 1-0:62.7.0 1-0:23.7.0"
+    " 1-0:43.7.0 1-0:63.7.0 1-0:24.7.0 1-0:44.7.0 1-0:64.7.0\n"
     # SiL notice, "Consumer Message" (every minute, at second 00).
-    "sil-consumer-message": {
-        "obis": (
-            "0-0:96.1.1", "0-0:1.0.0", "0-0:96.13.0", "1-0:1.8.1", "1-0:1.8.2",
-            "1-0:2.8.1", "1-0:2.8.2", "1-0:3.8.1", "1-0:3.8.2", "1-0:4.8.1",
-            "1-0:4.8.2", "1-0:1.8.0", "1-0:2.8.0", "1-0:3.8.0", "1-0:4.8.0",
-        ),
-        "exponents": _SIL_EXPONENTS,
-    },
+    "sil-consumer-message sil 0-0:96.1.1 0-0:1.0.0 0-0:96.13.0 1-0:1.8.1 1-0:1.8.2"
+    " 1-0:2.8.1 1-0:2.8.2 1-0:3.8.1 1-0:3.8.2 1-0:4.8.1 1-0:4.8.2 1-0:1.8.0"
+    " 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0\n"
     # Norwegian HAN (NVE/NEK) Kaifa MA304 "List 1" and "List 2": list 2 is
     # list version, meter id, meter type, P+ P- Q+ Q-, I1-3, U1-3 (public
     # Kaifa HAN port description; no-kaifa-ma304-list1/-list2 match it).
-    "kaifa-ma304-list1": {"obis": ("1-0:1.7.0",), "profile": "kaifa"},
-    "kaifa-ma304-list2": {
-        "obis": (
-            "1-1:0.2.129", "0-0:96.1.0", "0-0:96.1.7", "1-0:1.7.0", "1-0:2.7.0",
-            "1-0:3.7.0", "1-0:4.7.0", "1-0:31.7.0", "1-0:51.7.0", "1-0:71.7.0",
-            "1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0",
-        ),
-        "profile": "kaifa",
-    },
-}
+    "kaifa-ma304-list1 kaifa 1-0:1.7.0\n"
+    "kaifa-ma304-list2 kaifa 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
+    " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:32.7.0 1-0:52.7.0"
+    " 1-0:72.7.0"
+)
+
+
+def _lists():
+    """_LIST_TEXT as {name: {"obis": (codes...), "exponents" or "profile": ...}}."""
+    out = {}
+    for line in _LIST_TEXT.split("\n"):
+        words = line.split()
+        spec = {"obis": tuple(words[2:])}
+        if words[1] == "sil":
+            spec["exponents"] = _SIL_EXPONENTS
+        else:
+            spec["profile"] = words[1]
+        out[words[0]] = spec
+    return out
+
+
+def __getattr__(name):
+    # PEP 562 (MicroPython: MICROPY_MODULE_GETATTR): LISTS on first access, then a plain global.
+    if name == "LISTS":
+        lists = globals()["LISTS"] = _lists()
+        return lists
+    raise AttributeError(name)
+
 
 # Lists tried when the caller names none: the Swiss ones first.
 DEFAULT_LISTS = ("sil-consumer-info-1", "sil-consumer-message",
