@@ -10,9 +10,10 @@ MemoryError, no error counted and no live-heap growth. Measured on the 64-bit un
 MicroPython 1.29 preview: **117 kB** (live heap once warm 96 kB) since e446387: 131 kB at
 7cd9cfb, then mbus.py, dsmr.py, obis_untagged.py and the untagged lists stopped loading
 with the decoder (they load on first use) and the unit table became one str constant.
-At commit c5602c8 (2026-11-25): 145 kB (live heap once warm: 120 kB, of which ~13 kB is the Decoder's own buffers and the rest its imported
-modules). From source the same run needs 162 kB. It has been rising with the decoder's
-refactors: 118 kB at 4ed43cf, 128 kB at 69b36aa. The test asserts the floor holds with
+At commit c5602c8 (2026-11-25): 145 kB (live heap once warm: 120 kB, of which ~13 kB
+is the Decoder's own buffers and the rest its imported modules). From source the same
+run needs 162 kB. It has been rising with the decoder's refactors: 118 kB at 4ed43cf,
+128 kB at 69b36aa. The test asserts the floor holds with
 FLOOR_HEADROOM_KB on top; when the decoder shrinks, re-run the tool and lower
 DECODER_FLOOR_KB; when it fails, the decoder grew: find out why before raising it.
 
