@@ -155,9 +155,11 @@ def _load_config(path, board):
 def _preload():
     # Compiling a module needs several times its final size in scratch heap;
     # importing the big ones first, each into a freshly collected heap, keeps
-    # that peak low and the long-lived code packed together.
-    for name in ("decoder.obis", "decoder.obis_push", "decoder.obis_untagged", "decoder.profiles", "decoder.dsmr", "decoder.apdu",
-                 "decoder.stream", "decoder.segments", "decoder.hdlc", "decoder.mbus", "decoder.gcm",
+    # that peak low and the long-lived code packed together. The decoder loads
+    # M-Bus, DSMR and the untagged-list reader only when a meter needs them, so
+    # they are left out here: a push-setup HDLC meter never holds them.
+    for name in ("decoder.obis", "decoder.obis_push", "decoder.profiles", "decoder.apdu",
+                 "decoder.stream", "decoder.segments", "decoder.hdlc", "decoder.gcm",
                  "decoder.axdr", "umqtt.simple", "web.server"):
         try:
             __import__(name)
