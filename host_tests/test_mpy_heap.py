@@ -138,7 +138,10 @@ def test_the_decoder_holds_10000_sil_pushes_at_its_documented_floor():
 def test_the_same_probe_from_source_runs_out_while_compiling_at_that_floor():
     # Why the low-heap checks use .mpy: the compiler's transient heap, not the decoder's.
     stdin = json.dumps(heap_floor.sil_job(10)) + "\n" + heap_floor.sil_frames()[0].hex() + "\n\n"
-    heap = "%dk" % (DECODER_FLOOR_KB + FLOOR_HEADROOM_KB)  # where the .mpy build holds
+    # At the measured floor itself, not floor + headroom: since the decoder shrank, source
+    # compilation fits within the headroom in some checkouts (a clone in a long folder held
+    # at 125 kB from source), so only the floor shows the compiler's extra need.
+    heap = "%dk" % DECODER_FLOOR_KB
     done = run_micropython([heap_floor.PROBE], heapsize=heap, input_bytes=stdin.encode())
     assert b"MemoryError" in done.stdout + done.stderr
 
