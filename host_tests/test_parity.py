@@ -4,8 +4,9 @@ Every corpus capture (keys where published) and a set of generated frames go
 through host_tests/mp_decode.py twice: in this CPython process and under the
 MicroPython unix port (``.venv/bin/micropython``, real ``cryptolib``, viper
 kernels). The two JSON outputs must be equal, telegram for telegram and error
-counter for error counter. The heap is 96 kB, about what an ESP32 without
-PSRAM has left with WiFi up (spec/micropython-notes.md).
+counter for error counter. MicroPython runs the .mpy build (as the device
+does) in a 256 kB heap: the parity runner keeps the whole corpus job list in
+memory; the low-heap checks live in test_mpy_heap.py and the *_heap tests.
 """
 
 import io
