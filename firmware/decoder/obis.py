@@ -67,12 +67,21 @@ _QUANTITY_UNIT = {
 }
 
 
+_unit_symbols = {}  # enum -> symbol, filled as codes are seen (at most ~57)
+
+
 def unit_symbol(code):
     """IEC 62056-62 unit enum -> symbol; None for 255 ("count"), 0 and unknown codes."""
-    # Called once per value with a frame unit on the tagged path and once per
-    # push-setup plan: walking at most 57 separators is cheap next to that.
-    if code <= 0:
-        return None
+    # Cached: a tagged meter sends a unit with every value of every push, and a
+    # fresh slice each time would leave short-lived strings between the
+    # readings the push keeps, fragmenting a small heap.
+    symbol = _unit_symbols.get(code)
+    if symbol is None and 0 < code < 256:
+        symbol = _unit_symbols[code] = _symbol_at(code)
+    return symbol
+
+
+def _symbol_at(code):
     at = 0
     for _ in range(code):
         at = _UNIT_SYMBOLS.find("|", at) + 1
@@ -161,11 +170,9 @@ def reading(value, exponent, unit):
 
 
 def _frame_scale(su):
-    """{scaler int8, unit enum} from the frame -> (exponent, unit) or None."""
-    if (type(su) is tuple and len(su) == 2 and type(su[0]) is int and type(su[1]) is int
-            and -128 <= su[0] <= 127):
-        return su[0], unit_symbol(su[1])
-    return None
+    """Whether ``su`` is a {scaler int8, unit enum} structure from the frame."""
+    return (type(su) is tuple and len(su) == 2 and type(su[0]) is int and type(su[1]) is int
+            and -128 <= su[0] <= 127)
 
 
 def _is_obis(item):
@@ -173,10 +180,11 @@ def _is_obis(item):
 
 
 def _emit(out, six, value, su, profile):
-    scale = _frame_scale(su) if su is not None else None
-    if scale is None:
+    if su is not None and _frame_scale(su):
+        out[obis_text(six)] = reading(value, su[0], unit_symbol(su[1]))
+    else:
         scale = default_scale(six, profile)
-    out[obis_text(six)] = reading(value, scale[0], scale[1])
+        out[obis_text(six)] = reading(value, scale[0], scale[1])
 
 
 def _unlabelled(out, item, index, last):
