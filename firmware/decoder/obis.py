@@ -38,6 +38,13 @@ from decoder.errors import AxdrError
 PUSH_SETUP_CLASS = const(40)
 VALUE_ATTRIBUTE = const(2)
 
+# A-XDR tags of the entries _streamed() reads (IEC 62056-6-2).
+_ARRAY = const(0x01)
+_STRUCTURE = const(0x02)
+_OCTET_STRING = const(0x09)
+_OBIS_BYTES = const(6)
+_NESTED = (0x01, 0x02, 0x13)  # array, structure, compact-array: values the tree path reads
+
 # IEC 62056-62 unit enumeration (Blue Book 4.3.2): the symbol of code n is
 # field n between "|" (field 0, empty, is no unit). One str constant rather
 # than a tuple: a .mpy loads it as one object, where a tuple of 58 strings
@@ -251,7 +258,57 @@ def readings(body, profile_name, system_title=None, lists=None):
     cur = obis_push.begin(body)
     if cur is not None:
         return obis_push.readings(body, profile_name, system_title, cur)
-    return _decoded(body, profile_name, system_title, lists)
+    out = _streamed(body, profile_name, system_title)
+    return _decoded(body, profile_name, system_title, lists) if out is None else out
+
+
+def _streamed(body, profile_name, system_title):
+    """Readings of a body of {OBIS, value[, {scaler, unit}]} entries only, or None.
+
+    The common tagged shape, read entry by entry: building the whole A-XDR
+    tree first keeps every entry alive until the last is read, with the
+    decode's short-lived objects between them, and that fragments a small
+    heap. Any other shape, or a fault, is left to the tree path (None).
+    """
+    if profile_name != "auto" or system_title is not None:
+        return _entries(body, profiles.resolve(profile_name, system_title))
+    # No sender to go by: a first pass finds the logical device name.
+    generic = profiles.PROFILES["generic"]
+    out = _entries(body, generic)
+    if out is None:
+        return None
+    profile = profiles.resolve("auto", None, logical_name(out))
+    return out if profile is generic else _entries(body, profile)
+
+
+def _entries(body, profile):
+    try:
+        return _entry_loop(body, profile)
+    except AxdrError:
+        return None
+
+
+def _entry_loop(body, profile):
+    end = len(body)
+    if end < 2 or body[0] not in (_ARRAY, _STRUCTURE):
+        return None
+    cur = axdr.Cursor(body, 1)
+    count = cur.length()
+    if count == 0:
+        return None
+    out = {}
+    for _ in range(count):
+        at = cur.pos
+        if (at + 10 > end or body[at] != _STRUCTURE or body[at + 1] not in (2, 3)
+                or body[at + 2] != _OCTET_STRING or body[at + 3] != _OBIS_BYTES):
+            return None
+        cur.pos = at + 10
+        tag = cur.byte()
+        if tag in _NESTED:
+            return None
+        value = cur.content(tag, 2)
+        _emit(out, body[at + 4:at + 10], value, cur.value(2) if body[at + 1] == 3 else None, profile)
+    return out
 
 
 def _decoded(body, profile_name, system_title, lists):

@@ -1,0 +1,73 @@
+"""OBIS-tagged bodies read entry by entry (obis._streamed) say exactly what the tree path says.
+
+The streamed path exists for the heap (no whole A-XDR tree kept alive while the readings
+are built); it must never change a reading. Each case decodes the same bytes twice, once
+as shipped and once with the streamed path switched off, and compares every telegram.
+"""
+
+import pytest
+
+import simulate
+from decoder_support import decode_all
+from decoder import obis
+
+
+def _both(monkeypatch, data, **keys):
+    streamed = decode_all(data, **keys)
+    with monkeypatch.context() as m:
+        m.setattr(obis, "_streamed", lambda body, name, title: None)
+        tree = decode_all(data, **keys)
+    return streamed, tree
+
+
+def _same(streamed, tree):
+    (got, dec_a), (want, dec_b) = streamed, tree
+    assert [(t.meter_time, t.frame_counter, t.readings) for t in got] == \
+        [(t.meter_time, t.frame_counter, t.readings) for t in want]
+    assert dec_a.errors.counts == dec_b.errors.counts
+    # dict order is the order the JSON shows: the entries' order in the frame
+    assert [list(t.readings) for t in got] == [list(t.readings) for t in want]
+    return got
+
+
+def _data(entry):
+    return bytes.fromhex(entry["hex"]) if entry.get("hex") else entry["text"].encode("latin-1")
+
+
+def test_every_capture_reads_the_same_streamed_or_from_the_tree(corpus, monkeypatch):
+    for entry in corpus.values():
+        keys = {"key": entry.get("key_hex"), "auth_key": entry.get("auth_key_hex")}
+        _same(*_both(monkeypatch, _data(entry), **keys))
+
+
+@pytest.mark.parametrize("push", [1, 12, 59, 60])
+def test_the_simulated_sil_pushes_read_the_same(monkeypatch, push):
+    data = simulate.push_bytes(push, minute_every=12)
+    got = _same(*_both(monkeypatch, data, key=simulate.DEFAULT_KEY, auth_key=simulate.DEFAULT_AUTH_KEY))
+    assert got and all(t.readings for t in got)
+
+
+def _entry(obis6, value, su=b""):
+    return bytes([0x02, 3 if su else 2, 0x09, 6]) + obis6 + value + su
+
+
+POWER = bytes([1, 0, 1, 7, 0, 255])
+NAME = bytes([0, 0, 42, 0, 0, 255])
+
+
+def test_the_streamed_path_reads_a_plain_tagged_body_with_frame_scale():
+    su = bytes([0x02, 0x02, 0x0F, 0xFF, 0x16, 27])  # 10^-1 W
+    body = bytes([0x01, 1]) + _entry(POWER, bytes([0x06, 0, 0, 0x09, 0x29]), su)
+    assert obis._streamed(memoryview(body), "auto", None) == {"1-0:1.7.0": (234.5, "W")}
+
+
+@pytest.mark.parametrize("body", [
+    b"",  # nothing
+    bytes([0x02, 0]),  # an empty structure: the untagged path decides
+    bytes([0x02, 1, 0x06, 0, 0, 0, 1]),  # a bare value, no OBIS
+    bytes([0x02, 1]) + _entry(POWER, bytes([0x02, 1, 0x11, 5])),  # a value that is a structure
+    bytes([0x02, 1]) + _entry(POWER, bytes([0x06, 0, 0])),  # cut inside the value
+    bytes([0x02, 2]) + _entry(POWER, bytes([0x11, 5])) + bytes([0x09, 6]) + NAME,  # flat after nested
+])
+def test_any_other_shape_is_left_to_the_tree_path(body):
+    assert obis._streamed(memoryview(body), "auto", None) is None
