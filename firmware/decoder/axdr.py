@@ -50,6 +50,11 @@ _LAST_TAG = const(0x1B)
 # ESP32 C stack. (skip is iterative and needs no bound.)
 MAX_DEPTH = const(12)
 
+# Structures of up to 4 members (an OBIS entry of 3, scaler-unit of 2, a
+# capture object definition of 4) are written as tuple displays; longer
+# ones go through a list.
+_SHORT = const(4)
+
 # A length needs at most four bytes: 0x84 + uint32 (IEC 61334-6 allows more,
 # but no COSEM value is longer than 4 GiB and no ESP32 could hold it).
 _MAX_LENGTH_BYTES = const(4)
@@ -157,9 +162,10 @@ class Cursor:
     def take(self, n):
         """The next ``n`` bytes as a new bytes object."""
         p = self.need(n)
-        raw = bytes(self.buf[self.pos:p])
+        raw = self.buf[self.pos:p]
         self.pos = p
-        return raw
+        # Slicing bytes gives bytes already; a view or bytearray is copied.
+        return raw if type(raw) is bytes else bytes(raw)
 
     def integer(self, size, signed):
         """Big-endian integer of 1, 2 or 4 bytes. Few locals on purpose: a
@@ -189,29 +195,45 @@ class Cursor:
         return self.content(tag, depth)
 
     def content(self, tag, depth):
-        """Decode the content of a value whose tag has been read."""
+        """Decode the content of a value whose tag has been read.
+
+        Kept to a dispatch with few locals, as are the helpers it calls:
+        a MicroPython call needing more than 11 slots of locals and stack
+        takes its frame from the heap, and this one runs once per value."""
         if tag > _LAST_TAG or _SIZE[tag] == _UNUSED:
             raise AxdrError("unknown A-XDR tag 0x%02x at offset %d" % (tag, self.pos - 1))
-        size = _SIZE[tag]
-        if size != _VARIABLE:
-            if tag in _INT:
-                return self.integer(size, _INT[tag])
-            if tag in _FORMAT:
-                return self.number(_FORMAT[tag], size)
-            if tag == _NULL:
-                return None
-            if tag == _BOOLEAN:
-                return self.byte() != 0
-            return _WRAP[tag](self.take(size))
+        if tag in _INT:
+            return self.integer(_SIZE[tag], _INT[tag])
+        if _SIZE[tag] != _VARIABLE:
+            return self.fixed(tag)
         if tag == _ARRAY or tag == _STRUCTURE:
             return self.sequence(tag, depth)
         if tag == _COMPACT_ARRAY:
             return self.compact(depth)
+        return self.variable(tag)
+
+    def fixed(self, tag):
+        """A fixed-size value other than the short integers."""
+        if tag in _FORMAT:
+            return self.number(_FORMAT[tag], _SIZE[tag])
+        if tag == _NULL:
+            return None
+        if tag == _BOOLEAN:
+            return self.byte() != 0
+        return _WRAP[tag](self.take(_SIZE[tag]))
+
+    def variable(self, tag):
+        """A string of LEN bytes (or LEN bits)."""
         n = self.length()
         if tag == _BIT_STRING:
             return _bits(self.take((n + 7) >> 3), n)
-        raw = self.take(n)
-        return raw if tag == _OCTET_STRING else text(raw)
+        if tag == _OCTET_STRING:
+            return self.take(n)
+        # A string is made from a slice of the buffer: no bytes copy first.
+        p = self.need(n)
+        raw = self.buf[self.pos:p]
+        self.pos = p
+        return text(raw)
 
     def compact(self, depth):
         # Rare in pushes: its code is loaded only when one arrives (and in
@@ -228,14 +250,63 @@ class Cursor:
         # Each element takes at least its tag byte: reject impossible counts
         # before building anything.
         self.need(n)
-        items = [self.value(depth + 1) for _ in range(n)]
-        return items if tag == _ARRAY else tuple(items)
+        if tag == _STRUCTURE and n <= _SHORT:
+            return self.short(n, depth + 1)
+        items = self.fill(_ONE * n, depth + 1)
+        return items if tag == _ARRAY else _tuple(*items)
+
+    def short(self, n, depth):
+        """A structure of up to _SHORT members, built as a tuple in one
+        allocation (no list to copy from). Python evaluates the members
+        left to right, which is their order in the buffer."""
+        if n == 2:
+            return (self.value(depth), self.value(depth))
+        if n == 3:
+            return (self.value(depth), self.value(depth), self.value(depth))
+        if n == 4:
+            return (self.value(depth), self.value(depth), self.value(depth), self.value(depth))
+        return (self.value(depth),) if n else ()
+
+    def fill(self, items, depth):
+        """Decode len(items) values into the preallocated list ``items``.
+
+        An index loop: a list comprehension would build a function object
+        and a range per sequence, and grow its list step by step."""
+        i = 0
+        while i < len(items):
+            items[i] = self.value(depth)
+            i += 1
+        return items
+
+
+# One-slot list that ``_ONE * n`` copies into a list of exactly n slots (a
+# ``[None] * n`` display would build and drop its one-slot list each time).
+_ONE = [None]
+
+
+def _tuple(*items):
+    # tuple(list) on MicroPython iterates into a growing scratch array; a
+    # star call copies the list once into an exactly sized tuple.
+    return items
+
+
+# decode() reuses one Cursor: a new one costs ~160 bytes of heap per call
+# on MicroPython. A nested or concurrent call finds the list empty and
+# takes a fresh one (which is kept after: the list holds one per level).
+_spare = [Cursor(b"")]
 
 
 def decode(buf, pos=0):
     """Decode the value at ``pos``: -> (value, next_pos). Raises AxdrError."""
-    cur = Cursor(buf, pos)
-    return cur.value(), cur.pos
+    cur = _spare.pop() if _spare else Cursor(b"")
+    cur.buf = buf
+    cur.pos = pos
+    cur.end = len(buf)
+    try:
+        return cur.value(), cur.pos
+    finally:
+        cur.buf = b""  # the caller's buffer is not kept alive
+        _spare.append(cur)
 
 
 def _length_at(buf, pos, end):

@@ -9,7 +9,7 @@ compact-array arrives (rare in pushes), so the usual path carries none of it.
                    | 02 LEN TypeDescription × LEN              (structure)
 """
 
-from decoder.axdr import _SIZE, MAX_DEPTH, Cursor, Truncated, _length_at, _length_bytes
+from decoder.axdr import _ONE, _SIZE, MAX_DEPTH, Cursor, Truncated, _length_at, _length_bytes, _tuple
 from decoder.compat import const
 from decoder.errors import AxdrError, Incomplete
 
@@ -49,10 +49,29 @@ def typed(cur, desc, depth):
     """An untagged value laid out as ``desc`` says."""
     tag = desc[0]
     if tag == _ARRAY:
-        return [typed(cur, desc[2], depth + 1) for _ in range(desc[1])]
+        return _repeat(cur, desc[2], depth + 1, _ONE * desc[1])
     if tag == _STRUCTURE:
-        return tuple([typed(cur, d, depth + 1) for d in desc[1]])
+        return _tuple(*_members(cur, desc[1], depth + 1))
     return cur.content(tag, depth)
+
+
+# Both fill a list sized once: a comprehension would build a function
+# object and a range per row and grow its list as it goes.
+def _repeat(cur, desc, depth, items):
+    i = 0
+    while i < len(items):
+        items[i] = typed(cur, desc, depth)
+        i += 1
+    return items
+
+
+def _members(cur, descs, depth):
+    items = _ONE * len(descs)
+    i = 0
+    while i < len(items):
+        items[i] = typed(cur, descs[i], depth)
+        i += 1
+    return items
 
 
 def decode(cur, depth):
