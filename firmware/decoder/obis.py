@@ -44,6 +44,9 @@ _STRUCTURE = const(0x02)
 _OCTET_STRING = const(0x09)
 _OBIS_BYTES = const(6)
 _NESTED = (0x01, 0x02, 0x13)  # array, structure, compact-array: values the tree path reads
+# Entries whose key strings are kept between pushes: twice the longest list in the
+# corpus (~60 values); past it keys are made per push.
+_MAX_KEYS = const(128)
 
 # IEC 62056-62 unit enumeration (Blue Book 4.3.2): the symbol of code n is
 # field n between "|" (field 0, empty, is no unit). One str constant rather
@@ -296,8 +299,8 @@ def _entry_loop(body, profile):
     count = cur.length()
     if count == 0:
         return None
-    out = {}
-    for _ in range(count):
+    out = _presized(count)
+    for index in range(count):
         at = cur.pos
         if (at + 10 > end or body[at] != _STRUCTURE or body[at + 1] not in (2, 3)
                 or body[at + 2] != _OCTET_STRING or body[at + 3] != _OBIS_BYTES):
@@ -307,8 +310,52 @@ def _entry_loop(body, profile):
         if tag in _NESTED:
             return None
         value = cur.content(tag, 2)
-        _emit(out, body[at + 4:at + 10], value, cur.value(2) if body[at + 1] == 3 else None, profile)
+        su = cur.value(2) if body[at + 1] == 3 else None
+        six = body[at + 4:at + 10]
+        if su is not None and _frame_scale(su):
+            out[_key(six, index)] = reading(value, su[0], unit_symbol(su[1]))
+        else:
+            scale = default_scale(six, profile)
+            out[_key(six, index)] = reading(value, scale[0], scale[1])
     return out
+
+
+def _presized(count):
+    # MicroPython sizes a dict from fromkeys() to the length, and deleting keeps
+    # the table: the readings then fill it without growing it step by step, where
+    # each step copies the table into a bigger block of a heap the push is
+    # fragmenting anyway (a 24-value push needed 464 contiguous bytes at the end).
+    out = dict.fromkeys(range(min(count, _MAX_KEYS)))
+    for i in range(min(count, _MAX_KEYS)):
+        del out[i]
+    return out
+
+
+# The key strings of the last tagged body, by entry: [six OBIS bytes, "A-B:C.D.E"].
+# A meter sends the same list push after push, so each key is made once, not per
+# push; a second list (the minute push) replaces the entries where it differs.
+_keys = []
+
+
+def _key(six, index):
+    if index < len(_keys):
+        known = _keys[index]
+        if _same_code(known[0], six):
+            return known[1]
+        known[0] = bytes(six)
+        known[1] = obis_text(six)
+        return known[1]
+    key = obis_text(six)
+    if index < _MAX_KEYS:
+        _keys.append([bytes(six), key])
+    return key
+
+
+def _same_code(a, b):
+    for i in range(_OBIS_BYTES):
+        if a[i] != b[i]:
+            return False
+    return True
 
 
 def _decoded(body, profile_name, system_title, lists):
