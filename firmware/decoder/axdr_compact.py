@@ -22,7 +22,9 @@ _UNUSED = const(0xFE)  # axdr._SIZE marker of tags that are not Data
 
 
 def description(cur, depth):
-    """A TypeDescription: (tag,) | (ARRAY, count, desc) | (STRUCTURE, [desc…])."""
+    """A TypeDescription: tag | (ARRAY, count, desc) | (STRUCTURE, [desc…]).
+
+    A simple type is its bare tag (a small int, no allocation)."""
     if depth >= MAX_DEPTH:
         raise AxdrError("A-XDR type description deeper than %d" % MAX_DEPTH)
     # Null, empty arrays and empty structures are refused: every element
@@ -30,33 +32,41 @@ def description(cur, depth):
     # unbounded number of elements.
     tag = cur.byte()
     if tag == _ARRAY:
-        count = cur.number(">H", 2)
+        count = cur.integer(2, 0)
         if count == 0:
             raise AxdrError("empty array in compact-array description")
         return (tag, count, description(cur, depth + 1))
     if tag == _STRUCTURE:
-        n = cur.length()
-        if n == 0:
-            raise AxdrError("empty structure in compact-array description")
-        cur.need(n)
-        return (tag, [description(cur, depth + 1) for _ in range(n)])
+        return (tag, _descriptions(cur, depth + 1))
     if tag > _LAST_TAG or tag == _NULL or tag == _COMPACT_ARRAY or _SIZE[tag] == _UNUSED:
         raise AxdrError("bad type 0x%02x in compact-array description" % tag)
-    return (tag,)
+    return tag
+
+
+def _descriptions(cur, depth):
+    n = cur.length()
+    if n == 0:
+        raise AxdrError("empty structure in compact-array description")
+    cur.need(n)
+    items = _ONE * n
+    i = 0
+    while i < n:
+        items[i] = description(cur, depth)
+        i += 1
+    return items
 
 
 def typed(cur, desc, depth):
     """An untagged value laid out as ``desc`` says."""
-    tag = desc[0]
-    if tag == _ARRAY:
+    if type(desc) is int:
+        return cur.content(desc, depth)
+    if desc[0] == _ARRAY:
         return _repeat(cur, desc[2], depth + 1, _ONE * desc[1])
-    if tag == _STRUCTURE:
-        return _tuple(*_members(cur, desc[1], depth + 1))
-    return cur.content(tag, depth)
+    return _members(cur, desc[1], depth + 1)
 
 
-# Both fill a list sized once: a comprehension would build a function
-# object and a range per row and grow its list as it goes.
+# Lists are sized once: a comprehension would build a function object and
+# a range per row and grow its list as it goes.
 def _repeat(cur, desc, depth, items):
     i = 0
     while i < len(items):
@@ -66,28 +76,47 @@ def _repeat(cur, desc, depth, items):
 
 
 def _members(cur, descs, depth):
+    """A structure row; two or three members (the usual rows) as a tuple
+    display, others gathered in a list first."""
+    if len(descs) == 2:
+        return (typed(cur, descs[0], depth), typed(cur, descs[1], depth))
+    if len(descs) == 3:
+        return (typed(cur, descs[0], depth), typed(cur, descs[1], depth), typed(cur, descs[2], depth))
     items = _ONE * len(descs)
     i = 0
     while i < len(items):
         items[i] = typed(cur, descs[i], depth)
         i += 1
-    return items
+    return _tuple(*items)
 
 
 def decode(cur, depth):
     """The rows of the compact-array whose tag ``cur`` has just read."""
     desc = description(cur, depth + 1)
     n = cur.length()
-    end = cur.need(n)
-    inner = Cursor(cur.buf, cur.pos, end)
+    return _rows(cur, desc, depth + 1, cur.need(n))
+
+
+def _rows(cur, desc, depth, end):
+    # The rows are read by ``cur`` itself with its end moved to theirs (a
+    # second Cursor would cost ~160 bytes), restored whatever happens.
+    outer = cur.end
+    cur.end = end
     items = []
-    while inner.pos < end:
-        start = inner.pos
-        items.append(typed(inner, desc, depth + 1))
-        if inner.pos == start:
-            raise AxdrError("compact-array of zero-size elements at offset %d" % start)
-    cur.pos = end
+    try:
+        while cur.pos < end:
+            items.append(_row(cur, desc, depth))
+    finally:
+        cur.end = outer
     return items
+
+
+def _row(cur, desc, depth):
+    start = cur.pos
+    row = typed(cur, desc, depth)
+    if cur.pos == start:
+        raise AxdrError("compact-array of zero-size elements at offset %d" % start)
+    return row
 
 
 def skip(buf, pos, end):
