@@ -89,6 +89,19 @@ class TestSnapshot:
         assert json.loads(bytes(SnapshotWriter().render(store)))["readings"]["0-0:96.13.0"]["value"] == 'say "hi"\n'
 
 
+    def test_a_discovery_config_is_written_into_the_same_buffer_as_json(self):
+        doc = discovery.config("1-0:1.8.0", 5, "Wh", "dev1", "m/dev1/state", "m/dev1/availability", "9")
+        doc["empty"], doc["none"], doc["list"] = {}, [], ["a \"b\"", 1.5, None]
+        writer = SnapshotWriter()
+        out = writer.document(doc)
+        assert isinstance(out, memoryview) and json.loads(bytes(out)) == doc
+        assert bytes(writer.render(filled_store(1))).decode() == telegram_json(filled_store(1))
+
+    def test_a_document_too_big_for_the_buffer_falls_back_to_json_dumps(self):
+        doc = {"name": "x" * 100}
+        assert json.loads(bytes(SnapshotWriter(64, first=64).document(doc))) == doc
+
+
 class TestDiscovery:
     def cfg(self, code, value, unit):
         return discovery.config(code, value, unit, "dev1", "meterlink/dev1/state", "meterlink/dev1/availability", "9")

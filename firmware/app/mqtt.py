@@ -245,7 +245,8 @@ class MqttPublisher:
             value, unit = readings[code]
             doc = discovery.config(code, value, unit, self.device_id, self.state_topic,
                                    self.availability_topic, self.version)
-            self._publish(discovery.topic(self.cfg["discovery_prefix"], self.device_id, code), json.dumps(doc))
+            self._publish(discovery.topic(self.cfg["discovery_prefix"], self.device_id, code),
+                          self.snapshot.document(doc))
             self._discovered[code] = True
             await asyncio.sleep(0)  # let the reader run between configs
         discovery = None

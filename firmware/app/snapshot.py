@@ -90,6 +90,38 @@ class SnapshotWriter:
                 self._buf = bytearray(min(self._limit, 2 * size))
                 self._view = memoryview(self._buf)
 
+    def document(self, doc):
+        """``doc`` (dicts, lists, text, numbers) as JSON bytes in the same buffer, valid
+        until the next call: discovery configs go out one after another without a
+        ~450-byte string and its encoded copy each, which a fragmented heap may not
+        have room for. Falls back to ``json.dumps`` when the buffer is too small."""
+        self._n = 0
+        try:
+            self._dump(doc)
+        except Overflow:
+            return json.dumps(doc).encode()
+        return self._view[: self._n]
+
+    def _dump(self, obj):
+        if isinstance(obj, dict):
+            sep = b"{"
+            for key in obj:
+                self._put(sep)
+                self._put(json.dumps(key))
+                self._put(b": ")
+                self._dump(obj[key])
+                sep = b", "
+            self._put(b"}" if sep == b", " else b"{}")
+        elif isinstance(obj, list):
+            sep = b"["
+            for item in obj:
+                self._put(sep)
+                self._dump(item)
+                sep = b", "
+            self._put(b"]" if sep == b", " else b"[]")
+        else:
+            self._put(self._value(obj))
+
     def _render(self, store):
         self._n = 0
         self._put('{"meter_time": %s, "system_title": %s, "frame_counter": %s, "readings": {' % (
