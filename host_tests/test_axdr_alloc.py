@@ -173,3 +173,32 @@ def test_an_error_leaves_the_next_decode_unharmed():
         pass
     value, end = axdr.decode(body)
     assert end == len(body) and value[2] == (bytes([1, 0, 2, 7, 0, 255]), -1502, (-1, 27))
+
+
+def test_decodes_running_in_threads_each_get_their_own_cursor():
+    import sys
+    import threading
+
+    body = obis_body(120)
+    want = axdr.decode(body)
+    wrong = []
+
+    def work():
+        try:
+            for _ in range(40):
+                if axdr.decode(body) != want:
+                    wrong.append("a different value")
+        except axdr.AxdrError as e:  # another thread moved the cursor
+            wrong.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often, mid-decode
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not wrong

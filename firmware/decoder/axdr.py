@@ -290,15 +290,22 @@ def _tuple(*items):
     return items
 
 
-# decode() reuses one Cursor: a new one costs ~160 bytes of heap per call
-# on MicroPython. A nested or concurrent call finds the list empty and
-# takes a fresh one (which is kept after: the list holds one per level).
+# decode() reuses a Cursor: a new one costs ~160 bytes of heap per call
+# on MicroPython. A nested or concurrent decode finds none spare and makes
+# one, which stays spare after.
 _spare = [Cursor(b"")]
+
+
+def _cursor():
+    try:
+        return _spare.pop()
+    except IndexError:
+        return Cursor(b"")
 
 
 def decode(buf, pos=0):
     """Decode the value at ``pos``: -> (value, next_pos). Raises AxdrError."""
-    cur = _spare.pop() if _spare else Cursor(b"")
+    cur = _cursor()
     cur.buf = buf
     cur.pos = pos
     cur.end = len(buf)
