@@ -91,20 +91,22 @@ def _members(cur, descs, depth):
 
 
 def decode(cur, depth):
-    """The rows of the compact-array whose tag ``cur`` has just read."""
+    """The rows of the compact-array whose tag ``cur`` has just read.
+
+    ``cur`` reads the rows itself, its end moved to theirs (a second
+    Cursor would cost ~160 bytes) and put back whatever happens."""
     desc = description(cur, depth + 1)
-    n = cur.length()
-    return _rows(cur, desc, depth + 1, cur.need(n))
-
-
-def _rows(cur, desc, depth, end):
-    # The rows are read by ``cur`` itself with its end moved to theirs (a
-    # second Cursor would cost ~160 bytes), restored whatever happens.
     outer = cur.end
-    cur.end = end
+    cur.end = cur.need(cur.length())
+    return _rows(cur, desc, depth + 1, outer)
+
+
+def _rows(cur, desc, depth, outer):
+    # try/finally costs this frame a place on the MicroPython heap (~150
+    # bytes), once per compact-array: cheaper than a second Cursor.
     items = []
     try:
-        while cur.pos < end:
+        while cur.pos < cur.end:
             items.append(_row(cur, desc, depth))
     finally:
         cur.end = outer
