@@ -3,6 +3,7 @@ in a Request or an HttpError with a status to answer — never another exception
 bounds hold however the bytes are split across reads."""
 
 import asyncio
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -102,7 +103,22 @@ def test_a_piecewise_body_keeps_its_length_and_joins_small_parts():
 
 
 def test_json_bodies_are_serialised():
-    assert response(200, {"a": [1, None]}).body == b'{"a": [1, null]}'
+    assert b"".join(response(200, {"a": [1, None]}).body) == b'{"a": [1, null]}'
+    assert b"".join(response(200, {}).body) == b"{}"
+    assert response(200, [1, 2]).body == b"[1, 2]"
+
+
+def test_a_json_document_goes_out_in_pieces_no_larger_than_its_biggest_member():
+    doc = {"k%d" % i: "v" * 40 for i in range(20)}
+    resp = response(200, doc)
+    assert json.loads(b"".join(resp.body)) == doc and resp.length() == len(b"".join(resp.body))
+    assert len(resp.body) > 1 and all(len(p) <= message.JSON_PIECE + 60 for p in resp.body)
+
+
+def test_slices_copy_a_buffer_in_pieces():
+    data = memoryview(bytearray(range(256)) * 3)
+    parts = message.slices(data, 100)
+    assert [len(p) for p in parts] == [100] * 7 + [68] and b"".join(parts) == bytes(data)
 
 
 def test_every_status_the_firmware_sends_has_its_rfc_9110_reason_phrase():

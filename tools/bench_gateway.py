@@ -118,7 +118,13 @@ class Rig:
         return None
 
     def live_heap(self):
-        return json.loads(self.gw.http("/api/v1/status")[2])["free_heap"]
+        """Free heap from /api/v1/status; RuntimeError when the gateway could not answer
+        (a MemoryError in the handler is a failure of the run, not of this script)."""
+        status, _, body = self.gw.http("/api/v1/status")
+        doc = json.loads(body) if status == 200 else {}
+        if "free_heap" not in doc:
+            raise RuntimeError("/api/v1/status answered %s: %s" % (status, body[:200]))
+        return doc["free_heap"]
 
     def close(self):
         self.gw.stop()
@@ -152,7 +158,7 @@ def run_pushes(heap, count, code=None, heap_at=()):
                 heaps[n] = rig.live_heap()
         if failure is None and "MemoryError" in rig.gw.log():
             failure = "MemoryError in the log"
-    except OSError as e:
+    except (OSError, RuntimeError) as e:
         failure = "%r; log tail: %s" % (e, rig.gw.log()[-300:])
     finally:
         rig.close()
@@ -160,16 +166,21 @@ def run_pushes(heap, count, code=None, heap_at=()):
 
 
 def smallest_heap(code, low=FLOOR_LOW, high=FLOOR_HIGH, count=PROBE_N):
-    """Smallest heap (kB, HEAP_STEP resolution) that runs ``count`` pushes cleanly, or None."""
-    if run_pushes("%dk" % high, count, code)[1] is not None:
+    """Smallest heap (kB, HEAP_STEP resolution) that runs ``count`` pushes cleanly, or None.
+
+    Halfway, /api/v1/status is read, as the soak does: an HTTP request is part of the load."""
+    def holds(kb):
+        return run_pushes("%dk" % kb, count, code, heap_at=(count // 2,))[1] is None
+
+    if not holds(high):
         return None
-    if run_pushes("%dk" % low, count, code)[1] is None:
+    if holds(low):
         return low
     while high - low > HEAP_STEP:
         mid = (low + high) // 2 // HEAP_STEP * HEAP_STEP
         if mid <= low:
             mid = low + HEAP_STEP
-        ok = run_pushes("%dk" % mid, count, code)[1] is None
+        ok = holds(mid)
         low, high = (low, mid) if ok else (mid, high)
     return high
 

@@ -67,10 +67,12 @@ def _access_point(device_id):
 
 def register(server, app):
     """Add the routes to a ``web.server.HttpServer`` (/config when the app knows its file)."""
+    from web.message import pieces, slices
     from web.server import response
 
     def readings(request):
-        return response(200, bytes(app.snapshot.render(app.store)))
+        # Copied out of the snapshot buffer, which MQTT reuses while the reply is sent.
+        return pieces(200, slices(app.snapshot.render(app.store)), "application/json")
 
     def status_handler(request):
         return response(200, status(app))

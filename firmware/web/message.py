@@ -19,6 +19,9 @@ MAX_HEAD = 2048  # request line + headers: phones send 400-900 bytes to a device
 MAX_HEADERS = 32  # browsers send 10-20 header fields
 MAX_BODY = 4096  # the portal form is < 1 kB urlencoded; JSON config < 2 kB
 PIECE_TARGET = 1024  # bytes per send of a piecewise body: one or two TCP segments
+# Pieces of a JSON body: small enough for the holes of a fragmented heap, large enough
+# that a status document goes out in three or four sends.
+JSON_PIECE = 256
 
 # Reason phrases (RFC 9110 section 15) of the statuses this firmware sends, one string
 # rather than a dict: ~1 kB less of resident heap, and looked up once per response.
@@ -99,18 +102,37 @@ class Response:
 
 
 def response(status, body, content_type="application/json", headers=None):
-    """A Response; ``body`` may be bytes, str, or (for JSON) a dict or list to serialise."""
+    """A Response; ``body`` may be bytes, str, or (for JSON) a dict or list to serialise.
+
+    A dict goes out member by member in pieces of about JSON_PIECE bytes: the status
+    document is ~700 bytes, more than a fragmented small heap may hold in one block."""
     if isinstance(body, str):
         body = body.encode()
+    elif isinstance(body, dict):
+        return pieces(status, _members(body), content_type, headers, JSON_PIECE)
     elif not isinstance(body, (bytes, bytearray)):
         body = json.dumps(body).encode()
     return Response(status, body, content_type, headers or {})
 
 
-def pieces(status, parts, content_type="text/html; charset=utf-8", headers=None):
+def _members(doc):
+    sep = "{"
+    for key in doc:
+        yield "%s%s: %s" % (sep, json.dumps(key), json.dumps(doc[key]))
+        sep = ", "
+    yield "}" if sep == ", " else "{}"
+
+
+def slices(data, size=JSON_PIECE):
+    """``data`` (e.g. a memoryview of a reused buffer) copied in pieces of ``size`` bytes,
+    for pieces(): the copy outlives the buffer without needing one block as large."""
+    return [bytes(data[i : i + size]) for i in range(0, len(data), size)]
+
+
+def pieces(status, parts, content_type="text/html; charset=utf-8", headers=None, target=PIECE_TARGET):
     """A Response whose body is sent piece by piece (str pieces are UTF-8 encoded).
 
-    Small parts are joined up to PIECE_TARGET bytes so the client is not sent a packet per
+    Small parts are joined up to ``target`` bytes so the client is not sent a packet per
     HTML tag; no buffer grows beyond that or the largest single part.
     """
     body = []
@@ -119,15 +141,19 @@ def pieces(status, parts, content_type="text/html; charset=utf-8", headers=None)
     for part in parts:
         if isinstance(part, str):
             part = part.encode()
-        if group and size + len(part) > PIECE_TARGET:
-            body.append(b"".join(group))
+        if group and size + len(part) > target:
+            body.append(_joined(group))
             group = []
             size = 0
         group.append(part)
         size += len(part)
     if group:
-        body.append(b"".join(group))
+        body.append(_joined(group))
     return Response(status, tuple(body), content_type, headers or {})
+
+
+def _joined(group):
+    return group[0] if len(group) == 1 else b"".join(group)  # a lone part is not copied
 
 
 def error_response(status, message, headers=None):
