@@ -23,11 +23,13 @@ pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/mosquitto"),
                                 reason="mosquitto not installed (.ci/run installs it)")
 
 # tools/bench_gateway.py --floor, see the module docstring and README (gateway section).
-GATEWAY_FLOOR_KB = 212
-# Where blocks land shifts by a few hundred bytes with unrelated edits (the decoder is
-# being slimmed at the same time); one bisection step on top keeps the test from flapping,
-# while a real regression (a module kept loaded, a buffer) still fails it.
-HEADROOM_KB = bench.HEAP_STEP
+GATEWAY_FLOOR_KB = 192
+# Where blocks land shifts by a few hundred bytes with unrelated edits; one bisection step
+# on top keeps the test from flapping, while a real regression (a module kept loaded, a
+# buffer) still fails it. From .mpy files every module path is an interned string, so a
+# clone in a longer folder needs a few kB more (test_mpy_heap.py measured 4 kB for the
+# decoder): a second step covers CI's folder names.
+HEADROOM_KB = 2 * bench.HEAP_STEP
 PUSHES = 2000  # enough for every reconnect-free steady state; `make bench` runs 10,000
 EARLY = 500  # the live heap is read here (warm: discovery sent, buffers grown) and at the end
 ISSUE_KB = 96  # issue 3: what an ESP32 with WiFi up leaves
