@@ -1,4 +1,4 @@
-"""OBIS-tagged bodies read entry by entry (obis._streamed) say exactly what the tree path says.
+"""OBIS-tagged bodies read entry by entry (obis_tagged.py) say exactly what the tree path says.
 
 The streamed path exists for the heap (no whole A-XDR tree kept alive while the readings
 are built); it must never change a reading. Each case decodes the same bytes twice, once
@@ -9,13 +9,13 @@ import pytest
 
 import simulate
 from decoder_support import decode_all
-from decoder import obis
+from decoder import obis_tagged
 
 
 def _both(monkeypatch, data, **keys):
     streamed = decode_all(data, **keys)
     with monkeypatch.context() as m:
-        m.setattr(obis, "_streamed", lambda body, name, title: None)
+        m.setattr(obis_tagged, "streamed", lambda body, name, title: None)
         tree = decode_all(data, **keys)
     return streamed, tree
 
@@ -58,7 +58,7 @@ NAME = bytes([0, 0, 42, 0, 0, 255])
 def test_the_streamed_path_reads_a_plain_tagged_body_with_frame_scale():
     su = bytes([0x02, 0x02, 0x0F, 0xFF, 0x16, 27])  # 10^-1 W
     body = bytes([0x01, 1]) + _entry(POWER, bytes([0x06, 0, 0, 0x09, 0x29]), su)
-    assert obis._streamed(memoryview(body), "auto", None) == {"1-0:1.7.0": (234.5, "W")}
+    assert obis_tagged.streamed(memoryview(body), "auto", None) == {"1-0:1.7.0": (234.5, "W")}
 
 
 @pytest.mark.parametrize("body", [
@@ -70,4 +70,4 @@ def test_the_streamed_path_reads_a_plain_tagged_body_with_frame_scale():
     bytes([0x02, 2]) + _entry(POWER, bytes([0x11, 5])) + bytes([0x09, 6]) + NAME,  # flat after nested
 ])
 def test_any_other_shape_is_left_to_the_tree_path(body):
-    assert obis._streamed(memoryview(body), "auto", None) is None
+    assert obis_tagged.streamed(memoryview(body), "auto", None) is None

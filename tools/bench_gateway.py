@@ -215,7 +215,7 @@ def floor(code, tries=4, low=FLOOR_LOW, what=".mpy build"):
 
 FOOTPRINT_ORDER = (
     ("asyncio", ("asyncio",)),
-    ("decoder", ("decoder", "decoder.obis", "decoder.obis_push", "decoder.obis_untagged",
+    ("decoder", ("decoder", "decoder.obis", "decoder.obis_push", "decoder.obis_tagged", "decoder.obis_untagged",
                  "decoder.profiles", "decoder.dsmr", "decoder.apdu", "decoder.stream",
                  "decoder.segments", "decoder.hdlc", "decoder.mbus", "decoder.gcm", "decoder.axdr")),
     ("umqtt", ("umqtt.simple",)),

@@ -38,15 +38,6 @@ from decoder.errors import AxdrError
 PUSH_SETUP_CLASS = const(40)
 VALUE_ATTRIBUTE = const(2)
 
-# A-XDR tags of the entries _streamed() reads (IEC 62056-6-2).
-_ARRAY = const(0x01)
-_STRUCTURE = const(0x02)
-_OCTET_STRING = const(0x09)
-_OBIS_BYTES = const(6)
-_NESTED = (0x01, 0x02, 0x13)  # array, structure, compact-array: values the tree path reads
-# Entries whose key strings are kept between pushes: twice the longest list in the
-# corpus (~60 values); past it keys are made per push.
-_MAX_KEYS = const(128)
 
 # IEC 62056-62 unit enumeration (Blue Book 4.3.2): the symbol of code n is
 # field n between "|" (field 0, empty, is no unit). One str constant rather
@@ -261,101 +252,8 @@ def readings(body, profile_name, system_title=None, lists=None):
     cur = obis_push.begin(body)
     if cur is not None:
         return obis_push.readings(body, profile_name, system_title, cur)
-    out = _streamed(body, profile_name, system_title)
+    out = _tagged().streamed(body, profile_name, system_title)
     return _decoded(body, profile_name, system_title, lists) if out is None else out
-
-
-def _streamed(body, profile_name, system_title):
-    """Readings of a body of {OBIS, value[, {scaler, unit}]} entries only, or None.
-
-    The common tagged shape, read entry by entry: building the whole A-XDR
-    tree first keeps every entry alive until the last is read, with the
-    decode's short-lived objects between them, and that fragments a small
-    heap. Any other shape, or a fault, is left to the tree path (None).
-    """
-    if profile_name != "auto" or system_title is not None:
-        return _entries(body, profiles.resolve(profile_name, system_title))
-    # No sender to go by: a first pass finds the logical device name.
-    generic = profiles.PROFILES["generic"]
-    out = _entries(body, generic)
-    if out is None:
-        return None
-    profile = profiles.resolve("auto", None, logical_name(out))
-    return out if profile is generic else _entries(body, profile)
-
-
-def _entries(body, profile):
-    try:
-        return _entry_loop(body, profile)
-    except AxdrError:
-        return None
-
-
-def _entry_loop(body, profile):
-    end = len(body)
-    if end < 2 or body[0] not in (_ARRAY, _STRUCTURE):
-        return None
-    cur = axdr.Cursor(body, 1)
-    count = cur.length()
-    if count == 0:
-        return None
-    out = _presized(count)
-    for index in range(count):
-        at = cur.pos
-        if (at + 10 > end or body[at] != _STRUCTURE or body[at + 1] not in (2, 3)
-                or body[at + 2] != _OCTET_STRING or body[at + 3] != _OBIS_BYTES):
-            return None
-        cur.pos = at + 10
-        tag = cur.byte()
-        if tag in _NESTED:
-            return None
-        value = cur.content(tag, 2)
-        su = cur.value(2) if body[at + 1] == 3 else None
-        six = body[at + 4:at + 10]
-        if su is not None and _frame_scale(su):
-            out[_key(six, index)] = reading(value, su[0], unit_symbol(su[1]))
-        else:
-            scale = default_scale(six, profile)
-            out[_key(six, index)] = reading(value, scale[0], scale[1])
-    return out
-
-
-def _presized(count):
-    # MicroPython sizes a dict from fromkeys() to the length, and deleting keeps
-    # the table: the readings then fill it without growing it step by step, where
-    # each step copies the table into a bigger block of a heap the push is
-    # fragmenting anyway (a 24-value push needed 464 contiguous bytes at the end).
-    out = dict.fromkeys(range(min(count, _MAX_KEYS)))
-    for i in range(min(count, _MAX_KEYS)):
-        del out[i]
-    return out
-
-
-# The key strings of the last tagged body, by entry: [six OBIS bytes, "A-B:C.D.E"].
-# A meter sends the same list push after push, so each key is made once, not per
-# push; a second list (the minute push) replaces the entries where it differs.
-_keys = []
-
-
-def _key(six, index):
-    if index < len(_keys):
-        known = _keys[index]
-        if _same_code(known[0], six):
-            return known[1]
-        known[0] = bytes(six)
-        known[1] = obis_text(six)
-        return known[1]
-    key = obis_text(six)
-    if index < _MAX_KEYS:
-        _keys.append([bytes(six), key])
-    return key
-
-
-def _same_code(a, b):
-    for i in range(_OBIS_BYTES):
-        if a[i] != b[i]:
-            return False
-    return True
 
 
 def _decoded(body, profile_name, system_title, lists):
@@ -381,6 +279,20 @@ def _decoded(body, profile_name, system_title, lists):
     if used * 2 > len(items):
         return out
     return _untagged().readings(items, profile_name, profile, system_title, lists)
+
+
+_tagged_module = None  # obis_tagged once _tagged has loaded it
+
+
+def _tagged():
+    # obis_tagged.py is loaded by the first body that is not push-setup style, so the
+    # Swiss E450/E360 (push-setup) never hold it; cached as _untagged below is.
+    global _tagged_module
+    if _tagged_module is None:
+        from decoder import obis_tagged
+
+        _tagged_module = obis_tagged
+    return _tagged_module
 
 
 _untagged_module = None  # obis_untagged once _untagged has loaded it
