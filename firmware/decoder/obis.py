@@ -181,11 +181,15 @@ def _is_obis(item):
 
 
 def _emit(out, six, value, su, profile):
+    out[obis_text(six)] = scaled(six, value, su, profile)
+
+
+def scaled(six, value, su, profile):
+    """(value, unit) of a tagged entry: its frame's {scaler, unit} when valid, else the profile's."""
     if su is not None and _frame_scale(su):
-        out[obis_text(six)] = reading(value, su[0], unit_symbol(su[1]))
-    else:
-        scale = default_scale(six, profile)
-        out[obis_text(six)] = reading(value, scale[0], scale[1])
+        return reading(value, su[0], unit_symbol(su[1]))
+    scale = default_scale(six, profile)
+    return reading(value, scale[0], scale[1])
 
 
 def _unlabelled(out, item, index, last):
@@ -252,7 +256,7 @@ def readings(body, profile_name, system_title=None, lists=None):
     cur = obis_push.begin(body)
     if cur is not None:
         return obis_push.readings(body, profile_name, system_title, cur)
-    out = _tagged().streamed(body, profile_name, system_title)
+    out = _loaded("obis_tagged").streamed(body, profile_name, system_title)
     return _decoded(body, profile_name, system_title, lists) if out is None else out
 
 
@@ -262,7 +266,7 @@ def _decoded(body, profile_name, system_title, lists):
         tree = axdr.decode(body, 0)[0]
     except AxdrError as e:
         try:
-            return _untagged().xt211(body, profiles.resolve(profile_name, system_title))
+            return _loaded("obis_untagged").xt211(body, profiles.resolve(profile_name, system_title))
         except AxdrError:
             raise e
     items = tree if type(tree) in (tuple, list) else (tree,)
@@ -278,36 +282,21 @@ def _decoded(body, profile_name, system_title, lists):
     out, used = tagged(items, profile)
     if used * 2 > len(items):
         return out
-    return _untagged().readings(items, profile_name, profile, system_title, lists)
+    return _loaded("obis_untagged").readings(items, profile_name, profile, system_title, lists)
 
 
-_tagged_module = None  # obis_tagged once _tagged has loaded it
+_lazy = {}  # name -> module, for the modules _loaded() has imported
 
 
-def _tagged():
-    # obis_tagged.py is loaded by the first body that is not push-setup style, so the
-    # Swiss E450/E360 (push-setup) never hold it; cached as _untagged below is.
-    global _tagged_module
-    if _tagged_module is None:
-        from decoder import obis_tagged
-
-        _tagged_module = obis_tagged
-    return _tagged_module
-
-
-_untagged_module = None  # obis_untagged once _untagged has loaded it
-
-
-def _untagged():
-    # obis_untagged.py is loaded by the first body that is not push-setup style
-    # (an untagged or XT211 meter: on its first telegram), so push-setup meters
-    # never hold it; cached because an import statement allocates on every call.
-    global _untagged_module
-    if _untagged_module is None:
-        from decoder import obis_untagged
-
-        _untagged_module = obis_untagged
-    return _untagged_module
+def _loaded(name):
+    # obis_tagged.py and obis_untagged.py are loaded by the first body that is not
+    # push-setup style (a tagged, untagged or XT211 meter: on its first telegram), so
+    # push-setup meters (Swiss E450/E360) never hold them; cached because an import
+    # statement allocates on every call.
+    module = _lazy.get(name)
+    if module is None:
+        module = _lazy[name] = getattr(__import__("decoder." + name), name)
+    return module
 
 
 # Imported last and at import time: it uses the helpers above, and loading it

@@ -16,7 +16,7 @@ to the tree path, which also words the errors.
 from decoder import axdr, profiles
 from decoder.compat import const
 from decoder.errors import AxdrError
-from decoder.obis import _frame_scale, default_scale, logical_name, obis_text, reading, unit_symbol
+from decoder.obis import logical_name, obis_text, scaled
 
 # A-XDR tags of the entries read here (IEC 62056-6-2).
 _ARRAY = const(0x01)
@@ -70,11 +70,7 @@ def _entry_loop(body, profile):
         value = cur.content(tag, 2)
         su = cur.value(2) if body[at + 1] == 3 else None
         six = body[at + 4:at + 10]
-        if su is not None and _frame_scale(su):
-            out[_key(six, index)] = reading(value, su[0], unit_symbol(su[1]))
-        else:
-            scale = default_scale(six, profile)
-            out[_key(six, index)] = reading(value, scale[0], scale[1])
+        out[_key(six, index)] = scaled(six, value, su, profile)
     return out
 
 
