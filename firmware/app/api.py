@@ -67,12 +67,13 @@ def _access_point(device_id):
 
 def register(server, app):
     """Add the routes to a ``web.server.HttpServer`` (/config when the app knows its file)."""
-    from web.message import pieces, slices
+    from web.message import JSON_PIECE, pieces, slices
     from web.server import response
 
     def readings(request):
-        # Copied out of the snapshot buffer, which MQTT reuses while the reply is sent.
-        return pieces(200, slices(app.snapshot.render(app.store)), "application/json")
+        # Copied out of the snapshot buffer, which MQTT reuses while the reply is sent;
+        # the slices go out as they are, not joined back into 1 kB pieces.
+        return pieces(200, slices(app.snapshot.render(app.store)), "application/json", None, JSON_PIECE)
 
     def status_handler(request):
         return response(200, status(app))

@@ -38,7 +38,6 @@ from decoder.errors import AxdrError
 PUSH_SETUP_CLASS = const(40)
 VALUE_ATTRIBUTE = const(2)
 
-
 # IEC 62056-62 unit enumeration (Blue Book 4.3.2): the symbol of code n is
 # field n between "|" (field 0, empty, is no unit). One str constant rather
 # than a tuple: a .mpy loads it as one object, where a tuple of 58 strings
@@ -68,7 +67,7 @@ _QUANTITY_UNIT = {
 }
 
 
-_unit_symbols = {}  # enum -> symbol, filled as codes are seen (at most ~57)
+_unit_symbols = {}  # enum -> symbol (None past the table), filled as codes are seen: at most 255
 
 
 def unit_symbol(code):

@@ -79,8 +79,9 @@ def _presized(count):
     # the table: the readings then fill it without growing it step by step, where
     # each step copies the table into a bigger block of a heap the push is
     # fragmenting anyway (a 24-value push needed 464 contiguous bytes at the end).
-    out = dict.fromkeys(range(min(count, _MAX_KEYS)))
-    for i in range(min(count, _MAX_KEYS)):
+    n = min(count, _MAX_KEYS)
+    out = dict.fromkeys(range(n))
+    for i in range(n):
         del out[i]
     return out
 
