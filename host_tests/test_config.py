@@ -18,6 +18,9 @@ def test_an_empty_file_means_every_default_and_the_board_device_id():
     assert cfg["mqtt"]["prefix"] == "meterlink"
     assert cfg["mqtt"]["discovery"] is True
     assert cfg["mqtt"]["layout"] == "meterlink"
+    # smartmeter-datacollector's VSE sink publishes to dt/building/<meter>/ds by default
+    # (its tests/test_mqtt_sink.py): the same group, so its consumers work unchanged.
+    assert cfg["mqtt"]["vse_group"] == "building"
     assert cfg["http"]["port"] == 80
     assert cfg["device_id"] == "dongle1"
 
