@@ -18,6 +18,12 @@ first segment before the last, or longer than the buffer) is counted once
 Payloads are memoryviews valid until the next call. Only segments of a
 longer message are copied; a message in one frame is a view of the framer's
 buffer.
+
+Heap: the reassembly buffer is allocated by the first segmented message, not
+with the framer. Most meters send a push in one frame and never need it; one
+that segments does so from its first push, seconds after boot, while the
+heap is still whole, and keeps the buffer from then on (a meter does not
+change its framing).
 """
 
 from decoder import hdlc
@@ -42,8 +48,8 @@ class Reassembly:
 
     def __init__(self, errors, size, starts_apdu, source):
         self.errors = errors
-        self._buf = bytearray(size)
-        self._mv = memoryview(self._buf)
+        self._size = size
+        self._mv = None  # memoryview of the reassembly buffer, made by the first _begin
         self._src = source
         self._len = _IDLE
         self._link = 0
@@ -101,6 +107,8 @@ class Reassembly:
         return True
 
     def _begin(self, link):
+        if self._mv is None:
+            self._mv = memoryview(bytearray(self._size))
         self._len = 0
         self._link = link
         self._seq = 0
@@ -120,11 +128,11 @@ class Reassembly:
 
     def _append(self, start, stop, more):
         end = self._len + stop - start
-        if end > len(self._buf):
+        if end > self._size:
             self._len = _DISCARD if more else _IDLE
-            self.errors.count("overflow", "segmented message longer than %d bytes" % len(self._buf))
+            self.errors.count("overflow", "segmented message longer than %d bytes" % self._size)
             return False
-        self._buf[self._len : end] = self._src[start:stop]
+        self._mv[self._len : end] = self._src[start:stop]
         self._len = end
         return True
 

@@ -26,9 +26,11 @@ whether it is complete or still waiting for its end. The lock lifts after
 a whole buffer's worth of bytes went by without a good frame, so a meter
 that changes its framing is found again.
 
-Memory: one receive buffer of ``max_frame`` bytes and one reassembly buffer
-of ``max_message`` bytes (``segments.py``), both allocated once. A chunk that does not
-fit is kept by reference (not copied) and pulled in as the buffer drains.
+Memory: one receive buffer of ``max_frame`` bytes, allocated once, and a
+reassembly buffer of ``max_message`` bytes (``segments.py``) that only a
+meter which segments its messages allocates, with its first one. A chunk
+that does not fit is kept by reference (not copied) and pulled in as the
+buffer drains.
 A good frame costs the heap only its payload: a memoryview and the
 ``(kind, payload)`` tuple (64 bytes on the unix port). For that the parsers
 leave their results in attributes instead of tuples, every method keeps
