@@ -1,0 +1,523 @@
+"""The whole gateway against every real capture of ../shared/vectors/corpus.json.
+
+For each capture the real parts run: a TCP meter port in a thread sends the
+capture's bytes twice in a row, in small uneven pieces (so frames are cut
+anywhere and a telegram also arrives after a good one); ``firmware/main.py``
+runs under the MicroPython unix port with the capture's keys in its
+configuration (profile "auto", as test_corpus.py decodes them); mosquitto
+brokers; paho subscribes; http.client reads the REST API.
+
+What the gateway shows is checked against the decoder library run on CPython
+over the same bytes (the decoder CLI's output, telegram by telegram), merged
+the way the store documents it: every code seen, its latest value; the last
+meter_time, system_title and frame_counter that were not null.
+
+- state topic (retained) = that merged snapshot, value for value;
+- one Home Assistant discovery config per reading, with a unit, device class
+  and state class that fit the reading (Home Assistant's unit table per
+  device class; nothing numeric-only on text);
+- the VSE topic (``mqtt.layout`` "vse") carries the numeric readings;
+- ``/api/v1/readings`` = the state; ``/metrics`` parses as Prometheus text
+  with one sample per numeric reading and none for text; ``/api/v1/status``
+  counts the telegrams and exactly the errors the library counts;
+- captures the decoder cannot read (no key published, corrupt on purpose)
+  count their error and publish no state and no discovery.
+
+One gateway per capture, run once and shared by the checks of that capture
+(each run takes well under a second or two).
+"""
+
+import json
+import math
+import os
+import re
+import socket
+import threading
+import time
+
+import pytest
+
+import decoder
+from decoder_support import decode_all
+from gateway_support import MOSQUITTO, Broker, Gateway, Subscriber, free_port, wait_until
+from test_corpus import EXPECT, UNDECODABLE
+
+pytestmark = pytest.mark.skipif(not os.path.exists(MOSQUITTO), reason="mosquitto not installed (.ci/run installs it)")
+
+HEAP = "256k"  # as test_gateway_e2e.py: the gateway from source, with room to compile
+# Piece sizes the meter port cycles through: 1 byte, odd primes and one larger than
+# a HDLC header, so over a capture every frame boundary falls inside some piece.
+PIECES = (1, 7, 3, 13, 2, 29, 5, 64, 11)
+PAUSE = 0.001  # seconds between pieces (TCP_NODELAY): the gateway reads them apart
+COPIES = 2  # the capture is sent this many times back to back
+SETTLE = 0.5  # seconds to wait for a publish that must not come
+TIMEOUT = 20  # seconds for a run; a run takes about one
+
+# Home Assistant's accepted units per sensor device class (homeassistant.const
+# Unit* enums and sensor/const.py DEVICE_CLASS_UNITS), for the classes a meter can use.
+HA_UNITS = {
+    "energy": {"Wh", "kWh", "MWh", "GWh", "TWh", "MJ", "GJ"},
+    "reactive_energy": {"varh", "kvarh"},
+    "power": {"W", "kW", "MW", "GW", "TW", "mW"},
+    "reactive_power": {"var", "kvar", "mvar"},
+    "apparent_power": {"VA", "kVA", "mVA"},
+    "voltage": {"V", "mV", "kV", "MV"},
+    "current": {"A", "mA"},
+    "frequency": {"Hz", "kHz", "MHz", "GHz"},
+    "power_factor": {None, "%"},
+}
+# Classes whose values only grow (meter registers): the only ones given total_increasing.
+TOTALS = {"energy", "reactive_energy"}
+STATE_CLASSES = {"measurement", "total", "total_increasing"}
+
+PROM_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*$")
+PROM_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*$")
+PROM_FLOAT = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|Inf|NaN)$")
+
+
+def capture_bytes(entry):
+    return bytes.fromhex(entry["hex"]) if entry.get("hex") else entry["text"].encode("latin-1")
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# --- what the decoder library says ------------------------------------------------
+
+
+class Expected:
+    """The decoder library's reading of the bytes the gateway gets."""
+
+    def __init__(self, entry):
+        self.data = capture_bytes(entry) * COPIES
+        self.key = entry.get("key_hex") or ""
+        self.auth_key = entry.get("auth_key_hex") or ""
+        telegrams, dec = decode_all(self.data, key=self.key or None, auth_key=self.auth_key or None)
+        self.telegrams = len(telegrams)
+        self.errors = dict(dec.errors.counts)
+        self.state = merged(telegrams)
+
+
+def merged(telegrams):
+    """The store's contract, written out: latest value per code, latest non-null header."""
+    doc = {"meter_time": None, "system_title": None, "frame_counter": None, "readings": {}}
+    for t in telegrams:
+        one = json.loads(decoder.telegram_json(t))
+        doc["readings"].update(one["readings"])
+        for field in ("meter_time", "system_title", "frame_counter"):
+            if one[field] is not None:
+                doc[field] = one[field]
+    return doc
+
+
+def differences(got, want, where="state"):
+    """Human-readable differences between two JSON documents (floats to 1e-9)."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        out = ["%s: missing %s" % (where, k) for k in want if k not in got]
+        out += ["%s: unexpected %s" % (where, k) for k in got if k not in want]
+        for k in want:
+            if k in got:
+                out += differences(got[k], want[k], "%s.%s" % (where, k))
+        return out
+    if isinstance(want, list) and isinstance(got, list) and len(got) == len(want):
+        return sum([differences(g, w, "%s[%d]" % (where, i)) for i, (g, w) in enumerate(zip(got, want))], [])
+    if is_number(want) and is_number(got) and (isinstance(want, float) or isinstance(got, float)):
+        # JSON writers may spell 1.0 as 1 (the decoder's %.15g) or 1.0 (json.dumps).
+        return [] if math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12) else ["%s: got %r, want %r" % (where, got, want)]
+    if type(got) is type(want) and got == want:
+        return []
+    return ["%s: got %r, want %r" % (where, got, want)]
+
+
+# --- the rig -------------------------------------------------------------------------
+
+
+class MeterPort:
+    """A one-client TCP meter port that sends ``data`` in PIECES and then stays quiet."""
+
+    def __init__(self, data):
+        self.data = data
+        self.sent = 0
+        self._stop = threading.Event()
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(1)
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            with client:
+                client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._send(client)
+                self._stop.wait()  # a meter between pushes: connected, silent
+            return
+
+    def _send(self, client):
+        pos = index = 0
+        while pos < len(self.data) and not self._stop.is_set():
+            size = PIECES[index % len(PIECES)]
+            client.sendall(self.data[pos : pos + size])
+            pos += size
+            index += 1
+            self.sent = min(pos, len(self.data))
+            time.sleep(PAUSE)
+
+
+class Run:
+    """Everything one gateway published and served for one capture."""
+
+    def __init__(self, cid, device, expected):
+        self.cid = cid
+        self.device = device
+        self.expected = expected
+        self.state_topic = "meterlink/%s/state" % device
+        self.states = []
+        self.discovery = {}
+        self.vse = {}
+        self.availability = None
+        self.readings = self.metrics = self.status = None
+        self.log = ""
+
+
+@pytest.fixture(scope="module")
+def mqtt(tmp_path_factory):
+    broker = Broker(tmp_path_factory.mktemp("broker")).start()
+    sub = Subscriber(broker.port)
+    yield broker, sub
+    sub.close()
+    broker.stop()
+
+
+@pytest.fixture(scope="module")
+def runs(mqtt, corpus, tmp_path_factory):
+    """cid -> Run, each capture's gateway run once on first use."""
+    broker, sub = mqtt
+    done = {}
+    order = sorted(corpus)
+
+    def get(cid):
+        if cid not in done:
+            device = "cap%02d" % order.index(cid)
+            done[cid] = run_capture(cid, device, Expected(corpus[cid]), broker, sub,
+                                    tmp_path_factory.mktemp(device))
+        return done[cid]
+
+    return get
+
+
+def gateway_config(expected, meter_port, broker_port, device):
+    return {
+        "meter": {"source": "tcp://127.0.0.1:%d" % meter_port, "key": expected.key,
+                  "auth_key": expected.auth_key, "profile": "auto"},
+        "mqtt": {"host": "127.0.0.1", "port": broker_port, "layout": "vse", "vse_group": device},
+        "http": {"port": free_port()},
+        "device_id": device,
+    }
+
+
+def run_capture(cid, device, expected, broker, sub, tmpdir):
+    run = Run(cid, device, expected)
+    port = MeterPort(expected.data).start()
+    gw = Gateway(tmpdir, gateway_config(expected, port.port, broker.port, device), HEAP).start()
+    try:
+        _wait_for_all_bytes(gw, expected)
+        if expected.telegrams:
+            # The last state published is the merged snapshot once the gateway is done.
+            wait_until(lambda: sub.on(run.state_topic)
+                       and not differences(json.loads(sub.last(run.state_topic)), expected.state),
+                       TIMEOUT, what=lambda: "the final state of %s\n%s" % (cid, gw.log()))
+            # The VSE form follows each state: wait for the one after the last state.
+            wait_until(lambda: len(_vse_messages(sub, device)) >= len(sub.on(run.state_topic)), TIMEOUT,
+                       what=lambda: "the VSE message after the last state\n" + gw.log())
+        else:
+            time.sleep(SETTLE)  # a state or config would have gone out by now
+        _collect(run, gw, sub)
+    finally:
+        gw.stop()
+        port.stop()
+        run.log = gw.log()
+    return run
+
+
+def _wait_for_all_bytes(gw, expected):
+    def consumed():
+        try:
+            status = gw.status()
+        except OSError:
+            return None  # not listening yet
+        return status["meter"]["bytes"] == len(expected.data) and status["telegrams"] >= expected.telegrams
+
+    wait_until(consumed, TIMEOUT, what=lambda: "the gateway to read every byte\n" + gw.log())
+
+
+def _vse_messages(sub, device):
+    with sub.lock:
+        return [m for m in sub.messages if m[0].startswith("dt/%s/" % device)]
+
+
+def _collect(run, gw, sub):
+    run.states = [json.loads(m[1]) for m in sub.on(run.state_topic)]
+    for topic in sub.topics():
+        if topic.startswith("homeassistant/sensor/%s/" % run.device):
+            run.discovery[topic] = json.loads(sub.last(topic))
+        elif topic.startswith("dt/%s/" % run.device):
+            run.vse[topic] = json.loads(sub.last(topic))
+    run.availability = sub.last("meterlink/%s/availability" % run.device)
+    run.readings = _http(gw, "/api/v1/readings", "application/json")
+    run.metrics = _http(gw, "/metrics", "text/plain").decode("utf-8")
+    run.status = json.loads(_http(gw, "/api/v1/status", "application/json"))
+
+
+def _http(gw, path, content_type):
+    status, headers, body = gw.http(path)
+    assert status == 200, (path, body)
+    assert headers["Content-Type"].startswith(content_type), (path, headers)
+    return body
+
+
+DECODABLE = sorted(EXPECT)
+NO_STATE = sorted(UNDECODABLE)
+
+
+def test_every_capture_is_run(corpus):
+    assert set(DECODABLE) | set(NO_STATE) == set(corpus)
+
+
+# --- MQTT ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cid", DECODABLE)
+def test_state_topic_holds_what_the_decoder_reads(runs, cid):
+    run = runs(cid)
+    assert run.states, run.log
+    assert differences(run.states[-1], run.expected.state) == []
+    # Nothing else was ever published: every state is a prefix of the stream's merge.
+    for state in run.states:
+        assert set(state["readings"]) <= set(run.expected.state["readings"])
+    assert run.availability == b"online"
+
+
+@pytest.mark.parametrize("cid", DECODABLE)
+def test_every_reading_has_a_sane_discovery_config(runs, cid):
+    run = runs(cid)
+    readings = run.expected.state["readings"]
+    by_code = {}
+    for topic, doc in run.discovery.items():
+        code = re.match(r"\{\{ value_json\.readings\['([^']+)'\]\.value \}\}$", doc["value_template"]).group(1)
+        assert code not in by_code, "two configs for %s" % code
+        by_code[code] = (topic, doc)
+    assert sorted(by_code) == sorted(readings)
+    unique_ids = set()
+    for code, (topic, doc) in by_code.items():
+        assert_sane_config(code, topic, doc, readings[code], run)
+        unique_ids.add(doc["unique_id"])
+    assert len(unique_ids) == len(by_code)
+
+
+def assert_sane_config(code, topic, doc, reading, run):
+    value, unit = reading["value"], reading.get("unit")
+    assert re.match(r"homeassistant/sensor/%s/[a-zA-Z0-9_-]+/config$" % run.device, topic), topic
+    assert doc["unique_id"] == "%s_%s" % (run.device, topic.split("/")[3])
+    assert doc["state_topic"] == run.state_topic
+    assert doc["availability_topic"] == "meterlink/%s/availability" % run.device
+    assert isinstance(doc["name"], str) and doc["name"], code
+    assert doc["device"]["identifiers"] == ["meterlink_%s" % run.device]
+    cls, state_class = doc.get("device_class"), doc.get("state_class")
+    if not is_number(value):
+        # Text, lists, booleans: Home Assistant rejects a numeric class on them.
+        assert cls is None and state_class is None and "unit_of_measurement" not in doc, (code, doc)
+        return
+    assert doc.get("unit_of_measurement") == unit or cls is not None, (code, doc)
+    if cls is not None:
+        assert doc.get("unit_of_measurement") in HA_UNITS[cls], (code, doc)
+        assert same_unit(doc.get("unit_of_measurement"), unit), (code, unit, doc)
+    if state_class is not None:
+        assert state_class in STATE_CLASSES, (code, doc)
+        assert (state_class == "total_increasing") == (cls in TOTALS), (code, doc)
+
+
+def same_unit(shown, sent):
+    """The config may spell a unit as Home Assistant does (kvarh for kVArh), never change it."""
+    return (shown or "").lower() == (sent or "").lower()
+
+
+@pytest.mark.parametrize("cid", DECODABLE)
+def test_vse_topic_carries_the_numeric_readings(runs, cid):
+    run = runs(cid)
+    state = run.expected.state
+    assert len(run.vse) == 1, sorted(run.vse)
+    (topic, doc), = run.vse.items()
+    want = {"ts": state["meter_time"]}
+    for code in sorted(state["readings"]):
+        value = state["readings"][code]["value"]
+        short = ".".join(code.split(":")[-1].split(".")[:3])
+        if is_number(value) and short not in want:
+            want[short] = value
+    assert differences(doc, {"meter": want}, "vse") == []
+    ids = [state["readings"][c]["value"] for c in ("0-0:96.1.1", "0-0:96.1.0", "0-0:42.0.0")
+           if isinstance(state["readings"].get(c, {}).get("value"), str)]
+    level = topic.split("/")[2]
+    assert re.match(r"[A-Za-z0-9_-]{1,32}$", level), topic
+    assert level == (re.sub(r"[^A-Za-z0-9_-]", "", ids[0])[:32] if ids else run.device)
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cid", DECODABLE)
+def test_api_readings_equal_the_state(runs, cid):
+    run = runs(cid)
+    assert differences(json.loads(run.readings), run.states[-1], "api") == []
+
+
+@pytest.mark.parametrize("cid", DECODABLE + NO_STATE)
+def test_metrics_are_valid_prometheus_text_with_every_numeric_reading(runs, cid):
+    run = runs(cid)
+    samples = parse_prometheus(run.metrics)
+    readings = {}
+    for name, labels, value in samples:
+        if name == "meterlink_reading":
+            assert set(labels) == {"obis", "unit"}, labels
+            assert labels["obis"] not in readings, "two samples for %s" % labels["obis"]
+            readings[labels["obis"]] = (value, labels["unit"])
+    want = {code: r for code, r in run.expected.state["readings"].items() if is_number(r["value"])}
+    assert sorted(readings) == sorted(want)
+    for code, r in want.items():
+        value, unit = readings[code]
+        assert value == pytest.approx(r["value"], rel=1e-12), code
+        assert unit == r.get("unit", ""), code
+    counts = {labels["kind"]: value for name, labels, value in samples if name == "meterlink_decode_errors_total"}
+    assert counts == run.expected.errors
+    total = [value for name, _, value in samples if name == "meterlink_telegrams_total"]
+    assert total == [run.expected.telegrams]
+
+
+def parse_prometheus(text):
+    """Text exposition format 0.0.4, strictly: -> [(name, {label: value}, float)].
+
+    Names match [a-zA-Z_:][a-zA-Z0-9_:]*, label values use only the escapes
+    \\\\ \\" \\n, a TYPE line comes once per family and before its samples,
+    values are Go floats, the text ends with a newline.
+    """
+    assert text.endswith("\n")
+    typed, samples, seen = {}, [], set()
+    for line in text[:-1].split("\n"):
+        if line.startswith("#"):
+            parts = line.split(" ", 3)
+            if len(parts) >= 3 and parts[1] in ("HELP", "TYPE"):
+                assert PROM_NAME.match(parts[2]), line
+                if parts[1] == "TYPE":
+                    assert parts[2] not in typed and parts[2] not in seen, line
+                    assert parts[3] in ("counter", "gauge", "histogram", "summary", "untyped"), line
+                    typed[parts[2]] = parts[3]
+            continue
+        assert line, "blank line inside the exposition"
+        name, labels, rest = _sample(line)
+        assert PROM_NAME.match(name), line
+        assert name in typed, "sample before its TYPE: " + line
+        value = rest.split(" ")[0]
+        assert PROM_FLOAT.match(value), line
+        seen.add(name)
+        samples.append((name, labels, float(value)))
+    return samples
+
+
+def _sample(line):
+    match = re.match(r"([^{ ]+)(\{|\s)", line)
+    assert match, line
+    name, pos = match.group(1), match.end()
+    labels = {}
+    if match.group(2) == "{":
+        while line[pos] != "}":
+            eq = line.index("=", pos)
+            label = line[pos:eq]
+            assert PROM_LABEL_NAME.match(label) and label not in labels, line
+            assert line[eq + 1] == '"', line
+            value, pos = _label_value(line, eq + 2)
+            labels[label] = value
+            if line[pos] == ",":
+                pos += 1
+        pos += 1
+        assert line[pos] == " ", line
+        pos += 1
+    return name, labels, line[pos:]
+
+
+def _label_value(line, pos):
+    out = []
+    while line[pos] != '"':
+        if line[pos] == "\\":
+            escaped = line[pos + 1]
+            assert escaped in '\\"n', "bad escape in " + line
+            out.append("\n" if escaped == "n" else escaped)
+            pos += 2
+        else:
+            assert line[pos] != "\n"
+            out.append(line[pos])
+            pos += 1
+    return "".join(out), pos + 1
+
+
+@pytest.mark.parametrize("cid", DECODABLE)
+def test_status_counts_the_telegrams_and_exactly_the_decoders_errors(runs, cid):
+    run = runs(cid)
+    status = run.status
+    assert status["telegrams"] == run.expected.telegrams
+    assert status["errors"] == run.expected.errors
+    assert status["meter"]["bytes"] == len(run.expected.data)
+    assert status["meter"]["readings"] == len(run.expected.state["readings"])
+    assert status["meter"]["memory_errors"] == 0
+    assert status["meter"]["connects"] == 1 and status["meter"]["connected"] is True
+    assert status["mqtt"]["connected"] is True and status["mqtt"]["last_error"] is None
+    if not any(run.expected.errors.values()):
+        assert status["last_error"] is None
+
+
+# --- captures the decoder cannot read -----------------------------------------------------
+
+
+@pytest.mark.parametrize("cid", NO_STATE)
+def test_an_unreadable_capture_is_counted_and_publishes_no_state(runs, cid):
+    run = runs(cid)
+    _, kind = UNDECODABLE[cid]
+    assert run.expected.telegrams == 0
+    assert run.status["telegrams"] == 0
+    assert run.status["errors"] == run.expected.errors and run.status["errors"][kind] >= 1
+    assert run.status["last_error"]
+    assert run.states == [] and run.discovery == {} and run.vse == {}
+    assert json.loads(run.readings)["readings"] == {}
+    assert run.availability == b"online"
+
+
+# Decoder behaviour found by these runs (decoder files are not this test's to fix).
+DECODER_ISSUES = {
+    # A bare APDU stream: after the first malformed 0F the framer looks for a
+    # checked frame and passes every later copy over as noise (framer.skipped
+    # grows by 349 per copy), so a meter that keeps pushing this body shows one
+    # error, not one per push.
+    "cz-sagemcom-xt211-compact": "later copies of a malformed bare APDU are skipped as noise, not counted",
+}
+
+
+@pytest.mark.parametrize("cid", NO_STATE)
+def test_every_copy_of_an_unreadable_capture_is_counted(runs, cid, request):
+    if cid in DECODER_ISSUES:
+        request.node.add_marker(pytest.mark.xfail(reason=DECODER_ISSUES[cid], strict=True))
+    _, kind = UNDECODABLE[cid]
+    assert runs(cid).status["errors"][kind] >= COPIES
