@@ -22,6 +22,7 @@ from decoder.apdu_parse import (
 from decoder.compat import const
 from decoder.errors import DecodeError, FrameTooLong, Incomplete, SequenceError
 from decoder.gcm import Gcm
+from decoder.stream import handed
 
 __all__ = ("MAX_APDU", "ApduReader", "Notification", "measure")
 
@@ -56,12 +57,16 @@ class ApduReader(CipherSteps):
     def __init__(self, errors, key=None, auth_key=None, max_apdu=MAX_APDU):
         self.errors = errors
         self._gcm = None if key is None else Gcm(key, auth_key)
-        self._gbt = bytearray(max_apdu)  # General Block Transfer reassembly
-        self._gbt_view = memoryview(self._gbt)
+        self._max = max_apdu  # bound of the GBT reassembly and of the plaintext buffer
+        # General Block Transfer reassembly: a memoryview over max_apdu bytes,
+        # made by the first block 1 (only the E450's M-Bus pushes use GBT).
+        self._gbt = None
         self._gbt_len = 0
         self._gbt_next = 0  # number of the block expected next; 0: no push under way
-        self._plain = bytearray(max_apdu)  # decrypted APDUs of the current payload
-        self._plain_view = memoryview(self._plain)
+        self._owned = False  # the payload is the framer's, free to decrypt in place
+        # Plaintext of a ciphered APDU that cannot be decrypted in place (a
+        # caller's bytes): a memoryview over max_apdu bytes, made on first need.
+        self._plain = None
         self._plain_used = 0
         self._notes = []  # what push returns, emptied and refilled
         self._pool = []  # Notification objects, reused push after push
@@ -87,9 +92,15 @@ class ApduReader(CipherSteps):
         One GBT push completes per payload at most (each block travels in
         its own link frame); a second block in the same payload would reuse
         the reassembly buffer under the first push's notification.
+
+        A payload that ``stream.Framer.next`` has just handed out (it is in
+        ``stream.handed``) lies in the framer's own buffer, which the framer
+        never reads again: ciphered APDUs in it are decrypted in place, so
+        such a payload is pushed once. Any other payload is left unchanged.
         """
         notes = self._notes
         notes.clear()
+        self._owned = payload is handed[0]
         self._plain_used = 0
         self._depth = -1
         self._sealed = -1
@@ -221,7 +232,7 @@ class ApduReader(CipherSteps):
         self._append(view, _after_length(view, pos + GBT_HEADER))
         if view[pos + 1] & _GBT_LAST:
             self._gbt_next = 0
-            self._enter(self._gbt_view[0 : self._gbt_len])
+            self._enter(self._gbt[0 : self._gbt_len])
         else:
             self._gbt_next = number + 1
 
@@ -244,8 +255,10 @@ class ApduReader(CipherSteps):
     def _append(self, view, data):
         start = self._gbt_len
         n = self._stop - data
-        if start + n > len(self._gbt):
+        if start + n > self._max:
             self._gbt_next = 0
-            raise _noted(FrameTooLong("GBT push longer than %d bytes: dropped" % len(self._gbt)))
-        self._gbt_view[start : start + n] = view[data : self._stop]
+            raise _noted(FrameTooLong("GBT push longer than %d bytes: dropped" % self._max))
+        if self._gbt is None:
+            self._gbt = memoryview(bytearray(self._max))
+        self._gbt[start : start + n] = view[data : self._stop]
         self._gbt_len = start + n

@@ -9,6 +9,14 @@ the rest. A mixin of ApduReader, split out to keep ``apdu.py`` small: these
 methods use the reader's attributes (``_stop``, ``_depth``, ``_plain``...)
 and write the envelope (``_title``, ``_sc``, ``_counter``, ``_checked``,
 ``_tag``) that the notifications of the plaintext then carry.
+
+Where the plaintext goes. CTR is its own inverse and GHASH reads the whole
+ciphertext before the XOR (``Gcm.run``), so a ciphertext in a buffer the
+decoder owns and never reads again is decrypted where it lies: the framer's
+payload just handed out, or the reader's GBT reassembly. Only a caller's
+payload (bytes, or a view the caller may read again) is copied out, into a
+buffer made on first need. A wrong key leaves garbage in the owned bytes,
+but nothing reads them: the error is counted, nothing is decoded.
 """
 
 from decoder.apdu_parse import TITLE_AT, TITLE_BYTES, _after_length, _noted
@@ -88,12 +96,18 @@ class CipherSteps:
                     "set the encryption key (GUEK)" % (self._title.hex(), self._sc)))
             self._checked = False  # authentication only: readable, tag unchecked
             return view[start:stop]
-        out = self._plain_used
-        if out + stop - start > len(self._plain):
-            raise _noted(FrameTooLong("decrypted APDUs longer than %d bytes: dropped" % len(self._plain)))
-        out = self._plain_view[out : out + stop - start]
+        if self._owned or self._depth:  # the framer's payload, or GBT data (only they nest a ciphered APDU)
+            out = view[start:stop]
+            self._decrypt(out, out)
+            return out
+        used = self._plain_used
+        if used + stop - start > self._max:
+            raise _noted(FrameTooLong("decrypted APDUs longer than %d bytes: dropped" % self._max))
+        if self._plain is None:
+            self._plain = memoryview(bytearray(self._max))
+        out = self._plain[used : used + stop - start]
         self._decrypt(view[start:stop], out)
-        self._plain_used += stop - start
+        self._plain_used = used + stop - start
         return out
 
     def _decrypt(self, ciphertext, out):

@@ -154,7 +154,8 @@ class Gcm:
             if self._check and not self._tag_matches(_AAD_BYTES, len(ciphertext), tag):
                 return SecurityError(AUTH_FAILED)
             return None
-        out[0 : len(ciphertext)] = ciphertext
+        if out is not ciphertext:
+            out[0 : len(ciphertext)] = ciphertext
         if self._check and not self._gmac_matches(ciphertext, tag):
             return SecurityError(AUTH_FAILED)
         return None

@@ -77,6 +77,14 @@ _READY = const(2)  # an item is in _item
 
 _FAILED = const(-1)  # the parse raised a DecodeError
 
+# The APDU payload a framer's next() returned last, until its next call or
+# feed(): it lies in the framer's own buffer, behind the bytes still to be
+# read, so ``apdu.ApduReader.push`` may decrypt it in place and needs no
+# plaintext buffer. A caller's bytes never get here. One slot for every
+# framer: a payload pushed after another framer handed out its own is
+# merely copied, as any other caller's.
+handed = [None]
+
 
 class Framer:
     """Streaming framer: ``feed(chunk)``, then ``next()`` until it returns None.
@@ -111,6 +119,7 @@ class Framer:
 
     def feed(self, chunk):
         """Take a chunk of any size; nothing is copied beyond the buffer's bound."""
+        handed[0] = None  # the last payload's bytes may move now
         if self._tail is not None:
             lost = len(self._tail)
             self.errors.count("overflow", "input fed before the framer was drained: %d bytes lost" % lost)
@@ -119,6 +128,7 @@ class Framer:
 
     def next(self):
         """The next ``(kind, memoryview)``, or None until more bytes arrive. Never raises."""
+        handed[0] = None
         step = self._step()
         while step == _AGAIN:
             step = self._step()
@@ -126,6 +136,8 @@ class Framer:
             return None
         item = self._item
         self._item = None
+        if item[0] == KIND_APDU:
+            handed[0] = item[1]
         return item
 
     def _step(self):
