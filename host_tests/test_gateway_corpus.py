@@ -38,7 +38,7 @@ import time
 import pytest
 
 import decoder
-from decoder_support import decode_all
+from decoder_support import decode_all, dsmr_telegram
 from gateway_support import MOSQUITTO, Broker, Gateway, Subscriber, free_port, wait_until
 from test_corpus import EXPECT, UNDECODABLE
 
@@ -69,6 +69,7 @@ HA_UNITS = {
 # Classes whose values only grow (meter registers): the only ones given total_increasing.
 TOTALS = {"energy", "reactive_energy"}
 STATE_CLASSES = {"measurement", "total", "total_increasing"}
+VOLUMES = {"m\u00b3"}  # gas or water registers: growing totals without a device class
 
 PROM_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*$")
 PROM_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -209,12 +210,14 @@ def runs(mqtt, corpus, tmp_path_factory):
     """cid -> Run, each capture's gateway run once on first use."""
     broker, sub = mqtt
     done = {}
-    order = sorted(corpus)
+    entries = dict(corpus)
+    entries.update((cid, {"hex": data.hex()}) for cid, data in SYNTHETIC.items())
+    order = sorted(entries)
 
     def get(cid):
         if cid not in done:
             device = "cap%02d" % order.index(cid)
-            done[cid] = run_capture(cid, device, Expected(corpus[cid]), broker, sub,
+            done[cid] = run_capture(cid, device, Expected(entries[cid]), broker, sub,
                                     tmp_path_factory.mktemp(device))
         return done[cid]
 
@@ -291,12 +294,21 @@ def _http(gw, path, content_type):
     return body
 
 
-DECODABLE = sorted(EXPECT)
+# Meter text no capture has: units in other spellings, unknown units, a unit with
+# the characters Prometheus labels must escape, and a text value with an energy unit.
+ODD_UNITS = [
+    "0-0:1.0.0(251124120000W)", "1-0:3.8.0(000123.456*kVArh)", "1-0:3.7.0(00.120*kVAr)",
+    '1-0:99.1.0(12.5*a"b\\c)', "1-0:99.2.0(7*furlong)", "1-0:99.3.0(abc*kWh)",
+    "0-1:24.2.1(251124120000W)(00012.345*m3)", "0-0:96.13.0(48656c6c6f)",
+]
+SYNTHETIC = {"synthetic-dsmr-odd-units": dsmr_telegram(ODD_UNITS)}
+
+DECODABLE = sorted(EXPECT) + sorted(SYNTHETIC)
 NO_STATE = sorted(UNDECODABLE)
 
 
 def test_every_capture_is_run(corpus):
-    assert set(DECODABLE) | set(NO_STATE) == set(corpus)
+    assert set(DECODABLE) | set(NO_STATE) == set(corpus) | set(SYNTHETIC)
 
 
 # --- MQTT ---------------------------------------------------------------------------------
@@ -343,18 +355,20 @@ def assert_sane_config(code, topic, doc, reading, run):
         # Text, lists, booleans: Home Assistant rejects a numeric class on them.
         assert cls is None and state_class is None and "unit_of_measurement" not in doc, (code, doc)
         return
-    assert doc.get("unit_of_measurement") == unit or cls is not None, (code, doc)
+    assert same_unit(doc.get("unit_of_measurement"), unit), (code, unit, doc)
     if cls is not None:
         assert doc.get("unit_of_measurement") in HA_UNITS[cls], (code, doc)
-        assert same_unit(doc.get("unit_of_measurement"), unit), (code, unit, doc)
     if state_class is not None:
         assert state_class in STATE_CLASSES, (code, doc)
-        assert (state_class == "total_increasing") == (cls in TOTALS), (code, doc)
+        growing = cls in TOTALS or doc.get("unit_of_measurement") in VOLUMES
+        assert (state_class == "total_increasing") == growing, (code, doc)
 
 
 def same_unit(shown, sent):
-    """The config may spell a unit as Home Assistant does (kvarh for kVArh), never change it."""
-    return (shown or "").lower() == (sent or "").lower()
+    """The config may spell a unit as Home Assistant does (kvarh for kVArh, m³ for m3),
+    never change it."""
+    spelled = {"m3": "m\u00b3"}
+    return (shown or "").lower() == spelled.get(sent, sent or "").lower()
 
 
 @pytest.mark.parametrize("cid", DECODABLE)
@@ -521,3 +535,47 @@ def test_every_copy_of_an_unreadable_capture_is_counted(runs, cid, request):
         request.node.add_marker(pytest.mark.xfail(reason=DECODER_ISSUES[cid], strict=True))
     _, kind = UNDECODABLE[cid]
     assert runs(cid).status["errors"][kind] >= COPIES
+
+
+# --- the discovery fixes these runs led to -----------------------------------------------
+
+
+def discovery_docs(cid, runs):
+    run = runs(cid)
+    return {doc["value_template"].split("'")[1]: doc for doc in run.discovery.values()}
+
+
+def test_units_in_another_spelling_get_home_assistants_spelling_and_class(runs):
+    docs = discovery_docs("synthetic-dsmr-odd-units", runs)
+    energy, power = docs["1-0:3.8.0"], docs["1-0:3.7.0"]
+    assert (energy["unit_of_measurement"], energy["device_class"], energy["state_class"]) == \
+        ("kvarh", "reactive_energy", "total_increasing")
+    assert (power["unit_of_measurement"], power["device_class"], power["state_class"]) == \
+        ("kvar", "reactive_power", "measurement")
+    # The real LG E360 P1 capture spells them the same way.
+    e360 = discovery_docs("dsmr-lg-e360-se", runs)
+    assert e360["1-0:3.8.0"]["device_class"] == "reactive_energy"
+
+
+def test_a_text_value_with_an_energy_unit_gets_no_unit_or_class(runs):
+    doc = discovery_docs("synthetic-dsmr-odd-units", runs)["1-0:99.3.0"]
+    assert not {"unit_of_measurement", "device_class", "state_class"} & set(doc)
+
+
+def test_an_unknown_unit_is_shown_as_sent_without_a_class(runs):
+    docs = discovery_docs("synthetic-dsmr-odd-units", runs)
+    assert docs["1-0:99.2.0"]["unit_of_measurement"] == "furlong"
+    assert docs["1-0:99.1.0"]["unit_of_measurement"] == 'a"b\\c'
+    for code in ("1-0:99.1.0", "1-0:99.2.0"):
+        assert "device_class" not in docs[code] and "state_class" not in docs[code]
+
+
+def test_a_gas_or_water_register_is_a_growing_total_in_cubic_metres(runs):
+    doc = discovery_docs("synthetic-dsmr-odd-units", runs)["0-1:24.2.1"]
+    assert (doc["unit_of_measurement"], doc["state_class"]) == ("m\u00b3", "total_increasing")
+    assert "device_class" not in doc  # gas or water: only the M-Bus device type says
+
+
+def test_metrics_escape_a_unit_with_quotes_and_backslashes(runs):
+    text = runs("synthetic-dsmr-odd-units").metrics
+    assert 'meterlink_reading{obis="1-0:99.1.0",unit="a\\"b\\\\c"} 12.5' in text

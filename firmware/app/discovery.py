@@ -12,27 +12,40 @@ JSON config (Home Assistant "MQTT Sensor" + device registry fields)::
 
 Energy registers are ``total_increasing`` with device class ``energy`` (what
 the Energy dashboard accepts); powers, voltages, currents are
-``measurement``. The unique_id depends only on the device id and the OBIS
-code, so it survives reboots and firmware updates. No ``object_id``: Home
+``measurement``; a unit is matched regardless of case and named as Home
+Assistant spells it ("kVArh" -> "kvarh"). Only numbers get a unit or a class:
+Home Assistant marks a sensor with a unit and a text state as broken. The
+unique_id depends only on the device id and the OBIS code, so it survives
+reboots and firmware updates. No ``object_id``: Home
 Assistant deprecated it (2025) and derives the entity id from the device and
 sensor names.
 """
 
-# Unit -> (device_class or None, state_class). Units as the decoder spells
-# them (IEC 62056-6-2 unit enumeration symbols).
+# Unit as the meter spells it, lower-cased -> (the unit as Home Assistant spells it,
+# device_class or None, state_class). Meters differ in case (an LG E360 P1 port
+# writes "kVArh" and "kVAr"), Home Assistant matches units exactly and refuses
+# a device class with a unit outside its table, so the lookup ignores case and
+# the config names the unit Home Assistant's way (same unit, same value).
 _CLASSES = {
-    "Wh": ("energy", "total_increasing"),
-    "kWh": ("energy", "total_increasing"),
+    "wh": ("Wh", "energy", "total_increasing"),
+    "kwh": ("kWh", "energy", "total_increasing"),
+    "gj": ("GJ", "energy", "total_increasing"),  # heat meters behind DSMR (0-n:24.2.1)
     # reactive_energy exists since Home Assistant 2025.6 (architecture #724).
-    "varh": ("reactive_energy", "total_increasing"),
-    "kvarh": ("reactive_energy", "total_increasing"),
-    "W": ("power", "measurement"),
-    "kW": ("power", "measurement"),
-    "var": ("reactive_power", "measurement"),
-    "VA": ("apparent_power", "measurement"),
-    "V": ("voltage", "measurement"),
-    "A": ("current", "measurement"),
-    "Hz": ("frequency", "measurement"),
+    "varh": ("varh", "reactive_energy", "total_increasing"),
+    "kvarh": ("kvarh", "reactive_energy", "total_increasing"),
+    "w": ("W", "power", "measurement"),
+    "kw": ("kW", "power", "measurement"),
+    "var": ("var", "reactive_power", "measurement"),
+    "kvar": ("kvar", "reactive_power", "measurement"),
+    "va": ("VA", "apparent_power", "measurement"),
+    "kva": ("kVA", "apparent_power", "measurement"),
+    "v": ("V", "voltage", "measurement"),
+    "a": ("A", "current", "measurement"),
+    "hz": ("Hz", "frequency", "measurement"),
+    "s": ("s", "duration", "measurement"),
+    # A gas or water register (DSMR 0-n:24.2.1): only its device type tells which,
+    # so no device class, but a growing total all the same.
+    "m3": ("m\u00b3", None, "total_increasing"),
 }
 
 # OBIS C value -> what it measures (IEC 62056-6-1 electricity C codes);
@@ -109,13 +122,17 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
             "sw_version": version,
         },
     }
-    if unit:
-        out["unit_of_measurement"] = unit
-        classes = _CLASSES.get(unit)
-        if classes is not None:
-            if classes[0]:
-                out["device_class"] = classes[0]
-            out["state_class"] = classes[1]
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return out  # text, lists, flags: Home Assistant shows them as they are
+    if not unit:
         out["state_class"] = "measurement"
+        return out
+    classes = _CLASSES.get(unit.lower())
+    if classes is None:
+        out["unit_of_measurement"] = unit  # unknown: shown as sent, no class to violate
+        return out
+    out["unit_of_measurement"] = classes[0]
+    if classes[1]:
+        out["device_class"] = classes[1]
+    out["state_class"] = classes[2]
     return out
