@@ -32,9 +32,9 @@ from mp import run_micropython
 
 KEY, AUTH, TITLE = ds.SIL_KEY, ds.SIL_AUTH_KEY, ds.SIL_TITLE
 # Decoder(key, auth_key) on the 64-bit unix port: 12,640 bytes while every
-# buffer was made up front, 6,144 since (framer 3.4 kB, reader and GCM
-# 2.8 kB). The bound leaves room for a port that sizes objects differently
-# while a 2 kB buffer made up front again fails it.
+# buffer was made up front, 5,760 since (framer 3.4 kB, reader and GCM with
+# its 128-byte keystream 2.4 kB). The bound leaves room for a port that
+# sizes objects differently while a 2 kB buffer made up front again fails it.
 DECODER_BYTES = 8 * 1024
 
 

@@ -38,10 +38,12 @@ _BLOCK = const(16)
 _KEY_BYTES = const(16)  # AES-128: suites 0 and 1 (suite 2 is AES-256, not used by meters here)
 _TITLE_BYTES = const(8)  # system title: 3-letter manufacturer id + 5-byte serial
 TAG_BYTES = const(12)  # DLMS sends the first 12 bytes of the 16-byte GCM tag
-# The keystream is made this many blocks at a time: 512 bytes covers a whole
-# 5-second push in one ECB call while keeping the buffer small on the ESP32.
-_CHUNK_BLOCKS = const(32)
-_CHUNK = const(512)  # _CHUNK_BLOCKS * _BLOCK
+# The keystream is made this many blocks at a time, in a buffer the Gcm keeps
+# for life: 128 bytes take a 500-byte push in 4 ECB calls. GHASH dominates
+# the time (unix port: CTR 8.1 us per 500 B with 512-byte chunks, 8.6 with
+# 128, of 80 for the whole decryption); 384 bytes of RAM are worth more.
+_CHUNK_BLOCKS = const(8)
+_CHUNK = const(128)  # _CHUNK_BLOCKS * _BLOCK
 # A 96-bit IV makes J0 = IV || 0^31 || 1, so the data counter starts at 2.
 _FIRST_COUNTER = const(2)
 _AAD_BYTES = const(17)  # SC || AK
