@@ -81,7 +81,8 @@ def register(server, app):
     def metrics_handler(request):
         from app import metrics  # loaded by the first scrape, not by every gateway
 
-        return response(200, metrics.render(status(app), app.store.readings), metrics.CONTENT_TYPE)
+        # Line by line into ~256-byte pieces: the whole text is one block too many near the floor.
+        return pieces(200, metrics.lines(status(app), app.store.readings), metrics.CONTENT_TYPE, None, JSON_PIECE)
 
     server.route("/api/v1/readings", readings)
     server.route("/api/v1/status", status_handler)
