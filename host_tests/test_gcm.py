@@ -167,10 +167,11 @@ def test_a_missing_tag_or_a_short_output_buffer_is_an_error_not_a_crash():
         open_(0x30, body, None)
     with pytest.raises(SecurityError, match="tag"):
         open_(0x30, body, tag[:8])
-    from decoder.errors import FrameTooLong
+    from decoder.errors import DecodeError
 
-    with pytest.raises(FrameTooLong):
+    with pytest.raises(DecodeError) as info:
         gcm.Gcm(KEY, AK).decrypt(0x30, TITLE, 42, body, tag, bytearray(5))
+    assert info.value.kind == "overflow"
 
 
 def test_keys_must_be_16_bytes():

@@ -16,8 +16,10 @@ with the next one. No I/O, no clock: this runs unchanged on the ESP32, the
 MicroPython unix port and CPython.
 """
 
+from collections import namedtuple
+
 from decoder.compat import const
-from decoder.errors import DecodeError, ErrorLog
+from decoder.errors import ErrorLog
 
 # AES-128 keys (GUEK, GAK) are 16 bytes, written as 32 hex digits.
 _KEY_BYTES = const(16)
@@ -27,43 +29,15 @@ _KEY_BYTES = const(16)
 _CLOCK = "0-0:1.0.0"
 
 
-class Telegram:
-    """One decoded push: read-only attributes over one tuple.
-
-    Built on every push, so it is kept small on the heap: one tuple behind
-    properties costs ~120 bytes on MicroPython, five instance attributes
-    ~280 (the attribute table grows 2 -> 4 -> 6 slots).
-    """
-
-    def __init__(self, meter_time, system_title, frame_counter, readings, tag_checked):
-        self._fields = (meter_time, system_title, frame_counter, readings, tag_checked)
-
-    meter_time = property(lambda self: self._fields[0])  # str ISO 8601 or None
-    system_title = property(lambda self: self._fields[1])  # str hex or None
-    frame_counter = property(lambda self: self._fields[2])  # int or None
-    readings = property(lambda self: self._fields[3])  # dict OBIS text -> (value, unit or None)
-    tag_checked = property(lambda self: self._fields[4])  # True / False / None (not ciphered)
-
-
-class _Counted:
-    """``with`` block that counts a DecodeError in an ErrorLog and ends quietly.
-
-    In place of ``except DecodeError as e`` on the per-push path: MicroPython
-    puts the frame of any function with an ``except ... as`` clause on the
-    heap (~150 bytes per call, errors or not); a with block does not.
-    """
-
-    def __init__(self, errors):
-        self.errors = errors
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, tb):
-        if isinstance(value, DecodeError):
-            self.errors.record(value)
-            return True
-        return False
+# One decoded push: read-only attributes over one tuple (~60 bytes per push on
+# MicroPython; a class instance with five attributes costs ~280, and the class
+# with five properties ~670 bytes of resident RAM, the namedtuple type ~300).
+#   meter_time     str ISO 8601 or None
+#   system_title   str hex or None
+#   frame_counter  int or None
+#   readings       dict OBIS text -> (value, unit or None)
+#   tag_checked    True / False / None (not ciphered)
+Telegram = namedtuple("Telegram", ("meter_time", "system_title", "frame_counter", "readings", "tag_checked"))
 
 
 def parse_key(key, name="key"):
@@ -106,7 +80,6 @@ class Decoder:
         self.profile = profile
         self.lists = lists
         self._framer = stream.Framer(self.errors)
-        self._counted = _Counted(self.errors)
         self._out = None  # the list feed() is filling
         self._title = None
         self._title_text = None
@@ -143,13 +116,9 @@ class Decoder:
         for index in range(len(items)):
             self._emit(self._notification(items[index]))
 
-    def _emit(self, args):
-        # args: the new Telegram's five values in one tuple, or None (nothing
-        # decoded). object.__new__ skips __init__, whose arguments MicroPython
-        # would copy to the heap: the tuple is built already.
-        if args is not None:
-            telegram = object.__new__(Telegram)
-            telegram._fields = args
+    def _emit(self, telegram):
+        # telegram: a new Telegram, or None (nothing decoded).
+        if telegram is not None:
             self.telegrams += 1
             self._out.append(telegram)
 
@@ -163,7 +132,7 @@ class Decoder:
         return self._title_text
 
     def _notification(self, note):
-        # -> the Telegram's fields, or None when the body is bad (counted).
+        # -> a Telegram, or None when the body is bad (counted).
         if note.dsmr:
             return self._dsmr(note.body, note)
         values = self._checked(note)
@@ -172,12 +141,12 @@ class Decoder:
         when = None if note.datetime is None else self._obis.datetime_text(note.datetime)
         if when is None:
             when = _clock_text(values)
-        return (when, self._title_hex(note.system_title), note.frame_counter, values, note.tag_checked)
+        return Telegram(when, self._title_hex(note.system_title), note.frame_counter, values, note.tag_checked)
 
     def _checked(self, note):
         # The with block and the call are split: together they would make
-        # a frame too large for the stack (see _Counted).
-        with self._counted:
+        # a frame too large for the stack (see errors.ErrorLog).
+        with self.errors:
             return self._decoded(note)
         return None
 
@@ -185,14 +154,14 @@ class Decoder:
         return self._obis.readings(note.body, self.profile, note.system_title, self.lists)
 
     def _dsmr(self, text, note):
-        # -> the Telegram's fields; ``note`` is the DLMS envelope or None.
+        # -> a Telegram, or None; ``note`` is the DLMS envelope or None.
         parsed = self._parsed(text)
         if parsed is None:
             return None
         when = parsed[1] if parsed[1] is not None else _clock_text(parsed[0])
         if note is None:
-            return (when, None, None, parsed[0], None)
-        return (when, self._title_hex(note.system_title), note.frame_counter, parsed[0], note.tag_checked)
+            return Telegram(when, None, None, parsed[0], None)
+        return Telegram(when, self._title_hex(note.system_title), note.frame_counter, parsed[0], note.tag_checked)
 
     def _parsed(self, text):
         # -> dsmr.parse's (readings, meter time), or None (error counted).
@@ -200,7 +169,7 @@ class Decoder:
             from decoder import dsmr
 
             self._dsmr_parse = dsmr.parse
-        with self._counted:
+        with self.errors:
             return self._dsmr_parse(text)
         return None
 
@@ -208,7 +177,7 @@ class Decoder:
 def _check_names(profiles, profile, lists):
     # Checked once here so that a typo in the configuration is a clear
     # ValueError at start-up, never an exception out of feed() on every push.
-    if profile != "auto" and profile not in profiles.PROFILES:
+    if profile != "auto" and not profiles.known(profile):
         raise ValueError("profile: unknown meter profile %r" % (profile,))
     for name in lists or ():
         if name not in profiles.LISTS:

@@ -4,11 +4,17 @@ Two families, kept apart on purpose (STYLE.md principle 7):
 
 - ``Incomplete``: the bytes seen so far are a valid prefix; wait for more.
   Never counted, never logged.
-- ``DecodeError`` and its subclasses: the input is corrupt or cannot be used;
-  drop it, count it by kind, carry on with the next frame.
+- ``DecodeError``: the input is corrupt or cannot be used; drop it, count it
+  by ``kind``, carry on with the next frame.
 
 ``kind`` names the counter a failure lands in; the gateway's status endpoint
-shows the counters as they are.
+shows the counters as they are. Only the errors some caller catches by name
+are classes of their own (``AxdrError``: obis.py tries another body style;
+``SecurityError``: a wrong key is worth telling apart). The others are only
+ever raised and counted, so ``FrameError``, ``ChecksumError``,
+``FrameTooLong`` and ``SequenceError`` build a ``DecodeError`` of their kind:
+on MicroPython a class costs ~290 bytes of RAM for as long as the decoder
+runs, a function ~40. Catch them as ``DecodeError`` and read ``.kind``.
 """
 
 
@@ -20,30 +26,6 @@ class DecodeError(Exception):
     """Base of every error the decoder raises on bad meter data."""
 
     kind = "malformed"
-
-
-class FrameError(DecodeError):
-    """Link layer: bad flag, length, address or format field."""
-
-    kind = "malformed"
-
-
-class ChecksumError(FrameError):
-    """Link layer: HDLC HCS/FCS, M-Bus checksum or DSMR CRC mismatch."""
-
-    kind = "checksum"
-
-
-class FrameTooLong(FrameError):
-    """A frame or a reassembled message is longer than its bounded buffer."""
-
-    kind = "overflow"
-
-
-class SequenceError(DecodeError):
-    """Segments or General Block Transfer blocks missing, duplicated or out of order."""
-
-    kind = "sequence"
 
 
 class SecurityError(DecodeError):
@@ -58,6 +40,31 @@ class AxdrError(DecodeError):
     kind = "malformed"
 
 
+# Link layer: bad flag, length, address or format field (kind "malformed").
+FrameError = DecodeError
+
+
+def _of_kind(message, kind):
+    error = DecodeError(message)
+    error.kind = kind  # an instance attribute: only an error actually raised pays for it
+    return error
+
+
+def ChecksumError(message):  # noqa: N802 (raised like the class it stands for)
+    """Link layer: HDLC HCS/FCS, M-Bus checksum or DSMR CRC mismatch."""
+    return _of_kind(message, "checksum")
+
+
+def FrameTooLong(message):  # noqa: N802
+    """A frame or a reassembled message is longer than its bounded buffer."""
+    return _of_kind(message, "overflow")
+
+
+def SequenceError(message):  # noqa: N802
+    """Segments or General Block Transfer blocks missing, duplicated or out of order."""
+    return _of_kind(message, "sequence")
+
+
 # The kinds every ErrorLog starts with, so that counters show 0 rather than
 # being absent (Prometheus and the status page want a stable set).
 KINDS = ("checksum", "authentication", "malformed", "overflow", "sequence")
@@ -68,6 +75,12 @@ class ErrorLog:
 
     ``clock`` is an optional callable returning a timestamp for the last error;
     the decoder itself passes none (it does no I/O, reads no clock).
+
+    ``with log:`` counts a DecodeError raised in the block and ends the block
+    quietly; anything else goes through. The per-push path uses it in place of
+    ``except DecodeError as e``: MicroPython puts the frame of any function
+    with an ``except ... as`` clause on the heap (~150 bytes per call, errors
+    or not); a with block does not.
     """
 
     def __init__(self, clock=None):
@@ -94,3 +107,12 @@ class ErrorLog:
         for v in self.counts.values():
             n += v
         return n
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if isinstance(value, DecodeError):
+            self.record(value)
+            return True
+        return False
