@@ -1,6 +1,7 @@
 """CRC-16 checks of the link layers, table driven.
 
-Two reflected CRC-16s, each one 256-entry table of 16-bit words (512 bytes):
+Two reflected CRC-16s, each one 256-entry table of 16-bit words (512 bytes;
+the ARC one is built on first use):
 
 - CRC-16/X.25 (IEC 62056-46 HCS and FCS, the ISO/IEC 13239 FCS-16):
   polynomial 0x1021 reflected (0x8408), init 0xFFFF, output xor 0xFFFF;
@@ -39,7 +40,15 @@ def _table(poly):
 
 
 X25_TABLE = _table(_X25_POLY)
-ARC_TABLE = _table(_ARC_POLY)
+_arc = None  # the ARC table: built by the first DSMR telegram, HDLC and M-Bus meters never need it
+
+
+def arc_table():
+    """The CRC-16/ARC table (~560 bytes of RAM once built)."""
+    global _arc
+    if _arc is None:
+        _arc = _table(_ARC_POLY)
+    return _arc
 
 
 def crc16_plain(table, buf, start, end, crc):
@@ -69,4 +78,4 @@ def arc(buf, start=0, end=None):
     """CRC-16/ARC of buf[start:end] (the DSMR telegram CRC)."""
     if end is None:
         end = len(buf)
-    return _kernel(ARC_TABLE, buf, start, end, 0)
+    return _kernel(arc_table(), buf, start, end, 0)
