@@ -274,7 +274,7 @@ def _decoded(body, profile_name, system_title, lists):
     elif system_title is not None:
         profile = profiles.resolve("auto", system_title)
     else:
-        guess, _ = tagged(items, profiles.PROFILES["generic"])
+        guess, _ = tagged(items, profiles.resolve("generic"))
         profile = profiles.resolve("auto", None, logical_name(guess))
     # Tagged when OBIS-labelled entries make up most of the body: the
     # Austrian AM550 leads 11 untagged values with one stray push-object OBIS.

@@ -34,7 +34,7 @@ def streamed(body, profile_name, system_title):
     if profile_name != "auto" or system_title is not None:
         return _entries(body, profiles.resolve(profile_name, system_title))
     # No sender to go by: a first pass finds the logical device name.
-    generic = profiles.PROFILES["generic"]
+    generic = profiles.resolve("generic")
     out = _entries(body, generic)
     if out is None:
         return None

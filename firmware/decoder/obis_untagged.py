@@ -37,7 +37,7 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
     if profile_name == "auto":
         overrides = spec.get("exponents")
         if system_title is None and "profile" in spec:
-            profile = profiles.PROFILES[spec["profile"]]
+            profile = profiles.resolve(spec["profile"])
     for i in range(len(items)):
         six = parse_obis(spec["obis"][i])
         exponent, unit = default_scale(six, profile, overrides)

@@ -28,47 +28,74 @@ logical device name 0-0:42.0.0 / list identifier ("LGZ1030655933512",
 
 # Exponents common to most meters: W, var, Wh, varh as integers, power
 # factor in 0.001, frequency in 0.01 Hz.
-_BASE = {
-    "power": 0, "reactive": 0, "apparent": 0, "energy": 0, "renergy": 0,
-    "aenergy": 0, "voltage": -1, "current": -2, "pf": -3, "frequency": -2,
-}
+_BASE = "power=0 reactive=0 apparent=0 energy=0 renergy=0 aenergy=0 voltage=-1 current=-2 pf=-3 frequency=-2"
+
+# PROFILES as text, one profile a line: its name, the meter it stands for,
+# then the exponents where it departs from _BASE. A profile becomes a dict
+# when resolve() first returns it: built at import, the ten dicts held ~2.9 kB
+# of RAM on the 64-bit port, and a gateway reads one meter.
+_PROFILE_TEXT = (
+    # E450 on the M-Bus wire sends whole volts (ch-e450-vse2026: 236 = 236 V;
+    # the smartmeter-datacollector test asserts 236 V) and 0.01 A (9 = 0.09 A).
+    "e450|Landis+Gyr E450/E570|voltage=0\n"
+    # E360 and AM550 on P1 send 0.1 V (2357 = 235.7 V) and 0.01 A
+    # (ch-e360-vse2026, ch-am550-vse2026).
+    "e360|Landis+Gyr E360|\n"
+    "am550|Iskraemeco AM550|\n"
+    # No public capture of a FLEXY F2 exists: the AM550 values are a guess
+    # (the SiL notice lists both on the same P1 push lists). Check on a meter.
+    "flexy-f2|Meter&Control FLEXY F2 (unverified)|\n"
+    # Kaifa MA304 (Norway/Sweden) sends current in mA and voltage in 0.1 V
+    # (se-kaifa-ma304h4-flat: 446 with a 0.4 kW load on 230 V); MA309
+    # (Austria) sends its own scalers in the frame.
+    "kaifa|Kaifa MA304/MA309|current=-3\n"
+    # Aidon always sends {scaler, unit}; these are the values it sends.
+    "aidon|Aidon|current=-1\n"
+    # Kamstrup Omnipower: whole volts, 0.01 A, energies in 0.01 kWh = 10 Wh,
+    # power factor in 0.01 (Kamstrup HAN list documentation).
+    "kamstrup|Kamstrup Omnipower|voltage=0 energy=1 renergy=1 pf=-2\n"
+    # Sagemcom T210-D / XT211 send {scaler, unit} with every value.
+    "sagemcom|Sagemcom T210-D / XT211|\n"
+    # Unknown meters: the widespread DLMS defaults (the SiL notice: "voltage
+    # 0.1 V and current 0.01 A unless configured otherwise").
+    "generic|any DLMS meter|"
+)
+
+_built = {}  # name -> the profile dicts resolve() returned so far (one per meter, usually)
 
 
-def _profile(name, meter, **exponents):
-    p = dict(_BASE)
-    p.update(exponents)
+def _profile(line):
+    # "name|meter|q=e q=e" -> {"name": ..., "meter": ..., quantity: exponent...}
+    name, meter, changes = line.split("|")
+    p = {}
+    for word in (_BASE + " " + changes).split():
+        quantity, exponent = word.split("=")
+        p[quantity] = int(exponent)
     p["name"] = name
     p["meter"] = meter
     return p
 
 
-PROFILES = {
-    # E450 on the M-Bus wire sends whole volts (ch-e450-vse2026: 236 = 236 V;
-    # the smartmeter-datacollector test asserts 236 V) and 0.01 A (9 = 0.09 A).
-    "e450": _profile("e450", "Landis+Gyr E450/E570", voltage=0),
-    # E360 and AM550 on P1 send 0.1 V (2357 = 235.7 V) and 0.01 A
-    # (ch-e360-vse2026, ch-am550-vse2026).
-    "e360": _profile("e360", "Landis+Gyr E360"),
-    "am550": _profile("am550", "Iskraemeco AM550"),
-    # No public capture of a FLEXY F2 exists: the AM550 values are a guess
-    # (the SiL notice lists both on the same P1 push lists). Check on a meter.
-    "flexy-f2": _profile("flexy-f2", "Meter&Control FLEXY F2 (unverified)"),
-    # Kaifa MA304 (Norway/Sweden) sends current in mA and voltage in 0.1 V
-    # (se-kaifa-ma304h4-flat: 446 with a 0.4 kW load on 230 V); MA309
-    # (Austria) sends its own scalers in the frame.
-    "kaifa": _profile("kaifa", "Kaifa MA304/MA309", current=-3),
-    # Aidon always sends {scaler, unit}; these are the values it sends.
-    "aidon": _profile("aidon", "Aidon", current=-1),
-    # Kamstrup Omnipower: whole volts, 0.01 A, energies in 0.01 kWh = 10 Wh,
-    # power factor in 0.01 (Kamstrup HAN list documentation).
-    "kamstrup": _profile("kamstrup", "Kamstrup Omnipower", voltage=0, energy=1,
-                         renergy=1, pf=-2),
-    # Sagemcom T210-D / XT211 send {scaler, unit} with every value.
-    "sagemcom": _profile("sagemcom", "Sagemcom T210-D / XT211"),
-    # Unknown meters: the widespread DLMS defaults (the SiL notice: "voltage
-    # 0.1 V and current 0.01 A unless configured otherwise").
-    "generic": _profile("generic", "any DLMS meter"),
-}
+def _get(name):
+    """The profile dict called ``name`` (built once, then shared), or None."""
+    p = _built.get(name)
+    if p is None:
+        for line in _PROFILE_TEXT.split("\n"):
+            if line.split("|", 1)[0] == name:
+                p = _built[name] = _profile(line)
+                break
+    return p
+
+
+def names():
+    """The profile names, in table order."""
+    return [line.split("|")[0] for line in _PROFILE_TEXT.split("\n")]
+
+
+def known(name):
+    """True when ``name`` is a profile (without building it)."""
+    return name in names()
+
 
 # FLAG id -> profile. LGZ is both the E450/E570 (whole volts) and the E360
 # (0.1 V): obis.py tells them apart by the push object (E360 and AM550 push
@@ -132,11 +159,18 @@ def _lists():
 
 
 def __getattr__(name):
-    # PEP 562 (MicroPython: MICROPY_MODULE_GETATTR): LISTS on first access, then a plain global.
+    # PEP 562 (MicroPython: MICROPY_MODULE_GETATTR): LISTS and PROFILES (every
+    # profile built) on first access, then plain globals.
     if name == "LISTS":
-        lists = globals()["LISTS"] = _lists()
-        return lists
-    raise AttributeError(name)
+        value = _lists()
+    elif name == "PROFILES":
+        value = {}
+        for key in names():
+            value[key] = _get(key)
+    else:
+        raise AttributeError(name)
+    globals()[name] = value
+    return value
 
 
 # Lists tried when the caller names none: the Swiss ones first.
@@ -167,14 +201,14 @@ def resolve(name, system_title=None, logical_name=None, push_channel=None):
     for Landis+Gyr) when the body is push-setup style.
     """
     if name != "auto":
-        profile = PROFILES.get(name)
+        profile = _get(name)
         if profile is None:
             raise ValueError("unknown meter profile %r (known: auto, %s)"
-                             % (name, ", ".join(sorted(PROFILES))))
+                             % (name, ", ".join(sorted(names()))))
         return profile
     found = by_code(_code(system_title)) or by_code(_code(logical_name))
     if found is None:
         found = CHANNEL_PROFILES.get(push_channel, "generic")
     elif push_channel == P1_PUSH_CHANNEL:
         found = P1_PROFILES.get(found, found)
-    return PROFILES[found]
+    return _get(found)
