@@ -38,6 +38,7 @@ import time
 import pytest
 
 import decoder
+import decoder_support as enc
 from decoder_support import decode_all, dsmr_telegram
 from gateway_support import MOSQUITTO, Broker, Gateway, Subscriber, free_port, wait_until
 from test_corpus import EXPECT, UNDECODABLE
@@ -98,6 +99,9 @@ class Expected:
         self.telegrams = len(telegrams)
         self.errors = dict(dec.errors.counts)
         self.state = merged(telegrams)
+        self.raw = {}  # code -> (value, unit) as the decoder holds it (NaN stays NaN)
+        for t in telegrams:
+            self.raw.update(t.readings)
 
 
 def merged(telegrams):
@@ -269,22 +273,30 @@ def _wait_for_all_bytes(gw, expected):
     wait_until(consumed, TIMEOUT, what=lambda: "the gateway to read every byte\n" + gw.log())
 
 
+def strict_json(data):
+    """json.loads that refuses NaN and Infinity, which are not JSON (RFC 8259)."""
+    def refuse(name):
+        raise ValueError("%s is not JSON" % name)
+
+    return json.loads(data, parse_constant=refuse)
+
+
 def _vse_messages(sub, device):
     with sub.lock:
         return [m for m in sub.messages if m[0].startswith("dt/%s/" % device)]
 
 
 def _collect(run, gw, sub):
-    run.states = [json.loads(m[1]) for m in sub.on(run.state_topic)]
+    run.states = [strict_json(m[1]) for m in sub.on(run.state_topic)]
     for topic in sub.topics():
         if topic.startswith("homeassistant/sensor/%s/" % run.device):
-            run.discovery[topic] = json.loads(sub.last(topic))
+            run.discovery[topic] = strict_json(sub.last(topic))
         elif topic.startswith("dt/%s/" % run.device):
-            run.vse[topic] = json.loads(sub.last(topic))
+            run.vse[topic] = strict_json(sub.last(topic))
     run.availability = sub.last("meterlink/%s/availability" % run.device)
     run.readings = _http(gw, "/api/v1/readings", "application/json")
     run.metrics = _http(gw, "/metrics", "text/plain").decode("utf-8")
-    run.status = json.loads(_http(gw, "/api/v1/status", "application/json"))
+    run.status = strict_json(_http(gw, "/api/v1/status", "application/json"))
 
 
 def _http(gw, path, content_type):
@@ -301,7 +313,24 @@ ODD_UNITS = [
     '1-0:99.1.0(12.5*a"b\\c)', "1-0:99.2.0(7*furlong)", "1-0:99.3.0(abc*kWh)",
     "0-1:24.2.1(251124120000W)(00012.345*m3)", "0-0:96.13.0(48656c6c6f)",
 ]
-SYNTHETIC = {"synthetic-dsmr-odd-units": dsmr_telegram(ODD_UNITS)}
+
+
+def float_specials():
+    """A plain HDLC push of float registers holding NaN and infinities (IEEE 754 values a
+    float32 register can carry) next to text that JSON and Prometheus must escape."""
+    body = enc.tagged_body([
+        ("1-0:13.7.0", enc.float32(float("nan")), None),
+        ("1-0:1.7.0", enc.float32(float("inf")), (0, 27)),  # unit 27: W
+        ("1-0:2.7.0", enc.float64(float("-inf")), (0, 27)),
+        ("1-0:1.8.0", enc.float64(1234.5), (0, 30)),  # unit 30: Wh
+        ("0-0:96.1.0", enc.octets(b"ABC\x00\x01"), None),
+        ("0-0:96.1.1", enc.visible('m"e\\ter'), None),
+    ])
+    when = enc.cosem_datetime(2026, 1, 2, 3, 4, 5, deviation=-60)
+    return enc.hdlc_segmented(enc.data_notification(body, when=when))
+
+
+SYNTHETIC = {"synthetic-dsmr-odd-units": dsmr_telegram(ODD_UNITS), "synthetic-hdlc-float-specials": float_specials()}
 
 DECODABLE = sorted(EXPECT) + sorted(SYNTHETIC)
 NO_STATE = sorted(UNDECODABLE)
@@ -337,13 +366,13 @@ def test_every_reading_has_a_sane_discovery_config(runs, cid):
     assert sorted(by_code) == sorted(readings)
     unique_ids = set()
     for code, (topic, doc) in by_code.items():
-        assert_sane_config(code, topic, doc, readings[code], run)
+        assert_sane_config(code, topic, doc, run.expected.raw[code], run)
         unique_ids.add(doc["unique_id"])
     assert len(unique_ids) == len(by_code)
 
 
 def assert_sane_config(code, topic, doc, reading, run):
-    value, unit = reading["value"], reading.get("unit")
+    value, unit = reading  # as decoded: a float register holding NaN is still a number
     assert re.match(r"homeassistant/sensor/%s/[a-zA-Z0-9_-]+/config$" % run.device, topic), topic
     assert doc["unique_id"] == "%s_%s" % (run.device, topic.split("/")[3])
     assert doc["state_topic"] == run.state_topic
@@ -381,7 +410,7 @@ def test_vse_topic_carries_the_numeric_readings(runs, cid):
     for code in sorted(state["readings"]):
         value = state["readings"][code]["value"]
         short = ".".join(code.split(":")[-1].split(".")[:3])
-        if is_number(value) and short not in want:
+        if is_number(value) and short not in want:  # null (NaN, infinities) is no reading
             want[short] = value
     assert differences(doc, {"meter": want}, "vse") == []
     ids = [state["readings"][c]["value"] for c in ("0-0:96.1.1", "0-0:96.1.0", "0-0:42.0.0")
@@ -397,7 +426,7 @@ def test_vse_topic_carries_the_numeric_readings(runs, cid):
 @pytest.mark.parametrize("cid", DECODABLE)
 def test_api_readings_equal_the_state(runs, cid):
     run = runs(cid)
-    assert differences(json.loads(run.readings), run.states[-1], "api") == []
+    assert differences(strict_json(run.readings), run.states[-1], "api") == []
 
 
 @pytest.mark.parametrize("cid", DECODABLE + NO_STATE)
@@ -410,12 +439,12 @@ def test_metrics_are_valid_prometheus_text_with_every_numeric_reading(runs, cid)
             assert set(labels) == {"obis", "unit"}, labels
             assert labels["obis"] not in readings, "two samples for %s" % labels["obis"]
             readings[labels["obis"]] = (value, labels["unit"])
-    want = {code: r for code, r in run.expected.state["readings"].items() if is_number(r["value"])}
+    want = {code: pair for code, pair in run.expected.raw.items() if is_number(pair[0])}
     assert sorted(readings) == sorted(want)
-    for code, r in want.items():
-        value, unit = readings[code]
-        assert value == pytest.approx(r["value"], rel=1e-12), code
-        assert unit == r.get("unit", ""), code
+    for code, (value, unit) in want.items():
+        got, got_unit = readings[code]
+        assert got == pytest.approx(value, rel=1e-12, nan_ok=True), code
+        assert got_unit == (unit or ""), code
     counts = {labels["kind"]: value for name, labels, value in samples if name == "meterlink_decode_errors_total"}
     assert counts == run.expected.errors
     total = [value for name, _, value in samples if name == "meterlink_telegrams_total"]
@@ -625,3 +654,31 @@ def test_metrics_go_out_in_small_pieces_never_one_block_of_the_whole_text():
     assert len(text) > 3000  # more than one piece's worth, as on a real meter
     samples = parse_prometheus(text)
     assert len([s for s in samples if s[0] == "meterlink_reading"]) == len(readings)
+
+
+# --- NaN and infinities from float registers: found with float_specials() ---------------
+# The VSE payload went out as json.dumps text, which MicroPython writes as nan/inf (not
+# JSON: Home Assistant and every strict parser refuse the whole message); /metrics wrote
+# nan/inf where the Prometheus format spells NaN, +Inf, -Inf.
+
+
+def test_the_vse_payload_leaves_out_nan_and_infinities_and_stays_json(runs):
+    run = runs("synthetic-hdlc-float-specials")
+    (topic, doc), = run.vse.items()  # strict_json parsed it
+    assert topic == "dt/%s/meter/ds" % run.device  # the id 'm"e\\ter' made topic-safe
+    assert doc["meter"] == {"ts": "2026-01-02T03:04:05+01:00", "1.8.0": 1234.5}
+
+
+def test_metrics_spell_nan_and_infinities_as_prometheus_does(runs):
+    lines = runs("synthetic-hdlc-float-specials").metrics.splitlines()
+    assert 'meterlink_reading{obis="1-0:13.7.0",unit=""} NaN' in lines
+    assert 'meterlink_reading{obis="1-0:1.7.0",unit="W"} +Inf' in lines
+    assert 'meterlink_reading{obis="1-0:2.7.0",unit="W"} -Inf' in lines
+
+
+def test_the_state_holds_null_for_nan_and_the_texts_escaped(runs):
+    readings = runs("synthetic-hdlc-float-specials").states[-1]["readings"]
+    assert readings["1-0:13.7.0"] == {"value": None}
+    assert readings["1-0:1.7.0"] == {"value": None, "unit": "W"}
+    assert readings["0-0:96.1.1"] == {"value": 'm"e\\ter'}
+    assert readings["0-0:96.1.0"] == {"value": "4142430001"}  # octet-string id: hex

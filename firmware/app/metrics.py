@@ -22,7 +22,14 @@ def _label(text):
 def _number(value):
     if isinstance(value, bool):
         return "1" if value else "0"
-    return repr(value) if isinstance(value, float) else str(value)
+    if not isinstance(value, float):
+        return str(value)
+    # The format spells the IEEE specials NaN, +Inf, -Inf; Python writes nan, inf.
+    if value != value:
+        return "NaN"
+    if value - value != 0:
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(value)
 
 
 def _family(name, kind, help_text):

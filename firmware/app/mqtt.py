@@ -20,7 +20,6 @@ zero-timeout poll, which is also how a closed broker connection is noticed.
 """
 
 import gc
-import json
 import select
 
 try:
@@ -223,7 +222,9 @@ class MqttPublisher:
             from app import vse  # only this layout needs it: not loaded otherwise
 
             mid = vse.meter_id(self.store, self.device_id)
-            self._publish(vse.topic(self.cfg["vse_group"], mid), json.dumps(vse.payload(self.store)))
+            # Written like the discovery configs (the state has gone out, the buffer is
+            # free): floats in the decoder's JSON spelling, no string of the whole payload.
+            self._publish(vse.topic(self.cfg["vse_group"], mid), self.snapshot.document(vse.payload(self.store)))
         self._sent_seq = seq
 
     async def _publish_discovery(self):

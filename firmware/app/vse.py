@@ -7,7 +7,8 @@ Topic ``dt/<group>/<meter-id>/ds``; payload::
 OBIS codes are shortened to ``C.D.E`` (medium and channel dropped); when two
 channels carry the same C.D.E (1-0:1.8.0 and 1-1:1.8.0) the first one in
 sorted order wins. Only numeric readings are included, in the unit the meter
-sends (Wh, W, var, varh, V, A), as the values of the snapshot.
+sends (Wh, W, var, varh, V, A), as the values of the snapshot; NaN and
+infinities (which float registers can carry, and JSON cannot) are left out.
 """
 
 # Codes that identify the meter, in order of preference, for the topic.
@@ -45,6 +46,8 @@ def payload(store):
         value = store.readings[code][0]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
+        if value != value or value - value != 0:
+            continue  # NaN or an infinity (a float register can hold them): no reading
         key = short_code(code)
         if key not in meter:
             meter[key] = value
