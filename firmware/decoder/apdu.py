@@ -59,7 +59,7 @@ class ApduReader(CipherSteps):
         self._gcm = None if key is None else Gcm(key, auth_key)
         self._max = max_apdu  # bound of the GBT reassembly and of the plaintext buffer
         # General Block Transfer reassembly: a memoryview over max_apdu bytes,
-        # made by the first block 1 (only the E450's M-Bus pushes use GBT).
+        # made by the first GBT block (meters that push in blocks: E450, E570).
         self._gbt = None
         self._gbt_len = 0
         self._gbt_next = 0  # number of the block expected next; 0: no push under way

@@ -96,7 +96,8 @@ class CipherSteps:
                     "set the encryption key (GUEK)" % (self._title.hex(), self._sc)))
             self._checked = False  # authentication only: readable, tag unchecked
             return view[start:stop]
-        if self._owned or self._depth:  # the framer's payload, or GBT data (only they nest a ciphered APDU)
+        # Deeper than the payload, a ciphered APDU can only sit in GBT data: the reader's own buffer.
+        if self._owned or self._depth:
             out = view[start:stop]
             self._decrypt(out, out)
             return out
