@@ -24,7 +24,7 @@ _STRUCTURE = const(0x02)
 _OCTET_STRING = const(0x09)
 _OBIS_BYTES = const(6)
 _NESTED = (0x01, 0x02, 0x13)  # array, structure, compact-array: values the tree path reads
-# Entries whose key strings are kept between pushes: twice the longest list in the
+# OBIS codes whose key strings are kept between pushes: twice the longest list in the
 # corpus (~60 values); past it keys are made per push.
 _MAX_KEYS = const(128)
 
@@ -58,7 +58,7 @@ def _entry_loop(body, profile):
     if count == 0:
         return None
     out = _presized(count)
-    for index in range(count):
+    for _ in range(count):
         at = cur.pos
         if (at + 10 > end or body[at] != _STRUCTURE or body[at + 1] not in (2, 3)
                 or body[at + 2] != _OCTET_STRING or body[at + 3] != _OBIS_BYTES):
@@ -70,7 +70,7 @@ def _entry_loop(body, profile):
         value = cur.content(tag, 2)
         su = cur.value(2) if body[at + 1] == 3 else None
         six = body[at + 4:at + 10]
-        out[_key(six, index)] = scaled(six, value, su, profile)
+        out[_key(six)] = scaled(six, value, su, profile)
     return out
 
 
@@ -86,28 +86,40 @@ def _presized(count):
     return out
 
 
-# The key strings of the last tagged body, by entry: [six OBIS bytes, "A-B:C.D.E"].
-# A meter sends the same list push after push, so each key is made once, not per
-# push; a second list (the minute push) replaces the entries where it differs.
-_keys = []
+# The key strings of the tagged bodies seen so far: _texts[i] is the key of the OBIS
+# code at _codes[6 * i:6 * i + 6]. A meter sends the same lists push after push (the SiL
+# meter two: 24 values every 5 s, 15 every minute), so each key is made once, not per
+# push. The codes sit in one bytearray: a list of [bytes, str] pairs held ~100 bytes per
+# key (list, items, bytes object) where this holds 6 bytes and a list slot.
+_codes = bytearray()
+_texts = []
+_next = 0  # the entry after the last one found: where a list sent in order goes on
 
 
-def _key(six, index):
-    if index < len(_keys):
-        known = _keys[index]
-        if _same_code(known[0], six):
-            return known[1]
-        known[0] = bytes(six)
-        known[1] = obis_text(six)
-        return known[1]
-    key = obis_text(six)
-    if index < _MAX_KEYS:
-        _keys.append([bytes(six), key])
-    return key
+def _key(six):
+    global _next
+    i = _next if _next < len(_texts) and _same_code(_next, six) else _find(six)
+    if i < 0:
+        if len(_texts) >= _MAX_KEYS:
+            return obis_text(six)
+        _codes.extend(six)
+        _texts.append(obis_text(six))
+        i = len(_texts) - 1
+    _next = i + 1
+    return _texts[i]
 
 
-def _same_code(a, b):
-    for i in range(_OBIS_BYTES):
-        if a[i] != b[i]:
+def _find(six):
+    # The entry holding ``six``, or -1: a scan, but only where a list changes.
+    for i in range(len(_texts)):
+        if _same_code(i, six):
+            return i
+    return -1
+
+
+def _same_code(i, six):
+    at = i * _OBIS_BYTES
+    for k in range(_OBIS_BYTES):
+        if _codes[at + k] != six[k]:
             return False
     return True
