@@ -56,8 +56,11 @@ class Plan:
         self.key = key                    # bytes of the capture list
         self.profile_name = profile_name
         self.title = title                # system title it was built for
-        self.entries = entries            # [(OBIS text or None, exponent, unit)]
-        # Text entries (meter number, list id) rarely change: index -> (raw
+        # Per capture object three slots: OBIS text (None: skip), exponent, unit. One flat
+        # list: a 3-tuple per object cost ~48 bytes more, for as long as the plan lives.
+        self.entries = entries
+        self.count = len(entries) // 3
+        # Text entries (meter number, list id) rarely change: slot -> (raw
         # value, reading) of the last push, so an unchanged one costs no new
         # string and tuple. Numbers are not kept: their tuple costs what the
         # comparison would save, and the plan stays small.
@@ -69,7 +72,7 @@ class Plan:
         self.name = name
         # Sized once with every key: each push copies it in one allocation
         # of exactly that many slots.
-        self.template = dict.fromkeys([e[0] for e in entries if e[0] is not None])
+        self.template = dict.fromkeys([k for k in entries[::3] if k is not None])
 
     def matches(self, cur):
         """True when the body at cur.first starts with this plan's list.
@@ -80,7 +83,7 @@ class Plan:
         if self.profile_name != cur.profile_name or self.title != cur.title:
             return False
         start = cur.first
-        return len(self.entries) == cur.count - 1 and cur.buf[start:start + len(self.key)] == self.key
+        return self.count == cur.count - 1 and cur.buf[start:start + len(self.key)] == self.key
 
     def _apply(self, cur):
         """Decode the values after the list into a fresh readings dict.
@@ -90,31 +93,32 @@ class Plan:
         """
         cur.pos = cur.first + len(self.key)
         cur.out = self.template.copy()
-        for index in range(len(self.entries)):
-            self.put(cur, index)
+        for index in range(self.count):
+            self.put(cur, 3 * index)
         out = cur.out
         cur.out = None
         return out
 
-    def put(self, cur, index):
+    def put(self, cur, at):
+        # ``at``: where the object's three slots start in entries.
         value = cur.value()
-        if self.entries[index][0] is not None:
-            cur.out[self.entries[index][0]] = self.reading(index, value)
+        if self.entries[at] is not None:
+            cur.out[self.entries[at]] = self.reading(at, value)
 
-    def reading(self, index, value):
-        """(value, unit) of entry ``index``; an unchanged text reuses its tuple."""
+    def reading(self, at, value):
+        """(value, unit) of the object at ``at``; an unchanged text reuses its tuple."""
         t = type(value)
         if t is bytes or t is str:
-            return self.text(index, value)
-        return reading(value, self.entries[index][1], self.entries[index][2])
+            return self.text(at, value)
+        return reading(value, self.entries[at + 1], self.entries[at + 2])
 
-    def text(self, index, value):
+    def text(self, at, value):
         # Only exact bytes and str get here: for them equal means the same
         # reading (True == 1 and 0.0 == -0.0 would not).
-        last = self.last.get(index)
+        last = self.last.get(at)
         if last is None or type(last[0]) is not type(value) or last[0] != value:
-            last = (value, reading(value, self.entries[index][1], self.entries[index][2]))
-            self.last[index] = last
+            last = (value, reading(value, self.entries[at + 1], self.entries[at + 2]))
+            self.last[at] = last
         return last[1]
 
 
@@ -198,17 +202,18 @@ def _build(cur, stale):
     objects = _objects(body, start, count)
     offset = count - len(objects)  # 1 when the push object is not listed
     profile, name_at, name = _profile(body, objects, cur.profile_name, cur.title, offset)
-    entries = []
+    entries = [None] * (3 * (count - 1))  # sized once: Plan keeps it as it is
     for i in range(1, count):
         cls, six, attribute = objects[i - offset][:3]
+        at = 3 * (i - 1)
+        entries[at + 1] = 0
         if cls == PUSH_SETUP_CLASS:
-            entries.append((None, 0, None))
-            continue
+            continue  # the push object: its "value" is the list itself
         key = obis_text(six)
         if attribute != VALUE_ATTRIBUTE:
             key = "%s/%d" % (key, attribute)
-        exponent, unit = default_scale(six, profile)
-        entries.append((key, exponent, unit))
+        entries[at] = key
+        entries[at + 1], entries[at + 2] = default_scale(six, profile)
     title = None if cur.title is None else bytes(cur.title)
     if stale is not None:
         _plans.remove(stale)
