@@ -31,7 +31,6 @@ from decoder import axdr, profiles
 from decoder.compat import const
 from decoder.cosem_datetime import _date_ok
 from decoder.cosem_datetime import datetime_text, is_datetime  # noqa: F401  (obis API)
-from decoder.errors import AxdrError
 
 # Blue Book: class 40 is push setup; attribute 2 is an object's value (and
 # the push object's capture list).
@@ -96,16 +95,6 @@ def obis_text(six):
     if six[5] == 255:
         return "%d-%d:%d.%d.%d" % (six[0], six[1], six[2], six[3], six[4])
     return "%d-%d:%d.%d.%d.%d" % (six[0], six[1], six[2], six[3], six[4], six[5])
-
-
-def parse_obis(text):
-    """"1-0:1.8.0" -> six bytes (inverse of obis_text, for lists)."""
-    a, rest = text.split("-")
-    b, rest = rest.split(":")
-    parts = [int(p) for p in rest.split(".")]
-    if len(parts) == 3:
-        parts.append(255)
-    return bytes([int(a), int(b)] + parts)
 
 
 def quantity(six):
@@ -175,54 +164,12 @@ def _frame_scale(su):
             and -128 <= su[0] <= 127)
 
 
-def _is_obis(item):
-    return type(item) is bytes and len(item) == 6
-
-
-def _emit(out, six, value, su, profile):
-    out[obis_text(six)] = scaled(six, value, su, profile)
-
-
 def scaled(six, value, su, profile):
     """(value, unit) of a tagged entry: its frame's {scaler, unit} when valid, else the profile's."""
     if su is not None and _frame_scale(su):
         return reading(value, su[0], unit_symbol(su[1]))
     scale = default_scale(six, profile)
     return reading(value, scale[0], scale[1])
-
-
-def _unlabelled(out, item, index, last):
-    """Entries without OBIS in a tagged body: the known vendor habits."""
-    text = plain(item)
-    if (type(item) is axdr.DateTime or type(item) is bytes and is_datetime(item)) and "0-0:1.0.0" not in out:
-        out["0-0:1.0.0"] = (text, None)
-    elif index == 0 and type(item) is str and "1-1:0.2.129" not in out:
-        out["1-1:0.2.129"] = (text, None)  # list version id (Kamstrup_V0001)
-    elif index == last and type(item) is bytes and "0-0:96.1.0" not in out:
-        out["0-0:96.1.0"] = (text, None)  # Austrian Kaifa/Sagemcom meter number
-    else:
-        out["#%d" % (index + 1)] = (text, None)
-
-
-def tagged(items, profile):
-    """Readings of an OBIS-tagged body, and how many items carried an OBIS."""
-    out, used, i, n = {}, 0, 0, len(items)
-    while i < n:
-        item = items[i]
-        if _is_obis(item) and i + 1 < n:
-            su = items[i + 2] if i + 2 < n and _frame_scale(items[i + 2]) else None
-            _emit(out, item, items[i + 1], su, profile)
-            step = 3 if su is not None else 2
-            i += step
-            used += step
-            continue
-        if type(item) in (tuple, list) and len(item) in (2, 3) and _is_obis(item[0]):
-            _emit(out, item[0], item[1], item[2] if len(item) == 3 else None, profile)
-            used += 1
-        else:
-            _unlabelled(out, item, i, n - 1)
-        i += 1
-    return out, used
 
 
 NAME_KEYS = ("0-0:42.0.0", "1-1:0.2.129", "1-0:0.2.129")
@@ -256,41 +203,17 @@ def readings(body, profile_name, system_title=None, lists=None):
     if cur is not None:
         return obis_push.readings(body, profile_name, system_title, cur)
     out = _loaded("obis_tagged").streamed(body, profile_name, system_title)
-    return _decoded(body, profile_name, system_title, lists) if out is None else out
-
-
-def _decoded(body, profile_name, system_title, lists):
-    """Readings of a tagged or untagged body, from its decoded A-XDR tree."""
-    try:
-        tree = axdr.decode(body, 0)[0]
-    except AxdrError as e:
-        try:
-            return _loaded("obis_untagged").xt211(body, profiles.resolve(profile_name, system_title))
-        except AxdrError:
-            raise e
-    items = tree if type(tree) in (tuple, list) else (tree,)
-    if profile_name != "auto":
-        profile = profiles.resolve(profile_name)
-    elif system_title is not None:
-        profile = profiles.resolve("auto", system_title)
-    else:
-        guess, _ = tagged(items, profiles.resolve("generic"))
-        profile = profiles.resolve("auto", None, logical_name(guess))
-    # Tagged when OBIS-labelled entries make up most of the body: the
-    # Austrian AM550 leads 11 untagged values with one stray push-object OBIS.
-    out, used = tagged(items, profile)
-    if used * 2 > len(items):
-        return out
-    return _loaded("obis_untagged").readings(items, profile_name, profile, system_title, lists)
+    return _loaded("obis_untagged").decoded(body, profile_name, system_title, lists) if out is None else out
 
 
 _lazy = {}  # name -> module, for the modules _loaded() has imported
 
 
 def _loaded(name):
-    # obis_tagged.py and obis_untagged.py are loaded by the first body that is not
-    # push-setup style (a tagged, untagged or XT211 meter: on its first telegram), so
-    # push-setup meters (Swiss E450/E360) never hold them; cached because an import
+    # obis_tagged.py is loaded by the first body that is not push-setup style, and
+    # obis_untagged.py (the A-XDR tree path) by the first one the entry-by-entry reader
+    # leaves (flat tagged, untagged or XT211 meters: on their first telegram), so
+    # push-setup meters (Swiss E450/E360) hold neither; cached because an import
     # statement allocates on every call.
     module = _lazy.get(name)
     if module is None:

@@ -1,5 +1,10 @@
-"""Bodies whose values carry no OBIS code in A-XDR form (IEC 62056-6-2 data,
-OBIS per IEC 62056-6-1): the untagged lists and the Sagemcom XT211 quirk.
+"""The tree path of obis.readings (IEC 62056-6-2 data, OBIS per IEC 62056-6-1):
+bodies neither fast path reads are decoded into a whole A-XDR tree first.
+Loaded by the first such body, so meters the fast paths serve never hold it.
+
+tagged, flat or in shapes obis_tagged.py leaves (Kamstrup, Kaifa)::
+
+    02 n  09 06 OBIS  value  [02 02 0F scaler 16 unit]  09 06 OBIS value …
 
 untagged: a structure of bare values; their OBIS order comes from a named
 list in profiles.LISTS with as many entries (the SiL notice's two lists)::
@@ -11,7 +16,87 @@ XT211 (Czech push): class id, OBIS and attribute written without tags.
 
 from decoder import axdr, profiles
 from decoder.errors import AxdrError
-from decoder.obis import VALUE_ATTRIBUTE, default_scale, obis_text, parse_obis, plain, reading
+from decoder.obis import (
+    VALUE_ATTRIBUTE, _frame_scale, default_scale, is_datetime, logical_name, obis_text, plain, reading,
+    scaled)
+
+
+def decoded(body, profile_name, system_title=None, lists=None):
+    """Readings of a tagged or untagged body, from its decoded A-XDR tree
+    (obis.readings for the bodies its fast paths leave). Raises AxdrError."""
+    try:
+        tree = axdr.decode(body, 0)[0]
+    except AxdrError as e:
+        try:
+            return xt211(body, profiles.resolve(profile_name, system_title))
+        except AxdrError:
+            raise e
+    items = tree if type(tree) in (tuple, list) else (tree,)
+    if profile_name != "auto":
+        profile = profiles.resolve(profile_name)
+    elif system_title is not None:
+        profile = profiles.resolve("auto", system_title)
+    else:
+        guess, _ = tagged(items, profiles.resolve("generic"))
+        profile = profiles.resolve("auto", None, logical_name(guess))
+    # Tagged when OBIS-labelled entries make up most of the body: the
+    # Austrian AM550 leads 11 untagged values with one stray push-object OBIS.
+    out, used = tagged(items, profile)
+    if used * 2 > len(items):
+        return out
+    return readings(items, profile_name, profile, system_title, lists)
+
+
+def _is_obis(item):
+    return type(item) is bytes and len(item) == 6
+
+
+def _emit(out, six, value, su, profile):
+    out[obis_text(six)] = scaled(six, value, su, profile)
+
+
+def _unlabelled(out, item, index, last):
+    """Entries without OBIS in a tagged body: the known vendor habits."""
+    text = plain(item)
+    if (type(item) is axdr.DateTime or type(item) is bytes and is_datetime(item)) and "0-0:1.0.0" not in out:
+        out["0-0:1.0.0"] = (text, None)
+    elif index == 0 and type(item) is str and "1-1:0.2.129" not in out:
+        out["1-1:0.2.129"] = (text, None)  # list version id (Kamstrup_V0001)
+    elif index == last and type(item) is bytes and "0-0:96.1.0" not in out:
+        out["0-0:96.1.0"] = (text, None)  # Austrian Kaifa/Sagemcom meter number
+    else:
+        out["#%d" % (index + 1)] = (text, None)
+
+
+def tagged(items, profile):
+    """Readings of an OBIS-tagged body, and how many items carried an OBIS."""
+    out, used, i, n = {}, 0, 0, len(items)
+    while i < n:
+        item = items[i]
+        if _is_obis(item) and i + 1 < n:
+            su = items[i + 2] if i + 2 < n and _frame_scale(items[i + 2]) else None
+            _emit(out, item, items[i + 1], su, profile)
+            step = 3 if su is not None else 2
+            i += step
+            used += step
+            continue
+        if type(item) in (tuple, list) and len(item) in (2, 3) and _is_obis(item[0]):
+            _emit(out, item[0], item[1], item[2] if len(item) == 3 else None, profile)
+            used += 1
+        else:
+            _unlabelled(out, item, i, n - 1)
+        i += 1
+    return out, used
+
+
+def parse_obis(text):
+    """"1-0:1.8.0" -> six bytes (inverse of obis_text, for lists)."""
+    a, rest = text.split("-")
+    b, rest = rest.split(":")
+    parts = [int(p) for p in rest.split(".")]
+    if len(parts) == 3:
+        parts.append(255)
+    return bytes([int(a), int(b)] + parts)
 
 
 def readings(items, profile_name, profile, system_title=None, lists=None):
