@@ -39,9 +39,9 @@ _BOOLEAN = const(0x03)
 _BIT_STRING = const(0x04)
 _OCTET_STRING = const(0x09)
 _COMPACT_ARRAY = const(0x13)
-_DATE_TIME = const(0x19)
-_DATE = const(0x1A)
-_TIME = const(0x1B)
+DATE_TIME = const(0x19)  # Stamp.tag values
+DATE = const(0x1A)
+TIME = const(0x1B)
 _LAST_TAG = const(0x1B)
 
 # decode recurses once per level. Real pushes nest four deep (body structure
@@ -76,36 +76,35 @@ _INT = {0x05: 1, 0x06: 0, 0x0D: 0, 0x0F: 1, 0x10: 1, 0x11: 0, 0x12: 0, 0x16: 0}
 _FORMAT = {0x14: ">q", 0x15: ">Q", 0x17: ">f", 0x18: ">d"}
 
 
-class Truncated(AxdrError):
-    """A value runs past the end: corrupt to ``decode``, incomplete to ``skip``."""
+class Stamp:
+    """COSEM date-time, date or time (``tag`` 0x19, 0x1A or 0x1B) kept as its raw
+    bytes; obis.py writes the text. One class for the three: on MicroPython each
+    class holds ~240 bytes of RAM for as long as the decoder runs."""
 
-
-class _Raw:
-    """COSEM date/time values kept as their raw bytes (text comes from obis.py)."""
-
-    def __init__(self, raw):
+    def __init__(self, tag, raw):
+        self.tag = tag
         self.raw = raw
 
     def __eq__(self, other):
-        return type(other) is type(self) and other.raw == self.raw
+        return type(other) is Stamp and other.tag == self.tag and other.raw == self.raw
 
     def __repr__(self):
-        return "%s(%s)" % (type(self).__name__, self.raw.hex())
+        return "%s(%s)" % (("DateTime", "Date", "Time")[self.tag - DATE_TIME], self.raw.hex())
 
 
-class DateTime(_Raw):
-    """date-time (tag 0x19): 12 bytes, layout in obis.datetime_text."""
+def DateTime(raw):  # noqa: N802 (named for the COSEM type)
+    """date-time (tag 0x19): 12 bytes, layout in cosem_datetime.py."""
+    return Stamp(DATE_TIME, raw)
 
 
-class Date(_Raw):
+def Date(raw):  # noqa: N802
     """date (tag 0x1A): year(2) month day weekday."""
+    return Stamp(DATE, raw)
 
 
-class Time(_Raw):
+def Time(raw):  # noqa: N802
     """time (tag 0x1B): hour minute second hundredths."""
-
-
-_WRAP = {_DATE_TIME: DateTime, _DATE: Date, _TIME: Time}
+    return Stamp(TIME, raw)
 
 
 def text(raw):
@@ -128,6 +127,10 @@ class Cursor:
     allocates nothing per value beyond the value itself.
     """
 
+    # What a value running past ``end`` raises: corrupt inside a complete frame;
+    # axdr_compact.skip, reading a stream still arriving, sets Incomplete.
+    truncated = AxdrError
+
     def __init__(self, buf, pos=0, end=None):
         self.buf = buf
         self.pos = pos
@@ -137,7 +140,7 @@ class Cursor:
         """Position after ``n`` more bytes; AxdrError when they are not there."""
         p = self.pos + n
         if n < 0 or p > self.end:
-            raise Truncated("A-XDR value truncated at offset %d (needs %d bytes)" % (self.pos, n))
+            raise self.truncated("A-XDR value truncated at offset %d (needs %d bytes)" % (self.pos, n))
         return p
 
     def byte(self):
@@ -220,7 +223,7 @@ class Cursor:
             return None
         if tag == _BOOLEAN:
             return self.byte() != 0
-        return _WRAP[tag](self.take(_SIZE[tag]))
+        return Stamp(tag, self.take(_SIZE[tag]))  # the fixed tags left: date-time, date, time
 
     def variable(self, tag):
         """A string of LEN bytes (or LEN bits)."""

@@ -9,7 +9,7 @@ compact-array arrives (rare in pushes), so the usual path carries none of it.
                    | 02 LEN TypeDescription × LEN              (structure)
 """
 
-from decoder.axdr import _ONE, _SIZE, MAX_DEPTH, Cursor, Truncated, _length_at, _length_bytes, _tuple
+from decoder.axdr import _ONE, _SIZE, MAX_DEPTH, Cursor, _length_at, _length_bytes, _tuple
 from decoder.compat import const
 from decoder.errors import AxdrError, Incomplete
 
@@ -124,9 +124,7 @@ def _row(cur, desc, depth):
 def skip(buf, pos, end):
     """Position after a compact-array whose content starts at ``pos``."""
     cur = Cursor(buf, pos, end)
-    try:
-        description(cur, 1)
-    except Truncated:
-        raise Incomplete()
+    cur.truncated = Incomplete  # a description cut short is one still arriving
+    description(cur, 1)
     n = _length_at(buf, cur.pos, end)
     return cur.pos + _length_bytes(buf[cur.pos]) + n

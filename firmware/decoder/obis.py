@@ -129,17 +129,21 @@ def plain(value):
         if len(value) == 12 and is_datetime(value):
             return datetime_text(value)
         return str(value, "ascii") if _printable(value) else value.hex()
-    if t is axdr.DateTime:
-        return datetime_text(value.raw)
-    if t is axdr.Date:
-        year, month, day = struct.unpack_from(">HBB", value.raw, 0)
-        return "%04d-%02d-%02d" % (year, month, day) if _date_ok(year, month, day) else value.raw.hex()
-    if t is axdr.Time:
-        r = value.raw
-        return "%02d:%02d:%02d" % (r[0], r[1], r[2]) if r[0] < 24 else r.hex()
+    if t is axdr.Stamp:
+        return _stamp_text(value.tag, value.raw)
     if t is list or t is tuple:
         return [plain(v) for v in value]
     return value
+
+
+def _stamp_text(tag, raw):
+    # An axdr.Stamp as ISO 8601 date-time, date or time (hex when not a valid one).
+    if tag == axdr.DATE_TIME:
+        return datetime_text(raw)
+    if tag == axdr.DATE:
+        year, month, day = struct.unpack_from(">HBB", raw, 0)
+        return "%04d-%02d-%02d" % (year, month, day) if _date_ok(year, month, day) else raw.hex()
+    return "%02d:%02d:%02d" % (raw[0], raw[1], raw[2]) if raw[0] < 24 else raw.hex()
 
 
 def reading(value, exponent, unit):
