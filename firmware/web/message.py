@@ -254,13 +254,15 @@ async def _read_body(reader, early, length):
     return body
 
 
-async def read_request(reader, remote=None):
+async def read_request(reader, remote=None, buf=None):
     """Parse one request from a stream; raises HttpError on anything out of bounds.
 
     One MAX_HEAD buffer per request holds the head (no growing buffers to fragment the
-    heap); ``body`` is a bytearray of exactly Content-Length bytes.
+    heap): ``buf`` when the caller lends one (nothing refers to it once this returns),
+    else a new one. ``body`` is a bytearray of exactly Content-Length bytes.
     """
-    buf = bytearray(MAX_HEAD)
+    if buf is None:
+        buf = bytearray(MAX_HEAD)
     end, have = await _read_head(reader, buf)
     lines = bytes(buf[:end]).split(b"\r\n")
     if len(lines[0]) > MAX_REQUEST_LINE:  # the whole head came in one read
