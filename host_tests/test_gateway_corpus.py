@@ -247,8 +247,11 @@ def gateway_config(expected, meter_port, broker_port, device):
     }
 
 
-def run_capture(cid, device, expected, broker, sub, tmpdir, heap=HEAP, code=(None, None)):
-    """One gateway fed one capture; ``code`` = (firmware, library) .mpy trees or sources."""
+def run_capture(cid, device, expected, broker, sub, tmpdir, heap=HEAP, code=(None, None), settled=None):
+    """One gateway fed one capture; ``code`` = (firmware, library) .mpy trees or sources;
+    ``settled(state)`` says when the last state is the final one (default: = expected)."""
+    if settled is None:
+        settled = lambda state: not differences(state, expected.state)  # noqa: E731
     run = Run(cid, device, expected)
     port = MeterPort(expected.data).start()
     gw = Gateway(tmpdir, gateway_config(expected, port.port, broker.port, device), heap, *code).start()
@@ -256,8 +259,7 @@ def run_capture(cid, device, expected, broker, sub, tmpdir, heap=HEAP, code=(Non
         _wait_for_all_bytes(gw, expected)
         if expected.telegrams:
             # The last state published is the merged snapshot once the gateway is done.
-            wait_until(lambda: sub.on(run.state_topic)
-                       and not differences(json.loads(sub.last(run.state_topic)), expected.state),
+            wait_until(lambda: sub.on(run.state_topic) and settled(json.loads(sub.last(run.state_topic))),
                        TIMEOUT, what=lambda: "the final state of %s\n%s" % (cid, gw.log()))
             # The VSE form follows each state: wait for the one after the last state.
             wait_until(lambda: len(_vse_messages(sub, device)) >= len(sub.on(run.state_topic)), TIMEOUT,
@@ -775,3 +777,27 @@ def test_requests_borrow_the_one_head_buffer_allocated_at_start(interpreter):
     finally:
         output = child.stop()
     assert "Traceback" not in output, output
+
+
+# --- more codes than the store keeps: counted where the user looks ------------------------
+# The store keeps at most MAX_CODES codes and counted the rest in a field nothing showed:
+# a meter past the bound lost readings with /api/v1/status saying all was well.
+
+
+def test_readings_past_the_store_bound_are_dropped_and_shown_in_status(mqtt, tmp_path):
+    from app.store import MAX_CODES
+
+    broker, sub = mqtt
+    lines = ["1-0:%d.%d.0(%d*W)" % (1 + i // 10, 7 + i % 10, i) for i in range(MAX_CODES + 15)]
+    expected = Expected({"hex": dsmr_telegram(["0-0:1.0.0(251124120000W)"] + lines).hex()})
+    assert len(expected.raw) == MAX_CODES + 16
+    run = run_capture("too-many-codes", "many", expected, broker, sub, tmp_path,
+                      settled=lambda state: state["meter_time"] is not None)
+    kept = run.states[-1]["readings"]
+    # Which codes make it depends on dict order (MicroPython's is not insertion order).
+    assert len(kept) == MAX_CODES
+    for code, reading in kept.items():
+        assert reading == expected.state["readings"][code], code
+    assert run.status["meter"]["readings"] == MAX_CODES
+    assert run.status["meter"]["dropped_readings"] == COPIES * (len(expected.raw) - MAX_CODES)
+    assert len(run.discovery) == MAX_CODES

@@ -46,6 +46,8 @@ def status(app):
             "bytes": app.reader.bytes_read,
             "memory_errors": app.reader.memory_errors,
             "readings": len(app.store.readings),
+            # Readings of codes past store.MAX_CODES, dropped (counted per telegram).
+            "dropped_readings": app.store.dropped_codes,
             "last_telegram_time": app.store.updated,
         },
         "mqtt": {
