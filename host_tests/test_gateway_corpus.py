@@ -203,6 +203,7 @@ class Run:
         self.discovery = {}
         self.vse = {}
         self.availability = None
+        self.retained = {}  # topic -> payload, as a client connecting afterwards gets them
         self.readings = self.metrics = self.status = None
         self.log = ""
 
@@ -294,6 +295,34 @@ def strict_json(data):
     return json.loads(data, parse_constant=refuse)
 
 
+def retained_messages(port, device, count):
+    """What a client subscribing now gets of this device's topics: the retained messages
+    (``count`` of them are awaited). Its own client id: paho's Subscriber id is per process."""
+    import paho.mqtt.client as paho
+
+    got, lock = {}, threading.Lock()
+
+    def on_message(client, userdata, msg):
+        with lock:
+            got[msg.topic] = (bytes(msg.payload), msg.retain)
+
+    topics = ["meterlink/%s/#" % device, "homeassistant/sensor/%s/#" % device, "dt/%s/#" % device]
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="retained-%s-%d" % (device, os.getpid()))
+    client.on_message = on_message
+    client.on_connect = lambda c, u, f, rc, p=None: [c.subscribe(t) for t in topics]
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        wait_until(lambda: len(got) >= count, 10, what=lambda: "%d retained messages, got %s" % (count, sorted(got)))
+        time.sleep(0.05)  # one more would be a surprise: give it the chance to show
+    finally:
+        client.disconnect()  # first: the loop thread then ends at once, not after its 1 s select
+        client.loop_stop()
+    with lock:
+        assert all(flag for _, flag in got.values()), got
+        return {topic: payload for topic, (payload, _) in got.items()}
+
+
 def _vse_messages(sub, device):
     with sub.lock:
         return [m for m in sub.messages if m[0].startswith("dt/%s/" % device)]
@@ -307,6 +336,8 @@ def _collect(run, gw, sub):
         elif topic.startswith("dt/%s/" % run.device):
             run.vse[topic] = strict_json(sub.last(topic))
     run.availability = sub.last("meterlink/%s/availability" % run.device)
+    run.retained = retained_messages(sub.client.port, run.device, len(run.discovery) + len(run.vse) + 2
+                                     if run.states else 1)
     run.readings = _http(gw, "/api/v1/readings", "application/json")
     run.metrics = _http(gw, "/metrics", "text/plain").decode("utf-8")
     run.status = strict_json(_http(gw, "/api/v1/status", "application/json"))
@@ -365,6 +396,17 @@ def test_state_topic_holds_what_the_decoder_reads(runs, cid):
     for state in run.states:
         assert set(state["readings"]) <= set(run.expected.state["readings"])
     assert run.availability == b"online"
+
+
+@pytest.mark.parametrize("cid", DECODABLE)
+def test_state_discovery_and_vse_are_retained_as_last_published(runs, cid):
+    run = runs(cid)
+    retained = {topic: strict_json(payload) for topic, payload in run.retained.items()
+                if not topic.endswith("/availability")}
+    published = dict(run.discovery, **run.vse)
+    published[run.state_topic] = run.states[-1]
+    assert differences(retained, published, "retained") == []
+    assert run.retained["meterlink/%s/availability" % run.device] == b"online"
 
 
 @pytest.mark.parametrize("cid", DECODABLE)
@@ -557,6 +599,7 @@ def test_an_unreadable_capture_is_counted_and_publishes_no_state(runs, cid):
     assert run.status["errors"] == run.expected.errors and run.status["errors"][kind] >= 1
     assert run.status["last_error"]
     assert run.states == [] and run.discovery == {} and run.vse == {}
+    assert list(run.retained) == ["meterlink/%s/availability" % run.device]
     assert json.loads(run.readings)["readings"] == {}
     assert run.availability == b"online"
 
