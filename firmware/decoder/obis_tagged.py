@@ -16,13 +16,16 @@ to the tree path, which also words the errors.
 from decoder import axdr, profiles
 from decoder.compat import const
 from decoder.errors import AxdrError
-from decoder.obis import logical_name, obis_text, scaled
+from decoder.obis import logical_name, obis_text, reading, scaled, unit_symbol
 
 # A-XDR tags of the entries read here (IEC 62056-6-2).
 _ARRAY = const(0x01)
 _STRUCTURE = const(0x02)
 _OCTET_STRING = const(0x09)
+_INTEGER = const(0x0F)
+_ENUM = const(0x16)
 _OBIS_BYTES = const(6)
+_SCALE_UNIT_BYTES = const(6)  # 02 02 0F scaler 16 unit
 _NESTED = (0x01, 0x02, 0x13)  # array, structure, compact-array: values the tree path reads
 # OBIS codes whose key strings are kept between pushes: twice the longest list in the
 # corpus (~60 values); past it keys are made per push.
@@ -32,7 +35,7 @@ _MAX_KEYS = const(128)
 def streamed(body, profile_name, system_title):
     """Readings of a body of {OBIS, value[, {scaler, unit}]} entries only, or None."""
     if profile_name != "auto" or system_title is not None:
-        return _entries(body, profiles.resolve(profile_name, system_title))
+        return _entries(body, _profile(profile_name, system_title))
     # No sender to go by: a first pass finds the logical device name.
     generic = profiles.resolve("generic")
     out = _entries(body, generic)
@@ -42,18 +45,41 @@ def streamed(body, profile_name, system_title):
     return out if profile is generic else _entries(body, profile)
 
 
+# The profile of the last sender: [profile name, system title, profile]. A meter keeps
+# its title, and resolving it anew cost ~250 bytes of heap per push (slices, str, upper).
+_last = [None, None, None]
+
+
+def _profile(profile_name, system_title):
+    if _last[2] is None or _last[0] != profile_name or _last[1] != system_title:
+        _last[2] = profiles.resolve(profile_name, system_title)
+        _last[0] = profile_name
+        _last[1] = None if system_title is None else bytes(system_title)
+    return _last[2]
+
+
+# The cursor of the entry loop, reused for every push (a new Cursor is ~100 bytes of
+# heap per push on MicroPython); its buffer is dropped after each body.
+_cursor = axdr.Cursor(b"")
+
+
 def _entries(body, profile):
     try:
-        return _entry_loop(body, profile)
+        out = _entry_loop(body, profile)
     except AxdrError:
-        return None
+        out = None
+    _cursor.buf = b""  # the caller's buffer is not kept alive
+    return out
 
 
 def _entry_loop(body, profile):
     end = len(body)
     if end < 2 or body[0] not in (_ARRAY, _STRUCTURE):
         return None
-    cur = axdr.Cursor(body, 1)
+    cur = _cursor
+    cur.buf = body
+    cur.pos = 1
+    cur.end = end
     count = cur.length()
     if count == 0:
         return None
@@ -68,10 +94,35 @@ def _entry_loop(body, profile):
         if tag in _NESTED:
             return None
         value = cur.content(tag, 2)
-        su = cur.value(2) if body[at + 1] == 3 else None
-        six = body[at + 4:at + 10]
-        out[_key(six)] = scaled(six, value, su, profile)
+        out[_key(body, at + 4)] = _reading(cur, value, at, profile)
     return out
+
+
+# The helpers below keep to few locals: MicroPython puts the frame of a call with
+# more than 11 slots of locals and value stack on the heap, and they run per value.
+
+def _reading(cur, value, at, profile):
+    # (value, unit) of the entry at ``at``; its {scaler, unit}, if it has one, is next.
+    if cur.buf[at + 1] == 3 and _plain_scale(cur.buf, cur.pos, cur.end):
+        return _scaled_in_place(cur, value)
+    su = cur.value(2) if cur.buf[at + 1] == 3 else None
+    return scaled(cur.buf[at + 4:at + 10], value, su, profile)
+
+
+def _plain_scale(buf, pos, end):
+    # The {scaler, unit} every tagged meter sends: 02 02 0F ss 16 uu.
+    return (pos + _SCALE_UNIT_BYTES <= end and buf[pos] == _STRUCTURE and buf[pos + 1] == 2
+            and buf[pos + 2] == _INTEGER and buf[pos + 4] == _ENUM)
+
+
+def _scaled_in_place(cur, value):
+    # A plain {scaler, unit} read where it lies: no 2-tuple per value (~32 bytes each).
+    pos = cur.pos
+    cur.pos = pos + _SCALE_UNIT_BYTES
+    scaler = cur.buf[pos + 3]
+    if scaler > 127:
+        scaler -= 256
+    return reading(value, scaler, unit_symbol(cur.buf[pos + 5]))
 
 
 def _presized(count):
@@ -96,10 +147,12 @@ _texts = []
 _next = 0  # the entry after the last one found: where a list sent in order goes on
 
 
-def _key(six):
+def _key(body, at):
+    # The key of the OBIS code at body[at:at + 6]; no slice of the body unless it is new.
     global _next
-    i = _next if _next < len(_texts) and _same_code(_next, six) else _find(six)
+    i = _next if _next < len(_texts) and _same_code(_next, body, at) else _find(body, at)
     if i < 0:
+        six = body[at:at + _OBIS_BYTES]
         if len(_texts) >= _MAX_KEYS:
             return obis_text(six)
         _codes.extend(six)
@@ -109,17 +162,17 @@ def _key(six):
     return _texts[i]
 
 
-def _find(six):
-    # The entry holding ``six``, or -1: a scan, but only where a list changes.
+def _find(body, at):
+    # The entry holding the code at body[at:], or -1: a scan, but only where a list changes.
     for i in range(len(_texts)):
-        if _same_code(i, six):
+        if _same_code(i, body, at):
             return i
     return -1
 
 
-def _same_code(i, six):
-    at = i * _OBIS_BYTES
+def _same_code(i, body, at):
+    start = i * _OBIS_BYTES
     for k in range(_OBIS_BYTES):
-        if _codes[at + k] != six[k]:
+        if _codes[start + k] != body[at + k]:
             return False
     return True
