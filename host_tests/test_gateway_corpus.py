@@ -59,7 +59,7 @@ PIECES = (1, 7, 3, 13, 2, 29, 5, 64, 11)
 PAUSE = 0.001  # seconds between pieces (TCP_NODELAY): the gateway reads them apart
 COPIES = 2  # the capture is sent this many times back to back
 SETTLE = 0.5  # seconds to wait for a publish that must not come
-TIMEOUT = 20  # seconds for a run; a run takes about one
+TIMEOUT = 20  # seconds for a run; one takes about half a second
 
 # Home Assistant's accepted units per sensor device class (homeassistant.const
 # Unit* enums and sensor/const.py DEVICE_CLASS_UNITS), for the classes a meter can use.
