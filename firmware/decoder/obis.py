@@ -31,11 +31,18 @@ from decoder import axdr, profiles
 from decoder.compat import const
 from decoder.cosem_datetime import _date_ok
 from decoder.cosem_datetime import datetime_text, is_datetime  # noqa: F401  (obis API)
+from decoder.errors import AxdrError
 
 # Blue Book: class 40 is push setup; attribute 2 is an object's value (and
 # the push object's capture list).
 PUSH_SETUP_CLASS = const(40)
 VALUE_ATTRIBUTE = const(2)
+
+# A-XDR tags push_cursor() looks for (IEC 62056-6-2).
+_ARRAY = const(0x01)
+_STRUCTURE = const(0x02)
+_OCTET_STRING = const(0x09)
+_UINT16 = const(0x12)
 
 # IEC 62056-62 unit enumeration (Blue Book 4.3.2): the symbol of code n is
 # field n between "|" (field 0, empty, is no unit). One str constant rather
@@ -193,6 +200,41 @@ def logical_name(out):
     return None if key is None else out[key][0]
 
 
+# The one cursor of the push-setup path, reused for every push (a new Cursor
+# costs ~150 bytes of heap per push on MicroPython). Besides buf/pos/end
+# obis_push.py has it carry the current call's inputs, so that its helpers
+# take one argument and keep small frames: count (elements of the body
+# structure), first (offset of element 0, the capture list), profile_name,
+# title and out (the readings dict being filled).
+_push_cursor = axdr.Cursor(b"")
+
+
+def push_cursor(body):
+    """The push cursor at element 0 when the body is push-setup style: a
+    structure whose element 0 is a capture list ({uint16 class,
+    octet-string[6] OBIS, ...}); else None. The cursor is shared: valid
+    until the next call."""
+    cur = _push_cursor
+    cur.buf = body
+    cur.end = len(body)
+    cur.pos = 0
+    try:
+        if cur.byte() != _STRUCTURE:
+            return None
+        cur.length()
+        if cur.byte() != _ARRAY or cur.length() == 0:
+            return None
+        if cur.byte() != _STRUCTURE or cur.byte() != 4 or cur.byte() != _UINT16:
+            return None
+        cur.pos = cur.need(2)
+        if cur.byte() != _OCTET_STRING or cur.byte() != 6:
+            return None
+    except AxdrError:
+        return None
+    cur.pos = 0
+    return cur
+
+
 def readings(body, profile_name, system_title=None, lists=None):
     """Notification body (A-XDR, memoryview) -> {OBIS text: (value, unit)}.
 
@@ -203,9 +245,9 @@ def readings(body, profile_name, system_title=None, lists=None):
     """
     # Small on purpose (MicroPython keeps a frame of few locals off the
     # heap): push-setup bodies, the common case, take the cached fast path.
-    cur = obis_push.begin(body)
+    cur = push_cursor(body)
     if cur is not None:
-        return obis_push.readings(body, profile_name, system_title, cur)
+        return _loaded("obis_push").readings(body, profile_name, system_title, cur)
     out = _loaded("obis_tagged").streamed(body, profile_name, system_title)
     return _loaded("obis_untagged").decoded(body, profile_name, system_title, lists) if out is None else out
 
@@ -214,17 +256,14 @@ _lazy = {}  # name -> module, for the modules _loaded() has imported
 
 
 def _loaded(name):
-    # obis_tagged.py is loaded by the first body that is not push-setup style, and
-    # obis_untagged.py (the A-XDR tree path) by the first one the entry-by-entry reader
-    # leaves (flat tagged, untagged or XT211 meters: on their first telegram), so
-    # push-setup meters (Swiss E450/E360) hold neither; cached because an import
-    # statement allocates on every call.
+    # Each body style loads its reader with its first telegram: obis_push.py the
+    # push-setup bodies, obis_tagged.py the others, obis_untagged.py (the A-XDR tree
+    # path) those the entry-by-entry reader leaves (flat tagged, untagged, XT211). A
+    # meter holds the one it needs (~2 kB each from ROMFS, where an import allocates
+    # only the module's objects; a gateway may still import them up front). Cached
+    # because an import statement allocates on every call.
     module = _lazy.get(name)
     if module is None:
         module = _lazy[name] = getattr(__import__("decoder." + name), name)
     return module
 
-
-# Imported last and at import time: it uses the helpers above, and loading it
-# in the middle of a run could fail on a fragmented small heap.
-from decoder import obis_push  # noqa: E402

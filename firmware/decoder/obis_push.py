@@ -19,34 +19,24 @@ tuple per reading (text readings that did not change are reused).
 Heap: this runs on every push on a small ESP32 heap. MicroPython puts a
 call's frame on the heap when its locals plus value stack exceed 11 slots,
 so the per-push functions below are small on purpose and share one reused
-cursor (_cursor) that carries the call's inputs instead of long argument lists.
+cursor (obis.push_cursor) that carries the call's inputs instead of long
+argument lists.
+
+Loaded by the first push-setup body (obis.readings tells them by their first
+bytes), so meters of the other styles never hold it.
 """
 
 from decoder import axdr, profiles
 from decoder.compat import const
 from decoder.errors import AxdrError, Incomplete
-from decoder.obis import PUSH_SETUP_CLASS, VALUE_ATTRIBUTE, default_scale, name_key
+from decoder.obis import PUSH_SETUP_CLASS, VALUE_ATTRIBUTE, default_scale, name_key, push_cursor
 from decoder.obis import obis_text, plain, reading
-
-_STRUCTURE = const(0x02)
-_ARRAY = const(0x01)
-_UINT16 = const(0x12)
-_OCTET_STRING = const(0x09)
 
 # Plans kept for distinct capture lists: a meter pushes two or three lists
 # (the SiL notice has a 5-second and a 1-minute list); 4 leaves one spare.
 MAX_PLANS = const(4)
 
 _plans = []
-
-
-# The one cursor of the push path, reused for every push (a new Cursor
-# costs ~150 bytes of heap per push on MicroPython). Besides buf/pos/end it
-# carries the current call's inputs, so that the helpers below take one
-# argument and keep small frames: count (elements of the body structure),
-# first (offset of element 0, the capture list), profile_name, title and out
-# (the readings dict being filled).
-_cursor = axdr.Cursor(b"")
 
 
 class Plan:
@@ -120,36 +110,6 @@ class Plan:
             last = (value, reading(value, self.entries[at + 1], self.entries[at + 2]))
             self.last[at] = last
         return last[1]
-
-
-def begin(body):
-    """The push cursor at element 0 when the body is a structure whose
-    element 0 is a capture list ({uint16 class, octet-string[6] OBIS, ...}),
-    else None. The cursor is shared: valid until the next call."""
-    cur = _cursor
-    cur.buf = body
-    cur.end = len(body)
-    cur.pos = 0
-    try:
-        if cur.byte() != _STRUCTURE:
-            return None
-        cur.length()
-        if cur.byte() != _ARRAY or cur.length() == 0:
-            return None
-        if cur.byte() != _STRUCTURE or cur.byte() != 4 or cur.byte() != _UINT16:
-            return None
-        cur.pos = cur.need(2)
-        if cur.byte() != _OCTET_STRING or cur.byte() != 6:
-            return None
-    except AxdrError:
-        return None
-    cur.pos = 0
-    return cur
-
-
-def is_push_setup(body):
-    """True when the body is push-setup style."""
-    return begin(body) is not None
 
 
 def _objects(body, start, count):
@@ -237,9 +197,9 @@ def _plan(cur, stale=None):
 
 
 def readings(body, profile_name, system_title=None, cur=None):
-    """Readings of a push-setup body; ``cur`` is what begin(body) returned."""
+    """Readings of a push-setup body; ``cur`` is what obis.push_cursor(body) returned."""
     if cur is None:
-        cur = begin(body)
+        cur = push_cursor(body)
         if cur is None:
             raise AxdrError("not a push-setup body")
     cur.profile_name = profile_name
