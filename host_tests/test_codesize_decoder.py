@@ -25,10 +25,10 @@ from mp import run_micropython
 
 
 @pytest.mark.parametrize("make,kind", [
-    (errors.FrameError, "malformed"),
-    (errors.ChecksumError, "checksum"),
-    (errors.FrameTooLong, "overflow"),
-    (errors.SequenceError, "sequence"),
+    (errors.DecodeError, "malformed"),
+    (errors.checksum_error, "checksum"),
+    (errors.overflow_error, "overflow"),
+    (errors.sequence_error, "sequence"),
     (SecurityError, "authentication"),
     (AxdrError, "malformed"),
 ])
@@ -42,10 +42,10 @@ def test_every_decode_error_is_a_decode_error_counted_under_its_kind(make, kind)
 
 
 def test_only_the_errors_caught_by_name_are_classes_of_their_own():
-    assert errors.FrameError is DecodeError
+    assert errors.DecodeError is DecodeError
     for cls in (SecurityError, AxdrError):
         assert issubclass(cls, DecodeError)
-    for make in (errors.ChecksumError, errors.FrameTooLong, errors.SequenceError):
+    for make in (errors.checksum_error, errors.overflow_error, errors.sequence_error):
         assert type(make("x")) is DecodeError
     assert DecodeError("x").kind == "malformed"  # the instance attribute is per error
 
@@ -53,7 +53,7 @@ def test_only_the_errors_caught_by_name_are_classes_of_their_own():
 def test_an_error_log_counts_a_decode_error_raised_in_its_with_block_and_nothing_else():
     log = ErrorLog()
     with log:
-        raise errors.ChecksumError("HDLC FCS mismatch")
+        raise errors.checksum_error("HDLC FCS mismatch")
     assert log.counts["checksum"] == 1 and log.last_error == "HDLC FCS mismatch"
     with pytest.raises(ValueError):
         with log:

@@ -105,7 +105,8 @@ class Decoder:
             if item[0] == self._kind_dsmr:
                 self._emit(self._dsmr(item[1], None))
             else:
-                self._drain(self._reader.push(item[1]))
+                # The framer's payload is ours to overwrite: decrypted in place.
+                self._drain(self._reader.push(item[1], True))
             item = self._framer.next()
         self._out = None
         return out

@@ -20,9 +20,8 @@ from decoder.apdu_parse import (
     DATETIME_BYTES, GBT_HEADER, LLC_BYTES, MAX_DEPTH, TAG_GBT, TAG_NOTIFICATION, _after_length, _body_at,
     _datetime_at, _end_of, _is_llc, _noted, _raised, measure)
 from decoder.compat import const
-from decoder.errors import DecodeError, FrameTooLong, Incomplete, SequenceError
+from decoder.errors import DecodeError, Incomplete, overflow_error, sequence_error
 from decoder.gcm import Gcm
-from decoder.stream import handed
 
 __all__ = ("MAX_APDU", "ApduReader", "Notification", "measure")
 
@@ -63,7 +62,7 @@ class ApduReader(CipherSteps):
         self._gbt = None
         self._gbt_len = 0
         self._gbt_next = 0  # number of the block expected next; 0: no push under way
-        self._owned = False  # the payload is the framer's, free to decrypt in place
+        self._owned = False  # push(owned=True): the payload may be decrypted in place
         # Plaintext of a ciphered APDU that cannot be decrypted in place (a
         # caller's bytes): a memoryview over max_apdu bytes, made on first need.
         self._plain = None
@@ -85,7 +84,7 @@ class ApduReader(CipherSteps):
         self._checked = None
         self._tag = None
 
-    def push(self, payload):
+    def push(self, payload, owned=False):
         """Every APDU in ``payload`` -> list of Notification.
 
         The list and its Notifications are reused: valid until the next push.
@@ -93,14 +92,15 @@ class ApduReader(CipherSteps):
         its own link frame); a second block in the same payload would reuse
         the reassembly buffer under the first push's notification.
 
-        A payload that ``stream.Framer.next`` has just handed out (it is in
-        ``stream.handed``) lies in the framer's own buffer, which the framer
-        never reads again: ciphered APDUs in it are decrypted in place, so
-        such a payload is pushed once. Any other payload is left unchanged.
+        ``owned``: the caller gives the payload's bytes away (the Decoder does
+        for a payload ``stream.Framer.next`` has just returned: it lies in the
+        framer's buffer, which the framer never reads again). Ciphered APDUs
+        in it are then decrypted in place, with no plaintext buffer, so such a
+        payload is pushed once. Otherwise the payload is left unchanged.
         """
         notes = self._notes
         notes.clear()
-        self._owned = payload is handed[0]
+        self._owned = owned
         self._plain_used = 0
         self._depth = -1
         self._sealed = -1
@@ -240,7 +240,7 @@ class ApduReader(CipherSteps):
         expected = self._gbt_next
         if number == 1:
             if expected:
-                self.errors.record(SequenceError(
+                self.errors.record(sequence_error(
                     "GBT block 1 arrived with block %d pending: unfinished push of %d bytes dropped"
                     % (expected, self._gbt_len)))
             self._gbt_len = 0
@@ -249,7 +249,7 @@ class ApduReader(CipherSteps):
             return False
         if number != expected:
             self._gbt_next = 0
-            raise _noted(SequenceError("GBT block %d where block %d was expected: push dropped" % (number, expected)))
+            raise _noted(sequence_error("GBT block %d where block %d was expected: push dropped" % (number, expected)))
         return True
 
     def _append(self, view, data):
@@ -257,7 +257,7 @@ class ApduReader(CipherSteps):
         n = self._stop - data
         if start + n > self._max:
             self._gbt_next = 0
-            raise _noted(FrameTooLong("GBT push longer than %d bytes: dropped" % self._max))
+            raise _noted(overflow_error("GBT push longer than %d bytes: dropped" % self._max))
         if self._gbt is None:
             self._gbt = memoryview(bytearray(self._max))
         self._gbt[start : start + n] = view[data : self._stop]

@@ -12,8 +12,9 @@ and write the envelope (``_title``, ``_sc``, ``_counter``, ``_checked``,
 
 Where the plaintext goes. CTR is its own inverse and GHASH reads the whole
 ciphertext before the XOR (``Gcm.run``), so a ciphertext in a buffer the
-decoder owns and never reads again is decrypted where it lies: the framer's
-payload just handed out, or the reader's GBT reassembly. Only a caller's
+decoder owns and never reads again is decrypted where it lies: a payload
+pushed with ``owned=True`` (the framer's, just handed out), or the reader's
+GBT reassembly. Only a caller's
 payload (bytes, or a view the caller may read again) is copied out, into a
 buffer made on first need. A wrong key leaves garbage in the owned bytes,
 but nothing reads them: the error is counted, nothing is decoded.
@@ -21,7 +22,7 @@ but nothing reads them: the error is counted, nothing is decoded.
 
 from decoder.apdu_parse import TITLE_AT, TITLE_BYTES, _after_length, _noted
 from decoder.compat import const
-from decoder.errors import DecodeError, FrameTooLong, SecurityError
+from decoder.errors import DecodeError, SecurityError, overflow_error
 from decoder.gcm import SC_AUTH, SC_ENC, TAG_BYTES
 
 _DSMR_START = const(0x2F)  # '/': a DSMR telegram, not an APDU
@@ -103,7 +104,7 @@ class CipherSteps:
             return out
         used = self._plain_used
         if used + stop - start > self._max:
-            raise _noted(FrameTooLong("decrypted APDUs longer than %d bytes: dropped" % self._max))
+            raise _noted(overflow_error("decrypted APDUs longer than %d bytes: dropped" % self._max))
         if self._plain is None:
             self._plain = memoryview(bytearray(self._max))
         out = self._plain[used : used + stop - start]

@@ -21,7 +21,7 @@ M-Bus never needs it).
 
 from decoder import crc
 from decoder.compat import const
-from decoder.errors import ChecksumError, FrameError
+from decoder.errors import DecodeError, checksum_error
 
 START = const(0x2F)  # "/"
 _END = const(0x21)  # "!"
@@ -35,7 +35,7 @@ def frame(buf, pos, end):
 
     ``buf`` is a bytearray (``find`` is used to look for the "!"). The
     telegram text, "/" through the CRC digits, is the whole length from
-    ``pos``. Raises FrameError or ChecksumError. Few locals, no heap: the
+    ``pos``. Raises DecodeError or checksum_error. Few locals, no heap: the
     framer calls it on every telegram.
     """
     if end - pos < 1 + _HEADER_LETTERS:
@@ -56,12 +56,12 @@ def frame(buf, pos, end):
 def _check_header(buf, pos):
     for i in range(pos + 1, pos + 1 + _HEADER_LETTERS):
         if not _is_letter(buf[i]):
-            raise FrameError("DSMR header must start with / and three letters")
+            raise DecodeError("DSMR header must start with / and three letters")
 
 
 def _check_crc(buf, pos, bang):
     if crc.arc(buf, pos, bang + 1) != _hex_value(buf, bang + 1, bang + 1 + _CRC_DIGITS):
-        raise ChecksumError("DSMR CRC mismatch")
+        raise checksum_error("DSMR CRC mismatch")
 
 
 def _is_line_end(c):
@@ -77,7 +77,7 @@ def _check_text(buf, start, stop):
     for i in range(start, stop):
         c = buf[i]
         if (c < 0x20 or c > 0x7E) and c != _CR and c != _LF:
-            raise FrameError("DSMR telegram contains byte 0x%02x" % c)
+            raise DecodeError("DSMR telegram contains byte 0x%02x" % c)
 
 
 def _hex_value(buf, start, stop):
@@ -93,7 +93,7 @@ def _hex_digit(c):
         return c - 0x30
     if 0x61 <= c <= 0x66:
         return c - 0x57
-    raise FrameError("DSMR CRC is not four hex digits")
+    raise DecodeError("DSMR CRC is not four hex digits")
 
 
 def parse(text):
@@ -101,7 +101,7 @@ def parse(text):
 
     ``text`` is str or bytes-like, "/" through "!" (CRC optional). Lines
     that are not ``OBIS(...)`` are skipped; text that is not a telegram at
-    all raises FrameError.
+    all raises DecodeError.
     """
     from decoder import dsmr_parse
 

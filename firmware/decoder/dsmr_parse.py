@@ -18,7 +18,7 @@ unix port, host_tests/test_frame_heap.py).
 """
 
 from decoder.compat import const
-from decoder.errors import FrameError
+from decoder.errors import DecodeError
 
 # Values that are text sent as hex digits: the equipment identifiers
 # 0-n:96.1.x of the meter and its M-Bus channels and the text message
@@ -65,9 +65,9 @@ def parse(text):
             try:
                 data.decode()
             except UnicodeError:
-                raise FrameError("DSMR telegram is not ASCII text")
+                raise DecodeError("DSMR telegram is not ASCII text")
     if not data.startswith(b"/"):
-        raise FrameError("DSMR telegram must start with /")
+        raise DecodeError("DSMR telegram must start with /")
     if _Lines.one is None:  # one for every telegram: its attributes cost ~800 bytes
         _Lines.one = _Lines()
     readings = _Lines.one.walk(data)

@@ -11,10 +11,11 @@ Two families, kept apart on purpose (STYLE.md principle 7):
 shows the counters as they are. Only the errors some caller catches by name
 are classes of their own (``AxdrError``: obis.py tries another body style;
 ``SecurityError``: a wrong key is worth telling apart). The others are only
-ever raised and counted, so ``FrameError``, ``ChecksumError``,
-``FrameTooLong`` and ``SequenceError`` build a ``DecodeError`` of their kind:
-on MicroPython a class costs ~290 bytes of RAM for as long as the decoder
-runs, a function ~40. Catch them as ``DecodeError`` and read ``.kind``.
+ever raised and counted: link-layer faults raise a plain ``DecodeError``
+("malformed"), and ``checksum_error``, ``overflow_error`` and
+``sequence_error`` build a ``DecodeError`` of their kind. On MicroPython a
+class costs ~290 bytes of RAM for as long as the decoder runs, a function
+~40. Catch them as ``DecodeError`` and read ``.kind``.
 """
 
 
@@ -40,27 +41,23 @@ class AxdrError(DecodeError):
     kind = "malformed"
 
 
-# Link layer: bad flag, length, address or format field (kind "malformed").
-FrameError = DecodeError
-
-
 def _of_kind(message, kind):
     error = DecodeError(message)
     error.kind = kind  # an instance attribute: only an error actually raised pays for it
     return error
 
 
-def ChecksumError(message):  # noqa: N802 (raised like the class it stands for)
+def checksum_error(message):
     """Link layer: HDLC HCS/FCS, M-Bus checksum or DSMR CRC mismatch."""
     return _of_kind(message, "checksum")
 
 
-def FrameTooLong(message):  # noqa: N802
+def overflow_error(message):
     """A frame or a reassembled message is longer than its bounded buffer."""
     return _of_kind(message, "overflow")
 
 
-def SequenceError(message):  # noqa: N802
+def sequence_error(message):
     """Segments or General Block Transfer blocks missing, duplicated or out of order."""
     return _of_kind(message, "sequence")
 

@@ -31,7 +31,7 @@ every push and records the error without a costly ``except ... as``.
 from cryptolib import aes
 
 from decoder.compat import IS_MICROPYTHON, const
-from decoder.errors import FrameTooLong, SecurityError
+from decoder.errors import SecurityError, overflow_error
 
 _ECB = const(1)  # cryptolib mode number; the device has no MODE_* names
 _BLOCK = const(16)
@@ -114,7 +114,7 @@ class Gcm:
         """
         error = self.refusal(security_control)
         if error is None and len(out) < len(ciphertext):
-            error = FrameTooLong("decrypted APDU of %d bytes exceeds its %d-byte buffer" % (len(ciphertext), len(out)))
+            error = overflow_error("decrypted APDU of %d bytes exceeds its %d-byte buffer" % (len(ciphertext), len(out)))
         if error is None:
             error = self.start(security_control, system_title, frame_counter)
         if error is None and self._check and (tag is None or len(tag) != TAG_BYTES):

@@ -28,7 +28,7 @@ and value stack put a call's frame on the heap).
 
 from decoder import crc
 from decoder.compat import const
-from decoder.errors import ChecksumError, FrameError, FrameTooLong
+from decoder.errors import DecodeError, checksum_error, overflow_error
 
 FLAG = const(0x7E)
 _FORMAT_TYPE = const(0xA0)  # frame format type 3 (0xA in the top nibble)
@@ -70,8 +70,8 @@ class Parser:
 
         Returns the bytes consumed (the closing flag is not: it may open
         the next frame), 0 while the frame is incomplete (waiting is the
-        common case, and a raise allocates). Raises FrameError,
-        ChecksumError, or FrameTooLong when the frame would not fit in
+        common case, and a raise allocates). Raises DecodeError,
+        checksum_error, or overflow_error when the frame would not fit in
         ``limit`` bytes.
         """
         if end - pos < 2:
@@ -97,7 +97,7 @@ class Parser:
 
     def _fits(self, size):
         if size > self.limit:
-            raise FrameTooLong("HDLC frame of %d bytes exceeds the %d-byte buffer" % (size, self.limit))
+            raise overflow_error("HDLC frame of %d bytes exceeds the %d-byte buffer" % (size, self.limit))
 
 
 def frame(buf, pos, end, limit):
@@ -119,7 +119,7 @@ def frame(buf, pos, end, limit):
 def _length(fmt, low):
     length = ((fmt & _LENGTH_HIGH) << 8) | low
     if length < _MIN_LENGTH:
-        raise FrameError("HDLC length %d is shorter than any frame" % length)
+        raise DecodeError("HDLC length %d is shorter than any frame" % length)
     return length
 
 
@@ -143,7 +143,7 @@ def _header_end(buf, pos, fcs, end):
         if pos == _MORE:
             return _MORE
     if pos >= fcs:
-        raise FrameError("HDLC length too short for its control byte")
+        raise DecodeError("HDLC length too short for its control byte")
     return pos + 1  # after the control byte
 
 
@@ -151,14 +151,14 @@ def _address_end(buf, pos, fcs, end):
     stop = pos + MAX_ADDRESS
     while True:
         if pos >= fcs:
-            raise FrameError("HDLC length too short for its addresses")
+            raise DecodeError("HDLC length too short for its addresses")
         if pos >= end:
             return _MORE
         pos += 1
         if buf[pos - 1] & 1:
             return pos
         if pos == stop:
-            raise FrameError("HDLC address longer than %d bytes" % MAX_ADDRESS)
+            raise DecodeError("HDLC address longer than %d bytes" % MAX_ADDRESS)
 
 
 def _check_header(buf, start, header_end, body_end, end):
@@ -166,19 +166,19 @@ def _check_header(buf, start, header_end, body_end, end):
     if header_end + 2 == body_end:
         return body_end - 2  # no information field, FCS only
     if header_end + 4 > body_end:
-        raise FrameError("HDLC length leaves no room for HCS and FCS")
+        raise DecodeError("HDLC length leaves no room for HCS and FCS")
     if header_end + 2 > end:
         return _MORE
     if crc.x25(buf, start, header_end) != buf[header_end] | (buf[header_end + 1] << 8):
-        raise ChecksumError("HDLC HCS mismatch")
+        raise checksum_error("HDLC HCS mismatch")
     return header_end + 2
 
 
 def _check_trailer(buf, pos, close):
     if buf[close] != FLAG:
-        raise FrameError("HDLC frame does not end with a flag where its length says")
+        raise DecodeError("HDLC frame does not end with a flag where its length says")
     if crc.x25(buf, pos + 1, close - 2) != buf[close - 2] | (buf[close - 1] << 8):
-        raise ChecksumError("HDLC FCS mismatch")
+        raise checksum_error("HDLC FCS mismatch")
 
 
 def llc_length(buf, start, stop):

@@ -21,7 +21,7 @@ stop byte land where that longer length puts them.
 """
 
 from decoder.compat import const
-from decoder.errors import ChecksumError, FrameError, FrameTooLong
+from decoder.errors import DecodeError, checksum_error, overflow_error
 
 START = const(0x68)
 _STOP = const(0x16)
@@ -55,14 +55,14 @@ class Parser:
     def parse(self, pos, end):
         """Parse the long frame starting at buf[pos] (0x68): bytes consumed, 0 while incomplete.
 
-        Raises FrameError, ChecksumError, or FrameTooLong when the frame
+        Raises DecodeError, checksum_error, or overflow_error when the frame
         would not fit in ``limit`` bytes.
         """
         if end - pos < 4:
             return 0
         body = _body_length(self.buf, pos)
         if body + 6 > self.limit:
-            raise FrameTooLong("M-Bus frame of %d bytes exceeds the %d-byte buffer" % (body + 6, self.limit))
+            raise overflow_error("M-Bus frame of %d bytes exceeds the %d-byte buffer" % (body + 6, self.limit))
         if end - pos < body + 6:
             return 0
         self.ci = _check(self.buf, pos + 4, pos + 4 + body)
@@ -87,21 +87,21 @@ def frame(buf, pos, end, limit):
 def _body_length(buf, pos):
     body = buf[pos + 1]
     if buf[pos + 2] != body or buf[pos + 3] != START:
-        raise FrameError("M-Bus start 68 L L 68 malformed")
+        raise DecodeError("M-Bus start 68 L L 68 malformed")
     return body + _WRAP if body < _MIN_BODY else body
 
 
 def _check(buf, first, cs):
     """Check stop byte, checksum and CI of the body buf[first:cs]; return the CI."""
     if buf[cs + 1] != _STOP:
-        raise FrameError("M-Bus frame does not end with 16")
+        raise DecodeError("M-Bus frame does not end with 16")
     if _sum(buf, first, cs) != buf[cs]:
-        raise ChecksumError("M-Bus checksum mismatch")
+        raise checksum_error("M-Bus checksum mismatch")
     ci = buf[first + 2]
     if ci & _CI_DLMS_MASK:
-        raise FrameError("M-Bus CI 0x%02x is not a DLMS segment" % ci)
+        raise DecodeError("M-Bus CI 0x%02x is not a DLMS segment" % ci)
     if cs - first < _HEADER:
-        raise FrameError("M-Bus DLMS frame without STSAP/DTSAP")
+        raise DecodeError("M-Bus DLMS frame without STSAP/DTSAP")
     return ci
 
 

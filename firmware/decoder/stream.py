@@ -46,7 +46,7 @@ from decoder import hdlc
 from decoder.bare import Bare, dsmr_frame
 from decoder.segments import Reassembly
 from decoder.compat import const
-from decoder.errors import DecodeError, FrameError, FrameTooLong
+from decoder.errors import DecodeError, overflow_error
 
 KIND_APDU = const(1)  # payload is one or more APDUs (or a GBT block)
 KIND_DSMR = const(2)  # payload is a DSMR ASCII telegram "/…!XXXX" (CRC already checked)
@@ -76,15 +76,6 @@ _IDLE = const(1)  # nothing complete until more bytes arrive
 _READY = const(2)  # an item is in _item
 
 _FAILED = const(-1)  # the parse raised a DecodeError
-
-# The APDU payload a framer's next() returned last, until its next call or
-# feed(): it lies in the framer's own buffer, behind the bytes still to be
-# read, so ``apdu.ApduReader.push`` may decrypt it in place and needs no
-# plaintext buffer. A caller's bytes never get here. One slot for every
-# framer: a payload pushed after another framer handed out its own is
-# merely copied, as any other caller's.
-handed = [None]
-
 
 class Framer:
     """Streaming framer: ``feed(chunk)``, then ``next()`` until it returns None.
@@ -119,7 +110,6 @@ class Framer:
 
     def feed(self, chunk):
         """Take a chunk of any size; nothing is copied beyond the buffer's bound."""
-        handed[0] = None  # the last payload's bytes may move now
         if self._tail is not None:
             lost = len(self._tail)
             self.errors.count("overflow", "input fed before the framer was drained: %d bytes lost" % lost)
@@ -128,7 +118,6 @@ class Framer:
 
     def next(self):
         """The next ``(kind, memoryview)``, or None until more bytes arrive. Never raises."""
-        handed[0] = None
         step = self._step()
         while step == _AGAIN:
             step = self._step()
@@ -136,8 +125,6 @@ class Framer:
             return None
         item = self._item
         self._item = None
-        if item[0] == KIND_APDU:
-            handed[0] = item[1]
         return item
 
     def _step(self):
@@ -200,7 +187,7 @@ class Framer:
             self._parse()
         except DecodeError as e:
             return e
-        return FrameError("frame failed to parse")
+        return DecodeError("frame failed to parse")
 
     def _take(self, pos, n):
         self._start = pos + n
@@ -237,7 +224,7 @@ class Framer:
 
     def _wait(self, pos):
         if self._end - pos >= self._cap:
-            self._drop(pos, FrameTooLong("frame longer than the %d-byte buffer" % self._cap))
+            self._drop(pos, overflow_error("frame longer than the %d-byte buffer" % self._cap))
             return _AGAIN
         if self._tail is None:
             return _IDLE
