@@ -156,9 +156,10 @@ def _preload():
     # Compiling a module needs several times its final size in scratch heap;
     # importing the big ones first, each into a freshly collected heap, keeps
     # that peak low and the long-lived code packed together. The decoder loads
-    # M-Bus, DSMR and the untagged-list reader only when a meter needs them, so
-    # they are left out here: a push-setup HDLC meter never holds them.
-    for name in ("decoder.obis", "decoder.obis_push", "decoder.profiles", "decoder.apdu",
+    # M-Bus, DSMR and the reader of each body style (push-setup, OBIS-tagged,
+    # untagged) only when a meter needs them, so they are left out here: a
+    # meter holds the one reader its pushes need.
+    for name in ("decoder.obis", "decoder.profiles", "decoder.apdu",
                  "decoder.stream", "decoder.segments", "decoder.hdlc", "decoder.gcm",
                  "decoder.axdr", "umqtt.simple", "web.server"):
         try:
