@@ -55,3 +55,9 @@ def test_viper_kernel_agrees_with_the_plain_kernel_under_micropython():
     result = run_micropython(["-c", VIPER_CHECK])
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode().split() == ["ok", "True", "True"]
+
+
+def test_the_written_out_x25_table_is_the_one_the_polynomial_gives():
+    # crc.py keeps X.25's table as a bytes constant (it stays in the firmware image).
+    assert crc.X25_TABLE == crc._table(0x8408)
+    assert len(crc.X25_TABLE) == 512 and isinstance(crc.X25_TABLE, bytes)
