@@ -235,10 +235,10 @@ class MqttPublisher:
         todo = [c for c in readings if c not in self._discovered]
         if not todo:
             return
-        # Render once before: the snapshot's long-lived caches of the new codes are then
-        # made ahead of discovery's short-lived documents, not scattered between them
-        # (measured on the unix port: at 208 kB the first 300 pushes then all go out,
-        # instead of a MemoryError near push 60).
+        # Render once before: the snapshot's long-lived buffer growth and unit pieces are
+        # then made ahead of discovery's short-lived documents, not scattered between
+        # them (measured on the unix port: at 208 kB the first 300 pushes then all go
+        # out, instead of a MemoryError near push 60).
         self.snapshot.render(self.store)
         from app import discovery
 

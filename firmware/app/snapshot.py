@@ -23,13 +23,26 @@ from decoder import telegram_json, to_json
 BUF_SIZE = 6144
 # The first buffer: a SiL E450 snapshot (38 readings) is 1.8 kB, so it never grows.
 FIRST_SIZE = 2048
-# Codes and units whose encoded JSON pieces are cached: the store keeps at
-# most 96 codes (store.MAX_CODES), units are a dozen.
+# Units whose encoded JSON pieces are cached: meters send a dozen.
 _MAX_CACHED = 128
+# The last printable ASCII character: text up to it is copied byte by byte (UTF-8 is
+# ASCII there); text with anything past it is encoded.
+_ASCII_LAST = "~"
+
+# A snapshot or document that does not fit the buffer raises the builtin OverflowError
+# (a class of our own would be ~300 bytes of resident heap for an internal signal).
 
 
-class Overflow(Exception):
-    pass
+def _copy_ascii(buf, pos, text):
+    # -> the position after ``text`` in ``buf``, or -1 at a character past ASCII. Few
+    # locals on purpose: a call whose frame outgrows the C stack slot (~11 values) is
+    # given one on the heap, every call.
+    for ch in text:
+        if ch > _ASCII_LAST:
+            return -1
+        buf[pos] = ord(ch)
+        pos += 1
+    return pos
 
 
 class SnapshotWriter:
@@ -40,18 +53,21 @@ class SnapshotWriter:
         self._buf = bytearray(min(first, size))
         self._view = memoryview(self._buf)
         self._n = 0
-        # Encoded once per OBIS code and per unit: the codes a meter sends do
-        # not change, so after the first telegram an entry costs only its value.
-        self._keys = {}
+        # Encoded once per unit: a meter sends a dozen, so after the first telegram
+        # a unit costs nothing. OBIS codes are not cached: _put_text copies them.
         self._units = {}
 
-    def _key(self, code):
-        piece = self._keys.get(code)
-        if piece is None:
-            piece = ('"%s": {"value": ' % code).encode()
-            if len(self._keys) < _MAX_CACHED:
-                self._keys[code] = piece
-        return piece
+    def _put_text(self, text):
+        # OBIS codes, numbers and JSON keys are ASCII, copied byte by byte: no encoded
+        # copy of each per snapshot, and no cache of the codes either (~2 kB for 40
+        # codes, held for as long as the gateway runs).
+        if self._n + len(text) > len(self._buf):
+            raise OverflowError
+        end = _copy_ascii(self._buf, self._n, text)
+        if end < 0:  # text past ASCII (a meter's string reading): encoded
+            self._put(text.encode())
+        else:
+            self._n = end
 
     def _unit(self, unit):
         piece = self._units.get(unit)
@@ -61,11 +77,12 @@ class SnapshotWriter:
                 self._units[unit] = piece
         return piece
 
-    def _put(self, text):
-        data = text.encode() if isinstance(text, str) else text
+    def _put(self, data):
+        if isinstance(data, str):
+            return self._put_text(data)
         end = self._n + len(data)
         if end > len(self._buf):
-            raise Overflow()
+            raise OverflowError
         self._buf[self._n : end] = data
         self._n = end
 
@@ -82,7 +99,7 @@ class SnapshotWriter:
         while True:
             try:
                 return self._render(store)
-            except Overflow:
+            except OverflowError:
                 size = len(self._buf)
                 if size >= self._limit:
                     return memoryview(telegram_json(store).encode())
@@ -98,7 +115,7 @@ class SnapshotWriter:
         self._n = 0
         try:
             self._dump(doc)
-        except Overflow:
+        except OverflowError:
             return json.dumps(doc).encode()
         return self._view[: self._n]
 
@@ -126,13 +143,17 @@ class SnapshotWriter:
         self._n = 0
         self._put('{"meter_time": %s, "system_title": %s, "frame_counter": %s, "readings": {' % (
             self._value(store.meter_time), self._value(store.system_title), self._value(store.frame_counter)))
+        readings = store.readings
         first = True
-        for code, pair in store.readings.items():
+        for code in readings:  # not items(): a (code, pair) tuple per reading
             if not first:
                 self._put(b", ")
-            self._put(self._key(code))
+            self._put(b'"')
+            self._put(code)
+            self._put(b'": {"value": ')
+            pair = readings[code]
             self._put(self._value(pair[0]))
             self._put(self._unit(pair[1]))
             first = False
-        self._put("}}")
+        self._put(b"}}")
         return self._view[: self._n]
