@@ -21,43 +21,44 @@ Assistant deprecated it (2025) and derives the entity id from the device and
 sensor names.
 """
 
-# Unit as the meter spells it, lower-cased -> (the unit as Home Assistant spells it,
-# device_class or None, state_class). Meters differ in case (an LG E360 P1 port
-# writes "kVArh" and "kVAr"), Home Assistant matches units exactly and refuses
-# a device class with a unit outside its table, so the lookup ignores case and
-# the config names the unit Home Assistant's way (same unit, same value).
-_CLASSES = {
-    "wh": ("Wh", "energy", "total_increasing"),
-    "kwh": ("kWh", "energy", "total_increasing"),
-    "gj": ("GJ", "energy", "total_increasing"),  # heat meters behind DSMR (0-n:24.2.1)
-    # reactive_energy exists since Home Assistant 2025.6 (architecture #724).
-    "varh": ("varh", "reactive_energy", "total_increasing"),
-    "kvarh": ("kvarh", "reactive_energy", "total_increasing"),
-    "w": ("W", "power", "measurement"),
-    "kw": ("kW", "power", "measurement"),
-    "var": ("var", "reactive_power", "measurement"),
-    "kvar": ("kvar", "reactive_power", "measurement"),
-    "va": ("VA", "apparent_power", "measurement"),
-    "kva": ("kVA", "apparent_power", "measurement"),
-    "v": ("V", "voltage", "measurement"),
-    "a": ("A", "current", "measurement"),
-    "hz": ("Hz", "frequency", "measurement"),
-    "s": ("s", "duration", "measurement"),
-    # A gas or water register (DSMR 0-n:24.2.1): only its device type tells which,
-    # so no device class, but a growing total all the same.
-    "m3": ("m\u00b3", None, "total_increasing"),
-}
+# The tables below are text, one "|key=value" entry each, looked up with _lookup():
+# discovery runs after a (re)connect and when a new code appears, and imports this
+# module for it at the gateway's busiest moment (the first telegram). As dicts of
+# tuples they cost ~1.8 kB of heap then; as strings ~40 B each.
 
-# OBIS C value -> what it measures (IEC 62056-6-1 electricity C codes);
+# Unit as the meter spells it, lower-cased = the unit as Home Assistant spells it,
+# its device_class ("-": none) and state_class (T total_increasing, M measurement).
+# Meters differ in case (an LG E360 P1 port writes "kVArh" and "kVAr"), Home Assistant
+# matches units exactly and refuses a device class with a unit outside its table, so
+# the lookup ignores case and the config names the unit Home Assistant's way (same
+# unit, same value). GJ: heat meters behind DSMR (0-n:24.2.1). reactive_energy exists
+# since Home Assistant 2025.6 (architecture #724). m3: a gas or water register (DSMR
+# 0-n:24.2.1): only its device type tells which, so no device class, but a growing
+# total all the same.
+_UNITS = ("|wh=Wh energy T|kwh=kWh energy T|gj=GJ energy T"
+          "|varh=varh reactive_energy T|kvarh=kvarh reactive_energy T"
+          "|w=W power M|kw=kW power M|var=var reactive_power M|kvar=kvar reactive_power M"
+          "|va=VA apparent_power M|kva=kVA apparent_power M|v=V voltage M|a=A current M"
+          "|hz=Hz frequency M|s=s duration M|m3=m\u00b3 - T|")
+
+# OBIS C value = what it measures (IEC 62056-6-1 electricity C codes);
 # C 21..40, 41..60, 61..80 repeat 1..20 for phases L1, L2, L3.
-_QUANTITY = {
-    1: "import", 2: "export", 3: "reactive import", 4: "reactive export",
-    9: "apparent import", 10: "apparent export",
-    11: "current", 12: "voltage", 13: "power factor", 14: "frequency",
-}
+_QUANTITY = ("|1=import|2=export|3=reactive import|4=reactive export|9=apparent import"
+             "|10=apparent export|11=current|12=voltage|13=power factor|14=frequency|")
 _NEUTRAL = 91
-_ABSTRACT = {"96.1.0": "Meter ID", "96.1.1": "Meter ID 2", "42.0.0": "Logical device name",
-             "1.0.0": "Meter clock", "96.13.0": "Message"}
+# C.D.E of an abstract (A = 0) code = its name.
+_ABSTRACT = ("|96.1.0=Meter ID|96.1.1=Meter ID 2|42.0.0=Logical device name"
+             "|1.0.0=Meter clock|96.13.0=Message|")
+
+
+def _lookup(table, key):
+    """The value of ``key`` in a "|key=value|…|" table, or None."""
+    mark = "|%s=" % key
+    start = table.find(mark)
+    if start < 0:
+        return None
+    start += len(mark)
+    return table[start : table.find("|", start)]
 
 
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -84,11 +85,11 @@ def friendly_name(code):
     except (ValueError, IndexError):
         return code
     if a == "0":
-        return _ABSTRACT.get(".".join(cde[:3]), code)
+        return _lookup(_ABSTRACT, ".".join(cde[:3])) or code
     if c == _NEUTRAL:
         return "Current N"
     phase = (c - 1) // 20 if 21 <= c <= 80 else 0
-    what = _QUANTITY.get(c - 20 * phase)
+    what = _lookup(_QUANTITY, c - 20 * phase)
     if what is None:
         return code
     if c - 20 * phase <= 10:
@@ -127,12 +128,14 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
     if not unit:
         out["state_class"] = "measurement"
         return out
-    classes = _CLASSES.get(unit.lower())
+    # A unit holding the table's separators is none of its units.
+    classes = None if "|" in unit or "=" in unit else _lookup(_UNITS, unit.lower())
     if classes is None:
         out["unit_of_measurement"] = unit  # unknown: shown as sent, no class to violate
         return out
-    out["unit_of_measurement"] = classes[0]
-    if classes[1]:
-        out["device_class"] = classes[1]
-    out["state_class"] = classes[2]
+    ha_unit, device_class, state_class = classes.split(" ")
+    out["unit_of_measurement"] = ha_unit
+    if device_class != "-":
+        out["device_class"] = device_class
+    out["state_class"] = "total_increasing" if state_class == "T" else "measurement"
     return out
