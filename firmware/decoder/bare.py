@@ -27,6 +27,7 @@ frames on the C stack, not the heap.
 
 from decoder.compat import const
 from decoder.errors import DecodeError, Incomplete
+from decoder.stream import dsmr_frame  # stream.py imports bare.py only when it needs it: no cycle
 
 # Hits still waiting for bytes that are parsed again per call and framing:
 # such hits are rare in real data (a plausible header must pass), so a few
@@ -167,19 +168,6 @@ class Bare:
         if which == _MBUS:
             return True if self._mbus().parse(self._at, self._end) else None
         return True if dsmr_frame(self._buf, self._at, self._end) else None
-
-
-_dsmr_frame = None  # dsmr.frame once dsmr_frame has loaded it
-
-
-def dsmr_frame(buf, pos, end):
-    """``dsmr.frame``; dsmr.py is loaded by the first call, so HDLC and M-Bus meters never hold it."""
-    global _dsmr_frame
-    if _dsmr_frame is None:  # an import statement per call would allocate each time
-        from decoder import dsmr
-
-        _dsmr_frame = dsmr.frame
-    return _dsmr_frame(buf, pos, end)
 
 
 def _worst(a, b):

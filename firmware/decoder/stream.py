@@ -28,7 +28,9 @@ that changes its framing is found again.
 
 Memory: one receive buffer of ``max_frame`` bytes, allocated once, and a
 reassembly buffer of ``max_message`` bytes (``segments.py``) that only a
-meter which segments its messages allocates, with its first one. A chunk
+meter which segments its messages allocates, with its first one. bare.py
+is loaded by the first bare APDU start byte the framer tries: an HDLC meter
+whose stream opens on a flag never holds it (~2 kB resident). A chunk
 that does not fit is kept by reference (not copied) and pulled in as the
 buffer drains.
 A good frame costs the heap only its payload: a memoryview and the
@@ -43,7 +45,6 @@ fetched by parsing again, on the error path only (parsers are pure).
 """
 
 from decoder import hdlc
-from decoder.bare import Bare, dsmr_frame
 from decoder.segments import Reassembly
 from decoder.compat import const
 from decoder.errors import DecodeError, overflow_error
@@ -105,7 +106,8 @@ class Framer:
         self._item = None
         self._hdlc = hdlc.Parser(self._buf, max_frame)
         self._mbus = None  # made by _mbus_parser on the first M-Bus start byte
-        self._bare = Bare(self._buf, self._mv, self._hdlc, self._mbus_parser, measure, header_length)
+        self._measures = (measure, header_length)  # for the bare.Bare made by _bare_parser
+        self._bare = None
         self._segments = Reassembly(errors, max_message, _starts_apdu, self._mv)
 
     def feed(self, chunk):
@@ -170,8 +172,15 @@ class Framer:
             return dsmr_frame(self._buf, self._start, self._end)
         if way == _BARE:
             # Unless the lock is on bare APDUs, one inside which a checked frame starts is noise.
-            return self._bare.parse(self._start, self._end, self._lock != _BARE)
+            return self._bare_parser().parse(self._start, self._end, self._lock != _BARE)
         return 1  # CR or LF between DSMR telegrams
+
+    def _bare_parser(self):
+        if self._bare is None:
+            from decoder.bare import Bare
+
+            self._bare = Bare(self._buf, self._mv, self._hdlc, self._mbus_parser, *self._measures)
+        return self._bare
 
     def _mbus_parser(self):
         # mbus.py is loaded by the first 0x68 only, so HDLC and DSMR meters never hold it.
@@ -253,7 +262,7 @@ class Framer:
             return
         if self._start == self._end:
             self._start = self._end = 0
-            self._bare.forget()
+            self._forget()
         elif len(tail) > self._cap - self._end:
             self._compact()
         n = min(len(tail), self._cap - self._end)
@@ -278,7 +287,25 @@ class Framer:
             i += k
         self._start = 0
         self._end = n
-        self._bare.forget()
+        self._forget()
+
+    def _forget(self):
+        # The bytes moved: a bare APDU search in progress starts afresh.
+        if self._bare is not None:
+            self._bare.forget()
+
+
+_dsmr_frame = None  # dsmr.frame once dsmr_frame has loaded it
+
+
+def dsmr_frame(buf, pos, end):
+    """``dsmr.frame``; dsmr.py is loaded by the first call, so HDLC and M-Bus meters never hold it."""
+    global _dsmr_frame
+    if _dsmr_frame is None:  # an import statement per call would allocate each time
+        from decoder import dsmr
+
+        _dsmr_frame = dsmr.frame
+    return _dsmr_frame(buf, pos, end)
 
 
 def _starts_apdu(byte):
