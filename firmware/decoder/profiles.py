@@ -26,6 +26,8 @@ logical device name 0-0:42.0.0 / list identifier ("LGZ1030655933512",
 "KFM_001", "AIDON_V0001", "Kamstrup_V0001").
 """
 
+from decoder.compat import const
+
 # Exponents common to most meters: W, var, Wh, varh as integers, power
 # factor in 0.001, frequency in 0.01 Hz.
 _BASE = "power=0 reactive=0 apparent=0 energy=0 renergy=0 aenergy=0 voltage=-1 current=-2 pf=-3 frequency=-2"
@@ -97,27 +99,21 @@ def known(name):
     return name in names()
 
 
-# FLAG id -> profile. LGZ is both the E450/E570 (whole volts) and the E360
-# (0.1 V): obis.py tells them apart by the push object (E360 and AM550 push
-# on P1 with 0-6:25.9.0, the E450/E570 on M-Bus with 0-8:25.9.0); LGZ alone
-# means E450, the meter the Swiss utilities install most.
-MANUFACTURERS = {
-    "LGZ": "e450", "ISK": "am550", "KFM": "kaifa", "AID": "aidon",
-    "KAM": "kamstrup", "SAG": "sagemcom",
-}
+# FLAG id -> profile, " ID=profile" per manufacturer (text, not a dict: a
+# meter looks it up once, and the dict with its short strings held ~500 bytes
+# of RAM). LGZ is both the E450/E570 (whole volts) and the E360 (0.1 V):
+# obis.py tells them apart by the push object (E360 and AM550 push on P1 with
+# 0-6:25.9.0, the E450/E570 on M-Bus with 0-8:25.9.0); LGZ alone means E450,
+# the meter the Swiss utilities install most.
+_MANUFACTURERS = " LGZ=e450 ISK=am550 KFM=kaifa AID=aidon KAM=kamstrup SAG=sagemcom"
 
-# Push object B channel that marks a P1 push (see MANUFACTURERS).
-P1_PUSH_CHANNEL = 6
-P1_PROFILES = {"e450": "e360"}
-# Unencrypted pushes that name no manufacturer (ch-e450-gh934-apdu has only
-# a serial number): in every capture the push object 0-8:25.9.0 comes from a
-# Landis+Gyr M-Bus meter (whole volts) and 0-6:25.9.0 from a P1 meter (0.1 V).
-CHANNEL_PROFILES = {6: "am550", 8: "e450"}
-
-
-# Untagged value lists: the OBIS order of a push that carries values only.
-# Chosen by value count; "exponents" override the profile's.
-_SIL_EXPONENTS = {"voltage": -1, "current": -2}
+# Push object B channels: P1 (a Landis+Gyr meter there is the E360) and the
+# M-Bus wire. Unencrypted pushes that name no manufacturer (ch-e450-gh934-apdu
+# has only a serial number): in every capture the push object 0-8:25.9.0
+# comes from a Landis+Gyr M-Bus meter (whole volts, e450) and 0-6:25.9.0 from
+# a P1 meter (0.1 V, am550).
+_P1_CHANNEL = const(6)
+_MBUS_CHANNEL = const(8)
 
 # LISTS is built from this text on first use (module __getattr__ below): a
 # push-setup meter never looks at it, and built at import as dicts of
@@ -145,13 +141,17 @@ _LIST_TEXT = (
 
 
 def _lists():
-    """_LIST_TEXT as {name: {"obis": (codes...), "exponents" or "profile": ...}}."""
+    """_LIST_TEXT as {name: {"obis": (codes...), "exponents" or "profile": ...}}.
+
+    Untagged value lists: the OBIS order of a push that carries values only,
+    chosen by value count; "exponents" override the profile's."""
+    sil_exponents = {"voltage": -1, "current": -2}
     out = {}
     for line in _LIST_TEXT.split("\n"):
         words = line.split()
         spec = {"obis": tuple(words[2:])}
         if words[1] == "sil":
-            spec["exponents"] = _SIL_EXPONENTS
+            spec["exponents"] = sil_exponents
         else:
             spec["profile"] = words[1]
         out[words[0]] = spec
@@ -180,7 +180,14 @@ DEFAULT_LISTS = ("sil-consumer-info-1", "sil-consumer-message",
 
 def by_code(code):
     """Profile name for a three-letter FLAG id, or None."""
-    return MANUFACTURERS.get(code.upper()) if code else None
+    if not code or " " in code or "=" in code:
+        return None
+    at = _MANUFACTURERS.find(" %s=" % code.upper())
+    if at < 0:
+        return None
+    at += len(code) + 2
+    end = _MANUFACTURERS.find(" ", at)
+    return _MANUFACTURERS[at:] if end < 0 else _MANUFACTURERS[at:end]
 
 
 def _code(raw):
@@ -208,7 +215,7 @@ def resolve(name, system_title=None, logical_name=None, push_channel=None):
         return profile
     found = by_code(_code(system_title)) or by_code(_code(logical_name))
     if found is None:
-        found = CHANNEL_PROFILES.get(push_channel, "generic")
-    elif push_channel == P1_PUSH_CHANNEL:
-        found = P1_PROFILES.get(found, found)
+        found = "am550" if push_channel == _P1_CHANNEL else "e450" if push_channel == _MBUS_CHANNEL else "generic"
+    elif found == "e450" and push_channel == _P1_CHANNEL:
+        found = "e360"
     return _get(found)
