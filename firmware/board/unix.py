@@ -13,7 +13,8 @@ Same interface as board/esp32.py:
 The meter comes from ``tcp://HOST:PORT`` (a ser2net-style raw TCP port, how
 the simulator and remote serial servers expose a meter), a serial device path
 (set to raw mode at the configured baud rate with stty), or a capture file
-(replayed once, then silence). Configuration lives in a local folder
+(replayed once, then silence); those two are in board/unix_local.py, loaded
+only for such a source. Configuration lives in a local folder
 (``$METERLINK_DIR`` or ./var).
 """
 
@@ -23,13 +24,6 @@ try:
     import asyncio
 except ImportError:  # pragma: no cover - MicroPython before 1.21
     import uasyncio as asyncio
-
-# Bytes handed to the decoder per read from a capture file: about a quarter
-# second of 9600-baud line time, so a file replays like a slow meter.
-_FILE_CHUNK = 256
-# Pause between polls of a serial device with nothing to read (ms): at 9600
-# baud 20 ms is ~19 bytes, far below the kernel's tty buffer.
-_POLL_MS = 20
 
 
 class _StreamMeter:
@@ -55,50 +49,6 @@ class _StreamMeter:
                 sock.close()
         except OSError:
             pass
-
-
-class _FileMeter:
-    """A capture file replayed once; afterwards the line stays silent."""
-
-    def __init__(self, path):
-        self._f = open(path, "rb")
-
-    async def readinto(self, buf):
-        if self._f is None:
-            while True:  # a finished capture is a meter that went quiet
-                await asyncio.sleep(3600)
-        await asyncio.sleep(0)
-        n = self._f.readinto(memoryview(buf)[:_FILE_CHUNK])
-        if not n:
-            self._f.close()
-            self._f = None
-            return await self.readinto(buf)
-        return n
-
-    def close(self):
-        if self._f is not None:
-            self._f.close()
-            self._f = None
-
-
-class _DeviceMeter:
-    """A serial device (USB adapter on P1/M-Bus), polled without blocking the loop."""
-
-    def __init__(self, path, baud):
-        import select
-
-        os.system("stty -F %s %d raw -echo cs8 -cstopb -parenb" % (path, baud))
-        self._f = open(path, "rb")
-        self._poll = select.poll()
-        self._poll.register(self._f, select.POLLIN)
-
-    async def readinto(self, buf):
-        while not self._poll.poll(0):
-            await asyncio.sleep(_POLL_MS / 1000)
-        return self._f.readinto(buf) or 0
-
-    def close(self):
-        self._f.close()
 
 
 def _host_name():
@@ -137,9 +87,13 @@ class Board:
             return _StreamMeter(reader, writer)
         if source == "uart":
             raise OSError("meter.source 'uart' needs the ESP32; on unix use tcp://, a device or a file")
+        # A serial device or a capture file: loaded for that source only (a TCP meter,
+        # the common case on unix, does not hold their code).
+        from board import unix_local
+
         if source.startswith("/dev/"):
-            return _DeviceMeter(source, baud)
-        return _FileMeter(source)
+            return unix_local.DeviceMeter(source, baud)
+        return unix_local.FileMeter(source)
 
     def start_network(self, cfg):
         return None  # the host's network is up or not; nothing to manage

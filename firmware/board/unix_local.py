@@ -1,0 +1,67 @@
+"""The unix board's local meters: a serial device and a capture file (board/unix.py).
+
+Loaded by ``Board.open_meter`` for those sources only: a gateway reading a TCP meter
+port (the simulator, ser2net) never needs them.
+
+- ``/dev/…``: a serial device (USB adapter on P1/M-Bus), set to raw mode at the
+  configured baud rate with stty, polled without blocking the loop.
+- any other path: a capture file, replayed once like a slow meter, then silence.
+"""
+
+import os
+
+try:
+    import asyncio
+except ImportError:  # pragma: no cover - MicroPython before 1.21
+    import uasyncio as asyncio
+
+# Bytes handed to the decoder per read from a capture file: about a quarter
+# second of 9600-baud line time, so a file replays like a slow meter.
+_FILE_CHUNK = 256
+# Pause between polls of a serial device with nothing to read (ms): at 9600
+# baud 20 ms is ~19 bytes, far below the kernel's tty buffer.
+_POLL_MS = 20
+
+
+class FileMeter:
+    """A capture file replayed once; afterwards the line stays silent."""
+
+    def __init__(self, path):
+        self._f = open(path, "rb")
+
+    async def readinto(self, buf):
+        if self._f is None:
+            while True:  # a finished capture is a meter that went quiet
+                await asyncio.sleep(3600)
+        await asyncio.sleep(0)
+        n = self._f.readinto(memoryview(buf)[:_FILE_CHUNK])
+        if not n:
+            self._f.close()
+            self._f = None
+            return await self.readinto(buf)
+        return n
+
+    def close(self):
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+
+class DeviceMeter:
+    """A serial device (USB adapter on P1/M-Bus), polled without blocking the loop."""
+
+    def __init__(self, path, baud):
+        import select
+
+        os.system("stty -F %s %d raw -echo cs8 -cstopb -parenb" % (path, baud))
+        self._f = open(path, "rb")
+        self._poll = select.poll()
+        self._poll.register(self._f, select.POLLIN)
+
+    async def readinto(self, buf):
+        while not self._poll.poll(0):
+            await asyncio.sleep(_POLL_MS / 1000)
+        return self._f.readinto(buf) or 0
+
+    def close(self):
+        self._f.close()
