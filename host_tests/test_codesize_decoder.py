@@ -147,7 +147,7 @@ def test_a_sil_meter_makes_the_decoder_build_one_profile(sil_run_on_micropython)
 def test_a_sil_hdlc_meter_never_loads_what_other_meters_need(sil_run_on_micropython):
     loaded = set(sil_run_on_micropython["modules"])
     for lazy in ("decoder.obis_push", "decoder.obis_untagged", "decoder.axdr_compact", "decoder.dsmr_parse",
-                 "decoder.bare"):  # bare: the SiL stream opens on an HDLC flag
+                 "decoder.bare", "decoder.axdr_stamp"):  # bare: the SiL stream opens on an HDLC flag
         assert lazy not in loaded, lazy
     assert "decoder.obis_tagged" in loaded  # the reader the SiL pushes do need
     assert not sil_run_on_micropython["arc_table_built"]  # DSMR's CRC only

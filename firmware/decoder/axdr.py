@@ -69,42 +69,40 @@ _VARIABLE = const(0xFF)
 _UNUSED = const(0xFE)
 
 # Integers of 1, 2 or 4 bytes, read by shifting (no struct tuple on the
-# heap): tag -> 1 when signed.
-_INT = {0x05: 1, 0x06: 0, 0x0D: 0, 0x0F: 1, 0x10: 1, 0x11: 0, 0x12: 0, 0x16: 0}
+# heap), as bit masks over the tag (a dict held ~200 bytes of RAM): bit t
+# set when tag t is one, and when it is signed. Unsigned: double-long-unsigned
+# 06, bcd 0D, unsigned 11, long-unsigned 12, enum 16; signed: double-long 05,
+# integer 0F, long 10.
+_INTS = const(1 << 0x05 | 1 << 0x06 | 1 << 0x0D | 1 << 0x0F | 1 << 0x10 | 1 << 0x11 | 1 << 0x12 | 1 << 0x16)
+_SIGNED = const(1 << 0x05 | 1 << 0x0F | 1 << 0x10)
 
 # struct format of the other numeric tags.
 _FORMAT = {0x14: ">q", 0x15: ">Q", 0x17: ">f", 0x18: ">d"}
 
 
-class Stamp:
-    """COSEM date-time, date or time (``tag`` 0x19, 0x1A or 0x1B) kept as its raw
-    bytes; obis.py writes the text. One class for the three: on MicroPython each
-    class holds ~240 bytes of RAM for as long as the decoder runs."""
-
-    def __init__(self, tag, raw):
-        self.tag = tag
-        self.raw = raw
-
-    def __eq__(self, other):
-        return type(other) is Stamp and other.tag == self.tag and other.raw == self.raw
-
-    def __repr__(self):
-        return "%s(%s)" % (("DateTime", "Date", "Time")[self.tag - DATE_TIME], self.raw.hex())
+# Date-time, date and time values are axdr_stamp.Stamp objects: that module
+# is loaded by the first one (most meters never send one), and reached from
+# here as axdr.Stamp, axdr.DateTime, axdr.Date, axdr.Time (PEP 562; on
+# MicroPython MICROPY_MODULE_GETATTR).
+_stamps = None  # the axdr_stamp module once loaded
 
 
-def DateTime(raw):  # noqa: N802 (named for the COSEM type)
-    """date-time (tag 0x19): 12 bytes, layout in cosem_datetime.py."""
-    return Stamp(DATE_TIME, raw)
+def _stamp_module():
+    global _stamps
+    if _stamps is None:  # an import statement per value would allocate each time
+        _stamps = __import__("decoder.axdr_stamp").axdr_stamp
+    return _stamps
 
 
-def Date(raw):  # noqa: N802
-    """date (tag 0x1A): year(2) month day weekday."""
-    return Stamp(DATE, raw)
+def __getattr__(name):
+    if name == "Stamp" or name == "DateTime" or name == "Date" or name == "Time":
+        return getattr(_stamp_module(), name)
+    raise AttributeError(name)
 
 
-def Time(raw):  # noqa: N802
-    """time (tag 0x1B): hour minute second hundredths."""
-    return Stamp(TIME, raw)
+def is_stamp(value):
+    """Whether ``value`` is a date-time, date or time (loads nothing to tell)."""
+    return _stamps is not None and type(value) is _stamps.Stamp
 
 
 def text(raw):
@@ -205,8 +203,8 @@ class Cursor:
         takes its frame from the heap, and this one runs once per value."""
         if tag > _LAST_TAG or _SIZE[tag] == _UNUSED:
             raise AxdrError("unknown A-XDR tag 0x%02x at offset %d" % (tag, self.pos - 1))
-        if tag in _INT:
-            return self.integer(_SIZE[tag], _INT[tag])
+        if _INTS >> tag & 1:
+            return self.integer(_SIZE[tag], _SIGNED >> tag & 1)
         if _SIZE[tag] != _VARIABLE:
             return self.fixed(tag)
         if tag == _ARRAY or tag == _STRUCTURE:
@@ -223,7 +221,7 @@ class Cursor:
             return None
         if tag == _BOOLEAN:
             return self.byte() != 0
-        return Stamp(tag, self.take(_SIZE[tag]))  # the fixed tags left: date-time, date, time
+        return _stamp_module().Stamp(tag, self.take(_SIZE[tag]))  # the fixed tags left: date-time, date, time
 
     def variable(self, tag):
         """A string of LEN bytes (or LEN bits)."""

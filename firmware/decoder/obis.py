@@ -136,7 +136,7 @@ def plain(value):
         if len(value) == 12 and is_datetime(value):
             return datetime_text(value)
         return str(value, "ascii") if _printable(value) else value.hex()
-    if t is axdr.Stamp:
+    if axdr.is_stamp(value):
         return _stamp_text(value.tag, value.raw)
     if t is list or t is tuple:
         return [plain(v) for v in value]

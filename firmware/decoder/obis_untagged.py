@@ -58,7 +58,7 @@ def _emit(out, six, value, su, profile):
 def _unlabelled(out, item, index, last):
     """Entries without OBIS in a tagged body: the known vendor habits."""
     text = plain(item)
-    stamped = type(item) is axdr.Stamp and item.tag == axdr.DATE_TIME
+    stamped = axdr.is_stamp(item) and item.tag == axdr.DATE_TIME
     if (stamped or type(item) is bytes and is_datetime(item)) and "0-0:1.0.0" not in out:
         out["0-0:1.0.0"] = (text, None)
     elif index == 0 and type(item) is str and "1-1:0.2.129" not in out:
