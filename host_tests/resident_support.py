@@ -33,7 +33,7 @@ def from_rom(script, base=GATEWAY_BASE):
     env["MICROPYPATH"] = ".frozen"
     done = subprocess.run([MICROPYTHON, "-X", "heapsize=%s" % HEAP, "-c", prelude + script],
                           capture_output=True, env=env, cwd=ROOT, timeout=120)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")[-600:]
+    assert done.returncode == 0, (done.stdout + done.stderr).decode(errors="replace")[-600:]
     return json.loads(done.stdout.decode().strip().splitlines()[-1])
 
 

@@ -98,7 +98,7 @@ class MqttPublisher:
         self._poller = None
         self._event = asyncio.Event()
         self._sent_seq = -1
-        self._discovered = {}
+        self._discovered = set()  # codes whose config went out on this connection
         self._last_rx = self._last_ping = ticks_ms()
 
     def kick(self):
@@ -153,7 +153,7 @@ class MqttPublisher:
         self.connected = True
         self.connects += 1
         self._sent_seq = 0  # an empty store (seq 0) has nothing worth publishing
-        self._discovered = {}
+        self._discovered = set()
         self.log("mqtt: connected to %s:%d" % (mq["host"], mq["port"]))
         self._last_rx = self._last_ping = ticks_ms()
         self._publish(self.availability_topic, b"online")
@@ -248,7 +248,7 @@ class MqttPublisher:
                                    self.availability_topic, self.version)
             self._publish(discovery.topic(self.cfg["discovery_prefix"], self.device_id, code),
                           self.snapshot.document(doc))
-            self._discovered[code] = True
+            self._discovered.add(code)
             await asyncio.sleep(0)  # let the reader run between configs
         discovery = None
         unload(("app.discovery",))

@@ -1,0 +1,76 @@
+"""What a running gateway does not load until it needs it.
+
+A gateway reading a TCP meter port, never reconfigured over the LAN, holds neither the
+/config handler (portal/lan.py: the first /config request loads it) nor the unix board's
+serial-device and capture-file meters (board/unix_local.py: loaded for those sources).
+Each was ~0.6-1 kB of live heap at steady state.
+"""
+
+import asyncio
+import base64
+import json
+import sys
+
+from app import api
+from board.unix import Board
+from web.message import Request
+from web.server import HttpServer
+
+
+class _App:
+    """The attributes of app.app.App that api.register reads."""
+
+    def __init__(self, config_path):
+        self.config_path = config_path
+        self.cfg = {"device_id": "meterlink-test"}
+        self.restarts = 0
+
+    def request_restart(self):
+        self.restarts += 1
+
+
+def _get(server, path, headers=None):
+    request = Request("GET", path, {}, headers or {}, bytearray(), None)
+    return asyncio.run(server.dispatch(request))
+
+
+def test_config_is_served_by_a_handler_loaded_with_the_first_request(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"admin": {"password": "letmein-please"}}))
+    sys.modules.pop("portal.lan", None)
+    server = HttpServer(0)
+    api.register(server, _App(str(path)))
+    assert "portal.lan" not in sys.modules
+    first = server.find("/config")
+    assert _get(server, "/config").status == 401  # the admin password is asked for
+    assert "portal.lan" in sys.modules and server.find("/config") is not first
+    token = base64.b64encode(b"admin:letmein-please").decode()
+    assert _get(server, "/config", {"authorization": "Basic " + token}).status == 200
+
+
+def test_without_a_config_file_there_is_no_config_route():
+    server = HttpServer(0)
+    api.register(server, _App(None))
+    assert server.find("/config") is None
+
+
+def test_a_tcp_meter_does_not_load_the_local_meters(tmp_path):
+    sys.modules.pop("board.unix_local", None)
+    capture = tmp_path / "capture.bin"
+    capture.write_bytes(b"\x7e\xa0")
+
+    async def open_and_read(source):
+        meter = await Board(str(tmp_path)).open_meter(source, 9600)
+        try:
+            buf = bytearray(16)
+            return await meter.readinto(buf), bytes(buf[:2])
+        finally:
+            meter.close()
+
+    try:
+        asyncio.run(open_and_read("tcp://127.0.0.1:1"))
+    except OSError:
+        pass  # nobody listens there: only what was loaded to try matters
+    assert "board.unix_local" not in sys.modules
+    assert asyncio.run(open_and_read(str(capture))) == (2, b"\x7e\xa0")
+    assert "board.unix_local" in sys.modules
