@@ -9,6 +9,7 @@ import socket
 
 import pytest
 
+from gateway_support import wait_until
 from web_support import INTERPRETERS, Child, free_port, raw_exchange, request
 
 APP = """
@@ -192,6 +193,9 @@ class TestSlowClients:
         finally:
             for s in stalled:
                 s.close()
+        # The server frees a slot when it reads the close, a moment later: the tests
+        # after this one share the server and must find every slot free again.
+        wait_until(lambda: get_json(server, "/hello")[0] == 200, 10, what="the stalled slots to be freed")
 
 
 def test_head_gets_the_get_header_fields_and_no_body(server):
