@@ -226,3 +226,17 @@ def test_the_same_parts_behave_identically_on_micropython(tmp_path):
     assert json.loads(lines[1]) == discovery.config("1-0:1.8.0", 1, "Wh", "d", "s", "a", "v")
     assert json.loads(lines[2]) == vse.payload(store)
     assert lines[3] == "Voltage L2"
+
+
+def test_status_times_are_unix_seconds_on_every_port():
+    import calendar
+    import time
+
+    from app import clock
+
+    assert abs(clock.now() - time.time()) < 2
+    done = run_micropython(["-c", "from app import clock; print(clock.now())"])
+    assert done.returncode == 0, done.stderr
+    assert abs(float(done.stdout) - time.time()) < 5
+    # The ESP32 port counts from 2000-01-01: the offset that turns it into Unix time.
+    assert clock.UNIX_2000 == calendar.timegm((2000, 1, 1, 0, 0, 0))

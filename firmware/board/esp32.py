@@ -44,6 +44,11 @@ WDT_TIMEOUT_MS = 30000
 WIFI_CONNECT_S = 20
 BACKOFF_FIRST = 2
 BACKOFF_MAX = 120
+# Wall clock from NTP once the station is up (the RTC starts at 2000-01-01 and the
+# status times would say so): again daily against RTC drift, hourly while no server
+# answers. ntptime blocks up to a second, well inside the UART's RX_SECONDS.
+NTP_RESYNC_MS = 24 * 3600 * 1000
+NTP_RETRY_MS = 3600 * 1000
 # Captive portal: the button must read pressed this many times, BUTTON_GAP_MS apart, so
 # a bounce or a glitch at power-up does not open the portal (0.2 s of holding).
 BUTTON_SAMPLES = 10
@@ -142,9 +147,13 @@ class Board:
 
     async def _keep_wifi(self, ssid, password):
         delay = BACKOFF_FIRST
+        clock_due = time.ticks_ms()
         while True:
             if self.wlan.isconnected():
                 delay = BACKOFF_FIRST
+                if time.ticks_diff(time.ticks_ms(), clock_due) >= 0:
+                    wait = NTP_RESYNC_MS if _set_clock() else NTP_RETRY_MS
+                    clock_due = time.ticks_add(time.ticks_ms(), wait)
                 await asyncio.sleep(5)
                 continue
             self.wlan.connect(ssid, password)
@@ -230,3 +239,14 @@ class Board:
     def reset(self):
         """A clean boot into station mode with the new configuration."""
         machine.reset()
+
+
+def _set_clock():
+    """Set the RTC to UTC from NTP; False when no server answered."""
+    try:
+        import ntptime
+
+        ntptime.settime()
+    except (ImportError, OSError, OverflowError):
+        return False
+    return True
