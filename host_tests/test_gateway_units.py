@@ -168,6 +168,26 @@ class TestVse:
         assert vse.payload(store)["meter"]["1.8.0"] == 1
         assert vse.meter_id(store, "dongle") == "dongle"
 
+    def test_a_meter_without_a_clock_gets_the_gateways_utc_time_once_that_is_set(self):
+        store = Store()
+        store.update(Telegram(None, None, None, {"1-0:1.8.0": (1, "Wh")}, None))
+        assert vse.payload(store)["meter"]["ts"] is None
+        assert vse.payload(store, lambda: None)["meter"]["ts"] is None  # clock not set yet
+        assert vse.payload(store, lambda: "2026-11-26T03:40:00Z")["meter"]["ts"] == "2026-11-26T03:40:00Z"
+        filled = filled_store(1)  # the meter's own time wins
+        assert vse.payload(filled, lambda: "2026-11-26T03:40:00Z")["meter"]["ts"] == simulate.iso_time(0)
+
+    def test_the_gateways_utc_time_is_iso_8601_on_every_port(self):
+        import re
+
+        from app import clock
+
+        pattern = r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+        assert re.match(pattern, clock.iso_utc())
+        done = run_micropython(["-c", "from app import clock; print(clock.iso_utc())"])
+        assert done.returncode == 0, done.stderr
+        assert re.match(pattern, done.stdout.decode().strip())
+
 
 class TestMetrics:
     def test_numeric_readings_and_counters_in_prometheus_text(self):

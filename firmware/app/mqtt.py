@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover
 
 from app import unload
 from decoder.compat import const
-from app.clock import since_ms, ticks_ms
+from app.clock import iso_utc, since_ms, ticks_ms
 
 # Broker keepalive (s), announced in CONNECT; a ping goes out every half of
 # it, and a broker silent for a whole keepalive counts as gone.
@@ -224,7 +224,7 @@ class MqttPublisher:
             mid = vse.meter_id(self.store, self.device_id)
             # Written like the discovery configs (the state has gone out, the buffer is
             # free): floats in the decoder's JSON spelling, no string of the whole payload.
-            self._publish(vse.topic(self.cfg["vse_group"], mid), self.snapshot.document(vse.payload(self.store)))
+            self._publish(vse.topic(self.cfg["vse_group"], mid), self.snapshot.document(vse.payload(self.store, iso_utc)))
         self._sent_seq = seq
 
     async def _publish_discovery(self):

@@ -39,9 +39,16 @@ def topic(group, mid):
     return "dt/%s/%s/ds" % (group, mid)
 
 
-def payload(store):
-    """The VSE JSON dict for the current snapshot."""
-    meter = {"ts": store.meter_time}
+def payload(store, now_iso=None):
+    """The VSE JSON dict for the current snapshot.
+
+    ``ts`` is the meter's own time; a meter that sends no clock (some Aidon
+    lists) gets ``now_iso()`` instead, the gateway's UTC time, or null while
+    the gateway's clock is not set either."""
+    ts = store.meter_time
+    if ts is None and now_iso is not None:
+        ts = now_iso()
+    meter = {"ts": ts}
     for code in sorted(store.readings):
         value = store.readings[code][0]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
