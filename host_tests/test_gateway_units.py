@@ -122,6 +122,17 @@ class TestDiscovery:
         doc = self.cfg("1-0:3.8.0", 5, "varh")
         assert (doc["device_class"], doc["state_class"]) == ("reactive_energy", "total_increasing")
 
+    @pytest.mark.parametrize("code", ["1-0:13.7.0", "1-0:33.7.0", "1-0:53.7.0", "1-0:73.7.0"])
+    def test_a_unitless_power_factor_gets_its_device_class(self, code):
+        doc = self.cfg(code, 0.998, None)
+        assert (doc["device_class"], doc["state_class"]) == ("power_factor", "measurement")
+        assert "unit_of_measurement" not in doc
+
+    @pytest.mark.parametrize("code", ["1-0:13.8.0", "0-0:13.7.0", "1-0:14.7.0", "#3"])
+    def test_other_unitless_numbers_get_no_device_class(self, code):
+        doc = self.cfg(code, 1, None)
+        assert "device_class" not in doc and doc["state_class"] == "measurement"
+
     def test_text_readings_have_no_unit_or_state_class(self):
         doc = self.cfg("0-0:96.1.1", "71000042", None)
         assert "state_class" not in doc and "unit_of_measurement" not in doc

@@ -102,6 +102,15 @@ def friendly_name(code):
     return name
 
 
+def _is_power_factor(code):
+    # Electricity (A = 1), C 13 total or 33/53/73 for L1-L3, D 7 instantaneous.
+    try:
+        (a, _), cde = _split(code)
+    except ValueError:
+        return False
+    return a == "1" and len(cde) > 1 and cde[1] == "7" and cde[0] in ("13", "33", "53", "73")
+
+
 def topic(discovery_prefix, device_id, code):
     return "%s/sensor/%s/%s/config" % (discovery_prefix, device_id, object_id(code))
 
@@ -127,6 +136,8 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
         return out  # text, lists, flags: Home Assistant shows them as they are
     if not unit:
         out["state_class"] = "measurement"
+        if _is_power_factor(code):
+            out["device_class"] = "power_factor"  # Home Assistant takes it without a unit
         return out
     # A unit holding the table's separators is none of its units.
     classes = None if "|" in unit or "=" in unit else _lookup(_UNITS, unit.lower())
