@@ -55,6 +55,12 @@ class WLAN:
         return -61
 '''
 
+FAKE_NTPTIME = '''
+import network
+def settime():
+    network.LOG.append(["ntp"])
+'''
+
 SCRIPT = '''
 import json, asyncio, machine, network
 from board.esp32 import Board, rx_buffer_size
@@ -83,6 +89,7 @@ print(b.device_id(), b.network_up(), b.rssi(), rx_buffer_size(9600), rx_buffer_s
 def run_board(tmp_path):
     (tmp_path / "machine.py").write_text(FAKE_MACHINE)
     (tmp_path / "network.py").write_text(FAKE_NETWORK)
+    (tmp_path / "ntptime.py").write_text(FAKE_NTPTIME)
 
     def run(spec):
         board_file = tmp_path / "board.json"
@@ -130,4 +137,6 @@ def test_active_low_led_and_no_inversion(run_board):
 def test_wifi_identity_and_buffer_sizes(run_board):
     _, _, net, facts = run_board(DEVKIT)
     assert ["active", True] in net and ["connect", "home", "secret123"] in net
+    # Once the station is up the clock is set, once (the next sync is a day away).
+    assert net.index(["ntp"]) > net.index(["connect", "home", "secret123"]) and net.count(["ntp"]) == 1
     assert facts == ["240ac40102ff", "True", "-61", "7680", "16384", "1024"]
