@@ -12,6 +12,8 @@ Only numeric readings become samples (ids, texts and the clock are not
 numbers); label values are escaped as the format requires.
 """
 
+from decoder import finite
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -24,12 +26,12 @@ def _number(value):
         return "1" if value else "0"
     if not isinstance(value, float):
         return str(value)
+    if finite(value):
+        return repr(value)
     # The format spells the IEEE specials NaN, +Inf, -Inf; Python writes nan, inf.
     if value != value:
         return "NaN"
-    if value - value != 0:
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(value)
+    return "+Inf" if value > 0 else "-Inf"
 
 
 def _family(name, kind, help_text):

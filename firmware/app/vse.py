@@ -11,6 +11,8 @@ sends (Wh, W, var, varh, V, A), as the values of the snapshot; NaN and
 infinities (which float registers can carry, and JSON cannot) are left out.
 """
 
+from decoder import finite
+
 # Codes that identify the meter, in order of preference, for the topic.
 _ID_CODES = ("0-0:96.1.1", "0-0:96.1.0", "0-0:42.0.0")
 # An MQTT topic level built from meter data is cut to this length; meter ids
@@ -53,7 +55,7 @@ def payload(store, now_iso=None):
         value = store.readings[code][0]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        if value != value or value - value != 0:
+        if not finite(value):
             continue  # NaN or an infinity (a float register can hold them): no reading
         key = short_code(code)
         if key not in meter:

@@ -235,9 +235,7 @@ def to_json(obj):
     if isinstance(obj, int):
         return str(obj)
     if isinstance(obj, float):
-        if obj != obj or obj in (_INF, -_INF):
-            return "null"
-        return "%.15g" % obj
+        return "%.15g" % obj if finite(obj) else "null"
     if isinstance(obj, dict):
         return "{%s}" % ", ".join("%s: %s" % (to_json(str(k)), to_json(v)) for k, v in obj.items())
     if isinstance(obj, (list, tuple)):
@@ -249,7 +247,9 @@ def to_json(obj):
     return json.dumps(str(obj))
 
 
-_INF = float("inf")
+def finite(number):
+    """False for NaN and the infinities a float32 register can hold: no JSON number."""
+    return number == number and number - number == 0
 
 
 def telegram_json(t):
