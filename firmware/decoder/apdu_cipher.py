@@ -14,9 +14,8 @@ Where the plaintext goes. CTR is its own inverse and GHASH reads the whole
 ciphertext before the XOR (``Gcm.run``), so a ciphertext in a buffer the
 decoder owns and never reads again is decrypted where it lies: a payload
 pushed with ``owned=True`` (the framer's, just handed out), or the reader's
-GBT reassembly. Only a caller's
-payload (bytes, or a view the caller may read again) is copied out, into a
-buffer made on first need. A wrong key leaves garbage in the owned bytes,
+GBT reassembly. Only a caller's payload (bytes, or a view the caller may
+read again) is copied out, into a buffer made on first need. A wrong key leaves garbage in the owned bytes,
 but nothing reads them: the error is counted, nothing is decoded.
 """
 

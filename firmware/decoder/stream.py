@@ -78,6 +78,7 @@ _READY = const(2)  # an item is in _item
 
 _FAILED = const(-1)  # the parse raised a DecodeError
 
+
 class Framer:
     """Streaming framer: ``feed(chunk)``, then ``next()`` until it returns None.
 
