@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 
-from mp import MICROPYTHON, MP_LIB, ROOT, compiled_tree, micropython_env
+from mp import MICROPYTHON, MP_LIB, ROOT, compiled_tree, micropython_env, search_path, short
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -165,11 +165,11 @@ class Gateway:
         env = micropython_env()
         if self.code_dir:
             first = [self.code_dir] + ([self.lib_dir] if self.lib_dir else [])
-            env["MICROPYPATH"] = ".frozen:%s:%s" % (":".join(first), env["MICROPYPATH"][len(".frozen:"):])
+            env["MICROPYPATH"] = search_path(*(first + [os.path.join(ROOT, "firmware"), MP_LIB]))
         env["METERLINK_DIR"] = self.dir
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [MICROPYTHON, "-X", "heapsize=%s" % self.heapsize, os.path.join(self.code_dir or os.path.join(ROOT, "firmware"), "main.py"),
+            [MICROPYTHON, "-X", "heapsize=%s" % self.heapsize, short(os.path.join(self.code_dir or os.path.join(ROOT, "firmware"), "main.py")),
              "--config", self.config_path],
             stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         return self

@@ -36,11 +36,28 @@ def compiled_tree():
     return _fresh[0]
 
 
-def micropython_env(extra_paths=(), compiled=False):
+def short(path, cwd=ROOT):
+    """``path`` relative to the checkout when inside it and the run's ``cwd`` is the checkout.
+
+    Each imported module's ``__file__`` is an interned string of the path it was found
+    under, so absolute paths make the heap a run needs depend on the checkout's folder:
+    the decoder's floor moved by 4 kB between /work/main and a clone under /tmp. Relative
+    paths cost the same in every clone, as on the device (``/decoder/axdr.mpy``)."""
+    path = os.path.abspath(path)
+    if cwd == ROOT and (path == ROOT or path.startswith(ROOT + os.sep)):
+        return os.path.relpath(path, ROOT)
+    return path
+
+
+def search_path(*paths, cwd=ROOT):
+    """A MICROPYPATH value for a run in ``cwd``: ``.frozen`` first (the port's asyncio), then ``paths``."""
+    return ":".join([".frozen"] + [short(p, cwd) for p in paths])
+
+
+def micropython_env(extra_paths=(), compiled=False, cwd=ROOT):
     env = dict(os.environ)
     code = compiled_tree() if compiled else os.path.join(ROOT, "firmware")
-    paths = [".frozen", code, MP_LIB] + list(extra_paths)
-    env["MICROPYPATH"] = ":".join(paths)
+    env["MICROPYPATH"] = search_path(code, MP_LIB, *extra_paths, cwd=cwd)
     return env
 
 

@@ -25,10 +25,10 @@ def free_port(kind=socket.SOCK_STREAM):
         return s.getsockname()[1]
 
 
-def command(interpreter, code, heapsize="256k"):
-    """argv and environment running ``code`` with firmware/ importable."""
+def command(interpreter, code, heapsize="256k", cwd=ROOT):
+    """argv and environment running ``code`` in ``cwd`` with firmware/ importable."""
     if interpreter == "micropython":
-        return [MICROPYTHON, "-X", "heapsize=%s" % heapsize, "-c", code], micropython_env()
+        return [MICROPYTHON, "-X", "heapsize=%s" % heapsize, "-c", code], micropython_env(cwd=cwd)
     env = dict(os.environ)
     paths = [os.path.join(ROOT, "firmware"), os.path.join(ROOT, "tools", "shims")]
     env["PYTHONPATH"] = os.pathsep.join(paths)
@@ -39,7 +39,7 @@ class Child:
     """A firmware process; ``stop()`` returns its output for failure messages."""
 
     def __init__(self, interpreter, code, heapsize="256k", cwd=ROOT, env=None):
-        argv, env_base = command(interpreter, code, heapsize)
+        argv, env_base = command(interpreter, code, heapsize, cwd)
         env = dict(env_base, **(env or {}))
         self.proc = subprocess.Popen(
             argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

@@ -258,7 +258,7 @@ def footprint(code):
 
     From a ROMFS image (``code`` from rom_code()) the image is mounted first, outside the
     first reading: the rows are heap beyond the image."""
-    from mp import MICROPYTHON, micropython_env
+    from mp import MICROPYTHON, micropython_env, search_path
 
     env = micropython_env()
     script = FOOTPRINT_SCRIPT % (FOOTPRINT_ORDER, simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY)
@@ -268,7 +268,7 @@ def footprint(code):
         script = romfs.HOST_LAUNCHER % romfs.HOST_IMAGE + script
         env["MICROPYPATH"] = ".frozen"
     else:
-        env["MICROPYPATH"] = ":".join([".frozen", code[0], code[1]])
+        env["MICROPYPATH"] = search_path(code[0], code[1])
     done = subprocess.run([MICROPYTHON, "-X", "heapsize=1m", "-c", script], capture_output=True,
                           env=env, cwd=ROOT, timeout=60)
     if done.returncode != 0:
