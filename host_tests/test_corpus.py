@@ -355,6 +355,20 @@ EXPECT = {
         },
         "present": ["1-0:31.7.0", "1-0:51.7.0", "1-0:71.7.0"],
     },
+    # published: esphome-libs/dlms_parser tests/dumps/sagemcom_xt211.h (22 values). A bare
+    # APDU whose entries write class id, OBIS and attribute untagged (not A-XDR); no
+    # date-time, no scalers: W and Wh as sent. Attribute 3 (control state) keeps its "/3".
+    "cz-sagemcom-xt211-compact": {
+        "telegrams": 1, "time": None,
+        "readings": {
+            "0-0:96.1.1": R("5100005149"), "0-0:96.14.0": R("T2"), "0-0:96.3.10/3": R(1),
+            "0-0:17.0.0/3": R(0), "0-1:96.3.10/3": R(1), "0-2:96.3.10/3": R(0),
+            "1-0:1.7.0": R(1956, "W"), "1-0:21.7.0": R(198, "W"), "1-0:41.7.0": R(1703, "W"),
+            "1-0:61.7.0": R(54, "W"), "1-0:2.7.0": R(0, "W"), "1-0:62.7.0": R(0, "W"),
+            "1-0:1.8.0": R(4913794, "Wh"), "1-0:1.8.1": R(948933, "Wh"), "1-0:1.8.2": R(3964860, "Wh"),
+            "1-0:1.8.4": R(0, "Wh"), "1-0:2.8.0": R(52, "Wh"),
+        },
+    },
 }
 
 # id -> (reason, the error kind the decoder must count instead of decoding)
@@ -365,7 +379,6 @@ UNDECODABLE = {
     "at-sagemcom-t210d-L01": ("encrypted (0x20), key not published (plaintext published); framing with L=0x01 still checked", "authentication"),
     "at-sagemcom-t210d-evn-pair": ("encrypted (0x20), key not published (plaintext published)", "authentication"),
     "at-kaifa-evn-enc-nokey": ("encrypted (0x20), key not published", "authentication"),
-    "cz-sagemcom-xt211-compact": ("not A-XDR: untagged class/OBIS/attribute inside structures (tag 0x60 at offset 18)", "malformed"),
 }
 
 # Published decrypted APDUs (fed as a bare APDU stream): id -> readings checked.

@@ -17,10 +17,7 @@ from conftest import load_corpus
 
 CORPUS = load_corpus()
 FRAMED = ("hdlc", "mbus", "raw-apdu", "dsmr-ascii", "dsmr-encrypted")
-# The Czech XT211 sends a non-A-XDR body (untagged class id / OBIS inside a
-# structure, see its notes): a bare APDU whose end apdu.measure cannot find.
-NOT_MEASURABLE = ("cz-sagemcom-xt211-compact",)
-IDS = sorted(i for i, e in CORPUS.items() if e["transport"] in FRAMED and i not in NOT_MEASURABLE)
+IDS = sorted(i for i, e in CORPUS.items() if e["transport"] in FRAMED)
 
 
 def capture(entry):
@@ -122,6 +119,22 @@ def test_three_apdus_in_one_hdlc_frame_keep_their_inner_llcs_for_the_apdu_layer(
     assert out[0][1][:1] == b"\x0f" and out[0][1].count(b"\xe6\xe7\x00\x0f") == 2
 
 
-def test_xt211_compact_body_is_counted_malformed_not_a_checksum_error():
-    out, log = frame(capture(CORPUS["cz-sagemcom-xt211-compact"]))
-    assert "checksum" not in nonzero(log)
+def test_a_bare_xt211_apdu_ends_where_its_vendor_shape_ends():
+    # Not A-XDR (class id, OBIS and attribute untagged inside each entry, see the
+    # capture's notes), so no A-XDR walk finds its end; copies back to back, one byte
+    # at a time, are still one payload each.
+    data = capture(CORPUS["cz-sagemcom-xt211-compact"])
+    out, log = frame(data * 3, [(data * 3)[i:i + 1] for i in range(3 * len(data))])
+    assert out == [(stream.KIND_APDU, data)] * 3
+    assert nonzero(log) == {}
+
+
+def test_a_bare_body_that_is_neither_a_xdr_nor_the_xt211_shape_is_counted_and_the_next_copy_read():
+    data = capture(CORPUS["cz-sagemcom-xt211-compact"])
+    at = data.index(bytes.fromhex("0A35313030"))  # the first entry's value: 09 0A "5100005149"
+    broken = data[:at - 1] + b"\x60" + data[at:]  # its tag now fits neither
+    out, log = frame(broken + data)
+    assert nonzero(log) == {"malformed": 1}
+    assert out == [(stream.KIND_APDU, data)]
+
+

@@ -607,14 +607,10 @@ def test_an_unreadable_capture_is_counted_and_publishes_no_state(runs, cid):
     assert run.availability == b"online"
 
 
-# Decoder behaviour found by these runs (decoder files are not this test's to fix).
-DECODER_ISSUES = {
-    # A bare APDU stream: after the first malformed 0F the framer looks for a
-    # checked frame and passes every later copy over as noise (framer.skipped
-    # grows by 349 per copy), so a meter that keeps pushing this body shows one
-    # error, not one per push.
-    "cz-sagemcom-xt211-compact": "later copies of a malformed bare APDU are skipped as noise, not counted",
-}
+# Decoder behaviour found by these runs, as strict xfails until the decoder is fixed: none
+# open. (The XT211's bare APDUs were counted once and later copies skipped as noise, until
+# apdu_parse measured their vendor shape.)
+DECODER_ISSUES = {}
 
 
 @pytest.mark.parametrize("cid", NO_STATE)

@@ -31,7 +31,7 @@ heap object per call on MicroPython) and raise their errors through
 
 from decoder import axdr
 from decoder.compat import const
-from decoder.errors import DecodeError, Incomplete
+from decoder.errors import AxdrError, DecodeError, Incomplete
 
 TAG_NOTIFICATION = const(0x0F)
 _TAG_GLO_CIPHERING = const(0xDB)
@@ -114,7 +114,10 @@ def _end_of(buf, pos, end):
     tag = buf[pos]
     if tag == TAG_NOTIFICATION:
         stop = _body_at(buf, pos, end)
-        return axdr.skip(buf, stop)
+        try:
+            return axdr.skip(buf, stop)
+        except AxdrError as e:
+            return _quirk_end(buf, stop, e)
     if tag == _TAG_GLO_CIPHERING or tag == _TAG_DED_CIPHERING:
         stop = _cipher_end(buf, pos, end)
     elif tag == TAG_GBT:
@@ -126,6 +129,18 @@ def _end_of(buf, pos, end):
     if stop > end:
         raise Incomplete()
     return stop
+
+
+def _quirk_end(buf, body, error):
+    # A body A-XDR cannot walk may be a known vendor quirk (the Sagemcom XT211's
+    # untagged class ids and OBIS codes). Framed, such a body gets the rest of its
+    # payload (apdu.py); bare, nothing else tells where it ends. Loaded only here.
+    from decoder import obis_untagged
+
+    try:
+        return obis_untagged.xt211_end(buf, body)
+    except AxdrError:
+        raise error
 
 
 def _cipher_end(buf, pos, end):

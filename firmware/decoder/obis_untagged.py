@@ -15,7 +15,7 @@ XT211 (Czech push): class id, OBIS and attribute written without tags.
 """
 
 from decoder import axdr, profiles
-from decoder.errors import AxdrError
+from decoder.errors import AxdrError, Incomplete
 from decoder.obis import (
     VALUE_ATTRIBUTE, _frame_scale, default_scale, is_datetime, logical_name, obis_text, plain, reading,
     scaled)
@@ -139,10 +139,25 @@ def xt211(body, profile):
     The first member of each entry is class id, OBIS and attribute written
     WITHOUT tags (9 raw bytes). Raises AxdrError when the body is not that.
     """
-    cur = axdr.Cursor(body)
+    return _xt211(axdr.Cursor(body), profile)
+
+
+def xt211_end(buf, pos):
+    """Where the XT211 body at ``pos`` ends, for a bare APDU that only this shape can
+    measure (apdu_parse): Incomplete while ``buf`` ends first, AxdrError when the
+    bytes are not that shape."""
+    cur = axdr.Cursor(buf, pos)
+    cur.truncated = Incomplete  # a bare APDU still arriving, not a corrupt one
+    _xt211(cur, None)
+    return cur.pos
+
+
+def _xt211(cur, profile):
+    # Reads the readings, or with profile None only walks to the body's end.
+    body = cur.buf
     if cur.byte() != 0x02 or cur.length() != 2:
         raise AxdrError("not an XT211 body")
-    cur.value()
+    _next(cur, profile)
     if cur.byte() != 0x01:
         raise AxdrError("not an XT211 body")
     out = {}
@@ -151,8 +166,18 @@ def xt211(body, profile):
             raise AxdrError("XT211 entry is not a 2-structure at offset %d" % cur.pos)
         at = cur.pos
         cur.pos = cur.need(9)
-        six = bytes(body[at + 2:at + 8])
-        key = obis_text(six) if body[at + 8] == VALUE_ATTRIBUTE else "%s/%d" % (obis_text(six), body[at + 8])
-        exponent, unit = default_scale(six, profile)
-        out[key] = reading(cur.value(), exponent, unit)
+        value = _next(cur, profile)
+        if profile is not None:
+            six = bytes(body[at + 2:at + 8])
+            key = obis_text(six) if body[at + 8] == VALUE_ATTRIBUTE else "%s/%d" % (obis_text(six), body[at + 8])
+            exponent, unit = default_scale(six, profile)
+            out[key] = reading(value, exponent, unit)
     return out
+
+
+def _next(cur, profile):
+    # The value at the cursor, or (measuring) only past it.
+    if profile is not None:
+        return cur.value()
+    cur.pos = axdr.skip(cur.buf, cur.pos)
+    return None
