@@ -113,11 +113,7 @@ def _end_of(buf, pos, end):
     """Where the APDU at ``pos`` ends; Incomplete when past ``end``."""
     tag = buf[pos]
     if tag == TAG_NOTIFICATION:
-        stop = _body_at(buf, pos, end)
-        try:
-            return axdr.skip(buf, stop)
-        except AxdrError as e:
-            return _quirk_end(buf, stop, e)
+        return _body_end(buf, _body_at(buf, pos, end))
     if tag == _TAG_GLO_CIPHERING or tag == _TAG_DED_CIPHERING:
         stop = _cipher_end(buf, pos, end)
     elif tag == TAG_GBT:
@@ -129,6 +125,15 @@ def _end_of(buf, pos, end):
     if stop > end:
         raise Incomplete()
     return stop
+
+
+def _body_end(buf, body):
+    # Apart from _end_of: a try block enlarges the frame, and _end_of runs for every
+    # GBT block, where a frame past MicroPython's on-stack size costs ~200 bytes of heap.
+    try:
+        return axdr.skip(buf, body)
+    except AxdrError as e:
+        return _quirk_end(buf, body, e)
 
 
 def _quirk_end(buf, body, error):
