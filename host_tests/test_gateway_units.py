@@ -146,11 +146,14 @@ class TestDiscovery:
         assert discovery.topic("homeassistant", "dev1", "1-0:1.8.0") == "homeassistant/sensor/dev1/obis_1_0_1_8_0/config"
 
     @pytest.mark.parametrize("code, oid", [
-        ("1-0:1.8.0", "obis_1_0_1_8_0"), ("#3", "obis__3"), ("1-0:1.8.0/3", "obis_1_0_1_8_0_3"),
+        ("1-0:1.8.0", "obis_1_0_1_8_0"), ("#3", "obis__3"), ("1-0:1.8.0/3", "obis_1_0_1_8_0_a3"),
         ("0-0:96.1.0.1", "obis_0_0_96_1_0_1"),
     ])
     def test_object_ids_use_only_characters_home_assistant_accepts(self, code, oid):
         assert discovery.object_id(code) == oid
+
+    def test_an_attribute_and_an_f_group_get_different_ids(self):
+        assert discovery.object_id("0-0:96.3.10/3") != discovery.object_id("0-0:96.3.10.3")
 
     @pytest.mark.parametrize("code, name", [
         ("1-0:1.8.0", "Energy import"), ("1-0:2.8.2", "Energy export tariff 2"),

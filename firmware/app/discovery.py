@@ -67,8 +67,9 @@ _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 def object_id(code):
     """ "1-0:1.8.0" -> "obis_1_0_1_8_0"; every other character becomes "_" (Home
     Assistant accepts only [a-zA-Z0-9_-] there; the decoder also names untagged
-    values "#3" and extra attributes "1-0:1.8.0/3")."""
-    return "obis_" + "".join([c if c in _ID_CHARS else "_" for c in code])
+    values "#3"). An attribute other than the value ("0-0:96.3.10/3", the XT211's
+    disconnect state) becomes "_a3": plain "_3" would be the id of F group 3."""
+    return "obis_" + "".join([c if c in _ID_CHARS else "_a" if c == "/" else "_" for c in code])
 
 
 def _split(code):
