@@ -488,3 +488,20 @@ def test_a_wrong_key_on_a_real_capture_is_an_authentication_error(corpus):
 def test_smarty_equipment_id_is_its_hex_coded_text(corpus):
     telegrams, _ = _decode(corpus["lu-smarty-dsmr-encrypted"])
     assert telegrams[0].readings["0-0:42.0.0"][0] == "SAG1030700114004" * 3
+
+
+# Where the cut falls: a bare stream has no checksum, so a copy cut short runs into the
+# next one, and only a body the A-XDR walk then rejects shows the cut. The XT211 cut after
+# 10 bytes ends "02 02 16 01", and the next copy's "0F 80" completes it as valid A-XDR (a
+# structure of an enum and an int8): no decoder can tell that from a push.
+@pytest.mark.parametrize("cid, cut", [("ch-e450-gh934-apdu", 10), ("ch-e450-gh934-apdu", 100),
+                                      ("ch-e450-gh934-apdu", 300), ("cz-sagemcom-xt211-compact", 100),
+                                      ("cz-sagemcom-xt211-compact", 300)])
+@pytest.mark.parametrize("chunk", [None, 1, 64])
+def test_a_bare_apdu_cut_short_is_one_error_and_the_whole_copies_after_it_decode(corpus, cid, cut, chunk):
+    # The framer starts again one byte after the cut copy's tag and finds the next copy.
+    whole = bytes.fromhex(corpus[cid]["hex"])
+    telegrams, dec = decode_all(whole[:cut] + whole + whole, chunk=chunk)
+    assert len(telegrams) == 2
+    assert [plain_readings(t) for t in telegrams] == [plain_readings(decode_all(whole)[0][0])] * 2
+    assert {k: v for k, v in dec.errors.counts.items() if v} == {"malformed": 1}
