@@ -7,7 +7,7 @@ TCP meter port fed with SiL 5-second pushes (HDLC, AES-GCM with authentication).
 heap (collected, from /api/v1/status) does not grow between an early and the last push.
 
 GATEWAY_FLOOR_KB is what ``tools/bench_gateway.py --floor`` found (bisection in 4 kB steps,
-then 10,000 pushes at that size); README's gateway section quotes it and says what it
+the two sizes above confirmed, then 10,000 pushes at that size); README's gateway section quotes it and says what it
 means on an ESP32. Issue 3's 96 kB does not hold on this 64-bit port, where every module's
 bytecode sits in the heap: that check is a strict xfail, so it fails loudly (remove the
 mark) the day it holds.
@@ -26,9 +26,8 @@ pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/mosquitto"),
 GATEWAY_FLOOR_KB = 156
 # Where blocks land shifts by a few hundred bytes with unrelated edits; one bisection step
 # on top keeps the test from flapping, while a real regression (a module kept loaded, a
-# buffer) still fails it. From .mpy files every module path is an interned string, so a
-# clone in a longer folder needs a few kB more (test_mpy_heap.py measured 4 kB for the
-# decoder): a second step covers CI's folder names.
+# buffer) still fails it. The second step was for the checkout's folder, which moved the
+# floor while module paths were absolute (now relative, mp.short); kept as margin.
 HEADROOM_KB = 2 * bench.HEAP_STEP
 PUSHES = 2000  # enough for every reconnect-free steady state; `make bench` runs 10,000
 EARLY = 500  # the live heap is read here (warm: discovery sent, buffers grown) and at the end
