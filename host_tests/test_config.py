@@ -21,6 +21,7 @@ def test_an_empty_file_means_every_default_and_the_board_device_id():
     # smartmeter-datacollector's VSE sink publishes to dt/building/<meter>/ds by default
     # (its tests/test_mqtt_sink.py): the same group, so its consumers work unchanged.
     assert cfg["mqtt"]["vse_group"] == "building"
+    assert cfg["mqtt"]["keepalive"] == 60
     assert cfg["http"]["port"] == 80
     assert cfg["device_id"] == "dongle1"
 
@@ -38,6 +39,8 @@ def test_validate_does_not_change_defaults():
         ({"mqtt": {"port": 0}}, "mqtt.port"),
         ({"mqtt": {"port": "abc"}}, "mqtt.port"),
         ({"mqtt": {"port": True}}, "mqtt.port"),
+        ({"mqtt": {"keepalive": 1}}, "mqtt.keepalive"),  # a ping every half second: a typo
+        ({"mqtt": {"keepalive": 7200}}, "mqtt.keepalive"),
         ({"meter": {"baud": 9601}}, "meter.baud"),
         ({"meter": {"key": "0011"}}, "meter.key"),
         ({"meter": {"auth_key": "zz" * 16}}, "meter.auth_key"),

@@ -66,10 +66,12 @@ def rig(tmp_path):
     sub = Subscriber(broker.port)
     started = []
 
-    def start(framing="hdlc", heap=HEAP, resume=False, **meter):
+    def start(framing="hdlc", heap=HEAP, resume=False, mqtt=None, **meter):
         sim = simulate.Simulator(0, framing, interval=INTERVAL, minute_every=MINUTE_EVERY, resume=resume).start()
         started.append(sim)
-        gw = Gateway(tmp_path, gateway_config(sim.port, broker.port, free_port(), **meter), heap).start()
+        cfg = gateway_config(sim.port, broker.port, free_port(), **meter)
+        cfg["mqtt"].update(mqtt or {})
+        gw = Gateway(tmp_path, cfg, heap).start()
         started.append(gw)
         return sim, gw
 
@@ -165,6 +167,20 @@ def test_broker_outage_reconnects_and_republishes_the_whole_snapshot(rig):
         assert json.loads(gw.http("/api/v1/status")[2])["mqtt"]["connects"] == 2
     finally:
         sub2.close()
+
+
+def test_keepalive_pings_answered_by_mosquitto_keep_the_one_connection(rig):
+    # mqtt.keepalive 2: a ping every second. Each PINGRESP used to stall the gateway
+    # for 2 s and drop the connection, and mosquitto then published the last will.
+    broker, sub, start = rig
+    sim, gw = start("hdlc", mqtt={"keepalive": 2})
+    wait_until(lambda: len(sub.on(state_topic())) >= 3, 30, what=lambda: "state\n" + gw.log())
+    before = sim.sent
+    wait_until(lambda: sim.sent >= before + 25, 15, what="five seconds of pushes")  # INTERVAL 0.2 s
+    status = json.loads(gw.http("/api/v1/status")[2])
+    assert status["mqtt"]["connects"] == 1 and status["mqtt"]["last_error"] is None, gw.log()
+    assert [m[1] for m in sub.on("meterlink/%s/availability" % DEVICE)] == [b"online"]
+    assert "connection lost" not in gw.log()
 
 
 def test_meter_connection_dropped_and_restored(rig):

@@ -3,7 +3,8 @@
 A broker that accepts and then goes silent (a dead link that TCP does not
 notice) must be given up after one keepalive and reconnected; a broker that
 refuses the CONNECT must be retried with backoff; neither may end the task.
-Run with umqtt.simple from .venv/mplib and a shortened keepalive.
+A broker that answers every ping keeps its one connection. Run with
+umqtt.simple from .venv/mplib and a keepalive of 2 s (a ping every second).
 """
 
 import socket
@@ -17,11 +18,10 @@ SCRIPT = """
 import asyncio
 from app import mqtt
 from app.store import Store
-mqtt.KEEPALIVE = 2
 mqtt.BACKOFF_FIRST = 0.2
 cfg = {"device_id": "sup", "mqtt": {"host": "127.0.0.1", "port": %d, "user": "", "password": "",
        "prefix": "meterlink", "discovery": True, "discovery_prefix": "homeassistant",
-       "layout": "meterlink", "vse_group": "g"}}
+       "layout": "meterlink", "vse_group": "g", "keepalive": 2}}
 pub = mqtt.MqttPublisher(cfg, Store(), "t", None, log=lambda m: None)
 async def main():
     task = asyncio.create_task(pub.run())
@@ -32,10 +32,13 @@ asyncio.run(main())
 
 
 class FakeBroker:
-    """Accepts every connection; answers CONNECT with ``connack`` and then says nothing."""
+    """Accepts every connection; answers CONNECT with ``connack``, then PINGREQs with a
+    PINGRESP when ``pong``, and otherwise says nothing."""
 
-    def __init__(self, connack):
+    def __init__(self, connack, pong=False):
         self.connack = connack
+        self.pong = pong
+        self.pings = 0
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(5)
@@ -52,6 +55,24 @@ class FakeBroker:
             self.clients.append(client)
             client.recv(1024)
             client.sendall(self.connack)
+            if self.pong:
+                threading.Thread(target=self._answer_pings, args=(client,), daemon=True).start()
+
+    def _answer_pings(self, client):
+        # The gateway sends PUBLISH packets too; only whole PINGREQs (C0 00) are answered.
+        seen = b""
+        while True:
+            try:
+                data = client.recv(4096)
+            except OSError:
+                return
+            if not data:
+                return
+            seen = (seen + data)[-4096:]
+            while b"\xc0\x00" in seen:
+                seen = seen[seen.index(b"\xc0\x00") + 2:]
+                self.pings += 1
+                client.sendall(b"\xd0\x00")
 
     def close(self):
         for c in self.clients:
@@ -81,3 +102,17 @@ def test_without_a_host_mqtt_is_off_but_the_task_stays_alive():
     out = run_micropython(["-c", (SCRIPT % (1, 0.3)).replace('"host": "127.0.0.1"', '"host": ""')])
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout.decode().split(" ", 2)[:2] == ["0", "False"]
+
+
+def test_a_broker_that_answers_every_ping_keeps_its_one_connection():
+    # The PINGRESP used to be drained with sock.read(64), which waits for all 64 bytes:
+    # each ping stalled the loop for the socket timeout, then raised ETIMEDOUT and
+    # dropped the connection (the broker then published the last will "offline").
+    broker = FakeBroker(b"\x20\x02\x00\x00", pong=True)
+    try:
+        out = run_micropython(["-c", SCRIPT % (broker.port, 4.5)])
+    finally:
+        broker.close()
+    assert out.returncode == 0, out.stderr.decode() + out.stdout.decode()
+    assert out.stdout.decode().strip().split(" ", 2) == ["1", "False", "None"]
+    assert broker.pings >= 3

@@ -31,9 +31,6 @@ from app import unload
 from decoder.compat import const
 from app.clock import iso_utc, since_ms, ticks_ms
 
-# Broker keepalive (s), announced in CONNECT; a ping goes out every half of
-# it, and a broker silent for a whole keepalive counts as gone.
-KEEPALIVE = 60
 # Seconds a blocking socket call may take once connected; longer means the
 # broker or the link is stuck, and the connection is given up.
 SOCKET_TIMEOUT = 2
@@ -139,7 +136,7 @@ class MqttPublisher:
         client = MQTTClient(
             ("meterlink-" + self.device_id).encode(), mq["host"], mq["port"],
             mq["user"].encode() if mq["user"] else None,
-            mq["password"].encode(), keepalive=KEEPALIVE)  # umqtt sends it only with a user
+            mq["password"].encode(), keepalive=mq["keepalive"])  # umqtt sends it only with a user
         client.set_last_will(self.availability_topic.encode(), b"offline", retain=True)
         self._client = client
         try:
@@ -189,21 +186,25 @@ class MqttPublisher:
             self._keepalive()
 
     def _keepalive(self):
-        # Ping every half keepalive even while publishing: the PINGRESP is the
-        # only sign of life from the broker, and a link that silently died
-        # (WiFi gone, broker host down) shows as a missing one.
-        if since_ms(self._last_ping) > KEEPALIVE * 500:
+        # Ping every half keepalive (mqtt.keepalive, announced in CONNECT) even while
+        # publishing: the PINGRESP is the only sign of life from the broker, and a
+        # link that silently died (WiFi gone, broker host down) shows as a missing one.
+        keepalive = self.cfg["keepalive"]
+        if since_ms(self._last_ping) > keepalive * 500:
             self._client.ping()
             self._last_ping = ticks_ms()
-        if since_ms(self._last_rx) > KEEPALIVE * 1000:
-            raise OSError("no reply from the broker for %d s" % KEEPALIVE)
+        if since_ms(self._last_rx) > keepalive * 1000:
+            raise OSError("no reply from the broker for %d s" % keepalive)
 
     def _check_socket(self):
         for _, flags in self._poller.poll(0):
             if flags & (select.POLLHUP | select.POLLERR):
                 raise OSError("broker hung up")
             if flags & select.POLLIN:
-                if not self._client.sock.read(_DRAIN):
+                # recv, not read: read(n) waits for all n bytes, so the 2-byte
+                # PINGRESP stalled the loop for SOCKET_TIMEOUT, then raised
+                # ETIMEDOUT and dropped a healthy connection at every ping.
+                if not self._client.sock.recv(_DRAIN):
                     raise OSError("broker closed the connection")
                 self._last_rx = ticks_ms()
 
