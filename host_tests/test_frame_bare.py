@@ -106,3 +106,23 @@ def test_apdus_fed_byte_by_byte_come_out_whole_and_bad_headers_are_still_errors(
     out, log = frame(bad + apdus[0], chunked(bad + apdus[0], sizes=[1]))
     assert out == [apdus[0]]
     assert nonzero(log) == {"malformed": 1}
+
+
+LOADS_THE_TREE_READER = """
+import sys, decoder
+d = decoder.Decoder()
+d.feed(bytes.fromhex(%r))
+print(d.errors.counts["malformed"], "decoder.obis_untagged" in sys.modules)
+"""
+
+
+def test_noise_that_passes_for_a_notification_header_does_not_load_the_xt211_reader(corpus):
+    # 0F, invoke id, no date-time, then a body A-XDR rejects that does not open as the
+    # XT211's 2-structure: one malformed APDU, and the tree reader stays unloaded
+    # (~2 kB a small heap would keep for good). An XT211 body does load it.
+    from mp import run_micropython
+
+    xt211 = corpus["cz-sagemcom-xt211-compact"]["hex"]
+    for data, want in (("0f00000001006061626364656667", "1 False"), (xt211, "0 True")):
+        done = run_micropython(["-c", LOADS_THE_TREE_READER % data])
+        assert done.stdout.decode().strip() == want, done.stderr.decode()

@@ -139,7 +139,11 @@ def _body_end(buf, body):
 def _quirk_end(buf, body, error):
     # A body A-XDR cannot walk may be a known vendor quirk (the Sagemcom XT211's
     # untagged class ids and OBIS codes). Framed, such a body gets the rest of its
-    # payload (apdu.py); bare, nothing else tells where it ends. Loaded only here.
+    # payload (apdu.py); bare, nothing else tells where it ends. Loaded only here, and
+    # only for a body that opens as that shape does (a 2-structure): line noise that
+    # passes for an APDU header does not load the tree reader into a small heap.
+    if body + 2 > len(buf) or buf[body] != 0x02 or buf[body + 1] != 0x02:
+        raise error
     from decoder import obis_untagged
 
     try:
