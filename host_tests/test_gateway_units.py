@@ -274,3 +274,55 @@ def test_status_times_are_unix_seconds_on_every_port():
     assert abs(float(done.stdout) - time.time()) < 5
     # The ESP32 port counts from 2000-01-01: the offset that turns it into Unix time.
     assert clock.UNIX_2000 == calendar.timegm((2000, 1, 1, 0, 0, 0))
+
+
+def test_a_memory_error_reading_the_meter_costs_one_session_not_the_reader_task():
+    # A read on a fragmented heap (the TCP stream's bytes, the port's set-up) used to end
+    # the reader task: the gateway then ran on without reading the meter.
+    import asyncio
+
+    data = simulate.push_bytes(0, "hdlc")
+
+    class Meter:
+        def __init__(self, fail):
+            self.fail, self.chunks = fail, [data]
+
+        async def readinto(self, buf):
+            if self.fail:
+                raise MemoryError("a fragmented heap")
+            if not self.chunks:
+                await asyncio.sleep(3600)
+            chunk = self.chunks.pop()
+            buf[:len(chunk)] = chunk
+            return len(chunk)
+
+        def close(self):
+            pass
+
+    class Board:
+        opened = 0
+
+        async def open_meter(self, source, baud):
+            Board.opened += 1
+            if Board.opened == 1:
+                raise MemoryError("opening")
+            return Meter(fail=Board.opened == 2)
+
+    store = Store()
+    reader = MeterReader(Board(), "tcp://x:1", 9600, Decoder(simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY),
+                         store, log=lambda m: None)
+    reader._buf = bytearray(len(data))  # one read takes the whole push
+    reader._view = memoryview(reader._buf)
+
+    async def main():
+        task = asyncio.create_task(reader.run())
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if store.frame_counter:
+                break
+        assert not task.done()
+        task.cancel()
+
+    asyncio.run(main())
+    assert Board.opened == 3 and reader.memory_errors == 2
+    assert store.frame_counter == 2  # push 0: the 5 s list and the minute list

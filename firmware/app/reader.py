@@ -42,12 +42,16 @@ class MeterReader:
         self._view = memoryview(self._buf)
 
     async def run(self):
+        # A MemoryError anywhere here (opening the port, a read on a fragmented heap)
+        # costs one session at most: the task must outlive it, or the gateway stops
+        # reading until the watchdog resets the dongle (and on unix, for good).
         delay = BACKOFF_FIRST
         while True:
             try:
                 meter = await self.board.open_meter(self.source, self.baud)
-            except OSError as e:
-                self.log("meter: cannot open %s (%s), retry in %ss" % (self.source, e, delay))
+            except (OSError, MemoryError) as e:
+                self._failed(e)
+                self.log("meter: cannot open %s (%r), retry in %ss" % (self.source, e, delay))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
@@ -56,13 +60,19 @@ class MeterReader:
             delay = BACKOFF_FIRST
             try:
                 await self._pump(meter)
-            except OSError as e:
-                self.log("meter: read failed (%s)" % (e,))
+            except (OSError, MemoryError) as e:
+                self._failed(e)
+                self.log("meter: read failed (%r)" % (e,))
             finally:
                 self.connected = False
                 meter.close()
             self.log("meter: %s closed, reopening" % self.source)
             await asyncio.sleep(BACKOFF_FIRST)
+
+    def _failed(self, error):
+        if isinstance(error, MemoryError):
+            self.memory_errors += 1
+            gc.collect()  # before the log line, which needs a little heap itself
 
     async def _pump(self, meter):
         view = self._view

@@ -34,7 +34,14 @@ class _StreamMeter:
         self._writer = writer
 
     async def readinto(self, buf):
-        data = await self._reader.read(len(buf))
+        if hasattr(self._reader, "readinto"):
+            # MicroPython: straight into the reader's buffer. read(n) made a new bytes
+            # object per read, which on a fragmented heap was the allocation that failed.
+            while True:
+                n = await self._reader.readinto(buf)
+                if n is not None:  # None: woken with nothing to read yet
+                    return n
+        data = await self._reader.read(len(buf))  # CPython's streams have no readinto
         n = len(data)
         buf[:n] = data
         return n
