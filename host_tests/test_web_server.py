@@ -204,3 +204,46 @@ def test_head_gets_the_get_header_fields_and_no_body(server):
     assert status_of(reply) == 405  # the route allows GET only: HEAD must be listed
     assert b"Allow: GET" in head
     assert int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0]) > 0 and body == b""
+
+
+FAILING_SETUP = """
+import asyncio, asyncio.stream
+from web.server import HttpServer, response
+real = asyncio.StreamReader
+failures = [2]
+
+def failing(*args):
+    # What a fragmented heap does to the connection set-up: the first two fail.
+    if failures[0]:
+        failures[0] -= 1
+        raise MemoryError("injected")
+    return real(*args)
+
+asyncio.StreamReader = asyncio.stream.Stream = failing  # both names asyncio's code uses
+srv = HttpServer(%d, "127.0.0.1")
+srv.route("/hello", lambda req: response(200, {"ok": True}))
+
+async def main():
+    await srv.start()
+    print("READY")
+    while True:
+        await asyncio.sleep(1)
+
+asyncio.run(main())
+"""
+
+
+def test_a_memory_error_while_accepting_costs_that_connection_not_the_listener():
+    # MicroPython's start_server ended its accept loop for good on such an error: the
+    # gateway's API stopped answering under HTTP load near its heap floor.
+    port = free_port()
+    child = Child("micropython", FAILING_SETUP % port, heapsize="64k")
+    try:
+        child.wait_for("READY")
+        for _ in range(2):  # closed by the server: no answer
+            assert raw_exchange(port, b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n") == b""
+        status, _, body = get_json(port, "/hello")
+        assert (status, body) == (200, {"ok": True})
+    finally:
+        output = child.stop()
+    assert "Traceback" not in output, output

@@ -8,6 +8,11 @@ web/message.py). No framework.
 - Every read and write is under ``asyncio.wait_for``: a slow or stalled client costs one
   task until its timeout and never blocks the meter reader or other clients.
 - At most ``MAX_CLIENTS`` connections are served at once; the rest get 503 straight away.
+- On MicroPython the server accepts connections itself rather than through
+  ``asyncio.start_server``, whose accept loop ends for good on a MemoryError while it
+  sets up a connection (seen on the gateway near its heap floor under HTTP load: the
+  API stopped answering while everything else ran on). Here such a connection is closed
+  and the next one served. CPython keeps ``start_server``.
 
 Usage::
 
@@ -18,6 +23,9 @@ Usage::
     ...
     srv.close()
 """
+
+import gc
+import sys
 
 try:
     import asyncio
@@ -44,6 +52,12 @@ DISCARD_TIMEOUT = 1  # seconds spent draining an unread body after an error repl
 DISCARD_LIMIT = 16384  # unread body bytes drained after an error so the reply is not reset
 _CHUNK = 512  # read size while draining
 _ECHO_MAX = 80  # characters of an unknown path quoted back in the 404 message
+# MicroPython: how often the listening socket is asked for a new connection. Asyncio there
+# offers no public wait for a listening socket, so accept() is tried and the task sleeps
+# between tries: at most this much delay per request, a few wake-ups a second when idle.
+ACCEPT_EVERY = 0.02
+_BACKLOG = MAX_CLIENTS + 1  # connections the kernel or lwIP queues until accept()
+_OWN_ACCEPT = sys.implementation.name == "micropython"
 
 
 class HttpServer:
@@ -108,20 +122,51 @@ class HttpServer:
         """Start listening; returns once the socket is bound."""
         if not self._heads:
             self._heads.append(bytearray(MAX_HEAD))  # now, while the heap is young
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        if _OWN_ACCEPT:
+            self._server = asyncio.create_task(self._accept_loop(_listening(self.host, self.port)))
+        else:
+            self._server = await asyncio.start_server(self._serve, self.host, self.port)
 
     def close(self):
         """Stop accepting connections (open requests end on their own timeouts)."""
         if self._server is not None:
-            self._server.close()
+            if _OWN_ACCEPT:
+                self._server.cancel()  # the loop closes its socket as it ends
+            else:
+                self._server.close()
             self._server = None
 
     async def close_and_wait(self):
         """close(), then wait until the listening task has really ended."""
         server = self._server
         self.close()
-        if server is not None:
+        if server is None:
+            return
+        if not _OWN_ACCEPT:
             await server.wait_closed()
+            return
+        try:
+            await server
+        except asyncio.CancelledError:
+            pass
+
+    async def _accept_loop(self, sock):
+        try:
+            while True:
+                try:
+                    conn, addr = sock.accept()
+                except OSError:  # nobody waiting
+                    await asyncio.sleep(ACCEPT_EVERY)
+                    continue
+                try:
+                    conn.setblocking(False)
+                    stream = asyncio.StreamReader(conn, {"peername": addr})
+                    asyncio.create_task(self._serve(stream, stream))
+                except MemoryError:
+                    conn.close()  # this client sees a reset; the server goes on
+                    gc.collect()
+        finally:
+            sock.close()
 
     async def _serve(self, reader, writer):
         self.clients += 1
@@ -155,6 +200,17 @@ class HttpServer:
                 self._heads.append(head)  # the request holds copies, not the buffer
         self.requests += 1
         await _send(writer, await self.dispatch(req), req.method == "HEAD")
+
+
+def _listening(host, port):
+    import socket
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(socket.getaddrinfo(host, port)[0][-1])
+    sock.listen(_BACKLOG)
+    sock.setblocking(False)
+    return sock
 
 
 def peer_address(addr):
