@@ -39,6 +39,7 @@ class WDT:
 FAKE_NETWORK = '''
 STA_IF = 0
 LOG = []
+REFUSALS = []  # connect() raises once per entry
 class WLAN:
     def __init__(self, i):
         self.up = False
@@ -48,6 +49,9 @@ class WLAN:
         return self.up
     def connect(self, ssid, pw):
         LOG.append(["connect", ssid, pw])
+        if REFUSALS:
+            REFUSALS.pop()
+            raise OSError("Wifi Internal Error")
         self.up = True
     def disconnect(self):
         pass
@@ -140,3 +144,34 @@ def test_wifi_identity_and_buffer_sizes(run_board):
     # Once the station is up the clock is set, once (the next sync is a day away).
     assert net.index(["ntp"]) > net.index(["connect", "home", "secret123"]) and net.count(["ntp"]) == 1
     assert facts == ["240ac40102ff", "True", "-61", "7680", "16384", "1024"]
+
+
+WIFI_REFUSED = """
+import asyncio, network
+import board.esp32 as esp32
+esp32.BACKOFF_FIRST = 0
+esp32.WIFI_CONNECT_S = 1
+network.REFUSALS.append(1)
+b = esp32.Board(%r)
+async def main():
+    task = asyncio.create_task(b.start_network({"wifi": {"ssid": "home", "password": "secret123"}}))
+    await asyncio.sleep(1.5)
+    print(task.done(), b.network_up(), len([e for e in network.LOG if e[0] == "connect"]))
+    task.cancel()
+asyncio.run(main())
+"""
+
+
+def test_a_refused_wifi_connect_is_one_failed_attempt_not_the_end_of_the_task(tmp_path):
+    # ESP32 WLAN.connect() raises OSError now and then; the task used to end there,
+    # and the dongle waited for its watchdog to reset it.
+    (tmp_path / "machine.py").write_text(FAKE_MACHINE)
+    (tmp_path / "network.py").write_text(FAKE_NETWORK)
+    (tmp_path / "ntptime.py").write_text(FAKE_NTPTIME)
+    board_file = tmp_path / "board.json"
+    board_file.write_text(json.dumps(DEVKIT))
+    script = tmp_path / "t.py"
+    script.write_text(WIFI_REFUSED % str(board_file))
+    out = run_micropython([str(script)], extra_paths=[str(tmp_path)])
+    assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
+    assert out.stdout.decode().split() == ["False", "True", "2"]

@@ -156,7 +156,13 @@ class Board:
                     clock_due = time.ticks_add(time.ticks_ms(), wait)
                 await asyncio.sleep(5)
                 continue
-            self.wlan.connect(ssid, password)
+            try:
+                self.wlan.connect(ssid, password)
+            except OSError:
+                # The driver refuses now and then (busy, internal error): one failed
+                # attempt with its backoff, not the end of the task, which would leave
+                # the watchdog to reset the dongle.
+                pass
             for _ in range(WIFI_CONNECT_S):
                 if self.wlan.isconnected():
                     break
