@@ -247,3 +247,78 @@ def test_a_memory_error_while_accepting_costs_that_connection_not_the_listener()
     finally:
         output = child.stop()
     assert "Traceback" not in output, output
+
+
+SHORT_OF_MEMORY = """
+import asyncio, asyncio.stream
+from web import server
+from web.server import HttpServer, response
+faults = {"read": 0, "answer": 0, "close": 0, "close_skip": 0}
+
+def failing(name, real):
+    def call(*args):
+        if faults[name]:
+            faults[name] -= 1
+            raise MemoryError("injected")
+        return real(*args)
+    return call
+
+server.read_request = failing("read", server.read_request)
+server.error_response = failing("answer", server.error_response)
+real_wait_closed = asyncio.stream.Stream.wait_closed
+async def wait_closed(self):
+    if faults["close_skip"]:  # the /fault request's own connection
+        faults["close_skip"] -= 1
+    elif faults["close"]:
+        faults["close"] -= 1
+        raise MemoryError("injected")
+    await real_wait_closed(self)
+asyncio.stream.Stream.wait_closed = wait_closed
+
+srv = HttpServer(%d, "127.0.0.1")
+srv.route("/hello", lambda req: response(200, {"ok": True}))
+srv.route("/fault", lambda req: faults.update(dict((k, int(v)) for k, v in req.query.items())) or response(200, {}))
+
+async def main():
+    await srv.start()
+    print("READY")
+    while True:
+        await asyncio.sleep(1)
+
+asyncio.run(main())
+"""
+
+GET_HELLO = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.fixture
+def short_of_memory():
+    port = free_port()
+    child = Child("micropython", SHORT_OF_MEMORY % port, heapsize="64k")
+    child.wait_for("READY")
+    yield port
+    child.stop()
+
+
+def inject(port, **faults):
+    assert request(port, "GET", "/fault?" + "&".join("%s=%d" % kv for kv in faults.items()))[0] == 200
+
+
+class TestShortOfMemory:
+    def test_a_request_that_runs_out_of_memory_gets_503(self, short_of_memory):
+        inject(short_of_memory, read=1)
+        assert status_of(raw_exchange(short_of_memory, GET_HELLO)) == 503
+        assert get_json(short_of_memory, "/hello")[0] == 200
+
+    def test_when_even_the_503_cannot_be_built_the_connection_still_closes_and_its_slot_frees(
+            self, short_of_memory):
+        inject(short_of_memory, read=5, answer=5)
+        for _ in range(5):  # more than MAX_CLIENTS: each slot came back
+            assert raw_exchange(short_of_memory, GET_HELLO, timeout=5) == b""
+        assert get_json(short_of_memory, "/hello")[0] == 200
+
+    def test_a_close_that_runs_out_of_memory_still_closes_the_socket(self, short_of_memory):
+        # MicroPython closes the socket in wait_closed(); had that failed, the socket
+        # stayed open: the client waited for its timeout, the ESP32 lost one of 10 sockets.
+        inject(short_of_memory, close=1, close_skip=1)
+        assert status_of(raw_exchange(short_of_memory, GET_HELLO, timeout=5, shutdown=False)) == 200

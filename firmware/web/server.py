@@ -178,7 +178,7 @@ class HttpServer:
         except (OSError, EOFError, asyncio.TimeoutError):
             pass  # the client went away or stopped reading: nobody to answer
         except MemoryError:
-            await _try_send(writer, error_response(503, "out of memory, try again"))
+            await _out_of_memory(writer)
         finally:
             self.clients -= 1
             await _close(writer)
@@ -239,9 +239,12 @@ async def _send(writer, resp, head_only=False):
     await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
 
 
-async def _try_send(writer, resp):
+async def _out_of_memory(writer):
+    # What the failed request held is garbage now: a collection makes room for the short
+    # answer. Building or sending it may still fail; the connection is closed either way.
+    gc.collect()
     try:
-        await _send(writer, resp)
+        await _send(writer, error_response(503, "out of memory, try again"))
     except (OSError, MemoryError, asyncio.TimeoutError):
         pass
 
@@ -267,5 +270,12 @@ async def _close(writer):
     try:
         writer.close()
         await writer.wait_closed()
-    except OSError:
-        pass
+    except (OSError, MemoryError):
+        # MicroPython closes the socket in wait_closed: if that failed for lack of heap,
+        # close it here (no allocation), or the socket stays open for good (lwIP has 10).
+        sock = getattr(writer, "s", None)
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
