@@ -277,6 +277,11 @@ asyncio.stream.Stream.wait_closed = wait_closed
 
 srv = HttpServer(%d, "127.0.0.1")
 srv.route("/hello", lambda req: response(200, {"ok": True}))
+
+def short(req):
+    raise MemoryError("injected")
+
+srv.route("/short", short)
 srv.route("/fault", lambda req: faults.update(dict((k, int(v)) for k, v in req.query.items())) or response(200, {}))
 
 async def main():
@@ -309,6 +314,11 @@ class TestShortOfMemory:
         inject(short_of_memory, read=1)
         assert status_of(raw_exchange(short_of_memory, GET_HELLO)) == 503
         assert get_json(short_of_memory, "/hello")[0] == 200
+
+    def test_a_handler_that_runs_out_of_memory_gets_503_not_500(self, short_of_memory):
+        # Out of memory is a moment, not a bug in the handler: a client may try again.
+        status, _, body = get_json(short_of_memory, "/short")
+        assert (status, body["error"]) == (503, "out of memory, try again")
 
     def test_when_even_the_503_cannot_be_built_the_connection_still_closes_and_its_slot_frees(
             self, short_of_memory):

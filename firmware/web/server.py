@@ -111,6 +111,8 @@ class HttpServer:
                 resp = await resp
         except HttpError as e:
             return error_response(e.status, e.message)
+        except MemoryError:
+            raise  # not a bug in the handler: 503, try again (_serve)
         except Exception as e:  # a handler bug must not take the server down
             self.on_error(e)
             return error_response(500, "internal error")
