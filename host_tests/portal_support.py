@@ -9,7 +9,7 @@ import json
 import os
 import socket
 
-from web_support import Child, free_port, request
+from web_support import SERVE, Child, free_port, request
 
 BOOT = """
 from portal import boot
@@ -23,12 +23,6 @@ from portal import lan
 from web.server import HttpServer
 srv = HttpServer(%d, "127.0.0.1")
 lan.mount(srv, %r, "meterlink-test", restart=lambda: print("RESTART"))
-async def main():
-    await srv.start()
-    print("READY")
-    while True:
-        await asyncio.sleep(1)
-asyncio.run(main())
 """
 
 
@@ -96,7 +90,7 @@ class LanRun:
 
     def __init__(self, config_path):
         self.port = free_port()
-        self.child = Child("micropython", LAN % (self.port, config_path), heapsize="128k")
+        self.child = Child("micropython", LAN % (self.port, config_path) + SERVE, heapsize="128k")
         self.child.wait_for("READY")
         self.bodies = Bodies()
 

@@ -788,23 +788,15 @@ import asyncio
 from web.server import HttpServer, response
 srv = HttpServer(%d, "127.0.0.1")
 srv.route("/heads", lambda req: response(200, {"heads": [id(b) for b in srv._heads]}))
-
-async def main():
-    await srv.start()
-    print("READY")
-    while True:
-        await asyncio.sleep(1)
-
-asyncio.run(main())
 """
 
 
 @pytest.mark.parametrize("interpreter", ["micropython", "cpython"])
 def test_requests_borrow_the_one_head_buffer_allocated_at_start(interpreter):
-    from web_support import Child, request
+    from web_support import SERVE, Child, request
 
     port = free_port()
-    child = Child(interpreter, HEAD_APP % port, heapsize="64k")
+    child = Child(interpreter, HEAD_APP % port + SERVE, heapsize="64k")
     try:
         child.wait_for("READY")
         first = json.loads(request(port, "GET", "/heads")[2])["heads"]

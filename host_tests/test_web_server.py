@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from gateway_support import wait_until
-from web_support import INTERPRETERS, Child, free_port, raw_exchange, request
+from web_support import INTERPRETERS, SERVE, Child, free_port, raw_exchange, request
 
 APP = """
 import asyncio
@@ -222,14 +222,6 @@ def failing(*args):
 asyncio.StreamReader = asyncio.stream.Stream = failing  # both names asyncio's code uses
 srv = HttpServer(%d, "127.0.0.1")
 srv.route("/hello", lambda req: response(200, {"ok": True}))
-
-async def main():
-    await srv.start()
-    print("READY")
-    while True:
-        await asyncio.sleep(1)
-
-asyncio.run(main())
 """
 
 
@@ -237,7 +229,7 @@ def test_a_memory_error_while_accepting_costs_that_connection_not_the_listener()
     # MicroPython's start_server ended its accept loop for good on such an error: the
     # gateway's API stopped answering under HTTP load near its heap floor.
     port = free_port()
-    child = Child("micropython", FAILING_SETUP % port, heapsize="64k")
+    child = Child("micropython", FAILING_SETUP % port + SERVE, heapsize="64k")
     try:
         child.wait_for("READY")
         for _ in range(2):  # closed by the server: no answer
@@ -283,14 +275,6 @@ def short(req):
 
 srv.route("/short", short)
 srv.route("/fault", lambda req: faults.update(dict((k, int(v)) for k, v in req.query.items())) or response(200, {}))
-
-async def main():
-    await srv.start()
-    print("READY")
-    while True:
-        await asyncio.sleep(1)
-
-asyncio.run(main())
 """
 
 GET_HELLO = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -299,7 +283,7 @@ GET_HELLO = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
 @pytest.fixture
 def short_of_memory():
     port = free_port()
-    child = Child("micropython", SHORT_OF_MEMORY % port, heapsize="64k")
+    child = Child("micropython", SHORT_OF_MEMORY % port + SERVE, heapsize="64k")
     child.wait_for("READY")
     yield port
     child.stop()

@@ -18,6 +18,19 @@ INTERPRETERS = ("micropython", "cpython")
 STARTUP_TIMEOUT = 20  # seconds; the unix port compiles the modules on first import
 
 
+# The end of every server script the web tests run: start ``srv`` (an HttpServer the script
+# made), say READY for Child.wait_for, and serve until the test stops the child.
+SERVE = """
+async def main():
+    await srv.start()
+    print("READY")
+    while True:
+        await asyncio.sleep(1)
+
+asyncio.run(main())
+"""
+
+
 def free_port(kind=socket.SOCK_STREAM):
     """A loopback port that was free a moment ago."""
     with socket.socket(socket.AF_INET, kind) as s:
