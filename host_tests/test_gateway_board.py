@@ -89,20 +89,24 @@ print(b.device_id(), b.network_up(), b.rssi(), rx_buffer_size(9600), rx_buffer_s
 '''
 
 
+def board_script(folder, spec, script):
+    """Output lines of ``script % board file`` under MicroPython, with the fakes importable."""
+    (folder / "machine.py").write_text(FAKE_MACHINE)
+    (folder / "network.py").write_text(FAKE_NETWORK)
+    (folder / "ntptime.py").write_text(FAKE_NTPTIME)
+    board_file = folder / "board.json"
+    board_file.write_text(json.dumps(spec))
+    path = folder / "t.py"
+    path.write_text(script % str(board_file))
+    out = run_micropython([str(path)], extra_paths=[str(folder)])
+    assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
+    return out.stdout.decode().splitlines()
+
+
 @pytest.fixture
 def run_board(tmp_path):
-    (tmp_path / "machine.py").write_text(FAKE_MACHINE)
-    (tmp_path / "network.py").write_text(FAKE_NETWORK)
-    (tmp_path / "ntptime.py").write_text(FAKE_NTPTIME)
-
     def run(spec):
-        board_file = tmp_path / "board.json"
-        board_file.write_text(json.dumps(spec))
-        script = tmp_path / "t.py"
-        script.write_text(SCRIPT % str(board_file))
-        out = run_micropython([str(script)], extra_paths=[str(tmp_path)])
-        assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
-        lines = out.stdout.decode().splitlines()
+        lines = board_script(tmp_path, spec, SCRIPT)
         return lines[0], json.loads(lines[1]), json.loads(lines[2]), lines[3].split()
 
     return run
@@ -165,13 +169,4 @@ asyncio.run(main())
 def test_a_refused_wifi_connect_is_one_failed_attempt_not_the_end_of_the_task(tmp_path):
     # ESP32 WLAN.connect() raises OSError now and then; the task used to end there,
     # and the dongle waited for its watchdog to reset it.
-    (tmp_path / "machine.py").write_text(FAKE_MACHINE)
-    (tmp_path / "network.py").write_text(FAKE_NETWORK)
-    (tmp_path / "ntptime.py").write_text(FAKE_NTPTIME)
-    board_file = tmp_path / "board.json"
-    board_file.write_text(json.dumps(DEVKIT))
-    script = tmp_path / "t.py"
-    script.write_text(WIFI_REFUSED % str(board_file))
-    out = run_micropython([str(script)], extra_paths=[str(tmp_path)])
-    assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
-    assert out.stdout.decode().split() == ["False", "True", "2"]
+    assert board_script(tmp_path, DEVKIT, WIFI_REFUSED) == ["False True 2"]
