@@ -153,6 +153,7 @@ class HttpServer:
             pass
 
     async def _accept_loop(self, sock):
+        # Nothing a client or a short heap does may end this loop: only close() does.
         try:
             while True:
                 try:
@@ -160,11 +161,15 @@ class HttpServer:
                 except OSError:  # nobody waiting
                     await asyncio.sleep(ACCEPT_EVERY)
                     continue
+                except MemoryError:  # the connection waits in the backlog meanwhile
+                    gc.collect()
+                    await asyncio.sleep(ACCEPT_EVERY)
+                    continue
                 try:
                     conn.setblocking(False)
                     stream = asyncio.StreamReader(conn, {"peername": addr})
                     asyncio.create_task(self._serve(stream, stream))
-                except MemoryError:
+                except (OSError, MemoryError):  # reset already, or no heap to serve it
                     conn.close()  # this client sees a reset; the server goes on
                     gc.collect()
         finally:
