@@ -333,3 +333,26 @@ class TestShortOfMemory:
         # stayed open: the client waited for its timeout, the ESP32 lost one of 10 sockets.
         inject(short_of_memory, close=1, close_skip=1)
         assert status_of(raw_exchange(short_of_memory, GET_HELLO, timeout=5, shutdown=False)) == 200
+
+
+REBIND = """
+import asyncio
+from web.server import HttpServer
+async def main():
+    for _ in range(3):
+        srv = HttpServer(%d, "127.0.0.1")
+        await srv.start()
+        srv.close()  # before its accept loop ever ran
+        await asyncio.sleep(0)
+    print("rebound")
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_a_server_closed_at_once_frees_its_port(interpreter):
+    # A restart (new settings saved) starts a new server on the same port in the same
+    # process; the listening socket must be closed even when close() comes first.
+    child = Child(interpreter, REBIND % free_port(), heapsize="64k")
+    assert "rebound" in child.wait_for("rebound")
+    child.stop()

@@ -72,6 +72,7 @@ class HttpServer:
         self._exact = {}
         self._prefixes = []
         self._server = None
+        self._sock = None  # MicroPython: the listening socket _accept_loop serves
         # The request head buffer, lent to one request at a time (others get their own):
         # 2 kB in one block is what a heap fragmented by hours of decoding lacks first
         # (503s on /api/v1/status with DSMR meters at the gateway's heap floor).
@@ -125,7 +126,8 @@ class HttpServer:
         if not self._heads:
             self._heads.append(bytearray(MAX_HEAD))  # now, while the heap is young
         if _OWN_ACCEPT:
-            self._server = asyncio.create_task(self._accept_loop(_listening(self.host, self.port)))
+            self._sock = _listening(self.host, self.port)
+            self._server = asyncio.create_task(self._accept_loop(self._sock))
         else:
             self._server = await asyncio.start_server(self._serve, self.host, self.port)
 
@@ -133,7 +135,10 @@ class HttpServer:
         """Stop accepting connections (open requests end on their own timeouts)."""
         if self._server is not None:
             if _OWN_ACCEPT:
-                self._server.cancel()  # the loop closes its socket as it ends
+                self._server.cancel()
+                # Here, not only as the loop ends: cancelled before it first ran, it never
+                # would, and the port would stay bound.
+                self._sock.close()
             else:
                 self._server.close()
             self._server = None
