@@ -173,9 +173,9 @@ def main(argv=None):
               "for flash): each heap below is on top of it" % rom[1])
     job = sil_job(args.count)
     kb, report, _islands = floor(args.lo, args.hi, sil_frames(), job, code=code, rom=rom)
-    print("floor: %d kB holds %d telegrams, and so does every size above it up to %d kB "
-          "(live heap %d -> %d bytes)" % (kb, report["telegrams"], args.hi, report["live_before"],
-                                          report["live_after"]))
+    print("floor: %d kB holds %d telegrams (live heap %d -> %d bytes); every size above it up "
+          "to %d kB held the %d-telegram probe" % (kb, report["telegrams"], report["live_before"],
+                                                   report["live_after"], args.hi, min(args.count, QUICK_COUNT)))
 
 
 if __name__ == "__main__":
