@@ -49,3 +49,10 @@ def test_the_gateway_search_confirms_the_sizes_above_what_it_found(monkeypatch):
     monkeypatch.setattr(bench_gateway, "run_pushes", gateway_runs(set(range(112, 385, 4)), tried))
     assert bench_gateway.smallest_heap(None, low=96, high=384) == 112
     assert {116, 120} <= set(tried)
+
+
+def test_an_island_at_the_lowest_size_searched_is_not_the_floor(monkeypatch):
+    tried = []
+    holding = {96} | set(range(112, 385, 4))
+    monkeypatch.setattr(bench_gateway, "run_pushes", gateway_runs(holding, tried))
+    assert bench_gateway.smallest_heap(None, low=96, high=384) == 112

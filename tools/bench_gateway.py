@@ -179,10 +179,10 @@ def smallest_heap(code, low=FLOOR_LOW, high=FLOOR_HIGH, count=PROBE_N):
 
     if not holds(high):
         return None
-    if holds(low):
-        return low
     top = high
-    while True:  # low fails, high holds
+    if holds(low):
+        high = low  # a candidate like any other: the sizes above it must hold too
+    while True:  # high holds, and low fails unless it is high
         while high - low > HEAP_STEP:
             mid = (low + high) // 2 // HEAP_STEP * HEAP_STEP
             if mid <= low:
