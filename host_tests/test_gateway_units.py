@@ -326,3 +326,47 @@ def test_a_memory_error_reading_the_meter_costs_one_session_not_the_reader_task(
     asyncio.run(main())
     assert Board.opened == 3 and reader.memory_errors == 2
     assert store.frame_counter == 2  # push 0: the 5 s list and the minute list
+
+
+HEALTH = """
+import asyncio, config
+import app.app as appmod
+from app.app import App
+from board import Board
+appmod.HEALTH_EVERY = 0.05
+
+class CountingBoard(Board):
+    feeds = 0
+    def watchdog_feed(self):
+        CountingBoard.feeds += 1
+
+cfg = config.validate({"meter": {"source": "tcp://127.0.0.1:%d"}, "mqtt": {"host": ""},
+                       "http": {"port": %d}, "device_id": "health"})
+app = App(cfg, CountingBoard(), log=lambda m: None)
+
+async def fed_while(seconds):
+    before = CountingBoard.feeds
+    await asyncio.sleep(seconds)
+    return CountingBoard.feeds - before
+
+async def main():
+    asyncio.create_task(app.run())
+    await asyncio.sleep(0.2)
+    out = [await fed_while(0.3)]
+    app.server.listener().cancel()  # stands in for a listener that died
+    await asyncio.sleep(0.1)
+    out.append(await fed_while(0.3))
+    print(out[0] > 0, out[1])
+
+asyncio.run(main())
+"""
+
+
+def test_the_watchdog_is_fed_only_while_every_task_runs_the_http_listener_included():
+    # On the device a task that ended stops the feed and the watchdog resets the dongle:
+    # the one way back for a gateway whose reader, MQTT or HTTP listener died.
+    from gateway_support import free_port
+
+    out = run_micropython(["-c", HEALTH % (free_port(), free_port())])
+    assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
+    assert out.stdout.decode().split() == ["True", "0"]

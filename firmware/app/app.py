@@ -68,6 +68,9 @@ class App:
         self.server = HttpServer(port, getattr(self.board, "http_host", "0.0.0.0"))
         api.register(self.server, self)
         await self.server.start()
+        listener = self.server.listener()
+        if listener is not None:  # a dead listener is a dead API: the watchdog must know
+            self._tasks.append(listener)
         self.log("http: listening on http://%s:%d/" % (self.server.host, port))
 
     def _watch_join(self):

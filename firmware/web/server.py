@@ -131,6 +131,10 @@ class HttpServer:
         else:
             self._server = await asyncio.start_server(self._serve, self.host, self.port)
 
+    def listener(self):
+        """The task accepting connections (MicroPython), to watch like any other; else None."""
+        return self._server if _OWN_ACCEPT else None
+
     def close(self):
         """Stop accepting connections (open requests end on their own timeouts)."""
         if self._server is not None:
