@@ -126,13 +126,17 @@ def test_a_first_gbt_push_too_long_is_counted_and_the_next_one_decoded():
 # --- decryption in place ---
 
 
-def test_the_framers_payload_is_decrypted_where_it_lies():
+def framed(seed):
+    """A one-frame push through a Framer: (framer, a reader on its log, its payload, the APDU)."""
     log = ErrorLog()
     framer = stream.Framer(log)
-    reader = apdu.ApduReader(log, KEY, AUTH)
-    frame, apdu_bytes = one_frame_push(4)
+    frame, apdu_bytes = one_frame_push(seed)
     framer.feed(frame)
-    payload = framer.next()[1]
+    return framer, apdu.ApduReader(log, KEY, AUTH), framer.next()[1], apdu_bytes
+
+
+def test_the_framers_payload_is_decrypted_where_it_lies():
+    framer, reader, payload, apdu_bytes = framed(4)
     notes = reader.push(payload, owned=True)
     assert len(notes) == 1 and notes[0].tag_checked is True
     assert bytes(payload) != apdu_bytes  # the ciphertext became the plaintext
@@ -154,12 +158,7 @@ def test_a_callers_payload_is_copied_out_and_left_as_it_was(wrap):
 
 
 def test_a_framer_payload_not_given_away_is_not_decrypted_in_place():
-    log = ErrorLog()
-    framer = stream.Framer(log)
-    reader = apdu.ApduReader(log, KEY, AUTH)
-    frame, apdu_bytes = one_frame_push(6)
-    framer.feed(frame)
-    payload = framer.next()[1]
+    _, reader, payload, apdu_bytes = framed(6)
     assert len(reader.push(payload)) == 1  # owned defaults to False: the caller may read it again
     assert bytes(payload) == apdu_bytes
 
