@@ -43,6 +43,8 @@ _ARRAY = const(0x01)
 _STRUCTURE = const(0x02)
 _OCTET_STRING = const(0x09)
 _UINT16 = const(0x12)
+_HZ_LOW = const(40)  # mains frequency bounds, see _mains_exponent
+_HZ_HIGH = const(70)
 
 # IEC 62056-62 unit enumeration (Blue Book 4.3.2): the symbol of code n is
 # field n between "|" (field 0, empty, is no unit). One str constant rather
@@ -122,11 +124,20 @@ def default_scale(six, profile, overrides=None):
     return profile[q], _QUANTITY_UNIT[q]
 
 
-def _printable(raw):
-    for b in raw:
-        if b < 32 or b > 126:
-            return False
-    return True
+def _ascii_text(raw):
+    """Printable ASCII as str, NUL padding at the end dropped; else None.
+
+    Meters pad text to a fixed field: an E450 (Cyprus) sends its tariff
+    "RATE2" in 8 bytes, an Energomera its serial number in 32."""
+    end = len(raw)
+    while end and raw[end - 1] == 0:
+        end -= 1
+    if not end:
+        return None  # all NUL: a blank binary field, kept as hex
+    for i in range(end):
+        if raw[i] < 32 or raw[i] > 126:
+            return None
+    return str(raw[:end] if end < len(raw) else raw, "ascii")
 
 
 def plain(value):
@@ -135,7 +146,10 @@ def plain(value):
     if t is bytes:
         if len(value) == 12 and is_datetime(value):
             return datetime_text(value)
-        return str(value, "ascii") if _printable(value) else value.hex()
+        text = _ascii_text(value)
+        return value.hex() if text is None else text
+    if t is str and value.endswith("\x00"):
+        return value.rstrip("\x00")  # a visible-string padded the same way
     if axdr.is_stamp(value):
         return _stamp_text(value.tag, value.raw)
     if t is list or t is tuple:
@@ -161,12 +175,25 @@ def reading(value, exponent, unit):
     """
     t = type(value)
     if t is int:
+        if unit == "Hz":
+            exponent = _mains_exponent(value, exponent)
         if exponent < 0:
             return value / 10 ** -exponent, unit
         return (value * 10 ** exponent if exponent else value), unit
     if t is float:
         return (value * 10.0 ** exponent if exponent else value), unit
     return plain(value), None
+
+
+def _mains_exponent(value, exponent):
+    # Mains frequency is 40-70 Hz in every grid (EN 50160: 50 Hz within -6/+4 %).
+    # A reading outside that under ``exponent`` has the wrong exponent: an E450 in
+    # Cyprus sends whole hertz, without a scaler, where the E450 profile (and most
+    # meters) say 0.01 Hz. Take the power of ten that lands in range, if one does.
+    for e in (exponent, 0, -1, -2, -3):
+        if e <= 0 and _HZ_LOW * 10 ** -e <= value <= _HZ_HIGH * 10 ** -e:
+            return e
+    return exponent  # 0 Hz (no voltage) or a real fault: as the exponent says
 
 
 def _frame_scale(su):
@@ -212,7 +239,8 @@ _push_cursor = axdr.Cursor(b"")
 def push_cursor(body):
     """The push cursor at element 0 when the body is push-setup style: a
     structure whose element 0 is a capture list ({uint16 class,
-    octet-string[6] OBIS, ...}); else None. The cursor is shared: valid
+    octet-string[6] OBIS, ...}: four elements, or six where the meter adds
+    Blue Book edition 15's restriction and columns); else None. The cursor is shared: valid
     until the next call."""
     cur = _push_cursor
     cur.buf = body
@@ -224,7 +252,7 @@ def push_cursor(body):
         cur.length()
         if cur.byte() != _ARRAY or cur.length() == 0:
             return None
-        if cur.byte() != _STRUCTURE or cur.byte() != 4 or cur.byte() != _UINT16:
+        if cur.byte() != _STRUCTURE or cur.byte() not in (4, 6) or cur.byte() != _UINT16:
             return None
         cur.pos = cur.need(2)
         if cur.byte() != _OCTET_STRING or cur.byte() != 6:

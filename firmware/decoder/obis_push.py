@@ -4,7 +4,9 @@ the fast path of obis.readings for Swiss E450/E360/AM550/E570 pushes.
     02 n                                        body structure, n elements
       01 n                                      element 0: push_object_list
         02 04 12 cc cc 09 06 OBIS 0F aa 12 ii   {class, logical name, attribute, data index}
-        …
+        …                                       (02 06 …: the same four, then restriction
+                                                and columns, Blue Book ed. 15; an
+                                                Energomera meter sends {enum 0, null}, [])
       value_1 … value_n-1                       untagged, list order
 
 Element i is the value of capture object i (object 0, the push object
@@ -118,7 +120,7 @@ def _objects(body, start, count):
     if len(objects) not in (count, count - 1):
         raise AxdrError("push list names %d objects for %d values" % (len(objects), count))
     for obj in objects:
-        if (type(obj) is not tuple or len(obj) != 4 or type(obj[0]) is not int
+        if (type(obj) is not tuple or len(obj) not in (4, 6) or type(obj[0]) is not int
                 or type(obj[1]) is not bytes or len(obj[1]) != 6 or type(obj[2]) is not int):
             raise AxdrError("bad capture object %r in push list" % (obj,))
     return objects
