@@ -100,8 +100,34 @@ def parse_obis(text):
     return bytes([int(a), int(b)] + parts)
 
 
+def _fits(spec, items):
+    # As many values as the list names, and the list's mark on the first one.
+    if len(spec["obis"]) != len(items):
+        return False
+    first = spec.get("first")
+    if first is None:
+        return True
+    value = items[0]  # an octet-string (bytes) or a visible-string (str)
+    if type(value) is bytes:
+        value = str(value, "ascii") if _ascii(value) else ""
+    elif type(value) is not str:
+        return False
+    if first == "#":
+        return value.isdigit()
+    return value.startswith(first)
+
+
+def _ascii(raw):
+    # Whether bytes are ASCII text at all (non-ASCII would not decode).
+    for b in raw:
+        if b < 0x20 or b > 0x7E:
+            return False
+    return len(raw) > 0
+
+
 def readings(items, profile_name, profile, system_title=None, lists=None):
-    """Values only: the first list in ``lists`` with as many entries names them.
+    """Values only: the first list in ``lists`` that fits (as many entries, the
+    first value marked as the list says) names them.
 
     Under "auto" the list's own exponents (SiL: 0.1 V, 0.01 A) and profile
     apply; a profile named by the user wins over them. No list of that
@@ -111,7 +137,7 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
     for name in profiles.DEFAULT_LISTS if lists is None else lists:
         if name not in profiles.LISTS:
             raise ValueError("unknown value list %r" % name)
-        if len(profiles.LISTS[name]["obis"]) == len(items):
+        if _fits(profiles.LISTS[name], items):
             spec = profiles.LISTS[name]
             break
     out = {}

@@ -130,13 +130,38 @@ _LIST_TEXT = (
     "sil-consumer-message sil 0-0:96.1.1 0-0:1.0.0 0-0:96.13.0 1-0:1.8.1 1-0:1.8.2"
     " 1-0:2.8.1 1-0:2.8.2 1-0:3.8.1 1-0:3.8.2 1-0:4.8.1 1-0:4.8.2 1-0:1.8.0"
     " 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0\n"
-    # Norwegian HAN (NVE/NEK) Kaifa MA304 "List 1" and "List 2": list 2 is
-    # list version, meter id, meter type, P+ P- Q+ Q-, I1-3, U1-3 (public
-    # Kaifa HAN port description; no-kaifa-ma304-list1/-list2 match it).
+    # Norwegian HAN (NVE/NEK) Kaifa lists (public Kaifa HAN port description).
+    # List 1 is P+ alone (every 2 s); list 2 (every 10 s) is list version,
+    # meter id, meter type, P+ P- Q+ Q-, I1-3, U1-3; list 3 (every hour) is
+    # list 2, the clock and the four energy totals. Single-phase meters (MA105)
+    # send one current and one voltage. "kaifa:KFM": profile kaifa, and the
+    # first value must start with "KFM" (the list version "KFM_001"): a 14-value
+    # push of another meter (an E450 in Slovenia) must not take these names.
+    # no-kaifa-ma304-list1/-list2 and MA105H2E/MA304T4 list 3 pushes from
+    # Sweden (amsreader-firmware issue 242) match them.
     "kaifa-ma304-list1 kaifa 1-0:1.7.0\n"
-    "kaifa-ma304-list2 kaifa 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
+    "kaifa-ma304-list2 kaifa:KFM 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
     " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:32.7.0 1-0:52.7.0"
-    " 1-0:72.7.0"
+    " 1-0:72.7.0\n"
+    "kaifa-ma304-list3 kaifa:KFM 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
+    " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:32.7.0 1-0:52.7.0"
+    " 1-0:72.7.0 0-0:1.0.0 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0\n"
+    "kaifa-ma105-list2 kaifa:KFM 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
+    " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:32.7.0\n"
+    "kaifa-ma105-list3 kaifa:KFM 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
+    " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:32.7.0 0-0:1.0.0 1-0:1.8.0 1-0:2.8.0"
+    " 1-0:3.8.0 1-0:4.8.0\n"
+    # Slovenian E450 (ZMXi3, IDIS 2DLM): two pushes that alternate every ~2 s, the
+    # order from the DSO's push object list (amsreader-firmware test payloads
+    # em-si2026-1/-2). Whole volts, 0.01 A, as the E450 profile has it. "e450:#":
+    # the first value must be text of digits only (the serial number): Netz
+    # Burgenland's E450 also pushes 14 values, led by a voltage
+    # (at-e450-burgenland-1), a Slovenian AM550 9 led by "ISK…" (si-am550-untagged-1s).
+    "e450-si-list1 e450:# 0-0:96.1.0 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0 1-0:1.8.0"
+    " 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0\n"
+    "e450-si-list2 e450:# 0-0:96.1.1 1-0:14.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0"
+    " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0"
+    " 1-0:42.7.0 1-0:62.7.0"
 )
 
 
@@ -144,16 +169,22 @@ def _lists():
     """_LIST_TEXT as {name: {"obis": (codes...), "exponents" or "profile": ...}}.
 
     Untagged value lists: the OBIS order of a push that carries values only,
-    chosen by value count; "exponents" override the profile's."""
+    chosen by value count (and by "first", when the list has it: the first
+    value must be text starting with it, or for "#" text of digits only);
+    "exponents" override the profile's. In _LIST_TEXT, "profile:first" sets it
+    ("kaifa:KFM", "e450:#")."""
     sil_exponents = {"voltage": -1, "current": -2}
     out = {}
     for line in _LIST_TEXT.split("\n"):
         words = line.split()
         spec = {"obis": tuple(words[2:])}
-        if words[1] == "sil":
+        profile, text_first, first = words[1].partition(":")
+        if profile == "sil":
             spec["exponents"] = sil_exponents
         else:
-            spec["profile"] = words[1]
+            spec["profile"] = profile
+        if text_first:
+            spec["first"] = first
         out[words[0]] = spec
     return out
 
@@ -175,7 +206,8 @@ def __getattr__(name):
 
 # Lists tried when the caller names none: the Swiss ones first.
 DEFAULT_LISTS = ("sil-consumer-info-1", "sil-consumer-message",
-                 "kaifa-ma304-list2", "kaifa-ma304-list1")
+                 "kaifa-ma304-list2", "kaifa-ma304-list3", "kaifa-ma105-list2",
+                 "kaifa-ma105-list3", "kaifa-ma304-list1", "e450-si-list1", "e450-si-list2")
 
 
 def by_code(code):
