@@ -74,6 +74,17 @@ def test_telegram_longer_than_the_buffer_is_overflow():
     assert nonzero(log) == {"overflow": 1}
 
 
+def test_every_telegram_too_long_for_the_buffer_is_counted():
+    # A DSMR 5 text message may be 1024 characters (2048 hex digits): while it stays
+    # on, every telegram is too long. Each loss is counted, not only the first (the
+    # framer hunts after the first, and a hunt counted nothing).
+    big = dsmr_telegram(LINES * 10)
+    log = ErrorLog()
+    out = run(stream.Framer(log, max_frame=400), chunked(big * 4 + dsmr_telegram(LINES[:2])))
+    assert [p for _, p in out] == [dsmr_telegram(LINES[:2]).rstrip(b"\r\n")]
+    assert nonzero(log) == {"overflow": 4}
+
+
 def test_encoder_crc_agrees_with_the_corpus_telegrams():
     text = CORPUS["dsmr-lg-e360-se"]["text"]
     bang = text.index("!")
@@ -125,12 +136,27 @@ def test_parse_digits_of_other_codes_stay_numbers():
     assert readings["0-0:42.0.1"] == (4142, None)
 
 
-def test_parse_dsmr3_value_on_its_own_line_and_f_255_dropped():
+def test_parse_dsmr3_gas_is_the_value_on_its_own_line_in_the_unit_its_header_names():
+    # DSMR 2.2/3: capture time, status, period, count, the value's code and its unit on
+    # one line, the value on the next (dsmr_parser's TELEGRAM_V2_2 reads 1.001 m3 too).
     text = "/KFM5\r\n\r\n0-1:24.3.0(121030140000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00001.001)\r\n1-0:1.8.1.255(5*kWh)\r\n!"
     readings, when = dsmr.parse(text)
-    assert readings["0-1:24.3.0"][0][-1] == 1.001
+    assert readings["0-1:24.3.0"] == (1.001, "m3")
     assert readings["1-0:1.8.1"] == (5, "kWh")
     assert when is None
+
+
+def test_parse_iec_62056_21_codes_with_f_after_a_star_are_the_same_codes():
+    # EasyMeter Q3D (dsmr_parser's TELEGRAM_ESY5Q3DB1024_V304) writes "*255" for F.
+    text = ("/ESY5Q3DB1024 V3.04\r\n\r\n1-0:0.0.0*255(0272031312565)\r\n"
+            "1-0:1.8.0*255(00052185.7825309*kWh)\r\n1-0:1.7.0*255(002124.86*W)\r\n"
+            "1-0:1.8.1*1(5*kWh)\r\n!\r\n")
+    readings, _ = dsmr.parse(text)
+    assert readings["1-0:1.8.0"] == (52185.7825309, "kWh")
+    assert readings["1-0:1.7.0"] == (2124.86, "W")
+    assert readings["1-0:1.8.1.1"] == (5, "kWh")  # F = 1 stays, spelled as obis_text does
+    # 0.0.0 is the meter's number: text, its leading zero kept
+    assert readings["1-0:0.0.0"] == ("0272031312565", None)
 
 
 def test_parse_rejects_text_that_is_no_telegram():

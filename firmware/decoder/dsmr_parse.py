@@ -31,10 +31,15 @@ _HEX_DEVICE_NAME = "0-0:42.0.0"
 _CLOCK = "0-0:1.0.0"
 # Older meters (DSMR 2.2-like, e.g. Iskra AM551) send time hhmmss and date
 # YYMMDD as two plain values and no DST flag: kept as text (leading zeros
-# matter) and joined into a meter time without offset.
+# matter) and joined into a meter time without offset. C.D.E 0.0.0 is the
+# meter's number in IEC 62056-21 (EasyMeter Q3D "0272031312565"): text too.
 _TIME = "1-0:0.9.1"
 _DATE = "1-0:0.9.2"
-_TEXT = ("0.9.1", "0.9.2")
+_TEXT = ("0.9.1", "0.9.2", "0.0.0")
+# DSMR 2.2/3 gas: "0-1:24.3.0(capture time)(00)(60)(1)(0-1:24.2.1)(m3)", then the
+# value "(00001.001)" on the next line. The reading is that value in that unit.
+_OLD_GAS = "24.3.0"
+_OLD_GAS_GROUPS = const(7)
 # Units handed out without copying them from the telegram (DSMR 5.0.2
 # table 6-1, and the reactive and heat units of the Swiss, Austrian and
 # Luxembourg variants); any other unit is decoded as sent. _UNIT_TEXT
@@ -149,6 +154,13 @@ class _Lines:
 
     def _obis(self, start, stop):
         # The key of a reading; F = 255 ("any") is dropped as obis.obis_text does.
+        # IEC 62056-21 writes F after "*" ("1-0:1.8.0*255", EasyMeter Q3D): the same
+        # code, so the same key ("1-0:1.8.0", "1-0:1.8.0.1" for F = 1).
+        star = self.data.find(b"*", start, stop)
+        if star >= 0:
+            if stop - star == 4 and self.data.startswith(b"*255", star):
+                return self._text(start, star)
+            return self._text(start, star) + "." + self._text(star + 1, stop)
         if stop - start > 4 and self.data.startswith(b".255", stop - 4) and self.data.count(b".", start, stop) == 3:
             stop -= 4
         return self._text(start, stop)
@@ -166,6 +178,9 @@ class _Lines:
         if count == 2 and self._timestamp():
             self._next()  # a capture time, then the reading
             count = 1
+        elif count == _OLD_GAS_GROUPS and self.key.endswith(_OLD_GAS) and len(self.key) - self._code == len(_OLD_GAS):
+            self._old_gas()
+            return
         if count == 1:
             value = self._value()
         else:
@@ -175,6 +190,14 @@ class _Lines:
                 value.append(self._value())
             self.unit = None
         self.readings[self.key] = (value, self.unit)
+
+    def _old_gas(self):
+        # Groups 1-5 (capture time, status, period, count, code) go; 6 is the unit.
+        for _ in range(_OLD_GAS_GROUPS - 2):
+            self._next()
+        unit = _unit(self.data, self._start, self._end) or self._text(self._start, self._end)
+        self._next()
+        self.readings[self.key] = (self._value(), unit)
 
     def _groups(self):
         # How many groups the reading has; the next _next reads the first.
@@ -224,10 +247,15 @@ class _Lines:
             return ""  # what every kind of value below makes of nothing
         elif self._is_hex_text():
             return _hex_text(self._text(self._start, self._end))
-        elif len(self.key) - self._code == len(_TEXT[0]):
-            if self.key.startswith(_TEXT[0], self._code) or self.key.startswith(_TEXT[1], self._code):
-                return self._text(self._start, self._end)
+        elif len(self.key) - self._code == len(_TEXT[0]) and self._is_text():
+            return self._text(self._start, self._end)
         return self._number()
+
+    def _is_text(self):
+        for code in _TEXT:
+            if self.key.startswith(code, self._code):
+                return True
+        return False
 
     def _is_hex_text(self):
         # The OBIS codes whose value is text sent as hex digits (see _HEX_ID).

@@ -234,6 +234,9 @@ class Framer:
 
     def _wait(self, pos):
         if self._end - pos >= self._cap:
+            # A DSMR header ("/" and three letters) too long to hold is news even while
+            # hunting: a meter sending long text messages loses every telegram.
+            self._sync = self._sync or self._way == _DSMR
             self._drop(pos, overflow_error("frame longer than the %d-byte buffer" % self._cap))
             return _AGAIN
         if self._tail is None:
