@@ -125,6 +125,17 @@ def test_segmented_message_is_reassembled_with_one_llc_stripped():
     assert nonzero(log) == {}
 
 
+def test_a_continuation_segment_that_opens_like_an_llc_is_still_data():
+    # Found by the property below: the second segment of DB E6 E6 00 (cut after 4
+    # bytes) starts with E6 E6 00, the command LLC. Ciphertext does that once in
+    # ~2^23 segments; only an LLC followed by an APDU tag starts a new message.
+    apdu = b"\xdb\xe6\xe6\x00"
+    data = b"".join(hdlc_segments(apdu, 4))
+    out, log = frame(data, chunked(data, sizes=[1]))
+    assert payloads(out) == [apdu]
+    assert nonzero(log) == {}
+
+
 @settings(max_examples=50, deadline=None)
 @given(
     body=st.binary(min_size=1, max_size=600),

@@ -58,7 +58,7 @@ class Reassembly:
 
     def hdlc(self, start, stop, segmented):
         """An HDLC information field source[start:stop] -> the APDU payload or None."""
-        llc = hdlc.llc_length(self._src, start, stop)
+        llc = self._llc(start, stop)
         if llc or self._link != _HDLC:
             self._end("HDLC message cut short: a new one started")
         start += llc
@@ -76,6 +76,16 @@ class Reassembly:
         if not self._append(start, stop, segmented) or segmented:
             return None
         return self._message()
+
+    def _llc(self, start, stop):
+        # The LLC's length, 0 for none. Within a message, bytes that read as an LLC
+        # open a new message only if an APDU tag follows: a continuation segment's
+        # data may begin with E6 E6 00 (ciphertext does, once in 2^23 segments).
+        llc = hdlc.llc_length(self._src, start, stop)
+        if llc and self._len >= 0 and self._link == _HDLC:
+            if start + llc >= stop or not self._starts_apdu(self._src[start + llc]):
+                return 0
+        return llc
 
     def mbus(self, start, stop, ci):
         """An M-Bus APDU segment source[start:stop] with its CI -> the APDU payload or None."""
