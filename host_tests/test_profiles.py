@@ -64,8 +64,8 @@ def test_a_named_profile_is_taken_as_is_and_an_unknown_one_is_refused():
 
 
 def test_sil_lists_follow_the_notice():
-    assert list(profiles.LISTS["sil-consumer-info-1"]["obis"]) == enc.SIL_INFO_1
-    assert list(profiles.LISTS["sil-consumer-message"]["obis"]) == enc.SIL_MESSAGE
+    assert list(profiles.codes(profiles.LISTS["sil-consumer-info-1"])) == enc.SIL_INFO_1
+    assert list(profiles.codes(profiles.LISTS["sil-consumer-message"])) == enc.SIL_MESSAGE
     for name in ("sil-consumer-info-1", "sil-consumer-message"):
         assert profiles.LISTS[name]["exponents"] == {"voltage": -1, "current": -2}
 
@@ -76,7 +76,8 @@ def test_default_lists_of_one_length_differ_in_their_first_value():
     by_length = {}
     for name in profiles.DEFAULT_LISTS:
         spec = profiles.LISTS[name]
-        by_length.setdefault(len(spec["obis"]), []).append(spec.get("first"))
+        assert spec["count"] == len(profiles.codes(spec))
+        by_length.setdefault(spec["count"], []).append(spec.get("first"))
     for length, marks in by_length.items():
         assert len(set(marks)) == len(marks), (length, marks)
     for name, spec in profiles.LISTS.items():

@@ -102,7 +102,7 @@ def parse_obis(text):
 
 def _fits(spec, items):
     # As many values as the list names, and the list's mark on the first one.
-    if len(spec["obis"]) != len(items):
+    if spec["count"] != len(items):
         return False
     first = spec.get("first")
     if first is None:
@@ -150,8 +150,9 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
         overrides = spec.get("exponents")
         if system_title is None and "profile" in spec:
             profile = profiles.resolve(spec["profile"])
+    obis = profiles.codes(spec)
     for i in range(len(items)):
-        six = parse_obis(spec["obis"][i])
+        six = parse_obis(obis[i])
         exponent, unit = default_scale(six, profile, overrides)
         out[obis_text(six)] = reading(items[i], exponent, unit)
     return out

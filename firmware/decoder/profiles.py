@@ -166,7 +166,7 @@ _LIST_TEXT = (
 
 
 def _lists():
-    """_LIST_TEXT as {name: {"obis": (codes...), "exponents" or "profile": ...}}.
+    """_LIST_TEXT as {name: {"codes": text, "count": n, "exponents" or "profile": ...}}.
 
     Untagged value lists: the OBIS order of a push that carries values only,
     chosen by value count (and by "first", when the list has it: the first
@@ -176,8 +176,10 @@ def _lists():
     sil_exponents = {"voltage": -1, "current": -2}
     out = {}
     for line in _LIST_TEXT.split("\n"):
-        words = line.split()
-        spec = {"obis": tuple(words[2:])}
+        words = line.split(None, 2)
+        # The codes stay one text until the list is used (codes()): a meter sends
+        # one or two of the lists, and each code as a str costs ~40 bytes of heap.
+        spec = {"codes": words[2], "count": words[2].count(" ") + 1}
         profile, text_first, first = words[1].partition(":")
         if profile == "sil":
             spec["exponents"] = sil_exponents
@@ -187,6 +189,14 @@ def _lists():
             spec["first"] = first
         out[words[0]] = spec
     return out
+
+
+def codes(spec):
+    """The OBIS codes of a LISTS entry, in push order (split once, then kept)."""
+    obis = spec.get("obis")
+    if obis is None:
+        obis = spec["obis"] = tuple(spec["codes"].split())
+    return obis
 
 
 def __getattr__(name):
