@@ -2,6 +2,7 @@
 and skip must do, checked against the independent encoder in axdr_support."""
 
 import math
+import struct
 
 import pytest
 from hypothesis import given, settings
@@ -78,6 +79,21 @@ def test_length_bytes_beyond_four_or_zero_are_malformed():
 def test_floats_are_ieee754_big_endian():
     assert axdr.decode(b"\x17\x41\x20\x00\x00")[0] == 10.0
     assert math.isnan(axdr.decode(b"\x18\x7f\xf8" + b"\x00" * 6)[0])
+
+
+@pytest.mark.parametrize("held", [230.1, 0.941, 12345.678, 1234.5, 49.99, -0.001, 3.4e38, 1e-30])
+def test_a_float32_register_reads_as_the_decimal_it_holds(held):
+    # Widened to a double, the float32 nearest 230.1 prints 230.100006103516: the
+    # decoder reads the shortest decimal that is the same float32.
+    raw = b"\x17" + struct.pack(">f", held)
+    value = axdr.decode(raw)[0]
+    assert value == held
+    assert struct.pack(">f", value) == raw[1:]
+
+
+def test_float32_specials_stay_what_they_are():
+    assert math.isnan(axdr.decode(b"\x17\x7f\xc0\x00\x00")[0])
+    assert axdr.decode(b"\x17\xff\x80\x00\x00")[0] == -math.inf
 
 
 def test_compact_array_of_structures_decodes_row_by_row():

@@ -277,3 +277,24 @@ def test_one_chunk_much_longer_than_the_framer_buffer_loses_nothing():
     telegrams, dec = decode_all(stream, key=KEY, auth_key=AUTH)
     assert [t.frame_counter for t in telegrams] == list(range(1, 31))
     assert dec.errors.total() == 0
+
+
+def test_json_floats_are_short_decimals_on_a_double_build():
+    assert decoder.to_json(235.7) == "235.7"
+    assert decoder.to_json(0.941) == "0.941"
+    assert decoder.to_json(52185.7825309) == "52185.7825309"
+
+
+def test_json_floats_on_a_single_precision_build_are_the_shortest_that_read_back(monkeypatch):
+    # ESP32 builds compute in float32 (MICROPY_FLOAT_IMPL_FLOAT). Emulated here: every
+    # value is a float32 and float() of a text rounds to float32, as on the device.
+    import struct
+
+    def f32(x):
+        return struct.unpack(">f", struct.pack(">f", x))[0]
+
+    monkeypatch.setattr(decoder, "_SINGLE", True)
+    monkeypatch.setattr(decoder, "_reads_back", lambda text, number: f32(float(text)) == number)
+    for held, text in ((235.7, "235.7"), (0.941, "0.941"), (12345.678, "12345.678"), (1.0, "1"),
+                       (14358.023, "14358.023"), (0.066, "0.066")):
+        assert decoder.to_json(f32(held)) == text

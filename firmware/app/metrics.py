@@ -12,7 +12,7 @@ Only numeric readings become samples (ids, texts and the clock are not
 numbers); label values are escaped as the format requires.
 """
 
-from decoder import finite
+from decoder import finite, float_text
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -27,7 +27,7 @@ def _number(value):
     if not isinstance(value, float):
         return str(value)
     if finite(value):
-        return repr(value)
+        return float_text(value)  # 235.7, not repr's 235.69999999999999 on MicroPython
     # The format spells the IEEE specials NaN, +Inf, -Inf; Python writes nan, inf.
     if value != value:
         return "NaN"

@@ -223,7 +223,8 @@ def to_json(obj):
 
     ``json.dumps`` is not used for numbers: MicroPython prints floats with 17
     digits (0.941 becomes 0.9409999999999999), so floats are written with 15
-    significant digits, which round-trips every value a meter register holds.
+    significant digits, which round-trips every value a meter register holds
+    (``float_text``; fewer on a single-precision ESP32 build).
     NaN and infinities (possible in float32 registers) are not JSON: null.
     """
     if obj is None:
@@ -235,7 +236,7 @@ def to_json(obj):
     if isinstance(obj, int):
         return str(obj)
     if isinstance(obj, float):
-        return "%.15g" % obj if finite(obj) else "null"
+        return float_text(obj) if finite(obj) else "null"
     if isinstance(obj, dict):
         return "{%s}" % ", ".join("%s: %s" % (to_json(str(k)), to_json(v)) for k, v in obj.items())
     if isinstance(obj, (list, tuple)):
@@ -245,6 +246,28 @@ def to_json(obj):
     import json
 
     return json.dumps(str(obj))
+
+
+# ESP32 builds of MicroPython compute in single precision (MICROPY_FLOAT_IMPL_FLOAT):
+# there 1e-9 vanishes next to 1, and 15 digits would print the float's binary noise.
+_SINGLE = 1.0 + 1e-9 == 1.0
+
+
+def float_text(number):
+    """A finite float as JSON text: 15 significant digits of a double, or on a
+    single-precision build the shortest text that reads back as the same float
+    (235.7, where "%.15g" would print the float32 nearest to it digit by digit)."""
+    if not _SINGLE:
+        return "%.15g" % number
+    for form in ("%.6g", "%.7g", "%.8g"):
+        text = form % number
+        if _reads_back(text, number):
+            return text
+    return "%.9g" % number
+
+
+def _reads_back(text, number):
+    return float(text) == number
 
 
 def finite(number):

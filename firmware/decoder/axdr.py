@@ -77,7 +77,8 @@ _INTS = const(1 << 0x05 | 1 << 0x06 | 1 << 0x0D | 1 << 0x0F | 1 << 0x10 | 1 << 0
 _SIGNED = const(1 << 0x05 | 1 << 0x0F | 1 << 0x10)
 
 # struct format of the other numeric tags.
-_FORMAT = {0x14: ">q", 0x15: ">Q", 0x17: ">f", 0x18: ">d"}
+_FORMAT = {0x14: ">q", 0x15: ">Q", 0x18: ">d"}
+_FLOAT32 = const(0x17)
 
 
 # Date-time, date and time values are axdr_stamp.Stamp objects: that module
@@ -112,6 +113,17 @@ def text(raw):
         return str(raw, "utf-8")
     except UnicodeError:
         return "".join([chr(b) if 32 <= b < 127 else "?" for b in raw])
+
+
+def _shortest32(value):
+    # A float32 register holding 230.1 is 230.100006103516 once widened to a double:
+    # the shortest decimal that is the same float32 is the value the meter holds.
+    exact = struct.pack(">f", value)
+    for form in ("%.6g", "%.7g", "%.8g"):
+        short = float(form % value)
+        if struct.pack(">f", short) == exact:
+            return short
+    return value
 
 
 def _bits(raw, count):
@@ -215,6 +227,8 @@ class Cursor:
 
     def fixed(self, tag):
         """A fixed-size value other than the short integers."""
+        if tag == _FLOAT32:
+            return _shortest32(self.number(">f", 4))
         if tag in _FORMAT:
             return self.number(_FORMAT[tag], _SIZE[tag])
         if tag == _NULL:
