@@ -127,3 +127,25 @@ def test_help_documents_meter_and_profile():
     text = r.stdout.decode()
     assert "--meter NAME" in text and "meter profile" in text
     assert "--profile LIST" in text and "sil-consumer-info-1" in text
+
+
+def test_a_capture_that_ends_inside_a_frame_says_so(capture):
+    _, data = capture
+    done = run(["--key", KEY, "--auth-key", AUTH, "-"], data[:-100])
+    assert len(lines(done.stdout)) == 2
+    assert done.stderr.decode().splitlines()[-1].startswith("error: the input ends inside a frame: ")
+
+
+def test_a_capture_that_ends_between_gbt_blocks_says_so():
+    # Blocks 1-2 of a push whose block 3 never came (the SiL push is HDLC + GBT).
+    frames = ds.sil_push(seed=1)[0]
+    cut = frames.index(b"\x7e\x7e", frames.index(b"\x7e\x7e") + 2) + 1  # after frame 2
+    done = run(["--key", KEY, "--auth-key", AUTH, "-"], frames[:cut])
+    assert done.returncode == 1
+    assert done.stderr.decode().strip().startswith("error: the input ends inside a General Block Transfer: ")
+
+
+def test_a_whole_capture_has_no_such_line(capture):
+    _, data = capture
+    done = run(["--key", KEY, "--auth-key", AUTH, "-"], data + b"\x7e")
+    assert done.stderr == b""
