@@ -6,8 +6,8 @@ in errors, in README, in the portal form.
 
 ::
 
-    {"meter":  {"source": "uart", "baud": 9600, "key": "", "auth_key": "",
-                "profile": "auto", "lists": []},
+    {"meter":  {"source": "uart", "baud": 9600, "format": "8N1", "key": "",
+                "auth_key": "", "profile": "auto", "lists": []},
      "mqtt":   {"host": "", "port": 1883, "user": "", "password": "",
                 "prefix": "meterlink", "discovery": true,
                 "discovery_prefix": "homeassistant",
@@ -43,6 +43,7 @@ DEFAULTS = {
     "meter": {
         "source": "uart",
         "baud": 9600,
+        "format": "8N1",
         "key": "",
         "auth_key": "",
         "profile": "auto",
@@ -70,6 +71,10 @@ DEFAULTS = {
 # Rates a meter customer port or ser2net line actually uses (IEC 62056-21
 # modes and P1/M-Bus practice); anything else is a typo.
 BAUD_RATES = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+# Character formats (data bits, parity, stop bits): 8N1 is the SiL notice's and
+# DSMR 4/5's, 8E1 wired M-Bus's default (EN 13757-2; some E450 ports keep it),
+# 7E1 DSMR 2.2/3's. Read with the wrong one, bytes arrive with a parity bit inside.
+LINE_FORMATS = ("8N1", "8E1", "7E1")
 LAYOUTS = ("meterlink", "vse")
 
 # An MQTT topic level or device id longer than this only makes topics and
@@ -204,6 +209,7 @@ def _wifi_password(key, value):
 _CHECKS = {
     "meter.source": _source,
     "meter.baud": lambda k, v: _choice(k, _int(k, v, 1, 1000000), BAUD_RATES),
+    "meter.format": lambda k, v: _choice(k, _text(k, v, 3).upper(), LINE_FORMATS),
     "meter.key": _key_hex,
     "meter.auth_key": _key_hex,
     "meter.profile": lambda k, v: _ident(k, v, False),

@@ -13,6 +13,7 @@ def test_an_empty_file_means_every_default_and_the_board_device_id():
     cfg = config.validate({}, default_device_id="dongle1")
     assert cfg["meter"]["source"] == "uart"
     assert cfg["meter"]["baud"] == 9600
+    assert cfg["meter"]["format"] == "8N1"  # the SiL notice's port settings
     assert cfg["meter"]["profile"] == "auto"
     assert cfg["mqtt"]["port"] == 1883
     assert cfg["mqtt"]["prefix"] == "meterlink"
@@ -24,6 +25,19 @@ def test_an_empty_file_means_every_default_and_the_board_device_id():
     assert cfg["mqtt"]["keepalive"] == 60
     assert cfg["http"]["port"] == 80
     assert cfg["device_id"] == "dongle1"
+
+
+def test_meter_format_is_one_of_the_formats_meters_use_in_any_case():
+    assert config.validate({"meter": {"format": "7e1"}})["meter"]["format"] == "7E1"
+    assert config.validate({"meter": {"format": "8E1"}})["meter"]["format"] == "8E1"
+
+
+def test_a_serial_device_is_set_to_the_format_with_stty():
+    from board.unix_local import stty_line
+
+    assert stty_line("8N1") == "cs8 -parenb -cstopb"
+    assert stty_line("8E1") == "cs8 parenb -parodd -cstopb"
+    assert stty_line("7E1") == "cs7 parenb -parodd -cstopb"
 
 
 def test_validate_does_not_change_defaults():
@@ -42,6 +56,8 @@ def test_validate_does_not_change_defaults():
         ({"mqtt": {"keepalive": 1}}, "mqtt.keepalive"),  # a ping every half second: a typo
         ({"mqtt": {"keepalive": 7200}}, "mqtt.keepalive"),
         ({"meter": {"baud": 9601}}, "meter.baud"),
+        ({"meter": {"format": "8O2"}}, "meter.format"),
+        ({"meter": {"format": 8}}, "meter.format"),
         ({"meter": {"key": "0011"}}, "meter.key"),
         ({"meter": {"auth_key": "zz" * 16}}, "meter.auth_key"),
         ({"meter": {"source": "tcp://localhost"}}, "meter.source"),

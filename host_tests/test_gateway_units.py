@@ -302,7 +302,7 @@ def test_a_memory_error_reading_the_meter_costs_one_session_not_the_reader_task(
     class Board:
         opened = 0
 
-        async def open_meter(self, source, baud):
+        async def open_meter(self, source, baud, line="8N1"):
             Board.opened += 1
             if Board.opened == 1:
                 raise MemoryError("opening")

@@ -80,6 +80,7 @@ class TestTheForm:
         assert errors == {}
         assert cfg["wifi"] == {"ssid": "Home", "password": "wifi-pass-1"}
         assert cfg["meter"]["profile"] == "am550" and cfg["meter"]["baud"] == 9600
+        assert cfg["meter"]["format"] == "8N1"
         assert cfg["meter"]["key"] == KEY
         assert cfg["mqtt"]["port"] == 1883 and cfg["mqtt"]["discovery"] is True
         assert cfg["admin"]["password"] == "admin-pass-1"
@@ -125,9 +126,10 @@ class TestTheForm:
     def test_every_preset_names_a_profile_the_decoder_knows(self):
         from decoder import profiles
 
-        for preset_id, _, profile, baud in meters.PRESETS:
+        for preset_id, _, profile, baud, line in meters.PRESETS:
             assert profile == "auto" or profile in profiles.PROFILES, preset_id
             assert baud in config.BAUD_RATES
+            assert line in config.LINE_FORMATS
 
     def test_an_unknown_preset_is_a_field_error(self):
         assert "meter" in form.apply(dict(GOOD, meter="nope"), defaults())[1]

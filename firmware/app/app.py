@@ -51,7 +51,7 @@ class App:
         self.store = Store(now)
         self.mqtt = MqttPublisher(cfg, self.store, VERSION, self.snapshot, log, board.network_up)
         self.reader = MeterReader(board, meter["source"], meter["baud"], self.decoder, self.store,
-                                  self.mqtt.kick, log)
+                                  self.mqtt.kick, log, meter["format"])
         self.server = None
         self.config_path = config_path
         self.restart_requested = False

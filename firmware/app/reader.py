@@ -26,10 +26,11 @@ BACKOFF_MAX = 60
 class MeterReader:
     """Runs forever as a task: ``asyncio.create_task(reader.run())``."""
 
-    def __init__(self, board, source, baud, decoder, store, on_update=None, log=print):
+    def __init__(self, board, source, baud, decoder, store, on_update=None, log=print, line="8N1"):
         self.board = board
         self.source = source
         self.baud = baud
+        self.line = line  # character format, config.LINE_FORMATS
         self.decoder = decoder
         self.store = store
         self.on_update = on_update
@@ -48,7 +49,7 @@ class MeterReader:
         delay = BACKOFF_FIRST
         while True:
             try:
-                meter = await self.board.open_meter(self.source, self.baud)
+                meter = await self.board.open_meter(self.source, self.baud, self.line)
             except (OSError, MemoryError) as e:
                 self._failed(e)
                 self.log("meter: cannot open %s (%r), retry in %ss" % (self.source, e, delay))

@@ -30,8 +30,10 @@ CONFIG_FILE = "/config.json"
 # Seconds of line time the UART receive buffer must hold: longer than the
 # worst blocking network call (MQTT connect timeout 5 s + DNS) with margin.
 RX_SECONDS = 8
-# 8N1 puts 10 bits on the line per byte.
+# 8N1 puts 10 bits on the line per byte (8E1 11: the buffer gets a little spare).
 _BITS_PER_BYTE = 10
+# machine.UART's parity argument for the format's letter: None, 0 even, 1 odd.
+_PARITY = {"N": None, "E": 0, "O": 1}
 # Buffer bounds: the IDF driver wants more than its 128-byte hardware FIFO;
 # 16 kB is plenty for any meter rate without starving a C3 of RAM.
 RX_MIN = 1024
@@ -117,19 +119,20 @@ class Board:
     def config_path(self):
         return CONFIG_FILE
 
-    async def open_meter(self, source, baud):
+    async def open_meter(self, source, baud, line="8N1"):
         if source != "uart":
             raise OSError("meter.source must be 'uart' on the device, not %r" % source)
         if self._uart is None:
-            self._uart = self._make_uart(baud)
+            self._uart = self._make_uart(baud, line)
             self._request_data()
         return _UartMeter(self._uart)
 
-    def _make_uart(self, baud):
+    def _make_uart(self, baud, line):
+        # line: "8N1", "8E1" or "7E1" (config.LINE_FORMATS): bits, parity, stop bits.
         u = self.spec["uart"]
         invert = UART.INV_RX if u.get("invert_rx") else 0
-        return UART(u["id"], baudrate=baud, bits=8, parity=None, stop=1, tx=u["tx"], rx=u["rx"],
-                    rxbuf=rx_buffer_size(baud), timeout=0, invert=invert)
+        return UART(u["id"], baudrate=baud, bits=int(line[0]), parity=_PARITY[line[1]], stop=int(line[2]),
+                    tx=u["tx"], rx=u["rx"], rxbuf=rx_buffer_size(baud), timeout=0, invert=invert)
 
     def _request_data(self):
         # P1 meters send only while their data-request line is driven.

@@ -4,7 +4,7 @@ Same interface as board/esp32.py:
 
     Board(config_dir=None)
     .name, .device_id(), .config_path()
-    await .open_meter(source, baud) -> meter with  await readinto(buf) -> n (0 = gone), close()
+    await .open_meter(source, baud, line="8N1") -> meter with  await readinto(buf) -> n (0 = gone), close()
     .start_network(cfg) / .network_up() / .rssi()
     .led(on), .watchdog_start(), .watchdog_feed(), .mem_free()
     .button_held(), .start_ap(ssid, password) -> ip, .scan() -> [ssid], .stop_ap(), .reset()
@@ -87,7 +87,7 @@ class Board:
     def config_path(self):
         return self.config_dir + "/config.json"
 
-    async def open_meter(self, source, baud):
+    async def open_meter(self, source, baud, line="8N1"):
         if source.startswith("tcp://"):
             host, port = source[6:].rsplit(":", 1)
             reader, writer = await asyncio.open_connection(host, int(port))
@@ -99,7 +99,7 @@ class Board:
         from board import unix_local
 
         if source.startswith("/dev/"):
-            return unix_local.DeviceMeter(source, baud)
+            return unix_local.DeviceMeter(source, baud, line)
         return unix_local.FileMeter(source)
 
     def start_network(self, cfg):

@@ -4,7 +4,8 @@ Loaded by ``Board.open_meter`` for those sources only: a gateway reading a TCP m
 port (the simulator, ser2net) never needs them.
 
 - ``/dev/…``: a serial device (USB adapter on P1/M-Bus), set to raw mode at the
-  configured baud rate with stty, polled without blocking the loop.
+  configured baud rate and character format (meter.format) with stty, polled
+  without blocking the loop.
 - any other path: a capture file, replayed once like a slow meter, then silence.
 """
 
@@ -21,6 +22,12 @@ _FILE_CHUNK = 256
 # Pause between polls of a serial device with nothing to read (ms): at 9600
 # baud 20 ms is ~19 bytes, far below the kernel's tty buffer.
 _POLL_MS = 20
+
+
+def stty_line(line):
+    """stty settings for a character format of config.LINE_FORMATS ("7E1": cs7 parenb -parodd -cstopb)."""
+    parity = "-parenb" if line[1] == "N" else "parenb " + ("parodd" if line[1] == "O" else "-parodd")
+    return "cs%s %s %s" % (line[0], parity, "cstopb" if line[2] == "2" else "-cstopb")
 
 
 class FileMeter:
@@ -50,10 +57,10 @@ class FileMeter:
 class DeviceMeter:
     """A serial device (USB adapter on P1/M-Bus), polled without blocking the loop."""
 
-    def __init__(self, path, baud):
+    def __init__(self, path, baud, line="8N1"):
         import select
 
-        os.system("stty -F %s %d raw -echo cs8 -cstopb -parenb" % (path, baud))
+        os.system("stty -F %s %d raw -echo %s" % (path, baud, stty_line(line)))
         self._f = open(path, "rb")
         self._poll = select.poll()
         self._poll.register(self._f, select.POLLIN)

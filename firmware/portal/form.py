@@ -5,7 +5,7 @@ the page's own:
 
     wifi.ssid        the network picked from the scan list ("" = typed below)
     wifi.ssid_other  a hidden network's name, typed; wins over the list when filled
-    meter            a preset id from meters.PRESETS (sets meter.profile and meter.baud),
+    meter            a preset id from meters.PRESETS (sets meter.profile, meter.baud and meter.format),
                      or "current" to keep a profile the presets do not list
 
 Secrets (config.SECRET_KEYS) are never sent to the browser, so an empty secret field means
@@ -59,6 +59,7 @@ def _apply_meter(cfg, form, errors):
         return
     _set(cfg, "meter.profile", preset[2])
     _set(cfg, "meter.baud", preset[3])
+    _set(cfg, "meter.format", preset[4])
 
 
 def _merge(form, stored, errors):

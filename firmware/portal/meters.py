@@ -1,18 +1,19 @@
 """The five meters of the Swiss customer interface (SiL notice, shared/spec/sil-push-lists.md)
-as presets for the portal: the owner picks a meter, the portal fills profile and baud rate.
+as presets for the portal: the owner picks a meter, the portal fills profile, baud rate and
+character format.
 
 All five push at 9600 baud, 8N1 (the notice's port settings). The profile names are keys of
 decoder/profiles.PROFILES; "auto" lets the decoder pick by the frame's system title.
 """
 
-# (preset id, label shown, profile, baud). The id is what the form posts.
+# (preset id, label shown, profile, baud, format). The id is what the form posts.
 PRESETS = (
-    ("e450-s4", "Landis+Gyr E450 S4 (M-Bus port)", "e450", 9600),
-    ("e450-s5", "Landis+Gyr E450 S5 (M-Bus port)", "e450", 9600),
-    ("am550", "Iskraemeco AM550 (P1 port)", "am550", 9600),
-    ("flexy-f2", "Meter&Control FLEXY F2 (P1 port)", "flexy-f2", 9600),
-    ("e360", "Landis+Gyr E360 (P1 port)", "e360", 9600),
-    ("auto", "Other meter: detect automatically", "auto", 9600),
+    ("e450-s4", "Landis+Gyr E450 S4 (M-Bus port)", "e450", 9600, "8N1"),
+    ("e450-s5", "Landis+Gyr E450 S5 (M-Bus port)", "e450", 9600, "8N1"),
+    ("am550", "Iskraemeco AM550 (P1 port)", "am550", 9600, "8N1"),
+    ("flexy-f2", "Meter&Control FLEXY F2 (P1 port)", "flexy-f2", 9600, "8N1"),
+    ("e360", "Landis+Gyr E360 (P1 port)", "e360", 9600, "8N1"),
+    ("auto", "Other meter: detect automatically", "auto", 9600, "8N1"),
 )
 DEFAULT = "auto"
 
