@@ -3,6 +3,7 @@
 The common tagged shape (AM550, Aidon, the simulator; the flat Kamstrup/Kaifa form is not it)::
 
     01|02 n  { 02 2|3  09 06 OBIS  value  [02 02 {scaler} {unit}] } × n
+                       (06 09 from a Landis+Gyr ZMF100: the same)
 
 read with a cursor, one entry at a time, into a dict sized up front, with the key strings
 of the previous push reused. obis.py's tree path reads the same bodies to the same readings
@@ -87,7 +88,7 @@ def _entry_loop(body, profile):
     for _ in range(count):
         at = cur.pos
         if (at + 10 > end or body[at] != _STRUCTURE or body[at + 1] not in (2, 3)
-                or body[at + 2] != _OCTET_STRING or body[at + 3] != _OBIS_BYTES):
+                or not _obis_head(body[at + 2], body[at + 3])):
             return None
         cur.pos = at + 10
         tag = cur.byte()
@@ -96,6 +97,13 @@ def _entry_loop(body, profile):
         value = cur.content(tag, 2)
         out[_key(body, at + 4)] = _reading(cur, value, at, profile)
     return out
+
+
+def _obis_head(tag, length):
+    # 09 06: an OBIS code's octet-string. A Landis+Gyr ZMF100 writes 06 09 before the
+    # OBIS of its currents (a firmware bug dlms_parser also reads through); read as
+    # A-XDR, 06 would take 4 bytes of the code as a number and the body would be lost.
+    return (tag == _OCTET_STRING and length == _OBIS_BYTES) or (tag == _OBIS_BYTES and length == _OCTET_STRING)
 
 
 # The helpers below keep to few locals: MicroPython puts the frame of a call with
