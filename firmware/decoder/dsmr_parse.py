@@ -349,13 +349,25 @@ def _rstrip(data, start, stop):
 def _meter_time(readings):
     when = readings.get(_CLOCK)
     if when is not None:
-        return when[0]
+        return _clock_time(when[0])
     day = readings.get(_DATE, ("",))[0]
     time = readings.get(_TIME, ("",))[0]
     if not isinstance(day, str) or not isinstance(time, str):
         return None  # the values of a garbled line
     if len(day) == 6 and len(time) == 6 and day.isdigit() and time.isdigit():
         return "20%s-%s-%sT%s:%s:%s" % (day[0:2], day[2:4], day[4:6], time[0:2], time[2:4], time[4:6])
+    return None
+
+
+def _clock_time(value):
+    # The clock as ISO 8601, or None. _stamp wrote the DSMR form already; a Danish NES
+    # meter writes "20240111 09:35:00" (no DST letter: no offset either).
+    if not isinstance(value, str):
+        return None
+    if len(value) > 18 and value[4] == "-" and value[10] == "T":
+        return value
+    if len(value) == 17 and value[8] == " " and value[:8].isdigit() and value[11] == ":" and value[14] == ":":
+        return "%s-%s-%sT%s" % (value[0:4], value[4:6], value[6:8], value[9:])
     return None
 
 
