@@ -191,14 +191,17 @@ EXPECT = {
         "readings": {"0-0:96.1.0": R("1KFM0100000035"), "0-0:42.0.0": R("KFM1100100000035"),
                      "1-0:32.7.0": R(230.8, "V"), "1-0:1.8.0": R(9108, "Wh"), "1-0:3.8.0": R(96, "varh")},
     },
-    # nothing published; gurux: 12 untagged values, positional (meter number at #2).
+    # nothing published; gurux: 12 untagged values, in the order a public Wiener Netze
+    # decoder script annotates for Kaernten Netz: push object, meter number, time, date,
+    # +A -A +R -R (Wh, varh), +P -P (W), message text and code (kn-list).
     "at-am550-kelag-enc": {
         "telegrams": 1, "time": "2024-05-07T21:11:17+02:00", "tag": False,
-        "readings": {"#2": R("1121378381199"), "#5": R(14370048), "#8": R(2293936)},
+        "readings": {"0-0:96.1.0": R("1121378381199"), "1-0:1.8.0": R(14370048, "Wh"),
+                     "1-0:2.8.0": R(420837, "Wh"), "1-0:4.8.0": R(2293936, "varh"), "1-0:1.7.0": R(9, "W")},
     },
     "at-am550-kelag-enc-later": {
         "telegrams": 1, "time": "2024-05-24T21:50:12+02:00", "tag": False,
-        "readings": {"#2": R("1121378381199"), "#5": R(14398886)},
+        "readings": {"0-0:96.1.0": R("1121378381199"), "1-0:1.8.0": R(14398886, "Wh")},
     },
     # published: meter id; values gurux (scalers in the frame).
     "at-kaifa-vorarlberg-plain": {

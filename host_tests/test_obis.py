@@ -270,7 +270,10 @@ def test_frame_scaler_and_unit_always_win_over_the_profile():
 def test_one_stray_obis_does_not_make_a_body_tagged(corpus):
     title, body = body_of(corpus, "at-am550-kelag-enc")
     got = readings(body, "auto", title)
-    assert got["#2"] == ("1121378381199", None) and got["#5"] == (14370048, None)
+    # Read as values only (the KELAG list, which skips the push object's OBIS), not as
+    # one tagged entry: the meter number and +A are where the list puts them.
+    assert got["0-0:96.1.0"] == ("1121378381199", None) and got["1-0:1.8.0"] == (14370048, "Wh")
+    assert "0-6:25.9.0" not in got
 
 
 @pytest.mark.parametrize("count,name", [(24, "sil-consumer-info-1"), (15, "sil-consumer-message")])

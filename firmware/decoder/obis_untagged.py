@@ -108,6 +108,10 @@ def _fits(spec, items):
     if first is None:
         return True
     value = items[0]  # an octet-string (bytes) or a visible-string (str)
+    if first == "@":
+        return type(value) is bytes and len(value) == 12 and is_datetime(value)
+    if first[:1] == "=":
+        return type(value) is bytes and value == bytes.fromhex(first[1:])
     if type(value) is bytes:
         value = str(value, "ascii") if _ascii(value) else ""
     elif type(value) is not str:
@@ -152,6 +156,8 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
             profile = profiles.resolve(spec["profile"])
     obis = profiles.codes(spec)
     for i in range(len(items)):
+        if obis[i] == "-":
+            continue  # a value the list leaves out (said again elsewhere)
         six = parse_obis(obis[i])
         exponent, unit = default_scale(six, profile, overrides)
         out[obis_text(six)] = reading(items[i], exponent, unit)

@@ -159,6 +159,19 @@ _LIST_TEXT = (
     # (at-e450-burgenland-1), a Slovenian AM550 9 led by "ISK…" (si-am550-untagged-1s).
     "e450-si-list1 e450:# 0-0:96.1.0 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0 1-0:1.8.0"
     " 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0\n"
+    # Wiener Netze's customer interface (AM550, E450, Siemens IM350): the clock, then
+    # +A -A +R -R (Wh, varh) and +P -P +Q -Q (W, var); the Siemens meter puts its
+    # serial number first. Kaernten Netz / KELAG (AM550): the push object's own
+    # OBIS, the meter number, a time and a date (the header's date-time says the
+    # same: skipped, "-"), +A -A +R -R +P -P, the customer message text and code.
+    # Layouts from a public Wiener Netze decoder script's annotated plaintexts;
+    # at-am550-kelag-enc matches the second.
+    "wn-list generic:@ 0-0:1.0.0 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0 1-0:1.7.0"
+    " 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0\n"
+    "wn-list-serial generic: 0-0:96.1.0 0-0:1.0.0 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0"
+    " 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0\n"
+    "kn-list generic:=0006190900ff - 0-0:96.1.0 - - 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0"
+    " 1-0:4.8.0 1-0:1.7.0 1-0:2.7.0 0-0:96.13.0 0-0:96.13.1\n"
     "e450-si-list2 e450:# 0-0:96.1.1 1-0:14.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0"
     " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0"
     " 1-0:42.7.0 1-0:62.7.0"
@@ -170,9 +183,10 @@ def _lists():
 
     Untagged value lists: the OBIS order of a push that carries values only,
     chosen by value count (and by "first", when the list has it: the first
-    value must be text starting with it, or for "#" text of digits only);
-    "exponents" override the profile's. In _LIST_TEXT, "profile:first" sets it
-    ("kaifa:KFM", "e450:#")."""
+    value must be text starting with it; "#": text of digits only; "@": a
+    12-byte date-time; "=hex": exactly these bytes); "exponents" override the
+    profile's. In _LIST_TEXT, "profile:first" sets it ("kaifa:KFM", "e450:#"),
+    and a code "-" is a value the list skips."""
     sil_exponents = {"voltage": -1, "current": -2}
     out = {}
     for line in _LIST_TEXT.split("\n"):
@@ -217,7 +231,8 @@ def __getattr__(name):
 # Lists tried when the caller names none: the Swiss ones first.
 DEFAULT_LISTS = ("sil-consumer-info-1", "sil-consumer-message",
                  "kaifa-ma304-list2", "kaifa-ma304-list3", "kaifa-ma105-list2",
-                 "kaifa-ma105-list3", "kaifa-ma304-list1", "e450-si-list1", "e450-si-list2")
+                 "kaifa-ma105-list3", "kaifa-ma304-list1", "e450-si-list1", "e450-si-list2",
+                 "wn-list", "wn-list-serial", "kn-list")
 
 
 def by_code(code):
