@@ -117,9 +117,7 @@ class Decoder:
         the layers' state directly: a method on each would cost the device heap."""
         framer, reader = self._framer, self._reader
         held = framer._end - framer._start + (0 if framer._tail is None else len(framer._tail))
-        if held == 1 and framer._buf[framer._start] in b"\x7e\r\n":
-            held = 0  # a flag an HDLC frame shares with the next, a DSMR line end
-        if held:
+        if held > 1:  # one byte is a flag shared with the next frame, a line end, noise
             return "the input ends inside a frame: %d bytes wait for the rest" % held
         if framer._segments._len > 0:
             return "the input ends inside a segmented message: %d bytes wait for the rest" % framer._segments._len
