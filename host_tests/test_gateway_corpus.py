@@ -52,7 +52,11 @@ from gateway_support import MOSQUITTO, Broker, Gateway, Subscriber, compiled_cod
 from test_corpus import EXPECT, UNDECODABLE
 
 
-HEAP = "256k"  # as test_gateway_e2e.py: the gateway from source, with room to compile
+# The gateway from source, with room to compile: the compiler's heap comes on top of the
+# gateway's (at 256k the Smarty capture's first /metrics, compiling metrics.py beside a
+# DSMR parser compiled from source, ran out; 264k held). What the device loads, .mpy
+# files, is held to its floor by test_every_capture_runs_at_the_documented_heap_floor.
+HEAP = "288k"
 # Piece sizes the meter port cycles through: 1 byte, odd primes and one larger than
 # a HDLC header, so over a capture every frame boundary falls inside some piece.
 PIECES = (1, 7, 3, 13, 2, 29, 5, 64, 11)
