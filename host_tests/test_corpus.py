@@ -300,12 +300,15 @@ EXPECT = {
         "readings": {"1-1:0.0.5": R("5706567202753025"), "1-1:1.7.0": R(1247, "W"), "1-1:1.8.0": R(85823280, "Wh"),
                      "1-1:32.7.0": R(236, "V"), "1-1:31.7.0": R(1.89, "A")},
     },
-    # published: P+ 1393 W, U 237.9/237.9/229.6 V, I 1.03/1.25/5.97 A; no OBIS list is
-    # published for this 18-value push, so the values come out positional and raw.
+    # published: P+ 1393 W, U 237.9/237.9/229.6 V, I 1.03/1.25/5.97 A. The 18 values are
+    # the Slovenian ECE list 1 (iskra-si-list1, order from node-dsmr-parser's tests); the
+    # phase powers add up to P+ (16 + 51 + 1325 = 1392 W).
     "si-am550-untagged-5s": {
         "telegrams": 1, "time": "2023-07-24T19:40:25+02:00",
-        "readings": {"#1": R("ISK1030789375606"), "#3": R(1393), "#7": R(2379), "#8": R(2379), "#9": R(2296),
-                     "#10": R(103), "#11": R(125), "#12": R(597)},
+        "readings": {"0-0:42.0.0": R("ISK1030789375606"), "1-0:1.7.0": R(1393, "W"),
+                     "1-0:32.7.0": R(237.9, "V"), "1-0:52.7.0": R(237.9, "V"), "1-0:72.7.0": R(229.6, "V"),
+                     "1-0:31.7.0": R(1.03, "A"), "1-0:51.7.0": R(1.25, "A"), "1-0:71.7.0": R(5.97, "A"),
+                     "1-0:61.7.0": R(1325, "W")},
     },
     "si-am550-untagged-1s": {
         "telegrams": 1, "time": "2024-11-17T21:26:44+01:00",

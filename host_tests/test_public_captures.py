@@ -10,7 +10,8 @@ publishes one, compared with it (``expected_source``):
   and columns), from an Energomera meter;
 - untagged lists that share a length with another meter's: the Kaifa single-phase
   hourly list (14 values, led by "KFM_001"), the Slovenian E450 lists (9 and 14,
-  led by a serial number);
+  led by a serial number), and the Slovenian Iskraemeco "ECE" lists (18 and 12, led
+  by "ISK…");
 - a Landis+Gyr ZMF100 that writes some OBIS octet-strings' tag and length swapped (06 09);
 - Wiener Netze's untagged lists (clock first, or serial number then clock), sent with
   the meter's digest and signature after the frame;
@@ -112,6 +113,22 @@ EXPECT = {
         "time": "2021-10-21T05:40:34+02:00",
         "readings": {"0-0:96.1.0": R("SMS1030788000020"), "1-0:1.8.0": R(1465, "Wh"),
                      "1-0:4.8.0": R(5521, "varh"), "1-0:1.7.0": R(4, "W"), "1-0:4.7.0": R(18, "var")},
+    },
+    # published (node-dsmr-parser's expected json): 72.7.0 = 234.6 V, the rest 0.
+    "si-iskra-ece-list1": {
+        "readings": {"0-0:42.0.0": R("ISK1030783826316"), "0-0:96.1.2": R("ISK83826316"),
+                     "1-0:72.7.0": R(234.6, "V"), "1-0:1.7.0": R(0, "W"), "1-0:62.7.0": R(0, "W")},
+    },
+    # published (the same): tariff 2, 1.8.0 = 1.8.2 = 3810, 3.8.0 = 4531, breaker on.
+    "si-iskra-ece-list2": {
+        "readings": {"0-0:96.3.10": R(True), "0-0:96.14.0": R("0002"), "1-0:1.8.0": R(3810, "Wh"),
+                     "1-0:1.8.2": R(3810, "Wh"), "1-0:3.8.0": R(4531, "varh"), "1-0:4.8.0": R(0, "varh")},
+    },
+    # read off the bytes; the phase powers add up to P+ (216 + 19 + 10 = 245 ~ 246 W).
+    "si-am550-ece-list1": {
+        "readings": {"0-0:96.1.2": R("16820005"), "1-0:1.7.0": R(246, "W"), "1-0:4.7.0": R(286, "var"),
+                     "1-0:32.7.0": R(232.5, "V"), "1-0:31.7.0": R(1.52, "A"), "1-0:21.7.0": R(216, "W"),
+                     "1-0:41.7.0": R(19, "W"), "1-0:61.7.0": R(10, "W")},
     },
     # the meter time from NES's own clock form; values as sent.
     "dk-nes-dsmr-clock": {

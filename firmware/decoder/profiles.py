@@ -159,6 +159,16 @@ _LIST_TEXT = (
     # (at-e450-burgenland-1), a Slovenian AM550 9 led by "ISK…" (si-am550-untagged-1s).
     "e450-si-list1 e450:# 0-0:96.1.0 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0 1-0:1.8.0"
     " 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0\n"
+    # Slovenian Iskraemeco meters (the ECE lists): list 1 is the logical device name,
+    # the serial, P+ P- Q+ Q-, U1-3, I1-3, P+ and P- per phase; list 2 the name, an
+    # empty text, the breaker state, the tariff, A+ (total, T1, T2), A- (the same),
+    # R+ and R-. Order from node-dsmr-parser's slovenia-list-1/-2 expectations; an
+    # AM550 in amsreader's issue 956 sends list 1 (its phase powers add up to P+).
+    "iskra-si-list1 am550:ISK 0-0:42.0.0 0-0:96.1.2 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0"
+    " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:21.7.0"
+    " 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0 1-0:42.7.0 1-0:62.7.0\n"
+    "iskra-si-list2 am550:ISK 0-0:42.0.0 0-0:96.1.3 0-0:96.3.10 0-0:96.14.0 1-0:1.8.0 1-0:1.8.1"
+    " 1-0:1.8.2 1-0:2.8.0 1-0:2.8.1 1-0:2.8.2 1-0:3.8.0 1-0:4.8.0\n"
     # Wiener Netze's customer interface (AM550, E450, Siemens IM350): the clock, then
     # +A -A +R -R (Wh, varh) and +P -P +Q -Q (W, var); the Siemens meter puts its
     # serial number first. Kaernten Netz / KELAG (AM550): the push object's own
@@ -232,7 +242,7 @@ def __getattr__(name):
 DEFAULT_LISTS = ("sil-consumer-info-1", "sil-consumer-message",
                  "kaifa-ma304-list2", "kaifa-ma304-list3", "kaifa-ma105-list2",
                  "kaifa-ma105-list3", "kaifa-ma304-list1", "e450-si-list1", "e450-si-list2",
-                 "wn-list", "wn-list-serial", "kn-list")
+                 "wn-list", "wn-list-serial", "kn-list", "iskra-si-list1", "iskra-si-list2")
 
 
 def by_code(code):
