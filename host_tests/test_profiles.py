@@ -1,9 +1,9 @@
-"""Meter profiles and untagged lists (profiles.py): the data the readings rely on."""
+"""Meter profiles (profiles.py) and untagged value lists (lists.py): the data the readings rely on."""
 
 import pytest
 
 import axdr_support as enc
-from decoder import profiles
+from decoder import lists as value_lists, profiles
 
 QUANTITIES = ("power", "reactive", "apparent", "energy", "renergy", "aenergy",
               "voltage", "current", "pf", "frequency")
@@ -64,21 +64,22 @@ def test_a_named_profile_is_taken_as_is_and_an_unknown_one_is_refused():
 
 
 def test_sil_lists_follow_the_notice():
-    assert list(profiles.codes(profiles.LISTS["sil-consumer-info-1"])) == enc.SIL_INFO_1
-    assert list(profiles.codes(profiles.LISTS["sil-consumer-message"])) == enc.SIL_MESSAGE
+    assert list(value_lists.LISTS["sil-consumer-info-1"]["obis"]) == enc.SIL_INFO_1
+    assert list(value_lists.LISTS["sil-consumer-message"]["obis"]) == enc.SIL_MESSAGE
     for name in ("sil-consumer-info-1", "sil-consumer-message"):
-        assert profiles.LISTS[name]["exponents"] == {"voltage": -1, "current": -2}
+        assert value_lists.LISTS[name]["exponents"] == {"voltage": -1, "current": -2}
 
 
 def test_default_lists_of_one_length_differ_in_their_first_value():
     # Choosing by count stays unambiguous: lists of the same length are told apart by
     # their mark on the first value ("first"), and at most one of them has none.
     by_length = {}
-    for name in profiles.DEFAULT_LISTS:
-        spec = profiles.LISTS[name]
-        assert spec["count"] == len(profiles.codes(spec))
+    assert value_lists.list_names() == list(value_lists.LISTS)
+    for name in value_lists.list_names():
+        spec = value_lists.LISTS[name]
+        assert spec["count"] == len(spec["obis"])
         by_length.setdefault(spec["count"], []).append(spec.get("first"))
     for length, marks in by_length.items():
         assert len(set(marks)) == len(marks), (length, marks)
-    for name, spec in profiles.LISTS.items():
+    for name, spec in value_lists.LISTS.items():
         assert spec.get("profile", "generic") in profiles.PROFILES, name

@@ -103,7 +103,12 @@ def _check_names(parser, meter, lists):
     known = getattr(profiles, "PROFILES", None)
     if known is not None and meter != "auto" and meter not in known:
         parser.error("argument --meter: unknown meter profile %r (known: auto, %s)" % (meter, ", ".join(sorted(known))))
-    known_lists = getattr(profiles, "LISTS", None)
+    try:
+        from decoder import lists as value_lists
+
+        known_lists = value_lists.LISTS
+    except ImportError:
+        known_lists = None
     for name in lists or ():
         if known_lists is not None and name not in known_lists:
             parser.error("argument --profile: unknown value list %r (known: %s)" % (name, ", ".join(sorted(known_lists))))

@@ -195,9 +195,12 @@ def _check_names(profiles, profile, lists):
     # ValueError at start-up, never an exception out of feed() on every push.
     if profile != "auto" and not profiles.known(profile):
         raise ValueError("profile: unknown meter profile %r" % (profile,))
-    for name in lists or ():
-        if name not in profiles.LISTS:
-            raise ValueError("lists: unknown value list %r" % (name,))
+    if lists:
+        from decoder import lists as value_lists  # only a meter with named lists loads it here
+
+        for name in lists:
+            if not value_lists.has_list(name):
+                raise ValueError("lists: unknown value list %r" % (name,))
 
 
 def _clock_text(values):

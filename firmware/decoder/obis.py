@@ -18,7 +18,7 @@ OBIS-tagged (Austrian, Nordic, Kamstrup meters)::
     01 n  { 02 2|3  09 06 OBIS  value  [02 02 0F scaler 16 unit] } × n
 
 untagged: values only; their OBIS order comes from a named list
-(profiles.LISTS) with the same number of values.
+(lists.find_list) with the same number of values.
 
 Readings are ``{"A-B:C.D.E": (value, unit or None)}``. Scaler and unit in the
 frame win; otherwise the profile gives the exponent and the OBIS C/D group the
@@ -268,7 +268,7 @@ def readings(body, profile_name, system_title=None, lists=None):
 
     ``profile_name``: a profiles.PROFILES key or "auto" (resolved from the
     system title, else the logical device name in the body). ``lists``:
-    names of untagged lists to try (default profiles.DEFAULT_LISTS).
+    names of untagged lists to try (default: every list, lists.find_list).
     Raises AxdrError on malformed data.
     """
     # Small on purpose (MicroPython keeps a frame of few locals off the

@@ -7,7 +7,7 @@ tagged, flat or in shapes obis_tagged.py leaves (Kamstrup, Kaifa)::
     02 n  09 06 OBIS  value  [02 02 0F scaler 16 unit]  09 06 OBIS value …
 
 untagged: a structure of bare values; their OBIS order comes from a named
-list in profiles.LISTS with as many entries (the SiL notice's two lists)::
+list of lists.py with as many entries (the SiL notice's two lists)::
 
     02 n  value_1 … value_n
 
@@ -100,25 +100,33 @@ def parse_obis(text):
     return bytes([int(a), int(b)] + parts)
 
 
-def _fits(spec, items):
-    # As many values as the list names, and the list's mark on the first one.
-    if spec["count"] != len(items):
-        return False
-    first = spec.get("first")
-    if first is None:
+_lists_module = None  # decoder.lists, imported by the first body of values only
+
+
+def _value_lists():
+    # Flat tagged bodies come here too and never need the table; an import
+    # statement would allocate on every call, so the module is kept.
+    global _lists_module
+    if _lists_module is None:
+        _lists_module = __import__("decoder.lists").lists
+    return _lists_module
+
+
+def _fits(mark, value):
+    # Whether the first value carries the list's mark (profiles._spec); None: no mark.
+    if mark is None:
         return True
-    value = items[0]  # an octet-string (bytes) or a visible-string (str)
-    if first == "@":
+    if mark == "@":
         return type(value) is bytes and len(value) == 12 and is_datetime(value)
-    if first[:1] == "=":
-        return type(value) is bytes and value == bytes.fromhex(first[1:])
-    if type(value) is bytes:
+    if mark[:1] == "=":
+        return type(value) is bytes and value == bytes.fromhex(mark[1:])
+    if type(value) is bytes:  # an octet-string (bytes) or a visible-string (str)
         value = str(value, "ascii") if _ascii(value) else ""
     elif type(value) is not str:
         return False
-    if first == "#":
+    if mark == "#":
         return value.isdigit()
-    return value.startswith(first)
+    return value.startswith(mark)
 
 
 def _ascii(raw):
@@ -137,13 +145,7 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
     apply; a profile named by the user wins over them. No list of that
     length: the values come out as "#1", "#2", … unscaled, so nothing is lost.
     """
-    spec = None
-    for name in profiles.DEFAULT_LISTS if lists is None else lists:
-        if name not in profiles.LISTS:
-            raise ValueError("unknown value list %r" % name)
-        if _fits(profiles.LISTS[name], items):
-            spec = profiles.LISTS[name]
-            break
+    spec = _value_lists().find_list(len(items), _fits, items[0] if items else None, lists)
     out = {}
     if spec is None:
         for i in range(len(items)):
@@ -154,7 +156,7 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
         overrides = spec.get("exponents")
         if system_title is None and "profile" in spec:
             profile = profiles.resolve(spec["profile"])
-    obis = profiles.codes(spec)
+    obis = spec["obis"]
     for i in range(len(items)):
         if obis[i] == "-":
             continue  # a value the list leaves out (said again elsewhere)

@@ -115,120 +115,10 @@ _MANUFACTURERS = " LGZ=e450 ISK=am550 KFM=kaifa AID=aidon KAM=kamstrup SAG=sagem
 _P1_CHANNEL = const(6)
 _MBUS_CHANNEL = const(8)
 
-# LISTS is built from this text on first use (module __getattr__ below): a
-# push-setup meter never looks at it, and built at import as dicts of
-# tuples of strs it held ~4.5 kB of heap on the 64-bit port. One list per
-# line: its name, "sil" (the SiL exponents) or the profile it implies, then
-# its OBIS codes in push order.
-_LIST_TEXT = (
-    # SiL customer-interface notice, "Consumer information 1" (every 5 s).
-    "sil-consumer-info-1 sil 0-0:96.1.1 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0"
-    " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:91.7.0"
-    " 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0 1-0:42.7.0 1-0:62.7.0 1-0:23.7.0"
-    " 1-0:43.7.0 1-0:63.7.0 1-0:24.7.0 1-0:44.7.0 1-0:64.7.0\n"
-    # SiL notice, "Consumer Message" (every minute, at second 00).
-    "sil-consumer-message sil 0-0:96.1.1 0-0:1.0.0 0-0:96.13.0 1-0:1.8.1 1-0:1.8.2"
-    " 1-0:2.8.1 1-0:2.8.2 1-0:3.8.1 1-0:3.8.2 1-0:4.8.1 1-0:4.8.2 1-0:1.8.0"
-    " 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0\n"
-    # Norwegian HAN (NVE/NEK) Kaifa lists (public Kaifa HAN port description).
-    # List 1 is P+ alone (every 2 s); list 2 (every 10 s) is list version,
-    # meter id, meter type, P+ P- Q+ Q-, I1-3, U1-3; list 3 (every hour) is
-    # list 2, the clock and the four energy totals. Single-phase meters (MA105)
-    # send one current and one voltage. "kaifa:KFM": profile kaifa, and the
-    # first value must start with "KFM" (the list version "KFM_001"): a 14-value
-    # push of another meter (an E450 in Slovenia) must not take these names.
-    # no-kaifa-ma304-list1/-list2 and MA105H2E/MA304T4 list 3 pushes from
-    # Sweden (amsreader-firmware issue 242) match them.
-    "kaifa-ma304-list1 kaifa 1-0:1.7.0\n"
-    "kaifa-ma304-list2 kaifa:KFM 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
-    " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:32.7.0 1-0:52.7.0"
-    " 1-0:72.7.0\n"
-    "kaifa-ma304-list3 kaifa:KFM 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
-    " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:32.7.0 1-0:52.7.0"
-    " 1-0:72.7.0 0-0:1.0.0 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0\n"
-    "kaifa-ma105-list2 kaifa:KFM 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
-    " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:32.7.0\n"
-    "kaifa-ma105-list3 kaifa:KFM 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
-    " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:32.7.0 0-0:1.0.0 1-0:1.8.0 1-0:2.8.0"
-    " 1-0:3.8.0 1-0:4.8.0\n"
-    # Slovenian E450 (ZMXi3, IDIS 2DLM): two pushes that alternate every ~2 s, the
-    # order from the DSO's push object list (amsreader-firmware test payloads
-    # em-si2026-1/-2). Whole volts, 0.01 A, as the E450 profile has it. "e450:#":
-    # the first value must be text of digits only (the serial number): Netz
-    # Burgenland's E450 also pushes 14 values, led by a voltage
-    # (at-e450-burgenland-1), a Slovenian AM550 9 led by "ISK…" (si-am550-untagged-1s).
-    "e450-si-list1 e450:# 0-0:96.1.0 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0 1-0:1.8.0"
-    " 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0\n"
-    # Slovenian Iskraemeco meters (the ECE lists): list 1 is the logical device name,
-    # the serial, P+ P- Q+ Q-, U1-3, I1-3, P+ and P- per phase; list 2 the name, an
-    # empty text, the breaker state, the tariff, A+ (total, T1, T2), A- (the same),
-    # R+ and R-. Order from node-dsmr-parser's slovenia-list-1/-2 expectations; an
-    # AM550 in amsreader's issue 956 sends list 1 (its phase powers add up to P+).
-    "iskra-si-list1 am550:ISK 0-0:42.0.0 0-0:96.1.2 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0"
-    " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:21.7.0"
-    " 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0 1-0:42.7.0 1-0:62.7.0\n"
-    "iskra-si-list2 am550:ISK 0-0:42.0.0 0-0:96.1.3 0-0:96.3.10 0-0:96.14.0 1-0:1.8.0 1-0:1.8.1"
-    " 1-0:1.8.2 1-0:2.8.0 1-0:2.8.1 1-0:2.8.2 1-0:3.8.0 1-0:4.8.0\n"
-    # Wiener Netze's customer interface (AM550, E450, Siemens IM350): the clock, then
-    # +A -A +R -R (Wh, varh) and +P -P +Q -Q (W, var); the Siemens meter puts its
-    # serial number first. Kaernten Netz / KELAG (AM550): the push object's own
-    # OBIS, the meter number, a time and a date (the header's date-time says the
-    # same: skipped, "-"), +A -A +R -R +P -P, the customer message text and code.
-    # Layouts from a public Wiener Netze decoder script's annotated plaintexts;
-    # at-am550-kelag-enc matches the second.
-    "wn-list generic:@ 0-0:1.0.0 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0 1-0:1.7.0"
-    " 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0\n"
-    "wn-list-serial generic: 0-0:96.1.0 0-0:1.0.0 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0"
-    " 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0\n"
-    "kn-list generic:=0006190900ff - 0-0:96.1.0 - - 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0"
-    " 1-0:4.8.0 1-0:1.7.0 1-0:2.7.0 0-0:96.13.0 0-0:96.13.1\n"
-    "e450-si-list2 e450:# 0-0:96.1.1 1-0:14.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0"
-    " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0"
-    " 1-0:42.7.0 1-0:62.7.0"
-)
-
-
-def _lists():
-    """_LIST_TEXT as {name: {"codes": text, "count": n, "exponents" or "profile": ...}}.
-
-    Untagged value lists: the OBIS order of a push that carries values only,
-    chosen by value count (and by "first", when the list has it: the first
-    value must be text starting with it; "#": text of digits only; "@": a
-    12-byte date-time; "=hex": exactly these bytes); "exponents" override the
-    profile's. In _LIST_TEXT, "profile:first" sets it ("kaifa:KFM", "e450:#"),
-    and a code "-" is a value the list skips."""
-    sil_exponents = {"voltage": -1, "current": -2}
-    out = {}
-    for line in _LIST_TEXT.split("\n"):
-        words = line.split(None, 2)
-        # The codes stay one text until the list is used (codes()): a meter sends
-        # one or two of the lists, and each code as a str costs ~40 bytes of heap.
-        spec = {"codes": words[2], "count": words[2].count(" ") + 1}
-        profile, text_first, first = words[1].partition(":")
-        if profile == "sil":
-            spec["exponents"] = sil_exponents
-        else:
-            spec["profile"] = profile
-        if text_first:
-            spec["first"] = first
-        out[words[0]] = spec
-    return out
-
-
-def codes(spec):
-    """The OBIS codes of a LISTS entry, in push order (split once, then kept)."""
-    obis = spec.get("obis")
-    if obis is None:
-        obis = spec["obis"] = tuple(spec["codes"].split())
-    return obis
-
-
 def __getattr__(name):
-    # PEP 562 (MicroPython: MICROPY_MODULE_GETATTR): LISTS and PROFILES (every
-    # profile built) on first access, then plain globals.
-    if name == "LISTS":
-        value = _lists()
-    elif name == "PROFILES":
+    # PEP 562 (MicroPython: MICROPY_MODULE_GETATTR): PROFILES (every profile
+    # built) on first access, then a plain global.
+    if name == "PROFILES":
         value = {}
         for key in names():
             value[key] = _get(key)
@@ -238,11 +128,6 @@ def __getattr__(name):
     return value
 
 
-# Lists tried when the caller names none: the Swiss ones first.
-DEFAULT_LISTS = ("sil-consumer-info-1", "sil-consumer-message",
-                 "kaifa-ma304-list2", "kaifa-ma304-list3", "kaifa-ma105-list2",
-                 "kaifa-ma105-list3", "kaifa-ma304-list1", "e450-si-list1", "e450-si-list2",
-                 "wn-list", "wn-list-serial", "kn-list", "iskra-si-list1", "iskra-si-list2")
 
 
 def by_code(code):

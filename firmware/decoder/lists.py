@@ -1,0 +1,205 @@
+"""Untagged value lists: the OBIS codes of pushes that carry values only.
+
+Some meters push a structure of bare values, no OBIS codes, no scalers (the SiL
+notice's lists, Kaifa's Norwegian lists, Austrian and Slovenian utilities'). The
+order of the values is fixed per list; the list is told by its number of values
+and, where two lists have as many, by a mark on the first value. ``find_list``
+is the entry point; ``LISTS`` (every list's spec) is for the CLI and the tests.
+
+Loaded by the first push of values only (obis_untagged.py): a meter that sends
+push-setup or OBIS-tagged bodies never holds this table.
+"""
+
+# One list a line: its name, "sil" (the SiL exponents) or the profile it implies
+# (":mark" on the first value, see _spec), then its OBIS codes in push order.
+# find_list() tries them in this order (the Swiss ones first) and reads the text
+# in place; LISTS (every spec) is built on first access. As dicts of tuples of
+# strs they held ~6 kB of heap on the 64-bit port.
+_LIST_TEXT = (
+    # SiL customer-interface notice, "Consumer information 1" (every 5 s).
+    "sil-consumer-info-1 sil 0-0:96.1.1 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0"
+    " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:91.7.0"
+    " 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0 1-0:42.7.0 1-0:62.7.0 1-0:23.7.0"
+    " 1-0:43.7.0 1-0:63.7.0 1-0:24.7.0 1-0:44.7.0 1-0:64.7.0\n"
+    # SiL notice, "Consumer Message" (every minute, at second 00).
+    "sil-consumer-message sil 0-0:96.1.1 0-0:1.0.0 0-0:96.13.0 1-0:1.8.1 1-0:1.8.2"
+    " 1-0:2.8.1 1-0:2.8.2 1-0:3.8.1 1-0:3.8.2 1-0:4.8.1 1-0:4.8.2 1-0:1.8.0"
+    " 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0\n"
+    # Norwegian HAN (NVE/NEK) Kaifa lists (public Kaifa HAN port description).
+    # List 1 is P+ alone (every 2 s); list 2 (every 10 s) is list version,
+    # meter id, meter type, P+ P- Q+ Q-, I1-3, U1-3; list 3 (every hour) is
+    # list 2, the clock and the four energy totals. Single-phase meters (MA105)
+    # send one current and one voltage. "kaifa:KFM": profile kaifa, and the
+    # first value must start with "KFM" (the list version "KFM_001"): a 14-value
+    # push of another meter (an E450 in Slovenia) must not take these names.
+    # no-kaifa-ma304-list1/-list2 and MA105H2E/MA304T4 list 3 pushes from
+    # Sweden (amsreader-firmware issue 242) match them.
+    "kaifa-ma304-list1 kaifa 1-0:1.7.0\n"
+    "kaifa-ma304-list2 kaifa:KFM 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
+    " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:32.7.0 1-0:52.7.0"
+    " 1-0:72.7.0\n"
+    "kaifa-ma304-list3 kaifa:KFM 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
+    " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:32.7.0 1-0:52.7.0"
+    " 1-0:72.7.0 0-0:1.0.0 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0\n"
+    "kaifa-ma105-list2 kaifa:KFM 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
+    " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:32.7.0\n"
+    "kaifa-ma105-list3 kaifa:KFM 1-1:0.2.129 0-0:96.1.0 0-0:96.1.7 1-0:1.7.0 1-0:2.7.0"
+    " 1-0:3.7.0 1-0:4.7.0 1-0:31.7.0 1-0:32.7.0 0-0:1.0.0 1-0:1.8.0 1-0:2.8.0"
+    " 1-0:3.8.0 1-0:4.8.0\n"
+    # Slovenian E450 (ZMXi3, IDIS 2DLM): two pushes that alternate every ~2 s, the
+    # order from the DSO's push object list (amsreader-firmware test payloads
+    # em-si2026-1/-2). Whole volts, 0.01 A, as the E450 profile has it. "e450:#":
+    # the first value must be text of digits only (the serial number): Netz
+    # Burgenland's E450 also pushes 14 values, led by a voltage
+    # (at-e450-burgenland-1), a Slovenian AM550 9 led by "ISK…" (si-am550-untagged-1s).
+    "e450-si-list1 e450:# 0-0:96.1.0 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0 1-0:1.8.0"
+    " 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0\n"
+    # Slovenian Iskraemeco meters (the ECE lists): list 1 is the logical device name,
+    # the serial, P+ P- Q+ Q-, U1-3, I1-3, P+ and P- per phase; list 2 the name, an
+    # empty text, the breaker state, the tariff, A+ (total, T1, T2), A- (the same),
+    # R+ and R-. Order from node-dsmr-parser's slovenia-list-1/-2 expectations; an
+    # AM550 in amsreader's issue 956 sends list 1 (its phase powers add up to P+).
+    "iskra-si-list1 am550:ISK 0-0:42.0.0 0-0:96.1.2 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0"
+    " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:21.7.0"
+    " 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0 1-0:42.7.0 1-0:62.7.0\n"
+    "iskra-si-list2 am550:ISK 0-0:42.0.0 0-0:96.1.3 0-0:96.3.10 0-0:96.14.0 1-0:1.8.0 1-0:1.8.1"
+    " 1-0:1.8.2 1-0:2.8.0 1-0:2.8.1 1-0:2.8.2 1-0:3.8.0 1-0:4.8.0\n"
+    # Wiener Netze's customer interface (AM550, E450, Siemens IM350): the clock, then
+    # +A -A +R -R (Wh, varh) and +P -P +Q -Q (W, var); the Siemens meter puts its
+    # serial number first. Kaernten Netz / KELAG (AM550): the push object's own
+    # OBIS, the meter number, a time and a date (the header's date-time says the
+    # same: skipped, "-"), +A -A +R -R +P -P, the customer message text and code.
+    # Layouts from a public Wiener Netze decoder script's annotated plaintexts;
+    # at-am550-kelag-enc matches the second.
+    "wn-list generic:@ 0-0:1.0.0 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0 1-0:1.7.0"
+    " 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0\n"
+    "wn-list-serial generic: 0-0:96.1.0 0-0:1.0.0 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0 1-0:4.8.0"
+    " 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0\n"
+    "kn-list generic:=0006190900ff - 0-0:96.1.0 - - 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0"
+    " 1-0:4.8.0 1-0:1.7.0 1-0:2.7.0 0-0:96.13.0 0-0:96.13.1\n"
+    "e450-si-list2 e450:# 0-0:96.1.1 1-0:14.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0"
+    " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0"
+    " 1-0:42.7.0 1-0:62.7.0"
+)
+
+
+def _spec(line):
+    """One line of _LIST_TEXT -> {"obis": (codes...), "count": n, "exponents" or
+    "profile": ..., ["first": mark]}.
+
+    Untagged value lists: the OBIS order of a push that carries values only,
+    chosen by value count (and by "first", when the list has it: the first
+    value must be text starting with it; "#": text of digits only; "@": a
+    12-byte date-time; "=hex": exactly these bytes); "exponents" override the
+    profile's. In _LIST_TEXT, "profile:first" sets it ("kaifa:KFM", "e450:#"),
+    and a code "-" is a value the list skips."""
+    words = line.split()
+    spec = {"obis": tuple(words[2:]), "count": len(words) - 2}
+    profile, marked, first = words[1].partition(":")
+    if profile == "sil":
+        spec["exponents"] = {"voltage": -1, "current": -2}
+    else:
+        spec["profile"] = profile
+    if marked:
+        spec["first"] = first
+    return spec
+
+
+def _lists():
+    # LISTS: every list's spec, for the CLI and the tests. A meter never builds it
+    # (~6 kB of heap on the 64-bit port): find_list() reads the text in place.
+    out = {}
+    for line in _LIST_TEXT.split("\n"):
+        out[line.split(None, 1)[0]] = _spec(line)
+    return out
+
+
+def list_names():
+    """Every untagged list's name, in the order find_list() tries them."""
+    return [line.split(None, 1)[0] for line in _LIST_TEXT.split("\n")]
+
+
+def has_list(name):
+    return _line_of(name) >= 0
+
+
+_fitted = {}  # line offset -> the spec of a list that fitted a push (a meter uses one or two)
+
+
+def find_list(count, fits, first_value, names=None):
+    """The spec of the first untagged list with ``count`` values whose mark on the first
+    value ``fits(mark or None, first_value)`` accepts, or None. ``names``: the lists to
+    try in that order (config meter.lists); default every list in table order.
+
+    The table is read where it lies: a push of a meter no list fits allocates nothing
+    here, and only a list that fits is turned into a spec (then kept). The helpers
+    are small for the same reason: a MicroPython call with more than 11 slots of
+    locals and stack takes its frame from the heap."""
+    if names is not None:
+        return _named(names, count, fits, first_value)
+    at = 0
+    while at >= 0:
+        if _fits_at(at, count, fits, first_value):
+            return _list_spec(at)
+        at = _LIST_TEXT.find("\n", at)
+        if at >= 0:
+            at += 1
+    return None
+
+
+def _named(names, count, fits, first_value):
+    for name in names:
+        at = _line_of(name)
+        if at < 0:
+            raise ValueError("unknown value list %r" % name)
+        if _fits_at(at, count, fits, first_value):
+            return _list_spec(at)
+    return None
+
+
+def _fits_at(at, count, fits, first_value):
+    return _count_at(at) == count and fits(_mark_at(at), first_value)
+
+
+def _end_at(at):
+    end = _LIST_TEXT.find("\n", at)
+    return len(_LIST_TEXT) if end < 0 else end
+
+
+def _codes_at(at):
+    # Where the codes of the line at ``at`` start: after its name and its profile.
+    return _LIST_TEXT.find(" ", _LIST_TEXT.find(" ", at) + 1) + 1
+
+
+def _count_at(at):
+    return _LIST_TEXT.count(" ", _codes_at(at), _end_at(at)) + 1
+
+
+def _mark_at(at):
+    # The line's mark on the first value ("KFM" of "kaifa:KFM"), or None.
+    codes = _codes_at(at)
+    colon = _LIST_TEXT.find(":", at, codes)
+    return None if colon < 0 else _LIST_TEXT[colon + 1 : codes - 1]
+
+
+def _list_spec(at):
+    spec = _fitted.get(at)
+    if spec is None:
+        spec = _fitted[at] = _spec(_LIST_TEXT[at : _end_at(at)])
+    return spec
+
+
+def _line_of(name):
+    # Where list ``name``'s line starts in _LIST_TEXT, or -1.
+    if _LIST_TEXT.startswith(name + " "):
+        return 0
+    at = _LIST_TEXT.find("\n%s " % name)
+    return at + 1 if at >= 0 else -1
+
+
+def __getattr__(name):
+    # PEP 562 (MicroPython: MICROPY_MODULE_GETATTR): LISTS on first access.
+    if name == "LISTS":
+        value = globals()[name] = _lists()
+        return value
+    raise AttributeError(name)
