@@ -150,7 +150,9 @@ def main(argv=None):
         for telegram in dec.feed(chunk):
             out.write(decoder.telegram_json(telegram) + "\n")
         out.flush()
-    left = dec.unfinished()
+    from decoder.leftover import unfinished
+
+    left = unfinished(dec)
     if left is not None:
         sys.stderr.write("error: %s\n" % left)
     return EXIT_OK if dec.telegrams else EXIT_NOTHING

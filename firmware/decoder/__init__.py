@@ -111,21 +111,6 @@ class Decoder:
         self._out = None
         return out
 
-    def unfinished(self):
-        """What the input left waiting for its rest, as text, or None: for a capture
-        that ends (tools/decode.py says so); a meter's stream never ends. Reads
-        the layers' state directly: a method on each would cost the device heap."""
-        framer, reader = self._framer, self._reader
-        held = framer._end - framer._start + (0 if framer._tail is None else len(framer._tail))
-        if held > 1:  # one byte is a flag shared with the next frame, a line end, noise
-            return "the input ends inside a frame: %d bytes wait for the rest" % held
-        if framer._segments._len > 0:
-            return "the input ends inside a segmented message: %d bytes wait for the rest" % framer._segments._len
-        if reader._gbt_next:  # the next block expected: a push under way
-            return ("the input ends inside a General Block Transfer: %d bytes of blocks wait for block %d"
-                    % (reader._gbt_len, reader._gbt_next))
-        return None
-
     def _drain(self, items):
         # The notifications of one payload (the list is valid until the
         # reader's next push).

@@ -1,0 +1,21 @@
+"""What a capture left unfinished when it ends: for the decode CLI (tools/decode.py).
+
+A meter's stream never ends, so the gateway never asks; a capture file does, and one
+cut after GBT blocks 1-2, or inside a frame, would otherwise exit with no error line
+at all. Reads the layers' state directly (a method on each would cost the device
+heap for a question only the host asks); loaded by the CLI alone.
+"""
+
+
+def unfinished(decoder):
+    """What ``decoder``'s input left waiting for its rest, as text, or None."""
+    framer, reader = decoder._framer, decoder._reader
+    held = framer._end - framer._start + (0 if framer._tail is None else len(framer._tail))
+    if held > 1:  # one byte is a flag shared with the next frame, a line end, noise
+        return "the input ends inside a frame: %d bytes wait for the rest" % held
+    if framer._segments._len > 0:
+        return "the input ends inside a segmented message: %d bytes wait for the rest" % framer._segments._len
+    if reader._gbt_next:  # the next block expected: a push under way
+        return ("the input ends inside a General Block Transfer: %d bytes of blocks wait for block %d"
+                % (reader._gbt_len, reader._gbt_next))
+    return None
