@@ -54,3 +54,11 @@ def test_the_gateway_holds_at_its_documented_floor(code):
 def test_the_gateway_holds_in_issue_3s_96k(code):
     failure, heaps = run(ISSUE_KB, code)
     assert failure is None, failure
+
+
+def test_the_footprint_table_of_make_bench_still_runs(code):
+    # README's heap map comes from bench.footprint(); it builds an App of its own, and
+    # broke once when App read a configuration key its hand-made dict lacked.
+    rows = dict(bench.footprint(code))
+    assert rows["decoder"] > 0 and rows["app"] > 0
+    assert rows["App() data (decoder, snapshot, store, MQTT, reader)"] > 0

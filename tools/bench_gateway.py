@@ -238,7 +238,7 @@ FOOTPRINT_ORDER = (
 )
 
 FOOTPRINT_SCRIPT = """
-import gc, json
+import gc, json, sys
 gc.collect()
 start = prev = gc.mem_alloc()
 out = []
@@ -252,11 +252,14 @@ for part, names in %r:
 code = prev - start
 from app.app import App
 from board import Board
-cfg = {"device_id": "fp", "meter": {"source": "tcp://127.0.0.1:9", "key": %r, "auth_key": %r,
-       "profile": "auto", "lists": [], "baud": 2400},
-       "mqtt": {"host": "", "port": 1883, "user": "", "password": "", "prefix": "m",
-                "discovery": True, "discovery_prefix": "homeassistant", "layout": "meterlink",
-                "vse_group": ""}, "http": {"port": 0}}
+import config
+# Validated as the gateway does it, so the dict never misses a key App reads; config is
+# then dropped, as app.main() drops it, and only App()'s own data is counted.
+cfg = config.validate({"device_id": "fp", "meter": {"source": "tcp://127.0.0.1:9", "key": %r,
+                       "auth_key": %r}, "mqtt": {"host": "", "prefix": "m"}, "http": {"port": 0}})
+del sys.modules["config"], config
+gc.collect()
+prev = gc.mem_alloc()
 app = App(cfg, Board())
 gc.collect()
 out.append(["App() data (decoder, snapshot, store, MQTT, reader)", gc.mem_alloc() - prev])
