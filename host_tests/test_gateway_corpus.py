@@ -744,7 +744,7 @@ def test_the_state_holds_null_for_nan_and_the_texts_escaped(runs):
 
 
 # --- every capture at the documented heap floor -------------------------------------------
-# test_gateway_heap.py holds the gateway's floor with SiL pushes only (156 kB from .mpy);
+# test_gateway_heap.py holds the gateway's floor with SiL pushes only (160 kB from .mpy);
 # real meters load other parts (DSMR parser, M-Bus, untagged lists, GBT and segment
 # buffers) and bigger snapshots, so the captures have a floor of their own: 184 kB from the
 # .mpy build, set by hr-ie5-raw-untagged (every other capture holds at 172 kB; bisection in
