@@ -27,7 +27,7 @@ def _number(value):
     if not isinstance(value, float):
         return str(value)
     if finite(value):
-        return float_text(value)  # 235.7, not repr's 235.69999999999999 on MicroPython
+        return float_text(value)  # 0.941, where MicroPython's repr writes 0.9409999999999999
     # The format spells the IEEE specials NaN, +Inf, -Inf; Python writes nan, inf.
     if value != value:
         return "NaN"

@@ -17,7 +17,7 @@ XT211 (Czech push): class id, OBIS and attribute written without tags.
 from decoder import axdr, profiles
 from decoder.errors import AxdrError, Incomplete
 from decoder.obis import (
-    VALUE_ATTRIBUTE, _frame_scale, default_scale, is_datetime, logical_name, obis_text, plain, reading,
+    VALUE_ATTRIBUTE, _ascii_text, _frame_scale, default_scale, is_datetime, logical_name, obis_text, plain, reading,
     scaled)
 
 
@@ -113,7 +113,7 @@ def _value_lists():
 
 
 def _fits(mark, value):
-    # Whether the first value carries the list's mark (profiles._spec); None: no mark.
+    # Whether the first value carries the list's mark (lists._spec); None: no mark.
     if mark is None:
         return True
     if mark == "@":
@@ -121,20 +121,12 @@ def _fits(mark, value):
     if mark[:1] == "=":
         return type(value) is bytes and value == bytes.fromhex(mark[1:])
     if type(value) is bytes:  # an octet-string (bytes) or a visible-string (str)
-        value = str(value, "ascii") if _ascii(value) else ""
+        value = _ascii_text(value) or ""  # text as plain() reads it, NUL padding dropped
     elif type(value) is not str:
         return False
     if mark == "#":
         return value.isdigit()
     return value.startswith(mark)
-
-
-def _ascii(raw):
-    # Whether bytes are ASCII text at all (non-ASCII would not decode).
-    for b in raw:
-        if b < 0x20 or b > 0x7E:
-            return False
-    return len(raw) > 0
 
 
 def readings(items, profile_name, profile, system_title=None, lists=None):
