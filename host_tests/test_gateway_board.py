@@ -127,19 +127,19 @@ def test_uart_gets_baud_8n1_pins_a_large_rxbuf_and_inverted_rx(run_board):
                           "rxbuf": 7680, "timeout": 0, "invert": 4}
 
 
-UART_7E1 = """
+UART_FORMATS = """
+BOARD = %r
 import json, asyncio, machine
 from board.esp32 import Board
-asyncio.run(Board(%r).open_meter("uart", 2400, "8E1"))
-asyncio.run(Board(%r).open_meter("uart", 9600, "7E1"))
+asyncio.run(Board(BOARD).open_meter("uart", 2400, "8E1"))
+asyncio.run(Board(BOARD).open_meter("uart", 9600, "7E1"))
 print(json.dumps([c[2] for c in machine.LOG if c[0] == "UART"]))
 """
 
 
 def test_meter_format_sets_bits_parity_and_stop_bits(tmp_path):
     # meter.format: 8E1 (M-Bus's default, some E450 ports) and 7E1 (DSMR 2.2/3).
-    script = UART_7E1.replace("Board(%r)", "Board(BOARD)").replace("import json", "BOARD = %r\nimport json")
-    kws = json.loads(board_script(tmp_path, DEVKIT, script)[0])
+    kws = json.loads(board_script(tmp_path, DEVKIT, UART_FORMATS)[0])
     assert [(k["baudrate"], k["bits"], k["parity"], k["stop"]) for k in kws] == [(2400, 8, 0, 1), (9600, 7, 0, 1)]
 
 
