@@ -205,6 +205,19 @@ def cipher(plain, key, system_title, frame_counter, auth_key=None, sc=0x30, tag=
     return bytes([tag, 8]) + bytes(system_title) + length(len(inner)) + inner
 
 
+def general_ciphering(glo, transaction_id=b"\x2a", recipient=b"", date_time=b"", other=b"", key_info=b"\x00"):
+    """The general-glo-ciphering APDU ``glo`` (from cipher()) as general-ciphering (0xDD,
+    IEC 62056-5-3): transaction-id, originator title (the same), recipient title,
+    date-time and other-information as length-prefixed strings, key-info (00 absent;
+    01 00 kk an identified key), then the same ciphered content."""
+    assert glo[0] == 0xDB and glo[1] == 8
+    title, rest = glo[2:10], glo[10:]
+    content_at = 1 if rest[0] < 0x80 else 1 + (rest[0] & 0x7F)
+    content = rest[content_at:]
+    fields = b"".join(bytes([len(f)]) + f for f in (transaction_id, title, recipient, date_time, other))
+    return b"\xdd" + fields + key_info + length(len(content)) + content
+
+
 def gbt_blocks(apdu, size):
     """Split ``apdu`` into General Block Transfer blocks of ``size`` data bytes."""
     pieces = [apdu[i : i + size] for i in range(0, len(apdu), size)] or [b""]

@@ -298,3 +298,44 @@ def test_json_floats_on_a_single_precision_build_are_the_shortest_that_read_back
     for held, text in ((235.7, "235.7"), (0.941, "0.941"), (12345.678, "12345.678"), (1.0, "1"),
                        (14358.023, "14358.023"), (0.066, "0.066")):
         assert decoder.to_json(f32(held)) == text
+
+
+# --- general-ciphering (0xDD, IEC 62056-5-3) ---------------------------------------------
+
+
+def _general_push(key_info=b"\x00", frame_counter=77):
+    body, raw = ds.sil_info_1_body(seed=5)
+    plain = ds.data_notification(body, invoke_id=frame_counter)
+    glo = ds.cipher(plain, ds.SIL_KEY, ds.SIL_TITLE, frame_counter, ds.SIL_AUTH_KEY, sc=0x30)
+    return ds.general_ciphering(glo, key_info=key_info), glo, raw
+
+
+@pytest.mark.parametrize("key_info", [b"\x00", b"\x01\x00\x00"], ids=["no-key-info", "identified-key"])
+@pytest.mark.parametrize("framing", ["hdlc", "bare"])
+@pytest.mark.parametrize("chunk", [None, 1])
+def test_general_ciphering_reads_as_the_glo_ciphered_push_it_wraps(key_info, framing, chunk):
+    general, glo, raw = _general_push(key_info)
+    wrap = (lambda a: ds.hdlc_frame(ds.LLC + a)) if framing == "hdlc" else (lambda a: a)
+    keys = dict(key=ds.SIL_KEY, auth_key=ds.SIL_AUTH_KEY, profile="am550")
+    got, dec = decode_all(wrap(general) * 2, chunk, **keys)
+    want, _ = decode_all(wrap(glo), None, **keys)
+    assert len(got) == 2 and dec.errors.total() == 0, dec.errors.counts
+    assert plain_readings(got[0]) == plain_readings(want[0])
+    assert got[0].system_title == ds.SIL_TITLE.hex()  # the originator's: the GCM IV's
+    assert got[0].frame_counter == 77 and got[0].tag_checked is True
+
+
+def test_general_ciphering_with_a_wrapped_key_is_refused_by_name_and_the_next_push_reads():
+    wrapped, _, _ = _general_push(key_info=b"\x01\x01\x00\x18" + bytes(24))
+    good, _, _ = _general_push()
+    got, dec = decode_all(ds.hdlc_frame(ds.LLC + wrapped) + ds.hdlc_frame(ds.LLC + good),
+                          key=ds.SIL_KEY, auth_key=ds.SIL_AUTH_KEY)
+    assert len(got) == 1
+    assert dec.errors.counts["malformed"] == 1
+    assert "wrapped or agreed key" in dec.errors.last_error
+
+
+def test_general_ciphering_with_a_wrong_key_is_an_authentication_error():
+    general, _, _ = _general_push()
+    got, dec = decode_all(ds.hdlc_frame(ds.LLC + general), key=ds.SIL_KEY, auth_key=bytes(16))
+    assert got == [] and dec.errors.counts["authentication"] == 1

@@ -45,7 +45,11 @@ def generated_jobs():
     key, auth = ds.SIL_KEY.hex(), ds.SIL_AUTH_KEY.hex()
     pushes = b"".join(ds.sil_push(seed=s, frame_counter=s + 1)[0] for s in range(4))
     single = ds.sil_push(seed=9, gbt=False)[0]
+    body = ds.sil_info_1_body(seed=2)[0]
+    glo = ds.cipher(ds.data_notification(body, invoke_id=9), ds.SIL_KEY, ds.SIL_TITLE, 9, ds.SIL_AUTH_KEY)
+    general = ds.hdlc_frame(ds.LLC + ds.general_ciphering(glo, key_info=b"\x01\x00\x00"))
     return [
+        {"id": "sil/general-ciphering", "hex": general.hex(), "key": key, "auth_key": auth, "chunk": 0},
         {"id": "sil/am550", "hex": pushes.hex(), "key": key, "auth_key": auth, "meter": "am550", "chunk": 0},
         {"id": "sil/e450/chunk3", "hex": pushes.hex(), "key": key, "auth_key": auth, "meter": "e450", "chunk": 3},
         {"id": "sil/single/nogak", "hex": single.hex(), "key": key, "meter": "am550", "chunk": 0},

@@ -4,6 +4,10 @@ General-glo-ciphering (0xDB) and general-ded-ciphering (0xDC)::
 
     DB | 08 | system title (8) | LEN | SC | frame counter (4) | ciphertext | tag (12)
 
+and general-ciphering (0xDD), whose header names more (apdu_parse.general_content)
+before the same LEN | SC | frame counter | ciphertext | tag, the originator's
+system title in place of the one above.
+
 the tag is there when SC has the authentication bit 0x10; ``gcm.py`` opens
 the rest. A mixin of ApduReader, split out to keep ``apdu.py`` small: these
 methods use the reader's attributes (``_stop``, ``_depth``, ``_plain``...)
@@ -19,7 +23,8 @@ read again) is copied out, into a buffer made on first need. A wrong key leaves 
 but nothing reads them: the error is counted, nothing is decoded.
 """
 
-from decoder.apdu_parse import TITLE_AT, TITLE_BYTES, _after_length, _noted
+from decoder.apdu_parse import (
+    TAG_GENERAL_CIPHERING, TITLE_AT, TITLE_BYTES, _after_length, _noted, general_content, general_title)
 from decoder.compat import const
 from decoder.errors import DecodeError, SecurityError, overflow_error
 from decoder.gcm import SC_AUTH, SC_ENC, TAG_BYTES
@@ -56,11 +61,16 @@ class CipherSteps:
 
     def _envelope(self, view, pos):
         """System title, security control, frame counter -> self; -> ciphertext start."""
-        content = _after_length(view, pos + TITLE_AT + TITLE_BYTES)
+        if view[pos] == TAG_GENERAL_CIPHERING:
+            title = general_title(view, pos)
+            content = _after_length(view, general_content(view, pos, self._stop))
+        else:
+            title = pos + TITLE_AT
+            content = _after_length(view, title + TITLE_BYTES)
         if self._stop - content < _CIPHER_HEADER:
             raise _noted(DecodeError("ciphered content of %d bytes is shorter than its 5-byte header"
                                      % (self._stop - content)))
-        self._title = self._title_at(view, pos + TITLE_AT)
+        self._title = self._title_at(view, title)
         self._sc = view[content]
         self._counter = ((view[content + 1] << 24) | (view[content + 2] << 16)
                          | (view[content + 3] << 8) | view[content + 4])

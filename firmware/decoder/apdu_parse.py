@@ -36,6 +36,12 @@ from decoder.errors import AxdrError, DecodeError, Incomplete
 TAG_NOTIFICATION = const(0x0F)
 _TAG_GLO_CIPHERING = const(0xDB)
 _TAG_DED_CIPHERING = const(0xDC)
+TAG_GENERAL_CIPHERING = const(0xDD)
+# general-ciphering's key-info CHOICE (IEC 62056-5-3): identified-key names the
+# global unicast or broadcast key we hold; wrapped and agreed keys need a KEK or
+# an ECDH key agreement a push receiver does not have.
+_KEY_INFO_PRESENT = const(0x01)
+_IDENTIFIED_KEY = const(0x00)
 TAG_GBT = const(0xE0)
 _LLC_DSAP = const(0xE6)
 LLC_BYTES = const(3)  # E6 E7 00 (response) or E6 E6 00 (command)
@@ -116,6 +122,8 @@ def _end_of(buf, pos, end):
         return _body_end(buf, _body_at(buf, pos, end))
     if tag == _TAG_GLO_CIPHERING or tag == _TAG_DED_CIPHERING:
         stop = _cipher_end(buf, pos, end)
+    elif tag == TAG_GENERAL_CIPHERING:
+        stop = _general_end(buf, pos, end)
     elif tag == TAG_GBT:
         if pos + GBT_HEADER > end:
             raise Incomplete()
@@ -161,8 +169,57 @@ def _cipher_end(buf, pos, end):
     return _ber_length(buf, pos, end) + _after_length(buf, pos)
 
 
+def _general_end(buf, pos, end):
+    # Apart from _end_of, which runs per GBT block: a local more there puts its frame
+    # on the heap (168 bytes a block, test_apdu_heap.py).
+    at = general_content(buf, pos, end)
+    return _ber_length(buf, at, end) + _after_length(buf, at)
+
+
+def general_title(buf, pos):
+    """Position of the originator system title of the general-ciphering APDU at
+    ``pos`` (after its transaction-id), checked to be 8 bytes."""
+    at = pos + 2 + buf[pos + 1]  # the title's length, past the tag and the transaction-id
+    if buf[at] != TITLE_BYTES:
+        raise _noted(DecodeError("originator system title of %d bytes (%d expected)" % (buf[at], TITLE_BYTES)))
+    return at + 1
+
+
+def general_content(buf, pos, end):
+    """general-ciphering (0xDD, IEC 62056-5-3) at ``pos``: the position of its
+    ciphered-content's length, past transaction-id, originator and recipient
+    system titles, date-time, other-information and key-info::
+
+        DD | len tid | 08 title | len recipient | len date-time | len other | key-info | LEN content
+
+    The content (security control, invocation counter, ciphertext, tag) is what
+    general-glo-ciphering carries; the IV is the originator's title and the
+    counter. Incomplete when the header runs past ``end``."""
+    at = pos + 1
+    for _ in range(5):  # the five octet-strings, short lengths in practice
+        if at >= end:
+            raise Incomplete()
+        at += 1 + _short_length(buf, at)
+    if at >= end:
+        raise Incomplete()
+    if buf[at] == _KEY_INFO_PRESENT:
+        if at + 2 >= end:
+            raise Incomplete()
+        if buf[at + 1] != _IDENTIFIED_KEY:
+            raise _noted(DecodeError("general-ciphering with a wrapped or agreed key (key-info choice %d): "
+                                     "only the configured keys are known here" % buf[at + 1]))
+        at += 2
+    return at + 1
+
+
+def _short_length(buf, at):
+    if buf[at] >= 0x80:
+        raise _noted(DecodeError("general-ciphering field of BER length form 0x%02x" % buf[at]))
+    return buf[at]
+
+
 def measure(buf, pos=0):
-    """Total length of the APDU at ``pos`` (tags 0x0F, 0xDB, 0xDC, 0xE0).
+    """Total length of the APDU at ``pos`` (tags 0x0F, 0xDB, 0xDC, 0xDD, 0xE0).
 
     Raises Incomplete when ``buf`` ends before the APDU does and DecodeError
     when the bytes cannot be one of these APDUs.

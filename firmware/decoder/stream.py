@@ -5,7 +5,7 @@ The first byte of what remains picks the framing from a table:
     7E  HDLC frame (IEC 62056-46)           -> hdlc.py
     68  wired M-Bus long frame (EN 13757-2)  -> mbus.py
     2F  "/" DSMR P1 telegram (DSMR 5.0.2)    -> dsmr.py
-    0F DB DC E0  bare APDU, no link layer    -> bare.py, apdu.measure (IEC 62056-5-3)
+    0F DB DC DD E0  bare APDU, no link layer -> bare.py, apdu.measure (IEC 62056-5-3)
     0D 0A  line ends after a DSMR telegram   -> skipped quietly
 
 ``Framer.next`` returns ``(KIND_APDU, payload)`` with the LLC or the M-Bus
@@ -323,6 +323,7 @@ _WAYS = {
     0x0F: _BARE,  # data-notification
     0xDB: _BARE,  # general-glo-ciphering
     0xDC: _BARE,  # general-ded-ciphering
+    0xDD: _BARE,  # general-ciphering
     0xE0: _BARE,  # general-block-transfer
     0x0D: _FILL,
     0x0A: _FILL,
