@@ -7,6 +7,10 @@ the unbroken run of holding sizes starts, never such an island. Runs are replace
 table of which sizes hold, so these checks take no time.
 """
 
+import os
+
+import pytest
+
 import bench_gateway
 import heap_floor
 
@@ -56,3 +60,20 @@ def test_an_island_at_the_lowest_size_searched_is_not_the_floor(monkeypatch):
     holding = {96} | set(range(112, 385, 4))
     monkeypatch.setattr(bench_gateway, "run_pushes", gateway_runs(holding, tried))
     assert bench_gateway.smallest_heap(None, low=96, high=384) == 112
+
+
+def test_a_rig_that_fails_to_start_stops_what_it_started(monkeypatch):
+    # A bad argument once left a mosquitto running for the rest of the session: the
+    # broker started, then the gateway's setup raised and nothing stopped it.
+    import tempfile
+
+    stopped = []
+    real_stop = bench_gateway.Broker.stop
+    monkeypatch.setattr(bench_gateway.Broker, "stop", lambda self: stopped.append(self.port) or real_stop(self))
+    made = []
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(bench_gateway.tempfile, "mkdtemp", lambda **kw: made.append(real_mkdtemp(**kw)) or made[-1])
+    with pytest.raises(ValueError):
+        bench_gateway.Rig("128k", ("one", "two", "three"))  # code is (tree, lib): unpacking fails
+    assert len(stopped) == 1
+    assert not os.path.exists(made[0])

@@ -88,6 +88,14 @@ class Rig:
 
     def __init__(self, heap, code=None, discovery=True):
         self.tmp = tempfile.mkdtemp(prefix="meterlink-bench-")
+        self.broker = self.sub = self.meter = self.gw = None
+        try:
+            self._start(heap, code, discovery)
+        except BaseException:
+            self.close()  # a half-built rig must not leave a broker running
+            raise
+
+    def _start(self, heap, code, discovery):
         self.broker = Broker(self.tmp).start()
         self.sub = Subscriber(self.broker.port, topics=("meterlink/%s/state" % DEVICE,))
         self.meter = MeterPort()
@@ -101,9 +109,7 @@ class Rig:
         try:
             self.meter.accept()
         except OSError:
-            tail = self.gw.log()[-300:]
-            self.close()
-            raise RuntimeError("the gateway never connected to the meter; log tail: %s" % tail)
+            raise RuntimeError("the gateway never connected to the meter; log tail: %s" % self.gw.log()[-300:])
 
     def push(self, n):
         """Send push n; return latency in ms, or None when it was not published."""
@@ -128,10 +134,9 @@ class Rig:
         return doc["free_heap"]
 
     def close(self):
-        self.gw.stop()
-        self.meter.close()
-        self.sub.close()
-        self.broker.stop()
+        for part, stop in ((self.gw, "stop"), (self.meter, "close"), (self.sub, "close"), (self.broker, "stop")):
+            if part is not None:
+                getattr(part, stop)()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
