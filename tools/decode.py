@@ -45,8 +45,11 @@ system title or the logical device name.
 
 --profile LIST names the value list(s) for fully untagged bodies (values only,
 no OBIS codes): sil-consumer-info-1 (24 values, every 5 s) and
-sil-consumer-message (15 values, every minute). Give several separated by
-commas or by repeating the option; the list whose length matches is used.
+sil-consumer-message (15 values, every minute) of the SiL notice; the Kaifa,
+Slovenian E450 and Iskraemeco, Wiener Netze and Kaernten Netz lists
+(decoder/lists.py). Give several separated by commas or by repeating the
+option; the first that fits (its length, and the mark some lists put on the
+first value) is used. Without it every list is tried, the SiL ones first.
 
 Problems go to stderr as "error: ..." lines; exit 0 when at least one
 telegram was decoded, 1 when none, 2 for bad arguments.
