@@ -121,6 +121,16 @@ def test_a_wrong_encryption_key_on_an_authenticated_capture_is_caught(corpus):
     assert notes == [] and log.counts["authentication"] == 1 and log.last_error == AUTH_FAILED
 
 
+@pytest.mark.parametrize("cid", DECRYPTED_UNCHECKED)
+def test_a_wrong_key_where_no_tag_is_checked_still_says_check_the_key(corpus, cid):
+    # Security 0x20 (or 0x30 without a GAK) has no tag to check: a wrong key decrypts to
+    # garbage, which was a 'malformed: not an APDU' error, pointing away from the key.
+    notes, log = decode(corpus[cid], key=bytes(range(16)), auth_key=None)
+    assert notes == []
+    assert log.counts["authentication"] >= 1 and log.counts["malformed"] == 0
+    assert "check the encryption key (GUEK)" in log.last_error
+
+
 @pytest.mark.parametrize("cid", ENCRYPTED_WITHOUT_KEY + ["at-e450-burgenland-1"])
 def test_encrypted_captures_without_a_key_say_a_key_is_needed(corpus, cid):
     notes, log = decode(corpus[cid], key=None, auth_key=None)

@@ -24,7 +24,8 @@ but nothing reads them: the error is counted, nothing is decoded.
 """
 
 from decoder.apdu_parse import (
-    TAG_GENERAL_CIPHERING, TITLE_AT, TITLE_BYTES, _after_length, _noted, general_content, general_title)
+    TAG_GBT, TAG_GENERAL_CIPHERING, TAG_NOTIFICATION, TITLE_AT, TITLE_BYTES, _after_length, _noted,
+    general_content, general_title)
 from decoder.compat import const
 from decoder.errors import DecodeError, SecurityError, overflow_error
 from decoder.gcm import SC_AUTH, SC_ENC, TAG_BYTES
@@ -43,8 +44,18 @@ class CipherSteps:
         if stop > start and plain[0] == _DSMR_START:
             self._dsmr_note(plain)
         else:
+            if stop > start and self._unvouched(plain[0]):
+                raise _noted(SecurityError(
+                    "decrypted content is no APDU (first byte 0x%02x) and no tag vouches for it: "
+                    "check the encryption key (GUEK)" % plain[0]))
             self._sealed = self._depth + 1
             self._enter(plain)
+
+    def _unvouched(self, first):
+        # Encrypted, its tag not checked (security 0x20, or no GAK), and the plaintext
+        # opens with neither a data-notification nor a GBT block: garbage, which a wrong
+        # key makes. Said as an authentication error, where the user looks for key trouble.
+        return self._sc & SC_ENC and not self._checked and first != TAG_NOTIFICATION and first != TAG_GBT
 
     def _dsmr_note(self, text):
         note = self._note()
