@@ -286,7 +286,8 @@ _lazy = {}  # name -> module, for the modules _loaded() has imported
 def _loaded(name):
     # Each body style loads its reader with its first telegram: obis_push.py the
     # push-setup bodies, obis_tagged.py the others, obis_untagged.py (the A-XDR tree
-    # path) those the entry-by-entry reader leaves (flat tagged, untagged, XT211). A
+    # path) those the entry-by-entry reader leaves (flat tagged, untagged, XT211), and
+    # lists.py the first body of values only (obis_untagged.py asks here too). A
     # meter holds the one it needs (~2 kB each from ROMFS, where an import allocates
     # only the module's objects; a gateway may still import them up front). Cached
     # because an import statement allocates on every call.

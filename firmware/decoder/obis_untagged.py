@@ -17,8 +17,8 @@ XT211 (Czech push): class id, OBIS and attribute written without tags.
 from decoder import axdr, profiles
 from decoder.errors import AxdrError, Incomplete
 from decoder.obis import (
-    VALUE_ATTRIBUTE, _ascii_text, _frame_scale, default_scale, is_datetime, logical_name, obis_text, plain, reading,
-    scaled)
+    VALUE_ATTRIBUTE, _ascii_text, _frame_scale, _loaded, default_scale, is_datetime, logical_name, obis_text,
+    plain, reading, scaled)
 
 
 def decoded(body, profile_name, system_title=None, lists=None):
@@ -100,18 +100,6 @@ def parse_obis(text):
     return bytes([int(a), int(b)] + parts)
 
 
-_lists_module = None  # decoder.lists, imported by the first body of values only
-
-
-def _value_lists():
-    # Flat tagged bodies come here too and never need the table; an import
-    # statement would allocate on every call, so the module is kept.
-    global _lists_module
-    if _lists_module is None:
-        _lists_module = __import__("decoder.lists").lists
-    return _lists_module
-
-
 def _fits(mark, value):
     # Whether the first value carries the list's mark (lists._spec); None: no mark.
     if mark is None:
@@ -137,7 +125,9 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
     apply; a profile named by the user wins over them. No list of that
     length: the values come out as "#1", "#2", … unscaled, so nothing is lost.
     """
-    spec = _value_lists().find_list(len(items), _fits, items[0] if items else None, lists)
+    # lists.py through obis's cache of lazily loaded readers: flat tagged bodies come
+    # here too and never need the table.
+    spec = _loaded("lists").find_list(len(items), _fits, items[0] if items else None, lists)
     out = {}
     if spec is None:
         for i in range(len(items)):
