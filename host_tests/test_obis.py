@@ -218,10 +218,51 @@ def test_push_setup_without_the_push_object_in_its_list():
 
 
 def test_push_setup_other_attributes_keep_their_number():
-    body = enc.push_setup_body([(3, "1-0:1.8.0", 2), (3, "1-0:1.8.0", 3)],
-                               [("uint32", 7), ("structure", [("int8", 0), ("enum", 30)])])
-    got = readings(body)
-    assert got["1-0:1.8.0"] == (7, "Wh") and got["1-0:1.8.0/3"] == ([0, 30], None)
+    # Disconnect control (class 70): attribute 3 is its control state, a value of its own.
+    body = enc.push_setup_body([(70, "0-0:96.3.10", 2), (70, "0-0:96.3.10", 3)],
+                               [("boolean", True), ("enum", 1)])
+    assert readings(body) == {"0-0:96.3.10": (True, None), "0-0:96.3.10/3": (1, None)}
+
+
+def _scale(scaler, unit):
+    return ("structure", [("int8", scaler), ("enum", unit)])
+
+
+def test_a_captured_scaler_unit_scales_its_register_wherever_it_comes():
+    # Blue Book class 3: attribute 3 is scaler_unit. A push may capture it beside the
+    # value; then the meter's own scale beats the profile's guess, before or after it.
+    body = enc.push_setup_body(
+        [(3, "1-0:1.8.0", 2), (3, "1-0:1.8.0", 3), (3, "1-0:32.7.0", 3), (3, "1-0:32.7.0", 2),
+         (4, "1-0:1.7.0", 2), (4, "1-0:1.7.0", 3)],
+        [("uint32", 1234567), _scale(1, 30), _scale(-1, 35), ("uint16", 2301),
+         ("int32", 15), _scale(2, 27)])
+    for profile in ("auto", "am550", "e450", "generic"):
+        assert readings(body, profile) == {"1-0:1.8.0": (12345670, "Wh"), "1-0:32.7.0": (230.1, "V"),
+                                           "1-0:1.7.0": (1500, "W")}
+
+
+def test_a_demand_register_scales_both_averages_by_attribute_4():
+    # Class 5: attribute 2 current average, 3 last average, 4 scaler_unit.
+    body = enc.push_setup_body([(5, "1-0:1.4.0", 2), (5, "1-0:1.4.0", 3), (5, "1-0:1.4.0", 4)],
+                               [("uint32", 1234), ("uint32", 5678), _scale(-1, 27)])
+    assert readings(body) == {"1-0:1.4.0": (123.4, "W"), "1-0:1.4.0/3": (567.8, "W")}
+
+
+def test_a_scaler_unit_without_its_value_or_that_is_not_one_stays_as_read():
+    body = enc.push_setup_body([(3, "1-0:2.8.0", 3), (3, "1-0:1.8.0", 2), (3, "1-0:1.8.0", 3)],
+                               [_scale(0, 30), ("uint32", 7), ("structure", [("uint8", 1)])])
+    assert readings(body, "generic") == {"1-0:2.8.0/3": ([0, 30], None), "1-0:1.8.0": (7, "Wh"),
+                                         "1-0:1.8.0/3": ([1], None)}
+
+
+def test_a_scaler_that_changes_from_one_push_to_the_next_applies_at_once():
+    def push(scaler):
+        return enc.push_setup_body([(3, "1-0:1.8.0", 2), (3, "1-0:1.8.0", 3)],
+                                   [("uint32", 42), _scale(scaler, 30)])
+    assert readings(push(0)) == {"1-0:1.8.0": (42, "Wh")}
+    assert readings(push(3)) == {"1-0:1.8.0": (42000, "Wh")}
+    assert readings(push(3)) == {"1-0:1.8.0": (42000, "Wh")}
+    assert readings(push(0)) == {"1-0:1.8.0": (42, "Wh")}
 
 
 def test_push_list_and_values_that_disagree_are_malformed():

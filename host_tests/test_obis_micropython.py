@@ -99,6 +99,12 @@ def generated_jobs():
     for n in (24, 15, 5):
         body = enc.encode(("structure", [("uint32", rng.randrange(2 ** 32)) for _ in range(n)]))
         jobs.append({"id": "untagged/%d" % n, "body": body.hex(), "profile": "auto"})
+    # a register's scaler_unit captured beside its value, then changed (the plan rebuilds)
+    for scaler in (1, 1, -2):
+        jobs.append({"id": "scaler-unit/%d" % scaler, "profile": "auto", "body": enc.push_setup_body(
+            [(3, "1-0:1.8.0", 3), (3, "1-0:1.8.0", 2), (5, "1-0:1.4.0", 2), (5, "1-0:1.4.0", 4)],
+            [("structure", [("int8", scaler), ("enum", 30)]), ("uint32", 123456),
+             ("uint32", 77), ("structure", [("int8", -3), ("enum", 28)])]).hex()})
     base = enc.sil_info_push_body(1)
     for i in range(40):  # mutated bodies: the same error, or the same readings
         raw = bytearray(base)

@@ -32,11 +32,16 @@ from decoder import axdr, profiles
 from decoder.compat import const
 from decoder.errors import AxdrError, Incomplete
 from decoder.obis import PUSH_SETUP_CLASS, VALUE_ATTRIBUTE, default_scale, name_key, push_cursor
-from decoder.obis import obis_text, plain, reading
+from decoder.obis import _frame_scale, obis_text, plain, reading, unit_symbol
 
 # Plans kept for distinct capture lists: a meter pushes two or three lists
 # (the SiL notice has a 5-second and a 1-minute list); 4 leaves one spare.
 MAX_PLANS = const(4)
+
+# Interface classes with a scaler_unit attribute (Blue Book 4.3.2-4.3.4).
+_REGISTER = const(3)
+_EXTENDED_REGISTER = const(4)
+_DEMAND_REGISTER = const(5)
 
 _plans = []
 
@@ -94,8 +99,11 @@ class Plan:
     def put(self, cur, at):
         # ``at``: where the object's three slots start in entries.
         value = cur.value()
-        if self.entries[at] is not None:
-            cur.out[self.entries[at]] = self.reading(at, value)
+        key = self.entries[at]
+        if key is not None:
+            cur.out[key] = self.reading(at, value)
+        elif type(self.entries[at + 1]) is tuple and value != self.entries[at + 1]:
+            cur.stale = True  # a {scaler, unit} this plan applies changed: build it again
 
     def reading(self, at, value):
         """(value, unit) of the object at ``at``; an unchanged text reuses its tuple."""
@@ -176,6 +184,7 @@ def _build(cur, stale):
             key = "%s/%d" % (key, attribute)
         entries[at] = key
         entries[at + 1], entries[at + 2] = default_scale(six, profile)
+    _apply_scalers(body, objects, offset, entries)
     title = None if cur.title is None else bytes(cur.title)
     if stale is not None:
         _plans.remove(stale)
@@ -183,6 +192,48 @@ def _build(cur, stale):
         _plans.pop(0)
     _plans.append(Plan(bytes(body[start:stop]), cur.profile_name, title, entries, name_at, name))
     return _plans[-1]
+
+
+def _scaler_attribute(cls):
+    # Blue Book 4.3.2-4.3.4: register and extended register keep scaler_unit in
+    # attribute 3, the demand register in 4 (its attribute 3 is a value, too).
+    if cls == _REGISTER or cls == _EXTENDED_REGISTER:
+        return 3
+    return 4 if cls == _DEMAND_REGISTER else None
+
+
+def _scaled_by(obj, scaler):
+    # Whether capture object ``obj`` holds a value that ``scaler`` (an object
+    # capturing scaler_unit) scales: same object, a value attribute.
+    if obj[0] != scaler[0] or obj[1] != scaler[1]:
+        return False
+    return obj[2] == VALUE_ATTRIBUTE or (obj[0] == _DEMAND_REGISTER and obj[2] == 3)
+
+
+def _apply_scalers(body, objects, offset, entries):
+    """Scale values by the {scaler, unit} the push captures beside them.
+
+    A capture list may hold a register's scaler_unit attribute as well as its
+    value. That is the meter's own scale: it replaces the profile's guess for
+    the value, wherever in the list either comes. The scaler's slot then reads
+    nothing and keeps the structure, so that a push bringing another one
+    rebuilds the plan (Plan.put)."""
+    values = None
+    for s in range(1 - offset, len(objects)):  # object s is element s + offset
+        if objects[s][2] != _scaler_attribute(objects[s][0]):
+            continue
+        for v in range(1 - offset, len(objects)):
+            if not _scaled_by(objects[v], objects[s]):
+                continue
+            if values is None:
+                values = axdr.decode(body, 0)[0]
+            su = values[s + offset]
+            if not _frame_scale(su):
+                break  # not a {scaler, unit}: kept as read, under "<OBIS>/3"
+            at = 3 * (v + offset - 1)
+            entries[at + 1], entries[at + 2] = su[0], unit_symbol(su[1])
+            at = 3 * (s + offset - 1)
+            entries[at], entries[at + 1] = None, su
 
 
 def _cached(cur, stale):
@@ -209,10 +260,12 @@ def readings(body, profile_name, system_title=None, cur=None):
     cur.pos = 1
     cur.count = cur.length()
     cur.first = cur.pos
+    cur.stale = False
     plan = _plan(cur)
     out = plan._apply(cur)
-    if plan.name_at is not None and out[plan.name_at][0] != plan.name:
-        # Same list, another meter: its name may call for another profile.
+    if cur.stale or (plan.name_at is not None and out[plan.name_at][0] != plan.name):
+        # Same list, another meter (its name may call for another profile), or
+        # a {scaler, unit} that the plan applies changed.
         out = _plan(cur, plan)._apply(cur)
     cur.buf = b""  # do not keep the caller's buffer alive
     return out
