@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from decoder import dsmr, stream
 from decoder.errors import DecodeError, ErrorLog
-from frame_support import arc, chunked, dsmr_telegram, nonzero, run
+from frame_support import LLC, arc, chunked, dsmr_telegram, hdlc_frame, hdlc_segments, mbus_segments, nonzero, run
 from conftest import load_corpus
 
 CORPUS = load_corpus()
@@ -66,21 +66,50 @@ def test_binary_byte_in_a_telegram_without_crc_is_malformed():
     assert log.counts["malformed"] == 1
 
 
-def test_telegram_longer_than_the_buffer_is_overflow():
-    big = dsmr_telegram(LINES * 10)
+# DSMR 5.0.2: a text message of up to 1024 characters, sent as 2048 hex digits.
+LONG_MESSAGE = "0-0:96.13.0(" + "48" * 1024 + ")"
+
+
+def test_a_dsmr_5_telegram_with_a_maximal_text_message_grows_the_buffer_once():
+    # 2.4 kB: more than the HDLC-sized buffer. The line speaks DSMR, so the buffer
+    # grows to stream.MAX_DSMR and keeps that size; nothing is lost or counted.
+    long = dsmr_telegram(LINES + [LONG_MESSAGE])
+    short = dsmr_telegram(LINES)
+    assert stream.MAX_FRAME < len(long) < stream.MAX_DSMR
     log = ErrorLog()
-    out = run(stream.Framer(log, max_frame=400), chunked(big + dsmr_telegram(LINES[:2])))
+    framer = stream.Framer(log)
+    out = run(framer, chunked(long * 3 + short + long))
+    assert [p for _, p in out] == [t.rstrip(b"\r\n") for t in (long, long, long, short, long)]
+    assert nonzero(log) == {}
+    assert framer._cap == stream.MAX_DSMR
+
+
+def test_after_growing_the_framer_still_reads_hdlc_m_bus_and_bare_apdus():
+    # The parsers read the one buffer in place: each must see the new one.
+    apdu = b"\x0f\x00\x00\x00\x07\x00\x09\x81\xc8" + bytes(range(200))
+    framed = [hdlc_frame(LLC + apdu), b"".join(hdlc_segments(apdu, 64)),
+              b"".join(mbus_segments(apdu, 60)), apdu]
+    log = ErrorLog()
+    out = run(stream.Framer(log), chunked(dsmr_telegram(LINES + [LONG_MESSAGE]) + b"".join(framed)))
+    assert [bytes(p) for _, p in out[1:]] == [apdu] * 4
+    assert nonzero(log) == {}
+
+
+def test_a_telegram_longer_than_even_the_grown_buffer_is_overflow():
+    big = dsmr_telegram(LINES * 16)
+    assert len(big) > stream.MAX_DSMR
+    log = ErrorLog()
+    out = run(stream.Framer(log), chunked(big + dsmr_telegram(LINES[:2])))
     assert [p for _, p in out] == [dsmr_telegram(LINES[:2]).rstrip(b"\r\n")]
     assert nonzero(log) == {"overflow": 1}
 
 
 def test_every_telegram_too_long_for_the_buffer_is_counted():
-    # A DSMR 5 text message may be 1024 characters (2048 hex digits): while it stays
-    # on, every telegram is too long. Each loss is counted, not only the first (the
-    # framer hunts after the first, and a hunt counted nothing).
-    big = dsmr_telegram(LINES * 10)
+    # While a too-long telegram repeats, each loss is counted, not only the first
+    # (the framer hunts after the first, and a hunt counted nothing).
+    big = dsmr_telegram(LINES * 16)
     log = ErrorLog()
-    out = run(stream.Framer(log, max_frame=400), chunked(big * 4 + dsmr_telegram(LINES[:2])))
+    out = run(stream.Framer(log), chunked(big * 4 + dsmr_telegram(LINES[:2])))
     assert [p for _, p in out] == [dsmr_telegram(LINES[:2]).rstrip(b"\r\n")]
     assert nonzero(log) == {"overflow": 4}
 
@@ -257,3 +286,11 @@ def test_parse_one_telegram_does_not_leak_into_the_next():
     second = dsmr.parse("/ISK5\r\n\r\n(5)\r\n1-0:1.8.1(1*kWh)\r\n!")[0]
     assert second == {"1-0:1.8.1": (1, "kWh")}  # a continuation line before any reading is skipped
     assert first["1-0:1.8.1"] == (1234.567, "kWh")
+
+
+def test_the_grown_buffer_decodes_the_same_on_micropython():
+    from test_parity import assert_same
+
+    long = dsmr_telegram(LINES + [LONG_MESSAGE])
+    data = long * 2 + dsmr_telegram(LINES * 16) + long
+    assert_same([{"id": "dsmr-long/%d" % chunk, "hex": data.hex(), "chunk": chunk} for chunk in (0, 1, 64)])

@@ -137,6 +137,12 @@ class TestDiscovery:
         doc = self.cfg("0-0:96.1.1", "71000042", None)
         assert "state_class" not in doc and "unit_of_measurement" not in doc
 
+    def test_a_text_state_is_cut_to_the_255_characters_home_assistant_takes(self):
+        # A DSMR 5 text message may be 1024 characters; a longer state makes the entity unknown.
+        doc = self.cfg("0-0:96.13.0", "H" * 1024, None)
+        assert doc["value_template"] == "{{ value_json.readings['0-0:96.13.0'].value[:255] }}"
+        assert self.cfg("0-0:96.3.10/3", 1, None)["value_template"].endswith(".value }}")
+
     def test_ids_topic_template_and_device_are_stable(self):
         doc = self.cfg("1-0:1.8.0", 1, "Wh")
         assert doc["unique_id"] == "dev1_obis_1_0_1_8_0"

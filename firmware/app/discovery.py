@@ -133,8 +133,13 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
             "sw_version": version,
         },
     }
+    if isinstance(value, str):
+        # Home Assistant refuses a state over 255 characters (the entity goes unknown);
+        # a DSMR 5 text message may be 1024.
+        out["value_template"] = "{{ value_json.readings['%s'].value[:255] }}" % code
+        return out
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return out  # text, lists, flags: Home Assistant shows them as they are
+        return out  # lists, flags: Home Assistant shows them as they are
     if not unit:
         out["state_class"] = "measurement"
         if _is_power_factor(code):

@@ -50,7 +50,7 @@ class Reassembly:
         self.errors = errors
         self._size = size
         self._mv = None  # memoryview of the reassembly buffer, made by the first _begin
-        self._src = source
+        self.source = source  # the framer's buffer, as a memoryview (Framer._grow replaces it)
         self._len = _IDLE
         self._link = 0
         self._seq = 0
@@ -68,9 +68,9 @@ class Reassembly:
             return None
         if self._len == _IDLE:
             if not segmented:
-                return self._src[start:stop] if stop > start else None
+                return self.source[start:stop] if stop > start else None
             # A first segment carries the LLC, or at least opens with an APDU tag.
-            if not llc and (stop <= start or not self._starts_apdu(self._src[start])):
+            if not llc and (stop <= start or not self._starts_apdu(self.source[start])):
                 return self._lose(_HDLC, True, "HDLC segment without the first segment of its message")
             self._begin(_HDLC)
         if not self._append(start, stop, segmented) or segmented:
@@ -81,9 +81,9 @@ class Reassembly:
         # The LLC's length, 0 for none. Within a message, bytes that read as an LLC
         # open a new message only if an APDU tag follows: a continuation segment's
         # data may begin with E6 E6 00 (ciphertext does, once in 2^23 segments).
-        llc = hdlc.llc_length(self._src, start, stop)
+        llc = hdlc.llc_length(self.source, start, stop)
         if llc and self._len >= 0 and self._link == _HDLC:
-            if start + llc >= stop or not self._starts_apdu(self._src[start + llc]):
+            if start + llc >= stop or not self._starts_apdu(self.source[start + llc]):
                 return 0
         return llc
 
@@ -93,7 +93,7 @@ class Reassembly:
         if not self._follows(ci & _SEQUENCE_MASK, more):
             return None
         if self._len == _IDLE:  # a message in one segment
-            return self._src[start:stop]
+            return self.source[start:stop]
         if not self._append(start, stop, more) or more:
             return None
         return self._message()
@@ -142,7 +142,7 @@ class Reassembly:
             self._len = _DISCARD if more else _IDLE
             self.errors.count("overflow", "segmented message longer than %d bytes" % self._size)
             return False
-        self._mv[self._len : end] = self._src[start:stop]
+        self._mv[self._len : end] = self.source[start:stop]
         self._len = end
         return True
 

@@ -56,6 +56,10 @@ KIND_DSMR = const(2)  # payload is a DSMR ASCII telegram "/…!XXXX" (CRC alread
 # flags) plus both flags. M-Bus frames are at most 263 bytes (with the
 # T210-D length quirk); DSMR telegrams are 0.5-1 KB.
 MAX_FRAME = const(2050)
+# DSMR 5.0.2 allows a text message (0-0:96.13.0) of 1024 characters, sent as
+# 2048 hex digits: a telegram carrying one is 2.2-3.5 kB. The buffer grows to
+# this once a DSMR telegram fills it (Framer._grow), so only such meters pay.
+MAX_DSMR = const(4096)
 # A reassembled segmented HDLC or M-Bus message is one APDU: the APDU layer
 # bounds those at 2048 bytes (apdu.MAX_APDU).
 MAX_MESSAGE = const(2048)
@@ -234,6 +238,8 @@ class Framer:
 
     def _wait(self, pos):
         if self._end - pos >= self._cap:
+            if self._way == _DSMR and self._grow():
+                return _AGAIN
             # A DSMR header ("/" and three letters) too long to hold is news even while
             # hunting: a meter sending long text messages loses every telegram.
             self._sync = self._sync or self._way == _DSMR
@@ -243,6 +249,25 @@ class Framer:
             return _IDLE
         self._refill()
         return _AGAIN
+
+    def _grow(self):
+        # A DSMR telegram fills the buffer from its start (_refill compacted it):
+        # move it into a buffer of MAX_DSMR, once. Without the room for that, it
+        # is dropped as before, counted as overflow.
+        if self._cap >= MAX_DSMR:
+            return False
+        try:
+            buf = bytearray(MAX_DSMR)
+        except MemoryError:
+            return False
+        buf[: self._end] = self._mv[: self._end]
+        self._buf, self._mv, self._cap = buf, memoryview(buf), MAX_DSMR
+        self._hdlc.buf = buf  # the parsers read the one buffer in place
+        if self._mbus is not None:
+            self._mbus.buf = buf
+        self._bare = None  # made again, on the new buffer, by the next bare APDU
+        self._segments.source = self._mv
+        return True
 
     def _skip(self, pos):
         self._start = pos + 1
