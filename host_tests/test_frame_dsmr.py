@@ -95,6 +95,19 @@ def test_after_growing_the_framer_still_reads_hdlc_m_bus_and_bare_apdus():
     assert nonzero(log) == {}
 
 
+@pytest.mark.parametrize("noise", [b"/ABC" + b"x" * 2400, b"/ABC" + bytes(range(1, 33)) * 75])
+def test_noise_that_opens_like_a_telegram_does_not_grow_the_buffer(noise):
+    # After an HDLC frame the line speaks HDLC; before any frame, bytes that no
+    # telegram holds (binary) tell noise. Neither keeps 4 kB for nothing.
+    apdu = b"\x0f\x00\x00\x00\x07\x00\x06\x00\x00\x00\x07"
+    good = hdlc_frame(LLC + apdu)
+    for data in (good + noise + good, noise[:4] + noise[4:].replace(b"x", b"\x00") + good):
+        framer = stream.Framer(ErrorLog())
+        out = run(framer, chunked(data))
+        assert bytes(out[-1][1]) == apdu
+        assert framer._cap == stream.MAX_FRAME
+
+
 def test_a_telegram_longer_than_even_the_grown_buffer_is_overflow():
     big = dsmr_telegram(LINES * 16)
     assert len(big) > stream.MAX_DSMR

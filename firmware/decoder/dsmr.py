@@ -74,10 +74,18 @@ def _is_letter(c):
 
 def _check_text(buf, start, stop):
     # Without a CRC only the character set tells a telegram from noise.
+    at = text_end(buf, start, stop)
+    if at < stop:
+        raise DecodeError("DSMR telegram contains byte 0x%02x" % buf[at])
+
+
+def text_end(buf, start, stop):
+    """Where the first byte that no telegram holds is in buf[start:stop]; ``stop`` if none."""
     for i in range(start, stop):
         c = buf[i]
         if (c < 0x20 or c > 0x7E) and c != _CR and c != _LF:
-            raise DecodeError("DSMR telegram contains byte 0x%02x" % c)
+            return i
+    return stop
 
 
 def _hex_value(buf, start, stop):

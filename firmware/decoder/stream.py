@@ -253,8 +253,13 @@ class Framer:
     def _grow(self):
         # A DSMR telegram fills the buffer from its start (_refill compacted it):
         # move it into a buffer of MAX_DSMR, once. Without the room for that, it
-        # is dropped as before, counted as overflow.
-        if self._cap >= MAX_DSMR:
+        # is dropped as before, counted as overflow. Noise on a line that spoke
+        # another framing, or bytes no telegram holds, never cost the memory.
+        if self._cap >= MAX_DSMR or (self._lock and self._lock != _DSMR):
+            return False
+        from decoder import dsmr  # loaded: it framed what is in the buffer
+
+        if dsmr.text_end(self._buf, 0, self._end) < self._end:
             return False
         try:
             buf = bytearray(MAX_DSMR)
