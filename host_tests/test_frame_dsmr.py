@@ -307,3 +307,27 @@ def test_the_grown_buffer_decodes_the_same_on_micropython():
     long = dsmr_telegram(LINES + [LONG_MESSAGE])
     data = long * 2 + dsmr_telegram(LINES * 16) + long
     assert_same([{"id": "dsmr-long/%d" % chunk, "hex": data.hex(), "chunk": chunk} for chunk in (0, 1, 64)])
+
+
+def _with_line_ends(telegram, eol):
+    # The same telegram sent with other line ends, its CRC computed again over what is sent.
+    body = telegram[: telegram.index(b"!") + 1].replace(b"\r\n", eol)
+    return body + (b"%04X" % arc(body)) + eol
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r"])
+def test_lines_ended_by_lf_or_by_cr_alone_read_as_with_crlf(eol):
+    # A CR-only telegram passed its CRC and came out with no readings at all.
+    crlf = dsmr_telegram(LINES)
+    other = _with_line_ends(crlf, eol)
+    out, log = frame(other * 2)
+    assert len(out) == 2 and nonzero(log) == {}
+    assert dsmr.parse(out[0][1]) == dsmr.parse(crlf)
+
+
+def test_other_line_ends_read_the_same_on_micropython():
+    from test_parity import assert_same
+
+    crlf = dsmr_telegram(LINES)
+    assert_same([{"id": "eol/%r" % eol, "hex": (_with_line_ends(crlf, eol) * 2).hex(), "chunk": 7}
+                 for eol in (b"\n", b"\r", b"\r\n")])

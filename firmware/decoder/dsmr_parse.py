@@ -127,9 +127,7 @@ class _Lines:
         self.count = 0
         pos = 0
         while pos < len(self.data):
-            stop = self.data.find(b"\n", pos)
-            if stop < 0:
-                stop = len(self.data)
+            stop = _line_end(self.data, pos)
             self._line(_lstrip(self.data, pos, stop), _rstrip(self.data, pos, stop))
             pos = stop + 1
 
@@ -302,6 +300,16 @@ class _Lines:
             _ISO[_ISO_DIGITS[i] + 1] = self.data[t + 2 * i + 1]
         _ISO[_ISO_HOUR] = 0x32 if self.data[t + 12] == 0x53 else 0x31  # S: +02:00, W: +01:00
         return str(_ISO, "utf-8")
+
+
+def _line_end(data, pos):
+    # LF ends a line, and so does a CR alone: a few serial bridges and old meters
+    # send only CR, and their telegram (CRC and all) would read as one line.
+    lf = data.find(b"\n", pos)
+    if lf < 0:
+        lf = len(data)
+    cr = data.find(b"\r", pos, lf)
+    return lf if cr < 0 else cr
 
 
 def _digits(data, start, stop):
