@@ -229,7 +229,7 @@ def _apply_scalers(body, objects, offset, entries):
                 values = axdr.decode(body, 0)[0]
             su = values[s + offset]
             if not _frame_scale(su):
-                break  # not a {scaler, unit}: kept as read, under "<OBIS>/3"
+                break  # not a {scaler, unit}: kept as read, under "<OBIS>/<attribute>"
             at = 3 * (v + offset - 1)
             entries[at + 1], entries[at + 2] = su[0], unit_symbol(su[1])
             at = 3 * (s + offset - 1)
