@@ -65,6 +65,25 @@ def test_values_become_json_friendly():
     assert obis.plain([b"ab", (1, 2)]) == ["ab", [1, 2]]
 
 
+@pytest.mark.parametrize("code,symbol", [
+    (27, "W"), (30, "Wh"), (44, "Hz"), (57, "Ah"), (58, None), (60, "Wh/m3"), (62, "Mol %"),
+    (67, "atm"), (69, None), (70, "dBm"), (71, "dBµV"), (72, "dB"), (73, None), (255, None), (0, None),
+])
+def test_unit_codes_of_the_blue_book_table(code, symbol):
+    # IEC 62056-62 / Blue Book 4.3.2: 1-57, then 60-67 (gas and heat) and 70-72 (radio levels).
+    assert obis.unit_symbol(code) == symbol
+
+
+@pytest.mark.parametrize("raw,text", [
+    (b"\x0c\x1e\x2d\x00", "12:30:45"), (b"\x0c\xff\xff\xff", "12:00:00"), (b"\x0c\x1e\xff\xff", "12:30:00"),
+    (b"\xff\xff\xff\xff", "ffffffff"),
+])
+def test_a_time_value_reads_unspecified_minutes_and_seconds_as_zero(raw, text):
+    # Blue Book 4.1.6.1: 0xFF is "not specified", read as in a date-time; no hour, no clock.
+    body = enc.encode(("structure", [("structure", [("octet-string", enc.obis("0-0:1.0.0")), ("time", raw)])]))
+    assert readings(body)["0-0:1.0.0"] == (text, None)
+
+
 @pytest.mark.parametrize("raw,exponent,value", [
     (2297, -1, 229.7), (9, -2, 0.09), (941, -3, 0.941), (0, -2, 0.0),
     (8582328, 1, 85823280), (28, 0, 28), (-5, -2, -0.05),

@@ -54,6 +54,7 @@ _UNIT_SYMBOLS = (
     "|a|mo|wk|d|h|min|s|°|°C|currency|m|m/s|m3|m3|m3/h|m3/h|m3/d|m3/d|l|kg|N|Nm"
     "|Pa|bar|J|J/h|W|VA|var|Wh|VAh|varh|A|C|V|V/m|F|Ω|Ωm2/m|Wb|T|A/m|H|Hz"
     "|1/(Wh)|1/(varh)|1/(VAh)|V2h|A2h|kg/s|S|K|1/(V2h)|1/(A2h)|1/m3|%|Ah"
+    "|||Wh/m3|J/m3|Mol %|g/m3|Pa s|J/kg|g/cm2|atm|||dBm|dBµV|dB"  # 58, 59, 68, 69 unused
 )
 
 # Electricity OBIS C -> kind letter (profiles.py table): P active, Q
@@ -96,7 +97,7 @@ def _symbol_at(code):
         if at == 0:
             return None
     end = _UNIT_SYMBOLS.find("|", at)
-    return _UNIT_SYMBOLS[at:] if end < 0 else _UNIT_SYMBOLS[at:end]
+    return (_UNIT_SYMBOLS[at:] if end < 0 else _UNIT_SYMBOLS[at:end]) or None
 
 
 def obis_text(six):
@@ -164,7 +165,10 @@ def _stamp_text(tag, raw):
     if tag == axdr.DATE:
         year, month, day = struct.unpack_from(">HBB", raw, 0)
         return "%04d-%02d-%02d" % (year, month, day) if _date_ok(year, month, day) else raw.hex()
-    return "%02d:%02d:%02d" % (raw[0], raw[1], raw[2]) if raw[0] < 24 else raw.hex()
+    if raw[0] >= 24:
+        return raw.hex()  # no hour: nothing a clock reads
+    # An unspecified (0xFF) minute or second reads as 0, as in datetime_text.
+    return "%02d:%02d:%02d" % (raw[0], raw[1] if raw[1] < 60 else 0, raw[2] if raw[2] < 60 else 0)
 
 
 def reading(value, exponent, unit):
