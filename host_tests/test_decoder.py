@@ -339,3 +339,22 @@ def test_general_ciphering_with_a_wrong_key_is_an_authentication_error():
     general, _, _ = _general_push()
     got, dec = decode_all(ds.hdlc_frame(ds.LLC + general), key=ds.SIL_KEY, auth_key=bytes(16))
     assert got == [] and dec.errors.counts["authentication"] == 1
+
+
+@pytest.mark.parametrize("clock,meter_time", [
+    ("0-0:1.0.0()", None), ("0-0:1.0.0(garbage)", None), ("0-0:1.0.0(00000000)", None),
+    ("0-0:1.0.0(231121150000W)", "2023-11-21T15:00:00+01:00"), ("0-0:1.0.0(20240111 09:35:00)", "2024-01-11T09:35:00"),
+])
+def test_meter_time_is_iso_8601_or_none_never_a_clock_as_sent(clock, meter_time):
+    # The clock reading keeps what the meter sent; meter_time only takes a date or time.
+    from frame_support import dsmr_telegram
+
+    telegrams, _ = decode_all(dsmr_telegram(["1-3:0.2.8(50)", clock, "1-0:1.7.0(01.500*kW)"]))
+    assert telegrams[0].meter_time == meter_time
+
+
+def test_a_dlms_clock_that_is_no_date_time_gives_no_meter_time():
+    body = ds.tagged_body([("0-0:1.0.0", ds.octets(b"\x07\xe8\x13\x01"), None)])
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(body)))
+    assert telegrams[0].readings["0-0:1.0.0"][0] == "07e81301"
+    assert telegrams[0].meter_time is None

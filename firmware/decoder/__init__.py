@@ -189,10 +189,14 @@ def _check_names(profiles, profile, lists):
 
 
 def _clock_text(values):
+    # The clock reading when it is a date and/or time as the readers write them
+    # ("2024-03-01T12:00:00+01:00", "12:00:00"): a clock they could not read stays
+    # hex or as sent ("", a DSMR meter's garbled line), and is no meter time.
     clock = values.get(_CLOCK)
-    if clock is not None and isinstance(clock[0], str):
-        return clock[0]
-    return None
+    if clock is None or not isinstance(clock[0], str) or len(clock[0]) < 8:
+        return None
+    text = clock[0]
+    return text if text[4] == "-" or text[2] == ":" else None
 
 
 def _plain(value):
