@@ -126,3 +126,25 @@ def test_noise_that_passes_for_a_notification_header_does_not_load_the_xt211_rea
     for data, want in (("0f00000001006061626364656667", "1 False"), (xt211, "0 True")):
         done = run_micropython(["-c", LOADS_THE_TREE_READER % data])
         assert done.stdout.decode().strip() == want, done.stderr.decode()
+
+
+def test_a_length_no_buffer_holds_is_an_overflow_at_once_and_the_next_push_comes_out_on_time():
+    # A corrupt length byte (0x7F25 bytes) on a bare ciphered stream (Luxembourg Smarty):
+    # counted when its header is in, not once 2 kB of later pushes have filled the buffer.
+    pushes = [ciphered(n) for n in range(1, 7)]
+    bad = bytearray(pushes[2])
+    bad[10] = 0x82
+    bad[11:11] = b"\x7f"  # the long form: 82 7F 35
+    log = ErrorLog()
+    framer = stream.Framer(log)
+    seen = []
+    for push in pushes[:2] + [bytes(bad)] + pushes[3:]:
+        framer.feed(push)
+        item = framer.next()
+        while item is not None:
+            seen.append(bytes(item[1]))
+            item = framer.next()
+        if push in pushes:
+            assert seen[-1] == push  # out as it arrives
+    assert seen == pushes[:2] + pushes[3:]
+    assert nonzero(log) == {"overflow": 1}

@@ -26,7 +26,7 @@ frames on the C stack, not the heap.
 """
 
 from decoder.compat import const
-from decoder.errors import DecodeError, Incomplete
+from decoder.errors import DecodeError, Incomplete, overflow_error
 from decoder.stream import dsmr_frame  # stream.py imports bare.py only when it needs it: no cycle
 
 # Hits still waiting for bytes that are parsed again per call and framing:
@@ -79,6 +79,12 @@ class Bare:
         when the bytes cannot be an APDU.
         """
         n = self._length(pos, end)
+        if not search and self._total > len(self._buf):
+            # On a line of bare APDUs it can never be whole: say so now, not once the
+            # buffer is full (a corrupt length byte held the pushes behind it back for
+            # 2 kB of line). Elsewhere a checked frame inside may make it noise: wait.
+            raise overflow_error("bare APDU of %d bytes, longer than the %d-byte buffer"
+                                 % (self._total, len(self._buf)))
         self.noise = False
         verdict = self._search(pos, end if n < 0 else pos + n, end) if search else False
         if verdict:
