@@ -251,21 +251,23 @@ class Framer:
         return _AGAIN
 
     def _grow(self):
-        # A DSMR telegram fills the buffer from its start (_refill compacted it):
-        # move it into a buffer of MAX_DSMR, once. Without the room for that, it
-        # is dropped as before, counted as overflow. Noise on a line that spoke
-        # another framing, or bytes no telegram holds, never cost the memory.
+        # A DSMR telegram fills the buffer: move it into one of MAX_DSMR, once.
+        # Without the room for that, it is dropped as before, counted as overflow.
+        # Noise on a line that spoke another framing, or bytes no telegram holds,
+        # never cost the memory.
         if self._cap >= MAX_DSMR or (self._lock and self._lock != _DSMR):
             return False
         from decoder import dsmr  # loaded: it framed what is in the buffer
 
-        if dsmr.text_end(self._buf, 0, self._end) < self._end:
+        n = self._end - self._start
+        if dsmr.text_end(self._buf, self._start, self._end) < self._end:
             return False
         try:
             buf = bytearray(MAX_DSMR)
         except MemoryError:
             return False
-        buf[: self._end] = self._mv[: self._end]
+        buf[:n] = self._mv[self._start : self._end]
+        self._start, self._end = 0, n
         self._buf, self._mv, self._cap = buf, memoryview(buf), MAX_DSMR
         self._hdlc.buf = buf  # the parsers read the one buffer in place
         if self._mbus is not None:
