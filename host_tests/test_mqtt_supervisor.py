@@ -116,3 +116,39 @@ def test_a_broker_that_answers_every_ping_keeps_its_one_connection():
     assert out.returncode == 0, out.stderr.decode() + out.stdout.decode()
     assert out.stdout.decode().strip().split(" ", 2) == ["1", "False", "None"]
     assert broker.pings >= 3
+
+
+TICKER = """
+import asyncio, time
+from app import mqtt
+from app.store import Store
+mqtt.BACKOFF_FIRST = 0.2
+cfg = {"device_id": "sup", "mqtt": {"host": "127.0.0.1", "port": %d, "user": "", "password": "",
+       "prefix": "meterlink", "discovery": True, "discovery_prefix": "homeassistant",
+       "layout": "meterlink", "vse_group": "g", "keepalive": 2}}
+pub = mqtt.MqttPublisher(cfg, Store(), "t", None, log=lambda m: None)
+async def main():
+    task = asyncio.create_task(pub.run())
+    worst, last, end = 0, time.ticks_ms(), time.ticks_add(time.ticks_ms(), %d)
+    while time.ticks_diff(end, time.ticks_ms()) > 0:
+        await asyncio.sleep(0.05)
+        now = time.ticks_ms()
+        worst, last = max(worst, time.ticks_diff(now, last)), now
+    print(worst, pub.connects, task.done(), pub.last_error)
+asyncio.run(main())
+"""
+
+
+def test_a_broker_that_never_answers_connect_stalls_the_loop_for_the_connect_timeout_only():
+    # A frozen broker: the TCP connection is accepted, no CONNACK ever comes. The old
+    # umqtt.simple on the unix port takes no timeout; the loop (meter reader, HTTP) was
+    # blocked for as long as the broker stayed silent.
+    broker = FakeBroker(connack=b"")
+    try:
+        out = run_micropython(["-c", TICKER % (broker.port, 8000)])
+    finally:
+        broker.close()
+    assert out.returncode == 0, out.stderr.decode() + out.stdout.decode()
+    worst, connects, done, last_error = out.stdout.decode().strip().split(" ", 3)
+    assert int(worst) <= 5000 + 1000  # CONNECT_TIMEOUT, once per attempt
+    assert (connects, done) == ("0", "False") and "connect to 127.0.0.1" in last_error
