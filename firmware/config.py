@@ -90,6 +90,9 @@ MAX_WPA = 63
 # Other free-text settings (user names, passwords, prefixes): generous but
 # bounded so a hostile form cannot fill the flash or the heap.
 MAX_TEXT = 128
+# A configuration is well under 2 kB; a file far larger is not one (and would not
+# fit a small heap).
+MAX_FILE = 16384
 # A DLMS key (GUEK/GAK) is AES-128: 16 bytes, written as 32 hex digits.
 KEY_HEX = 32
 
@@ -198,9 +201,17 @@ def _lists(key, value):
     return [_text(key, v, MAX_ID) for v in value]
 
 
+def _ssid(key, value):
+    value = _text(key, value, MAX_SSID)
+    if len(value.encode()) > MAX_SSID:  # 802.11 counts bytes: "ä" is two
+        raise ConfigError(key, "longer than %d bytes (UTF-8)" % MAX_SSID)
+    return value
+
+
 def _wifi_password(key, value):
     value = _text(key, value, MAX_WPA)
-    if value and len(value) < MIN_WPA:
+    size = len(value.encode())
+    if value and not MIN_WPA <= size <= MAX_WPA:
         raise ConfigError(key, "a WPA2 passphrase has %d to %d characters" % (MIN_WPA, MAX_WPA))
     return value
 
@@ -225,7 +236,7 @@ _CHECKS = {
     "mqtt.vse_group": lambda k, v: _ident(k, v, False),
     "mqtt.keepalive": lambda k, v: _int(k, v, 2, 3600),
     "http.port": lambda k, v: _int(k, v, 0, 65535),
-    "wifi.ssid": lambda k, v: _text(k, v, MAX_SSID),
+    "wifi.ssid": _ssid,
     "wifi.password": _wifi_password,
     "admin.password": _text,
     "device_id": lambda k, v: _ident(k, v, True),
@@ -281,15 +292,30 @@ def get(cfg, dotted):
 def load(path, default_device_id=None):
     """Read and validate the file at ``path``; a missing file means all defaults."""
     try:
-        with open(path) as f:
-            text = f.read()
+        size = os.stat(path)[6]
     except OSError:
         return validate({}, default_device_id)
+    if size > MAX_FILE:
+        raise ConfigError("(file)", "%s is %d bytes, more than a configuration holds (%d)" % (path, size, MAX_FILE))
+    return validate(_parsed(path), default_device_id)
+
+
+def _parsed(path):
+    # The file's JSON; every way it can fail to be one is refused by name, so that the
+    # portal opens instead of a traceback (a Windows editor saves "é" as Latin-1).
     try:
-        cfg = json.loads(text)
+        with open(path, "rb") as f:
+            text = str(f.read(), "utf-8")
+    except OSError as e:
+        raise ConfigError("(file)", "cannot read %s: %s" % (path, e))
+    except UnicodeError:
+        raise ConfigError("(file)", "%s is not UTF-8 text" % path)
+    try:
+        return json.loads(text)
     except ValueError:
         raise ConfigError("(file)", "%s is not valid JSON" % path)
-    return validate(cfg, default_device_id)
+    except (RuntimeError, MemoryError):  # the parser's depth: CPython recursion, MicroPython's stack
+        raise ConfigError("(file)", "%s nests too deep, or is too large, to read" % path)
 
 
 def save(path, cfg):

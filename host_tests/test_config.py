@@ -120,6 +120,64 @@ def test_a_missing_file_is_all_defaults_and_broken_json_is_an_error(tmp_path):
         config.load(str(bad))
 
 
+# Files that are no configuration: each refused with a message, never a traceback (the
+# gateway would exit with one, and the portal boot would not open on the device).
+BAD_FILES = {
+    "latin-1": (b'{"device_id": "caf\xe9"}', "is not UTF-8 text"),
+    "nested": (b"[" * 5000 + b"]" * 5000, "nests too deep"),
+    "huge": (b'{"mqtt": {"host": "' + b"h" * 20000 + b'"}}', "more than a configuration holds"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_a_file_that_is_no_configuration_is_refused_by_name(tmp_path, name):
+    raw, message = BAD_FILES[name]
+    path = tmp_path / "config.json"
+    path.write_bytes(raw)
+    with pytest.raises(config.ConfigError) as e:
+        config.load(str(path))
+    assert e.value.key == "(file)" and message in str(e.value)
+
+
+def test_a_directory_given_as_the_file_is_refused_not_taken_for_missing(tmp_path):
+    with pytest.raises(config.ConfigError) as e:
+        config.load(str(tmp_path))
+    assert "cannot read" in str(e.value)
+
+
+def test_bad_files_are_refused_the_same_on_micropython(tmp_path):
+    paths = []
+    for name in sorted(BAD_FILES):
+        path = tmp_path / (name + ".json")
+        path.write_bytes(BAD_FILES[name][0])
+        paths.append(str(path))
+    script = tmp_path / "t.py"
+    script.write_text(
+        "import config\n"
+        "for p in %r:\n"
+        "    try:\n"
+        "        config.load(p)\n"
+        "    except config.ConfigError as e:\n"
+        "        print(e.key, str(e).split(': ', 2)[-1].split(' ', 1)[1])\n" % (paths + [str(tmp_path)],))
+    out = run_micropython([str(script)])
+    assert out.returncode == 0, out.stderr.decode()
+    lines = out.stdout.decode().splitlines()
+    assert len(lines) == 4 and all(line.startswith("(file) ") for line in lines), lines
+    for line, name in zip(lines, sorted(BAD_FILES)):
+        assert BAD_FILES[name][1] in line
+
+
+@pytest.mark.parametrize("ssid, ok", [("a" * 32, True), ("ä" * 16, True), ("ä" * 17, False), ("a" * 33, False)])
+def test_an_ssid_is_at_most_32_bytes_not_characters(ssid, ok):
+    # IEEE 802.11: the SSID is 0-32 octets; "ä" is two in UTF-8.
+    if ok:
+        assert config.validate({"wifi": {"ssid": ssid}})["wifi"]["ssid"] == ssid
+    else:
+        with pytest.raises(config.ConfigError) as e:
+            config.validate({"wifi": {"ssid": ssid}})
+        assert e.value.key == "wifi.ssid"
+
+
 def test_redacted_masks_set_secrets_only_and_unredact_restores_them():
     cfg = config.validate({"mqtt": {"password": "pw"}, "meter": {"key": "ab" * 16}})
     shown = config.redacted(cfg)
