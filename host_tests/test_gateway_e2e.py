@@ -262,3 +262,27 @@ def test_a_capture_file_source_is_replayed_once(tmp_path):
         gw.stop()
         sub.close()
         broker.stop()
+
+
+def test_an_http_port_held_by_another_program_costs_the_api_only_until_it_is_free(rig, tmp_path):
+    # `make run` while something else serves the port: the gateway died with an
+    # EADDRINUSE traceback, taking the meter reader and MQTT with it.
+    import socket
+
+    broker, sub, _ = rig
+    holder = socket.socket()
+    holder.bind(("0.0.0.0", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    sim = simulate.Simulator(0, "hdlc", interval=INTERVAL, minute_every=MINUTE_EVERY).start()
+    gw = Gateway(tmp_path, gateway_config(sim.port, broker.port, port), HEAP).start()
+    try:
+        wait_until(lambda: len(sub.on(state_topic())) >= 3, 30, what=lambda: "state\n" + gw.log())
+        assert gw.alive() and "cannot listen on port %d (http.port)" % port in gw.log()
+        holder.close()
+        wait_until(lambda: "http: listening on" in gw.log(), 15, what=lambda: gw.log())
+        assert gw.http("/api/v1/status")[0] == 200
+    finally:
+        holder.close()
+        gw.stop()
+        sim.stop()

@@ -29,6 +29,8 @@ from app.store import Store
 # Seconds between health checks; the ESP32 watchdog timeout (board/esp32.py)
 # is several times this, so one slow publish never resets the dongle.
 HEALTH_EVERY = 1
+# Seconds between tries to listen on http.port while another program holds it.
+HTTP_RETRY = 5
 
 
 class App:
@@ -67,11 +69,30 @@ class App:
 
         self.server = HttpServer(port, getattr(self.board, "http_host", "0.0.0.0"))
         api.register(self.server, self)
+        try:
+            await self._listen()
+        except OSError as e:
+            # Another program holds the port (on unix: a second gateway, a web server on
+            # 8080). The meter reader and MQTT go on; the API comes up once it is free.
+            self.log("http: cannot listen on port %d (http.port): %r; retrying every %d s"
+                     % (port, e, HTTP_RETRY))
+            self._others.append(asyncio.create_task(self._listen_later()))
+
+    async def _listen(self):
         await self.server.start()
         listener = self.server.listener()
         if listener is not None:  # a dead listener is a dead API: the watchdog must know
             self._tasks.append(listener)
-        self.log("http: listening on http://%s:%d/" % (self.server.host, port))
+        self.log("http: listening on http://%s:%d/" % (self.server.host, self.server.port))
+
+    async def _listen_later(self):
+        while True:
+            await asyncio.sleep(HTTP_RETRY)
+            try:
+                await self._listen()
+                return
+            except OSError:
+                pass  # still taken: said once at start, not every few seconds
 
     def _watch_join(self):
         # The captive portal's station-mode check (portal/boot.py): remember

@@ -222,9 +222,13 @@ def _listening(host, port):
     import socket
 
     sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(socket.getaddrinfo(host, port)[0][-1])
-    sock.listen(_BACKLOG)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(socket.getaddrinfo(host, port)[0][-1])
+        sock.listen(_BACKLOG)
+    except OSError:
+        sock.close()  # the port is taken: the caller retries, and must not leak a socket a try
+        raise
     sock.setblocking(False)
     return sock
 
