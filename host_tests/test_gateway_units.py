@@ -376,3 +376,23 @@ def test_the_watchdog_is_fed_only_while_every_task_runs_the_http_listener_includ
     out = run_micropython(["-c", HEALTH % (free_port(), free_port())])
     assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
     assert out.stdout.decode().split() == ["True", "0"]
+
+
+def test_uptime_survives_the_esp32s_tick_wrap(monkeypatch):
+    # The ESP32's ticks_ms wraps at 2**30 ms and ticks_diff is signed within 2**29 ms
+    # (6.2 days): uptime as one ticks_diff from the start went negative after 6.2 days.
+    import app.app as appmod
+
+    period = 1 << 30
+    clock = {"ms": period - 5000}  # the counter starts near its wrap, as it may
+    monkeypatch.setattr(appmod, "ticks_ms", lambda: clock["ms"] % period)
+    monkeypatch.setattr(appmod, "ticks_diff", lambda a, b: ((a - b + period // 2) % period) - period // 2)
+
+    class Running:
+        _uptime_ms = 0
+        _ticked = clock["ms"] % period
+
+    app = Running()
+    for hour in range(1, 24 * 30 + 1):  # 30 days, read once an hour (the health loop: every 1 s)
+        clock["ms"] += 3600 * 1000
+        assert appmod.App.uptime_s(app) == hour * 3600

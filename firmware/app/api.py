@@ -15,7 +15,7 @@ Everything else is the server's business: unknown paths 404, other methods
 """
 
 from app import VERSION
-from app.clock import now, since_ms
+from app.clock import now
 
 try:
     # Loaded with the API, not by the first status request: a module appearing between
@@ -33,7 +33,7 @@ def status(app):
         "version": VERSION,
         "device_id": app.cfg["device_id"],
         "board": app.board.name,
-        "uptime_s": since_ms(app.started) // 1000,
+        "uptime_s": app.uptime_s(),
         "time": now(),
         "telegrams": app.decoder.telegrams,
         "errors": dict(errors.counts),

@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover
     import uasyncio as asyncio
 
 from app import VERSION
-from app.clock import now, ticks_ms
+from app.clock import now, ticks_diff, ticks_ms
 from app.mqtt import MqttPublisher
 from app.reader import MeterReader
 from app.snapshot import SnapshotWriter
@@ -47,7 +47,8 @@ class App:
         self.cfg = cfg
         self.board = board
         self.log = log
-        self.started = ticks_ms()
+        self._uptime_ms = 0
+        self._ticked = ticks_ms()
         self.decoder = Decoder(meter["key"] or None, meter["auth_key"] or None, meter["profile"],
                                meter["lists"] or None, errors=ErrorLog(now))
         self.store = Store(now)
@@ -124,6 +125,15 @@ class App:
         self._others = []
         self.mqtt.close()
 
+    def uptime_s(self):
+        """Seconds since start. ticks_ms wraps (every 2**30 ms on the ESP32, where
+        ticks_diff is right within 6.2 days only), so the time is summed in short
+        steps: the health loop takes one every HEALTH_EVERY."""
+        tick = ticks_ms()
+        self._uptime_ms += ticks_diff(tick, self._ticked)
+        self._ticked = tick
+        return self._uptime_ms // 1000
+
     def healthy(self):
         """Every task still running (a crashed task stops the watchdog feed)."""
         for task in self._tasks:
@@ -143,6 +153,7 @@ class App:
         self.board.watchdog_start()
         seen = -1
         while not self.restart_requested:
+            self.uptime_s()
             if self.healthy():
                 self.board.watchdog_feed()
             self.board.led(self.store.seq != seen)
