@@ -134,6 +134,9 @@ def test_a_saved_prefix_is_stored_and_the_gateway_restarts_into_it(running):
     new_topic = "home/meter/%s/state" % DEVICE
     wait_until(lambda: sub.on(new_topic), 30, what=lambda: new_topic + "\n" + gw.log())
     assert gw.alive()
+    # The old availability topic says so: a clean disconnect sends no last will.
+    assert sub.on("meterlink/%s/availability" % DEVICE)[-1][1] == b"offline"
+    assert sub.on("home/meter/%s/availability" % DEVICE)[-1][1] == b"online"
     assert "restarting" in gw.log()
     status, _, body = client("GET", "/api/v1/status")
     assert status == 200 and json.loads(body)["telegrams"] >= 1  # a fresh gateway decoding

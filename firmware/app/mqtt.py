@@ -187,9 +187,12 @@ class MqttPublisher:
         self._publish(self.availability_topic, b"online")
 
     def close(self):
-        """End the session cleanly (a restart, not a failure: no last will "offline")."""
+        """End the session cleanly: "offline" first, as a clean disconnect sends no last
+        will. New settings may move the topics (mqtt.prefix), and the old ones must not
+        say "online" forever."""
         if self._client is not None and self.connected:
             try:
+                self._publish(self.availability_topic, b"offline")
                 self._client.disconnect()
             except _FAILURES:
                 pass
