@@ -152,3 +152,17 @@ def test_a_broker_that_never_answers_connect_stalls_the_loop_for_the_connect_tim
     worst, connects, done, last_error = out.stdout.decode().strip().split(" ", 3)
     assert int(worst) <= 5000 + 1000  # CONNECT_TIMEOUT, once per attempt
     assert (connects, done) == ("0", "False") and "connect to 127.0.0.1" in last_error
+
+
+def test_without_umqtt_installed_the_status_says_so_and_the_task_stays_alive(tmp_path):
+    # `micropython firmware/main.py` with a MICROPYPATH that leaves out .venv/mplib:
+    # the task crashed on 'NoneType' object isn't callable and status said nothing.
+    import subprocess
+
+    from mp import MICROPYTHON, ROOT, micropython_env, search_path
+
+    env = dict(micropython_env(), MICROPYPATH=search_path(ROOT + "/firmware"))
+    out = subprocess.run([MICROPYTHON, "-c", SCRIPT % (1, 0.3)], capture_output=True, env=env, cwd=ROOT,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout.decode().strip().split(" ", 2) == ["0", "False", "umqtt.simple is not installed"]

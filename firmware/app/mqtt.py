@@ -50,7 +50,7 @@ _TCP_NODELAY = const(1)
 
 try:
     from umqtt.simple import MQTTClient, MQTTException
-except ImportError:  # CPython: the tests import this module only for its helpers
+except ImportError:  # CPython (the tests use its helpers), or a MicroPython path without umqtt (run())
     MQTTClient = None
 
     class MQTTException(Exception):
@@ -133,8 +133,12 @@ class MqttPublisher:
         self._event.set()
 
     async def run(self):
-        if not self.cfg["host"]:
-            self.log("mqtt: no mqtt.host configured, MQTT off")
+        if not self.cfg["host"] or MQTTClient is None:
+            # Without umqtt (a MICROPYPATH that leaves out .venv/mplib, where `make venv`
+            # puts it) the task crashed on its first connect and status said nothing.
+            why = "no mqtt.host configured" if not self.cfg["host"] else "umqtt.simple is not installed"
+            self.last_error = None if not self.cfg["host"] else why
+            self.log("mqtt: %s, MQTT off" % why)
             while True:  # stay alive: a finished task reads as a crash to the watchdog
                 await asyncio.sleep(3600)
         delay = BACKOFF_FIRST
