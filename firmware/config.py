@@ -325,6 +325,7 @@ def save(path, cfg):
     step that replaces it). Returns the normalised configuration written.
     """
     cfg = validate(cfg)
+    _make_folder(path)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write(json.dumps(cfg))
@@ -335,6 +336,17 @@ def save(path, cfg):
         os.remove(path)
         os.rename(tmp, path)
     return cfg
+
+
+def _make_folder(path):
+    # The unix port's default file is var/config.json, and a fresh checkout has no var/:
+    # the portal's first save failed with ENOENT. One level is made, as that needs.
+    cut = path.rfind("/")
+    if cut > 0:
+        try:
+            os.stat(path[:cut])
+        except OSError:
+            os.mkdir(path[:cut])
 
 
 def redacted(cfg):

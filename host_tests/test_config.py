@@ -104,6 +104,13 @@ def test_save_writes_atomically_and_load_reads_back(tmp_path):
         assert json.load(f)["device_id"] == ""
 
 
+def test_save_makes_the_folder_a_fresh_checkout_lacks(tmp_path):
+    # The unix port's default is var/config.json; a fresh checkout has no var/.
+    path = str(tmp_path / "var" / "config.json")
+    config.save(path, {"mqtt": {"host": "broker"}})
+    assert config.load(path)["mqtt"]["host"] == "broker"
+
+
 def test_save_refuses_invalid_and_keeps_the_old_file(tmp_path):
     path = str(tmp_path / "config.json")
     config.save(path, {"mqtt": {"host": "broker"}})
@@ -200,7 +207,7 @@ def test_config_behaves_the_same_on_micropython(tmp_path):
         "p = %r\n"
         "config.save(p, {'meter': {'key': 'AB' * 16}})\n"
         "print(config.load(p, 'h')['meter']['key'], config.load(p, 'h')['device_id'])\n"
-        "print(config.redacted(config.load(p))['meter']['key'])\n" % str(tmp_path / "c.json")
+        "print(config.redacted(config.load(p))['meter']['key'])\n" % str(tmp_path / "var" / "c.json")
     )
     out = run_micropython([str(script)])
     assert out.returncode == 0, out.stderr
