@@ -127,6 +127,10 @@ def test_help_documents_meter_and_profile():
     text = r.stdout.decode()
     assert "--meter NAME" in text and "meter profile" in text
     assert "--profile LIST" in text and "sil-consumer-info-1" in text
+    from decoder import lists, profiles
+
+    for name in list(profiles.PROFILES) + lists.list_names():  # every name, not a few and "..."
+        assert name + "," in text or name + "\n" in text, name
 
 
 def test_a_capture_that_ends_inside_a_frame_says_so(capture):

@@ -39,21 +39,36 @@ READ_SIZE = 4096
 
 EPILOG = """\
 --meter NAME picks the meter profile: the scalers and units applied to values
-that travel without them (e450, e360, am550, flexy-f2, kaifa, aidon,
-kamstrup, ...). The default "auto" picks by the manufacturer code in the
-system title or the logical device name.
+that travel without them. The default "auto" picks by the manufacturer code in
+the system title or the logical device name. Profiles:
+%s
 
 --profile LIST names the value list(s) for fully untagged bodies (values only,
 no OBIS codes): sil-consumer-info-1 (24 values, every 5 s) and
-sil-consumer-message (15 values, every minute) of the SiL notice; the Kaifa,
-Slovenian E450 and Iskraemeco, Wiener Netze and Kaernten Netz lists
+sil-consumer-message (15 values, every minute) of the SiL notice, and the
+Kaifa, Slovenian E450 and Iskraemeco, Wiener Netze and Kaernten Netz lists
 (decoder/lists.py). Give several separated by commas or by repeating the
 option; the first that fits (its length, and the mark some lists put on the
 first value) is used. Without it every list is tried, the SiL ones first.
+Lists:
+%s
 
 Problems go to stderr as "error: ..." lines; exit 0 when at least one
 telegram was decoded, 1 when none, 2 for bad arguments.
 """
+
+
+def epilog():
+    """EPILOG with every profile and list name, from the decoder's own tables."""
+    import textwrap
+
+    from decoder import lists, profiles
+
+    def names(items):
+        return textwrap.fill(", ".join(items), 79, initial_indent="  ", subsequent_indent="  ",
+                             break_on_hyphens=False)
+
+    return EPILOG % (names(sorted(profiles.PROFILES)), names(lists.list_names()))
 
 
 class PrintingErrorLog(ErrorLog):
@@ -74,7 +89,7 @@ def build_parser():
         prog="decode.py",
         description="Decode a smart-meter capture (DLMS/COSEM over HDLC, M-Bus or bare "
         "APDUs, or DSMR P1) into JSON Lines of OBIS readings.",
-        epilog=EPILOG,
+        epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--key", metavar="HEX32", help="encryption key (GUEK), 32 hex digits")
