@@ -53,4 +53,4 @@ capture: venv
 	$(PY) tools/deploy.py capture --port "$(PORT)" $(if $(OUT),--out $(OUT)) $(if $(BAUD),--baud $(BAUD)) $(if $(PARITY),--parity $(PARITY)) $(if $(SECONDS),--seconds $(SECONDS))
 
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build .pytest_cache .hypothesis
