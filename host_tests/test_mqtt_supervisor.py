@@ -14,8 +14,9 @@ import pytest
 
 from mp import run_micropython
 
-SCRIPT = """
-import asyncio
+# A publisher on an empty store, against a broker on the port given, backing off 0.2 s.
+PUBLISHER = """
+import asyncio, time
 from app import mqtt
 from app.store import Store
 mqtt.BACKOFF_FIRST = 0.2
@@ -23,6 +24,9 @@ cfg = {"device_id": "sup", "mqtt": {"host": "127.0.0.1", "port": %d, "user": "",
        "prefix": "meterlink", "discovery": True, "discovery_prefix": "homeassistant",
        "layout": "meterlink", "vse_group": "g", "keepalive": 2}}
 pub = mqtt.MqttPublisher(cfg, Store(), "t", None, log=lambda m: None)
+"""
+
+SCRIPT = PUBLISHER + """
 async def main():
     task = asyncio.create_task(pub.run())
     await asyncio.sleep(%f)
@@ -118,15 +122,8 @@ def test_a_broker_that_answers_every_ping_keeps_its_one_connection():
     assert broker.pings >= 3
 
 
-TICKER = """
-import asyncio, time
-from app import mqtt
-from app.store import Store
-mqtt.BACKOFF_FIRST = 0.2
-cfg = {"device_id": "sup", "mqtt": {"host": "127.0.0.1", "port": %d, "user": "", "password": "",
-       "prefix": "meterlink", "discovery": True, "discovery_prefix": "homeassistant",
-       "layout": "meterlink", "vse_group": "g", "keepalive": 2}}
-pub = mqtt.MqttPublisher(cfg, Store(), "t", None, log=lambda m: None)
+# The same, printing first the longest stall of its event loop over the milliseconds given.
+TICKER = PUBLISHER + """
 async def main():
     task = asyncio.create_task(pub.run())
     worst, last, end = 0, time.ticks_ms(), time.ticks_add(time.ticks_ms(), %d)
