@@ -133,14 +133,13 @@ class MqttPublisher:
         self._event.set()
 
     async def run(self):
-        if not self.cfg["host"] or MQTTClient is None:
-            # Without umqtt (a MICROPYPATH that leaves out .venv/mplib, where `make venv`
-            # puts it) the task crashed on its first connect and status said nothing.
-            why = "no mqtt.host configured" if not self.cfg["host"] else "umqtt.simple is not installed"
-            self.last_error = None if not self.cfg["host"] else why
-            self.log("mqtt: %s, MQTT off" % why)
-            while True:  # stay alive: a finished task reads as a crash to the watchdog
-                await asyncio.sleep(3600)
+        if not self.cfg["host"]:
+            await self._off("no mqtt.host configured")
+        if MQTTClient is None:
+            # A MICROPYPATH that leaves out .venv/mplib, where `make venv` puts umqtt: the
+            # task crashed on its first connect, and status said nothing.
+            self.last_error = "umqtt.simple is not installed"
+            await self._off(self.last_error)
         delay = BACKOFF_FIRST
         while True:
             if self.network_up is not None and not self.network_up():
@@ -159,6 +158,11 @@ class MqttPublisher:
             except _FAILURES as e:
                 self._fail("connection lost: %r" % (e,))
             await asyncio.sleep(BACKOFF_FIRST)
+
+    async def _off(self, why):
+        self.log("mqtt: %s, MQTT off" % why)
+        while True:  # stay alive: a finished task reads as a crash to the watchdog
+            await asyncio.sleep(3600)
 
     def _fail(self, message):
         self.last_error = message
