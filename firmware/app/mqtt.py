@@ -21,7 +21,6 @@ zero-timeout poll, which is also how a closed broker connection is noticed.
 
 import gc
 import select
-import sys
 
 try:
     import asyncio
@@ -70,36 +69,6 @@ def _no_delay(sock):
         sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
     except (OSError, AttributeError):
         pass
-
-
-class _TimedSockets:
-    """Stands in for umqtt.simple's ``socket`` module while an old umqtt connects:
-    the sockets it makes time out. Without that, a broker that accepts the TCP
-    connection and never sends CONNACK (a frozen broker) blocked the whole
-    gateway, meter reader and HTTP included, for as long as it stayed frozen."""
-
-    def __init__(self, real):
-        self.real = real
-
-    def socket(self, *args):
-        sock = self.real.socket(*args)
-        sock.settimeout(CONNECT_TIMEOUT)
-        return sock
-
-    def getaddrinfo(self, *args):
-        return self.real.getaddrinfo(*args)
-
-
-def _connect_timed(client):
-    # umqtt.simple before 1.4 (what PyPI has for the unix port) calls its module's
-    # socket.socket() inside connect() and offers no timeout.
-    module = sys.modules[MQTTClient.__module__]
-    real = module.socket
-    module.socket = _TimedSockets(real)
-    try:
-        client.connect()
-    finally:
-        module.socket = real
 
 
 class MqttPublisher:
@@ -181,7 +150,12 @@ class MqttPublisher:
         try:
             client.connect(timeout=CONNECT_TIMEOUT)
         except TypeError:  # umqtt.simple before 1.4 has no timeout argument
-            _connect_timed(client)
+            from app import mqtt_timed  # dropped once connected: the ESP32's umqtt never needs it
+
+            try:
+                mqtt_timed.connect(client, CONNECT_TIMEOUT)
+            finally:
+                unload(("app.mqtt_timed",))
         client.sock.settimeout(SOCKET_TIMEOUT)
         _no_delay(client.sock)
         self._poller = select.poll()
