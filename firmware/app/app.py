@@ -71,16 +71,17 @@ class App:
         self.server = HttpServer(port, getattr(self.board, "http_host", "0.0.0.0"))
         api.register(self.server, self)
         try:
-            await self._listen()
+            await self.server.start()
         except OSError as e:
             # Another program holds the port (on unix: a second gateway, a web server on
             # 8080). The meter reader and MQTT go on; the API comes up once it is free.
             self.log("http: cannot listen on port %d (http.port): %r; retrying every %d s"
                      % (port, e, HTTP_RETRY))
             self._others.append(asyncio.create_task(self._listen_later()))
+            return
+        self._listening()
 
-    async def _listen(self):
-        await self.server.start()
+    def _listening(self):
         listener = self.server.listener()
         if listener is not None:  # a dead listener is a dead API: the watchdog must know
             self._tasks.append(listener)
@@ -90,10 +91,10 @@ class App:
         while True:
             await asyncio.sleep(HTTP_RETRY)
             try:
-                await self._listen()
-                return
+                await self.server.start()
             except OSError:
-                pass  # still taken: said once at start, not every few seconds
+                continue  # still taken: said once at start, not every few seconds
+            return self._listening()
 
     def _watch_join(self):
         # The captive portal's station-mode check (portal/boot.py): remember
