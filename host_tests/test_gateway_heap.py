@@ -23,7 +23,9 @@ pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/mosquitto"),
                                 reason="mosquitto not installed (.ci/run installs it)")
 
 # tools/bench_gateway.py --floor, see the module docstring and README (gateway section).
-GATEWAY_FLOOR_KB = 160  # 156 until the evening of 2026-11-26 (the decoder's new quirks, ~1 kB live)
+# 156 until the evening of 2026-11-26 (the decoder's new quirks, ~1 kB live), 160 until that
+# night (~1.5 kB of code: uptime past the tick wrap, the busy http.port retry, DSMR growth).
+GATEWAY_FLOOR_KB = 164
 # Where blocks land shifts by a few hundred bytes with unrelated edits; one bisection step
 # on top keeps the test from flapping, while a real regression (a module kept loaded, a
 # buffer) still fails it. The second step was for the checkout's folder, which moved the
