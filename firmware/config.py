@@ -289,15 +289,22 @@ def get(cfg, dotted):
     return node
 
 
-def load(path, default_device_id=None):
-    """Read and validate the file at ``path``; a missing file means all defaults."""
+def load(path, default_device_id=None, board=None):
+    """Read and validate the file at ``path``; a missing file means all defaults.
+
+    With ``board``, also that the board can read ``meter.source`` ("uart" is the
+    ESP32's port; the unix port reads TCP, a device or a file)."""
     try:
         size = os.stat(path)[6]
     except OSError:
-        return validate({}, default_device_id)
+        size = -1
     if size > MAX_FILE:
         raise ConfigError("(file)", "%s is %d bytes, more than a configuration holds (%d)" % (path, size, MAX_FILE))
-    return validate(_parsed(path), default_device_id)
+    cfg = validate(_parsed(path) if size >= 0 else {}, default_device_id)
+    why = None if board is None else board.source_error(cfg["meter"]["source"])
+    if why is not None:
+        raise ConfigError("meter.source", why)
+    return cfg
 
 
 def _parsed(path):
