@@ -289,22 +289,15 @@ def get(cfg, dotted):
     return node
 
 
-def load(path, default_device_id=None, board=None):
-    """Read and validate the file at ``path``; a missing file means all defaults.
-
-    With ``board``, also that the board can read ``meter.source`` ("uart" is the
-    ESP32's port; the unix port reads TCP, a device or a file)."""
+def load(path, default_device_id=None):
+    """Read and validate the file at ``path``; a missing file means all defaults."""
     try:
         size = os.stat(path)[6]
     except OSError:
-        size = -1
+        return validate({}, default_device_id)
     if size > MAX_FILE:
         raise ConfigError("(file)", "%s is %d bytes, more than a configuration holds (%d)" % (path, size, MAX_FILE))
-    cfg = validate(_parsed(path) if size >= 0 else {}, default_device_id)
-    why = None if board is None else board.source_error(cfg["meter"]["source"])
-    if why is not None:
-        raise ConfigError("meter.source", why)
-    return cfg
+    return validate(_parsed(path), default_device_id)
 
 
 def _parsed(path):

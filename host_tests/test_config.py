@@ -146,18 +146,6 @@ def test_a_file_that_is_no_configuration_is_refused_by_name(tmp_path, name):
     assert e.value.key == "(file)" and message in str(e.value)
 
 
-def test_a_source_the_board_cannot_read_is_refused_by_name(tmp_path):
-    from board import unix
-
-    board = unix.Board(str(tmp_path))
-    with pytest.raises(config.ConfigError) as e:
-        config.load(str(tmp_path / "none.json"), "h", board)  # all defaults: "uart"
-    assert e.value.key == "meter.source" and "ESP32" in str(e.value)
-    path = tmp_path / "config.json"
-    path.write_text('{"meter": {"source": "tcp://127.0.0.1:7000"}}')
-    assert config.load(str(path), "h", board)["meter"]["source"] == "tcp://127.0.0.1:7000"
-
-
 def test_a_directory_given_as_the_file_is_refused_not_taken_for_missing(tmp_path):
     with pytest.raises(config.ConfigError) as e:
         config.load(str(tmp_path))

@@ -55,18 +55,6 @@ class TestWhenThePortalOpens:
         cfg["wifi"]["ssid"] = "Home"
         assert mode.config_ready(cfg)
 
-    def test_a_config_whose_meter_source_the_board_cannot_read_is_not_ready(self, tmp_path):
-        # The boot then opens the portal, instead of a gateway that would refuse to start.
-        class Esp32Like:
-            def source_error(self, source):
-                return None if source == "uart" else "must be 'uart' on the device"
-
-        path = tmp_path / "config.json"
-        path.write_text('{"wifi": {"ssid": "Home", "password": "secret123"}, '
-                        '"meter": {"source": "tcp://10.0.0.2:7000"}}')
-        assert boot.load(str(path), "dev", Esp32Like()) == (None, False)
-        assert boot.load(str(path), "dev")[1] is True  # without a board: only the file's rules
-
     def test_joining_is_remembered_until_the_configuration_changes(self, tmp_path):
         path = str(tmp_path / "config.json")
         assert not mode.joined_before(path)  # no file at all

@@ -177,7 +177,7 @@ def _load_config(path, board):
     import config
 
     try:
-        return config.load(path, board.device_id(), board)
+        return config.load(path, board.device_id())
     except config.ConfigError as e:
         print("meterlink: configuration %s refused: %s" % (path, e))
         return None

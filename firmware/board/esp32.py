@@ -119,13 +119,9 @@ class Board:
     def config_path(self):
         return CONFIG_FILE
 
-    def source_error(self, source):
-        """Why ``meter.source`` cannot be read here, or None."""
-        return None if source == "uart" else "must be 'uart' on the device, not %r" % source
-
     async def open_meter(self, source, baud, line="8N1"):
-        if self.source_error(source) is not None:
-            raise OSError("meter.source " + self.source_error(source))
+        if source != "uart":
+            raise OSError("meter.source must be 'uart' on the device, not %r" % source)
         if self._uart is None:
             self._uart = self._make_uart(baud, line)
             self._request_data()

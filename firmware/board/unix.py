@@ -92,8 +92,8 @@ class Board:
             host, port = source[6:].rsplit(":", 1)
             reader, writer = await asyncio.open_connection(host, int(port))
             return _StreamMeter(reader, writer)
-        if self.source_error(source) is not None:
-            raise OSError("meter.source " + self.source_error(source))
+        if source == "uart":
+            raise OSError("meter.source 'uart' needs the ESP32; on unix use tcp://, a device or a file")
         # A serial device or a capture file: loaded for that source only (a TCP meter,
         # the common case on unix, does not hold their code).
         from board import unix_local
@@ -101,12 +101,6 @@ class Board:
         if source.startswith("/dev/"):
             return unix_local.DeviceMeter(source, baud, line)
         return unix_local.FileMeter(source)
-
-    def source_error(self, source):
-        """Why ``meter.source`` cannot be read here, or None."""
-        if source == "uart":
-            return "'uart' is the ESP32's port; on unix use tcp://HOST:PORT, a device or a file"
-        return None
 
     def start_network(self, cfg):
         return None  # the host's network is up or not; nothing to manage

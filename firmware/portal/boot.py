@@ -41,14 +41,14 @@ def _call(board, name, *args):
     return fn(*args) if fn is not None else None
 
 
-def load(path, device_id, board=None):
-    """(configuration, ok): ok when it validates (for ``board``) and names a network to join."""
+def load(path, device_id):
+    """(configuration, ok): ok when it validates and names a network to join."""
     # Imported here, not at the top: the station-mode watch_join task keeps this module
     # loaded, and the validation tables are ~10 kB the running gateway never needs.
     import config
 
     try:
-        cfg = config.load(path, device_id, board)
+        cfg = config.load(path, device_id)
     except config.ConfigError as e:
         print("portal: configuration %s refused: %s" % (path, e))
         return None, False
@@ -87,7 +87,7 @@ async def run_portal(path, device, ap_ip, networks, http_port=80, dns_port=53, h
 def provision(board, path, http_port=80, dns_port=53, host="0.0.0.0"):
     """Run the portal when the boot decision says so; returns True if it ran."""
     device = board.device_id()
-    cfg, ok = load(path, device, board)
+    cfg, ok = load(path, device)
     held = bool(_call(board, "button_held"))
     failed = mode.take_portal_request(path)
     if mode.choose(ok, held, mode.joined_before(path), failed) != mode.PORTAL:
