@@ -48,6 +48,7 @@ class FakeBroker:
         self.sock.listen(5)
         self.port = self.sock.getsockname()[1]
         self.clients = []
+        self.connect_packets = []
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self):
@@ -57,7 +58,7 @@ class FakeBroker:
             except OSError:
                 return
             self.clients.append(client)
-            client.recv(1024)
+            self.connect_packets.append(client.recv(1024))
             client.sendall(self.connack)
             if self.pong:
                 threading.Thread(target=self._answer_pings, args=(client,), daemon=True).start()
@@ -163,3 +164,40 @@ def test_without_umqtt_installed_the_status_says_so_and_the_task_stays_alive(tmp
                          timeout=60)
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout.decode().strip().split(" ", 2) == ["0", "False", "umqtt.simple is not installed"]
+
+
+def _client_id(connect):
+    # CONNECT (MQTT 3.1.1, 3.1): fixed header with a one-byte remaining length here,
+    # protocol name "MQTT", level, flags, keepalive, then the ClientId first in the payload.
+    assert connect[0] == 0x10 and connect[2:8] == b"\x00\x04MQTT"
+    size = connect[12] << 8 | connect[13]
+    return connect[14:14 + size].decode()
+
+
+@pytest.mark.parametrize("device_id, expected", [
+    ("0123456789ab", "meterlink0123456789ab"),  # the ESP32's default: machine.unique_id() in hex
+    ("sup", "meterlinksup"),
+    ("keller-hauptzaehler-haus-2", None),  # a user's name: too long, and "-" is not in the set
+    ("keller-hauptzaehler-haus-3", None),
+    ("a_b", None),
+    ("ab", "meterlinkab"),
+])
+def test_client_id_is_one_every_broker_must_take_and_stays_unique(device_id, expected):
+    # MQTT 3.1.1, 3.1.3.1: a server must take 1-23 characters of 0-9a-zA-Z and may refuse
+    # others. It was "meterlink-" + device_id: a hyphen always, and 26+ characters for a
+    # device_id of 17 or more.
+    broker = FakeBroker(b"\x20\x02\x00\x00")
+    try:
+        out = run_micropython(["-c", SCRIPT.replace('"sup"', repr(device_id)) % (broker.port, 0.5)])
+    finally:
+        broker.close()
+    assert out.returncode == 0, out.stderr.decode() + out.stdout.decode()
+    got = _client_id(broker.connect_packets[0])
+    assert 1 <= len(got) <= 23 and all(c.isascii() and c.isalnum() for c in got), got
+    if expected is not None:
+        assert got == expected
+    from app.mqtt import client_id
+
+    assert client_id(device_id) == got  # CPython computes the same id, for the tests and tools
+    others = {"keller-hauptzaehler-haus-2", "keller-hauptzaehler-haus-3", "a_b", "ab", "a-b"} - {device_id}
+    assert got not in {client_id(o) for o in others}

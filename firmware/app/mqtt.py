@@ -62,6 +62,27 @@ except ImportError:  # CPython (the tests use its helpers), or a MicroPython pat
 _FAILURES = (OSError, MQTTException, AssertionError, IndexError, MemoryError)
 
 
+# MQTT 3.1.1, 3.1.3.1: a server must take a ClientId of 1 to 23 characters from
+# these; a longer one, or one with other characters, it may refuse.
+_CLIENT_ID_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_CLIENT_ID_MAX = const(23)
+
+
+def client_id(device_id):
+    """The MQTT ClientId for ``device_id``: "meterlink" and the id where that is a
+    ClientId every broker takes (the ESP32's 12 hex digits are), else "ml", the
+    id's first letters and digits and a hash of the whole id, so that two ids
+    that differ only in "-", "_" or their tail stay two clients."""
+    plain = "meterlink" + device_id
+    kept = "".join([c for c in device_id if c in _CLIENT_ID_CHARS])
+    if len(kept) == len(device_id) and len(plain) <= _CLIENT_ID_MAX:
+        return plain
+    digest = 0x811C9DC5  # FNV-1a, 32 bits: a stable hash that both Pythons compute alike
+    for byte in device_id.encode():
+        digest = ((digest ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return "ml" + kept[:_CLIENT_ID_MAX - 10] + "%08x" % digest
+
+
 def _no_delay(sock):
     # umqtt writes one PUBLISH in four small writes; with Nagle on, the last
     # ones wait for the broker's delayed ACK (~40 ms). Not every stack has it.
@@ -142,7 +163,7 @@ class MqttPublisher:
     def _connect(self):
         mq = self.cfg
         client = MQTTClient(
-            ("meterlink-" + self.device_id).encode(), mq["host"], mq["port"],
+            client_id(self.device_id).encode(), mq["host"], mq["port"],
             mq["user"].encode() if mq["user"] else None,
             mq["password"].encode(), keepalive=mq["keepalive"])  # umqtt sends it only with a user
         client.set_last_will(self.availability_topic.encode(), b"offline", retain=True)
