@@ -336,10 +336,18 @@ def test_one_stray_obis_does_not_make_a_body_tagged(corpus):
     assert "0-6:25.9.0" not in got
 
 
+def _sil_values(count):
+    # Numbers in every slot, the minute list's clock and message as the notice has them.
+    values = [("uint32", 2000 + i) for i in range(count)]
+    if count == 15:
+        values[1] = ("octet-string", enc.cosem_datetime(2023, 1, 1, 13, 1, 1, deviation=-60))
+        values[2] = ("octet-string", b"Services industriels Lausanne")
+    return values
+
+
 @pytest.mark.parametrize("count,name", [(24, "sil-consumer-info-1"), (15, "sil-consumer-message")])
 def test_untagged_sil_lists_chosen_by_value_count(count, name):
-    values = [("uint32", 2000 + i) for i in range(count)]
-    got = readings(enc.encode(("structure", values)))
+    got = readings(enc.encode(("structure", _sil_values(count))))
     names = enc.SIL_INFO_1 if count == 24 else enc.SIL_MESSAGE
     assert sorted(got) == sorted(names)
     if count == 24:
@@ -348,6 +356,28 @@ def test_untagged_sil_lists_chosen_by_value_count(count, name):
         assert got["1-0:64.7.0"] == (2023, "var")
     else:
         assert got["1-0:1.8.1"] == (2003, "Wh") and got["1-0:4.8.0"] == (2014, "varh")
+
+
+@pytest.mark.parametrize("count,slot,value", [
+    (24, 5, ("octet-string", b"2301")),  # a voltage slot holding text
+    (15, 1, ("uint32", 1672574461)),  # the clock slot holding a number
+    (15, 3, ("octet-string", b"\x00\x00\x07\xd0")),  # an energy slot holding bytes
+    (15, 10, ("boolean", True)),  # an energy slot holding a flag
+])
+def test_a_list_names_no_push_whose_values_its_slots_do_not_take(count, slot, value):
+    # A list is told by length and first value only when the kinds fit: a push of another
+    # meter with as many values must stay unnamed ("#n") rather than take wrong names.
+    values = _sil_values(count)
+    values[slot] = value
+    got = readings(enc.encode(("structure", values)))
+    assert sorted(got) == sorted("#%d" % (i + 1) for i in range(count))
+
+
+def test_a_null_value_fits_any_slot():
+    values = _sil_values(24)
+    values[6] = ("null", None)
+    got = readings(enc.encode(("structure", values)))
+    assert got["1-0:52.7.0"] == (None, None) and got["1-0:32.7.0"] == (200.5, "V")
 
 
 def test_untagged_lists_argument_limits_the_choice():

@@ -15,6 +15,10 @@ publishes one, compared with it (``expected_source``):
 - a Landis+Gyr ZMF100 that writes some OBIS octet-strings' tag and length swapped (06 09);
 - Wiener Netze's untagged lists (clock first, or serial number then clock), sent with
   the meter's digest and signature after the frame;
+- a single-phase Slovenian AM550 whose 10 values match the Wiener Netze list in length
+  only, an Elektro Celje AM550 whose 12 match ECE list 2 in length and mark only, and a
+  body of one opaque octet-string: a list names values only when its slots take them
+  (a power a number, a clock a date-time), else they stay "#n";
 - a Danish NES meter's DSMR clock written "20240111 09:35:00";
 - DSMR 2.2 gas, whose value sits on a line of its own, and IEC 62056-21 codes
   written "1-0:1.8.0*255" (EasyMeter).
@@ -130,6 +134,24 @@ EXPECT = {
                      "1-0:32.7.0": R(232.5, "V"), "1-0:31.7.0": R(1.52, "A"), "1-0:21.7.0": R(216, "W"),
                      "1-0:41.7.0": R(19, "W"), "1-0:61.7.0": R(10, "W")},
     },
+    # by hand: the three-phase list's order without L2 and L3; 233.6 V x 2.78 A carry the
+    # 540 W and 282 var, and P+ L1 equals P+.
+    "si-am550-1phase-list1": {
+        "time": "2024-12-08T19:05:30+01:00",
+        "readings": {"0-0:42.0.0": R("ISK1020785766649"), "0-0:96.1.2": R("ISK85766649"),
+                     "1-0:1.7.0": R(540, "W"), "1-0:4.7.0": R(282, "var"), "1-0:32.7.0": R(233.6, "V"),
+                     "1-0:31.7.0": R(2.78, "A"), "1-0:21.7.0": R(540, "W"), "1-0:22.7.0": R(0, "W")},
+    },
+    # nothing named: the values as sent, in their order.
+    "si-am550-celje-unnamed": {
+        "unnamed": True,
+        "readings": {"#1": R("ISK1030789014731"), "#2": R("UP_3f"), "#3": R(2314), "#9": R(2399),
+                     "#12": R(264)},
+    },
+    "xx-octet-string-body": {
+        "unnamed": True,
+        "readings": {"#1": R("125a8591360000000049000000110000000a5a8513d014800000000d0000000a0100")},
+    },
     # the meter time from NES's own clock form; values as sent.
     "dk-nes-dsmr-clock": {
         "time": "2024-01-11T09:35:00",
@@ -159,7 +181,10 @@ def test_capture_reads_as_expected(cid, chunk):
     readings = plain_readings(telegrams[0])
     for code, value in want["readings"].items():
         assert readings.get(code) == value, (code, readings.get(code))
-    assert not [k for k in readings if k.startswith("#")]  # every value named
+    if want.get("unnamed"):
+        assert all(k.startswith("#") for k in readings), sorted(readings)  # no list's names
+    else:
+        assert not [k for k in readings if k.startswith("#")]  # every value named
 
 
 def test_the_captures_decode_the_same_on_micropython():

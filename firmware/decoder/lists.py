@@ -2,13 +2,17 @@
 
 Some meters push a structure of bare values, no OBIS codes, no scalers (the SiL
 notice's lists, Kaifa's Norwegian lists, Austrian and Slovenian utilities'). The
-order of the values is fixed per list; the list is told by its number of values
-and, where two lists have as many, by a mark on the first value. ``find_list``
-is the entry point; ``LISTS`` (every list's spec) is for the CLI and the tests.
+order of the values is fixed per list; the list is told by its number of values,
+where two lists have as many by a mark on the first value, and by the kind of
+value each slot takes (``slot_kind``: a power is a number, a clock a date-time).
+``find_list`` is the entry point; ``LISTS`` (every list's spec) is for the CLI
+and the tests.
 
 Loaded by the first push of values only (obis_untagged.py): a meter that sends
 push-setup or OBIS-tagged bodies never holds this table.
 """
+
+from decoder.compat import const
 
 # One list a line: its name, "sil" (the SiL exponents) or the profile it implies
 # (":mark" on the first value, see _spec), then its OBIS codes in push order.
@@ -62,6 +66,11 @@ _LIST_TEXT = (
     "iskra-si-list1 am550:ISK 0-0:42.0.0 0-0:96.1.2 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0"
     " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:21.7.0"
     " 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0 1-0:42.7.0 1-0:62.7.0\n"
+    # The single-phase AM550 of the same utility sends list 1 without L2 and L3 (10 values;
+    # amsreader-firmware payload iskraemeco/gh869-8: 233.6 V and 2.78 A carry the 540 W,
+    # and P+ L1 equals P+, as on one phase it must).
+    "iskra-si-list1-1p am550:ISK 0-0:42.0.0 0-0:96.1.2 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0"
+    " 1-0:32.7.0 1-0:31.7.0 1-0:21.7.0 1-0:22.7.0\n"
     "iskra-si-list2 am550:ISK 0-0:42.0.0 0-0:96.1.3 0-0:96.3.10 0-0:96.14.0 1-0:1.8.0 1-0:1.8.1"
     " 1-0:1.8.2 1-0:2.8.0 1-0:2.8.1 1-0:2.8.2 1-0:3.8.0 1-0:4.8.0\n"
     # Wiener Netze's customer interface (AM550, E450, Siemens IM350): the clock, then
@@ -81,6 +90,28 @@ _LIST_TEXT = (
     " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0"
     " 1-0:42.7.0 1-0:62.7.0"
 )
+
+
+# The kind of value a slot takes. A list whose slots do not take a push's values
+# does not name them, however many there are: a 12-value push of voltages and
+# currents must not come out as energies and a disconnect state.
+KIND_ANY = const(0)  # ids, texts, list versions, tariffs, a skipped "-"
+KIND_NUMBER = const(1)  # an electricity quantity (A = 1, C 1..92): power, energy, U, I
+KIND_CLOCK = const(2)  # 0-0:1.0.0: a date-time
+KIND_STATE = const(3)  # 0-0:96.3.10, disconnect control state: an enum 0..2 (or a boolean)
+
+
+def slot_kind(code):
+    """The KIND_ of the value a list slot with OBIS text ``code`` takes."""
+    if code == "0-0:1.0.0":
+        return KIND_CLOCK
+    if code == "0-0:96.3.10":
+        return KIND_STATE
+    if code.startswith("1-"):
+        quantity = int(code[code.find(":") + 1 :].split(".")[0])
+        if 0 < quantity < 93:
+            return KIND_NUMBER
+    return KIND_ANY
 
 
 def _spec(line):
@@ -124,22 +155,25 @@ def has_list(name):
 
 
 _fitted = {}  # line offset -> the spec of a list that fitted a push (a meter uses one or two)
+_kinds = {}  # line offset -> its slots' KIND_s (bytes), for the lists as long as a push
 
 
-def find_list(count, fits, first_value, names=None):
-    """The spec of the first untagged list with ``count`` values whose mark on the first
-    value ``fits(mark or None, first_value)`` accepts, or None. ``names``: the lists to
-    try in that order (config meter.lists); default every list in table order.
+def find_list(items, fits, takes, names=None):
+    """The spec of the first untagged list as long as ``items`` whose mark on the first
+    value ``fits(mark or None, items[0])`` accepts and whose slots take the values
+    (``takes(kinds, items)``, kinds: bytes of KIND_ per slot), or None. ``names``: the
+    lists to try in that order (config meter.lists); default every list in table order.
 
     The table is read where it lies: a push of a meter no list fits allocates nothing
-    here, and only a list that fits is turned into a spec (then kept). The helpers
-    are small for the same reason: a MicroPython call with more than 11 slots of
-    locals and stack takes its frame from the heap."""
+    here but the kinds of the lists as long as it (kept), and only a list that fits is
+    turned into a spec (then kept). The helpers are small for the same reason: a
+    MicroPython call with more than 11 slots of locals and stack takes its frame from
+    the heap."""
     if names is not None:
-        return _named(names, count, fits, first_value)
+        return _named(names, items, fits, takes)
     at = 0
     while at >= 0:
-        if _fits_at(at, count, fits, first_value):
+        if _fits_at(at, items, fits, takes):
             return _list_spec(at)
         at = _LIST_TEXT.find("\n", at)
         if at >= 0:
@@ -147,18 +181,27 @@ def find_list(count, fits, first_value, names=None):
     return None
 
 
-def _named(names, count, fits, first_value):
+def _named(names, items, fits, takes):
     for name in names:
         at = _line_of(name)
         if at < 0:
             raise ValueError("unknown value list %r" % name)
-        if _fits_at(at, count, fits, first_value):
+        if _fits_at(at, items, fits, takes):
             return _list_spec(at)
     return None
 
 
-def _fits_at(at, count, fits, first_value):
-    return _count_at(at) == count and fits(_mark_at(at), first_value)
+def _fits_at(at, items, fits, takes):
+    return (_count_at(at) == len(items) and fits(_mark_at(at), items[0])
+            and takes(_kinds_at(at), items))
+
+
+def _kinds_at(at):
+    kinds = _kinds.get(at)
+    if kinds is None:
+        codes = _LIST_TEXT[_codes_at(at) : _end_at(at)].split(" ")
+        kinds = _kinds[at] = bytes([slot_kind(code) for code in codes])
+    return kinds
 
 
 def _end_at(at):
