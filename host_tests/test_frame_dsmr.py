@@ -1,7 +1,8 @@
 """DSMR P1 telegrams (DSMR 5.0.2): framing with and without CRC, and parse().
 
-Framing: "/XXX" header to "!" + four hex digits of CRC-16/ARC over "/".."!",
-or a bare "!" (older meters). parse(): OBIS text -> (value, unit or None),
+Framing: "/XXX" header to "!" + four hex digits of CRC-16/ARC over "/".."!"
+(fewer, ended by the line end, from meters that drop leading zeros), or a bare
+"!" (older meters). parse(): OBIS text -> (value, unit or None),
 meter time as ISO 8601 with the Central European offset (S = +02:00,
 W = +01:00).
 """
@@ -50,6 +51,26 @@ def test_bad_crc_is_one_checksum_error_and_the_next_telegram_comes_out():
     out, log = frame(good + bad + good)
     assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 2
     assert nonzero(log) == {"checksum": 1}
+
+
+def _with_short_crc(n):
+    # The telegram of LINES and a text line "n", its CRC written without leading zeros.
+    data = dsmr_telegram(LINES + ["0-0:96.13.1(%d)" % n], with_crc=False)
+    return data.replace(b"!\r\n", b"!%X\r\n" % arc(data[: data.index(b"!") + 1]))
+
+
+# n of _with_short_crc whose CRC has three, two and one hex digits (0x2E0, 0x46, 0x2).
+@pytest.mark.parametrize("n, crc", [(110, b"!2E0\r"), (23012, b"!46\r"), (23011, b"!2\r")])
+def test_crc_written_without_leading_zeros_is_checked_and_the_telegram_comes_out(n, crc):
+    # A heat meter (NWA Warmtelink) writes 0x0B9F as "!B9F" (public_captures: the real one).
+    data = _with_short_crc(n)
+    assert crc in data
+    out, log = frame(data + data, chunked(data + data))
+    assert out == [(stream.KIND_DSMR, data.rstrip(b"\r\n"))] * 2
+    assert nonzero(log) == {}
+    wrong = data.replace(b"(230.1*V)", b"(230.2*V)")
+    out, log = frame(wrong + data)
+    assert out == [(stream.KIND_DSMR, data.rstrip(b"\r\n"))] and nonzero(log) == {"checksum": 1}
 
 
 def test_crc_digits_that_are_not_hex_are_malformed():

@@ -20,6 +20,7 @@ publishes one, compared with it (``expected_source``):
   body of one opaque octet-string: a list names values only when its slots take them
   (a power a number, a clock a date-time), else they stay "#n";
 - a Danish NES meter's DSMR clock written "20240111 09:35:00";
+- a heat meter's DSMR CRC written without its leading zero ("!B9F", NWA Warmtelink);
 - DSMR 2.2 gas, whose value sits on a line of its own, and IEC 62056-21 codes
   written "1-0:1.8.0*255" (EasyMeter).
 
@@ -156,6 +157,11 @@ EXPECT = {
     "dk-nes-dsmr-clock": {
         "time": "2024-01-11T09:35:00",
         "readings": {"1-0:1.8.0": R(36.273, "kWh"), "1-0:32.7.0": R(237.2, "V"), "1-0:31.7.0": R(1.3, "A")},
+    },
+    # published (dsmr_parser): 240.86 GJ and the meter's clock.
+    "nl-warmtelink-unpadded-crc": {
+        "time": "2026-02-15T20:05:23+01:00",
+        "readings": {"0-1:24.2.1": R(240.86, "GJ"), "0-0:96.1.1": R("ADC3100000158491")},
     },
     "de-easymeter-q3d": {
         "readings": {"1-0:0.0.0": R("0272031312565"), "1-0:1.8.0": R(52185.7825309, "kWh"),

@@ -9,6 +9,7 @@ A telegram::
     0-0:1.0.0(231121150000W) CR LF       YYMMDDhhmmss + S (summer) / W (winter)
     0-1:24.2.1(231121150000W)(00012.345*m3) CR LF   capture time, then value
     !ABCD CR LF                          CRC-16/ARC of "/" .. "!" in hex
+                                         (some meters drop leading zeros: !B9F)
 
 Older meters (DSMR 2.2/3, some Swiss P1 ports) end with a bare "!": such
 telegrams are accepted without a CRC.
@@ -47,10 +48,25 @@ def frame(buf, pos, end):
     if _is_line_end(buf[bang + 1]):
         _check_text(buf, pos, bang)
         return bang + 1 - pos
-    if bang + 1 + _CRC_DIGITS > end:
+    digits = _crc_digits(buf, bang + 1, end)
+    if digits == 0:
         return 0
-    _check_crc(buf, pos, bang)
-    return bang + 1 + _CRC_DIGITS - pos
+    _check_crc(buf, pos, bang, digits)
+    return bang + 1 + digits - pos
+
+
+def _crc_digits(buf, start, end):
+    # How many CRC digits follow the "!"; 0 while they may still be arriving. Four as
+    # the standard says, or fewer ended by the line end: a heat meter (NWA Warmtelink)
+    # writes 0x0B9F as "B9F", and its telegrams would be lost one in sixteen.
+    digits = 0
+    while digits < _CRC_DIGITS:
+        if start + digits >= end:
+            return 0
+        if _is_line_end(buf[start + digits]):
+            break
+        digits += 1
+    return digits
 
 
 def _check_header(buf, pos):
@@ -59,8 +75,8 @@ def _check_header(buf, pos):
             raise DecodeError("DSMR header must start with / and three letters")
 
 
-def _check_crc(buf, pos, bang):
-    if crc.arc(buf, pos, bang + 1) != _hex_value(buf, bang + 1, bang + 1 + _CRC_DIGITS):
+def _check_crc(buf, pos, bang, digits):
+    if crc.arc(buf, pos, bang + 1) != _hex_value(buf, bang + 1, bang + 1 + digits):
         raise checksum_error("DSMR CRC mismatch")
 
 
@@ -101,7 +117,7 @@ def _hex_digit(c):
         return c - 0x30
     if 0x61 <= c <= 0x66:
         return c - 0x57
-    raise DecodeError("DSMR CRC is not four hex digits")
+    raise DecodeError("DSMR CRC is not hex digits")
 
 
 def parse(text):
