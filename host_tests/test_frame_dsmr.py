@@ -227,6 +227,24 @@ def test_parse_rejects_text_that_is_no_telegram():
         dsmr.parse(b"1-0:1.8.1(5*kWh)")
 
 
+@pytest.mark.parametrize("stamp", ["632525252525W", "000000000000W", "123412341234W", "250000000000W",
+                                   "230230120000W", "231121240000W", "231121156000S", "231121150060W"])
+def test_parse_a_time_that_does_not_exist_is_null(stamp):
+    # Fluvius writes 632525252525W for a month without a peak (0-0:98.1.0), meters whose
+    # clock is not set 000000000000W or 123412341234W: these came out as "2063-25-25T…".
+    text = "/FLU5\r\n\r\n0-0:1.0.0(%s)\r\n0-0:98.1.0(1)(1-0:1.6.0)(1-0:1.6.0)(%s)(%s)(00.000*kW)\r\n!" % (
+        stamp, stamp, stamp)
+    readings, when = dsmr.parse(text)
+    assert when is None and readings["0-0:1.0.0"] == (None, None)
+    assert readings["0-0:98.1.0"] == ([1, "1-0:1.6.0", "1-0:1.6.0", None, None, 0.0], None)
+
+
+def test_parse_the_last_days_of_each_month_are_real():
+    for day in ("230131", "240229", "230430", "231231"):
+        _, when = dsmr.parse("/ISK5\r\n\r\n0-0:1.0.0(%s235959W)\r\n!" % day)
+        assert when == "20%s-%s-%sT23:59:59+01:00" % (day[:2], day[2:4], day[4:])
+
+
 def test_parse_old_style_time_and_date_lines_give_a_meter_time_without_offset():
     readings, when = dsmr.parse("/ISK9\r\n\r\n1-0:0.9.1(012553)\r\n1-0:0.9.2(251002)\r\n!")
     assert when == "2025-10-02T01:25:53"
@@ -352,3 +370,18 @@ def test_other_line_ends_read_the_same_on_micropython():
     crlf = dsmr_telegram(LINES)
     assert_same([{"id": "eol/%r" % eol, "hex": (_with_line_ends(crlf, eol) * 2).hex(), "chunk": 7}
                  for eol in (b"\n", b"\r", b"\r\n")])
+
+
+def test_short_crcs_and_times_that_do_not_exist_read_the_same_on_micropython():
+    from test_parity import assert_same
+
+    lines = [line.replace("231121150000W", "000000000000W") for line in LINES]
+    bad_times = dsmr_telegram(lines + ["0-0:98.1.0(1)(1-0:1.6.0)(1-0:1.6.0)(632525252525W)(632525252525W)(00.000*kW)"])
+    jobs = [{"id": "crc/%d" % n, "hex": (_with_short_crc(n) * 2).hex(), "chunk": 7} for n in (110, 23012, 23011)]
+    jobs.append({"id": "times", "hex": bad_times.hex(), "chunk": 7})
+    assert_same(jobs)
+    from test_parity import micropython
+
+    decoded = micropython(jobs)
+    assert [len(r["telegrams"]) for r in decoded] == [2, 2, 2, 1]  # not parity in failing alike
+    assert decoded[3]["telegrams"][0]["meter_time"] is None

@@ -240,7 +240,7 @@ class _Lines:
             self.unit = _unit(self.data, star + 1, self._end) or self._text(star + 1, self._end)
             self._end = star
         elif self._timestamp():
-            return self._stamp()
+            return self._stamp() if _real_time(self.data, self._start) else None
         elif self._start == self._end:
             return ""  # what every kind of value below makes of nothing
         elif self._is_hex_text():
@@ -300,6 +300,24 @@ class _Lines:
             _ISO[_ISO_DIGITS[i] + 1] = self.data[t + 2 * i + 1]
         _ISO[_ISO_HOUR] = 0x32 if self.data[t + 12] == 0x53 else 0x31  # S: +02:00, W: +01:00
         return str(_ISO, "utf-8")
+
+
+# Days in each month (February as in a leap year: the century is not sent).
+_MONTH_DAYS = b"\x1f\x1d\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f"
+
+
+def _real_time(data, t):
+    # Whether the YYMMDDhhmmss at t is a date and time that exist. Fluvius meters write
+    # 632525252525W for a month with no peak yet, others 000000000000W or 123412341234W
+    # for a clock not set: the value is null, not "2063-25-25T25:25:25".
+    month = _two(data, t + 2)
+    day = _two(data, t + 4)
+    return (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1] and _two(data, t + 6) < 24
+            and _two(data, t + 8) < 60 and _two(data, t + 10) < 60)
+
+
+def _two(data, at):
+    return (data[at] - 0x30) * 10 + data[at + 1] - 0x30
 
 
 def _line_end(data, pos):
