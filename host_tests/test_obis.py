@@ -380,6 +380,14 @@ def test_a_null_value_fits_any_slot():
     assert got["1-0:52.7.0"] == (None, None) and got["1-0:32.7.0"] == (200.5, "V")
 
 
+@pytest.mark.parametrize("clock", [("octet-string", b""), ("date-time", enc.cosem_datetime(2023, 1, 1, 13, 1, 1))])
+def test_the_clock_slot_takes_an_empty_octet_string_and_a_tagged_date_time(clock):
+    values = _sil_values(15)
+    values[1] = clock
+    got = readings(enc.encode(("structure", values)))
+    assert got["1-0:1.8.1"] == (2003, "Wh")
+
+
 def test_untagged_lists_argument_limits_the_choice():
     body = enc.encode(("structure", [("uint32", i) for i in range(24)]))
     assert "#1" in readings(body, lists=["sil-consumer-message"])

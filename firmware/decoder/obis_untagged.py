@@ -136,8 +136,8 @@ def _takes(kinds, items):
         if kind == _KIND_NUMBER:
             if t is not int and t is not float:
                 return False
-        elif kind == _KIND_CLOCK:
-            if not (t is bytes and is_datetime(value) or axdr.is_stamp(value) and value.tag == axdr.DATE_TIME):
+        elif kind == _KIND_CLOCK:  # an empty octet-string: a clock the meter does not tell
+            if not (t is bytes and (not value or is_datetime(value)) or axdr.is_stamp(value) and value.tag == axdr.DATE_TIME):
                 return False
         elif not (t is bool or t is int and 0 <= value <= 2):  # _KIND_STATE
             return False
