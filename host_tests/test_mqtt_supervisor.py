@@ -35,6 +35,18 @@ asyncio.run(main())
 """
 
 
+def _packet(client):
+    # One whole MQTT packet: umqtt writes a CONNECT in several small writes, so one
+    # recv() may hold only its first bytes. Remaining length: one byte here (< 128).
+    data = b""
+    while len(data) < 2 or len(data) < 2 + data[1]:
+        more = client.recv(1024)
+        if not more:
+            break
+        data += more
+    return data
+
+
 class FakeBroker:
     """Accepts every connection; answers CONNECT with ``connack``, then PINGREQs with a
     PINGRESP when ``pong``, and otherwise says nothing."""
@@ -58,7 +70,7 @@ class FakeBroker:
             except OSError:
                 return
             self.clients.append(client)
-            self.connect_packets.append(client.recv(1024))
+            self.connect_packets.append(_packet(client))
             client.sendall(self.connack)
             if self.pong:
                 threading.Thread(target=self._answer_pings, args=(client,), daemon=True).start()
