@@ -180,6 +180,56 @@ def test_length_pointing_past_a_missing_closing_flag_is_malformed():
     assert nonzero(log) == {"malformed": 1}
 
 
+@pytest.mark.parametrize("cut", [12, 50, 600])
+def test_a_frame_cut_short_does_not_hold_back_the_frames_after_it(cut):
+    # A meter reset or a dropped line leaves the head of a long frame, its length field
+    # intact (939 bytes here): the frames after it used to wait until that many bytes
+    # had come, minutes of 5-second pushes, and came out all at once, stale.
+    long_frame = hdlc_frame(LLC + notification(1) + bytes(900))
+    log = ErrorLog()
+    framer = stream.Framer(log)
+    framer.feed(long_frame[:cut])
+    assert framer.next() is None
+    for n in range(2, 6):
+        framer.feed(hdlc_frame(LLC + notification(n)))
+        item = framer.next()
+        assert item is not None and bytes(item[1]) == notification(n)
+        assert framer.next() is None
+    assert nonzero(log) == {"malformed": 1}
+
+
+def test_a_frame_cut_short_at_the_end_of_a_capture_loses_only_itself():
+    long_frame = hdlc_frame(LLC + notification(1) + bytes(900))
+    data = long_frame[:50] + b"".join(hdlc_frame(LLC + notification(n)) for n in (2, 3, 4))
+    for chunks in ([data], chunked(data), chunked(data, sizes=[1])):
+        out, log = frame(data, chunks)
+        assert payloads(out) == [notification(n) for n in (2, 3, 4)]
+        assert nonzero(log) == {"malformed": 1}
+
+
+def test_data_that_holds_flags_and_frame_heads_does_not_cut_its_own_frame_short():
+    # 7E A8 xx inside a frame's data is a candidate frame only; without a flag where its
+    # length ends and both CRCs good it is data, and the frame comes out whole.
+    inner = b"\x7e\xa0\x07\x03\x21\x13\x00\x00\x7e" * 20 + b"\x7e\xa8\xff" * 30
+    data = hdlc_frame(LLC + notification(7) + inner)
+    for chunks in ([data], chunked(data, sizes=[1]), chunked(data, sizes=[7])):
+        out, log = frame(data, chunks)
+        assert payloads(out) == [notification(7) + inner]
+        assert nonzero(log) == {}
+
+
+def test_an_rr_frame_between_segments_of_a_reply_does_not_end_it():
+    # Both directions on one tap: the client acknowledges each I-frame of a segmented
+    # reply with an RR (no information field, S = 0). It used to end the message.
+    apdu = notification(5) + bytes(100)
+    segments = hdlc_segments(apdu, 40)
+    rr = hdlc_frame(b"", dest=b"\x21", src=b"\x03", control=0x31)
+    data = b"".join(segment + rr for segment in segments)
+    out, log = frame(data, chunked(data))
+    assert payloads(out) == [apdu]
+    assert nonzero(log) == {}
+
+
 def test_partial_frame_waits_for_more_bytes():
     log = ErrorLog()
     framer = stream.Framer(log)
@@ -210,3 +260,15 @@ def test_small_buffer_compacts_and_never_loses_a_frame(chunk):
     out, log = frame(data, chunked(data, sizes=[chunk]), max_frame=160)
     assert payloads(out) == [notification(n) + bytes(range(n, n + 115)) for n in range(40)]
     assert nonzero(log) == {}
+
+
+def test_cut_short_frames_and_rr_frames_read_the_same_on_micropython():
+    from test_parity import assert_same, micropython
+
+    cut = hdlc_frame(LLC + notification(1) + bytes(900))[:50] + b"".join(
+        hdlc_frame(LLC + notification(n)) for n in (2, 3, 4))
+    rr = hdlc_frame(b"", dest=b"\x21", src=b"\x03", control=0x31)
+    replies = b"".join(segment + rr for segment in hdlc_segments(notification(5) + bytes(100), 40))
+    jobs = [{"id": "cut", "hex": cut.hex(), "chunk": 7}, {"id": "rr", "hex": replies.hex(), "chunk": 5}]
+    assert_same(jobs)
+    assert [len(r["telegrams"]) for r in micropython(jobs)] == [3, 1]

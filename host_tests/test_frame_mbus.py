@@ -51,6 +51,18 @@ def test_missing_segment_is_a_sequence_error():
     assert nonzero(log) == {"sequence": 1}
 
 
+def test_segment_numbers_wrap_after_fifteen():
+    # EN 13757-3 numbers segments mod 16: frames of 60 bytes carry an APDU of 1.2 kB in
+    # 20 of them, CI 00..0F, 00..02, 13. The 17th used to start a new message.
+    apdu = LONG + bytes(700)
+    segments = mbus_segments(apdu, 60)
+    assert len(segments) > 17 and segments[16][6] == 0x00
+    data = b"".join(segments) + mbus_frame(notification(4), 0x10)
+    out, log = frame(data, chunked(data))
+    assert out == [apdu, notification(4)]
+    assert nonzero(log) == {}
+
+
 def test_new_first_segment_abandons_the_unfinished_apdu():
     first = mbus_segments(LONG, 200)
     out, log = frame(first[0] + b"".join(first))
@@ -108,3 +120,13 @@ def test_reassembled_apdu_longer_than_its_buffer_is_overflow_once():
     out, log = frame(data, max_message=300)
     assert out == [notification(8)]
     assert nonzero(log) == {"overflow": 1}
+
+
+def test_wrapping_segment_numbers_read_the_same_on_micropython():
+    from test_parity import assert_same, micropython
+
+    apdu = b"\x0f\x00\x00\x00\x01\x00\x09\x82\x04\xb0" + bytes(1200)  # one octet-string of 1200 bytes
+    data = b"".join(mbus_segments(apdu, 60))
+    jobs = [{"id": "wrap", "hex": data.hex(), "chunk": 7}]
+    assert_same(jobs)
+    assert len(micropython(jobs)[0]["telegrams"]) == 1

@@ -10,7 +10,7 @@ Two link-layer segmentations carry one APDU in several frames:
       [S=1: E6 E7 00 APDU part 1] [S=1: part 2] ... [S=0: last part]
 
 - DLMS over wired M-Bus (EN 13757-3): the CI field numbers
-  the segments 0, 1, 2 ... (mod 16) and sets 0x10 on the last one.
+  the segments 0, 1, 2 ... 15, 0, 1 ... (mod 16) and sets 0x10 on the last one.
 
 A message that cannot be completed (a segment missing, out of order, a new
 first segment before the last, or longer than the buffer) is counted once
@@ -58,6 +58,11 @@ class Reassembly:
 
     def hdlc(self, start, stop, segmented):
         """An HDLC information field source[start:stop] -> the APDU payload or None."""
+        if stop <= start:
+            # No information field: a client's RR between the I-frames of a segmented
+            # reply (both directions on one tap), an empty UI frame. Nothing to join;
+            # its S bit of 0 does not end the message under way.
+            return None
         llc = self._llc(start, stop)
         if llc or self._link != _HDLC:
             self._end("HDLC message cut short: a new one started")
@@ -100,13 +105,16 @@ class Reassembly:
 
     def _follows(self, seq, more):
         # Whether M-Bus segment ``seq`` belongs to the message (or is one by itself).
-        if seq == 0 or self._link != _MBUS:
+        # The numbers count mod 16: a 0 right after a 15 of the message under way is
+        # its 17th segment, not a new message (frames of < 128 bytes make such messages).
+        first = seq == 0 and not (self._len >= 0 and self._seq == _SEQUENCE_MASK)
+        if first or self._link != _MBUS:
             self._end("M-Bus message cut short: a new one started")
         if self._len == _DISCARD:
             if not more:
                 self._len = _IDLE
             return False
-        if seq == 0:
+        if first:
             if more:
                 self._begin(_MBUS)
             return True

@@ -114,6 +114,8 @@ class Framer:
         self._measures = (measure, header_length)  # for the bare.Bare made by _bare_parser
         self._bare = None
         self._segments = Reassembly(errors, max_message, _starts_apdu, self._mv)
+        self._probe_for = -1  # the waiting HDLC frame _cut_short has looked into
+        self._probed = 0  # where its look goes on
 
     def feed(self, chunk):
         """Take a chunk of any size; nothing is copied beyond the buffer's bound."""
@@ -245,10 +247,47 @@ class Framer:
             self._sync = self._sync or self._way == _DSMR
             self._drop(pos, overflow_error("frame longer than the %d-byte buffer" % self._cap))
             return _AGAIN
+        if self._way == _HDLC and self._cut_short(pos):
+            self._drop(pos, DecodeError("HDLC frame cut short: a whole frame starts inside it"))
+            return _AGAIN
         if self._tail is None:
             return _IDLE
         self._refill()
         return _AGAIN
+
+    def _cut_short(self, pos):
+        # Whether a whole, checked HDLC frame has arrived inside the one at pos, which
+        # still waits for the bytes its length claims. Then that one was cut short (a
+        # meter reset, a dropped line) and waiting for its end would hold back every
+        # frame behind it until the claim is filled: up to 2 kB, minutes of pushes.
+        # Bytes already looked at are not looked at again, except a candidate still
+        # waiting for its own end (_probed points at the first such).
+        if self._probe_for != pos:
+            self._probe_for = pos
+            self._probed = pos + 1
+        at = self._probed
+        self._probed = -1
+        while True:
+            at = self._buf.find(b"\x7e", at, self._end)
+            if at < 0:
+                break
+            whole = _closes(self._buf, at, self._end)
+            if whole < 0 and self._probed < 0:
+                self._probed = at  # the first candidate not yet whole: looked at again
+            if whole > 0 and self._checked(at):
+                return True
+            at += 1
+        if self._probed < 0:
+            self._probed = self._end
+        return False
+
+    def _checked(self, at):
+        # The candidate at ``at`` parses as a frame with good HCS and FCS. The parser's
+        # results are overwritten: the frame at _start is parsed again before use.
+        try:
+            return self._hdlc.parse(at, self._end) > 1
+        except DecodeError:
+            return False
 
     def _grow(self):
         # A DSMR telegram fills the buffer: move it into one of MAX_DSMR, once.
@@ -326,7 +365,8 @@ class Framer:
         self._forget()
 
     def _forget(self):
-        # The bytes moved: a bare APDU search in progress starts afresh.
+        # The bytes moved: a bare APDU search or a look into a waiting frame starts afresh.
+        self._probe_for = -1
         if self._bare is not None:
             self._bare.forget()
 
@@ -342,6 +382,18 @@ def dsmr_frame(buf, pos, end):
 
         _dsmr_frame = dsmr.frame
     return _dsmr_frame(buf, pos, end)
+
+
+def _closes(buf, at, end):
+    # For a flag at ``at``: 1 when a type 3 format field follows and a flag sits where
+    # its length says the frame ends, -1 while that end has not arrived, else 0.
+    # Cheap, and raises nothing: most 7E bytes inside a frame are data.
+    if at + 3 > end or buf[at + 1] & 0xF0 != 0xA0:
+        return -1 if at + 3 > end else 0
+    close = at + 1 + ((buf[at + 1] & 0x07) << 8 | buf[at + 2])
+    if close >= end:
+        return -1
+    return 1 if buf[close] == hdlc.FLAG else 0
 
 
 def _starts_apdu(byte):
