@@ -12,7 +12,9 @@ Loaded by the first push of values only (obis_untagged.py): a meter that sends
 push-setup or OBIS-tagged bodies never holds this table.
 """
 
+from decoder import axdr
 from decoder.compat import const
+from decoder.cosem_datetime import is_datetime
 
 # One list a line: its name, "sil" (the SiL exponents) or the profile it implies
 # (":mark" on the first value, see _spec), then its OBIS codes in push order.
@@ -158,11 +160,11 @@ _fitted = {}  # line offset -> the spec of a list that fitted a push (a meter us
 _kinds = {}  # line offset -> its slots' KIND_s (bytes), for the lists as long as a push
 
 
-def find_list(items, fits, takes, names=None):
+def find_list(items, fits, names=None):
     """The spec of the first untagged list as long as ``items`` whose mark on the first
     value ``fits(mark or None, items[0])`` accepts and whose slots take the values
-    (``takes(kinds, items)``, kinds: bytes of KIND_ per slot), or None. ``names``: the
-    lists to try in that order (config meter.lists); default every list in table order.
+    (``takes``), or None. ``names``: the lists to try in that order (config
+    meter.lists); default every list in table order.
 
     The table is read where it lies: a push of a meter no list fits allocates nothing
     here but the kinds of the lists as long as it (kept), and only a list that fits is
@@ -170,10 +172,10 @@ def find_list(items, fits, takes, names=None):
     MicroPython call with more than 11 slots of locals and stack takes its frame from
     the heap."""
     if names is not None:
-        return _named(names, items, fits, takes)
+        return _named(names, items, fits)
     at = 0
     while at >= 0:
-        if _fits_at(at, items, fits, takes):
+        if _fits_at(at, items, fits):
             return _list_spec(at)
         at = _LIST_TEXT.find("\n", at)
         if at >= 0:
@@ -181,19 +183,38 @@ def find_list(items, fits, takes, names=None):
     return None
 
 
-def _named(names, items, fits, takes):
+def _named(names, items, fits):
     for name in names:
         at = _line_of(name)
         if at < 0:
             raise ValueError("unknown value list %r" % name)
-        if _fits_at(at, items, fits, takes):
+        if _fits_at(at, items, fits):
             return _list_spec(at)
     return None
 
 
-def _fits_at(at, items, fits, takes):
-    return (_count_at(at) == len(items) and fits(_mark_at(at), items[0])
-            and takes(_kinds_at(at), items))
+def _fits_at(at, items, fits):
+    return _count_at(at) == len(items) and fits(_mark_at(at), items[0]) and takes(_kinds_at(at), items)
+
+
+def takes(kinds, items):
+    """Whether every slot (``kinds``: bytes of KIND_ per slot) takes its decoded value.
+    A null-data is a value the meter does not have: any slot takes it."""
+    for i in range(len(items)):
+        if not _takes_one(kinds[i], items[i]):
+            return False
+    return True
+
+
+def _takes_one(kind, value):
+    if kind == KIND_ANY or value is None:
+        return True
+    t = type(value)
+    if kind == KIND_NUMBER:
+        return t is int or t is float
+    if kind == KIND_CLOCK:  # an empty octet-string: a clock the meter does not tell
+        return t is bytes and (not value or is_datetime(value)) or axdr.is_stamp(value) and value.tag == axdr.DATE_TIME
+    return t is bool or t is int and 0 <= value <= 2  # KIND_STATE
 
 
 def _kinds_at(at):

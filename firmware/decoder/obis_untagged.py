@@ -15,7 +15,6 @@ XT211 (Czech push): class id, OBIS and attribute written without tags.
 """
 
 from decoder import axdr, profiles
-from decoder.compat import const
 from decoder.errors import AxdrError, Incomplete
 from decoder.obis import (
     VALUE_ATTRIBUTE, _ascii_text, _frame_scale, _loaded, default_scale, is_datetime, logical_name, obis_text,
@@ -101,12 +100,6 @@ def parse_obis(text):
     return bytes([int(a), int(b)] + parts)
 
 
-# lists.KIND_*: the same numbers, here without loading lists.py for them.
-_KIND_ANY = const(0)
-_KIND_NUMBER = const(1)
-_KIND_CLOCK = const(2)
-
-
 def _fits(mark, value):
     # Whether the first value carries the list's mark (lists._spec); None: no mark.
     if mark is None:
@@ -124,26 +117,6 @@ def _fits(mark, value):
     return value.startswith(mark)
 
 
-def _takes(kinds, items):
-    # Whether every slot of a list takes its value (lists.slot_kind). A null-data is
-    # a value the meter does not have: any slot takes it.
-    for i in range(len(items)):
-        kind = kinds[i]
-        value = items[i]
-        if kind == _KIND_ANY or value is None:
-            continue
-        t = type(value)
-        if kind == _KIND_NUMBER:
-            if t is not int and t is not float:
-                return False
-        elif kind == _KIND_CLOCK:  # an empty octet-string: a clock the meter does not tell
-            if not (t is bytes and (not value or is_datetime(value)) or axdr.is_stamp(value) and value.tag == axdr.DATE_TIME):
-                return False
-        elif not (t is bool or t is int and 0 <= value <= 2):  # _KIND_STATE
-            return False
-    return True
-
-
 def readings(items, profile_name, profile, system_title=None, lists=None):
     """Values only: the first list in ``lists`` that fits (as many entries, the
     first value marked as the list says) names them.
@@ -154,7 +127,7 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
     """
     # lists.py through obis's cache of lazily loaded readers: flat tagged bodies come
     # here too and never need the table.
-    spec = _loaded("lists").find_list(items, _fits, _takes, lists) if items else None
+    spec = _loaded("lists").find_list(items, _fits, lists) if items else None
     out = {}
     if spec is None:
         for i in range(len(items)):
