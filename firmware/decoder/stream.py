@@ -24,7 +24,10 @@ APDUs (in sync, a bare APDU is always welcome). Unless the lock is on bare
 APDUs, a bare APDU inside which a checked frame starts is taken for noise,
 whether it is complete or still waiting for its end. The lock lifts after
 a whole buffer's worth of bytes went by without a good frame, so a meter
-that changes its framing is found again.
+that changes its framing is found again. An HDLC frame still waiting for
+the bytes its length claims is given up (``malformed``) as soon as a whole
+checked frame arrives inside it: it was cut short, and the frames behind
+it come out on time.
 
 Memory: one receive buffer of ``max_frame`` bytes, allocated once, and a
 reassembly buffer of ``max_message`` bytes (``segments.py``) that only a
