@@ -24,8 +24,9 @@ pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/mosquitto"),
 
 # tools/bench_gateway.py --floor, see the module docstring and README (gateway section).
 # 156 until the evening of 2026-11-26 (the decoder's new quirks, ~1 kB live), 160 until that
-# night (~1.5 kB of code: uptime past the tick wrap, the busy http.port retry, DSMR growth).
-GATEWAY_FLOOR_KB = 164
+# night (~1.5 kB of code: uptime past the tick wrap, the busy http.port retry, DSMR growth),
+# 164 until noon the next pass (~1.3 kB of code: the HDLC cut-short check, MQTT client ids).
+GATEWAY_FLOOR_KB = 168
 # Where blocks land shifts by a few hundred bytes with unrelated edits; one bisection step
 # on top keeps the test from flapping, while a real regression (a module kept loaded, a
 # buffer) still fails it. The second step was for the checkout's folder, which moved the

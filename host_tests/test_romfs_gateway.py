@@ -24,7 +24,9 @@ import bench_gateway as bench
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/mosquitto"),
                                 reason="mosquitto not installed (.ci/run installs it)")
 
-ROM_FLOOR_KB = 112  # tools/bench_gateway.py --romfs, see the module docstring
+# tools/bench_gateway.py --romfs, see the module docstring. 112 until noon on 2026-11-26:
+# there the 10,000-push soak then ran out once, on a status read (~0.7 kB more loaded objects).
+ROM_FLOOR_KB = 116
 # Block placement moves by a few hundred bytes with unrelated edits; one bisection step on
 # top keeps the test from flapping, as in test_gateway_heap.py.
 HEADROOM_KB = bench.HEAP_STEP
