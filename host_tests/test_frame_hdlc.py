@@ -230,6 +230,26 @@ def test_an_rr_frame_between_segments_of_a_reply_does_not_end_it():
     assert nonzero(log) == {}
 
 
+@pytest.mark.parametrize("which", [0, 1, 2])
+@pytest.mark.parametrize("how", ["corrupt", "cut"])
+def test_a_bad_segment_loses_its_message_and_is_counted_once(which, how):
+    # The framer counts the bad frame; the message it belonged to is not counted again
+    # as a gap ("sequence"): one fault, one error. The next message comes out whole.
+    frames = hdlc_segments(notification(1) + bytes(200), 80)
+    bad = bytearray(frames[which])
+    if how == "corrupt":
+        bad[len(bad) // 2] ^= 0x55
+    else:
+        bad = bad[: len(bad) // 2]
+    frames[which] = bytes(bad)
+    after = hdlc_segments(notification(2) + bytes(200), 80)
+    data = b"".join(frames + after)
+    for chunks in ([data], chunked(data), chunked(data, sizes=[1])):
+        out, log = frame(data, chunks)
+        assert payloads(out) == [notification(2) + bytes(200)]
+        assert sum(nonzero(log).values()) == 1, nonzero(log)
+
+
 def test_partial_frame_waits_for_more_bytes():
     log = ErrorLog()
     framer = stream.Framer(log)

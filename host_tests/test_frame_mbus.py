@@ -2,9 +2,12 @@
 
 The Framer checks 68 L L 68 / checksum / 16, strips C, A, CI, STSAP and
 DTSAP, and joins segments 0, 1, 2, ... (CI low nibble; 0x10 marks the last)
-into one APDU. A gap or a segment out of order loses that APDU and is
-counted once as "sequence".
+into one APDU (the numbers wrap after 15). A gap or a segment out of order
+loses that APDU and is counted once as "sequence"; a corrupt segment is
+counted once, as "checksum", and loses its APDU quietly.
 """
+
+import pytest
 
 from decoder import mbus, stream
 from decoder.errors import ErrorLog
@@ -61,6 +64,19 @@ def test_segment_numbers_wrap_after_fifteen():
     out, log = frame(data, chunked(data))
     assert out == [apdu, notification(4)]
     assert nonzero(log) == {}
+
+
+@pytest.mark.parametrize("which", [0, 2, 4])
+def test_a_corrupt_segment_loses_its_apdu_and_is_counted_once(which):
+    # One checksum error for the bad frame, not a "sequence" error on top for the gap.
+    segments = mbus_segments(LONG, 120)
+    bad = bytearray(segments[which])
+    bad[10] ^= 0x55
+    segments[which] = bytes(bad)
+    data = b"".join(segments) + mbus_frame(notification(3), 0x10)
+    out, log = frame(data, chunked(data))
+    assert out == [notification(3)]
+    assert nonzero(log) == {"checksum": 1}
 
 
 def test_new_first_segment_abandons_the_unfinished_apdu():

@@ -14,7 +14,8 @@ Two link-layer segmentations carry one APDU in several frames:
 
 A message that cannot be completed (a segment missing, out of order, a new
 first segment before the last, or longer than the buffer) is counted once
-("sequence" or "overflow"); its remaining segments are skipped quietly.
+("sequence" or "overflow"); its remaining segments are skipped quietly. A
+segment the framer dropped as corrupt was counted there (``lost``).
 Payloads are memoryviews valid until the next call. Only segments of a
 longer message are copied; a message in one frame is a view of the framer's
 buffer.
@@ -54,6 +55,7 @@ class Reassembly:
         self._len = _IDLE
         self._link = 0
         self._seq = 0
+        self._quiet = False  # a frame was lost and counted: the orphans it leaves are not news
         self._starts_apdu = starts_apdu
 
     def hdlc(self, start, stop, segmented):
@@ -73,6 +75,7 @@ class Reassembly:
             return None
         if self._len == _IDLE:
             if not segmented:
+                self._quiet = False
                 return self.source[start:stop] if stop > start else None
             # A first segment carries the LLC, or at least opens with an APDU tag.
             if not llc and (stop <= start or not self._starts_apdu(self.source[start])):
@@ -98,6 +101,7 @@ class Reassembly:
         if not self._follows(ci & _SEQUENCE_MASK, more):
             return None
         if self._len == _IDLE:  # a message in one segment
+            self._quiet = False
             return self.source[start:stop]
         if not self._append(start, stop, more) or more:
             return None
@@ -124,12 +128,22 @@ class Reassembly:
         self._seq = seq
         return True
 
+    def lost(self):
+        """The framer dropped a frame where one was due, and counted it: the message
+        under way is lost with it, and its remaining segments go by quietly, as do those
+        of a message whose first segment it was. Counting the gap they leave as well
+        would count one corrupt frame twice."""
+        if self._len >= 0:
+            self._len = _DISCARD
+        self._quiet = True
+
     def _begin(self, link):
         if self._mv is None:
             self._mv = memoryview(bytearray(self._size))
         self._len = 0
         self._link = link
         self._seq = 0
+        self._quiet = False
 
     def _end(self, message):
         # Silent when idle or already discarding: that loss was counted.
@@ -138,8 +152,11 @@ class Reassembly:
         self._len = _IDLE
 
     def _lose(self, link, more, message):
-        # Count the lost message once and skip its remaining segments.
-        self.errors.count("sequence", message)
+        # Count the lost message once (unless its first segment was counted by the
+        # framer: lost()) and skip its remaining segments.
+        if not self._quiet:
+            self.errors.count("sequence", message)
+        self._quiet = False
         self._link = link
         self._len = _DISCARD if more else _IDLE
         return None

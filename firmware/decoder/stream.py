@@ -332,6 +332,8 @@ class Framer:
             self.errors.record(error if error is not None else self._failure())
             if self._way != _BARE:
                 self._lock = self._way  # a frame was expected here: the line speaks this framing
+            if self._way == _HDLC or self._way == _MBUS:
+                self._segments.lost()  # counted here: a message it belonged to is not counted again
         self._skip(pos)
 
     def _refill(self):
