@@ -8,9 +8,9 @@ The floor is measured by ``tools/heap_floor.py`` (every size in 1 kB steps): the
 ``-X heapsize`` from which the decoder alone decodes 10,000 SiL 5-second pushes in every
 larger heap with no MemoryError, no error counted and no live-heap growth. Holding is not
 monotonic in the size: the decoder also holds in 96k, an island below three sizes that fail. Measured on the 64-bit unix port,
-MicroPython 1.29 preview: **104 kB** (live heap once warm 86 kB) at noon on 2026-11-26,
-after the check for cut-short HDLC frames; the tree before it (e38b7d0) measures 103 kB on
-the same day. 100 kB (live 81 kB) since the buffers made on
+MicroPython 1.29 preview: **105 kB** (live heap once warm 86 kB) at noon on 2026-11-26,
+after the check for cut-short HDLC frames and the quiet loss of a corrupt segment's message;
+the tree before them (e38b7d0) measures 103 kB on the same day. 100 kB (live 81 kB) since the buffers made on
 first need, in-place decryption and the lazy readers of 2026-11-26; 117 kB (live 96 kB)
 from e446387: 131 kB at
 7cd9cfb, then mbus.py, dsmr.py, obis_untagged.py and the untagged lists stopped loading
@@ -42,7 +42,7 @@ import mpybuild
 from mp import compiled_tree, run_micropython
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DECODER_FLOOR_KB = 104  # tools/heap_floor.py, see the module docstring
+DECODER_FLOOR_KB = 105  # tools/heap_floor.py, see the module docstring
 # Where blocks land in the heap shifts by a few hundred bytes with unrelated edits (the
 # bisection's failures just below the floor are 272-471 byte allocations); one 2 kB step
 # keeps that from flapping while a real regression (a new table, a buffer) still fails.
@@ -157,7 +157,7 @@ def test_the_same_probe_from_source_runs_out_while_compiling_at_that_floor():
     assert b"MemoryError" in done.stdout + done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="the decoder holds from 104 kB up on the 64-bit unix port "
+@pytest.mark.xfail(strict=True, reason="the decoder holds from 105 kB up on the 64-bit unix port "
                    "(102k held too, an island); issue 3 wants 96k")
 def test_the_decoder_holds_10000_sil_pushes_in_an_esp32_heap_with_wifi_up_and_in_every_larger_one():
     # Every size from 96k to the documented floor, not 96k alone: holding is not monotonic
@@ -170,7 +170,7 @@ def test_the_decoder_holds_10000_sil_pushes_in_an_esp32_heap_with_wifi_up_and_in
     assert failing == {}
 
 
-@pytest.mark.xfail(strict=True, reason="the decoder's floor is 104 kB on the 64-bit unix port; 64k is below its imports")
+@pytest.mark.xfail(strict=True, reason="the decoder's floor is 105 kB on the 64-bit unix port; 64k is below its imports")
 def test_the_decoder_holds_sil_pushes_in_64k():
     report = sil_probe(SMALL_KB, count=100)
     assert heap_floor.holds(report, 100) == (True, ""), report
