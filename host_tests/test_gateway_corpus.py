@@ -54,9 +54,11 @@ from test_corpus import EXPECT, UNDECODABLE
 
 # The gateway from source, with room to compile: the compiler's heap comes on top of the
 # gateway's (at 256k the Smarty capture's first /metrics, compiling metrics.py beside a
-# DSMR parser compiled from source, ran out; 264k held). What the device loads, .mpy
+# DSMR parser compiled from source, ran out; 264k held; at 288k the 146-code DSMR telegram's
+# first /metrics ran out once in a fresh clone on 2026-11-26, after the DSMR and framer
+# fixes of that noon grew the code compiled beside it). What the device loads, .mpy
 # files, is held to its floor by test_every_capture_runs_at_the_documented_heap_floor.
-HEAP = "288k"
+HEAP = "320k"
 # Piece sizes the meter port cycles through: 1 byte, odd primes and one larger than
 # a HDLC header, so over a capture every frame boundary falls inside some piece.
 PIECES = (1, 7, 3, 13, 2, 29, 5, 64, 11)
