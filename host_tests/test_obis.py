@@ -267,6 +267,22 @@ def test_a_demand_register_scales_both_averages_by_attribute_4():
     assert readings(body) == {"1-0:1.4.0": (123.4, "W"), "1-0:1.4.0/3": (567.8, "W")}
 
 
+@pytest.mark.parametrize("profile", ["generic", "am550", "e450"])
+def test_an_extended_registers_status_and_capture_time_are_no_quantities(profile):
+    # Class 4: attribute 4 is the status, 5 the capture time. The status took the
+    # profile's exponent and unit (3 -> 0.3 V, 3 Wh) and Home Assistant discovery
+    # then announced it as an energy sensor.
+    stamp = enc.cosem_datetime(2024, 3, 15, 10, 0, 0, deviation=-60)
+    body = enc.push_setup_body(
+        [(4, "1-0:32.7.0", 2), (4, "1-0:32.7.0", 4), (4, "1-0:1.8.0", 2), (4, "1-0:1.8.0", 4),
+         (4, "1-0:1.8.0", 5)],
+        [("uint16", 2301), ("uint8", 3), ("uint32", 1500), ("uint8", 3), ("octet-string", stamp)])
+    got = readings(body, profile)
+    assert got["1-0:32.7.0/4"] == (3, None) and got["1-0:1.8.0/4"] == (3, None)
+    assert got["1-0:1.8.0/5"] == ("2024-03-15T10:00:00+01:00", None)
+    assert got["1-0:1.8.0"] == (1500, "Wh") and got["1-0:32.7.0"][1] == "V"
+
+
 def test_a_scaler_unit_without_its_value_or_that_is_not_one_stays_as_read():
     body = enc.push_setup_body([(3, "1-0:2.8.0", 3), (3, "1-0:1.8.0", 2), (3, "1-0:1.8.0", 3)],
                                [_scale(0, 30), ("uint32", 7), ("structure", [("uint8", 1)])])

@@ -183,7 +183,8 @@ def _build(cur, stale):
         if attribute != VALUE_ATTRIBUTE:
             key = "%s/%d" % (key, attribute)
         entries[at] = key
-        entries[at + 1], entries[at + 2] = default_scale(six, profile)
+        if _is_value(cls, attribute):  # a status or a capture time is no quantity of the code
+            entries[at + 1], entries[at + 2] = default_scale(six, profile)
     _apply_scalers(body, objects, offset, entries)
     title = None if cur.title is None else bytes(cur.title)
     if stale is not None:
@@ -202,12 +203,19 @@ def _scaler_attribute(cls):
     return 4 if cls == _DEMAND_REGISTER else None
 
 
+def _is_value(cls, attribute):
+    # Blue Book: attribute 2 is the value of every class that has one; the demand
+    # register's attribute 3 (last average) is one too. Others (an extended
+    # register's status, its capture time) are not quantities of the OBIS code.
+    return attribute == VALUE_ATTRIBUTE or (cls == _DEMAND_REGISTER and attribute == 3)
+
+
 def _scaled_by(obj, scaler):
     # Whether capture object ``obj`` holds a value that ``scaler`` (an object
     # capturing scaler_unit) scales: same object, a value attribute.
     if obj[0] != scaler[0] or obj[1] != scaler[1]:
         return False
-    return obj[2] == VALUE_ATTRIBUTE or (obj[0] == _DEMAND_REGISTER and obj[2] == 3)
+    return _is_value(obj[0], obj[2])
 
 
 def _apply_scalers(body, objects, offset, entries):
