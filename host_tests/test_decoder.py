@@ -358,3 +358,39 @@ def test_a_dlms_clock_that_is_no_date_time_gives_no_meter_time():
     telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(body)))
     assert telegrams[0].readings["0-0:1.0.0"][0] == "07e81301"
     assert telegrams[0].meter_time is None
+
+
+@pytest.mark.parametrize("header,meter_time", [
+    (bytes(12), "2025-01-02T03:04:05+01:00"),  # all zeros: a clock never set, no date-time
+    (ds.cosem_datetime(0xFFFF, 0xFF, 0xFF, 10, 0, 0), "2025-01-02T03:04:05+01:00"),
+    (ds.cosem_datetime(2024, 3, 15, 0xFF, 0xFF, 0xFF), "2025-01-02T03:04:05+01:00"),
+    (ds.cosem_datetime(2024, 3, 15, 10, 0, 0, deviation=-60), "2024-03-15T10:00:00+01:00"),
+])
+def test_the_header_time_wins_only_when_it_tells_date_and_time(header, meter_time):
+    # A header with only a time or only a date, or twelve zero bytes, read as meter_time
+    # "10:00:00", "2024-03-15" or "00:00:00" beside a body clock that tells both.
+    clock = ds.cosem_datetime(2025, 1, 2, 3, 4, 5, deviation=-60)
+    body = ds.flat_tagged_body([("0-0:1.0.0", ds.octets(clock), None), ("1-0:1.8.0", ds.uint32(42), (0, 30))])
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(body, when=header)))
+    assert telegrams[0].meter_time == meter_time
+
+
+def test_a_header_with_only_a_time_is_the_meter_time_when_the_body_has_no_clock():
+    header = ds.cosem_datetime(0xFFFF, 0xFF, 0xFF, 10, 0, 0)
+    body = ds.flat_tagged_body([("1-0:1.8.0", ds.uint32(42), (0, 30))])
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(body, when=header)))
+    assert telegrams[0].meter_time == "10:00:00"
+
+
+def test_status_attributes_and_header_times_read_the_same_on_micropython():
+    from test_parity import assert_same
+
+    clock = ds.cosem_datetime(2025, 1, 2, 3, 4, 5, deviation=-60)
+    body = ds.flat_tagged_body([("0-0:1.0.0", ds.octets(clock), None), ("1-0:1.8.0", ds.uint32(42), (0, 30))])
+    jobs = [{"id": "header/%d" % i, "hex": ds.hdlc_frame(ds.LLC + ds.data_notification(body, when=h)).hex()}
+            for i, h in enumerate((bytes(12), ds.cosem_datetime(0xFFFF, 0xFF, 0xFF, 10, 0, 0)))]
+    import axdr_support as enc
+
+    status = enc.push_setup_body([(4, "1-0:32.7.0", 2), (4, "1-0:32.7.0", 4)], [("uint16", 2301), ("uint8", 3)])
+    jobs.append({"id": "status", "hex": ds.hdlc_frame(ds.LLC + ds.data_notification(status)).hex()})
+    assert_same(jobs)

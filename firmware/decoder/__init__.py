@@ -23,6 +23,7 @@ from decoder.errors import ErrorLog
 
 # AES-128 keys (GUEK, GAK) are 16 bytes, written as 32 hex digits.
 _KEY_BYTES = const(16)
+_DATE_AND_TIME = const(19)  # len("2024-03-01T12:00:00"): a date and a time, offset or not
 
 # The clock object (IEC 62056-6-1 0-0:1.0.0): the meter's time when the
 # notification header carries no date-time of its own.
@@ -139,10 +140,18 @@ class Decoder:
         values = self._checked(note)
         if values is None:
             return None
-        when = None if note.datetime is None else self._obis.datetime_text(note.datetime)
-        if when is None:
-            when = _clock_text(values)
+        when = self._header_time(note.datetime)
+        if when is None or len(when) < _DATE_AND_TIME:
+            # No header time, or only its date or its time: the body's clock may tell both.
+            when = _clock_text(values) or when
         return Telegram(when, self._title_hex(note.system_title), note.frame_counter, values, note.tag_checked)
+
+    def _header_time(self, raw):
+        # The notification's own date-time, when it is one: all zeros (a clock never
+        # set) would read as "00:00:00" and hide the body's clock.
+        if raw is None or not self._obis.is_datetime(raw):
+            return None
+        return self._obis.datetime_text(raw)
 
     def _checked(self, note):
         # The with block and the call are split: together they would make
