@@ -300,6 +300,19 @@ def test_a_scaler_that_changes_from_one_push_to_the_next_applies_at_once():
     assert readings(push(0)) == {"1-0:1.8.0": (42, "Wh")}
 
 
+@pytest.mark.parametrize("missing", [("null", None), ("structure", [("uint8", 1)])])
+def test_a_scaler_missing_from_one_push_still_wins_in_the_next(missing):
+    # A push whose scaler_unit slot held no {scaler, unit} built a plan that kept the
+    # slot as read and never looked at it again: every later push took the profile's
+    # guess (23.1 V where the meter said 231 V). The frame's scale always wins.
+    def push(su):
+        return enc.push_setup_body([(3, "1-0:32.7.0", 3), (3, "1-0:32.7.0", 2)], [su, ("uint16", 231)])
+    assert readings(push(_scale(0, 35)), "am550") == {"1-0:32.7.0": (231, "V")}
+    assert readings(push(missing), "am550")["1-0:32.7.0"] == (23.1, "V")
+    assert readings(push(missing), "am550")["1-0:32.7.0"] == (23.1, "V")
+    assert readings(push(_scale(0, 35)), "am550") == {"1-0:32.7.0": (231, "V")}
+
+
 def test_push_list_and_values_that_disagree_are_malformed():
     good = enc.push_setup_body([(3, "1-0:1.7.0", 2)], [("uint32", 5)])
     bad = bytearray(good)
@@ -564,3 +577,18 @@ def test_a_body_that_fits_no_style_keeps_the_a_xdr_error():
     with pytest.raises(AxdrError) as e:
         readings(b"\x02\x02\x60\x00")
     assert "0x60" in str(e.value)
+
+
+def test_a_missing_scaler_then_a_present_one_reads_the_same_on_micropython():
+    import decoder_support as ds
+    from test_parity import assert_same, micropython
+
+    def frame(su):
+        body = enc.push_setup_body([(3, "1-0:32.7.0", 3), (3, "1-0:32.7.0", 2)], [su, ("uint16", 231)])
+        return ds.hdlc_frame(ds.LLC + ds.data_notification(body))
+
+    data = frame(_scale(0, 35)) + frame(("null", None)) + frame(_scale(0, 35))
+    jobs = [{"id": "scaler", "hex": data.hex(), "meter": "am550"}]
+    assert_same(jobs)
+    values = [t["readings"]["1-0:32.7.0"]["value"] for t in micropython(jobs)[0]["telegrams"]]
+    assert values == [231, 23.1, 231]

@@ -49,7 +49,7 @@ _plans = []
 class Plan:
     """What to do with each value of one capture list, for one profile."""
 
-    def __init__(self, key, profile_name, title, entries, name_at=None, name=None):
+    def __init__(self, key, profile_name, title, entries, name_at=None, name=None, kept=()):
         self.key = key                    # bytes of the capture list
         self.profile_name = profile_name
         self.title = title                # system title it was built for
@@ -67,6 +67,9 @@ class Plan:
         # but another name needs its own plan).
         self.name_at = name_at
         self.name = name
+        # Captured scaler_units that were no {scaler, unit} when the plan was built, kept
+        # as read: (reading key, value). Once one brings a scale, the plan is built again.
+        self.kept = kept
         # Sized once with every key: each push copies it in one allocation
         # of exactly that many slots.
         self.template = dict.fromkeys([k for k in entries[::3] if k is not None])
@@ -95,6 +98,13 @@ class Plan:
         out = cur.out
         cur.out = None
         return out
+
+    def rescaled(self, out):
+        """Whether a kept scaler_unit (``kept``) reads otherwise in ``out``."""
+        for key, value in self.kept:
+            if out[key][0] != value:
+                return True
+        return False
 
     def put(self, cur, at):
         # ``at``: where the object's three slots start in entries.
@@ -185,13 +195,13 @@ def _build(cur, stale):
         entries[at] = key
         if _is_value(cls, attribute):  # a status or a capture time is no quantity of the code
             entries[at + 1], entries[at + 2] = default_scale(six, profile)
-    _apply_scalers(body, objects, offset, entries)
+    kept = _apply_scalers(body, objects, offset, entries)
     title = None if cur.title is None else bytes(cur.title)
     if stale is not None:
         _plans.remove(stale)
     if len(_plans) >= MAX_PLANS:
         _plans.pop(0)
-    _plans.append(Plan(bytes(body[start:stop]), cur.profile_name, title, entries, name_at, name))
+    _plans.append(Plan(bytes(body[start:stop]), cur.profile_name, title, entries, name_at, name, kept))
     return _plans[-1]
 
 
@@ -225,8 +235,11 @@ def _apply_scalers(body, objects, offset, entries):
     value. That is the meter's own scale: it replaces the profile's guess for
     the value, wherever in the list either comes. The scaler's slot then reads
     nothing and keeps the structure, so that a push bringing another one
-    rebuilds the plan (Plan.put)."""
+    rebuilds the plan (Plan.put). One that is no {scaler, unit} is kept as read;
+    returned as ((key, value), ...), so that a later push bringing a scale there
+    rebuilds the plan too (Plan.rescaled)."""
     values = None
+    kept = ()
     for s in range(1 - offset, len(objects)):  # object s is element s + offset
         if objects[s][2] != _scaler_attribute(objects[s][0]):
             continue
@@ -237,11 +250,15 @@ def _apply_scalers(body, objects, offset, entries):
                 values = axdr.decode(body, 0)[0]
             su = values[s + offset]
             if not _frame_scale(su):
-                break  # not a {scaler, unit}: kept as read, under "<OBIS>/<attribute>"
+                # Not a {scaler, unit}: kept as read, under "<OBIS>/<attribute>".
+                at = 3 * (s + offset - 1)
+                kept += ((entries[at], reading(su, entries[at + 1], entries[at + 2])[0]),)
+                break
             at = 3 * (v + offset - 1)
             entries[at + 1], entries[at + 2] = su[0], unit_symbol(su[1])
             at = 3 * (s + offset - 1)
             entries[at], entries[at + 1] = None, su
+    return kept
 
 
 def _cached(cur, stale):
@@ -271,9 +288,10 @@ def readings(body, profile_name, system_title=None, cur=None):
     cur.stale = False
     plan = _plan(cur)
     out = plan._apply(cur)
-    if cur.stale or (plan.name_at is not None and out[plan.name_at][0] != plan.name):
+    if cur.stale or (plan.name_at is not None and out[plan.name_at][0] != plan.name) or (
+            plan.kept and plan.rescaled(out)):
         # Same list, another meter (its name may call for another profile), or
-        # a {scaler, unit} that the plan applies changed.
+        # a {scaler, unit} that the plan applies (or lacked) changed.
         out = _plan(cur, plan)._apply(cur)
     cur.buf = b""  # do not keep the caller's buffer alive
     return out
