@@ -116,6 +116,22 @@ def frame(buf, pos, end, limit):
     return n, parser.start, parser.stop, parser.segmented
 
 
+def closes(buf, pos, end):
+    """For a flag at buf[pos]: 1 when a type 3 format field follows and a flag sits where
+    its length says the frame ends, -1 while that end has not arrived, else 0. A cheap
+    screen before ``Parser.parse``, raising nothing: most 7E bytes inside a frame are
+    data (the framer looks for a whole frame inside one still waiting)."""
+    if pos + 3 > end:
+        return -1
+    fmt = buf[pos + 1]
+    if fmt & _TYPE_MASK != _FORMAT_TYPE:
+        return 0
+    close = pos + 1 + (((fmt & _LENGTH_HIGH) << 8) | buf[pos + 2])
+    if close >= end:
+        return -1
+    return 1 if buf[close] == FLAG else 0
+
+
 def _length(fmt, low):
     length = ((fmt & _LENGTH_HIGH) << 8) | low
     if length < _MIN_LENGTH:

@@ -274,7 +274,7 @@ class Framer:
             at = self._buf.find(b"\x7e", at, self._end)
             if at < 0:
                 break
-            whole = _closes(self._buf, at, self._end)
+            whole = hdlc.closes(self._buf, at, self._end)
             if whole < 0 and self._probed < 0:
                 self._probed = at  # the first candidate not yet whole: looked at again
             if whole > 0 and self._checked(at):
@@ -387,18 +387,6 @@ def dsmr_frame(buf, pos, end):
 
         _dsmr_frame = dsmr.frame
     return _dsmr_frame(buf, pos, end)
-
-
-def _closes(buf, at, end):
-    # For a flag at ``at``: 1 when a type 3 format field follows and a flag sits where
-    # its length says the frame ends, -1 while that end has not arrived, else 0.
-    # Cheap, and raises nothing: most 7E bytes inside a frame are data.
-    if at + 3 > end or buf[at + 1] & 0xF0 != 0xA0:
-        return -1 if at + 3 > end else 0
-    close = at + 1 + ((buf[at + 1] & 0x07) << 8 | buf[at + 2])
-    if close >= end:
-        return -1
-    return 1 if buf[close] == hdlc.FLAG else 0
 
 
 def _starts_apdu(byte):
