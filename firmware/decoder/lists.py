@@ -12,9 +12,8 @@ Loaded by the first push of values only (obis_untagged.py): a meter that sends
 push-setup or OBIS-tagged bodies never holds this table.
 """
 
-from decoder import axdr
 from decoder.compat import const
-from decoder.cosem_datetime import is_datetime
+from decoder.obis import is_clock
 
 # One list a line: its name, "sil" (the SiL exponents) or the profile it implies
 # (":mark" on the first value, see _spec), then its OBIS codes in push order.
@@ -213,7 +212,7 @@ def _takes_one(kind, value):
     if kind == KIND_NUMBER:
         return t is int or t is float
     if kind == KIND_CLOCK:  # an empty octet-string: a clock the meter does not tell
-        return t is bytes and (not value or is_datetime(value)) or axdr.is_stamp(value) and value.tag == axdr.DATE_TIME
+        return t is bytes and not value or is_clock(value)
     return t is bool or t is int and 0 <= value <= 2  # KIND_STATE
 
 

@@ -125,6 +125,14 @@ def default_scale(six, profile, overrides=None):
     return profile[q], _QUANTITY_UNIT[q]
 
 
+def is_clock(value):
+    """Whether a decoded A-XDR value is a date-time: a tagged one (0x19), or an
+    octet-string of 12 bytes that reads as one (how most meters send the clock)."""
+    if type(value) is bytes:
+        return is_datetime(value)
+    return axdr.is_stamp(value) and value.tag == axdr.DATE_TIME
+
+
 def _ascii_text(raw):
     """Printable ASCII as str, NUL padding at the end dropped; else None.
 

@@ -17,8 +17,8 @@ XT211 (Czech push): class id, OBIS and attribute written without tags.
 from decoder import axdr, profiles
 from decoder.errors import AxdrError, Incomplete
 from decoder.obis import (
-    VALUE_ATTRIBUTE, _ascii_text, _frame_scale, _loaded, default_scale, is_datetime, logical_name, obis_text,
-    plain, reading, scaled)
+    VALUE_ATTRIBUTE, _ascii_text, _frame_scale, _loaded, default_scale, is_clock, is_datetime, logical_name,
+    obis_text, plain, reading, scaled)
 
 
 def decoded(body, profile_name, system_title=None, lists=None):
@@ -58,8 +58,7 @@ def _emit(out, six, value, su, profile):
 def _unlabelled(out, item, index, last):
     """Entries without OBIS in a tagged body: the known vendor habits."""
     text = plain(item)
-    stamped = axdr.is_stamp(item) and item.tag == axdr.DATE_TIME
-    if (stamped or type(item) is bytes and is_datetime(item)) and "0-0:1.0.0" not in out:
+    if is_clock(item) and "0-0:1.0.0" not in out:
         out["0-0:1.0.0"] = (text, None)
     elif index == 0 and type(item) is str and "1-1:0.2.129" not in out:
         out["1-1:0.2.129"] = (text, None)  # list version id (Kamstrup_V0001)
