@@ -80,7 +80,7 @@ def client_id(device_id):
     digest = 0x811C9DC5  # FNV-1a, 32 bits: a stable hash that both Pythons compute alike
     for byte in device_id.encode():
         digest = ((digest ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return "ml" + kept[:_CLIENT_ID_MAX - 10] + "%08x" % digest
+    return "ml" + kept[:_CLIENT_ID_MAX - 2 - 8] + "%08x" % digest  # "ml", the letters, 8 hex digits
 
 
 def _no_delay(sock):
