@@ -144,6 +144,46 @@ def test_a_duplicated_gbt_block_drops_that_push_only():
     assert dec.errors.counts["sequence"] >= 1
 
 
+def _gbt_push_with_a_bad_frame(which, how):
+    # A GBT push in HDLC frames with frame ``which`` corrupt or cut (3: the last frame),
+    # then a good push with frame counter 6.
+    def frames(invoke_id, counter):
+        apdu = ds.cipher(_tagged_apdu(invoke_id=invoke_id), KEY, TITLE, counter, AUTH)
+        return [ds.hdlc_frame((ds.LLC if i == 0 else b"") + b) for i, b in enumerate(ds.gbt_blocks(apdu, 40))]
+
+    first = frames(7, 5)
+    assert len(first) > 3
+    which = which if which < 3 else len(first) - 1
+    bad = bytearray(first[which])
+    if how == "corrupt":
+        bad[len(bad) // 2] ^= 0x55
+    else:
+        bad = bad[: len(bad) // 2]
+    first[which] = bytes(bad)
+    return b"".join(first + frames(8, 6))
+
+
+@pytest.mark.parametrize("which", [0, 1, 3])
+@pytest.mark.parametrize("how", ["corrupt", "cut"])
+@pytest.mark.parametrize("chunk", [None, 1])
+def test_a_bad_frame_inside_a_gbt_push_is_one_error_and_the_next_push_decodes(which, how, chunk):
+    # The framer counts the bad frame; the gap it leaves in the block numbers (or, when it
+    # carried the last block, the unfinished push a new block 1 abandons) is the same loss.
+    stream = _gbt_push_with_a_bad_frame(which, how)
+    telegrams, dec = decode_all(stream, chunk=chunk, key=KEY, auth_key=AUTH)
+    assert [t.frame_counter for t in telegrams] == [6]
+    assert dec.errors.total() == 1, dec.errors.counts
+
+
+def test_a_bad_frame_inside_a_gbt_push_counts_the_same_on_micropython():
+    from test_parity import assert_same
+
+    jobs = [{"id": "%s/%d/%d" % (how, which, chunk), "hex": _gbt_push_with_a_bad_frame(which, how).hex(),
+             "key": KEY.hex(), "auth_key": AUTH.hex(), "chunk": chunk}
+            for which in (1, 3) for how in ("corrupt", "cut") for chunk in (0, 1)]
+    assert_same(jobs)
+
+
 # --- framings, security modes, body styles -------------------------------------------
 
 

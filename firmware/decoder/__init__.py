@@ -100,15 +100,23 @@ class Decoder:
         # MicroPython allocates the frame of a call with more than 11 locals
         # and stack slots on the heap.
         out = self._out = []
+        errors = self.errors
+        counted = errors.tally
         self._framer.feed(chunk)
         item = self._framer.next()
         while item is not None:
+            if errors.tally != counted:
+                # The framer counted a frame it lost on the way to this payload.
+                self._reader.lost()
             if item[0] == self._kind_dsmr:
                 self._emit(self._dsmr(item[1], None))
             else:
                 # The framer's payload is ours to overwrite: decrypted in place.
                 self._drain(self._reader.push(item[1], True))
+            counted = errors.tally
             item = self._framer.next()
+        if errors.tally != counted:
+            self._reader.lost()
         self._out = None
         return out
 

@@ -62,6 +62,7 @@ class ApduReader(CipherSteps):
         self._gbt = None
         self._gbt_len = 0
         self._gbt_next = 0  # number of the block expected next; 0: no push under way
+        self._quiet = False  # lost(): the next gap in the block numbers was already counted
         self._owned = False  # push(owned=True): the payload may be decrypted in place
         # Plaintext of a ciphered APDU that cannot be decrypted in place (a
         # caller's bytes): a memoryview over max_apdu bytes, made on first need.
@@ -236,10 +237,18 @@ class ApduReader(CipherSteps):
         else:
             self._gbt_next = number + 1
 
+    def lost(self):
+        """The link layer counted a frame it lost. If that frame carried a block of the
+        push under way, the gap it leaves, or the unfinished push a new block 1 abandons,
+        is the same loss: it drops the push without being counted again."""
+        self._quiet = True
+
     def _in_sequence(self, number):
         expected = self._gbt_next
+        quiet = self._quiet
+        self._quiet = False
         if number == 1:
-            if expected:
+            if expected and not quiet:
                 self.errors.record(sequence_error(
                     "GBT block 1 arrived with block %d pending: unfinished push of %d bytes dropped"
                     % (expected, self._gbt_len)))
@@ -249,6 +258,8 @@ class ApduReader(CipherSteps):
             return False
         if number != expected:
             self._gbt_next = 0
+            if quiet:
+                return False
             raise _noted(sequence_error("GBT block %d where block %d was expected: push dropped" % (number, expected)))
         return True
 

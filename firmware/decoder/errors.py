@@ -84,6 +84,7 @@ class ErrorLog:
         self.counts = {}
         for kind in KINDS:
             self.counts[kind] = 0
+        self.tally = 0  # every kind: total() without walking the counters, per frame
         self.last_error = None
         self.last_error_time = None
         self._clock = clock
@@ -91,6 +92,7 @@ class ErrorLog:
     def count(self, kind, message):
         """Record one failure of ``kind`` with a human-readable message."""
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.tally += 1
         self.last_error = message
         if self._clock is not None:
             self.last_error_time = self._clock()
@@ -100,10 +102,7 @@ class ErrorLog:
         self.count(error.kind, str(error))
 
     def total(self):
-        n = 0
-        for v in self.counts.values():
-            n += v
-        return n
+        return self.tally
 
     def __enter__(self):
         return self
