@@ -4,7 +4,8 @@ The Framer checks 68 L L 68 / checksum / 16, strips C, A, CI, STSAP and
 DTSAP, and joins segments 0, 1, 2, ... (CI low nibble; 0x10 marks the last)
 into one APDU (the numbers wrap after 15). A gap or a segment out of order
 loses that APDU and is counted once as "sequence"; a corrupt segment is
-counted once, as "checksum", and loses its APDU quietly.
+counted once, as "checksum", and loses its APDU quietly. The single-character
+acknowledgement E5 between frames is passed over.
 """
 
 import pytest
@@ -76,6 +77,19 @@ def test_a_corrupt_segment_loses_its_apdu_and_is_counted_once(which):
     data = b"".join(segments) + mbus_frame(notification(3), 0x10)
     out, log = frame(data, chunked(data))
     assert out == [notification(3)]
+    assert nonzero(log) == {"checksum": 1}
+
+
+@pytest.mark.parametrize("chunks", ["whole", "bytes"])
+def test_a_corrupt_frame_after_an_e5_acknowledgement_is_counted(chunks):
+    # EN 13757-2's single character E5 acknowledges a frame on a tap that hears both
+    # directions: it is part of the conversation, not noise, so the frame after it is
+    # still expected and a corrupt one is counted (it used to pass as noise, uncounted).
+    bad = bytearray(mbus_frame(notification(2), 0x10))
+    bad[10] ^= 0x55
+    data = mbus_frame(notification(1), 0x10) + b"\xe5" + bytes(bad) + b"\xe5" + mbus_frame(notification(3), 0x10)
+    out, log = frame(data, [data] if chunks == "whole" else chunked(data, sizes=[1]))
+    assert out == [notification(1), notification(3)]
     assert nonzero(log) == {"checksum": 1}
 
 

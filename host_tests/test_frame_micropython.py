@@ -9,7 +9,7 @@ import json
 
 from decoder import stream
 from decoder.errors import ErrorLog
-from frame_support import run
+from frame_support import mbus_frame, notification, run
 from mp import run_micropython
 from test_frame_corpus import CORPUS, FRAMED, capture
 
@@ -60,6 +60,11 @@ def cases():
             bad[len(bad) // 2] ^= 0x55
             out.append([ident, data.hex()])
             out.append([ident + "+corrupt", (data + bytes(bad) + data).hex()])
+    # M-Bus acknowledgements (E5) between frames, one before a corrupt frame.
+    bad = bytearray(mbus_frame(notification(2), 0x10))
+    bad[10] ^= 0x55
+    acks = mbus_frame(notification(1), 0x10) + b"\xe5" + bytes(bad) + b"\xe5" + mbus_frame(notification(3), 0x10)
+    out.append(["mbus-e5-acks", acks.hex()])
     return out
 
 

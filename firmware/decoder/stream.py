@@ -7,6 +7,7 @@ The first byte of what remains picks the framing from a table:
     2F  "/" DSMR P1 telegram (DSMR 5.0.2)    -> dsmr.py
     0F DB DC DD E0  bare APDU, no link layer -> bare.py, apdu.measure (IEC 62056-5-3)
     0D 0A  line ends after a DSMR telegram   -> skipped quietly
+    E5  M-Bus single-character ack           -> skipped quietly
 
 ``Framer.next`` returns ``(KIND_APDU, payload)`` with the LLC or the M-Bus
 CI/STSAP/DTSAP stripped and segments reassembled, or ``(KIND_DSMR, text)``.
@@ -72,7 +73,7 @@ _HDLC = const(1)
 _MBUS = const(2)
 _DSMR = const(3)
 _BARE = const(4)
-_FILL = const(5)  # CR LF after a DSMR telegram
+_FILL = const(5)  # CR LF after a DSMR telegram, an M-Bus acknowledgement
 # Start bytes of mbus.START and dsmr.START, stated here so that importing the
 # framer does not load those two modules (loaded on first use instead).
 _MBUS_START = const(0x68)
@@ -183,7 +184,7 @@ class Framer:
         if way == _BARE:
             # Unless the lock is on bare APDUs, one inside which a checked frame starts is noise.
             return self._bare_parser().parse(self._start, self._end, self._lock != _BARE)
-        return 1  # CR or LF between DSMR telegrams
+        return 1  # CR or LF between DSMR telegrams, an M-Bus E5
 
     def _bare_parser(self):
         if self._bare is None:
@@ -404,4 +405,7 @@ _WAYS = {
     0xE0: _BARE,  # general-block-transfer
     0x0D: _FILL,
     0x0A: _FILL,
+    # EN 13757-2's acknowledgement, heard on a tap of both directions: the frame after it
+    # is still due, so the framer stays in sync and a corrupt one there is counted.
+    0xE5: _FILL,
 }
