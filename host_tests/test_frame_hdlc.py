@@ -207,6 +207,32 @@ def test_a_frame_cut_short_at_the_end_of_a_capture_loses_only_itself():
         assert nonzero(log) == {"malformed": 1}
 
 
+@pytest.mark.parametrize("false_start", [b"/KFM5KAIFA", b"\x68\xff\xff\x68"])
+def test_a_false_start_inside_a_corrupt_frame_does_not_hold_back_the_frames_after_it(false_start):
+    # After a corrupt frame the framer hunts through its bytes. A DSMR header ("/" and
+    # three letters) or an M-Bus head (68 L L 68) among them used to be waited on until a
+    # "!" or L bytes came, up to the whole buffer (then counted as an overflow too), and the
+    # good frames behind it came out late, all at once. A whole checked frame of the
+    # line's framing behind such a start ends the wait, silently: the corrupt frame was
+    # counted once already.
+    def framed(info):  # addresses without 0x21, a "!" that would end a DSMR text at once
+        return hdlc_frame(LLC + info, dest=b"\x41", src=b"\x23")
+
+    bad = bytearray(framed(notification(1) + false_start + bytes(20)))
+    bad[-3] ^= 0xFF  # FCS
+    log = ErrorLog()
+    framer = stream.Framer(log)
+    framer.feed(framed(notification(0)) + bytes(bad))
+    assert bytes(framer.next()[1]) == notification(0)
+    assert framer.next() is None
+    for n in range(2, 6):
+        framer.feed(framed(notification(n)))
+        item = framer.next()
+        assert item is not None and bytes(item[1]) == notification(n)
+        assert framer.next() is None
+    assert nonzero(log) == {"checksum": 1}
+
+
 def test_data_that_holds_flags_and_frame_heads_does_not_cut_its_own_frame_short():
     # 7E A8 xx inside a frame's data is a candidate frame only; without a flag where its
     # length ends and both CRCs good it is data, and the frame comes out whole.

@@ -80,6 +80,23 @@ def test_a_corrupt_segment_loses_its_apdu_and_is_counted_once(which):
     assert nonzero(log) == {"checksum": 1}
 
 
+@pytest.mark.parametrize("cut", [6, 100])
+def test_a_frame_cut_short_does_not_hold_back_the_frames_after_it(cut):
+    # A meter reset leaves the head of a long frame: the frames after it used to wait until
+    # the bytes its L claims had come, and a quirky small L (68 02 02 68) claims 264.
+    log = ErrorLog()
+    framer = stream.Framer(log)
+    framer.feed(mbus_frame(notification(1), 0x10) + mbus_frame(notification(0) + bytes(200), 0x10)[:cut])
+    assert bytes(framer.next()[1]) == notification(1)
+    assert framer.next() is None
+    for n in range(2, 6):
+        framer.feed(mbus_frame(notification(n), 0x10))
+        item = framer.next()
+        assert item is not None and bytes(item[1]) == notification(n)
+        assert framer.next() is None
+    assert nonzero(log) == {"malformed": 1}
+
+
 @pytest.mark.parametrize("chunks", ["whole", "bytes"])
 def test_a_corrupt_frame_after_an_e5_acknowledgement_is_counted(chunks):
     # EN 13757-2's single character E5 acknowledges a frame on a tap that hears both

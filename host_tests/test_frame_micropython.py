@@ -9,7 +9,7 @@ import json
 
 from decoder import stream
 from decoder.errors import ErrorLog
-from frame_support import mbus_frame, notification, run
+from frame_support import LLC, hdlc_frame, mbus_frame, notification, run
 from mp import run_micropython
 from test_frame_corpus import CORPUS, FRAMED, capture
 
@@ -65,6 +65,14 @@ def cases():
     bad[10] ^= 0x55
     acks = mbus_frame(notification(1), 0x10) + b"\xe5" + bytes(bad) + b"\xe5" + mbus_frame(notification(3), 0x10)
     out.append(["mbus-e5-acks", acks.hex()])
+    # An M-Bus frame cut short, and false starts (DSMR, M-Bus) inside a corrupt HDLC frame.
+    cut = mbus_frame(notification(1), 0x10) + mbus_frame(notification(0) + bytes(200), 0x10)[:100]
+    out.append(["mbus-cut-short", (cut + b"".join(mbus_frame(notification(n), 0x10) for n in (2, 3))).hex()])
+    for start in (b"/KFM5KAIFA", b"\x68\xff\xff\x68"):
+        bad = bytearray(hdlc_frame(LLC + notification(1) + start + bytes(20), dest=b"\x41", src=b"\x23"))
+        bad[-3] ^= 0xFF
+        good = b"".join(hdlc_frame(LLC + notification(n), dest=b"\x41", src=b"\x23") for n in (2, 3))
+        out.append(["hdlc-false-start-%02x" % start[0], (bytes(bad) + good).hex()])
     return out
 
 

@@ -71,6 +71,25 @@ class Parser:
         return body + 6
 
 
+    def closes(self, pos, end):
+        """For a 68 at buf[pos]: 1 when 68 L L 68 follows and the 16 stop byte sits where
+        L puts it, -1 while that end has not arrived, else 0. A cheap screen before
+        ``parse``, raising nothing (the framer looks for a whole frame inside one still
+        waiting)."""
+        buf = self.buf
+        if pos + 4 > end:
+            return -1
+        body = buf[pos + 1]
+        if buf[pos + 2] != body or buf[pos + 3] != START:
+            return 0
+        if body < _MIN_BODY:
+            body += _WRAP
+        stop = pos + 5 + body
+        if stop >= end:
+            return -1
+        return 1 if buf[stop] == _STOP else 0
+
+
 def frame(buf, pos, end, limit):
     """``Parser.parse`` as a tuple: ``(consumed, data_start, data_stop, ci)``, None while incomplete.
 

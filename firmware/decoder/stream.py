@@ -25,10 +25,12 @@ APDUs (in sync, a bare APDU is always welcome). Unless the lock is on bare
 APDUs, a bare APDU inside which a checked frame starts is taken for noise,
 whether it is complete or still waiting for its end. The lock lifts after
 a whole buffer's worth of bytes went by without a good frame, so a meter
-that changes its framing is found again. An HDLC frame still waiting for
-the bytes its length claims is given up (``malformed``) as soon as a whole
-checked frame arrives inside it: it was cut short, and the frames behind
-it come out on time.
+that changes its framing is found again. A frame still waiting for the
+bytes its length claims (or a DSMR start still waiting for its "!") is
+given up as soon as a whole checked HDLC or M-Bus frame, of the framing the
+line is locked on, arrives inside it: it was cut short (``malformed``), or
+a false start the hunt found in a corrupt frame (silent), and the frames
+behind it come out on time.
 
 Memory: one receive buffer of ``max_frame`` bytes, allocated once, and a
 reassembly buffer of ``max_message`` bytes (``segments.py``) that only a
@@ -251,8 +253,8 @@ class Framer:
             self._sync = self._sync or self._way == _DSMR
             self._drop(pos, overflow_error("frame longer than the %d-byte buffer" % self._cap))
             return _AGAIN
-        if self._way == _HDLC and self._cut_short(pos):
-            self._drop(pos, DecodeError("HDLC frame cut short: a whole frame starts inside it"))
+        if self._cut_short(pos):
+            self._drop(pos, DecodeError("frame cut short: a whole frame starts inside it"))
             return _AGAIN
         if self._tail is None:
             return _IDLE
@@ -260,36 +262,51 @@ class Framer:
         return _AGAIN
 
     def _cut_short(self, pos):
-        # Whether a whole, checked HDLC frame has arrived inside the one at pos, which
-        # still waits for the bytes its length claims. Then that one was cut short (a
-        # meter reset, a dropped line) and waiting for its end would hold back every
-        # frame behind it until the claim is filled: up to 2 kB, minutes of pushes.
+        # Whether a whole, checked frame of the line's framing (HDLC or M-Bus) has arrived
+        # inside the frame at pos, which still waits for the bytes its length claims. Then
+        # that one was cut short (a meter reset, a dropped line), or was a false start the
+        # hunt found in a corrupt frame's bytes ("/" and three letters, 68 L L 68): waiting
+        # for its end would hold back every frame behind it, up to the whole buffer.
         # Bytes already looked at are not looked at again, except a candidate still
         # waiting for its own end (_probed points at the first such).
+        way = self._lock
+        if way != _HDLC and way != _MBUS:
+            way = self._way
+            if way != _HDLC and way != _MBUS:
+                return False
         if self._probe_for != pos:
             self._probe_for = pos
             self._probed = pos + 1
         at = self._probed
         self._probed = -1
+        start = b"\x7e" if way == _HDLC else b"\x68"  # hdlc.FLAG or mbus.START, for find
         while True:
-            at = self._buf.find(b"\x7e", at, self._end)
+            at = self._buf.find(start, at, self._end)
             if at < 0:
                 break
-            whole = hdlc.closes(self._buf, at, self._end)
+            whole = self._closes(way, at)
             if whole < 0 and self._probed < 0:
                 self._probed = at  # the first candidate not yet whole: looked at again
-            if whole > 0 and self._checked(at):
+            if whole > 0 and self._checked(way, at):
                 return True
             at += 1
         if self._probed < 0:
             self._probed = self._end
         return False
 
-    def _checked(self, at):
-        # The candidate at ``at`` parses as a frame with good HCS and FCS. The parser's
+    def _closes(self, way, at):
+        # A cheap screen: 1 when the candidate at ``at`` ends where its length says.
+        if way == _HDLC:
+            return hdlc.closes(self._buf, at, self._end)
+        return self._mbus_parser().closes(at, self._end)
+
+    def _checked(self, way, at):
+        # The candidate at ``at`` parses as a frame with good checksums. The parsers'
         # results are overwritten: the frame at _start is parsed again before use.
         try:
-            return self._hdlc.parse(at, self._end) > 1
+            if way == _HDLC:
+                return self._hdlc.parse(at, self._end) > 1
+            return self._mbus_parser().parse(at, self._end) > 0
         except DecodeError:
             return False
 
