@@ -87,6 +87,29 @@ def test_binary_byte_in_a_telegram_without_crc_is_malformed():
     assert log.counts["malformed"] == 1
 
 
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n", b"\r"])
+def test_a_telegram_without_crc_cut_short_by_the_next_one_is_not_merged_with_it(eol):
+    # A meter reset or a dropped line: the head of one telegram, then a whole one. Without
+    # a CRC the two used to come out as one, with the dead telegram's time and a mix of
+    # both telegrams' readings. A line that opens with "/" starts a new telegram.
+    whole = dsmr_telegram(LINES[3:], header="/KFM5KAIFA-METER", with_crc=False).replace(b"\r\n", eol)
+    cut = dsmr_telegram(LINES, header="/ISk5\\2MT382-1000", with_crc=False).replace(b"\r\n", eol)
+    cut = cut[: cut.index(b"1-0:1.8.1")]
+    for chunks in ([cut + whole], chunked(cut + whole), chunked(cut + whole, sizes=[1])):
+        out, log = frame(cut + whole, chunks)
+        assert out == [(stream.KIND_DSMR, whole.rstrip(b"\r\n"))]
+        assert nonzero(log) == {"malformed": 1}
+
+
+def test_a_telegram_cut_short_by_the_next_one_reads_the_same_on_micropython():
+    from test_parity import assert_same
+
+    whole = dsmr_telegram(LINES[3:], header="/KFM5KAIFA-METER", with_crc=False)
+    cut = dsmr_telegram(LINES, header="/ISk5\\2MT382-1000", with_crc=False)
+    jobs = [{"id": "cut/%d" % n, "hex": (cut[:n] + whole).hex(), "chunk": 7} for n in (40, cut.index(b"1-0:1.8.1"))]
+    assert_same(jobs)
+
+
 # DSMR 5.0.2: a text message of up to 1024 characters, sent as 2048 hex digits.
 LONG_MESSAGE = "0-0:96.13.0(" + "48" * 1024 + ")"
 

@@ -12,7 +12,8 @@ A telegram::
                                          (some meters drop leading zeros: !B9F)
 
 Older meters (DSMR 2.2/3, some Swiss P1 ports) end with a bare "!": such
-telegrams are accepted without a CRC.
+telegrams are accepted without a CRC, unless a new header inside shows that
+one was cut short.
 
 ``frame`` finds a telegram in the framer's buffer; ``parse`` turns its text
 into readings ``{OBIS text: (value, unit or None)}`` and the meter time
@@ -89,10 +90,26 @@ def _is_letter(c):
 
 
 def _check_text(buf, start, stop):
-    # Without a CRC only the character set tells a telegram from noise.
+    # Without a CRC only the character set tells a telegram from noise, and only a new
+    # header ("/", three letters, the baud rate digit of IEC 62056-21) tells that this
+    # one was cut short by a meter reset or a dropped line: read as one, the two would
+    # give the dead telegram's time and a mix of both telegrams' readings.
     at = text_end(buf, start, stop)
     if at < stop:
         raise DecodeError("DSMR telegram contains byte 0x%02x" % buf[at])
+    at = buf.find(b"/", start + 1, stop)
+    while 0 <= at < stop - 4:
+        if _is_header(buf, at):
+            raise DecodeError("DSMR telegram cut short: a new one starts inside it")
+        at = buf.find(b"/", at + 1, stop)
+
+
+def _is_header(buf, at):
+    # "/" at ``at``: a manufacturer's three letters and a digit follow.
+    for i in range(at + 1, at + 1 + _HEADER_LETTERS):
+        if not _is_letter(buf[i]):
+            return False
+    return 0x30 <= buf[at + 1 + _HEADER_LETTERS] <= 0x39
 
 
 def text_end(buf, start, stop):
