@@ -107,6 +107,22 @@ def test_corrupted_fcs_counts_checksum():
     assert nonzero(log) == {"checksum": 1}
 
 
+@pytest.mark.parametrize("between", [b"", b"\x00\x00", b"\x7e"])
+def test_every_frame_that_fails_only_its_fcs_is_counted_and_the_next_is_due_after_it(between):
+    # Its HCS checked and its closing flag sits where its length says: a real frame whose
+    # information field was damaged. Two in a row count two, and one after stray bytes
+    # counts too (the hunt through the first one's bytes used to pass over both silently).
+    frames = [hdlc_frame(LLC + notification(n)) for n in range(4)]
+    bad = [bytearray(frames[n]) for n in (1, 2)]
+    for b in bad:
+        b[12] ^= 0x01
+    data = frames[0] + between + bytes(bad[0]) + bytes(bad[1]) + frames[3]
+    for chunks in ([data], chunked(data, sizes=[1])):
+        out, log = frame(data, chunks)
+        assert payloads(out) == [notification(0), notification(3)]
+        assert nonzero(log) == {"checksum": 2}
+
+
 def test_frame_longer_than_the_buffer_is_dropped_as_overflow():
     big = hdlc_frame(LLC + b"\x0f" + bytes(300))
     small = hdlc_frame(LLC + notification(9))

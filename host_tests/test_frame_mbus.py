@@ -97,6 +97,31 @@ def test_a_frame_cut_short_does_not_hold_back_the_frames_after_it(cut):
     assert nonzero(log) == {"malformed": 1}
 
 
+@pytest.mark.parametrize("between", [b"", b"\x00\x00"])
+def test_every_frame_that_fails_only_its_checksum_is_counted_and_the_next_is_due_after_it(between):
+    # 68 L L 68 and the 16 where L puts it: a real frame with damaged data.
+    frames = [mbus_frame(notification(n), 0x10) for n in range(4)]
+    bad = [bytearray(frames[n]) for n in (1, 2)]
+    for b in bad:
+        b[10] ^= 0x55
+    data = frames[0] + between + bytes(bad[0]) + bytes(bad[1]) + frames[3]
+    for chunks in ([data], chunked(data, sizes=[1])):
+        out, log = frame(data, chunks)
+        assert out == [notification(0), notification(3)]
+        assert nonzero(log) == {"checksum": 2}
+
+
+def test_a_frame_of_another_m_bus_application_is_counted_once_and_the_next_is_due_after_it():
+    # CI 0x72 (EN 13757-3 variable data) on the same bus: not DLMS, but a whole frame.
+    other = bytearray(mbus_frame(bytes(20), 0x10))
+    other[6] = 0x72
+    other[-2] = sum(other[4:-2]) & 0xFF
+    data = mbus_frame(notification(1), 0x10) + bytes(other) * 2 + mbus_frame(notification(2), 0x10)
+    out, log = frame(data)
+    assert out == [notification(1), notification(2)]
+    assert nonzero(log) == {"malformed": 2}
+
+
 @pytest.mark.parametrize("chunks", ["whole", "bytes"])
 def test_a_corrupt_frame_after_an_e5_acknowledgement_is_counted(chunks):
     # EN 13757-2's single character E5 acknowledges a frame on a tap that hears both

@@ -73,6 +73,14 @@ def cases():
         bad[-3] ^= 0xFF
         good = b"".join(hdlc_frame(LLC + notification(n), dest=b"\x41", src=b"\x23") for n in (2, 3))
         out.append(["hdlc-false-start-%02x" % start[0], (bytes(bad) + good).hex()])
+    # Two frames in a row that fail only their FCS or checksum, after stray bytes.
+    for name, make, at in (("hdlc", lambda n: hdlc_frame(LLC + notification(n)), 12),
+                           ("mbus", lambda n: mbus_frame(notification(n), 0x10), 10)):
+        bad = [bytearray(make(n)) for n in (1, 2)]
+        for b in bad:
+            b[at] ^= 0x55
+        data = make(0) + b"\x00\x00" + bytes(bad[0]) + bytes(bad[1]) + make(3)
+        out.append(["%s-two-bad-frames" % name, data.hex()])
     return out
 
 

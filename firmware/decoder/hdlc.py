@@ -64,6 +64,7 @@ class Parser:
         self.start = -1
         self.stop = -1
         self.segmented = False
+        self.end = -1  # after a raise: the closing flag of a frame that failed only its FCS
 
     def parse(self, pos, end):
         """Parse the frame whose opening flag is buf[pos]; bytes up to ``end`` are valid.
@@ -72,8 +73,11 @@ class Parser:
         the next frame), 0 while the frame is incomplete (waiting is the
         common case, and a raise allocates). Raises DecodeError,
         checksum_error, or overflow_error when the frame would not fit in
-        ``limit`` bytes.
+        ``limit`` bytes. A frame whose HCS checked and whose closing flag
+        sits where its length says, but whose FCS did not check, leaves
+        that flag's position in ``end``: its extent is known.
         """
+        self.end = -1
         if end - pos < 2:
             return 0
         fmt = self.buf[pos + 1]
@@ -89,7 +93,11 @@ class Parser:
         self._fits(close - pos + 1)
         if close >= end:
             return 0
-        _check_trailer(self.buf, pos, close)
+        if self.buf[close] != FLAG:
+            raise DecodeError("HDLC frame does not end with a flag where its length says")
+        if info != close - 2:
+            self.end = close  # the HCS checked and the flag is in place: a real frame
+        _check_fcs(self.buf, pos, close)
         self.start = info
         self.stop = close - 2
         self.segmented = fmt & _SEGMENTED != 0
@@ -190,9 +198,7 @@ def _check_header(buf, start, header_end, body_end, end):
     return header_end + 2
 
 
-def _check_trailer(buf, pos, close):
-    if buf[close] != FLAG:
-        raise DecodeError("HDLC frame does not end with a flag where its length says")
+def _check_fcs(buf, pos, close):
     if crc.x25(buf, pos + 1, close - 2) != buf[close - 2] | (buf[close - 1] << 8):
         raise checksum_error("HDLC FCS mismatch")
 

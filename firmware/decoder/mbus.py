@@ -51,13 +51,17 @@ class Parser:
         self.start = -1
         self.stop = -1
         self.ci = 0
+        self.end = -1  # after a raise: the end of a whole frame whose data did not check
 
     def parse(self, pos, end):
         """Parse the long frame starting at buf[pos] (0x68): bytes consumed, 0 while incomplete.
 
         Raises DecodeError, checksum_error, or overflow_error when the frame
-        would not fit in ``limit`` bytes.
+        would not fit in ``limit`` bytes. A frame whose 68 L L 68 head and 16
+        stop byte are in place, but whose checksum or CI does not check,
+        leaves where it ends in ``end``: its extent is known.
         """
+        self.end = -1
         if end - pos < 4:
             return 0
         body = _body_length(self.buf, pos)
@@ -65,6 +69,9 @@ class Parser:
             raise overflow_error("M-Bus frame of %d bytes exceeds the %d-byte buffer" % (body + 6, self.limit))
         if end - pos < body + 6:
             return 0
+        if self.buf[pos + 5 + body] != _STOP:
+            raise DecodeError("M-Bus frame does not end with 16")
+        self.end = pos + body + 6
         self.ci = _check(self.buf, pos + 4, pos + 4 + body)
         self.start = pos + 4 + _HEADER
         self.stop = pos + 4 + body
@@ -111,9 +118,7 @@ def _body_length(buf, pos):
 
 
 def _check(buf, first, cs):
-    """Check stop byte, checksum and CI of the body buf[first:cs]; return the CI."""
-    if buf[cs + 1] != _STOP:
-        raise DecodeError("M-Bus frame does not end with 16")
+    """Check checksum and CI of the body buf[first:cs]; return the CI."""
     if _sum(buf, first, cs) != buf[cs]:
         raise checksum_error("M-Bus checksum mismatch")
     ci = buf[first + 2]

@@ -158,6 +158,14 @@ class Framer:
             return self._take(pos, n)
         if n == 0:
             return self._wait(pos)
+        n = self._known_end()
+        if n > pos:
+            # A whole frame that failed its FCS or checksum: counted even while hunting (its
+            # header checked), and the next frame is due right after it.
+            self._count(None)
+            self._start = n
+            self._sync = True
+            return _AGAIN
         self._drop(pos, None)
         return _AGAIN
 
@@ -347,12 +355,23 @@ class Framer:
     def _drop(self, pos, error):
         # ``error`` None: the parse failed; its exception is only needed when counted.
         if self._sync:
-            self.errors.record(error if error is not None else self._failure())
-            if self._way != _BARE:
-                self._lock = self._way  # a frame was expected here: the line speaks this framing
-            if self._way == _HDLC or self._way == _MBUS:
-                self._segments.lost()  # counted here: a message it belonged to is not counted again
+            self._count(error)
         self._skip(pos)
+
+    def _count(self, error):
+        self.errors.record(error if error is not None else self._failure())
+        if self._way != _BARE:
+            self._lock = self._way  # a frame was expected here: the line speaks this framing
+        if self._way == _HDLC or self._way == _MBUS:
+            self._segments.lost()  # counted here: a message it belonged to is not counted again
+
+    def _known_end(self):
+        # After a failed parse: where the frame ends when its extent is known, else -1.
+        if self._way == _HDLC:
+            return self._hdlc.end
+        if self._way == _MBUS:
+            return self._mbus.end
+        return -1
 
     def _refill(self):
         tail = self._tail
