@@ -107,6 +107,55 @@ def test_one_tampered_apdu_among_three_loses_only_itself():
     assert log.counts["authentication"] == 1 and log.total() == 1
 
 
+def _wrong_keys_whose_garbage_opens_with(first, sc, count=2):
+    # Keys (not KEY) under which the push's plaintext begins with ``first``: what a wrong
+    # key does for about 1 push in 256 per byte value.
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    ciphertext_first = cipher(notification(BODY, 9, DATETIME), KEY, sc, AK)[16]  # after DB 08 title LEN SC FC
+    counter_block = b"LGZgTEST" + bytes([0, 0, 0, 1]) + bytes([0, 0, 0, 2])
+    keys = []
+    for n in range(100000):
+        key = bytes(14) + n.to_bytes(2, "big")
+        encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+        if encryptor.update(counter_block)[0] ^ ciphertext_first == first:
+            keys.append(key)
+            if len(keys) == count:
+                return keys
+    raise AssertionError("no key found")
+
+
+@pytest.mark.parametrize("first", [0x0F, 0xE0])
+@pytest.mark.parametrize("sc, ak", [(0x20, AK), (0x30, None)])
+def test_a_wrong_key_is_an_authentication_error_even_when_its_garbage_opens_like_an_apdu(first, sc, ak):
+    # No tag vouches for the plaintext (0x20, or 0x30 without the GAK): garbage that
+    # opens with a data-notification or GBT tag used to be parsed on and counted as
+    # malformed ("date-time of 189 bytes"), pointing away from the key.
+    push = cipher(notification(BODY, 9, DATETIME), KEY, sc, AK)
+    for key in _wrong_keys_whose_garbage_opens_with(first, sc):
+        notes, log = push_all([push], key=key, ak=ak)
+        assert notes == [] and nonzero_counts(log) == {"authentication": 1}, log.last_error
+        assert "check the encryption key (GUEK)" in log.last_error
+
+
+def test_wrong_keys_whose_garbage_opens_like_an_apdu_read_the_same_on_micropython():
+    from frame_support import hdlc_frame
+    from test_parity import assert_same
+
+    jobs = []
+    for first in (0x0F, 0xE0):
+        for sc, ak in ((0x20, AK), (0x30, None)):
+            push = hdlc_frame(LLC + cipher(notification(BODY, 9, DATETIME), KEY, sc, AK))
+            for key in _wrong_keys_whose_garbage_opens_with(first, sc):
+                jobs.append({"id": "%02x/%02x/%s" % (first, sc, key.hex()), "hex": push.hex(), "key": key.hex(),
+                             "auth_key": ak and ak.hex()})
+    assert_same(jobs)
+
+
+def nonzero_counts(log):
+    return {k: v for k, v in log.counts.items() if v}
+
+
 def test_dsmr_inside_ciphering_is_handed_up_as_text():
     text = b"/LGZ5\\2E360\r\n\r\n1-0:1.8.0(000123.456*kWh)\r\n!ABCD\r\n"
     notes, log = push_all([cipher(text, KEY, 0x30, AK)])

@@ -20,7 +20,7 @@ from decoder.apdu_parse import (
     DATETIME_BYTES, GBT_HEADER, LLC_BYTES, MAX_DEPTH, TAG_GBT, TAG_NOTIFICATION, _after_length, _body_at,
     _datetime_at, _end_of, _is_llc, _noted, _raised, measure)
 from decoder.compat import const
-from decoder.errors import DecodeError, Incomplete, overflow_error, sequence_error
+from decoder.errors import DecodeError, Incomplete, SecurityError, overflow_error, sequence_error
 from decoder.gcm import Gcm
 
 __all__ = ("MAX_APDU", "ApduReader", "Notification", "measure")
@@ -157,7 +157,10 @@ class ApduReader(CipherSteps):
         if self._whole:
             self._whole = False
             return len(view)
-        self._skipping = True
+        # A body A-XDR cannot walk may be a known quirk (_failed), unless it is one no tag
+        # vouched for that opens with neither an array (01) nor a structure (02): a wrong
+        # key's garbage.
+        self._skipping = not self._doubtful() or (body < len(view) and 0 < view[body] < 3)
         body = axdr.skip(view, body)
         self._skipping = False
         return body
@@ -165,8 +168,8 @@ class ApduReader(CipherSteps):
     def _truncated(self):
         self._skipping = False
         view = self._views[self._depth]
-        self.errors.count("malformed", "APDU truncated: 0x%02x at offset %d runs past the %d-byte payload"
-                          % (view[self._at], self._at, len(view)))
+        self._record(DecodeError("APDU truncated: 0x%02x at offset %d runs past the %d-byte payload"
+                                 % (view[self._at], self._at, len(view))))
 
     def _failed(self):
         if self._skipping:
@@ -179,7 +182,20 @@ class ApduReader(CipherSteps):
             return
         error = _raised[0]
         _raised[0] = None
-        self.errors.record(error if error is not None else DecodeError("APDU rejected"))
+        self._record(error if error is not None else DecodeError("APDU rejected"))
+
+    def _record(self, error):
+        # In a plaintext that no tag vouched for, an APDU that does not parse is what a
+        # wrong key makes of one (its garbage opens like an APDU 2 times in 256): said as
+        # an authentication error, where the user looks for key trouble.
+        if error.kind == "malformed" and self._doubtful():
+            error = SecurityError("decrypted content does not parse (%s) and no tag vouches for it: "
+                                  "check the encryption key (GUEK)" % error)
+        self.errors.record(error)
+
+    def _doubtful(self):
+        # Walking a decrypted plaintext whose tag was not checked.
+        return self._depth >= self._sealed >= 0 and self._unvouched()
 
     def _apdu(self, view, pos):
         tag = view[pos]

@@ -44,18 +44,20 @@ class CipherSteps:
         if stop > start and plain[0] == _DSMR_START:
             self._dsmr_note(plain)
         else:
-            if stop > start and self._unvouched(plain[0]):
+            if stop > start and self._unvouched() and plain[0] != TAG_NOTIFICATION and plain[0] != TAG_GBT:
                 raise _noted(SecurityError(
                     "decrypted content is no APDU (first byte 0x%02x) and no tag vouches for it: "
                     "check the encryption key (GUEK)" % plain[0]))
             self._sealed = self._depth + 1
             self._enter(plain)
 
-    def _unvouched(self, first):
-        # Encrypted, its tag not checked (security 0x20, or no GAK), and the plaintext
-        # opens with neither a data-notification nor a GBT block: garbage, which a wrong
-        # key makes. Said as an authentication error, where the user looks for key trouble.
-        return self._sc & SC_ENC and not self._checked and first != TAG_NOTIFICATION and first != TAG_GBT
+    def _unvouched(self):
+        # Encrypted and its tag not checked (security 0x20, or no GAK): only the shape of
+        # the plaintext tells a right key from a wrong one. Plaintext that opens with
+        # neither a data-notification nor a GBT block, or does not parse as one, is the
+        # garbage a wrong key makes: said as an authentication error, where the user
+        # looks for key trouble.
+        return self._sc & SC_ENC and not self._checked
 
     def _dsmr_note(self, text):
         note = self._note()
