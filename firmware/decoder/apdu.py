@@ -168,8 +168,9 @@ class ApduReader(CipherSteps):
     def _truncated(self):
         self._skipping = False
         view = self._views[self._depth]
-        self._record(DecodeError("APDU truncated: 0x%02x at offset %d runs past the %d-byte payload"
-                                 % (view[self._at], self._at, len(view))))
+        _noted(DecodeError("APDU truncated: 0x%02x at offset %d runs past the %d-byte payload"
+                           % (view[self._at], self._at, len(view))))
+        self._failed()
 
     def _failed(self):
         if self._skipping:
@@ -182,9 +183,8 @@ class ApduReader(CipherSteps):
             return
         error = _raised[0]
         _raised[0] = None
-        self._record(error if error is not None else DecodeError("APDU rejected"))
-
-    def _record(self, error):
+        if error is None:
+            error = DecodeError("APDU rejected")
         # In a plaintext that no tag vouched for, an APDU that does not parse is what a
         # wrong key makes of one (its garbage opens like an APDU 2 times in 256): said as
         # an authentication error, where the user looks for key trouble.

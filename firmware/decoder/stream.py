@@ -158,7 +158,8 @@ class Framer:
             return self._take(pos, n)
         if n == 0:
             return self._wait(pos)
-        n = self._known_end()
+        way = self._way  # after a failed parse: where a frame ends when its extent is known
+        n = self._hdlc.end if way == _HDLC else (self._mbus.end if way == _MBUS else -1)
         if n > pos:
             # A whole frame that failed its FCS or checksum: counted even while hunting (its
             # header checked), and the next frame is due right after it.
@@ -287,12 +288,14 @@ class Framer:
             self._probed = pos + 1
         at = self._probed
         self._probed = -1
-        start = b"\x7e" if way == _HDLC else b"\x68"  # hdlc.FLAG or mbus.START, for find
         while True:
-            at = self._buf.find(start, at, self._end)
+            at = self._buf.find(b"\x7e" if way == _HDLC else b"\x68", at, self._end)  # FLAG, START
             if at < 0:
                 break
-            whole = self._closes(way, at)
+            if way == _HDLC:  # a cheap screen: 1 when the candidate ends where its length says
+                whole = hdlc.closes(self._buf, at, self._end)
+            else:
+                whole = self._mbus.closes(at, self._end)
             if whole < 0 and self._probed < 0:
                 self._probed = at  # the first candidate not yet whole: looked at again
             if whole > 0 and self._checked(way, at):
@@ -302,19 +305,13 @@ class Framer:
             self._probed = self._end
         return False
 
-    def _closes(self, way, at):
-        # A cheap screen: 1 when the candidate at ``at`` ends where its length says.
-        if way == _HDLC:
-            return hdlc.closes(self._buf, at, self._end)
-        return self._mbus_parser().closes(at, self._end)
-
     def _checked(self, way, at):
         # The candidate at ``at`` parses as a frame with good checksums. The parsers'
         # results are overwritten: the frame at _start is parsed again before use.
         try:
             if way == _HDLC:
                 return self._hdlc.parse(at, self._end) > 1
-            return self._mbus_parser().parse(at, self._end) > 0
+            return self._mbus.parse(at, self._end) > 0
         except DecodeError:
             return False
 
@@ -364,14 +361,6 @@ class Framer:
             self._lock = self._way  # a frame was expected here: the line speaks this framing
         if self._way == _HDLC or self._way == _MBUS:
             self._segments.lost()  # counted here: a message it belonged to is not counted again
-
-    def _known_end(self):
-        # After a failed parse: where the frame ends when its extent is known, else -1.
-        if self._way == _HDLC:
-            return self._hdlc.end
-        if self._way == _MBUS:
-            return self._mbus.end
-        return -1
 
     def _refill(self):
         tail = self._tail
