@@ -422,6 +422,23 @@ def test_a_header_with_only_a_time_is_the_meter_time_when_the_body_has_no_clock(
     assert telegrams[0].meter_time == "10:00:00"
 
 
+def _unnamed_values_with_a_clock():
+    clock = ds.cosem_datetime(2024, 3, 1, 12, 0, 0, deviation=-60)
+    body = bytes([0x02, 0x05]) + ds.octets(clock) + b"".join(ds.uint32(n) for n in (1, 2, 3, 4))
+    return ds.hdlc_frame(ds.LLC + ds.data_notification(body))
+
+
+def test_values_no_list_names_keep_their_date_time_as_the_clock_and_the_meter_time():
+    # Five values fit no list: they stay "#n", but a date-time among them is the clock, as
+    # a tagged body's unlabelled one is, and without a header time it is the meter time.
+    telegrams, dec = decode_all(_unnamed_values_with_a_clock())
+    assert dec.errors.total() == 0
+    assert telegrams[0].meter_time == "2024-03-01T12:00:00+01:00"
+    assert plain_readings(telegrams[0]) == {
+        "0-0:1.0.0": {"value": "2024-03-01T12:00:00+01:00"},
+        "#2": {"value": 1}, "#3": {"value": 2}, "#4": {"value": 3}, "#5": {"value": 4}}
+
+
 def test_status_attributes_and_header_times_read_the_same_on_micropython():
     from test_parity import assert_same
 
@@ -433,4 +450,5 @@ def test_status_attributes_and_header_times_read_the_same_on_micropython():
 
     status = enc.push_setup_body([(4, "1-0:32.7.0", 2), (4, "1-0:32.7.0", 4)], [("uint16", 2301), ("uint8", 3)])
     jobs.append({"id": "status", "hex": ds.hdlc_frame(ds.LLC + ds.data_notification(status)).hex()})
+    jobs.append({"id": "unnamed-with-clock", "hex": _unnamed_values_with_a_clock().hex()})
     assert_same(jobs)

@@ -122,7 +122,8 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
 
     Under "auto" the list's own exponents (SiL: 0.1 V, 0.01 A) and profile
     apply; a profile named by the user wins over them. No list of that
-    length: the values come out as "#1", "#2", … unscaled, so nothing is lost.
+    length: the values come out as "#1", "#2", … unscaled, so nothing is lost,
+    and a date-time among them as the clock 0-0:1.0.0 (the meter time).
     """
     # lists.py through obis's cache of lazily loaded readers: flat tagged bodies come
     # here too and never need the table.
@@ -130,7 +131,10 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
     out = {}
     if spec is None:
         for i in range(len(items)):
-            out["#%d" % (i + 1)] = (plain(items[i]), None)
+            if is_clock(items[i]) and "0-0:1.0.0" not in out:
+                out["0-0:1.0.0"] = (plain(items[i]), None)  # the clock, as in a tagged body
+            else:
+                out["#%d" % (i + 1)] = (plain(items[i]), None)
         return out
     overrides = None
     if profile_name == "auto":
