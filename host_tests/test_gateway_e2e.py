@@ -228,6 +228,18 @@ def test_an_invalid_config_refuses_to_start_naming_the_key(tmp_path, doc, key):
     assert b"refused: " + key in out.stdout
 
 
+def test_a_config_file_named_on_the_command_line_that_is_missing_refuses_to_start(tmp_path):
+    # A typo in --config used to start the gateway on every default (the uart source, HTTP
+    # on port 80, no MQTT) and exit 0 later, never saying the file was not there.
+    path = tmp_path / "no-such.json"
+    env = micropython_env()
+    env["METERLINK_DIR"] = str(tmp_path)
+    out = subprocess.run([MICROPYTHON, "-X", "heapsize=%s" % HEAP, os.path.join(ROOT, "firmware", "main.py"),
+                          "--config", str(path)], capture_output=True, env=env, cwd=ROOT, timeout=30)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert b"refused: (file): " in out.stdout and b"no such file" in out.stdout
+
+
 def test_a_stalled_http_client_does_not_hold_up_the_meter_reader(rig):
     import socket
 

@@ -188,6 +188,16 @@ def _load_config(path, board):
         gc.collect()
 
 
+def _exists(path):
+    import os
+
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
 def _preload():
     # Compiling a module needs several times its final size in scratch heap;
     # importing the big ones first, each into a freshly collected heap, keeps
@@ -213,6 +223,10 @@ def main(argv=None):
     board = Board()
     argv = sys.argv if argv is None else argv
     path = _config_path(argv, board)
+    if path != board.config_path() and not _exists(path):
+        # Named on the command line: a typo must not start the gateway on every default.
+        print("meterlink: configuration %s refused: (file): no such file" % path)
+        return 2
     while True:
         status = _run_once(board, path)
         if status is not None:
