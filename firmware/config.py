@@ -97,6 +97,9 @@ MAX_FILE = 16384
 KEY_HEX = 32
 
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+# A host name (RFC 1123 letters, digits, '-', '.'; '_' that local names carry) or an
+# IPv4/IPv6 address.
+_HOST_CHARS = _ID_CHARS + ".:"
 _HEX = "0123456789abcdef"
 
 
@@ -164,9 +167,17 @@ def _ident(key, value, allow_empty):
     return value
 
 
+def _host(key, value):
+    value = _text(key, value, MAX_HOST).strip()
+    for ch in value:
+        if ch not in _HOST_CHARS:
+            raise ConfigError(key, "must be a host name or an IP address (%r is not allowed)" % ch)
+    return value
+
+
 def _source(key, value):
     value = _text(key, value, MAX_HOST).strip()
-    if value == "":
+    if value == "" or ("://" in value and not value.startswith("tcp://")):
         raise ConfigError(key, 'must be "uart", "tcp://HOST:PORT" or a device/file path')
     if value.startswith("tcp://"):
         hostport = value[6:]
@@ -181,6 +192,8 @@ def _prefix(key, value):
     value = _text(key, value, MAX_TEXT).strip()
     if value == "" or value.startswith("/") or value.endswith("/"):
         raise ConfigError(key, "must be a non-empty topic without leading or trailing '/'")
+    if value.startswith("$"):  # MQTT 3.1.1 4.7.2: such topics are the broker's own
+        raise ConfigError(key, "a topic starting with '$' is reserved for the broker")
     for ch in "+#\x00":
         if ch in value:
             raise ConfigError(key, "MQTT wildcards '+', '#' are not allowed in a topic")
@@ -225,7 +238,7 @@ _CHECKS = {
     "meter.auth_key": _key_hex,
     "meter.profile": lambda k, v: _ident(k, v, False),
     "meter.lists": _lists,
-    "mqtt.host": lambda k, v: _text(k, v, MAX_HOST).strip(),
+    "mqtt.host": _host,
     "mqtt.port": lambda k, v: _int(k, v, 1, 65535),
     "mqtt.user": _text,
     "mqtt.password": _text,

@@ -64,6 +64,12 @@ def test_validate_does_not_change_defaults():
         ({"meter": {"source": ""}}, "meter.source"),
         ({"mqtt": {"prefix": "a/#"}}, "mqtt.prefix"),
         ({"mqtt": {"prefix": "/a"}}, "mqtt.prefix"),
+        ({"mqtt": {"prefix": "$SYS"}}, "mqtt.prefix"),  # $ topics are the broker's (MQTT 3.1.1 4.7.2)
+        ({"mqtt": {"discovery_prefix": "$share/x"}}, "mqtt.discovery_prefix"),
+        ({"mqtt": {"host": "bad host name!"}}, "mqtt.host"),
+        ({"mqtt": {"host": "broker/1883"}}, "mqtt.host"),
+        ({"meter": {"source": "ftp://meter/capture"}}, "meter.source"),
+        ({"meter": {"source": "tcp://:2000"}}, "meter.source"),
         ({"mqtt": {"layout": "xml"}}, "mqtt.layout"),
         ({"mqtt": {"discovery": "maybe"}}, "mqtt.discovery"),
         ({"mqtt": {"hots": "x"}}, "mqtt.hots"),
@@ -79,6 +85,11 @@ def test_an_invalid_value_is_refused_naming_its_dotted_key(given, key):
         config.validate(given)
     assert info.value.key == key
     assert str(info.value).startswith(key + ":")
+
+
+@pytest.mark.parametrize("host", ["broker", "mqtt.example.ch", "192.168.1.20", "fe80::1", "my_nas.local"])
+def test_host_names_and_addresses_are_accepted(host):
+    assert config.validate({"mqtt": {"host": host}})["mqtt"]["host"] == host
 
 
 def test_form_strings_are_normalised():
