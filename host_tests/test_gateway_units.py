@@ -334,6 +334,41 @@ def test_a_memory_error_reading_the_meter_costs_one_session_not_the_reader_task(
     assert store.frame_counter == 2  # push 0: the 5 s list and the minute list
 
 
+def test_a_source_that_opens_but_gives_no_byte_is_retried_with_a_growing_backoff(monkeypatch):
+    # On MicroPython asyncio.open_connection returns before the connect is done: a refused
+    # TCP source "opens", then its first read ends. Taken for a working port, it reset the
+    # backoff and was retried twice a second forever.
+    import asyncio
+
+    from app import reader as reader_module
+
+    monkeypatch.setattr(reader_module, "BACKOFF_FIRST", 0.02)
+
+    class Refused:
+        async def readinto(self, buf):
+            return 0
+
+        def close(self):
+            pass
+
+    class Board:
+        opened = 0
+
+        async def open_meter(self, source, baud, line="8N1"):
+            Board.opened += 1
+            return Refused()
+
+    reader = MeterReader(Board(), "tcp://x:1", 9600, Decoder(), Store(), log=lambda m: None)
+
+    async def main():
+        task = asyncio.create_task(reader.run())
+        await asyncio.sleep(1.0)  # 0.02 + 0.04 + ... : 6 opens; without backoff about 50
+        task.cancel()
+
+    asyncio.run(main())
+    assert 4 <= Board.opened <= 7, Board.opened
+
+
 HEALTH = """
 import asyncio, config
 import app.app as appmod

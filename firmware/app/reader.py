@@ -58,7 +58,7 @@ class MeterReader:
                 continue
             self.connected = True
             self.connects += 1
-            delay = BACKOFF_FIRST
+            before = self.bytes_read
             try:
                 await self._pump(meter)
             except (OSError, MemoryError) as e:
@@ -67,8 +67,14 @@ class MeterReader:
             finally:
                 self.connected = False
                 meter.close()
-            self.log("meter: %s closed, reopening" % self.source)
-            await asyncio.sleep(BACKOFF_FIRST)
+            if self.bytes_read != before:
+                # The port worked. A session without a byte did not: a refused TCP source
+                # "opens" on MicroPython (open_connection returns before the connect is
+                # done) and fails at its first read, and keeps the backoff growing.
+                delay = BACKOFF_FIRST
+            self.log("meter: %s closed, reopening in %ss" % (self.source, delay))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX)
 
     def _failed(self, error):
         if isinstance(error, MemoryError):
