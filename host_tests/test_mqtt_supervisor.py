@@ -100,6 +100,11 @@ class FakeBroker:
 @pytest.mark.parametrize("connack, seconds, error", [
     (b"\x20\x02\x00\x00", 5.5, "no reply from the broker"),
     (b"\x20\x02\x00\x05", 1.5, "connect to 127.0.0.1"),  # 5 = not authorised
+    # CONNACK codes in words (MQTT 3.1.1 3.2.2.3), with what to check: they used to read
+    # "MQTTException(5,)".
+    (b"\x20\x02\x00\x05", 1.5, "broker refused: not authorized (check mqtt.user and mqtt.password)"),
+    (b"\x20\x02\x00\x04", 1.5, "broker refused: bad user name or password (check mqtt.user and mqtt.password)"),
+    (b"\x20\x02\x00\x02", 1.5, "broker refused: client identifier rejected"),
 ])
 def test_supervisor_gives_up_bad_connections_and_keeps_retrying(connack, seconds, error):
     broker = FakeBroker(connack)
@@ -113,6 +118,17 @@ def test_supervisor_gives_up_bad_connections_and_keeps_retrying(connack, seconds
     assert error in last_error
     if connack[3] == 0:
         assert int(connects) >= 2  # reconnected after the silence
+
+
+def test_a_refused_tcp_connection_is_named_not_numbered():
+    # OSError(111,) said nothing to a user; the errno's name does.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    out = run_micropython(["-c", SCRIPT % (port, 0.5)])
+    assert out.returncode == 0, out.stderr.decode()
+    assert "failed: ECONNREFUSED" in out.stdout.decode()
 
 
 def test_without_a_host_mqtt_is_off_but_the_task_stays_alive():

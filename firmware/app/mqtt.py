@@ -68,6 +68,26 @@ _CLIENT_ID_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX
 _CLIENT_ID_MAX = const(23)
 
 
+# CONNACK return codes 1-5 (MQTT 3.1.1, 3.2.2.3), which umqtt raises as MQTTException(code).
+_REFUSALS = (None, "unacceptable protocol version", "client identifier rejected", "server unavailable",
+             "bad user name or password (check mqtt.user and mqtt.password)",
+             "not authorized (check mqtt.user and mqtt.password)")
+
+
+def _reason(error):
+    # A failure as a user reads it: the broker's refusal in words, a socket error by name.
+    code = error.args[0] if error.args else None
+    if isinstance(error, MQTTException) and type(code) is int and 0 < code < len(_REFUSALS):
+        return "broker refused: " + _REFUSALS[code]
+    if isinstance(error, OSError) and type(code) is int:
+        import errno
+
+        name = getattr(errno, "errorcode", {}).get(code)  # a port may build errno without the table
+        if name is not None:
+            return name
+    return repr(error)
+
+
 def client_id(device_id):
     """The MQTT ClientId for ``device_id``: "meterlink" and the id where that is a
     ClientId every broker takes (the ESP32's 12 hex digits are), else "ml", the
@@ -138,7 +158,7 @@ class MqttPublisher:
             try:
                 self._connect()
             except _FAILURES as e:
-                self._fail("connect to %s:%d failed: %r" % (self.cfg["host"], self.cfg["port"], e))
+                self._fail("connect to %s:%d failed: %s" % (self.cfg["host"], self.cfg["port"], _reason(e)))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
@@ -146,7 +166,7 @@ class MqttPublisher:
             try:
                 await self._session()
             except _FAILURES as e:
-                self._fail("connection lost: %r" % (e,))
+                self._fail("connection lost: %s" % _reason(e))
             await asyncio.sleep(BACKOFF_FIRST)
 
     async def _off(self, why):
