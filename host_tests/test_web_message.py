@@ -55,6 +55,21 @@ def test_a_request_parses_the_same_however_it_is_split(reader, sizes):
     assert req.form() == {"a": "1", "b": "x y%2"}
 
 
+@pytest.mark.parametrize("sizes", [(1,), (4096,)])
+@pytest.mark.parametrize("raw", [
+    b"GET /api/v1/status HTTP/1.0\n\n",  # printf ... | nc: lines ended by LF alone
+    b"GET /api/v1/status HTTP/1.1\nHost: x\r\nAccept: */*\n\n",  # mixed
+    b"\r\nGET /api/v1/status HTTP/1.1\r\nHost: x\r\n\r\n",  # a blank line before the request line
+])
+def test_lf_line_ends_and_a_leading_blank_line_are_read_as_rfc_9112_allows(raw, sizes):
+    # RFC 9112 2.2: a recipient may take a lone LF as a line end, and a server should
+    # ignore an empty line before the request line. The LF-only request used to wait for
+    # a CR LF CR LF that never came, then got 408 after 10 s.
+    req = parse(raw, IntoReader, sizes)
+    assert (req.method, req.path) == ("GET", "/api/v1/status")
+    assert bytes(req.body) == b""
+
+
 def test_the_head_buffer_bound_is_a_431_not_a_bigger_buffer():
     raw = b"GET / HTTP/1.1\r\nX: " + b"a" * message.MAX_HEAD + b"\r\n\r\n"
     with pytest.raises(HttpError) as e:

@@ -222,14 +222,17 @@ async def _read_some(reader, view):
 
 
 async def _read_head(reader, buf):
-    """Fill ``buf`` up to the blank line; returns (offset of the blank line, bytes read)."""
+    """Fill ``buf`` through the blank line; returns (where the head ends, bytes read)."""
     view = memoryview(buf)
     have = 0
     while True:
         end = buf.find(b"\r\n\r\n", 0, have)
+        bare = buf.find(b"\n\n", 0, have)  # RFC 9112 2.2: a lone LF may end a line (printf | nc)
+        if bare >= 0 and (end < 0 or bare < end):
+            return bare + 2, have
         if end >= 0:
-            return end, have
-        first = buf.find(b"\r\n", 0, have)
+            return end + 4, have
+        first = buf.find(b"\n", 0, have)
         if (first < 0 and have > MAX_REQUEST_LINE) or first > MAX_REQUEST_LINE:
             raise HttpError(414, "request line longer than %d bytes" % MAX_REQUEST_LINE)
         if have == len(buf):
@@ -264,12 +267,15 @@ async def read_request(reader, remote=None, buf=None):
     if buf is None:
         buf = bytearray(MAX_HEAD)
     end, have = await _read_head(reader, buf)
-    lines = bytes(buf[:end]).split(b"\r\n")
+    lines = bytes(buf[:end]).replace(b"\r\n", b"\n").split(b"\n")[:-2]  # the blank line's two
+    while lines and not lines[0]:
+        lines.pop(0)  # RFC 9112 2.2: empty lines before the request line are ignored
+    lines = lines or [b""]
     if len(lines[0]) > MAX_REQUEST_LINE:  # the whole head came in one read
         raise HttpError(414, "request line longer than %d bytes" % MAX_REQUEST_LINE)
     method, path, query = _parse_request_line(lines[0])
     headers = _parse_headers(lines[1:])
-    early = memoryview(buf)[end + 4 : have]
+    early = memoryview(buf)[end:have]
     body = await _read_body(reader, early, _body_length(headers))
     return Request(method, path, query, headers, body, remote)
 
