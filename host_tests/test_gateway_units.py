@@ -143,6 +143,12 @@ class TestDiscovery:
         assert doc["value_template"] == "{{ value_json.readings['0-0:96.13.0'].value[:255] }}"
         assert self.cfg("0-0:96.3.10/3", 1, None)["value_template"].endswith(".value }}")
 
+    def test_a_list_state_is_cut_to_255_characters_of_its_text(self):
+        # A power failure log (1-0:99.97.0) comes out as a list; rendered, it may run long.
+        doc = self.cfg("1-0:99.97.0", [["2019-03-26T09:50:15+01:00", 2014]] * 20, None)
+        assert doc["value_template"] == "{{ (value_json.readings['1-0:99.97.0'].value | string)[:255] }}"
+        assert "state_class" not in doc
+
     def test_ids_topic_template_and_device_are_stable(self):
         doc = self.cfg("1-0:1.8.0", 1, "Wh")
         assert doc["unique_id"] == "dev1_obis_1_0_1_8_0"

@@ -138,8 +138,12 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
         # a DSMR 5 text message may be 1024.
         out["value_template"] = "{{ value_json.readings['%s'].value[:255] }}" % code
         return out
+    if isinstance(value, (list, tuple)):
+        # A list (a DSMR power failure log) as its text, cut the same way.
+        out["value_template"] = "{{ (value_json.readings['%s'].value | string)[:255] }}" % code
+        return out
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return out  # lists, flags: Home Assistant shows them as they are
+        return out  # flags: Home Assistant shows them as they are
     if not unit:
         out["state_class"] = "measurement"
         if _is_power_factor(code):
