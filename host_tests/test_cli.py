@@ -149,6 +149,26 @@ def test_a_capture_that_ends_between_gbt_blocks_says_so():
     assert done.stderr.decode().strip().startswith("error: the input ends inside a General Block Transfer: ")
 
 
+@pytest.mark.parametrize("inside", [b"\x7e\xa8\xff\x03", b"\x68\xf0\xf0\x68", b"/ABC5"])
+@pytest.mark.parametrize("ciphered", [False, True])
+def test_a_capture_of_one_bare_apdu_that_holds_a_frame_head_still_decodes(inside, ciphered):
+    # Bytes inside a bare APDU that open a frame (7E A8 .., 68 L L 68, "/" + letters) made
+    # the framer wait for that frame's end; in a capture of one APDU it never comes, and
+    # the CLI printed nothing but "the input ends inside a frame". Random ciphertext holds
+    # such bytes in about one APDU in twelve.
+    body = ds.tagged_body([("1-0:1.8.0", ds.uint32(1234), (0, 30)), ("0-0:96.1.0", ds.octets(inside + b"xyz"), None)])
+    apdu = ds.data_notification(body)
+    args = ["--hex", "-"]
+    if ciphered:
+        apdu = ds.cipher(apdu, ds.SIL_KEY, ds.SIL_TITLE, 7, ds.SIL_AUTH_KEY)
+        apdu = apdu[:-24] + inside + apdu[-24 + len(inside):]  # in the ciphertext: the plaintext garbles
+        args = ["--key", KEY, "--hex", "-"]  # no GAK: the tag is not checked, the plaintext is garbled
+    done = run(args, apdu.hex().encode())
+    assert "the input ends inside a frame" not in done.stderr.decode(), done.stderr
+    if not ciphered:
+        assert done.returncode == 0 and lines(done.stdout)[0]["readings"]["1-0:1.8.0"]["value"] == 1234
+
+
 def test_a_whole_capture_has_no_such_line(capture):
     _, data = capture
     done = run(["--key", KEY, "--auth-key", AUTH, "-"], data + b"\x7e")

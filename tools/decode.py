@@ -168,8 +168,10 @@ def main(argv=None):
         for telegram in dec.feed(chunk):
             out.write(decoder.telegram_json(telegram) + "\n")
         out.flush()
-    from decoder.leftover import unfinished
+    from decoder.leftover import ended, unfinished
 
+    for telegram in ended(dec):
+        out.write(decoder.telegram_json(telegram) + "\n")
     left = unfinished(dec)
     if left is not None:
         sys.stderr.write("error: %s\n" % left)

@@ -7,6 +7,20 @@ heap for a question only the host asks); loaded by the CLI alone.
 """
 
 
+def ended(decoder):
+    """The input is over: the telegrams of a bare APDU the framer held back only because
+    a frame (7E A8 .., 68 L L 68, "/" and letters) might start inside it. No byte can
+    come now to complete such a frame; a capture of one ciphered APDU has one in about
+    twelve. Taken as the framer takes bare APDUs on a line locked on them."""
+    from decoder import stream
+
+    framer = decoder._framer
+    if framer._start >= framer._end or framer._way != stream._BARE or framer._tail is not None:
+        return []
+    framer._lock = stream._BARE
+    return decoder.feed(b"")
+
+
 def unfinished(decoder):
     """What ``decoder``'s input left waiting for its rest, as text, or None."""
     framer, reader = decoder._framer, decoder._reader
