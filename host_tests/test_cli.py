@@ -169,6 +169,19 @@ def test_a_capture_of_one_bare_apdu_that_holds_a_frame_head_still_decodes(inside
         assert done.returncode == 0 and lines(done.stdout)[0]["readings"]["1-0:1.8.0"]["value"] == 1234
 
 
+@pytest.mark.parametrize("crc", ["", "!"])
+def test_a_dsmr_telegram_that_ends_the_file_at_its_last_character_decodes(tmp_path, crc):
+    # "!" (DSMR 2.2, no CRC) or "!61BC" as the file's last bytes, no line end after them.
+    text = "/ISk5\\2MT382-1000\r\n\r\n1-0:1.8.1(001234.567*kWh)\r\n!"
+    if crc:
+        text += "%04X" % ds.crc16_arc(text.encode())
+    path = tmp_path / "telegram.txt"
+    path.write_bytes(text.encode())
+    done = run([str(path)])
+    assert done.returncode == 0 and done.stderr == b"", done.stderr
+    assert lines(done.stdout)[0]["readings"]["1-0:1.8.1"] == {"value": 1234.567, "unit": "kWh"}
+
+
 def test_a_whole_capture_has_no_such_line(capture):
     _, data = capture
     done = run(["--key", KEY, "--auth-key", AUTH, "-"], data + b"\x7e")

@@ -8,17 +8,25 @@ heap for a question only the host asks); loaded by the CLI alone.
 
 
 def ended(decoder):
-    """The input is over: the telegrams of a bare APDU the framer held back only because
-    a frame (7E A8 .., 68 L L 68, "/" and letters) might start inside it. No byte can
-    come now to complete such a frame; a capture of one ciphered APDU has one in about
-    twelve. Taken as the framer takes bare APDUs on a line locked on them."""
+    """The input is over: the telegrams of what the framer held back only for bytes that
+    cannot come now.
+
+    - A bare APDU inside which a frame (7E A8 .., 68 L L 68, "/" and letters) might
+      start: a capture of one ciphered APDU has such bytes in about one in twelve. It
+      is taken as the framer takes bare APDUs on a line locked on them.
+    - A DSMR telegram whose "!" (and CRC) end the file with no line end after them.
+    """
     from decoder import stream
 
     framer = decoder._framer
-    if framer._start >= framer._end or framer._way != stream._BARE or framer._tail is not None:
+    if framer._start >= framer._end or framer._tail is not None:
         return []
-    framer._lock = stream._BARE
-    return decoder.feed(b"")
+    if framer._way == stream._BARE:
+        framer._lock = stream._BARE
+        return decoder.feed(b"")
+    if framer._way == stream._DSMR:
+        return decoder.feed(b"\r\n")
+    return []
 
 
 def unfinished(decoder):
