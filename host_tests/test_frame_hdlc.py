@@ -107,6 +107,20 @@ def test_corrupted_fcs_counts_checksum():
     assert nonzero(log) == {"checksum": 1}
 
 
+def test_a_frame_cut_short_where_its_length_lands_on_a_flag_still_lets_the_next_frame_out():
+    # The cut frame's length points at a flag further on: HCS and closing flag "check",
+    # the FCS does not. The good frame that starts inside it must come out, and the one
+    # fault count once, the same however the bytes come.
+    tail = b"".join(hdlc_frame(LLC + notification(n)) for n in range(2, 30))
+    long_frame = hdlc_frame(LLC + notification(0) + bytes(300))
+    cut = next(c for c in range(12, 300) if (long_frame[:c] + tail)[len(long_frame) - 1] == 0x7E)
+    data = hdlc_frame(LLC + notification(1)) + long_frame[:cut] + tail
+    for chunks in ([data], chunked(data, sizes=[1]), chunked(data)):
+        out, log = frame(data, chunks)
+        assert payloads(out) == [notification(n) for n in range(1, 30)]
+        assert nonzero(log) == {"malformed": 1}
+
+
 @pytest.mark.parametrize("between", [b"", b"\x00\x00", b"\x7e"])
 def test_every_frame_that_fails_only_its_fcs_is_counted_and_the_next_is_due_after_it(between):
     # Its HCS checked and its closing flag sits where its length says: a real frame whose

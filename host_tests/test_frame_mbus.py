@@ -97,6 +97,21 @@ def test_a_frame_cut_short_does_not_hold_back_the_frames_after_it(cut):
     assert nonzero(log) == {"malformed": 1}
 
 
+def test_a_frame_cut_short_where_its_length_lands_on_a_16_still_lets_the_next_frame_out():
+    # The cut frame's L points into the next frame, at a byte that happens to be 16: its
+    # head and stop byte "check", its checksum does not. It must not be taken for a whole
+    # frame to skip: the good frame that starts inside it comes out (it did only when the
+    # bytes trickled in), and the one fault counts once, the same however the bytes come.
+    tail = b"".join(mbus_frame(notification(n), 0x10) for n in range(2, 22))
+    long_frame = mbus_frame(notification(0) + bytes(200), 0x10)
+    cut = next(c for c in range(10, 200) if (long_frame[:c] + tail)[len(long_frame) - 1] == 0x16)
+    data = mbus_frame(notification(1), 0x10) + long_frame[:cut] + tail
+    for chunks in ([data], chunked(data, sizes=[1]), chunked(data)):
+        out, log = frame(data, chunks)
+        assert out == [notification(n) for n in range(1, 22)]
+        assert nonzero(log) == {"malformed": 1}
+
+
 @pytest.mark.parametrize("between", [b"", b"\x00\x00"])
 def test_every_frame_that_fails_only_its_checksum_is_counted_and_the_next_is_due_after_it(between):
     # 68 L L 68 and the 16 where L puts it: a real frame with damaged data.

@@ -81,6 +81,11 @@ def cases():
             b[at] ^= 0x55
         data = make(0) + b"\x00\x00" + bytes(bad[0]) + bytes(bad[1]) + make(3)
         out.append(["%s-two-bad-frames" % name, data.hex()])
+    # A frame cut short whose length lands on a flag further on.
+    tail = b"".join(hdlc_frame(LLC + notification(n)) for n in range(2, 30))
+    long_frame = hdlc_frame(LLC + notification(0) + bytes(300))
+    cut = next(c for c in range(12, 300) if (long_frame[:c] + tail)[len(long_frame) - 1] == 0x7E)
+    out.append(["hdlc-cut-onto-a-flag", (long_frame[:cut] + tail).hex()])
     return out
 
 

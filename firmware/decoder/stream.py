@@ -161,6 +161,11 @@ class Framer:
         way = self._way  # after a failed parse: where a frame ends when its extent is known
         n = self._hdlc.end if way == _HDLC else (self._mbus.end if way == _MBUS else -1)
         if n > pos:
+            if self._cut_short(pos, n):
+                # Cut short, its length running into the frames after it, where a flag
+                # or 16 happened to sit: the whole checked frame inside it comes out.
+                self._drop(pos, DecodeError("frame cut short: a whole frame starts inside it"))
+                return _AGAIN
             # A whole frame that failed its FCS or checksum: counted even while hunting (its
             # header checked), and the next frame is due right after it.
             self._count(None)
@@ -262,7 +267,7 @@ class Framer:
             self._sync = self._sync or self._way == _DSMR
             self._drop(pos, overflow_error("frame longer than the %d-byte buffer" % self._cap))
             return _AGAIN
-        if self._cut_short(pos):
+        if self._cut_short(pos, self._end):
             self._drop(pos, DecodeError("frame cut short: a whole frame starts inside it"))
             return _AGAIN
         if self._tail is None:
@@ -270,9 +275,10 @@ class Framer:
         self._refill()
         return _AGAIN
 
-    def _cut_short(self, pos):
-        # Whether a whole, checked frame of the line's framing (HDLC or M-Bus) has arrived
-        # inside the frame at pos, which still waits for the bytes its length claims. Then
+    def _cut_short(self, pos, stop):
+        # Whether a whole, checked frame of the line's framing (HDLC or M-Bus) starting
+        # before ``stop`` has arrived inside the frame at pos, which still waits for the
+        # bytes its length claims (or failed where that length put its end). Then
         # that one was cut short (a meter reset, a dropped line), or was a false start the
         # hunt found in a corrupt frame's bytes ("/" and three letters, 68 L L 68): waiting
         # for its end would hold back every frame behind it, up to the whole buffer.
@@ -289,7 +295,7 @@ class Framer:
         at = self._probed
         self._probed = -1
         while True:
-            at = self._buf.find(b"\x7e" if way == _HDLC else b"\x68", at, self._end)  # FLAG, START
+            at = self._buf.find(b"\x7e" if way == _HDLC else b"\x68", at, stop)  # FLAG, START
             if at < 0:
                 break
             if way == _HDLC:  # a cheap screen: 1 when the candidate ends where its length says
@@ -302,7 +308,7 @@ class Framer:
                 return True
             at += 1
         if self._probed < 0:
-            self._probed = self._end
+            self._probed = stop
         return False
 
     def _checked(self, way, at):
