@@ -251,7 +251,8 @@ def test_parse_rejects_text_that_is_no_telegram():
 
 
 @pytest.mark.parametrize("stamp", ["632525252525W", "000000000000W", "123412341234W", "250000000000W",
-                                   "230230120000W", "231121240000W", "231121156000S", "231121150060W"])
+                                   "230230120000W", "231121240000W", "231121156000S", "231121150060W",
+                                   "230229120000W"])  # 2023 is no leap year (DSMR's YY is 20YY)
 def test_parse_a_time_that_does_not_exist_is_null(stamp):
     # Fluvius writes 632525252525W for a month without a peak (0-0:98.1.0), meters whose
     # clock is not set 000000000000W or 123412341234W: these came out as "2063-25-25T…".

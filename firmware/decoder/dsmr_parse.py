@@ -312,6 +312,8 @@ def _real_time(data, t):
     # for a clock not set: the value is null, not "2063-25-25T25:25:25".
     month = _two(data, t + 2)
     day = _two(data, t + 4)
+    if month == 2 and day == 29 and _two(data, t) % 4:
+        return False  # YY is 20YY, where the leap years are those divisible by 4
     return (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1] and _two(data, t + 6) < 24
             and _two(data, t + 8) < 60 and _two(data, t + 10) < 60)
 
