@@ -53,6 +53,28 @@ def test_bad_crc_is_one_checksum_error_and_the_next_telegram_comes_out():
     assert nonzero(log) == {"checksum": 1}
 
 
+@pytest.mark.parametrize("idle", [b"\x00\x00", b"\xff", b"  "])
+def test_a_bad_telegram_after_idle_bytes_is_counted(idle):
+    # Some P1 ports send NULs or idle bytes between telegrams. They put the framer into
+    # hunting, and a telegram cut short right after them (its text running into the next
+    # one's CRC) went uncounted. On a line locked on DSMR, a telegram from "/" to a CRC that
+    # does not match is a real one, damaged: counted, hunting or not.
+    good = dsmr_telegram(LINES)
+    data = good + idle + good[:300] + good + idle + good.replace(b"230.1", b"230.2")
+    for chunks in ([data], chunked(data, sizes=[1])):
+        out, log = frame(data, chunks)
+        assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 2
+        assert nonzero(log) == {"checksum": 2}
+
+
+def test_bad_telegrams_after_idle_bytes_count_the_same_on_micropython():
+    from test_parity import assert_same
+
+    good = dsmr_telegram(LINES)
+    data = good + b"\x00\x00" + good[:300] + good + b"\xff" + good.replace(b"230.1", b"230.2")
+    assert_same([{"id": "idle/%d" % chunk, "hex": data.hex(), "chunk": chunk} for chunk in (0, 1, 7)])
+
+
 def _with_short_crc(n):
     # The telegram of LINES and a text line "n", its CRC written without leading zeros.
     data = dsmr_telegram(LINES + ["0-0:96.13.1(%d)" % n], with_crc=False)

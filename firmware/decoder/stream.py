@@ -172,6 +172,11 @@ class Framer:
             self._start = n
             self._sync = True
             return _AGAIN
+        if way == _DSMR and self._lock == _DSMR and not self._sync and self._failure().kind == "checksum":
+            # From "/" to a CRC that does not match, on a line that speaks DSMR: a real
+            # telegram, damaged (often cut short, its text running into the next one),
+            # counted even when idle bytes (NULs, some P1 ports) put the framer to hunting.
+            self._sync = True
         self._drop(pos, None)
         return _AGAIN
 
