@@ -171,7 +171,9 @@ def _host(key, value):
     value = _text(key, value, MAX_HOST).strip()
     for ch in value:
         if ch not in _HOST_CHARS:
-            raise ConfigError(key, "must be a host name or an IP address (%r is not allowed)" % ch)
+            raise ConfigError(key, "must be a host name or an IP address ('%s' is not allowed)" % ch)
+    if value.count(":") == 1:  # an IPv6 address has at least two
+        raise ConfigError(key, "the port goes in mqtt.port, not after the host")
     return value
 
 
@@ -194,9 +196,11 @@ def _prefix(key, value):
         raise ConfigError(key, "must be a non-empty topic without leading or trailing '/'")
     if value.startswith("$"):  # MQTT 3.1.1 4.7.2: such topics are the broker's own
         raise ConfigError(key, "a topic starting with '$' is reserved for the broker")
-    for ch in "+#\x00":
+    for ch in "+#":
         if ch in value:
             raise ConfigError(key, "MQTT wildcards '+', '#' are not allowed in a topic")
+    if "\x00" in value:  # MQTT 3.1.1 1.5.3
+        raise ConfigError(key, "a topic must not hold the character U+0000")
     return value
 
 
@@ -222,11 +226,21 @@ def _ssid(key, value):
 
 
 def _wifi_password(key, value):
-    value = _text(key, value, MAX_WPA)
+    value = _text(key, value, MAX_WPA + 1)
+    if len(value) == MAX_WPA + 1 and _is_hex(value):
+        return value  # the 256-bit pre-shared key itself, as 64 hex digits (802.11i)
     size = len(value.encode())
     if value and not MIN_WPA <= size <= MAX_WPA:
-        raise ConfigError(key, "a WPA2 passphrase has %d to %d characters" % (MIN_WPA, MAX_WPA))
+        raise ConfigError(key, "a WPA2 passphrase has %d to %d characters (bytes in UTF-8), or is "
+                               "the key as %d hex digits" % (MIN_WPA, MAX_WPA, MAX_WPA + 1))
     return value
+
+
+def _is_hex(value):
+    for ch in value.lower():
+        if ch not in _HEX:
+            return False
+    return True
 
 
 # One checker per dotted key: (section, name) -> function(key, value) -> value.

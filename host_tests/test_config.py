@@ -68,6 +68,9 @@ def test_validate_does_not_change_defaults():
         ({"mqtt": {"discovery_prefix": "$share/x"}}, "mqtt.discovery_prefix"),
         ({"mqtt": {"host": "bad host name!"}}, "mqtt.host"),
         ({"mqtt": {"host": "broker/1883"}}, "mqtt.host"),
+        ({"mqtt": {"host": "127.0.0.1:1883"}}, "mqtt.host"),  # the port goes in mqtt.port
+        ({"mqtt": {"prefix": "a\x00b"}}, "mqtt.prefix"),
+        ({"wifi": {"password": "g" * 64}}, "wifi.password"),  # 64 characters: only as hex digits
         ({"meter": {"source": "ftp://meter/capture"}}, "meter.source"),
         ({"meter": {"source": "tcp://:2000"}}, "meter.source"),
         ({"mqtt": {"layout": "xml"}}, "mqtt.layout"),
@@ -183,6 +186,11 @@ def test_bad_files_are_refused_the_same_on_micropython(tmp_path):
     assert len(lines) == 4 and all(line.startswith("(file) ") for line in lines), lines
     for line, name in zip(lines, sorted(BAD_FILES)):
         assert BAD_FILES[name][1] in line
+
+
+@pytest.mark.parametrize("psk", ["0123456789abcdef" * 4, "0123456789ABCDEF" * 4, "a" * 8, "a" * 63])
+def test_a_wpa2_passphrase_or_its_64_hex_digit_key_is_accepted(psk):
+    assert config.validate({"wifi": {"password": psk}})["wifi"]["password"] == psk
 
 
 @pytest.mark.parametrize("ssid, ok", [("a" * 32, True), ("ä" * 16, True), ("ä" * 17, False), ("a" * 33, False)])

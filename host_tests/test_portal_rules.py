@@ -114,6 +114,10 @@ class TestTheForm:
         cfg, _ = form.apply(dict(GOOD, **{"wifi.ssid_other": " Hidden Net "}), defaults())
         assert cfg["wifi"]["ssid"] == "Hidden Net"
 
+    def test_a_network_picked_from_the_scan_keeps_the_spaces_of_its_name(self):
+        cfg, _ = form.apply(dict(GOOD, **{"wifi.ssid": "  Spaced  "}), defaults())
+        assert cfg["wifi"]["ssid"] == "  Spaced  "
+
     def test_an_unticked_checkbox_turns_discovery_off(self):
         posted = dict(GOOD)
         del posted["mqtt.discovery"]
@@ -158,7 +162,14 @@ class TestTheAdminGuard:
         guard = auth.Guard(FakeClock())
         assert guard.check(basic("admin-pass-1", "anyone"), "admin-pass-1") == auth.OK
 
-    @pytest.mark.parametrize("header", [None, "", "Bearer x", "Basic !!!", "Basic " + "A" * 400,
+    @pytest.mark.parametrize("password", ["\u00e4" * 128, "\U0001f600" * 128])
+    def test_the_longest_password_config_takes_opens_in_any_script(self, password):
+        # config.py takes 128 characters; UTF-8 spells them in up to 512 bytes. The header
+        # bound was 256 characters: a saved "ä" * 100 could never open /config.
+        assert config.validate({"admin": {"password": password}})["admin"]["password"] == password
+        assert auth.Guard(FakeClock()).check(basic(password), password) == auth.OK
+
+    @pytest.mark.parametrize("header", [None, "", "Bearer x", "Basic !!!", "Basic " + "A" * 800,
                                         "Basic " + base64.b64encode(b"no-colon").decode()])
     def test_missing_or_malformed_credentials_are_denied(self, header):
         assert auth.Guard(FakeClock()).check(header, "admin-pass-1") == auth.DENIED

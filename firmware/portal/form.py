@@ -45,8 +45,11 @@ def _get(cfg, dotted, default=None):
 
 def ssid_of(form):
     """The SSID the form names: a typed hidden network wins over the list."""
+    # A typed name loses the spaces around it (a phone keyboard adds one after a word);
+    # one picked from the scan is taken as it is: an SSID is any bytes (802.11), spaces
+    # around it included.
     typed = form.get("wifi.ssid_other", "").strip()
-    return typed or form.get("wifi.ssid", "").strip()
+    return typed or form.get("wifi.ssid", "")
 
 
 def _apply_meter(cfg, form, errors):

@@ -95,8 +95,8 @@ def _wifi(out, values, errors, secrets, networks):
          _input("wifi.ssid_other", "", extra=' maxlength="%d"' % SSID_MAX), errors,
          row_id="ssid-other-row")
     _row(out, "wifi.password", "WiFi password",
-         _secret("wifi.password", secrets.get("wifi.password"), ' minlength="8" maxlength="63"'),
-         errors, "8 to 63 characters; empty for an open network")
+         _secret("wifi.password", secrets.get("wifi.password"), ' minlength="8" maxlength="64"'),
+         errors, "8 to 63 characters, or the key as 64 hex digits; empty for an open network")
     out.append("</fieldset>")
 
 
