@@ -105,6 +105,7 @@ class FakeBroker:
     (b"\x20\x02\x00\x05", 1.5, "broker refused: not authorized (check mqtt.user and mqtt.password)"),
     (b"\x20\x02\x00\x04", 1.5, "broker refused: bad user name or password (check mqtt.user and mqtt.password)"),
     (b"\x20\x02\x00\x02", 1.5, "broker refused: client identifier rejected"),
+    (b"HTTP/1.1 400 Bad Request\r\n\r\n", 1.5, "the server did not answer as an MQTT broker"),
 ])
 def test_supervisor_gives_up_bad_connections_and_keeps_retrying(connack, seconds, error):
     broker = FakeBroker(connack)

@@ -83,6 +83,10 @@ class TestCaptive:
             assert b'id="err-%s"' % field.encode() in body
         assert run.stored() == before
         assert b'value="Home Net"' in body  # what was typed stays, secrets excepted
+        # A secret typed with no fault of its own is not sent back either: its field says to
+        # type it again, or the next save would keep none (an open network, no key).
+        assert b'id="err-wifi.password"' in body and b"type it again" in body
+        assert SECRETS["wifi.password"].encode() not in body
 
     def test_saving_writes_the_file_and_the_gateway_comes_up_with_it(self, run):
         status, _, body = post(run.bodies, run.portal_port, "/", FORM)

@@ -79,6 +79,8 @@ def _reason(error):
     code = error.args[0] if error.args else None
     if isinstance(error, MQTTException) and type(code) is int and 0 < code < len(_REFUSALS):
         return "broker refused: " + _REFUSALS[code]
+    if isinstance(error, AssertionError):  # umqtt checks the broker's replies with assert
+        return "the server did not answer as an MQTT broker"
     if isinstance(error, OSError) and type(code) is int:
         import errno
 

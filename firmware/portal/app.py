@@ -106,6 +106,11 @@ class Portal:
             values = dict(posted)
             values["wifi.ssid"] = form.ssid_of(posted)
             values["meter.profile"] = stored["meter"]["profile"]
+            for key in config.SECRET_KEYS + ("admin.current",):
+                # Typed, and not sent back (a secret never is): without a word, the next
+                # save would keep the stored one, or none, instead of what was typed.
+                if posted.get(key) and key not in errors:
+                    errors[key] = "type it again: passwords and keys are never sent back"
             return self._page(values, errors, stored, 422, "Please correct the marked fields.")
         try:
             cfg = config.save(self.path, cfg)
