@@ -244,6 +244,17 @@ class TestPortalOverStoredSettings:
         assert "Traceback" not in output
         assert not run.bodies.leaks(SECRETS.values())
 
+    def test_once_locked_out_even_the_right_password_says_to_wait(self, tmp_path):
+        # It used to say "wrong password" to the right one, with no word of the lockout.
+        run = PortalRun(tmp_path, CONFIGURED, files={".portal": "1"})
+        fields = dict(FORM, **{"admin.current": "guess"})
+        for _ in range(5):
+            assert post(run.bodies, run.portal_port, "/", fields)[0] == 422
+        fields["admin.current"] = SECRETS["admin.password"]
+        status, _, body = post(run.bodies, run.portal_port, "/", fields)
+        run.stop()
+        assert status == 422 and b"too many wrong passwords: wait" in body
+
     def test_the_button_is_proof_enough(self, tmp_path):
         run = PortalRun(tmp_path, CONFIGURED, env={"METERLINK_BUTTON": "1"})
         status, _, body = run.bodies.request(run.portal_port, "GET", "/")

@@ -100,22 +100,21 @@ class Portal:
             return error_response(403, "the form must be sent from this device's own page")
         posted = request.form()
         cfg, errors = form.apply(posted, stored)
-        if self._ask_current(stored) and not self._current_ok(posted, stored):
-            errors["admin.current"] = "wrong password (or hold the button at boot)"
+        if self._ask_current(stored):
+            refusal = self._current_refused(posted, stored)
+            if refusal:
+                errors["admin.current"] = refusal
         if errors:
-            values = dict(posted)
-            values["wifi.ssid"] = form.ssid_of(posted)
-            values["meter.profile"] = stored["meter"]["profile"]
             for key in config.SECRET_KEYS + ("admin.current",):
                 # Typed, and not sent back (a secret never is): without a word, the next
                 # save would keep the stored one, or none, instead of what was typed.
                 if posted.get(key) and key not in errors:
                     errors[key] = "type it again: passwords and keys are never sent back"
-            return self._page(values, errors, stored, 422, "Please correct the marked fields.")
+            return self._page(_typed(posted, stored), errors, stored, 422, "Please correct the marked fields.")
         try:
             cfg = config.save(self.path, cfg)
         except (OSError, config.ConfigError) as e:
-            return self._page(_shown(stored), {}, stored, 500, "Could not save: %s" % e)
+            return self._page(_typed(posted, stored), {}, stored, 500, "Could not save: %s" % e)
         self.saved_config = cfg
         self.saved.set()
         body = page.saved(cfg["wifi"]["ssid"], self.device)
@@ -124,10 +123,15 @@ class Portal:
     def _ask_current(self, stored):
         return self.require_admin and bool(stored["admin"]["password"])
 
-    def _current_ok(self, posted, stored):
-        """The typed current admin password, counted by the same lockout as /config."""
-        typed = posted.get("admin.current", "")
-        return self.guard.verify(typed, stored["admin"]["password"]) == auth.OK
+    def _current_refused(self, posted, stored):
+        """Why the typed current admin password opens nothing, or None; counted by the same
+        lockout as /config (a field left empty is no guess)."""
+        verdict = self.guard.verify(posted.get("admin.current") or None, stored["admin"]["password"])
+        if verdict == auth.LOCKED:
+            return "too many wrong passwords: wait %d s (or hold the button at boot)" % self.guard.retry_after()
+        if verdict != auth.OK:
+            return "wrong password (or hold the button at boot)"
+        return None
 
     def _page(self, values, errors, stored, status=200, notice=None):
         secrets = {}
@@ -152,6 +156,14 @@ def same_origin(request):
         return True
     host = request.headers.get("host", "")
     return origin in ("http://" + host, "https://" + host)
+
+
+def _typed(posted, stored):
+    """The form's values as typed, for the page that shows it again (secrets are never shown)."""
+    values = dict(posted)
+    values["wifi.ssid"] = form.ssid_of(posted)
+    values["meter.profile"] = stored["meter"]["profile"]
+    return values
 
 
 def _shown(cfg):
