@@ -149,9 +149,8 @@ def _key_hex(key, value):
         return ""
     if len(clean) != KEY_HEX:
         raise ConfigError(key, "must be %d hex digits (16 bytes) or empty" % KEY_HEX)
-    for ch in clean:
-        if ch not in _HEX:
-            raise ConfigError(key, "must be hex digits 0-9, a-f")
+    if not _is_hex(clean):
+        raise ConfigError(key, "must be hex digits 0-9, a-f")
     return clean
 
 
