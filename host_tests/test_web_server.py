@@ -17,6 +17,7 @@ import asyncio
 from web import server
 from web.server import HttpServer, HttpError, response
 server.READ_TIMEOUT = %(timeout)d
+server.IDLE_TIMEOUT = %(timeout)d / 2
 PORT = %(port)d
 srv = HttpServer(PORT, "127.0.0.1")
 
@@ -178,6 +179,19 @@ class TestSlowClients:
             stalled.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")  # never finishes
             assert get_json(server, "/hello")[0] == 200
             assert status_of(stalled.recv(4096)) == 408
+
+    def test_connections_that_send_nothing_give_their_slot_back_early(self, server):
+        # A browser's speculative pre-connects send nothing for seconds; four of them held
+        # every slot for the whole read timeout, and everyone else got 503 meanwhile.
+        import time
+
+        idle = [socket.create_connection(("127.0.0.1", server)) for _ in range(4)]
+        try:
+            time.sleep(TIMEOUT / 2 + 0.5)  # past the idle timeout, short of the read timeout
+            assert get_json(server, "/hello")[0] == 200
+        finally:
+            for s in idle:
+                s.close()
 
     def test_a_body_that_never_arrives_times_out(self, server):
         with socket.create_connection(("127.0.0.1", server), timeout=TIMEOUT * 5) as s:

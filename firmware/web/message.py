@@ -221,10 +221,24 @@ async def _read_some(reader, view):
     return len(data)
 
 
-async def _read_head(reader, buf):
+async def _first_read(reader, view, idle):
+    # The first bytes of a request, within ``idle`` seconds (asyncio.TimeoutError then).
+    try:
+        import asyncio
+    except ImportError:  # MicroPython before 1.21
+        import uasyncio as asyncio
+
+    return await asyncio.wait_for(_read_some(reader, view), idle)
+
+
+async def _read_head(reader, buf, idle=None):
     """Fill ``buf`` through the blank line; returns (where the head ends, bytes read)."""
     view = memoryview(buf)
     have = 0
+    if idle is not None:
+        have = await _first_read(reader, view, idle)
+        if not have:
+            raise EOFError()
     while True:
         end = buf.find(b"\r\n\r\n", 0, have)
         bare = buf.find(b"\n\n", 0, have)  # RFC 9112 2.2: a lone LF may end a line (printf | nc)
@@ -257,16 +271,17 @@ async def _read_body(reader, early, length):
     return body
 
 
-async def read_request(reader, remote=None, buf=None):
+async def read_request(reader, remote=None, buf=None, idle=None):
     """Parse one request from a stream; raises HttpError on anything out of bounds.
 
     One MAX_HEAD buffer per request holds the head (no growing buffers to fragment the
     heap): ``buf`` when the caller lends one (nothing refers to it once this returns),
-    else a new one. ``body`` is a bytearray of exactly Content-Length bytes.
+    else a new one. ``body`` is a bytearray of exactly Content-Length bytes. ``idle``:
+    seconds the first bytes may take (asyncio.TimeoutError after), None for no bound.
     """
     if buf is None:
         buf = bytearray(MAX_HEAD)
-    end, have = await _read_head(reader, buf)
+    end, have = await _read_head(reader, buf, idle)
     lines = bytes(buf[:end]).replace(b"\r\n", b"\n").split(b"\n")[:-2]  # the blank line's two
     while lines and not lines[0]:
         lines.pop(0)  # RFC 9112 2.2: empty lines before the request line are ignored

@@ -6,7 +6,8 @@ web/message.py). No framework.
 - Unknown path: 404, JSON. Known path, wrong method: 405, JSON, with ``Allow``.
 - One request per connection (``Connection: close``): no keep-alive state to bound.
 - Every read and write is under ``asyncio.wait_for``: a slow or stalled client costs one
-  task until its timeout and never blocks the meter reader or other clients.
+  task until its timeout and never blocks the meter reader or other clients; one that
+  sends nothing at all (a browser's pre-connect) gives its slot back after ``IDLE_TIMEOUT``.
 - At most ``MAX_CLIENTS`` connections are served at once; the rest get 503 straight away.
 - On MicroPython the server accepts connections itself rather than through
   ``asyncio.start_server``, whose accept loop ends for good on a MemoryError while it
@@ -47,6 +48,10 @@ from web.message import (  # noqa: F401  (re-exported: handlers import them from
 
 MAX_CLIENTS = 4  # lwIP on the ESP32 has 10 sockets by default; MQTT, DNS, listener need some
 READ_TIMEOUT = 10  # seconds for a whole request: a phone on a weak AP link needs a few
+# Seconds a new connection may send nothing at all: a browser's speculative pre-connect
+# holds a slot idle for ~10 s, and four of them would hold every slot. A client that
+# means to ask sends its request line right after connecting.
+IDLE_TIMEOUT = 3
 WRITE_TIMEOUT = 10  # seconds to hand a response to a client that does not read it
 DISCARD_TIMEOUT = 1  # seconds spent draining an unread body after an error reply
 DISCARD_LIMIT = 16384  # unread body bytes drained after an error so the reply is not reset
@@ -203,7 +208,7 @@ class HttpServer:
         peer = peer_address(writer.get_extra_info("peername"))
         head = self._heads.pop() if self._heads else None
         try:
-            req = await asyncio.wait_for(read_request(reader, peer, head), READ_TIMEOUT)
+            req = await asyncio.wait_for(read_request(reader, peer, head, IDLE_TIMEOUT), READ_TIMEOUT)
         except HttpError as e:
             await _send(writer, error_response(e.status, e.message))
             await _discard(reader)
