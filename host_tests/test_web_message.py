@@ -70,6 +70,13 @@ def test_lf_line_ends_and_a_leading_blank_line_are_read_as_rfc_9112_allows(raw, 
     assert bytes(req.body) == b""
 
 
+def test_two_content_lengths_are_a_400_not_the_last_one_silently():
+    # RFC 9112 6.3: the body's end would be in doubt (the way requests are smuggled).
+    with pytest.raises(HttpError) as e:
+        parse(b"POST /config HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde")
+    assert e.value.status == 400
+
+
 def test_the_head_buffer_bound_is_a_431_not_a_bigger_buffer():
     raw = b"GET / HTTP/1.1\r\nX: " + b"a" * message.MAX_HEAD + b"\r\n\r\n"
     with pytest.raises(HttpError) as e:

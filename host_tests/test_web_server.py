@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from gateway_support import wait_until
-from web_support import INTERPRETERS, SERVE, Child, free_port, raw_exchange, request
+from web_support import INTERPRETERS, SERVE, Child, compiled_env, free_port, raw_exchange, request
 
 APP = """
 import asyncio
@@ -60,7 +60,7 @@ TIMEOUT = 2  # the read timeout the child uses, shortened so stalled-client test
 @pytest.fixture(scope="module", params=INTERPRETERS)
 def server(request):
     port = free_port()
-    child = Child(request.param, APP % {"port": port, "timeout": TIMEOUT}, heapsize="64k")
+    child = Child(request.param, APP % {"port": port, "timeout": TIMEOUT}, heapsize="64k", env=compiled_env())
     child.wait_for("READY")
     yield port
     output = child.stop()
@@ -260,7 +260,7 @@ def test_a_memory_error_while_accepting_costs_that_connection_not_the_listener()
     # gateway's API stopped answering under HTTP load near its heap floor. The first
     # accept() fails too: that connection waits in the backlog and gets the first reset.
     port = free_port()
-    child = Child("micropython", FAILING_SETUP % port + SERVE, heapsize="64k")
+    child = Child("micropython", FAILING_SETUP % port + SERVE, heapsize="64k", env=compiled_env())
     try:
         child.wait_for("READY")
         for _ in range(2):  # closed by the server: no answer
@@ -313,13 +313,8 @@ GET_HELLO = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
 
 @pytest.fixture
 def short_of_memory():
-    from mp import micropython_env
-
     port = free_port()
-    # The .mpy build, as the device loads it: compiled from source, 64k had only a hundred
-    # bytes to spare, and the RFC 9112 bare-LF reading in web/message.py used them up.
-    child = Child("micropython", SHORT_OF_MEMORY % port + SERVE, heapsize="64k",
-                  env={"MICROPYPATH": micropython_env(compiled=True)["MICROPYPATH"]})
+    child = Child("micropython", SHORT_OF_MEMORY % port + SERVE, heapsize="64k", env=compiled_env())
     child.wait_for("READY")
     yield port
     child.stop()
@@ -372,6 +367,6 @@ asyncio.run(main())
 def test_a_server_closed_at_once_frees_its_port(interpreter):
     # A restart (new settings saved) starts a new server on the same port in the same
     # process; the listening socket must be closed even when close() comes first.
-    child = Child(interpreter, REBIND % free_port(), heapsize="64k")
+    child = Child(interpreter, REBIND % free_port(), heapsize="64k", env=compiled_env())
     assert "rebound" in child.wait_for("rebound")
     child.stop()

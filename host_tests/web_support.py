@@ -48,6 +48,14 @@ def command(interpreter, code, heapsize="256k", cwd=ROOT):
     return [sys.executable, "-c", code], env
 
 
+def compiled_env():
+    """The environment that runs the .mpy build, as the device loads it: compiled from
+    source, a 64k heap has only a few hundred bytes to spare beside the compiler."""
+    from mp import micropython_env
+
+    return {"MICROPYPATH": micropython_env(compiled=True)["MICROPYPATH"]}
+
+
 class Child:
     """A firmware process; ``stop()`` returns its output for failure messages."""
 

@@ -194,7 +194,10 @@ def _parse_headers(lines):
         if not sep or not name or name != name.strip():
             raise HttpError(400, "malformed header field")
         try:
-            headers[name.decode().lower()] = value.strip().decode()
+            key = name.decode().lower()
+            if key == "content-length" and key in headers:  # RFC 9112 6.3: which body is it?
+                raise HttpError(400, "more than one Content-Length")
+            headers[key] = value.strip().decode()
         except UnicodeError:
             raise HttpError(400, "header field is not UTF-8")
     return headers
