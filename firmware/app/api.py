@@ -59,7 +59,8 @@ def status(app):
         },
         "wifi": {"connected": app.board.network_up(), "rssi": app.board.rssi()},
         "free_heap": app.board.mem_free(),
-        "setup_access_point": _access_point(app.cfg["device_id"]),
+        # Named from the board's id, as portal/boot.py names it, whatever device_id says.
+        "setup_access_point": _access_point(app.board.device_id()),
     }
 
 
@@ -104,7 +105,7 @@ def _mount_config(server, app):
             from web.message import HttpError
 
             raise HttpError(404, "no such path: %s" % request.path)
-        lan.mount(server, app.config_path, app.cfg["device_id"], restart=app.request_restart)
+        lan.mount(server, app.config_path, app.board.device_id(), restart=app.request_restart)
         return server.find(request.path)[0](request)
 
     server.route("/config", first_config, ("GET", "POST"))
