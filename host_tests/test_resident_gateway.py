@@ -23,6 +23,7 @@ class _App:
     def __init__(self, config_path):
         self.config_path = config_path
         self.cfg = {"device_id": "meterlink-test"}
+        self.board = Board()  # names the setup access point in the /config footer
         self.restarts = 0
 
     def request_restart(self):
