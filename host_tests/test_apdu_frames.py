@@ -135,7 +135,7 @@ def test_a_wrong_key_is_an_authentication_error_even_when_its_garbage_opens_like
     for key in _wrong_keys_whose_garbage_opens_with(first, sc):
         notes, log = push_all([push], key=key, ak=ak)
         assert notes == [] and nonzero_counts(log) == {"authentication": 1}, log.last_error
-        assert "check the encryption key (GUEK)" in log.last_error
+        assert log.last_error.startswith("authentication failed — check the encryption key (GUEK)")
 
 
 def test_wrong_keys_whose_garbage_opens_like_an_apdu_read_the_same_on_micropython():

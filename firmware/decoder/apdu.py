@@ -189,8 +189,8 @@ class ApduReader(CipherSteps):
         # wrong key makes of one (its garbage opens like an APDU 2 times in 256): said as
         # an authentication error, where the user looks for key trouble.
         if error.kind == "malformed" and self._doubtful():
-            error = SecurityError("decrypted content does not parse (%s) and no tag vouches for it: "
-                                  "check the encryption key (GUEK)" % error)
+            error = SecurityError("authentication failed — check the encryption key (GUEK): decrypted "
+                                  "content does not parse (%s) and no tag vouches for it" % error)
         self.errors.record(error)
 
     def _doubtful(self):

@@ -46,8 +46,8 @@ class CipherSteps:
         else:
             if stop > start and self._unvouched() and plain[0] != TAG_NOTIFICATION and plain[0] != TAG_GBT:
                 raise _noted(SecurityError(
-                    "decrypted content is no APDU (first byte 0x%02x) and no tag vouches for it: "
-                    "check the encryption key (GUEK)" % plain[0]))
+                    "authentication failed — check the encryption key (GUEK): decrypted content "
+                    "is no APDU (first byte 0x%02x) and no tag vouches for it" % plain[0]))
             self._sealed = self._depth + 1
             self._enter(plain)
 
