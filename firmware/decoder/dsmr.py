@@ -71,9 +71,16 @@ def _crc_digits(buf, start, end):
 
 
 def _check_header(buf, pos):
-    for i in range(pos + 1, pos + 1 + _HEADER_LETTERS):
+    if not _letters_after(buf, pos):
+        raise DecodeError("DSMR header must start with / and three letters")
+
+
+def _letters_after(buf, at):
+    # The manufacturer's three letters after the "/" at ``at``.
+    for i in range(at + 1, at + 1 + _HEADER_LETTERS):
         if not _is_letter(buf[i]):
-            raise DecodeError("DSMR header must start with / and three letters")
+            return False
+    return True
 
 
 def _check_crc(buf, pos, bang, digits):
@@ -99,17 +106,9 @@ def _check_text(buf, start, stop):
         raise DecodeError("DSMR telegram contains byte 0x%02x" % buf[at])
     at = buf.find(b"/", start + 1, stop)
     while 0 <= at < stop - 4:
-        if _is_header(buf, at):
+        if _letters_after(buf, at) and 0x30 <= buf[at + 1 + _HEADER_LETTERS] <= 0x39:
             raise DecodeError("DSMR telegram cut short: a new one starts inside it")
         at = buf.find(b"/", at + 1, stop)
-
-
-def _is_header(buf, at):
-    # "/" at ``at``: a manufacturer's three letters and a digit follow.
-    for i in range(at + 1, at + 1 + _HEADER_LETTERS):
-        if not _is_letter(buf[i]):
-            return False
-    return 0x30 <= buf[at + 1 + _HEADER_LETTERS] <= 0x39
 
 
 def text_end(buf, start, stop):

@@ -77,7 +77,6 @@ class Parser:
         self.stop = pos + 4 + body
         return body + 6
 
-
     def closes(self, pos, end):
         """For a 68 at buf[pos]: 1 when 68 L L 68 follows and the 16 stop byte sits where
         L puts it, -1 while that end has not arrived, else 0. A cheap screen before
