@@ -234,6 +234,16 @@ def test_joining_in_the_middle_of_a_push_is_silent_until_block_1():
     assert len(notes) == 1 and log.total() == 0
 
 
+def test_a_push_whose_block_1_vanished_whole_is_one_sequence_error_once_in_step():
+    # No checksum counts a frame that is not there at all: after a whole push, the next
+    # one must open with block 1, so its block 2 is the loss (its later blocks are quiet).
+    first, second, third = (gbt_blocks(notification(many(20), invoke), 40) for invoke in (1, 2, 3))
+    notes, log = pushed(first + second[1:] + third)
+    assert [n["invoke_id"] for n in notes] == [1, 3]
+    assert log.counts["sequence"] == 1 and log.total() == 1
+    assert "GBT block 2 where block 1 was expected" in log.last_error
+
+
 def test_block_number_0_is_never_the_start_of_a_push():
     notes, log = pushed([gbt_block(0, notification(BODY), last=True)])
     assert notes == [] and log.total() == 0

@@ -184,6 +184,29 @@ def test_a_bad_frame_inside_a_gbt_push_counts_the_same_on_micropython():
     assert_same(jobs)
 
 
+def _gbt_pushes_with_block_1_gone():
+    # Three GBT pushes in HDLC frames; the middle one's first frame (block 1) is gone.
+    pushes = []
+    for counter in (5, 6, 7):
+        apdu = ds.cipher(_tagged_apdu(invoke_id=counter), KEY, TITLE, counter, AUTH)
+        pushes.append([ds.hdlc_frame((ds.LLC if i == 0 else b"") + b) for i, b in enumerate(ds.gbt_blocks(apdu, 40))])
+    return b"".join(pushes[0] + pushes[1][1:] + pushes[2])
+
+
+@pytest.mark.parametrize("chunk", [None, 1])
+def test_a_gbt_push_whose_first_frame_vanished_is_counted_once(chunk):
+    telegrams, dec = decode_all(_gbt_pushes_with_block_1_gone(), chunk=chunk, key=KEY, auth_key=AUTH)
+    assert [t.frame_counter for t in telegrams] == [5, 7]
+    assert dec.errors.counts["sequence"] == 1 and dec.errors.total() == 1
+
+
+def test_a_gbt_push_whose_first_frame_vanished_counts_the_same_on_micropython():
+    from test_parity import assert_same
+
+    assert_same([{"id": "gone/%d" % chunk, "hex": _gbt_pushes_with_block_1_gone().hex(),
+                  "key": KEY.hex(), "auth_key": AUTH.hex(), "chunk": chunk} for chunk in (0, 1)])
+
+
 # --- framings, security modes, body styles -------------------------------------------
 
 

@@ -61,7 +61,10 @@ class ApduReader(CipherSteps):
         # made by the first GBT block (meters that push in blocks: E450, E570).
         self._gbt = None
         self._gbt_len = 0
-        self._gbt_next = 0  # number of the block expected next; 0: no push under way
+        # Number of the block expected next: 0 until the first block 1 (joined mid-push)
+        # and after a push was dropped; 1 between pushes, so a push whose block 1
+        # vanished whole (no checksum to count it) is counted at its block 2.
+        self._gbt_next = 0
         self._quiet = False  # lost(): the next gap in the block numbers was already counted
         self._owned = False  # push(owned=True): the payload may be decrypted in place
         # Plaintext of a ciphered APDU that cannot be decrypted in place (a
@@ -248,7 +251,7 @@ class ApduReader(CipherSteps):
             return  # joined in the middle of a push (or a block 0): wait for a block 1
         self._append(view, _after_length(view, pos + GBT_HEADER))
         if view[pos + 1] & _GBT_LAST:
-            self._gbt_next = 0
+            self._gbt_next = 1  # in step: the next push opens with its block 1
             self._enter(self._gbt[0 : self._gbt_len])
         else:
             self._gbt_next = number + 1
@@ -264,7 +267,7 @@ class ApduReader(CipherSteps):
         quiet = self._quiet
         self._quiet = False
         if number == 1:
-            if expected and not quiet:
+            if expected > 1 and not quiet:
                 self.errors.record(sequence_error(
                     "GBT block 1 arrived with block %d pending: unfinished push of %d bytes dropped"
                     % (expected, self._gbt_len)))

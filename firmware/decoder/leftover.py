@@ -37,7 +37,7 @@ def unfinished(decoder):
         return "the input ends inside a frame: %d bytes wait for the rest" % held
     if framer._segments._len > 0:
         return "the input ends inside a segmented message: %d bytes wait for the rest" % framer._segments._len
-    if reader._gbt_next:  # the next block expected: a push under way
+    if reader._gbt_next > 1:  # the next block expected: a push under way
         return ("the input ends inside a General Block Transfer: %d bytes of blocks wait for block %d"
                 % (reader._gbt_len, reader._gbt_next))
     return None
