@@ -196,6 +196,32 @@ def test_meter_connection_dropped_and_restored(rig):
     assert status["meter"]["connects"] >= 2 and status["meter"]["connected"] is True
 
 
+def _tcp_timers(remote_port):
+    """(state, timer kind, seconds left) of this host's IPv4 sockets connected to ``remote_port``
+    (/proc/net/tcp, proc(5): timer 2 is the keepalive timer, its time in 1/100 s)."""
+    rows = []
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if int(fields[2].split(":")[1], 16) == remote_port:
+                kind, left = fields[5].split(":")
+                rows.append((fields[3], int(kind, 16), int(left, 16) / 100))
+    return rows
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="Linux only")
+def test_the_meter_connection_sends_keepalive_probes_so_a_half_open_ser2net_link_ends(rig):
+    # The dongle never sends to a ser2net port: without keepalive, a server host that
+    # reboots or drops off the network leaves the reader waiting on a dead connection.
+    broker, sub, start = rig
+    sim, gw = start("hdlc")
+    wait_until(lambda: sub.on(state_topic()), 30, what=lambda: "state\n" + gw.log())
+    established = [row for row in _tcp_timers(sim.port) if row[0] == "01"]
+    assert len(established) == 1, _tcp_timers(sim.port)
+    _, kind, left = established[0]
+    assert kind == 2 and 0 < left <= 30  # the keepalive timer, the first probe within 30 s
+
+
 def test_wrong_key_counts_authentication_errors_and_publishes_no_state(rig):
     broker, sub, start = rig
     sim, gw = start("hdlc", key="00112233445566778899aabbccddeeff")

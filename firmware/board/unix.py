@@ -19,6 +19,7 @@ only for such a source. Configuration lives in a local folder
 """
 
 import os
+import sys
 
 try:
     import asyncio
@@ -91,6 +92,17 @@ class Board:
         if source.startswith("tcp://"):
             host, port = source[6:].rsplit(":", 1)
             reader, writer = await asyncio.open_connection(host, int(port))
+            sock = getattr(writer, "s", None)  # MicroPython's stream; CPython's has none
+            if sock is not None and sys.platform == "linux":
+                # A meter only talks, so a ser2net host that reboots or drops off the
+                # network leaves this end half open and the reader waiting for good.
+                # Keepalive probes after 30 s of silence (10 s apart, 3 unanswered)
+                # end such a session and the reader reopens the port; a live peer
+                # answers them, however long its meter is quiet. Linux's numbers:
+                # SOL_SOCKET/SO_KEEPALIVE, then IPPROTO_TCP with TCP_KEEPIDLE,
+                # TCP_KEEPINTVL, TCP_KEEPCNT, which MicroPython's socket does not name.
+                for level, option, value in ((1, 9, 1), (6, 4, 30), (6, 5, 10), (6, 6, 3)):
+                    sock.setsockopt(level, option, value)
             return _StreamMeter(reader, writer)
         if source == "uart":
             raise OSError("meter.source 'uart' needs the ESP32; on unix use tcp://, a device or a file")
