@@ -475,6 +475,16 @@ def test_published_plaintexts_decode(corpus, cid):
     assert_readings(telegrams[0].readings, PLAINTEXTS[cid])
 
 
+def test_a_kamstrup_that_counts_in_wh_reads_right_with_the_kamstrup_wh_profile(corpus):
+    # Same list, same list id: only the owner knows the meter was set up for Wh (Swiss
+    # and Swedish utilities); the default Kamstrup profile reads 10 Wh per count.
+    plain = bytes.fromhex(corpus["ch-kamstrup-omnipower-enc"]["expected_plaintext_hex"])
+    telegrams, _ = decode_all(plain, profile="kamstrup-wh")
+    assert_readings(telegrams[0].readings, {
+        "1-1:1.8.0": R(171735, "Wh"), "1-1:3.8.0": R(2488, "varh"), "1-1:2.7.0": R(528, "W"),
+        "1-1:32.7.0": R(234, "V"), "1-1:31.7.0": R(1.47, "A")})
+
+
 def test_tinetz_decryption_reads_like_its_published_plaintext(corpus):
     entry = corpus["at-kaifa-tinetz-doc"]
     framed, _ = _decode(entry)

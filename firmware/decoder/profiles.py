@@ -56,6 +56,10 @@ _PROFILE_TEXT = (
     # Kamstrup Omnipower: whole volts, 0.01 A, energies in 0.01 kWh = 10 Wh,
     # power factor in 0.01 (Kamstrup HAN list documentation).
     "kamstrup|Kamstrup Omnipower|voltage=0 energy=1 renergy=1 pf=-2\n"
+    # The same meter set up to count energy in Wh, which the frame does not tell:
+    # Swiss (CKW) and Swedish utilities' Omnipowers (amsreader-firmware issues 239
+    # and 359, Tasmota issue 8790's CKW script, amshan-homeassistant issue 43).
+    "kamstrup-wh|Kamstrup Omnipower, energy in Wh (Switzerland, Sweden)|voltage=0 pf=-2\n"
     # Sagemcom T210-D / XT211 send {scaler, unit} with every value.
     "sagemcom|Sagemcom T210-D / XT211|\n"
     # Unknown meters: the widespread DLMS defaults (the SiL notice: "voltage
