@@ -172,7 +172,8 @@ class Bare:
                 return None
             return self._hdlc.start >= 0
         if which == _MBUS:
-            return True if self._mbus().parse(self._at, self._end) else None
+            parser = self._mbus(self._at)  # None while its 68 L L 68 is still arriving
+            return None if parser is None else (True if parser.parse(self._at, self._end) else None)
         return True if dsmr_frame(self._buf, self._at, self._end) else None
 
 

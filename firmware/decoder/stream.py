@@ -34,9 +34,13 @@ behind it come out on time.
 
 Memory: one receive buffer of ``max_frame`` bytes, allocated once, and a
 reassembly buffer of ``max_message`` bytes (``segments.py``) that only a
-meter which segments its messages allocates, with its first one. bare.py
-is loaded by the first bare APDU start byte the framer tries: an HDLC meter
-whose stream opens on a flag never holds it (~2 kB resident). A chunk
+meter which segments its messages allocates, with its first one. mbus.py
+and dsmr.py are loaded by the first 68 L L 68 or "/" and three letters,
+bare.py by the first bare APDU start byte the framer tries. A dongle mostly
+starts in the middle of a frame, and one byte in 256 of its bytes is a 0F,
+DB, E0...: so the hunt may load a framing the line does not speak, and the
+first good frame of another framing unloads it again (MicroPython, where a
+module's code sits in the heap; ~1-3 kB each). A chunk
 that does not fit is kept by reference (not copied) and pulled in as the
 buffer drains.
 A good frame costs the heap only its payload: a memoryview and the
@@ -50,9 +54,11 @@ about 5 words). The exception of a failed parse is
 fetched by parsing again, on the error path only (parsers are pure).
 """
 
+import sys
+
 from decoder import hdlc
 from decoder.segments import Reassembly
-from decoder.compat import const
+from decoder.compat import IS_MICROPYTHON, const
 from decoder.errors import DecodeError, overflow_error
 
 KIND_APDU = const(1)  # payload is one or more APDUs (or a GBT block)
@@ -159,7 +165,7 @@ class Framer:
         if n == 0:
             return self._wait(pos)
         way = self._way  # after a failed parse: where a frame ends when its extent is known
-        n = self._hdlc.end if way == _HDLC else (self._mbus.end if way == _MBUS else -1)
+        n = self._hdlc.end if way == _HDLC else (self._mbus.end if way == _MBUS and self._mbus else -1)
         if n > pos:
             if self._cut_short(pos, n):
                 # Cut short, its length running into the frames after it, where a flag
@@ -199,7 +205,8 @@ class Framer:
         if way == _HDLC:
             return self._hdlc.parse(self._start, self._end)
         if way == _MBUS:
-            return self._mbus_parser().parse(self._start, self._end)
+            parser = self._mbus_parser(self._start)
+            return 0 if parser is None else parser.parse(self._start, self._end)
         if way == _DSMR:
             return dsmr_frame(self._buf, self._start, self._end)
         if way == _BARE:
@@ -214,9 +221,17 @@ class Framer:
             self._bare = Bare(self._buf, self._mv, self._hdlc, self._mbus_parser, *self._measures)
         return self._bare
 
-    def _mbus_parser(self):
-        # mbus.py is loaded by the first 0x68 only, so HDLC and DSMR meters never hold it.
+    def _mbus_parser(self, pos=-1):
+        # mbus.py is loaded by the first 68 L L 68 only (at ``pos``, when given): a 68 among
+        # an HDLC frame's bytes or the "h" of a DSMR "kWh" would load it for nothing. None
+        # while those four bytes have not all arrived; raises when they cannot start a frame.
         if self._mbus is None:
+            if pos >= 0:
+                if self._end - pos < 4:
+                    return None
+                buf = self._buf
+                if buf[pos + 1] != buf[pos + 2] or buf[pos + 3] != _MBUS_START:
+                    raise DecodeError("M-Bus start 68 L L 68 malformed")
             from decoder import mbus
 
             self._mbus = mbus.Parser(self._buf, self._cap)
@@ -239,6 +254,8 @@ class Framer:
         if way == _FILL or (way == _HDLC and self._hdlc.start < 0):
             return _AGAIN  # fill: neither good nor bad
         self._sync = True
+        if way != self._lock and way != _BARE:
+            self._shed(way)
         self._lock = way
         self._hunted = 0
         if way == _DSMR:
@@ -306,7 +323,7 @@ class Framer:
             if way == _HDLC:  # a cheap screen: 1 when the candidate ends where its length says
                 whole = hdlc.closes(self._buf, at, self._end)
             else:
-                whole = self._mbus.closes(at, self._end)
+                whole = self._mbus_parser().closes(at, self._end)
             if whole < 0 and self._probed < 0:
                 self._probed = at  # the first candidate not yet whole: looked at again
             if whole > 0 and self._checked(way, at):
@@ -351,6 +368,27 @@ class Framer:
         self._bare = None  # made again, on the new buffer, by the next bare APDU
         self._segments.source = self._mv
         return True
+
+    def _shed(self, way):
+        # The line speaks ``way``: the other framings' parsers and modules the hunt loaded
+        # go (their code is collected on MicroPython; on CPython tests may hold their
+        # classes, and memory does not matter). Names in full: no new interned names.
+        global _dsmr_frame
+        self._bare = None
+        own = None
+        if way == _MBUS:
+            own = "decoder.mbus"
+        else:
+            self._mbus = None
+        if way == _DSMR:
+            own = "decoder.dsmr"
+        else:
+            _dsmr_frame = None
+        if IS_MICROPYTHON:
+            package = sys.modules["decoder"]
+            for name in ("decoder.bare", "decoder.mbus", "decoder.dsmr"):
+                if name != own and sys.modules.pop(name, None) is not None and hasattr(package, name[8:]):
+                    delattr(package, name[8:])
 
     def _skip(self, pos):
         self._start = pos + 1
@@ -417,9 +455,15 @@ _dsmr_frame = None  # dsmr.frame once dsmr_frame has loaded it
 
 
 def dsmr_frame(buf, pos, end):
-    """``dsmr.frame``; dsmr.py is loaded by the first call, so HDLC and M-Bus meters never hold it."""
+    """``dsmr.frame``; dsmr.py is loaded by the first "/" and three letters, so HDLC and
+    M-Bus meters do not hold it for a "/" among their bytes."""
     global _dsmr_frame
     if _dsmr_frame is None:  # an import statement per call would allocate each time
+        if end - pos < 4:
+            return 0
+        for i in range(pos + 1, pos + 4):
+            if not 0x61 <= buf[i] | 0x20 <= 0x7A:  # A-Z, a-z
+                raise DecodeError("DSMR header must start with / and three letters")
         from decoder import dsmr
 
         _dsmr_frame = dsmr.frame
