@@ -285,6 +285,15 @@ def test_parse_a_time_that_does_not_exist_is_null(stamp):
     assert readings["0-0:98.1.0"] == ([1, "1-0:1.6.0", "1-0:1.6.0", None, None, 0.0], None)
 
 
+def test_parse_an_m_bus_channel_without_a_device_is_no_reading():
+    # Fluvius and Luxembourg meters list every M-Bus channel; an empty one comes with a
+    # capture time that is no time and a zero (node-dsmr-parser and dsmr_parser skip it).
+    readings = dsmr.parse("/LUX5\r\n\r\n0-1:24.2.1(231102111002W)(00012.345*m3)\r\n"
+                          "0-2:24.2.1(632525252525S)(00000.000)\r\n0-3:24.2.1(632525252525W)(00000.000*m3)\r\n"
+                          "0-4:24.2.1(000000000000W)(00001.500*m3)\r\n!")[0]
+    assert readings == {"0-1:24.2.1": (12.345, "m3"), "0-4:24.2.1": (1.5, "m3")}  # a value stays
+
+
 def test_parse_the_last_days_of_each_month_are_real():
     for day in ("230131", "240229", "230430", "231231"):
         _, when = dsmr.parse("/ISK5\r\n\r\n0-0:1.0.0(%s235959W)\r\n!" % day)

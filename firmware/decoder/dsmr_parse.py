@@ -173,7 +173,9 @@ class _Lines:
     def _store(self):
         count = self._groups()
         self._next()
+        stamped = True
         if count == 2 and self._timestamp():
+            stamped = _real_time(self.data, self._start)
             self._next()  # a capture time, then the reading
             count = 1
         elif count == _OLD_GAS_GROUPS and self.key.endswith(_OLD_GAS) and len(self.key) - self._code == len(_OLD_GAS):
@@ -181,6 +183,12 @@ class _Lines:
             return
         if count == 1:
             value = self._value()
+            if not stamped and value == 0:
+                # An M-Bus channel with no device behind it: Fluvius and Luxembourg meters
+                # send 0-2:24.2.1(632525252525S)(00000.000), a reading that never was.
+                if self.readings[self.key] is None:  # a real one before it stays
+                    del self.readings[self.key]
+                return
         else:
             value = [self._value()]
             for _ in range(count - 1):
