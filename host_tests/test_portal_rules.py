@@ -135,6 +135,11 @@ class TestTheForm:
             assert baud in config.BAUD_RATES
             assert line in config.LINE_FORMATS
 
+    def test_the_swiss_kamstrup_preset_reads_energy_in_wh_at_its_han_modules_2400_baud(self):
+        cfg, errors = form.apply(dict(GOOD, meter="kamstrup-ch"), defaults())
+        assert errors == {}
+        assert (cfg["meter"]["profile"], cfg["meter"]["baud"], cfg["meter"]["format"]) == ("kamstrup-wh", 2400, "8N1")
+
     def test_an_unknown_preset_is_a_field_error(self):
         assert "meter" in form.apply(dict(GOOD, meter="nope"), defaults())[1]
 

@@ -2,8 +2,10 @@
 as presets for the portal: the owner picks a meter, the portal fills profile, baud rate and
 character format.
 
-All five push at 9600 baud, 8N1 (the notice's port settings). The profile names are keys of
-decoder/profiles.PROFILES; "auto" lets the decoder pick by the frame's system title.
+All five push at 9600 baud, 8N1 (the notice's port settings). Kamstrup Omnipowers (CKW) push
+on their HAN module at 2400 baud, 8N1, counting energy in Wh, which "auto" cannot tell from
+the frame (decoder/profiles.py). The profile names are keys of decoder/profiles.PROFILES;
+"auto" lets the decoder pick by the frame's system title.
 """
 
 # (preset id, label shown, profile, baud, format). The id is what the form posts.
@@ -13,6 +15,7 @@ PRESETS = (
     ("am550", "Iskraemeco AM550 (P1 port)", "am550", 9600, "8N1"),
     ("flexy-f2", "Meter&Control FLEXY F2 (P1 port)", "flexy-f2", 9600, "8N1"),
     ("e360", "Landis+Gyr E360 (P1 port)", "e360", 9600, "8N1"),
+    ("kamstrup-ch", "Kamstrup Omnipower, Swiss (HAN module, energy in Wh)", "kamstrup-wh", 2400, "8N1"),
     ("auto", "Other meter: detect automatically", "auto", 9600, "8N1"),
 )
 DEFAULT = "auto"
