@@ -105,7 +105,7 @@ def test_state_availability_and_discovery_carry_what_the_meter_sent(rig, framing
     assert energy["state_topic"] == state_topic()
     assert energy["device_class"] == "energy" and energy["state_class"] == "total_increasing"
     assert energy["unit_of_measurement"] == "Wh"
-    assert energy["value_template"] == "{{ value_json.readings['1-0:1.8.0'].value }}"
+    assert energy["value_template"] == "{{ value_json.readings['1-0:1.8.0'].value if '1-0:1.8.0' in value_json.readings else '' }}"
     assert energy["device"]["identifiers"] == ["meterlink_%s" % DEVICE]
     for code, cls in (("1_0_1_7_0", "power"), ("1_0_32_7_0", "voltage"), ("1_0_31_7_0", "current")):
         doc = configs["homeassistant/sensor/%s/obis_%s/config" % (DEVICE, code)]

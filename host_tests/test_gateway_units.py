@@ -140,19 +140,34 @@ class TestDiscovery:
     def test_a_text_state_is_cut_to_the_255_characters_home_assistant_takes(self):
         # A DSMR 5 text message may be 1024 characters; a longer state makes the entity unknown.
         doc = self.cfg("0-0:96.13.0", "H" * 1024, None)
-        assert doc["value_template"] == "{{ value_json.readings['0-0:96.13.0'].value[:255] }}"
-        assert self.cfg("0-0:96.3.10/3", 1, None)["value_template"].endswith(".value }}")
+        assert doc["value_template"] == ("{{ value_json.readings['0-0:96.13.0'].value[:255] "
+                                         "if '0-0:96.13.0' in value_json.readings else '' }}")
+        assert ".value if " in self.cfg("0-0:96.3.10/3", 1, None)["value_template"]
 
     def test_a_list_state_is_cut_to_255_characters_of_its_text(self):
         # A power failure log (1-0:99.97.0) comes out as a list; rendered, it may run long.
         doc = self.cfg("1-0:99.97.0", [["2019-03-26T09:50:15+01:00", 2014]] * 20, None)
-        assert doc["value_template"] == "{{ (value_json.readings['1-0:99.97.0'].value | string)[:255] }}"
+        assert doc["value_template"] == ("{{ (value_json.readings['1-0:99.97.0'].value | string)[:255] "
+                                         "if '1-0:99.97.0' in value_json.readings else '' }}")
         assert "state_class" not in doc
+
+    @pytest.mark.parametrize("code, value, shown", [("1-0:1.8.0", 12345, "12345"), ("0-0:96.13.0", "H" * 300, "H" * 255),
+                                                    ("1-0:99.97.0", [1, "x"], "[1, 'x']")])
+    def test_templates_render_the_reading_and_nothing_while_the_snapshot_lacks_it(self, code, value, shown):
+        # Rendered as Home Assistant does (Jinja2), but strict: any use of a missing key fails.
+        # After a reboot the minute list's readings are missing for up to a minute; '' is a
+        # state Home Assistant ignores, where reading the key logged an error per push.
+        import jinja2
+
+        template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
+            self.cfg(code, value, None)["value_template"])
+        assert template.render(value_json={"readings": {code: {"value": value}}}) == shown
+        assert template.render(value_json={"readings": {"1-0:1.7.0": {"value": 1, "unit": "W"}}}) == ""
 
     def test_ids_topic_template_and_device_are_stable(self):
         doc = self.cfg("1-0:1.8.0", 1, "Wh")
         assert doc["unique_id"] == "dev1_obis_1_0_1_8_0"
-        assert doc["value_template"] == "{{ value_json.readings['1-0:1.8.0'].value }}"
+        assert doc["value_template"] == "{{ value_json.readings['1-0:1.8.0'].value if '1-0:1.8.0' in value_json.readings else '' }}"
         assert doc["availability_topic"] == "meterlink/dev1/availability"
         assert doc["device"]["identifiers"] == ["meterlink_dev1"]
         assert discovery.topic("homeassistant", "dev1", "1-0:1.8.0") == "homeassistant/sensor/dev1/obis_1_0_1_8_0/config"

@@ -5,7 +5,8 @@ JSON config (Home Assistant "MQTT Sensor" + device registry fields)::
 
     {"name": "Energy import", "unique_id": "<device>_obis_1_0_1_8_0",
      "state_topic": "<prefix>/<device>/state",
-     "value_template": "{{ value_json.readings['1-0:1.8.0'].value }}",
+     "value_template": "{{ value_json.readings['1-0:1.8.0'].value
+                         if '1-0:1.8.0' in value_json.readings else '' }}",
      "availability_topic": "<prefix>/<device>/availability",
      "unit_of_measurement": "Wh", "device_class": "energy",
      "state_class": "total_increasing", "device": {...}}
@@ -116,6 +117,13 @@ def topic(discovery_prefix, device_id, code):
     return "%s/sensor/%s/%s/config" % (discovery_prefix, device_id, object_id(code))
 
 
+def _template(expression, code):
+    # The state is the snapshot since boot: after a reboot the minute list's readings are
+    # missing from it for up to a minute. Reading them then made Home Assistant log a
+    # template error per sensor and push; '' is a state it ignores, keeping the last one.
+    return ("{{ " + expression + " if '%s' in value_json.readings else '' }}") % (code, code)
+
+
 def config(code, value, unit, device_id, state_topic, availability_topic, version):
     """The discovery config dict for one reading."""
     uid = "%s_%s" % (device_id, object_id(code))
@@ -123,7 +131,7 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
         "name": friendly_name(code),
         "unique_id": uid,
         "state_topic": state_topic,
-        "value_template": "{{ value_json.readings['%s'].value }}" % code,
+        "value_template": _template("value_json.readings['%s'].value", code),
         "availability_topic": availability_topic,
         "device": {
             "identifiers": ["meterlink_%s" % device_id],
@@ -136,11 +144,11 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
     if isinstance(value, str):
         # Home Assistant refuses a state over 255 characters (the entity goes unknown);
         # a DSMR 5 text message may be 1024.
-        out["value_template"] = "{{ value_json.readings['%s'].value[:255] }}" % code
+        out["value_template"] = _template("value_json.readings['%s'].value[:255]", code)
         return out
     if isinstance(value, (list, tuple)):
         # A list (a DSMR power failure log) as its text, cut the same way.
-        out["value_template"] = "{{ (value_json.readings['%s'].value | string)[:255] }}" % code
+        out["value_template"] = _template("(value_json.readings['%s'].value | string)[:255]", code)
         return out
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return out  # flags: Home Assistant shows them as they are
