@@ -120,7 +120,8 @@ def topic(discovery_prefix, device_id, code):
 def _template(expression, code):
     # The state is the snapshot since boot: after a reboot the minute list's readings are
     # missing from it for up to a minute. Reading them then made Home Assistant log a
-    # template error per sensor and push; '' is a state it ignores, keeping the last one.
+    # template error per sensor and push. A numeric sensor ignores '' and keeps its last
+    # state (Home Assistant's MQTT sensor documentation); a text sensor shows it empty.
     return ("{{ " + expression + " if '%s' in value_json.readings else '' }}") % (code, code)
 
 
