@@ -859,3 +859,38 @@ def test_readings_past_the_store_bound_are_dropped_and_shown_in_status(mqtt, tmp
     assert run.status["meter"]["readings"] == MAX_CODES
     assert run.status["meter"]["dropped_readings"] == COPIES * (len(expected.raw) - MAX_CODES)
     assert len(run.discovery) == MAX_CODES
+
+
+# --- a dongle started in the middle of a frame, at the same floor --------------------------
+# The runs above start on a frame's first byte. A real dongle mostly starts inside a push, and
+# the framer's hunt through that piece may load the code of a framing the line does not speak
+# (bare.py for an E450, mbus.py for a DSMR meter, whose "kWh" holds a 68), which the first good
+# frame unloads again (decoder/stream.py). The capture here opens a third of the way in.
+MID_FRAME = ("ch-e450-vse2026", "ch-am550-ekz-2020", "at-kaifa-netznoe-doc", "dsmr-iskra-am550-v5")
+
+
+@pytest.fixture(scope="module")
+def mid_frame_runs(mqtt, corpus, tmp_path_factory):
+    from test_gateway_heap import HEADROOM_KB
+
+    broker, sub = mqtt
+    code = compiled_code()
+
+    def get(cid):
+        data = capture_bytes(corpus[cid])
+        entry = dict(corpus[cid], hex=(data[len(data) // 3:] + data).hex())
+        device = "mid%02d" % MID_FRAME.index(cid)
+        return run_capture(cid, device, Expected(entry), broker, sub, tmp_path_factory.mktemp(device),
+                           "%dk" % (CORPUS_FLOOR_KB + HEADROOM_KB), code)
+
+    return get
+
+
+@pytest.mark.parametrize("cid", MID_FRAME)
+def test_a_gateway_started_in_the_middle_of_a_frame_runs_at_the_capture_floor(mid_frame_runs, cid):
+    run = mid_frame_runs(cid)
+    assert "MemoryError" not in run.log and "out of memory" not in run.log, run.log
+    assert run.expected.telegrams >= 1
+    assert run.status["telegrams"] == run.expected.telegrams
+    assert run.status["errors"] == run.expected.errors
+    assert differences(run.states[-1], run.expected.state) == []
