@@ -181,6 +181,46 @@ def test_a_broker_that_never_answers_connect_stalls_the_loop_for_the_connect_tim
     assert (connects, done) == ("0", "False") and "connect to 127.0.0.1" in last_error
 
 
+def _silent_host():
+    """(a port whose handshakes are never answered, what keeps it so): a listener whose
+    backlog is full drops every further SYN, as a switched-off host answers nothing."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    probe = socket.socket()
+    probe.settimeout(0.5)
+    with pytest.raises(socket.timeout):  # the premise: a connect there hangs
+        probe.connect(("127.0.0.1", port))
+    probe.close()
+    return port, [listener] + fillers
+
+
+def test_a_broker_host_that_never_answers_does_not_stall_the_loop():
+    # The home server switched off: no SYN-ACK, no refusal. umqtt's synchronous connect
+    # held the loop (meter reader, HTTP) for the 5 s timeout on every attempt; the
+    # handshake is now the loop's (app/mqtt_connect.py) and times out all the same.
+    port, keep = _silent_host()
+    try:
+        out = run_micropython(["-c", TICKER % (port, 7000)])
+    finally:
+        for sock in keep:
+            sock.close()
+    assert out.returncode == 0, out.stderr.decode() + out.stdout.decode()
+    worst, connects, done, last_error = out.stdout.decode().strip().split(" ", 3)
+    assert int(worst) < 500, worst
+    assert (connects, done) == ("0", "False") and "failed: ETIMEDOUT" in last_error
+
+
 def test_without_umqtt_installed_the_status_says_so_and_the_task_stays_alive(tmp_path):
     # `micropython firmware/main.py` with a MICROPYPATH that leaves out .venv/mplib:
     # the task crashed on 'NoneType' object isn't callable and status said nothing.

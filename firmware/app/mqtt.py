@@ -8,7 +8,8 @@ Topics (``<p>`` = mqtt.prefix, ``<id>`` = device_id)::
     dt/<group>/<meter-id>/ds                  VSE form when mqtt.layout == "vse"
 
 umqtt.simple is blocking. It is kept from stalling the meter reader by:
-a connect timeout where the umqtt version takes one; a short socket timeout
+a TCP handshake the event loop drives (app/mqtt_connect.py), so a broker host that
+does not answer costs nothing, and a CONNACK timeout; a short socket timeout
 after connecting (a stuck broker costs at most SOCKET_TIMEOUT once, then the
 connection is dropped and retried with backoff); small retained messages,
 published from this task only, and never while the reader has a chunk in hand;
@@ -34,7 +35,7 @@ from app.clock import iso_utc, since_ms, ticks_ms
 # Seconds a blocking socket call may take once connected; longer means the
 # broker or the link is stuck, and the connection is given up.
 SOCKET_TIMEOUT = 2
-# Seconds for TCP connect + CONNACK where umqtt accepts a timeout (1.4+).
+# Seconds for the TCP handshake (the loop runs meanwhile) and for CONNACK (it does not).
 CONNECT_TIMEOUT = 5
 # Reconnect backoff (s): first retry quickly, then at most every 60 s.
 BACKOFF_FIRST = 1
@@ -157,10 +158,21 @@ class MqttPublisher:
             if self.network_up is not None and not self.network_up():
                 await asyncio.sleep(BACKOFF_FIRST)
                 continue
+            failure = None
+            from app import mqtt_connect  # dropped once connected or failed
+
             try:
-                self._connect()
+                self._client = self._new_client()  # first: _fail closes the socket it holds
+                sock = await mqtt_connect.open_socket(self.cfg["host"], self.cfg["port"], CONNECT_TIMEOUT)
+                mqtt_connect.handshake(self._client, sock)
+                self._connected()
             except _FAILURES as e:
-                self._fail("connect to %s:%d failed: %s" % (self.cfg["host"], self.cfg["port"], _reason(e)))
+                failure = e
+            mqtt_connect = sock = None
+            unload(("app.mqtt_connect",))
+            if failure is not None:
+                self._fail("connect to %s:%d failed: %s" % (self.cfg["host"], self.cfg["port"], _reason(failure)))
+                failure = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
@@ -182,23 +194,18 @@ class MqttPublisher:
         self._drop()
         gc.collect()
 
-    def _connect(self):
+    def _new_client(self):
         mq = self.cfg
         client = MQTTClient(
             client_id(self.device_id).encode(), mq["host"], mq["port"],
             mq["user"].encode() if mq["user"] else None,
             mq["password"].encode(), keepalive=mq["keepalive"])  # umqtt sends it only with a user
         client.set_last_will(self.availability_topic.encode(), b"offline", retain=True)
-        self._client = client
-        try:
-            client.connect(timeout=CONNECT_TIMEOUT)
-        except TypeError:  # umqtt.simple before 1.4 has no timeout argument
-            from app import mqtt_timed  # dropped once connected: the ESP32's umqtt never needs it
+        return client
 
-            try:
-                mqtt_timed.connect(client, CONNECT_TIMEOUT)
-            finally:
-                unload(("app.mqtt_timed",))
+    def _connected(self):
+        mq = self.cfg
+        client = self._client
         client.sock.settimeout(SOCKET_TIMEOUT)
         _no_delay(client.sock)
         self._poller = select.poll()
