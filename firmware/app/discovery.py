@@ -128,11 +128,20 @@ def _template(expression, code):
 def config(code, value, unit, device_id, state_topic, availability_topic, version):
     """The discovery config dict for one reading."""
     uid = "%s_%s" % (device_id, object_id(code))
+    if isinstance(value, str):
+        # Home Assistant refuses a state over 255 characters (the entity goes unknown);
+        # a DSMR 5 text message may be 1024.
+        expression = "value_json.readings['%s'].value[:255]"
+    elif isinstance(value, (list, tuple)):
+        # A list (a DSMR power failure log) as its text, cut the same way.
+        expression = "(value_json.readings['%s'].value | string)[:255]"
+    else:
+        expression = "value_json.readings['%s'].value"
     out = {
         "name": friendly_name(code),
         "unique_id": uid,
         "state_topic": state_topic,
-        "value_template": _template("value_json.readings['%s'].value", code),
+        "value_template": _template(expression, code),
         "availability_topic": availability_topic,
         "device": {
             "identifiers": ["meterlink_%s" % device_id],
@@ -142,15 +151,8 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
             "sw_version": version,
         },
     }
-    if isinstance(value, str):
-        # Home Assistant refuses a state over 255 characters (the entity goes unknown);
-        # a DSMR 5 text message may be 1024.
-        out["value_template"] = _template("value_json.readings['%s'].value[:255]", code)
-        return out
-    if isinstance(value, (list, tuple)):
-        # A list (a DSMR power failure log) as its text, cut the same way.
-        out["value_template"] = _template("(value_json.readings['%s'].value | string)[:255]", code)
-        return out
+    if isinstance(value, (str, list, tuple)):
+        return out  # text: no unit, no class
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return out  # flags: Home Assistant shows them as they are
     if not unit:
