@@ -501,6 +501,37 @@ def test_a_wrong_key_on_a_real_capture_is_an_authentication_error(corpus):
     assert "authentication failed" in dec.errors.last_error
 
 
+# A ciphered bare stream (Luxembourg Smarty, DB APDUs) cut anywhere: the cut copy's length
+# runs into the next copy. Its first ten bytes (tag, 08, system title) come again inside:
+# that is the next push, which decodes. Before, both failed the GCM tag, counted as a wrong
+# key. A cut inside those ten bytes garbles the cut copy's title, so the title looked for is
+# the one the last whole copy had.
+SMARTY_CUTS = list(range(1, 13)) + list(range(13, 700, 29)) + list(range(700, 711))
+
+
+@pytest.mark.parametrize("chunk", [None, 64])
+def test_a_cut_ciphered_bare_push_loses_only_itself_and_is_not_called_a_wrong_key(corpus, chunk):
+    entry = corpus["lu-smarty-dsmr-encrypted"]
+    whole = bytes.fromhex(entry["hex"])
+    want = plain_readings(_decode(entry)[0][0])
+    for cut in SMARTY_CUTS:
+        telegrams, dec = decode_all(whole + whole[:cut] + whole + whole, chunk=chunk, key=entry["key_hex"],
+                                    auth_key=entry["auth_key_hex"])
+        assert [plain_readings(t) for t in telegrams] == [want] * 3, cut
+        assert {k: v for k, v in dec.errors.counts.items() if v} == {"malformed": 1}, (cut, dec.errors.last_error)
+
+
+def test_a_ciphered_bare_push_that_lost_bytes_in_its_middle_costs_no_other(corpus):
+    entry = corpus["lu-smarty-dsmr-encrypted"]
+    whole = bytes.fromhex(entry["hex"])
+    for lost in ((50, 60), (200, 400), (700, 705)):
+        damaged = whole[: lost[0]] + whole[lost[1] :]
+        telegrams, dec = decode_all(whole + damaged + whole + whole, key=entry["key_hex"],
+                                    auth_key=entry["auth_key_hex"])
+        assert len(telegrams) == 3
+        assert dec.errors.last_error == "bare APDU cut short: the meter's next one starts inside it"
+
+
 def test_smarty_equipment_id_is_its_hex_coded_text(corpus):
     telegrams, _ = _decode(corpus["lu-smarty-dsmr-encrypted"])
     assert telegrams[0].readings["0-0:42.0.0"][0] == "SAG1030700114004" * 3

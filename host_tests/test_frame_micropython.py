@@ -81,6 +81,10 @@ def cases():
             b[at] ^= 0x55
         data = make(0) + b"\x00\x00" + bytes(bad[0]) + bytes(bad[1]) + make(3)
         out.append(["%s-two-bad-frames" % name, data.hex()])
+    # A ciphered bare push (Luxembourg Smarty) cut in its title, its body and its tag.
+    smarty = capture(CORPUS["lu-smarty-dsmr-encrypted"])
+    for cut in (5, 300, 705):
+        out.append(["smarty-cut-%d" % cut, (smarty + smarty[:cut] + smarty + smarty).hex()])
     # A frame cut short whose length lands on a flag further on.
     tail = b"".join(hdlc_frame(LLC + notification(n)) for n in range(2, 30))
     long_frame = hdlc_frame(LLC + notification(0) + bytes(300))

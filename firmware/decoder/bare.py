@@ -11,7 +11,13 @@ A bare APDU has no checksum, so the framer asks two things of one:
   for that many bytes. A data-notification is measured again only when
   new bytes arrived;
 - whether a frame that does carry a checksum (HDLC 7E, M-Bus 68, DSMR "/")
-  starts inside it: then the "APDU" was noise in a checked stream.
+  starts inside it: then the "APDU" was noise in a checked stream;
+- whether a ciphered APDU (DB, DC) was cut short: its first 10 bytes, the
+  tag and the meter's system title, recur inside the length it claims.
+  That is the meter's next push (an 80-bit match by chance is not a risk),
+  and ``end`` says where it starts: without this the cut push's length
+  swallows the next push's head, and both fail the GCM tag, reported as a
+  wrong key when the line only lost a few bytes.
 
 The search for such a frame remembers how far it got. A hit that failed
 to parse can never become a frame (the bytes before the end of the buffer
@@ -36,6 +42,7 @@ _MAX_PENDING = const(8)
 _NEEDLES = (b"\x7e", b"\x68", b"/")  # HDLC flag, M-Bus start, DSMR header
 _HDLC = const(0)
 _MBUS = const(1)
+_TITLED = const(10)  # tag, length 08 and the 8-byte system title of a DB or DC APDU
 
 
 class Bare:
@@ -65,6 +72,9 @@ class Bare:
         self._end = 0
         self._at = 0  # the position _measured and _probe look at
         self.noise = False  # set by parse: a checked frame starts inside
+        self.end = -1  # set by a parse that raised: where the next APDU starts inside
+        self._title = None  # the first _TITLED bytes of the meter's ciphered APDUs
+        self._looked = -1  # where the search for them inside the APDU at _known goes on
 
     def forget(self):
         """Positions in the buffer changed: the search starts afresh."""
@@ -79,6 +89,9 @@ class Bare:
         when the bytes cannot be an APDU.
         """
         n = self._length(pos, end)
+        self.end = self._recurs(pos, end)
+        if self.end > 0:
+            raise DecodeError("bare APDU cut short: the meter's next one starts inside it")
         if not search and self._total > len(self._buf):
             # On a line of bare APDUs it can never be whole: say so now, not once the
             # buffer is full (a corrupt length byte held the pushes behind it back for
@@ -92,6 +105,7 @@ class Bare:
             return 1
         if n < 0 or verdict is None:
             return 0
+        self._learn(pos)
         return n
 
     def _length(self, pos, end):
@@ -100,14 +114,37 @@ class Bare:
             self._known = pos
             self._total = -1 if self._header_length is None else 0  # -1: only measure can tell
             self._tried = -1
+            self._looked = -1
         if not self._total:
             self._total = self._header_length(self._buf, pos, end)
+            if self._total > _TITLED and self._buf[pos] != 0xE0:  # DB or DC: not a GBT block
+                if self._title is None:
+                    self._title = bytes(self._mv[pos : pos + _TITLED])
+                self._looked = pos + 1
         if not self._total or end - pos < self._total or end == self._tried:
             return -1
         n = self._measure_at(pos, end)
         if n < 0:
             self._tried = end
         return n
+
+    def _recurs(self, pos, end):
+        # Where the meter's title header starts again before this ciphered APDU's claimed
+        # end, or -1. The header is the one the last whole APDU had: a cut inside the
+        # header garbles this one's title, not the next push's. Only bytes not looked at
+        # yet are searched, and a match may run past the claimed end (a cut in the tag).
+        if self._looked < 0:
+            return -1
+        stop = min(end, pos + self._total + _TITLED - 1)
+        at = self._buf.find(self._title, self._looked, stop)
+        self._looked = at if at > 0 else max(self._looked, stop - _TITLED + 1)  # parsed again: found again
+        return at
+
+    def _learn(self, pos):
+        # A whole ciphered APDU with another title: the line's meter now (the hunt took
+        # noise for a header at start-up, or another meter is on the line).
+        if self._looked >= 0 and self._buf.find(self._title, pos, pos + _TITLED) != pos:
+            self._title = bytes(self._mv[pos : pos + _TITLED])
 
     def _measure_at(self, pos, end):
         if self._viewed != end:  # measure reads the buffered bytes up to its end

@@ -165,7 +165,10 @@ class Framer:
         if n == 0:
             return self._wait(pos)
         way = self._way  # after a failed parse: where a frame ends when its extent is known
-        n = self._hdlc.end if way == _HDLC else (self._mbus.end if way == _MBUS and self._mbus else -1)
+        if way == _BARE:
+            n = self._bare.end  # a ciphered APDU cut short: where the next one starts
+        else:
+            n = self._hdlc.end if way == _HDLC else (self._mbus.end if way == _MBUS and self._mbus else -1)
         if n > pos:
             if self._cut_short(pos, n):
                 # Cut short, its length running into the frames after it, where a flag
