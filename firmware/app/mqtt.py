@@ -8,8 +8,9 @@ Topics (``<p>`` = mqtt.prefix, ``<id>`` = device_id)::
     dt/<group>/<meter-id>/ds                  VSE form when mqtt.layout == "vse"
 
 umqtt.simple is blocking. It is kept from stalling the meter reader by:
-a TCP handshake the event loop drives (app/mqtt_connect.py), so a broker host that
-does not answer costs nothing, and a CONNACK timeout; a short socket timeout
+a TCP handshake and a wait for CONNACK that the event loop drives
+(app/mqtt_connect.py), so a broker host or a broker that does not answer costs
+nothing; a short socket timeout
 after connecting (a stuck broker costs at most SOCKET_TIMEOUT once, then the
 connection is dropped and retried with backoff); small retained messages,
 published from this task only, and never while the reader has a chunk in hand;
@@ -35,7 +36,7 @@ from app.clock import iso_utc, since_ms, ticks_ms
 # Seconds a blocking socket call may take once connected; longer means the
 # broker or the link is stuck, and the connection is given up.
 SOCKET_TIMEOUT = 2
-# Seconds for the TCP handshake (the loop runs meanwhile) and for CONNACK (it does not).
+# Seconds for the TCP handshake and for CONNACK (the loop runs meanwhile).
 CONNECT_TIMEOUT = 5
 # Reconnect backoff (s): first retry quickly, then at most every 60 s.
 BACKOFF_FIRST = 1
@@ -164,7 +165,7 @@ class MqttPublisher:
             try:
                 self._client = self._new_client()  # first: _fail closes the socket it holds
                 sock = await mqtt_connect.open_socket(self.cfg["host"], self.cfg["port"], CONNECT_TIMEOUT)
-                mqtt_connect.handshake(self._client, sock)
+                await mqtt_connect.handshake(self._client, sock, CONNECT_TIMEOUT)
                 self._connected()
             except _FAILURES as e:
                 failure = e

@@ -1,13 +1,16 @@
-"""The broker's TCP handshake without blocking the gateway, then umqtt.simple's CONNECT on it.
+"""The broker's TCP handshake and CONNACK without blocking the gateway, umqtt.simple's
+CONNECT in between.
 
 umqtt.simple connects synchronously. A broker host that does not answer at all (the
 home server switched off: its address answers nothing) held the whole gateway, meter
-port and HTTP included, for the connect timeout on every attempt; at 115200 baud (DSMR 5)
-the ESP32's UART buffer holds less than that. Here the handshake is a non-blocking
-connect that the event loop looks at every few milliseconds; umqtt then gets the
-connected socket and only sends CONNECT and reads CONNACK, which a live broker answers
-at once (a frozen one costs the socket timeout, once per attempt). A host *name* is
-still resolved synchronously: give mqtt.host as an address where DNS may be slow.
+port and HTTP included, for the connect timeout on every attempt, and so did a broker
+that takes the connection but never answers CONNECT (a frozen process); at 115200 baud
+(DSMR 5) the ESP32's UART buffer holds less than that. Here the handshake is a
+non-blocking connect that the event loop looks at every few milliseconds. umqtt then
+gets the connected socket and writes CONNECT; the loop waits for the broker's reply
+the same way, and umqtt's connect() runs once more, its CONNECT not sent again, to read
+and check that reply (a refusal raises as umqtt raises it). A host *name* is still
+resolved synchronously: give mqtt.host as an address where DNS may be slow.
 
 Loaded for each connect and dropped after (app/mqtt.py), like the umqtt shim it
 replaces: works with umqtt.simple 1.3 (no connect timeout, the unix port's) and 1.4+.
@@ -41,19 +44,10 @@ async def open_socket(host, port, timeout):
         except OSError as e:
             if e.errno != errno.EINPROGRESS:
                 raise
-        poller = select.poll()
-        poller.register(sock, select.POLLOUT)
-        start = ticks_ms()
-        events = poller.poll(0)
-        while not events:
-            if since_ms(start) > timeout * 1000:
-                raise OSError(errno.ETIMEDOUT)
-            await asyncio.sleep(_LOOK_EVERY)
-            events = poller.poll(0)
-        if events[0][1] & (select.POLLERR | select.POLLHUP):
+        if await _ready(sock, select.POLLOUT, timeout) & (select.POLLERR | select.POLLHUP):
             raise OSError(errno.ECONNREFUSED)  # a reset or refusal ends a handshake
         sock.setblocking(True)
-        sock.settimeout(timeout)  # for CONNACK: a frozen broker costs this, once
+        sock.settimeout(timeout)  # CONNACK's 4 bytes, should they come in pieces
         connected = True
         return sock
     finally:
@@ -61,12 +55,35 @@ async def open_socket(host, port, timeout):
             sock.close()  # also when the task is cancelled: a socket per attempt would leak
 
 
+async def _ready(sock, event, timeout):
+    # The poll events of ``sock`` once ``event`` (or an error) is there; ETIMEDOUT after
+    # ``timeout`` s. The loop runs meanwhile.
+    poller = select.poll()
+    poller.register(sock, event)
+    start = ticks_ms()
+    events = poller.poll(0)
+    while not events:
+        if since_ms(start) > timeout * 1000:
+            raise OSError(errno.ETIMEDOUT)
+        await asyncio.sleep(_LOOK_EVERY)
+        events = poller.poll(0)
+    return events[0][1]
+
+
+# What the stand-in answers connect()'s first run: "accepted". The broker's own reply is
+# read and checked by the second run.
+_ACCEPTED = b"\x20\x02\x00\x00"
+
+
 class _Connected:
     """Stands in for umqtt.simple's ``socket`` module, and for the socket its connect()
-    makes: that one is ``sock``, connected already."""
+    makes: that one is ``sock``, connected already. First CONNECT goes out and the
+    reply is not waited for; once ``replay`` is set, nothing goes out and the broker's
+    reply is read."""
 
     def __init__(self, sock):
         self._sock = sock
+        self.replay = False
 
     def socket(self, *args):
         return self
@@ -80,20 +97,38 @@ class _Connected:
     def settimeout(self, seconds):
         pass  # umqtt 1.4 sets None when connect() gets no timeout: ours stays
 
-    def write(self, *args):
-        return self._sock.write(*args)
+    def write(self, data, *length):
+        if self.replay:
+            return length[0] if length else len(data)
+        return self._sock.write(data, *length)
 
-    def read(self, *args):
-        return self._sock.read(*args)
+    def read(self, n):
+        if not self.replay:
+            return _ACCEPTED[:n]
+        data = self._sock.read(n)
+        if not data:  # umqtt would fail on an IndexError
+            raise OSError(errno.ECONNRESET)  # closed by the server before its reply
+        return data
 
 
-def handshake(client, sock):
-    """``client.connect()`` (MQTT CONNECT, CONNACK) over ``sock``; the client keeps ``sock``."""
+async def handshake(client, sock, timeout):
+    """``client.connect()`` (MQTT CONNECT, CONNACK) over ``sock``, the loop running while
+    the broker answers (ETIMEDOUT after ``timeout`` s); the client keeps ``sock``."""
+    stand_in = _Connected(sock)
+    try:
+        _connect(client, stand_in)  # CONNECT goes out
+        await _ready(sock, select.POLLIN, timeout)
+        stand_in.replay = True
+        _connect(client, stand_in)  # CONNACK read and checked by umqtt
+    finally:
+        client.sock = sock  # the real socket, for the poller and the session's timeouts
+
+
+def _connect(client, stand_in):
     module = sys.modules[type(client).__module__]
     real = module.socket
-    module.socket = _Connected(sock)
+    module.socket = stand_in
     try:
         client.connect()
     finally:
         module.socket = real
-        client.sock = sock  # the real socket, for the poller and the session's timeouts
