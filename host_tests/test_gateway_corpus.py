@@ -525,6 +525,23 @@ def test_metrics_are_valid_prometheus_text_with_every_numeric_reading(runs, cid)
     assert total == [run.expected.telegrams]
 
 
+@pytest.mark.parametrize("cid", DECODABLE + NO_STATE)
+def test_metrics_read_the_same_through_the_prometheus_projects_own_parser(runs, cid):
+    # A second reader of the text, not ours: prometheus_client's exposition parser.
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = runs(cid).metrics
+    theirs = []
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            theirs.append((sample.name, sample.labels, sample.value))
+    ours = parse_prometheus(text)
+    assert len(theirs) == len(ours)
+    for (name, labels, value), want in zip(theirs, ours):
+        assert (name, labels) == want[:2]
+        assert value == pytest.approx(want[2], rel=1e-15, nan_ok=True), name
+
+
 def parse_prometheus(text):
     """Text exposition format 0.0.4, strictly: -> [(name, {label: value}, float)].
 
