@@ -295,6 +295,19 @@ def test_dsmr_ascii_telegram_with_crc():
     assert t.meter_time is not None and t.meter_time.startswith("2023-11-21T15:00:00")
 
 
+def test_a_dsmr_telegram_with_a_stray_non_ascii_byte_keeps_its_readings():
+    # dsmr-reader's Fluvius test telegram: "/FLU5\253769484_A" written in Python, so byte
+    # 0xAB where the meter sends a backslash and "253"; its CRC was made over that byte.
+    # Found by a probe of public telegrams: the whole telegram was refused as not ASCII.
+    body = (b"/FLU5\xab769484_A\r\n\r\n1-0:1.8.1(001234.567*kWh)\r\n"
+            b"0-0:96.13.0(caf\xe9)\r\n!")
+    text = body + b"%04X\r\n" % ds.crc16_arc(body)
+    telegrams, dec = decode_all(text)
+    assert dec.errors.total() == 0
+    assert telegrams[0].readings["1-0:1.8.1"] == (pytest.approx(1234.567), "kWh")
+    assert telegrams[0].readings["0-0:96.13.0"][0] == "caf?"
+
+
 def test_dsmr_inside_general_glo_ciphering():
     text = ds.dsmr_telegram(["1-0:1.8.0(000100.000*kWh)"], ident="Lux5\\2SMARTY")
     apdu = ds.cipher(text, KEY, b"SAG\x00\x00\x00\x00\x01", 3, AUTH)
