@@ -172,6 +172,12 @@ class TestDiscovery:
         assert doc["device"]["identifiers"] == ["meterlink_dev1"]
         assert discovery.topic("homeassistant", "dev1", "1-0:1.8.0") == "homeassistant/sensor/dev1/obis_1_0_1_8_0/config"
 
+    def test_the_device_links_to_the_dongles_page_when_its_address_is_known(self):
+        # Home Assistant's "Visit" link on the device page.
+        doc = discovery.config("1-0:1.8.0", 1, "Wh", "dev1", "s", "a", "0.1", "http://192.0.2.7/config")
+        assert doc["device"]["configuration_url"] == "http://192.0.2.7/config"
+        assert "configuration_url" not in self.cfg("1-0:1.8.0", 1, "Wh")["device"]
+
     @pytest.mark.parametrize("code, oid", [
         ("1-0:1.8.0", "obis_1_0_1_8_0"), ("#3", "obis__3"), ("1-0:1.8.0/3", "obis_1_0_1_8_0_a3"),
         ("0-0:96.1.0.1", "obis_0_0_96_1_0_1"),

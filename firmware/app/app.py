@@ -53,6 +53,7 @@ class App:
                                meter["lists"] or None, errors=ErrorLog(now))
         self.store = Store(now)
         self.mqtt = MqttPublisher(cfg, self.store, VERSION, self.snapshot, log, board.network_up)
+        self.mqtt.page_url = self.page_url
         self.reader = MeterReader(board, meter["source"], meter["baud"], self.decoder, self.store,
                                   self.mqtt.kick, log, meter["format"])
         self.server = None
@@ -125,6 +126,16 @@ class App:
         self._tasks = []
         self._others = []
         self.mqtt.close()
+
+    def page_url(self):
+        """Where a browser reaches this gateway's setup page (the status without one), for
+        Home Assistant's "Visit" link; None while the address is unknown or HTTP is off."""
+        host = self.board.address()
+        port = self.cfg["http"]["port"]
+        if host is None or not port:
+            return None
+        return "http://%s%s%s" % (host, "" if port == 80 else ":%d" % port,
+                                  "/config" if self.config_path else "/api/v1/status")
 
     def uptime_s(self):
         """Seconds since start. ticks_ms wraps (every 2**30 ms on the ESP32, where

@@ -19,7 +19,8 @@ Home Assistant marks a sensor with a unit and a text state as broken. The
 unique_id depends only on the device id and the OBIS code, so it survives
 reboots and firmware updates. No ``object_id``: Home
 Assistant deprecated it (2025) and derives the entity id from the device and
-sensor names.
+sensor names. The device's ``configuration_url`` (Home Assistant's "Visit" link)
+is the dongle's setup page while its address is known.
 """
 
 # The tables below are text, one "|key=value" entry each, looked up with _lookup():
@@ -125,8 +126,8 @@ def _template(expression, code):
     return ("{{ " + expression + " if '%s' in value_json.readings else '' }}") % (code, code)
 
 
-def config(code, value, unit, device_id, state_topic, availability_topic, version):
-    """The discovery config dict for one reading."""
+def config(code, value, unit, device_id, state_topic, availability_topic, version, page=None):
+    """The discovery config dict for one reading; ``page``: the dongle's web page, if known."""
     uid = "%s_%s" % (device_id, object_id(code))
     if isinstance(value, str):
         # Home Assistant refuses a state over 255 characters (the entity goes unknown);
@@ -151,6 +152,8 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
             "sw_version": version,
         },
     }
+    if page:
+        out["device"]["configuration_url"] = page
     if isinstance(value, (str, list, tuple)):
         return out  # text: no unit, no class
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -92,6 +92,10 @@ def _reason(error):
     return repr(error)
 
 
+def _no_page():
+    return None
+
+
 def client_id(device_id):
     """The MQTT ClientId for ``device_id``: "meterlink" and the id where that is a
     ClientId every broker takes (the ESP32's 12 hex digits are), else "ml", the
@@ -141,6 +145,7 @@ class MqttPublisher:
         self._event = asyncio.Event()
         self._sent_seq = -1
         self._discovered = set()  # codes whose config went out on this connection
+        self.page_url = _no_page  # the App's: the dongle's web page for discovery, or None
         self._last_rx = self._last_ping = ticks_ms()
 
     def kick(self):
@@ -310,10 +315,11 @@ class MqttPublisher:
         self.snapshot.render(self.store)
         from app import discovery
 
+        page = self.page_url()
         for code in todo:
             value, unit = readings[code]
             doc = discovery.config(code, value, unit, self.device_id, self.state_topic,
-                                   self.availability_topic, self.version)
+                                   self.availability_topic, self.version, page)
             self._publish(discovery.topic(self.cfg["discovery_prefix"], self.device_id, code),
                           self.snapshot.document(doc))
             self._discovered.add(code)

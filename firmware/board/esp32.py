@@ -178,6 +178,12 @@ class Board:
     def network_up(self):
         return self.wlan.isconnected()
 
+    def address(self):
+        """The station's IP address, None while WiFi is down."""
+        if not self.wlan.isconnected():
+            return None
+        return self.wlan.ifconfig()[0]
+
     def rssi(self):
         if not self.wlan.isconnected():
             return None

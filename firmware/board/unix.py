@@ -120,6 +120,10 @@ class Board:
     def network_up(self):
         return True
 
+    def address(self):
+        # Where the HTTP server listens, when that is one address (loopback by default).
+        return None if self.http_host == "0.0.0.0" else self.http_host
+
     def rssi(self):
         return None
 
