@@ -380,8 +380,8 @@ def test_parse_takes_bytes_bytearray_memoryview_and_str_alike():
 def test_parse_keeps_utf8_text_and_reads_bytes_that_are_not_utf8_as_question_marks():
     # Those were refused with the whole telegram; a CRC that checked vouches for them.
     assert one("0-0:96.13.0(Grüezi)")["0-0:96.13.0"] == ("Grüezi", None)
-    readings = dsmr.parse(b"/ISK5\r\n\r\n0-0:96.13.0(\xff\xfe)\r\n1-0:1.8.1(1*kWh)\r\n!")[0]
-    assert readings == {"0-0:96.13.0": ("??", None), "1-0:1.8.1": (1, "kWh")}
+    readings = dsmr.parse(b"/ISK5\r\n\r\n0-0:96.13.0(\xfe\xfd\xff)\r\n1-0:1.8.1(1*kWh)\r\n!")[0]
+    assert readings == {"0-0:96.13.0": ("??", None), "1-0:1.8.1": (1, "kWh")}  # 0xFF: fill, dropped
 
 
 def test_parse_the_last_of_repeated_codes_wins_in_the_order_first_seen():
@@ -441,3 +441,27 @@ def test_short_crcs_and_times_that_do_not_exist_read_the_same_on_micropython():
     decoded = micropython(jobs)
     assert [len(r["telegrams"]) for r in decoded] == [2, 2, 2, 1]  # not parity in failing alike
     assert decoded[3]["telegrams"][0]["meter_time"] is None
+
+
+def _hungarian_telegram():
+    # The shape of a Hungarian P1 telegram (kazhu/P1Monitor's test, AUX/Sanxing meter,
+    # 2405 bytes): its message field 0-0:96.13.0 is 1024 bytes of 0xFF fill, so the
+    # telegram is longer than the 2 kB the framer starts with.
+    lines = [b"0-0:1.0.0(230817171430S)", b"1-0:1.8.0(000812.421*kWh)", b"1-0:2.8.0(001714.309*kWh)",
+             b"0-0:96.13.0(" + b"\xff" * 1024 + b")"] + [b"1-0:%d.7.0(000.%03d*kW)" % (n, n) for n in range(21, 60)]
+    body = b"/AUX59903218166\r\n\r\n" + b"".join(line + b"\r\n" for line in lines) + b"!"
+    return body + b"%04X\r\n" % arc(body)
+
+
+@pytest.mark.parametrize("size", [64, 1000, 100000])
+def test_a_telegram_with_a_1024_byte_message_of_0xff_fill_decodes_with_an_empty_message(size):
+    # Found by a probe of public telegrams: the framer grows its buffer only for text,
+    # and took the 0xFF bytes for noise ("frame longer than the 2050-byte buffer").
+    text = _hungarian_telegram()
+    assert len(text) > 2050
+    log = ErrorLog()
+    out = run(stream.Framer(log), chunked(text + text, sizes=[size]))
+    assert log.total() == 0 and len(out) == 2
+    readings = dsmr.parse(out[0][1])[0]
+    assert readings["0-0:96.13.0"] == ("", None)
+    assert readings["1-0:2.8.0"] == (1714.309, "kWh") and len(readings) == 43

@@ -112,10 +112,15 @@ def _check_text(buf, start, stop):
 
 
 def text_end(buf, start, stop):
-    """Where the first byte that no telegram holds is in buf[start:stop]; ``stop`` if none."""
+    """Where the first byte that no telegram holds is in buf[start:stop]; ``stop`` if none.
+
+    Control characters other than CR and LF. Bytes from 0x80 up are text: UTF-8 in
+    a message, or the 0xFF fill of a Hungarian meter's 1024-byte message field
+    (dsmr_parse reads what is not UTF-8 as "?").
+    """
     for i in range(start, stop):
         c = buf[i]
-        if (c < 0x20 or c > 0x7E) and c != _CR and c != _LF:
+        if (c < 0x20 or c == 0x7F) and c != _CR and c != _LF:
             return i
     return stop
 

@@ -58,6 +58,7 @@ _ISO_DIGITS = b"\x02\x05\x08\x0b\x0e\x11"  # where YY MM DD hh mm ss go
 _ISO_HOUR = const(21)  # the offset's hour digit
 _OPEN = const(0x28)  # "("
 _UNREADABLE = const(0x3F)  # "?" for a byte of a telegram that is neither ASCII nor UTF-8
+_FILL = const(0xFF)
 _MINUS = const(0x2D)
 
 
@@ -73,7 +74,8 @@ def parse(text):
             except UnicodeError:
                 # DSMR text is ASCII, but the CRC (when there is one) vouched for these bytes:
                 # a stray byte in the header line or a message must not cost the readings.
-                data = bytes(c if c < 0x80 else _UNREADABLE for c in data)
+                # 0xFF is fill (a Hungarian meter's unused 1024-byte message): nothing.
+                data = bytes(c if c < 0x80 else _UNREADABLE for c in data if c != _FILL)
     if not data.startswith(b"/"):
         raise DecodeError("DSMR telegram must start with /")
     if _Lines.one is None:  # one for every telegram: its attributes cost ~800 bytes
