@@ -90,6 +90,9 @@ def test_nothing_decodable_exits_1(tmp_path):
     r = run([str(path)])
     assert r.returncode == 1
     assert r.stdout == b""
+    # It said nothing at all (found by a probe: an EasyMeter block without its "/" line).
+    assert r.stderr.decode() == ("error: no frame found in 230 bytes (HDLC 7E, M-Bus 68, DSMR \"/\", or a bare "
+                                 "APDU 0F/DB/DC/DD/E0): is this a capture of the meter's port?\n")
 
 
 @pytest.mark.parametrize(

@@ -164,7 +164,9 @@ def main(argv=None):
     _check_names(parser, args.meter, lists)
     dec = decoder.Decoder(key, auth_key, args.meter, lists, PrintingErrorLog(sys.stderr))
     out = sys.stdout
+    size = 0
     for chunk in _chunks(parser, args.file, args.hex):
+        size += len(chunk)
         for telegram in dec.feed(chunk):
             out.write(decoder.telegram_json(telegram) + "\n")
         out.flush()
@@ -175,6 +177,10 @@ def main(argv=None):
     left = unfinished(dec)
     if left is not None:
         sys.stderr.write("error: %s\n" % left)
+    elif not dec.telegrams and not dec.errors.total():
+        # Nothing counted either: without a word the exit status alone said it.
+        sys.stderr.write("error: no frame found in %d bytes (HDLC 7E, M-Bus 68, DSMR \"/\", or a bare "
+                         "APDU 0F/DB/DC/DD/E0): is this a capture of the meter's port?\n" % size)
     return EXIT_OK if dec.telegrams else EXIT_NOTHING
 
 
