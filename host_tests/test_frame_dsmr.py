@@ -202,7 +202,7 @@ def test_encoder_crc_agrees_with_the_corpus_telegrams():
 def test_parse_values_units_and_meter_time():
     readings, when = dsmr.parse(dsmr_telegram(LINES))
     assert when == "2023-11-21T15:00:00+01:00"
-    assert readings["1-3:0.2.8"] == (50, None)
+    assert readings["1-3:0.2.8"] == ("50", None)  # a version, as sent: no quantity
     assert readings["1-0:1.8.1"] == (1234.567, "kWh")
     assert readings["1-0:1.7.0"] == (1.193, "kW")
     assert readings["1-0:32.7.0"] == (230.1, "V")
@@ -375,6 +375,12 @@ def test_parse_takes_bytes_bytearray_memoryview_and_str_alike():
     want = dsmr.parse(data.decode())
     for text in (data, bytearray(data), memoryview(data), memoryview(bytearray(b"xx" + data))[2:]):
         assert dsmr.parse(text) == want
+
+
+def test_parse_keeps_versions_as_sent():
+    # A probe of public telegrams: a Lithuanian meter's firmware "02.21" read as 2.21.
+    readings = dsmr.parse("/ESO5\r\n\r\n1-0:0.2.0(02.21)\r\n1-1:0.2.0(02.13)\r\n1-3:0.2.8(42)\r\n!")[0]
+    assert readings == {"1-0:0.2.0": ("02.21", None), "1-1:0.2.0": ("02.13", None), "1-3:0.2.8": ("42", None)}
 
 
 def test_parse_keeps_utf8_text_and_reads_bytes_that_are_not_utf8_as_question_marks():

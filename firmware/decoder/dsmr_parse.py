@@ -32,10 +32,12 @@ _CLOCK = "0-0:1.0.0"
 # Older meters (DSMR 2.2-like, e.g. Iskra AM551) send time hhmmss and date
 # YYMMDD as two plain values and no DST flag: kept as text (leading zeros
 # matter) and joined into a meter time without offset. C.D.E 0.0.0 is the
-# meter's number in IEC 62056-21 (EasyMeter Q3D "0272031312565"): text too.
+# meter's number in IEC 62056-21 (EasyMeter Q3D "0272031312565"): text too, and so are
+# versions, C.D 0.2 (firmware "1-0:0.2.0(02.21)" of Lithuanian meters read 2.21; the
+# P1 version "1-3:0.2.8(50)" is no quantity either). All five characters: see _value.
 _TIME = "1-0:0.9.1"
 _DATE = "1-0:0.9.2"
-_TEXT = ("0.9.1", "0.9.2", "0.0.0")
+_TEXT = ("0.9.1", "0.9.2", "0.0.0", "0.2.0", "0.2.8")
 # DSMR 2.2/3 gas: "0-1:24.3.0(capture time)(00)(60)(1)(0-1:24.2.1)(m3)", then the
 # value "(00001.001)" on the next line. The reading is that value in that unit.
 _OLD_GAS = "24.3.0"
