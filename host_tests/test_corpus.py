@@ -501,6 +501,24 @@ def test_a_wrong_key_on_a_real_capture_is_an_authentication_error(corpus):
     assert "authentication failed" in dec.errors.last_error
 
 
+# A copy cut short whose claimed length lands on a flag (7E) or stop byte (16) further on:
+# its FCS or checksum fails there. Fed whole, the checked frame starting inside it shows
+# the cut. In the small reads of a UART that frame was still arriving when the framer
+# gave up the cut copy and jumped to its claimed end, and so the good frame was lost
+# too. Positions found by a fault-injection probe (about one cut in 256 does this).
+@pytest.mark.parametrize("cid, cut", [("at-e450-burgenland-2", 60), ("si-am550-untagged-5s", 114),
+                                      ("dk-kamstrup-omnipower-enc-keyed", 181), ("at-kaifa-netznoe-doc", 77),
+                                      ("pl-kaifa-ma309-mbus-key", 147), ("at-kaifa-tinetz-doc", 186)])
+@pytest.mark.parametrize("chunk", [None, 1, 7, 64])
+def test_a_cut_copy_whose_length_lands_on_a_flag_costs_no_good_frame_in_small_reads(corpus, cid, cut, chunk):
+    entry = corpus[cid]
+    whole = bytes.fromhex(entry["hex"])
+    telegrams, dec = decode_all(whole + whole[:cut] + whole + whole, chunk=chunk, key=entry.get("key_hex"),
+                                auth_key=entry.get("auth_key_hex"))
+    assert [plain_readings(t) for t in telegrams] == [plain_readings(_decode(entry)[0][0])] * 3
+    assert {k: v for k, v in dec.errors.counts.items() if v} == {"malformed": 1}
+
+
 # A ciphered bare stream (Luxembourg Smarty, DB APDUs) cut anywhere: the cut copy's length
 # runs into the next copy. Its first ten bytes (tag, 08, system title) come again inside:
 # that is the next push, which decodes. Before, both failed the GCM tag, counted as a wrong

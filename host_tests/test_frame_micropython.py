@@ -81,6 +81,10 @@ def cases():
             b[at] ^= 0x55
         data = make(0) + b"\x00\x00" + bytes(bad[0]) + bytes(bad[1]) + make(3)
         out.append(["%s-two-bad-frames" % name, data.hex()])
+    # Copies cut short whose claimed length lands on a flag or 16 further on (HDLC, M-Bus).
+    for ident, cut in (("at-e450-burgenland-2", 60), ("at-kaifa-netznoe-doc", 77)):
+        data = capture(CORPUS[ident])
+        out.append(["%s-cut-%d" % (ident, cut), (data + data[:cut] + data + data).hex()])
     # A ciphered bare push (Luxembourg Smarty) cut in its title, its body and its tag.
     smarty = capture(CORPUS["lu-smarty-dsmr-encrypted"])
     for cut in (5, 300, 705):

@@ -170,10 +170,18 @@ class Framer:
         else:
             n = self._hdlc.end if way == _HDLC else (self._mbus.end if way == _MBUS and self._mbus else -1)
         if n > pos:
-            if self._cut_short(pos, n):
+            cut = self._cut_short(pos, n)
+            if cut:
                 # Cut short, its length running into the frames after it, where a flag
                 # or 16 happened to sit: the whole checked frame inside it comes out.
                 self._drop(pos, DecodeError("frame cut short: a whole frame starts inside it"))
+                return _AGAIN
+            if cut is None and self._end - pos < self._cap:
+                # A frame that starts inside is still arriving (the line comes in small
+                # reads): it decides. Moving on to n now lost that good frame.
+                if self._tail is None:
+                    return _IDLE
+                self._refill()
                 return _AGAIN
             # A whole frame that failed its FCS or checksum: counted even while hunting (its
             # header checked), and the next frame is due right after it.
@@ -303,7 +311,8 @@ class Framer:
     def _cut_short(self, pos, stop):
         # Whether a whole, checked frame of the line's framing (HDLC or M-Bus) starting
         # before ``stop`` has arrived inside the frame at pos, which still waits for the
-        # bytes its length claims (or failed where that length put its end). Then
+        # bytes its length claims (or failed where that length put its end); None when
+        # none has, but one that may still be is waiting for its end. Then
         # that one was cut short (a meter reset, a dropped line), or was a false start the
         # hunt found in a corrupt frame's bytes ("/" and three letters, 68 L L 68): waiting
         # for its end would hold back every frame behind it, up to the whole buffer.
@@ -334,7 +343,8 @@ class Framer:
             at += 1
         if self._probed < 0:
             self._probed = stop
-        return False
+            return False
+        return None
 
     def _checked(self, way, at):
         # The candidate at ``at`` parses as a frame with good checksums. The parsers'
