@@ -30,7 +30,10 @@ bytes its length claims (or a DSMR start still waiting for its "!") is
 given up as soon as a whole checked HDLC or M-Bus frame, of the framing the
 line is locked on, arrives inside it: it was cut short (``malformed``), or
 a false start the hunt found in a corrupt frame (silent), and the frames
-behind it come out on time.
+behind it come out on time. A frame whose checksum failed where its length
+put its end is not given up while a frame starting inside it may still be
+arriving (the line comes in small reads): that one decides whether it was
+cut short.
 
 Memory: one receive buffer of ``max_frame`` bytes, allocated once, and a
 reassembly buffer of ``max_message`` bytes (``segments.py``) that only a
