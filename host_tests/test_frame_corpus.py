@@ -83,14 +83,24 @@ def test_capture_in_random_chunks_gives_the_same_payloads(entry_id, seed):
 
 
 def test_all_captures_back_to_back_in_one_stream():
-    # Framing changes (HDLC -> M-Bus -> DSMR -> bare APDU) are found again.
-    data, want = b"", []
+    # Framing changes (HDLC -> M-Bus -> DSMR -> bare APDU) are found again. A meter sends
+    # DSMR CRCs always or never, so a line that goes from a meter with CRCs to one without
+    # loses that meter's first telegram, counted (a ")" flipped to "!" reads the same).
+    data, want, lost, crc = b"", [], 0, False
     for entry_id in IDS:
         data += capture(CORPUS[entry_id])
-        want += expected(CORPUS[entry_id])
+        payloads = expected(CORPUS[entry_id])
+        for kind, payload in payloads:
+            if kind == stream.KIND_DSMR:
+                if payload.endswith(b"!") and crc:
+                    lost += 1
+                    payloads = payloads[1:]
+                crc = not payload.endswith(b"!")
+        want += payloads
+    assert lost == 1
     out, log = frame(data, chunked(data))
     assert out == want
-    assert nonzero(log) == {}
+    assert nonzero(log) == {"malformed": lost}
 
 
 def test_segmented_am550_push_is_one_payload_starting_at_the_apdu():

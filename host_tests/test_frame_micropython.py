@@ -85,6 +85,11 @@ def cases():
     for ident, cut in (("at-e450-burgenland-2", 60), ("at-kaifa-netznoe-doc", 77)):
         data = capture(CORPUS[ident])
         out.append(["%s-cut-%d" % (ident, cut), (data + data[:cut] + data + data).hex()])
+    # A DSMR ")" flipped to "!" on a line whose telegrams carry a CRC.
+    text = capture(CORPUS["dsmr-sagemcom-t210dr-at"])
+    bad = bytearray(text)
+    bad[text.index(b")", len(text) // 2)] = 0x21
+    out.append(["dsmr-bang-flip", (text + bytes(bad) + text).hex()])
     # A ciphered bare push (Luxembourg Smarty) cut in its title, its body and its tag.
     smarty = capture(CORPUS["lu-smarty-dsmr-encrypted"])
     for cut in (5, 300, 705):
