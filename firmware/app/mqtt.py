@@ -92,10 +92,6 @@ def _reason(error):
     return repr(error)
 
 
-def _no_page():
-    return None
-
-
 def client_id(device_id):
     """The MQTT ClientId for ``device_id``: "meterlink" and the id where that is a
     ClientId every broker takes (the ESP32's 12 hex digits are), else "ml", the
@@ -123,7 +119,7 @@ def _no_delay(sock):
 class MqttPublisher:
     """Runs forever as a task; ``kick()`` says the store has news."""
 
-    def __init__(self, cfg, store, version, snapshot, log=print, network_up=None):
+    def __init__(self, cfg, store, version, snapshot, log=print, network_up=None, page_url=None):
         mq = cfg["mqtt"]
         self.cfg = mq
         self.device_id = cfg["device_id"]
@@ -132,6 +128,7 @@ class MqttPublisher:
         self.snapshot = snapshot
         self.log = log
         self.network_up = network_up
+        self.page_url = page_url  # the dongle's web page for discovery: a callable, None if none
         base = "%s/%s/" % (mq["prefix"], self.device_id)
         self.state_topic = base + "state"
         self.availability_topic = base + "availability"
@@ -145,7 +142,6 @@ class MqttPublisher:
         self._event = asyncio.Event()
         self._sent_seq = -1
         self._discovered = set()  # codes whose config went out on this connection
-        self.page_url = _no_page  # the App's: the dongle's web page for discovery, or None
         self._last_rx = self._last_ping = ticks_ms()
 
     def kick(self):
@@ -315,7 +311,7 @@ class MqttPublisher:
         self.snapshot.render(self.store)
         from app import discovery
 
-        page = self.page_url()
+        page = self.page_url() if self.page_url is not None else None
         for code in todo:
             value, unit = readings[code]
             doc = discovery.config(code, value, unit, self.device_id, self.state_topic,
