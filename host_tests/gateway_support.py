@@ -149,7 +149,7 @@ class Gateway:
     ``lib_dir``: a .mpy build of the third-party modules searched next.
     """
 
-    def __init__(self, tmpdir, cfg, heapsize="128k", code_dir=None, lib_dir=None):
+    def __init__(self, tmpdir, cfg, heapsize="128k", code_dir=None, lib_dir=None, env=None):
         self.dir = str(tmpdir)
         self.config_path = os.path.join(self.dir, "gateway-config.json")
         with open(self.config_path, "w") as f:
@@ -159,6 +159,7 @@ class Gateway:
         self.log_path = os.path.join(self.dir, "gateway.log")
         self.code_dir = code_dir  # a .mpy build searched before firmware/
         self.lib_dir = lib_dir
+        self.env = env or {}  # more environment for the gateway (METERLINK_DNS, ...)
         self.proc = None
 
     def start(self):
@@ -167,6 +168,7 @@ class Gateway:
             first = [self.code_dir] + ([self.lib_dir] if self.lib_dir else [])
             env["MICROPYPATH"] = search_path(*(first + [os.path.join(ROOT, "firmware"), MP_LIB]))
         env["METERLINK_DIR"] = self.dir
+        env.update(self.env)
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [MICROPYTHON, "-X", "heapsize=%s" % self.heapsize, short(os.path.join(self.code_dir or os.path.join(ROOT, "firmware"), "main.py")),

@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 import simulate
+from dns_support import FakeNameServer
 from gateway_support import Broker, Gateway, Subscriber, free_port, wait_until
 from mp import MICROPYTHON, ROOT, micropython_env
 
@@ -66,12 +67,12 @@ def rig(tmp_path):
     sub = Subscriber(broker.port)
     started = []
 
-    def start(framing="hdlc", heap=HEAP, resume=False, mqtt=None, **meter):
+    def start(framing="hdlc", heap=HEAP, resume=False, mqtt=None, env=None, **meter):
         sim = simulate.Simulator(0, framing, interval=INTERVAL, minute_every=MINUTE_EVERY, resume=resume).start()
         started.append(sim)
         cfg = gateway_config(sim.port, broker.port, free_port(), **meter)
         cfg["mqtt"].update(mqtt or {})
-        gw = Gateway(tmp_path, cfg, heap).start()
+        gw = Gateway(tmp_path, cfg, heap, env=env).start()
         started.append(gw)
         return sim, gw
 
@@ -113,6 +114,19 @@ def test_state_availability_and_discovery_carry_what_the_meter_sent(rig, framing
         assert (doc["device_class"], doc["state_class"]) == (cls, "measurement")
     retained = [m for m in sub.messages if m[0].startswith("homeassistant/") or m[0] == state_topic()]
     assert all(m[2] is False or m[2] is True for m in retained)
+
+
+def test_a_broker_named_by_host_name_is_reached_through_the_boards_name_server(rig):
+    # The unix board asks METERLINK_DNS as the ESP32 asks the name server DHCP gave it.
+    broker, sub, start = rig
+    name_server = FakeNameServer({"mqtt.meterlink.test": "127.0.0.1"}, delay=0.3)
+    try:
+        sim, gw = start("hdlc", mqtt={"host": "mqtt.meterlink.test"}, env={"METERLINK_DNS": name_server.address()})
+        wait_until(lambda: len(sub.on(state_topic())) >= 2, 30, what=lambda: "2 state messages\n" + gw.log())
+    finally:
+        name_server.close()
+    assert_snapshot(sub.last_json(state_topic()))
+    assert name_server.queries[0][:2] == ("mqtt.meterlink.test", 1)
 
 
 def test_http_endpoints_serve_snapshot_status_and_metrics(rig):

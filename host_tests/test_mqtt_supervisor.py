@@ -12,6 +12,7 @@ import threading
 
 import pytest
 
+from dns_support import FakeNameServer
 from mp import run_micropython
 
 # A publisher on an empty store, against a broker on the port given, backing off 0.2 s.
@@ -286,3 +287,71 @@ def test_client_id_is_one_every_broker_must_take_and_stays_unique(device_id, exp
     assert client_id(device_id) == got  # CPython computes the same id, for the tests and tools
     others = {"keller-hauptzaehler-haus-2", "keller-hauptzaehler-haus-3", "a_b", "ab", "a-b"} - {device_id}
     assert got not in {client_id(o) for o in others}
+
+
+# mqtt.host as a name, looked up by app/resolve.py of the name server the board names
+# (the ESP32's from DHCP). getaddrinfo() held the whole gateway while the name server
+# took its time: on the ESP32 seconds, or lwIP's whole timeout with a name server gone.
+NAMED = TICKER.replace('"host": "127.0.0.1"', '"host": %r').replace(
+    'log=lambda m: None)', 'log=lambda m: None, name_server=lambda: %r)')
+ACCEPTED = b"\x20\x02\x00\x00"
+
+
+def _named_run(host, name_server, broker, milliseconds):
+    out = run_micropython(["-c", NAMED % (host, broker.port, name_server.address(), milliseconds)])
+    assert out.returncode == 0, out.stderr.decode() + out.stdout.decode()
+    worst, connects, done, last_error = out.stdout.decode().strip().split(" ", 3)
+    return int(worst), int(connects), done, last_error
+
+
+def test_a_broker_named_by_host_name_is_looked_up_while_the_loop_runs():
+    broker = FakeBroker(ACCEPTED)
+    name_server = FakeNameServer({"broker.meterlink.test": "127.0.0.1"}, delay=1.5)
+    try:
+        worst, connects, done, _ = _named_run("broker.meterlink.test", name_server, broker, 3500)
+    finally:
+        name_server.close()
+        broker.close()
+    assert worst < 500, worst
+    assert (connects, done) == (1, "False")
+    # One question, type A, class IN, recursion desired; the reply with a wrong ID before
+    # the right one was passed over (it carries 10.9.9.9, where no broker is).
+    assert name_server.queries[0] == ("broker.meterlink.test", 1, 1, 0x0100)
+
+
+def test_a_name_server_that_never_answers_is_named_and_does_not_stall_the_loop():
+    broker = FakeBroker(ACCEPTED)
+    name_server = FakeNameServer({}, silent=True)
+    try:
+        worst, connects, done, last_error = _named_run("broker.meterlink.test", name_server, broker, 7000)
+    finally:
+        name_server.close()
+        broker.close()
+    assert worst < 500, worst
+    assert (connects, done) == (0, "False")
+    assert last_error == ("connect to broker.meterlink.test:%d failed: no answer from the name server 127.0.0.1"
+                          % broker.port)
+    assert len(name_server.queries) >= 4  # asked again every second: UDP may lose either way
+
+
+def test_a_host_name_the_name_server_does_not_know_is_said_so():
+    broker = FakeBroker(ACCEPTED)
+    name_server = FakeNameServer({"other.meterlink.test": "127.0.0.1"})
+    try:
+        _, connects, _, last_error = _named_run("brokr.meterlink.test", name_server, broker, 1000)
+    finally:
+        name_server.close()
+        broker.close()
+    assert connects == 0 and last_error.endswith("failed: no such host (DNS)"), last_error
+    assert broker.connect_packets == []
+
+
+def test_an_address_is_not_looked_up():
+    broker = FakeBroker(ACCEPTED)
+    name_server = FakeNameServer({})
+    try:
+        _, connects, _, _ = _named_run("127.0.0.1", name_server, broker, 1000)
+    finally:
+        name_server.close()
+        broker.close()
+    assert connects == 1 and name_server.queries == []

@@ -83,6 +83,8 @@ def _reason(error):
         return "broker refused: " + _REFUSALS[code]
     if isinstance(error, AssertionError):  # umqtt checks the broker's replies with assert
         return "the server did not answer as an MQTT broker"
+    if isinstance(error, OSError) and type(code) is str:  # ours, in words (app/resolve.py)
+        return code
     if isinstance(error, OSError) and type(code) is int:
         import errno
 
@@ -119,7 +121,8 @@ def _no_delay(sock):
 class MqttPublisher:
     """Runs forever as a task; ``kick()`` says the store has news."""
 
-    def __init__(self, cfg, store, version, snapshot, log=print, network_up=None, page_url=None):
+    def __init__(self, cfg, store, version, snapshot, log=print, network_up=None, page_url=None,
+                 name_server=None):
         mq = cfg["mqtt"]
         self.cfg = mq
         self.device_id = cfg["device_id"]
@@ -129,6 +132,7 @@ class MqttPublisher:
         self.log = log
         self.network_up = network_up
         self.page_url = page_url  # the dongle's web page for discovery: a callable, None if none
+        self.name_server = name_server  # a callable: who looks up mqtt.host, None: getaddrinfo()
         base = "%s/%s/" % (mq["prefix"], self.device_id)
         self.state_topic = base + "state"
         self.availability_topic = base + "availability"
@@ -165,7 +169,8 @@ class MqttPublisher:
 
             try:
                 self._client = self._new_client()  # first: _fail closes the socket it holds
-                sock = await mqtt_connect.open_socket(self.cfg["host"], self.cfg["port"], CONNECT_TIMEOUT)
+                sock = await mqtt_connect.open_socket(self.cfg["host"], self.cfg["port"], CONNECT_TIMEOUT,
+                                                      self.name_server and self.name_server())
                 await mqtt_connect.handshake(self._client, sock, CONNECT_TIMEOUT)
                 self._connected()
             except _FAILURES as e:

@@ -9,8 +9,8 @@ that takes the connection but never answers CONNECT (a frozen process); at 11520
 non-blocking connect that the event loop looks at every few milliseconds. umqtt then
 gets the connected socket and writes CONNECT; the loop waits for the broker's reply
 the same way, and umqtt's connect() runs once more, its CONNECT not sent again, to read
-and check that reply (a refusal raises as umqtt raises it). A host *name* is still
-resolved synchronously: give mqtt.host as an address where DNS may be slow.
+and check that reply (a refusal raises as umqtt raises it). A host *name* is looked up
+the same way (app/resolve.py) where the board knows its name server, as the ESP32 does.
 
 Loaded for each connect and dropped after (app/mqtt.py), like the umqtt shim it
 replaces: works with umqtt.simple 1.3 (no connect timeout, the unix port's) and 1.4+.
@@ -31,9 +31,15 @@ from app.clock import since_ms, ticks_ms
 _LOOK_EVERY = 0.02  # s between looks at a handshake in progress
 
 
-async def open_socket(host, port, timeout):
+async def open_socket(host, port, timeout, name_server=None):
     """A blocking socket connected to host:port within ``timeout`` s, the loop running
-    meanwhile; raises OSError (ETIMEDOUT, ECONNREFUSED, ...)."""
+    meanwhile; raises OSError (ETIMEDOUT, ECONNREFUSED, ...). A host name is asked of
+    ``name_server`` ("ip" or "ip:port") where one is given, else of getaddrinfo()."""
+    if name_server:
+        from app import resolve
+
+        if not resolve.is_address(host):
+            host = await _looked_up(resolve, host, name_server, timeout)
     addr = socket.getaddrinfo(host, port)[0][-1]
     sock = socket.socket()
     connected = False
@@ -53,6 +59,17 @@ async def open_socket(host, port, timeout):
     finally:
         if not connected:
             sock.close()  # also when the task is cancelled: a socket per attempt would leak
+
+
+async def _looked_up(resolve, host, name_server, timeout):
+    try:
+        return await resolve.lookup(host, name_server, timeout)
+    except OSError:
+        if not host.endswith(".local"):
+            raise
+    # Our multicast query went unanswered (a responder that does not answer one-shot
+    # queries by unicast): the port's own mDNS lookup, which holds the loop, as before.
+    return host
 
 
 async def _ready(sock, event, timeout):

@@ -184,6 +184,14 @@ class Board:
             return None
         return self.wlan.ifconfig()[0]
 
+    def name_server(self):
+        """The DNS server DHCP gave the station (app/resolve.py asks it without holding
+        the loop, which getaddrinfo() does), None while WiFi is down."""
+        if not self.wlan.isconnected():
+            return None
+        server = self.wlan.ifconfig()[3]
+        return None if server == "0.0.0.0" else server
+
     def rssi(self):
         if not self.wlan.isconnected():
             return None

@@ -5,7 +5,7 @@ Same interface as board/esp32.py:
     Board(config_dir=None)
     .name, .device_id(), .config_path()
     await .open_meter(source, baud, line="8N1") -> meter with  await readinto(buf) -> n (0 = gone), close()
-    .start_network(cfg) / .network_up() / .rssi()
+    .start_network(cfg) / .network_up() / .address() / .name_server() / .rssi()
     .led(on), .watchdog_start(), .watchdog_feed(), .mem_free()
     .button_held(), .start_ap(ssid, password) -> ip, .scan() -> [ssid], .stop_ap(), .reset()
                                                           (the captive portal's, portal/boot.py)
@@ -123,6 +123,11 @@ class Board:
     def address(self):
         # Where the HTTP server listens, when that is one address (loopback by default).
         return None if self.http_host == "0.0.0.0" else self.http_host
+
+    def name_server(self):
+        # None: the host's resolver (getaddrinfo(), /etc/hosts and all). METERLINK_DNS
+        # ("ip" or "ip:port") looks mqtt.host up the ESP32's way instead, for tests.
+        return os.getenv("METERLINK_DNS")
 
     def rssi(self):
         return None

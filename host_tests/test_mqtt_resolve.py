@@ -1,0 +1,78 @@
+"""app/resolve.py's DNS messages (RFC 1035 4.1, RFC 6762 for .local), read and written
+under MicroPython. The lookups themselves, against a real name server on 127.0.0.1,
+are in test_mqtt_supervisor.py."""
+
+import socket
+import struct
+
+from dns_support import encode_name
+from mp import run_micropython
+
+
+def _header(ident, flags, answers):
+    return struct.pack(">HHHHHH", ident, flags, 0, answers, 0, 0)
+
+
+def _record(name, rtype, rclass, rdata):
+    return encode_name(name) + struct.pack(">HHIH", rtype, rclass, 120, len(rdata)) + rdata
+
+
+ADDRESS = socket.inet_aton("192.168.1.10")
+SIX = socket.inet_aton("192.168.1.10") * 4  # an AAAA record's 16 bytes
+CASES = [
+    # An mDNS responder's unicast answer: authoritative, the class's top bit is cache-flush.
+    ("mdns", _header(0x1234, 0x8400, 1) + _record("hass.local", 1, 0x8001, ADDRESS)),
+    ("aaaa first", _header(0x1234, 0x8180, 2) + _record("mqtt.lan", 28, 1, SIX) + _record("mqtt.lan", 1, 1, ADDRESS)),
+    ("a query", _header(0x1234, 0x0100, 1) + _record("mqtt.lan", 1, 1, ADDRESS)),
+    ("other id", _header(0x4321, 0x8180, 1) + _record("mqtt.lan", 1, 1, ADDRESS)),
+    ("only aaaa", _header(0x1234, 0x8180, 1) + _record("mqtt.lan", 28, 1, SIX)),
+    ("servfail", _header(0x1234, 0x8182, 0)),
+    ("cut short", (_header(0x1234, 0x8180, 1) + _record("mqtt.lan", 1, 1, ADDRESS))[:-8]),
+]
+
+READ = """
+from app import resolve
+for name, hexed in %r:
+    try:
+        print(name, "=", resolve.first_address(bytes.fromhex(hexed), 0x1234))
+    except (OSError, IndexError) as e:
+        print(name, "!", type(e).__name__, e.args[0] if type(e) is OSError else "")
+"""
+
+
+def test_answers_are_read_as_the_standard_lays_them_out():
+    out = run_micropython(["-c", READ % [(name, msg.hex()) for name, msg in CASES]])
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout.decode().splitlines() == [
+        "mdns = 192.168.1.10",
+        "aaaa first = 192.168.1.10",
+        "a query = None",  # not an answer (QR clear)
+        "other id = None",  # an answer to another query
+        "only aaaa ! OSError no address for this host (DNS)",
+        "servfail ! OSError the name server failed (DNS error 2)",
+        "cut short ! IndexError ",  # lookup() passes it over and waits for a whole one
+    ]
+
+
+WRITE = """
+from app import resolve
+print(resolve.query("mqtt.home.arpa.", 0x0102, True).hex())
+print(resolve.query("hass.local", 0, False).hex())
+for host in ("192.168.1.2", "fd00::2", "mqtt.lan", "mqtt2"):
+    print(host, resolve.is_address(host))
+try:
+    resolve.query("a..b", 1, True)
+except OSError as e:
+    print(e.args[0])
+"""
+
+
+def test_queries_ask_for_an_a_record_with_recursion_except_of_mdns():
+    out = run_micropython(["-c", WRITE])
+    assert out.returncode == 0, out.stderr.decode()
+    lines = out.stdout.decode().splitlines()
+    assert bytes.fromhex(lines[0]) == (struct.pack(">HHHHHH", 0x0102, 0x0100, 1, 0, 0, 0)
+                                       + encode_name("mqtt.home.arpa") + b"\x00\x01\x00\x01")
+    assert bytes.fromhex(lines[1]) == struct.pack(">HHHHHH", 0, 0, 1, 0, 0, 0) + encode_name("hass.local") + b"\x00\x01\x00\x01"
+    assert lines[2:6] == ["192.168.1.2 True", "fd00::2 True", "mqtt.lan False", "mqtt2 False"]
+    assert lines[6] == "mqtt.host 'a..b' is not a host name"
