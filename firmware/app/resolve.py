@@ -17,6 +17,7 @@ Query and answer (big-endian 16-bit fields)::
 The first A record of the answer section is taken (a CNAME before it is passed over).
 """
 
+import os
 import select
 import socket
 
@@ -104,7 +105,7 @@ async def lookup(name, server, timeout):
     else:
         host, _, port = server.partition(":")
         where = (host, int(port) if port else _DNS_PORT)
-    ident = ticks_ms() & 0xFFFF
+    ident = int.from_bytes(os.urandom(2), "big")  # unguessable: an answer must match it
     ask = query(name, ident, where[1] != _MDNS_PORT)
     to = socket.getaddrinfo(where[0], where[1])[0][-1]
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
