@@ -19,7 +19,7 @@
 include("$(PORT_DIR)/boards/manifest.py")
 
 # The firmware (docs/design.md): every package, and the one top-level module.
-for _name in ("decoder", "app", "board", "web", "portal"):
+for _name in ("decoder", "app", "net", "board", "web", "portal"):
     package(_name, base_path="../firmware")
 module("config.py", base_path="../firmware")
 

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from mp import run_micropython
+from net_support import FakeTimeServer
 
 FAKE_MACHINE = '''
 LOG = []
@@ -34,6 +35,9 @@ class WDT:
         LOG.append(["WDT", timeout])
     def feed(self):
         LOG.append(["feed"])
+class RTC:
+    def datetime(self, t=None):
+        LOG.append(["RTC.datetime", list(t)])
 '''
 
 FAKE_NETWORK = '''
@@ -57,17 +61,15 @@ class WLAN:
         pass
     def status(self, what=None):
         return -61
-'''
-
-FAKE_NTPTIME = '''
-import network
-def settime():
-    network.LOG.append(["ntp"])
+    def ifconfig(self):
+        return ("192.168.1.50", "255.255.255.0", "192.168.1.1", "192.168.1.1")
 '''
 
 SCRIPT = '''
 import json, asyncio, machine, network
+import board.esp32
 from board.esp32 import Board, rx_buffer_size
+board.esp32.NTP_HOST, board.esp32.NTP_PORT = "127.0.0.1", TIME_SERVER_PORT
 b = Board(%r)
 asyncio.run(b.open_meter("uart", 9600))
 try:
@@ -80,7 +82,7 @@ b.watchdog_feed()
 cfg = {"wifi": {"ssid": "home", "password": "secret123"}}
 async def wifi():
     task = asyncio.create_task(b.start_network(cfg))
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # the station joins, then the clock is asked for
     task.cancel()
 asyncio.run(wifi())
 print(json.dumps(machine.LOG))
@@ -93,12 +95,15 @@ def board_script(folder, spec, script):
     """Output lines of ``script % board file`` under MicroPython, with the fakes importable."""
     (folder / "machine.py").write_text(FAKE_MACHINE)
     (folder / "network.py").write_text(FAKE_NETWORK)
-    (folder / "ntptime.py").write_text(FAKE_NTPTIME)
     board_file = folder / "board.json"
     board_file.write_text(json.dumps(spec))
     path = folder / "t.py"
-    path.write_text(script % str(board_file))
-    out = run_micropython([str(path)], extra_paths=[str(folder)])
+    time_server = FakeTimeServer()
+    path.write_text((script % str(board_file)).replace("TIME_SERVER_PORT", str(time_server.port)))
+    try:
+        out = run_micropython([str(path)], extra_paths=[str(folder)])
+    finally:
+        time_server.close()
     assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
     return out.stdout.decode().splitlines()
 
@@ -159,10 +164,11 @@ def test_active_low_led_and_no_inversion(run_board):
 
 
 def test_wifi_identity_and_buffer_sizes(run_board):
-    _, _, net, facts = run_board(DEVKIT)
+    _, calls, net, facts = run_board(DEVKIT)
     assert ["active", True] in net and ["connect", "home", "secret123"] in net
-    # Once the station is up the clock is set, once (the next sync is a day away).
-    assert net.index(["ntp"]) > net.index(["connect", "home", "secret123"]) and net.count(["ntp"]) == 1
+    # Once the station is up the clock is set from NTP, once (the next sync is a day away):
+    # Unix time 2026-11-26 00:00:00, a Thursday (RTC weekdays count from Monday = 1).
+    assert [c for c in calls if c[0] == "RTC.datetime"] == [["RTC.datetime", [2026, 11, 26, 4, 0, 0, 0, 0]]]
     assert facts == ["240ac40102ff", "True", "-61", "7680", "16384", "1024"]
 
 

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 import simulate
-from dns_support import FakeNameServer
+from net_support import FakeNameServer
 from gateway_support import Broker, Gateway, Subscriber, free_port, wait_until
 from mp import MICROPYTHON, ROOT, micropython_env
 

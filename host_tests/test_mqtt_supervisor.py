@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from dns_support import FakeNameServer
+from net_support import FakeNameServer
 from mp import run_micropython
 
 # A publisher on an empty store, against a broker on the port given, backing off 0.2 s.
@@ -289,7 +289,7 @@ def test_client_id_is_one_every_broker_must_take_and_stays_unique(device_id, exp
     assert got not in {client_id(o) for o in others}
 
 
-# mqtt.host as a name, looked up by app/resolve.py of the name server the board names
+# mqtt.host as a name, looked up by net/resolve.py of the name server the board names
 # (the ESP32's from DHCP). getaddrinfo() held the whole gateway while the name server
 # took its time: on the ESP32 seconds, or lwIP's whole timeout with a name server gone.
 NAMED = TICKER.replace('"host": "127.0.0.1"', '"host": %r').replace(
@@ -355,3 +355,18 @@ def test_an_address_is_not_looked_up():
         name_server.close()
         broker.close()
     assert connects == 1 and name_server.queries == []
+
+
+def test_the_name_lookup_is_dropped_with_the_connect():
+    # Loaded for the connect: it must not stay in the heap for the rest of the day.
+    broker = FakeBroker(ACCEPTED)
+    name_server = FakeNameServer({"broker.meterlink.test": "127.0.0.1"})
+    script = (NAMED % ("broker.meterlink.test", broker.port, name_server.address(), 800)).replace(
+        "print(worst,", "import sys; print('net.resolve' in sys.modules or 'net' in sys.modules, 'app.mqtt_connect' in sys.modules,")
+    try:
+        out = run_micropython(["-c", script])
+    finally:
+        name_server.close()
+        broker.close()
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout.decode().split()[:4] == ["False", "False", "1", "False"]

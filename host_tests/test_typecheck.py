@@ -116,10 +116,12 @@ def test_nothing_outside_the_board_layer_imports_the_hardware():
     assert outside == []
 
 
-def test_the_device_only_name_lookup_is_checked_too():
-    # app/resolve.py's sockets are lwIP's on the device; the unix port mostly skips it.
-    assert typecheck.DEVICE_ONLY == [os.path.join(typecheck.FIRMWARE, "app", "resolve.py")]
-    assert "app/resolve.py" in run_typecheck().stdout
+def test_the_device_only_network_clients_are_checked_too():
+    # net/'s sockets are lwIP's on the device; the unix port mostly takes other paths.
+    out = run_typecheck().stdout
+    for name in ("__init__.py", "resolve.py", "ntp.py"):
+        assert os.path.join(typecheck.FIRMWARE, "net", name) in typecheck.DEVICE_ONLY
+        assert "net/" + name in out
 
 
 def test_the_real_board_layer_passes():

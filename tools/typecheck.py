@@ -35,7 +35,7 @@ TYPINGS = os.path.join(ROOT, ".venv", "typings")
 
 # Code that touches no hardware module but runs in practice on the device only, against
 # its lwIP sockets (the unix port takes another path unless a test asks): checked too.
-DEVICE_ONLY = [os.path.join(FIRMWARE, "app", "resolve.py")]
+DEVICE_ONLY = [os.path.join(FIRMWARE, "net", name) for name in ("__init__.py", "resolve.py", "ntp.py")]
 
 HARDWARE_IMPORT = re.compile(r"^\s*(?:import|from)\s+(?:machine|network|esp32)\b", re.M)
 

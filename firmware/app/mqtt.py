@@ -83,7 +83,7 @@ def _reason(error):
         return "broker refused: " + _REFUSALS[code]
     if isinstance(error, AssertionError):  # umqtt checks the broker's replies with assert
         return "the server did not answer as an MQTT broker"
-    if isinstance(error, OSError) and type(code) is str:  # ours, in words (app/resolve.py)
+    if isinstance(error, OSError) and type(code) is str:  # ours, in words (net/resolve.py)
         return code
     if isinstance(error, OSError) and type(code) is int:
         import errno
@@ -176,7 +176,7 @@ class MqttPublisher:
             except _FAILURES as e:
                 failure = e
             mqtt_connect = sock = None
-            unload(("app.mqtt_connect",))
+            unload(("app.mqtt_connect", "net.resolve", "net"))
             if failure is not None:
                 self._fail("connect to %s:%d failed: %s" % (self.cfg["host"], self.cfg["port"], _reason(failure)))
                 failure = None

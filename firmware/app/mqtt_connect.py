@@ -10,7 +10,7 @@ non-blocking connect that the event loop looks at every few milliseconds. umqtt 
 gets the connected socket and writes CONNECT; the loop waits for the broker's reply
 the same way, and umqtt's connect() runs once more, its CONNECT not sent again, to read
 and check that reply (a refusal raises as umqtt raises it). A host *name* is looked up
-the same way (app/resolve.py) where the board knows its name server, as the ESP32 does.
+the same way (net/resolve.py) where the board knows its name server, as the ESP32 does.
 
 Loaded for each connect and dropped after (app/mqtt.py), like the umqtt shim it
 replaces: works with umqtt.simple 1.3 (no connect timeout, the unix port's) and 1.4+.
@@ -36,7 +36,7 @@ async def open_socket(host, port, timeout, name_server=None):
     meanwhile; raises OSError (ETIMEDOUT, ECONNREFUSED, ...). A host name is asked of
     ``name_server`` ("ip" or "ip:port") where one is given, else of getaddrinfo()."""
     if name_server:
-        from app import resolve
+        from net import resolve
 
         if not resolve.is_address(host):
             host = await _looked_up(resolve, host, name_server, timeout)

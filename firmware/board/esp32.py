@@ -19,6 +19,7 @@ byte is lost (the 256-byte default overflows after 0.27 s at 9600 baud).
 import asyncio
 import gc
 import json
+import sys
 import time
 
 import machine
@@ -48,9 +49,15 @@ BACKOFF_FIRST = 2
 BACKOFF_MAX = 120
 # Wall clock from NTP once the station is up (the RTC starts at 2000-01-01 and the
 # status times would say so): again daily against RTC drift, hourly while no server
-# answers. ntptime blocks up to a second, well inside the UART's RX_SECONDS.
+# answers. Asked by net/ntp.py while the loop runs (ntptime held it for its DNS lookup
+# and up to a second for the reply).
+NTP_HOST = "pool.ntp.org"
+NTP_PORT = 123
+NTP_TIMEOUT_S = 5
 NTP_RESYNC_MS = 24 * 3600 * 1000
 NTP_RETRY_MS = 3600 * 1000
+# Seconds from 1970 to the port's epoch: time.gmtime() counts from 2000 on the ESP32.
+_EPOCH_FROM_UNIX = 946684800 if time.gmtime(0)[0] == 2000 else 0
 # Captive portal: the button must read pressed this many times, BUTTON_GAP_MS apart, so
 # a bounce or a glitch at power-up does not open the portal (0.2 s of holding).
 BUTTON_SAMPLES = 10
@@ -155,7 +162,7 @@ class Board:
             if self.wlan.isconnected():
                 delay = BACKOFF_FIRST
                 if time.ticks_diff(time.ticks_ms(), clock_due) >= 0:
-                    wait = NTP_RESYNC_MS if _set_clock() else NTP_RETRY_MS
+                    wait = NTP_RESYNC_MS if await self._set_clock() else NTP_RETRY_MS
                     clock_due = time.ticks_add(time.ticks_ms(), wait)
                 await asyncio.sleep(5)
                 continue
@@ -175,6 +182,21 @@ class Board:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
 
+    async def _set_clock(self):
+        """Set the RTC to UTC from NTP; False when no server answered."""
+        from net import ntp
+
+        try:
+            unix = await ntp.unix_time(NTP_HOST, self.name_server(), NTP_TIMEOUT_S, NTP_PORT)
+        except OSError:
+            return False
+        finally:
+            for name in ("net.ntp", "net.resolve", "net"):  # a day until the next sync
+                sys.modules.pop(name, None)
+        tm = time.gmtime(unix - _EPOCH_FROM_UNIX)
+        machine.RTC().datetime((tm[0], tm[1], tm[2], tm[6] + 1, tm[3], tm[4], tm[5], 0))
+        return True
+
     def network_up(self):
         return self.wlan.isconnected()
 
@@ -185,7 +207,7 @@ class Board:
         return self.wlan.ifconfig()[0]
 
     def name_server(self):
-        """The DNS server DHCP gave the station (app/resolve.py asks it without holding
+        """The DNS server DHCP gave the station (net/resolve.py asks it without holding
         the loop, which getaddrinfo() does), None while WiFi is down."""
         if not self.wlan.isconnected():
             return None
@@ -263,13 +285,3 @@ class Board:
         """A clean boot into station mode with the new configuration."""
         machine.reset()
 
-
-def _set_clock():
-    """Set the RTC to UTC from NTP; False when no server answered."""
-    try:
-        import ntptime
-
-        ntptime.settime()
-    except (ImportError, OSError, OverflowError):
-        return False
-    return True

@@ -1,12 +1,13 @@
-"""mqtt.host from a name to an IPv4 address while the event loop runs: one DNS query
+"""A host name (mqtt.host, the time server) to an IPv4 address while the event loop
+runs: one DNS query
 over UDP (RFC 1035 4.1) to the name server the network gave, or for a name under
 ``.local`` a one-shot multicast DNS query (RFC 6762 5.1: sent from a port other than
 5353, the responder answers by unicast to that port, with the query's ID).
 
 Why not socket.getaddrinfo(): on the ESP32 it holds the whole program until lwIP has
 its answer, seconds to tens of seconds when the name server is slow or gone, and the
-meter port is not read meanwhile. Loaded by app/mqtt_connect.py for a host name when
-the board knows a name server, and dropped with it after the connect.
+meter port is not read meanwhile. Loaded by app/mqtt_connect.py and net/ntp.py for a
+host name when the board knows a name server, and dropped with them after.
 
 Query and answer (big-endian 16-bit fields)::
 
@@ -18,16 +19,10 @@ The first A record of the answer section is taken (a CNAME before it is passed o
 """
 
 import os
-import select
 import socket
 
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio
-
-from app.clock import since_ms, ticks_ms
 from decoder.compat import const
+from net import exchange
 
 _DNS_PORT = const(53)
 _MDNS_GROUP = "224.0.0.251"
@@ -35,8 +30,6 @@ _MDNS_PORT = const(5353)
 _TYPE_A = const(1)
 _CLASS_IN = const(1)
 _RCODE_NAME_ERROR = const(3)
-_LOOK_EVERY = 0.02  # s between looks for the answer
-_ASK_EVERY_MS = const(1000)  # UDP may lose the query or the answer: asked again this often
 _ANSWER_MAX = const(512)  # an answer over UDP without EDNS is at most 512 bytes (RFC 1035 4.2.1)
 
 
@@ -55,7 +48,7 @@ def query(name, ident, recursion):
     for label in name.rstrip(".").split("."):
         label = label.encode()
         if not 0 < len(label) < 64:  # a DNS label is 1 to 63 bytes
-            raise OSError("mqtt.host %r is not a host name" % name)
+            raise OSError("%r is not a host name" % name)
         msg.append(len(label))
         msg += label
     msg += b"\x00\x00\x01\x00\x01"
@@ -77,9 +70,17 @@ def _word(msg, pos):
 
 def first_address(msg, ident):
     """The first A record's address in the answer ``msg`` as "a.b.c.d"; None when the
-    message is not the answer to query ``ident``; OSError when it says there is none."""
+    message is not the answer to query ``ident`` (or is cut short); OSError when it says
+    there is none."""
     if len(msg) < 12 or _word(msg, 0) != ident or not msg[2] & 0x80:
         return None
+    try:
+        return _read_answer(msg)
+    except IndexError:  # cut short: wait for a whole one
+        return None
+
+
+def _read_answer(msg):
     rcode = msg[3] & 0x0F
     if rcode == _RCODE_NAME_ERROR:
         raise OSError("no such host (DNS)")
@@ -107,26 +108,8 @@ async def lookup(name, server, timeout):
         where = (host, int(port) if port else _DNS_PORT)
     ident = int.from_bytes(os.urandom(2), "big")  # unguessable: an answer must match it
     ask = query(name, ident, where[1] != _MDNS_PORT)
-    to = socket.getaddrinfo(where[0], where[1])[0][-1]
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.setblocking(False)
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        start = asked = ticks_ms()
-        sock.sendto(ask, to)
-        while since_ms(start) < timeout * 1000:
-            if poller.poll(0):
-                try:
-                    found = first_address(sock.recv(_ANSWER_MAX), ident)
-                except IndexError:  # cut short: not an answer to rely on
-                    found = None
-                if found is not None:
-                    return found
-            elif since_ms(asked) >= _ASK_EVERY_MS:
-                asked = ticks_ms()
-                sock.sendto(ask, to)
-            await asyncio.sleep(_LOOK_EVERY)
-    finally:
-        sock.close()
-    raise OSError("no answer from the name server %s" % where[0])
+    found = await exchange(socket.getaddrinfo(where[0], where[1])[0][-1], ask,
+                           lambda msg: first_address(msg, ident), _ANSWER_MAX, timeout)
+    if found is None:
+        raise OSError("no answer from the name server %s" % where[0])
+    return found

@@ -1,5 +1,6 @@
-"""A name server on 127.0.0.1 for the tests of app/resolve.py: a real UDP socket that
-answers A questions (RFC 1035) as a home router's would, or slowly, or not at all.
+"""Servers on 127.0.0.1 for the tests of net/: real UDP sockets that answer as a home
+router's name server (RFC 1035 A questions) or a time server (RFC 5905) would, or slowly,
+or not at all.
 
 The answer names the host by a CNAME first and gives the address under a compression
 pointer to that name, as answers from the field often do; a reply with the wrong ID
@@ -9,6 +10,10 @@ goes out before each real one (a late answer to an earlier query looks like that
 import socket
 import struct
 import threading
+
+
+NTP_TO_UNIX = 2208988800
+NOW = 1795651200  # 2026-11-26T00:00:00Z, what FakeTimeServer says by default
 
 
 def encode_name(name):
@@ -77,4 +82,43 @@ class FakeNameServer:
     def close(self):
         for timer in self._timers:
             timer.cancel()
+        self.sock.close()
+
+
+class FakeTimeServer:
+    """Answers each request after ``delay`` s as a stratum-2 server at Unix time ``now``;
+    ``silent`` never answers. Before each real reply goes one that does not echo the
+    request's transmit time (a forged or stale one), carrying a time an hour off."""
+
+    def __init__(self, now=NOW, delay=0.0, silent=False, stratum=2):
+        self.now, self.delay, self.silent, self.stratum = now, delay, silent, stratum
+        self.requests = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                packet, peer = self.sock.recvfrom(512)
+            except OSError:
+                return
+            self.requests.append(packet)
+            if not self.silent:
+                threading.Timer(self.delay, self._answer, (packet, peer)).start()
+
+    def reply(self, originate, unix_seconds):
+        ntp = (unix_seconds + NTP_TO_UNIX) & 0xFFFFFFFF
+        return (bytes([0x24, self.stratum, 6, 0xEC]) + bytes(12) + struct.pack(">II", ntp, 0)
+                + originate + struct.pack(">II", ntp, 0) + struct.pack(">II", ntp, 0x80000000))
+
+    def _answer(self, packet, peer):
+        try:
+            self.sock.sendto(self.reply(bytes(8), self.now + 3600), peer)
+            self.sock.sendto(self.reply(packet[40:48], self.now), peer)
+        except OSError:
+            pass
+
+    def close(self):
         self.sock.close()
