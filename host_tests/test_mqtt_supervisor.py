@@ -293,80 +293,55 @@ def test_client_id_is_one_every_broker_must_take_and_stays_unique(device_id, exp
 # (the ESP32's from DHCP). getaddrinfo() held the whole gateway while the name server
 # took its time: on the ESP32 seconds, or lwIP's whole timeout with a name server gone.
 NAMED = TICKER.replace('"host": "127.0.0.1"', '"host": %r').replace(
-    'log=lambda m: None)', 'log=lambda m: None, name_server=lambda: %r)')
+    'log=lambda m: None)', 'log=lambda m: None, name_server=lambda: %r)').replace(
+    "print(worst,", "import sys; print(worst, 'net' in sys.modules or 'net.resolve' in sys.modules,")
 ACCEPTED = b"\x20\x02\x00\x00"
 
 
-def _named_run(host, name_server, broker, milliseconds):
-    out = run_micropython(["-c", NAMED % (host, broker.port, name_server.address(), milliseconds)])
+def _named_run(host, milliseconds, hosts=None, **name_server_options):
+    """A publisher for ``host`` run ``milliseconds`` against a broker that accepts, with a
+    name server that knows ``hosts``: (longest loop stall in ms, name lookup still loaded,
+    connects, task done, last error, the name server, the broker)."""
+    broker = FakeBroker(ACCEPTED)
+    name_server = FakeNameServer(hosts or {}, **name_server_options)
+    try:
+        out = run_micropython(["-c", NAMED % (host, broker.port, name_server.address(), milliseconds)])
+    finally:
+        name_server.close()
+        broker.close()
     assert out.returncode == 0, out.stderr.decode() + out.stdout.decode()
-    worst, connects, done, last_error = out.stdout.decode().strip().split(" ", 3)
-    return int(worst), int(connects), done, last_error
+    worst, loaded, connects, done, last_error = out.stdout.decode().strip().split(" ", 4)
+    return int(worst), loaded == "True", int(connects), done == "True", last_error, name_server, broker
 
 
 def test_a_broker_named_by_host_name_is_looked_up_while_the_loop_runs():
-    broker = FakeBroker(ACCEPTED)
-    name_server = FakeNameServer({"broker.meterlink.test": "127.0.0.1"}, delay=1.5)
-    try:
-        worst, connects, done, _ = _named_run("broker.meterlink.test", name_server, broker, 3500)
-    finally:
-        name_server.close()
-        broker.close()
+    worst, loaded, connects, done, _, name_server, _ = _named_run(
+        "broker.meterlink.test", 3500, {"broker.meterlink.test": "127.0.0.1"}, delay=1.5)
     assert worst < 500, worst
-    assert (connects, done) == (1, "False")
+    assert (connects, done) == (1, False)
     # One question, type A, class IN, recursion desired; the reply with a wrong ID before
     # the right one was passed over (it carries 10.9.9.9, where no broker is).
     assert name_server.queries[0] == ("broker.meterlink.test", 1, 1, 0x0100)
+    assert not loaded  # dropped with the connect: not held in the heap for the day
 
 
 def test_a_name_server_that_never_answers_is_named_and_does_not_stall_the_loop():
-    broker = FakeBroker(ACCEPTED)
-    name_server = FakeNameServer({}, silent=True)
-    try:
-        worst, connects, done, last_error = _named_run("broker.meterlink.test", name_server, broker, 7000)
-    finally:
-        name_server.close()
-        broker.close()
+    worst, _, connects, done, last_error, name_server, broker = _named_run(
+        "broker.meterlink.test", 7000, silent=True)
     assert worst < 500, worst
-    assert (connects, done) == (0, "False")
+    assert (connects, done) == (0, False)
     assert last_error == ("connect to broker.meterlink.test:%d failed: no answer from the name server 127.0.0.1"
                           % broker.port)
     assert len(name_server.queries) >= 4  # asked again every second: UDP may lose either way
 
 
 def test_a_host_name_the_name_server_does_not_know_is_said_so():
-    broker = FakeBroker(ACCEPTED)
-    name_server = FakeNameServer({"other.meterlink.test": "127.0.0.1"})
-    try:
-        _, connects, _, last_error = _named_run("brokr.meterlink.test", name_server, broker, 1000)
-    finally:
-        name_server.close()
-        broker.close()
+    _, _, connects, _, last_error, _, broker = _named_run(
+        "brokr.meterlink.test", 1000, {"other.meterlink.test": "127.0.0.1"})
     assert connects == 0 and last_error.endswith("failed: no such host (DNS)"), last_error
     assert broker.connect_packets == []
 
 
 def test_an_address_is_not_looked_up():
-    broker = FakeBroker(ACCEPTED)
-    name_server = FakeNameServer({})
-    try:
-        _, connects, _, _ = _named_run("127.0.0.1", name_server, broker, 1000)
-    finally:
-        name_server.close()
-        broker.close()
-    assert connects == 1 and name_server.queries == []
-
-
-def test_the_name_lookup_is_dropped_with_the_connect():
-    # Loaded for the connect: it must not stay in the heap for the rest of the day.
-    broker = FakeBroker(ACCEPTED)
-    name_server = FakeNameServer({"broker.meterlink.test": "127.0.0.1"})
-    script = (NAMED % ("broker.meterlink.test", broker.port, name_server.address(), 800)).replace(
-        "print(worst,", "import sys; print('net.resolve' in sys.modules or 'net' in sys.modules, 'app.mqtt_connect' in sys.modules,")
-    try:
-        out = run_micropython(["-c", script])
-    finally:
-        name_server.close()
-        broker.close()
-    assert out.returncode == 0, out.stderr.decode()
-    assert out.stdout.decode().split()[:4] == ["False", "False", "1", "False"]
+    _, loaded, connects, _, _, name_server, _ = _named_run("127.0.0.1", 1000)
+    assert connects == 1 and name_server.queries == [] and not loaded

@@ -30,19 +30,21 @@ asyncio.run(main())
 """
 
 
-def _ask(host, name_server, timeout, server):
-    out = run_micropython(["-c", TICKER % (host, name_server, timeout, server.port)])
+def _ask(host, timeout, name_server=None, **server_options):
+    """(longest loop stall in ms, the time or the error, the server) of one ask of a
+    FakeTimeServer made with ``server_options``."""
+    server = FakeTimeServer(**server_options)
+    try:
+        out = run_micropython(["-c", TICKER % (host, name_server, timeout, server.port)])
+    finally:
+        server.close()
     assert out.returncode == 0, out.stderr.decode()
     worst, got = out.stdout.decode().strip().split(" | ")
-    return int(worst), got
+    return int(worst), got, server
 
 
 def test_the_time_comes_while_the_loop_runs():
-    server = FakeTimeServer(delay=1.5)
-    try:
-        worst, got = _ask("127.0.0.1", None, 5, server)
-    finally:
-        server.close()
+    worst, got, server = _ask("127.0.0.1", 5, delay=1.5)
     assert got == str(NOW)  # not the reply that did not echo the request
     assert worst < 500, worst
     request = server.requests[0]
@@ -51,33 +53,22 @@ def test_the_time_comes_while_the_loop_runs():
 
 
 def test_a_server_that_never_answers_is_named_without_stalling_the_loop():
-    server = FakeTimeServer(silent=True)
-    try:
-        worst, got = _ask("127.0.0.1", None, 3, server)
-    finally:
-        server.close()
+    worst, got, server = _ask("127.0.0.1", 3, silent=True)
     assert got == "no answer from the time server 127.0.0.1"
     assert worst < 500, worst
     assert len(server.requests) >= 3  # sent again each second
 
 
 def test_a_kiss_of_death_is_no_time():
-    server = FakeTimeServer(stratum=0)
-    try:
-        _, got = _ask("127.0.0.1", None, 1.5, server)
-    finally:
-        server.close()
-    assert got == "no answer from the time server 127.0.0.1"
+    assert _ask("127.0.0.1", 1.5, stratum=0)[1] == "no answer from the time server 127.0.0.1"
 
 
 def test_the_server_is_named_by_host_name_through_the_name_server():
-    server = FakeTimeServer()
     name_server = FakeNameServer({"time.meterlink.test": "127.0.0.1"}, delay=0.5)
     try:
-        worst, got = _ask("time.meterlink.test", name_server.address(), 5, server)
+        worst, got, _ = _ask("time.meterlink.test", 5, name_server.address())
     finally:
         name_server.close()
-        server.close()
     assert got == str(NOW) and worst < 500
     assert name_server.queries[0][:2] == ("time.meterlink.test", 1)
 
