@@ -23,6 +23,7 @@ publishes one, compared with it (``expected_source``):
 - a heat meter's DSMR CRC written without its leading zero ("!B9F", NWA Warmtelink);
 - DSMR 2.2 gas, whose value sits on a line of its own, and IEC 62056-21 codes
   written "1-0:1.8.0*255" (EasyMeter).
+- a Kamstrup on current transformers, whose currents are in mA (profile kamstrup-ct).
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -163,6 +164,14 @@ EXPECT = {
         "time": "2026-02-15T20:05:23+01:00",
         "readings": {"0-1:24.2.1": R(240.86, "GJ"), "0-0:96.1.1": R("ADC3100000158491")},
     },
+    # currents in mA under the kamstrup-ct profile (the capture's "profile"); with "auto"
+    # they read 909.99 A and more, ten times what flows.
+    "dk-kamstrup-ct-milliamps": {
+        "time": "2022-02-01T09:17:20",
+        "readings": {"1-1:31.7.0": R(90.999, "A"), "1-1:51.7.0": R(93.955, "A"), "1-1:71.7.0": R(92.645, "A"),
+                     "1-1:32.7.0": R(233, "V"), "1-1:2.7.0": R(2585, "W"), "1-1:3.7.0": R(63364, "var"),
+                     "1-1:33.7.0": R(0.02)},
+    },
     "de-easymeter-q3d": {
         "readings": {"1-0:0.0.0": R("0272031312565"), "1-0:1.8.0": R(52185.7825309, "kWh"),
                      "1-0:2.8.0": R(19949.3221493, "kWh"), "1-0:1.7.0": R(2124.86, "W"),
@@ -178,7 +187,8 @@ def test_every_capture_has_expectations():
 @pytest.mark.parametrize("cid", sorted(EXPECT))
 @pytest.mark.parametrize("chunk", [None, 1, 7])
 def test_capture_reads_as_expected(cid, chunk):
-    telegrams, dec = decode_all(data(CAPTURES[cid]), chunk=chunk, key=CAPTURES[cid].get("key_hex"))
+    telegrams, dec = decode_all(data(CAPTURES[cid]), chunk=chunk, key=CAPTURES[cid].get("key_hex"),
+                                profile=CAPTURES[cid].get("profile", "auto"))
     errors = dict((kind, n) for kind, n in dec.errors.counts.items() if n)
     assert len(telegrams) == 1 and not errors, errors
     want = EXPECT[cid]

@@ -60,6 +60,10 @@ _PROFILE_TEXT = (
     # Swiss (CKW) and Swedish utilities' Omnipowers (amsreader-firmware issues 239
     # and 359, Tasmota issue 8790's CKW script, amshan-homeassistant issue 43).
     "kamstrup-wh|Kamstrup Omnipower, energy in Wh (Switzerland, Sweden)|voltage=0 pf=-2\n"
+    # An Omnipower on current transformers sends its currents in mA under the same list
+    # id (amsreader-firmware issue 216: 90999 with ~91 A flowing, which P, Q and the
+    # 233 V confirm); its energies are taken as the Danish default, 10 Wh.
+    "kamstrup-ct|Kamstrup Omnipower CT (current transformers), current in mA|voltage=0 energy=1 renergy=1 pf=-2 current=-3\n"
     # Sagemcom T210-D / XT211 send {scaler, unit} with every value.
     "sagemcom|Sagemcom T210-D / XT211|\n"
     # Unknown meters: the widespread DLMS defaults (the SiL notice: "voltage
