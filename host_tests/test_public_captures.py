@@ -24,6 +24,7 @@ publishes one, compared with it (``expected_source``):
 - DSMR 2.2 gas, whose value sits on a line of its own, and IEC 62056-21 codes
   written "1-0:1.8.0*255" (EasyMeter).
 - a Kamstrup on current transformers, whose currents are in mA (profile kamstrup-ct).
+- a Walloon Iskra IE.5 whose clock has no DST letter.
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -171,6 +172,13 @@ EXPECT = {
         "readings": {"1-1:31.7.0": R(90.999, "A"), "1-1:51.7.0": R(93.955, "A"), "1-1:71.7.0": R(92.645, "A"),
                      "1-1:32.7.0": R(233, "V"), "1-1:2.7.0": R(2585, "W"), "1-1:3.7.0": R(63364, "var"),
                      "1-1:33.7.0": R(0.02)},
+    },
+    # a clock of 12 digits and no DST letter: local time, no offset (none is sent).
+    "be-iskra-ie5-clock-without-dst-letter": {
+        "time": "2023-04-04T21:31:04",
+        "readings": {"0-0:1.0.0": R("2023-04-04T21:31:04"), "1-0:1.8.1": R(16.854, "kWh"),
+                     "1-0:2.8.1": R(126.212, "kWh"), "1-0:32.7.0": R(234.5, "V"), "1-0:31.7.0": R(4, "A"),
+                     "0-0:96.1.0": R("89547619")},
     },
     "de-easymeter-q3d": {
         "readings": {"1-0:0.0.0": R("0272031312565"), "1-0:1.8.0": R(52185.7825309, "kWh"),

@@ -58,6 +58,7 @@ _STAMP = const(13)  # YYMMDDhhmmss + S/W
 _ISO = bytearray(b"2000-00-00T00:00:00+00:00")
 _ISO_DIGITS = b"\x02\x05\x08\x0b\x0e\x11"  # where YY MM DD hh mm ss go
 _ISO_HOUR = const(21)  # the offset's hour digit
+_ISO_LOCAL = const(19)  # the date and time before the offset
 _OPEN = const(0x28)  # "("
 _UNREADABLE = const(0x3F)  # "?" for a byte of a telegram that is neither ASCII nor UTF-8
 _FILL = const(0xFF)
@@ -303,16 +304,22 @@ class _Lines:
         return (_digits(self.data, start, pos) * scale + frac) / scale
 
     def _timestamp(self):
-        # The group just read is YYMMDDhhmmss + S/W.
+        # The group just read is YYMMDDhhmmss + S/W, or on the clock's line the 12 digits
+        # alone: Wallonia's Iskra IE.5 (ORES) sends no DST letter.
         t = self._start
+        if self._end - t == _STAMP - 1 and self.key == _CLOCK:
+            return _digits(self.data, t, t + 12) >= 0
         return self._end - t == _STAMP and _digits(self.data, t, t + 12) >= 0 and self.data[t + 12] in b"SW"
 
     def _stamp(self):
-        """YYMMDDhhmmss + S/W -> ISO 8601 with the CET/CEST offset (digits copied into _ISO)."""
+        """YYMMDDhhmmss + S/W -> ISO 8601 with the CET/CEST offset (digits copied into _ISO);
+        without the letter, local time without an offset."""
         t = self._start
         for i in range(6):
             _ISO[_ISO_DIGITS[i]] = self.data[t + 2 * i]
             _ISO[_ISO_DIGITS[i] + 1] = self.data[t + 2 * i + 1]
+        if self._end - t < _STAMP:
+            return str(memoryview(_ISO)[:_ISO_LOCAL], "utf-8")
         _ISO[_ISO_HOUR] = 0x32 if self.data[t + 12] == 0x53 else 0x31  # S: +02:00, W: +01:00
         return str(_ISO, "utf-8")
 
