@@ -52,8 +52,7 @@ class App:
         self.decoder = Decoder(meter["key"] or None, meter["auth_key"] or None, meter["profile"],
                                meter["lists"] or None, errors=ErrorLog(now))
         self.store = Store(now)
-        self.mqtt = MqttPublisher(cfg, self.store, VERSION, self.snapshot, log, board.network_up, self.page_url,
-                                  board.name_server)
+        self.mqtt = MqttPublisher(cfg, self.store, VERSION, self.snapshot, log, board, self.page_url)
         self.reader = MeterReader(board, meter["source"], meter["baud"], self.decoder, self.store,
                                   self.mqtt.kick, log, meter["format"])
         self.server = None

@@ -121,8 +121,7 @@ def _no_delay(sock):
 class MqttPublisher:
     """Runs forever as a task; ``kick()`` says the store has news."""
 
-    def __init__(self, cfg, store, version, snapshot, log=print, network_up=None, page_url=None,
-                 name_server=None):
+    def __init__(self, cfg, store, version, snapshot, log=print, board=None, page_url=None):
         mq = cfg["mqtt"]
         self.cfg = mq
         self.device_id = cfg["device_id"]
@@ -130,9 +129,8 @@ class MqttPublisher:
         self.version = version
         self.snapshot = snapshot
         self.log = log
-        self.network_up = network_up
+        self.board = board  # network_up() and name_server(); None: always up, getaddrinfo()
         self.page_url = page_url  # the dongle's web page for discovery: a callable, None if none
-        self.name_server = name_server  # a callable: who looks up mqtt.host, None: getaddrinfo()
         base = "%s/%s/" % (mq["prefix"], self.device_id)
         self.state_topic = base + "state"
         self.availability_topic = base + "availability"
@@ -161,7 +159,7 @@ class MqttPublisher:
             await self._off(self.last_error)
         delay = BACKOFF_FIRST
         while True:
-            if self.network_up is not None and not self.network_up():
+            if self.board is not None and not self.board.network_up():
                 await asyncio.sleep(BACKOFF_FIRST)
                 continue
             failure = None
@@ -170,7 +168,7 @@ class MqttPublisher:
             try:
                 self._client = self._new_client()  # first: _fail closes the socket it holds
                 sock = await mqtt_connect.open_socket(self.cfg["host"], self.cfg["port"], CONNECT_TIMEOUT,
-                                                      self.name_server and self.name_server())
+                                                      self.board and self.board.name_server())
                 await mqtt_connect.handshake(self._client, sock, CONNECT_TIMEOUT)
                 self._connected()
             except _FAILURES as e:
