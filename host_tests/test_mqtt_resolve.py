@@ -5,6 +5,9 @@ are in test_mqtt_supervisor.py."""
 import socket
 import struct
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from net_support import encode_name
 from mp import run_micropython
 
@@ -76,3 +79,30 @@ def test_queries_ask_for_an_a_record_with_recursion_except_of_mdns():
     assert bytes.fromhex(lines[1]) == struct.pack(">HHHHHH", 0, 0, 1, 0, 0, 0) + encode_name("hass.local") + b"\x00\x01\x00\x01"
     assert lines[2:6] == ["192.168.1.2 True", "fd00::2 True", "mqtt.lan False", "mqtt2 False"]
     assert lines[6] == "'a..b' is not a host name"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.binary(max_size=80), st.integers(0, 0xFFFF))
+def test_any_reply_is_an_address_none_or_a_named_error(reply, ident):
+    # A name server, or anyone on the LAN, may send anything: it must never raise
+    # something the connect loop does not expect (IndexError, TypeError...).
+    from net import resolve
+
+    message = struct.pack(">H", ident) + reply  # the ID matches: the parse runs
+    try:
+        found = resolve.first_address(message, ident)
+    except OSError as e:
+        assert isinstance(e.args[0], str)
+        return
+    assert found is None or found.count(".") == 3
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.binary(min_size=48, max_size=68))
+def test_any_time_reply_is_a_time_or_none(reply):
+    from net import ntp
+
+    nonce = reply[24:32]  # the reply echoes it: the parse runs past the check
+    seconds = ntp.reply_time(reply, nonce)
+    # 1968-01-20 (era 0's second half begins) to 2104 (era 1's first half ends)
+    assert seconds is None or 2 ** 31 - 2208988800 <= seconds < 2 ** 32 + 2 ** 31 - 2208988800
