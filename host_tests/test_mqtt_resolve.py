@@ -1,6 +1,7 @@
 """net/resolve.py's DNS messages (RFC 1035 4.1, RFC 6762 for .local), read and written
-under MicroPython. The lookups themselves, against a real name server on 127.0.0.1,
-are in test_mqtt_supervisor.py."""
+under MicroPython, and any reply at all (DNS or NTP) fed to the parsers on CPython. The
+lookups themselves, against a real name server on 127.0.0.1, are in
+test_mqtt_supervisor.py and test_ntp.py."""
 
 import socket
 import struct
