@@ -65,7 +65,7 @@ async def _looked_up(resolve, host, name_server, timeout):
     try:
         return await resolve.lookup(host, name_server, timeout)
     except OSError:
-        if not host.endswith(".local"):
+        if not host.rstrip(".").endswith(".local"):
             raise
     # Our multicast query went unanswered (a responder that does not answer one-shot
     # queries by unicast): the port's own mDNS lookup, which holds the loop, as before.
