@@ -17,13 +17,13 @@ except AttributeError:  # CPython
 # MicroPython on the ESP32 counts seconds from 2000-01-01, the unix port and
 # CPython from 1970-01-01; the status document gives Unix seconds on every port.
 UNIX_2000 = 946684800
-_EPOCH_OFFSET = UNIX_2000 if time.gmtime(0)[0] == 2000 else 0
+EPOCH_OFFSET = UNIX_2000 if time.gmtime(0)[0] == 2000 else 0  # Unix seconds at the port's 0
 
 
 def now():
     """Unix seconds. The ESP32 board sets its clock by NTP once WiFi is up; before
     that, and without a network, the device's clock starts at 2000-01-01."""
-    return time.time() + _EPOCH_OFFSET
+    return time.time() + EPOCH_OFFSET
 
 
 # Before NTP has answered, the ESP32's clock reads 2000: no date from before this

@@ -56,8 +56,6 @@ NTP_PORT = 123
 NTP_TIMEOUT_S = 5
 NTP_RESYNC_MS = 24 * 3600 * 1000
 NTP_RETRY_MS = 3600 * 1000
-# Seconds from 1970 to the port's epoch: time.gmtime() counts from 2000 on the ESP32.
-_EPOCH_FROM_UNIX = 946684800 if time.gmtime(0)[0] == 2000 else 0
 # Captive portal: the button must read pressed this many times, BUTTON_GAP_MS apart, so
 # a bounce or a glitch at power-up does not open the portal (0.2 s of holding).
 BUTTON_SAMPLES = 10
@@ -184,6 +182,7 @@ class Board:
 
     async def _set_clock(self):
         """Set the RTC to UTC from NTP; False when no server answered."""
+        from app.clock import EPOCH_OFFSET  # time.gmtime() counts from 2000 on the ESP32
         from net import ntp
 
         try:
@@ -193,7 +192,7 @@ class Board:
         finally:
             for name in ("net.ntp", "net.resolve", "net"):  # a day until the next sync
                 sys.modules.pop(name, None)
-        tm = time.gmtime(unix - _EPOCH_FROM_UNIX)
+        tm = time.gmtime(unix - EPOCH_OFFSET)
         machine.RTC().datetime((tm[0], tm[1], tm[2], tm[6] + 1, tm[3], tm[4], tm[5], 0))
         return True
 
