@@ -350,3 +350,23 @@ def test_a_host_name_the_name_server_does_not_know_is_said_so():
 def test_an_address_is_not_looked_up():
     _, loaded, connects, _, _, name_server, _ = _named_run("127.0.0.1", 1000)
     assert connects == 1 and name_server.queries == [] and not loaded
+
+
+def test_an_address_loads_no_resolver():
+    # The usual setting: the broker by its address. The resolver's code would be read
+    # into the heap at every connect only to say so.
+    script = (NAMED % ("127.0.0.1", 1, "127.0.0.1:1", 10)).replace(
+        "asyncio.run(main())", """
+import sys
+seen = []
+real_import = __import__
+def watching(name, *args):
+    seen.append(name)
+    return real_import(name, *args)
+import builtins
+builtins.__import__ = watching
+asyncio.run(main())
+print("net" in seen or "net.resolve" in seen)""")
+    out = run_micropython(["-c", script])
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout.decode().split()[-1] == "False"

@@ -35,11 +35,12 @@ async def open_socket(host, port, timeout, name_server=None):
     """A blocking socket connected to host:port within ``timeout`` s, the loop running
     meanwhile; raises OSError (ETIMEDOUT, ECONNREFUSED, ...). A host name is asked of
     ``name_server`` ("ip" or "ip:port") where one is given, else of getaddrinfo()."""
-    if name_server:
+    # resolve.is_address's test, written here: a broker given by its address (the usual
+    # setting) then loads no resolver into the heap at every connect.
+    if name_server and not (":" in host or host.replace(".", "").isdigit()):
         from net import resolve
 
-        if not resolve.is_address(host):
-            host = await _looked_up(resolve, host, name_server, timeout)
+        host = await _looked_up(resolve, host, name_server, timeout)
     addr = socket.getaddrinfo(host, port)[0][-1]
     sock = socket.socket()
     connected = False
