@@ -362,6 +362,33 @@ def test_parse_units_outside_the_table_are_kept_as_sent():
     assert readings["1-0:1.8.0"] == (5, "kWh")
 
 
+# An Iskra MT382's optical IEC 62056-21 readout, as dsmr_parser issue 81 shows it: the
+# units glued to the numbers. Every value came out as text.
+GLUED = ["1-0:1.7.0(001.322kW)", "1-0:2.7.0(-000.500kW)", "1-0:1.8.0(010192.57kWh)",
+         "1-0:3.8.0(000122.04kvarh)", "0-1:24.2.1(00012.345m3)", "1-0:32.7.0(230V)",
+         "1-0:0.2.2(Smart001)", "1-0:99.1.0(12kWhx)", "1-0:99.2.0(ABCkW)", "1-0:99.3.0(kW)"]
+
+
+def test_parse_a_unit_glued_to_its_number_reads_as_with_the_star():
+    readings = dsmr.parse("/ISK5MT382-1008\r\n\r\n%s\r\n!" % "\r\n".join(GLUED))[0]
+    assert readings["1-0:1.7.0"] == (1.322, "kW")
+    assert readings["1-0:2.7.0"] == (-0.5, "kW")
+    assert readings["1-0:1.8.0"] == (10192.57, "kWh")
+    assert readings["1-0:3.8.0"] == (122.04, "kvarh")
+    assert readings["0-1:24.2.1"] == (12.345, "m3")
+    assert readings["1-0:32.7.0"] == (230, "V")
+    # Text whose tail is no unit, or whose head is no number, stays as sent.
+    for code, text in (("1-0:0.2.2", "Smart001"), ("1-0:99.1.0", "12kWhx"), ("1-0:99.2.0", "ABCkW"),
+                       ("1-0:99.3.0", "kW")):
+        assert readings[code] == (text, None)
+
+
+def test_glued_units_read_the_same_on_micropython():
+    from test_parity import assert_same
+
+    assert_same([{"id": "glued", "hex": dsmr_telegram(GLUED).hex(), "chunk": 7}])
+
+
 def test_parse_blanks_and_text_between_groups():
     # Blanks before "(" and before ")" do not count; other text between groups drops the rest.
     readings = dsmr.parse("/ISK5\r\n\r\n  1-0:1.8.1 (5*kWh )  \r\n1-0:2.8.1(1)x(2)\r\n1-0:3.8.1(7\r\n!")[0]

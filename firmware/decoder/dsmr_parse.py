@@ -263,7 +263,26 @@ class _Lines:
             return _hex_text(self._text(self._start, self._end))
         elif len(self.key) - self._code == len(_TEXT[0]) and self._is_text():
             return self._text(self._start, self._end)
-        return self._number()
+        number = self._number()
+        return self._glued(number) if type(number) is str else number
+
+    def _glued(self, text):
+        # Some meters' IEC 62056-21 readouts glue the unit to the number, no "*" between
+        # ("001.322kW", an Iskra MT382's optical port, dsmr_parser issue 81): a number
+        # followed by one of _UNITS reads as it would with the "*"; other text as sent.
+        end = self._end
+        i = at = 0
+        while i < len(_UNITS):
+            self._end = end - len(_UNITS[i])
+            if self._end > self._start and _same(self.data, self._end, end, at):
+                number = self._number()
+                if type(number) is not str:
+                    self.unit = _UNITS[i]
+                    return number
+            at += len(_UNITS[i]) + 1
+            i += 1
+        self._end = end
+        return text
 
     def _is_text(self):
         for code in _TEXT:
