@@ -93,8 +93,9 @@ def dsmr_telegram(lines, header="/ISK5\\2M550T-1012", with_crc=True):
 
 
 def notification(n):
-    """A small plain data-notification APDU: 0F, invoke id, no date-time, uint32 n."""
-    return b"\x0f" + n.to_bytes(4, "big") + b"\x00" + b"\x06" + n.to_bytes(4, "big")
+    """A small plain data-notification APDU: 0F, invoke id, no date-time, and a body
+    of one uint32 n in a structure (as Kaifa's one-value list 1 sends it)."""
+    return b"\x0f" + n.to_bytes(4, "big") + b"\x00" + b"\x02\x01\x06" + n.to_bytes(4, "big")
 
 
 def reference_hdlc(data):

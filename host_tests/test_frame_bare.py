@@ -148,3 +148,46 @@ def test_a_length_no_buffer_holds_is_an_overflow_at_once_and_the_next_push_comes
             assert seen[-1] == push  # out as it arrives
     assert seen == pushes[:2] + pushes[3:]
     assert nonzero(log) == {"overflow": 1}
+
+
+# --- a plaintext bare stream has no checksum: a lost byte costs its own push only ----------
+
+SALZBURG_LOST_BYTE_JOBS = [
+    {"id": "lost-%d/%d" % (lost, chunk), "lost": lost, "chunk": chunk}
+    for lost in (1, 50, 200, 334)
+    for chunk in (0, 7)
+]
+
+
+def test_a_plaintext_push_stream_that_lost_a_byte_decodes_every_push_after_it(corpus):
+    # Salzburg Netz's Kaifa pushes, decrypted (as some gateways forward them), end in
+    # "0F 00 16 20" (int8 scaler 0, enum unit 32), and the next one starts "0F 00 17 FA":
+    # read together, an APDU with a float for a body. After one lost byte the hunt
+    # used to lock onto that tail push after push, and published a power of -3.9e35 W
+    # for every push to come. A bare push's body is a structure, array or string.
+    import json
+
+    import mp_decode
+    from mp import run_micropython
+
+    push = bytes.fromhex(corpus["at-kaifa-salzburg-plain"]["hex"])
+    jobs = []
+    for job in SALZBURG_LOST_BYTE_JOBS:
+        damaged = push[: job["lost"]] + push[job["lost"] + 1 :]
+        jobs.append({"id": job["id"], "hex": (push * 2 + damaged + push * 3).hex(), "chunk": job["chunk"]})
+    good = mp_decode.run_job({"id": "one", "hex": push.hex()})["telegrams"]
+    assert len(good) == 1 and good[0]["readings"]["1-0:1.7.0"] == {"value": 714, "unit": "W"}
+    on_cpython = [mp_decode.run_job(job) for job in jobs]
+    for job, result in zip(jobs, on_cpython):
+        assert result["telegrams"] == good * 5, job["id"]
+        assert {k: n for k, n in result["errors"].items() if n} == {"malformed": 1}, job["id"]
+    done = run_micropython(["host_tests/mp_decode.py"], compiled=True, input_bytes="".join(json.dumps(j) + "\n" for j in jobs).encode())
+    assert [json.loads(line) for line in done.stdout.decode().splitlines()] == on_cpython, done.stderr.decode()[-800:]
+
+
+def test_a_bare_notification_whose_body_is_a_single_value_is_not_a_push():
+    # The 11 bytes above: tag, invoke id 00 16 20 0F, no date-time, float32 FA 98 0C 07.
+    float_body = bytes.fromhex("0f0016200f0017fa980c07")
+    out, log = frame(notification(4) + float_body + notification(5))
+    assert out == [notification(4), notification(5)]
+    assert nonzero(log) == {"malformed": 1}

@@ -43,6 +43,11 @@ _NEEDLES = (b"\x7e", b"\x68", b"/")  # HDLC flag, M-Bus start, DSMR header
 _HDLC = const(0)
 _MBUS = const(1)
 _TITLED = const(10)  # tag, length 08 and the 8-byte system title of a DB or DC APDU
+_NOTIFICATION = const(0x0F)
+# What a push's notification-body opens with: structure, array, octet-string (a
+# DSMR text or a tagged list in one string), compact-array. A lone number there
+# is the tail of one push read into the head of the next.
+_PUSH_BODIES = b"\x02\x01\x09\x13"
 
 
 class Bare:
@@ -89,6 +94,8 @@ class Bare:
         when the bytes cannot be an APDU.
         """
         n = self._length(pos, end)
+        if n > 0 and self._header_length and self._buf[pos] == _NOTIFICATION and not self._push(pos):
+            raise DecodeError("bare data-notification whose body is a single value: not a push")
         self.end = self._recurs(pos, end)
         if self.end > 0:
             raise DecodeError("bare APDU cut short: the meter's next one starts inside it")
@@ -127,6 +134,19 @@ class Bare:
         if n < 0:
             self._tried = end
         return n
+
+    def _push(self, pos):
+        # Whether the data-notification at pos, measured by apdu.measure (a caller's
+        # measure has its own idea of an APDU), has a push's body. The body follows the
+        # tag, the 4-byte long-invoke-id and a date-time of 00, 0C + 12 or 09 0C + 12
+        # bytes. A plaintext bare stream has no checksum: after a lost byte the hunt met
+        # "0F 00 16 20", the last scaler and unit of a Kaifa push, which with the next
+        # push's "0F 00 17 FA..." measures as an 11-byte APDU with a float body, and
+        # lands in the same place of the push after, for good.
+        at = pos + 5
+        if self._buf[at] == 0x09:
+            at += 1
+        return self._buf[at + 1 + self._buf[at]] in _PUSH_BODIES
 
     def _recurs(self, pos, end):
         # Where the meter's title header starts again before this ciphered APDU's claimed
