@@ -204,10 +204,29 @@ def test_reassembled_message_longer_than_its_buffer_is_overflow():
 
 
 def test_length_pointing_past_a_missing_closing_flag_is_malformed():
+    # No flag where the length ends and no FCS before it: the length is wrong.
     good = hdlc_frame(LLC + notification(4))
-    out, log = frame(good[:-1] + b"\x00" + good)
+    out, log = frame(good[:-3] + b"\x00\x00\x00" + good)
     assert payloads(out) == [notification(4)]
     assert nonzero(log) == {"malformed": 1}
+
+
+@pytest.mark.parametrize("after", [b"\x76\x11" + bytes(94), b""])
+def test_a_frame_whose_checksums_hold_needs_no_closing_flag(after):
+    # A Wiener Netze AM550 sent 104 of a frame's 105 bytes, its signature after
+    # (public capture at-wn-am550-no-closing-flag). HCS and FCS hold: it is whole.
+    one, two = hdlc_frame(LLC + notification(1)), hdlc_frame(LLC + notification(2))
+    out, log = frame(one[:-1] + after + two[:-1] + after + two)
+    assert payloads(out) == [notification(1), notification(2), notification(2)]
+    assert nonzero(log) == {}
+
+
+def test_a_frame_whose_checksums_hold_comes_out_before_its_closing_flag():
+    framer = stream.Framer(ErrorLog())
+    good = hdlc_frame(LLC + notification(3))
+    framer.feed(good[:-1])
+    item = framer.next()
+    assert item is not None and bytes(item[1]) == notification(3)
 
 
 @pytest.mark.parametrize("cut", [12, 50, 600])

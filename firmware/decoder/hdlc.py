@@ -75,7 +75,9 @@ class Parser:
         checksum_error, or overflow_error when the frame would not fit in
         ``limit`` bytes. A frame whose HCS checked and whose closing flag
         sits where its length says, but whose FCS did not check, leaves
-        that flag's position in ``end``: its extent is known.
+        that flag's position in ``end``: its extent is known. A frame with
+        an information field whose HCS and FCS check is taken without
+        waiting for its closing flag, and also when that flag is missing.
         """
         self.end = -1
         if end - pos < 2:
@@ -91,13 +93,21 @@ class Parser:
         if info == _MORE:
             return 0
         self._fits(close - pos + 1)
-        if close >= end:
+        if close > end:
             return 0
-        if self.buf[close] != FLAG:
-            raise DecodeError("HDLC frame does not end with a flag where its length says")
-        if info != close - 2:
-            self.end = close  # the HCS checked and the flag is in place: a real frame
-        _check_fcs(self.buf, pos, close)
+        if close == end or self.buf[close] != FLAG:
+            # No closing flag, or not yet: a frame whose HCS and FCS both check is whole
+            # without it. A Wiener Netze AM550 was seen sending 104 of its 105 bytes, a
+            # signature block after; and a frame that checks need not wait for its flag.
+            if info == close - 2 or not _fcs_ok(self.buf, pos, close):
+                if close == end:
+                    return 0
+                raise DecodeError("HDLC frame does not end with a flag where its length says")
+        else:
+            if info != close - 2:
+                self.end = close  # the HCS checked and the flag is in place: a real frame
+            if not _fcs_ok(self.buf, pos, close):
+                raise checksum_error("HDLC FCS mismatch")
         self.start = info
         self.stop = close - 2
         self.segmented = fmt & _SEGMENTED != 0
@@ -198,9 +208,8 @@ def _check_header(buf, start, header_end, body_end, end):
     return header_end + 2
 
 
-def _check_fcs(buf, pos, close):
-    if crc.x25(buf, pos + 1, close - 2) != buf[close - 2] | (buf[close - 1] << 8):
-        raise checksum_error("HDLC FCS mismatch")
+def _fcs_ok(buf, pos, close):
+    return crc.x25(buf, pos + 1, close - 2) == buf[close - 2] | (buf[close - 1] << 8)
 
 
 def llc_length(buf, start, stop):
