@@ -57,6 +57,8 @@ def _emit(out, six, value, su, profile):
 
 def _unlabelled(out, item, index, last):
     """Entries without OBIS in a tagged body: the known vendor habits."""
+    if item is None:
+        return  # null-data: a single-phase Kamstrup fills the L2 and L3 pairs with it
     text = plain(item)
     if is_clock(item) and "0-0:1.0.0" not in out:
         out["0-0:1.0.0"] = (text, None)
