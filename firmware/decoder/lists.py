@@ -87,6 +87,11 @@ _LIST_TEXT = (
     " 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0\n"
     "kn-list generic:=0006190900ff - 0-0:96.1.0 - - 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0"
     " 1-0:4.8.0 1-0:1.7.0 1-0:2.7.0 0-0:96.13.0 0-0:96.13.1\n"
+    # The same without the message text and code: Siemens IM350s in Upper Austria
+    # (Wels; test frames of Noschvie/shrdzm and a public gurux script, which names
+    # the six numbers +A -A +R -R +P -P).
+    "kn-list-short generic:=0006190900ff - 0-0:96.1.0 - - 1-0:1.8.0 1-0:2.8.0 1-0:3.8.0"
+    " 1-0:4.8.0 1-0:1.7.0 1-0:2.7.0\n"
     "e450-si-list2 e450:# 0-0:96.1.1 1-0:14.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0"
     " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0"
     " 1-0:42.7.0 1-0:62.7.0"
