@@ -25,6 +25,10 @@ publishes one, compared with it (``expected_source``):
   written "1-0:1.8.0*255" (EasyMeter).
 - a Kamstrup on current transformers, whose currents are in mA (profile kamstrup-ct).
 - a Walloon Iskra IE.5 whose clock has no DST letter.
+- a Wiener Netze AM550 frame without its closing flag (104 of 105 bytes, then the
+  signature), whose checksums hold;
+- Upper Austrian IM350s' 10-value list (Kaernten Netz's without the message);
+- a single-phase Kamstrup that fills the missing phases' pairs with null-data.
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -179,6 +183,31 @@ EXPECT = {
         "readings": {"0-0:1.0.0": R("2023-04-04T21:31:04"), "1-0:1.8.1": R(16.854, "kWh"),
                      "1-0:2.8.1": R(126.212, "kWh"), "1-0:32.7.0": R(234.5, "V"), "1-0:31.7.0": R(4, "A"),
                      "0-0:96.1.0": R("89547619")},
+    },
+    # the clock the header also carries; 137323 Wh, no power at 07:30.
+    "at-wn-am550-no-closing-flag": {
+        "time": "2021-10-13T07:30:57+02:00",
+        "readings": {"0-0:1.0.0": R("2021-10-13T07:30:57+02:00"), "1-0:1.8.0": R(137323, "Wh"),
+                     "1-0:3.8.0": R(96027, "varh"), "1-0:4.8.0": R(1216, "varh"), "1-0:1.7.0": R(0, "W")},
+    },
+    # the order the gurux script labels; the time and date values repeat the header's clock.
+    "at-im350-wels-kn-list-short": {
+        "time": "2021-05-19T10:17:44+02:00",
+        "readings": {"0-0:96.1.0": R("18037098"), "1-0:1.8.0": R(3532035, "Wh"), "1-0:2.8.0": R(0, "Wh"),
+                     "1-0:3.8.0": R(392175, "varh"), "1-0:4.8.0": R(282673, "varh"), "1-0:1.7.0": R(190, "W"),
+                     "1-0:2.7.0": R(0, "W")},
+    },
+    "at-im350-kn-list-short-gurux": {
+        "time": "2022-09-27T00:15:17+02:00",
+        "readings": {"0-0:96.1.0": R("18029553"), "1-0:1.8.0": R(26254334, "Wh"), "1-0:2.8.0": R(12394, "Wh"),
+                     "1-0:1.7.0": R(687, "W")},
+    },
+    # published (amshan): 10050 W, 279 var, 45.12 A, 223 V, 77452500 Wh; no "#n" for the nulls.
+    "no-kamstrup-1phase-null-pairs": {
+        "time": "2021-11-24T00:00:25",
+        "readings": {"1-1:1.7.0": R(10050, "W"), "1-1:4.7.0": R(279, "var"), "1-1:31.7.0": R(45.12, "A"),
+                     "1-1:32.7.0": R(223, "V"), "1-1:1.8.0": R(77452500, "Wh"), "1-1:3.8.0": R(137310, "varh"),
+                     "1-1:4.8.0": R(11415870, "varh")},
     },
     "de-easymeter-q3d": {
         "readings": {"1-0:0.0.0": R("0272031312565"), "1-0:1.8.0": R(52185.7825309, "kWh"),
