@@ -189,3 +189,22 @@ def test_a_whole_capture_has_no_such_line(capture):
     _, data = capture
     done = run(["--key", KEY, "--auth-key", AUTH, "-"], data + b"\x7e")
     assert done.stderr == b""
+
+
+def test_value_lists_that_fit_no_push_are_named_once_on_stderr(tmp_path):
+    # An IM350's 10-value push (public capture at-im350-kn-list-short-gurux) with the
+    # 12-value kn-list chosen: the values stay positional, and the CLI says why, once.
+    from test_public_captures import CAPTURES
+
+    entry = CAPTURES["at-im350-kn-list-short-gurux"]
+    path = tmp_path / "im350.hex"
+    path.write_text(entry["hex"] + " " + entry["hex"])
+    r = run(["--hex", "--key", entry["key_hex"], "--profile", "kn-list", str(path)])
+    assert r.returncode == 0
+    assert all("#5" in d["readings"] for d in lines(r.stdout))
+    assert r.stderr.decode().splitlines() == [
+        "warning: no value list given with --profile fits this push (kn-list has 12 values; a list names"
+        " a push of as many values whose slots take them), so its values stay #1, #2, ..."
+    ]
+    fitting = run(["--hex", "--key", entry["key_hex"], "--profile", "kn-list,kn-list-short", str(path)])
+    assert fitting.stderr == b"" and "1-0:1.8.0" in lines(fitting.stdout)[0]["readings"]

@@ -46,11 +46,12 @@ the system title or the logical device name. Profiles:
 --profile LIST names the value list(s) for fully untagged bodies (values only,
 no OBIS codes): sil-consumer-info-1 (24 values, every 5 s) and
 sil-consumer-message (15 values, every minute) of the SiL notice, and the
-Kaifa, Slovenian E450 and Iskraemeco, Wiener Netze and Kaernten Netz lists
-(decoder/lists.py). Give several separated by commas or by repeating the
-option; the first that fits (its length, and the mark some lists put on the
-first value) is used. Without it every list is tried, the SiL ones first.
-Lists:
+Kaifa, Slovenian E450 and Iskraemeco, Wiener Netze, Kaernten Netz and Upper
+Austrian IM350 lists (decoder/lists.py). Give several separated by commas or
+by repeating the option; the first that fits (its length, and the mark some
+lists put on the first value) is used; when none fits a push, one
+"warning: ..." line says so and its values stay "#1", "#2", ... Without it
+every list is tried, the SiL ones first. Lists:
 %s
 
 Problems go to stderr as "error: ..." lines; exit 0 when at least one
@@ -152,6 +153,25 @@ def _chunks(parser, path, as_hex):
             block = f.read(READ_SIZE)
 
 
+class _UnfittedLists:
+    """Says once when the lists given with --profile fit no untagged push: without
+    a word, a misspelt choice looked the same as no choice (values "#1", "#2", ...)."""
+
+    def __init__(self, names):
+        self.names = names
+        self.said = False
+
+    def check(self, telegram):
+        if self.said or not self.names or not any(code.startswith("#") for code in telegram.readings):
+            return
+        from decoder import lists as value_lists
+
+        sizes = ", ".join("%s has %d values" % (name, value_lists.LISTS[name]["count"]) for name in self.names)
+        sys.stderr.write("warning: no value list given with --profile fits this push (%s; a list names a "
+                         "push of as many values whose slots take them), so its values stay #1, #2, ...\n" % sizes)
+        self.said = True
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -165,10 +185,12 @@ def main(argv=None):
     dec = decoder.Decoder(key, auth_key, args.meter, lists, PrintingErrorLog(sys.stderr))
     out = sys.stdout
     size = 0
+    unfitted = _UnfittedLists(lists)
     for chunk in _chunks(parser, args.file, args.hex):
         size += len(chunk)
         for telegram in dec.feed(chunk):
             out.write(decoder.telegram_json(telegram) + "\n")
+            unfitted.check(telegram)
         out.flush()
     from decoder.leftover import ended, unfinished
 
