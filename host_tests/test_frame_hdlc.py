@@ -256,6 +256,21 @@ def test_a_frame_cut_short_at_the_end_of_a_capture_loses_only_itself():
         assert nonzero(log) == {"malformed": 1}
 
 
+def test_a_flag_inside_a_frame_that_failed_its_fcs_whose_header_fails_its_hcs_holds_nothing_back():
+    # An E450 push (corpus at-e450-burgenland-2) with one flipped byte put "7E AA 12" into
+    # its ciphertext: a frame start claiming 530 bytes. The frame around it failed only its
+    # FCS, but was kept waiting on that start, and the pushes behind it came out only once
+    # 530 bytes had gone by (at the end of a capture: never). Its header fails its HCS.
+    false_start = b"\x7e\xa2\x00\x03\x03\x13\x00\x00"
+    bad = bytearray(hdlc_frame(LLC + notification(1) + false_start + bytes(20)))
+    bad[-5] ^= 0xFF  # in the data: its FCS fails
+    data = bytes(bad) + hdlc_frame(LLC + notification(2)) + hdlc_frame(LLC + notification(3))
+    for chunks in ([data], chunked(data, sizes=[7]), chunked(data, sizes=[1])):
+        out, log = frame(data, chunks)
+        assert payloads(out) == [notification(2), notification(3)]
+        assert nonzero(log) == {"checksum": 1}
+
+
 @pytest.mark.parametrize("false_start", [b"/KFM5KAIFA", b"\x68\xff\xff\x68"])
 def test_a_false_start_inside_a_corrupt_frame_does_not_hold_back_the_frames_after_it(false_start):
     # After a corrupt frame the framer hunts through its bytes. A DSMR header ("/" and

@@ -351,11 +351,18 @@ class Framer:
                 break
             if way == _HDLC:  # a cheap screen: 1 when the candidate ends where its length says
                 whole = hdlc.closes(self._buf, at, self._end)
+                if whole < 0 and stop < self._end and self._checked(way, at) < 0:
+                    # Inside a frame that failed at its flag (stop: before the bytes
+                    # in), a candidate whose header is in and fails its HCS is no frame.
+                    # A 7E A_ in a corrupt E450 frame's ciphertext claimed 530 bytes and
+                    # held the two pushes behind it back until they had been swallowed.
+                    # Not while the frame is still arriving: each read would raise again.
+                    whole = 0
             else:
                 whole = self._mbus_parser().closes(at, self._end)
             if whole < 0 and self._probed < 0:
                 self._probed = at  # the first candidate not yet whole: looked at again
-            if whole > 0 and self._checked(way, at):
+            if whole > 0 and self._checked(way, at) > 0:
                 return True
             at += 1
         if self._probed < 0:
@@ -364,14 +371,16 @@ class Framer:
         return None
 
     def _checked(self, way, at):
-        # The candidate at ``at`` parses as a frame with good checksums. The parsers'
-        # results are overwritten: the frame at _start is parsed again before use.
+        # The candidate at ``at``: 1 a frame with good checksums, 0 not whole yet (an
+        # HDLC header, once in, has passed its HCS), -1 no frame. The parsers' results
+        # are overwritten: the frame at _start is parsed again before use.
         try:
             if way == _HDLC:
-                return self._hdlc.parse(at, self._end) > 1
-            return self._mbus.parse(at, self._end) > 0
+                n = self._hdlc.parse(at, self._end)
+                return -1 if n == 1 else min(n, 1)  # 1: a flag and no frame after it
+            return min(self._mbus.parse(at, self._end), 1)
         except DecodeError:
-            return False
+            return -1
 
     def _grow(self):
         # A DSMR telegram fills the buffer: move it into one of MAX_DSMR, once.
