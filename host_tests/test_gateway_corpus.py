@@ -777,14 +777,19 @@ def test_the_state_holds_null_for_nan_and_the_texts_escaped(runs):
 # test_gateway_heap.py holds the gateway's floor with SiL pushes only (160 kB from .mpy);
 # real meters load other parts (DSMR parser, M-Bus, untagged lists, GBT and segment
 # buffers) and bigger snapshots, so the captures have a floor of their own: 188 kB from the
-# .mpy build, set by hr-ie5-raw-untagged (every other capture holds at 176 kB; bisection in
-# 4 kB steps). It was 180 kB until the untagged value lists grew from 4 to 16 (decoder/
+# .mpy build, set by hr-ie5-raw-untagged (then every other capture held at 176 kB; bisection
+# in 4 kB steps). It was 180 kB until the untagged value lists grew from 4 to 16 (decoder/
 # lists.py, ~2.5 kB of code and table that a meter of values only loads), then 184 kB until
 # the eighth pass's decoder fixes (~1 kB of code): at 184 kB hr-ie5 then failed 2 runs of 8
 # with both cores busy (as on the CI machine, where it failed once), at 188 kB none of 10;
-# at 172 kB four other captures failed. Every capture runs at that floor plus
-# test_gateway_heap.py's headroom and must decode, publish and serve all it does at 256 kB.
-CORPUS_FLOOR_KB = 188
+# at 172 kB four other captures failed. Measured again in the twelfth pass (quiet machine):
+# at 184 kB the IE.5, the Luxembourg Smarty and the synthetic long DSMR message fail, every
+# other capture holds; at 176 kB 22 fail. 188 kB held every quiet run, but once, with two
+# more gateways and a benchmark running beside the suite, the long DSMR message (a 4 kB
+# buffer it grows into, ~7 kB of parse) ran out at 188 + 8 kB: the floor is set one step
+# up. Every capture runs at that floor plus test_gateway_heap.py's headroom and must
+# decode, publish and serve all it does at 256 kB.
+CORPUS_FLOOR_KB = 192
 
 
 @pytest.fixture(scope="module")
