@@ -205,6 +205,7 @@ def main(argv=None):
     print("deploy (firmware with a ROMFS partition, see README):")
     print("  mpremote romfs deploy %s" % rel(img))
     print("  mpremote fs cp %s :main.py" % rel(main_py))
+    print("  mpremote fs cp %s :board.json" % rel(boardfile.board_path(args.board)))
     return 0
 
 

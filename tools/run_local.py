@@ -2,16 +2,17 @@
 
     python tools/run_local.py [--config tools/run-config.json] [--seconds N]
 
-Reads the gateway config; when ``meter.source`` is ``tcp://`` on this machine
-it starts the simulator (tools/simulate.py) there with the config's keys; when
-``mqtt.host`` is this machine and nothing listens on ``mqtt.port`` it starts
-mosquitto there (if installed). Then it runs firmware/main.py under the
-MicroPython unix port, prints the HTTP address and the gateway's log until
-Ctrl-C (or ``--seconds``).
+Reads the gateway config with the gateway's own rules (firmware/config.py); when
+``meter.source`` is ``tcp://`` on this machine it starts the simulator
+(tools/simulate.py) there with the config's keys (its own when the config has
+none); when ``mqtt.host`` is this machine and nothing listens on ``mqtt.port`` it
+starts mosquitto there (if installed). Then it runs the gateway under the
+MicroPython unix port from the .mpy build of firmware/ (tools/hostmpy.py), prints the HTTP address and the gateway's log until
+Ctrl-C (or ``--seconds``). A config the gateway refuses starts nothing else: the
+gateway says which key, and the exit status is its 2.
 """
 
 import argparse
-import json
 import os
 import shutil
 import socket
@@ -23,6 +24,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "firmware"))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 LOCAL = ("127.0.0.1", "localhost")
 
@@ -42,15 +44,15 @@ def _start_simulator(meter):
     host, _, port = source[6:].rpartition(":")
     if not source.startswith("tcp://") or host not in LOCAL or _listening(int(port)):
         return None
-    sim = simulate.Simulator(int(port), key=meter.get("key") or simulate.DEFAULT_KEY,
-                             auth_key=meter.get("auth_key", simulate.DEFAULT_AUTH_KEY)).start()
+    sim = simulate.Simulator(int(port), key=meter["key"] or simulate.DEFAULT_KEY,
+                             auth_key=meter["auth_key"] or simulate.DEFAULT_AUTH_KEY).start()
     print("run: meter simulator on tcp://127.0.0.1:%d (pushes every %d s)" % (sim.port, sim.interval))
     return sim
 
 
 def _start_broker(mqtt, workdir):
-    port = mqtt.get("port", 1883)
-    if mqtt.get("host") not in LOCAL or _listening(port):
+    port = mqtt["port"]
+    if mqtt["host"] not in LOCAL or _listening(port):
         return None
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not os.path.exists(exe):
@@ -59,18 +61,25 @@ def _start_broker(mqtt, workdir):
     conf = os.path.join(workdir, "mosquitto.conf")
     with open(conf, "w") as f:
         f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % port)
-    proc = subprocess.Popen([exe, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([exe, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # Ctrl-C is ours to hand on
     print("run: mosquitto on 127.0.0.1:%d (try: mosquitto_sub -p %d -t 'meterlink/#' -v)" % (port, port))
     return proc
 
 
 def _gateway(config_path, workdir, heapsize):
+    # The .mpy build (build/host-mpy/, brought up to date here), as the device loads its
+    # code: compiled from source, the setup page's modules wanted a big block of compiler
+    # heap at each /config request, and at times got a 503 "out of memory".
+    import hostmpy
+
+    hostmpy.ensure()
     env = dict(os.environ)
-    env["MICROPYPATH"] = ":".join([".frozen", os.path.join(ROOT, "firmware"), os.path.join(ROOT, ".venv", "mplib")])
+    env["MICROPYPATH"] = ":".join([".frozen", hostmpy.HOST_BUILD, os.path.join(ROOT, ".venv", "mplib")])
     env["METERLINK_DIR"] = workdir
-    return subprocess.Popen([MICROPYTHON, "-X", "heapsize=%s" % heapsize, os.path.join(ROOT, "firmware", "main.py"),
+    return subprocess.Popen([MICROPYTHON, "-X", "heapsize=%s" % heapsize, os.path.join(hostmpy.HOST_BUILD, "main.py"),
                              "--config", config_path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env=env, cwd=ROOT)
+                            env=env, cwd=ROOT, start_new_session=True)  # no traceback on Ctrl-C
 
 
 def _echo(gw):
@@ -83,17 +92,31 @@ def _echo(gw):
         sys.stdout.flush()
 
 
+def _config(path):
+    """The config as the gateway reads it, or None when it refuses it (then only the
+    gateway runs, to say why in its words)."""
+    import config
+
+    if not os.path.exists(path):
+        return None
+    try:
+        return config.load(path)
+    except config.ConfigError:
+        return None
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="meterlink on the unix port against the simulator")
     p.add_argument("--config", default=os.path.join(ROOT, "tools", "run-config.json"))
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
     p.add_argument("--heapsize", default="256k", help="MicroPython heap (the code itself lives in it on unix)")
     args = p.parse_args(argv)
-    with open(args.config) as f:
-        cfg = json.load(f)
+    cfg = _config(args.config)
     workdir = tempfile.mkdtemp(prefix="meterlink-run-")
-    sim = _start_simulator(cfg.get("meter", {}))
-    broker = _start_broker(cfg.get("mqtt", {}), workdir)
+    sim = broker = None
+    if cfg is not None:
+        sim = _start_simulator(cfg["meter"])
+        broker = _start_broker(cfg["mqtt"], workdir)
     gw = _gateway(os.path.abspath(args.config), workdir, args.heapsize)
     threading.Thread(target=_echo, args=(gw,), daemon=True).start()
     deadline = None if args.seconds is None else time.monotonic() + args.seconds
@@ -101,7 +124,7 @@ def main(argv=None):
         while gw.poll() is None and (deadline is None or time.monotonic() < deadline):
             time.sleep(0.2)
     except KeyboardInterrupt:
-        pass
+        print("run: stopped")
     finally:
         if gw.poll() is None:
             gw.terminate()
