@@ -410,7 +410,18 @@ def main_romfs():
     return 0 if found else 1
 
 
+def _cli(argv=None):
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    part = ap.add_mutually_exclusive_group()
+    part.add_argument("--floor", action="store_true", help="only the heap floor from .mpy files, then its soak")
+    part.add_argument("--romfs", action="store_true", help="only the heap floor beside a ROMFS image")
+    args = ap.parse_args(argv)
+    if args.romfs:
+        return main_romfs()
+    return main_floor() if args.floor else main()
+
+
 if __name__ == "__main__":
-    if "--romfs" in sys.argv:
-        sys.exit(main_romfs())
-    sys.exit(main_floor() if "--floor" in sys.argv else main())
+    sys.exit(_cli())
