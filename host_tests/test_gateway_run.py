@@ -33,3 +33,65 @@ def test_the_shipped_run_config_is_valid():
 
     cfg = config.validate(json.load(open(os.path.join(ROOT, "tools", "run-config.json"))), "x")
     assert cfg["meter"]["source"].startswith("tcp://127.0.0.1:")
+
+
+def test_a_config_the_gateway_refuses_starts_nothing_and_the_gateway_names_the_key(tmp_path):
+    # run_local used to read the file itself: a missing or broken file was a Python
+    # traceback, a port written "1883" a TypeError, and a bad port started mosquitto on it.
+    cases = {"port.json": ('{"mqtt": {"host": "127.0.0.1", "port": 70000}}', "mqtt.port: must be between 1 and 65535"),
+             "broken.json": ("{not json", "(file): "),
+             "missing.json": (None, "(file): no such file")}
+    for name, (text, words) in cases.items():
+        path = tmp_path / name
+        if text is not None:
+            path.write_text(text)
+        out = subprocess.run([sys.executable, "tools/run_local.py", "--config", str(path), "--seconds", "20"],
+                             cwd=ROOT, capture_output=True, timeout=60)
+        said = out.stdout.decode() + out.stderr.decode()
+        assert out.returncode == 2, said
+        assert words in said and "Traceback" not in said, said
+        assert "run: meter simulator" not in said and "run: mosquitto" not in said, said
+
+
+def test_a_config_with_spaced_keys_and_a_port_as_text_runs_and_decodes(tmp_path):
+    # The config allows keys in spaces and colons and numbers as text (a form's way);
+    # the simulator gets the keys as the gateway reads them, so the pushes decode.
+    import time
+    import urllib.request
+
+    sim_port, mqtt_port, http_port = free_port(), free_port(), free_port()
+    key = " ".join("5AD84121D9D20B364B7A11F3C1B5827F"[i:i + 2] for i in range(0, 32, 2))
+    auth = ":".join("AFB3F93E3E7204CDB495D4B2BA7E8C74"[i:i + 2] for i in range(0, 32, 2))
+    cfg = {"meter": {"source": "tcp://127.0.0.1:%d" % sim_port, "key": key, "auth_key": auth},
+           "mqtt": {"host": "127.0.0.1", "port": str(mqtt_port)}, "http": {"port": http_port}}
+    path = tmp_path / "spaced.json"
+    path.write_text(json.dumps(cfg))
+    run = subprocess.Popen([sys.executable, "tools/run_local.py", "--config", str(path), "--seconds", "30"],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    status = None
+    try:
+        deadline = time.monotonic() + 25
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/status" % http_port, timeout=2) as r:
+                    status = json.loads(r.read())
+                if status["telegrams"]:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+    finally:
+        run.terminate()
+        text = run.communicate(timeout=20)[0].decode()
+    assert "Traceback" not in text and "mosquitto on 127.0.0.1:%d" % mqtt_port in text, text
+    assert status is not None and status["telegrams"] >= 1, (status, text)
+    assert status["errors"]["authentication"] == 0 and status["mqtt"]["connected"], status
+    # Stopped (SIGTERM, as Ctrl-C), it stops the gateway and mosquitto it started.
+    import socket
+
+    for port in (mqtt_port, http_port):
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            raise AssertionError("port %d still open after make run stopped" % port)
+        except ConnectionRefusedError:
+            pass

@@ -7,14 +7,16 @@ Reads the gateway config with the gateway's own rules (firmware/config.py); when
 (tools/simulate.py) there with the config's keys (its own when the config has
 none); when ``mqtt.host`` is this machine and nothing listens on ``mqtt.port`` it
 starts mosquitto there (if installed). Then it runs the gateway under the
-MicroPython unix port from the .mpy build of firmware/ (tools/hostmpy.py), prints the HTTP address and the gateway's log until
-Ctrl-C (or ``--seconds``). A config the gateway refuses starts nothing else: the
-gateway says which key, and the exit status is its 2.
+MicroPython unix port from the .mpy build of firmware/ (tools/hostmpy.py), prints
+the HTTP address and the gateway's log until Ctrl-C (or ``--seconds``). A config
+the gateway refuses starts nothing else: the gateway says which key, and the exit
+status is its 2.
 """
 
 import argparse
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -92,6 +94,10 @@ def _echo(gw):
         sys.stdout.flush()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _config(path):
     """The config as the gateway reads it, or None when it refuses it (then only the
     gateway runs, to say why in its words)."""
@@ -111,6 +117,9 @@ def main(argv=None):
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
     p.add_argument("--heapsize", default="256k", help="MicroPython heap (the code itself lives in it on unix)")
     args = p.parse_args(argv)
+    # SIGTERM stops it as Ctrl-C does: the gateway and mosquitto run in sessions of
+    # their own (no traceback on Ctrl-C), so only this process can stop them.
+    signal.signal(signal.SIGTERM, _interrupt)
     cfg = _config(args.config)
     workdir = tempfile.mkdtemp(prefix="meterlink-run-")
     sim = broker = None
