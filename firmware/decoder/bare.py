@@ -31,6 +31,7 @@ Positions are only valid until the framer moves its bytes: it calls
 frames on the C stack, not the heap.
 """
 
+from decoder.apdu_parse import TAG_NOTIFICATION, _body_at
 from decoder.compat import const
 from decoder.errors import DecodeError, Incomplete, overflow_error
 from decoder.stream import dsmr_frame  # stream.py imports bare.py only when it needs it: no cycle
@@ -43,7 +44,6 @@ _NEEDLES = (b"\x7e", b"\x68", b"/")  # HDLC flag, M-Bus start, DSMR header
 _HDLC = const(0)
 _MBUS = const(1)
 _TITLED = const(10)  # tag, length 08 and the 8-byte system title of a DB or DC APDU
-_NOTIFICATION = const(0x0F)
 # What a push's notification-body opens with: structure, array, octet-string (a
 # DSMR text or a tagged list in one string), compact-array. A lone number there
 # is the tail of one push read into the head of the next.
@@ -94,7 +94,7 @@ class Bare:
         when the bytes cannot be an APDU.
         """
         n = self._length(pos, end)
-        if n > 0 and self._header_length and self._buf[pos] == _NOTIFICATION and not self._push(pos):
+        if n > 0 and self._header_length and self._buf[pos] == TAG_NOTIFICATION and not self._push(pos, end):
             raise DecodeError("bare data-notification whose body is a single value: not a push")
         self.end = self._recurs(pos, end)
         if self.end > 0:
@@ -135,18 +135,14 @@ class Bare:
             self._tried = end
         return n
 
-    def _push(self, pos):
+    def _push(self, pos, end):
         # Whether the data-notification at pos, measured by apdu.measure (a caller's
-        # measure has its own idea of an APDU), has a push's body. The body follows the
-        # tag, the 4-byte long-invoke-id and a date-time of 00, 0C + 12 or 09 0C + 12
-        # bytes. A plaintext bare stream has no checksum: after a lost byte the hunt met
-        # "0F 00 16 20", the last scaler and unit of a Kaifa push, which with the next
-        # push's "0F 00 17 FA..." measures as an 11-byte APDU with a float body, and
-        # lands in the same place of the push after, for good.
-        at = pos + 5
-        if self._buf[at] == 0x09:
-            at += 1
-        return self._buf[at + 1 + self._buf[at]] in _PUSH_BODIES
+        # measure has its own idea of an APDU), has a push's body. A plaintext bare
+        # stream has no checksum: after a lost byte the hunt met "0F 00 16 20", the last
+        # scaler and unit of a Kaifa push, which with the next push's "0F 00 17 FA..."
+        # measures as an 11-byte APDU with a float body, and lands in the same place of
+        # the push after, for good.
+        return self._buf[_body_at(self._buf, pos, end)] in _PUSH_BODIES
 
     def _recurs(self, pos, end):
         # Where the meter's title header starts again before this ciphered APDU's claimed
