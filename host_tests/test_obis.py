@@ -356,6 +356,22 @@ def test_frame_scaler_and_unit_always_win_over_the_profile():
         assert got["1-0:32.7.0"] == (230.1, "V") and got["1-0:1.7.0"] == (5, "VA")
 
 
+@pytest.mark.parametrize("raw, volts", [(230, 230), (0, 0), (999, 999), (1001, 100.1), (2301, 230.1),
+                                         (22199, 221.99), (230000, 230.0)])
+def test_a_profiles_whole_volts_that_no_low_voltage_meter_reads_are_taken_in_finer_steps(raw, volts):
+    # Kamstrup's whole volts are its usual; some Omnipowers send 0.01 V under the same
+    # list id (dk-kamstrup-voltage-hundredths). A phase of a customer port's meter is under
+    # 1000 V, so a value above that under the profile's exponent takes the next finer one.
+    body = enc.encode(("structure", [("octet-string", enc.obis("1-1:32.7.0")), ("uint32", raw)]))
+    assert readings(body, "kamstrup") == {"1-1:32.7.0": (volts, "V")}
+
+
+def test_a_frames_scaler_for_volts_is_taken_as_sent_even_above_1000_v():
+    body = enc.encode(("structure", [("octet-string", enc.obis("1-0:32.7.0")), ("uint32", 22199),
+                                     ("structure", [("int8", 0), ("enum", 35)])]))
+    assert readings(body, "kamstrup") == {"1-0:32.7.0": (22199, "V")}
+
+
 def test_one_stray_obis_does_not_make_a_body_tagged(corpus):
     title, body = body_of(corpus, "at-am550-kelag-enc")
     got = readings(body, "auto", title)

@@ -29,6 +29,8 @@ publishes one, compared with it (``expected_source``):
   signature), whose checksums hold;
 - Upper Austrian IM350s' 10-value list (Kaernten Netz's without the message);
 - a single-phase Kamstrup that fills the missing phases' pairs with null-data.
+- a Danish Kamstrup that sends its voltages in 0.01 V under the list id whose
+  voltages are whole volts elsewhere (22199 is 221.99 V).
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -208,6 +210,12 @@ EXPECT = {
         "readings": {"1-1:1.7.0": R(10050, "W"), "1-1:4.7.0": R(279, "var"), "1-1:31.7.0": R(45.12, "A"),
                      "1-1:32.7.0": R(223, "V"), "1-1:1.8.0": R(77452500, "Wh"), "1-1:3.8.0": R(137310, "varh"),
                      "1-1:4.8.0": R(11415870, "varh")},
+    },
+    "dk-kamstrup-voltage-hundredths": {
+        "time": "2025-09-09T14:11:00",
+        "readings": {"1-1:1.7.0": R(593, "W"), "1-1:3.7.0": R(27, "var"), "1-1:4.7.0": R(170, "var"),
+                     "1-1:31.7.0": R(2.52, "A"), "1-1:51.7.0": R(0.2, "A"), "1-1:71.7.0": R(0.36, "A"),
+                     "1-1:32.7.0": R(221.99, "V"), "1-1:52.7.0": R(223.14, "V"), "1-1:72.7.0": R(223.21, "V")},
     },
     "de-easymeter-q3d": {
         "readings": {"1-0:0.0.0": R("0272031312565"), "1-0:1.8.0": R(52185.7825309, "kWh"),

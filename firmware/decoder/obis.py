@@ -45,6 +45,7 @@ _OCTET_STRING = const(0x09)
 _UINT16 = const(0x12)
 _HZ_LOW = const(40)  # mains frequency bounds, see _mains_exponent
 _HZ_HIGH = const(70)
+_VOLTS_MAX = const(1000)  # low-voltage bound, see scaled()
 
 # IEC 62056-62 unit enumeration (Blue Book 4.3.2): the symbol of code n is
 # field n between "|" (field 0, empty, is no unit). One str constant rather
@@ -219,7 +220,16 @@ def scaled(six, value, su, profile):
     if su is not None and _frame_scale(su):
         return reading(value, su[0], unit_symbol(su[1]))
     scale = default_scale(six, profile)
-    return reading(value, scale[0], scale[1])
+    exponent = scale[0]
+    if scale[1] == "V" and type(value) is int:
+        # A customer port's meter is low voltage: a phase reads under 1000 V. Some
+        # Kamstrup Omnipowers (Denmark, Sweden: amsreader-firmware issues 814, 970 and
+        # its Bornholm capture) send 0.01 V under the list id whose voltages are whole
+        # volts elsewhere: 22199 is 221.99 V. Only a profile's guess is corrected so;
+        # a scaler in the frame is taken as sent.
+        while exponent > -3 and value * 10 ** (exponent + 3) > _VOLTS_MAX * 1000:
+            exponent -= 1
+    return reading(value, exponent, scale[1])
 
 
 NAME_KEYS = ("0-0:42.0.0", "1-1:0.2.129", "1-0:0.2.129")
