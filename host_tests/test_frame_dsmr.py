@@ -294,6 +294,17 @@ def test_parse_an_m_bus_channel_without_a_device_is_no_reading():
     assert readings == {"0-1:24.2.1": (12.345, "m3"), "0-4:24.2.1": (1.5, "m3")}  # a value stays
 
 
+@pytest.mark.parametrize("empty", ["0-1:24.2.1(700101010000W)(00000000)",  # an Iskra AM550 (dsmr-reader's fixture)
+                                   "0-1:24.2.1(000101010000W)(0000000000)"])  # a Landis+Gyr E350 (dsmr-tools')
+def test_parse_an_m_bus_channel_stamped_with_a_clock_never_set_and_zero_is_no_reading(empty):
+    # 1 January 1970 or 2000 is a real date, so these came out as a gas meter reading 0.
+    readings = dsmr.parse("/ISK5\r\n\r\n0-1:24.1.0(003)\r\n%s\r\n0-2:24.1.0(003)\r\n"
+                          "0-2:24.2.1(191108145505W)(00241.773*m3)\r\n"
+                          "0-3:24.2.1(000101010000W)(00001.500*m3)\r\n!" % empty)[0]
+    assert "0-1:24.2.1" not in readings
+    assert readings["0-2:24.2.1"] == (241.773, "m3") and readings["0-3:24.2.1"] == (1.5, "m3")
+
+
 def test_parse_the_last_days_of_each_month_are_real():
     for day in ("230131", "240229", "230430", "231231"):
         _, when = dsmr.parse("/ISK5\r\n\r\n0-0:1.0.0(%s235959W)\r\n!" % day)

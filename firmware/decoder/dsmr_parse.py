@@ -183,7 +183,7 @@ class _Lines:
         self._next()
         stamped = True
         if count == 2 and self._timestamp():
-            stamped = _real_time(self.data, self._start)
+            stamped = _real_time(self.data, self._start) and not _clock_unset(self.data, self._start)
             self._next()  # a capture time, then the reading
             count = 1
         elif count == _OLD_GAS_GROUPS and self.key.endswith(_OLD_GAS) and len(self.key) - self._code == len(_OLD_GAS):
@@ -193,7 +193,8 @@ class _Lines:
             value = self._value()
             if not stamped and value == 0:
                 # An M-Bus channel with no device behind it: Fluvius and Luxembourg meters
-                # send 0-2:24.2.1(632525252525S)(00000.000), a reading that never was.
+                # send 0-2:24.2.1(632525252525S)(00000.000), a reading that never was
+                # (others a zero stamped with a clock never set: _clock_unset).
                 if self.readings[self.key] is None:  # a real one before it stays
                     del self.readings[self.key]
                 return
@@ -357,6 +358,13 @@ def _real_time(data, t):
         return False  # YY is 20YY, where the leap years are those divisible by 4
     return (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1] and _two(data, t + 6) < 24
             and _two(data, t + 8) < 60 and _two(data, t + 10) < 60)
+
+
+def _clock_unset(data, t):
+    # 1 January 1970 or 2000: a clock never set. An empty M-Bus channel of an Iskra AM550
+    # sends 0-1:24.2.1(700101010000W)(00000000), a Landis+Gyr E350 (000101010000W)(0000000000).
+    year = _two(data, t)
+    return (year == 70 or year == 0) and _two(data, t + 2) == 1 and _two(data, t + 4) == 1
 
 
 def _two(data, at):
