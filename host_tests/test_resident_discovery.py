@@ -30,6 +30,9 @@ UNITS = {
     "Hz": ("Hz", "frequency", "measurement"),
     "s": ("s", "duration", "measurement"),
     "m3": ("m\u00b3", None, "total_increasing"),
+    "kV": ("kV", "voltage", "measurement"),  # Lithuanian ESO meters' P1 lines
+    "mA": ("mA", "current", "measurement"),
+    "kHz": ("kHz", "frequency", "measurement"),
 }
 
 
@@ -45,7 +48,7 @@ def test_every_unit_of_the_table_names_its_unit_and_classes(unit):
     assert lower["unit_of_measurement"] == UNITS[unit][0]  # any case
 
 
-@pytest.mark.parametrize("unit", ["\u00b0C", "l/h", "wh|w", "w=", "|", "=", "kwh "])
+@pytest.mark.parametrize("unit", ["\u00b0C", "l/h", "wh|w", "w=", "|", "=", "kwh ", "kA"])
 def test_a_unit_outside_the_table_is_shown_as_sent_with_no_class(unit):
     doc = config(unit)
     assert doc["unit_of_measurement"] == unit

@@ -36,12 +36,14 @@ is the dongle's setup page while its address is known.
 # unit, same value). GJ: heat meters behind DSMR (0-n:24.2.1). reactive_energy exists
 # since Home Assistant 2025.6 (architecture #724). m3: a gas or water register (DSMR
 # 0-n:24.2.1): only its device type tells which, so no device class, but a growing
-# total all the same.
+# total all the same. kV and kHz: Lithuanian ESO meters' P1 lines; no mV (lower-cased
+# it is MV) and no kA (Home Assistant has none: shown as sent, without a class).
 _UNITS = ("|wh=Wh energy T|kwh=kWh energy T|gj=GJ energy T"
           "|varh=varh reactive_energy T|kvarh=kvarh reactive_energy T"
           "|w=W power M|kw=kW power M|var=var reactive_power M|kvar=kvar reactive_power M"
           "|va=VA apparent_power M|kva=kVA apparent_power M|v=V voltage M|a=A current M"
-          "|hz=Hz frequency M|s=s duration M|m3=m\u00b3 - T|")
+          "|hz=Hz frequency M|s=s duration M|m3=m\u00b3 - T|kv=kV voltage M|ma=mA current M"
+          "|khz=kHz frequency M|")
 
 # OBIS C value = what it measures (IEC 62056-6-1 electricity C codes);
 # C 21..40, 41..60, 61..80 repeat 1..20 for phases L1, L2, L3.
