@@ -497,6 +497,27 @@ def _hungarian_telegram():
     return body + b"%04X\r\n" % arc(body)
 
 
+@pytest.mark.parametrize("before", [
+    b"h)\r\n1-0:2.8.2(000123.456*kWh)\r\n!1234\r\n",  # a start on the "h" of "kWh": read as M-Bus
+    b"\x7e\xa0\x11\x41\x03\x13",  # an HDLC frame: patched below into a whole one
+])
+def test_a_long_telegram_on_a_line_locked_on_another_framing_grows_the_buffer(before):
+    # Found by a probe of long streams (a Hungarian AUX meter's 2.3 kB telegrams): a dongle
+    # that started on the "h" of "kWh" counted one malformed M-Bus start and was locked on
+    # M-Bus, so its first whole telegram was dropped as overflow; so was the first one of
+    # a line that changed from HDLC to DSMR. A telegram's header line ends within 128
+    # bytes, which text noise on an HDLC line would not do.
+    if before.startswith(b"\x7e"):
+        before = hdlc_frame(LLC + b"\x0f\x00\x00\x00\x07\x00\x06\x00\x00\x00\x07")
+    text = _hungarian_telegram()
+    for sizes in ([64], [1], [100000]):
+        log = ErrorLog()
+        out = run(stream.Framer(log), chunked(before + text + text, sizes=sizes))
+        dsmr_out = [p for kind, p in out if kind == stream.KIND_DSMR]
+        assert [bytes(p) for p in dsmr_out] == [text[:-2]] * 2, sizes  # without the CR LF after it
+        assert log.counts["overflow"] == 0 and log.total() <= 1  # the M-Bus start that was none
+
+
 @pytest.mark.parametrize("size", [64, 1000, 100000])
 def test_a_telegram_with_a_1024_byte_message_of_0xff_fill_decodes_with_an_empty_message(size):
     # Found by a probe of public telegrams: the framer grows its buffer only for text,

@@ -385,9 +385,13 @@ class Framer:
     def _grow(self):
         # A DSMR telegram fills the buffer: move it into one of MAX_DSMR, once.
         # Without the room for that, it is dropped as before, counted as overflow.
-        # Noise on a line that spoke another framing, or bytes no telegram holds,
-        # never cost the memory.
-        if self._cap >= MAX_DSMR or (self._lock and self._lock != _DSMR):
+        # Bytes no telegram holds never cost the memory, nor, on a line that spoke
+        # another framing, text whose header line does not end: a real meter's
+        # first telegram after a change, or after a start on the "h" of a "kWh"
+        # (read as an M-Bus start, counted, and locked on), is taken.
+        if self._cap >= MAX_DSMR:
+            return False
+        if self._lock and self._lock != _DSMR and self._buf.find(b"\n", self._start, self._start + 128) < 0:
             return False
         from decoder import dsmr  # loaded: it framed what is in the buffer
 
