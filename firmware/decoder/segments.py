@@ -15,7 +15,9 @@ Two link-layer segmentations carry one APDU in several frames:
 A message that cannot be completed (a segment missing, out of order, a new
 first segment before the last, or longer than the buffer) is counted once
 ("sequence" or "overflow"); its remaining segments are skipped quietly. A
-segment the framer dropped as corrupt was counted there (``lost``).
+segment the framer dropped as corrupt was counted there (``lost``). Segments
+of a message begun before the decoder started (a dongle joins the line in the
+middle of a push) are skipped without a count, as GBT blocks are in apdu.py.
 Payloads are memoryviews valid until the next call. Only segments of a
 longer message are copied; a message in one frame is a view of the framer's
 buffer.
@@ -55,7 +57,9 @@ class Reassembly:
         self._len = _IDLE
         self._link = 0
         self._seq = 0
-        self._quiet = False  # a frame was lost and counted: the orphans it leaves are not news
+        # A frame was lost and counted: the orphans it leaves are not news. So are those
+        # before the first message: a dongle joins the line in the middle of one.
+        self._quiet = True
         self._starts_apdu = starts_apdu
 
     def hdlc(self, start, stop, segmented):
@@ -74,12 +78,13 @@ class Reassembly:
                 self._len = _IDLE
             return None
         if self._len == _IDLE:
-            if not segmented:
+            if not segmented and (llc or self._starts_apdu(self.source[start])):
                 self._quiet = False
                 return self.source[start:stop] if stop > start else None
-            # A first segment carries the LLC, or at least opens with an APDU tag.
+            # A first segment carries the LLC, or at least opens with an APDU tag; so does
+            # a message in one frame (else it is the last segment of one lost before).
             if not llc and (stop <= start or not self._starts_apdu(self.source[start])):
-                return self._lose(_HDLC, True, "HDLC segment without the first segment of its message")
+                return self._lose(_HDLC, segmented, "HDLC segment without the first segment of its message")
             self._begin(_HDLC)
         if not self._append(start, stop, segmented) or segmented:
             return None
