@@ -305,6 +305,42 @@ def test_parse_an_m_bus_channel_stamped_with_a_clock_never_set_and_zero_is_no_re
     assert readings["0-2:24.2.1"] == (241.773, "m3") and readings["0-3:24.2.1"] == (1.5, "m3")
 
 
+def test_parse_a_clock_never_set_reads_as_null():
+    # An XMX5 whose clock was never set (dsmr-reader issue 1922): "2000-01-01T00:00:00+01:00"
+    # was published as the meter's time.
+    for stamp in ("000101000000W", "700101010000W"):
+        readings, when = dsmr.parse("/XMX5\r\n\r\n0-0:1.0.0(%s)\r\n1-0:1.8.1(000001.000*kWh)\r\n!" % stamp)
+        assert when is None and readings["0-0:1.0.0"] == (None, None)
+
+
+def test_parse_an_m_bus_channel_value_of_a_bare_zero_is_no_reading():
+    # An "ESR5" meter lists four empty channels as 0-n:24.2.1(0), no capture time, no unit
+    # (dsmr_parser issue 160): four gas meters reading 0 in Home Assistant.
+    readings = dsmr.parse("/ESR5\r\n\r\n0-1:24.1.0()\r\n0-1:24.2.1(0)\r\n"
+                          "0-2:24.2.1(00012.345*m3)\r\n0-3:24.2.1(00000.000*m3)\r\n!")[0]
+    assert "0-1:24.2.1" not in readings
+    assert readings["0-2:24.2.1"] == (12.345, "m3") and readings["0-3:24.2.1"] == (0.0, "m3")
+
+
+@pytest.mark.parametrize("stamp", ["260102010000", "260102010000W"])
+def test_parse_a_reading_followed_by_its_capture_time_is_the_reading(stamp):
+    # A Belgian Iskra MIE5T writes the month's peak first, then its moment, without a DST
+    # letter (P1-Dongel-ESP32 issue 87): it read as the list [8.796, 260102010000], no unit.
+    readings = dsmr.parse("/ISk5\r\n\r\n1-0:1.6.0(08.796*kW)(%s)\r\n"
+                          "0-0:96.7.21(00001)\r\n1-0:99.97.0(1)(0-0:96.7.19)(230213132326W)(5358478*s)\r\n!"
+                          % stamp)[0]
+    assert readings["1-0:1.6.0"] == (8.796, "kW")
+    assert readings["1-0:99.97.0"][0] == [1, "0-0:96.7.19", "2023-02-13T13:23:26+01:00", 5358478]
+
+
+def test_parse_a_clock_written_as_a_cosem_date_time_in_hex():
+    # dsmr_parser issue 160's "ESR5": 2024-06-28 10:43:43, deviation -120, DST.
+    readings, when = dsmr.parse("/ESR51030712047847\r\n\r\n0-0:1.0.0(07E8061C050A2B2B00FF8880)\r\n!")
+    assert when == "2024-06-28T10:43:43+02:00" == readings["0-0:1.0.0"][0]
+    readings, when = dsmr.parse("/ESR5\r\n\r\n0-0:1.0.0(0123456789ABCDEF01234567)\r\n!")
+    assert when is None and readings["0-0:1.0.0"] == ("0123456789ABCDEF01234567", None)
+
+
 def test_parse_the_last_days_of_each_month_are_real():
     for day in ("230131", "240229", "230430", "231231"):
         _, when = dsmr.parse("/ISK5\r\n\r\n0-0:1.0.0(%s235959W)\r\n!" % day)

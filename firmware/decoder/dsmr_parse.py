@@ -41,6 +41,8 @@ _TEXT = ("0.9.1", "0.9.2", "0.0.0", "0.2.0", "0.2.8")
 # DSMR 2.2/3 gas: "0-1:24.3.0(capture time)(00)(60)(1)(0-1:24.2.1)(m3)", then the
 # value "(00001.001)" on the next line. The reading is that value in that unit.
 _OLD_GAS = "24.3.0"
+# An M-Bus channel's value (DSMR 5.0.2: 0-n:24.2.1 gas, 24.2.3 Belgian gas, water, heat).
+_CHANNEL_VALUE = "24.2."
 _OLD_GAS_GROUPS = const(7)
 # Units handed out without copying them from the telegram (DSMR 5.0.2
 # table 6-1, and the reactive and heat units of the Swiss, Austrian and
@@ -53,6 +55,7 @@ _UNIT_TEXT = b"kWh kW Wh W kvarh kvar varh var V A m3 s GJ "
 # text; longer ones are left to float().
 _EXACT_DIGITS = const(15)
 _STAMP = const(13)  # YYMMDDhhmmss + S/W
+_COSEM_HEX = const(24)  # a COSEM date-time's 12 bytes as hex digits
 # The meter time's text, rewritten in place for each timestamp: a
 # %-format of six fields would cost its tuple and a heap frame as well.
 _ISO = bytearray(b"2000-00-00T00:00:00+00:00")
@@ -181,9 +184,11 @@ class _Lines:
     def _store(self):
         count = self._groups()
         self._next()
-        stamped = True
-        if count == 2 and self._timestamp():
-            stamped = _real_time(self.data, self._start) and not _clock_unset(self.data, self._start)
+        stamped = True  # False: a capture time that is none; None: an M-Bus channel's value without one
+        if count == 1 and self.key.startswith(_CHANNEL_VALUE, self._code):
+            stamped = None
+        elif count == 2 and self._timestamp():
+            stamped = _real_time(self.data, self._start)
             self._next()  # a capture time, then the reading
             count = 1
         elif count == _OLD_GAS_GROUPS and self.key.endswith(_OLD_GAS) and len(self.key) - self._code == len(_OLD_GAS):
@@ -191,20 +196,33 @@ class _Lines:
             return
         if count == 1:
             value = self._value()
-            if not stamped and value == 0:
+            if not stamped and value == 0 and (stamped is False or self.unit is None):
                 # An M-Bus channel with no device behind it: Fluvius and Luxembourg meters
-                # send 0-2:24.2.1(632525252525S)(00000.000), a reading that never was
-                # (others a zero stamped with a clock never set: _clock_unset).
+                # send 0-2:24.2.1(632525252525S)(00000.000), a reading that never was;
+                # others a zero stamped with a clock never set, or a bare "(0)".
                 if self.readings[self.key] is None:  # a real one before it stays
                     del self.readings[self.key]
                 return
         else:
-            value = [self._value()]
-            for _ in range(count - 1):
-                self._next()
-                value.append(self._value())
-            self.unit = None
+            value = self._several(count)
         self.readings[self.key] = (value, self.unit)
+
+    def _several(self, count):
+        # The values of a line of ``count`` groups, the first just read: a list (no unit
+        # kept), or the reading when a capture time follows it (a Belgian Iskra MIE5T
+        # writes 1-0:1.6.0(08.796*kW)(260102010000), the month's peak, then its moment).
+        # Apart from _store: one more local there put its frame on the heap, per line.
+        value = [self._value()]
+        unit = self.unit
+        for _ in range(count - 1):
+            self._next()
+            if count == 2 and (self._timestamp() or self._end - self._start == _STAMP - 1
+                               and _digits(self.data, self._start, self._end) >= 0):
+                self.unit = unit
+                return value[0]
+            value.append(self._value())
+        self.unit = None
+        return value
 
     def _old_gas(self):
         # Groups 1-5 (capture time, status, period, count, code) go; 6 is the unit.
@@ -264,6 +282,8 @@ class _Lines:
             return _hex_text(self._text(self._start, self._end))
         elif len(self.key) - self._code == len(_TEXT[0]) and self._is_text():
             return self._text(self._start, self._end)
+        elif self.key == _CLOCK and self._end - self._start == _COSEM_HEX:
+            return _cosem_clock(self._text(self._start, self._end))
         number = self._number()
         return self._glued(number) if type(number) is str else number
 
@@ -351,20 +371,19 @@ _MONTH_DAYS = b"\x1f\x1d\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f"
 def _real_time(data, t):
     # Whether the YYMMDDhhmmss at t is a date and time that exist. Fluvius meters write
     # 632525252525W for a month with no peak yet, others 000000000000W or 123412341234W
-    # for a clock not set: the value is null, not "2063-25-25T25:25:25".
+    # for a clock not set: the value is null, not "2063-25-25T25:25:25". 1 January 1970
+    # or 2000 is a clock never set too: an Iskra AM550's empty M-Bus channel sends
+    # 0-1:24.2.1(700101010000W)(00000000), a Landis+Gyr E350's (000101010000W)(0000000000),
+    # and an XMX5 whose clock was never set 0-0:1.0.0(000101000000W).
     month = _two(data, t + 2)
     day = _two(data, t + 4)
-    if month == 2 and day == 29 and _two(data, t) % 4:
+    year = _two(data, t)
+    if month == 2 and day == 29 and year % 4:
         return False  # YY is 20YY, where the leap years are those divisible by 4
+    if month == 1 and day == 1 and (year == 0 or year == 70):
+        return False
     return (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1] and _two(data, t + 6) < 24
             and _two(data, t + 8) < 60 and _two(data, t + 10) < 60)
-
-
-def _clock_unset(data, t):
-    # 1 January 1970 or 2000: a clock never set. An empty M-Bus channel of an Iskra AM550
-    # sends 0-1:24.2.1(700101010000W)(00000000), a Landis+Gyr E350 (000101010000W)(0000000000).
-    year = _two(data, t)
-    return (year == 70 or year == 0) and _two(data, t + 2) == 1 and _two(data, t + 4) == 1
 
 
 def _two(data, at):
@@ -446,6 +465,16 @@ def _clock_time(value):
     if len(value) == 17 and value[8] == " " and value[:8].isdigit() and value[11] == ":" and value[14] == ":":
         return "%s-%s-%sT%s" % (value[0:4], value[4:6], value[6:8], value[9:])
     return None
+
+
+def _cosem_clock(text):
+    # A clock written as a COSEM date-time in hex (12 bytes, deviation and DST status
+    # included): an "ESR5" meter sends 0-0:1.0.0(07E8061C050A2B2B00FF8880), dsmr_parser
+    # issue 160. Anything else stays as sent.
+    from decoder.cosem_datetime import datetime_text, is_datetime
+
+    raw = _from_hex(text)
+    return datetime_text(raw) if raw is not None and is_datetime(raw) else text
 
 
 def _hex_text(text):
