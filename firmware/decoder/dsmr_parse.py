@@ -188,7 +188,7 @@ class _Lines:
         if count == 1 and self.key.startswith(_CHANNEL_VALUE, self._code):
             stamped = None
         elif count == 2 and self._timestamp():
-            stamped = _real_time(self.data, self._start)
+            stamped = _set_time(self.data, self._start)
             self._next()  # a capture time, then the reading
             count = 1
         elif count == _OLD_GAS_GROUPS and self.key.endswith(_OLD_GAS) and len(self.key) - self._code == len(_OLD_GAS):
@@ -275,7 +275,8 @@ class _Lines:
             self.unit = _unit(self.data, star + 1, self._end) or self._text(star + 1, self._end)
             self._end = star
         elif self._timestamp():
-            return self._stamp() if _real_time(self.data, self._start) else None
+            real = (_set_time if self.key == _CLOCK else _real_time)(self.data, self._start)
+            return self._stamp() if real else None
         elif self._start == self._end:
             return ""  # what every kind of value below makes of nothing
         elif self._is_hex_text():
@@ -371,19 +372,24 @@ _MONTH_DAYS = b"\x1f\x1d\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f"
 def _real_time(data, t):
     # Whether the YYMMDDhhmmss at t is a date and time that exist. Fluvius meters write
     # 632525252525W for a month with no peak yet, others 000000000000W or 123412341234W
-    # for a clock not set: the value is null, not "2063-25-25T25:25:25". 1 January 1970
-    # or 2000 is a clock never set too: an Iskra AM550's empty M-Bus channel sends
-    # 0-1:24.2.1(700101010000W)(00000000), a Landis+Gyr E350's (000101010000W)(0000000000),
-    # and an XMX5 whose clock was never set 0-0:1.0.0(000101000000W).
+    # for a clock not set: the value is null, not "2063-25-25T25:25:25".
     month = _two(data, t + 2)
     day = _two(data, t + 4)
-    year = _two(data, t)
-    if month == 2 and day == 29 and year % 4:
+    if month == 2 and day == 29 and _two(data, t) % 4:
         return False  # YY is 20YY, where the leap years are those divisible by 4
-    if month == 1 and day == 1 and (year == 0 or year == 70):
-        return False
     return (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1] and _two(data, t + 6) < 24
             and _two(data, t + 8) < 60 and _two(data, t + 10) < 60)
+
+
+def _set_time(data, t):
+    # A real time that is no clock never set's: 1 January 1970 or 2000. An Iskra AM550's
+    # empty M-Bus channel sends 0-1:24.2.1(700101010000W)(00000000), a Landis+Gyr E350's
+    # (000101010000W)(0000000000), an XMX5 whose clock was never set 0-0:1.0.0(000101000000W).
+    # (Elsewhere such a time stays: a power failure log's unused entry is 000101000001W.)
+    year = _two(data, t)
+    if (year == 0 or year == 70) and _two(data, t + 2) == 1 and _two(data, t + 4) == 1:
+        return False
+    return _real_time(data, t)
 
 
 def _two(data, at):
