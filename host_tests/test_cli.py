@@ -95,6 +95,18 @@ def test_nothing_decodable_exits_1(tmp_path):
                                  "APDU 0F/DB/DC/DD/E0): is this a capture of the meter's port?\n")
 
 
+def test_a_capture_of_only_the_end_of_a_push_says_so(tmp_path):
+    # The last M-Bus segment of a TINETZ push (amsreader-firmware issue 155): a good
+    # frame, passed over without a count as a dongle joining mid-push does. "No frame
+    # found ... is this a capture of the meter's port?" sent the user to the cable.
+    path = tmp_path / "tail.hex"
+    path.write_text("68 0D 0D 68 53 FF 11 01 67 CD 6B CB 69 13 53 FF 98 34 16\n")
+    r = run(["--hex", str(path)])
+    assert r.returncode == 1 and r.stdout == b""
+    assert r.stderr.decode() == ("error: no whole push in 19 bytes: the frames found are the end of one "
+                                 "whose first segments or blocks the capture does not hold\n")
+
+
 @pytest.mark.parametrize(
     "args,option",
     [

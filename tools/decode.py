@@ -199,6 +199,11 @@ def main(argv=None):
     left = unfinished(dec)
     if left is not None:
         sys.stderr.write("error: %s\n" % left)
+    elif not dec.telegrams and not dec.errors.total() and dec._framer._lock:
+        # Good frames, all of them the rest of a push whose start the capture missed
+        # (passed over without a count, as a dongle joining the line mid-push does).
+        sys.stderr.write("error: no whole push in %d bytes: the frames found are the end of one "
+                         "whose first segments or blocks the capture does not hold\n" % size)
     elif not dec.telegrams and not dec.errors.total():
         # Nothing counted either: without a word the exit status alone said it.
         sys.stderr.write("error: no frame found in %d bytes (HDLC 7E, M-Bus 68, DSMR \"/\", or a bare "
