@@ -143,6 +143,12 @@ class TestTheForm:
     def test_an_unknown_preset_is_a_field_error(self):
         assert "meter" in form.apply(dict(GOOD, meter="nope"), defaults())[1]
 
+    def test_keep_current_leaves_the_line_settings_alone(self):
+        stored = defaults()
+        stored["meter"]["baud"], stored["meter"]["format"] = 115200, "7E1"
+        cfg, errors = form.apply(dict(GOOD, meter="current"), stored)
+        assert errors == {} and (cfg["meter"]["baud"], cfg["meter"]["format"]) == (115200, "7E1")
+
     def test_keep_current_leaves_an_unlisted_profile_alone(self):
         stored = defaults()
         stored["meter"]["profile"] = "kaifa"
@@ -247,6 +253,16 @@ class TestThePage:
     def test_keys_carry_a_pattern_the_browser_checks(self):
         html = self.render()
         assert html.count('pattern="([0-9A-Fa-f]{2}[ :]?){15}[0-9A-Fa-f]{2}"') == 2
+
+    @pytest.mark.parametrize("baud, line, selected", [(9600, "8N1", "auto"), (115200, "8N1", "current"),
+                                                      (9600, "7E1", "current")])
+    def test_a_preset_is_selected_only_when_baud_and_format_are_its_own_too(self, baud, line, selected):
+        # Found by a black-box test: a DSMR meter at 115200 baud showed "detect automatically"
+        # selected, and saving only a new MQTT prefix wrote that preset's 9600 8N1.
+        html = self.render(values={"meter.profile": "auto", "meter.baud": baud, "meter.format": line})
+        assert '<option value="%s" selected>' % selected in html
+        if selected == "current":
+            assert "Keep: profile auto, %d baud %s" % (baud, line) in html
 
     def test_the_footer_names_the_setup_access_point_and_its_public_passphrase(self):
         html = self.render(device="a4cf12b3fa2e")

@@ -27,8 +27,8 @@ from web.server import error_response, pieces, redirect, response
 
 PROBES = ("/generate_204", "/gen_204", "/hotspot-detect.html", "/library/test/success.html",
           "/connecttest.txt", "/ncsi.txt", "/redirect", "/canonical.html", "/success.txt")
-SHOWN_KEYS = ("wifi.ssid", "meter.profile", "mqtt.host", "mqtt.port", "mqtt.user",
-              "mqtt.prefix", "mqtt.discovery")
+SHOWN_KEYS = ("wifi.ssid", "meter.profile", "meter.baud", "meter.format", "mqtt.host", "mqtt.port",
+              "mqtt.user", "mqtt.prefix", "mqtt.discovery")
 _HTML = "text/html; charset=utf-8"
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -162,7 +162,8 @@ def _typed(posted, stored):
     """The form's values as typed, for the page that shows it again (secrets are never shown)."""
     values = dict(posted)
     values["wifi.ssid"] = form.ssid_of(posted)
-    values["meter.profile"] = stored["meter"]["profile"]
+    for key in ("profile", "baud", "format"):  # not on the form: the "Keep" choice shows them
+        values["meter." + key] = stored["meter"][key]
     return values
 
 

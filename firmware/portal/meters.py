@@ -29,9 +29,12 @@ def find(preset_id):
     return None
 
 
-def for_profile(profile):
-    """The first preset using ``profile`` (to pre-select the stored meter), or None."""
+def for_settings(profile, baud, line):
+    """The preset whose profile, baud rate and character format are all the stored ones
+    (to pre-select the stored meter), or None. Matched on the profile alone, a DSMR meter
+    at 115200 baud showed "detect automatically" selected, and saving any other setting
+    wrote that preset's 9600 8N1 over the line settings."""
     for preset in PRESETS:
-        if preset[2] == profile:
+        if preset[2] == profile and preset[3] == baud and preset[4] == line:
             return preset
     return None

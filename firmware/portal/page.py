@@ -103,10 +103,11 @@ def _wifi(out, values, errors, secrets, networks):
 def _meter(out, values, errors, secrets):
     out.append("<fieldset><legend>Meter</legend>")
     profile = values.get("meter.profile", "auto")
-    preset = values.get("meter") or (meters.for_profile(profile) or ("current",))[0]
+    baud, line = values.get("meter.baud", 9600), values.get("meter.format", "8N1")
+    preset = values.get("meter") or (meters.for_settings(profile, baud, line) or ("current",))[0]
     pairs = [(p[0], p[1]) for p in meters.PRESETS]
     if preset == "current":
-        pairs.insert(0, ("current", "Keep: profile %s" % profile))
+        pairs.insert(0, ("current", "Keep: profile %s, %s baud %s" % (profile, baud, line)))
     select = '<select id="meter" name="meter">%s</select>' % _options(pairs, preset)
     _row(out, "meter", "Meter", select, errors, "The customer port settings follow from it.")
     key_extra = ' pattern="%s" title="32 hex digits" maxlength="47" spellcheck="false"' % (
