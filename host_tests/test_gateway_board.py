@@ -192,3 +192,39 @@ def test_a_refused_wifi_connect_is_one_failed_attempt_not_the_end_of_the_task(tm
     # ESP32 WLAN.connect() raises OSError now and then; the task used to end there,
     # and the dongle waited for its watchdog to reset it.
     assert board_script(tmp_path, DEVKIT, WIFI_REFUSED) == ["False True 2"]
+
+
+UNIX_TCP_METER = '''
+import asyncio
+from board.unix import Board
+async def main():
+    meter = await Board("/tmp").open_meter("tcp://[::1]:%d", 9600)
+    buf = bytearray(16)
+    n = await meter.readinto(buf)
+    print(bytes(buf[:n]).decode())
+    meter.close()
+asyncio.run(main())
+'''
+
+
+def test_a_tcp_meter_given_by_its_ipv6_address_in_brackets_is_opened():
+    # tcp://[::1]:PORT passed the config check, then failed on "[::1]" as a host name.
+    import socket
+    import threading
+
+    server = socket.socket(socket.AF_INET6)
+    server.bind(("::1", 0))
+    server.listen(1)
+
+    def serve():
+        client, _ = server.accept()
+        client.sendall(b"meter bytes")
+        client.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        out = run_micropython(["-c", UNIX_TCP_METER % server.getsockname()[1]])
+    finally:
+        server.close()
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout.decode().strip() == "meter bytes"

@@ -52,12 +52,12 @@ class FakeBroker:
     """Accepts every connection; answers CONNECT with ``connack`` (None: closes the
     connection), then PINGREQs with a PINGRESP when ``pong``, and otherwise says nothing."""
 
-    def __init__(self, connack, pong=False):
+    def __init__(self, connack, pong=False, host="127.0.0.1"):
         self.connack = connack
         self.pong = pong
         self.pings = 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.sock.bind((host, 0))
         self.sock.listen(5)
         self.port = self.sock.getsockname()[1]
         self.clients = []
@@ -134,6 +134,17 @@ def test_a_refused_tcp_connection_is_named_not_numbered():
     out = run_micropython(["-c", SCRIPT % (port, 0.5)])
     assert out.returncode == 0, out.stderr.decode()
     assert "failed: ECONNREFUSED" in out.stdout.decode()
+
+
+def test_a_broker_given_by_its_ipv6_address_is_reached():
+    # socket() is IPv4: "::1" failed with EAFNOSUPPORT at every try (a black-box test).
+    broker = FakeBroker(b"\x20\x02\x00\x00", host="::1")
+    try:
+        out = run_micropython(["-c", (SCRIPT % (broker.port, 1.0)).replace('"127.0.0.1"', '"::1"')])
+    finally:
+        broker.close()
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout.decode().split()[:2] == ["1", "False"], out.stdout.decode()
 
 
 def test_without_a_host_mqtt_is_off_but_the_task_stays_alive():

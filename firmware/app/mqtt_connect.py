@@ -41,8 +41,11 @@ async def open_socket(host, port, timeout, name_server=None):
         from net import resolve
 
         host = await _looked_up(resolve, host, name_server, timeout)
-    addr = socket.getaddrinfo(host, port)[0][-1]
-    sock = socket.socket()
+    info = socket.getaddrinfo(host, port)[0]
+    # The address's own family: socket() alone is IPv4, and an IPv6 broker ("::1", a
+    # name with only an AAAA record on the unix port) failed with EAFNOSUPPORT for good.
+    sock = socket.socket(info[0], socket.SOCK_STREAM)
+    addr = info[-1]
     connected = False
     try:
         sock.setblocking(False)

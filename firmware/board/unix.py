@@ -91,6 +91,8 @@ class Board:
     async def open_meter(self, source, baud, line="8N1"):
         if source.startswith("tcp://"):
             host, port = source[6:].rsplit(":", 1)
+            if host.startswith("[") and host.endswith("]"):
+                host = host[1:-1]  # an IPv6 address, written as in a URL: tcp://[::1]:7000
             reader, writer = await asyncio.open_connection(host, int(port))
             sock = getattr(writer, "s", None)  # MicroPython's stream; CPython's has none
             if sock is not None and sys.platform == "linux":
