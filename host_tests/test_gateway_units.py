@@ -128,10 +128,27 @@ class TestDiscovery:
         assert (doc["device_class"], doc["state_class"]) == ("power_factor", "measurement")
         assert "unit_of_measurement" not in doc
 
-    @pytest.mark.parametrize("code", ["1-0:13.8.0", "0-0:13.7.0", "1-0:14.7.0", "#3"])
+    @pytest.mark.parametrize("code", ["1-0:13.8.0", "1-0:14.7.0", "#3"])
     def test_other_unitless_numbers_get_no_device_class(self, code):
         doc = self.cfg(code, 1, None)
         assert "device_class" not in doc and doc["state_class"] == "measurement"
+
+    @pytest.mark.parametrize("code", ["0-0:96.14.0", "0-1:24.1.0", "0-0:13.7.0"])
+    def test_abstract_unitless_numbers_are_no_measurement(self, code):
+        # A tariff number, an M-Bus device type: Home Assistant kept statistics of them.
+        doc = self.cfg(code, 2, None)
+        assert "device_class" not in doc and "state_class" not in doc
+
+    @pytest.mark.parametrize("device_type, device_class", [(3, "gas"), (7, "water"), (4, None), (None, None)])
+    def test_an_m_bus_channels_register_takes_the_class_its_device_type_names(self, device_type, device_class):
+        # DSMR's gas meter (0-1:24.1.0(003)) came with no class, so the Energy dashboard
+        # did not offer it (a black-box test).
+        readings = {"0-1:24.2.1": (1234.5, "m3")}
+        if device_type is not None:
+            readings["0-1:24.1.0"] = (device_type, None)
+        doc = discovery.config("0-1:24.2.1", 1234.5, "m3", "dev", "s", "a", "v", None, readings)
+        assert (doc.get("device_class"), doc["state_class"]) == (device_class, "total_increasing")
+        assert doc["name"] == "Reading, channel 1"
 
     def test_text_readings_have_no_unit_or_state_class(self):
         doc = self.cfg("0-0:96.1.1", "71000042", None)
@@ -193,6 +210,9 @@ class TestDiscovery:
         ("1-0:1.7.0", "Power import"), ("1-0:52.7.0", "Voltage L2"), ("1-0:71.7.0", "Current L3"),
         ("1-0:44.7.0", "Power reactive export L2"), ("1-0:91.7.0", "Current N"),
         ("0-0:96.1.1", "Meter ID 2"), ("1-0:99.99.0", "1-0:99.99.0"),
+        # Unique per code (three "Voltage L1" came from DSMR's sag and swell counters).
+        ("1-0:32.32.0", "Voltage sags L1"), ("1-0:72.36.0", "Voltage swells L3"), ("1-0:1.6.0", "Peak demand import"),
+        ("1-0:1.4.0", "Demand import"), ("1-1:31.4.0", "1-1:31.4.0"), ("0-2:96.1.0", "Meter ID, channel 2"),
     ])
     def test_friendly_names(self, code, name):
         assert discovery.friendly_name(code) == name

@@ -66,7 +66,8 @@ def test_names_come_from_the_quantity_and_abstract_tables(code, name):
     assert discovery.friendly_name(code) == name
 
 
-def test_the_loaded_module_costs_under_two_kilobytes():
-    # From the ROMFS image, as on a device with one: ~1.4 kB (module, functions, a str
-    # object per table); its dicts of tuples made that 4.1 kB.
-    assert from_rom(heap_script("", "from app import discovery")) < 2048
+def test_the_loaded_module_costs_about_two_kilobytes():
+    # From the ROMFS image, as on a device with one: 2.0 kB (module, functions, a str
+    # object per table); its dicts of tuples made that 4.1 kB. Names unique per code
+    # and the gas/water class of an M-Bus channel's register added ~100 B (2,112 B).
+    assert from_rom(heap_script("", "from app import discovery")) < 2048 + 128

@@ -50,9 +50,13 @@ _UNITS = ("|wh=Wh energy T|kwh=kWh energy T|gj=GJ energy T"
 _QUANTITY = ("|1=import|2=export|3=reactive import|4=reactive export|9=apparent import"
              "|10=apparent export|11=current|12=voltage|13=power factor|14=frequency|")
 _NEUTRAL = 91
+# "p" + OBIS D = the name's pattern ("_" is the quantity) for powers and energies (C 1-10),
+# "q" + D for the others (current, voltage, power factor, frequency); "m" + an M-Bus
+# device type (EN 13757-3 medium) = Home Assistant's class for its register.
+_KINDS = "|p7=power _|p8=energy _|p4=demand _|p6=peak demand _|q7=_|q32=_ sags|q36=_ swells|m3=gas|m7=water|"
 # C.D.E of an abstract (A = 0) code = its name.
 _ABSTRACT = ("|96.1.0=Meter ID|96.1.1=Meter ID 2|42.0.0=Logical device name"
-             "|1.0.0=Meter clock|96.13.0=Message|")
+             "|1.0.0=Meter clock|96.13.0=Message|24.2.1=Reading|24.2.3=Reading|24.1.0=Device type|")
 
 
 def _lookup(table, key):
@@ -82,23 +86,32 @@ def _split(code):
 
 
 def friendly_name(code):
-    """A short English name for an OBIS code; the code itself when unknown."""
+    """A short English name for an OBIS code; the code itself when unknown. Names are
+    unique per code: Home Assistant shows entities by name, and DSMR's voltage sag and
+    swell counters (1-0:32.32.0, 32.36.0) were three more "Voltage L1"s."""
     try:
-        (a, _), cde = _split(code)
+        (a, b), cde = _split(code)
         c, d = int(cde[0]), int(cde[1])
         e = int(cde[2]) if len(cde) > 2 else 0
     except (ValueError, IndexError):
         return code
     if a == "0":
-        return _lookup(_ABSTRACT, ".".join(cde[:3])) or code
+        name = _lookup(_ABSTRACT, ".".join(cde[:3]))
+        if name is None:
+            return code
+        return name if b == "0" else "%s, channel %s" % (name, b)  # M-Bus devices 0-1:, 0-2:
     if c == _NEUTRAL:
         return "Current N"
     phase = (c - 1) // 20 if 21 <= c <= 80 else 0
     what = _lookup(_QUANTITY, c - 20 * phase)
     if what is None:
         return code
-    if c - 20 * phase <= 10:
-        what = {7: "power ", 8: "energy "}.get(d, "") + what
+    # D: 7 instantaneous, 8 energy, 4 current demand, 6 peak demand (P, Q, S); for
+    # current, voltage, power factor, frequency 7, and the sag and swell counters.
+    kind = _lookup(_KINDS, ("p" if c - 20 * phase <= 10 else "q") + cde[1])
+    if kind is None:
+        return code
+    what = kind.replace("_", what)
     name = what[0].upper() + what[1:]
     if phase:
         name += " L%d" % phase
@@ -128,8 +141,9 @@ def _template(expression, code):
     return ("{{ " + expression + " if '%s' in value_json.readings else '' }}") % (code, code)
 
 
-def config(code, value, unit, device_id, state_topic, availability_topic, version, page=None):
-    """The discovery config dict for one reading; ``page``: the dongle's web page, if known."""
+def config(code, value, unit, device_id, state_topic, availability_topic, version, page=None, readings=None):
+    """The discovery config dict for one reading; ``page``: the dongle's web page, if known;
+    ``readings``: the snapshot's, where an M-Bus channel's device type is looked up."""
     uid = "%s_%s" % (device_id, object_id(code))
     if isinstance(value, str):
         # Home Assistant refuses a state over 255 characters (the entity goes unknown);
@@ -161,6 +175,8 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return out  # flags: Home Assistant shows them as they are
     if not unit:
+        if code.startswith("0-"):
+            return out  # a tariff number, a device type: no quantity to keep statistics of
         out["state_class"] = "measurement"
         if _is_power_factor(code):
             out["device_class"] = "power_factor"  # Home Assistant takes it without a unit
@@ -171,6 +187,12 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
         out["unit_of_measurement"] = unit  # unknown: shown as sent, no class to violate
         return out
     ha_unit, device_class, state_class = classes.split(" ")
+    if device_class == "-" and readings is not None and code.startswith("0-") and ":24.2." in code:
+        # An M-Bus channel's register (DSMR 0-n:24.2.x): its device type 0-n:24.1.0
+        # (EN 13757-3 medium: 3 gas, 7 water) names the class Home Assistant's Energy
+        # dashboard lists gas and water sources by.
+        kind = readings.get(code[: code.find(":")] + ":24.1.0")
+        device_class = (kind is not None and _lookup(_KINDS, "m%s" % kind[0])) or "-"
     out["unit_of_measurement"] = ha_unit
     if device_class != "-":
         out["device_class"] = device_class

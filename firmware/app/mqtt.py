@@ -318,7 +318,7 @@ class MqttPublisher:
         for code in todo:
             value, unit = readings[code]
             doc = discovery.config(code, value, unit, self.device_id, self.state_topic,
-                                   self.availability_topic, self.version, page)
+                                   self.availability_topic, self.version, page, readings)
             self._publish(discovery.topic(self.cfg["discovery_prefix"], self.device_id, code),
                           self.snapshot.document(doc))
             self._discovered.add(code)
