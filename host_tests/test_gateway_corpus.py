@@ -79,11 +79,13 @@ HA_UNITS = {
     "current": {"A", "mA"},
     "frequency": {"Hz", "kHz", "MHz", "GHz"},
     "power_factor": {None, "%"},
+    "gas": {"m\u00b3", "ft\u00b3", "CCF"},  # an M-Bus channel's register, by its device type
+    "water": {"m\u00b3", "ft\u00b3", "CCF", "L", "gal"},
 }
 # Classes whose values only grow (meter registers): the only ones given total_increasing.
 TOTALS = {"energy", "reactive_energy"}
 STATE_CLASSES = {"measurement", "total", "total_increasing"}
-VOLUMES = {"m\u00b3"}  # gas or water registers: growing totals without a device class
+VOLUMES = {"m\u00b3"}  # gas or water registers: growing totals (class gas or water by device type)
 
 PROM_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*$")
 PROM_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*$")

@@ -414,6 +414,7 @@ def test_a_source_that_opens_but_gives_no_byte_is_retried_with_a_growing_backoff
 
     asyncio.run(main())
     assert 4 <= Board.opened <= 7, Board.opened
+    assert reader.connects == 0  # attempts are no connects (mqtt.connects counts the same way)
 
 
 HEALTH = """

@@ -70,8 +70,11 @@ class MeterReader:
             if self.bytes_read != before:
                 # The port worked. A session without a byte did not: a refused TCP source
                 # "opens" on MicroPython (open_connection returns before the connect is
-                # done) and fails at its first read, and keeps the backoff growing.
+                # done) and fails at its first read, and keeps the backoff growing. Nor
+                # does it count as a connect (mqtt.connects counts only those that worked).
                 delay = BACKOFF_FIRST
+            else:
+                self.connects -= 1
             self.log("meter: %s closed, reopening in %ss" % (self.source, delay))
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
