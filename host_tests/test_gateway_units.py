@@ -282,6 +282,19 @@ def test_reader_feeds_chunks_of_any_size_into_the_store():
     assert len(pokes) == 2 and store.frame_counter == 2
 
 
+def test_the_meters_errors_reach_the_log_at_the_first_second_fourth_and_so_on():
+    # A wrong key was silent in the log (only /api/v1/status told); one line per frame
+    # would flood it on a noisy line.
+    lines = []
+    wrong = "00" * 16
+    reader = MeterReader(None, "tcp://x:1", 9600, Decoder(wrong, wrong), Store(), log=lines.append)
+    for n in range(1, 6):  # the 5-second list only (push 0 adds the minute list)
+        reader.handle(simulate.push_bytes(n, minute_every=1000))
+    assert reader.decoder.errors.tally == 5
+    assert [line.split(" (")[-1] for line in lines] == ["1 errors so far)", "2 errors so far)", "4 errors so far)"]
+    assert lines[0].startswith("meter: authentication failed")
+
+
 MP_SCRIPT = r"""
 import json
 from app.store import Store

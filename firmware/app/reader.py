@@ -39,6 +39,7 @@ class MeterReader:
         self.connects = 0
         self.bytes_read = 0
         self.memory_errors = 0
+        self._tell_at = 1  # the decoder's error count at which the log hears of them next
         self._buf = bytearray(READ_SIZE)
         self._view = memoryview(self._buf)
 
@@ -106,3 +107,10 @@ class MeterReader:
             self.store.update(telegram)
             if self.on_update is not None:
                 self.on_update()
+        errors = self.decoder.errors
+        if errors.tally >= self._tell_at:
+            # The meter's errors reach the log at the 1st, 2nd, 4th, 8th...: a wrong key
+            # says so at once (the log stayed silent, only /api/v1/status told), and a
+            # line that is noise day and night writes a few lines, not one per frame.
+            self._tell_at = errors.tally * 2
+            self.log("meter: %s (%d errors so far)" % (errors.last_error, errors.tally))
