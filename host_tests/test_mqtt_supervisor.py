@@ -9,6 +9,7 @@ umqtt.simple from .venv/mplib and a keepalive of 2 s (a ping every second).
 
 import socket
 import threading
+import time
 
 import pytest
 
@@ -52,9 +53,10 @@ class FakeBroker:
     """Accepts every connection; answers CONNECT with ``connack`` (None: closes the
     connection), then PINGREQs with a PINGRESP when ``pong``, and otherwise says nothing."""
 
-    def __init__(self, connack, pong=False, host="127.0.0.1"):
+    def __init__(self, connack, pong=False, host="127.0.0.1", hang_up=False):
         self.connack = connack
         self.pong = pong
+        self.hang_up = hang_up  # closes each connection 0.1 s after its CONNACK
         self.pings = 0
         self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.sock.bind((host, 0))
@@ -76,6 +78,10 @@ class FakeBroker:
                 client.close()
                 continue
             client.sendall(self.connack)
+            if self.hang_up:
+                time.sleep(0.1)  # the handshake is done: the session starts, then ends
+                client.close()
+                continue
             if self.pong:
                 threading.Thread(target=self._answer_pings, args=(client,), daemon=True).start()
 
@@ -145,6 +151,22 @@ def test_a_broker_given_by_its_ipv6_address_is_reached():
         broker.close()
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout.decode().split()[:2] == ["1", "False"], out.stdout.decode()
+
+
+def test_sessions_that_end_at_once_back_off_like_failed_connects():
+    # A broker that takes each connection and drops it (another client with our id, a
+    # heap too short to publish) was retried every second for good: 44 reconnects in
+    # 40 s in a black-box test. Backoff 0.2 s here, doubling: 0.2, 0.4, 0.8, 1.6 s.
+    broker = FakeBroker(b"\x20\x02\x00\x00", hang_up=True)
+    try:
+        script = (SCRIPT % (broker.port, 4.0)).replace("mqtt.BACKOFF_FIRST = 0.2",
+                                                       "mqtt.BACKOFF_FIRST = 0.2\nmqtt.CHECK_EVERY = 0.05")
+        out = run_micropython(["-c", script])
+    finally:
+        broker.close()
+    assert out.returncode == 0, out.stderr.decode()
+    connects = int(out.stdout.decode().split()[0])
+    assert 3 <= connects <= 6, out.stdout.decode()  # every 0.25 s without backoff: ~16
 
 
 def test_without_a_host_mqtt_is_off_but_the_task_stays_alive():

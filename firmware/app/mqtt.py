@@ -41,6 +41,11 @@ CONNECT_TIMEOUT = 5
 # Reconnect backoff (s): first retry quickly, then at most every 60 s.
 BACKOFF_FIRST = 1
 BACKOFF_MAX = 60
+# A session that lasted this long (ms) was a working one: the next reconnect starts the
+# backoff afresh. Shorter ones keep it growing: a broker that takes the connection and
+# drops it at once (another client with our id, a heap too short to publish) was retried
+# every second (44 reconnects in 40 s in a black-box test), flapping availability.
+_STABLE_MS = const(30000)
 # How often (s) the idle loop looks at the socket for a closed connection.
 CHECK_EVERY = 1
 # Bytes drained per look at the socket: PINGRESP is 2 bytes.
@@ -181,12 +186,15 @@ class MqttPublisher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
-            delay = BACKOFF_FIRST
+            started = ticks_ms()
             try:
                 await self._session()
             except _FAILURES as e:
                 self._fail("connection lost: %s" % _reason(e))
-            await asyncio.sleep(BACKOFF_FIRST)
+            if since_ms(started) >= _STABLE_MS:
+                delay = BACKOFF_FIRST
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX)
 
     async def _off(self, why):
         self.log("mqtt: %s, MQTT off" % why)
