@@ -282,6 +282,27 @@ def test_reader_feeds_chunks_of_any_size_into_the_store():
     assert len(pokes) == 2 and store.frame_counter == 2
 
 
+def test_a_meter_port_that_cannot_be_opened_is_logged_with_the_errno_by_name():
+    # "meter: read failed (OSError(111,))" said nothing to a user (a black-box test).
+    import asyncio
+    import errno
+
+    class Board:
+        async def open_meter(self, source, baud, line="8N1"):
+            raise OSError(errno.ECONNREFUSED)
+
+    lines = []
+    reader = MeterReader(Board(), "tcp://x:1", 9600, Decoder(), Store(), log=lines.append)
+
+    async def main():
+        task = asyncio.create_task(reader.run())
+        await asyncio.sleep(0.1)
+        task.cancel()
+
+    asyncio.run(main())
+    assert lines[0] == "meter: cannot open tcp://x:1 (ECONNREFUSED), retry in 0.5s"
+
+
 def test_the_meters_errors_reach_the_log_at_the_first_second_fourth_and_so_on():
     # A wrong key was silent in the log (only /api/v1/status told); one line per frame
     # would flood it on a noisy line.

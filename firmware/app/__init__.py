@@ -23,3 +23,16 @@ def unload(names):
         if holder is not None and hasattr(holder, short):
             delattr(holder, short)  # the package keeps its submodules alive otherwise
     gc.collect()
+
+
+def os_error_name(error):
+    """An OSError's errno by name ("ECONNREFUSED"), else its repr: "OSError(111,)" said
+    nothing to a user. A port may build errno without its table: then the repr."""
+    code = error.args[0] if error.args else None
+    if isinstance(error, OSError) and type(code) is int:
+        import errno
+
+        name = getattr(errno, "errorcode", {}).get(code)
+        if name is not None:
+            return name
+    return repr(error)

@@ -29,7 +29,7 @@ try:
 except ImportError:  # pragma: no cover
     import uasyncio as asyncio
 
-from app import unload
+from app import os_error_name, unload
 from decoder.compat import const
 from app.clock import iso_utc, since_ms, ticks_ms
 
@@ -90,13 +90,7 @@ def _reason(error):
         return "the server did not answer as an MQTT broker"
     if isinstance(error, OSError) and type(code) is str:  # ours, in words (net/resolve.py)
         return code
-    if isinstance(error, OSError) and type(code) is int:
-        import errno
-
-        name = getattr(errno, "errorcode", {}).get(code)  # a port may build errno without the table
-        if name is not None:
-            return name
-    return repr(error)
+    return os_error_name(error)
 
 
 def client_id(device_id):

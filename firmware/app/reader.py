@@ -9,6 +9,8 @@ backoff and keeps the decoder, so counters and the snapshot survive.
 
 import gc
 
+from app import os_error_name
+
 try:
     import asyncio
 except ImportError:  # pragma: no cover
@@ -53,7 +55,7 @@ class MeterReader:
                 meter = await self.board.open_meter(self.source, self.baud, self.line)
             except (OSError, MemoryError) as e:
                 self._failed(e)
-                self.log("meter: cannot open %s (%r), retry in %ss" % (self.source, e, delay))
+                self.log("meter: cannot open %s (%s), retry in %ss" % (self.source, os_error_name(e), delay))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
@@ -64,7 +66,7 @@ class MeterReader:
                 await self._pump(meter)
             except (OSError, MemoryError) as e:
                 self._failed(e)
-                self.log("meter: read failed (%r)" % (e,))
+                self.log("meter: read failed (%s)" % os_error_name(e))
             finally:
                 self.connected = False
                 meter.close()
