@@ -78,13 +78,13 @@ class Reassembly:
                 self._len = _IDLE
             return None
         if self._len == _IDLE:
-            if not segmented and (llc or self._starts_apdu(self.source[start])):
-                self._quiet = False
-                return self.source[start:stop] if stop > start else None
             # A first segment carries the LLC, or at least opens with an APDU tag; so does
             # a message in one frame (else it is the last segment of one lost before).
             if not llc and (stop <= start or not self._starts_apdu(self.source[start])):
                 return self._lose(_HDLC, segmented, "HDLC segment without the first segment of its message")
+            if not segmented:
+                self._quiet = False
+                return self.source[start:stop] if stop > start else None
             self._begin(_HDLC)
         if not self._append(start, stop, segmented) or segmented:
             return None
