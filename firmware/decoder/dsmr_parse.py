@@ -216,8 +216,7 @@ class _Lines:
         unit = self.unit
         for _ in range(count - 1):
             self._next()
-            if count == 2 and (self._timestamp() or self._end - self._start == _STAMP - 1
-                               and _digits(self.data, self._start, self._end) >= 0):
+            if count == 2 and self._timestamp(True):
                 self.unit = unit
                 return value[0]
             value.append(self._value())
@@ -344,11 +343,12 @@ class _Lines:
         scale = 10 ** (self._end - pos - 1)
         return (_digits(self.data, start, pos) * scale + frac) / scale
 
-    def _timestamp(self):
+    def _timestamp(self, bare=False):
         # The group just read is YYMMDDhhmmss + S/W, or on the clock's line the 12 digits
-        # alone: Wallonia's Iskra IE.5 (ORES) sends no DST letter.
+        # alone: Wallonia's Iskra IE.5 (ORES) sends no DST letter. ``bare``: the 12 digits
+        # alone anywhere (a capture time after its reading, see _several).
         t = self._start
-        if self._end - t == _STAMP - 1 and self.key == _CLOCK:
+        if self._end - t == _STAMP - 1 and (bare or self.key == _CLOCK):
             return _digits(self.data, t, t + 12) >= 0
         return self._end - t == _STAMP and _digits(self.data, t, t + 12) >= 0 and self.data[t + 12] in b"SW"
 
