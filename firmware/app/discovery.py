@@ -36,8 +36,9 @@ is the dongle's setup page while its address is known.
 # unit, same value). GJ: heat meters behind DSMR (0-n:24.2.1). reactive_energy exists
 # since Home Assistant 2025.6 (architecture #724). m3: a gas or water register (DSMR
 # 0-n:24.2.1): only its device type tells which (config() looks it up), so the table
-# gives no device class, but a growing total all the same. kV and kHz: Lithuanian ESO meters' P1 lines; no mV (lower-cased
-# it is MV) and no kA (Home Assistant has none: shown as sent, without a class).
+# gives no device class, but a growing total all the same. kV and kHz: Lithuanian ESO
+# meters' P1 lines; no mV (lower-cased it is MV) and no kA (Home Assistant has none:
+# shown as sent, without a class).
 _UNITS = ("|wh=Wh energy T|kwh=kWh energy T|gj=GJ energy T"
           "|varh=varh reactive_energy T|kvarh=kvarh reactive_energy T"
           "|w=W power M|kw=kW power M|var=var reactive_power M|kvar=kvar reactive_power M"
