@@ -113,6 +113,11 @@ class TestRouting:
         assert headers["allow"] == "POST, PUT"
         assert json.loads(body)["status"] == 405
 
+    def test_methods_are_case_sensitive_so_a_lower_case_get_is_a_405(self, server):
+        # RFC 9110 9.1: "get" is another method than GET, not a spelling of it.
+        reply = raw_exchange(server, b"get /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert status_of(reply) == 405
+
     def test_a_handler_may_refuse_with_its_own_status(self, server):
         status, _, data = get_json(server, "/refuse")
         assert (status, data["error"]) == (422, "field x is wrong")

@@ -176,11 +176,11 @@ def _parse_request_line(line):
         raise HttpError(400, "malformed request line")
     path, _, qs = target.partition("?")
     if not qs:
-        return method.upper(), path, {}
+        return method, path, {}
     from web.urlcode import parse_query  # the API takes no query: loaded when one comes
 
     try:
-        return method.upper(), path, parse_query(qs)
+        return method, path, parse_query(qs)
     except (ValueError, UnicodeError):
         raise HttpError(400, "query string is not UTF-8")
 
