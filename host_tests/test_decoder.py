@@ -441,6 +441,9 @@ def test_a_dlms_clock_that_is_no_date_time_gives_no_meter_time():
     (ds.cosem_datetime(0xFFFF, 0xFF, 0xFF, 10, 0, 0), "2025-01-02T03:04:05+01:00"),
     (ds.cosem_datetime(2024, 3, 15, 0xFF, 0xFF, 0xFF), "2025-01-02T03:04:05+01:00"),
     (ds.cosem_datetime(2024, 3, 15, 10, 0, 0, deviation=-60), "2024-03-15T10:00:00+01:00"),
+    # A clock never set (Kamstrup's example push: 2000-01-01 22:33, status "invalid").
+    (ds.cosem_datetime(2000, 1, 1, 22, 33, 0, status=0x01), "2025-01-02T03:04:05+01:00"),
+    (ds.cosem_datetime(1970, 1, 1, 0, 0, 5), "2025-01-02T03:04:05+01:00"),
 ])
 def test_the_header_time_wins_only_when_it_tells_date_and_time(header, meter_time):
     # A header with only a time or only a date, or twelve zero bytes, read as meter_time
@@ -449,6 +452,14 @@ def test_the_header_time_wins_only_when_it_tells_date_and_time(header, meter_tim
     body = ds.flat_tagged_body([("0-0:1.0.0", ds.octets(clock), None), ("1-0:1.8.0", ds.uint32(42), (0, 30))])
     telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(body, when=header)))
     assert telegrams[0].meter_time == meter_time
+
+
+def test_a_clock_never_set_is_no_meter_time_but_stays_the_clock_reading():
+    never = ds.cosem_datetime(2000, 1, 1, 0, 12, 0)
+    body = ds.flat_tagged_body([("0-0:1.0.0", ds.octets(never), None), ("1-0:1.8.0", ds.uint32(42), (0, 30))])
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(body, when=never)))
+    assert telegrams[0].meter_time is None
+    assert telegrams[0].readings["0-0:1.0.0"][0] == "2000-01-01T00:12:00"
 
 
 def test_a_header_with_only_a_time_is_the_meter_time_when_the_body_has_no_clock():

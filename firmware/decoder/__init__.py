@@ -159,7 +159,7 @@ class Decoder:
         # set) would read as "00:00:00" and hide the body's clock.
         if raw is None or not self._obis.is_datetime(raw):
             return None
-        return self._obis.datetime_text(raw)
+        return _set(self._obis.datetime_text(raw))
 
     def _checked(self, note):
         # The with block and the call are split: together they would make
@@ -213,7 +213,14 @@ def _clock_text(values):
     if clock is None or not isinstance(clock[0], str) or len(clock[0]) < 8:
         return None
     text = clock[0]
-    return text if text[4] == "-" or text[2] == ":" else None
+    return _set(text) if text[4] == "-" or text[2] == ":" else None
+
+
+def _set(when):
+    # A clock never set counts from 1 January 2000 (or 1970): no meter time, as on DSMR
+    # (dsmr_parse._set_time). Kamstrup's example push (node-dsmr-parser) has a header
+    # time 2000-01-01 22:33, flagged invalid; its reading still shows what was sent.
+    return None if when is None or when[:10] in ("2000-01-01", "1970-01-01") else when
 
 
 def _plain(value):
