@@ -344,7 +344,7 @@ def _collect(run, gw, sub):
         elif topic.startswith("dt/%s/" % run.device):
             run.vse[topic] = strict_json(sub.last(topic))
     run.availability = sub.last("meterlink/%s/availability" % run.device)
-    run.retained = retained_messages(sub.client.port, run.device, len(run.discovery) + len(run.vse) + 2
+    run.retained = retained_messages(sub.client.port, run.device, len(run.discovery) + 2
                                      if run.states else 1)
     run.readings = _http(gw, "/api/v1/readings", "application/json")
     run.metrics = _http(gw, "/metrics", "text/plain").decode("utf-8")
@@ -375,8 +375,8 @@ def float_specials():
         ("1-0:1.7.0", enc.float32(float("inf")), (0, 27)),  # unit 27: W
         ("1-0:2.7.0", enc.float64(float("-inf")), (0, 27)),
         ("1-0:1.8.0", enc.float64(1234.5), (0, 30)),  # unit 30: Wh
-        ("0-0:96.1.0", enc.octets(b"ABC\x00\x01"), None),
-        ("0-0:96.1.1", enc.visible('m"e\\ter'), None),
+        ("0-0:96.1.0", enc.visible('m"e\\ter'), None),
+        ("0-0:96.1.1", enc.octets(b"ABC\x00\x01"), None),
     ])
     when = enc.cosem_datetime(2026, 1, 2, 3, 4, 5, deviation=-60)
     return enc.hdlc_segmented(enc.data_notification(body, when=when))
@@ -413,11 +413,11 @@ def test_state_topic_holds_what_the_decoder_reads(runs, cid):
 
 
 @pytest.mark.parametrize("cid", DECODABLE)
-def test_state_discovery_and_vse_are_retained_as_last_published(runs, cid):
+def test_state_and_discovery_are_retained_as_last_published(runs, cid):
     run = runs(cid)
     retained = {topic: strict_json(payload) for topic, payload in run.retained.items()
                 if not topic.endswith("/availability")}
-    published = dict(run.discovery, **run.vse)
+    published = dict(run.discovery)  # the VSE form is not retained: a data stream
     published[run.state_topic] = run.states[-1]
     assert differences(retained, published, "retained") == []
     assert run.retained["meterlink/%s/availability" % run.device] == b"online"
@@ -473,23 +473,54 @@ def same_unit(shown, sent):
     return (shown or "").lower() == spelled.get(sent, sent or "").lower()
 
 
+# The VSE form's units (smartmeter-datacollector 2.0 writes W, Wh, var, varh, V, A,
+# Hz and unitless power factors), and what a meter's prefixed unit is in them.
+VSE_UNITS = {"w", "wh", "var", "varh", "va", "vah", "v", "a", "hz"}
+VSE_PREFIX = {"k": 1000, "K": 1000, "M": 1000000, "m": 0.001}
+
+
+def vse_value(value, unit):
+    """The reading as the VSE form carries it, or None when it carries no such reading."""
+    if not is_number(value):
+        return None
+    if unit is None or unit.lower() in VSE_UNITS:
+        return value
+    if unit[0] in VSE_PREFIX and unit[1:].lower() in VSE_UNITS:
+        return value * VSE_PREFIX[unit[0]]
+    return None
+
+
+def vse_time(meter_time):
+    """The meter's time in UTC; one without an offset is Swiss local time."""
+    import datetime
+    import zoneinfo
+
+    t = datetime.datetime.fromisoformat(meter_time.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=zoneinfo.ZoneInfo("Europe/Zurich"))
+    return t.astimezone(datetime.timezone.utc).isoformat()
+
+
 @pytest.mark.parametrize("cid", DECODABLE)
-def test_vse_topic_carries_the_numeric_readings(runs, cid):
+def test_vse_topic_carries_the_electricity_readings_in_base_units_and_utc(runs, cid):
     run = runs(cid)
     state = run.expected.state
     assert len(run.vse) == 1, sorted(run.vse)
     (topic, doc), = run.vse.items()
-    want = {"ts": state["meter_time"]}
     if state["meter_time"] is None:  # a meter without a clock: the gateway's UTC time
-        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", doc["meter"]["ts"]), doc["meter"]["ts"]
-        want["ts"] = doc["meter"]["ts"]
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$", doc["meter"]["ts"]), doc["meter"]["ts"]
+        want = {"ts": doc["meter"]["ts"]}
+    else:
+        want = {"ts": vse_time(state["meter_time"])}
     for code in sorted(state["readings"]):
-        value = state["readings"][code]["value"]
         short = ".".join(code.split(":")[-1].split(".")[:3])
-        if is_number(value) and short not in want:  # null (NaN, infinities) is no reading
+        if not code.startswith("1-") or "/" in code or short in want:
+            continue  # gas, water, ids, texts, positional "#n" and attribute readings
+        value = vse_value(state["readings"][code]["value"], state["readings"][code].get("unit"))
+        if value is not None:  # null (NaN, infinities) is no reading
             want[short] = value
     assert differences(doc, {"meter": want}, "vse") == []
-    ids = [state["readings"][c]["value"] for c in ("0-0:96.1.1", "0-0:96.1.0", "0-0:42.0.0")
+    ids = [state["readings"][c]["value"] for c in ["0-0:42.0.0"] + ["0-0:96.1.%d" % e for e in range(10)]
            if isinstance(state["readings"].get(c, {}).get("value"), str)]
     level = topic.split("/")[2]
     assert re.match(r"[A-Za-z0-9_-]{1,32}$", level), topic
@@ -757,7 +788,7 @@ def test_the_vse_payload_leaves_out_nan_and_infinities_and_stays_json(runs):
     run = runs("synthetic-hdlc-float-specials")
     (topic, doc), = run.vse.items()  # strict_json parsed it
     assert topic == "dt/%s/meter/ds" % run.device  # the id 'm"e\\ter' made topic-safe
-    assert doc["meter"] == {"ts": "2026-01-02T03:04:05+01:00", "1.8.0": 1234.5}
+    assert doc["meter"] == {"ts": "2026-01-02T02:04:05+00:00", "1.8.0": 1234.5}
 
 
 def test_metrics_spell_nan_and_infinities_as_prometheus_does(runs):
@@ -771,8 +802,8 @@ def test_the_state_holds_null_for_nan_and_the_texts_escaped(runs):
     readings = runs("synthetic-hdlc-float-specials").states[-1]["readings"]
     assert readings["1-0:13.7.0"] == {"value": None}
     assert readings["1-0:1.7.0"] == {"value": None, "unit": "W"}
-    assert readings["0-0:96.1.1"] == {"value": 'm"e\\ter'}
-    assert readings["0-0:96.1.0"] == {"value": "4142430001"}  # octet-string id: hex
+    assert readings["0-0:96.1.0"] == {"value": 'm"e\\ter'}
+    assert readings["0-0:96.1.1"] == {"value": "4142430001"}  # octet-string id: hex
 
 
 # --- every capture at the documented heap floor -------------------------------------------

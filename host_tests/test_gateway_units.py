@@ -218,13 +218,34 @@ class TestDiscovery:
         assert discovery.friendly_name(code) == name
 
 
+def utc_of(meter_time):
+    """What the VSE form writes for a meter time: UTC, a time without an offset read
+    as Swiss local time (CPython's zoneinfo, an implementation of its own)."""
+    import datetime
+    import zoneinfo
+
+    t = datetime.datetime.fromisoformat(meter_time.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=zoneinfo.ZoneInfo("Europe/Zurich"))
+    return t.astimezone(datetime.timezone.utc).isoformat()
+
+
+# Summer time's edges (2026: 29 March and 25 October; 2024: 31 March, 27 October), a year's
+# turn, a leap day and offsets written by the meter. 2026-10-25T02:30 happens twice: read
+# as the first, summer time, as zoneinfo's fold 0 does.
+VSE_TIMES = ["2026-03-29T01:59:59", "2026-03-29T03:00:00", "2026-10-25T01:59:59", "2026-10-25T02:30:00",
+             "2026-10-25T03:00:00", "2024-03-31T12:00:00", "2024-10-27T12:00:00", "2026-01-01T00:30:00",
+             "2024-02-29T23:59:59", "2026-07-01T12:00:00", "2020-08-15T06:19:45+02:00",
+             "1999-12-31T23:00:00-05:30", "2026-11-26T03:40:00Z"]
+
+
 class TestVse:
     def test_topic_payload_and_short_codes(self):
         store = filled_store(1)
         assert vse.meter_id(store, "fallback") == simulate.METER_ID
         assert vse.topic("grp", vse.meter_id(store, "x")) == "dt/grp/%s/ds" % simulate.METER_ID
         doc = vse.payload(store)["meter"]
-        assert doc["ts"] == simulate.iso_time(0)
+        assert doc["ts"] == utc_of(simulate.iso_time(0))
         assert doc["1.8.0"] == simulate.energies(0)["1-0:1.8.0"][0]
         assert doc["32.7.0"] == simulate.info_values(0)["1-0:32.7.0"][0]
         assert "96.1.1" not in doc and "96.13.0" not in doc  # text is not a measurement
@@ -235,14 +256,42 @@ class TestVse:
         assert vse.payload(store)["meter"]["1.8.0"] == 1
         assert vse.meter_id(store, "dongle") == "dongle"
 
+    def test_the_logical_device_name_is_the_meter_id_as_the_reference_takes_it(self):
+        store = Store()
+        store.update(Telegram(None, None, None, {"0-0:96.1.1": ("1909113", None), "0-0:42.0.0": ("LGZ1030653520967", None),
+                                                 "0-0:96.1.7": ("type", None)}, None))
+        assert vse.meter_id(store, "dongle") == "LGZ1030653520967"
+        del store.readings["0-0:42.0.0"]
+        assert vse.meter_id(store, "dongle") == "1909113"
+
+    def test_only_electricity_readings_in_watts_and_watt_hours(self):
+        # A DSMR meter's kW and kWh, an E360's kVArh: the form has no unit field.
+        store = Store()
+        store.update(Telegram(None, None, None, {
+            "1-0:1.8.1": (2130.115, "kWh"), "1-0:1.7.0": (0.111, "kW"), "1-0:3.8.0": (12.5, "kVArh"),
+            "1-0:31.7.0": (1250, "mA"), "1-0:32.7.0": (230.1, "V"), "1-0:13.7.0": (0.98, None),
+            "0-1:24.2.1": (246.138, "m3"), "0-0:96.14.0": (2, None), "#1": (236, None),
+            "0-0:96.3.10/3": (1, None), "1-0:99.1.0": (5, "s"), "1-0:96.13.0": ("text", None)}, None))
+        assert vse.payload(store)["meter"] == {"ts": None, "1.8.1": 2130115, "1.7.0": 111, "3.8.0": 12500,
+                                               "31.7.0": 1.25, "32.7.0": 230.1, "13.7.0": 0.98}
+
+    @pytest.mark.parametrize("meter_time", VSE_TIMES)
+    def test_ts_is_utc_and_a_time_without_offset_is_swiss_local_time(self, meter_time):
+        assert vse.utc(meter_time) == utc_of(meter_time)
+
+    def test_ts_is_the_same_on_micropython(self):
+        done = run_micropython(["-c", "from app import vse\nfor t in %r: print(vse.utc(t))" % VSE_TIMES])
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.decode().split() == [utc_of(t) for t in VSE_TIMES]
+
     def test_a_meter_without_a_clock_gets_the_gateways_utc_time_once_that_is_set(self):
         store = Store()
         store.update(Telegram(None, None, None, {"1-0:1.8.0": (1, "Wh")}, None))
         assert vse.payload(store)["meter"]["ts"] is None
         assert vse.payload(store, lambda: None)["meter"]["ts"] is None  # clock not set yet
-        assert vse.payload(store, lambda: "2026-11-26T03:40:00Z")["meter"]["ts"] == "2026-11-26T03:40:00Z"
+        assert vse.payload(store, lambda: "2026-11-26T03:40:00Z")["meter"]["ts"] == "2026-11-26T03:40:00+00:00"
         filled = filled_store(1)  # the meter's own time wins
-        assert vse.payload(filled, lambda: "2026-11-26T03:40:00Z")["meter"]["ts"] == simulate.iso_time(0)
+        assert vse.payload(filled, lambda: "2026-11-26T03:40:00Z")["meter"]["ts"] == utc_of(simulate.iso_time(0))
 
     def test_the_gateways_utc_time_is_iso_8601_on_every_port(self):
         import re

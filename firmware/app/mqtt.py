@@ -5,7 +5,7 @@ Topics (``<p>`` = mqtt.prefix, ``<id>`` = device_id)::
     <p>/<id>/state          retained: merged snapshot, decoder CLI shape
     <p>/<id>/availability   retained: "online"; last will "offline"
     homeassistant/sensor/<id>/<obis>/config   retained discovery (app/discovery.py)
-    dt/<group>/<meter-id>/ds                  VSE form when mqtt.layout == "vse"
+    dt/<group>/<meter-id>/ds                  not retained: VSE form when mqtt.layout == "vse"
 
 umqtt.simple is blocking. It is kept from stalling the meter reader by:
 a TCP handshake and a wait for CONNACK that the event loop drives
@@ -281,10 +281,10 @@ class MqttPublisher:
                     raise OSError("broker closed the connection")
                 self._last_rx = ticks_ms()
 
-    def _publish(self, topic, payload):
+    def _publish(self, topic, payload, retain=True):
         if isinstance(payload, str):
             payload = payload.encode()
-        self._client.publish(topic.encode() if isinstance(topic, str) else topic, payload, True)
+        self._client.publish(topic.encode() if isinstance(topic, str) else topic, payload, retain)
         self.published += 1
 
     async def _publish_snapshot(self):
@@ -298,7 +298,7 @@ class MqttPublisher:
             mid = vse.meter_id(self.store, self.device_id)
             # Written like the discovery configs (the state has gone out, the buffer is
             # free): floats in the decoder's JSON spelling, no string of the whole payload.
-            self._publish(vse.topic(self.cfg["vse_group"], mid), self.snapshot.document(vse.payload(self.store, iso_utc)))
+            self._publish(vse.topic(self.cfg["vse_group"], mid), self.snapshot.document(vse.payload(self.store, iso_utc)), False)
         self._sent_seq = seq
 
     async def _publish_discovery(self):

@@ -1,23 +1,41 @@
 """The Swiss industry (VSE) MQTT JSON form, as smartmeter-datacollector 2.0 publishes it.
 
-Topic ``dt/<group>/<meter-id>/ds``; payload::
+Topic ``dt/<group>/<meter-id>/ds``; payload (not retained, as the reference
+publishes it)::
 
-    {"meter": {"ts": "2026-11-25T12:00:00+01:00", "1.8.0": 14358023, "1.7.0": 1500, ...}}
+    {"meter": {"ts": "2026-11-25T11:00:00+00:00", "1.8.0": 14358023, "1.7.0": 1500, ...}}
 
-OBIS codes are shortened to ``C.D.E`` (medium and channel dropped); when two
-channels carry the same C.D.E (1-0:1.8.0 and 1-1:1.8.0) the first one in
-sorted order wins. Only numeric readings are included, in the unit the meter
-sends (Wh, W, var, varh, V, A), as the values of the snapshot; NaN and
-infinities (which float registers can carry, and JSON cannot) are left out.
+Read against smartmeter-datacollector 2.0.0 (its RlDsp MQTT sink and COSEM
+reader), so that tools written for it read the dongle unchanged:
+
+- the meter id is the first identifying object: the logical device name
+  0-0:42.0.0, else 0-0:96.1.0 to 0-0:96.1.9 (a SiL meter sends only 96.1.1);
+- ``ts`` is UTC, written ``+00:00``; a meter time without an offset is Swiss
+  local time, Central European with the EU's summer time (last Sundays of
+  March and October, 01:00 UTC);
+- only electricity readings (OBIS medium A = 1) that are numbers, shortened to
+  ``C.D.E``, in W, Wh, var, varh, VA, VAh, V, A and Hz: a DSMR meter's kW and
+  kWh are written in W and Wh (the form has no unit field, so its readers take
+  those), unitless ones (power factor) as they are, anything else (m³, GJ,
+  seconds) and positional ``#n`` or attribute ``/n`` readings not at all.
+
+When two channels carry the same ``C.D.E`` (1-0:1.8.0 and 1-1:1.8.0) the first
+one in sorted order wins; NaN and infinities (which float registers can carry,
+and JSON cannot) are left out.
 """
 
-from decoder import finite
+import time
 
-# Codes that identify the meter, in order of preference, for the topic.
-_ID_CODES = ("0-0:96.1.1", "0-0:96.1.0", "0-0:42.0.0")
+from decoder import finite
+from app.clock import EPOCH_OFFSET
+
 # An MQTT topic level built from meter data is cut to this length; meter ids
 # are 8-16 characters, anything longer is not an id.
 MAX_ID = 32
+
+# The units the form knows (lower-cased), and the prefixes a meter may put before them.
+_UNITS = ("w", "wh", "var", "varh", "va", "vah", "v", "a", "hz")
+_PREFIXES = {"k": 1000, "K": 1000, "M": 1000000, "m": 0.001}
 
 
 def short_code(code):
@@ -28,7 +46,7 @@ def short_code(code):
 
 def meter_id(store, fallback):
     """The meter's own id from the snapshot (topic-safe), else ``fallback``."""
-    for code in _ID_CODES:
+    for code in ["0-0:42.0.0"] + ["0-0:96.1.%d" % e for e in range(10)]:
         value = store.value(code)
         if isinstance(value, str) and value:
             clean = "".join([c for c in value if c.isalpha() or c.isdigit() or c in "-_"])
@@ -50,14 +68,76 @@ def payload(store, now_iso=None):
     ts = store.meter_time
     if ts is None and now_iso is not None:
         ts = now_iso()
-    meter = {"ts": ts}
+    meter = {"ts": utc(ts)}
     for code in sorted(store.readings):
-        value = store.readings[code][0]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not code.startswith("1-") or "/" in code:
+            continue  # not electricity, a positional value or an attribute
+        value, unit = store.readings[code]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value):
+            continue  # text, or NaN or an infinity (a float register can hold them)
+        factor = _factor(unit)
+        if factor is None:
             continue
-        if not finite(value):
-            continue  # NaN or an infinity (a float register can hold them): no reading
+        if factor != 1:
+            value = value * factor
+            if isinstance(value, float):
+                value = round(value, 6)  # 0.111 kW is 111.00000000000001 W in binary
         key = short_code(code)
         if key not in meter:
             meter[key] = value
     return {"meter": meter}
+
+
+def _factor(unit):
+    """What turns a value in ``unit`` into the form's unit: 1, 1000 for kW, None
+    for a unit the form does not carry."""
+    if unit is None or unit.lower() in _UNITS:
+        return 1
+    if len(unit) > 1 and unit[0] in _PREFIXES and unit[1:].lower() in _UNITS:
+        return _PREFIXES[unit[0]]
+    return None
+
+
+def utc(ts):
+    """ISO 8601 text with or without an offset (or ``Z``) -> the same instant in
+    UTC, ``YYYY-MM-DDTHH:MM:SS+00:00``; text of another shape is passed as it is."""
+    if ts is None or len(ts) < 19 or ts[10] != "T":
+        return ts
+    try:
+        year, month, day = int(ts[0:4]), int(ts[5:7]), int(ts[8:10])
+        seconds = int(ts[11:13]) * 3600 + int(ts[14:16]) * 60 + int(ts[17:19])
+        zone = ts[19:]
+        if zone in ("Z", "+00:00", "-00:00"):
+            offset = 0
+        elif zone:
+            offset = (int(zone[1:3]) * 60 + int(zone[4:6])) * (-60 if zone[0] == "-" else 60)
+        else:
+            offset = None
+    except ValueError:
+        return ts
+    local = _days(year, month, day) * 86400 + seconds
+    if offset is None:
+        offset = 7200 if _summer(year, local - 7200) else 3600
+    t = time.gmtime(local - offset - EPOCH_OFFSET)
+    return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (t[0], t[1], t[2], t[3], t[4], t[5])
+
+
+def _summer(year, unix):
+    """Whether EU summer time holds at Unix second ``unix`` of ``year``."""
+    return _last_sunday(year, 3) <= unix < _last_sunday(year, 10)
+
+
+def _last_sunday(year, month):
+    """Unix second of 01:00 UTC on the last Sunday of a 31-day ``month``."""
+    last = _days(year, month, 31)
+    return (last - (last + 4) % 7) * 86400 + 3600  # 1970-01-01 was a Thursday
+
+
+def _days(year, month, day):
+    """Days from 1970-01-01 to a Gregorian date (the civil-calendar count)."""
+    if month <= 2:
+        year -= 1
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (9 if month <= 2 else -3)) + 2) // 5 + day - 1
+    return era * 146097 + year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year - 719468
