@@ -83,6 +83,24 @@ class TestSnapshot:
         store.update(Telegram(None, None, 8, {"1-0:1.8.0": (5, "Wh")}, None))
         assert bytes(writer.render(store)).decode() == telegram_json(store)  # same buffer, no fallback
 
+    def test_a_buffer_that_finds_no_room_to_grow_is_grown_by_the_next_render(self, monkeypatch):
+        # It was left None, and every render after raised TypeError: the MQTT task died
+        # and /api/v1/readings answered 500 until a reboot.
+        from app import snapshot
+
+        store = filled_store(4)
+        writer = SnapshotWriter(first=16)
+
+        def no_room(size):
+            raise MemoryError
+
+        monkeypatch.setattr(snapshot, "bytearray", no_room, raising=False)
+        with pytest.raises(MemoryError):
+            writer.render(store)
+        monkeypatch.undo()
+        assert bytes(writer.render(store)).decode() == telegram_json(store)
+        assert json.loads(bytes(writer.document({"a": 1}))) == {"a": 1}
+
     def test_strings_are_escaped(self):
         store = Store()
         store.update(Telegram(None, None, None, {"0-0:96.13.0": ('say "hi"\n', None)}, None))

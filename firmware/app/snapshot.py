@@ -104,8 +104,14 @@ class SnapshotWriter:
                 if size >= self._limit:
                     return memoryview(telegram_json(store).encode())
                 self._view = self._buf = None  # the old buffer is garbage before the new one
-                self._buf = bytearray(min(self._limit, 2 * size))
-                self._view = memoryview(self._buf)
+                try:
+                    self._buf = bytearray(min(self._limit, 2 * size or FIRST_SIZE))
+                finally:
+                    # No room (MemoryError, raised on): an empty buffer stands in (a constant:
+                    # nothing to allocate), and the next render grows it again. None would
+                    # fail every render after.
+                    self._buf = self._buf or b""
+                    self._view = memoryview(self._buf)
 
     def document(self, doc):
         """``doc`` (dicts, lists, text, numbers) as JSON bytes in the same buffer, valid
