@@ -150,7 +150,7 @@ class _Lines:
         if i == start:
             if self.key is None:  # also while the first pass collects keys
                 return
-        elif i < 0 or not 0x30 <= self.data[start] <= 0x39:
+        elif i < 0 or not 0x30 <= self.data[start] <= 0x39 or not _plain_key(self.data, start, i):
             return
         elif self.readings is None:
             self.keys.append(self._obis(start, i))
@@ -379,6 +379,18 @@ def _real_time(data, t):
         return False  # YY is 20YY, where the leap years are those divisible by 4
     return (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1] and _two(data, t + 6) < 24
             and _two(data, t + 8) < 60 and _two(data, t + 10) < 60)
+
+
+def _plain_key(data, start, stop):
+    # A code of printable ASCII without quotes or backslash. A telegram without a CRC
+    # (DSMR 2.2, 3) that lost a bit can turn "2" into '"' or "7" into "'": such a code
+    # would break the snapshot's JSON and Home Assistant's template for good, since the
+    # store keeps every code it was sent. The line is skipped like any garbled one.
+    for i in range(start, stop):
+        c = data[i]
+        if c < 0x20 or c > 0x7E or c == 0x22 or c == 0x27 or c == 0x5C:
+            return False
+    return True
 
 
 def _set_time(data, t):
