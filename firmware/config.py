@@ -198,8 +198,12 @@ def _prefix(key, value):
     for ch in "+#":
         if ch in value:
             raise ConfigError(key, "MQTT wildcards '+', '#' are not allowed in a topic")
-    if "\x00" in value:  # MQTT 3.1.1 1.5.3
-        raise ConfigError(key, "a topic must not hold the character U+0000")
+    for ch in value:
+        # MQTT 3.1.1 1.5.3: U+0000 is forbidden, other control characters a broker may
+        # refuse, and mosquitto drops the connection (the will topic is in CONNECT), so
+        # the gateway would retry for ever with ECONNRESET.
+        if ch < " " or "\x7f" <= ch <= "\x9f":
+            raise ConfigError(key, "a topic must not hold control characters (U+%04X)" % ord(ch))
     return value
 
 

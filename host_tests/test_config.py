@@ -40,6 +40,26 @@ def test_a_serial_device_is_set_to_the_format_with_stty():
     assert stty_line("7E1") == "cs7 parenb -parodd -cstopb"
 
 
+def test_a_serial_device_path_is_a_path_for_the_shell_and_a_non_tty_is_refused(tmp_path):
+    # stty ran the path unquoted: a space broke it, and "; command" ran the command.
+    import os
+
+    from board.unix_local import DeviceMeter
+
+    marker = tmp_path / "ran"
+    with pytest.raises(OSError, match="is it a serial port"):
+        DeviceMeter("/dev/null; touch %s #" % marker, 9600)
+    assert not marker.exists()
+    with pytest.raises(OSError, match="is it a serial port"):
+        DeviceMeter("/dev/null", 9600)  # no terminal: stty cannot set it
+    master, slave = os.openpty()
+    try:
+        DeviceMeter(os.ttyname(slave), 115200, "8N1").close()  # a pty takes no 7E1
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
 def test_validate_does_not_change_defaults():
     cfg = config.validate({"mqtt": {"port": 1884}})
     cfg["meter"]["lists"].append("x")
@@ -70,6 +90,10 @@ def test_validate_does_not_change_defaults():
         ({"mqtt": {"host": "broker/1883"}}, "mqtt.host"),
         ({"mqtt": {"host": "127.0.0.1:1883"}}, "mqtt.host"),  # the port goes in mqtt.port
         ({"mqtt": {"prefix": "a\x00b"}}, "mqtt.prefix"),
+        # Other control characters: mosquitto drops a client that uses them (MQTT 3.1.1 1.5.3).
+        ({"mqtt": {"prefix": "a\x01b"}}, "mqtt.prefix"),
+        ({"mqtt": {"prefix": "meter\x7flink"}}, "mqtt.prefix"),
+        ({"mqtt": {"discovery_prefix": "home\x85assistant"}}, "mqtt.discovery_prefix"),
         ({"wifi": {"password": "g" * 64}}, "wifi.password"),  # 64 characters: only as hex digits
         ({"meter": {"source": "ftp://meter/capture"}}, "meter.source"),
         ({"meter": {"source": "tcp://:2000"}}, "meter.source"),

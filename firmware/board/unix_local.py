@@ -60,7 +60,11 @@ class DeviceMeter:
     def __init__(self, path, baud, line="8N1"):
         import select
 
-        os.system("stty -F %s %d raw -echo %s" % (path, baud, stty_line(line)))
+        # The path quoted for the shell (a space or a ';' in it is the path's, not a
+        # command), and a device stty cannot set is refused: not a serial port.
+        status = os.system("stty -F '%s' %d raw -echo %s" % (path.replace("'", "'\\''"), baud, stty_line(line)))
+        if status != 0:
+            raise OSError("stty could not set %s (exit status %d): is it a serial port?" % (path, status))
         self._f = open(path, "rb")
         self._poll = select.poll()
         self._poll.register(self._f, select.POLLIN)
