@@ -113,6 +113,12 @@ class TestRouting:
         assert headers["allow"] == "POST, PUT"
         assert json.loads(body)["status"] == 405
 
+    def test_an_absolute_form_target_is_served_as_its_path(self, server):
+        # RFC 9112 3.2.2: a server must accept it (a client talking through a proxy sends it).
+        reply = raw_exchange(server, b"GET http://dongle.local:8080/hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert status_of(reply) == 200
+        assert status_of(raw_exchange(server, b"GET http://dongle.local HTTP/1.1\r\nHost: x\r\n\r\n")) == 404
+
     def test_methods_are_case_sensitive_so_a_lower_case_get_is_a_405(self, server):
         # RFC 9110 9.1: "get" is another method than GET, not a spelling of it.
         reply = raw_exchange(server, b"get /hello HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -172,6 +172,10 @@ def _parse_request_line(line):
         method, target, version = line.decode().split(" ")
     except (ValueError, UnicodeError):
         raise HttpError(400, "malformed request line")
+    if target.startswith("http://"):
+        # The absolute form, which a server must accept (RFC 9112 3.2.2); proxies send it.
+        slash = target.find("/", 7)
+        target = target[slash:] if slash > 0 else "/"
     if not version.startswith("HTTP/1.") or not target.startswith("/") or not method.isalpha():
         raise HttpError(400, "malformed request line")
     path, _, qs = target.partition("?")
