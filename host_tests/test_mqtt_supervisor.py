@@ -169,6 +169,21 @@ def test_sessions_that_end_at_once_back_off_like_failed_connects():
     assert 3 <= connects <= 6, out.stdout.decode()  # every 0.25 s without backoff: ~16
 
 
+def test_a_session_longer_than_half_the_tick_period_counts_as_long():
+    # ticks_ms wraps every 2**30 ms on the ESP32: a session of 6.2 to 12.4 days measured
+    # negative, and the reconnect after it waited the grown backoff. Here every session
+    # measures -1 ms, as such a one does: each reconnect starts over at the first delay.
+    broker = FakeBroker(b"\x20\x02\x00\x00", hang_up=True)
+    try:
+        script = (SCRIPT % (broker.port, 4.0)).replace(
+            "mqtt.BACKOFF_FIRST = 0.2", "mqtt.BACKOFF_FIRST = 0.2\nmqtt.CHECK_EVERY = 0.05\nmqtt.since_ms = lambda t: -1")
+        out = run_micropython(["-c", script])
+    finally:
+        broker.close()
+    assert out.returncode == 0, out.stderr.decode()
+    assert int(out.stdout.decode().split()[0]) >= 10, out.stdout.decode()  # with backoff: 3-6
+
+
 def test_without_a_host_mqtt_is_off_but_the_task_stays_alive():
     out = run_micropython(["-c", (SCRIPT % (1, 0.3)).replace('"host": "127.0.0.1"', '"host": ""')])
     assert out.returncode == 0, out.stderr.decode()

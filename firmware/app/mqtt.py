@@ -185,7 +185,9 @@ class MqttPublisher:
                 await self._session()
             except _FAILURES as e:
                 self._fail("connection lost: %s" % _reason(e))
-            if since_ms(started) >= _STABLE_MS:
+            # Negative: more than half the tick period (6.2 days on the ESP32, where
+            # ticks_ms wraps every 2**30 ms), which is a long session too.
+            if not 0 <= since_ms(started) < _STABLE_MS:
                 delay = BACKOFF_FIRST
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
