@@ -58,7 +58,7 @@ def test_a_unit_outside_the_table_is_shown_as_sent_with_no_class(unit):
 @pytest.mark.parametrize("code, name", [
     ("1-0:3.8.0", "Energy reactive import"), ("1-0:10.7.0", "Power apparent export"),
     ("1-0:13.7.0", "Power factor"), ("1-0:33.7.0", "Power factor L1"), ("1-0:14.7.0", "Frequency"),
-    ("1-0:5.8.0", "1-0:5.8.0"), ("1-0:0.0.0", "1-0:0.0.0"), ("0-0:42.0.0", "Logical device name"),
+    ("1-0:5.8.0", "Energy reactive Q1"), ("1-0:0.0.0", "1-0:0.0.0"), ("0-0:42.0.0", "Logical device name"),
     ("0-0:1.0.0", "Meter clock"), ("0-0:96.13.0", "Message"), ("0-0:96.1.0", "Meter ID"),
     ("0-0:96.14.0", "0-0:96.14.0"), ("0-0:96.1", "0-0:96.1"),
 ])

@@ -48,8 +48,9 @@ _UNITS = ("|wh=Wh energy T|kwh=kWh energy T|gj=GJ energy T"
 
 # OBIS C value = what it measures (IEC 62056-6-1 electricity C codes);
 # C 21..40, 41..60, 61..80 repeat 1..20 for phases L1, L2, L3.
-_QUANTITY = ("|1=import|2=export|3=reactive import|4=reactive export|9=apparent import"
-             "|10=apparent export|11=current|12=voltage|13=power factor|14=frequency|")
+_QUANTITY = ("|1=import|2=export|3=reactive import|4=reactive export|5=reactive Q1|6=reactive Q2"
+             "|7=reactive Q3|8=reactive Q4|9=apparent import|10=apparent export|11=current"
+             "|12=voltage|13=power factor|14=frequency|")
 _NEUTRAL = 91
 # "p" + OBIS D = the name's pattern ("_" is the quantity) for powers and energies (C 1-10),
 # "q" + D for the others (current, voltage, power factor, frequency); "m" + an M-Bus
@@ -121,15 +122,6 @@ def friendly_name(code):
     return name
 
 
-def _is_power_factor(code):
-    # Electricity (A = 1), C 13 total or 33/53/73 for L1-L3, D 7 instantaneous.
-    try:
-        (a, _), cde = _split(code)
-    except ValueError:
-        return False
-    return a == "1" and len(cde) > 1 and cde[1] == "7" and cde[0] in ("13", "33", "53", "73")
-
-
 def topic(discovery_prefix, device_id, code):
     return "%s/sensor/%s/%s/config" % (discovery_prefix, device_id, object_id(code))
 
@@ -149,7 +141,8 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
     if isinstance(value, str):
         # Home Assistant refuses a state over 255 characters (the entity goes unknown);
         # a DSMR 5 text message may be 1024.
-        expression = "value_json.readings['%s'].value[:255]"
+        # A text that turns null later (a clock found never set) must still render.
+        expression = "(value_json.readings['%s'].value or '')[:255]"
     elif isinstance(value, (list, tuple)):
         # A list (a DSMR power failure log) as its text, cut the same way.
         expression = "(value_json.readings['%s'].value | string)[:255]"
@@ -176,11 +169,22 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return out  # flags: Home Assistant shows them as they are
     if not unit:
-        if code.startswith("0-"):
-            return out  # a tariff number, a device type: no quantity to keep statistics of
+        # Statistics only of a quantity: not of an abstract code (A = 0: a tariff, a device
+        # type), an id or status word (C 0 or 96-99: a Kamstrup's 1-1:0.0.1, an EasyMeter's
+        # 1-0:96.5.5), nor a positional value of an unnamed list ("#3", no A-B:), which can
+        # be a number in one push and text in another (Home Assistant then refuses it).
+        # C 96 and up: ids, status words, lists, manufacturers' codes.
+        try:
+            (a, _), cde = _split(code)
+            c = int(cde[0])
+        except ValueError:
+            return out
+        if a == "0" or c == 0 or c >= 96:
+            return out
         out["state_class"] = "measurement"
-        if _is_power_factor(code):
-            out["device_class"] = "power_factor"  # Home Assistant takes it without a unit
+        if c in (13, 33, 53, 73) and cde[1:2] == ["7"]:
+            # Power factor, total or L1-L3: Home Assistant takes the class without a unit.
+            out["device_class"] = "power_factor"
         return out
     # A unit holding the table's separators is none of its units.
     classes = None if "|" in unit or "=" in unit else _lookup(_UNITS, unit.lower())
@@ -188,10 +192,11 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
         out["unit_of_measurement"] = unit  # unknown: shown as sent, no class to violate
         return out
     ha_unit, device_class, state_class = classes.split(" ")
-    if device_class == "-" and readings is not None and code.startswith("0-") and ":24.2." in code:
-        # An M-Bus channel's register (DSMR 0-n:24.2.x): its device type 0-n:24.1.0
-        # (EN 13757-3 medium: 3 gas, 7 water) names the class Home Assistant's Energy
-        # dashboard lists gas and water sources by.
+    mbus = code.startswith("0-") and (":24.2." in code or ":24.3." in code)
+    if device_class == "-" and readings is not None and mbus:
+        # An M-Bus channel's register (DSMR 0-n:24.2.x, DSMR 2.2's 0-n:24.3.0): its device
+        # type 0-n:24.1.0 (EN 13757-3 medium: 3 gas, 7 water) names the class Home
+        # Assistant's Energy dashboard lists gas and water sources by.
         kind = readings.get(code[: code.find(":")] + ":24.1.0")
         device_class = (kind is not None and _lookup(_KINDS, "m%s" % kind[0])) or "-"
     out["unit_of_measurement"] = ha_unit
