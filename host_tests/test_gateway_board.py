@@ -24,9 +24,12 @@ class Pin:
         LOG.append(["Pin", pin, mode])
     def value(self, v=None):
         LOG.append(["Pin.value", self.pin, v])
+UART_IDS = (0, 1, 2)  # an ESP32-C3 has 0 and 1 only
 class UART:
     INV_RX = 4
     def __init__(self, id, **kw):
+        if id not in UART_IDS:
+            raise ValueError("UART(%d) does not exist" % id)  # as ports/esp32/machine_uart.c says
         LOG.append(["UART", id, kw])
     def read(self, n=-1):
         return None
@@ -43,6 +46,8 @@ class RTC:
 FAKE_NETWORK = '''
 STA_IF = 0
 LOG = []
+def hostname(name=None):
+    LOG.append(["hostname", name])
 REFUSALS = []  # connect() raises once per entry
 class WLAN:
     def __init__(self, i):
@@ -91,12 +96,28 @@ print(b.device_id(), b.network_up(), b.rssi(), rx_buffer_size(9600), rx_buffer_s
 '''
 
 
+FAKE_NEOPIXEL = '''
+import machine
+class NeoPixel:
+    def __init__(self, pin, n):
+        self.pixels = [(0, 0, 0)] * n
+        machine.LOG.append(["NeoPixel", pin.pin, n])
+    def __setitem__(self, i, rgb):
+        self.pixels[i] = rgb
+    def write(self):
+        machine.LOG.append(["NeoPixel.write", list(self.pixels[0])])
+'''
+
+
 def board_script(folder, spec, script):
-    """Output lines of ``script % board file`` under MicroPython, with the fakes importable."""
+    """Output lines of ``script % board file`` under MicroPython, with the fakes importable;
+    ``spec`` None: no board file."""
     (folder / "machine.py").write_text(FAKE_MACHINE)
     (folder / "network.py").write_text(FAKE_NETWORK)
+    (folder / "neopixel.py").write_text(FAKE_NEOPIXEL)
     board_file = folder / "board.json"
-    board_file.write_text(json.dumps(spec))
+    if spec is not None:
+        board_file.write_text(json.dumps(spec))
     path = folder / "t.py"
     time_server = FakeTimeServer()
     path.write_text((script % str(board_file)).replace("TIME_SERVER_PORT", str(time_server.port)))
@@ -166,10 +187,40 @@ def test_active_low_led_and_no_inversion(run_board):
 def test_wifi_identity_and_buffer_sizes(run_board):
     _, calls, net, facts = run_board(DEVKIT)
     assert ["active", True] in net and ["connect", "home", "secret123"] in net
+    # Named before the interface comes up (the port's default name is every board's).
+    assert net.index(["hostname", "meterlink-0102ff"]) < net.index(["active", True])
     # Once the station is up the clock is set from NTP, once (the next sync is a day away):
     # Unix time 2026-11-26 00:00:00, a Thursday (RTC weekdays count from Monday = 1).
     assert [c for c in calls if c[0] == "RTC.datetime"] == [["RTC.datetime", [2026, 11, 26, 4, 0, 0, 0, 0]]]
     assert facts == ["240ac40102ff", "True", "-61", "7680", "16384", "1024"]
+
+
+def test_an_s3_boards_rgb_led_is_driven_as_a_ws2812(run_board):
+    spec = dict(DEVKIT, led={"pin": 38, "kind": "ws2812", "active_low": False})
+    _, calls, _, _ = run_board(spec)
+    assert ["NeoPixel", 38, 1] in calls
+    writes = [c[1] for c in calls if c[0] == "NeoPixel.write"]
+    assert writes[0] == [0, 0, 0] and writes[-1] != [0, 0, 0]  # off at start, then on
+
+
+NO_UART_2 = """
+BOARD = %r
+import asyncio, machine
+machine.UART_IDS = (0, 1)
+from board.esp32 import Board
+try:
+    asyncio.run(Board(BOARD).open_meter("uart", 9600))
+except OSError as e:
+    print("OSError", "board.json" in str(e), "UART(2) does not exist" in str(e))
+"""
+
+
+def test_a_missing_board_file_on_a_c3_is_a_meter_error_not_a_dead_reader(tmp_path):
+    # The devkit default asks for UART 2, which an ESP32-C3 lacks: machine.UART raised
+    # ValueError, which ended the reader task, and the watchdog reset the dongle for ever.
+    lines = board_script(tmp_path, None, NO_UART_2)
+    assert lines[0].startswith("board: ") and "unreadable" in lines[0]
+    assert lines[1] == "OSError True True"
 
 
 WIFI_REFUSED = """

@@ -75,7 +75,10 @@ def _load_spec(path):
     try:
         with open(path) as f:
             return json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError) as e:
+        # Said on the console: an ESP32-C3 has no UART 2, and a dongle wired otherwise
+        # reads nothing on these pins (the meter's errors then name the board file too).
+        print("board: %s unreadable (%s): using the esp32-devkit pins" % (path, e))
         return _DEFAULT_SPEC
 
 
@@ -110,11 +113,16 @@ class Board:
         self._wdt = None
         self._led = None
         self._led_low = False
+        self._pixel = None
         led = self.spec.get("led")
         if led and led.get("kind", "gpio") == "gpio":
             self._led = Pin(led["pin"], Pin.OUT)
             self._led_low = bool(led.get("active_low"))
-            self.led(False)
+        elif led and led["kind"] == "ws2812":  # the S3 DevKitC-1's RGB LED
+            from neopixel import NeoPixel
+
+            self._pixel = NeoPixel(Pin(led["pin"], Pin.OUT), 1)
+        self.led(False)
 
     def device_id(self):
         """The chip's MAC-derived id in hex: stable across reflashes."""
@@ -128,7 +136,13 @@ class Board:
         if source != "uart":
             raise OSError("meter.source must be 'uart' on the device, not %r" % source)
         if self._uart is None:
-            self._uart = self._make_uart(baud, line)
+            try:
+                self._uart = self._make_uart(baud, line)
+            except (ValueError, KeyError, TypeError) as e:
+                # A board file that names a UART or pin this chip lacks (UART 2 on a C3),
+                # or lacks one: the reader says so and retries, the dongle keeps serving.
+                raise OSError("the meter UART cannot be opened with %s's uart %r: %r"
+                              % (BOARD_FILE, self.spec.get("uart"), e))
             self._request_data()
         return _UartMeter(self._uart)
 
@@ -150,6 +164,9 @@ class Board:
         ssid = cfg["wifi"]["ssid"]
         if not ssid:
             return None  # no WiFi configured: the captive portal's business
+        # The name the router's client list and mDNS show (set before the interface comes
+        # up, which takes it on connecting): the port's default is the same on every board.
+        network.hostname("meterlink-" + self.device_id()[-6:])
         self.wlan.active(True)
         return self._keep_wifi(ssid, cfg["wifi"]["password"])
 
@@ -224,6 +241,9 @@ class Board:
     def led(self, on):
         if self._led is not None:
             self._led.value(1 if bool(on) != self._led_low else 0)
+        elif self._pixel is not None:
+            self._pixel[0] = (0, 24, 0) if on else (0, 0, 0)  # dim green: it is a status light
+            self._pixel.write()
 
     def watchdog_start(self):
         if self._wdt is None:
