@@ -3,7 +3,9 @@
 A meter's stream never ends, so the gateway never asks; a capture file does, and one
 cut after GBT blocks 1-2, or inside a frame, would otherwise exit with no error line
 at all. Reads the layers' state directly (a method on each would cost the device
-heap for a question only the host asks); loaded by the CLI alone.
+heap for a question only the host asks); loaded by the CLI alone, on CPython: it reads
+``stream``'s private ``const()`` names, which MicroPython compiles into the code and does
+not keep as module attributes.
 """
 
 
