@@ -15,7 +15,8 @@ must publish.
     python tools/simulate.py --port 7000 --framing mbus --key 00112233… --interval 5
 
 The server accepts one client at a time (a meter port has one reader) and
-starts over at push 0 for every new connection unless ``--continue``.
+starts over at push 0 for every new connection (``Simulator(resume=True)``, as
+tools/chaos.py uses it, goes on counting instead).
 """
 
 import argparse

@@ -4,7 +4,7 @@ Topics (``<p>`` = mqtt.prefix, ``<id>`` = device_id)::
 
     <p>/<id>/state          retained: merged snapshot, decoder CLI shape
     <p>/<id>/availability   retained: "online"; last will "offline"
-    homeassistant/sensor/<id>/<obis>/config   retained discovery (app/discovery.py)
+    <discovery_prefix>/sensor/<id>/obis_<a_b_c_d_e>/config   retained discovery (app/discovery.py)
     dt/<group>/<meter-id>/ds                  not retained: VSE form when mqtt.layout == "vse"
 
 umqtt.simple is blocking. It is kept from stalling the meter reader by:

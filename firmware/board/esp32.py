@@ -8,8 +8,9 @@ docs/design.md)::
      "led": {"pin": 2, "kind": "gpio", "active_low": false},
      "p1_request": {"pin": 4, "active_high": true}, ...}
 
-Meter port: ``machine.UART(id, baudrate, bits=8, parity=None, stop=1, tx, rx,
-rxbuf, timeout=0, invert=UART.INV_RX when the board says so)``, read through
+Meter port: ``machine.UART(id, baudrate, bits, parity, stop, tx, rx, rxbuf, timeout=0,
+invert=UART.INV_RX when the board says so)``, bits, parity and stop bits from
+``meter.format`` (8N1, 8E1 or 7E1), read through
 ``asyncio.StreamReader`` so the loop sleeps until bytes arrive. The receive
 buffer holds ``RX_SECONDS`` of line time: the IDF driver fills it from the
 interrupt while Python is busy (a blocking MQTT connect, a GC pass), so no

@@ -11,7 +11,7 @@ loopback). Board methods used here, each optional so an older board file still b
 ``button_held()``, ``start_ap(ssid, password) -> ip``, ``scan() -> [ssid]``, ``stop_ap()``,
 ``reset()``.
 
-On unix: ``micropython -m portal.boot --config FILE [--portal-port N] [--dns-port N]``
+On unix: ``micropython -m portal.boot --config FILE [--portal-port N] [--dns-port N] [--portal-host H]``
 (or ``-c "from portal import boot; boot.main()"``) — the same code as on the device.
 """
 
