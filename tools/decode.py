@@ -10,7 +10,8 @@ on sys.path, and tools/shims supplies ``cryptolib`` on CPython).
 Contract other tools rely on:
 - stdout: JSON Lines, one object per decoded telegram:
   {"meter_time": ISO 8601 | null, "system_title": hex | null,
-   "frame_counter": int | null, "readings": {OBIS: {"value": v, "unit": u}}}  ("unit" left out when there is none)
+   "frame_counter": int | null, "readings": {OBIS: {"value": v, "unit": u}}}
+  ("unit" is left out when a reading has none)
 - stderr: one line per problem, beginning with ``error:``; decoding goes on.
 - exit status: 0 when at least one telegram was decoded, 1 when none,
   2 for bad arguments (a key that is not 32 hex digits names its option).

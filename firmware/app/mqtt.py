@@ -300,7 +300,8 @@ class MqttPublisher:
             mid = vse.meter_id(self.store, self.device_id)
             # Written like the discovery configs (the state has gone out, the buffer is
             # free): floats in the decoder's JSON spelling, no string of the whole payload.
-            self._publish(vse.topic(self.cfg["vse_group"], mid), self.snapshot.document(vse.payload(self.store, iso_utc)), False)
+            doc = self.snapshot.document(vse.payload(self.store, iso_utc))
+            self._publish(vse.topic(self.cfg["vse_group"], mid), doc, False)  # a data stream: not retained
         self._sent_seq = seq
 
     async def _publish_discovery(self):
