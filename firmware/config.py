@@ -143,14 +143,16 @@ def _bool(key, value):
 
 
 def _key_hex(key, value):
-    value = _text(key, value, 64)
-    clean = value.replace(" ", "").replace(":", "").lower()
+    # As utilities' letters and tools write keys: spaced, with colons or dashes, as a C
+    # array ("0x5A, 0xD8, ..."), pasted with a tab or a no-break space around it.
+    value = _text(key, value, 128).lower().replace("0x", "")
+    clean = "".join([c for c in value if c not in " \t\r\n\u00a0:-,"])
     if clean == "":
         return ""
-    if len(clean) != KEY_HEX:
-        raise ConfigError(key, "must be %d hex digits (16 bytes) or empty" % KEY_HEX)
     if not _is_hex(clean):
-        raise ConfigError(key, "must be hex digits 0-9, a-f")
+        raise ConfigError(key, "must be hex digits 0-9, a-f (spaces, colons and dashes between them are fine)")
+    if len(clean) != KEY_HEX:
+        raise ConfigError(key, "must be %d hex digits (16 bytes) or empty, not %d" % (KEY_HEX, len(clean)))
     return clean
 
 
@@ -222,9 +224,10 @@ def _lists(key, value):
 
 
 def _ssid(key, value):
+    if isinstance(value, str) and len(value.encode()) > MAX_SSID:  # 802.11 counts bytes: "ä" is two
+        raise ConfigError(key, "too long for a WiFi name: at most %d bytes, this is %d (ä or é count 2, "
+                               "an emoji 4)" % (MAX_SSID, len(value.encode())))
     value = _text(key, value, MAX_SSID)
-    if len(value.encode()) > MAX_SSID:  # 802.11 counts bytes: "ä" is two
-        raise ConfigError(key, "longer than %d bytes (UTF-8)" % MAX_SSID)
     return value
 
 

@@ -53,7 +53,7 @@ def fill_everything(driver, broker_port):
     choose(driver, "wifi.ssid", "Other / hidden network...")
     fill(driver, "wifi.ssid_other", "Home Net")
     fill(driver, "wifi.password", SECRETS[0])
-    choose(driver, "meter", "Landis+Gyr E450 S5 (M-Bus port)")
+    choose(driver, "meter", "Landis+Gyr E450 S4 or S5 (M-Bus port)")
     fill(driver, "meter.key", KEY)
     fill(driver, "meter.auth_key", AUTH)
     fill(driver, "mqtt.host", "127.0.0.1")
@@ -74,15 +74,10 @@ def test_first_boot_from_a_phone(setup, tmp_path):
     width = driver.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
     assert width[0] <= width[1], "the page scrolls sideways on a phone"
 
-    # The page itself refuses a malformed key and does not submit.
+    # The device refuses and marks each field (a key has no pattern in the page: the
+    # browser's "match the requested format" did not say what was wrong with a paste;
+    # the port's range the page checks too, so its checks are switched off here).
     fill_everything(driver, broker.port)
-    fill(driver, "meter.key", "not-a-key")
-    driver.find_element(By.ID, "save").click()
-    assert driver.find_element(By.ID, "meter.key").get_attribute("validationMessage")
-    assert driver.execute_script("return document.querySelector('form').checkValidity()") is False
-    assert not os.path.exists(run.config_path + ".tmp")
-
-    # With the page's checks switched off, the device refuses and marks each field.
     fill(driver, "meter.key", "12345")
     fill(driver, "mqtt.port", "70000")
     driver.execute_script("document.querySelector('form').noValidate = true")

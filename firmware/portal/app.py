@@ -54,6 +54,7 @@ class Portal:
         self.guard = auth.Guard(clock)
         self.saved = asyncio.Event()
         self.saved_config = None
+        self.on_lan = False  # /config on the home network (lan_routes, portal/lan.py)
 
     def captive_routes(self, server, ap_ip):
         """The access-point mode routes; every unknown path leads to the page."""
@@ -71,6 +72,7 @@ class Portal:
 
     def lan_routes(self, server):
         """/config on the LAN, behind the admin password."""
+        self.on_lan = True
         server.route("/config", self.guarded, ("GET", "POST"))
 
     def guarded(self, request):
@@ -92,6 +94,11 @@ class Portal:
 
     def handle(self, request, stored=None):
         """GET: the page with the stored values; POST: validate, save, or show the errors."""
+        if self.saved.is_set():
+            # Saved: the dongle restarts in a moment. A second tap on Save, Back or another
+            # tab gets the same answer; the form again would ask for the admin password the
+            # save just set, and count a wrong guess.
+            return self._saved_page()
         if stored is None:
             stored = form.stored_or_defaults(self.path)
         if request.method != "POST":
@@ -117,7 +124,10 @@ class Portal:
             return self._page(_typed(posted, stored), {}, stored, 500, "Could not save: %s" % e)
         self.saved_config = cfg
         self.saved.set()
-        body = page.saved(cfg["wifi"]["ssid"], self.device)
+        return self._saved_page()
+
+    def _saved_page(self):
+        body = page.saved(self.saved_config["wifi"]["ssid"], self.device, self.on_lan)
         return response(200, body, _HTML, _NO_STORE)
 
     def _ask_current(self, stored):
@@ -161,7 +171,10 @@ def same_origin(request):
 def _typed(posted, stored):
     """The form's values as typed, for the page that shows it again (secrets are never shown)."""
     values = dict(posted)
-    values["wifi.ssid"] = form.ssid_of(posted)
+    if not posted.get("wifi.ssid_other", "").strip():
+        values["wifi.ssid"] = form.ssid_of(posted)
+    else:  # typed: shown again in its box, "Other / hidden network..." chosen
+        values["wifi.ssid"] = ""
     for key in ("profile", "baud", "format"):  # not on the form: the "Keep" choice shows them
         values["meter." + key] = stored["meter"][key]
     return values

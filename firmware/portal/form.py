@@ -108,7 +108,9 @@ def apply(form, stored):
     _portal_rules(form, cfg, errors)
     for _ in range(_MAX_ROUNDS):
         try:
-            return config.validate(cfg), errors
+            cfg = config.validate(cfg)
+            _typed_ssid_errors(form, errors)
+            return cfg, errors
         except config.ConfigError as e:
             if e.key in errors and _get(cfg, e.key) == _get(stored, e.key):
                 return stored, errors  # the stored value itself fails: give up cleanly
@@ -116,6 +118,13 @@ def apply(form, stored):
             _restore(cfg, e.key, stored)
     errors.setdefault("form", "too many errors")
     return stored, errors
+
+
+def _typed_ssid_errors(form, errors):
+    # A typed hidden network's name that is refused: the message goes beside the box it
+    # was typed in, not beside the list (where the name would then show as if picked).
+    if "wifi.ssid" in errors and form.get("wifi.ssid_other", "").strip():
+        errors["wifi.ssid_other"] = errors.pop("wifi.ssid")
 
 
 def stored_or_defaults(path):

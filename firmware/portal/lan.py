@@ -33,6 +33,7 @@ def mount(server, config_path, device="meterlink", restart=None):
         from portal.app import Portal
 
         portal = Portal(config_path, device, clock=_clock)
+        portal.on_lan = True
         if guards:
             portal.guard = guards[0]
         else:

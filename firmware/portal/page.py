@@ -13,8 +13,6 @@ from portal.ap import AP_PASSWORD, ap_ssid
 SSID_MAX = 32  # IEEE 802.11: an SSID is at most 32 octets
 SCAN_SHOWN = 20  # networks listed; a crowded block of flats can show 40+
 
-_KEY_PATTERN = "([0-9A-Fa-f]{2}[ :]?){15}[0-9A-Fa-f]{2}"  # 16 bytes, optional separators
-_PREFIX_PATTERN = "[A-Za-z0-9_.\\-]+(\\/[A-Za-z0-9_.\\-]+)*"
 
 _ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;"))
 _KEYS = (("meter.key", "Encryption key (GUEK)"), ("meter.auth_key", "Authentication key (GAK)"))
@@ -70,7 +68,8 @@ def _secret(name, is_set, extra=""):
     """A password field that never carries the stored value."""
     holder = "unchanged" if is_set else ""
     return ('<input id="%s" name="%s" type="password" value="" placeholder="%s" '
-            'autocomplete="off"%s>' % (escape(name), escape(name), holder, extra))
+            'autocomplete="%s"%s>' % (escape(name), escape(name), holder,
+                                      "new-password" if name == "admin.password" else "off", extra))
 
 
 def _options(pairs, selected):
@@ -92,7 +91,7 @@ def _wifi(out, values, errors, secrets, networks):
     select = '<select id="wifi.ssid" name="wifi.ssid">%s</select>' % _options(pairs, current)
     _row(out, "wifi.ssid", "Network", select, errors)
     _row(out, "wifi.ssid_other", "Hidden network name",
-         _input("wifi.ssid_other", "", extra=' maxlength="%d"' % SSID_MAX), errors,
+         _input("wifi.ssid_other", values.get("wifi.ssid_other", ""), extra=' maxlength="%d"' % SSID_MAX), errors,
          row_id="ssid-other-row")
     _row(out, "wifi.password", "WiFi password",
          _secret("wifi.password", secrets.get("wifi.password"), ' minlength="8" maxlength="64"'),
@@ -110,8 +109,9 @@ def _meter(out, values, errors, secrets):
         pairs.insert(0, ("current", "Keep: profile %s, %s baud %s" % (profile, baud, line)))
     select = '<select id="meter" name="meter">%s</select>' % _options(pairs, preset)
     _row(out, "meter", "Meter", select, errors, "The customer port settings follow from it.")
-    key_extra = ' pattern="%s" title="32 hex digits" maxlength="47" spellcheck="false"' % (
-        _KEY_PATTERN)
+    # No pattern: the browser's "match the requested format" does not say that a pasted
+    # space or dash is the trouble, and the device takes those (config._key_hex).
+    key_extra = ' maxlength="128" spellcheck="false" autocapitalize="off"'
     for name, label in _KEYS:
         _row(out, name, label, _secret(name, secrets.get(name), key_extra), errors,
              "32 hex digits from your utility; empty if the meter does not encrypt")
@@ -129,7 +129,7 @@ def _mqtt(out, values, errors, secrets):
     _row(out, "mqtt.password", "Password", _secret("mqtt.password", secrets.get("mqtt.password"),
          ' maxlength="128"'), errors)
     _row(out, "mqtt.prefix", "Topic prefix", _input("mqtt.prefix", values.get("mqtt.prefix", ""),
-         extra=' pattern="%s" maxlength="128" required' % _PREFIX_PATTERN), errors)
+         extra=' maxlength="128" required autocapitalize="off"'), errors)
     checked = " checked" if values.get("mqtt.discovery") in (True, "on", "true") else ""
     out.append('<label><input id="mqtt.discovery" name="mqtt.discovery" type="checkbox"%s>'
                'Home Assistant discovery</label>' % checked)
@@ -159,6 +159,7 @@ def render(values, errors, secrets, networks, device="meterlink", notice=None,
     """
     out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
            '<meta name="viewport" content="width=device-width,initial-scale=1">'
+           '<link rel="icon" href="data:,">'  # no /favicon.ico request: a second page render
            "<title>meterlink setup</title><style>", _CSS, "</style></head><body><main>"
            "<h1>meterlink setup</h1><p class=\"hint\">Device %s</p>" % escape(device)]
     if notice:
@@ -182,11 +183,21 @@ def footer(device):
             % (escape(ap_ssid(device)), escape(AP_PASSWORD)))
 
 
-def saved(ssid, device):
-    """The page shown after a successful save, just before the restart."""
+def saved(ssid, device, on_lan=False):
+    """The page shown after a successful save, just before the restart; ``on_lan``: saved
+    from /config on the home network, not from the setup access point."""
+    if on_lan:
+        what = ("%s restarts with these settings: this page is back in about 10 seconds "
+                "(reload it), at the same address unless the WiFi network changed."
+                % escape(device))
+    else:
+        what = ("%s restarts and joins <b>%s</b>. Reconnect this phone to that network; the "
+                "dongle's settings are then at /config on its address there (your router's "
+                "list of devices shows it). If it cannot join within a minute, its setup "
+                "network comes back." % (escape(device), escape(ssid)))
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">'
+            '<link rel="icon" href="data:,">'
             "<title>meterlink saved</title><style>%s</style></head><body><main>"
-            '<h1 id="saved">Saved</h1><p class="note">%s restarts and joins <b>%s</b>. '
-            "Reconnect this phone to that network; the settings stay at /config.</p>"
-            "</main></body></html>" % (_CSS, escape(device), escape(ssid))).encode()
+            '<h1 id="saved">Saved</h1><p class="note">%s</p>'
+            "</main></body></html>" % (_CSS, what)).encode()
