@@ -12,7 +12,7 @@ the frame (decoder/profiles.py). The profile names are keys of decoder/profiles.
 # and S5 are one entry: their settings are the same, so a page that listed both showed
 # the S4 chosen after an S5 was saved.
 PRESETS = (
-    ("e450", "Landis+Gyr E450 S4 or S5 (M-Bus port)", "e450", 9600, "8N1"),
+    ("e450", "Landis+Gyr E450 S4/S5 (M-Bus port)", "e450", 9600, "8N1"),
     ("am550", "Iskraemeco AM550 (P1 port)", "am550", 9600, "8N1"),
     ("flexy-f2", "Meter&Control FLEXY F2 (P1 port)", "flexy-f2", 9600, "8N1"),
     ("e360", "Landis+Gyr E360 (P1 port)", "e360", 9600, "8N1"),
