@@ -454,6 +454,16 @@ def test_the_header_time_wins_only_when_it_tells_date_and_time(header, meter_tim
     assert telegrams[0].meter_time == meter_time
 
 
+@pytest.mark.parametrize("profile", ["auto", "am550", "generic", "e450"])
+def test_a_float_register_without_a_scaler_is_the_quantity_it_holds(profile):
+    # A profile's exponent says how a meter's integers count (0.1 V): applied to a float,
+    # 230.1 read as 23.01 V under most profiles (found by a black-box test of the CLI).
+    body = ds.tagged_body([("1-0:32.7.0", ds.float32(230.1), None), ("1-0:31.7.0", ds.float64(1.25), None)])
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(body)), profile=profile)
+    voltage, current = telegrams[0].readings["1-0:32.7.0"], telegrams[0].readings["1-0:31.7.0"]
+    assert (round(voltage[0], 4), voltage[1]) == (230.1, "V") and current == (1.25, "A")
+
+
 def test_a_clock_never_set_is_no_meter_time_but_stays_the_clock_reading():
     never = ds.cosem_datetime(2000, 1, 1, 0, 12, 0)
     body = ds.flat_tagged_body([("0-0:1.0.0", ds.octets(never), None), ("1-0:1.8.0", ds.uint32(42), (0, 30))])

@@ -220,6 +220,10 @@ def scaled(six, value, su, profile):
     if su is not None and _frame_scale(su):
         return reading(value, su[0], unit_symbol(su[1]))
     scale = default_scale(six, profile)
+    if type(value) is float:
+        # A profile's exponent says how a meter's integers count (0.1 V, 0.01 A); a float
+        # register holds the quantity itself: 230.1 read as 23.01 V under the AM550's.
+        return value, scale[1]
     exponent = scale[0]
     if scale[1] == "V" and type(value) is int:
         # A customer port's meter is low voltage: a phase reads under 1000 V. Some
