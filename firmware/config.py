@@ -142,9 +142,11 @@ def _bool(key, value):
     raise ConfigError(key, "must be true or false")
 
 
-def _key_hex(key, value):
-    # As utilities' letters and tools write keys: spaced, with colons or dashes, as a C
-    # array ("0x5A, 0xD8, ..."), pasted with a tab or a no-break space around it.
+def key_hex(key, value):
+    """A key as utilities' letters and tools write it (spaced, with colons or dashes, as a
+    C array "0x5A, 0xD8, ...", pasted with a tab or a no-break space around it) -> its 32
+    hex digits in lower case, or "" for none; ConfigError naming ``key`` otherwise. Also
+    what tools/decode.py takes for --key."""
     value = _text(key, value, 128).lower().replace("0x", "")
     clean = "".join([c for c in value if c not in " \t\r\n\u00a0:-,"])
     if clean == "":
@@ -254,8 +256,8 @@ _CHECKS = {
     "meter.source": _source,
     "meter.baud": lambda k, v: _choice(k, _int(k, v, 1, 1000000), BAUD_RATES),
     "meter.format": lambda k, v: _choice(k, _text(k, v, 3).upper(), LINE_FORMATS),
-    "meter.key": _key_hex,
-    "meter.auth_key": _key_hex,
+    "meter.key": key_hex,
+    "meter.auth_key": key_hex,
     "meter.profile": lambda k, v: _ident(k, v, False),
     "meter.lists": _lists,
     "mqtt.host": _host,

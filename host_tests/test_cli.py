@@ -130,6 +130,78 @@ def test_a_missing_file_is_a_bad_argument(tmp_path):
     assert "error:" in r.stderr.decode()
 
 
+def _text_column(row):
+    return "".join(chr(b) if 32 <= b < 127 else "." for b in row)
+
+
+def _rows(data, width=16):
+    return [(i, data[i:i + width]) for i in range(0, len(data), width)]
+
+
+# The hex dumps people paste, each written here as its tool writes it (xxd, hexdump -C,
+# od -A x -t x1, tshark -x, a serial terminal's log, a C array as xxd -i writes it,
+# bytes joined by colons): found by a black-box test, where --hex took plain hex only.
+DUMPS = {
+    "xxd": lambda d: "\n".join("%08x: %s  %s" % (i, " ".join(r[j:j + 2].hex() for j in range(0, len(r), 2)).ljust(39),
+                                                  _text_column(r)) for i, r in _rows(d)),
+    "hexdump -C": lambda d: "\n".join("%08x  %s  |%s|" % (i, " ".join("%02x" % b for b in r).ljust(47), _text_column(r))
+                                       for i, r in _rows(d)) + "\n%08x" % len(d),
+    "od -A x -t x1": lambda d: "\n".join("%06x %s" % (i, " ".join("%02x" % b for b in r))
+                                          for i, r in _rows(d)) + "\n%06x" % len(d),
+    "tshark -x": lambda d: "\n".join("%04x  %s   %s" % (i, " ".join("%02x" % b for b in r).ljust(47), _text_column(r))
+                                      for i, r in _rows(d)),
+    "terminal log": lambda d: "\n".join("[12:34:%02d.%03d] RX: %s" % (n % 60, n, " ".join("%02X" % b for b in r))
+                                         for n, (_, r) in enumerate(_rows(d, 24))),
+    "xxd -i": lambda d: "unsigned char capture_bin[] = {\n%s\n};\nunsigned int capture_bin_len = %d;" % (
+        ",\n".join("  " + ", ".join("0x%02x" % b for b in r) for _, r in _rows(d, 12)), len(d)),
+    "colons": lambda d: "\n".join(":".join("%02X" % b for b in r) for _, r in _rows(d, 32)),
+}
+
+
+@pytest.mark.parametrize("tool", sorted(DUMPS))
+def test_hex_dumps_as_tools_write_them_decode_like_the_binary(capture, tool):
+    _, data = capture
+    r = run(["--key", KEY, "--auth-key", AUTH, "--hex", "-"], DUMPS[tool](data).encode())
+    assert r.returncode == 0, r.stderr
+    assert [d["frame_counter"] for d in lines(r.stdout)] == [100, 101, 102]
+
+
+def test_hexdumps_swapped_words_are_refused_with_a_hint():
+    r = run(["--hex", "-"], b"0000000 a87e cfa4 2302 9903 e696 00e7 000f 0400\n")
+    assert r.returncode == 2 and b"hexdump -C" in r.stderr
+
+
+def test_keys_are_taken_as_the_configuration_takes_them(capture):
+    path, _ = capture
+    colons = ":".join(KEY[i:i + 2] for i in range(0, 32, 2)).upper()
+    r = run(["--key", colons, "--auth-key", "0x" + AUTH, str(path)])
+    assert r.returncode == 0, r.stderr
+    assert run(["--auth-key", "", str(path)]).returncode == 1  # no key: nothing decrypts, no usage error
+
+
+def test_hex_text_given_without_hex_gets_a_hint(capture, tmp_path):
+    _, data = capture
+    path = tmp_path / "capture.txt"
+    path.write_text(data.hex())
+    r = run([str(path)])
+    assert r.returncode == 1 and b"add --hex" in r.stderr
+
+
+def test_a_dsmr_telegram_whose_line_ends_lost_their_cr_gets_a_hint(tmp_path):
+    path = tmp_path / "telegram.txt"
+    path.write_bytes(ds.dsmr_telegram(["1-3:0.2.8(50)", "1-0:1.8.1(001234.567*kWh)"]).replace(b"\r\n", b"\n"))
+    r = run([str(path)])
+    assert r.returncode == 1 and b"CRC mismatch" in r.stderr and b"CR LF" in r.stderr
+
+
+def test_a_reader_that_goes_away_ends_it_quietly(capture):
+    path, _ = capture
+    proc = subprocess.Popen([sys.executable, CLI, "--key", KEY, "--auth-key", AUTH, str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    proc.stdout.close()  # as "| head -0" does
+    assert b"Traceback" not in proc.communicate(timeout=60)[1]
+
+
 def test_bad_hex_text_is_a_bad_argument():
     r = run(["--hex", "-"], b"7e a0 zz")
     assert r.returncode == 2

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 import simframes as sf
 import simulate
 from decoder import Decoder
+from decoder_support import decode_all
 
 
 def hdlc_frames(data):
@@ -116,3 +117,46 @@ def test_the_command_line_starts_a_server(tmp_path):
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_count_sends_that_many_pushes_then_closes_and_exits():
+    # It went quiet with the connection open and the process running: a reader that reads
+    # to the end waited for ever.
+    number = _free_port()
+    proc = subprocess.Popen([sys.executable, "tools/simulate.py", "--port", str(number), "--fast", "--count", "3",
+                             "--key", "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF"], stdout=subprocess.PIPE)
+    try:
+        proc.stdout.readline()
+        data = b""
+        with socket.create_connection(("127.0.0.1", number), 5) as s:
+            s.settimeout(5)
+            while True:
+                piece = s.recv(4096)
+                if not piece:
+                    break
+                data += piece
+        assert proc.wait(5) == 0
+    finally:
+        proc.kill()
+        proc.wait(5)
+    telegrams, _ = decode_all(data, key=bytes.fromhex("00112233445566778899aabbccddeeff"),
+                              auth_key=bytes.fromhex(simulate.DEFAULT_AUTH_KEY))
+    assert len(telegrams) == 3 + 1  # push 0 carries the minute list too
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--key", "ZZ"], "--key"), (["--key", "1234"], "--key"), (["--minute-every", "0"], "--minute-every"),
+    (["--interval", "-1"], "--interval"), (["--port", "99999"], "--port"), (["--count", "0"], "--count"),
+])
+def test_bad_arguments_are_refused_naming_the_option(args, said):
+    # Unchecked, the server thread died at the first client, which then got no byte.
+    done = subprocess.run([sys.executable, "tools/simulate.py"] + args, capture_output=True, timeout=20)
+    assert done.returncode == 2 and ("argument %s" % said).encode() in done.stderr
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    number = s.getsockname()[1]
+    s.close()
+    return number

@@ -37,6 +37,8 @@ EXIT_USAGE = 2
 # Captures are read and fed in pieces of this size: the decoder is a stream
 # decoder, so a capture of any length never has to be held twice.
 READ_SIZE = 4096
+# Bytes of hex text: a capture given without --hex that holds only these is hex.
+_HEX_TEXT = b"0123456789abcdefABCDEF \t\r\n"
 
 EPILOG = """\
 --meter NAME picks the meter profile: the scalers and units applied to values
@@ -82,6 +84,7 @@ class PrintingErrorLog(ErrorLog):
 
     def count(self, kind, message):
         ErrorLog.count(self, kind, message)
+        self.dsmr_crc = getattr(self, "dsmr_crc", False) or "DSMR CRC" in message
         self._stream.write("error: %s: %s\n" % (kind, message))
         self._stream.flush()
 
@@ -94,13 +97,15 @@ def build_parser():
         epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--key", metavar="HEX32", help="encryption key (GUEK), 32 hex digits")
-    p.add_argument("--auth-key", metavar="HEX32", help="authentication key (GAK), 32 hex digits")
+    p.add_argument("--key", metavar="HEX32", help="encryption key (GUEK), 32 hex digits (spaces, colons, "
+                   "dashes or 0x as the utility writes it)")
+    p.add_argument("--auth-key", metavar="HEX32", help="authentication key (GAK), 32 hex digits; empty: none")
     p.add_argument("--meter", metavar="NAME", default="auto", help="meter profile (default: auto)")
     p.add_argument(
         "--profile", metavar="LIST", action="append", default=None, help="untagged value list name(s)"
     )
-    p.add_argument("--hex", action="store_true", help="the input is hex text (any whitespace)")
+    p.add_argument("--hex", action="store_true", help="the input is hex text: plain, or as xxd, hexdump -C, "
+                   "od -t x1, tshark -x, a terminal log or a C array writes it")
     p.add_argument("file", metavar="FILE", help="capture file, or - for stdin")
     return p
 
@@ -142,16 +147,43 @@ def _chunks(parser, path, as_hex):
         parser.error("argument FILE: cannot open %s: %s" % (path, e.strerror))
     with f:
         if as_hex:
-            text = b"".join(f.read().split())
-            try:
-                yield bytes.fromhex(text.decode("ascii"))
-            except (ValueError, UnicodeDecodeError):
-                parser.error("argument --hex: the input is not hex text")
+            yield _hex_bytes(parser, f.read())
             return
-        block = f.read(READ_SIZE)
+        # read1: what has arrived, up to READ_SIZE. read() waits for all of it, so a live
+        # stream piped in (a serial port, nc) came out in bursts of six pushes.
+        read = getattr(f, "read1", f.read)
+        block = read(READ_SIZE)
         while block:
             yield block
-            block = f.read(READ_SIZE)
+            block = read(READ_SIZE)
+
+
+def _hex_bytes(parser, raw):
+    import hextext
+
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = raw.decode("utf-16")  # PowerShell's ">" writes UTF-16
+    else:
+        text = raw.decode("utf-8-sig", "replace")
+    try:
+        data = hextext.parse(text)
+    except hextext.HexTextError as e:
+        parser.error("argument --hex: %s" % e)
+    if not data and raw.strip():
+        parser.error("argument --hex: the input holds no hex bytes (a binary capture? leave out --hex)")
+    return data
+
+
+def _key(parser, text, option):
+    # Written as the configuration takes it (config.key_hex); "" is no key.
+    import config
+
+    if text is None:
+        return None
+    try:
+        return decoder.parse_key(config.key_hex(option, text) or None, option)
+    except config.ConfigError as e:
+        parser.error("argument %s: %s" % (option, e.message))
 
 
 class _UnfittedLists:
@@ -176,19 +208,20 @@ class _UnfittedLists:
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        key = decoder.parse_key(args.key, "--key")
-        auth_key = decoder.parse_key(args.auth_key, "--auth-key")
-    except ValueError as e:
-        parser.error(str(e))
+    key = _key(parser, args.key, "--key")
+    auth_key = _key(parser, args.auth_key, "--auth-key")
     lists = _lists(args.profile)
     _check_names(parser, args.meter, lists)
     dec = decoder.Decoder(key, auth_key, args.meter, lists, PrintingErrorLog(sys.stderr))
     out = sys.stdout
     size = 0
     unfitted = _UnfittedLists(lists)
+    carriage_return = False  # whether the input holds a CR at all (DSMR lines end in CR LF)
+    hex_text = True  # whether it is all hex digits and white space (given without --hex)
     for chunk in _chunks(parser, args.file, args.hex):
         size += len(chunk)
+        carriage_return = carriage_return or b"\r" in chunk
+        hex_text = hex_text and not chunk.translate(None, _HEX_TEXT)
         for telegram in dec.feed(chunk):
             out.write(decoder.telegram_json(telegram) + "\n")
             unfitted.check(telegram)
@@ -197,6 +230,9 @@ def main(argv=None):
 
     for telegram in ended(dec):
         out.write(decoder.telegram_json(telegram) + "\n")
+    if getattr(dec.errors, "dsmr_crc", False) and not carriage_return:
+        sys.stderr.write("hint: a DSMR CRC covers the meter's CR LF line ends, and this input has no CR: "
+                         "were they changed (an editor, a copy from a web page, git)?\n")
     left = unfinished(dec)
     if left is not None:
         sys.stderr.write("error: %s\n" % left)
@@ -208,9 +244,28 @@ def main(argv=None):
     elif not dec.telegrams and not dec.errors.total():
         # Nothing counted either: without a word the exit status alone said it.
         sys.stderr.write("error: no frame found in %d bytes (HDLC 7E, M-Bus 68, DSMR \"/\", or a bare "
-                         "APDU 0F/DB/DC/DD/E0): is this a capture of the meter's port?\n" % size)
+                         "APDU 0F/DB/DC/DD/E0): %s\n" % (size, "it looks like hex text: add --hex" if hex_text and size
+                                                        else "is this a capture of the meter's port?"))
     return EXIT_OK if dec.telegrams else EXIT_NOTHING
 
 
+def run():
+    """main() as a command: a reader that goes away (``| head``) ends it quietly, as it
+    ends other Unix tools; an output that cannot be written is one error line."""
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_NOTHING
+    except OSError as e:
+        if e.filename is not None:
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.stderr.write("error: cannot write the output: %s\n" % (e.strerror or e))
+        return EXIT_USAGE
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

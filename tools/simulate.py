@@ -200,8 +200,7 @@ class Simulator:
         deadline = time.monotonic()
         while not self._stop.is_set() and self._client is client:
             if self.count is not None and self.sent >= self.count:
-                time.sleep(0.05)
-                continue
+                break  # done: the connection is closed, so a reader sees the end
             data = push_bytes(self.next_push, self.framing, self.key, self.auth_key, self.minute_every)
             try:
                 client.sendall(data)
@@ -228,18 +227,54 @@ def main(argv=None):
     p.add_argument("--fast", action="store_true", help="same as --interval 0.05")
     p.add_argument("--minute-every", type=int, default=MINUTE_EVERY,
                    help="send the minute list with every Nth push")
-    p.add_argument("--count", type=int, default=None, help="stop after this many pushes")
+    p.add_argument("--count", type=int, default=None,
+                   help="send this many pushes, then close the connection and exit")
     args = p.parse_args(argv)
-    sim = Simulator(args.port, args.framing, args.key, args.auth_key,
-                    0.05 if args.fast else args.interval, args.minute_every, args.count).start()
+    keys = _checked(p, args)
+    try:
+        sim = Simulator(args.port, args.framing, keys[0], keys[1],
+                        0.05 if args.fast else args.interval, args.minute_every, args.count).start()
+    except OSError as e:
+        p.error("argument --port: cannot listen on 127.0.0.1:%d: %s" % (args.port, e.strerror or e))
     print("simulate: meter on tcp://127.0.0.1:%d (%s, 5 s list every %.2f s)" % (sim.port, args.framing, sim.interval))
     sys.stdout.flush()
     try:
-        while True:
-            time.sleep(3600)
+        while args.count is None or sim.sent < args.count or sim.connections == 0 or sim._client is not None:
+            time.sleep(0.1)
     except KeyboardInterrupt:
-        sim.stop()
+        pass
+    sim.stop()
     return 0
+
+
+def _checked(parser, args):
+    """The keys as 32 hex digits (written as the configuration takes them); the numbers in
+    range. Unchecked, a bad key or --minute-every 0 passed here and killed the server
+    thread at the first client, which then waited with no byte."""
+    import os
+
+    firmware = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware")
+    if firmware not in sys.path:
+        sys.path.insert(0, firmware)
+    import config
+
+    keys = []
+    for option, text in (("--key", args.key), ("--auth-key", args.auth_key)):
+        try:
+            keys.append(config.key_hex(option, text))
+        except config.ConfigError as e:
+            parser.error("argument %s: %s" % (option, e.message))
+    if not keys[0]:
+        parser.error("argument --key: the simulated meter encrypts: give a key")
+    if not 0 < args.port < 65536:
+        parser.error("argument --port: must be between 1 and 65535")
+    if args.interval <= 0:
+        parser.error("argument --interval: must be more than 0 seconds")
+    if args.minute_every < 1:
+        parser.error("argument --minute-every: must be 1 or more")
+    if args.count is not None and args.count < 1:
+        parser.error("argument --count: must be 1 or more")
+    return keys
 
 
 if __name__ == "__main__":

@@ -27,7 +27,10 @@ def ended(decoder):
         framer._lock = stream._BARE
         return decoder.feed(b"")
     if framer._way == stream._DSMR:
-        return decoder.feed(b"\r\n")
+        out = decoder.feed(b"\r\n")
+        if not out and framer._end - framer._start >= 2:
+            framer._end -= 2  # still no whole telegram: the line end was ours, not the input's
+        return out
     return []
 
 

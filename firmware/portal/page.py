@@ -110,7 +110,7 @@ def _meter(out, values, errors, secrets):
     select = '<select id="meter" name="meter">%s</select>' % _options(pairs, preset)
     _row(out, "meter", "Meter", select, errors, "The customer port settings follow from it.")
     # No pattern: the browser's "match the requested format" does not say that a pasted
-    # space or dash is the trouble, and the device takes those (config._key_hex).
+    # space or dash is the trouble, and the device takes those (config.key_hex).
     key_extra = ' maxlength="128" spellcheck="false" autocapitalize="off"'
     for name, label in _KEYS:
         _row(out, name, label, _secret(name, secrets.get(name), key_extra), errors,

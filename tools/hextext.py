@@ -1,0 +1,138 @@
+"""Hex text as people paste it -> bytes, for ``tools/decode.py --hex``.
+
+Captures reach a user as hex in many shapes: ``xxd -p`` and Wireshark's "copy as hex
+stream" (digits only), but as often the dumps of ``xxd``, ``hexdump -C``, ``od -A x -t x1``
+and ``tshark -x`` (an offset column, then the bytes, then the bytes as text), serial
+terminal logs (a time stamp or "RX:" before the bytes), C arrays (``0x7E, 0xA0``) and bytes
+joined by colons or dashes. Each line is read so:
+
+1. a byte-order mark, a ``|...|`` text column and ``0x`` prefixes go; commas, braces and
+   semicolons are spaces; bytes joined by ":" or "-" are split (a run of four at least, so
+   that a time stamp "12:34:56" stays one, unless another line has such a run);
+2. leading words that are no hex (a time stamp, "RX:") go, and so does a first word that
+   ends in ":" (xxd's offset) or that is longer than the words after it (an offset column);
+3. the bytes are the words of hex digits that follow, up to a run of two spaces after
+   which the line holds as many characters as bytes were read (the text column), or up to
+   the first word that is no hex, if two spaces set it off (one space: a typo, refused).
+
+Words may be single bytes ("7E"), groups ("7ea0 8ace", as xxd writes them), or one long run.
+When most words that look like hex are written ``0x..`` (a C array, ``xxd -i``), only those
+are read: the declaration around them holds "= 751;" too.
+``hexdump`` without ``-C`` writes 16-bit words with their bytes swapped: refused with a
+hint, as is anything that leaves an odd number of digits. Errors name the line.
+"""
+
+_HEX = "0123456789abcdefABCDEF"
+
+
+class HexTextError(ValueError):
+    """The text is no hex this module reads; the message names the line."""
+
+
+def _is_hex(word):
+    return word != "" and all(c in _HEX for c in word)
+
+
+def _split_bytes(word, fewest):
+    # "7E:A0:8A:CE" or "7E-A0-8A-CE": bytes joined by a separator; ``fewest`` of them (four
+    # unless the text has such runs elsewhere, so that a time stamp "12:34:56" stays one).
+    for sep in ":-":
+        parts = word.split(sep)
+        if len(parts) >= fewest and all(len(p) == 2 and _is_hex(p) for p in parts):
+            return parts
+    return [word]
+
+
+def _without_text_column(line):
+    # hexdump -C ends a line with "|text|"; xxd and tshark with the text after two spaces
+    # or more, one character per byte.
+    bar = line.find("  |")
+    if bar >= 0 and line.rstrip().endswith("|"):
+        return line[:bar]
+    cut = line.rfind("  ")
+    while cut > 0:
+        head = line[:cut]
+        digits = sum(len(w.rstrip(":")) for w in _hex_words(head) if _is_hex(w.rstrip(":")))
+        digits -= _offset_digits(head)
+        # The column as written, or as an editor left it (trailing spaces cut).
+        if digits and digits in (2 * len(line[cut + 2 :]), 2 * len(line[cut:].strip())):
+            return head
+        cut = line.rfind("  ", 0, cut + 1)  # overlapping: a column that opens with a space
+    return line
+
+
+def _offset_digits(head):
+    # Digits of an offset column at the start of a dump line (counted apart from the bytes).
+    words = head.split()
+    if len(words) < 2 or not _is_hex(words[0].rstrip(":")):
+        return 0
+    return len(words[0].rstrip(":")) if words[0].endswith(":") or len(words[0]) > len(words[1]) else 0
+
+
+def _words(text):
+    return text.replace(",", " ").replace("{", " ").replace("}", " ").replace(";", " ").split()
+
+
+def _hex_words(text, fewest=4):
+    words = []
+    for word in _words(text):
+        if word[:2] in ("0x", "0X"):
+            word = word[2:]
+        words.extend(_split_bytes(word, fewest))
+    return words
+
+
+def _line_bytes(line, number, fewest):
+    words = _hex_words(_without_text_column(line), fewest)
+    while words and not _is_hex(words[0].rstrip(":")):
+        words.pop(0)  # a time stamp, "RX:", a line number
+    if len(words) > 1 and len(words[0]) == 7 and len(words[1]) == 4 and not words[0].endswith(":"):
+        raise HexTextError("line %d looks like hexdump's or od -x's default output, whose 16-bit words "
+                           "swap their bytes: use hexdump -C, xxd or xxd -p" % number)
+    if words and words[0].endswith(":"):
+        words.pop(0)  # xxd's offset
+    elif len(words) > 1 and len(words[0]) > len(words[1]) and len(words[1]) in (2, 4):
+        words.pop(0)  # an offset column: hexdump -C, od -A x -t x1, tshark -x
+    digits = []
+    for word in words:
+        if not _is_hex(word):
+            break
+        digits.append(word)
+    rest = words[len(digits):]
+    if digits and rest and not line[: line.rfind(rest[0])].endswith("  "):
+        # Past the bytes, a text column stands two spaces off; one space off, it is a typo.
+        raise HexTextError("line %d: %r is no hex" % (number, rest[0]))
+    return "".join(digits)
+
+
+def _c_array_bytes(line):
+    # Only the words written 0x..: the declaration around them ("unsigned char x[] = {",
+    # "x_len = 751;") holds words that would read as hex too.
+    return "".join(w[2:] for w in _words(line) if w[:2] in ("0x", "0X") and _is_hex(w[2:]))
+
+
+def parse(text):
+    """Bytes of hex ``text`` (str) in any of the shapes above; raises HexTextError."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    # C-array mode when words written 0x.. are most of those that look like hex: a dump's
+    # text column may hold "0x" once or twice, a C declaration holds "= 751;" too.
+    prefixed = sum(1 for w in _words(text) if w[:2] in ("0x", "0X"))
+    c_array = prefixed > 1 and 2 * prefixed >= sum(1 for w in _hex_words(text) if _is_hex(w))
+    # Bytes joined by colons: once a line has a run of four, a shorter one (the last line's)
+    # is such a run too.
+    fewest = 2 if any(len(_split_bytes(w, 4)) > 1 for w in text.split()) else 4
+    digits = []
+    offsets = None
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split()
+        if len(words) == 1 and offsets is not None and len(words[0]) == offsets and _is_hex(words[0]):
+            continue  # od's and hexdump's last line: the offset after the last byte, alone
+        if len(words) > 1 and _is_hex(words[0].rstrip(":")) and len(words[0]) > 4:
+            offsets = len(words[0].rstrip(":"))
+        digits.append(_c_array_bytes(line) if c_array else _line_bytes(line, number, fewest))
+    text = "".join(digits)
+    if len(text) % 2:
+        raise HexTextError("an odd number of hex digits (%d): is one missing? (xxd -p writes the "
+                           "plain form)" % len(text))
+    return bytes.fromhex(text)
