@@ -9,7 +9,7 @@ CONFIG   ?= tools/run-config.json
 BOARD    ?= esp32-devkit
 PORT     ?=
 
-.PHONY: venv test run bench mpy deploy console flash capture typecheck clean
+.PHONY: venv test run bench mpy deploy console flash capture typecheck clean help
 
 venv: $(STAMP)
 
@@ -50,7 +50,12 @@ flash: venv
 	$(PY) tools/deploy.py flash --board $(BOARD) --port "$(PORT)" --firmware "$(FIRMWARE)"
 
 capture: venv
-	$(PY) tools/deploy.py capture --port "$(PORT)" $(if $(OUT),--out $(OUT)) $(if $(BAUD),--baud $(BAUD)) $(if $(PARITY),--parity $(PARITY)) $(if $(SECONDS),--seconds $(SECONDS))
+	$(PY) tools/deploy.py capture --port "$(PORT)" $(if $(OUT),--out $(OUT)) $(if $(BAUD),--baud $(BAUD)) $(if $(PARITY),--parity $(PARITY)) $(if $(BITS),--bits $(BITS)) $(if $(SECONDS),--seconds $(SECONDS))
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
+
+# The targets and their options, from the README's table (one place to keep them).
+help:
+	@sed -n '/<!-- section: development -->/,/<!-- \/section: development/p' README.md | grep '^| `make' | \
+		sed -e 's/^| `//' -e 's/` | /\n    /' -e 's/ |$$//'

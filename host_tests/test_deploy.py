@@ -224,6 +224,11 @@ def test_a_config_the_firmware_would_refuse_is_refused_before_touching_the_devic
     done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config",
                    str(tmp_path / "missing.json"))
     assert done.returncode == 2 and "does not exist" in done.stderr
+    # Valid on unix (make run's kind), refused by the device's board at every start.
+    unix = tmp_path / "unix.json"
+    unix.write_text(json.dumps({"meter": {"source": "tcp://127.0.0.1:7000"}}))
+    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(unix))
+    assert done.returncode == 2 and "meter.source" in done.stderr and '"uart"' in done.stderr
 
 
 def test_a_serial_port_that_does_not_exist_is_named():

@@ -112,6 +112,26 @@ def test_capture_writes_the_meter_bytes_exactly_as_received(tmp_path):
         assert f.read() == sent
 
 
+def test_capture_opens_a_dsmr_2_2_line_as_7e1(tmp_path):
+    # 8 data bits were fixed: a 7E1 meter's telegram came out with its parity bits as bit 7,
+    # which nothing decodes (found by a black-box test of the tools).
+    opened = []
+
+    class Link:
+        def read(self, n):
+            return b""
+
+        def close(self):
+            pass
+
+    def opener(port, **settings):
+        opened.append(settings)
+        return Link()
+
+    serialports.capture("/dev/null", str(tmp_path / "c.bin"), 9600, "E", seconds=0.01, opener=opener, bits=7)
+    assert (opened[0]["bytesize"], opened[0]["parity"], opened[0]["stopbits"]) == (7, "E", 1)
+
+
 def test_a_capture_file_is_what_tools_decode_reads(tmp_path, corpus):
     """The file format is plain bytes: a capture of a real E450 push (EKZ) decodes."""
     entry = corpus["ch-e450-ekz-2021-gbt"]

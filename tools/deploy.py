@@ -4,7 +4,7 @@
     deploy.py deploy  --board B --port P [--dry-run] [--config F]
     deploy.py console --port P
     deploy.py flash   --port P --firmware F [--board B] [--dry-run]
-    deploy.py capture --port P [--out F] [--baud N] [--parity N|E|O] [--seconds S]
+    deploy.py capture --port P [--out F] [--baud N] [--bits 8|7] [--parity N|E|O] [--seconds S]
 
 The device layout mirrors firmware/: ``decoder/hdlc.py`` becomes ``:decoder/hdlc.mpy``;
 ``main.py`` (and ``boot.py``) stay source, because MicroPython only runs those two as ``.py``.
@@ -159,9 +159,14 @@ def check_config(path):
     import config as fwconfig
 
     try:
-        fwconfig.validate(cfg)
+        cfg = fwconfig.validate(cfg)
     except fwconfig.ConfigError as e:
         raise DeployError("config %s: %s" % (path, e))
+    if cfg["meter"]["source"] != "uart":
+        # A `make run` configuration (tcp://, a file): valid on unix, refused by the device's
+        # board at every start, so the dongle would read nothing.
+        raise DeployError("config %s: meter.source is %r; on the device it must be \"uart\""
+                          % (path, cfg["meter"]["source"]))
 
 
 def check_probe(output, board):
@@ -264,10 +269,10 @@ def cmd_flash(args):
 def cmd_capture(args):
     port = serialports.resolve(args.port)
     out = args.out or time.strftime("capture-%Y%m%d-%H%M%S.bin")
-    print("recording %s at %d baud 8%s1 into %s for %g s (Ctrl-C stops early); decode it with "
-          "`.venv/bin/python tools/decode.py %s`" % (port, args.baud, args.parity, out,
+    print("recording %s at %d baud %d%s1 into %s for %g s (Ctrl-C stops early); decode it with "
+          "`.venv/bin/python tools/decode.py %s`" % (port, args.baud, args.bits, args.parity, out,
                                                      args.seconds, out))
-    serialports.capture(port, out, args.baud, args.parity, args.seconds)
+    serialports.capture(port, out, args.baud, args.parity, args.seconds, bits=args.bits)
     return 0
 
 
@@ -300,6 +305,8 @@ def parser():
     s.add_argument("--baud", type=int, default=9600, help="9600 (SiL, config default), "
                    "2400 (M-Bus), 115200 (DSMR P1)")
     s.add_argument("--parity", choices=("N", "E", "O"), default="N")
+    s.add_argument("--bits", type=int, choices=(8, 7), default=8,
+                   help="data bits: 7 with --parity E for DSMR 2.2/3 meters (7E1)")
     s.add_argument("--seconds", type=float, default=120.0,
                    help="how long (default 120 s: two pushes of a once-a-minute list)")
     s.set_defaults(func=cmd_capture)

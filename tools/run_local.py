@@ -49,6 +49,12 @@ def _start_simulator(meter):
     sim = simulate.Simulator(int(port), key=meter["key"] or simulate.DEFAULT_KEY,
                              auth_key=meter["auth_key"] or simulate.DEFAULT_AUTH_KEY).start()
     print("run: meter simulator on tcp://127.0.0.1:%d (pushes every %d s)" % (sim.port, sim.interval))
+    if not meter["key"]:
+        # Its pushes are ciphered with its own keys, which the gateway does not have: every one
+        # would count as an authentication error, and no reading would come out.
+        print("run: the config has no meter.key, so the simulator's pushes will not decode: give it "
+              "the simulator's, meter.key %s and meter.auth_key %s (tools/run-config.json has them)"
+              % (simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY))
     return sim
 
 

@@ -65,7 +65,7 @@ def resolve(port, found=None):
     raise PortError("several serial ports found, pass PORT=… to pick one; " + _listing(found))
 
 
-def capture(port, out, baud, parity, seconds, max_bytes=None, opener=None):
+def capture(port, out, baud, parity, seconds, max_bytes=None, opener=None, bits=8):
     """Copy raw bytes from ``port`` to the file ``out`` for ``seconds`` (or until Ctrl-C).
 
     The file holds the bytes exactly as received, nothing added: tools/decode.py reads it as a
@@ -75,7 +75,7 @@ def capture(port, out, baud, parity, seconds, max_bytes=None, opener=None):
         import serial
 
         opener = serial.serial_for_url
-    link = opener(port, baudrate=baud, parity=parity, bytesize=8, stopbits=1,
+    link = opener(port, baudrate=baud, parity=parity, bytesize=bits, stopbits=1,
                   timeout=READ_TIMEOUT_S)
     total = 0
     deadline = time.monotonic() + seconds
