@@ -170,10 +170,10 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
         return out  # flags: Home Assistant shows them as they are
     if not unit:
         # Statistics only of a quantity: not of an abstract code (A = 0: a tariff, a device
-        # type), an id or status word (C 0 or 96-99: a Kamstrup's 1-1:0.0.1, an EasyMeter's
-        # 1-0:96.5.5), nor a positional value of an unnamed list ("#3", no A-B:), which can
-        # be a number in one push and text in another (Home Assistant then refuses it).
-        # C 96 and up: ids, status words, lists, manufacturers' codes.
+        # type), an id, status word, list or manufacturer's code (C 0, or 96 and up: a
+        # Kamstrup's 1-1:0.0.1, an EasyMeter's 1-0:96.5.5), nor a positional value of an
+        # unnamed list ("#3", no A-B:), which can be a number in one push and text in
+        # another (Home Assistant then refuses it).
         try:
             (a, _), cde = _split(code)
             c = int(cde[0])
