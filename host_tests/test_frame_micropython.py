@@ -224,3 +224,29 @@ def test_a_start_in_the_middle_of_a_frame_leaves_only_the_lines_own_framing_load
                                  input_bytes=(capture(CORPUS[ident]).hex() + "\n").encode())
         assert result.returncode == 0, (ident, result.stderr.decode()[-800:])
         assert result.stdout.decode().strip() == own, ident
+
+
+NOISE_AFTER_A_FRAME = """
+import sys, gc
+from decoder import stream
+from decoder.errors import ErrorLog
+frame = bytes.fromhex(sys.stdin.readline().strip())
+fr = stream.Framer(ErrorLog())
+good = 0
+for noise in (b"", b"\\xdc\\x40\\x11", b"\\x0f\\x00", b"\\xdb\\x08", b"\\xe0\\x40"):
+    fr.feed(frame + noise + frame)
+    while fr.next() is not None:
+        good += 1
+print(good, "decoder.bare" in sys.modules)
+"""
+
+
+def test_a_bare_start_byte_after_a_good_frame_does_not_keep_bare_loaded():
+    # A soak of a noisy line: DC 40 11 right after a good HDLC frame loaded bare.py (a
+    # bare APDU may follow a frame in sync), and the next good HDLC frame, the line's own
+    # framing, left it loaded for good: ~5 kB live, and a fragmented heap at the floor.
+    frame = capture(CORPUS["ch-am550-tasmota-3frames"])
+    result = run_micropython(["-c", NOISE_AFTER_A_FRAME], heapsize="256k", compiled=True,
+                             input_bytes=(frame.hex() + "\n").encode())
+    assert result.returncode == 0, result.stderr.decode()[-800:]
+    assert result.stdout.decode().split() == ["10", "False"]

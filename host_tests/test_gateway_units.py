@@ -497,6 +497,60 @@ def test_a_memory_error_reading_the_meter_costs_one_session_not_the_reader_task(
     assert store.frame_counter == 2  # push 0: the 5 s list and the minute list
 
 
+def test_a_reader_that_finds_no_heap_chunk_after_chunk_makes_the_gateway_unhealthy(monkeypatch):
+    # A soak at the heap floor: after a run of chunks lost for lack of heap, nothing more
+    # was ever decoded, though no task ended: a dongle that serves nothing, and a watchdog
+    # still fed. Now the streak marks the gateway unhealthy, and the watchdog restarts it.
+    import asyncio
+
+    from app import reader as reader_module
+    from app.app import App
+
+    data = simulate.push_bytes(0, "hdlc")
+
+    class Meter:
+        chunks = 0
+
+        async def readinto(self, buf):
+            Meter.chunks += 1
+            await asyncio.sleep(0)
+            buf[:len(data)] = data
+            return len(data)
+
+        def close(self):
+            pass
+
+    class Board:
+        async def open_meter(self, source, baud, line="8N1"):
+            return Meter()
+
+    reader = MeterReader(Board(), "tcp://x:1", 9600, Decoder(simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY),
+                         Store(), log=lambda m: None)
+    reader._buf = bytearray(len(data))
+    reader._view = memoryview(reader._buf)
+    gateway = App.__new__(App)  # only healthy() is asked: its tasks and its reader
+    gateway._tasks, gateway.reader = [], reader
+
+    def short_of_heap(chunk):
+        raise MemoryError("a fragmented heap")
+
+    async def main(chunks):
+        task = asyncio.create_task(reader.run())
+        while Meter.chunks < chunks:
+            await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        task.cancel()
+
+    monkeypatch.setattr(reader, "handle", short_of_heap)
+    asyncio.run(main(reader_module.STUCK_AFTER - 1))
+    assert gateway.healthy()  # a few lost chunks: the decoder resyncs on the next frame
+    asyncio.run(main(reader_module.STUCK_AFTER + 1))
+    assert not gateway.healthy()
+    monkeypatch.undo()
+    asyncio.run(main(reader_module.STUCK_AFTER + 3))  # one chunk decoded ends the streak
+    assert gateway.healthy() and reader.memory_streak == 0
+
+
 def test_a_source_that_opens_but_gives_no_byte_is_retried_with_a_growing_backoff(monkeypatch):
     # On MicroPython asyncio.open_connection returns before the connect is done: a refused
     # TCP source "opens", then its first read ends. Taken for a working port, it reset the

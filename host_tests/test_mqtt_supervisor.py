@@ -184,6 +184,32 @@ def test_a_session_longer_than_half_the_tick_period_counts_as_long():
     assert int(out.stdout.decode().split()[0]) >= 10, out.stdout.decode()  # with backoff: 3-6
 
 
+FAILING_IMPORT = '''
+import builtins
+_import = builtins.__import__
+_failed = []
+def _short_of_memory(name, *args):
+    # The first import of the connect helper finds no heap, as in a soak at the floor.
+    if name == "app" and args and args[2] and "mqtt_connect" in args[2] and not _failed:
+        _failed.append(1)
+        raise MemoryError("memory allocation failed, allocating 640 bytes")
+    return _import(name, *args)
+builtins.__import__ = _short_of_memory
+'''
+
+
+def test_no_heap_to_load_the_connect_helper_is_one_failed_connect():
+    # It ended the MQTT task for good (a soak at 176k): the import stood above the try.
+    broker = FakeBroker(b"\x20\x02\x00\x00")
+    try:
+        out = run_micropython(["-c", FAILING_IMPORT + SCRIPT % (broker.port, 1.5)])
+    finally:
+        broker.close()
+    assert out.returncode == 0, out.stderr.decode()
+    connects, done, _ = out.stdout.decode().split(" ", 2)
+    assert done == "False" and int(connects) >= 1, out.stdout.decode()
+
+
 def test_without_a_host_mqtt_is_off_but_the_task_stays_alive():
     out = run_micropython(["-c", (SCRIPT % (1, 0.3)).replace('"host": "127.0.0.1"', '"host": ""')])
     assert out.returncode == 0, out.stderr.decode()

@@ -287,7 +287,7 @@ SHORT_OF_MEMORY = """
 import asyncio, asyncio.stream
 from web import server
 from web.server import HttpServer, response
-faults = {"read": 0, "answer": 0, "close": 0, "close_skip": 0}
+faults = {"read": 0, "answer": 0, "close": 0, "close_skip": 0, "close_call": 0}
 
 def failing(name, real):
     def call(*args):
@@ -299,6 +299,7 @@ def failing(name, real):
 
 server.read_request = failing("read", server.read_request)
 server.error_response = failing("answer", server.error_response)
+server._close = failing("close_call", server._close)  # no heap for the coroutine itself
 real_wait_closed = asyncio.stream.Stream.wait_closed
 async def wait_closed(self):
     if faults["close_skip"]:  # the /fault request's own connection
@@ -358,6 +359,13 @@ class TestShortOfMemory:
         # stayed open: the client waited for its timeout, the ESP32 lost one of 10 sockets.
         inject(short_of_memory, close=1, close_skip=1)
         assert status_of(raw_exchange(short_of_memory, GET_HELLO, timeout=5, shutdown=False)) == 200
+
+    def test_no_heap_even_to_start_closing_still_closes_the_socket(self, short_of_memory):
+        # Calling _close makes a coroutine; with no room for it the task ended there and the
+        # socket stayed in CLOSE-WAIT for good (a soak at the heap floor left 11).
+        inject(short_of_memory, close_call=2)  # the /fault request's own close, then this one's
+        assert status_of(raw_exchange(short_of_memory, GET_HELLO, timeout=5, shutdown=False)) == 200
+        assert get_json(short_of_memory, "/hello")[0] == 200
 
 
 REBIND = """

@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover
 from app import VERSION
 from app.clock import now, ticks_diff, ticks_ms
 from app.mqtt import MqttPublisher
-from app.reader import MeterReader
+from app.reader import STUCK_AFTER, MeterReader
 from app.snapshot import SnapshotWriter
 from app.store import Store
 
@@ -146,11 +146,12 @@ class App:
         return self._uptime_ms // 1000
 
     def healthy(self):
-        """Every task still running (a crashed task stops the watchdog feed)."""
+        """Every task still running (a crashed task stops the watchdog feed), and the
+        reader not stuck for lack of heap (reader.STUCK_AFTER)."""
         for task in self._tasks:
             if task.done():
                 return False
-        return True
+        return self.reader.memory_streak < STUCK_AFTER
 
     async def run(self):
         self.log("meterlink %s on %s, device %s" % (VERSION, self.board.name, self.cfg["device_id"]))

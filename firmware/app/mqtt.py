@@ -162,10 +162,12 @@ class MqttPublisher:
                 await asyncio.sleep(BACKOFF_FIRST)
                 continue
             failure = None
-            from app import mqtt_connect  # dropped once connected or failed
-
             try:
                 self._client = self._new_client()  # first: _fail closes the socket it holds
+                # Dropped once connected or failed. Imported in here: a MemoryError while
+                # loading it is one failed connect (it ended the MQTT task for good).
+                from app import mqtt_connect
+
                 sock = await mqtt_connect.open_socket(self.cfg["host"], self.cfg["port"], CONNECT_TIMEOUT,
                                                       self.board and self.board.name_server())
                 await mqtt_connect.handshake(self._client, sock, CONNECT_TIMEOUT)

@@ -23,6 +23,11 @@ READ_SIZE = 256
 # so a meter without power does not fill a log.
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 60
+# Chunks in a row that found no heap to be decoded in: a heap that fragmented beyond
+# recovering by itself (a soak at the floor decoded nothing more after such a run, though
+# it had 18 kB free). The gateway then calls itself unhealthy: the ESP32's watchdog
+# restarts it with a whole heap.
+STUCK_AFTER = 50
 
 
 class MeterReader:
@@ -41,6 +46,7 @@ class MeterReader:
         self.connects = 0
         self.bytes_read = 0
         self.memory_errors = 0
+        self.memory_streak = 0  # chunks in a row lost for lack of heap
         self._tell_at = 1  # the decoder's error count at which the log hears of them next
         self._buf = bytearray(READ_SIZE)
         self._view = memoryview(self._buf)
@@ -96,10 +102,12 @@ class MeterReader:
             self.bytes_read += n
             try:
                 self.handle(view[:n])
+                self.memory_streak = 0
             except MemoryError:
                 # A fragmented heap loses this chunk (the decoder resyncs on
                 # the next frame); the reader itself must keep running.
                 self.memory_errors += 1
+                self.memory_streak += 1
                 gc.collect()
                 self.log("meter: out of memory decoding a chunk (%d so far)" % self.memory_errors)
 

@@ -273,7 +273,11 @@ class Framer:
         if way == _FILL or (way == _HDLC and self._hdlc.start < 0):
             return _AGAIN  # fill: neither good nor bad
         self._sync = True
-        if way != self._lock and way != _BARE:
+        if way != _BARE and (way != self._lock or self._bare is not None):
+            # Also on the line's own framing: a bare start byte right after a good frame
+            # (noise, or a line changing to bare APDUs) loads bare.py, which stayed for
+            # good once the next frame was the line's again (~5 kB live; a soak of a noisy
+            # line fragmented the heap that way).
             self._shed(way)
         self._lock = way
         self._hunted = 0

@@ -199,10 +199,18 @@ class HttpServer:
         except (OSError, EOFError, asyncio.TimeoutError):
             pass  # the client went away or stopped reading: nobody to answer
         except MemoryError:
-            await _out_of_memory(writer)
+            try:
+                await _out_of_memory(writer)
+            except MemoryError:
+                pass  # not even its coroutine found room: the connection is closed below
         finally:
             self.clients -= 1
-            await _close(writer)
+            try:
+                await _close(writer)
+            except MemoryError:
+                # Calling _close makes a coroutine: with no heap for it, the socket stayed
+                # open for good (a soak at the floor left 11 in CLOSE-WAIT).
+                _close_socket(writer)
 
     async def _exchange(self, reader, writer):
         peer = peer_address(writer.get_extra_info("peername"))
@@ -298,9 +306,13 @@ async def _close(writer):
     except (OSError, MemoryError):
         # MicroPython closes the socket in wait_closed: if that failed for lack of heap,
         # close it here (no allocation), or the socket stays open for good (lwIP has 10).
-        sock = getattr(writer, "s", None)
-        if sock is not None:
-            try:
-                sock.close()
-            except OSError:
-                pass
+        _close_socket(writer)
+
+
+def _close_socket(writer):
+    sock = getattr(writer, "s", None)
+    if sock is not None:
+        try:
+            sock.close()
+        except OSError:
+            pass
