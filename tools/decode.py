@@ -81,10 +81,11 @@ class PrintingErrorLog(ErrorLog):
     def __init__(self, stream):
         ErrorLog.__init__(self)
         self._stream = stream
+        self.dsmr_crc = False  # whether a DSMR telegram failed its CRC
 
     def count(self, kind, message):
         ErrorLog.count(self, kind, message)
-        self.dsmr_crc = getattr(self, "dsmr_crc", False) or "DSMR CRC" in message
+        self.dsmr_crc = self.dsmr_crc or "DSMR CRC" in message
         self._stream.write("error: %s: %s\n" % (kind, message))
         self._stream.flush()
 
@@ -230,7 +231,7 @@ def main(argv=None):
 
     for telegram in ended(dec):
         out.write(decoder.telegram_json(telegram) + "\n")
-    if getattr(dec.errors, "dsmr_crc", False) and not carriage_return:
+    if dec.errors.dsmr_crc and not carriage_return:
         sys.stderr.write("hint: a DSMR CRC covers the meter's CR LF line ends, and this input has no CR: "
                          "were they changed (an editor, a copy from a web page, git)?\n")
     left = unfinished(dec)

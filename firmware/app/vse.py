@@ -32,6 +32,8 @@ from app.clock import EPOCH_OFFSET
 # An MQTT topic level built from meter data is cut to this length; meter ids
 # are 8-16 characters, anything longer is not an id.
 MAX_ID = 32
+# The codes that name the meter, in the reference's order of preference (see above).
+_ID_CODES = ("0-0:42.0.0",) + tuple("0-0:96.1.%d" % e for e in range(10))
 
 # The units the form knows (lower-cased), and the prefixes a meter may put before them.
 _UNITS = ("w", "wh", "var", "varh", "va", "vah", "v", "a", "hz")
@@ -46,7 +48,7 @@ def short_code(code):
 
 def meter_id(store, fallback):
     """The meter's own id from the snapshot (topic-safe), else ``fallback``."""
-    for code in ["0-0:42.0.0"] + ["0-0:96.1.%d" % e for e in range(10)]:
+    for code in _ID_CODES:
         value = store.value(code)
         if isinstance(value, str) and value:
             clean = "".join([c for c in value if c.isalpha() or c.isdigit() or c in "-_"])
