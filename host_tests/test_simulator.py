@@ -18,6 +18,7 @@ import simframes as sf
 import simulate
 from decoder import Decoder
 from decoder_support import decode_all
+from gateway_support import free_port
 
 
 def hdlc_frames(data):
@@ -104,10 +105,7 @@ def test_the_server_paces_pushes_and_restarts_per_connection():
 
 
 def test_the_command_line_starts_a_server(tmp_path):
-    port = socket.socket()
-    port.bind(("127.0.0.1", 0))
-    number = port.getsockname()[1]
-    port.close()
+    number = free_port()
     proc = subprocess.Popen([sys.executable, "tools/simulate.py", "--port", str(number), "--fast", "--framing", "mbus"],
                             stdout=subprocess.PIPE)
     try:
@@ -122,7 +120,7 @@ def test_the_command_line_starts_a_server(tmp_path):
 def test_count_sends_that_many_pushes_then_closes_and_exits():
     # It went quiet with the connection open and the process running: a reader that reads
     # to the end waited for ever.
-    number = _free_port()
+    number = free_port()
     proc = subprocess.Popen([sys.executable, "tools/simulate.py", "--port", str(number), "--fast", "--count", "3",
                              "--key", "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF"], stdout=subprocess.PIPE)
     try:
@@ -152,11 +150,3 @@ def test_bad_arguments_are_refused_naming_the_option(args, said):
     # Unchecked, the server thread died at the first client, which then got no byte.
     done = subprocess.run([sys.executable, "tools/simulate.py"] + args, capture_output=True, timeout=20)
     assert done.returncode == 2 and ("argument %s" % said).encode() in done.stderr
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    number = s.getsockname()[1]
-    s.close()
-    return number
