@@ -86,12 +86,13 @@ class Broker:
 class Subscriber:
     """paho-mqtt client recording every message (retained ones included)."""
 
-    def __init__(self, port, topics=("#",)):
+    def __init__(self, port, topics=("#",), name="test-sub"):
         import paho.mqtt.client as mqtt
 
         self.messages = []  # (topic, payload bytes, retain, monotonic time)
         self.lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-sub-%d" % os.getpid())
+        # One client id per name and process: a broker drops a client whose id another takes.
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="%s-%d" % (name, os.getpid()))
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, u, f, rc, p=None: [c.subscribe(t) for t in topics]
         self.client.connect("127.0.0.1", port)

@@ -22,7 +22,7 @@ import asyncio
 from portal import lan
 from web.server import HttpServer
 srv = HttpServer(%d, "127.0.0.1")
-lan.mount(srv, %r, "meterlink-test", restart=lambda: print("RESTART"))
+lan.mount(srv, %r, "meterlink-test", restart=lambda saved: print("RESTART"))
 """
 
 

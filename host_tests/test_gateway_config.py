@@ -138,9 +138,17 @@ def test_a_saved_prefix_is_stored_and_the_gateway_restarts_into_it(running):
     new_topic = "home/meter/%s/state" % DEVICE
     wait_until(lambda: sub.on(new_topic), 30, what=lambda: new_topic + "\n" + gw.log())
     assert gw.alive()
-    # The old availability topic says so: a clean disconnect sends no last will.
-    assert sub.on("meterlink/%s/availability" % DEVICE)[-1][1] == b"offline"
+    # The topics the gateway moved away from are emptied on the broker (an empty retained
+    # message deletes the retained one), not left with a snapshot nobody updates any more.
+    for old in ("meterlink/%s/state" % DEVICE, "meterlink/%s/availability" % DEVICE):
+        assert sub.last(old) == b""
     assert sub.on("home/meter/%s/availability" % DEVICE)[-1][1] == b"online"
+    late = Subscriber(port, name="late-sub")  # what a client connecting now is handed
+    try:
+        wait_until(lambda: late.on(new_topic), 10, what="the new retained state")
+        assert not [t for t in late.topics() if t.startswith("meterlink/")]
+    finally:
+        late.close()
     assert "restarting" in gw.log()
     status, _, body = client("GET", "/api/v1/status")
     assert status == 200 and json.loads(body)["telegrams"] >= 1  # a fresh gateway decoding

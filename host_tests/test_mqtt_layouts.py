@@ -52,7 +52,8 @@ def test_vse_layout_publishes_dt_group_meter_ds_with_short_obis_keys(tmp_path, b
                 assert doc[short] == pytest.approx(item["value"]), short
             else:  # the meter's id and message text: no electricity readings
                 assert short not in doc
-        assert not [t for t in sub.topics() if t.startswith("homeassistant/")]
+        # Discovery off: its topics get only empty messages, which remove what a broker kept.
+        assert not [m for m in sub.messages if m[0].startswith("homeassistant/") and m[1]]
         gw.stop()
         sub.close()
         # A data stream, not a state: the broker keeps none of it (the reference's way).
@@ -74,6 +75,34 @@ def test_custom_prefix_moves_state_and_availability(tmp_path, broker):
         assert sub.last("home/energy/lay1/availability") == b"online"
         config = json.loads(sub.last("homeassistant/sensor/lay1/obis_1_0_1_7_0/config"))
         assert config["state_topic"] == "home/energy/lay1/state"
+    finally:
+        gw.stop()
+        sim.stop()
+        sub.close()
+
+
+def test_turning_discovery_off_removes_the_configs_the_broker_kept(tmp_path, broker):
+    sim, gw = run(tmp_path, broker, {})
+    config = "homeassistant/sensor/lay1/obis_1_0_1_7_0/config"
+    sub = Subscriber(broker.port)
+    try:
+        wait_until(lambda: sub.last(config), 30, what=lambda: "discovery\n" + gw.log())
+        kept = set(t for t in sub.topics() if t.startswith("homeassistant/"))
+        gw.stop()
+        sim.stop()
+        sub.close()
+        sim, gw = run(tmp_path, broker, {"discovery": False})
+        # Every config the first run published is emptied once its reading comes again
+        # (the minute list's within 3 pushes here); Home Assistant then drops the entity.
+        sub = Subscriber(broker.port, topics=("homeassistant/#",))
+        wait_until(lambda: all(sub.last(t) == b"" for t in kept), 30,
+                   what=lambda: "empty configs\n" + gw.log())
+        late = Subscriber(broker.port, topics=("homeassistant/#",), name="late-sub")
+        try:
+            time.sleep(0.5)
+            assert late.topics() == set()  # nothing retained under discovery any more
+        finally:
+            late.close()
     finally:
         gw.stop()
         sim.stop()

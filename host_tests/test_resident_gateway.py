@@ -26,7 +26,7 @@ class _App:
         self.board = Board()  # names the setup access point in the /config footer
         self.restarts = 0
 
-    def request_restart(self):
+    def request_restart(self, new_cfg=None):
         self.restarts += 1
 
 

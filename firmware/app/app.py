@@ -58,6 +58,7 @@ class App:
         self.server = None
         self.config_path = config_path
         self.restart_requested = False
+        self._new_cfg = None
         self._tasks = []
         self._others = []  # tasks that may end by design (watch_join), cancelled on restart
 
@@ -107,9 +108,11 @@ class App:
         if self.config_path:
             self._others.append(asyncio.create_task(watch_join(self.board, self.config_path)))
 
-    def request_restart(self):
-        """New settings were saved (/config): leave run() so main() starts over with them."""
+    def request_restart(self, new_cfg=None):
+        """New settings were saved (/config): leave run() so main() starts over with them.
+        ``new_cfg``, the settings saved, lets MQTT clear topics they move away from."""
         self.restart_requested = True
+        self._new_cfg = new_cfg
 
     async def stop(self):
         """End every task and close every connection, so a new App can take over."""
@@ -124,7 +127,7 @@ class App:
                     pass
         self._tasks = []
         self._others = []
-        self.mqtt.close()
+        self.mqtt.close(self._new_cfg)
 
     def page_url(self):
         """Where a browser reaches this gateway's setup page (the status without one), for

@@ -229,13 +229,23 @@ class MqttPublisher:
         self._last_rx = self._last_ping = ticks_ms()
         self._publish(self.availability_topic, b"online")
 
-    def close(self):
+    def close(self, new_cfg=None):
         """End the session cleanly: "offline" first, as a clean disconnect sends no last
-        will. New settings may move the topics (mqtt.prefix), and the old ones must not
-        say "online" forever."""
+        will. When the settings about to take over (``new_cfg``, saved on /config) keep
+        the broker but move the topics (mqtt.prefix), the old state and availability are
+        emptied instead: a retained snapshot under a prefix nobody publishes to any more
+        would stay on the broker for good."""
         if self._client is not None and self.connected:
+            gone = b"offline"
+            if new_cfg is not None:
+                mq = new_cfg["mqtt"]
+                moved = "%s/%s/state" % (mq["prefix"], new_cfg["device_id"] or self.device_id)
+                if moved != self.state_topic and (mq["host"], mq["port"]) == (self.cfg["host"], self.cfg["port"]):
+                    gone = b""
             try:
-                self._publish(self.availability_topic, b"offline")
+                if not gone:
+                    self._publish(self._state_topic, gone)
+                self._publish(self.availability_topic, gone)
                 self._client.disconnect()
             except _FAILURES:
                 pass
@@ -293,8 +303,7 @@ class MqttPublisher:
 
     async def _publish_snapshot(self):
         seq = self.store.seq
-        if self.cfg["discovery"]:
-            await self._publish_discovery()
+        await self._publish_discovery()
         self._publish(self._state_topic, self.snapshot.render(self.store))
         if self.cfg["layout"] == "vse":
             from app import vse  # only this layout needs it: not loaded otherwise
@@ -307,6 +316,9 @@ class MqttPublisher:
         self._sent_seq = seq
 
     async def _publish_discovery(self):
+        # With mqtt.discovery off each code's topic gets an empty retained message instead,
+        # which removes the config a broker kept from when it was on (and with it Home
+        # Assistant's entity); on a broker that never had one it changes nothing.
         # Configs go out after a (re)connect and when a new code appears: rare events,
         # so the discovery tables are loaded for them and dropped again (~2 kB on the
         # device, ~4.5 kB on the unix port, that the steady state does not carry).
@@ -323,11 +335,13 @@ class MqttPublisher:
 
         page = self.page_url() if self.page_url is not None else None
         for code in todo:
-            value, unit = readings[code]
-            doc = discovery.config(code, value, unit, self.device_id, self.state_topic,
-                                   self.availability_topic, self.version, page, readings)
-            self._publish(discovery.topic(self.cfg["discovery_prefix"], self.device_id, code),
-                          self.snapshot.document(doc))
+            doc = b""
+            if self.cfg["discovery"]:
+                value, unit = readings[code]
+                doc = self.snapshot.document(discovery.config(
+                    code, value, unit, self.device_id, self.state_topic, self.availability_topic,
+                    self.version, page, readings))
+            self._publish(discovery.topic(self.cfg["discovery_prefix"], self.device_id, code), doc)
             self._discovered.add(code)
             await asyncio.sleep(0)  # let the reader run between configs
         discovery = None

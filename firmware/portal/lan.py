@@ -10,8 +10,9 @@ lockout of portal/auth.py holds across them.
     from portal import lan
     lan.mount(server, config_path, device_id, restart=app.request_restart)  # app/api.register
 
-After a successful save ``restart`` (if given) is called RESTART_DELAY seconds later, once
-the "saved" page has gone out, so the new settings take effect.
+After a successful save ``restart`` (if given) is called with the saved configuration
+RESTART_DELAY seconds later, once the "saved" page has gone out, so the new settings take
+effect.
 """
 
 from app import unload
@@ -41,11 +42,11 @@ def mount(server, config_path, device="meterlink", restart=None):
         try:
             return portal.guarded(request)
         finally:
-            saved = portal.saved_config is not None
+            saved = portal.saved_config
             portal = None
             unload(_TRANSIENT)
-            if saved and restart is not None:
-                _restart_later(restart)
+            if saved is not None and restart is not None:
+                _restart_later(restart, saved)
 
     server.route("/config", config_page, ("GET", "POST"))
 
@@ -58,7 +59,7 @@ def _clock():
     return time.time()
 
 
-def _restart_later(restart):
+def _restart_later(restart, saved):
     try:
         import asyncio
     except ImportError:  # MicroPython before 1.21
@@ -66,6 +67,6 @@ def _restart_later(restart):
 
     async def wait():
         await asyncio.sleep(RESTART_DELAY)
-        restart()
+        restart(saved)
 
     asyncio.create_task(wait())
