@@ -13,7 +13,7 @@ in errors, in README, in the portal form.
                 "discovery_prefix": "homeassistant",
                 "layout": "meterlink", "vse_group": "building", "keepalive": 60},
      "http":   {"port": 80},
-     "wifi":   {"ssid": "", "password": ""},
+     "wifi":   {"ssid": "", "password": "", "txpower": null},
      "admin":  {"password": ""},
      "device_id": "", "board": ""}
 
@@ -62,7 +62,7 @@ DEFAULTS = {
         "keepalive": 60,
     },
     "http": {"port": 80},
-    "wifi": {"ssid": "", "password": ""},
+    "wifi": {"ssid": "", "password": "", "txpower": None},
     "admin": {"password": ""},
     "device_id": "",
     "board": "",
@@ -87,6 +87,10 @@ MAX_HOST = 253
 MAX_SSID = 32
 MIN_WPA = 8
 MAX_WPA = 63
+# WiFi transmit power limits in dBm: ESP-IDF's esp_wifi_set_max_tx_power takes 8..84 in
+# quarter dBm, and the esp32 port's WLAN.config(txpower=) multiplies by 4 and truncates.
+TXPOWER_MIN = 2
+TXPOWER_MAX = 21
 # Other free-text settings (user names, passwords, prefixes): generous but
 # bounded so a hostile form cannot fill the flash or the heap.
 MAX_TEXT = 128
@@ -244,6 +248,25 @@ def _wifi_password(key, value):
     return value
 
 
+def _dbm(key, value):
+    # wifi.txpower: the most the radio may send, or None for the PHY's default (~20 dBm).
+    # A form sends text: "" is the default, "8.5" a number.
+    if isinstance(value, str):
+        value = value.strip()
+        try:
+            value = float(value) if value else None
+        except ValueError:
+            raise ConfigError(key, "must be a number of dBm, or null for the default")
+    if value is None:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(key, "must be a number of dBm, or null for the default")
+    if not TXPOWER_MIN <= value <= TXPOWER_MAX:
+        raise ConfigError(key, "must be between %d and %d dBm, or null for the default"
+                          % (TXPOWER_MIN, TXPOWER_MAX))
+    return value
+
+
 def _is_hex(value):
     for ch in value.lower():
         if ch not in _HEX:
@@ -273,6 +296,7 @@ _CHECKS = {
     "http.port": lambda k, v: _int(k, v, 0, 65535),
     "wifi.ssid": _ssid,
     "wifi.password": _wifi_password,
+    "wifi.txpower": _dbm,
     "admin.password": _text,
     "device_id": lambda k, v: _ident(k, v, True),
     "board": lambda k, v: _ident(k, v, True),

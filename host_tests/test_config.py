@@ -102,6 +102,12 @@ def test_validate_does_not_change_defaults():
         ({"mqtt": {"hots": "x"}}, "mqtt.hots"),
         ({"wifi": {"password": "short"}}, "wifi.password"),
         ({"wifi": {"ssid": "x" * 33}}, "wifi.ssid"),
+        ({"wifi": {"txpower": "loud"}}, "wifi.txpower"),  # a number of dBm
+        ({"wifi": {"txpower": "nan"}}, "wifi.txpower"),
+        ({"wifi": {"txpower": True}}, "wifi.txpower"),
+        ({"wifi": {"txpower": 1.5}}, "wifi.txpower"),  # below ESP-IDF's 8 quarter-dBm
+        ({"wifi": {"txpower": 21.5}}, "wifi.txpower"),  # above its 84
+        ({"wifi": {"txpower": -8}}, "wifi.txpower"),
         ({"device_id": "has space"}, "device_id"),
         ({"http": "80"}, "http"),
         ({"colour": "red"}, "colour"),
@@ -112,6 +118,23 @@ def test_an_invalid_value_is_refused_naming_its_dotted_key(given, key):
         config.validate(given)
     assert info.value.key == key
     assert str(info.value).startswith(key + ":")
+
+
+@pytest.mark.parametrize("dbm", [None, 2, 8.5, 13, 21])
+def test_wifi_txpower_is_null_for_the_default_or_dbm_the_radio_accepts(dbm):
+    # ESP32-C3 SuperMini boards join only with the power capped, commonly at 8.5 dBm.
+    assert config.validate({"wifi": {"txpower": dbm}})["wifi"]["txpower"] == dbm
+    assert config.validate({})["wifi"]["txpower"] is None
+
+
+@pytest.mark.parametrize("typed, dbm", [("8.5", 8.5), (" 11 ", 11.0), ("", None)])
+def test_wifi_txpower_typed_in_a_form_is_read_as_a_number(typed, dbm):
+    assert config.validate({"wifi": {"txpower": typed}})["wifi"]["txpower"] == dbm
+
+
+def test_a_refused_txpower_says_the_range():
+    with pytest.raises(config.ConfigError, match=r"^wifi.txpower: must be between 2 and 21 dBm"):
+        config.validate({"wifi": {"txpower": 30}})
 
 
 @pytest.mark.parametrize("host", ["broker", "mqtt.example.ch", "192.168.1.20", "fe80::1", "my_nas.local"])

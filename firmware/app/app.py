@@ -254,6 +254,7 @@ def _run_once(board, path):
     cfg = _load_config(path, board)
     if cfg is None:
         return 2
+    board.prepare(cfg)  # the device's WiFi and UART buffers, before the heap grows into theirs
     _preload()
     try:
         app = App(cfg, board, config_path=path)

@@ -15,6 +15,19 @@ invert=UART.INV_RX when the board says so)``, bits, parity and stop bits from
 buffer holds ``RX_SECONDS`` of line time: the IDF driver fills it from the
 interrupt while Python is busy (a blocking MQTT connect, a GC pass), so no
 byte is lost (the 256-byte default overflows after 0.27 s at 9600 baud).
+
+That buffer is not on the Python heap: ``uart_driver_install`` takes it from the ESP-IDF
+heap, in one block, and so does the WiFi driver its buffers. Since v1.21 the Python heap
+starts small and grows into that same heap as the gateway loads
+(``MICROPY_GC_SPLIT_HEAP_AUTO``): each growth at least doubles it, up to the largest free
+IDF block, and an area goes back only once wholly empty. So the app calls ``prepare`` right
+after loading the configuration, before the decoder and the web server load: it starts
+the WiFi interface and opens the UART at the configured rate, and ``open_meter`` takes
+that UART over (re-set only if the settings differ). Started after every import, the
+buffers' several kB could be gone for good.
+
+WiFi: ``wifi.txpower`` (dBm, null: the PHY's default) caps the transmit power before every
+association attempt: ESP32-C3 SuperMini boards do not join at full power (boards/README.md).
 """
 
 import asyncio
@@ -111,6 +124,7 @@ class Board:
         self.spec = _load_spec(board_file)
         self.wlan = network.WLAN(network.STA_IF)
         self._uart = None
+        self._line = None  # (baud, format) the UART is set to
         self._wdt = None
         self._led = None
         self._led_low = False
@@ -133,9 +147,25 @@ class Board:
     def config_path(self):
         return CONFIG_FILE
 
+    def prepare(self, cfg):
+        """Start the drivers that take ESP-IDF memory, WiFi and the meter UART, while it
+        still has room for them (module docstring). A board file the chip cannot follow is
+        left for open_meter to report, where the reader says it and the dongle keeps
+        serving."""
+        if cfg["wifi"]["ssid"]:
+            self._radio_on()
+        try:
+            self._set_uart(cfg["meter"]["baud"], cfg["meter"]["format"])
+        except OSError:
+            pass
+
     async def open_meter(self, source, baud, line="8N1"):
         if source != "uart":
             raise OSError("meter.source must be 'uart' on the device, not %r" % source)
+        self._set_uart(baud, line)
+        return _UartMeter(self._uart)
+
+    def _set_uart(self, baud, line):
         if self._uart is None:
             try:
                 self._uart = self._make_uart(baud, line)
@@ -145,7 +175,13 @@ class Board:
                 raise OSError("the meter UART cannot be opened with %s's uart %r: %r"
                               % (BOARD_FILE, self.spec.get("uart"), e))
             self._request_data()
-        return _UartMeter(self._uart)
+        elif self._line != (baud, line):
+            # Same pins; current ports reinstall the driver (a new buffer) only for another
+            # size. Timeout and inversion are given again: older ports' init() zeroed them.
+            self._uart.init(baudrate=baud, bits=int(line[0]), parity=_PARITY[line[1]], stop=int(line[2]),
+                            rxbuf=rx_buffer_size(baud), timeout=0,
+                            invert=UART.INV_RX if self.spec["uart"].get("invert_rx") else 0)
+        self._line = (baud, line)
 
     def _make_uart(self, baud, line):
         # line: "8N1", "8E1" or "7E1" (config.LINE_FORMATS): bits, parity, stop bits.
@@ -162,16 +198,20 @@ class Board:
             pin.value(1 if req.get("active_high", True) else 0)
 
     def start_network(self, cfg):
-        ssid = cfg["wifi"]["ssid"]
+        wifi = cfg["wifi"]
+        ssid = wifi["ssid"]
         if not ssid:
             return None  # no WiFi configured: the captive portal's business
+        self._radio_on()  # done by prepare() already; both calls are idempotent
+        return self._keep_wifi(ssid, wifi["password"], wifi.get("txpower"))
+
+    def _radio_on(self):
         # The name the router's client list and mDNS show (set before the interface comes
         # up, which takes it on connecting): the port's default is the same on every board.
         network.hostname("meterlink-" + self.device_id()[-6:])
         self.wlan.active(True)
-        return self._keep_wifi(ssid, cfg["wifi"]["password"])
 
-    async def _keep_wifi(self, ssid, password):
+    async def _keep_wifi(self, ssid, password, txpower=None):
         delay = BACKOFF_FIRST
         clock_due = time.ticks_ms()
         while True:
@@ -183,6 +223,10 @@ class Board:
                 await asyncio.sleep(5)
                 continue
             try:
+                if txpower is not None:
+                    # Set before each attempt: the IDF takes a limit only once the radio is
+                    # started, and starting it again puts back the PHY's default.
+                    self.wlan.config(txpower=txpower)
                 self.wlan.connect(ssid, password)
             except OSError:
                 # The driver refuses now and then (busy, internal error): one failed

@@ -3,7 +3,7 @@
 Same interface as board/esp32.py:
 
     Board(config_dir=None)
-    .name, .device_id(), .config_path()
+    .name, .device_id(), .config_path(), .prepare(cfg)
     await .open_meter(source, baud, line="8N1") -> meter with  await readinto(buf) -> n (0 = gone), close()
     .start_network(cfg) / .network_up() / .address() / .name_server() / .rssi()
     .led(on), .watchdog_start(), .watchdog_feed(), .mem_free()
@@ -115,6 +115,9 @@ class Board:
         if source.startswith("/dev/"):
             return unix_local.DeviceMeter(source, baud, line)
         return unix_local.FileMeter(source)
+
+    def prepare(self, cfg):
+        pass  # the device starts its drivers here, before the heap grows; a desktop has none
 
     def start_network(self, cfg):
         return None  # the host's network is up or not; nothing to manage
