@@ -101,7 +101,7 @@ def test_first_boot_from_a_phone(setup, tmp_path):
 
     run.child.wait_for("restarting into station mode")
     stored = run.stored()
-    assert stored["wifi"] == {"ssid": "Home Net", "password": SECRETS[0]}
+    assert stored["wifi"] == {"ssid": "Home Net", "password": SECRETS[0], "txpower": None}
     assert stored["meter"]["key"] == KEY.lower() and stored["meter"]["auth_key"] == AUTH.lower()
     assert stored["meter"]["profile"] == "e450"
     assert stored["mqtt"]["host"] == "127.0.0.1" and stored["mqtt"]["port"] == broker.port

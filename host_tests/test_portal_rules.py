@@ -78,7 +78,7 @@ class TestTheForm:
     def test_a_complete_form_becomes_a_valid_configuration(self):
         cfg, errors = form.apply(GOOD, defaults())
         assert errors == {}
-        assert cfg["wifi"] == {"ssid": "Home", "password": "wifi-pass-1"}
+        assert cfg["wifi"] == {"ssid": "Home", "password": "wifi-pass-1", "txpower": None}
         assert cfg["meter"]["profile"] == "am550" and cfg["meter"]["baud"] == 9600
         assert cfg["meter"]["format"] == "8N1"
         assert cfg["meter"]["key"] == KEY
