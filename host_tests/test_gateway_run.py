@@ -95,3 +95,41 @@ def test_a_config_with_spaced_keys_and_a_port_as_text_runs_and_decodes(tmp_path)
             raise AssertionError("port %d still open after make run stopped" % port)
         except ConnectionRefusedError:
             pass
+
+
+def test_a_second_interrupt_during_clean_up_still_stops_the_gateway_and_the_broker(tmp_path):
+    # Ctrl-C twice, or make passing on a SIGTERM after the first: the clean-up was cut
+    # short by the second, and the gateway and mosquitto (sessions of their own, out of
+    # the terminal's reach) kept running, holding their ports.
+    import signal
+    import socket
+    import time
+
+    cfg = json.load(open(os.path.join(ROOT, "tools", "run-config.json")))
+    sim_port, mqtt_port, http_port = free_port(), free_port(), free_port()
+    cfg["meter"]["source"] = "tcp://127.0.0.1:%d" % sim_port
+    cfg["mqtt"]["port"] = mqtt_port
+    cfg["http"]["port"] = http_port
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(cfg))
+    run = subprocess.Popen([sys.executable, "tools/run_local.py", "--config", str(path)], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = []
+    for raw in run.stdout:
+        seen.append(raw.decode())
+        if "mqtt: connected" in seen[-1]:
+            break
+    run.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    run.send_signal(signal.SIGTERM)
+    said = "".join(seen) + run.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in said, said
+
+    def listening(port):
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    deadline = time.monotonic() + 10
+    while (listening(mqtt_port) or listening(http_port)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not listening(mqtt_port) and not listening(http_port), said

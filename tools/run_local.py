@@ -141,6 +141,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("run: stopped")
     finally:
+        # A second Ctrl-C (or make's SIGTERM after the first) must not cut the clean-up
+        # short: the gateway and mosquitto run in sessions of their own and would outlive us.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if gw.poll() is None:
             gw.terminate()
             gw.wait(5)
