@@ -7,7 +7,7 @@ TCP meter port fed with SiL 5-second pushes (HDLC, AES-GCM with authentication).
 heap (collected, from /api/v1/status) does not grow between an early and the last push.
 
 GATEWAY_FLOOR_KB is what ``tools/bench_gateway.py --floor`` found (bisection in 4 kB steps,
-the two sizes above confirmed, then 10,000 pushes at that size); README's gateway section quotes it and says what it
+the two sizes above confirmed, then 10,000 pushes at that size); docs/memory.md quotes it and says what it
 means on an ESP32. Issue 3's 96 kB does not hold on this 64-bit port, where every module's
 bytecode sits in the heap: that check is a strict xfail, so it fails loudly (remove the
 mark) the day it holds.
@@ -22,7 +22,7 @@ import bench_gateway as bench
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/mosquitto"),
                                 reason="mosquitto not installed (.ci/run installs it)")
 
-# tools/bench_gateway.py --floor, see the module docstring and README (gateway section).
+# tools/bench_gateway.py --floor, see the module docstring and docs/memory.md.
 # 156 until the evening of 2026-11-26 (the decoder's new quirks, ~1 kB live), 160 until that
 # night (~1.5 kB of code: uptime past the tick wrap, the busy http.port retry, DSMR growth),
 # 164 until noon the next pass (~1.3 kB of code: the HDLC cut-short check, MQTT client ids),
@@ -62,7 +62,7 @@ def test_the_gateway_holds_in_issue_3s_96k(code):
 
 
 def test_the_footprint_table_of_make_bench_still_runs(code):
-    # README's heap map comes from bench.footprint(); it builds an App of its own, and
+    # docs/memory.md's heap table comes from bench.footprint(); it builds an App of its own, and
     # broke once when App read a configuration key its hand-made dict lacked.
     rows = dict(bench.footprint(code))
     assert rows["decoder"] > 0 and rows["app"] > 0

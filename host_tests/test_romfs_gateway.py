@@ -11,7 +11,7 @@ ROM_FLOOR_KB is what ``tools/bench_gateway.py --romfs`` found (bisection in 4 kB
 then 10,000 pushes at that size, /api/v1/status read halfway through the search and in the
 soak): 116 kB beside the image, against 172 kB with the same .mpy files on the
 filesystem (pass 13; 144 and 192 kB the first morning, 112 and 160 kB that evening). Issue 3's 96 kB does not hold from
-the image either on this 64-bit port (README, gateway section, says where the heap goes):
+the image either on this 64-bit port (docs/memory.md says where the heap goes):
 strict xfail, so it fails loudly (remove the mark) the day it holds.
 """
 

@@ -18,7 +18,7 @@ this script with SiL 5-second pushes from tools/simulate.py (HDLC, AES-GCM
    (collected) read from /api/v1/status after 1,000 and after 10,000: no growth allowed.
    ``--floor`` runs only this part. The 10,000-push soak at SOAK_HEAP (issue 3's 96k) is
    reported too. On the unix port every module's bytecode is in the heap and objects are
-   64-bit; on the ESP32 frozen modules live in flash (see README, gateway section).
+   64-bit; on the ESP32 frozen modules live in flash (see docs/memory.md).
 """
 
 import json
@@ -370,7 +370,7 @@ def main():
 
 
 def main_floor():
-    """``--floor``: only the footprint and the floor (what README's gateway section quotes)."""
+    """``--floor``: only the footprint and the floor (what docs/memory.md quotes)."""
     code = compiled_code()
     for part, size in footprint(code):
         print("%-54s %7d B" % (part, size))
