@@ -10,7 +10,8 @@ from mp import ROOT
 from test_gateway_e2e import pytestmark  # noqa: F401  (needs mosquitto)
 
 
-def test_run_local_starts_everything_and_prints_the_http_address(tmp_path):
+def run_config(tmp_path):
+    """The shipped run config on free ports: (its path, simulator, broker and HTTP ports)."""
     cfg = json.load(open(os.path.join(ROOT, "tools", "run-config.json")))
     sim_port, mqtt_port, http_port = free_port(), free_port(), free_port()
     cfg["meter"]["source"] = "tcp://127.0.0.1:%d" % sim_port
@@ -18,6 +19,11 @@ def test_run_local_starts_everything_and_prints_the_http_address(tmp_path):
     cfg["http"]["port"] = http_port
     path = tmp_path / "run.json"
     path.write_text(json.dumps(cfg))
+    return path, sim_port, mqtt_port, http_port
+
+
+def test_run_local_starts_everything_and_prints_the_http_address(tmp_path):
+    path, sim_port, mqtt_port, http_port = run_config(tmp_path)
     out = subprocess.run([sys.executable, "tools/run_local.py", "--config", str(path), "--seconds", "8"],
                          cwd=ROOT, capture_output=True, timeout=60)
     text = out.stdout.decode()
@@ -105,13 +111,7 @@ def test_a_second_interrupt_during_clean_up_still_stops_the_gateway_and_the_brok
     import socket
     import time
 
-    cfg = json.load(open(os.path.join(ROOT, "tools", "run-config.json")))
-    sim_port, mqtt_port, http_port = free_port(), free_port(), free_port()
-    cfg["meter"]["source"] = "tcp://127.0.0.1:%d" % sim_port
-    cfg["mqtt"]["port"] = mqtt_port
-    cfg["http"]["port"] = http_port
-    path = tmp_path / "run.json"
-    path.write_text(json.dumps(cfg))
+    path, _, mqtt_port, http_port = run_config(tmp_path)
     run = subprocess.Popen([sys.executable, "tools/run_local.py", "--config", str(path)], cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     seen = []
