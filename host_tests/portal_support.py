@@ -9,7 +9,7 @@ import json
 import os
 import socket
 
-from web_support import SERVE, Child, free_port, request
+from web_support import SERVE, Child, compiled_env, free_port, request
 
 BOOT = """
 from portal import boot
@@ -86,11 +86,14 @@ class PortalRun:
 
 
 class LanRun:
-    """portal.lan.mount on its own server (what the gateway mounts at /config)."""
+    """portal.lan.mount on its own server (what the gateway mounts at /config), from the
+    .mpy build as the device loads it: compiled from source on every request, 128 kB would
+    measure the compiler's heap, not the portal's."""
 
-    def __init__(self, config_path):
+    def __init__(self, config_path, heapsize="128k"):
         self.port = free_port()
-        self.child = Child("micropython", LAN % (self.port, config_path) + SERVE, heapsize="128k")
+        self.child = Child("micropython", LAN % (self.port, config_path) + SERVE,
+                           heapsize=heapsize, env=compiled_env())
         self.child.wait_for("READY")
         self.bodies = Bodies()
 

@@ -5,6 +5,7 @@ and no secret in any response."""
 import base64
 import json
 import os
+import re
 import time
 import urllib.parse
 
@@ -83,9 +84,11 @@ class TestCaptive:
             assert b'id="err-%s"' % field.encode() in body
         assert run.stored() == before
         assert b'value="Home Net"' in body  # what was typed stays, secrets excepted
-        # A secret typed with no fault of its own is not sent back either: its field says to
-        # type it again, or the next save would keep none (an open network, no key).
-        assert b'id="err-wifi.password"' in body and b"type it again" in body
+        # A secret typed with no fault of its own is not sent back either: a note beside its
+        # field (no error) says to type it again, or the next save would keep none (an open
+        # network, no key).
+        assert b'id="attn-wifi.password">type it again' in body
+        assert b'id="err-wifi.password"' not in body
         assert SECRETS["wifi.password"].encode() not in body
 
     def test_a_second_tap_on_save_or_back_shows_saved_again(self, run):
@@ -104,7 +107,7 @@ class TestCaptive:
         assert status == 200 and b'id="saved"' in body
         run.child.wait_for("restarting into station mode")
         stored = run.stored()
-        assert stored["wifi"] == {"ssid": "Home Net", "password": SECRETS["wifi.password"]}
+        assert stored["wifi"] == {"ssid": "Home Net", "password": SECRETS["wifi.password"], "txpower": None}
         assert stored["meter"]["key"] == KEY and stored["meter"]["profile"] == "e450"
         assert stored["mqtt"]["prefix"] == "home/meter"
         assert not os.path.exists(run.config_path + ".tmp")
@@ -206,6 +209,103 @@ def test_the_own_origin_may_post(lan):
     fields.update({"wifi.ssid": "Home Net", "wifi.ssid_other": "", "mqtt.host": "mqtt.lan"})
     status, _, _ = post(lan.bodies, lan.port, "/config", fields, headers)
     assert status == 200
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+class TestRefusalsSeenInABrowser:
+    """A person in a browser who is refused gets a page saying what happened and what to do,
+    with a link back to the form; scripts keep their JSON; status and header fields are the
+    same for both."""
+
+    def test_without_the_password(self, lan):
+        status, headers, body = lan.bodies.request(lan.port, "GET", "/config", headers=BROWSER)
+        assert status == 401
+        assert headers["www-authenticate"] == 'Basic realm="meterlink", charset="UTF-8"'
+        assert headers["content-type"] == "text/html; charset=utf-8"
+        assert b'<h1 id="refused">Admin password required</h1>' in body
+        assert b'<a href="/config">Back to the settings</a>' in body
+        status, headers, body = lan.bodies.request(lan.port, "GET", "/config")
+        assert status == 401 and headers["content-type"] == "application/json"
+        assert headers["www-authenticate"] == 'Basic realm="meterlink", charset="UTF-8"'
+
+    def test_locked_out(self, lan):
+        for _ in range(5):
+            lan.bodies.request(lan.port, "GET", "/config", headers=basic("guess"))
+        status, headers, body = lan.bodies.request(lan.port, "GET", "/config",
+                                                   headers=dict(BROWSER, **basic("guess")))
+        assert status == 429 and int(headers["retry-after"]) > 0
+        assert headers["content-type"].startswith("text/html")
+        assert b"Too many wrong passwords: wait %s s, then reload this page." % (
+            headers["retry-after"].encode()) in body
+        status, headers, body = lan.bodies.request(lan.port, "GET", "/config")
+        assert status == 429 and int(headers["retry-after"]) > 0
+        assert json.loads(body)["error"].startswith("too many wrong passwords")
+
+    def test_a_cross_site_post(self, lan):
+        headers = dict(BROWSER, **basic(SECRETS["admin.password"]))
+        headers["Origin"] = "http://attacker.example"
+        status, headers, body = post(lan.bodies, lan.port, "/config", FORM, headers)
+        assert status == 403 and headers["content-type"].startswith("text/html")
+        assert b"The form must be sent from this device&#39;s own page" in body
+
+
+def revision_of(body):
+    return re.search(rb'name="revision" value="([0-9a-f]+)"', body).group(1).decode()
+
+
+class TestTwoTabsOnConfig:
+    """Two tabs (or two devices) on /config: a save over settings saved since the page was
+    loaded is refused, and the page shows the stored settings with what this tab had."""
+
+    def load(self, lan):
+        status, _, body = lan.bodies.request(lan.port, "GET", "/config",
+                                             headers=basic(SECRETS["admin.password"]))
+        assert status == 200
+        fields = dict(FORM, **{k: "" for k in SECRETS})
+        fields.update({"wifi.ssid": "Home Net", "wifi.ssid_other": "", "meter": "am550",
+                       "mqtt.host": "broker.lan", "mqtt.user": "", "mqtt.prefix": "meterlink",
+                       "revision": revision_of(body)})
+        return fields
+
+    def save(self, lan, fields):
+        return post(lan.bodies, lan.port, "/config", fields, basic(SECRETS["admin.password"]))
+
+    def test_the_second_save_is_refused_until_it_was_seen(self, lan):
+        tab_a, tab_b = self.load(lan), self.load(lan)
+        tab_b["mqtt.host"] = "mqtt.lan"
+        assert self.save(lan, tab_b)[0] == 200
+        with open(lan.path) as f:
+            saved_by_b = f.read()
+
+        tab_a["mqtt.prefix"] = "home/meter"
+        status, _, body = self.save(lan, tab_a)
+        assert status == 409
+        with open(lan.path) as f:
+            assert f.read() == saved_by_b
+        assert b"changed in another tab or by another device since this page was loaded" in body
+        assert b'id="mqtt.host" name="mqtt.host" type="text" value="mqtt.lan"' in body
+        assert b'id="attn-mqtt.host">this tab had &quot;broker.lan&quot;, not saved' in body
+        assert b'id="attn-mqtt.prefix">this tab had &quot;home/meter&quot;, not saved' in body
+
+        tab_a.update({"mqtt.host": "mqtt.lan", "revision": revision_of(body)})
+        assert self.save(lan, tab_a)[0] == 200
+        with open(lan.path) as f:
+            stored = json.load(f)
+        assert (stored["mqtt"]["host"], stored["mqtt"]["prefix"]) == ("mqtt.lan", "home/meter")
+
+
+def test_the_vse_layout_is_saved_from_the_setup_page(run):
+    fields = dict(FORM, **{"mqtt.layout": "vse", "mqtt.vse_group": "Haus 7"})
+    status, _, body = post(run.bodies, run.portal_port, "/", fields)
+    assert status == 422
+    assert b'id="err-mqtt.vse_group">only letters, digits, &#39;-&#39; and &#39;_&#39; are allowed' in body
+    assert b'<option value="vse" selected>' in body
+    fields["mqtt.vse_group"] = "haus-7"
+    assert post(run.bodies, run.portal_port, "/", fields)[0] == 200
+    run.child.wait_for("restarting into station mode")
+    assert (run.stored()["mqtt"]["layout"], run.stored()["mqtt"]["vse_group"]) == ("vse", "haus-7")
 
 
 CONFIGURED = {"wifi": {"ssid": "Home Net", "password": SECRETS["wifi.password"]},

@@ -1,5 +1,6 @@
 """The portal's rules give the same answers on the MicroPython unix port as on CPython:
-the boot decision, the form checks, the admin guard, the page and the DNS answer."""
+the boot decision, the form checks (the VSE layout's too), the revision of the settings, the
+admin guard, the page with its errors and notes, a refusal's page and the DNS answer."""
 
 import json
 import os
@@ -37,6 +38,15 @@ parts = page.render({"mqtt.port": 1883}, {"mqtt.port": "bad"}, {"meter.key": Tru
                     ["<x>", "Home"], "dev")
 out["page"] = [sum([len(p) for p in parts]), sum([p.count("unchanged") for p in parts]),
                any(["&lt;x&gt;" in p for p in parts])]
+vse = dict(good)
+vse.update({"mqtt.layout": "vse", "mqtt.vse_group": "Haus 7"})
+out["vse"] = sorted(form.apply(vse, config.validate({}))[1].items())
+vse["mqtt.vse_group"] = "haus-7"
+out["revision"] = [form.revision(form.apply(vse, config.validate({}))[0]), form.revision(cfg)]
+parts = page.render({}, {"mqtt.port": "bad"}, {}, [], "dev", None, False, {"wifi.password": "again"})
+out["notes"] = [sum([p.count('class="attn"') for p in parts]),
+                sum([p.count('aria-invalid="true"') for p in parts]), sum([len(p) for p in parts])]
+out["refusal"] = len(page.refusal(429, "wait <1> s", "/config"))
 query = bytes.fromhex("12340100000100000000000007657861" "6d706c6503636f6d0000010001")
 buf = bytearray(600)
 n = dns.answer(query, dns.address_bytes("192.168.4.1"), buf)
@@ -65,3 +75,6 @@ def test_same_answers_on_micropython_and_cpython(heapsize):
     assert on_cpython["guard"] == [1, 1, 1, 1, 1, 2, 0]
     assert on_cpython["page"][1:] == [1, True]
     assert on_cpython["ssid"] == "meterlink-FA2E"
+    assert on_cpython["vse"][0][0] == "mqtt.vse_group"
+    assert len(set(on_cpython["revision"])) == 2
+    assert on_cpython["notes"][:2] == [1, 1]

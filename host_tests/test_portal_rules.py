@@ -2,6 +2,7 @@
 configuration, the admin password guard, and what the page may show."""
 
 import base64
+import json
 
 import pytest
 
@@ -343,3 +344,280 @@ class TestStationWatch:
         assert self.watch(board, path) is False
         assert board.resets == 0
         assert mode.take_portal_request(path) is False
+
+
+def config_message(key, value):
+    """The message config.validate gives for ``value`` at ``key`` (the file's rule book)."""
+    section, name = key.split(".")
+    with pytest.raises(config.ConfigError) as refused:
+        config.validate({section: {name: value}})
+    return refused.value.message
+
+
+class TestTheMqttLayout:
+    """mqtt.layout and mqtt.vse_group on the form: a choice of layout, and the VSE topic's
+    <group>, which only the VSE layout uses."""
+
+    def test_the_vse_layout_and_its_group_are_set_from_the_form(self):
+        cfg, errors = form.apply(dict(GOOD, **{"mqtt.layout": "vse", "mqtt.vse_group": " haus-7 "}),
+                                 defaults())
+        assert errors == {}
+        assert (cfg["mqtt"]["layout"], cfg["mqtt"]["vse_group"]) == ("vse", "haus-7")
+
+    @pytest.mark.parametrize("group", ["Haus 7", "", "g" * 33, "dach/süd"])
+    def test_a_refused_group_gets_the_configuration_files_own_message(self, group):
+        errors = form.apply(dict(GOOD, **{"mqtt.layout": "vse", "mqtt.vse_group": group}),
+                            defaults())[1]
+        assert errors == {"mqtt.vse_group": config_message("mqtt.vse_group", group.strip())}
+
+    def test_the_group_is_taken_only_with_the_vse_layout(self):
+        # The page hides the group unless VSE is chosen; what a hidden box holds is not saved.
+        cfg, errors = form.apply(dict(GOOD, **{"mqtt.layout": "meterlink",
+                                               "mqtt.vse_group": "not a group"}), defaults())
+        assert errors == {}
+        assert (cfg["mqtt"]["layout"], cfg["mqtt"]["vse_group"]) == ("meterlink", "building")
+
+    def test_an_unknown_layout_is_refused_beside_its_field(self):
+        errors = form.apply(dict(GOOD, **{"mqtt.layout": "sml"}), defaults())[1]
+        assert errors == {"mqtt.layout": config_message("mqtt.layout", "sml")}
+
+    def test_a_form_without_the_fields_keeps_the_stored_layout(self):
+        stored = defaults()
+        stored["mqtt"].update(layout="vse", vse_group="haus-7")
+        cfg, errors = form.apply(GOOD, stored)
+        assert errors == {} and (cfg["mqtt"]["layout"], cfg["mqtt"]["vse_group"]) == ("vse", "haus-7")
+
+    def test_the_page_offers_both_layouts_with_the_stored_one_chosen(self):
+        html = "".join(page.render({"mqtt.layout": "vse", "mqtt.vse_group": "haus-7"}, {}, {}, []))
+        select = html[html.index('<select id="mqtt.layout" name="mqtt.layout">'):]
+        select = select[:select.index("</select>")]
+        assert '<option value="meterlink">' in select and '<option value="vse" selected>' in select
+        assert 'id="mqtt.vse_group" name="mqtt.vse_group" type="text" value="haus-7"' in html
+
+    def test_without_js_the_group_is_on_the_page_and_js_only_hides_it(self):
+        html = "".join(page.render({"mqtt.layout": "meterlink"}, {}, {}, []))
+        row = html[html.index('<div id="vse-group-row">'):]
+        assert 'id="mqtt.vse_group"' in row[:row.index("</div>")]
+        assert "display:none" not in html and "style=" not in html  # nothing hidden by HTML or CSS
+        assert "w('mqtt.layout','vse-group-row'" in html
+
+
+class TestMessagesBesideTheirFields:
+    """An error is a failure: red, and the field is marked invalid. A note ("type it again",
+    what another tab had) asks for a look: amber, and the field is not invalid. Both are
+    tied to their field, so a screen reader reads them with it."""
+
+    def render(self, errors=None, notes=None):
+        return "".join(page.render({}, errors or {}, {}, [], notes=notes))
+
+    def test_an_error_marks_its_field_invalid_and_is_read_with_it(self):
+        html = self.render(errors={"mqtt.port": "must be between 1 and 65535"})
+        assert ('<input id="mqtt.port" name="mqtt.port" type="number" value="1883" min="1" '
+                'max="65535" required aria-describedby="err-mqtt.port" aria-invalid="true">') in html
+        assert '<p class="err" id="err-mqtt.port">must be between 1 and 65535</p>' in html
+        assert '<div class="bad"><label for="mqtt.port">' in html
+
+    def test_a_note_is_read_with_its_field_but_marks_nothing_invalid(self):
+        html = self.render(notes={"wifi.password": "type it again"})
+        field = html[html.index('<input id="wifi.password"'):]
+        field = field[:field.index(">") + 1]
+        assert 'aria-describedby="attn-wifi.password"' in field and "aria-invalid" not in field
+        assert '<p class="attn" id="attn-wifi.password">type it again</p>' in html
+        assert 'class="bad"' not in html and 'class="err"' not in html
+
+    def test_notes_and_errors_look_different(self):
+        css = page._CSS
+        rule = lambda name: css[css.index("." + name + "{"):].split("}")[0]  # noqa: E731
+        assert "color:#c0392b" in rule("err") and "#c0392b" not in rule("attn")
+
+    def test_an_error_outweighs_a_note_on_the_same_field(self):
+        html = self.render(errors={"mqtt.host": "bad"}, notes={"mqtt.host": "this tab had"})
+        assert 'id="err-mqtt.host"' in html and 'id="attn-mqtt.host"' not in html
+
+    def test_the_discovery_box_can_carry_a_note_too(self):
+        html = self.render(notes={"mqtt.discovery": 'this tab had "off"'})
+        assert 'type="checkbox" aria-describedby="attn-mqtt.discovery">' in html
+
+
+class TestTheRevision:
+    """The digest of the stored settings that the form carries (hidden field "revision")."""
+
+    def test_the_same_settings_give_the_same_short_revision(self):
+        first = form.revision(defaults())
+        assert first == form.revision(defaults())
+        assert len(first) == 16 and int(first, 16) >= 0
+
+    @pytest.mark.parametrize("key, value", [("mqtt.host", "broker.lan"), ("mqtt.vse_group", "haus"),
+                                            ("meter.baud", 2400), ("mqtt.discovery", False),
+                                            ("wifi.password", "now-a-password"),
+                                            ("meter.key", KEY)])
+    def test_any_setting_changes_it_and_so_does_setting_a_secret(self, key, value):
+        changed = defaults()
+        section, name = key.split(".")
+        changed[section][name] = value
+        assert form.revision(changed) != form.revision(defaults())
+
+    def test_a_secrets_value_does_not_go_in(self):
+        # The page with the revision is open to anyone on the public setup AP: a digest over
+        # the admin password would let them test guesses offline, past the lockout.
+        one, other = defaults(), defaults()
+        one["admin"]["password"] = "admin-pass-1"
+        other["admin"]["password"] = "admin-pass-2"
+        assert form.revision(one) == form.revision(other)
+
+
+def browser(headers=None):
+    return dict({"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
+                **(headers or {}))
+
+
+def call(portal, method, path="/config", headers=None, fields=None, guarded=True):
+    """One request to a Portal in this process, as web/server.py would hand it over."""
+    import urllib.parse
+
+    from web.message import Request
+
+    body = bytearray(urllib.parse.urlencode(fields or {}).encode())
+    request = Request(method, path, {}, {k.lower(): v for k, v in (headers or {}).items()},
+                      body, None)
+    resp = portal.guarded(request) if guarded else portal.handle(request)
+    body = resp.body if isinstance(resp.body, bytes) else b"".join(resp.body)
+    return resp, body.decode()
+
+
+class TestRefusals:
+    """401, 403 and 429 answer a person in a browser with a page (what happened, what to do,
+    the way back to the form) and everyone else with JSON, with the same status and header
+    fields either way."""
+
+    @pytest.fixture
+    def portal(self, tmp_path):
+        from portal.app import Portal
+
+        path = str(tmp_path / "config.json")
+        config.save(path, {"wifi": {"ssid": "Home"}, "admin": {"password": "admin-pass-1"}})
+        return Portal(path, clock=FakeClock())
+
+    def both(self, portal, method="GET", headers=None, **kw):
+        as_api = call(portal, method, headers=headers, **kw)
+        as_browser = call(portal, method, headers=browser(headers), **kw)
+        assert as_api[0].status == as_browser[0].status
+        assert as_api[0].headers == as_browser[0].headers
+        assert as_api[0].content_type == "application/json"
+        assert as_browser[0].content_type.startswith("text/html")
+        return as_api[0].status, as_api[0].headers, json.loads(as_api[1]), as_browser[1]
+
+    def test_no_password_is_401_with_the_challenge(self, portal):
+        status, headers, api, html = self.both(portal)
+        assert status == 401 and headers["WWW-Authenticate"].startswith("Basic ")
+        assert api["status"] == 401 and api["error"].startswith("admin password required")
+        assert '<h1 id="refused">Admin password required</h1>' in html
+        assert "reload this page and give it when asked" in html and "hold the button at boot" in html
+        assert '<a href="/config">Back to the settings</a>' in html
+
+    def test_a_lockout_is_429_with_the_wait(self, portal):
+        for _ in range(auth.MAX_FAILURES):
+            call(portal, "GET", headers={"Authorization": basic("guess")})
+        status, headers, api, html = self.both(portal)
+        wait = portal.guard.retry_after()
+        assert status == 429 and headers["Retry-After"] == str(wait)
+        assert api["error"] == "too many wrong passwords: wait %d s, then reload this page" % wait
+        assert '<h1 id="refused">Please wait</h1>' in html
+        assert "Too many wrong passwords: wait %d s, then reload this page." % wait in html
+
+    def test_a_cross_site_post_is_403(self, portal):
+        headers = {"Authorization": basic("admin-pass-1"), "Origin": "http://evil.example",
+                   "Host": "dongle.lan"}
+        status, _, api, html = self.both(portal, "POST", headers, fields=GOOD)
+        assert status == 403 and "own page" in api["error"]
+        assert '<h1 id="refused">Not allowed</h1>' in html and "own page" in html
+
+    def test_no_admin_password_stored_is_403(self, tmp_path):
+        from portal.app import Portal
+
+        path = str(tmp_path / "open.json")
+        config.save(path, {"wifi": {"ssid": "Home"}})
+        status, _, api, html = self.both(Portal(path, clock=FakeClock()))
+        assert status == 403 and "hold the button at boot" in api["error"]
+        assert "No admin password is set: hold the button at boot" in html
+
+    def test_the_message_on_the_page_is_escaped(self):
+        html = page.refusal(403, "<script>", "/config?<x>").decode()
+        assert "<script>" not in html and "&lt;script&gt;" in html and "&lt;x&gt;" in html
+
+
+class TestTwoTabs:
+    """A form carries the revision of the settings it was loaded with; a save over settings
+    changed since (another tab, another device) is refused and shows the stored ones."""
+
+    @pytest.fixture
+    def portal(self, tmp_path):
+        from portal.app import Portal
+
+        path = str(tmp_path / "config.json")
+        config.save(path, {"wifi": {"ssid": "Home", "password": "wifi-pass-1"},
+                           "mqtt": {"host": "broker.lan"}, "admin": {"password": "admin-pass-1"}})
+        return Portal(path, clock=FakeClock())
+
+    def load(self, portal):
+        html = call(portal, "GET", guarded=False)[1]
+        revision = html.split('name="revision" value="')[1].split('"')[0]
+        fields = dict(GOOD, **{k: "" for k in form.SECRET_FIELDS})
+        fields.update({"meter": "current", "mqtt.host": "broker.lan", "mqtt.user": "",
+                       "revision": revision})
+        return fields
+
+    def post(self, portal, fields):
+        return call(portal, "POST", fields=fields, guarded=False)
+
+    def test_the_form_carries_the_revision_of_the_stored_settings(self, portal):
+        stored = form.stored_or_defaults(portal.path)
+        assert self.load(portal)["revision"] == form.revision(stored)
+
+    def test_a_save_over_settings_saved_since_is_refused_and_shows_them(self, portal):
+        tab_a, tab_b = self.load(portal), self.load(portal)
+        tab_b["mqtt.host"] = "new-broker.lan"
+        assert self.post(portal, tab_b)[0].status == 200
+        portal.saved.clear()  # /config on the LAN: a new Portal per request (portal/lan.py)
+        with open(portal.path) as f:
+            after_b = f.read()
+
+        tab_a.update({"mqtt.prefix": "home/meter", "mqtt.password": "typed-in-tab-a"})
+        resp, html = self.post(portal, tab_a)
+        assert resp.status == 409
+        with open(portal.path) as f:
+            assert f.read() == after_b  # nothing saved
+        assert ('<p class="note" id="notice">The settings were changed in another tab or by '
+                "another device since this page was loaded: check them and save again.</p>") in html
+        # The stored values in the fields; beside each one this tab would have changed, what
+        # it had (a note, not an error); a typed secret must be typed again.
+        assert 'id="mqtt.host" name="mqtt.host" type="text" value="new-broker.lan"' in html
+        assert ('<p class="attn" id="attn-mqtt.host">this tab had &quot;broker.lan&quot;, '
+                "not saved</p>") in html
+        assert 'name="mqtt.prefix" type="text" value="meterlink"' in html
+        assert 'id="attn-mqtt.prefix">this tab had &quot;home/meter&quot;, not saved' in html
+        assert 'id="attn-mqtt.password">type it again' in html
+        assert "typed-in-tab-a" not in html and 'class="err"' not in html
+        # Saved again from that page: it carries the new revision.
+        tab_a["revision"] = html.split('name="revision" value="')[1].split('"')[0]
+        tab_a["mqtt.host"] = "new-broker.lan"
+        assert self.post(portal, tab_a)[0].status == 200
+        assert form.stored_or_defaults(portal.path)["mqtt"]["prefix"] == "home/meter"
+
+    def test_a_changed_meter_or_checkbox_is_noted_by_what_the_page_shows(self, portal):
+        tab_a, tab_b = self.load(portal), self.load(portal)
+        tab_b["mqtt.prefix"] = "elsewhere"
+        self.post(portal, tab_b)
+        portal.saved.clear()
+        tab_a["meter"] = "kamstrup-ch"
+        del tab_a["mqtt.discovery"]
+        html = self.post(portal, tab_a)[1]
+        assert 'id="attn-meter">this tab had &quot;Kamstrup Omnipower, Swiss' in html
+        assert 'id="attn-mqtt.discovery">this tab had &quot;off&quot;' in html
+
+    def test_a_post_without_a_revision_is_not_checked(self, portal):
+        # Scripts and the API post without one; only a page's form carries it.
+        fields = self.load(portal)
+        config.save(portal.path, dict(form.stored_or_defaults(portal.path), http={"port": 8080}))
+        del fields["revision"]
+        assert self.post(portal, fields)[0].status == 200

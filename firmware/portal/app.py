@@ -12,6 +12,11 @@ Two ways to mount it on a web/server.HttpServer:
 - ``lan_routes(server)``: in station mode, ``/config`` (GET page, POST save) behind HTTP
   Basic with the admin password and the failure limit of auth.py.
 
+Refusals (401, 403, 429) answer JSON, or a short page when the request is a browser's (its
+Accept names text/html, RFC 9110 12.5.1): same status and header fields either way. A form
+whose hidden ``revision`` no longer matches the stored settings (another tab or device
+saved since it was loaded) is not saved: 409 and the form again, with the stored values.
+
 Nothing here ever writes a secret into a response: the page gets only "is it set" flags.
 A successful save sets ``saved`` (an asyncio.Event); whoever runs the portal restarts then.
 """
@@ -22,13 +27,13 @@ except ImportError:  # MicroPython before 1.21
     import uasyncio as asyncio
 
 import config
-from portal import auth, form, page
+from portal import auth, form, meters, page
 from web.server import error_response, pieces, redirect, response
 
 PROBES = ("/generate_204", "/gen_204", "/hotspot-detect.html", "/library/test/success.html",
           "/connecttest.txt", "/ncsi.txt", "/redirect", "/canonical.html", "/success.txt")
 SHOWN_KEYS = ("wifi.ssid", "meter.profile", "meter.baud", "meter.format", "mqtt.host", "mqtt.port",
-              "mqtt.user", "mqtt.prefix", "mqtt.discovery")
+              "mqtt.user", "mqtt.prefix", "mqtt.discovery", "mqtt.layout", "mqtt.vse_group")
 _HTML = "text/html; charset=utf-8"
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -80,16 +85,18 @@ class Portal:
         stored = form.stored_or_defaults(self.path)
         password = stored["admin"]["password"]
         if not password:
-            return error_response(403, "no admin password is set: hold the button at boot "
-                                       "to open the setup portal")
+            return refusal(request, 403, "no admin password is set: hold the button at boot "
+                                         "to open the setup portal")
         verdict = self.guard.check(request.headers.get("authorization"), password)
         if verdict == auth.LOCKED:
             wait = self.guard.retry_after()
-            return error_response(429, "too many wrong passwords: wait %d s" % wait,
-                                  {"Retry-After": str(wait)})
+            return refusal(request, 429, "too many wrong passwords: wait %d s, then reload "
+                                         "this page" % wait, {"Retry-After": str(wait)})
         if verdict == auth.DENIED:
-            return error_response(401, "admin password required",
-                                  {"WWW-Authenticate": 'Basic realm="meterlink", charset="UTF-8"'})
+            return refusal(request, 401, "admin password required: reload this page and give "
+                                         "it when asked (any user name), or hold the button at "
+                                         "boot to open the setup portal",
+                           {"WWW-Authenticate": 'Basic realm="meterlink", charset="UTF-8"'})
         return self.handle(request, stored)
 
     def handle(self, request, stored=None):
@@ -104,20 +111,25 @@ class Portal:
         if request.method != "POST":
             return self._page(_shown(stored), {}, stored)
         if not same_origin(request):
-            return error_response(403, "the form must be sent from this device's own page")
+            return refusal(request, 403, "the form must be sent from this device's own page: "
+                                         "open it at the dongle's address and save there")
         posted = request.form()
+        given = posted.get("revision")
+        if given and given != form.revision(stored):  # none: a tool's POST, not a page's
+            # Loaded before the stored settings last changed (another tab or device saved):
+            # the stored ones are shown, with what this page had beside them, so the person
+            # chooses rather than undoing the other save unseen.
+            return self._page(_shown(stored), {}, stored, 409, "The settings were changed in "
+                              "another tab or by another device since this page was loaded: "
+                              "check them and save again.", _unsaved(posted, stored))
         cfg, errors = form.apply(posted, stored)
         if self._ask_current(stored):
-            refusal = self._current_refused(posted, stored)
-            if refusal:
-                errors["admin.current"] = refusal
+            error = self._current_refused(posted, stored)
+            if error:
+                errors["admin.current"] = error
         if errors:
-            for key in config.SECRET_KEYS + ("admin.current",):
-                # Typed, and not sent back (a secret never is): without a word, the next
-                # save would keep the stored one, or none, instead of what was typed.
-                if posted.get(key) and key not in errors:
-                    errors[key] = "type it again: passwords and keys are never sent back"
-            return self._page(_typed(posted, stored), errors, stored, 422, "Please correct the marked fields.")
+            return self._page(_typed(posted, stored), errors, stored, 422,
+                              "Please correct the marked fields.", _retype(posted, errors))
         try:
             cfg = config.save(self.path, cfg)
         except (OSError, config.ConfigError) as e:
@@ -143,18 +155,56 @@ class Portal:
             return "wrong password (or hold the button at boot)"
         return None
 
-    def _page(self, values, errors, stored, status=200, notice=None):
+    def _page(self, values, errors, stored, status=200, notice=None, notes=None):
         secrets = {}
         for key in config.SECRET_KEYS:
             secrets[key] = bool(config.get(stored, key))
+        values["revision"] = form.revision(stored)
         parts = page.render(values, errors, secrets, self.networks, self.device, notice,
-                            self._ask_current(stored))
+                            self._ask_current(stored), notes)
         return pieces(status, parts, _HTML, _NO_STORE)
 
     async def wait_saved(self):
         """Wait for a successful save; returns the configuration written."""
         await self.saved.wait()
         return self.saved_config
+
+
+def refusal(request, status, message, headers=None):
+    """A refusal: a short page for a person in a browser (which names text/html in Accept),
+    the JSON error body for everyone else (API clients, scripts)."""
+    if "text/html" in request.headers.get("accept", ""):
+        return response(status, page.refusal(status, message, request.path), _HTML, headers)
+    return error_response(status, message, headers)
+
+
+def _unsaved(posted, stored):
+    """Notes for a form not saved over newer settings: what it had beside each field it
+    would have changed, and which typed secrets to type again."""
+    cfg = form.apply(posted, stored)[0]
+    notes = _retype(posted, {})
+    for key in SHOWN_KEYS:
+        value = config.get(cfg, key)
+        if value != config.get(stored, key):
+            if key.startswith("meter."):  # one field, the preset, sets all three
+                key = "meter"
+                preset = meters.for_settings(cfg["meter"]["profile"], cfg["meter"]["baud"],
+                                             cfg["meter"]["format"])
+                value = preset[1] if preset else posted.get("meter")
+            elif value is True or value is False:
+                value = "on" if value else "off"
+            notes[key] = 'this tab had "%s", not saved' % value
+    return notes
+
+
+def _retype(posted, errors):
+    """Notes for the secrets typed into a form that is shown again: they are never sent
+    back, so without a word the next save would keep the stored one, or none."""
+    notes = {}
+    for key in config.SECRET_KEYS + ("admin.current",):
+        if posted.get(key) and key not in errors:
+            notes[key] = "type it again: passwords and keys are never sent back"
+    return notes
 
 
 def same_origin(request):

@@ -60,7 +60,7 @@ async def run_portal(path, device, ap_ip, networks, http_port=80, dns_port=53, h
     """Serve the captive portal until a valid configuration is saved; returns it."""
     from portal.app import Portal
     from portal.dns import DnsResponder
-    from web.server import HttpServer
+    from web.server import IDLE_TIMEOUT, HttpServer
 
     portal = Portal(path, device, networks, require_admin=require_admin)
     server = HttpServer(http_port, host)
@@ -81,6 +81,14 @@ async def run_portal(path, device, ap_ip, networks, http_port=80, dns_port=53, h
             await task  # let the cancellation finish, so no task outlives the portal
         except asyncio.CancelledError:
             pass
+    # A connection still open (a browser's idle pre-connect, until IDLE_TIMEOUT) holds the
+    # server, its routes and so the whole portal (~40 kB); on the unix port the gateway
+    # starts next in this process and needs that heap (after a save from Chromium it did not
+    # start in 256 kB).
+    for _ in range(IDLE_TIMEOUT * 10):
+        if not server.clients:
+            break
+        await asyncio.sleep(0.1)
     return cfg
 
 

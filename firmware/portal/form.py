@@ -10,6 +10,9 @@ the page's own:
 
 Secrets (config.SECRET_KEYS) are never sent to the browser, so an empty secret field means
 "keep the stored value". The checkbox ``mqtt.discovery`` is absent from a form when off.
+``mqtt.vse_group`` is taken only with ``mqtt.layout`` "vse" (the page hides it otherwise).
+A hidden field ``revision`` carries ``revision()`` of the settings the page showed (app.py
+refuses a save over settings changed since).
 
 Every field is checked by config.validate (one rule book for the file, the API and the
 portal): each failure is recorded against its key and the stored value put back, and the
@@ -21,7 +24,7 @@ import json
 import config
 from portal import meters
 
-TEXT_KEYS = ("mqtt.host", "mqtt.port", "mqtt.user", "mqtt.prefix")
+TEXT_KEYS = ("mqtt.host", "mqtt.port", "mqtt.user", "mqtt.prefix", "mqtt.layout")
 SECRET_FIELDS = ("wifi.password", "meter.key", "meter.auth_key", "mqtt.password", "admin.password")
 MIN_ADMIN = 8  # the admin password guards the meter key on the LAN: no 4-digit PINs
 _MAX_ROUNDS = 24  # one validate() round per wrong field; the form has fewer fields
@@ -71,6 +74,8 @@ def _merge(form, stored, errors):
     for key in TEXT_KEYS:
         if key in form:
             _set(cfg, key, form[key].strip())
+    if _get(cfg, "mqtt.layout") == "vse" and "mqtt.vse_group" in form:
+        _set(cfg, "mqtt.vse_group", form["mqtt.vse_group"].strip())
     _set(cfg, "mqtt.discovery", "mqtt.discovery" in form)
     for key in SECRET_FIELDS:
         typed = form.get(key, "")
@@ -125,6 +130,26 @@ def _typed_ssid_errors(form, errors):
     # was typed in, not beside the list (where the name would then show as if picked).
     if "wifi.ssid" in errors and form.get("wifi.ssid_other", "").strip():
         errors["wifi.ssid_other"] = errors.pop("wifi.ssid")
+
+
+def revision(cfg):
+    """A short digest of a configuration, for the page's hidden field: it changes when any
+    setting does, but of the secrets only whether each is set goes in. The page is open to
+    anyone on the public setup AP, and a digest over the admin password would let them
+    test guesses offline, past auth.py's lockout; a secret's new value cannot be lost to
+    another tab anyway: an empty secret field keeps the stored one."""
+    import binascii
+    import hashlib
+
+    digest = hashlib.sha256()
+    for section in sorted(cfg):  # sorted: the same settings, whatever order the dicts keep
+        node = cfg[section]
+        for name, value in sorted(node.items()) if isinstance(node, dict) else (("", node),):
+            if section + "." + name in config.SECRET_KEYS:
+                value = bool(value)
+            digest.update(json.dumps([section, name, value]).encode())
+    # 64 bits: two configurations never share one by chance.
+    return binascii.hexlify(digest.digest()[:8]).decode()
 
 
 def stored_or_defaults(path):
