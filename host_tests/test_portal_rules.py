@@ -354,6 +354,26 @@ def config_message(key, value):
     return refused.value.message
 
 
+class TestTheTransmitPowerLimit:
+    """wifi.txpower on the form (a number box in the WiFi fieldset): empty is the radio's
+    default, a number of dBm caps it (ESP32-C3 SuperMini boards that do not join)."""
+
+    @pytest.mark.parametrize("typed, dbm", [("8.5", 8.5), (" 11 ", 11.0), ("", None)])
+    def test_a_typed_limit_is_saved_as_a_number_and_empty_as_the_default(self, typed, dbm):
+        cfg, errors = form.apply(dict(GOOD, **{"wifi.txpower": typed}), defaults())
+        assert errors == {} and cfg["wifi"]["txpower"] == dbm
+
+    @pytest.mark.parametrize("typed", ["30", "1", "loud"])
+    def test_a_refused_limit_gets_the_configuration_files_own_message(self, typed):
+        errors = form.apply(dict(GOOD, **{"wifi.txpower": typed}), defaults())[1]
+        assert errors == {"wifi.txpower": config_message("wifi.txpower", typed)}
+
+    def test_the_page_shows_the_stored_limit_or_an_empty_box(self):
+        for stored, shown in ((8.5, 'value="8.5"'), (None, 'value=""')):
+            html = "".join(page.render({"wifi.txpower": stored}, {}, {}, []))
+            assert 'id="wifi.txpower" name="wifi.txpower" type="number" %s' % shown in html
+
+
 class TestTheMqttLayout:
     """mqtt.layout and mqtt.vse_group on the form: a choice of layout, and the VSE topic's
     <group>, which only the VSE layout uses."""

@@ -32,7 +32,7 @@ from web.server import error_response, pieces, redirect, response
 
 PROBES = ("/generate_204", "/gen_204", "/hotspot-detect.html", "/library/test/success.html",
           "/connecttest.txt", "/ncsi.txt", "/redirect", "/canonical.html", "/success.txt")
-SHOWN_KEYS = ("wifi.ssid", "meter.profile", "meter.baud", "meter.format", "mqtt.host", "mqtt.port",
+SHOWN_KEYS = ("wifi.ssid", "wifi.txpower", "meter.profile", "meter.baud", "meter.format", "mqtt.host", "mqtt.port",
               "mqtt.user", "mqtt.prefix", "mqtt.discovery", "mqtt.layout", "mqtt.vse_group")
 _HTML = "text/html; charset=utf-8"
 _NO_STORE = {"Cache-Control": "no-store"}

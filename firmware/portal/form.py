@@ -24,7 +24,7 @@ import json
 import config
 from portal import meters
 
-TEXT_KEYS = ("mqtt.host", "mqtt.port", "mqtt.user", "mqtt.prefix", "mqtt.layout")
+TEXT_KEYS = ("wifi.txpower", "mqtt.host", "mqtt.port", "mqtt.user", "mqtt.prefix", "mqtt.layout")
 SECRET_FIELDS = ("wifi.password", "meter.key", "meter.auth_key", "mqtt.password", "admin.password")
 MIN_ADMIN = 8  # the admin password guards the meter key on the LAN: no 4-digit PINs
 _MAX_ROUNDS = 24  # one validate() round per wrong field; the form has fewer fields

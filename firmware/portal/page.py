@@ -124,6 +124,11 @@ def _wifi(out, values, messages, secrets, networks):
     _row(out, "wifi.password", "WiFi password",
          _secret("wifi.password", secrets.get("wifi.password"), ' minlength="8" maxlength="64"'),
          messages, "8 to 63 characters, or the key as 64 hex digits; empty for an open network")
+    power = values.get("wifi.txpower")
+    _row(out, "wifi.txpower", "Transmit power limit (dBm)",
+         _input("wifi.txpower", "" if power is None else power, "number", ' min="2" max="21" step="any"'),
+         messages, "Empty: the radio's default. 8.5 for boards that do not join at full power "
+                   "(ESP32-C3 SuperMini)")
     out.append("</fieldset>")
 
 
