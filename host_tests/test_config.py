@@ -23,6 +23,7 @@ def test_an_empty_file_means_every_default_and_the_board_device_id():
     # (its tests/test_mqtt_sink.py): the same group, so its consumers work unchanged.
     assert cfg["mqtt"]["vse_group"] == "building"
     assert cfg["mqtt"]["keepalive"] == 60
+    assert cfg["mqtt"]["expire_after"] == 300
     assert cfg["http"]["port"] == 80
     assert cfg["device_id"] == "dongle1"
 
@@ -75,6 +76,8 @@ def test_validate_does_not_change_defaults():
         ({"mqtt": {"port": True}}, "mqtt.port"),
         ({"mqtt": {"keepalive": 1}}, "mqtt.keepalive"),  # a ping every half second: a typo
         ({"mqtt": {"keepalive": 7200}}, "mqtt.keepalive"),
+        ({"mqtt": {"expire_after": -1}}, "mqtt.expire_after"),
+        ({"mqtt": {"expire_after": 90000}}, "mqtt.expire_after"),  # over a day: a typo
         ({"meter": {"baud": 9601}}, "meter.baud"),
         ({"meter": {"format": "8O2"}}, "meter.format"),
         ({"meter": {"format": 8}}, "meter.format"),

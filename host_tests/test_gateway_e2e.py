@@ -108,6 +108,7 @@ def test_state_availability_and_discovery_carry_what_the_meter_sent(rig, framing
     assert energy["unit_of_measurement"] == "Wh"
     assert energy["value_template"] == "{{ value_json.readings['1-0:1.8.0'].value if '1-0:1.8.0' in value_json.readings else '' }}"
     assert energy["device"]["identifiers"] == ["meterlink_%s" % DEVICE]
+    assert all(doc["expire_after"] == 300 for doc in configs.values())  # mqtt.expire_after's default
     assert energy["device"]["configuration_url"] == "http://127.0.0.1:%d/config" % gw.cfg["http"]["port"]
     for code, cls in (("1_0_1_7_0", "power"), ("1_0_32_7_0", "voltage"), ("1_0_31_7_0", "current")):
         doc = configs["homeassistant/sensor/%s/obis_%s/config" % (DEVICE, code)]

@@ -218,6 +218,13 @@ class TestDiscovery:
         assert doc["device"]["identifiers"] == ["meterlink_dev1"]
         assert discovery.topic("homeassistant", "dev1", "1-0:1.8.0") == "homeassistant/sensor/dev1/obis_1_0_1_8_0/config"
 
+    def test_a_reading_expires_when_no_state_comes_for_the_configured_time(self):
+        # Availability is the dongle's; a meter that stops sending shows as unavailable
+        # readings after mqtt.expire_after seconds, and 0 leaves them as they were.
+        doc = discovery.config("1-0:1.7.0", 1, "W", "dev1", "s", "a", "0.1", None, None, 300)
+        assert doc["expire_after"] == 300
+        assert "expire_after" not in self.cfg("1-0:1.7.0", 1, "W")
+
     def test_the_device_links_to_the_dongles_page_when_its_address_is_known(self):
         # Home Assistant's "Visit" link on the device page.
         doc = discovery.config("1-0:1.8.0", 1, "Wh", "dev1", "s", "a", "0.1", "http://192.0.2.7/config")

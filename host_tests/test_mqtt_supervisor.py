@@ -24,7 +24,7 @@ from app.store import Store
 mqtt.BACKOFF_FIRST = 0.2
 cfg = {"device_id": "sup", "mqtt": {"host": "127.0.0.1", "port": %d, "user": "", "password": "",
        "prefix": "meterlink", "discovery": True, "discovery_prefix": "homeassistant",
-       "layout": "meterlink", "vse_group": "g", "keepalive": 2}}
+       "layout": "meterlink", "vse_group": "g", "keepalive": 2, "expire_after": 300}}
 pub = mqtt.MqttPublisher(cfg, Store(), "t", None, log=lambda m: None)
 """
 

@@ -134,9 +134,12 @@ def _template(expression, code):
     return ("{{ " + expression + " if '%s' in value_json.readings else '' }}") % (code, code)
 
 
-def config(code, value, unit, device_id, state_topic, availability_topic, version, page=None, readings=None):
+def config(code, value, unit, device_id, state_topic, availability_topic, version, page=None, readings=None,
+           expire=0):
     """The discovery config dict for one reading; ``page``: the dongle's web page, if known;
-    ``readings``: the snapshot's, where an M-Bus channel's device type is looked up."""
+    ``readings``: the snapshot's, where an M-Bus channel's device type is looked up;
+    ``expire``: seconds without a state message after which Home Assistant shows the
+    reading unavailable (0: never)."""
     uid = "%s_%s" % (device_id, object_id(code))
     if isinstance(value, str):
         # Home Assistant refuses a state over 255 characters (the entity goes unknown);
@@ -164,6 +167,12 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
     }
     if page:
         out["device"]["configuration_url"] = page
+    if expire:
+        # The availability topic says whether the dongle is on the broker, not whether
+        # the meter still sends: a cable pulled from the meter left every reading at its
+        # last value. The state goes out with every telegram (each few seconds), so a
+        # silence this long is the meter's.
+        out["expire_after"] = expire
     if isinstance(value, (str, list, tuple)):
         return out  # text: no unit, no class
     if isinstance(value, bool) or not isinstance(value, (int, float)):

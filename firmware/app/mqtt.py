@@ -340,7 +340,7 @@ class MqttPublisher:
                 value, unit = readings[code]
                 doc = self.snapshot.document(discovery.config(
                     code, value, unit, self.device_id, self.state_topic, self.availability_topic,
-                    self.version, page, readings))
+                    self.version, page, readings, self.cfg["expire_after"]))
             self._publish(discovery.topic(self.cfg["discovery_prefix"], self.device_id, code), doc)
             self._discovered.add(code)
             await asyncio.sleep(0)  # let the reader run between configs
