@@ -66,6 +66,30 @@ def test_a_uart_the_chip_lacks_does_not_stop_start_up_and_the_reader_names_the_b
     assert board_script(tmp_path, DEVKIT, UART_2_ON_A_C3) == ["prepared", "OSError True True"]
 
 
+REQUEST_LINE_WITHOUT_PIN = """
+BOARD = %r
+import asyncio
+from board.esp32 import Board
+b = Board(BOARD)
+b.prepare({"wifi": {"ssid": ""}, "meter": {"baud": 115200, "format": "8N1"}})
+print("prepared")
+for _ in range(2):  # the reader retries: it must be told again, not handed a half-set port
+    try:
+        asyncio.run(b.open_meter("uart", 115200))
+        print("opened")
+    except OSError as e:
+        print("OSError", "/board.json" in str(e), "p1_request" in str(e))
+"""
+
+
+def test_a_p1_request_line_the_board_file_gets_wrong_is_the_readers_error_not_the_boots(tmp_path):
+    # A KeyError (or the port's ValueError for a pin the chip lacks) out of prepare() ended
+    # the gateway before its HTTP server and watchdog started.
+    spec = dict(DEVKIT, p1_request={"active_high": True})
+    assert board_script(tmp_path, spec, REQUEST_LINE_WITHOUT_PIN) == [
+        "prepared", "OSError True True", "OSError True True"]
+
+
 WIFI_FIRST = """
 BOARD = %r
 import json, machine, network

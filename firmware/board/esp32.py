@@ -168,13 +168,14 @@ class Board:
     def _set_uart(self, baud, line):
         if self._uart is None:
             try:
-                self._uart = self._make_uart(baud, line)
+                uart = self._make_uart(baud, line)
+                self._request_data()
+                self._uart = uart  # kept only once the request line is up too
             except (ValueError, KeyError, TypeError) as e:
                 # A board file that names a UART or pin this chip lacks (UART 2 on a C3),
                 # or lacks one: the reader says so and retries, the dongle keeps serving.
-                raise OSError("the meter UART cannot be opened with %s's uart %r: %r"
-                              % (BOARD_FILE, self.spec.get("uart"), e))
-            self._request_data()
+                raise OSError("the meter port cannot be set up with %s's uart %r and p1_request %r: %r"
+                              % (BOARD_FILE, self.spec.get("uart"), self.spec.get("p1_request"), e))
         elif self._line != (baud, line):
             # Same pins; current ports reinstall the driver (a new buffer) only for another
             # size. Timeout and inversion are given again: older ports' init() zeroed them.
