@@ -2,12 +2,18 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
 from gateway_support import free_port
 from mp import ROOT
 from test_gateway_e2e import pytestmark  # noqa: F401  (needs mosquitto)
+
+
+def _listening(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def run_config(tmp_path):
@@ -93,7 +99,6 @@ def test_a_config_with_spaced_keys_and_a_port_as_text_runs_and_decodes(tmp_path)
     assert status is not None and status["telegrams"] >= 1, (status, text)
     assert status["errors"]["authentication"] == 0 and status["mqtt"]["connected"], status
     # Stopped (SIGTERM, as Ctrl-C), it stops the gateway and mosquitto it started.
-    import socket
 
     for port in (mqtt_port, http_port):
         try:
@@ -108,7 +113,6 @@ def test_a_second_interrupt_during_clean_up_still_stops_the_gateway_and_the_brok
     # short by the second, and the gateway and mosquitto (sessions of their own, out of
     # the terminal's reach) kept running, holding their ports.
     import signal
-    import socket
     import time
 
     path, _, mqtt_port, http_port = run_config(tmp_path)
@@ -125,11 +129,31 @@ def test_a_second_interrupt_during_clean_up_still_stops_the_gateway_and_the_brok
     said = "".join(seen) + run.communicate(timeout=30)[0].decode()
     assert "Traceback" not in said, said
 
-    def listening(port):
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
     deadline = time.monotonic() + 10
-    while (listening(mqtt_port) or listening(http_port)) and time.monotonic() < deadline:
+    while (_listening(mqtt_port) or _listening(http_port)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not listening(mqtt_port) and not listening(http_port), said
+    assert not _listening(mqtt_port) and not _listening(http_port), said
+
+
+def test_an_interrupt_while_the_gateway_is_still_being_built_stops_the_broker(tmp_path):
+    # The broker starts first, then the gateway's .mpy build runs (a while after an edit):
+    # an interrupt in between skipped the clean-up, and mosquitto outlived make run.
+    import signal
+    import time
+
+    path, _, mqtt_port, _ = run_config(tmp_path)
+    slow_build = ("import sys, time; sys.path.insert(0, 'tools'); import run_local; "
+                  "run_local._gateway = lambda *args: time.sleep(30); "
+                  "sys.exit(run_local.main(['--config', %r]))" % str(path))
+    run = subprocess.Popen([sys.executable, "-c", slow_build], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    deadline = time.monotonic() + 20
+    while not _listening(mqtt_port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _listening(mqtt_port), "the broker never started"
+    run.send_signal(signal.SIGTERM)
+    said = run.communicate(timeout=30)[0].decode()
+    assert run.returncode == 130 and "Traceback" not in said, said
+    time.sleep(0.5)
+    assert not _listening(mqtt_port), said

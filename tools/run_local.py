@@ -117,6 +117,19 @@ def _config(path):
         return None
 
 
+def _stop(proc):
+    # terminate, and kill what does not end within 5 s: a clean-up that raised here left
+    # mosquitto running.
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="meterlink on the unix port against the simulator")
     p.add_argument("--config", default=os.path.join(ROOT, "tools", "run-config.json"))
@@ -128,14 +141,16 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _interrupt)
     cfg = _config(args.config)
     workdir = tempfile.mkdtemp(prefix="meterlink-run-")
-    sim = broker = None
-    if cfg is not None:
-        sim = _start_simulator(cfg["meter"])
-        broker = _start_broker(cfg["mqtt"], workdir)
-    gw = _gateway(os.path.abspath(args.config), workdir, args.heapsize)
-    threading.Thread(target=_echo, args=(gw,), daemon=True).start()
-    deadline = None if args.seconds is None else time.monotonic() + args.seconds
+    sim = broker = gw = None
     try:
+        # Inside the try from the first start on: building the .mpy files for the gateway
+        # can take a while, and an interrupt then must still stop the broker.
+        if cfg is not None:
+            sim = _start_simulator(cfg["meter"])
+            broker = _start_broker(cfg["mqtt"], workdir)
+        gw = _gateway(os.path.abspath(args.config), workdir, args.heapsize)
+        threading.Thread(target=_echo, args=(gw,), daemon=True).start()
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while gw.poll() is None and (deadline is None or time.monotonic() < deadline):
             time.sleep(0.2)
     except KeyboardInterrupt:
@@ -145,15 +160,13 @@ def main(argv=None):
         # short: the gateway and mosquitto run in sessions of their own and would outlive us.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if gw.poll() is None:
-            gw.terminate()
-            gw.wait(5)
-        if broker is not None:
-            broker.terminate()
-            broker.wait(5)
+        for proc in (gw, broker):
+            _stop(proc)
         if sim is not None:
             sim.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+    if gw is None:
+        return 130  # interrupted before the gateway started
     return gw.returncode if gw.returncode and gw.returncode > 0 else 0
 
 
