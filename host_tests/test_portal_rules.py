@@ -635,6 +635,19 @@ class TestTwoTabs:
         assert 'id="attn-meter">this tab had &quot;Kamstrup Omnipower, Swiss' in html
         assert 'id="attn-mqtt.discovery">this tab had &quot;off&quot;' in html
 
+    def test_a_field_this_tab_had_empty_is_noted_as_empty(self, portal):
+        tab_a, tab_b = self.load(portal), self.load(portal)
+        tab_b["wifi.txpower"] = "8.5"
+        tab_b["mqtt.host"] = "new-broker.lan"
+        self.post(portal, tab_b)
+        portal.saved.clear()
+        tab_a["wifi.txpower"] = ""
+        tab_a["mqtt.host"] = ""
+        html = self.post(portal, tab_a)[1]
+        assert 'id="attn-wifi.txpower">this tab had it empty, not saved' in html
+        assert 'id="attn-mqtt.host">this tab had it empty, not saved' in html
+        assert "None" not in html
+
     def test_a_post_without_a_revision_is_not_checked(self, portal):
         # Scripts and the API post without one; only a page's form carries it.
         fields = self.load(portal)

@@ -193,6 +193,9 @@ def _unsaved(posted, stored):
                 value = preset[1] if preset else posted.get("meter")
             elif value is True or value is False:
                 value = "on" if value else "off"
+            elif value is None or value == "":
+                notes[key] = "this tab had it empty, not saved"
+                continue
             notes[key] = 'this tab had "%s", not saved' % value
     return notes
 
