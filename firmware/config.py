@@ -269,6 +269,14 @@ def _dbm(key, value):
     return value
 
 
+def _expiry(key, value):
+    # Shorter than a few pushes, every reading would flicker unavailable between them.
+    value = _int(key, value, 0, 86400)
+    if 0 < value < 30:
+        raise ConfigError(key, "must be 0 (never) or at least 30 seconds")
+    return value
+
+
 def _is_hex(value):
     for ch in value.lower():
         if ch not in _HEX:
@@ -295,7 +303,7 @@ _CHECKS = {
     "mqtt.layout": lambda k, v: _choice(k, v, LAYOUTS),
     "mqtt.vse_group": lambda k, v: _ident(k, v, False),
     "mqtt.keepalive": lambda k, v: _int(k, v, 2, 3600),
-    "mqtt.expire_after": lambda k, v: _int(k, v, 0, 86400),
+    "mqtt.expire_after": _expiry,
     "http.port": lambda k, v: _int(k, v, 0, 65535),
     "wifi.ssid": _ssid,
     "wifi.password": _wifi_password,

@@ -24,6 +24,7 @@ def test_an_empty_file_means_every_default_and_the_board_device_id():
     assert cfg["mqtt"]["vse_group"] == "building"
     assert cfg["mqtt"]["keepalive"] == 60
     assert cfg["mqtt"]["expire_after"] == 300
+    assert config.validate({"mqtt": {"expire_after": 0}})["mqtt"]["expire_after"] == 0  # never
     assert cfg["http"]["port"] == 80
     assert cfg["device_id"] == "dongle1"
 
@@ -78,6 +79,7 @@ def test_validate_does_not_change_defaults():
         ({"mqtt": {"keepalive": 7200}}, "mqtt.keepalive"),
         ({"mqtt": {"expire_after": -1}}, "mqtt.expire_after"),
         ({"mqtt": {"expire_after": 90000}}, "mqtt.expire_after"),  # over a day: a typo
+        ({"mqtt": {"expire_after": 10}}, "mqtt.expire_after"),  # readings flicker between pushes
         ({"meter": {"baud": 9601}}, "meter.baud"),
         ({"meter": {"format": "8O2"}}, "meter.format"),
         ({"meter": {"format": 8}}, "meter.format"),
