@@ -128,6 +128,9 @@ class App:
         self._tasks = []
         self._others = []
         self.mqtt.close(self._new_cfg)
+        # The ESP32 resets right after this: lwIP sends what close() wrote (the emptied or
+        # "offline" topics, DISCONNECT) after the call returns, and a reset loses it.
+        await asyncio.sleep(0.3)
 
     def page_url(self):
         """Where a browser reaches this gateway's setup page (the status without one), for
