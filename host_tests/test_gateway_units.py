@@ -358,6 +358,15 @@ class TestMetrics:
         assert "meterlink_mqtt_connected 1" in lines and "meterlink_meter_connected 0" in lines
         assert "# TYPE meterlink_telegrams_total counter" in lines
         assert text.endswith("\n")
+        assert "meterlink_last_telegram_timestamp_seconds" not in text  # none decoded yet
+
+    def test_the_last_telegrams_time_is_a_gauge_to_alert_on_a_silent_meter(self):
+        # The port can stay open while the meter sends nothing: time() minus this tells.
+        status = {"telegrams": 3, "errors": {}, "mqtt": {"connected": True}, "uptime_s": 12,
+                  "meter": {"connected": True, "last_telegram_time": 1795740339.25}}
+        lines = metrics.render(status, {}).splitlines()
+        assert "# TYPE meterlink_last_telegram_timestamp_seconds gauge" in lines
+        assert "meterlink_last_telegram_timestamp_seconds 1795740339.25" in lines
 
 
 def test_reader_feeds_chunks_of_any_size_into_the_store():

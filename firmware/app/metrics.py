@@ -66,6 +66,12 @@ def lines(status, readings):
     yield "meterlink_mqtt_connected %s\n" % _number(status["mqtt"]["connected"])
     yield _family("meterlink_meter_connected", "gauge", "1 while the meter port is open")
     yield "meterlink_meter_connected %s\n" % _number(status["meter"]["connected"])
+    last = status["meter"].get("last_telegram_time")
+    if last is not None:
+        # A port can stay open with the meter silent: alert on time() minus this.
+        yield _family("meterlink_last_telegram_timestamp_seconds", "gauge",
+                      "Unix time of the last telegram decoded")
+        yield "meterlink_last_telegram_timestamp_seconds %s\n" % _number(last)
     yield _family("meterlink_uptime_seconds", "gauge", "Seconds since the gateway started")
     yield "meterlink_uptime_seconds %d\n" % status["uptime_s"]
     if status.get("free_heap") is not None:
