@@ -238,6 +238,12 @@ def test_parse_hex_coded_ids_and_texts_of_every_channel_read_as_text():
     assert readings["0-0:96.1.4"] == ("50217", None)  # an id: kept as text (odd length, not hex-coded)
 
 
+def test_a_hex_coded_id_padded_with_blanks_reads_without_them():
+    # openHAB's Landis+Gyr E350 telegram: "12693072" and eight blanks, as hex.
+    readings, _ = dsmr.parse("/ISK5\r\n\r\n0-0:96.1.1(31323639333037322020202020202020)\r\n!")
+    assert readings["0-0:96.1.1"] == ("12693072", None)
+
+
 def test_parse_digits_of_other_codes_stay_numbers():
     readings, _ = dsmr.parse("/ISK5\r\n\r\n0-0:96.14.0(4142)\r\n0-0:42.0.1(4142)\r\n!")
     assert readings["0-0:96.14.0"] == (4142, None)

@@ -505,7 +505,9 @@ def _hex_text(text):
     for c in raw:
         if c < 0x20 or c > 0x7E:
             return text
-    return raw.decode()
+    # An id padded with blanks to its field's width (a Landis+Gyr E350's "12693072" and
+    # eight 0x20) is the id, as a DLMS meter's NUL padding is.
+    return raw.decode().rstrip()
 
 
 def _from_hex(text):
