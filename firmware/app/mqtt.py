@@ -326,17 +326,19 @@ class MqttPublisher:
         todo = [c for c in readings if c not in self._discovered]
         if not todo:
             return
-        # Render once before: the snapshot's long-lived buffer growth and unit pieces are
-        # then made ahead of discovery's short-lived documents, not scattered between
-        # them (measured on the unix port: at 208 kB the first 300 pushes then all go
-        # out, instead of a MemoryError near push 60).
-        self.snapshot.render(self.store)
+        on = self.cfg["discovery"]
+        if on:
+            # Render once before: the snapshot's long-lived buffer growth and unit pieces
+            # are then made ahead of discovery's short-lived documents, not scattered
+            # between them (measured on the unix port: at 208 kB the first 300 pushes then
+            # all go out, instead of a MemoryError near push 60). Off, no document is made.
+            self.snapshot.render(self.store)
         from app import discovery
 
-        page = self.page_url() if self.page_url is not None else None
+        page = self.page_url() if on and self.page_url is not None else None
         for code in todo:
             doc = b""
-            if self.cfg["discovery"]:
+            if on:
                 value, unit = readings[code]
                 doc = self.snapshot.document(discovery.config(
                     code, value, unit, self.device_id, self.state_topic, self.availability_topic,
