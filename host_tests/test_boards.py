@@ -34,7 +34,8 @@ def test_the_three_supported_boards_exist_one_per_chip_family():
 @pytest.mark.parametrize("name", boardfile.known_boards())
 def test_every_board_file_follows_the_format_and_its_chip(name):
     board = boardfile.load(name)
-    assert set(board) == {"name", "chip", "march", "uart", "led", "button", "p1_request", "notes"}
+    assert set(board) - {"wifi_txpower"} == {"name", "chip", "march", "uart", "led", "button",
+                                             "p1_request", "notes"}
     chip = boardfile.CHIPS[board["chip"]]
     assert board["march"] == chip["march"]
     assert board["uart"]["rx"] not in chip["strapping"] + chip["flash_pins"] + chip["usb"]
@@ -74,10 +75,21 @@ def test_the_s3_led_is_a_ws2812_whose_pin_depends_on_the_revision():
     ({"chip": "esp8266"}, "chip"),
     ({"name": "other"}, "file name"),
     ({"notes": ""}, "notes"),
+    ({"wifi_txpower": 30}, "wifi_txpower"),         # the radio's range is 2-21 dBm
+    ({"wifi_txpower": "8.5"}, "wifi_txpower"),
+    ({"wifi_txpower": True}, "wifi_txpower"),
 ])
 def test_the_checker_refuses_wiring_mistakes(changes, message):
     with pytest.raises(boardfile.BoardError, match=message):
         boardfile.check(a_board(**changes), "esp32-devkit")
+
+
+def test_the_c3_supermini_caps_its_radio_and_the_others_keep_the_default():
+    # Many C3 SuperMinis neither join nor show their setup AP at full power; the cap is
+    # the board file's, since the first boot's access point has no configuration yet.
+    assert boardfile.load("esp32c3-supermini")["wifi_txpower"] == 8.5
+    for name in ("esp32-devkit", "esp32-devkit-mbus", "esp32s3-devkitc"):
+        assert "wifi_txpower" not in boardfile.load(name)
 
 
 def test_an_unknown_board_lists_the_known_ones():

@@ -165,3 +165,12 @@ def test_wifi_txpower_caps_the_radio_before_every_attempt_and_null_leaves_it(tmp
     assert capped == [["active", True], ["config", {"txpower": 8.5}], ["connect", "home"],
                       ["config", {"txpower": 8.5}], ["connect", "home"]]
     assert default == [["active", True], ["connect", "home"]]
+
+
+def test_a_board_file_cap_holds_when_the_configuration_leaves_txpower_null(tmp_path):
+    # The C3 SuperMini's board file carries 8.5 dBm; a configured value wins over it.
+    spec = dict(DEVKIT, wifi_txpower=8.5)
+    script = WIFI_CAPPED.replace("asyncio.run(main(8.5))", "asyncio.run(main(15))")
+    configured, board_default = [json.loads(line) for line in board_script(tmp_path, spec, script)]
+    assert configured[1] == ["config", {"txpower": 15}]
+    assert board_default == [["active", True], ["config", {"txpower": 8.5}], ["connect", "home"]]

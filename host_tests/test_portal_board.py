@@ -61,7 +61,7 @@ from board.esp32 import Board
 machine.PRESSED.extend(%s)
 b = Board(%r)
 held = b.button_held()
-ip = b.start_ap("meterlink-3FA2", "meterlink-setup")
+ip = b.start_ap("meterlink-3FA2", "meterlink-setup", %r)
 names = b.scan()
 b.stop_ap()
 b.reset()
@@ -78,11 +78,11 @@ def run_board(tmp_path):
     (tmp_path / "machine.py").write_text(FAKE_MACHINE)
     (tmp_path / "network.py").write_text(FAKE_NETWORK)
 
-    def run(pressed, spec=DEVKIT):
+    def run(pressed, spec=DEVKIT, txpower=None):
         board_file = tmp_path / "board.json"
         board_file.write_text(json.dumps(spec))
         script = tmp_path / "t.py"
-        script.write_text(SCRIPT % (json.dumps(pressed), str(board_file)))
+        script.write_text(SCRIPT % (json.dumps(pressed), str(board_file), txpower))
         out = run_micropython([str(script)], extra_paths=[str(tmp_path)])
         assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
         return json.loads(out.stdout.decode().splitlines()[-1])
@@ -98,6 +98,23 @@ def test_the_access_point_is_wpa2_configured_after_it_is_active(run_board):
     assert ap[1] == ["config", 1, {"ssid": "meterlink-3FA2", "key": "meterlink-setup",
                                    "security": 3}]
     assert ap[-1] == ["active", 1, False]  # stop_ap
+
+
+def test_the_access_point_keeps_the_radios_default_power_unless_capped(run_board):
+    _, _, _, _, net = run_board([])
+    assert not [c for c in net if c[0] == "config" and "txpower" in c[2]]
+
+
+@pytest.mark.parametrize("board_cap,stored,dbm", [(8.5, None, 8.5), (8.5, 15, 15), (None, 11, 11)])
+def test_a_capped_board_or_a_stored_txpower_caps_the_access_point_once_both_interfaces_run(
+        run_board, board_cap, stored, dbm):
+    # A C3 SuperMini's board file caps it for the first boot, when nothing is configured;
+    # a stored wifi.txpower (the portal reopened with the button) takes precedence.
+    spec = dict(DEVKIT, wifi_txpower=board_cap) if board_cap else DEVKIT
+    _, _, _, _, net = run_board([], spec, stored)
+    started = [c[:2] for c in net[:3]]
+    assert started == [["active", 1], ["config", 1], ["active", 0]]
+    assert net[3] == ["config", 1, {"txpower": dbm}]
 
 
 def test_the_scan_lists_names_strongest_first_without_hidden_or_duplicates(run_board):
@@ -123,3 +140,34 @@ def test_a_board_without_a_button_never_reports_one(run_board):
     del spec["button"]
     held, _, _, _, _ = run_board([0] * 10, spec)
     assert held is False
+
+
+PROVISION = '''
+import json
+from portal import boot
+class Opened(Exception):
+    pass
+class Dongle:
+    def device_id(self):
+        return "240ac4013fa2"
+    def button_held(self):
+        return True
+    def start_ap(self, ssid, password, txpower=None):
+        print(json.dumps([ssid, txpower]))
+        raise Opened
+try:
+    boot.provision(Dongle(), %r)
+except Opened:
+    pass
+'''
+
+
+@pytest.mark.parametrize("stored,dbm", [({"txpower": 8.5}, 8.5), ({}, None)])
+def test_the_portal_opened_with_the_button_hands_the_stored_txpower_to_the_access_point(
+        tmp_path, stored, dbm):
+    path = tmp_path / "config.json"
+    wifi = dict({"ssid": "Home", "password": "wifi-pass-1"}, **stored)
+    path.write_text(json.dumps({"wifi": wifi, "meter": {"source": "uart"}}))
+    out = run_micropython(["-c", PROVISION % str(path)])
+    assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
+    assert json.loads(out.stdout.decode().splitlines()[-1]) == ["meterlink-3FA2", dbm]

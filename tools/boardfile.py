@@ -143,6 +143,11 @@ def check(board, name):
         _require(pin not in chip["strapping"] and pin not in chip["input_only"], name,
                  "p1_request: GPIO%d is a strapping or input-only pin" % pin)
         _flag(board, name, "p1_request", "active_high")
+    if board.get("wifi_txpower") is not None:
+        # The same bounds as the configuration's wifi.txpower, which overrides it.
+        cap = board["wifi_txpower"]
+        _require(isinstance(cap, (int, float)) and not isinstance(cap, bool) and 2 <= cap <= 21, name,
+                 "wifi_txpower must be a number of dBm from 2 to 21 (or absent)")
     _require(isinstance(board.get("notes"), str) and board["notes"], name,
              "\"notes\" must say why these pins")
     _check_distinct(board, name)

@@ -26,8 +26,10 @@ the WiFi interface and opens the UART at the configured rate, and ``open_meter``
 that UART over (re-set only if the settings differ). Started after every import, the
 buffers' several kB could be gone for good.
 
-WiFi: ``wifi.txpower`` (dBm, null: the PHY's default) caps the transmit power before every
-association attempt: ESP32-C3 SuperMini boards do not join at full power (boards/README.md).
+WiFi: ``wifi.txpower`` (dBm) caps the transmit power before every association attempt and
+on the setup access point; null takes the board file's ``wifi_txpower``, and a board file
+without one the PHY's default. ESP32-C3 SuperMini boards do not join at full power, so their
+board file caps it (boards/README.md): the setup AP has no configuration to say so.
 """
 
 import asyncio
@@ -204,7 +206,11 @@ class Board:
         if not ssid:
             return None  # no WiFi configured: the captive portal's business
         self._radio_on()  # done by prepare() already; both calls are idempotent
-        return self._keep_wifi(ssid, wifi["password"], wifi.get("txpower"))
+        return self._keep_wifi(ssid, wifi["password"], self._txpower(wifi.get("txpower")))
+
+    def _txpower(self, dbm):
+        """The configured cap, else the board file's (None: the PHY's default)."""
+        return self.spec.get("wifi_txpower") if dbm is None else dbm
 
     def _radio_on(self):
         # The name the router's client list and mDNS show (set before the interface comes
@@ -318,12 +324,18 @@ class Board:
             time.sleep_ms(BUTTON_GAP_MS)
         return True
 
-    def start_ap(self, ssid, password):
-        """Open the WPA2 access point; returns its IP address (the portal's address)."""
+    def start_ap(self, ssid, password, txpower=None):
+        """Open the WPA2 access point; returns its IP address (the portal's address).
+        ``txpower``: the stored configuration's cap, if there is one."""
         ap = network.WLAN(network.AP_IF)
         ap.active(True)  # before config(): the IDF refuses to configure an inactive AP
         ap.config(ssid=ssid, key=password, security=network.AUTH_WPA2_PSK)
         self.wlan.active(True)  # the station interface does the scans
+        cap = self._txpower(txpower)
+        if cap is not None:
+            # One limit for the whole radio, taken only once it runs: after both interfaces
+            # are up. A board whose station cannot join at full power is not seen either.
+            ap.config(txpower=cap)
         return ap.ifconfig()[0]
 
     def scan(self):

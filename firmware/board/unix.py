@@ -7,7 +7,7 @@ Same interface as board/esp32.py:
     await .open_meter(source, baud, line="8N1") -> meter with  await readinto(buf) -> n (0 = gone), close()
     .start_network(cfg) / .network_up() / .address() / .name_server() / .rssi()
     .led(on), .watchdog_start(), .watchdog_feed(), .mem_free()
-    .button_held(), .start_ap(ssid, password) -> ip, .scan() -> [ssid], .stop_ap(), .reset()
+    .button_held(), .start_ap(ssid, password, txpower) -> ip, .scan() -> [ssid], .stop_ap(), .reset()
                                                           (the captive portal's, portal/boot.py)
 
 The meter comes from ``tcp://HOST:PORT`` (a ser2net-style raw TCP port, how
@@ -160,7 +160,7 @@ class Board:
         """The unix stand-in for holding the button: METERLINK_BUTTON=1."""
         return os.getenv("METERLINK_BUTTON") == "1"
 
-    def start_ap(self, ssid, password):
+    def start_ap(self, ssid, password, txpower=None):
         return "127.0.0.1"
 
     def scan(self):

@@ -8,7 +8,7 @@ access point and the captive portal.
 
 The access point belongs to the board layer (board/esp32.py; unix has none and serves on
 loopback). Board methods used here, each optional so an older board file still boots:
-``button_held()``, ``start_ap(ssid, password) -> ip``, ``scan() -> [ssid]``, ``stop_ap()``,
+``button_held()``, ``start_ap(ssid, password, txpower) -> ip``, ``scan() -> [ssid]``, ``stop_ap()``,
 ``reset()``.
 
 On unix: ``micropython -m portal.boot --config FILE [--portal-port N] [--dns-port N] [--portal-host H]``
@@ -101,7 +101,9 @@ def provision(board, path, http_port=80, dns_port=53, host="0.0.0.0"):
     if mode.choose(ok, held, mode.joined_before(path), failed) != mode.PORTAL:
         return False
     ssid = ap_ssid(device)
-    ip = _call(board, "start_ap", ssid, AP_PASSWORD) or UNIX_AP_IP
+    # A stored wifi.txpower holds for the access point too (None: the board file's cap).
+    txpower = cfg["wifi"]["txpower"] if cfg else None
+    ip = _call(board, "start_ap", ssid, AP_PASSWORD, txpower) or UNIX_AP_IP
     networks = _call(board, "scan") or []
     print("portal: access point %s (button %s, config %s)"
           % (ssid, "held" if held else "up", "ready" if ok else "missing"))
