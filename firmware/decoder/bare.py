@@ -17,7 +17,9 @@ A bare APDU has no checksum, so the framer asks two things of one:
   That is the meter's next push (an 80-bit match by chance is not a risk),
   and ``end`` says where it starts: without this the cut push's length
   swallows the next push's head, and both fail the GCM tag, reported as a
-  wrong key when the line only lost a few bytes.
+  wrong key when the line only lost a few bytes. Read in small pieces, the
+  claimed length may be complete while that title is still arriving: a copy
+  whose last 2 to 9 buffered bytes open it waits for the rest.
 
 The search for such a frame remembers how far it got. A hit that failed
 to parse can never become a frame (the bytes before the end of the buffer
@@ -112,6 +114,8 @@ class Bare:
             return 1
         if n < 0 or verdict is None:
             return 0
+        if self._looked >= 0 and self._title_opens(pos + n, end):
+            return 0  # the next push may start inside: wait for the rest of its title
         self._learn(pos)
         return n
 
@@ -155,6 +159,22 @@ class Bare:
         at = self._buf.find(self._title, self._looked, stop)
         self._looked = at if at > 0 else max(self._looked, stop - _TITLED + 1)  # parsed again: found again
         return at
+
+    def _title_opens(self, stop, end):
+        # Whether the buffer ends in the first 2 to 9 bytes of the title header, begun
+        # before this APDU's claimed end: a copy that lost fewer than 10 bytes whose claimed
+        # length is complete before the next copy's title is (small reads). An intact
+        # APDU's last bytes (its GCM tag) open the header by chance once in 65,536, and then
+        # wait for the next bytes. One byte is not enough: 1 in 256 would wait.
+        q = max(stop, end) - _TITLED + 1
+        while q < stop and q <= end - 2:
+            i = 0
+            while q + i < end and self._buf[q + i] == self._title[i]:
+                i += 1
+            if q + i == end:
+                return True
+            q += 1
+        return False
 
     def _learn(self, pos):
         # A whole ciphered APDU with another title: the line's meter now (the hunt took
