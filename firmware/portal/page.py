@@ -127,8 +127,7 @@ def _wifi(out, values, messages, secrets, networks):
     power = values.get("wifi.txpower")
     _row(out, "wifi.txpower", "Transmit power limit (dBm)",
          _input("wifi.txpower", "" if power is None else power, "number", ' min="2" max="21" step="any"'),
-         messages, "Empty: the board's default (8.5 on an ESP32-C3 SuperMini, which does not "
-                   "join at full power; the radio's full power on the others)")
+         messages, "Empty: the board's default (8.5 on an ESP32-C3 SuperMini, full power on others)")
     out.append("</fieldset>")
 
 
