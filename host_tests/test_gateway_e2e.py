@@ -340,3 +340,31 @@ def test_an_http_port_held_by_another_program_costs_the_api_only_until_it_is_fre
         holder.close()
         gw.stop()
         sim.stop()
+
+
+def test_a_serial_device_source_hands_over_what_arrived_without_waiting_for_a_full_read(tmp_path):
+    # A USB adapter on a Raspberry Pi: the unix board reads the tty (here a pty, a real tty
+    # to the kernel). A blocking tty read waits for the whole 256-byte buffer, so the last
+    # telegram before a pause stayed in the kernel and HTTP and MQTT stalled with it.
+    master, slave = os.openpty()
+    broker = Broker(tmp_path).start()
+    sub = Subscriber(broker.port)
+    cfg = gateway_config(1, broker.port, free_port())
+    cfg["meter"]["source"] = os.ttyname(slave)
+    gw = Gateway(tmp_path, cfg, HEAP).start()
+    try:
+        online = "meterlink/%s/availability" % DEVICE
+        wait_until(lambda: sub.last(online) == b"online", 30, what=gw.log)
+        for n in range(2):
+            os.write(master, simulate.push_bytes(n, "hdlc", minute_every=MINUTE_EVERY))
+            counter = 2 * n + 2 if n % MINUTE_EVERY == 0 else 2 * n + 1
+            wait_until(lambda: (sub.last_json(state_topic()) or {}).get("frame_counter") == counter, 10,
+                       what=lambda: "push %d from the tty\n%s" % (n, gw.log()))
+            assert_snapshot(sub.last_json(state_topic()))
+            assert gw.http("/api/v1/status")[0] == 200  # the loop runs while the line is quiet
+    finally:
+        gw.stop()
+        sub.close()
+        broker.stop()
+        os.close(master)
+        os.close(slave)

@@ -61,8 +61,12 @@ class DeviceMeter:
         import select
 
         # The path quoted for the shell (a space or a ';' in it is the path's, not a
-        # command), and a device stty cannot set is refused: not a serial port.
-        status = os.system("stty -F '%s' %d raw -echo %s" % (path.replace("'", "'\\''"), baud, stty_line(line)))
+        # command), and a device stty cannot set is refused: not a serial port. "min 0
+        # time 0": a read returns what has arrived. MicroPython's readinto reads until its
+        # buffer is full, and raw mode's "min 1" made the tty block for every byte of it,
+        # stalling the loop and holding a telegram until the next one filled the buffer.
+        status = os.system("stty -F '%s' %d raw -echo min 0 time 0 %s" % (path.replace("'", "'\\''"), baud,
+                                                                       stty_line(line)))
         if status != 0:
             raise OSError("stty could not set %s (exit status %d): is it a serial port?" % (path, status))
         self._f = open(path, "rb")
