@@ -42,16 +42,20 @@ def test_a_serial_device_is_set_to_the_format_with_stty():
     assert stty_line("7E1") == "cs7 parenb -parodd -cstopb"
 
 
-def test_a_serial_device_path_is_a_path_for_the_shell_and_a_non_tty_is_refused(tmp_path):
+def test_a_serial_device_path_is_a_path_for_the_shell_and_a_non_tty_is_refused(tmp_path, monkeypatch):
     # stty ran the path unquoted: a space broke it, and "; command" ran the command.
     import os
 
     from board.unix_local import DeviceMeter
 
-    marker = tmp_path / "ran"
-    with pytest.raises(OSError, match="is it a serial port"):
-        DeviceMeter("/dev/null; touch %s #" % marker, 9600)
-    assert not marker.exists()
+    monkeypatch.chdir(tmp_path)  # where an escaped "touch ran" would leave its file
+    with pytest.raises(OSError, match="does not exist: is the adapter plugged in"):
+        DeviceMeter("/dev/ttyUSB9; touch ran #", 9600)
+    tricky = tmp_path / "a b'; touch ran; echo '"
+    tricky.write_bytes(b"")
+    with pytest.raises(OSError, match=r"\(exit status 1\): is it a serial port"):
+        DeviceMeter(str(tricky), 9600)
+    assert not (tmp_path / "ran").exists()
     with pytest.raises(OSError, match="is it a serial port"):
         DeviceMeter("/dev/null", 9600)  # no terminal: stty cannot set it
     master, slave = os.openpty()

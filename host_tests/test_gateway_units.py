@@ -401,6 +401,28 @@ def test_a_meter_port_that_cannot_be_opened_is_logged_with_the_errno_by_name():
     assert lines[0] == "meter: cannot open tcp://x:1 (ECONNREFUSED), retry in 0.5s"
 
 
+def test_a_meter_port_refused_with_a_sentence_is_logged_with_that_sentence():
+    # The unix board's serial device with its USB adapter out logged
+    # "(OSError('/dev/ttyUSB0 does not exist: ...',))".
+    import asyncio
+
+    class Board:
+        async def open_meter(self, source, baud, line="8N1"):
+            raise OSError("/dev/ttyUSB0 does not exist: is the adapter plugged in?")
+
+    lines = []
+    reader = MeterReader(Board(), "/dev/ttyUSB0", 9600, Decoder(), Store(), log=lines.append)
+
+    async def main():
+        task = asyncio.create_task(reader.run())
+        await asyncio.sleep(0.1)
+        task.cancel()
+
+    asyncio.run(main())
+    assert lines[0] == ("meter: cannot open /dev/ttyUSB0 (/dev/ttyUSB0 does not exist: is the adapter "
+                        "plugged in?), retry in 0.5s")
+
+
 def test_the_meters_errors_reach_the_log_at_the_first_second_fourth_and_so_on():
     # A wrong key was silent in the log (only /api/v1/status told); one line per frame
     # would flood it on a noisy line.

@@ -26,9 +26,11 @@ def unload(names):
 
 
 def os_error_name(error):
-    """An OSError's errno by name ("ECONNREFUSED"), else its repr: "OSError(111,)" said
-    nothing to a user. A port may build errno without its table: then the repr."""
+    """An OSError's errno by name ("ECONNREFUSED"), or its text, else its repr: "OSError(111,)"
+    said nothing to a user. A port may build errno without its table: then the repr."""
     code = error.args[0] if error.args else None
+    if isinstance(error, OSError) and type(code) is str:
+        return code  # a board's own sentence ("/dev/ttyUSB0 does not exist: ...")
     if isinstance(error, OSError) and type(code) is int:
         import errno
 

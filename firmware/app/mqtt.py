@@ -88,9 +88,7 @@ def _reason(error):
         return "broker refused: " + _REFUSALS[code]
     if isinstance(error, AssertionError):  # umqtt checks the broker's replies with assert
         return "the server did not answer as an MQTT broker"
-    if isinstance(error, OSError) and type(code) is str:  # ours, in words (net/resolve.py)
-        return code
-    return os_error_name(error)
+    return os_error_name(error)  # ours in words (net/resolve.py), a socket error by name
 
 
 def client_id(device_id):

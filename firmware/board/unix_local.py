@@ -65,10 +65,16 @@ class DeviceMeter:
         # time 0": a read returns what has arrived. MicroPython's readinto reads until its
         # buffer is full, and raw mode's "min 1" made the tty block for every byte of it,
         # stalling the loop and holding a telegram until the next one filled the buffer.
-        status = os.system("stty -F '%s' %d raw -echo min 0 time 0 %s" % (path.replace("'", "'\\''"), baud,
-                                                                       stty_line(line)))
+        try:
+            os.stat(path)
+        except OSError:
+            # Said in the reader's retry lines while a USB adapter is out (stty's own
+            # complaint went to the log as well, every retry).
+            raise OSError("%s does not exist: is the adapter plugged in?" % path)
+        status = os.system("stty -F '%s' %d raw -echo min 0 time 0 %s 2>/dev/null" % (path.replace("'", "'\\''"),
+                                                                                   baud, stty_line(line)))
         if status != 0:
-            raise OSError("stty could not set %s (exit status %d): is it a serial port?" % (path, status))
+            raise OSError("stty could not set %s (exit status %d): is it a serial port?" % (path, status >> 8))
         self._f = open(path, "rb")
         self._poll = select.poll()
         self._poll.register(self._f, select.POLLIN)
