@@ -558,18 +558,39 @@ def test_a_cut_ciphered_bare_push_loses_only_itself_and_is_not_called_a_wrong_ke
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 7, 13])
-def test_a_ciphered_bare_push_short_of_2_to_9_bytes_costs_no_other_in_small_reads(corpus, chunk):
-    # Its claimed length is complete while the next copy's title is still arriving: the
-    # framer waits for the rest of a title begun inside it instead of taking it whole
-    # (which failed the GCM tag and ate the next copy's head: two pushes, "authentication").
+def test_a_ciphered_bare_push_short_of_1_to_9_bytes_costs_no_other_in_small_reads(corpus, chunk):
+    # Its claimed length is complete while the next copy's title is still arriving. It was
+    # taken whole, failed the GCM tag and ate the next copy's head: two pushes lost. Now
+    # the framer waits for the rest of a title begun inside it (2-9 bytes: "cut short"),
+    # or reads again the one byte that may be the next copy's tag (one byte: the cut copy
+    # fails its GCM tag).
     entry = corpus["lu-smarty-dsmr-encrypted"]
     whole = bytes.fromhex(entry["hex"])
     want = plain_readings(_decode(entry)[0][0])
-    for missing in range(2, 10):
+    for missing in range(1, 10):
         telegrams, dec = decode_all(whole + whole[:-missing] + whole + whole, chunk=chunk,
                                     key=entry["key_hex"], auth_key=entry["auth_key_hex"])
         assert [plain_readings(t) for t in telegrams] == [want] * 3, missing
-        assert {k: v for k, v in dec.errors.counts.items() if v} == {"malformed": 1}, missing
+        assert sum(dec.errors.counts.values()) == 1, missing
+
+
+def test_pushes_whose_gcm_tags_end_in_the_title_tag_all_decode_byte_by_byte():
+    # One in 256 tags ends in DB: that byte is read again as a possible start and fails
+    # quietly; the push itself and the next decode, nothing is counted.
+    import simframes
+    from frame_support import notification
+
+    key, auth = bytes(range(16)), bytes(range(16, 32))
+    title = b"SAG\x01\x02\x03\x04\x05"
+    copies = [simframes.glo_cipher(notification(n), key, title, n, auth) for n in range(1, 2000)]
+    ending = [c for c in copies if c[-1] == 0xDB][:2]
+    assert len(ending) == 2
+    stream_ = copies[0] + ending[0] + ending[1] + copies[1]
+    for chunk in (1, 7, None):
+        telegrams, dec = decode_all(stream_, chunk=chunk, key=key.hex(), auth_key=auth.hex())
+        counters = [int.from_bytes(c[12:16], "big") for c in ending]
+        assert [t.frame_counter for t in telegrams] == [1] + counters + [2], chunk
+        assert sum(dec.errors.counts.values()) == 0, chunk
 
 
 def test_an_intact_ciphered_bare_push_ending_like_a_title_waits_only_for_the_next_bytes(corpus):

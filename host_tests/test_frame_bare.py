@@ -188,3 +188,46 @@ def test_a_bare_notification_whose_body_is_a_single_value_is_not_a_push():
     out, log = frame(notification(4) + float_body + notification(5))
     assert out == [notification(4), notification(5)]
     assert nonzero(log) == {"malformed": 1}
+
+
+def tagged(n, last):
+    """A ciphered copy (SC 0x30) whose 12-byte GCM tag ends in ``last``."""
+    apdu = bytearray(ciphered(n))
+    apdu[-1] = last
+    return bytes(apdu)
+
+
+def test_after_a_copy_one_byte_short_the_next_copy_still_comes_out_whatever_the_reads():
+    # Its claimed length ends on the next copy's DB. Read byte by byte, it comes out with
+    # that byte (the GCM tag refuses it) and the framer reads that byte again; where the
+    # next copy's title is in the buffer already, it is dropped as cut short.
+    copies = [tagged(n, 0x55) for n in range(4)]
+    short = copies[1][:20] + copies[1][21:]
+    data = copies[0] + short + copies[2] + copies[3]
+    for sizes in ([1], [2], [7], [10000]):
+        out, log = frame(data, chunked(data, sizes=sizes))
+        assert [p for p in out if p in copies] == [copies[0], copies[2], copies[3]], sizes
+        assert [p for p in out if p not in copies] in ([short + b"\xdb"], []), sizes
+        assert len(out) - 3 + sum(nonzero(log).values()) == 1, sizes
+
+
+def test_an_intact_copy_whose_tag_ends_like_a_title_costs_nothing():
+    # One in 256 tags ends in DB: read again, that byte fails as a start without a count.
+    copies = [tagged(1, 0x01), tagged(2, 0xDB), tagged(3, 0xDB), tagged(4, 0x02)]
+    data = b"".join(copies)
+    for sizes in ([1], [7], [10000]):
+        out, log = frame(data, chunked(data, sizes=sizes))
+        assert out == copies, sizes
+        assert nonzero(log) == {}
+
+
+def test_without_a_tag_the_last_byte_is_not_read_again():
+    # SC 0x20: no tag, so decryption in place has turned that byte into plaintext by then.
+    plain = bytearray(ciphered(2))
+    plain[11] = 0x20
+    plain[-1] = 0xDB
+    framer = stream.Framer(ErrorLog())
+    framer.feed(ciphered(1) + bytes(plain))
+    assert bytes(framer.next()[1]) == ciphered(1)
+    assert bytes(framer.next()[1]) == bytes(plain)
+    assert framer._start == framer._end  # noqa: SLF001 - where the framer goes on

@@ -15,21 +15,24 @@ from test_frame_corpus import CORPUS, FRAMED, capture
 
 SIZES = (1, 7, 64, 100000)
 
-# Reads one "id hex" line per case on stdin (line by line: the heap is small),
-# prints one JSON line per (id, chunk size). It drops what it no longer needs
-# before the next big allocation: at 128k the run used to fail or pass with
-# unrelated changes in the decoder's layout (a 3 kB json.dumps not finding room).
+# Reads each case from stdin as a line "id length" and that many raw bytes, into one
+# buffer made up front, and prints one JSON line per (id, chunk size). Nothing big is
+# allocated per case: the run used to read each case as a line of hex, and a 5.7 kB line
+# stopped finding room in 128 kB with unrelated changes in the decoder's layout.
 SCRIPT = """
 import sys, json, gc
 from decoder import stream
 from decoder.errors import ErrorLog
+space = bytearray(%d)
 while True:
-    line = sys.stdin.readline()
+    line = sys.stdin.buffer.readline()
     if not line:
         break
-    ident, hexdata = line.split()
-    data = bytes.fromhex(hexdata)
-    line = hexdata = None  # a few kB of hex text: let it go before framing
+    ident, n = line.split()
+    ident = ident.decode()
+    data = memoryview(space)[:int(n)]
+    sys.stdin.buffer.readinto(data)
+    line = None
     gc.collect()
     for size in %r:
         log = ErrorLog()
@@ -48,7 +51,7 @@ while True:
         fr = None  # its buffers, before json.dumps needs a few kB in one piece
         gc.collect()
         print(json.dumps([ident, size, out, counts]))
-""" % (SIZES,)
+"""
 
 
 def cases():
@@ -92,7 +95,7 @@ def cases():
     out.append(["dsmr-bang-flip", (text + bytes(bad) + text).hex()])
     # A ciphered bare push (Luxembourg Smarty) cut in its title, its body and its tag.
     smarty = capture(CORPUS["lu-smarty-dsmr-encrypted"])
-    for cut in (5, 300, 705, 708):  # 708: the title still arriving when its length is complete
+    for cut in (5, 300, 705, 708, 710):  # 708, 710: the next title still arriving (2, 1 byte in)
         out.append(["smarty-cut-%d" % cut, (smarty + smarty[:cut] + smarty + smarty).hex()])
     # A frame cut short whose length lands on a flag further on.
     tail = b"".join(hdlc_frame(LLC + notification(n)) for n in range(2, 30))
@@ -112,7 +115,9 @@ def cpython(ident, hexdata, size):
 
 def test_micropython_frames_every_capture_like_cpython():
     todo = cases()
-    result = run_micropython(["-c", SCRIPT], heapsize="128k", compiled=True, input_bytes="".join("%s %s\n" % (i, h) for i, h in todo).encode())
+    longest = max(len(h) // 2 for _, h in todo)
+    stdin = b"".join(b"%s %d\n" % (i.encode(), len(h) // 2) + bytes.fromhex(h) for i, h in todo)
+    result = run_micropython(["-c", SCRIPT % (longest, SIZES)], heapsize="128k", compiled=True, input_bytes=stdin)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
     want = [cpython(ident, hexdata, size) for ident, hexdata in todo for size in SIZES]

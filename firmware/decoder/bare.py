@@ -19,7 +19,9 @@ A bare APDU has no checksum, so the framer asks two things of one:
   swallows the next push's head, and both fail the GCM tag, reported as a
   wrong key when the line only lost a few bytes. Read in small pieces, the
   claimed length may be complete while that title is still arriving: a copy
-  whose last 2 to 9 buffered bytes open it waits for the rest.
+  whose last 2 to 9 buffered bytes open it waits for the rest, and after a
+  copy whose last byte is the title's first the framer looks again from
+  that byte (``overlaps``).
 
 The search for such a frame remembers how far it got. A hit that failed
 to parse can never become a frame (the bytes before the end of the buffer
@@ -46,6 +48,7 @@ _NEEDLES = (b"\x7e", b"\x68", b"/")  # HDLC flag, M-Bus start, DSMR header
 _HDLC = const(0)
 _MBUS = const(1)
 _TITLED = const(10)  # tag, length 08 and the 8-byte system title of a DB or DC APDU
+_SC_AUTH = const(0x10)  # the security control byte's authentication bit: a tag ends the APDU
 # What a push's notification-body opens with: structure, array, octet-string (a
 # DSMR text or a tagged list in one string), compact-array. A lone number there
 # is the tail of one push read into the head of the next.
@@ -175,6 +178,19 @@ class Bare:
                 return True
             q += 1
         return False
+
+    def overlaps(self, end):
+        """Whether the last byte of the ciphered APDU just taken (ending at ``end``) may be
+        the next one's tag: a copy one byte short claims that byte as its own, and the
+        next copy is lost unless the framer looks again from it. Only when a GCM tag ends
+        the APDU: decryption in place leaves the tag's bytes as the line sent them (without
+        one, that byte is plaintext by then). An intact tag ends so once in 256; that
+        byte then fails as a start, uncounted."""
+        if self._looked < 0 or self._buf[end - 1] != self._title[0]:
+            return False
+        at = self._known + _TITLED  # the content's length: 1, 2 or 3 bytes (BER)
+        length = self._buf[at]
+        return self._buf[at + 1 + (length & 0x7F if length > 0x80 else 0)] & _SC_AUTH
 
     def _learn(self, pos):
         # A whole ciphered APDU with another title: the line's meter now (the hunt took

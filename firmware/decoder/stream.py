@@ -295,6 +295,10 @@ class Framer:
             return _READY
         if way == _BARE:
             self._item = (KIND_APDU, self._mv[pos : pos + n])
+            if self._bare.overlaps(pos + n):
+                # Decryption leaves the tag's bytes as they are: that byte is read again.
+                self._start -= 1
+                self._sync = False
             return _READY
         return self._deliver(self._payload())
 
