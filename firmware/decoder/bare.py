@@ -21,7 +21,7 @@ A bare APDU has no checksum, so the framer asks two things of one:
   claimed length may be complete while that title is still arriving: a copy
   whose last 2 to 9 buffered bytes open it waits for the rest, and after a
   copy whose last byte is the title's first the framer looks again from
-  that byte (``overlaps``).
+  that byte (``end``).
 
 The search for such a frame remembers how far it got. A hit that failed
 to parse can never become a frame (the bytes before the end of the buffer
@@ -82,7 +82,9 @@ class Bare:
         self._end = 0
         self._at = 0  # the position _measured and _probe look at
         self.noise = False  # set by parse: a checked frame starts inside
-        self.end = -1  # set by a parse that raised: where the next APDU starts inside
+        # Set by a parse that raised: where the next APDU starts inside; by one that gave a
+        # length: where the framer goes on when that is not right after it (-1), see _learn.
+        self.end = -1
         self._title = None  # the first _TITLED bytes of the meter's ciphered APDUs
         self._looked = -1  # where the search for them inside the APDU at _known goes on
 
@@ -117,7 +119,7 @@ class Bare:
             return 1
         if n < 0 or verdict is None:
             return 0
-        if self._looked >= 0 and self._title_opens(pos + n, end):
+        if not self.end:
             return 0  # the next push may start inside: wait for the rest of its title
         self._learn(pos)
         return n
@@ -161,42 +163,39 @@ class Bare:
         stop = min(end, pos + self._total + _TITLED - 1)
         at = self._buf.find(self._title, self._looked, stop)
         self._looked = at if at > 0 else max(self._looked, stop - _TITLED + 1)  # parsed again: found again
+        if at < 0 and end >= pos + self._total:
+            # 0 when the buffer ends in the first 2 to 9 bytes of the title, begun before the
+            # claimed end: a copy that lost fewer than 10 bytes, its length complete before
+            # the next copy's title is (small reads). An intact APDU's last bytes (its GCM
+            # tag) open the title so once in 65,536, and wait for the next bytes. One byte
+            # is not enough to wait on (1 in 256): _learn has the framer read it again.
+            stop = pos + self._total
+            at = max(stop, end) - _TITLED + 1
+            while at < stop and at <= end - 2:
+                i = 0
+                while at + i < end and self._buf[at + i] == self._title[i]:
+                    i += 1
+                if at + i == end:
+                    return 0
+                at += 1
+            return -1
         return at
-
-    def _title_opens(self, stop, end):
-        # Whether the buffer ends in the first 2 to 9 bytes of the title header, begun
-        # before this APDU's claimed end: a copy that lost fewer than 10 bytes whose claimed
-        # length is complete before the next copy's title is (small reads). An intact
-        # APDU's last bytes (its GCM tag) open the header by chance once in 65,536, and then
-        # wait for the next bytes. One byte is not enough: 1 in 256 would wait.
-        q = max(stop, end) - _TITLED + 1
-        while q < stop and q <= end - 2:
-            i = 0
-            while q + i < end and self._buf[q + i] == self._title[i]:
-                i += 1
-            if q + i == end:
-                return True
-            q += 1
-        return False
-
-    def overlaps(self, end):
-        """Whether the last byte of the ciphered APDU just taken (ending at ``end``) may be
-        the next one's tag: a copy one byte short claims that byte as its own, and the
-        next copy is lost unless the framer looks again from it. Only when a GCM tag ends
-        the APDU: decryption in place leaves the tag's bytes as the line sent them (without
-        one, that byte is plaintext by then). An intact tag ends so once in 256; that
-        byte then fails as a start, uncounted."""
-        if self._looked < 0 or self._buf[end - 1] != self._title[0]:
-            return False
-        at = self._known + _TITLED  # the content's length: 1, 2 or 3 bytes (BER)
-        length = self._buf[at]
-        return self._buf[at + 1 + (length & 0x7F if length > 0x80 else 0)] & _SC_AUTH
 
     def _learn(self, pos):
         # A whole ciphered APDU with another title: the line's meter now (the hunt took
         # noise for a header at start-up, or another meter is on the line).
         if self._looked >= 0 and self._buf.find(self._title, pos, pos + _TITLED) != pos:
             self._title = bytes(self._mv[pos : pos + _TITLED])
+        # A copy one byte short claims the next copy's first byte as its last, and the next
+        # copy is lost unless the framer reads that byte again: ``end`` says so when the
+        # last byte is the title's first and a GCM tag ends the APDU (decryption in place
+        # leaves the tag as the line sent it; without one, that byte is plaintext by then).
+        # An intact tag ends so once in 256: the byte then fails as a start, uncounted.
+        self.end = -1
+        if self._looked >= 0 and self._buf[pos + self._total - 1] == self._title[0]:
+            pos += _TITLED  # the content's length: 1, 2 or 3 bytes (BER), then the SC byte
+            if self._buf[pos + 1 + (self._buf[pos] & 0x7F if self._buf[pos] > 0x80 else 0)] & _SC_AUTH:
+                self.end = pos - _TITLED + self._total - 1
 
     def _measure_at(self, pos, end):
         if self._viewed != end:  # measure reads the buffered bytes up to its end

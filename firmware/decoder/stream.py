@@ -295,9 +295,9 @@ class Framer:
             return _READY
         if way == _BARE:
             self._item = (KIND_APDU, self._mv[pos : pos + n])
-            if self._bare.overlaps(pos + n):
-                # Decryption leaves the tag's bytes as they are: that byte is read again.
-                self._start -= 1
+            if self._bare.end > 0:
+                # Its last byte may be the next one's tag (bare.Bare._learn): read it again.
+                self._start = self._bare.end
                 self._sync = False
             return _READY
         return self._deliver(self._payload())
