@@ -224,11 +224,25 @@ def _choice(key, value, choices):
 
 
 def _lists(key, value):
+    # Names of lists.py's value lists, or whole lines that define one ("name profile codes
+    # ...", decoder/lists_user.py): checked here, so that a name the decoder does not know
+    # keeps a device in the portal instead of stopping the gateway at start.
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, list):
-        raise ConfigError(key, "must be a list of profile list names")
-    return [_text(key, v, MAX_ID) for v in value]
+        raise ConfigError(key, "must be a list of value list names or definitions")
+    value = [_text(key, v, MAX_TEXT * 8).strip() for v in value]
+    if value:
+        from decoder import lists
+
+        for entry in value:
+            try:
+                known = lists.has_list(entry)
+            except ValueError as e:
+                raise ConfigError(key, str(e)[7:])  # without the decoder's "lists: "
+            if not known:
+                raise ConfigError(key, "unknown value list %r (known: %s)" % (entry, ", ".join(lists.list_names())))
+    return value
 
 
 def _ssid(key, value):

@@ -31,3 +31,18 @@ def load_corpus():
 @pytest.fixture(scope="session")
 def corpus():
     return load_corpus()
+
+
+@pytest.fixture
+def user_lists():
+    """Lets a test define value lists (decoder/lists_user.py) in this process: the table
+    is put back afterwards, with the caches kept by the offsets of lines it dropped."""
+    from decoder import lists
+
+    text = lists._LIST_TEXT
+    yield lists
+    lists._LIST_TEXT = text
+    for cache in (lists._fitted, lists._kinds):
+        for at in [at for at in cache if at >= len(text)]:
+            del cache[at]
+    lists.__dict__.pop("LISTS", None)

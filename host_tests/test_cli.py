@@ -292,3 +292,20 @@ def test_value_lists_that_fit_no_push_are_named_once_on_stderr(tmp_path):
     ]
     fitting = run(["--hex", "--key", entry["key_hex"], "--profile", "kn-list,kn-list-short", str(path)])
     assert fitting.stderr == b"" and "1-0:1.8.0" in lines(fitting.stdout)[0]["readings"]
+
+
+def test_a_value_list_can_be_defined_on_the_command_line(tmp_path, corpus):
+    # A Thurgau E450 pushes two values and no OBIS codes (ch-e450-tg-3apdus-one-frame): a
+    # list typed as "name profile codes..." names them, as meter.lists does on the dongle.
+    entry = corpus["ch-e450-tg-3apdus-one-frame"]
+    path = tmp_path / "tg.hex"
+    path.write_text(entry["hex"])
+    plain = lines(run(["--hex", str(path)]).stdout)
+    assert [d["readings"]["#1"]["value"] for d in plain] == [21040168, 21040186, 21040203]
+    named = run(["--hex", "--profile", "tg-e450 e450 1-0:1.8.0 1-0:2.8.0", str(path)])
+    assert named.returncode == 0 and named.stderr == b""
+    assert [d["readings"] for d in lines(named.stdout)][0] == {
+        "1-0:1.8.0": {"value": 21040168, "unit": "Wh"}, "1-0:2.8.0": {"value": 0, "unit": "Wh"}}
+    bad = run(["--hex", "--profile", "tg-e450 e450 1-0:1.8.0 1.8.1", str(path)])
+    assert bad.returncode == 2
+    assert b"argument --profile: tg-e450: '1.8.1' is not an OBIS code A-B:C.D.E" in bad.stderr

@@ -155,13 +155,32 @@ def test_form_strings_are_normalised():
     cfg = config.validate(
         {
             "mqtt": {"port": "1884", "discovery": "false"},
-            "meter": {"key": "00 11 22 33 44 55 66 77 88 99 AA BB CC DD EE FF", "lists": "a, b"},
+            "meter": {"key": "00 11 22 33 44 55 66 77 88 99 AA BB CC DD EE FF",
+                      "lists": "sil-consumer-info-1, kn-list"},
         }
     )
     assert cfg["mqtt"]["port"] == 1884
     assert cfg["mqtt"]["discovery"] is False
     assert cfg["meter"]["key"] == "00112233445566778899aabbccddeeff"
-    assert cfg["meter"]["lists"] == ["a", "b"]
+    assert cfg["meter"]["lists"] == ["sil-consumer-info-1", "kn-list"]
+
+
+def test_meter_lists_names_known_lists_or_defines_one(user_lists):
+    # A value list the decoder does not know stopped the gateway at start, after the
+    # configuration had passed (an ESP32 then neither ran nor opened the portal).
+    line = "tg-e450 e450 1-0:1.8.0 1-0:2.8.0"
+    assert config.validate({"meter": {"lists": ["kn-list", line]}})["meter"]["lists"] == ["kn-list", line]
+    for lists, message in (
+        (["kn-lists"], r"^meter.lists: unknown value list 'kn-lists' \(known: sil-consumer-info-1, "),
+        (["tg-e450 e450"], r"^meter.lists: 'tg-e450 e450': a value list is a name, a meter profile and the OBIS"),
+        (["tg e451 1-0:1.8.0"], r"^meter.lists: tg: unknown meter profile 'e451' \(known: sil, e450, "),
+        (["tg e450 1-0:1.8"], r"^meter.lists: tg: '1-0:1.8' is not an OBIS code A-B:C.D.E"),
+        (["tg e450 1-0:1.8.256"], r"^meter.lists: tg: '1-0:1.8.256' is not an OBIS code"),
+        (["tg e450:= 1-0:1.8.0"], r"^meter.lists: tg: the mark '=' must be = and hex digits"),
+        (["kn-list e450 1-0:1.8.0"], r"^meter.lists: 'kn-list' is the name of a list already"),
+    ):
+        with pytest.raises(config.ConfigError, match=message):
+            config.validate({"meter": {"lists": lists}})
 
 
 def test_save_writes_atomically_and_load_reads_back(tmp_path):

@@ -368,3 +368,29 @@ def test_a_serial_device_source_hands_over_what_arrived_without_waiting_for_a_fu
         broker.stop()
         os.close(master)
         os.close(slave)
+
+
+def test_a_value_list_defined_in_the_configuration_names_an_untagged_meter(tmp_path, corpus):
+    # A Thurgau E450 pushes values only, a list no table of ours has: "#1", "#2" until the
+    # user types the utility's list into meter.lists (decoder/lists_user.py).
+    capture = tmp_path / "tg.bin"
+    capture.write_bytes(bytes.fromhex(corpus["ch-e450-tg-3apdus-one-frame"]["hex"]))
+    broker = Broker(tmp_path).start()
+    sub = Subscriber(broker.port)
+    cfg = gateway_config(1, broker.port, free_port(), key="", auth_key="",
+                         lists=["tg-e450 e450 1-0:1.8.0 1-0:2.8.0"])
+    cfg["meter"]["source"] = str(capture)
+    gw = Gateway(tmp_path, cfg, HEAP).start()
+    try:
+        last = lambda: ((sub.last_json(state_topic()) or {}).get("readings") or {}).get("1-0:1.8.0")  # noqa: E731
+        wait_until(lambda: (last() or {}).get("value") == 21040203, 30, what=gw.log)
+        assert json.loads(gw.http("/api/v1/status")[2])["telegrams"] == 3
+        readings = json.loads(gw.http("/api/v1/readings")[2])["readings"]
+        assert readings == {"1-0:1.8.0": {"value": 21040203, "unit": "Wh"}, "1-0:2.8.0": {"value": 0, "unit": "Wh"}}
+        discovered = "homeassistant/sensor/%s/obis_1_0_1_8_0/config" % DEVICE
+        wait_until(lambda: sub.last_json(discovered), 10, what="discovery of the named register")
+        assert sub.last_json(discovered)["device_class"] == "energy"
+    finally:
+        gw.stop()
+        sub.close()
+        broker.stop()

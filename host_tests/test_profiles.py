@@ -83,3 +83,23 @@ def test_default_lists_of_one_length_differ_in_their_first_value():
         assert len(set(marks)) == len(marks), (length, marks)
     for name, spec in value_lists.LISTS.items():
         assert spec.get("profile", "generic") in profiles.PROFILES, name
+
+
+def test_a_list_of_the_users_joins_the_table_and_is_tried_like_the_others(user_lists):
+    # decoder/lists_user.py: "name profile[:mark] codes..." appended to the table.
+    from decoder import obis_untagged
+
+    builtin = user_lists.list_names()
+    line = "my-sagemcom sagemcom:# 0-0:96.1.0 - 1-0:1.8.0 1-0:32.7.0"
+    assert user_lists.has_list(line) and user_lists.has_list(line)  # the same line again: no error
+    assert user_lists.list_names() == builtin + ["my-sagemcom"]
+    assert user_lists.LISTS["my-sagemcom"] == {"obis": ("0-0:96.1.0", "-", "1-0:1.8.0", "1-0:32.7.0"),
+                                               "count": 4, "profile": "sagemcom", "first": "#"}
+    push = [b"12345678", 7, 1500, 2301]
+    out = obis_untagged.readings(push, "auto", profiles.resolve("generic"), None, ["my-sagemcom"])
+    assert out["0-0:96.1.0"][0] == "12345678" and out["1-0:1.8.0"] == (1500, "Wh")
+    assert "#2" not in out and len(out) == 3  # "-": a value left out
+    assert obis_untagged.readings([b"ABC", 7, 1500, 2301], "auto", profiles.resolve("generic"), None,
+                                  ["my-sagemcom"])["#1"]  # the mark: digits only
+    with pytest.raises(ValueError, match="'my-sagemcom' is the name of a list already"):
+        user_lists.has_list("my-sagemcom e450 1-0:1.8.0")

@@ -54,7 +54,11 @@ Austrian IM350 lists (decoder/lists.py). Give several separated by commas or
 by repeating the option; the first that fits (its length, and the mark some
 lists put on the first value) is used; when none fits a push, one
 "warning: ..." line says so and its values stay "#1", "#2", ... Without it
-every list is tried, the SiL ones first. Lists:
+every list is tried, the SiL ones first. A list of your own (a utility's push
+list) is given whole, in quotes: "NAME PROFILE CODE CODE ...", the OBIS codes
+in push order ("-" for a value to leave out), PROFILE the meter profile whose
+units apply, e.g. --profile "tg-e450 e450 1-0:1.8.0 1-0:2.8.0"; the same line
+works in the dongle's meter.lists. Lists:
 %s
 
 Problems go to stderr as "error: ..." lines; exit 0 when at least one
@@ -125,19 +129,23 @@ def _check_names(parser, meter, lists):
     try:
         from decoder import profiles
     except ImportError:
-        return
+        return lists
     known = getattr(profiles, "PROFILES", None)
     if known is not None and meter != "auto" and meter not in known:
         parser.error("argument --meter: unknown meter profile %r (known: auto, %s)" % (meter, ", ".join(sorted(known))))
     try:
         from decoder import lists as value_lists
-
-        known_lists = value_lists.LISTS
     except ImportError:
-        known_lists = None
+        return lists
     for name in lists or ():
-        if known_lists is not None and name not in known_lists:
-            parser.error("argument --profile: unknown value list %r (known: %s)" % (name, ", ".join(sorted(known_lists))))
+        try:
+            known = value_lists.has_list(name)  # a whole line defines a list (lists_user.py)
+        except ValueError as e:
+            parser.error("argument --profile: %s" % str(e)[len("lists: "):])
+        if not known:
+            parser.error("argument --profile: unknown value list %r (known: %s)"
+                         % (name, ", ".join(sorted(value_lists.list_names()))))
+    return [name.split()[0] for name in lists] if lists else lists
 
 
 def _chunks(parser, path, as_hex):
@@ -211,8 +219,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     key = _key(parser, args.key, "--key")
     auth_key = _key(parser, args.auth_key, "--auth-key")
-    lists = _lists(args.profile)
-    _check_names(parser, args.meter, lists)
+    lists = _check_names(parser, args.meter, _lists(args.profile))
     dec = decoder.Decoder(key, auth_key, args.meter, lists, PrintingErrorLog(sys.stderr))
     out = sys.stdout
     size = 0

@@ -72,7 +72,7 @@ class Decoder:
         # whole pipeline and a device can import parts of the package alone.
         from decoder import apdu, obis, profiles, stream
 
-        _check_names(profiles, profile, lists)
+        lists = _check_names(profiles, profile, lists)
         self._obis = obis
         self._dsmr_parse = None  # dsmr.parse, loaded by the first DSMR telegram
         self._kind_dsmr = stream.KIND_DSMR
@@ -195,14 +195,19 @@ class Decoder:
 def _check_names(profiles, profile, lists):
     # Checked once here so that a typo in the configuration is a clear
     # ValueError at start-up, never an exception out of feed() on every push.
+    # -> the list names; a list the user defines ("name profile codes...",
+    # decoder/lists_user.py) is added to the table and stands for its name.
     if profile != "auto" and not profiles.known(profile):
         raise ValueError("profile: unknown meter profile %r" % (profile,))
     if lists:
         from decoder import lists as value_lists  # only a meter with named lists loads it here
 
-        for name in lists:
-            if not value_lists.has_list(name):
-                raise ValueError("lists: unknown value list %r" % (name,))
+        lists = list(lists)
+        for i in range(len(lists)):
+            if not value_lists.has_list(lists[i]):
+                raise ValueError("lists: unknown value list %r" % (lists[i],))
+            lists[i] = lists[i].split()[0]  # a list the user defines stands for its name
+    return lists
 
 
 def _clock_text(values):

@@ -157,6 +157,12 @@ def list_names():
 
 
 def has_list(name):
+    """Whether list ``name`` is in the table. A whole line ("name profile codes ...", a list
+    of the user's) is added to it first: decoder/lists_user.py, ValueError when malformed."""
+    if " " in name.strip():
+        from decoder.lists_user import define
+
+        name = define(name)
     return _line_of(name) >= 0
 
 
