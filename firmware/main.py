@@ -13,6 +13,10 @@ if sys.platform == "esp32":
 else:
     from app.app import main
 
-status = main()
+try:
+    status = main()
+except KeyboardInterrupt:  # Ctrl-C on the unix port: a stop, said without a traceback
+    print("meterlink: stopped")
+    status = 130
 if status:
     sys.exit(status)

@@ -332,7 +332,7 @@ def test_an_http_port_held_by_another_program_costs_the_api_only_until_it_is_fre
     gw = Gateway(tmp_path, gateway_config(sim.port, broker.port, port), HEAP).start()
     try:
         wait_until(lambda: len(sub.on(state_topic())) >= 3, 30, what=lambda: "state\n" + gw.log())
-        assert gw.alive() and "cannot listen on port %d (http.port)" % port in gw.log()
+        assert gw.alive() and "cannot listen on port %d (http.port): EADDRINUSE;" % port in gw.log()
         holder.close()
         wait_until(lambda: "http: listening on" in gw.log(), 15, what=lambda: gw.log())
         assert gw.http("/api/v1/status")[0] == 200
@@ -342,19 +342,27 @@ def test_an_http_port_held_by_another_program_costs_the_api_only_until_it_is_fre
         sim.stop()
 
 
-def test_a_serial_device_source_hands_over_what_arrived_without_waiting_for_a_full_read(tmp_path):
+@pytest.mark.parametrize("linked", [False, True])
+def test_a_serial_device_source_hands_over_what_arrived_without_waiting_for_a_full_read(tmp_path, linked):
     # A USB adapter on a Raspberry Pi: the unix board reads the tty (here a pty, a real tty
     # to the kernel). A blocking tty read waits for the whole 256-byte buffer, so the last
     # telegram before a pause stayed in the kernel and HTTP and MQTT stalled with it.
+    # ``linked``: socat's pty,link=/tmp/... form, a tty outside /dev, was read as a
+    # capture file and stalled the gateway the same way.
     master, slave = os.openpty()
     broker = Broker(tmp_path).start()
     sub = Subscriber(broker.port)
     cfg = gateway_config(1, broker.port, free_port())
     cfg["meter"]["source"] = os.ttyname(slave)
+    if linked:
+        os.symlink(os.ttyname(slave), str(tmp_path / "meter-tty"))
+        cfg["meter"]["source"] = str(tmp_path / "meter-tty")
     gw = Gateway(tmp_path, cfg, HEAP).start()
     try:
         online = "meterlink/%s/availability" % DEVICE
         wait_until(lambda: sub.last(online) == b"online", 30, what=gw.log)
+        # Bytes written before the reader has set the tty raw are cooked by the line discipline.
+        wait_until(lambda: gw.status()["meter"]["connected"], 10, what=gw.log)
         for n in range(2):
             os.write(master, simulate.push_bytes(n, "hdlc", minute_every=MINUTE_EVERY))
             counter = 2 * n + 2 if n % MINUTE_EVERY == 0 else 2 * n + 1
@@ -393,4 +401,20 @@ def test_a_value_list_defined_in_the_configuration_names_an_untagged_meter(tmp_p
     finally:
         gw.stop()
         sub.close()
+        broker.stop()
+
+
+def test_ctrl_c_on_a_gateway_run_by_hand_stops_it_without_a_traceback(tmp_path):
+    # `micropython firmware/main.py --config FILE` in a terminal, as README shows it.
+    import signal
+
+    broker = Broker(tmp_path).start()
+    gw = Gateway(tmp_path, gateway_config(1, broker.port, free_port()), HEAP).start()
+    try:
+        wait_until(lambda: "mqtt: connected" in gw.log(), 30, what=gw.log)
+        gw.proc.send_signal(signal.SIGINT)
+        assert gw.proc.wait(10) == 130
+        assert "Traceback" not in gw.log() and gw.log().rstrip().endswith("meterlink: stopped")
+    finally:
+        gw.stop()
         broker.stop()

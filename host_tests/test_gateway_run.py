@@ -157,3 +157,99 @@ def test_an_interrupt_while_the_gateway_is_still_being_built_stops_the_broker(tm
     assert run.returncode == 130 and "Traceback" not in said, said
     time.sleep(0.5)
     assert not _listening(mqtt_port), said
+
+
+def _children(pid):
+    """The pids whose parent is ``pid`` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _started(run, what="http: listening"):
+    seen = []
+    for raw in run.stdout:
+        seen.append(raw.decode())
+        if what in seen[-1]:
+            return seen
+    raise AssertionError("".join(seen))
+
+
+def test_a_serial_adapter_pulled_out_under_make_run_leaves_the_gateway_running(tmp_path):
+    # The gateway ran as a session leader: opening the tty made it the controlling
+    # terminal, and the hang-up on unplugging killed it by SIGHUP, silently, status 0.
+    import signal
+    import time
+    import urllib.request
+
+    import simulate
+
+    path, _, _, http_port = run_config(tmp_path)
+    cfg = json.loads(path.read_text())
+    master, slave = os.openpty()
+    cfg["meter"]["source"] = os.ttyname(slave)
+    path.write_text(json.dumps(cfg))
+    run = subprocess.Popen([sys.executable, "tools/run_local.py", "--config", str(path)], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        _started(run)
+        url = "http://127.0.0.1:%d/api/v1/status" % http_port
+        deadline = time.monotonic() + 10
+        while not json.loads(urllib.request.urlopen(url, timeout=5).read())["meter"]["connected"]:
+            assert time.monotonic() < deadline, "the tty never opened"  # bytes before stty: cooked
+            time.sleep(0.05)
+        os.write(master, simulate.push_bytes(0, "hdlc"))
+        while json.loads(urllib.request.urlopen(url, timeout=5).read())["telegrams"] < 1:
+            assert time.monotonic() < deadline, "no telegram from the tty"
+            time.sleep(0.1)
+        os.close(master)  # the adapter pulled out
+        os.close(slave)
+        time.sleep(1.5)
+        assert run.poll() is None
+        status = json.loads(urllib.request.urlopen(url, timeout=5).read())
+        assert status["meter"]["connected"] is False and status["telegrams"] == 2
+    finally:
+        run.send_signal(signal.SIGTERM)
+        said = run.communicate(timeout=30)[0].decode()
+    assert "closed, reopening" in said, said
+
+
+def test_a_gateway_killed_from_elsewhere_is_said_and_not_a_success(tmp_path):
+    import signal
+
+    path, _, _, _ = run_config(tmp_path)
+    run = subprocess.Popen([sys.executable, "tools/run_local.py", "--config", str(path)], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = _started(run)
+    gateways = [pid for pid in _children(run.pid) if "micropython" in open("/proc/%d/cmdline" % pid).read()]
+    assert len(gateways) == 1, gateways
+    os.kill(gateways[0], signal.SIGKILL)
+    said = "".join(seen) + run.communicate(timeout=30)[0].decode()
+    assert run.returncode == 128 + signal.SIGKILL, said
+    assert "run: the gateway was killed by signal 9" in said
+
+
+def test_a_hang_up_stops_everything_like_ctrl_c(tmp_path):
+    # The terminal closed: make run's children were left running (SIGHUP ended only us).
+    import signal
+    import time
+
+    path, _, mqtt_port, http_port = run_config(tmp_path)
+    run = subprocess.Popen([sys.executable, "tools/run_local.py", "--config", str(path)], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = _started(run, "mqtt: connected")
+    run.send_signal(signal.SIGHUP)
+    said = "".join(seen) + run.communicate(timeout=30)[0].decode()
+    assert "run: stopped" in said and "Traceback" not in said, said
+    deadline = time.monotonic() + 10
+    while (_listening(mqtt_port) or _listening(http_port)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _listening(mqtt_port) and not _listening(http_port), said

@@ -85,9 +85,13 @@ def _gateway(config_path, workdir, heapsize):
     env = dict(os.environ)
     env["MICROPYPATH"] = ":".join([".frozen", hostmpy.HOST_BUILD, os.path.join(ROOT, ".venv", "mplib")])
     env["METERLINK_DIR"] = workdir
+    # A process group of its own (the terminal's Ctrl-C is ours to hand on, and it prints no
+    # traceback), not a session: a session leader that opens a tty (meter.source a serial
+    # adapter) makes it its controlling terminal, and pulling the adapter out then killed
+    # the gateway with SIGHUP, without a word.
     return subprocess.Popen([MICROPYTHON, "-X", "heapsize=%s" % heapsize, os.path.join(hostmpy.HOST_BUILD, "main.py"),
                              "--config", config_path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env=env, cwd=ROOT, start_new_session=True)  # no traceback on Ctrl-C
+                            env=env, cwd=ROOT, process_group=0)
 
 
 def _echo(gw):
@@ -136,12 +140,13 @@ def main(argv=None):
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
     p.add_argument("--heapsize", default="256k", help="MicroPython heap (the code itself lives in it on unix)")
     args = p.parse_args(argv)
-    # SIGTERM stops it as Ctrl-C does: the gateway and mosquitto run in sessions of
+    # SIGTERM stops it as Ctrl-C does: the gateway and mosquitto run in process groups of
     # their own (no traceback on Ctrl-C), so only this process can stop them.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)  # the terminal closed: stop them too
     cfg = _config(args.config)
     workdir = tempfile.mkdtemp(prefix="meterlink-run-")
-    sim = broker = gw = None
+    sim = broker = gw = ended = None
     try:
         # Inside the try from the first start on: building the .mpy files for the gateway
         # can take a while, and an interrupt then must still stop the broker.
@@ -153,13 +158,16 @@ def main(argv=None):
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while gw.poll() is None and (deadline is None or time.monotonic() < deadline):
             time.sleep(0.2)
+        ended = gw.returncode  # None: still running, stopped by us below
     except KeyboardInterrupt:
         print("run: stopped")
     finally:
         # A second Ctrl-C (or make's SIGTERM after the first) must not cut the clean-up
-        # short: the gateway and mosquitto run in sessions of their own and would outlive us.
+        # short: the gateway and mosquitto run in process groups of their own and would
+        # outlive us.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         for proc in (gw, broker):
             _stop(proc)
         if sim is not None:
@@ -167,6 +175,11 @@ def main(argv=None):
         shutil.rmtree(workdir, ignore_errors=True)
     if gw is None:
         return 130  # interrupted before the gateway started
+    if ended is not None and ended < 0:
+        # Killed by a signal we did not send (the OOM killer, a kill from elsewhere):
+        # said, and not reported as success.
+        print("run: the gateway was killed by signal %d" % -ended)
+        return 128 - ended
     return gw.returncode if gw.returncode and gw.returncode > 0 else 0
 
 

@@ -19,7 +19,7 @@ try:
 except ImportError:  # pragma: no cover
     import uasyncio as asyncio
 
-from app import VERSION
+from app import VERSION, os_error_name
 from app.clock import now, ticks_diff, ticks_ms
 from app.mqtt import MqttPublisher
 from app.reader import STUCK_AFTER, MeterReader
@@ -76,8 +76,8 @@ class App:
         except OSError as e:
             # Another program holds the port (on unix: a second gateway, a web server on
             # 8080). The meter reader and MQTT go on; the API comes up once it is free.
-            self.log("http: cannot listen on port %d (http.port): %r; retrying every %d s"
-                     % (port, e, HTTP_RETRY))
+            self.log("http: cannot listen on port %d (http.port): %s; retrying every %d s"
+                     % (port, os_error_name(e), HTTP_RETRY))
             self._others.append(asyncio.create_task(self._listen_later()))
             return
         self._listening()

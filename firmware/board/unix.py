@@ -112,7 +112,7 @@ class Board:
         # the common case on unix, does not hold their code).
         from board import unix_local
 
-        if source.startswith("/dev/"):
+        if source.startswith("/dev/") or unix_local.is_terminal(source):
             return unix_local.DeviceMeter(source, baud, line)
         return unix_local.FileMeter(source)
 

@@ -3,9 +3,9 @@
 Loaded by ``Board.open_meter`` for those sources only: a gateway reading a TCP meter
 port (the simulator, ser2net) never needs them.
 
-- ``/dev/…``: a serial device (USB adapter on P1/M-Bus), set to raw mode at the
-  configured baud rate and character format (meter.format) with stty, polled
-  without blocking the loop.
+- ``/dev/…`` or any other character device (a link to one): a serial device (USB
+  adapter on P1/M-Bus), set to raw mode at the configured baud rate and character
+  format (meter.format) with stty, polled without blocking the loop.
 - any other path: a capture file, replayed once like a slow meter, then silence.
 """
 
@@ -28,6 +28,16 @@ def stty_line(line):
     """stty settings for a character format of config.LINE_FORMATS ("7E1": cs7 parenb -parodd -cstopb)."""
     parity = "-parenb" if line[1] == "N" else "parenb " + ("parodd" if line[1] == "O" else "-parodd")
     return "cs%s %s %s" % (line[0], parity, "cstopb" if line[2] == "2" else "-cstopb")
+
+
+def is_terminal(path):
+    """Whether ``path`` is a character device (a tty) though it is not under /dev: socat's
+    ``pty,link=/tmp/meter`` and other links to one. Read as a capture file, it stalled the
+    gateway in a read that waits for a full buffer."""
+    try:
+        return os.stat(path)[0] & 0o170000 == 0o020000  # S_IFMT, S_IFCHR
+    except OSError:
+        return False
 
 
 class FileMeter:
