@@ -88,9 +88,14 @@ class PortalRun:
 class LanRun:
     """portal.lan.mount on its own server (what the gateway mounts at /config), from the
     .mpy build as the device loads it: compiled from source on every request, 128 kB would
-    measure the compiler's heap, not the portal's."""
+    measure the compiler's heap, not the portal's.
 
-    def __init__(self, config_path, heapsize="128k"):
+    136 kB: a save refused as stale (409, the page with the stored settings and this tab's
+    notes) is the heaviest answer. Measured 2026-11-27: it holds from 132 kB up and passes
+    or fails between 112 and 128 kB as unrelated edits move blocks (at 128 kB it held
+    before one lan.py line and failed after it; 124 kB the other way round)."""
+
+    def __init__(self, config_path, heapsize="136k"):
         self.port = free_port()
         self.child = Child("micropython", LAN % (self.port, config_path) + SERVE,
                            heapsize=heapsize, env=compiled_env())

@@ -155,6 +155,20 @@ def test_a_saved_prefix_is_stored_and_the_gateway_restarts_into_it(running):
     assert client("GET", "/config")[0] == 401  # and /config still guarded after the restart
 
 
+def test_a_unix_gateway_saves_without_a_wifi_network(running):
+    # The unix port has no radio: /config there refused every save until a network was
+    # made up ("choose a network or type its name"), and that name went into the file.
+    gw, _, client = running
+    port = gw.cfg["mqtt"]["port"]
+    status, _, body = client("POST", "/config", body=change({"wifi.ssid": "", "mqtt.port": str(port),
+                                                             "mqtt.prefix": "nowifi"}),
+                             headers=dict(FORM_TYPE, **basic(ADMIN)))
+    assert status == 200 and b'id="saved"' in body, body[-400:]
+    with open(gw.config_path) as f:
+        stored = json.load(f)
+    assert stored["wifi"]["ssid"] == "" and stored["mqtt"]["prefix"] == "nowifi"
+
+
 def test_five_wrong_passwords_lock_even_the_right_one_out(running):
     gw, _, client = running
     for _ in range(5):

@@ -60,6 +60,7 @@ class Portal:
         self.saved = asyncio.Event()
         self.saved_config = None
         self.on_lan = False  # /config on the home network (lan_routes, portal/lan.py)
+        self.wifi = True  # a network to join is needed: not on a unix gateway (portal/lan.py)
 
     def captive_routes(self, server, ap_ip):
         """The access-point mode routes; every unknown path leads to the page."""
@@ -122,7 +123,7 @@ class Portal:
             return self._page(_shown(stored), {}, stored, 409, "The settings were changed in "
                               "another tab or by another device since this page was loaded: "
                               "check them and save again.", _unsaved(posted, stored))
-        cfg, errors = form.apply(posted, stored)
+        cfg, errors = form.apply(posted, stored, self.wifi)
         if self._ask_current(stored):
             error = self._current_refused(posted, stored)
             if error:

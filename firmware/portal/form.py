@@ -85,9 +85,10 @@ def _merge(form, stored, errors):
     return cfg
 
 
-def _portal_rules(form, cfg, errors):
-    """What the portal needs beyond a valid file: a network to join and an admin password."""
-    if not _get(cfg, "wifi.ssid"):
+def _portal_rules(form, cfg, errors, wifi):
+    """What the portal needs beyond a valid file: a network to join (``wifi``: a device that
+    joins one) and an admin password."""
+    if wifi and not _get(cfg, "wifi.ssid"):
         errors["wifi.ssid"] = "choose a network or type its name"
     typed = form.get("admin.password", "")
     if typed and len(typed) < MIN_ADMIN:
@@ -102,15 +103,16 @@ def _restore(cfg, key, stored):
         _set(cfg, key, _get(stored, key, fallback))
 
 
-def apply(form, stored):
+def apply(form, stored, wifi=True):
     """(configuration, errors) from a posted form and the stored configuration.
 
     ``errors`` maps a field name to its message; the configuration is only fit to save
-    when ``errors`` is empty.
+    when ``errors`` is empty. ``wifi`` False: no network is needed (/config of a gateway on
+    the unix port, which has no radio).
     """
     errors = {}
     cfg = _merge(form, stored, errors)
-    _portal_rules(form, cfg, errors)
+    _portal_rules(form, cfg, errors, wifi)
     for _ in range(_MAX_ROUNDS):
         try:
             cfg = config.validate(cfg)

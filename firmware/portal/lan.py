@@ -15,6 +15,8 @@ RESTART_DELAY seconds later, once the "saved" page has gone out, so the new sett
 effect.
 """
 
+import sys
+
 from app import unload
 
 RESTART_DELAY = 2  # seconds for the "saved" page to reach the browser before the reset
@@ -35,6 +37,7 @@ def mount(server, config_path, device="meterlink", restart=None):
 
         portal = Portal(config_path, device, clock=_clock)
         portal.on_lan = True
+        portal.wifi = sys.platform == "esp32"  # the unix port has no radio to point anywhere
         if guards:
             portal.guard = guards[0]
         else:
