@@ -177,7 +177,8 @@ class App:
             self.board.led(self.store.seq != seen)
             seen = self.store.seq
             await asyncio.sleep(HEALTH_EVERY)
-        self.log("meterlink: new settings saved, restarting")
+        # None: the same settings (portal/lan.py restarts a gateway whose heap failed /config).
+        self.log("meterlink: restarting" if self._new_cfg is None else "meterlink: new settings saved, restarting")
         await self.stop()
 
 
