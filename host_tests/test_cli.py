@@ -309,3 +309,23 @@ def test_a_value_list_can_be_defined_on_the_command_line(tmp_path, corpus):
     bad = run(["--hex", "--profile", "tg-e450 e450 1-0:1.8.0 1.8.1", str(path)])
     assert bad.returncode == 2
     assert b"argument --profile: tg-e450: '1.8.1' is not an OBIS code A-B:C.D.E" in bad.stderr
+
+
+def test_a_hex_dump_given_without_hex_gets_the_hint(tmp_path, corpus):
+    # Only plain hex digits were told; an xxd, hexdump -C or C-array file said "is this a
+    # capture of the meter's port?".
+    data = bytes.fromhex(corpus["ch-e450-tg-3apdus-one-frame"]["hex"])
+    rows = [data[i : i + 16] for i in range(0, len(data), 16)]
+    dumps = {
+        "xxd": "".join("%08x: %s  %s\n" % (16 * n, " ".join(r[i : i + 2].hex() for i in range(0, len(r), 2)),
+                                           "." * len(r)) for n, r in enumerate(rows)),
+        "hexdump-C": "".join("%08x  %s  |%s|\n" % (16 * n, " ".join("%02x" % b for b in r), "." * len(r))
+                             for n, r in enumerate(rows)),
+        "c-array": "unsigned char e450[] = {\n%s\n};\n" % ",\n".join(", ".join("0x%02x" % b for b in r) for r in rows),
+    }
+    for name, text in dumps.items():
+        path = tmp_path / (name + ".txt")
+        path.write_text(text)
+        plain = run([str(path)])
+        assert plain.returncode == 1 and b"it looks like hex text: add --hex" in plain.stderr, name
+        assert len(lines(run(["--hex", str(path)]).stdout)) == 3, name

@@ -226,7 +226,10 @@ def main(argv=None):
     unfitted = _UnfittedLists(lists)
     carriage_return = False  # whether the input holds a CR at all (DSMR lines end in CR LF)
     hex_text = True  # whether it is all hex digits and white space (given without --hex)
+    head = b""  # the input's first 4 kB: a hex dump given without --hex is told by them
     for chunk in _chunks(parser, args.file, args.hex):
+        if len(head) < 4096:
+            head += chunk[: 4096 - len(head)]
         size += len(chunk)
         carriage_return = carriage_return or b"\r" in chunk
         hex_text = hex_text and not chunk.translate(None, _HEX_TEXT)
@@ -251,10 +254,23 @@ def main(argv=None):
                          "whose first segments or blocks the capture does not hold\n" % size)
     elif not dec.telegrams and not dec.errors.total():
         # Nothing counted either: without a word the exit status alone said it.
+        looks_hex = size and not args.hex and (hex_text or _hex_dump(head))
         sys.stderr.write("error: no frame found in %d bytes (HDLC 7E, M-Bus 68, DSMR \"/\", or a bare "
-                         "APDU 0F/DB/DC/DD/E0): %s\n" % (size, "it looks like hex text: add --hex" if hex_text and size
+                         "APDU 0F/DB/DC/DD/E0): %s\n" % (size, "it looks like hex text: add --hex" if looks_hex
                                                         else "is this a capture of the meter's port?"))
     return EXIT_OK if dec.telegrams else EXIT_NOTHING
+
+
+def _hex_dump(head):
+    # Whether the input's start reads as one of the hex dumps --hex takes (xxd, hexdump -C,
+    # od, a C array): only plain hex digits were told before. Its last line may be cut.
+    import hextext
+
+    try:
+        text = head.decode()
+        return len(hextext.parse(text[: text.rfind("\n") + 1] or text)) >= 8
+    except (UnicodeError, ValueError):
+        return False
 
 
 def run():
