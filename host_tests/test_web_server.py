@@ -185,6 +185,18 @@ class TestBounds:
 
 
 class TestSlowClients:
+    def test_a_tls_handshake_is_refused_at_once_not_after_the_read_timeout(self, server):
+        # https:// typed, or a browser trying HTTPS first: the ClientHello has no line end,
+        # so it waited the whole timeout for a request line, holding one of four slots.
+        import time
+
+        hello = b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(50)
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", server), timeout=TIMEOUT * 5) as tls:
+            tls.sendall(hello)
+            assert status_of(tls.recv(4096)) == 400
+        assert time.monotonic() - started < TIMEOUT / 2
+
     def test_a_stalled_client_does_not_block_others_and_then_times_out_with_408(self, server):
         with socket.create_connection(("127.0.0.1", server), timeout=TIMEOUT * 5) as stalled:
             stalled.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")  # never finishes

@@ -247,6 +247,10 @@ async def _read_head(reader, buf, idle=None):
         if not have:
             raise EOFError()
     while True:
+        if buf[0] == 0x16:
+            # A TLS handshake (https://, or a browser trying HTTPS first): refused at once.
+            # Waiting for a request line held a connection slot for IDLE_TIMEOUT each.
+            raise HttpError(400, "this is HTTP, not HTTPS")
         end = buf.find(b"\r\n\r\n", 0, have)
         bare = buf.find(b"\n\n", 0, have)  # RFC 9112 2.2: a lone LF may end a line (printf | nc)
         if bare >= 0 and (end < 0 or bare < end):
