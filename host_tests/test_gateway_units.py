@@ -380,38 +380,23 @@ def test_reader_feeds_chunks_of_any_size_into_the_store():
     assert len(pokes) == 2 and store.frame_counter == 2
 
 
-def test_a_meter_port_that_cannot_be_opened_is_logged_with_the_errno_by_name():
+@pytest.mark.parametrize("source, refusal, said", [
     # "meter: read failed (OSError(111,))" said nothing to a user (a black-box test).
-    import asyncio
-    import errno
-
-    class Board:
-        async def open_meter(self, source, baud, line="8N1"):
-            raise OSError(errno.ECONNREFUSED)
-
-    lines = []
-    reader = MeterReader(Board(), "tcp://x:1", 9600, Decoder(), Store(), log=lines.append)
-
-    async def main():
-        task = asyncio.create_task(reader.run())
-        await asyncio.sleep(0.1)
-        task.cancel()
-
-    asyncio.run(main())
-    assert lines[0] == "meter: cannot open tcp://x:1 (ECONNREFUSED), retry in 0.5s"
-
-
-def test_a_meter_port_refused_with_a_sentence_is_logged_with_that_sentence():
+    ("tcp://x:1", OSError(111), "ECONNREFUSED"),
     # The unix board's serial device with its USB adapter out logged
     # "(OSError('/dev/ttyUSB0 does not exist: ...',))".
+    ("/dev/ttyUSB0", OSError("/dev/ttyUSB0 does not exist: is the adapter plugged in?"),
+     "/dev/ttyUSB0 does not exist: is the adapter plugged in?"),
+])
+def test_a_meter_port_that_cannot_be_opened_is_logged_by_errno_name_or_in_words(source, refusal, said):
     import asyncio
 
     class Board:
         async def open_meter(self, source, baud, line="8N1"):
-            raise OSError("/dev/ttyUSB0 does not exist: is the adapter plugged in?")
+            raise refusal
 
     lines = []
-    reader = MeterReader(Board(), "/dev/ttyUSB0", 9600, Decoder(), Store(), log=lines.append)
+    reader = MeterReader(Board(), source, 9600, Decoder(), Store(), log=lines.append)
 
     async def main():
         task = asyncio.create_task(reader.run())
@@ -419,8 +404,7 @@ def test_a_meter_port_refused_with_a_sentence_is_logged_with_that_sentence():
         task.cancel()
 
     asyncio.run(main())
-    assert lines[0] == ("meter: cannot open /dev/ttyUSB0 (/dev/ttyUSB0 does not exist: is the adapter "
-                        "plugged in?), retry in 0.5s")
+    assert lines[0] == "meter: cannot open %s (%s), retry in 0.5s" % (source, said)
 
 
 def test_the_meters_errors_reach_the_log_at_the_first_second_fourth_and_so_on():
