@@ -239,7 +239,7 @@ def _lists(key, value):
             try:
                 known = lists.has_list(entry)
             except ValueError as e:
-                raise ConfigError(key, str(e)[7:])  # without the decoder's "lists: "
+                raise ConfigError(key, str(e)[len("lists: "):])  # the key says it instead
             if not known:
                 raise ConfigError(key, "unknown value list %r (known: %s)" % (entry, ", ".join(lists.list_names())))
     return value

@@ -196,6 +196,7 @@ class TestSlowClients:
             tls.sendall(hello)
             assert status_of(tls.recv(4096)) == 400
         assert time.monotonic() - started < TIMEOUT / 2
+        assert get_json(server, "/hello")[0] == 200  # the lent head buffer held that 0x16
 
     def test_a_stalled_client_does_not_block_others_and_then_times_out_with_408(self, server):
         with socket.create_connection(("127.0.0.1", server), timeout=TIMEOUT * 5) as stalled:

@@ -30,14 +30,19 @@ def stty_line(line):
     return "cs%s %s %s" % (line[0], parity, "cstopb" if line[2] == "2" else "-cstopb")
 
 
+def _mode(path):
+    # st_mode, following links; None when nothing is there.
+    try:
+        return os.stat(path)[0]
+    except OSError:
+        return None
+
+
 def is_terminal(path):
     """Whether ``path`` is a character device (a tty) though it is not under /dev: socat's
     ``pty,link=/tmp/meter`` and other links to one. Read as a capture file, it stalled the
     gateway in a read that waits for a full buffer."""
-    try:
-        return os.stat(path)[0] & 0o170000 == 0o020000  # S_IFMT, S_IFCHR
-    except OSError:
-        return False
+    return (_mode(path) or 0) & 0o170000 == 0o020000  # S_IFMT, S_IFCHR
 
 
 class FileMeter:
@@ -75,9 +80,7 @@ class DeviceMeter:
         # time 0": a read returns what has arrived. MicroPython's readinto reads until its
         # buffer is full, and raw mode's "min 1" made the tty block for every byte of it,
         # stalling the loop and holding a telegram until the next one filled the buffer.
-        try:
-            os.stat(path)
-        except OSError:
+        if _mode(path) is None:
             # Said in the reader's retry lines while a USB adapter is out (stty's own
             # complaint went to the log as well, every retry).
             raise OSError("%s does not exist: is the adapter plugged in?" % path)

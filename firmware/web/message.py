@@ -247,7 +247,7 @@ async def _read_head(reader, buf, idle=None):
         if not have:
             raise EOFError()
     while True:
-        if buf[0] == 0x16:
+        if have and buf[0] == 0x16:  # (the lent buffer holds an earlier request until then)
             # A TLS handshake (https://, or a browser trying HTTPS first): refused at once.
             # Waiting for a request line held a connection slot for IDLE_TIMEOUT each.
             raise HttpError(400, "this is HTTP, not HTTPS")
