@@ -231,6 +231,32 @@ def test_a_config_the_firmware_would_refuse_is_refused_before_touching_the_devic
     assert done.returncode == 2 and "meter.source" in done.stderr and '"uart"' in done.stderr
 
 
+def test_a_config_is_checked_as_the_device_reads_it_and_one_without_wifi_is_said(tmp_path):
+    # The check parsed the JSON itself: a file past the device's size bound passed, and
+    # one with no network (which opens the portal at boot) passed without a word.
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"meter": {"source": "uart"}}) + " " * 17000)
+    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(big))
+    assert done.returncode == 2 and "more than a configuration holds" in done.stderr
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({"meter": {"source": "uart"}}))
+    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(bare))
+    assert done.returncode == 0 and "names no WiFi network (wifi.ssid)" in done.stdout
+
+
+def test_a_failed_esptool_step_says_how_to_recover_not_that_the_device_boots(monkeypatch):
+    # After a failed erase or write nothing may boot: "the device boots to a REPL" was false.
+    class Failed:
+        returncode = 1
+
+    monkeypatch.setattr(deploy.subprocess, "run", lambda *a, **k: Failed())
+    esptool = [sys.executable, "-m", "esptool", "--chip", "esp32", "erase-flash"]
+    with pytest.raises(deploy.DeployError, match="may hold no firmware now. Hold BOOT, tap RESET"):
+        deploy.run_steps([("erase", esptool)], dry_run=False)
+    with pytest.raises(deploy.DeployError, match="the device boots to a REPL"):
+        deploy.run_steps([("copy", ["mpremote", "cp"])], dry_run=False)
+
+
 def test_a_serial_port_that_does_not_exist_is_named():
     done = run_cli("deploy", "--board", "esp32-devkit", "--port", "/dev/ttyUSB97")
     assert done.returncode == 2

@@ -112,6 +112,34 @@ def test_capture_writes_the_meter_bytes_exactly_as_received(tmp_path):
         assert f.read() == sent
 
 
+def test_capture_refusals_are_error_lines_not_tracebacks(tmp_path):
+    # A port another program holds (two readers split the bytes), no port at all, an
+    # output file that cannot be written, a pointless duration.
+    import serial
+
+    def capture(*args):
+        return subprocess.run([sys.executable, "tools/deploy.py", "capture", "--seconds", "1"] + list(args),
+                              capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+    master, slave = os.openpty()
+    holder = serial.Serial(os.ttyname(slave), exclusive=True)
+    try:
+        done = capture("--port", os.ttyname(slave), "--out", str(tmp_path / "c.bin"))
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert "cannot open %s" % os.ttyname(slave) in done.stderr and "another program" in done.stderr
+        assert not (tmp_path / "c.bin").exists()
+    finally:
+        holder.close()
+        os.close(master)
+        os.close(slave)
+    for args, said in ((["--port", str(tmp_path)], "cannot open"),
+                       (["--port", "/dev/null", "--out", str(tmp_path / "no" / "c.bin")], "cannot write the capture"),
+                       (["--port", "/dev/null", "--seconds", "0"], "must be a number above 0"),
+                       (["--port", "/dev/null", "--baud", "0"], "must be a number above 0")):
+        done = capture(*args)
+        assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+
+
 def test_capture_opens_a_dsmr_2_2_line_as_7e1(tmp_path):
     # 8 data bits were fixed: a 7E1 meter's telegram came out with its parity bits as bit 7,
     # which nothing decodes (found by a black-box test of the tools).

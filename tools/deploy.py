@@ -145,21 +145,15 @@ def deploy_steps(board, built, port, config=None, out_root=BUILD):
 
 def check_config(path):
     """Refuse a config the firmware would refuse, before the device is touched."""
-    import json
-
     if not os.path.isfile(path):
         raise DeployError("config file %s does not exist" % path)
-    with open(path) as f:
-        try:
-            cfg = json.load(f)
-        except ValueError as e:
-            raise DeployError("config %s is not valid JSON: %s" % (path, e))
     if FIRMWARE not in sys.path:
         sys.path.insert(0, FIRMWARE)
     import config as fwconfig
+    from portal import mode
 
     try:
-        cfg = fwconfig.validate(cfg)
+        cfg = fwconfig.load(path)  # as the device reads it: its size bound, UTF-8, JSON, values
     except fwconfig.ConfigError as e:
         raise DeployError("config %s: %s" % (path, e))
     if cfg["meter"]["source"] != "uart":
@@ -167,6 +161,9 @@ def check_config(path):
         # board at every start, so the dongle would read nothing.
         raise DeployError("config %s: meter.source is %r; on the device it must be \"uart\""
                           % (path, cfg["meter"]["source"]))
+    if not mode.config_ready(cfg):
+        print("note: config %s names no WiFi network (wifi.ssid): the dongle opens its setup "
+              "portal at boot, with these settings filled in" % path)
 
 
 def check_probe(output, board):
@@ -211,6 +208,10 @@ def run_steps(steps, dry_run):
         if dry_run:
             continue
         if subprocess.run(argv, cwd=ROOT).returncode != 0:
+            if "esptool" in argv[:3]:  # erasing or writing: nothing may boot now
+                raise DeployError("step %d (%s) failed: the chip may hold no firmware now. Hold BOOT, "
+                                  "tap RESET (EN), release BOOT and run the same command again"
+                                  % (n, what))
             raise DeployError("step %d (%s) failed; the device boots to a REPL, fix the cause "
                               "and run the same command again" % (n, what))
         if argv[-1] == "reset":
@@ -226,6 +227,7 @@ def cmd_mpy(args):
 
 
 def cmd_deploy(args):
+    args.config = os.path.expanduser(args.config)
     board = boardfile.load(args.board)
     if args.config:
         check_config(args.config)
@@ -257,6 +259,8 @@ def cmd_console(args):
 
 
 def cmd_flash(args):
+    # make quotes the value, so a "~/" the shell did not expand reaches us as it was typed.
+    args.firmware = os.path.expanduser(args.firmware)
     board = boardfile.load(args.board)
     check_image(args.firmware, board)  # before looking for a port: the likelier mistake
     port = (args.port or "PORT") if args.dry_run else serialports.resolve(args.port)
@@ -268,12 +272,25 @@ def cmd_flash(args):
 
 def cmd_capture(args):
     port = serialports.resolve(args.port)
-    out = args.out or time.strftime("capture-%Y%m%d-%H%M%S.bin")
+    out = os.path.expanduser(args.out) if args.out else time.strftime("capture-%Y%m%d-%H%M%S.bin")
     print("recording %s at %d baud %d%s1 into %s for %g s (Ctrl-C stops early); decode it with "
-          "`.venv/bin/python tools/decode.py %s`" % (port, args.baud, args.bits, args.parity, out,
-                                                     args.seconds, out))
+          "`.venv/bin/python tools/decode.py %s` (with --key and --auth-key for a meter that "
+          "encrypts)" % (port, args.baud, args.bits, args.parity, out, args.seconds, out))
     serialports.capture(port, out, args.baud, args.parity, args.seconds, bits=args.bits)
     return 0
+
+
+def _positive(kind):
+    # An argparse type: a number above 0 (0 s wrote an empty capture and said nothing; a
+    # baud rate of 0 hangs a real tty up).
+    def read(text):
+        value = kind(text)
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError("must be a number above 0, not %s" % text)
+        return value
+
+    read.__name__ = kind.__name__
+    return read
 
 
 def parser():
@@ -302,12 +319,12 @@ def parser():
     s = sub.add_parser("capture", help="record raw meter bytes for tools/decode.py")
     s.add_argument("--port", default="")
     s.add_argument("--out", default="")
-    s.add_argument("--baud", type=int, default=9600, help="9600 (SiL, config default), "
+    s.add_argument("--baud", type=_positive(int), default=9600, help="9600 (SiL, config default), "
                    "2400 (M-Bus), 115200 (DSMR P1)")
     s.add_argument("--parity", choices=("N", "E", "O"), default="N")
     s.add_argument("--bits", type=int, choices=(8, 7), default=8,
                    help="data bits: 7 with --parity E for DSMR 2.2/3 meters (7E1)")
-    s.add_argument("--seconds", type=float, default=120.0,
+    s.add_argument("--seconds", type=_positive(float), default=120.0,
                    help="how long (default 120 s: two pushes of a once-a-minute list)")
     s.set_defaults(func=cmd_capture)
     return p

@@ -71,17 +71,31 @@ def capture(port, out, baud, parity, seconds, max_bytes=None, opener=None, bits=
     The file holds the bytes exactly as received, nothing added: tools/decode.py reads it as a
     binary capture. Returns the number of bytes written.
     """
+    extra = {}
     if opener is None:
         import serial
 
         opener = serial.serial_for_url
-    link = opener(port, baudrate=baud, parity=parity, bytesize=bits, stopbits=1,
-                  timeout=READ_TIMEOUT_S)
+        # Sole use, as mpremote asks for it: two readers of one port split its bytes
+        # between them, and each capture then holds half of every push.
+        extra["exclusive"] = True
+    try:
+        f = open(out, "wb")
+    except OSError as e:
+        raise PortError("cannot write the capture to %s: %s" % (out, e.strerror or e))
+    try:
+        link = opener(port, baudrate=baud, parity=parity, bytesize=bits, stopbits=1,
+                      timeout=READ_TIMEOUT_S, **extra)
+    except (OSError, ValueError) as e:  # serial.SerialException is an OSError
+        f.close()
+        os.remove(out)
+        raise PortError("cannot open %s: %s (another program using it, or not a serial port?)"
+                        % (port, e))
     total = 0
     deadline = time.monotonic() + seconds
     next_report = time.monotonic() + PROGRESS_EVERY_S
     try:
-        with open(out, "wb") as f:
+        with f:
             while time.monotonic() < deadline and (max_bytes is None or total < max_bytes):
                 chunk = link.read(READ_CHUNK)
                 if chunk:
@@ -94,6 +108,8 @@ def capture(port, out, baud, parity, seconds, max_bytes=None, opener=None, bits=
                     sys.stdout.flush()
     except KeyboardInterrupt:
         print("\nstopped by Ctrl-C")
+    except OSError as e:  # the adapter pulled out, the port taken away
+        print("\nthe port stopped: %s" % e)
     finally:
         link.close()
     print("\n%d bytes written to %s" % (total, out))
