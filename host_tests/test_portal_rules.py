@@ -111,6 +111,16 @@ class TestTheForm:
         for key in form.SECRET_FIELDS:
             assert config.get(cfg, key) == config.get(stored, key)
 
+    def test_another_network_with_the_password_left_empty_is_an_open_one(self):
+        # The field's hint says "empty for an open network", but the old network's
+        # password was kept: switching from Home to Neighbour joined with Home's password.
+        stored, _ = form.apply(GOOD, defaults())
+        assert stored["wifi"]["password"] == "wifi-pass-1"
+        moved, errors = form.apply(dict(GOOD, **{"wifi.ssid": "Cafe", "wifi.password": ""}), stored)
+        assert errors == {} and moved["wifi"] == dict(stored["wifi"], ssid="Cafe", password="")
+        typed, _ = form.apply(dict(GOOD, **{"wifi.ssid": "Cafe", "wifi.password": "cafe-pass-2"}), stored)
+        assert typed["wifi"]["password"] == "cafe-pass-2"
+
     def test_a_typed_hidden_network_wins_over_the_list(self):
         cfg, _ = form.apply(dict(GOOD, **{"wifi.ssid_other": " Hidden Net "}), defaults())
         assert cfg["wifi"]["ssid"] == "Hidden Net"

@@ -71,6 +71,10 @@ def _apply_meter(cfg, form, errors):
 def _merge(form, stored, errors):
     cfg = json.loads(json.dumps(stored))
     _set(cfg, "wifi.ssid", ssid_of(form))
+    if _get(cfg, "wifi.ssid") != _get(stored, "wifi.ssid"):
+        # Another network: the stored password is the old one's. Left empty, the field
+        # means an open network, as its hint says, not the old network's password kept.
+        _set(cfg, "wifi.password", "")
     for key in TEXT_KEYS:
         if key in form:
             _set(cfg, key, form[key].strip())

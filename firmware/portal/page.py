@@ -123,7 +123,8 @@ def _wifi(out, values, messages, secrets, networks):
          row_id="ssid-other-row")
     _row(out, "wifi.password", "WiFi password",
          _secret("wifi.password", secrets.get("wifi.password"), ' minlength="8" maxlength="64"'),
-         messages, "8 to 63 characters, or the key as 64 hex digits; empty for an open network")
+         messages, "8 to 63 characters, or the key as 64 hex digits; empty for an open network "
+                   "(or, for the same network, to keep its password)")
     power = values.get("wifi.txpower")
     _row(out, "wifi.txpower", "Transmit power limit (dBm)",
          _input("wifi.txpower", "" if power is None else power, "number", ' min="2" max="21" step="any"'),
