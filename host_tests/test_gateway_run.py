@@ -253,3 +253,24 @@ def test_a_hang_up_stops_everything_like_ctrl_c(tmp_path):
     while (_listening(mqtt_port) or _listening(http_port)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _listening(mqtt_port) and not _listening(http_port), said
+
+
+def test_make_run_asks_whether_a_port_is_served_without_connecting_to_it():
+    # A simulator started by hand with --count took the probe's connection for a client,
+    # and the gateway got one push fewer.
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import run_local
+
+    accepted = []
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        server.settimeout(0.3)
+        port = server.getsockname()[1]
+        assert run_local._listening(port)
+        try:
+            accepted.append(server.accept())
+        except socket.timeout:
+            pass
+    assert accepted == []
+    assert not run_local._listening(free_port())
