@@ -305,3 +305,15 @@ def test_a_module_that_does_not_compile_stops_the_build_and_is_named(tmp_path):
     (fw / "app" / "broken.py").write_text("def f(:\n")
     with pytest.raises(mpybuild.BuildError, match="failed on app/broken.py"):
         mpybuild.build(boardfile.load("esp32-devkit"), firmware=str(fw), out_root=str(tmp_path))
+
+
+def test_a_port_that_never_answers_the_probe_is_given_up_with_a_reason(tmp_path, monkeypatch):
+    # mpremote waits for good on a port with no board behind it (a pty that answers
+    # nothing): make deploy hung until killed.
+    silent = tmp_path / "mpremote"
+    silent.write_text("#!/bin/sh\nexec sleep 30\n")
+    silent.chmod(0o755)
+    monkeypatch.setattr(deploy, "tool", lambda name: str(silent))
+    monkeypatch.setattr(deploy, "PROBE_TIMEOUT_S", 1)
+    with pytest.raises(deploy.DeployError, match=r"no answer from /dev/ttyUSB0 within 1 s: is it the board's port"):
+        deploy.probe("/dev/ttyUSB0", boardfile.load("esp32-devkit"), dry_run=False)

@@ -51,6 +51,9 @@ DEVICE_CONFIG = "config.json"
 # After a hard reset the board needs about a second to reach the REPL, and a native-USB board
 # (C3, S3) re-enumerates its serial port: two seconds covers both with margin.
 RESET_SETTLE_S = 2.0
+# Seconds the probe may take: a board answers in 2-3 s; a port with no board behind it (or
+# one mpremote cannot interrupt) made `make deploy` wait for good.
+PROBE_TIMEOUT_S = 30
 
 
 class DeployError(Exception):
@@ -193,7 +196,12 @@ def probe(port, board, dry_run):
     print(shlex.join(argv))
     if dry_run:
         return
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    try:
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise DeployError("no answer from %s within %d s: is it the board's port, with MicroPython on it "
+                          "(make flash)? If the board is busy, press its RESET button and run the same "
+                          "command again" % (port, PROBE_TIMEOUT_S))
     print(done.stdout.strip())
     if done.returncode != 0:
         raise DeployError("cannot reach the board on %s: %s" % (port, done.stderr.strip()))
