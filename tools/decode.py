@@ -139,10 +139,10 @@ def _check_names(parser, meter, lists):
         return lists
     for name in lists or ():
         try:
-            known = value_lists.has_list(name)  # a whole line defines a list (lists_user.py)
+            listed = value_lists.has_list(name)  # a whole line defines a list (lists_user.py)
         except ValueError as e:
             parser.error("argument --profile: %s" % str(e)[len("lists: "):])
-        if not known:
+        if not listed:
             parser.error("argument --profile: unknown value list %r (known: %s)"
                          % (name, ", ".join(sorted(value_lists.list_names()))))
     return [name.split()[0] for name in lists] if lists else lists
