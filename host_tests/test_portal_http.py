@@ -156,6 +156,23 @@ class TestConfigOnTheLan:
         assert body.count(b'placeholder="unchanged"') == len(SECRETS)
         assert b'value="broker.lan"' in body
 
+    def test_the_heading_names_the_configured_device_and_the_setup_ap_keeps_the_boards_id(
+            self, tmp_path):
+        # MQTT topics and Home Assistant name the device by device_id; the setup access
+        # point is named from the board's id (portal/ap.py), whatever device_id says.
+        path = str(tmp_path / "config.json")
+        with open(path, "w") as f:
+            json.dump({"device_id": "garage-meter", "admin": {"password": SECRETS["admin.password"]}}, f)
+        run = LanRun(path)
+        try:
+            status, _, body = run.bodies.request(run.port, "GET", "/config",
+                                                 headers=basic(SECRETS["admin.password"]))
+        finally:
+            run.stop()
+        assert status == 200
+        assert b'<p class="hint">Device garage-meter</p>' in body
+        assert re.search(rb'id="setup-ap">Setup access point <b>meterlink-[0-9A-F]+</b>', body)
+
     def test_a_change_keeps_every_secret_left_empty(self, lan):
         fields = dict(FORM, **{k: "" for k in SECRETS})
         fields.update({"wifi.ssid": "Home Net", "wifi.ssid_other": "", "meter": "am550",

@@ -140,7 +140,8 @@ class Portal:
         return self._saved_page()
 
     def _saved_page(self):
-        body = page.saved(self.saved_config["wifi"]["ssid"], self.device, self.on_lan)
+        cfg = self.saved_config
+        body = page.saved(cfg["wifi"]["ssid"], cfg["device_id"] or self.device, self.on_lan)
         return response(200, body, _HTML, _NO_STORE)
 
     def _ask_current(self, stored):
@@ -161,8 +162,10 @@ class Portal:
         for key in config.SECRET_KEYS:
             secrets[key] = bool(config.get(stored, key))
         values["revision"] = form.revision(stored)
+        # The heading names the device as MQTT and Home Assistant do (a configured device_id);
+        # the setup access point below stays named from the board's id, as portal/ap.py does.
         parts = page.render(values, errors, secrets, self.networks, self.device, notice,
-                            self._ask_current(stored), notes)
+                            self._ask_current(stored), notes, stored["device_id"])
         return pieces(status, parts, _HTML, _NO_STORE)
 
     async def wait_saved(self):

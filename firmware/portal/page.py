@@ -194,14 +194,15 @@ def _admin(out, messages, secrets, ask_current):
 
 
 def render(values, errors, secrets, networks, device="meterlink", notice=None,
-           ask_current=False, notes=None):
+           ask_current=False, notes=None, name=None):
     """The form page as a list of str pieces (sent one by one: no large join).
 
     values: dotted key -> value to show (never secrets), and "revision" (form.revision of
     the stored settings) for the hidden field; errors: field -> message; notes: field ->
     a message that is no error (retype a secret, what this tab had); secrets: dotted key ->
     True when a value is stored; networks: SSIDs from a scan; ask_current: add a "current
-    admin password" field (portal.app.Portal.require_admin).
+    admin password" field (portal.app.Portal.require_admin); name: the heading's name for the
+    device when a device_id is configured (``device``, the board's id, names the setup AP).
     """
     messages = {}
     for key in notes or ():
@@ -209,7 +210,7 @@ def render(values, errors, secrets, networks, device="meterlink", notice=None,
     for key in errors:
         messages[key] = ("err", errors[key])  # an error outweighs a note on its field
     out = [_HEAD % "meterlink setup", _CSS, "</style></head><body><main>"
-           "<h1>meterlink setup</h1><p class=\"hint\">Device %s</p>" % escape(device)]
+           "<h1>meterlink setup</h1><p class=\"hint\">Device %s</p>" % escape(name or device)]
     if notice:
         out.append('<p class="note" id="notice">%s</p>' % escape(notice))
     out.append('<form method="post" autocomplete="off">')
