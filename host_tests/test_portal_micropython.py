@@ -78,3 +78,37 @@ def test_same_answers_on_micropython_and_cpython(heapsize):
     assert on_cpython["vse"][0][0] == "mqtt.vse_group"
     assert len(set(on_cpython["revision"])) == 2
     assert on_cpython["notes"][:2] == [1, 1]
+
+
+CRASH = r"""
+from portal import boot
+boot.CRASH_RESTART_S = 0
+class Board:
+    resets = 0
+    def config_path(self):
+        raise MemoryError("memory allocation failed")  # as an import at boot can
+    def reset(self):
+        Board.resets += 1
+board = Board()
+boot.main([], board, on_device=True)
+print("RESETS", Board.resets)
+"""
+
+
+def test_on_the_device_an_error_at_boot_restarts_it_instead_of_stopping_at_the_repl():
+    # Nobody sits at a dongle's REPL: an error before the watchdog runs would leave it
+    # there until it is unplugged. The traceback is printed for the USB console first.
+    done = run_micropython(["-c", CRASH])
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "MemoryError: memory allocation failed" in out
+    assert "meterlink: restarting in 0 s (Ctrl-C for the REPL)" in out
+    assert out.rstrip().endswith("RESETS 1")
+
+
+def test_on_unix_the_same_error_ends_the_program_with_its_traceback():
+    done = run_micropython(["-c", CRASH.replace("on_device=True", "on_device=False")])
+    out = done.stdout.decode() + done.stderr.decode()
+    assert done.returncode != 0
+    assert "MemoryError: memory allocation failed" in out
+    assert "RESETS" not in out and "restarting" not in out

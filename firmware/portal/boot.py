@@ -33,6 +33,9 @@ RESTART_DELAY = 2  # seconds: the "saved" page must reach the phone before the A
 # Seconds new settings get to join before the portal reopens: board/esp32.py tries for
 # 20 s per attempt with backoff, so this allows three attempts.
 JOIN_TIMEOUT = 60
+# Seconds between an error that ended the program on the device and the restart: time to
+# read it on the USB console, and a crash at every boot does not restart the radio nonstop.
+CRASH_RESTART_S = 10
 UNIX_AP_IP = "127.0.0.1"  # the unix port has no access point: the portal serves on loopback
 
 
@@ -147,12 +150,29 @@ def _option(argv, name, default):
     return default
 
 
-def main(argv=None):
-    """Portal if needed, then the gateway, in one process on unix."""
-    from board import Board
+def main(argv=None, board=None, on_device=sys.platform == "esp32"):
+    """Portal if needed, then the gateway, in one process on unix. On the device nothing
+    returns: an error or a stop that would leave the dongle at the REPL, where nobody is,
+    until it is unplugged (the watchdog may not be running yet), restarts it instead."""
+    if board is None:
+        from board import Board
 
+        board = Board()
     argv = sys.argv if argv is None else argv
-    board = Board()
+    if not on_device:
+        return _boot(board, argv)
+    try:
+        print("meterlink: the gateway stopped (status %s)" % _boot(board, argv))
+    except Exception as e:  # Ctrl-C at the USB console still stops at the REPL
+        sys.print_exception(e)
+    print("meterlink: restarting in %d s (Ctrl-C for the REPL)" % CRASH_RESTART_S)
+    import time
+
+    time.sleep(CRASH_RESTART_S)
+    board.reset()
+
+
+def _boot(board, argv):
     path = _option(argv, "--config", None) or board.config_path()
     provision(board, path, int(_option(argv, "--portal-port", 80)),
               int(_option(argv, "--dns-port", 53)), _option(argv, "--portal-host", "0.0.0.0"))
