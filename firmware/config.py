@@ -31,6 +31,7 @@ the status page, logs and the portal.
 
 import json
 import os
+import sys
 
 SECRET_KEYS = ("wifi.password", "meter.key", "meter.auth_key", "mqtt.password", "admin.password")
 
@@ -183,6 +184,9 @@ def _host(key, value):
             raise ConfigError(key, "must be a host name or an IP address ('%s' is not allowed)" % ch)
     if value.count(":") == 1:  # an IPv6 address has at least two
         raise ConfigError(key, "the port goes in mqtt.port, not after the host")
+    if ":" in value and sys.platform == "esp32":
+        # MicroPython's ESP32 port has no IPv6: its getaddrinfo gives no address to connect to.
+        raise ConfigError(key, "the ESP32 has no IPv6: give the broker's IPv4 address or its name")
     return value
 
 
@@ -223,6 +227,22 @@ def _choice(key, value, choices):
     return value
 
 
+def _profile(key, value):
+    # A profile the decoder does not know stopped the gateway at start after the
+    # configuration had passed. Checked by the host tools (deploy, make run) and by a running
+    # gateway's /config; not by the portal or the device's boot decision, which would load
+    # the decoder (~7 kB) only for this: the portal offers known profiles only, and a gateway
+    # that refuses its configuration at start opens the portal (portal/boot.py).
+    value = _ident(key, value, False)
+    profiles = sys.modules.get("decoder.profiles")
+    if profiles is None and sys.implementation.name != "micropython":
+        from decoder import profiles
+    if value != "auto" and profiles is not None and not profiles.known(value):
+        raise ConfigError(key, "unknown meter profile %r (known: auto, %s)"
+                          % (value, ", ".join(profiles.names())))
+    return value
+
+
 def _lists(key, value):
     # Names of lists.py's value lists, or whole lines that define one ("name profile codes
     # ...", decoder/lists_user.py): checked here, so that a name the decoder does not know
@@ -237,7 +257,13 @@ def _lists(key, value):
 
         for entry in value:
             try:
-                known = lists.has_list(entry)
+                if " " in entry:  # a definition: checked, not added to a running decoder's table
+                    from decoder.lists_user import define
+
+                    define(entry, False)
+                    known = True
+                else:
+                    known = lists.has_list(entry)
             except ValueError as e:
                 raise ConfigError(key, str(e)[len("lists: "):])  # the key says it instead
             if not known:
@@ -305,7 +331,7 @@ _CHECKS = {
     "meter.format": lambda k, v: _choice(k, _text(k, v, 3).upper(), LINE_FORMATS),
     "meter.key": key_hex,
     "meter.auth_key": key_hex,
-    "meter.profile": lambda k, v: _ident(k, v, False),
+    "meter.profile": _profile,
     "meter.lists": _lists,
     "mqtt.host": _host,
     "mqtt.port": lambda k, v: _int(k, v, 1, 65535),

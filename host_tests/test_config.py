@@ -3,6 +3,8 @@
 import json
 import os
 
+import sys
+
 import pytest
 
 import config
@@ -149,6 +151,23 @@ def test_a_refused_txpower_says_the_range():
 @pytest.mark.parametrize("host", ["broker", "mqtt.example.ch", "192.168.1.20", "fe80::1", "my_nas.local"])
 def test_host_names_and_addresses_are_accepted(host):
     assert config.validate({"mqtt": {"host": host}})["mqtt"]["host"] == host
+
+
+def test_an_ipv6_broker_address_is_refused_on_the_esp32_which_has_no_ipv6(monkeypatch):
+    # MicroPython's ESP32 getaddrinfo gives no address for one: every connect failed.
+    monkeypatch.setattr(sys, "platform", "esp32")
+    with pytest.raises(config.ConfigError, match=r"^mqtt.host: the ESP32 has no IPv6"):
+        config.validate({"mqtt": {"host": "fd00::10"}})
+    assert config.validate({"mqtt": {"host": "192.168.1.20"}})["mqtt"]["host"] == "192.168.1.20"
+
+
+def test_an_unknown_meter_profile_is_refused_with_the_known_ones():
+    # It used to pass here and stop the gateway at start: an ESP32 then opened no portal.
+    with pytest.raises(config.ConfigError, match=r"^meter.profile: unknown meter profile 'kamstrup_wh' "
+                                                 r"\(known: auto, .*kamstrup-wh"):
+        config.validate({"meter": {"profile": "kamstrup_wh"}})
+    for name in ("auto", "e450", "kamstrup-wh", "flexy-f2"):
+        assert config.validate({"meter": {"profile": name}})["meter"]["profile"] == name
 
 
 def test_form_strings_are_normalised():

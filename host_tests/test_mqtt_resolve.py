@@ -107,3 +107,26 @@ def test_any_time_reply_is_a_time_or_none(reply):
     seconds = ntp.reply_time(reply, nonce)
     # 1968-01-20 (era 0's second half begins) to 2104 (era 1's first half ends)
     assert seconds is None or 2 ** 31 - 2208988800 <= seconds < 2 ** 32 + 2 ** 31 - 2208988800
+
+
+ESP32_IPV6 = """
+import asyncio, errno
+from app import mqtt_connect
+
+class Esp32Socket:  # what MicroPython's ESP32 port answers for an IPv6 address
+    SOCK_STREAM = 1
+    def getaddrinfo(self, host, port):
+        return [(10, 1, 0, host, None)]
+mqtt_connect.socket = Esp32Socket()
+try:
+    asyncio.run(mqtt_connect.open_socket("fd00::10", 1883, 1))
+except OSError as e:
+    print("REFUSED", errno.errorcode[e.errno])
+"""
+
+
+def test_an_address_the_esp32_cannot_reach_is_a_connect_failure_not_a_crash():
+    # connect(None) raised TypeError, which ended the MQTT task: the watchdog then reset
+    # the dongle every 30 s. An OSError is a failed connect, retried with backoff.
+    done = run_micropython(["-c", ESP32_IPV6])
+    assert done.stdout.decode().strip() == "REFUSED EHOSTUNREACH", done.stdout + done.stderr

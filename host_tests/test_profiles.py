@@ -101,5 +101,30 @@ def test_a_list_of_the_users_joins_the_table_and_is_tried_like_the_others(user_l
     assert "#2" not in out and len(out) == 3  # "-": a value left out
     assert obis_untagged.readings([b"ABC", 7, 1500, 2301], "auto", profiles.resolve("generic"), None,
                                   ["my-sagemcom"])["#1"]  # the mark: digits only
-    with pytest.raises(ValueError, match="'my-sagemcom' is the name of a list already"):
-        user_lists.has_list("my-sagemcom e450 1-0:1.8.0")
+    with pytest.raises(ValueError, match="'kaifa-ma304-list1' is the name of a list already"):
+        user_lists.has_list("kaifa-ma304-list1 e450 1-0:1.8.0")
+
+
+def test_a_changed_list_of_the_users_replaces_its_old_line(user_lists):
+    # New settings in the same process (the unix gateway's restart after a save) bring the
+    # list again, changed: "is the name of a list already" refused them for good.
+    from decoder import obis_untagged
+
+    builtin = user_lists.list_names()
+    assert user_lists.has_list("my-e450 e450 1-0:1.8.0 1-0:2.8.0")
+    generic = profiles.resolve("generic")
+    assert obis_untagged.readings([1500, 20], "auto", generic, None, ["my-e450"])["1-0:2.8.0"] == (20, "Wh")
+    assert user_lists.has_list("my-e450 e450 1-0:1.8.0 1-0:3.8.0")
+    assert user_lists.list_names() == builtin + ["my-e450"]
+    out = obis_untagged.readings([1500, 20], "auto", generic, None, ["my-e450"])
+    assert "1-0:2.8.0" not in out and out["1-0:3.8.0"][0] == 20
+
+
+def test_checking_a_definition_leaves_the_table_as_it_was(user_lists):
+    # config.py checks meter.lists of a form while the gateway runs on its own table.
+    import config
+
+    builtin = user_lists.list_names()
+    line = "my-check e450 1-0:1.8.0"
+    assert config.validate({"meter": {"lists": [line]}})["meter"]["lists"] == [line]
+    assert user_lists.list_names() == builtin

@@ -44,8 +44,10 @@ async def open_socket(host, port, timeout, name_server=None):
     info = socket.getaddrinfo(host, port)[0]
     # The address's own family: socket() alone is IPv4, and an IPv6 broker ("::1", a
     # name with only an AAAA record on the unix port) failed with EAFNOSUPPORT for good.
-    sock = socket.socket(info[0], socket.SOCK_STREAM)
     addr = info[-1]
+    if addr is None:  # the ESP32 port's answer for an IPv6 address: it has no IPv6
+        raise OSError(errno.EHOSTUNREACH)
+    sock = socket.socket(info[0], socket.SOCK_STREAM)
     connected = False
     try:
         sock.setblocking(False)

@@ -17,10 +17,15 @@ command line that defines one: the table is then a copy in RAM (~2.5 kB).
 
 from decoder import lists, profiles
 
+_added = []  # the names of the lists define() added to the table in this process
 
-def define(line):
+
+def define(line, add=True):
     """Add the list ``line`` defines; -> its name. ValueError says what is wrong.
-    The same line again is no error (a restart in the same process defines it again)."""
+    The same line again is no error (a restart in the same process defines it again), nor
+    is a changed line for a list added before (new settings, the unix port's restart in the
+    same process). ``add=False`` only checks (config.py: a check must not change the table
+    of a gateway that runs on)."""
     words = line.split()
     if len(words) < 3:
         raise ValueError("lists: %r: a value list is a name, a meter profile and the OBIS codes in push "
@@ -30,7 +35,8 @@ def define(line):
     if at >= 0:
         if lists._LIST_TEXT[at : lists._end_at(at)] == " ".join(words):
             return name
-        raise ValueError("lists: %r is the name of a list already" % name)
+        if name not in _added:
+            raise ValueError("lists: %r is the name of a list already" % name)
     profile, _, mark = words[1].partition(":")
     if profile != "sil" and not profiles.known(profile):
         raise ValueError("lists: %s: unknown meter profile %r (known: sil, %s)"
@@ -41,6 +47,15 @@ def define(line):
         if code != "-" and not _is_obis(code):
             raise ValueError("lists: %s: %r is not an OBIS code A-B:C.D.E (or - for a value to leave out)"
                              % (name, code))
+    if not add:
+        return name
+    if at >= 0:
+        # The old line goes; lists.py's caches, by offset, are wrong for the lines after it.
+        lists._LIST_TEXT = lists._LIST_TEXT[: at - 1] + lists._LIST_TEXT[lists._end_at(at) :]
+        lists._fitted.clear()
+        lists._kinds.clear()
+    else:
+        _added.append(name)
     # Appended: the lines before keep their offsets, which lists.py caches by.
     lists._LIST_TEXT = lists._LIST_TEXT + "\n" + " ".join(words)
     lists.__dict__.pop("LISTS", None)  # built again, with this one, on next access
