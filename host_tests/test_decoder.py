@@ -464,6 +464,54 @@ def test_a_float_register_without_a_scaler_is_the_quantity_it_holds(profile):
     assert (round(voltage[0], 4), voltage[1]) == (230.1, "V") and current == (1.25, "A")
 
 
+def _three_styles(values):
+    # The same (OBIS, encoded value) pushed as a tagged body, as a push-setup body (class 3
+    # registers, no scaler_unit captured) and as values only, named by a list of the user's.
+    tagged = ds.tagged_body([(code, value, None) for code, value in values])
+    pushed = ds.push_setup_body([(3, code, value) for code, value in values], with_name=False)
+    bare = ds.structure([value for _, value in values])
+    return {"tagged": tagged, "push-setup": pushed, "values only": bare}
+
+
+@pytest.mark.parametrize("style", ["tagged", "push-setup", "values only"])
+def test_every_body_style_reads_a_float_without_a_scaler_as_the_quantity_it_holds(style, user_lists):
+    # The push-setup and values-only paths applied the profile's exponents to floats
+    # (231.5 V read as 23.15 V, 49.98 Hz as 0.4998 Hz); found by a standards probe.
+    values = [("1-0:32.7.0", ds.float32(231.5)), ("1-0:31.7.0", ds.float64(1.25)),
+              ("1-0:14.7.0", ds.float32(49.98))]
+    lists = ["float-test generic " + " ".join(code for code, _ in values)]
+    body = _three_styles(values)[style]
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(body)), profile="e450",
+                              lists=lists)
+    readings = telegrams[0].readings
+    assert readings["1-0:32.7.0"] == (231.5, "V") and readings["1-0:31.7.0"] == (1.25, "A")
+    assert (round(readings["1-0:14.7.0"][0], 3), readings["1-0:14.7.0"][1]) == (49.98, "Hz")
+
+
+@pytest.mark.parametrize("style", ["tagged", "push-setup", "values only"])
+def test_every_body_style_reads_hundredths_of_a_volt_under_a_whole_volt_profile(style, user_lists):
+    # Kamstrup's whole volts, where some Omnipowers send 0.01 V: the guess by size was in
+    # the tagged path only (22199 V from the other two).
+    values = [("1-0:32.7.0", ds.uint16(22199)), ("1-0:52.7.0", ds.uint16(230))]
+    lists = ["volts-test kamstrup 1-0:32.7.0 1-0:52.7.0"]
+    body = _three_styles(values)[style]
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(body)), profile="kamstrup",
+                              lists=lists)
+    assert telegrams[0].readings["1-0:32.7.0"] == (221.99, "V")
+    assert telegrams[0].readings["1-0:52.7.0"] == (230, "V")
+
+
+def test_a_push_setup_scaler_the_meter_captures_is_taken_as_sent_also_for_a_float():
+    # Blue Book 4.3.2: value x 10^scaler. Only the profile's guess leaves a float alone.
+    voltage = ("1-0:32.7.0", ds.float32(2315.0))
+    body = ds.structure([
+        ds.array([ds.structure([ds.uint16(3), ds.octets(ds.obis("1-0:32.7.0")), ds.int8(a), ds.uint16(0)])
+                  for a in (2, 3)]),
+        voltage[1], ds.structure([ds.int8(-1), ds.enum(35)])])
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(body)), profile="e450")
+    assert telegrams[0].readings["1-0:32.7.0"] == (231.5, "V")
+
+
 def test_a_clock_never_set_is_no_meter_time_but_stays_the_clock_reading():
     never = ds.cosem_datetime(2000, 1, 1, 0, 12, 0)
     body = ds.flat_tagged_body([("0-0:1.0.0", ds.octets(never), None), ("1-0:1.8.0", ds.uint32(42), (0, 30))])

@@ -163,6 +163,11 @@ def expected_value(code, raw, scaler):
         return raw, None
     unit, profile_scaler = UNITS[code]
     s = profile_scaler if scaler is None else scaler
+    if scaler is None and unit == "V":
+        # The profile's guess only (README: voltages are told apart by their size): a
+        # customer port's phase reads under 1000 V, so a finer exponent is taken.
+        while s > -3 and raw * 10**s > 1000:
+            s -= 1
     return raw * 10**s, unit
 
 

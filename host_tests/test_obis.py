@@ -222,9 +222,11 @@ def test_sagemcom_bare_date_time_and_trailing_number(corpus):
 
 def test_push_setup_values_take_scaler_and_unit_from_the_profile():
     body = enc.sil_info_push_body()
-    e450, am550 = readings(body, "e450"), readings(body, "am550")
-    assert e450["1-0:32.7.0"] == (2297, "V") and am550["1-0:32.7.0"] == (229.7, "V")
-    assert e450["1-0:31.7.0"] == am550["1-0:31.7.0"] == (1.23, "A")
+    e450, am550, kaifa = readings(body, "e450"), readings(body, "am550"), readings(body, "kaifa")
+    assert e450["1-0:31.7.0"] == am550["1-0:31.7.0"] == (1.23, "A") and kaifa["1-0:31.7.0"] == (0.123, "A")
+    # 2297 in the E450's whole volts would be over what a customer port's meter reads:
+    # taken in 0.1 V, as in a tagged body (obis.guessed).
+    assert e450["1-0:32.7.0"] == am550["1-0:32.7.0"] == (229.7, "V")
     assert am550["1-0:1.7.0"] == (1000, "W") and am550["1-0:4.7.0"] == (1003, "var")
     assert am550["0-0:96.1.1"] == ("71000000", None)
     assert list(sorted(am550)) == sorted(enc.SIL_INFO_1)
@@ -518,8 +520,8 @@ def test_the_plan_cache_is_bounded():
 def test_a_plan_is_per_profile():
     del obis_push._plans[:]
     body = enc.sil_info_push_body()
-    assert readings(body, "e450")["1-0:32.7.0"] == (2297, "V")
-    assert readings(body, "am550")["1-0:32.7.0"] == (229.7, "V")
+    assert readings(body, "kaifa")["1-0:31.7.0"] == (0.123, "A")
+    assert readings(body, "am550")["1-0:31.7.0"] == (1.23, "A")
 
 
 # --- bad input: only the decoder's own errors --------------------------------

@@ -45,7 +45,7 @@ _OCTET_STRING = const(0x09)
 _UINT16 = const(0x12)
 _HZ_LOW = const(40)  # mains frequency bounds, see _mains_exponent
 _HZ_HIGH = const(70)
-_VOLTS_MAX = const(1000)  # low-voltage bound, see scaled()
+_VOLTS_MAX = const(1000)  # low-voltage bound, see reading()
 
 # IEC 62056-62 unit enumeration (Blue Book 4.3.2): the symbol of code n is
 # field n between "|" (field 0, empty, is no unit). One str constant rather
@@ -180,8 +180,14 @@ def _stamp_text(tag, raw):
     return "%02d:%02d:%02d" % (raw[0], raw[1] if raw[1] < 60 else 0, raw[2] if raw[2] < 60 else 0)
 
 
-def reading(value, exponent, unit):
+def reading(value, exponent, unit, default=False):
     """(value scaled by 10**exponent, unit); non-numbers get unit None.
+
+    ``default``: the exponent is the profile's or a value list's (default_scale), not a
+    {scaler, unit} the frame sent, which is taken as sent. A default says how a meter
+    counts its integers (0.1 V, 0.01 A), so a float is not scaled by it: it holds the
+    quantity itself (230.1 read as 23.01 V under the AM550's). Every body style's
+    defaults come here (tagged, push-setup, values only), so they all read alike.
 
     Dividing by 10**n gives the double nearest the decimal (2357 / 10 is
     235.7 exactly as printed), so no rounding step is needed.
@@ -190,11 +196,18 @@ def reading(value, exponent, unit):
     if t is int:
         if unit == "Hz":
             exponent = _mains_exponent(value, exponent)
+        elif default and unit == "V":
+            # A customer port's meter is low voltage: a phase reads under 1000 V. Some
+            # Kamstrup Omnipowers (Denmark, Sweden: amsreader-firmware issues 814, 970 and
+            # its Bornholm capture) send 0.01 V under the list id whose voltages are whole
+            # volts elsewhere: 22199 is 221.99 V.
+            while exponent > -3 and value * 10 ** (exponent + 3) > _VOLTS_MAX * 1000:
+                exponent -= 1
         if exponent < 0:
             return value / 10 ** -exponent, unit
         return (value * 10 ** exponent if exponent else value), unit
     if t is float:
-        return (value * 10.0 ** exponent if exponent else value), unit
+        return (value * 10.0 ** exponent if exponent and not default else value), unit
     return plain(value), None
 
 
@@ -220,20 +233,7 @@ def scaled(six, value, su, profile):
     if su is not None and _frame_scale(su):
         return reading(value, su[0], unit_symbol(su[1]))
     scale = default_scale(six, profile)
-    if type(value) is float:
-        # A profile's exponent says how a meter's integers count (0.1 V, 0.01 A); a float
-        # register holds the quantity itself: 230.1 read as 23.01 V under the AM550's.
-        return value, scale[1]
-    exponent = scale[0]
-    if scale[1] == "V" and type(value) is int:
-        # A customer port's meter is low voltage: a phase reads under 1000 V. Some
-        # Kamstrup Omnipowers (Denmark, Sweden: amsreader-firmware issues 814, 970 and
-        # its Bornholm capture) send 0.01 V under the list id whose voltages are whole
-        # volts elsewhere: 22199 is 221.99 V. Only a profile's guess is corrected so;
-        # a scaler in the frame is taken as sent.
-        while exponent > -3 and value * 10 ** (exponent + 3) > _VOLTS_MAX * 1000:
-            exponent -= 1
-    return reading(value, exponent, scale[1])
+    return reading(value, scale[0], scale[1], True)
 
 
 NAME_KEYS = ("0-0:42.0.0", "1-1:0.2.129", "1-0:0.2.129")

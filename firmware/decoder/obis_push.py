@@ -49,7 +49,7 @@ _plans = []
 class Plan:
     """What to do with each value of one capture list, for one profile."""
 
-    def __init__(self, key, profile_name, title, entries, name_at=None, name=None, kept=()):
+    def __init__(self, key, profile_name, title, entries, name_at=None, name=None, kept=(), default=b""):
         self.key = key                    # bytes of the capture list
         self.profile_name = profile_name
         self.title = title                # system title it was built for
@@ -70,6 +70,9 @@ class Plan:
         # Captured scaler_units that were no {scaler, unit} when the plan was built, kept
         # as read: (reading key, value). Once one brings a scale, the plan is built again.
         self.kept = kept
+        # Per capture object 1 where its exponent is the profile's default, 0 where it is a
+        # scaler_unit the push captures (obis.reading takes that one as sent).
+        self.default = default
         # Sized once with every key: each push copies it in one allocation
         # of exactly that many slots.
         self.template = dict.fromkeys([k for k in entries[::3] if k is not None])
@@ -120,7 +123,7 @@ class Plan:
         t = type(value)
         if t is bytes or t is str:
             return self.text(at, value)
-        return reading(value, self.entries[at + 1], self.entries[at + 2])
+        return reading(value, self.entries[at + 1], self.entries[at + 2], self.default[at // 3])
 
     def text(self, at, value):
         # Only exact bytes and str get here: for them equal means the same
@@ -183,6 +186,7 @@ def _build(cur, stale):
     offset = count - len(objects)  # 1 when the push object is not listed
     profile, name_at, name = _profile(body, objects, cur.profile_name, cur.title, offset)
     entries = [None] * (3 * (count - 1))  # sized once: Plan keeps it as it is
+    default = bytearray(count - 1)
     for i in range(1, count):
         cls, six, attribute = objects[i - offset][:3]
         at = 3 * (i - 1)
@@ -195,13 +199,14 @@ def _build(cur, stale):
         entries[at] = key
         if _is_value(cls, attribute):  # a status or a capture time is no quantity of the code
             entries[at + 1], entries[at + 2] = default_scale(six, profile)
-    kept = _apply_scalers(body, objects, offset, entries)
+            default[i - 1] = 1
+    kept = _apply_scalers(body, objects, offset, entries, default)
     title = None if cur.title is None else bytes(cur.title)
     if stale is not None:
         _plans.remove(stale)
     if len(_plans) >= MAX_PLANS:
         _plans.pop(0)
-    _plans.append(Plan(bytes(body[start:stop]), cur.profile_name, title, entries, name_at, name, kept))
+    _plans.append(Plan(bytes(body[start:stop]), cur.profile_name, title, entries, name_at, name, kept, default))
     return _plans[-1]
 
 
@@ -228,7 +233,7 @@ def _scaled_by(obj, scaler):
     return _is_value(obj[0], obj[2])
 
 
-def _apply_scalers(body, objects, offset, entries):
+def _apply_scalers(body, objects, offset, entries, default):
     """Scale values by the {scaler, unit} the push captures beside them.
 
     A capture list may hold a register's scaler_unit attribute as well as its
@@ -237,7 +242,7 @@ def _apply_scalers(body, objects, offset, entries):
     nothing and keeps the structure, so that a push bringing another one
     rebuilds the plan (Plan.put). One that is no {scaler, unit} is kept as read;
     returned as ((key, value), ...), so that a later push bringing a scale there
-    rebuilds the plan too (Plan.rescaled)."""
+    rebuilds the plan too (Plan.rescaled). ``default`` loses the 1 of each value so scaled."""
     values = None
     kept = ()
     for s in range(1 - offset, len(objects)):  # object s is element s + offset
@@ -256,6 +261,7 @@ def _apply_scalers(body, objects, offset, entries):
                 break
             at = 3 * (v + offset - 1)
             entries[at + 1], entries[at + 2] = su[0], unit_symbol(su[1])
+            default[v + offset - 1] = 0
             at = 3 * (s + offset - 1)
             entries[at], entries[at + 1] = None, su
     return kept

@@ -149,7 +149,7 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
             continue  # a value the list leaves out (said again elsewhere)
         six = parse_obis(obis[i])
         exponent, unit = default_scale(six, profile, overrides)
-        out[obis_text(six)] = reading(items[i], exponent, unit)
+        out[obis_text(six)] = reading(items[i], exponent, unit, True)
     return out
 
 
@@ -193,7 +193,7 @@ def _xt211(cur, profile):
             six = bytes(body[at + 2:at + 8])
             key = obis_text(six) if body[at + 8] == VALUE_ATTRIBUTE else "%s/%d" % (obis_text(six), body[at + 8])
             exponent, unit = default_scale(six, profile)
-            out[key] = reading(value, exponent, unit)
+            out[key] = reading(value, exponent, unit, True)
     return out
 
 
