@@ -282,6 +282,20 @@ def test_a_config_file_named_on_the_command_line_that_is_missing_refuses_to_star
     assert b"refused: (file): " in out.stdout and b"no such file" in out.stdout
 
 
+@pytest.mark.parametrize("args, said", [
+    (["--conf", "x.json"], b"meterlink: unknown option --conf (options: --config "),
+    (["--config"], b"meterlink: --config needs a file"),
+])
+def test_a_mistyped_command_line_refuses_to_start(tmp_path, args, said):
+    # Both ran the gateway on every default, HTTP on port 80 (found by a black-box test).
+    env = micropython_env()
+    env["METERLINK_DIR"] = str(tmp_path)
+    out = subprocess.run([MICROPYTHON, "-X", "heapsize=%s" % HEAP, os.path.join(ROOT, "firmware", "main.py")]
+                         + args, capture_output=True, env=env, cwd=ROOT, timeout=30)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert said in out.stdout
+
+
 def test_a_stalled_http_client_does_not_hold_up_the_meter_reader(rig):
     import socket
 
