@@ -127,8 +127,14 @@ def _text(key, value, max_len=MAX_TEXT):
     return value
 
 
+def _ascii(text):
+    return len(text.encode()) == len(text)
+
+
 def _int(key, value, low, high):
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII digits only: CPython's isdigit() and int() also take "²" and "８８", which the
+    # device refuses, so the host tools (deploy, make run) would pass what the dongle stops on.
+    if isinstance(value, str) and value.strip().isdigit() and _ascii(value):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(key, "must be a whole number")
@@ -212,12 +218,20 @@ def _prefix(key, value):
     for ch in "+#":
         if ch in value:
             raise ConfigError(key, "MQTT wildcards '+', '#' are not allowed in a topic")
+    return _mqtt_chars(key, value, "a topic")
+
+
+def _mqtt_chars(key, value, what):
+    # MQTT 3.1.1 1.5.3: a UTF-8 string must not hold U+0000 or a surrogate, and should not
+    # hold other control characters or non-characters. mosquitto drops a CONNECT that does
+    # (the user name and the will topic are in it): the gateway would retry for ever with
+    # ECONNRESET.
     for ch in value:
-        # MQTT 3.1.1 1.5.3: U+0000 is forbidden, other control characters a broker may
-        # refuse, and mosquitto drops the connection (the will topic is in CONNECT), so
-        # the gateway would retry for ever with ECONNRESET.
-        if ch < " " or "\x7f" <= ch <= "\x9f":
-            raise ConfigError(key, "a topic must not hold control characters (U+%04X)" % ord(ch))
+        code = ord(ch)
+        if (code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF or 0xFDD0 <= code <= 0xFDEF
+                or code & 0xFFFE == 0xFFFE):
+            kind = "control characters" if code < 0xA0 else "surrogates or non-characters"
+            raise ConfigError(key, "%s must not hold %s (U+%04X)" % (what, kind, code))
     return value
 
 
@@ -296,6 +310,8 @@ def _dbm(key, value):
     if isinstance(value, str):
         value = value.strip()
         try:
+            if not _ascii(value):
+                raise ValueError(value)  # CPython's float() takes "８.５", the device's not
             value = float(value) if value else None
         except ValueError:
             raise ConfigError(key, "must be a number of dBm, or null for the default")
@@ -335,7 +351,7 @@ _CHECKS = {
     "meter.lists": _lists,
     "mqtt.host": _host,
     "mqtt.port": lambda k, v: _int(k, v, 1, 65535),
-    "mqtt.user": _text,
+    "mqtt.user": lambda k, v: _mqtt_chars(k, _text(k, v), "a user name"),
     "mqtt.password": _text,
     "mqtt.prefix": _prefix,
     "mqtt.discovery": _bool,
@@ -420,6 +436,8 @@ def _parsed(path):
         raise ConfigError("(file)", "cannot read %s: %s" % (path, e))
     except UnicodeError:
         raise ConfigError("(file)", "%s is not UTF-8 text" % path)
+    if text.startswith("\ufeff"):
+        text = text[1:]  # the byte-order mark Windows Notepad writes (RFC 8259 8.1: ignorable)
     try:
         return json.loads(text)
     except ValueError:

@@ -105,6 +105,15 @@ def test_validate_does_not_change_defaults():
         ({"mqtt": {"prefix": "a\x01b"}}, "mqtt.prefix"),
         ({"mqtt": {"prefix": "meter\x7flink"}}, "mqtt.prefix"),
         ({"mqtt": {"discovery_prefix": "home\x85assistant"}}, "mqtt.discovery_prefix"),
+        # A surrogate or a non-character: mosquitto refuses the CONNECT as malformed UTF-8.
+        ({"mqtt": {"prefix": "meter\ud800"}}, "mqtt.prefix"),
+        ({"mqtt": {"prefix": "meter\uffff"}}, "mqtt.prefix"),
+        ({"mqtt": {"prefix": "meter\ufdd0"}}, "mqtt.prefix"),
+        # The user name is in the CONNECT too: found by a black-box test, the broker refused
+        # every connect and the gateway said only ECONNRESET.
+        ({"mqtt": {"user": "a\x00b"}}, "mqtt.user"),
+        ({"mqtt": {"user": "a\tb"}}, "mqtt.user"),
+        ({"mqtt": {"user": "\ud800"}}, "mqtt.user"),
         ({"wifi": {"password": "g" * 64}}, "wifi.password"),  # 64 characters: only as hex digits
         ({"meter": {"source": "ftp://meter/capture"}}, "meter.source"),
         ({"meter": {"source": "tcp://:2000"}}, "meter.source"),
@@ -114,6 +123,11 @@ def test_validate_does_not_change_defaults():
         ({"wifi": {"password": "short"}}, "wifi.password"),
         ({"wifi": {"ssid": "x" * 33}}, "wifi.ssid"),
         ({"wifi": {"txpower": "loud"}}, "wifi.txpower"),  # a number of dBm
+        # Digits other than ASCII: CPython's int() and float() take them, the device does not
+        # (deploy and make run passed "８８" and crashed on "²").
+        ({"mqtt": {"port": "\u00b2"}}, "mqtt.port"),
+        ({"mqtt": {"port": "\uff18\uff18"}}, "mqtt.port"),
+        ({"wifi": {"txpower": "\uff18.\uff15"}}, "wifi.txpower"),
         ({"wifi": {"txpower": "nan"}}, "wifi.txpower"),
         ({"wifi": {"txpower": True}}, "wifi.txpower"),
         ({"wifi": {"txpower": 1.5}}, "wifi.txpower"),  # below ESP-IDF's 8 quarter-dBm
@@ -252,6 +266,17 @@ def test_a_file_that_is_no_configuration_is_refused_by_name(tmp_path, name):
     with pytest.raises(config.ConfigError) as e:
         config.load(str(path))
     assert e.value.key == "(file)" and message in str(e.value)
+
+
+def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    # Windows Notepad writes one before the JSON; it was refused as "not valid JSON".
+    path = tmp_path / "config.json"
+    path.write_bytes(b'\xef\xbb\xbf{"mqtt": {"port": 1884}}\r\n')
+    assert config.load(str(path))["mqtt"]["port"] == 1884
+    script = tmp_path / "t.py"
+    script.write_text("import config\nprint(config.load(%r)['mqtt']['port'])\n" % str(path))
+    done = run_micropython([str(script)])
+    assert done.stdout.strip() == b"1884", done.stdout + done.stderr
 
 
 def test_a_directory_given_as_the_file_is_refused_not_taken_for_missing(tmp_path):
