@@ -269,12 +269,14 @@ def _lists(key, value):
     if value:
         from decoder import lists
 
-        for entry in value:
+        for i in range(len(value)):
+            entry = value[i]
             try:
                 if " " in entry:  # a definition: checked, not added to a running decoder's table
                     from decoder.lists_user import define
 
-                    define(entry, False)
+                    if define(entry, False) in [(v.split() or [""])[0] for v in value[:i]]:
+                        raise ValueError("lists: %r is defined twice" % entry.split()[0])
                     known = True
                 else:
                     known = lists.has_list(entry)

@@ -46,3 +46,6 @@ def user_lists():
         for at in [at for at in cache if at >= len(text)]:
             del cache[at]
     lists.__dict__.pop("LISTS", None)
+    import decoder.lists_user
+
+    del decoder.lists_user._added[:]  # the names it added are gone with their lines

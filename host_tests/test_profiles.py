@@ -2,6 +2,8 @@
 
 import pytest
 
+import decoder
+
 import axdr_support as enc
 from decoder import lists as value_lists, profiles
 
@@ -118,6 +120,19 @@ def test_a_changed_list_of_the_users_replaces_its_old_line(user_lists):
     assert user_lists.list_names() == builtin + ["my-e450"]
     out = obis_untagged.readings([1500, 20], "auto", generic, None, ["my-e450"])
     assert "1-0:2.8.0" not in out and out["1-0:3.8.0"][0] == 20
+
+
+def test_one_name_defined_twice_in_one_setting_is_refused(user_lists):
+    # A changed line replaces one of earlier settings, so two in one setting would let
+    # the second win silently (import read as export, found by a review).
+    import config
+
+    first, second = "tg e450 1-0:1.8.0 1-0:2.8.0", "tg e450 1-0:2.8.0 1-0:1.8.0"
+    with pytest.raises(config.ConfigError, match=r"^meter.lists: 'tg' is defined twice"):
+        config.validate({"meter": {"lists": [first, second]}})
+    with pytest.raises(ValueError, match=r"^lists: 'tg' is defined twice"):
+        decoder.Decoder(lists=[first, second])
+    assert decoder.Decoder(lists=[first, "tg"])  # defined, then named: one list
 
 
 def test_checking_a_definition_leaves_the_table_as_it_was(user_lists):

@@ -204,9 +204,13 @@ def _check_names(profiles, profile, lists):
 
         lists = list(lists)
         for i in range(len(lists)):
+            name = (lists[i].split() or [""])[0]  # a list the user defines stands for its name
+            if name != lists[i].strip() and name in lists[:i]:
+                # Defining it again would replace the first (new settings replace old ones).
+                raise ValueError("lists: %r is defined twice" % name)
             if not value_lists.has_list(lists[i]):
                 raise ValueError("lists: unknown value list %r" % (lists[i],))
-            lists[i] = lists[i].split()[0]  # a list the user defines stands for its name
+            lists[i] = name
     return lists
 
 
