@@ -225,7 +225,7 @@ def test_push_setup_values_take_scaler_and_unit_from_the_profile():
     e450, am550, kaifa = readings(body, "e450"), readings(body, "am550"), readings(body, "kaifa")
     assert e450["1-0:31.7.0"] == am550["1-0:31.7.0"] == (1.23, "A") and kaifa["1-0:31.7.0"] == (0.123, "A")
     # 2297 in the E450's whole volts would be over what a customer port's meter reads:
-    # taken in 0.1 V, as in a tagged body (obis.guessed).
+    # taken in 0.1 V, as in a tagged body (obis.reading's default).
     assert e450["1-0:32.7.0"] == am550["1-0:32.7.0"] == (229.7, "V")
     assert am550["1-0:1.7.0"] == (1000, "W") and am550["1-0:4.7.0"] == (1003, "var")
     assert am550["0-0:96.1.1"] == ("71000000", None)
@@ -236,6 +236,20 @@ def test_push_setup_without_the_push_object_in_its_list():
     objects = [(1, "0-0:42.0.0", 2), (3, "1-0:1.7.0", 2)]
     body = enc.push_setup_body(objects, [("octet-string", b"ISK1"), ("uint32", 5)], listed=False)
     assert readings(body) == {"0-0:42.0.0": ("ISK1", None), "1-0:1.7.0": (5, "W")}
+
+
+def test_push_setup_elements_of_one_attribute_are_values_of_their_own():
+    # A capture object's data_index n > 0 captures element n of the attribute (Blue Book,
+    # capture object definition). Keyed by OBIS and attribute only, three cells of a
+    # register table kept the last (found by a probe of COSEM objects).
+    capture = enc.encode(("array", [("structure", [("uint16", c), ("octet-string", enc.obis(o)),
+                                                   ("int8", 2), ("uint16", i)])
+                                    for c, o, i in [(40, "0-0:25.9.0", 0), (61, "1-0:98.10.0", 1),
+                                                    (61, "1-0:98.10.0", 2), (3, "1-0:1.8.0", 0)]]))
+    values = b"".join(enc.encode(v) for v in [("uint16", 11), ("uint16", 22), ("uint32", 1000)])
+    body = b"\x02\x04" + capture + values
+    assert readings(body) == {"1-0:98.10.0/2/1": (11, None), "1-0:98.10.0/2/2": (22, None),
+                              "1-0:1.8.0": (1000, "Wh")}
 
 
 def test_push_setup_other_attributes_keep_their_number():

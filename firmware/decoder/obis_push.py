@@ -167,7 +167,8 @@ def _profile(body, objects, profile_name, system_title, offset):
             obj = objects[i - offset]
             # Only captured values (attribute 2) can be the name: keyed
             # as their readings are, so the check in readings() finds it.
-            if obj[0] != PUSH_SETUP_CLASS and obj[2] == VALUE_ATTRIBUTE:
+            # (An element of the attribute is keyed otherwise, _build: no name.)
+            if obj[0] != PUSH_SETUP_CLASS and obj[2] == VALUE_ATTRIBUTE and not (type(obj[3]) is int and obj[3] > 0):
                 found[obis_text(obj[1])] = (plain(values[i]), None)
         key = name_key(found)
         name = None if key is None else found[key][0]
@@ -196,6 +197,14 @@ def _build(cur, stale):
         key = obis_text(six)
         if attribute != VALUE_ATTRIBUTE:
             key = "%s/%d" % (key, attribute)
+        index = objects[i - offset][3]
+        if type(index) is int and index > 0:
+            # Element ``index`` of the attribute (Blue Book, capture object definition's
+            # data_index; 0 is the whole attribute): each a value of its own, which one key
+            # would keep only the last of: "OBIS/attribute/element". (No helper and no new
+            # format string: a new name costs a decoder process the name pool's next block,
+            # ~7 kB, test_mpy_heap.py, and short literals are names too.)
+            key = "%s/%d" % ("%s/%d" % (obis_text(six), attribute), index)
         entries[at] = key
         if _is_value(cls, attribute):  # a status or a capture time is no quantity of the code
             entries[at + 1], entries[at + 2] = default_scale(six, profile)
