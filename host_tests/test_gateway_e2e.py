@@ -283,8 +283,9 @@ def test_a_config_file_named_on_the_command_line_that_is_missing_refuses_to_star
 
 
 @pytest.mark.parametrize("args, said", [
-    (["--conf", "x.json"], b"meterlink: unknown option --conf (options: --config "),
-    (["--config"], b"meterlink: --config needs a file"),
+    (["--conf", "x.json"], b"meterlink: --conf: not an option (options: --config "),
+    (["--config"], b"meterlink: --config needs a value"),
+    (["x.json"], b"meterlink: x.json: not an option"),
 ])
 def test_a_mistyped_command_line_refuses_to_start(tmp_path, args, said):
     # Both ran the gateway on every default, HTTP on port 80 (found by a black-box test).

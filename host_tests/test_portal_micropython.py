@@ -112,3 +112,63 @@ def test_on_unix_the_same_error_ends_the_program_with_its_traceback():
     assert done.returncode != 0
     assert "MemoryError: memory allocation failed" in out
     assert "RESETS" not in out and "restarting" not in out
+
+
+REFUSED = r"""
+import os
+from portal import boot
+boot.CRASH_RESTART_S = 0
+PATH = %r
+class Board:
+    resets = 0
+    def config_path(self):
+        return PATH
+    def reset(self):
+        Board.resets += 1
+with open(PATH, "w") as f:
+    f.write("{}")
+with open(PATH + ".joined", "w") as f:
+    f.write("stamp")
+boot.main(["main.py", "--conf", PATH], Board(), on_device=True)
+def exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+print("RESETS", Board.resets, "PORTAL", exists(PATH + ".portal"), "JOINED", exists(PATH + ".joined"))
+"""
+
+
+def test_on_the_device_a_configuration_the_gateway_refuses_opens_the_portal_at_the_next_boot(tmp_path):
+    # An unknown meter profile passed the boot decision (it does not load the decoder) and
+    # the gateway refused it at every boot, restarting for ever. Status 2 (here from a
+    # command line, which reaches the same exit) now asks for the portal, joined or not.
+    done = run_micropython(["-c", REFUSED % str(tmp_path / "config.json")])
+    out = done.stdout.decode()
+    assert "meterlink: --conf: not an option" in out and "stopped (status 2)" in out, out + done.stderr.decode()
+    assert out.rstrip().endswith("RESETS 1 PORTAL True JOINED False")
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["p", "--conf", "x"], "meterlink: --conf: not an option (options: --config --portal-port --dns-port --portal-host, each with a value)"),
+    (["p", "--config"], "meterlink: --config needs a value"),
+    (["p", "x.json"], "meterlink: x.json: not an option"),
+    (["p", "--config", "a.json", "--portal-port", "8080"], "[('--config', 'a.json'), ('--portal-port', '8080')]"),
+    (["p"], "[]"),
+])
+def test_the_command_line_takes_its_options_with_values_and_nothing_else(argv, said):
+    done = run_micropython(["-c", "from app import command_line\nout = command_line(%r)\n"
+                            "print(out if out is None else sorted(out.items()))" % (argv,)])
+    out = done.stdout.decode()
+    assert said in out, out + done.stderr.decode()
+    assert out.rstrip().endswith("None") == (said[0] != "[")
+
+
+def test_a_portal_port_that_is_no_number_is_refused_without_a_traceback(tmp_path):
+    done = run_micropython(["-c", "from portal import boot\nimport sys\n"
+                            "sys.exit(boot.main(['p', '--config', %r, '--portal-port', 'eighty']))"
+                            % str(tmp_path / "c.json")])
+    out = done.stdout.decode() + done.stderr.decode()
+    assert done.returncode == 2 and "--portal-port and --dns-port take a port number" in out
+    assert "Traceback" not in out

@@ -5,6 +5,27 @@ import sys
 VERSION = "0.1.0"
 
 
+# The command line's options, each with a value: the gateway's and portal/boot.py's, which
+# hands the line on to the gateway.
+OPTIONS = ("--config", "--portal-port", "--dns-port", "--portal-host")
+
+
+def command_line(argv):
+    """{option: value} of ``argv`` (its first word is the program), or None after saying what
+    is wrong: an unknown option ("--conf"), one without its value, or a word that is no
+    option ("main.py FILE") ran the gateway on every default, HTTP on port 80."""
+    out = {}
+    for i in range(1, len(argv), 2):
+        if argv[i] not in OPTIONS:
+            print("meterlink: %s: not an option (options: %s, each with a value)" % (argv[i], " ".join(OPTIONS)))
+            return None
+        if i + 1 == len(argv):
+            print("meterlink: %s needs a value" % argv[i])
+            return None
+        out[argv[i]] = argv[i + 1]
+    return out
+
+
 def unload(names):
     """Drop rarely used modules so their code can be collected until next needed.
 

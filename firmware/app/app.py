@@ -19,7 +19,7 @@ try:
 except ImportError:  # pragma: no cover
     import uasyncio as asyncio
 
-from app import VERSION, os_error_name
+from app import VERSION, command_line, os_error_name
 from app.clock import now, ticks_diff, ticks_ms
 from app.mqtt import MqttPublisher
 from app.reader import STUCK_AFTER, MeterReader
@@ -182,27 +182,6 @@ class App:
         await self.stop()
 
 
-# The command line's options: this one and portal/boot.py's, which hands its own on.
-_OPTIONS = ("--config", "--portal-port", "--dns-port", "--portal-host")
-
-
-def _config_path(argv, board):
-    """The configuration file named on the command line, the board's default when none
-    is, or None for a command line to refuse: an unknown option ("--conf") or a --config
-    without its file ran the gateway on every default, HTTP on port 80."""
-    for word in argv[1:]:
-        if word.startswith("--") and word not in _OPTIONS:
-            print("meterlink: unknown option %s (options: %s)" % (word, " ".join(_OPTIONS)))
-            return None
-    if "--config" in argv:
-        index = argv.index("--config")
-        if index + 1 < len(argv):
-            return argv[index + 1]
-        print("meterlink: --config needs a file")
-        return None
-    return board.config_path()
-
-
 def _load_config(path, board):
     """The validated configuration, or None after saying which key is wrong."""
     import config
@@ -253,9 +232,10 @@ def main(argv=None):
 
     board = Board()
     argv = sys.argv if argv is None else argv
-    path = _config_path(argv, board)
-    if path is None:
+    options = command_line(argv)
+    if options is None:
         return 2
+    path = options.get("--config") or board.config_path()
     if path != board.config_path() and not _exists(path):
         # Named on the command line: a typo must not start the gateway on every default.
         print("meterlink: configuration %s refused: (file): no such file" % path)

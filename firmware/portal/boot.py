@@ -22,7 +22,7 @@ try:
 except ImportError:  # MicroPython before 1.21
     import uasyncio as asyncio
 
-from app import unload
+from app import command_line, unload
 from portal import mode
 
 # The AP's name and its public WPA2 passphrase live in portal/ap.py (the status API shows
@@ -142,18 +142,11 @@ async def watch_join(board, path, timeout=JOIN_TIMEOUT, step=1):
     return False
 
 
-def _option(argv, name, default):
-    if name in argv:
-        index = argv.index(name)
-        if index + 1 < len(argv):
-            return argv[index + 1]
-    return default
-
-
 def main(argv=None, board=None, on_device=sys.platform == "esp32"):
     """Portal if needed, then the gateway, in one process on unix. On the device nothing
     returns: an error or a stop that would leave the dongle at the REPL, where nobody is,
-    until it is unplugged (the watchdog may not be running yet), restarts it instead."""
+    until it is unplugged (the watchdog may not be running yet), restarts it instead; after
+    the gateway refused its configuration (status 2), into the portal."""
     if board is None:
         from board import Board
 
@@ -162,7 +155,12 @@ def main(argv=None, board=None, on_device=sys.platform == "esp32"):
     if not on_device:
         return _boot(board, argv)
     try:
-        print("meterlink: the gateway stopped (status %s)" % _boot(board, argv))
+        status = _boot(board, argv)
+        print("meterlink: the gateway stopped (status %s)" % status)
+        if status == 2:
+            # A check only the gateway makes (an unknown meter profile): the boot decision
+            # took the settings for good, and would take them again at every boot.
+            mode.refused(board.config_path())
     except Exception as e:  # Ctrl-C at the USB console still stops at the REPL
         sys.print_exception(e)
     print("meterlink: restarting in %d s (Ctrl-C for the REPL)" % CRASH_RESTART_S)
@@ -173,9 +171,16 @@ def main(argv=None, board=None, on_device=sys.platform == "esp32"):
 
 
 def _boot(board, argv):
-    path = _option(argv, "--config", None) or board.config_path()
-    provision(board, path, int(_option(argv, "--portal-port", 80)),
-              int(_option(argv, "--dns-port", 53)), _option(argv, "--portal-host", "0.0.0.0"))
+    options = command_line(argv)
+    if options is None:
+        return 2
+    try:
+        ports = int(options.get("--portal-port", 80)), int(options.get("--dns-port", 53))
+    except ValueError:
+        print("meterlink: --portal-port and --dns-port take a port number")
+        return 2
+    path = options.get("--config") or board.config_path()
+    provision(board, path, ports[0], ports[1], options.get("--portal-host", "0.0.0.0"))
     if _call(board, "network_up"):
         mode.mark_joined(path)
     from app.app import main as gateway

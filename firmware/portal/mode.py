@@ -91,6 +91,18 @@ def request_portal(config_path):
         f.write("1")
 
 
+def refused(config_path):
+    """Ask the next boot to open the portal, joined before or not: the gateway refused the
+    stored configuration at start."""
+    import os
+
+    try:
+        os.remove(config_path + ".joined")
+    except OSError:
+        pass
+    request_portal(config_path)
+
+
 def take_portal_request(config_path):
     """True once after request_portal(); the flag is removed so it cannot loop."""
     import os
