@@ -231,6 +231,19 @@ def test_a_config_the_firmware_would_refuse_is_refused_before_touching_the_devic
     assert done.returncode == 2 and "meter.source" in done.stderr and '"uart"' in done.stderr
 
 
+def test_a_config_is_checked_by_the_esp32s_rules_not_this_hosts(tmp_path):
+    # The device has no IPv6: the check ran by the host's and passed a broker at fd00::10.
+    six = tmp_path / "six.json"
+    six.write_text(json.dumps({"mqtt": {"host": "fd00::10"}}))
+    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(six))
+    assert done.returncode == 2 and "mqtt.host: the ESP32 has no IPv6" in done.stderr
+    # An unknown meter profile, which the device's boot does not check (the gateway does).
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps({"meter": {"profile": "kamstrup_wh"}}))
+    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(typo))
+    assert done.returncode == 2 and "meter.profile: unknown meter profile 'kamstrup_wh'" in done.stderr
+
+
 def test_a_config_is_checked_as_the_device_reads_it_and_one_without_wifi_is_said(tmp_path):
     # The check parsed the JSON itself: a file past the device's size bound passed, and
     # one with no network (which opens the portal at boot) passed without a word.

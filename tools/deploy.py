@@ -155,6 +155,7 @@ def check_config(path):
     import config as fwconfig
     from portal import mode
 
+    fwconfig.FOR_DEVICE = True  # the ESP32's rules (no IPv6), not this host's
     try:
         cfg = fwconfig.load(path)  # as the device reads it: its size bound, UTF-8, JSON, values
     except fwconfig.ConfigError as e:
