@@ -33,9 +33,6 @@ import json
 import os
 import sys
 
-# The ESP32's own rules apply (no IPv6); tools/deploy.py sets it to check a file for the device.
-FOR_DEVICE = sys.platform == "esp32"
-
 SECRET_KEYS = ("wifi.password", "meter.key", "meter.auth_key", "mqtt.password", "admin.password")
 
 # Shown instead of a secret that is set; an unset secret stays "" so the
@@ -193,7 +190,7 @@ def _host(key, value):
             raise ConfigError(key, "must be a host name or an IP address ('%s' is not allowed)" % ch)
     if value.count(":") == 1:  # an IPv6 address has at least two
         raise ConfigError(key, "the port goes in mqtt.port, not after the host")
-    if ":" in value and FOR_DEVICE:
+    if ":" in value and sys.platform == "esp32":
         # MicroPython's ESP32 port has no IPv6: its getaddrinfo gives no address to connect to.
         raise ConfigError(key, "the ESP32 has no IPv6: give the broker's IPv4 address or its name")
     return value
@@ -443,42 +440,12 @@ def _parsed(path):
         raise ConfigError("(file)", "%s is not UTF-8 text" % path)
     if text.startswith("\ufeff"):
         text = text[1:]  # the byte-order mark Windows Notepad writes (RFC 8259 8.1: ignorable)
-    if "\\ud" in text or "\\uD" in text:
-        text = _pairs_joined(text)
     try:
         return json.loads(text)
     except ValueError:
         raise ConfigError("(file)", "%s is not valid JSON" % path)
     except (RuntimeError, MemoryError):  # the parser's depth: CPython recursion, MicroPython's stack
         raise ConfigError("(file)", "%s nests too deep, or is too large, to read" % path)
-
-
-def _pairs_joined(text):
-    # A character past U+FFFF that CPython's json.dump wrote as two escapes ("\ud83d\ude00"),
-    # written as itself: MicroPython's json reads the pair as two lone surrogates, which a
-    # broker refuses in a user name and which would never match a WiFi password.
-    out = []
-    done = at = 0
-    while True:
-        at = text.find("\\u", at)
-        if at < 0 or at + 12 > len(text):
-            break
-        slashes = 0
-        while at - slashes > 0 and text[at - slashes - 1] == "\\":
-            slashes += 1
-        try:
-            high, low = int(text[at + 2:at + 6], 16), int(text[at + 8:at + 12], 16)
-        except ValueError:
-            high = low = 0
-        if (slashes % 2 == 0 and 0xD800 <= high <= 0xDBFF and text[at + 6:at + 8] == "\\u"
-                and 0xDC00 <= low <= 0xDFFF):
-            out.append(text[done:at])
-            out.append(chr(0x10000 + ((high - 0xD800) << 10) + low - 0xDC00))
-            done = at = at + 12
-        else:
-            at += 2
-    out.append(text[done:])
-    return "".join(out)
 
 
 def save(path, cfg):

@@ -244,6 +244,22 @@ def test_a_config_is_checked_by_the_esp32s_rules_not_this_hosts(tmp_path):
     assert done.returncode == 2 and "meter.profile: unknown meter profile 'kamstrup_wh'" in done.stderr
 
 
+def test_a_character_past_u_ffff_escaped_as_a_pair_is_refused_with_the_way_to_write_it(tmp_path):
+    # CPython's json.dump writes one as two escapes, which MicroPython's json reads as two
+    # lone surrogates: a user name the broker refuses, a WiFi password that never matches.
+    # (The device's portal writes the character itself.)
+    emoji = tmp_path / "emoji.json"
+    with open(emoji, "w") as f:
+        json.dump({"mqtt": {"user": "meter\U0001F600"}}, f)
+    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(emoji))
+    assert done.returncode == 2 and "json.dump(..., ensure_ascii=False)" in done.stderr
+    with open(emoji, "w", encoding="utf-8") as f:
+        json.dump({"mqtt": {"user": "meter\U0001F600"}, "wifi": {"ssid": "x\\ud83d\\ude00"}}, f,
+                  ensure_ascii=False)  # the character itself, and a backslash before "ud83d" text
+    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(emoji))
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_config_is_checked_as_the_device_reads_it_and_one_without_wifi_is_said(tmp_path):
     # The check parsed the JSON itself: a file past the device's size bound passed, and
     # one with no network (which opens the portal at boot) passed without a word.

@@ -155,11 +155,20 @@ def check_config(path):
     import config as fwconfig
     from portal import mode
 
-    fwconfig.FOR_DEVICE = True  # the ESP32's rules (no IPv6), not this host's
+    platform, sys.platform = sys.platform, "esp32"  # the device's rules (no IPv6), not this host's
     try:
         cfg = fwconfig.load(path)  # as the device reads it: its size bound, UTF-8, JSON, values
     except fwconfig.ConfigError as e:
         raise DeployError("config %s: %s" % (path, e))
+    finally:
+        sys.platform = platform
+    with open(path, encoding="utf-8") as f:
+        if re.search(r"(?<!\\)(\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F]", f.read()):
+            # json.dump's default: MicroPython's json reads such a pair as two lone surrogates,
+            # which a broker refuses in a user name and which no WiFi password matches.
+            raise DeployError("config %s: a character past U+FFFF is written as two \\u escapes, "
+                              "which the device reads otherwise: save it as the character itself "
+                              "(Python: json.dump(..., ensure_ascii=False))" % path)
     if cfg["meter"]["source"] != "uart":
         # A `make run` configuration (tcp://, a file): valid on unix, refused by the device's
         # board at every start, so the dongle would read nothing.
