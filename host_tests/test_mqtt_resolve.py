@@ -130,3 +130,13 @@ def test_an_address_the_esp32_cannot_reach_is_a_connect_failure_not_a_crash():
     # the dongle every 30 s. An OSError is a failed connect, retried with backoff.
     done = run_micropython(["-c", ESP32_IPV6])
     assert done.stdout.decode().strip() == "REFUSED EHOSTUNREACH", done.stdout + done.stderr
+
+
+def test_a_name_the_unix_resolver_does_not_know_is_said_in_words():
+    # The unix port's getaddrinfo raises "[addrinfo error -2]" (EAI_NONAME): README's
+    # troubleshooting table promised "no such host (DNS)", which only the ESP32's way said.
+    done = run_micropython(["-c", "from app import os_error_name\n"
+                            "for text in ('[addrinfo error -2]', '[addrinfo error -5]', '[addrinfo error -3]'):\n"
+                            "    print(os_error_name(OSError(text)))"])
+    assert done.stdout.decode().split("\n")[:3] == ["no such host (DNS)", "no such host (DNS)",
+                                                   "[addrinfo error -3]"], done.stdout + done.stderr

@@ -51,6 +51,9 @@ def os_error_name(error):
     said nothing to a user. A port may build errno without its table: then the repr."""
     code = error.args[0] if error.args else None
     if isinstance(error, OSError) and type(code) is str:
+        if code in ("[addrinfo error -2]", "[addrinfo error -5]"):
+            # The unix port's getaddrinfo, EAI_NONAME and EAI_NODATA: as the ESP32 says it.
+            return "no such host (DNS)"
         return code  # a board's own sentence ("/dev/ttyUSB0 does not exist: ...")
     if isinstance(error, OSError) and type(code) is int:
         import errno
