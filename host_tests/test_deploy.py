@@ -231,16 +231,19 @@ def test_a_config_the_firmware_would_refuse_is_refused_before_touching_the_devic
     assert done.returncode == 2 and "meter.source" in done.stderr and '"uart"' in done.stderr
 
 
+def dry_run_with_config(tmp_path, text):
+    """``make deploy DRY_RUN=1`` with a config file holding ``text``."""
+    path = tmp_path / "config.json"
+    path.write_text(text, encoding="utf-8")
+    return run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(path))
+
+
 def test_a_config_is_checked_by_the_esp32s_rules_not_this_hosts(tmp_path):
     # The device has no IPv6: the check ran by the host's and passed a broker at fd00::10.
-    six = tmp_path / "six.json"
-    six.write_text(json.dumps({"mqtt": {"host": "fd00::10"}}))
-    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(six))
+    done = dry_run_with_config(tmp_path, json.dumps({"mqtt": {"host": "fd00::10"}}))
     assert done.returncode == 2 and "mqtt.host: the ESP32 has no IPv6" in done.stderr
     # An unknown meter profile, which the device's boot does not check (the gateway does).
-    typo = tmp_path / "typo.json"
-    typo.write_text(json.dumps({"meter": {"profile": "kamstrup_wh"}}))
-    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(typo))
+    done = dry_run_with_config(tmp_path, json.dumps({"meter": {"profile": "kamstrup_wh"}}))
     assert done.returncode == 2 and "meter.profile: unknown meter profile 'kamstrup_wh'" in done.stderr
 
 
@@ -248,28 +251,20 @@ def test_a_character_past_u_ffff_escaped_as_a_pair_is_refused_with_the_way_to_wr
     # CPython's json.dump writes one as two escapes, which MicroPython's json reads as two
     # lone surrogates: a user name the broker refuses, a WiFi password that never matches.
     # (The device's portal writes the character itself.)
-    emoji = tmp_path / "emoji.json"
-    with open(emoji, "w") as f:
-        json.dump({"mqtt": {"user": "meter\U0001F600"}}, f)
-    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(emoji))
+    done = dry_run_with_config(tmp_path, json.dumps({"mqtt": {"user": "meter\U0001F600"}}))
     assert done.returncode == 2 and "json.dump(..., ensure_ascii=False)" in done.stderr
-    with open(emoji, "w", encoding="utf-8") as f:
-        json.dump({"mqtt": {"user": "meter\U0001F600"}, "wifi": {"ssid": "x\\ud83d\\ude00"}}, f,
-                  ensure_ascii=False)  # the character itself, and a backslash before "ud83d" text
-    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(emoji))
+    # The character itself, and a backslash before "ud83d" text.
+    done = dry_run_with_config(tmp_path, json.dumps({"mqtt": {"user": "meter\U0001F600"},
+                                                     "wifi": {"ssid": "x\\ud83d\\ude00"}}, ensure_ascii=False))
     assert done.returncode == 0, done.stderr
 
 
 def test_a_config_is_checked_as_the_device_reads_it_and_one_without_wifi_is_said(tmp_path):
     # The check parsed the JSON itself: a file past the device's size bound passed, and
     # one with no network (which opens the portal at boot) passed without a word.
-    big = tmp_path / "big.json"
-    big.write_text(json.dumps({"meter": {"source": "uart"}}) + " " * 17000)
-    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(big))
+    done = dry_run_with_config(tmp_path, json.dumps({"meter": {"source": "uart"}}) + " " * 17000)
     assert done.returncode == 2 and "more than a configuration holds" in done.stderr
-    bare = tmp_path / "bare.json"
-    bare.write_text(json.dumps({"meter": {"source": "uart"}}))
-    done = run_cli("deploy", "--board", "esp32-devkit", "--dry-run", "--config", str(bare))
+    done = dry_run_with_config(tmp_path, json.dumps({"meter": {"source": "uart"}}))
     assert done.returncode == 0 and "names no WiFi network (wifi.ssid)" in done.stdout
 
 
