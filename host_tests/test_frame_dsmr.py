@@ -95,11 +95,48 @@ def test_crc_written_without_leading_zeros_is_checked_and_the_telegram_comes_out
     assert out == [(stream.KIND_DSMR, data.rstrip(b"\r\n"))] and nonzero(log) == {"checksum": 1}
 
 
-def test_crc_digits_that_are_not_hex_are_malformed():
-    data = dsmr_telegram(LINES, with_crc=False).replace(b"!\r\n", b"!12G4\r\n")
-    out, log = frame(data)
-    assert out == []
-    assert nonzero(log) == {"malformed": 1}
+def test_a_crc_digit_that_is_not_hex_is_one_checksum_error_and_the_next_telegram_comes_out():
+    # "!12G" is no end of a telegram (a "!" can be text, below): the telegram runs on to the
+    # next one's CRC, which does not match, and that one starts inside it.
+    good = dsmr_telegram(LINES)
+    data = dsmr_telegram(LINES, with_crc=False).replace(b"!\r\n", b"!12G4\r\n") + good + good
+    out, log = frame(data, chunked(data))
+    assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 2
+    assert nonzero(log) == {"checksum": 1}
+
+
+@pytest.mark.parametrize("with_crc", [True, False])
+def test_a_bang_in_a_plain_text_message_is_no_end_of_the_telegram(with_crc):
+    # A message in plain text (Hungarian meters put an SMS there, "Tisztelt Ügyfelünk!"):
+    # the first "!" was taken for the end, " Áram" for CRC digits, and every telegram was
+    # lost for as long as the meter showed it (found by a probe of DSMR telegrams). The end
+    # is the "!" that hex digits or the line end follow (DSMR 5.0.2 6.2).
+    message = "0-0:96.13.0(Tisztelt Ügyfelünk! Áramszünet lesz!)"
+    data = dsmr_telegram(LINES + [message], with_crc=with_crc) * 2
+    out, log = frame(data, chunked(data))
+    assert [p for _, p in out] == [dsmr_telegram(LINES + [message], with_crc=with_crc).rstrip(b"\r\n")] * 2
+    assert nonzero(log) == {}
+    assert dsmr.parse(out[0][1])[0]["0-0:96.13.0"] == ("Tisztelt Ügyfelünk! Áramszünet lesz!", None)
+
+
+def test_a_bang_in_text_and_a_cut_after_one_read_the_same_on_micropython():
+    from test_parity import assert_same
+
+    good = dsmr_telegram(LINES)
+    text = dsmr_telegram(LINES + ["0-0:96.13.0(Storing gepland! Zie website)"])
+    data = text + b"\x00\x00" + good[: good.index(b"!") + 1] + good + text
+    assert_same([{"id": "bang/%d" % chunk, "hex": data.hex(), "chunk": chunk} for chunk in (0, 1, 7)])
+
+
+def test_a_telegram_cut_right_after_its_bang_behind_idle_bytes_is_counted():
+    # "…!" then NULs and the next telegram: the cut one ran into the next, uncounted.
+    good = dsmr_telegram(LINES)
+    cut = good[: good.index(b"!") + 1]
+    data = good + b"\x00\x00" + cut + good + b"\x00\x00" + cut[:-1] + b"!AB" + good
+    for chunks in ([data], chunked(data, sizes=[1])):
+        out, log = frame(data, chunks)
+        assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 3
+        assert nonzero(log) == {"checksum": 2}
 
 
 def test_binary_byte_in_a_telegram_without_crc_is_malformed():

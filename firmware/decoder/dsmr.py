@@ -44,28 +44,37 @@ def frame(buf, pos, end):
         return 0
     _check_header(buf, pos)
     bang = buf.find(b"!", pos + 1, end)
-    if bang < 0 or bang + 1 >= end:
-        return 0
-    if _is_line_end(buf[bang + 1]):
-        _check_text(buf, pos, bang)
-        return bang + 1 - pos
-    digits = _crc_digits(buf, bang + 1, end)
-    if digits == 0:
-        return 0
-    _check_crc(buf, pos, bang, digits)
-    return bang + 1 + digits - pos
+    while True:
+        if bang < 0 or bang + 1 >= end:
+            return 0
+        if _is_line_end(buf[bang + 1]):
+            _check_text(buf, pos, bang)
+            return bang + 1 - pos
+        digits = _crc_digits(buf, bang + 1, end)
+        if digits == 0:
+            return 0
+        if digits > 0:
+            _check_crc(buf, pos, bang, digits)
+            return bang + 1 + digits - pos
+        # A "!" in the text (a message in plain text: "Tisztelt Ügyfelünk!"): the end is
+        # the "!" that hex digits and the line end follow (DSMR 5.0.2 6.2).
+        bang = buf.find(b"!", bang + 1, end)
 
 
 def _crc_digits(buf, start, end):
-    # How many CRC digits follow the "!"; 0 while they may still be arriving. Four as
-    # the standard says, or fewer ended by the line end: a heat meter (NWA Warmtelink)
-    # writes 0x0B9F as "B9F", and its telegrams would be lost one in sixteen.
+    # How many CRC digits follow the "!"; 0 while they may still be arriving, -1 when
+    # what follows is no CRC. Four as the standard says, or fewer ended by the line end:
+    # a heat meter (NWA Warmtelink) writes 0x0B9F as "B9F", and its telegrams would be
+    # lost one in sixteen.
     digits = 0
     while digits < _CRC_DIGITS:
         if start + digits >= end:
             return 0
+        c = buf[start + digits] | 0x20  # A-F folded to a-f
         if _is_line_end(buf[start + digits]):
             break
+        if not (0x30 <= c <= 0x39 or 0x61 <= c <= 0x66):
+            return -1
         digits += 1
     return digits
 
