@@ -162,13 +162,9 @@ def check_config(path):
         raise DeployError("config %s: %s" % (path, e))
     finally:
         sys.platform = platform
-    with open(path, encoding="utf-8") as f:
-        if re.search(r"(?<!\\)(\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F]", f.read()):
-            # json.dump's default: MicroPython's json reads such a pair as two lone surrogates,
-            # which a broker refuses in a user name and which no WiFi password matches.
-            raise DeployError("config %s: a character past U+FFFF is written as two \\u escapes, "
-                              "which the device reads otherwise: save it as the character itself "
-                              "(Python: json.dump(..., ensure_ascii=False))" % path)
+    pair = escaped_pair(path)
+    if pair:
+        raise DeployError(pair)
     if cfg["meter"]["source"] != "uart":
         # A `make run` configuration (tcp://, a file): valid on unix, refused by the device's
         # board at every start, so the dongle would read nothing.
@@ -177,6 +173,19 @@ def check_config(path):
     if not mode.config_ready(cfg):
         print("note: config %s names no WiFi network (wifi.ssid): the dongle opens its setup "
               "portal at boot, with these settings filled in" % path)
+
+
+def escaped_pair(path):
+    """What is wrong with a config file (valid by config.py on CPython) that writes a
+    character past U+FFFF as two \\u escapes, json.dump's default; None if it does not.
+    MicroPython's json reads such a pair as two lone surrogates, which a broker refuses in
+    a user name and which no WiFi password matches."""
+    with open(path, encoding="utf-8") as f:
+        if re.search(r"(?<!\\)(\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F]", f.read()):
+            return ("config %s: a character past U+FFFF is written as two \\u escapes, which the "
+                    "device and the unix port read otherwise: save it as the character itself "
+                    "(Python: json.dump(..., ensure_ascii=False))" % path)
+    return None
 
 
 def check_probe(output, board):

@@ -150,6 +150,13 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)  # the terminal closed: stop them too
     cfg = _config(args.config)
+    if cfg is not None:
+        from deploy import escaped_pair
+
+        pair = escaped_pair(args.config)  # read otherwise by MicroPython: nothing is started
+        if pair:
+            print("run: %s" % pair)
+            return 2
     workdir = tempfile.mkdtemp(prefix="meterlink-run-")
     sim = broker = gw = ended = None
     try:
