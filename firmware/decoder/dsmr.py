@@ -70,10 +70,9 @@ def _crc_digits(buf, start, end):
     while digits < _CRC_DIGITS:
         if start + digits >= end:
             return 0
-        c = buf[start + digits] | 0x20  # A-F folded to a-f
         if _is_line_end(buf[start + digits]):
             break
-        if not (0x30 <= c <= 0x39 or 0x61 <= c <= 0x66):
+        if _hex_digit(buf[start + digits]) < 0:
             return -1
         digits += 1
     return digits
@@ -142,12 +141,13 @@ def _hex_value(buf, start, stop):
 
 
 def _hex_digit(c):
+    # The value of hex digit ``c`` in either case, -1 for another byte (_crc_digits).
     c |= 0x20  # fold A-F to a-f
     if 0x30 <= c <= 0x39:
         return c - 0x30
     if 0x61 <= c <= 0x66:
         return c - 0x57
-    raise DecodeError("DSMR CRC is not hex digits")
+    return -1
 
 
 def parse(text):
