@@ -9,7 +9,17 @@ gateway directly (``micropython -m portal.boot`` for the portal flow).
 import sys
 
 if sys.platform == "esp32":
-    from portal.boot import main
+    try:
+        from portal.boot import main
+    except Exception as e:  # a file a cut-short deploy damaged: restart as boot.main does
+        sys.print_exception(e)
+        import time
+
+        from board.esp32 import reset
+
+        print("meterlink: restarting in 10 s (Ctrl-C for the REPL)")
+        time.sleep(10)
+        reset()
 else:
     from app.app import main
 

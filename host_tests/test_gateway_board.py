@@ -7,11 +7,14 @@ MicroPython unix port, so the module is loaded as the device loads it.
 """
 
 import json
+import os
 
 import pytest
 
-from mp import run_micropython
+from mp import ROOT, run_micropython
 from net_support import FakeTimeServer
+
+FIRMWARE = os.path.join(ROOT, "firmware")
 
 FAKE_MACHINE = '''
 LOG = []
@@ -20,10 +23,16 @@ def unique_id():
 class Pin:
     OUT = 3
     def __init__(self, pin, mode=None):
+        if pin in MISSING_PINS:
+            raise ValueError("invalid pin")  # as ports/esp32/machine_pin.c says
         self.pin = pin
         LOG.append(["Pin", pin, mode])
     def value(self, v=None):
         LOG.append(["Pin.value", self.pin, v])
+MISSING_PINS = (24, 99)  # an ESP32 has no GPIO 24
+def reset():  # never returns on the chip
+    print("machine.reset()")
+    raise SystemExit(0)
 UART_IDS = (0, 1, 2)  # an ESP32-C3 has 0 and 1 only
 class UART:
     INV_RX = 4
@@ -201,6 +210,56 @@ def test_an_s3_boards_rgb_led_is_driven_as_a_ws2812(run_board):
     assert ["NeoPixel", 38, 1] in calls
     writes = [c[1] for c in calls if c[0] == "NeoPixel.write"]
     assert writes[0] == [0, 0, 0] and writes[-1] != [0, 0, 0]  # off at start, then on
+
+
+def test_a_led_pin_the_chip_lacks_leaves_the_dongle_without_a_status_light_not_stopped(tmp_path):
+    # machine.Pin raised ValueError in Board(), before the watchdog and the boot's restart:
+    # the dongle sat at the REPL until unplugged, for a light.
+    spec = dict(DEVKIT, led={"pin": 24, "kind": "gpio"})
+    lines = board_script(tmp_path, spec, SCRIPT)
+    assert lines[0].startswith("board: led {") and "unusable (ValueError('invalid pin'" in lines[0]
+    calls = json.loads(lines[2])
+    assert ["Pin.value", 4, 1] in calls and ["WDT", 30000] in calls  # the rest carries on
+    assert not [c for c in calls if c[0] == "Pin" and c[1] == 24]
+
+
+BOARD_FAILS_AT_BOOT = """
+BOARD = %r
+import board, network
+import board.esp32
+from portal import boot
+boot.CRASH_RESTART_S = 0
+board.Board = board.esp32.Board  # what board/__init__.py picks on the device
+class WLAN:
+    def __init__(self, i):
+        raise MemoryError("memory allocation failed")
+network.WLAN = WLAN
+boot.main([], None, on_device=True)
+"""
+
+
+def test_a_board_that_cannot_be_made_at_boot_still_restarts_the_dongle(tmp_path):
+    # The restart went through the Board, which was what failed: the dongle stayed at the REPL.
+    lines = board_script(tmp_path, DEVKIT, BOARD_FAILS_AT_BOOT)
+    assert "MemoryError: memory allocation failed" in lines
+    assert lines[-2:] == ["meterlink: restarting in 0 s (Ctrl-C for the REPL)", "machine.reset()"]
+
+
+def test_a_boot_file_that_fails_to_import_still_restarts_the_dongle(tmp_path):
+    # main.py as the device runs it (its platform test forced, its pause cut), with a
+    # portal/boot.py that a cut-short deploy left broken ahead of the firmware's.
+    broken = tmp_path / "broken" / "portal"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("")
+    (broken / "boot.py").write_text("def main(:\n")
+    with open(os.path.join(FIRMWARE, "main.py")) as f:
+        main = f.read()
+    assert 'sys.platform == "esp32"' in main and "time.sleep(10)" in main
+    main = main.replace('sys.platform == "esp32"', "True").replace("time.sleep(10)", "time.sleep(0)")
+    script = ("import sys\nsys.path.insert(0, %r)\n" % str(broken.parent)) + main.replace("%", "%%")
+    lines = board_script(tmp_path, DEVKIT, "BOARD = %r\n" + script)
+    assert any(line.startswith("SyntaxError") for line in lines)
+    assert lines[-2:] == ["meterlink: restarting in 10 s (Ctrl-C for the REPL)", "machine.reset()"]
 
 
 NO_UART_2 = """

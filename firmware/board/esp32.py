@@ -98,6 +98,11 @@ def _load_spec(path):
         return _DEFAULT_SPEC
 
 
+def reset():
+    """Restart the chip; also for portal/boot.py when no Board could be made."""
+    machine.reset()
+
+
 class _UartMeter:
     """The meter UART behind an asyncio stream; it stays open across reopen calls."""
 
@@ -132,14 +137,20 @@ class Board:
         self._led_low = False
         self._pixel = None
         led = self.spec.get("led")
-        if led and led.get("kind", "gpio") == "gpio":
-            self._led = Pin(led["pin"], Pin.OUT)
-            self._led_low = bool(led.get("active_low"))
-        elif led and led["kind"] == "ws2812":  # the S3 DevKitC-1's RGB LED
-            from neopixel import NeoPixel
+        try:
+            if led and led.get("kind", "gpio") == "gpio":
+                self._led = Pin(led["pin"], Pin.OUT)
+                self._led_low = bool(led.get("active_low"))
+            elif led and led["kind"] == "ws2812":  # the S3 DevKitC-1's RGB LED
+                from neopixel import NeoPixel
 
-            self._pixel = NeoPixel(Pin(led["pin"], Pin.OUT), 1)
-        self.led(False)
+                self._pixel = NeoPixel(Pin(led["pin"], Pin.OUT), 1)
+            self.led(False)
+        except (ValueError, KeyError, TypeError, AttributeError, ImportError) as e:
+            # A status light is not worth the dongle: a pin this chip lacks (or a board
+            # file's typo) would stop every boot before the watchdog and the restart.
+            self._led = self._pixel = None
+            print("board: led %r unusable (%r): no status light" % (led, e))
 
     def device_id(self):
         """The chip's MAC-derived id in hex: stable across reflashes."""
@@ -360,5 +371,5 @@ class Board:
 
     def reset(self):
         """A clean boot into station mode with the new configuration."""
-        machine.reset()
+        reset()
 

@@ -147,14 +147,11 @@ def main(argv=None, board=None, on_device=sys.platform == "esp32"):
     returns: an error or a stop that would leave the dongle at the REPL, where nobody is,
     until it is unplugged (the watchdog may not be running yet), restarts it instead; after
     the gateway refused its configuration (status 2), into the portal."""
-    if board is None:
-        from board import Board
-
-        board = Board()
     argv = sys.argv if argv is None else argv
     if not on_device:
-        return _boot(board, argv)
+        return _boot(board or _board(), argv)
     try:
+        board = board or _board()
         status = _boot(board, argv)
         print("meterlink: the gateway stopped (status %s)" % status)
         if status == 2:
@@ -167,7 +164,17 @@ def main(argv=None, board=None, on_device=sys.platform == "esp32"):
     import time
 
     time.sleep(CRASH_RESTART_S)
-    board.reset()
+    if board is None:  # making the Board failed (out of memory, say): its module restarts
+        from board.esp32 import reset
+    else:
+        reset = board.reset
+    reset()
+
+
+def _board():
+    from board import Board
+
+    return Board()
 
 
 def _boot(board, argv):
