@@ -184,6 +184,42 @@ def test_a_bad_frame_inside_a_gbt_push_counts_the_same_on_micropython():
     assert_same(jobs)
 
 
+def _gbt_pushes_spliced_by_a_line_gap(ciphered):
+    # Four GBT pushes in HDLC frames. The line goes in the middle of push 5's block-3 frame
+    # and comes back near the end of push 6's block-2 frame: push 6's block 3 is the number
+    # push 5 waits for.
+    pushes = []
+    for counter in (4, 5, 6, 7):
+        apdu = _tagged_apdu(invoke_id=counter, when=ds.cosem_datetime(2026, 11, 23, 12, 0, counter))
+        if ciphered:
+            apdu = ds.cipher(apdu, KEY, TITLE, counter, AUTH)
+        pushes.append([ds.hdlc_frame((ds.LLC if i == 0 else b"") + b) for i, b in enumerate(ds.gbt_blocks(apdu, 30))])
+    assert min(len(p) for p in pushes) > 3
+    cut, resumed = pushes[1][2][: len(pushes[1][2]) // 2], pushes[2][1][-len(pushes[2][1]) // 3 :]
+    return b"".join(pushes[0] + pushes[1][:2] + [cut, resumed] + pushes[2][2:] + pushes[3])
+
+
+@pytest.mark.parametrize("ciphered", [False, True])
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+def test_a_line_gap_across_gbt_pushes_is_one_error_and_never_one_spliced_push(ciphered, chunk):
+    # The cut frame is counted; the block that follows the gap was taken as the rest of the
+    # push, so push 5's first block and push 6's last ones were published as one telegram
+    # (ciphered: refused by its tag, and counted again as a wrong key).
+    kw = {"key": KEY, "auth_key": AUTH} if ciphered else {}
+    telegrams, dec = decode_all(_gbt_pushes_spliced_by_a_line_gap(ciphered), chunk=chunk, **kw)
+    assert [t.meter_time[17:19] for t in telegrams] == ["04", "07"]
+    assert dec.errors.total() == 1, dec.errors.counts
+
+
+def test_a_line_gap_across_gbt_pushes_counts_the_same_on_micropython():
+    from test_parity import assert_same
+
+    jobs = [{"id": "spliced/%s/%d" % (ciphered, chunk), "hex": _gbt_pushes_spliced_by_a_line_gap(ciphered).hex(),
+             "key": KEY.hex() if ciphered else None, "auth_key": AUTH.hex() if ciphered else None, "chunk": chunk}
+            for ciphered in (False, True) for chunk in (0, 7)]
+    assert_same(jobs)
+
+
 def _gbt_pushes_with_block_1_gone():
     # Three GBT pushes in HDLC frames; the middle one's first frame (block 1) is gone.
     pushes = []

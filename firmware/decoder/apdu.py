@@ -261,6 +261,10 @@ class ApduReader(CipherSteps):
         push under way, the gap it leaves, or the unfinished push a new block 1 abandons,
         is the same loss: it drops the push without being counted again."""
         self._quiet = True
+        if self._gbt_next > 1:
+            # Dropped now: a line that drops and comes back pushes later may go on with
+            # the very block number this push waits for, and two pushes would read as one.
+            self._gbt_next = 0
 
     def _in_sequence(self, number):
         expected = self._gbt_next
