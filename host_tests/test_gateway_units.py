@@ -333,6 +333,19 @@ class TestVse:
         filled = filled_store(1)  # the meter's own time wins
         assert vse.payload(filled, lambda: "2026-11-26T03:40:00Z")["meter"]["ts"] == utc_of(simulate.iso_time(0))
 
+    def test_a_push_without_a_clock_after_one_with_goes_out_under_the_gateways_time(self, corpus):
+        # An Aidon line: the hourly list carries the clock, the 2.5 s and 10 s lists do not.
+        # Their newer values went out under the hourly push's time, up to an hour old.
+        store, decoder = Store(), Decoder()
+        for capture in ("no-aidon-3phase-list", "no-aidon-1phase-list"):
+            for telegram in decoder.feed(bytes.fromhex(corpus[capture]["hex"])):
+                store.update(telegram)
+                doc = vse.payload(store, lambda: "2026-11-26T03:40:00Z")["meter"]
+                if capture == "no-aidon-3phase-list":
+                    assert doc["ts"] == "2019-12-16T06:59:40+00:00"
+        assert doc["ts"] == "2026-11-26T03:40:00+00:00" and doc["1.7.0"] == 1362
+        assert store.meter_time.startswith("2019-12-16T07:59:40")  # the state keeps the last clock seen
+
     def test_the_gateways_utc_time_is_iso_8601_on_every_port(self):
         import re
 

@@ -22,7 +22,8 @@ class Store:
     """Merged snapshot of all telegrams; cheap to update, cheap to read."""
 
     def __init__(self, clock=None):
-        self.meter_time = None
+        self.meter_time = None  # the last clock any telegram carried: merged, like the rest
+        self.latest_time = None  # the last telegram's own clock, None when it carried none
         self.system_title = None
         self.frame_counter = None
         self.readings = {}
@@ -43,6 +44,7 @@ class Store:
                     continue
                 new = True
             readings[code] = pair
+        self.latest_time = telegram.meter_time
         if telegram.meter_time is not None:
             self.meter_time = telegram.meter_time
         if telegram.system_title is not None:

@@ -64,10 +64,11 @@ def topic(group, mid):
 def payload(store, now_iso=None):
     """The VSE JSON dict for the current snapshot.
 
-    ``ts`` is the meter's own time; a meter that sends no clock (some Aidon
-    lists) gets ``now_iso()`` instead, the gateway's UTC time, or null while
-    the gateway's clock is not set either."""
-    ts = store.meter_time
+    ``ts`` is the latest push's own time; a push without a clock (an Aidon's
+    2.5 s and 10 s lists, between hourly ones that have one) gets ``now_iso()``
+    instead, the gateway's UTC time, or null while the gateway's clock is not
+    set either: never an earlier push's time for values that are newer."""
+    ts = store.latest_time
     if ts is None and now_iso is not None:
         ts = now_iso()
     meter = {"ts": utc(ts)}
