@@ -222,6 +222,31 @@ class TestSlowClients:
             s.sendall(b"POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
             assert status_of(s.recv(4096)) == 408
 
+    def test_the_503_for_one_client_too_many_is_closed_not_reset_away(self, server):
+        # Its request was left unread, and closing over unread bytes sends a TCP reset,
+        # which can wipe out the 503 before the client reads it (RFC 9112 9.6).
+        import time
+
+        stalled = [socket.create_connection(("127.0.0.1", server)) for _ in range(4)]
+        try:
+            for s in stalled:
+                s.sendall(b"GET /hel")
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", server), timeout=TIMEOUT * 5) as extra:
+                extra.sendall(GET_HELLO)
+                time.sleep(0.3)
+                received = b""
+                while True:
+                    piece = extra.recv(4096)  # ConnectionResetError here was the fault
+                    if not piece:
+                        break
+                    received += piece
+            assert status_of(received) == 503
+        finally:
+            for s in stalled:
+                s.close()
+        time.sleep(0.3)  # the slots free as the server reads the closes
+
     def test_connections_beyond_the_bound_get_503_at_once(self, server):
         stalled = [socket.create_connection(("127.0.0.1", server)) for _ in range(4)]
         try:

@@ -194,6 +194,7 @@ class HttpServer:
         try:
             if self.clients > MAX_CLIENTS:
                 await _send(writer, error_response(503, "too many connections"))
+                await _discard(reader)  # its request is unread: a close would reset the 503 away
             else:
                 await self._exchange(reader, writer)
         except (OSError, EOFError, asyncio.TimeoutError):
