@@ -77,10 +77,10 @@ class MeterReader:
                 self.connected = False
                 meter.close()
             if self.bytes_read != before:
-                # The port worked. A session without a byte did not: a refused TCP source
-                # "opens" on MicroPython (open_connection returns before the connect is
-                # done) and fails at its first read, and keeps the backoff growing. Nor
-                # does it count as a connect (mqtt.connects counts only those that worked).
+                # The port worked. A session without a byte did not (a meter server that
+                # accepts and closes at once, one that takes a client only): it keeps the
+                # backoff growing, and does not count as a connect (mqtt.connects counts
+                # only those that worked).
                 delay = BACKOFF_FIRST
             else:
                 self.connects -= 1

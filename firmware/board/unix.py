@@ -59,6 +59,42 @@ class _StreamMeter:
             pass
 
 
+async def _connected(host, port):
+    """A stream connected to host:port. MicroPython's open_connection leaves its socket
+    open when the handshake fails or the task is cancelled while it waits (a /config save
+    restarts the gateway while the meter's host is down), and the unix port's sockets
+    have no finaliser: a descriptor lost each time, and a handshake that completes later
+    holds a one-client ser2net for good."""
+    import errno
+    import select
+    import socket
+
+    info = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+    sock = socket.socket(info[0], info[1], info[2])
+    connected = False
+    try:
+        sock.setblocking(False)
+        try:
+            sock.connect(info[-1])
+        except OSError as e:
+            if e.errno != errno.EINPROGRESS:
+                raise
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT)
+        while True:
+            ready = poller.poll(0)
+            if ready:
+                break
+            await asyncio.sleep_ms(20)
+        if ready[0][1] & (select.POLLERR | select.POLLHUP):
+            raise OSError(errno.ECONNREFUSED)
+        connected = True
+        return asyncio.StreamReader(sock)
+    finally:
+        if not connected:
+            sock.close()
+
+
 def _host_name():
     name = os.getenv("HOSTNAME")
     if not name:
@@ -93,7 +129,10 @@ class Board:
             host, port = source[6:].rsplit(":", 1)
             if host.startswith("[") and host.endswith("]"):
                 host = host[1:-1]  # an IPv6 address, written as in a URL: tcp://[::1]:7000
-            reader, writer = await asyncio.open_connection(host, int(port))
+            if sys.implementation.name == "micropython":
+                reader = writer = await _connected(host, int(port))
+            else:
+                reader, writer = await asyncio.open_connection(host, int(port))
             sock = getattr(writer, "s", None)  # MicroPython's stream; CPython's has none
             if sock is not None and sys.platform == "linux":
                 # A meter only talks, so a ser2net host that reboots or drops off the
