@@ -55,6 +55,17 @@ def test_a_request_parses_the_same_however_it_is_split(reader, sizes):
     assert req.form() == {"a": "1", "b": "x y%2"}
 
 
+@pytest.mark.parametrize("target, path, query", [
+    ("http://dongle.local:8080/api/v1/status?x=1", "/api/v1/status", {"x": "1"}),
+    ("HTTP://dongle.local/api/v1/status", "/api/v1/status", {}),  # RFC 9110 4.2.3: any case
+    ("http://dongle.local?u=/api/v1/status", "/", {"u": "/api/v1/status"}),  # was /api/v1/status
+    ("http://dongle.local", "/", {}),
+])
+def test_an_absolute_form_target_is_its_path_and_query(target, path, query):
+    req = parse(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target.encode())
+    assert (req.path, req.query) == (path, query)
+
+
 @pytest.mark.parametrize("sizes", [(1,), (4096,)])
 @pytest.mark.parametrize("raw", [
     b"GET /api/v1/status HTTP/1.0\n\n",  # printf ... | nc: lines ended by LF alone

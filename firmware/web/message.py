@@ -172,10 +172,14 @@ def _parse_request_line(line):
         method, target, version = line.decode().split(" ")
     except (ValueError, UnicodeError):
         raise HttpError(400, "malformed request line")
-    if target.startswith("http://"):
+    if target[:7].lower() == "http://":
         # The absolute form, which a server must accept (RFC 9112 3.2.2); proxies send it.
-        slash = target.find("/", 7)
-        target = target[slash:] if slash > 0 else "/"
+        # The scheme in any case; the host ends at the path or, without one, the query.
+        slash, query = target.find("/", 7), target.find("?", 7)
+        if query > 0 and not 0 < slash < query:
+            target = "/" + target[query:]
+        else:
+            target = target[slash:] if slash > 0 else "/"
     if not version.startswith("HTTP/1.") or not target.startswith("/") or not method.isalpha():
         raise HttpError(400, "malformed request line")
     path, _, qs = target.partition("?")
