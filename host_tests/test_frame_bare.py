@@ -231,3 +231,19 @@ def test_without_a_tag_the_last_byte_is_not_read_again():
     assert bytes(framer.next()[1]) == ciphered(1)
     assert bytes(framer.next()[1]) == bytes(plain)
     assert framer._start == framer._end  # noqa: SLF001 - where the framer goes on
+
+
+def test_a_stray_start_after_a_copy_whose_tag_ends_like_a_title_loses_nothing_after_it():
+    # The copy ending in DB left its "read that byte again" mark behind; a stray DB 00 that
+    # is no APDU failed before the mark was renewed, and the framer jumped to where it
+    # said: the next copies were lost, and a jump past the buffered bytes, on a large
+    # read, broke the buffer (BufferError on CPython; on MicroPython a dead decoder).
+    a, b, c = tagged(1, 0xDB), tagged(2, 0x55), tagged(3, 0x66)
+    for reads in ([a + b"\x00", b"\xdb\x00" + b + c],
+                  [a + b"\x00", b"\xdb\x00" + (b + c) * 40],
+                  [a * 3 + b"\x00", b"\xdb\x00" + (b + c) * 40 + b"\x00" * 1500]):
+        out, log = frame(None, reads)
+        assert out[: reads[0].count(a)] == [a] * reads[0].count(a)
+        assert out[reads[0].count(a):] == [b, c] * ((len(out) - reads[0].count(a)) // 2)
+        assert len(out) == reads[0].count(a) + 2 * reads[1].count(b), nonzero(log)
+        assert sum(nonzero(log).values()) <= 1

@@ -100,6 +100,7 @@ class Bare:
         ``search``: look for a checked frame inside it. Raises DecodeError
         when the bytes cannot be an APDU.
         """
+        self.end = -1  # an earlier APDU's mark: bytes that fail below must not jump to it
         n = self._length(pos, end)
         if n > 0 and self._header_length and self._buf[pos] == TAG_NOTIFICATION and not self._push(pos, end):
             raise DecodeError("bare data-notification whose body is a single value: not a push")
