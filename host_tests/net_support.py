@@ -1,6 +1,6 @@
 """Servers on 127.0.0.1 for the tests of net/: real UDP sockets that answer as a home
 router's name server (RFC 1035 A questions) or a time server (RFC 5905) would, or slowly,
-or not at all.
+or not at all; and a TCP port that never answers a handshake (``silent_host``).
 
 The answer names the host by a CNAME first and gives the address under a compression
 pointer to that name, as answers from the field often do; a reply with the wrong ID
@@ -11,6 +11,7 @@ import socket
 import struct
 import threading
 
+import pytest
 
 NTP_TO_UNIX = 2208988800
 NOW = 1795651200  # 2026-11-26T00:00:00Z, what FakeTimeServer says by default
@@ -122,3 +123,27 @@ class FakeTimeServer:
 
     def close(self):
         self.sock.close()
+
+
+def silent_host():
+    """(a port whose handshakes are never answered, what keeps it so): a listener whose
+    backlog is full drops every further SYN, as a switched-off host answers nothing."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    probe = socket.socket()
+    probe.settimeout(0.5)
+    with pytest.raises(socket.timeout):  # the premise: a connect there hangs
+        probe.connect(("127.0.0.1", port))
+    probe.close()
+    return port, [listener] + fillers

@@ -12,7 +12,7 @@ import os
 import pytest
 
 from mp import ROOT, run_micropython
-from net_support import FakeTimeServer
+from net_support import FakeTimeServer, silent_host
 
 FIRMWARE = os.path.join(ROOT, "firmware")
 
@@ -373,22 +373,11 @@ def test_a_tcp_meter_open_cancelled_or_refused_leaves_no_socket_behind():
     # (the unix port's sockets have no finaliser), and a handshake completing later held
     # a one-client ser2net for good. A listener that never accepts, its queue full, leaves
     # every further connect pending.
-    import socket
-
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = server.getsockname()[1]
-    fillers = []
-    for _ in range(3):
-        filler = socket.socket()
-        filler.setblocking(False)
-        filler.connect_ex(("127.0.0.1", port))
-        fillers.append(filler)
+    port, keep = silent_host()
     try:
         out = run_micropython(["-c", UNIX_TCP_OPEN_CANCELLED % port])
     finally:
-        for s in fillers + [server]:
-            s.close()
+        for sock in keep:
+            sock.close()
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout.decode().split("\n")[:2] == ["True 0", "refused 111 0"]

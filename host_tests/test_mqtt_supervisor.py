@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from net_support import FakeNameServer
+from net_support import FakeNameServer, silent_host
 from mp import run_micropython
 
 # A publisher on an empty store, against a broker on the port given, backing off 0.2 s.
@@ -272,35 +272,11 @@ def test_a_broker_that_hangs_up_instead_of_answering_connect_is_named():
     assert "failed: ECONNRESET" in out.stdout.decode()
 
 
-def _silent_host():
-    """(a port whose handshakes are never answered, what keeps it so): a listener whose
-    backlog is full drops every further SYN, as a switched-off host answers nothing."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        filler = socket.socket()
-        filler.setblocking(False)
-        try:
-            filler.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
-        fillers.append(filler)
-    probe = socket.socket()
-    probe.settimeout(0.5)
-    with pytest.raises(socket.timeout):  # the premise: a connect there hangs
-        probe.connect(("127.0.0.1", port))
-    probe.close()
-    return port, [listener] + fillers
-
-
 def test_a_broker_host_that_never_answers_does_not_stall_the_loop():
     # The home server switched off: no SYN-ACK, no refusal. umqtt's synchronous connect
     # held the loop (meter reader, HTTP) for the 5 s timeout on every attempt; the
     # handshake is now the loop's (app/mqtt_connect.py) and times out all the same.
-    port, keep = _silent_host()
+    port, keep = silent_host()
     try:
         out = run_micropython(["-c", TICKER % (port, 7000)])
     finally:
