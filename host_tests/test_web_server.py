@@ -247,6 +247,28 @@ class TestSlowClients:
                 s.close()
         time.sleep(0.3)  # the slots free as the server reads the closes
 
+    def test_a_503_being_drained_holds_no_slot_of_those_served(self, server):
+        # Pre-connects beyond the bound get their 503 and send nothing: their drain kept
+        # them counted for a second, and a request right after the served ones left got 503.
+        import time
+
+        stalled = [socket.create_connection(("127.0.0.1", server)) for _ in range(4)]
+        extra = []
+        try:
+            for s in stalled:
+                s.sendall(b"GET /hel")
+            time.sleep(0.2)
+            extra = [socket.create_connection(("127.0.0.1", server)) for _ in range(4)]
+            time.sleep(0.1)
+            for s in stalled:
+                s.close()
+            time.sleep(0.3)  # the server reads the closes: nothing is being served
+            assert get_json(server, "/hello")[0] == 200
+        finally:
+            for s in stalled + extra:
+                s.close()
+        time.sleep(0.3)
+
     def test_connections_beyond_the_bound_get_503_at_once(self, server):
         stalled = [socket.create_connection(("127.0.0.1", server)) for _ in range(4)]
         try:

@@ -86,8 +86,8 @@ async def _connected(host, port):
             if ready:
                 break
             await asyncio.sleep_ms(20)
-        if ready[0][1] & (select.POLLERR | select.POLLHUP):
-            raise OSError(errno.ECONNREFUSED)
+        if ready[0][1] & select.POLLERR:
+            sock.recv(1)  # raises the handshake's own error: refused, unreachable, timed out
         connected = True
         return asyncio.StreamReader(sock)
     finally:

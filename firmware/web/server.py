@@ -191,10 +191,15 @@ class HttpServer:
 
     async def _serve(self, reader, writer):
         self.clients += 1
+        serving = True
         try:
             if self.clients > MAX_CLIENTS:
                 await _send(writer, error_response(503, "too many connections"))
-                await _discard(reader)  # its request is unread: a close would reset the 503 away
+                self.clients -= 1
+                serving = False
+                # Its request is unread, and a close over unread bytes resets the 503 away.
+                # What has arrived is read in 0.2 s, holding no slot of those served.
+                await _discard(reader, 0.2)
             else:
                 await self._exchange(reader, writer)
         except (OSError, EOFError, asyncio.TimeoutError):
@@ -205,7 +210,8 @@ class HttpServer:
             except MemoryError:
                 pass  # not even its coroutine found room: the connection is closed below
         finally:
-            self.clients -= 1
+            if serving:
+                self.clients -= 1
             try:
                 await _close(writer)
             except MemoryError:
@@ -283,10 +289,10 @@ async def _out_of_memory(writer):
         pass
 
 
-async def _discard(reader):
+async def _discard(reader, timeout=DISCARD_TIMEOUT):
     """Read what the client is still sending, so closing does not reset the reply away."""
     try:
-        await asyncio.wait_for(_drain_input(reader), DISCARD_TIMEOUT)
+        await asyncio.wait_for(_drain_input(reader), timeout)
     except (OSError, asyncio.TimeoutError):
         pass
 
