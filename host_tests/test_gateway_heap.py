@@ -27,8 +27,9 @@ pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/mosquitto"),
 # night (~1.5 kB of code: uptime past the tick wrap, the busy http.port retry, DSMR growth),
 # 164 until noon the next pass (~1.3 kB of code: the HDLC cut-short check, MQTT client ids),
 # 168 until pass 12, where every bisection gave 172 (and pass 11's tree gave 168 once, 172
-# once: the soak at 168 runs out on a status read now and then).
-GATEWAY_FLOOR_KB = 172
+# once: the soak at 168 runs out on a status read now and then), 172 until pass 18, where
+# 172 ran out for pass 17's tree as well as this one's, the same hour (docs/memory.md).
+GATEWAY_FLOOR_KB = 176
 # Where blocks land shifts by a few hundred bytes with unrelated edits; one bisection step
 # on top keeps the test from flapping, while a real regression (a module kept loaded, a
 # buffer) still fails it. The second step was for the checkout's folder, which moved the
