@@ -20,7 +20,7 @@ def test_anything_else_names_no_profile(code):
 
 
 @pytest.mark.parametrize("title, channel, name", [
-    (None, 6, "am550"), (None, 8, "e450"), (None, None, "generic"), (None, 7, "generic"),
+    (None, 6, "flexy-f2"), (None, 8, "e450"), (None, None, "generic"), (None, 7, "generic"),
     (b"LGZgs\x01\x02\x03", 6, "e360"), (b"LGZgs\x01\x02\x03", 8, "e450"), (b"LGZgs\x01\x02\x03", None, "e450"),
     (b"ISKit\x01\x02\x03", 6, "am550"), (b"KFMxx\x01\x02\x03", 6, "kaifa"),
 ])

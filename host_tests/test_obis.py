@@ -466,6 +466,22 @@ def test_named_profile_wins_over_the_list_exponents():
     assert readings(body, "auto")["1-0:32.7.0"] == (23.0, "V")
 
 
+@pytest.mark.parametrize("title,raw,voltage", [
+    (LGZ, 236, 236),      # an E450: whole volts, whatever list it pushes
+    (LGZ, 2357, 235.7),   # an E360 (0.1 V) under the same FLAG id: no phase reads 2357 V
+    (ISK, 2357, 235.7),
+    (b"XYZab\x01\x02\x03", 2357, 235.7),  # a FLAG id no profile knows: the list's 0.1 V
+])
+def test_a_meter_the_system_title_names_keeps_its_scalers_in_the_sil_list(title, raw, voltage):
+    # The SiL list's 0.1 V stands for a meter nothing names; the register's scaler is
+    # the meter's, not the push list's (found by a probe: an E450's 236 V read 23.6 V).
+    values = [("octet-string", b"71000000")] + [("uint32", 100)] * 4 + [("uint16", raw)] * 3
+    body = enc.encode(("structure", values + [("uint16", 150)] * 4 + [("uint32", 100)] * 12))
+    got = readings(body, "auto", title)
+    assert got["1-0:72.7.0"] == (voltage, "V")
+    assert got["1-0:91.7.0"] == (1.5, "A")
+
+
 @pytest.mark.parametrize("title,name,voltage", [
     (LGZ, None, 236), (ISK, None, 23.6), (None, b"LGZ1030653520967", 236),
     (None, b"ISK1030783821282", 23.6), (None, b"KFM1200200169986", 23.6),
@@ -478,6 +494,20 @@ def test_auto_profile_from_system_title_or_logical_name(title, name, voltage):
         values.insert(0, ("octet-string", name))
     body = enc.push_setup_body(objects, values, push_obis="0-0:25.9.0")
     assert readings(body, "auto", title)["1-0:32.7.0"] == (voltage, "V")
+
+
+@pytest.mark.parametrize("raw,voltage", [(230, 230), (2301, 230.1)])
+def test_an_unnamed_p1_meter_reads_whole_volts_and_tenths_alike(raw, voltage):
+    # Layout of a Meter&Control FLEXY F2's push as the one public reader of it takes it
+    # (sbeerh/Flexy-Meter, Romande Energie): the push object 0-6:25.9.0, a 7-character
+    # serial, no logical device name, voltages as uint16 whole volts. A P1 meter that
+    # names itself nowhere but sends 0.1 V still reads right: 2301 V is no phase.
+    objects = [(1, "0-0:96.1.1", 2), (3, "1-0:1.7.0", 2), (3, "1-0:32.7.0", 2), (3, "1-0:31.7.0", 2)]
+    values = [("octet-string", b"1234567"), ("uint32", 1380), ("uint16", raw), ("uint16", 600)]
+    body = enc.push_setup_body(objects, values, push_obis="0-6:25.9.0")
+    got = readings(body, "auto")
+    assert got["1-0:32.7.0"] == (voltage, "V")
+    assert got["1-0:31.7.0"] == (6, "A") and got["1-0:1.7.0"] == (1380, "W")
 
 
 def test_only_a_captured_value_attribute_names_the_meter():

@@ -27,9 +27,12 @@ def test_the_swiss_meters_differ_only_where_the_captures_show_it():
         assert e450[q] == e360[q] == am550[q] == 0
 
 
-def test_flexy_f2_starts_from_the_am550():
+def test_flexy_f2_is_the_am550_but_in_whole_volts():
+    # The one public FLEXY F2 reader (sbeerh/Flexy-Meter, a Romande Energie meter) reads
+    # its voltages as whole volts; nothing public says otherwise for the rest.
     flexy, am550 = profiles.PROFILES["flexy-f2"], profiles.PROFILES["am550"]
-    assert all(flexy[q] == am550[q] for q in QUANTITIES)
+    assert flexy["voltage"] == 0
+    assert all(flexy[q] == am550[q] for q in QUANTITIES if q != "voltage")
 
 
 @pytest.mark.parametrize("title,name,channel,expected", [
@@ -46,7 +49,7 @@ def test_flexy_f2_starts_from_the_am550():
     (None, "Kamstrup_V0001", None, "kamstrup"),
     (None, "KFM_001", None, "kaifa"),
     (None, "63316890", 8, "e450"),                # only the M-Bus push object
-    (None, None, 6, "am550"),
+    (None, None, 6, "flexy-f2"),                  # P1, unnamed: AM550s and E360s name themselves
     (None, None, None, "generic"),
     (b"\x00\x01\x02\x03\x04\x05\x06\x07", None, None, "generic"),
 ])

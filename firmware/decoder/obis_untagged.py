@@ -123,7 +123,9 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
     first value marked as the list says) names them.
 
     Under "auto" the list's own exponents (SiL: 0.1 V, 0.01 A) and profile
-    apply; a profile named by the user wins over them. No list of that
+    apply to a meter the system title does not name; a profile named by the
+    user, or by the title's FLAG id, wins over them (an E450 sends whole volts
+    in any list). No list of that
     length: the values come out as "#1", "#2", … unscaled, so nothing is lost,
     and a date-time among them as the clock 0-0:1.0.0 (the meter time).
     """
@@ -139,9 +141,9 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
                 out["#%d" % (i + 1)] = (plain(items[i]), None)
         return out
     overrides = None
-    if profile_name == "auto":
+    if profile_name == "auto" and system_title is None:
         overrides = spec.get("exponents")
-        if system_title is None and "profile" in spec:
+        if "profile" in spec:
             profile = profiles.resolve(spec["profile"])
     obis = spec["obis"]
     for i in range(len(items)):

@@ -44,9 +44,11 @@ _PROFILE_TEXT = (
     # (ch-e360-vse2026, ch-am550-vse2026).
     "e360|Landis+Gyr E360|\n"
     "am550|Iskraemeco AM550|\n"
-    # No public capture of a FLEXY F2 exists: the AM550 values are a guess
-    # (the SiL notice lists both on the same P1 push lists). Check on a meter.
-    "flexy-f2|Meter&Control FLEXY F2 (unverified)|\n"
+    # FLEXY F2: no public capture; one public reader of a Romande Energie meter
+    # (sbeerh/Flexy-Meter, "verified against live captures") takes its push-setup
+    # values as whole volts and 0.01 A, W and Wh. Its voltages are uint16 230, not
+    # 2300: with the AM550's 0.1 V they read 23 V.
+    "flexy-f2|Meter&Control FLEXY F2|voltage=0\n"
     # Kaifa MA304 (Norway/Sweden) sends current in mA and voltage in 0.1 V
     # (se-kaifa-ma304h4-flat: 446 with a 0.4 kW load on 230 V); MA309
     # (Austria) sends its own scalers in the frame.
@@ -118,8 +120,12 @@ _MANUFACTURERS = " LGZ=e450 ISK=am550 KFM=kaifa AID=aidon KAM=kamstrup SAG=sagem
 # Push object B channels: P1 (a Landis+Gyr meter there is the E360) and the
 # M-Bus wire. Unencrypted pushes that name no manufacturer (ch-e450-gh934-apdu
 # has only a serial number): in every capture the push object 0-8:25.9.0
-# comes from a Landis+Gyr M-Bus meter (whole volts, e450) and 0-6:25.9.0 from
-# a P1 meter (0.1 V, am550).
+# comes from a Landis+Gyr M-Bus meter (whole volts, e450). On P1 the Swiss
+# AM550s and E360s name themselves (0-0:42.0.0 "ISK…", "LGZ…"); the FLEXY F2
+# does not, and sends whole volts, so an unnamed P1 meter is taken as one: a
+# meter there that sends 0.1 V reads right all the same, its 2300 being above
+# any low-voltage phase (obis.reading takes the finer step), where the AM550's
+# 0.1 V turned the FLEXY's 230 into 23 V, which no check can tell.
 _P1_CHANNEL = const(6)
 _MBUS_CHANNEL = const(8)
 
@@ -175,7 +181,7 @@ def resolve(name, system_title=None, logical_name=None, push_channel=None):
         return profile
     found = by_code(_code(system_title)) or by_code(_code(logical_name))
     if found is None:
-        found = "am550" if push_channel == _P1_CHANNEL else "e450" if push_channel == _MBUS_CHANNEL else "generic"
+        found = "flexy-f2" if push_channel == _P1_CHANNEL else "e450" if push_channel == _MBUS_CHANNEL else "generic"
     elif found == "e450" and push_channel == _P1_CHANNEL:
         found = "e360"
     return _get(found)
