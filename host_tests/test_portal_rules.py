@@ -173,6 +173,18 @@ class TestTheForm:
         assert errors == {}
         assert (cfg["meter"]["profile"], cfg["meter"]["baud"], cfg["meter"]["format"]) == ("kamstrup-wh", 2400, "8N1")
 
+    @pytest.mark.parametrize("preset,settings", [
+        ("e450-2400-8e1", ("e450", 2400, "8E1")),
+        ("am550-115200", ("am550", 115200, "8N1")),
+        ("flexy-f2-115200", ("flexy-f2", 115200, "8N1")),
+    ])
+    def test_a_meter_set_up_otherwise_than_sils_is_a_choice_too(self, preset, settings):
+        # The page has no baud field: an EKZ E450 at 2400 8E1 could be set only in the file.
+        cfg, errors = form.apply(dict(GOOD, meter=preset), defaults())
+        assert errors == {}
+        assert (cfg["meter"]["profile"], cfg["meter"]["baud"], cfg["meter"]["format"]) == settings
+        assert meters.for_settings(*settings)[0] == preset
+
     def test_an_unknown_preset_is_a_field_error(self):
         assert "meter" in form.apply(dict(GOOD, meter="nope"), defaults())[1]
 
