@@ -304,6 +304,31 @@ class TestVse:
         del store.readings["0-0:42.0.0"]
         assert vse.meter_id(store, "dongle") == "1909113"
 
+    @pytest.mark.parametrize("readings,mid", [
+        # Kamstrup Omnipower lists (dk-kamstrup-list3-plain, dk-kamstrup-omnipower-enc-keyed):
+        # the meter id 1-1:0.0.5 as text, the meter number 1-1:0.0.1 as an integer.
+        ({"1-1:0.2.129": ("Kamstrup_V0001", None), "1-1:0.0.5": ("5706567202753025", None),
+          "1-1:96.1.1": ("6841131BN243101040", None), "1-1:1.7.0": (1247, "W")}, "5706567202753025"),
+        ({"1-1:0.2.129": ("Kamstrup_V0001", None), "1-1:0.0.1": (12343400, None), "1-1:1.7.0": (1083, "W")},
+         "12343400"),
+        ({"1-1:0.0.1": (True, None)}, "dongle"),
+    ])
+    def test_a_meter_id_among_the_general_purpose_codes_names_the_topic_as_the_reference_takes_it(self, readings, mid):
+        # smartmeter-datacollector 2.0 also takes 1-b:0.0.0 to 1-b:0.0.9; the Kamstrups were
+        # published under the dongle's id, with their meter number as a reading "0.0.1".
+        store = Store()
+        store.update(Telegram(None, None, None, readings, None))
+        assert vse.meter_id(store, "dongle") == mid
+        assert set(vse.payload(store)["meter"]) <= {"ts", "1.7.0"}
+
+    def test_ids_versions_and_service_codes_are_no_measurements(self):
+        store = Store()
+        store.update(Telegram(None, None, None, {
+            "1-3:0.2.8": (50, None), "1-0:0.0.1": (12343400, None), "1-0:0.9.1": (120000, None),
+            "1-0:96.5.0": (4, None), "1-0:97.97.0": (0, None), "1-0:98.1.0": (7, None),
+            "1-0:32.32.0": (3, None), "1-0:130.7.0": (5, "var"), "1-0:1.7.0": (5, "W")}, None))
+        assert vse.payload(store)["meter"] == {"ts": None, "32.32.0": 3, "130.7.0": 5, "1.7.0": 5}
+
     def test_only_electricity_readings_in_watts_and_watt_hours(self):
         # A DSMR meter's kW and kWh, an E360's kVArh: the form has no unit field.
         store = Store()

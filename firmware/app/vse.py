@@ -9,12 +9,15 @@ Read against smartmeter-datacollector 2.0.0 (its RlDsp MQTT sink and COSEM
 reader), so that tools written for it read the dongle unchanged:
 
 - the meter id is the first identifying object: the logical device name
-  0-0:42.0.0, else 0-0:96.1.0 to 0-0:96.1.9 (a SiL meter sends only 96.1.1);
+  0-0:42.0.0, else 0-0:96.1.0 to 0-0:96.1.9 (a SiL meter sends only 96.1.1),
+  else 1-b:0.0.0 to 1-b:0.0.9 (a Kamstrup's meter id 1-1:0.0.5, or its meter
+  number 1-1:0.0.1 sent as an integer), text or number;
 - ``ts`` is UTC, written ``+00:00``; a meter time without an offset is Swiss
   local time, Central European with the EU's summer time (last Sundays of
   March and October, 01:00 UTC);
-- only electricity readings (OBIS medium A = 1) that are numbers, shortened to
-  ``C.D.E``, in W, Wh, var, varh, VA, VAh, V, A and Hz: a DSMR meter's kW and
+- only electricity quantities (OBIS medium A = 1, C neither 0, the meter's
+  ids and constants, nor 93-99, service entries, error registers and
+  profiles) that are numbers, shortened to ``C.D.E``, in W, Wh, var, varh, VA, VAh, V, A and Hz: a DSMR meter's kW and
   kWh are written in W and Wh (the form has no unit field, so its readers take
   those), unitless ones (power factor) as they are, anything else (m³, GJ,
   seconds) and positional ``#n`` or attribute ``/n`` readings not at all.
@@ -49,12 +52,35 @@ def short_code(code):
 def meter_id(store, fallback):
     """The meter's own id from the snapshot (topic-safe), else ``fallback``."""
     for code in _ID_CODES:
-        value = store.value(code)
-        if isinstance(value, str) and value:
-            clean = "".join([c for c in value if c.isalpha() or c.isdigit() or c in "-_"])
-            if clean:
-                return clean[:MAX_ID]
+        mid = _id_text(store.value(code))
+        if mid:
+            return mid
+    for code in store.readings:  # in the order the meter sent them, as the reference takes them
+        rest = code[code.find(":") + 1 :]
+        if code.startswith("1-") and len(rest) == 5 and rest.startswith("0.0."):
+            mid = _id_text(store.value(code))  # 1-b:0.0.0 to 1-b:0.0.9
+            if mid:
+                return mid
     return fallback
+
+
+def _id_text(value):
+    # An id value as a topic level: its letters, digits, "-" and "_", or None.
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # a Kamstrup's meter number 1-1:0.0.1
+    if isinstance(value, str) and value:
+        clean = "".join([c for c in value if c.isalpha() or c.isdigit() or c in "-_"])
+        if clean:
+            return clean[:MAX_ID]
+    return None
+
+
+def _quantity(code):
+    """C of an OBIS text ("1-0:32.7.0" -> 32), or -1 when it has none."""
+    colon = code.find(":")
+    dot = code.find(".", colon)
+    text = code[colon + 1 : dot]
+    return int(text) if colon >= 0 and dot > colon and text.isdigit() else -1
 
 
 def topic(group, mid):
@@ -75,6 +101,9 @@ def payload(store, now_iso=None):
     for code in sorted(store.readings):
         if not code.startswith("1-") or "/" in code:
             continue  # not electricity, a positional value or an attribute
+        quantity = _quantity(code)
+        if quantity == 0 or 93 <= quantity <= 99:
+            continue  # an id, a constant, a version; service entries, errors, profiles
         value, unit = store.readings[code]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value):
             continue  # text, or NaN or an infinity (a float register can hold them)
