@@ -344,6 +344,50 @@ def test_a_dsmr_telegram_with_a_stray_non_ascii_byte_keeps_its_readings():
     assert telegrams[0].readings["0-0:96.13.0"][0] == "caf?"
 
 
+# A Polish Stoen Kaifa MA309M as it sends (amsreader-firmware test payload gh1067-1, with its
+# header and "!D770" from issue 1067): a DSMR header, then a ciphered block (empty system
+# title 00, length 82 02 8F, security 30, frame counter 0), then "!" and a CRC.
+KAIFA_STOEN = bytes.fromhex(
+    "2f4b464d354b414946412d4d455445520d0a0d0a0082028f3000000000944694607a78b91122c47b47b76f9e4b2cc2f4"
+    "b9a5ac01a4c988958ae5763619293dbb34b5ba1b4fc133592ca4925b69de7b0588847962e248e7a6e0f0454ef0d700e4"
+    "589c3ece459ab3efac119efc4ec28711e0266cb419dd910f4ac27ebb44d2dda402e1ba2bb297d49e708e6fb30bca7bd0"
+    "5e66a5a9cccdb25cb1bdd6abb309481485e6bec60146fc2bee88a45a8523cfeadd2aa20c778d567703ce33a7df413f3f"
+    "26d235e08124393f31d79bb0fd2af506c35ccc91b079956e4a7d1f8e350022c582efe7ee83a2c9d32b3caf0f783c1b71"
+    "ad8faabcc8867dc7563815cc98a6af5018227320bc6430d874150242135ec50f993a4526fa9b7c9b9d66558dc96e566c"
+    "7c38496f9ca81cb09513a9a581f70a1c1c08065a7e836af49026a3c92ae2bc273b0e5ec54854aac113a3b0b7f212f8b1"
+    "39ba69a7332f18c2bfe55102691f887baf881b29d605f8ac98bb7c13e80b9a2e0c328245d73d4b13ffc9fa64d597d19c"
+    "a5fcec57d6bcae3b51dc2e0150f07baa61c0f47dc509329dc575997b89381f1f7f8e86ba0176534aadd629287dce8a44"
+    "4e000b618d7d6274d6325796aa59aa22ecf8dce66146c109b5812fc8574a91a99a01715e11c3dfe96acbb6855691d019"
+    "583169620e0e97e28c3f2a0a29d5aef775f754468d7ed64c2a7ca29ba80618af81442c218fd334460d6dfce30e23e859"
+    "3f04bdb5b392b879afaed4998e4b4b18aa292a28836e764e8237fd40f82591c472d91655d2ea0635e17a159a572d7c19"
+    "9f7d5dfe7e3a8528aa5bb13bbabf5c411ea69e342d4ef9f9aed60cd59814773e29ab5bb49a26df8f7a968a438029d90b"
+    "2e36a458ea40ec5fe05d5302066739c1a44c50581f121f6739453fe533bbcec969fa578d4a8663e15c4515f8d0d52685"
+    "2223204c5afeee21443737300d0a"
+)
+
+
+def test_a_polish_stoen_telegram_is_one_checksum_error_that_says_what_it_is():
+    # It read as a bare "DSMR CRC mismatch", which sends the owner to the wiring.
+    good = ds.dsmr_telegram(["1-0:1.8.0(000336.420*kWh)"], ident="KFM5KAIFA-METER")
+    telegrams, dec = decode_all(KAIFA_STOEN + good, chunk=64)
+    assert dec.errors.counts["checksum"] == 1 and dec.errors.total() == 1
+    assert "encrypted body" in dec.errors.last_error and "Stoen" in dec.errors.last_error
+    assert len(telegrams) == 1 and telegrams[0].readings["1-0:1.8.0"][0] == pytest.approx(336.42)
+
+
+def test_a_binary_telegram_whose_crc_holds_is_counted_not_published_empty():
+    # Built on the Stoen layout with the CRC over the bytes sent (no public dump says which
+    # bytes a Stoen CRC covers): it came out as a telegram without readings, no error counted.
+    body = b"/KFM5KAIFA-METER\r\n\r\n" + bytes((i * 151 + 7) % 256 for i in range(600)).replace(b"!", b"\x80")
+    body += b"!"
+    text = body + b"%04X\r\n" % ds.crc16_arc(body)
+    good = ds.dsmr_telegram(["1-0:1.8.0(000336.420*kWh)"], ident="KFM5KAIFA-METER")
+    telegrams, dec = decode_all(text + good)
+    assert dec.errors.counts["malformed"] == 1 and dec.errors.total() == 1
+    assert "binary data, no readings" in dec.errors.last_error
+    assert len(telegrams) == 1 and telegrams[0].readings
+
+
 def test_dsmr_inside_general_glo_ciphering():
     text = ds.dsmr_telegram(["1-0:1.8.0(000100.000*kWh)"], ident="Lux5\\2SMARTY")
     apdu = ds.cipher(text, KEY, b"SAG\x00\x00\x00\x00\x01", 3, AUTH)

@@ -93,6 +93,12 @@ def _letters_after(buf, at):
 
 def _check_crc(buf, pos, bang, digits):
     if crc.arc(buf, pos, bang + 1) != _hex_value(buf, bang + 1, bang + 1 + digits):
+        blank = buf.find(b"\r\n\r\n", pos, bang)
+        if 0 < blank < bang - 4 and buf[blank + 4] == 0:
+            # Polish Stoen meters: after the header a ciphered block whose first byte is
+            # an empty system title (amsreader-firmware issues 1067, 1198). No wiring fault.
+            raise checksum_error("DSMR CRC mismatch: a binary block follows the header "
+                                 "(an encrypted body, as Polish Stoen meters send it: not read)")
         raise checksum_error("DSMR CRC mismatch")
 
 

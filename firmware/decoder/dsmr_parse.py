@@ -70,6 +70,7 @@ _MINUS = const(0x2D)
 
 def parse(text):
     """``dsmr.parse``: one bytes copy of the telegram, then its lines read in place."""
+    binary = False
     if isinstance(text, str):
         data = text.encode()
     else:
@@ -82,11 +83,18 @@ def parse(text):
                 # a stray byte in the header line or a message must not cost the readings.
                 # 0xFF is fill (a Hungarian meter's unused 1024-byte message): nothing.
                 data = bytes(c if c < 0x80 else _UNREADABLE for c in data if c != _FILL)
+                binary = True
     if not data.startswith(b"/"):
         raise DecodeError("DSMR telegram must start with /")
     if _Lines.one is None:  # one for every telegram: its attributes cost ~800 bytes
         _Lines.one = _Lines()
     readings = _Lines.one.walk(data)
+    if binary and not readings:
+        # Not a telegram that lost a byte: binary through and through, and its CRC holds
+        # (an encrypted body after the header, as Polish Stoen meters send). Counted, so
+        # the dongle does not report telegrams decoded while it publishes nothing.
+        raise DecodeError("DSMR telegram of binary data, no readings (an encrypted body after "
+                          "the header, as Polish Stoen meters send it: not read)")
     return readings, _meter_time(readings)
 
 
