@@ -37,7 +37,9 @@ publishes one, compared with it (``expected_source``):
 - a Kaifa power whose bytes hold a 7E that the meter does not escape (the frame ends
   where its length says);
 - a Styrian Sagemcom T210-D: a bare ciphered APDU whose plaintext is a DSMR telegram
-  with its own CRC.
+  with its own CRC;
+- a Romande Energie AM550's tagged push over three HDLC frames with a two-byte source
+  address and control 03 on the segments.
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -252,6 +254,16 @@ EXPECT = {
         "readings": {"1-0:1.8.0": R(14159934, "Wh"), "1-0:1.8.1": R(8520922, "Wh"),
                      "1-0:1.7.0": R(544, "W"), "1-0:2.8.0": R(7086646, "Wh"), "1-0:2.7.0": R(1803, "W"),
                      "1-0:4.8.0": R(19308370, "varh"), "1-0:4.7.0": R(1659, "var")},
+    },
+    # published (the README's Gurux translation): every value, the clock 2024-08-19 20:33:10.
+    "ch-am550-romande-tagged": {
+        "time": "2024-08-19T20:33:10+02:00",
+        "readings": {"0-0:96.1.0": R("85745614"), "0-0:96.1.1": R("1065863"), "1-0:1.7.0": R(0, "W"),
+                     "1-0:2.7.0": R(67, "W"), "1-0:1.8.0": R(133594, "Wh"), "1-0:2.8.0": R(10436, "Wh"),
+                     "1-0:32.7.0": R(234.8, "V"), "1-0:52.7.0": R(233.9, "V"), "1-0:72.7.0": R(235.6, "V"),
+                     "1-0:31.7.0": R(0, "A"), "1-0:51.7.0": R(0.18, "A"), "1-0:71.7.0": R(0.7, "A"),
+                     "1-0:1.8.1": R(62798, "Wh"), "1-0:1.8.2": R(70796, "Wh"), "1-0:2.8.1": R(6585, "Wh"),
+                     "1-0:2.8.2": R(3851, "Wh")},
     },
     "de-easymeter-q3d": {
         "readings": {"1-0:0.0.0": R("0272031312565"), "1-0:1.8.0": R(52185.7825309, "kWh"),
