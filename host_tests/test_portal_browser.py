@@ -55,7 +55,7 @@ def fill_everything(driver, broker_port):
     choose(driver, "wifi.ssid", "Other / hidden network...")
     fill(driver, "wifi.ssid_other", "Home Net")
     fill(driver, "wifi.password", SECRETS[0])
-    choose(driver, "meter", "Landis+Gyr E450 S4/S5 (M-Bus port, 9600 baud: SiL)")
+    choose(driver, "meter", "Landis+Gyr E450 S4/S5, 9600 baud (SiL; M-Bus port)")
     fill(driver, "meter.key", KEY)
     fill(driver, "meter.auth_key", AUTH)
     fill(driver, "mqtt.host", "127.0.0.1")

@@ -14,16 +14,17 @@ decoder/profiles.PROFILES; "auto" lets the decoder pick by the frame's system ti
 
 # (preset id, label shown, profile, baud, format). The id is what the form posts. The S4
 # and S5 are one entry: their settings are the same, so a page that listed both showed
-# the S4 chosen after an S5 was saved. Ids longer than 10 characters are not interned
+# the S4 chosen after an S5 was saved. A label says its baud rate early: a phone shows the
+# chosen one cut after ~33 characters. Ids longer than 10 characters are not interned
 # names (a gateway answering /config is near its name pool's next block).
 PRESETS = (
-    ("e450", "Landis+Gyr E450 S4/S5 (M-Bus port, 9600 baud: SiL)", "e450", 9600, "8N1"),
-    ("e450-2400-8e1", "Landis+Gyr E450 S4/S5 (M-Bus port, 2400 baud 8E1: EKZ)", "e450", 2400, "8E1"),
-    ("am550", "Iskraemeco AM550 (P1 port, 9600 baud: SiL)", "am550", 9600, "8N1"),
-    ("am550-115200", "Iskraemeco AM550 (P1 port, 115200 baud: EKZ)", "am550", 115200, "8N1"),
-    ("flexy-f2", "Meter&Control FLEXY F2 (P1 port, 9600 baud: SiL)", "flexy-f2", 9600, "8N1"),
-    ("flexy-f2-115200", "Meter&Control FLEXY F2 (P1 port, 115200 baud: Romande Energie)", "flexy-f2", 115200, "8N1"),
-    ("e360", "Landis+Gyr E360 (P1 port, 9600 baud: SiL)", "e360", 9600, "8N1"),
+    ("e450", "Landis+Gyr E450 S4/S5, 9600 baud (SiL; M-Bus port)", "e450", 9600, "8N1"),
+    ("e450-2400-8e1", "Landis+Gyr E450 S4/S5, 2400 baud 8E1 (EKZ; M-Bus port)", "e450", 2400, "8E1"),
+    ("am550", "Iskraemeco AM550, 9600 baud (SiL; P1 port)", "am550", 9600, "8N1"),
+    ("am550-115200", "Iskraemeco AM550, 115200 baud (EKZ; P1 port)", "am550", 115200, "8N1"),
+    ("flexy-f2", "Meter&Control FLEXY F2, 9600 baud (SiL; P1 port)", "flexy-f2", 9600, "8N1"),
+    ("flexy-f2-115200", "Meter&Control FLEXY F2, 115200 baud (Romande Energie; P1 port)", "flexy-f2", 115200, "8N1"),
+    ("e360", "Landis+Gyr E360, 9600 baud (SiL; P1 port)", "e360", 9600, "8N1"),
     ("kamstrup-ch", "Kamstrup Omnipower, Swiss (HAN module, energy in Wh)", "kamstrup-wh", 2400, "8N1"),
     ("auto", "Other meter: detect automatically", "auto", 9600, "8N1"),
 )
