@@ -17,10 +17,11 @@ reader), so that tools written for it read the dongle unchanged:
   March and October, 01:00 UTC);
 - only electricity quantities (OBIS medium A = 1, C neither 0, the meter's
   ids and constants, nor 93-99, service entries, error registers and
-  profiles) that are numbers, shortened to ``C.D.E``, in W, Wh, var, varh, VA, VAh, V, A and Hz: a DSMR meter's kW and
-  kWh are written in W and Wh (the form has no unit field, so its readers take
-  those), unitless ones (power factor) as they are, anything else (m³, GJ,
-  seconds) and positional ``#n`` or attribute ``/n`` readings not at all.
+  profiles) that are numbers, shortened to ``C.D.E``, in W, Wh, var, varh,
+  VA, VAh, V, A and Hz: a DSMR meter's kW and kWh are written in W and Wh
+  (the form has no unit field, so its readers take those), unitless ones
+  (power factor) as they are, anything else (m³, GJ, seconds) and
+  positional ``#n`` or attribute ``/n`` readings not at all.
 
 When two channels carry the same ``C.D.E`` (1-0:1.8.0 and 1-1:1.8.0) the first
 one in sorted order wins; NaN and infinities (which float registers can carry,
