@@ -366,23 +366,49 @@ KAIFA_STOEN = bytes.fromhex(
 )
 
 
-def test_a_polish_stoen_telegram_is_one_checksum_error_that_says_what_it_is():
+def _stoen(block, crc=True):
+    # The Stoen layout around ``block`` (frame counter, ciphertext, tag): the header, the
+    # empty system title, the BER length, security 30, "!" and a CRC over the bytes sent.
+    body = b"/KFM5KAIFA-METER\r\n\r\n\x00\x82" + (len(block) + 1).to_bytes(2, "big") + b"\x30" + block + b"!"
+    return body + (b"%04X\r\n" % ds.crc16_arc(body) if crc else b"\r\n")
+
+
+GOOD_KAIFA = ds.dsmr_telegram(["1-0:1.8.0(000336.420*kWh)"], ident="KFM5KAIFA-METER")
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 64])
+def test_a_polish_stoen_telegram_is_one_error_that_says_what_it_is(chunk):
     # It read as a bare "DSMR CRC mismatch", which sends the owner to the wiring.
-    good = ds.dsmr_telegram(["1-0:1.8.0(000336.420*kWh)"], ident="KFM5KAIFA-METER")
-    telegrams, dec = decode_all(KAIFA_STOEN + good, chunk=64)
-    assert dec.errors.counts["checksum"] == 1 and dec.errors.total() == 1
-    assert "encrypted body" in dec.errors.last_error and "Stoen" in dec.errors.last_error
+    telegrams, dec = decode_all(KAIFA_STOEN + GOOD_KAIFA, chunk=chunk)
+    assert dec.errors.total() == 1 and dec.errors.counts["malformed"] == 1
+    assert "encrypted block" in dec.errors.last_error and "Stoen" in dec.errors.last_error
     assert len(telegrams) == 1 and telegrams[0].readings["1-0:1.8.0"][0] == pytest.approx(336.42)
 
 
+@pytest.mark.parametrize("inside", [b"", b"!\r\n", b"!\r\n/KFM5KAIFA-METER\r\n\r\n!", b"\r\n/ABC5x\r\n\r\n"])
+@pytest.mark.parametrize("crc", [True, False])
+def test_a_stoen_block_is_measured_by_its_length_whatever_its_ciphertext_holds(inside, crc):
+    # Found by a review: a ciphertext holding "!" CR LF ended the telegram there (two
+    # errors, neither naming the cause), and one whose CRC held published it empty.
+    block = bytes(4) + bytes((i * 151 + 7) % 256 for i in range(300)) + inside + bytes(range(1, 13))
+    telegrams, dec = decode_all(_stoen(block, crc) + GOOD_KAIFA, chunk=7)
+    assert dec.errors.total() == 1 and "Stoen" in dec.errors.last_error, dec.errors.counts
+    assert len(telegrams) == 1 and telegrams[0].readings
+
+
+def test_a_nul_after_the_header_is_no_stoen_block():
+    # Only 00, a BER length 81/82 and a security byte open one: a NUL line is passed over.
+    body = b"/KFM5KAIFA-METER\r\n\r\n\x00\r\n1-0:1.8.0(000336.420*kWh)\r\n!"
+    telegrams, dec = decode_all(body + b"%04X\r\n" % ds.crc16_arc(body))
+    assert dec.errors.total() == 0 and telegrams[0].readings["1-0:1.8.0"][0] == pytest.approx(336.42)
+
+
 def test_a_binary_telegram_whose_crc_holds_is_counted_not_published_empty():
-    # Built on the Stoen layout with the CRC over the bytes sent (no public dump says which
-    # bytes a Stoen CRC covers): it came out as a telegram without readings, no error counted.
+    # No Stoen block, no text: it came out as a telegram without readings, no error counted.
     body = b"/KFM5KAIFA-METER\r\n\r\n" + bytes((i * 151 + 7) % 256 for i in range(600)).replace(b"!", b"\x80")
     body += b"!"
     text = body + b"%04X\r\n" % ds.crc16_arc(body)
-    good = ds.dsmr_telegram(["1-0:1.8.0(000336.420*kWh)"], ident="KFM5KAIFA-METER")
-    telegrams, dec = decode_all(text + good)
+    telegrams, dec = decode_all(text + GOOD_KAIFA)
     assert dec.errors.counts["malformed"] == 1 and dec.errors.total() == 1
     assert "binary data, no readings" in dec.errors.last_error
     assert len(telegrams) == 1 and telegrams[0].readings

@@ -15,6 +15,13 @@ Older meters (DSMR 2.2/3, some Swiss P1 ports) end with a bare "!": such
 telegrams are accepted without a CRC, unless a new header inside shows that
 one was cut short.
 
+Polish Stoen meters (Kaifa MA309M, Elgama GAMA 150/350; amsreader-firmware
+issues 1067, 1177, 1198) put a ciphered block between the header and the
+"!": an empty system title 00, a BER length 81 LL or 82 LL LL, the security
+byte, then the frame counter, ciphertext and tag. It is not read: the block
+is measured by its length (the ciphertext may hold "!" CR LF or "/ABC5"),
+and the telegram goes to ``parse`` whole, which counts it as one error.
+
 ``frame`` finds a telegram in the framer's buffer; ``parse`` turns its text
 into readings ``{OBIS text: (value, unit or None)}`` and the meter time
 (``dsmr_parse.py``, loaded with the first telegram: a meter speaking HDLC or
@@ -43,6 +50,16 @@ def frame(buf, pos, end):
     if end - pos < 1 + _HEADER_LETTERS:
         return 0
     _check_header(buf, pos)
+    bang = binary_block_end(buf, pos, end)
+    if bang == 0:
+        return 0
+    if bang > 0:  # a ciphered block (see above): its own end, whatever CRC follows
+        if bang + 1 >= end:
+            return 0
+        if _is_line_end(buf[bang + 1]):
+            return bang + 1 - pos
+        digits = _crc_digits(buf, bang + 1, end)
+        return 0 if digits == 0 else bang + 1 + max(digits, 0) - pos
     bang = buf.find(b"!", pos + 1, end)
     while True:
         if bang < 0 or bang + 1 >= end:
@@ -59,6 +76,35 @@ def frame(buf, pos, end):
         # A "!" in the text (a message in plain text: "Tisztelt Ügyfelünk!"): the end is
         # the "!" that hex digits and the line end follow (DSMR 5.0.2 6.2).
         bang = buf.find(b"!", bang + 1, end)
+
+
+def binary_block_end(buf, pos, end):
+    """Where the "!" after a Stoen meter's ciphered block is (see above), 0 while its
+    length has not arrived, -1 when the telegram at ``pos`` has no such block (or the
+    byte its length points to is no "!": DecodeError)."""
+    blank = buf.find(b"\r\n\r\n", pos, min(end, pos + 128))
+    if blank < 0:
+        return -1  # (the block follows the blank line at once: no "!" came before it)
+    at = blank + 4
+    if at + 4 >= end:
+        return 0 if at >= end or buf[at] == 0 else -1
+    if buf[at] != 0:
+        return -1
+    size = buf[at + 1]
+    if size == 0x81:
+        size, at = buf[at + 2], at + 3
+    elif size == 0x82:
+        size, at = buf[at + 2] << 8 | buf[at + 3], at + 4
+    else:
+        return -1  # a NUL after the header, then text: a telegram, read as one
+    if buf[at] & 0xC0 or not buf[at] & 0x30:
+        return -1  # no security byte (authentication 10, encryption 20; no compression 80)
+    bang = at + size
+    if bang >= end:
+        return 0
+    if buf[bang] != _END:
+        raise DecodeError("DSMR telegram with a binary block after its header that does not end in !")
+    return bang
 
 
 def _crc_digits(buf, start, end):
@@ -93,12 +139,6 @@ def _letters_after(buf, at):
 
 def _check_crc(buf, pos, bang, digits):
     if crc.arc(buf, pos, bang + 1) != _hex_value(buf, bang + 1, bang + 1 + digits):
-        blank = buf.find(b"\r\n\r\n", pos, bang)
-        if 0 < blank < bang - 4 and buf[blank + 4] == 0:
-            # Polish Stoen meters: after the header a ciphered block whose first byte is
-            # an empty system title (amsreader-firmware issues 1067, 1198). No wiring fault.
-            raise checksum_error("DSMR CRC mismatch: a binary block follows the header "
-                                 "(an encrypted body, as Polish Stoen meters send it: not read)")
         raise checksum_error("DSMR CRC mismatch")
 
 

@@ -76,6 +76,11 @@ def parse(text):
     else:
         data = bytes(text)
         if data and max(data) > 0x7F:
+            from decoder.dsmr import binary_block_end
+
+            if binary_block_end(data, 0, len(data)) > 0:
+                raise DecodeError("DSMR telegram with an encrypted block after its header, as "
+                                  "Polish Stoen meters send it: not read")
             try:
                 data.decode()
             except UnicodeError:
@@ -90,11 +95,9 @@ def parse(text):
         _Lines.one = _Lines()
     readings = _Lines.one.walk(data)
     if binary and not readings:
-        # Not a telegram that lost a byte: binary through and through, and its CRC holds
-        # (an encrypted body after the header, as Polish Stoen meters send). Counted, so
-        # the dongle does not report telegrams decoded while it publishes nothing.
-        raise DecodeError("DSMR telegram of binary data, no readings (an encrypted body after "
-                          "the header, as Polish Stoen meters send it: not read)")
+        # Binary through and through, and its CRC holds: counted, so the dongle does not
+        # report telegrams decoded while it publishes nothing.
+        raise DecodeError("DSMR telegram of binary data, no readings")
     return readings, _meter_time(readings)
 
 
