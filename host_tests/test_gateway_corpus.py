@@ -491,12 +491,14 @@ def vse_value(value, unit):
 
 
 # C of the codes the VSE form leaves out: ids and constants (0), service entries, error
-# registers and profiles (93-99), as smartmeter-datacollector publishes none of them.
-NOT_MEASURED = {0} | set(range(93, 100))
+# registers and profiles (93-99, or the letters C, F, L, P), as smartmeter-datacollector
+# publishes none of them.
+NOT_MEASURED = {0, -1} | set(range(93, 100))
 
 
 def quantity(short):
-    return int(short.split(".")[0])
+    c = short.split(".")[0]
+    return int(c) if c.isdigit() else -1
 
 
 def vse_time(meter_time):
@@ -531,7 +533,7 @@ def test_vse_topic_carries_the_electricity_readings_in_base_units_and_utc(runs, 
     assert differences(doc, {"meter": want}, "vse") == []
     ids = [state["readings"][c]["value"] for c in ["0-0:42.0.0"] + ["0-0:96.1.%d" % e for e in range(10)]
            if isinstance(state["readings"].get(c, {}).get("value"), str)]
-    ids += [str(r["value"]) for c, r in state["readings"].items()
+    ids += [str(r["value"]) for c, r in sorted(state["readings"].items())
             if re.match(r"1-\d+:0\.0\.\d$", c) and type(r["value"]) in (str, int) and r["value"] != ""]
     level = topic.split("/")[2]
     assert re.match(r"[A-Za-z0-9_-]{1,32}$", level), topic

@@ -321,12 +321,21 @@ class TestVse:
         assert vse.meter_id(store, "dongle") == mid
         assert set(vse.payload(store)["meter"]) <= {"ts", "1.7.0"}
 
+    def test_of_two_general_purpose_ids_the_lowest_code_names_the_topic_on_either_interpreter(self):
+        # MicroPython's dicts keep no insertion order once they grow (found by a review).
+        readings = dict(("1-0:%d.7.0" % c, (c, "W")) for c in range(1, 60))
+        readings.update({"1-1:0.0.5": ("5706567202753025", None), "1-1:0.0.1": (12343400, None)})
+        store = Store()
+        store.update(Telegram(None, None, None, readings, None))
+        assert vse.meter_id(store, "dongle") == "12343400"
+
     def test_ids_versions_and_service_codes_are_no_measurements(self):
         store = Store()
         store.update(Telegram(None, None, None, {
             "1-3:0.2.8": (50, None), "1-0:0.0.1": (12343400, None), "1-0:0.9.1": (120000, None),
             "1-0:96.5.0": (4, None), "1-0:97.97.0": (0, None), "1-0:98.1.0": (7, None),
-            "1-0:32.32.0": (3, None), "1-0:130.7.0": (5, "var"), "1-0:1.7.0": (5, "W")}, None))
+            "1-0:32.32.0": (3, None), "1-0:130.7.0": (5, "var"), "1-0:1.7.0": (5, "W"),
+            "1-0:F.F.0": (0, None), "1-0:C.1.0": (12345678, None)}, None))
         assert vse.payload(store)["meter"] == {"ts": None, "32.32.0": 3, "130.7.0": 5, "1.7.0": 5}
 
     def test_only_electricity_readings_in_watts_and_watt_hours(self):

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import axdr_support as enc
-from decoder import obis, obis_push
+from decoder import lists_user, obis, obis_push
 from decoder.errors import AxdrError, DecodeError
 
 LGZ = b"LGZgs\x01\x02\x03"
@@ -470,7 +470,7 @@ def test_named_profile_wins_over_the_list_exponents():
     (LGZ, 236, 236),      # an E450: whole volts, whatever list it pushes
     (LGZ, 2357, 235.7),   # an E360 (0.1 V) under the same FLAG id: no phase reads 2357 V
     (ISK, 2357, 235.7),
-    (b"XYZab\x01\x02\x03", 2357, 235.7),  # a FLAG id no profile knows: the list's 0.1 V
+    (b"XYZab\x01\x02\x03", 2357, 235.7),  # a FLAG id no profile knows: the generic 0.1 V
 ])
 def test_a_meter_the_system_title_names_keeps_its_scalers_in_the_sil_list(title, raw, voltage):
     # The SiL list's 0.1 V stands for a meter nothing names; the register's scaler is
@@ -508,6 +508,20 @@ def test_an_unnamed_p1_meter_reads_whole_volts_and_tenths_alike(raw, voltage):
     got = readings(body, "auto")
     assert got["1-0:32.7.0"] == (voltage, "V")
     assert got["1-0:31.7.0"] == (6, "A") and got["1-0:1.7.0"] == (1380, "W")
+
+
+@pytest.mark.parametrize("line,title,voltage", [
+    ("my-list sil 1-0:32.7.0 1-0:31.7.0 1-0:1.7.0", LGZ, 95.0),
+    ("my-list e450 1-0:32.7.0 1-0:31.7.0 1-0:1.7.0", ISK, 950),
+    ("my-list sil 1-0:32.7.0 1-0:31.7.0 1-0:1.7.0", None, 95.0),
+])
+def test_a_list_the_user_names_keeps_the_scalers_it_says_whatever_the_title(line, title, voltage, user_lists):
+    # Found by a review: the title's profile (LGZ: whole volts) overrode a user's "sil"
+    # list on every ciphered push, and one naming e450 took the AM550's 0.1 V from ISK.
+    lists_user.define(line)
+    body = enc.encode(("structure", [("uint16", 950), ("uint16", 150), ("uint32", 5)]))
+    got = readings(body, "auto", title, ["my-list"])
+    assert got["1-0:32.7.0"] == (voltage, "V") and got["1-0:31.7.0"] == (1.5, "A")
 
 
 def test_only_a_captured_value_attribute_names_the_meter():

@@ -10,8 +10,10 @@ reader), so that tools written for it read the dongle unchanged:
 
 - the meter id is the first identifying object: the logical device name
   0-0:42.0.0, else 0-0:96.1.0 to 0-0:96.1.9 (a SiL meter sends only 96.1.1),
-  else 1-b:0.0.0 to 1-b:0.0.9 (a Kamstrup's meter id 1-1:0.0.5, or its meter
-  number 1-1:0.0.1 sent as an integer), text or number;
+  else the lowest of 1-b:0.0.0 to 1-b:0.0.9 (a Kamstrup's meter id 1-1:0.0.5,
+  or its meter number 1-1:0.0.1 sent as an integer), text or number (the
+  reference takes the first the meter sent, an order MicroPython's dicts
+  do not keep);
 - ``ts`` is UTC, written ``+00:00``; a meter time without an offset is Swiss
   local time, Central European with the EU's summer time (last Sundays of
   March and October, 01:00 UTC);
@@ -56,7 +58,7 @@ def meter_id(store, fallback):
         mid = _id_text(store.value(code))
         if mid:
             return mid
-    for code in store.readings:  # in the order the meter sent them, as the reference takes them
+    for code in sorted(store.readings):  # (MicroPython's dicts keep no order once they grow)
         rest = code[code.find(":") + 1 :]
         if code.startswith("1-") and len(rest) == 5 and rest.startswith("0.0."):
             mid = _id_text(store.value(code))  # 1-b:0.0.0 to 1-b:0.0.9
@@ -103,8 +105,9 @@ def payload(store, now_iso=None):
         if not code.startswith("1-") or "/" in code:
             continue  # not electricity, a positional value or an attribute
         quantity = _quantity(code)
-        if quantity == 0 or 93 <= quantity <= 99:
-            continue  # an id, a constant, a version; service entries, errors, profiles
+        if quantity <= 0 or 93 <= quantity <= 99:
+            continue  # an id, a constant, a version; service entries, errors, profiles (also
+            # written C, F, L, P: IEC 62056-61 letters for 96-99)
         value, unit = store.readings[code]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value):
             continue  # text, or NaN or an infinity (a float register can hold them)

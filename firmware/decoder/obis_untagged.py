@@ -123,9 +123,11 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
     first value marked as the list says) names them.
 
     Under "auto" the list's own exponents (SiL: 0.1 V, 0.01 A) and profile
-    apply to a meter the system title does not name; a profile named by the
-    user, or by the title's FLAG id, wins over them (an E450 sends whole volts
-    in any list). No list of that
+    apply to a push without a system title, or when the user named the lists
+    to try (``lists``, the configuration's meter.lists: the user's own lines
+    say their meter's profile); else the profile the title's FLAG id gave
+    wins (an E450 sends whole volts in the SiL list too). A profile named by
+    the user wins over them all. No list of that
     length: the values come out as "#1", "#2", … unscaled, so nothing is lost,
     and a date-time among them as the clock 0-0:1.0.0 (the meter time).
     """
@@ -141,7 +143,7 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
                 out["#%d" % (i + 1)] = (plain(items[i]), None)
         return out
     overrides = None
-    if profile_name == "auto" and system_title is None:
+    if profile_name == "auto" and (system_title is None or lists is not None):
         overrides = spec.get("exponents")
         if "profile" in spec:
             profile = profiles.resolve(spec["profile"])
