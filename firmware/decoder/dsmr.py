@@ -81,30 +81,40 @@ def frame(buf, pos, end):
 def binary_block_end(buf, pos, end):
     """Where the "!" after a Stoen meter's ciphered block is (see above), 0 while its
     length has not arrived, -1 when the telegram at ``pos`` has no such block (or the
-    byte its length points to is no "!": DecodeError)."""
-    blank = buf.find(b"\r\n\r\n", pos, min(end, pos + 128))
-    if blank < 0:
+    byte its length points to is no "!": DecodeError). Two small functions: a MicroPython
+    call with more than 11 slots of locals and stack takes its frame from the heap."""
+    stop = pos + 128
+    if stop > end:
+        stop = end
+    at = buf.find(b"\r\n\r\n", pos, stop)
+    if at < 0:
         return -1  # (the block follows the blank line at once: no "!" came before it)
-    at = blank + 4
+    return _block_end(buf, at + 4, end)
+
+
+def _block_end(buf, at, end):
+    # binary_block_end after the blank line, at ``at``: 00, the length, the security byte.
     if at + 4 >= end:
         return 0 if at >= end or buf[at] == 0 else -1
     if buf[at] != 0:
         return -1
     size = buf[at + 1]
     if size == 0x81:
-        size, at = buf[at + 2], at + 3
+        size = buf[at + 2]
+        at += 3
     elif size == 0x82:
-        size, at = buf[at + 2] << 8 | buf[at + 3], at + 4
+        size = buf[at + 2] << 8 | buf[at + 3]
+        at += 4
     else:
         return -1  # a NUL after the header, then text: a telegram, read as one
     if buf[at] & 0xC0 or not buf[at] & 0x30:
         return -1  # no security byte (authentication 10, encryption 20; no compression 80)
-    bang = at + size
-    if bang >= end:
+    at += size
+    if at >= end:
         return 0
-    if buf[bang] != _END:
+    if buf[at] != _END:
         raise DecodeError("DSMR telegram with a binary block after its header that does not end in !")
-    return bang
+    return at
 
 
 def _crc_digits(buf, start, end):
