@@ -833,9 +833,13 @@ def test_the_state_holds_null_for_nan_and_the_texts_escaped(runs):
 # other capture holds; at 176 kB 22 fail. 188 kB held every quiet run, but once, with two
 # more gateways and a benchmark running beside the suite, the long DSMR message (a 4 kB
 # buffer it grows into, ~7 kB of parse) ran out at 188 + 8 kB: the floor is set one step
-# up. Every capture runs at that floor plus test_gateway_heap.py's headroom and must
+# up. In the nineteenth pass the IE.5 ran out of memory at 192 + 8 kB in about one run of
+# ten, for the tree the pass started from as for its own (1 of 10, and 3 of 19: the
+# rig's step that moved the gateway's own floor from 172 to 176 kB the pass before);
+# at 196 + 8 kB none of 15 runs of the IE.5, the Smarty and the long message failed.
+# Every capture runs at that floor plus test_gateway_heap.py's headroom and must
 # decode, publish and serve all it does at 256 kB.
-CORPUS_FLOOR_KB = 192
+CORPUS_FLOOR_KB = 196
 
 
 @pytest.fixture(scope="module")
