@@ -130,13 +130,15 @@ def test_a_bang_in_text_and_a_cut_after_one_read_the_same_on_micropython():
 
 def test_a_telegram_cut_right_after_its_bang_behind_idle_bytes_is_counted():
     # "…!" then NULs and the next telegram: the cut one ran into the next, uncounted.
+    # The one whose "!" the next header follows at once ends there, without the CRC the
+    # line sends (malformed); the one cut inside its CRC fails it.
     good = dsmr_telegram(LINES)
     cut = good[: good.index(b"!") + 1]
     data = good + b"\x00\x00" + cut + good + b"\x00\x00" + cut[:-1] + b"!AB" + good
     for chunks in ([data], chunked(data, sizes=[1])):
         out, log = frame(data, chunks)
         assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 3
-        assert nonzero(log) == {"checksum": 2}
+        assert nonzero(log) == {"checksum": 1, "malformed": 1}
 
 
 def test_binary_byte_in_a_telegram_without_crc_is_malformed():
@@ -168,6 +170,36 @@ def test_a_telegram_cut_short_by_the_next_one_reads_the_same_on_micropython():
     jobs = [{"id": "cut/%d" % n, "hex": (cut[:n] + whole).hex(), "chunk": 7} for n in (40, cut.index(b"1-0:1.8.1"))]
     assert_same(jobs)
 
+
+
+def test_telegrams_without_crc_sent_back_to_back_with_no_line_end_all_come_out():
+    # "!/ISk5…": no line end between a bare "!" and the next header. The second header
+    # read as the first telegram cut short, so two telegrams were lost for one error.
+    one = dsmr_telegram(LINES, header="/ISk5\\2MT382-1000", with_crc=False).rstrip(b"\r\n")
+    two = one.replace(b"001234.567", b"001234.890")
+    data = one + two + one + b"\r\n"
+    for chunks in ([data], chunked(data), chunked(data, sizes=[1])):
+        out, log = frame(data, chunks)
+        assert [p for _, p in out] == [one, two, one]
+        assert nonzero(log) == {}
+
+
+@pytest.mark.parametrize("after", [b"/x", b"/ABC", b"/ABCx"])
+def test_a_bang_and_slash_in_text_that_no_header_follows_is_no_end(after):
+    # Only "/", three letters and the baud rate digit end a telegram at its "!" so.
+    text = "0-0:96.13.0(Attention!" + after.decode() + ")"
+    data = dsmr_telegram(LINES + [text]) * 2
+    out, log = frame(data, chunked(data))
+    assert [p for _, p in out] == [dsmr_telegram(LINES + [text]).rstrip(b"\r\n")] * 2
+    assert nonzero(log) == {}
+
+
+def test_telegrams_back_to_back_without_line_end_read_the_same_on_micropython():
+    from test_parity import assert_same
+
+    one = dsmr_telegram(LINES, header="/ISk5\\2MT382-1000", with_crc=False).rstrip(b"\r\n")
+    data = one * 3 + b"\r\n"
+    assert_same([{"id": "b2b/%d" % chunk, "hex": data.hex(), "chunk": chunk} for chunk in (0, 1, 7)])
 
 # DSMR 5.0.2: a text message of up to 1024 characters, sent as 2048 hex digits.
 LONG_MESSAGE = "0-0:96.13.0(" + "48" * 1024 + ")"
