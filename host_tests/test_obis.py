@@ -388,6 +388,21 @@ def test_a_frames_scaler_for_volts_is_taken_as_sent_even_above_1000_v():
     assert readings(body, "kamstrup") == {"1-0:32.7.0": (22199, "V")}
 
 
+
+@pytest.mark.parametrize("raw, scaler, hertz", [(50, -1, 5.0), (5000, -2, 50.0), (4998, 0, 4998)])
+def test_a_frames_scaler_for_hertz_is_taken_as_sent(raw, scaler, hertz):
+    # The mains-frequency check (40-70 Hz) corrects a profile's exponent (Cyprus's E450
+    # sends whole hertz where the profile says 0.01 Hz), never a scaler the frame sends.
+    body = enc.encode(("structure", [("octet-string", enc.obis("1-0:14.7.0")), ("uint16", raw),
+                                     ("structure", [("int8", scaler), ("enum", 44)])]))
+    assert readings(body, "e450") == {"1-0:14.7.0": (hertz, "Hz")}
+
+
+@pytest.mark.parametrize("raw, hertz", [(50, 50), (4998, 49.98), (499, 49.9), (0, 0)])
+def test_a_profiles_hertz_outside_the_mains_range_take_the_power_of_ten_that_fits(raw, hertz):
+    body = enc.encode(("structure", [("octet-string", enc.obis("1-0:14.7.0")), ("uint16", raw)]))
+    assert readings(body, "e450") == {"1-0:14.7.0": (hertz, "Hz")}
+
 def test_one_stray_obis_does_not_make_a_body_tagged(corpus):
     title, body = body_of(corpus, "at-am550-kelag-enc")
     got = readings(body, "auto", title)

@@ -194,7 +194,8 @@ def reading(value, exponent, unit, default=False):
     """
     t = type(value)
     if t is int:
-        if unit == "Hz":
+        if default and unit == "Hz":
+            # A scaler the frame sends is the meter's word, as for volts below.
             exponent = _mains_exponent(value, exponent)
         elif default and unit == "V":
             # A customer port's meter is low voltage: a phase reads under 1000 V. Some
