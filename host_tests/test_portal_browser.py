@@ -120,6 +120,16 @@ def test_first_boot_from_a_phone(setup, tmp_path):
     body = wait_until(mqtt_connected, 30, step=0.3, what="the gateway's MQTT connection")
     assert not [s for s in SECRETS if s.encode() in body or s.lower().encode() in body]
 
+    # The dongle's address, as the phone reaches it on the home network now: a page of
+    # links (it was a 404 in JSON), and the readings behind the first.
+    driver.get("http://127.0.0.1:%d/" % stored["http"]["port"])
+    assert driver.title.startswith("meterlink ")
+    width = driver.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
+    assert width[0] <= width[1], "the gateway's page scrolls sideways on a phone"
+    driver.find_element(By.LINK_TEXT, "Readings").click()
+    wait_until(lambda: driver.current_url.endswith("/api/v1/readings"), 10, what="the readings")
+    assert "readings" in json.loads(driver.find_element(By.TAG_NAME, "pre").text)
+
 
 def style_of(driver, element_id, prop):
     return driver.execute_script(

@@ -5,6 +5,7 @@
                           meter/MQTT/WiFi state, free heap
     GET /metrics          readings and counters in Prometheus text format
     GET/POST /config      the setup page behind the admin password (portal/lan.py)
+    GET /                 a page linking the above, for whoever types the dongle's address
 
 ``setup_access_point`` in the status names the AP the dongle opens for setup (button at
 boot) and its WPA2 passphrase, which is public by design (portal/ap.py). No secret of
@@ -81,6 +82,19 @@ def register(server, app):
     def status_handler(request):
         return response(200, status(app))
 
+    def index(request):
+        # The dongle's address in a browser (make run prints it, a router lists it)
+        # answered 404 in JSON. A line of links instead; literals here, not module
+        # names: the gateway serving /config is near its name pool's next block.
+        name = app.cfg["device_id"]
+        setup = '<li><a href="/config">Setup</a> (admin password)' if app.config_path else ""
+        return pieces(200, ('<!DOCTYPE html><html lang="en"><meta charset="utf-8"><meta name="viewport" '
+                            'content="width=device-width"><title>meterlink %s</title><h1>meterlink %s</h1>'
+                            '<ul><li><a href="/api/v1/readings">Readings</a>: the latest value of each '
+                            'OBIS code (JSON)<li><a href="/api/v1/status">Status</a>: telegrams, errors, '
+                            'MQTT, WiFi (JSON)<li><a href="/metrics">Metrics</a> (Prometheus text)%s</ul>'
+                            % (name, name, setup),))
+
     def metrics_handler(request):
         from app import metrics  # loaded by the first scrape, not by every gateway
 
@@ -90,6 +104,7 @@ def register(server, app):
     server.route("/api/v1/readings", readings)
     server.route("/api/v1/status", status_handler)
     server.route("/metrics", metrics_handler)
+    server.route("/", index)
     if app.config_path:
         _mount_config(server, app)
 
