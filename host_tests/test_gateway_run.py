@@ -36,7 +36,7 @@ def test_run_local_starts_everything_and_prints_the_http_address(tmp_path):
     assert out.returncode == 0, text + out.stderr.decode()
     assert "meter simulator on tcp://127.0.0.1:%d" % sim_port in text
     assert "mosquitto on 127.0.0.1:%d" % mqtt_port in text
-    assert "run: HTTP API at http://127.0.0.1:%d/" % http_port in text
+    assert "run: readings at http://127.0.0.1:%d/ in a browser" % http_port in text
     assert "mqtt: connected" in text
 
 

@@ -120,9 +120,11 @@ def test_first_boot_from_a_phone(setup, tmp_path):
     body = wait_until(mqtt_connected, 30, step=0.3, what="the gateway's MQTT connection")
     assert not [s for s in SECRETS if s.encode() in body or s.lower().encode() in body]
 
-    # The dongle's address, as the phone reaches it on the home network now: a page of
-    # links (it was a 404 in JSON), and the readings behind the first.
+    # The dongle's address, as the phone reaches it on the home network now: the readings
+    # page (it was a 404 in JSON), here before any telegram, and the JSON it links.
     driver.get("http://127.0.0.1:%d/" % stored["http"]["port"])
+    wait_until(lambda: "No reading yet" in driver.find_element(By.ID, "s").text, 10,
+               what=lambda: driver.find_element(By.ID, "s").text)
     assert driver.title.startswith("meterlink ")
     width = driver.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
     assert width[0] <= width[1], "the gateway's page scrolls sideways on a phone"

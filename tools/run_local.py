@@ -105,7 +105,7 @@ def _echo(gw):
         line = raw.decode(errors="replace").rstrip()
         print("gateway: " + line)
         if line.startswith("http: listening on "):
-            print("run: HTTP API at %s (try %sapi/v1/readings)" % (line[19:], line[19:]))
+            print("run: readings at %s in a browser (JSON: %sapi/v1/readings)" % (line[19:], line[19:]))
         sys.stdout.flush()
 
 

@@ -5,7 +5,7 @@
                           meter/MQTT/WiFi state, free heap
     GET /metrics          readings and counters in Prometheus text format
     GET/POST /config      the setup page behind the admin password (portal/lan.py)
-    GET /                 a page linking the above, for whoever types the dongle's address
+    GET /                 a page that shows the readings to a person, linking the above (app/home.py)
 
 ``setup_access_point`` in the status names the AP the dongle opens for setup (button at
 boot) and its WPA2 passphrase, which is public by design (portal/ap.py). No secret of
@@ -15,7 +15,7 @@ Everything else is the server's business: unknown paths 404, other methods
 405, bounded requests and timeouts (web/server.py).
 """
 
-from app import VERSION
+from app import VERSION, unload
 from app.clock import now
 
 try:
@@ -84,16 +84,13 @@ def register(server, app):
 
     def index(request):
         # The dongle's address in a browser (make run prints it, a router lists it)
-        # answered 404 in JSON. A line of links instead; literals here, not module
-        # names: the gateway serving /config is near its name pool's next block.
-        name = app.cfg["device_id"]
-        setup = '<li><a href="/config">Setup</a> (admin password)' if app.config_path else ""
-        return pieces(200, ('<!DOCTYPE html><html lang="en"><meta charset="utf-8"><meta name="viewport" '
-                            'content="width=device-width"><title>meterlink %s</title><h1>meterlink %s</h1>'
-                            '<ul><li><a href="/api/v1/readings">Readings</a>: the latest value of each '
-                            'OBIS code (JSON)<li><a href="/api/v1/status">Status</a>: telegrams, errors, '
-                            'MQTT, WiFi (JSON)<li><a href="/metrics">Metrics</a> (Prometheus text)%s</ul>'
-                            % (name, name, setup),))
+        # answered 404 in JSON. The page is one constant, of a module loaded for the
+        # request: the browser draws the readings from the JSON.
+        from app import home
+
+        page = home.PAGE
+        unload(("app.home",))
+        return pieces(200, page, target=JSON_PIECE)  # each piece as it is, none joined
 
     def metrics_handler(request):
         from app import metrics  # loaded by the first scrape, not by every gateway

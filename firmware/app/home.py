@@ -1,0 +1,80 @@
+"""The dongle's own page (``GET /``): the readings as a person reads them.
+
+The VSE/AES recommendation (2024) asks a customer interface for a format the end user can
+read; /api/v1/readings is JSON for programs. This page is static: the browser fetches that
+JSON and /api/v1/status every 10 s (the recommendation's interval) and draws a table, a row
+per reading in OBIS order: the name Home Assistant shows, with the code under it (a phone's
+width holds two columns), then the value and unit. ``nm`` below writes the names as
+``app/discovery.py``'s ``friendly_name`` does: host_tests/test_home_browser.py runs both over
+every code the corpus decodes to and a grid of 24,000 more. Drawn in the browser, the
+page costs the dongle its constants and the two answers it serves anyway. Rendered here
+(the first version, with discovery's names), a page of the SiL meter's 38 readings answered
+503 at the gateway's heap floor beside a ROMFS image, and pushes were lost while it tried.
+
+Loaded by the request and dropped after it (app/api.py).
+"""
+
+# In pieces under 512 bytes: loaded from a .mpy file, the page as one 3.5 kB constant needed
+# a free block that size, which a fragmented heap near its floor did not have (503).
+PAGE = (
+    b"""<!DOCTYPE html><html lang="en"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width"><title>meterlink</title>
+<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}
+td,th{padding:.2em .6em;text-align:left;border-bottom:1px solid #ddd}
+td.v{text-align:right}td.n{white-space:nowrap}small{display:block;color:#666}</style>
+<h1 id="h">meterlink</h1><p id="s">Loading the readings&hellip;</p><table id="t"></table>
+""",
+    b"""<p><a href="/api/v1/readings">Readings</a> and <a href="/api/v1/status">status</a> as JSON,
+<a href="/metrics">metrics</a> for Prometheus, the <a href="/config">setup page</a>
+(admin password).</p>
+<script>
+var Q=["","import","export","reactive import","reactive export","reactive Q1","reactive Q2",
+"reactive Q3","reactive Q4","apparent import","apparent export","current","voltage",
+"power factor","frequency"],
+""",
+    b"""K={p7:"power _",p8:"energy _",p4:"demand _",p6:"peak demand _",q7:"_",q32:"_ sags",
+q36:"_ swells"},
+A={"96.1.0":"Meter ID","96.1.1":"Meter ID 2","42.0.0":"Logical device name",
+"1.0.0":"Meter clock","96.13.0":"Message","24.2.1":"Reading","24.2.3":"Reading",
+"24.1.0":"Device type"};
+function num(s){s=s.trim();return /^[0-9]+$/.test(s)?+s:-1}
+function nm(c){var p=c.split(":");if(p.length!=2)return c;
+""",
+    b"""var ab=p[0].split("-"),x=p[1].split(".");if(ab.length!=2||x.length<2)return c;
+var C=num(x[0]),D=num(x[1]),E=x.length>2?num(x[2]):0;if(C<0||D<0||E<0)return c;
+if(ab[0]=="0"){var n=A[x.slice(0,3).join(".")];return n?(ab[1]=="0"?n:n+", channel "+ab[1]):c}
+if(C==91)return "Current N";
+var ph=C>=21&&C<=80?Math.floor((C-1)/20):0,w=Q[C-20*ph],k=K[(C-20*ph<=10?"p":"q")+x[1]];
+if(!w||!k)return c;k=k.replace("_",w);k=k[0].toUpperCase()+k.slice(1);
+""",
+    b"""if(ph)k+=" L"+ph;if(D==8&&E)k+=" tariff "+E;return k}
+function key(c){var p=c.replace(/^#/,"").split(/[-:.\\/]/),o=[];
+for(var i=0;i<p.length;i++){if(!/^[0-9]+$/.test(p[i]))return [1,c];o.push(+p[i])}return [0,o]}
+function cmp(a,b){var x=key(a),y=key(b);if(x[0]!=y[0])return x[0]-y[0];
+if(x[0])return a<b?-1:a>b?1:0;for(var i=0;i<x[1].length&&i<y[1].length;i++)
+if(x[1][i]!=y[1][i])return x[1][i]-y[1][i];return x[1].length-y[1].length}
+""",
+    b"""function shown(r){var v=r.value;if(v===null||v===undefined)return "";
+if(typeof v=="object")v=v.join(", ");return r.unit?v+" "+r.unit:""+v}
+function cell(row,text,cls){var d=row.insertCell();d.textContent=text;if(cls)d.className=cls;return d}
+function draw(doc,st){var t=document.getElementById("t"),codes=Object.keys(doc.readings).sort(cmp);
+t.textContent="";if(codes.length){var h=t.insertRow();["Reading (OBIS code)","Value"].forEach(function(s){
+""",
+    b"""var e=document.createElement("th");e.textContent=s;h.appendChild(e)})}
+codes.forEach(function(c){var r=t.insertRow(),v=doc.readings[c],s=document.createElement("small");
+s.textContent=c;cell(r,nm(c)).appendChild(s);cell(r,shown(v),typeof v.value=="number"?"v n":"v")});
+var e=0;for(var k in st.errors)e+=st.errors[k];
+document.title=document.getElementById("h").textContent="meterlink "+st.device_id;
+document.getElementById("s").textContent=(codes.length?"Meter time "+(doc.meter_time||"not sent"):
+""",
+    b""""No reading yet: the meter has sent nothing this dongle could decode")+". "+st.telegrams+
+" telegrams decoded, "+e+" errors. Updated every 10 s."}
+function load(){Promise.all(["/api/v1/readings","/api/v1/status"].map(function(u){
+return fetch(u).then(function(r){if(!r.ok)throw new Error(u+" answered "+r.status);return r.json()})}))
+.then(function(d){draw(d[0],d[1])}).catch(function(e){document.getElementById("s").textContent=
+""",
+    b""""No answer from the dongle ("+e.message+"): trying again in 10 s."})}
+load();setInterval(load,10000);
+</script>
+""",
+)

@@ -1,0 +1,129 @@
+"""The dongle's page (GET /, app/home.py) in a real browser: headless Chromium on a phone-sized
+screen opens the gateway's address while the simulated meter pushes, and reads the table the
+page draws from /api/v1/readings and /api/v1/status. The names it writes are the ones Home
+Assistant shows (app/discovery.py): the page's own copy of that rule is run against the
+Python one over every code the corpus decodes to and a grid of codes besides."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+browser_support = pytest.importorskip("browser_support")
+from selenium.webdriver.common.by import By  # noqa: E402
+
+import simulate  # noqa: E402
+from app.discovery import friendly_name  # noqa: E402
+from browser_support import full_page_screenshot, phone_browser, wait_until  # noqa: E402
+from gateway_support import Gateway, free_port  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not browser_support.available(), reason="no chromium")
+
+DEVICE = "kitchen-dongle"
+SCREENSHOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "home.png")
+# [name, value, code] of each row: the code is set under the name, small, for a phone's width.
+ROWS = ("return [...document.querySelectorAll('#t tr')].slice(1).map(r => [r.cells[0].firstChild.textContent, "
+        "r.cells[1].textContent, r.cells[0].lastChild.textContent])")
+
+
+@pytest.fixture
+def page(tmp_path):
+    sim = simulate.Simulator(0, "hdlc", interval=0.2, minute_every=2).start()
+    cfg = {"meter": {"source": "tcp://127.0.0.1:%d" % sim.port, "key": simulate.DEFAULT_KEY,
+                     "auth_key": simulate.DEFAULT_AUTH_KEY},
+           "mqtt": {"host": ""}, "http": {"port": free_port()}, "device_id": DEVICE}
+    gw = Gateway(tmp_path, cfg, "256k").start()
+    driver = phone_browser(str(tmp_path / "profile"))
+    yield sim, gw, driver
+    driver.quit()
+    gw.stop()
+    sim.stop()
+    assert "Traceback" not in gw.log(), gw.log()
+
+
+def obis_order(code):
+    # The order the page sorts by: numbers of the code, numerically; anything else after.
+    parts = code.lstrip("#").replace("-", ".").replace(":", ".").replace("/", ".").split(".")
+    return (0, [int(p) for p in parts]) if all(p.isdigit() for p in parts) else (1, code)
+
+
+def shown(reading):
+    value = reading.get("value")
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    return "%s %s" % (value, reading["unit"]) if reading.get("unit") else str(value)
+
+
+def test_the_page_shows_each_reading_with_its_name_value_and_code_in_obis_order(page, tmp_path):
+    sim, gw, driver = page
+    wait_until(lambda: gw.status()["telegrams"] >= 4, 30, what=lambda: gw.log())
+    sim.stop()  # values hold still from here: the table and the JSON must agree exactly
+    driver.get("http://127.0.0.1:%d/" % gw.cfg["http"]["port"])
+    rows = wait_until(lambda: driver.execute_script(ROWS), 15, what=lambda: driver.page_source[:600])
+    snapshot = json.loads(gw.http("/api/v1/readings")[2])
+    codes = sorted(snapshot["readings"], key=obis_order)
+    assert [r[2] for r in rows] == codes
+    assert [r[0] for r in rows] == [friendly_name(c) for c in codes]
+    assert [r[1] for r in rows] == [shown(snapshot["readings"][c]) for c in codes]
+    assert rows[codes.index("1-0:32.7.0")][:2] == ["Voltage L1", "%s V" % snapshot["readings"]["1-0:32.7.0"]["value"]]
+    assert driver.title == "meterlink " + DEVICE
+    status = gw.status()
+    line = driver.find_element(By.ID, "s").text
+    assert line.startswith("Meter time %s. %d telegrams decoded, 0 errors." % (snapshot["meter_time"], status["telegrams"]))
+    width = driver.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
+    assert width[0] <= width[1], "the page scrolls sideways on a phone"
+    if not os.path.exists(SCREENSHOT) or os.environ.get("METERLINK_SCREENSHOT"):
+        shot = str(tmp_path / "home.png")
+        full_page_screenshot(driver, shot)
+        shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_a_dongle_that_stops_answering_is_said_on_the_page_and_the_table_stays(page):
+    sim, gw, driver = page
+    wait_until(lambda: gw.status()["telegrams"] >= 1, 30, what=lambda: gw.log())
+    driver.get("http://127.0.0.1:%d/" % gw.cfg["http"]["port"])
+    rows = wait_until(lambda: driver.execute_script(ROWS), 15, what=lambda: driver.page_source[:600])
+    gw.stop()
+    driver.execute_script("load()")  # what the 10 s timer calls
+    wait_until(lambda: "No answer from the dongle" in driver.find_element(By.ID, "s").text, 10,
+               what=lambda: driver.find_element(By.ID, "s").text)
+    assert driver.execute_script(ROWS) == rows
+
+
+def grid_codes():
+    codes = set()
+    for a in ("0", "1"):
+        for b in ("0", "1", "2"):
+            for c in range(0, 100):
+                for d in (0, 1, 2, 4, 6, 7, 8, 24, 32, 36):
+                    for e in (0, 1, 2, 3):
+                        codes.add("%s-%s:%d.%d.%d" % (a, b, c, d, e))
+    codes.update(["#1", "#12", "0-0:96.3.10/3", "1-0:1.8.1*255", "1.8.1", "1-0:32.7.0 ", "1-0:1.8",
+                  "1-0:1.8.0.255", "0-0:96.1.0.255", "1-0:091.7.0", "1-0:31.07.0", "a-b:c.d.e", "1-0-0:1.8.0",
+                  "1-0:1.8.x", "0-1:24.2.1", "0-2:96.1.0", ":", ""])
+    return codes
+
+
+def corpus_codes():
+    import conftest
+    import test_parity
+
+    codes = set()
+    for result in test_parity.cpython(test_parity.corpus_jobs(conftest.load_corpus())):
+        for telegram in result["telegrams"]:
+            codes.update(telegram["readings"])
+    return codes
+
+
+def test_the_pages_names_are_the_ones_home_assistant_shows_for_every_code(page):
+    sim, gw, driver = page
+    driver.get("http://127.0.0.1:%d/" % gw.cfg["http"]["port"])
+    codes = sorted(corpus_codes() | grid_codes())
+    assert len(codes) > 24000
+    names = driver.execute_script("return arguments[0].map(nm)", codes)
+    assert {c: n for c, n in zip(codes, names) if n != friendly_name(c)} == {}
+    order = driver.execute_script("return arguments[0].slice().sort(cmp)", codes)
+    assert order == sorted(codes, key=obis_order)
