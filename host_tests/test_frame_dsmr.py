@@ -184,14 +184,20 @@ def test_telegrams_without_crc_sent_back_to_back_with_no_line_end_all_come_out()
         assert nonzero(log) == {}
 
 
-@pytest.mark.parametrize("after", [b"/x", b"/ABC", b"/ABCx"])
-def test_a_bang_and_slash_in_text_that_no_header_follows_is_no_end(after):
-    # Only "/", three letters and the baud rate digit end a telegram at its "!" so.
+@pytest.mark.parametrize("after, with_crc", [(b"/x", True), (b"/ABC", True), (b"/ABCx", True),
+                                             (b"/x", False), (b"/ABC", False), (b"/ABCx", False),
+                                             (b"/ABC5 see website", True)])
+def test_a_bang_and_slash_in_text_is_no_end_even_before_a_header(after, with_crc):
+    # Only a "!" that opens its line and that "/", three letters and the baud rate digit
+    # follow ends a telegram so; a message's "Attention!/ABC5" cut every telegram there
+    # (found by a review). Without a CRC such a text reads as a telegram cut short by the
+    # next header, as before: nothing tells the two apart.
     text = "0-0:96.13.0(Attention!" + after.decode() + ")"
-    data = dsmr_telegram(LINES + [text]) * 2
-    out, log = frame(data, chunked(data))
-    assert [p for _, p in out] == [dsmr_telegram(LINES + [text]).rstrip(b"\r\n")] * 2
-    assert nonzero(log) == {}
+    data = dsmr_telegram(LINES + [text], with_crc=with_crc) * 2
+    for chunks in ([data], chunked(data), chunked(data, sizes=[1])):
+        out, log = frame(data, chunks)
+        assert [p for _, p in out] == [dsmr_telegram(LINES + [text], with_crc=with_crc).rstrip(b"\r\n")] * 2
+        assert nonzero(log) == {}
 
 
 def test_telegrams_back_to_back_without_line_end_read_the_same_on_micropython():

@@ -16,9 +16,11 @@ from test_frame_corpus import CORPUS, FRAMED, capture
 SIZES = (1, 7, 64, 100000)
 
 # Reads each case from stdin as a line "id length" and that many raw bytes, into one
-# buffer made up front, and prints one JSON line per (id, chunk size). Nothing big is
-# allocated per case: the run used to read each case as a line of hex, and a 5.7 kB line
-# stopped finding room in 128 kB with unrelated changes in the decoder's layout.
+# buffer made up front, and prints per (id, chunk size) a line "= id size", a line
+# "kind hex" per payload as it comes out (its hex written 128 bytes at a time) and a line
+# of the error counts as JSON. Nothing big is allocated per case: the run used to read
+# each case as a line of hex, and later to print each case as one JSON line, and a 5.7 kB
+# line stopped finding room in 128 kB twice with unrelated changes in the decoder's layout.
 SCRIPT = """
 import sys, json, gc
 from decoder import stream
@@ -37,21 +39,37 @@ while True:
     for size in %r:
         log = ErrorLog()
         fr = stream.Framer(log)
-        out = []
+        print("= %%s %%d" %% (ident, size))
         for i in range(0, len(data), size):
             fr.feed(data[i:i + size])
             item = fr.next()
             while item is not None:
-                out.append([item[0], bytes(item[1]).hex()])
+                sys.stdout.write("%%d " %% item[0])
+                for j in range(0, len(item[1]), 128):
+                    sys.stdout.write(bytes(item[1][j:j + 128]).hex())
+                sys.stdout.write("\\n")
                 item = fr.next()
         counts = {}
         for k in log.counts:
             if log.counts[k]:
                 counts[k] = log.counts[k]
-        fr = None  # its buffers, before json.dumps needs a few kB in one piece
-        gc.collect()
-        print(json.dumps([ident, size, out, counts]))
+        print(json.dumps(counts))
 """
+
+
+def parse_output(text):
+    """[ident, size, [[kind, hex], ...], counts] per case, from SCRIPT's lines."""
+    cases = []
+    for line in text.splitlines():
+        if line.startswith("= "):
+            ident, size = line[2:].split()
+            cases.append([ident, int(size), [], None])
+        elif line.startswith("{"):
+            cases[-1][3] = json.loads(line)
+        else:
+            kind, payload = line.split(" ", 1)
+            cases[-1][2].append([int(kind), payload])
+    return cases
 
 
 def cases():
@@ -119,7 +137,7 @@ def test_micropython_frames_every_capture_like_cpython():
     stdin = b"".join(b"%s %d\n" % (i.encode(), len(h) // 2) + bytes.fromhex(h) for i, h in todo)
     result = run_micropython(["-c", SCRIPT % (longest, SIZES)], heapsize="128k", compiled=True, input_bytes=stdin)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
-    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    lines = parse_output(result.stdout.decode())
     want = [cpython(ident, hexdata, size) for ident, hexdata in todo for size in SIZES]
     assert len(lines) == len(want)
     for got, expect in zip(lines, want):

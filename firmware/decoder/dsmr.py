@@ -68,11 +68,12 @@ def frame(buf, pos, end):
         if _is_line_end(buf[bang + 1]):
             _check_text(buf, pos, bang)
             return bang + 1 - pos
-        if buf[bang + 1] == START:
+        if buf[bang + 1] == START and _is_line_end(buf[bang - 1]):
             # Telegrams without CRC sent back to back, no line end after the "!": the
-            # next header ends this one (before, the two read as one cut short). A
-            # header as _check_text knows one; no helper: a new name costs a decoder
-            # process at its name pool's edge a whole block.
+            # next header ends this one (before, the two read as one cut short). The
+            # "!" that ends a telegram opens its line; one inside a text ("Attention!/ABC5")
+            # does not. A header as _check_text knows one; no helper: a new name costs a
+            # decoder process at its name pool's edge a whole block.
             if bang + 2 + _HEADER_LETTERS >= end:
                 return 0
             if _letters_after(buf, bang + 1) and 0x30 <= buf[bang + 2 + _HEADER_LETTERS] <= 0x39:
