@@ -269,6 +269,19 @@ def test_a_dsmr_telegram_that_ends_the_file_at_its_last_character_decodes(tmp_pa
     assert lines(done.stdout)[0]["readings"]["1-0:1.8.1"] == {"value": 1234.567, "unit": "kWh"}
 
 
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 4])
+def test_telegrams_back_to_back_cut_in_the_next_header_print_the_whole_one(tmp_path, cut):
+    # "…!/ISk" at the end of a capture of DSMR 2.2 telegrams with no line end between
+    # them: the framer waits for the header's fourth byte, and the whole telegram before
+    # it was not printed (found by a review).
+    text = "/ISk5\\2MT382-1000\r\n\r\n1-0:1.8.1(001234.567*kWh)\r\n!"
+    path = tmp_path / "telegrams.txt"
+    path.write_bytes((text + text[:cut]).encode())
+    done = run([str(path)])
+    assert done.returncode == 0
+    assert [t["readings"]["1-0:1.8.1"]["value"] for t in lines(done.stdout)] == [1234.567]
+
 def test_a_whole_capture_has_no_such_line(capture):
     _, data = capture
     done = run(["--key", KEY, "--auth-key", AUTH, "-"], data + b"\x7e")

@@ -16,7 +16,9 @@ def ended(decoder):
     - A bare APDU inside which a frame (7E A8 .., 68 L L 68, "/" and letters) might
       start: a capture of one ciphered APDU has such bytes in about one in twelve. It
       is taken as the framer takes bare APDUs on a line locked on them.
-    - A DSMR telegram whose "!" (and CRC) end the file with no line end after them.
+    - A DSMR telegram whose "!" (and CRC) end the file with no line end after them, or
+      that the next one follows at once and the file ends inside that one's header
+      ("!/ISk": dsmr.frame waits for the header's fourth byte to tell it from text).
     """
     from decoder import stream
 
@@ -27,6 +29,9 @@ def ended(decoder):
         framer._lock = stream._BARE
         return decoder.feed(b"")
     if framer._way == stream._DSMR:
+        cut = framer._buf.rfind(b"!/", framer._start, framer._end)
+        if cut > framer._start and framer._end - cut <= 5 and framer._buf[cut - 1] in b"\r\n":
+            framer._end = cut + 1  # the header cut short goes; the telegram before it is whole
         out = decoder.feed(b"\r\n")
         if not out and framer._end - framer._start >= 2:
             framer._end -= 2  # still no whole telegram: the line end was ours, not the input's
