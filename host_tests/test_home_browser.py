@@ -88,9 +88,31 @@ def test_a_dongle_that_stops_answering_is_said_on_the_page_and_the_table_stays(p
     rows = wait_until(lambda: driver.execute_script(ROWS), 15, what=lambda: driver.page_source[:600])
     gw.stop()
     driver.execute_script("load()")  # what the 10 s timer calls
-    wait_until(lambda: "No answer from the dongle" in driver.find_element(By.ID, "s").text, 10,
+    wait_until(lambda: "Could not load the readings" in driver.find_element(By.ID, "s").text, 10,
                what=lambda: driver.find_element(By.ID, "s").text)
     assert driver.execute_script(ROWS) == rows
+
+
+def test_odd_values_and_a_status_without_its_fields_are_drawn_not_thrown(page):
+    # The decoder sends lists (a DSMR history); a value of another shape, or a status
+    # that lacks a field, must not stop the table half drawn (found by a review).
+    sim, gw, driver = page
+    driver.get("http://127.0.0.1:%d/" % gw.cfg["http"]["port"])
+    readings = {"1-0:99.97.0": {"value": [1, [2, "x"], None]}, "0-0:96.13.0": {"value": {"a": 1}},
+                "0-0:96.3.10": {"value": True}, "1-0:1.8.0": {"value": 5, "unit": "Wh"}, "#2": {"value": None}}
+    driver.execute_script("draw({readings: arguments[0]}, {})", readings)
+    rows = driver.execute_script(ROWS)
+    assert rows == [["0-0:96.3.10", "true", "0-0:96.3.10"], ["Message", '{"a":1}', "0-0:96.13.0"],
+                    ["Energy import", "5 Wh", "1-0:1.8.0"], ["1-0:99.97.0", '1, [2,"x"], null', "1-0:99.97.0"],
+                    ["#2", "", "#2"]]
+    assert driver.find_element(By.ID, "s").text.startswith("Meter time not sent. 0 telegrams decoded, 0 errors.")
+
+
+def test_a_browser_without_fetch_is_told_where_the_readings_are(tmp_path, page):
+    sim, gw, driver = page
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.fetch"})
+    driver.get("http://127.0.0.1:%d/" % gw.cfg["http"]["port"])
+    assert driver.find_element(By.ID, "s").text == "This browser cannot load the readings: open /api/v1/readings."
 
 
 def grid_codes():

@@ -5,8 +5,9 @@ read; /api/v1/readings is JSON for programs. This page is static: the browser fe
 JSON and /api/v1/status every 10 s (the recommendation's interval) and draws a table, a row
 per reading in OBIS order: the name Home Assistant shows, with the code under it (a phone's
 width holds two columns), then the value and unit. ``nm`` below writes the names as
-``app/discovery.py``'s ``friendly_name`` does: host_tests/test_home_browser.py runs both over
-every code the corpus decodes to and a grid of 24,000 more. Drawn in the browser, the
+``app/discovery.py``'s ``friendly_name`` does for codes written in digits (Python's int()
+also takes "+1" and "1_2", which no meter writes): host_tests/test_home_browser.py runs both
+over every code the corpus decodes to and a grid of 24,000 more. Drawn in the browser, the
 page costs the dongle its constants and the two answers it serves anyway. Rendered here
 (the first version, with discovery's names), a page of the SiL meter's 38 readings answered
 503 at the gateway's heap floor beside a ROMFS image, and pushes were lost while it tried.
@@ -55,26 +56,29 @@ if(x[0])return a<b?-1:a>b?1:0;for(var i=0;i<x[1].length&&i<y[1].length;i++)
 if(x[1][i]!=y[1][i])return x[1][i]-y[1][i];return x[1].length-y[1].length}
 """,
     b"""function shown(r){var v=r.value;if(v===null||v===undefined)return "";
-if(typeof v=="object")v=v.join(", ");return r.unit?v+" "+r.unit:""+v}
+if(typeof v=="object")v=Array.isArray(v)?v.map(function(x){return typeof x=="object"?JSON.stringify(x):x})
+.join(", "):JSON.stringify(v);return r.unit?v+" "+r.unit:""+v}
 function cell(row,text,cls){var d=row.insertCell();d.textContent=text;if(cls)d.className=cls;return d}
-function draw(doc,st){var t=document.getElementById("t"),codes=Object.keys(doc.readings).sort(cmp);
-t.textContent="";if(codes.length){var h=t.insertRow();["Reading (OBIS code)","Value"].forEach(function(s){
+function draw(doc,st){var t=document.getElementById("t"),rd=doc.readings||{},codes=Object.keys(rd).sort(cmp);
 """,
-    b"""var e=document.createElement("th");e.textContent=s;h.appendChild(e)})}
-codes.forEach(function(c){var r=t.insertRow(),v=doc.readings[c],s=document.createElement("small");
+    b"""t.textContent="";if(codes.length){var h=t.insertRow();["Reading (OBIS code)","Value"].forEach(function(s){
+var e=document.createElement("th");e.textContent=s;h.appendChild(e)})}
+codes.forEach(function(c){var r=t.insertRow(),v=rd[c],s=document.createElement("small");
 s.textContent=c;cell(r,nm(c)).appendChild(s);cell(r,shown(v),typeof v.value=="number"?"v n":"v")});
-var e=0;for(var k in st.errors)e+=st.errors[k];
-document.title=document.getElementById("h").textContent="meterlink "+st.device_id;
-document.getElementById("s").textContent=(codes.length?"Meter time "+(doc.meter_time||"not sent"):
+var e=0;for(var k in st.errors||{})e+=st.errors[k];
 """,
-    b""""No reading yet: the meter has sent nothing this dongle could decode")+". "+st.telegrams+
+    b"""document.title=document.getElementById("h").textContent="meterlink "+(st.device_id||"");
+document.getElementById("s").textContent=(codes.length?"Meter time "+(doc.meter_time||"not sent"):
+"No reading yet: the meter has sent nothing this dongle could decode")+". "+(st.telegrams||0)+
 " telegrams decoded, "+e+" errors. Updated every 10 s."}
 function load(){Promise.all(["/api/v1/readings","/api/v1/status"].map(function(u){
-return fetch(u).then(function(r){if(!r.ok)throw new Error(u+" answered "+r.status);return r.json()})}))
-.then(function(d){draw(d[0],d[1])}).catch(function(e){document.getElementById("s").textContent=
 """,
-    b""""No answer from the dongle ("+e.message+"): trying again in 10 s."})}
-load();setInterval(load,10000);
+    b"""return fetch(u).then(function(r){if(!r.ok)throw new Error(u+" answered "+r.status);return r.json()})}))
+.then(function(d){draw(d[0],d[1])}).catch(function(e){document.getElementById("s").textContent=
+"Could not load the readings ("+e.message+"): trying again in 10 s."})}
+if(window.fetch&&window.Promise){load();setInterval(load,10000)}
+else document.getElementById("s").textContent="This browser cannot load the readings: "+
+"open /api/v1/readings.";
 </script>
 """,
 )
