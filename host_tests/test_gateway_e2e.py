@@ -165,7 +165,7 @@ def test_http_endpoints_serve_snapshot_status_and_metrics(rig):
 def test_the_dongles_address_in_a_browser_is_a_page_that_shows_the_readings(rig):
     # make run prints http://127.0.0.1:PORT/ and a router lists the dongle by address:
     # that address answered 404 in JSON. It is a page that draws the readings from the
-    # API in the browser (test_home_browser.py), and links it and the setup page.
+    # API in the browser (test_page_browser.py), and links it and the setup page.
     broker, sub, start = rig
     sim, gw = start("hdlc")
     wait_until(lambda: len(sub.on(state_topic())) >= 1, 30, what=lambda: "state\n" + gw.log())

@@ -6,7 +6,7 @@ JSON and /api/v1/status every 10 s (the recommendation's interval) and draws a t
 per reading in OBIS order: the name Home Assistant shows, with the code under it (a phone's
 width holds two columns), then the value and unit. ``nm`` below writes the names as
 ``app/discovery.py``'s ``friendly_name`` does for codes written in digits (Python's int()
-also takes "+1" and "1_2", which no meter writes): host_tests/test_home_browser.py runs both
+also takes "+1" and "1_2", which no meter writes): host_tests/test_page_browser.py runs both
 over every code the corpus decodes to and a grid of 24,000 more. Drawn in the browser, the
 page costs the dongle its constants and the two answers it serves anyway. Rendered here
 (the first version, with discovery's names), a page of the SiL meter's 38 readings answered
@@ -16,8 +16,9 @@ Loaded by the request and dropped after it (app/api.py).
 """
 
 # In pieces under 512 bytes: loaded from a .mpy file, the page as one 3.5 kB constant needed
-# a free block that size, which a fragmented heap near its floor did not have (503).
-PAGE = (
+# a free block that size, which a fragmented heap near its floor did not have (503). Named
+# "body", a name the gateway holds anyway (app/api.py says why).
+body = (
     b"""<!DOCTYPE html><html lang="en"><meta charset="utf-8">
 <meta name="viewport" content="width=device-width"><title>meterlink</title>
 <style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}

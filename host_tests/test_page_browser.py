@@ -1,4 +1,4 @@
-"""The dongle's page (GET /, app/home.py) in a real browser: headless Chromium on a phone-sized
+"""The dongle's page (GET /, app/page.py) in a real browser: headless Chromium on a phone-sized
 screen opens the gateway's address while the simulated meter pushes, and reads the table the
 page draws from /api/v1/readings and /api/v1/status. The names it writes are the ones Home
 Assistant shows (app/discovery.py): the page's own copy of that rule is run against the
