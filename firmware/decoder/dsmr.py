@@ -72,11 +72,10 @@ def frame(buf, pos, end):
             # Telegrams without CRC sent back to back, no line end after the "!": the
             # next header ends this one (before, the two read as one cut short). The
             # "!" that ends a telegram opens its line; one inside a text ("Attention!/ABC5")
-            # does not. A header as _check_text knows one; no helper: a new name costs a
-            # decoder process at its name pool's edge a whole block.
+            # does not.
             if bang + 2 + _HEADER_LETTERS >= end:
                 return 0
-            if _letters_after(buf, bang + 1) and 0x30 <= buf[bang + 2 + _HEADER_LETTERS] <= 0x39:
+            if _new_header(buf, bang + 1):
                 _check_text(buf, pos, bang)
                 return bang + 1 - pos
         digits = _crc_digits(buf, bang + 1, end)
@@ -182,9 +181,15 @@ def _check_text(buf, start, stop):
         raise DecodeError("DSMR telegram contains byte 0x%02x" % buf[at])
     at = buf.find(b"/", start + 1, stop)
     while 0 <= at < stop - 4:
-        if _letters_after(buf, at) and 0x30 <= buf[at + 1 + _HEADER_LETTERS] <= 0x39:
+        if _new_header(buf, at):
             raise DecodeError("DSMR telegram cut short: a new one starts inside it")
         at = buf.find(b"/", at + 1, stop)
+
+
+def _new_header(buf, at):
+    # A telegram's start at ``at``: "/", three letters and the baud rate digit of IEC
+    # 62056-21 (the first header of a stream is taken with any fifth byte: _check_header).
+    return _letters_after(buf, at) and 0x30 <= buf[at + 1 + _HEADER_LETTERS] <= 0x39
 
 
 def text_end(buf, start, stop):
