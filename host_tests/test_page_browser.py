@@ -42,6 +42,11 @@ def page(tmp_path):
     assert "Traceback" not in gw.log(), gw.log()
 
 
+def address(gw):
+    """The dongle's address, as a person types it into the browser."""
+    return "http://127.0.0.1:%d/" % gw.cfg["http"]["port"]
+
+
 def obis_order(code):
     # The order the page sorts by: numbers of the code, numerically; anything else after.
     parts = code.lstrip("#").replace("-", ".").replace(":", ".").replace("/", ".").split(".")
@@ -61,7 +66,7 @@ def test_the_page_shows_each_reading_with_its_name_value_and_code_in_obis_order(
     sim, gw, driver = page
     wait_until(lambda: gw.status()["telegrams"] >= 4, 30, what=lambda: gw.log())
     sim.stop()  # values hold still from here: the table and the JSON must agree exactly
-    driver.get("http://127.0.0.1:%d/" % gw.cfg["http"]["port"])
+    driver.get(address(gw))
     rows = wait_until(lambda: driver.execute_script(ROWS), 15, what=lambda: driver.page_source[:600])
     snapshot = json.loads(gw.http("/api/v1/readings")[2])
     codes = sorted(snapshot["readings"], key=obis_order)
@@ -84,7 +89,7 @@ def test_the_page_shows_each_reading_with_its_name_value_and_code_in_obis_order(
 def test_a_dongle_that_stops_answering_is_said_on_the_page_and_the_table_stays(page):
     sim, gw, driver = page
     wait_until(lambda: gw.status()["telegrams"] >= 1, 30, what=lambda: gw.log())
-    driver.get("http://127.0.0.1:%d/" % gw.cfg["http"]["port"])
+    driver.get(address(gw))
     rows = wait_until(lambda: driver.execute_script(ROWS), 15, what=lambda: driver.page_source[:600])
     gw.stop()
     driver.execute_script("load()")  # what the 10 s timer calls
@@ -97,7 +102,7 @@ def test_odd_values_and_a_status_without_its_fields_are_drawn_not_thrown(page):
     # The decoder sends lists (a DSMR history); a value of another shape, or a status
     # that lacks a field, must not stop the table half drawn (found by a review).
     sim, gw, driver = page
-    driver.get("http://127.0.0.1:%d/" % gw.cfg["http"]["port"])
+    driver.get(address(gw))
     readings = {"1-0:99.97.0": {"value": [1, [2, "x"], None]}, "0-0:96.13.0": {"value": {"a": 1}},
                 "0-0:96.3.10": {"value": True}, "1-0:1.8.0": {"value": 5, "unit": "Wh"}, "#2": {"value": None}}
     driver.execute_script("draw({readings: arguments[0]}, {})", readings)
@@ -108,10 +113,10 @@ def test_odd_values_and_a_status_without_its_fields_are_drawn_not_thrown(page):
     assert driver.find_element(By.ID, "s").text.startswith("Meter time not sent. 0 telegrams decoded, 0 errors.")
 
 
-def test_a_browser_without_fetch_is_told_where_the_readings_are(tmp_path, page):
+def test_a_browser_without_fetch_is_told_where_the_readings_are(page):
     sim, gw, driver = page
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.fetch"})
-    driver.get("http://127.0.0.1:%d/" % gw.cfg["http"]["port"])
+    driver.get(address(gw))
     assert driver.find_element(By.ID, "s").text == "This browser cannot load the readings: open /api/v1/readings."
 
 
@@ -142,7 +147,7 @@ def corpus_codes():
 
 def test_the_pages_names_are_the_ones_home_assistant_shows_for_every_code(page):
     sim, gw, driver = page
-    driver.get("http://127.0.0.1:%d/" % gw.cfg["http"]["port"])
+    driver.get(address(gw))
     codes = sorted(corpus_codes() | grid_codes())
     assert len(codes) > 24000
     names = driver.execute_script("return arguments[0].map(nm)", codes)
