@@ -225,6 +225,18 @@ class TestSlowClients:
     def test_the_503_for_one_client_too_many_is_closed_not_reset_away(self, server):
         # Its request was left unread, and closing over unread bytes sends a TCP reset,
         # which can wipe out the 503 before the client reads it (RFC 9112 9.6).
+        for attempt in range(3):
+            received, freed = self._one_too_many(server)
+            if status_of(received) == 503:
+                return
+            # A 200 is only right if one of the four had lost its slot first (a CI run saw
+            # one: a 408 after a stall of the loaded host, or 503 for the server's heap).
+            assert freed, (received, "four clients held every slot, yet the fifth was served")
+        raise AssertionError("three tries, each with a slot freed under it: %r" % (freed,))
+
+    @staticmethod
+    def _one_too_many(server):
+        # What the fifth client reads whole, and what the four holding the slots were told.
         import time
 
         stalled = [socket.create_connection(("127.0.0.1", server)) for _ in range(4)]
@@ -241,11 +253,21 @@ class TestSlowClients:
                     if not piece:
                         break
                     received += piece
-            assert status_of(received) == 503
+            freed = []
+            for s in stalled:
+                s.setblocking(False)
+                try:
+                    told = s.recv(4096)
+                except BlockingIOError:
+                    continue  # still held, as it should be
+                except ConnectionResetError:
+                    told = b"reset"
+                freed.append(told[:40] or b"closed")
+            return received, freed
         finally:
             for s in stalled:
                 s.close()
-        time.sleep(0.3)  # the slots free as the server reads the closes
+            time.sleep(0.3)  # the slots free as the server reads the closes
 
     def test_a_503_being_drained_holds_no_slot_of_those_served(self, server):
         # Pre-connects beyond the bound get their 503 and send nothing: their drain kept
