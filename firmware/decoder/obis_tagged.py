@@ -2,7 +2,7 @@
 
 The common tagged shape (AM550, Aidon, the simulator; the flat Kamstrup/Kaifa form is not it)::
 
-    01|02 n  { 02 2|3  09 06 OBIS  value  [02 02 {scaler} {unit}] } × n
+    01|02 n  { 02 2-5  09 06 OBIS  value  [02 02 {scaler} {unit}  [status]  [capture time]] } × n
                        (06 09 from a Landis+Gyr ZMF100: the same)
 
 read with a cursor, one entry at a time, into a dict sized up front, with the key strings
@@ -87,7 +87,7 @@ def _entry_loop(body, profile):
     out = _presized(count)
     for _ in range(count):
         at = cur.pos
-        if (at + 10 > end or body[at] != _STRUCTURE or body[at + 1] not in (2, 3)
+        if (at + 10 > end or body[at] != _STRUCTURE or body[at + 1] not in (2, 3, 4, 5)
                 or not _obis_head(body[at + 2], body[at + 3])):
             return None
         cur.pos = at + 10
@@ -111,10 +111,18 @@ def _obis_head(tag, length):
 
 def _reading(cur, value, at, profile):
     # (value, unit) of the entry at ``at``; its {scaler, unit}, if it has one, is next.
-    if cur.buf[at + 1] == 3 and _plain_scale(cur.buf, cur.pos, cur.end):
-        return _scaled_in_place(cur, value)
-    su = cur.value(2) if cur.buf[at + 1] == 3 else None
-    return scaled(cur.buf[at + 4:at + 10], value, su, profile)
+    # An extended register (Blue Book 4.3.3) may bring its status and capture time
+    # after those: passed over, as the DSMR reader drops a reading's capture time.
+    if cur.buf[at + 1] > 2 and _plain_scale(cur.buf, cur.pos, cur.end):
+        value = _scaled_in_place(cur, value)
+    else:
+        su = cur.value(2) if cur.buf[at + 1] > 2 else None
+        value = scaled(cur.buf[at + 4:at + 10], value, su, profile)
+    if cur.buf[at + 1] > 3:
+        cur.value(2)
+        if cur.buf[at + 1] > 4:
+            cur.value(2)
+    return value
 
 
 def _plain_scale(buf, pos, end):

@@ -79,11 +79,14 @@ def tagged(items, profile):
             su = items[i + 2] if i + 2 < n and _frame_scale(items[i + 2]) else None
             _emit(out, item, items[i + 1], su, profile)
             step = 3 if su is not None else 2
+            if step == 3 and i + 3 < n and is_clock(items[i + 3]) and (i + 4 == n or _is_obis(items[i + 4])):
+                step = 4  # an extended register's capture time, not the meter's clock
             i += step
             used += step
             continue
-        if type(item) in (tuple, list) and len(item) in (2, 3) and _is_obis(item[0]):
-            _emit(out, item[0], item[1], item[2] if len(item) == 3 else None, profile)
+        if type(item) in (tuple, list) and len(item) in (2, 3, 4, 5) and _is_obis(item[0]):
+            # 4 or 5: an extended register's status and capture time follow (dropped)
+            _emit(out, item[0], item[1], item[2] if len(item) > 2 else None, profile)
             used += 1
         else:
             _unlabelled(out, item, i, n - 1)
