@@ -159,7 +159,9 @@ def test_an_interrupt_while_the_gateway_is_still_being_built_stops_the_broker(tm
     run.send_signal(signal.SIGTERM)
     said = run.communicate(timeout=30)[0].decode()
     assert run.returncode == 130 and "Traceback" not in said, said
-    time.sleep(0.5)
+    deadline = time.monotonic() + 10
+    while _listening(mqtt_port) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not _listening(mqtt_port), said
 
 
@@ -216,7 +218,10 @@ def test_a_serial_adapter_pulled_out_under_make_run_leaves_the_gateway_running(t
             time.sleep(0.1)
         os.close(master)  # the adapter pulled out
         os.close(slave)
-        time.sleep(1.5)
+        deadline = time.monotonic() + 10
+        while json.loads(urllib.request.urlopen(url, timeout=5).read())["meter"]["connected"]:
+            assert time.monotonic() < deadline, "the pulled-out adapter still reads as connected"
+            time.sleep(0.1)
         assert run.poll() is None
         status = json.loads(urllib.request.urlopen(url, timeout=5).read())
         assert status["meter"]["connected"] is False and status["telegrams"] == 2
