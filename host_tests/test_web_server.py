@@ -185,7 +185,8 @@ class TestBounds:
 
 
 def answered(clients):
-    """What the server told those of ``clients`` it no longer holds (reads nothing else)."""
+    """What the server said to those of ``clients`` whose slots it let go: a reply, "reset"
+    or "closed"; an empty list when it still holds them all."""
     told = []
     for s in clients:
         s.setblocking(False)
@@ -240,7 +241,7 @@ class TestSlowClients:
     def test_the_503_for_one_client_too_many_is_closed_not_reset_away(self, server):
         # Its request was left unread, and closing over unread bytes sends a TCP reset,
         # which can wipe out the 503 before the client reads it (RFC 9112 9.6).
-        for attempt in range(3):
+        for _ in range(3):
             received, freed = self._one_too_many(server)
             if status_of(received) == 503:
                 return
