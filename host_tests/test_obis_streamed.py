@@ -9,7 +9,7 @@ import pytest
 
 import simulate
 from decoder_support import decode_all
-from decoder import obis_tagged
+from decoder import obis_tagged, obis_untagged
 
 
 def _both(monkeypatch, data, **keys):
@@ -81,18 +81,16 @@ PEAK = bytes([1, 0, 1, 6, 0, 255])  # maximum demand, import
 CLOCK = bytes([0, 0, 1, 0, 0, 255])
 PEAK_AT = bytes.fromhex("07EA0B1B05") + bytes([10, 15, 0, 0xFF, 0x80, 0, 0])  # 2026-11-27 10:15
 NOW = bytes.fromhex("07EA0B1B05") + bytes([12, 0, 5, 0xFF, 0x80, 0, 0])
-KW_SU = bytes([0x02, 0x02, 0x0F, 0x00, 0x16, 27])  # W, 10^0
+WATT_SU = bytes([0x02, 0x02, 0x0F, 0x00, 0x16, 27])  # W, 10^0
 PEAK_VALUE = bytes([0x06, 0, 0, 0x12, 0x34])  # 4660 W
 
 
 def _whole_register(obis6, value, *extra):
-    parts = [bytes([0x09, 6]) + obis6, value, KW_SU] + list(extra)
+    parts = [bytes([0x09, 6]) + obis6, value, WATT_SU] + list(extra)
     return bytes([0x02, len(parts)]) + b"".join(parts)
 
 
 def _both_ways(body):
-    from decoder import obis_untagged
-
     streamed = obis_tagged.streamed(memoryview(body), "auto", None)
     tree = obis_untagged.decoded(memoryview(body), "auto", None)
     assert streamed == tree
@@ -117,9 +115,7 @@ def test_an_extended_registers_status_and_capture_time_are_passed_over(extra):
 def test_a_flat_registers_capture_time_is_not_read_as_the_meters_clock():
     # Flat (Kamstrup/Kaifa style): OBIS, value, {scaler, unit}, then the register's
     # capture time, untagged; with no clock entry before it, it was taken for the clock.
-    from decoder import obis_untagged
-
-    body = (bytes([0x02, 6, 0x09, 6]) + PEAK + PEAK_VALUE + KW_SU + bytes([0x09, 12]) + PEAK_AT
+    body = (bytes([0x02, 6, 0x09, 6]) + PEAK + PEAK_VALUE + WATT_SU + bytes([0x09, 12]) + PEAK_AT
             + bytes([0x09, 6]) + POWER + bytes([0x06, 0, 0, 0, 7]))
     got = obis_untagged.decoded(memoryview(body), "auto", None)
     assert got == {"1-0:1.6.0": (4660, "W"), "1-0:1.7.0": (7, "W")}
@@ -127,9 +123,7 @@ def test_a_flat_registers_capture_time_is_not_read_as_the_meters_clock():
 
 def test_a_flat_bodys_own_untagged_clock_is_still_the_meters_clock():
     # The Austrian Kaifa and E450 habit: the clock, unlabelled, opens the body.
-    from decoder import obis_untagged
-
-    body = (bytes([0x02, 4, 0x09, 12]) + NOW + bytes([0x09, 6]) + PEAK + PEAK_VALUE + KW_SU)
+    body = (bytes([0x02, 4, 0x09, 12]) + NOW + bytes([0x09, 6]) + PEAK + PEAK_VALUE + WATT_SU)
     got = obis_untagged.decoded(memoryview(body), "auto", None)
     assert got["0-0:1.0.0"][0].startswith("2026-11-27T12:00:05")
     assert got["1-0:1.6.0"] == (4660, "W")
