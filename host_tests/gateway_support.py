@@ -134,7 +134,7 @@ def compiled_lib():
     import mpybuild
 
     out = os.path.join(mpybuild.BUILD, "host-mpy-lib")
-    hostmpy.ensure(out, MP_LIB)
+    hostmpy.ensure(out, MP_LIB, flags=())
     return out
 
 

@@ -31,7 +31,7 @@ import mpybuild
 
 HOST_BUILD = os.path.join(mpybuild.BUILD, "host-mpy")
 MICROPYTHON = os.path.join(mpybuild.BIN, "micropython")
-STAMP = ".hostmpy"  # mpy-cross version and -march the tree was built with
+STAMP = ".hostmpy"  # mpy-cross version, -march and flags the tree was built with
 
 # py/persistentcode.h MP_NATIVE_ARCH_* in order (0 = no native code); the same names
 # mpy-cross takes for -march.
@@ -78,24 +78,25 @@ def check_compatible(micropython=MICROPYTHON, mpy_cross=None):
     return arch
 
 
-def ensure(out=HOST_BUILD, firmware=mpybuild.FIRMWARE, micropython=MICROPYTHON):
-    """Bring ``out`` up to date with ``firmware``; returns the names (re)written."""
+def ensure(out=HOST_BUILD, firmware=mpybuild.FIRMWARE, micropython=MICROPYTHON, flags=mpybuild.FIRMWARE_FLAGS):
+    """Bring ``out`` up to date with ``firmware``; returns the names (re)written. ``flags``:
+    mpy-cross's options for it, as the device build's (third-party code: none)."""
     mpy_cross = mpybuild.tool("mpy-cross")
     march = check_compatible(micropython, mpy_cross)
-    stamp = "%s\n-march=%s\n" % (cross_format(mpy_cross)[2], march)
+    stamp = "%s\n-march=%s\n%s\n" % (cross_format(mpy_cross)[2], march, " ".join(flags))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            return _update(out, firmware, mpy_cross, march, stamp)
+            return _update(out, firmware, mpy_cross, march, stamp, flags)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _update(out, firmware, mpy_cross, march, stamp):
+def _update(out, firmware, mpy_cross, march, stamp, flags):
     stamp_path = os.path.join(out, STAMP)
     if _read(stamp_path) != stamp and os.path.isdir(out):
-        shutil.rmtree(out)  # another mpy-cross or arch: nothing in the tree can be trusted
+        shutil.rmtree(out)  # another mpy-cross, arch or flags: nothing in the tree can be trusted
     written = []
     wanted = set()
     for rel in mpybuild.discover(firmware):
@@ -111,7 +112,7 @@ def _update(out, firmware, mpy_cross, march, stamp):
         if dest == rel:
             shutil.copyfile(src, part)
         else:
-            mpybuild._compile(mpy_cross, src, rel, part, march)
+            mpybuild._compile(mpy_cross, src, rel, part, march, flags)
         # The source's own mtime, not "now": an edit, or a checkout of an older file,
         # shows as a difference whichever way the clock went.
         os.utime(part, ns=(when, when))

@@ -155,7 +155,7 @@ def host_image(firmware_tree=None, lib_tree=None):
         hostmpy.ensure()
     if lib_tree is None:
         lib_tree = os.path.join(mpybuild.BUILD, "host-mpy-lib")
-        hostmpy.ensure(lib_tree, MP_LIB)
+        hostmpy.ensure(lib_tree, MP_LIB, flags=())
     # Other test processes may build or read the same files: one builder at a time, and
     # the image is renamed into place (a running gateway read it whole at its start).
     with open(HOST_IMAGE + ".lock", "w") as lock:
