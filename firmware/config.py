@@ -25,8 +25,9 @@ Form-style strings ("1883", "true") are accepted and normalised, so the captive
 portal can hand its form fields straight in.
 
 Secrets (``SECRET_KEYS``) are stored in the file in clear (the device has no
-secure element to hide them in) but never shown: ``redacted`` masks them for
-the status page, logs and the portal.
+secure element to hide them in) but never shown: the API leaves them out, and
+the setup page shows a stored one as an empty field, which keeps it when it
+comes back empty (portal/form.py).
 """
 
 import json
@@ -34,10 +35,6 @@ import os
 import sys
 
 SECRET_KEYS = ("wifi.password", "meter.key", "meter.auth_key", "mqtt.password", "admin.password")
-
-# Shown instead of a secret that is set; an unset secret stays "" so the
-# reader can tell "not configured" from "configured".
-REDACTED = "********"
 
 # The mandatory minimum: everything else has a working default. "uart" is the
 # device's meter port; on the unix port run_local.py passes tcp://…
@@ -478,27 +475,3 @@ def _make_folder(path):
         except OSError:
             os.mkdir(path[:cut])
 
-
-def redacted(cfg):
-    """A deep copy of ``cfg`` with every set secret replaced by ``REDACTED``."""
-    out = json.loads(json.dumps(cfg))
-    for dotted in SECRET_KEYS:
-        section, name = dotted.split(".", 1)
-        node = out.get(section)
-        if isinstance(node, dict) and node.get(name):
-            node[name] = REDACTED
-    return out
-
-
-def unredact(new, old):
-    """Put ``old``'s secrets back where ``new`` still holds ``REDACTED``.
-
-    A form pre-filled from ``redacted(cfg)`` posts the mask back for every
-    secret the user did not retype; that means "keep the stored one".
-    """
-    for dotted in SECRET_KEYS:
-        section, name = dotted.split(".", 1)
-        node = new.get(section)
-        if isinstance(node, dict) and node.get(name) == REDACTED:
-            node[name] = old.get(section, {}).get(name, "")
-    return new

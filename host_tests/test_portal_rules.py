@@ -103,12 +103,12 @@ class TestTheForm:
 
     def test_empty_secret_fields_keep_the_stored_secrets(self):
         stored, _ = form.apply(GOOD, defaults())
-        again = dict(GOOD, **{k: "" for k in form.SECRET_FIELDS})
+        again = dict(GOOD, **{k: "" for k in config.SECRET_KEYS})
         again["mqtt.host"] = "new.lan"
         cfg, errors = form.apply(again, stored)
         assert errors == {}
         assert cfg["mqtt"]["host"] == "new.lan"
-        for key in form.SECRET_FIELDS:
+        for key in config.SECRET_KEYS:
             assert config.get(cfg, key) == config.get(stored, key)
 
     def test_another_network_with_the_password_left_empty_is_an_open_one(self):
@@ -604,7 +604,7 @@ class TestTwoTabs:
     def load(self, portal):
         html = call(portal, "GET", guarded=False)[1]
         revision = html.split('name="revision" value="')[1].split('"')[0]
-        fields = dict(GOOD, **{k: "" for k in form.SECRET_FIELDS})
+        fields = dict(GOOD, **{k: "" for k in config.SECRET_KEYS})
         fields.update({"meter": "current", "mqtt.host": "broker.lan", "mqtt.user": "",
                        "revision": revision})
         return fields

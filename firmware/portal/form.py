@@ -25,7 +25,6 @@ import config
 from portal import meters
 
 TEXT_KEYS = ("wifi.txpower", "mqtt.host", "mqtt.port", "mqtt.user", "mqtt.prefix", "mqtt.layout")
-SECRET_FIELDS = ("wifi.password", "meter.key", "meter.auth_key", "mqtt.password", "admin.password")
 MIN_ADMIN = 8  # the admin password guards the meter key on the LAN: no 4-digit PINs
 _MAX_ROUNDS = 24  # one validate() round per wrong field; the form has fewer fields
 
@@ -81,7 +80,7 @@ def _merge(form, stored, errors):
     if _get(cfg, "mqtt.layout") == "vse" and "mqtt.vse_group" in form:
         _set(cfg, "mqtt.vse_group", form["mqtt.vse_group"].strip())
     _set(cfg, "mqtt.discovery", "mqtt.discovery" in form)
-    for key in SECRET_FIELDS:
+    for key in config.SECRET_KEYS:
         typed = form.get(key, "")
         if typed:
             _set(cfg, key, typed.strip() if key.startswith("meter.") else typed)
