@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/mosquitto"),
 # 168 until pass 12, where every bisection gave 172 (and pass 11's tree gave 168 once, 172
 # once: the soak at 168 runs out on a status read now and then), 172 until pass 18, where
 # 172 ran out for pass 17's tree as well as this one's, the same hour (docs/memory.md).
-# Without line-number tables (pass 22, mpy-cross -O3) one bisection found 172, the other
+# Without line-number tables (pass 22, -X no-source-lines) one bisection found 172, the other
 # 176 with 3.5 kB more free there than before: kept at 176 until 172 holds every time.
 GATEWAY_FLOOR_KB = 176
 # Where blocks land shifts by a few hundred bytes with unrelated edits; one bisection step

@@ -23,14 +23,13 @@ BIN = os.path.dirname(sys.executable)
 # Files that MicroPython only runs as source: the board boots them by name.
 SOURCE_ONLY = ("boot.py", "main.py")
 
-# firmware/ is compiled without line-number tables (-O3). They are ~7 % of its bytecode
-# (4.4 kB of what the gateway keeps loaded), and a device that runs .mpy files from its
-# filesystem holds the bytecode in its heap; this took the gateway's floor from 176 to
-# 172 kB on the unix port. A traceback from this code then says "line 1", but still names
-# the module and the function. -O3 also drops assert statements: firmware/ has none
-# (host_tests/test_deploy.py checks), while umqtt checks the broker's replies with
-# assert (app/mqtt.py catches AssertionError), so third-party code is compiled as it is.
-FIRMWARE_FLAGS = ("-O3",)
+# firmware/ is compiled without line-number tables. They are ~7 % of its bytecode (4.4 kB
+# of what the gateway keeps loaded), and a device that runs .mpy files from its filesystem
+# (the stock ESP32 firmware has no ROMFS) holds the bytecode in its heap. A traceback from
+# this code then says "line 1", but still names the module and the function. Not -O3, which
+# drops the same tables but also every assert statement. Third-party code (umqtt) is
+# compiled as it comes.
+FIRMWARE_FLAGS = ("-X", "no-source-lines")
 
 
 class BuildError(Exception):
