@@ -264,23 +264,12 @@ def _lists(key, value):
         raise ConfigError(key, "must be a list of value list names or definitions")
     value = [_text(key, v, MAX_TEXT * 8).strip() for v in value]
     if value:
-        from decoder import lists
+        from decoder.lists import names
 
-        for i in range(len(value)):
-            entry = value[i]
-            try:
-                if " " in entry:  # a definition: checked, not added to a running decoder's table
-                    from decoder.lists_user import define
-
-                    if define(entry, False) in [(v.split() or [""])[0] for v in value[:i]]:
-                        raise ValueError("lists: %r is defined twice" % entry.split()[0])
-                    known = True
-                else:
-                    known = lists.has_list(entry)
-            except ValueError as e:
-                raise ConfigError(key, str(e)[len("lists: "):])  # the key says it instead
-            if not known:
-                raise ConfigError(key, "unknown value list %r (known: %s)" % (entry, ", ".join(lists.list_names())))
+        try:
+            names(value, False)  # a definition is checked, not added to a running decoder's table
+        except ValueError as e:
+            raise ConfigError(key, str(e)[len("lists: "):])  # the key says it instead
     return value
 
 

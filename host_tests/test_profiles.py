@@ -138,6 +138,26 @@ def test_one_name_defined_twice_in_one_setting_is_refused(user_lists):
     assert decoder.Decoder(lists=[first, "tg"])  # defined, then named: one list
 
 
+def test_a_list_defined_then_named_is_one_list_for_the_config_as_for_the_decoder(user_lists):
+    # config.py checked a plain name against the table only, where its check of a definition
+    # never puts it: a setting the decoder takes was refused as an unknown list.
+    import config
+
+    first = "tg e450 1-0:1.8.0 1-0:2.8.0"
+    assert config.validate({"meter": {"lists": [first, "tg"]}})["meter"]["lists"] == [first, "tg"]
+    assert user_lists.names([first, "tg"], False) == ["tg", "tg"]
+    again = "tg e450 1-0:2.8.0 1-0:1.8.0"
+    with pytest.raises(config.ConfigError, match=r"^meter.lists: 'tg' is defined twice"):
+        config.validate({"meter": {"lists": [first, "tg", again]}})
+    with pytest.raises(config.ConfigError, match=r"^meter.lists: unknown value list 'tg' \(known: "):
+        config.validate({"meter": {"lists": ["tg", first]}})  # a name is known from its definition on
+
+
+def test_an_unknown_list_name_given_to_the_decoder_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"^lists: unknown value list 'sil-consumer' \(known: sil-consumer-info-1, "):
+        decoder.Decoder(lists=["sil-consumer"])
+
+
 def test_checking_a_definition_leaves_the_table_as_it_was(user_lists):
     # config.py checks meter.lists of a form while the gateway runs on its own table.
     import config

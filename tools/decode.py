@@ -137,17 +137,10 @@ def _check_names(parser, meter, lists):
         from decoder import lists as value_lists
     except ImportError:
         return lists
-    for i, name in enumerate(lists or ()):
-        try:
-            if " " in name.strip() and name.split()[0] in [(n.split() or [""])[0] for n in lists[:i]]:
-                raise ValueError("lists: %r is defined twice" % name.split()[0])
-            listed = value_lists.has_list(name)  # a whole line defines a list (lists_user.py)
-        except ValueError as e:
-            parser.error("argument --profile: %s" % str(e)[len("lists: "):])
-        if not listed:
-            parser.error("argument --profile: unknown value list %r (known: %s)"
-                         % (name, ", ".join(sorted(value_lists.list_names()))))
-    return [name.split()[0] for name in lists] if lists else lists
+    try:
+        return value_lists.names(lists) if lists else lists  # a whole line defines a list
+    except ValueError as e:
+        parser.error("argument --profile: %s" % str(e)[len("lists: "):])
 
 
 def _chunks(parser, path, as_hex):

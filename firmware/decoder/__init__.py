@@ -200,17 +200,9 @@ def _check_names(profiles, profile, lists):
     if profile != "auto" and not profiles.known(profile):
         raise ValueError("profile: unknown meter profile %r" % (profile,))
     if lists:
-        from decoder import lists as value_lists  # only a meter with named lists loads it here
+        from decoder.lists import names  # only a meter with named lists loads it here
 
-        lists = list(lists)
-        for i in range(len(lists)):
-            name = (lists[i].split() or [""])[0]  # a list the user defines stands for its name
-            if name != lists[i].strip() and name in lists[:i]:
-                # Defining it again would replace the first (new settings replace old ones).
-                raise ValueError("lists: %r is defined twice" % name)
-            if not value_lists.has_list(lists[i]):
-                raise ValueError("lists: unknown value list %r" % (lists[i],))
-            lists[i] = name
+        lists = names(lists)
     return lists
 
 

@@ -166,6 +166,27 @@ def has_list(name):
     return _line_of(name) >= 0
 
 
+def names(items, add=True):
+    """The list name each of ``items`` stands for: a name in the table or of an earlier item,
+    or a whole line defining a list of the user's (decoder/lists_user.py: added to the
+    table, or with ``add`` false only checked). ValueError ("lists: ...") for an unknown
+    name, a malformed line, or a line whose name an earlier item stands for already: the
+    second would replace the first, and read import as export without a word."""
+    out = []
+    for item in items:
+        name = item.strip()
+        if " " in name:
+            from decoder.lists_user import define
+
+            name = define(name, add)
+            if name in out:
+                raise ValueError("lists: %r is defined twice" % name)
+        elif name not in out and _line_of(name) < 0:
+            raise ValueError("lists: unknown value list %r (known: %s)" % (name, ", ".join(list_names())))
+        out.append(name)
+    return out
+
+
 _fitted = {}  # line offset -> the spec of a list that fitted a push (a meter uses one or two)
 _kinds = {}  # line offset -> its slots' KIND_s (bytes), for the lists as long as a push
 
