@@ -96,7 +96,7 @@ def test_a_list_of_the_users_joins_the_table_and_is_tried_like_the_others(user_l
 
     builtin = user_lists.list_names()
     line = "my-sagemcom sagemcom:# 0-0:96.1.0 - 1-0:1.8.0 1-0:32.7.0"
-    assert user_lists.has_list(line) and user_lists.has_list(line)  # the same line again: no error
+    assert user_lists.names([line]) == user_lists.names([line]) == ["my-sagemcom"]  # the same line again: no error
     assert user_lists.list_names() == builtin + ["my-sagemcom"]
     assert user_lists.LISTS["my-sagemcom"] == {"obis": ("0-0:96.1.0", "-", "1-0:1.8.0", "1-0:32.7.0"),
                                                "count": 4, "profile": "sagemcom", "first": "#"}
@@ -107,7 +107,7 @@ def test_a_list_of_the_users_joins_the_table_and_is_tried_like_the_others(user_l
     assert obis_untagged.readings([b"ABC", 7, 1500, 2301], "auto", profiles.resolve("generic"), None,
                                   ["my-sagemcom"])["#1"]  # the mark: digits only
     with pytest.raises(ValueError, match="'kaifa-ma304-list1' is the name of a list already"):
-        user_lists.has_list("kaifa-ma304-list1 e450 1-0:1.8.0")
+        user_lists.names(["kaifa-ma304-list1 e450 1-0:1.8.0"])
 
 
 def test_a_changed_list_of_the_users_replaces_its_old_line(user_lists):
@@ -116,10 +116,10 @@ def test_a_changed_list_of_the_users_replaces_its_old_line(user_lists):
     from decoder import obis_untagged
 
     builtin = user_lists.list_names()
-    assert user_lists.has_list("my-e450 e450 1-0:1.8.0 1-0:2.8.0")
+    assert user_lists.names(["my-e450 e450 1-0:1.8.0 1-0:2.8.0"]) == ["my-e450"]
     generic = profiles.resolve("generic")
     assert obis_untagged.readings([1500, 20], "auto", generic, None, ["my-e450"])["1-0:2.8.0"] == (20, "Wh")
-    assert user_lists.has_list("my-e450 e450 1-0:1.8.0 1-0:3.8.0")
+    assert user_lists.names(["my-e450 e450 1-0:1.8.0 1-0:3.8.0"]) == ["my-e450"]
     assert user_lists.list_names() == builtin + ["my-e450"]
     out = obis_untagged.readings([1500, 20], "auto", generic, None, ["my-e450"])
     assert "1-0:2.8.0" not in out and out["1-0:3.8.0"][0] == 20
@@ -135,6 +135,8 @@ def test_one_name_defined_twice_in_one_setting_is_refused(user_lists):
         config.validate({"meter": {"lists": [first, second]}})
     with pytest.raises(ValueError, match=r"^lists: 'tg' is defined twice"):
         decoder.Decoder(lists=[first, second])
+    # The refused setting left the table as it was: the second line did not replace the first.
+    assert user_lists.LISTS["tg"]["obis"] == ("1-0:1.8.0", "1-0:2.8.0")
     assert decoder.Decoder(lists=[first, "tg"])  # defined, then named: one list
 
 

@@ -156,16 +156,6 @@ def list_names():
     return [line.split(None, 1)[0] for line in _LIST_TEXT.split("\n")]
 
 
-def has_list(name):
-    """Whether list ``name`` is in the table. A whole line ("name profile codes ...", a list
-    of the user's) is added to it first: decoder/lists_user.py, ValueError when malformed."""
-    if " " in name.strip():
-        from decoder.lists_user import define
-
-        name = define(name)
-    return _line_of(name) >= 0
-
-
 def names(items, add=True):
     """The list name each of ``items`` stands for: a name in the table or of an earlier item,
     or a whole line defining a list of the user's (decoder/lists_user.py: added to the
@@ -178,9 +168,11 @@ def names(items, add=True):
         if " " in name:
             from decoder.lists_user import define
 
-            name = define(name, add)
+            line, name = name, define(name, False)
             if name in out:
                 raise ValueError("lists: %r is defined twice" % name)
+            if add:  # only now: a refused setting leaves the table as it was
+                define(line)
         elif name not in out and _line_of(name) < 0:
             raise ValueError("lists: unknown value list %r (known: %s)" % (name, ", ".join(list_names())))
         out.append(name)
