@@ -155,6 +155,21 @@ def test_a_list_defined_then_named_is_one_list_for_the_config_as_for_the_decoder
         config.validate({"meter": {"lists": ["tg", first]}})  # a name is known from its definition on
 
 
+def test_a_list_an_earlier_setting_defined_is_no_name_a_new_setting_may_use(user_lists):
+    # The unix gateway restarts in its process after a /config save, with the table as the
+    # old settings left it; a check that took "tg" there passed a save that the next start
+    # (a device's reset) refuses, and the dongle fell back to its setup page.
+    import config
+
+    assert decoder.Decoder(lists=["tg e450 1-0:1.8.0 1-0:2.8.0"])
+    with pytest.raises(config.ConfigError, match=r"^meter.lists: unknown value list 'tg' \(known: ") as e:
+        config.validate({"meter": {"lists": ["tg"]}})
+    assert "tg" not in str(e.value).split("(known: ")[1].split(", ")
+    with pytest.raises(ValueError, match=r"^lists: unknown value list 'tg'"):
+        decoder.Decoder(lists=["tg"])
+    assert decoder.Decoder(lists=["tg e450 1-0:1.8.0 1-0:2.8.0", "tg"])  # defined again: fine
+
+
 def test_an_unknown_list_name_given_to_the_decoder_lists_the_known_ones():
     with pytest.raises(ValueError, match=r"^lists: unknown value list 'sil-consumer' \(known: sil-consumer-info-1, "):
         decoder.Decoder(lists=["sil-consumer"])

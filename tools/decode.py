@@ -138,7 +138,7 @@ def _check_names(parser, meter, lists):
     except ImportError:
         return lists
     try:
-        return value_lists.names(lists) if lists else lists  # a whole line defines a list
+        return value_lists.names(lists, False) if lists else lists  # a whole line defines a list
     except ValueError as e:
         parser.error("argument --profile: %s" % str(e)[len("lists: "):])
 
@@ -214,11 +214,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     key = _key(parser, args.key, "--key")
     auth_key = _key(parser, args.auth_key, "--auth-key")
-    lists = _check_names(parser, args.meter, _lists(args.profile))
-    dec = decoder.Decoder(key, auth_key, args.meter, lists, PrintingErrorLog(sys.stderr))
+    lists = _lists(args.profile)
+    names = _check_names(parser, args.meter, lists)
+    dec = decoder.Decoder(key, auth_key, args.meter, lists, PrintingErrorLog(sys.stderr))  # adds the lines
     out = sys.stdout
     size = 0
-    unfitted = _UnfittedLists(lists)
+    unfitted = _UnfittedLists(names)
     carriage_return = False  # whether the input holds a CR at all (DSMR lines end in CR LF)
     hex_text = True  # whether it is all hex digits and white space (given without --hex)
     head = b""  # the input's first 4 kB: a hex dump given without --hex is told by them

@@ -12,6 +12,8 @@ Loaded by the first push of values only (obis_untagged.py): a meter that sends
 push-setup or OBIS-tagged bodies never holds this table.
 """
 
+import sys
+
 from decoder.compat import const
 from decoder.obis import is_clock
 
@@ -157,11 +159,11 @@ def list_names():
 
 
 def names(items, add=True):
-    """The list name each of ``items`` stands for: a name in the table or of an earlier item,
-    or a whole line defining a list of the user's (decoder/lists_user.py: added to the
-    table, or with ``add`` false only checked). ValueError ("lists: ...") for an unknown
-    name, a malformed line, or a line whose name an earlier item stands for already: the
-    second would replace the first, and read import as export without a word."""
+    """The list name each of ``items`` stands for: a built-in list's name or one an earlier
+    item defines, or a whole line defining a list of the user's (decoder/lists_user.py:
+    added to the table, or with ``add`` false only checked). ValueError ("lists: ...") for
+    an unknown name, a malformed line, or a line whose name an earlier item stands for
+    already: the second would replace the first, and read import as export without a word."""
     out = []
     for item in items:
         name = item.strip()
@@ -173,10 +175,19 @@ def names(items, add=True):
                 raise ValueError("lists: %r is defined twice" % name)
             if add:  # only now: a refused setting leaves the table as it was
                 define(line)
-        elif name not in out and _line_of(name) < 0:
-            raise ValueError("lists: unknown value list %r (known: %s)" % (name, ", ".join(list_names())))
+        elif name not in out and (_line_of(name) < 0 or _of_the_user(name)):
+            known = [n for n in list_names() if not _of_the_user(n)]
+            raise ValueError("lists: unknown value list %r (known: %s)" % (name, ", ".join(known)))
         out.append(name)
     return out
+
+
+def _of_the_user(name):
+    # A list an earlier setting defined in this process (the unix gateway restarts in its
+    # process after a save; the device resets) is no name a setting may rely on: a check
+    # that took it would pass a save that the next start refuses.
+    user = sys.modules.get("decoder.lists_user")
+    return user is not None and name in user._added
 
 
 _fitted = {}  # line offset -> the spec of a list that fitted a push (a meter uses one or two)
