@@ -138,6 +138,18 @@ def test_only_changed_sources_are_rebuilt_and_deleted_ones_disappear(tmp_path):
     assert done.stdout.strip() == b"3", done.stderr.decode()
 
 
+def test_a_tree_built_with_other_flags_is_built_again_whole(tmp_path):
+    # The firmware's flags (no line-number tables) came after trees built without them: a
+    # tree is only as good as its stamp, so another set of flags rebuilds every module.
+    fw, out = str(tmp_path / "fw"), str(tmp_path / "out")
+    _firmware(fw)
+    hostmpy.ensure(out=out, firmware=fw, flags=())
+    assert hostmpy.ensure(out=out, firmware=fw, flags=()) == []
+    again = hostmpy.ensure(out=out, firmware=fw)
+    assert sorted(again) == ["main.py", "pkg/__init__.mpy", "pkg/a.mpy", "pkg/b.mpy", "pkg/page.html"]
+    assert hostmpy.ensure(out=out, firmware=fw) == []
+
+
 # --- the decoder's floor --------------------------------------------------------------------
 
 
