@@ -133,11 +133,35 @@ def test_one_name_defined_twice_in_one_setting_is_refused(user_lists):
     first, second = "tg e450 1-0:1.8.0 1-0:2.8.0", "tg e450 1-0:2.8.0 1-0:1.8.0"
     with pytest.raises(config.ConfigError, match=r"^meter.lists: 'tg' is defined twice"):
         config.validate({"meter": {"lists": [first, second]}})
+    builtin = user_lists.list_names()
     with pytest.raises(ValueError, match=r"^lists: 'tg' is defined twice"):
         decoder.Decoder(lists=[first, second])
-    # The refused setting left the table as it was: the second line did not replace the first.
-    assert user_lists.LISTS["tg"]["obis"] == ("1-0:1.8.0", "1-0:2.8.0")
+    assert user_lists.list_names() == builtin  # a refused setting changes nothing
     assert decoder.Decoder(lists=[first, "tg"])  # defined, then named: one list
+
+
+def test_a_refused_setting_leaves_the_table_as_it_was(user_lists):
+    # Each line was added as it passed: the items after a refused one were never looked at,
+    # and those before it stayed, a changed line in place of the one a decoder reads with.
+    assert decoder.Decoder(lists=["tg e450 1-0:1.8.0 1-0:2.8.0"])
+    builtin = user_lists.list_names()
+    for refused in (["tg e450 1-0:1.8.0 1-0:3.8.0", "no-such-list"], ["new e450 1-0:1.8.0", "new2 e451 1-0:1.8.0"]):
+        with pytest.raises(ValueError):
+            decoder.Decoder(lists=refused)
+        assert user_lists.list_names() == builtin
+        assert user_lists.LISTS["tg"]["obis"] == ("1-0:1.8.0", "1-0:2.8.0")
+
+
+def test_a_setting_without_lists_reads_as_if_no_earlier_one_had_defined_any(user_lists, corpus):
+    # The unix gateway restarts in its process after a save: the new settings' decoder
+    # tried every list of the table, the old settings' line of the user's with them,
+    # where a device, which resets, reads the same pushes as positional values.
+    # A Thurgau E450 pushes two values and no OBIS codes.
+    capture = bytes.fromhex(corpus["ch-e450-tg-3apdus-one-frame"]["hex"])
+    named = decoder.Decoder(lists=["tg e450 1-0:1.8.0 1-0:2.8.0"]).feed(capture)
+    assert named[0].readings["1-0:1.8.0"][0] == 21040168
+    later = decoder.Decoder().feed(capture)
+    assert "1-0:1.8.0" not in later[0].readings and later[0].readings["#1"][0] == 21040168
 
 
 def test_a_list_defined_then_named_is_one_list_for_the_config_as_for_the_decoder(user_lists):

@@ -98,6 +98,10 @@ _LIST_TEXT = (
     " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0"
     " 1-0:42.7.0 1-0:62.7.0"
 )
+# Lists of the user's (lists_user.py) are appended after this: tried only where a setting
+# names them, never in the walk of every list (a setting without them must not read with
+# one an earlier setting of this process left behind).
+_BUILT_IN = len(_LIST_TEXT)
 
 
 # The kind of value a slot takes. A list whose slots do not take a push's values
@@ -165,20 +169,23 @@ def names(items, add=True):
     an unknown name, a malformed line, or a line whose name an earlier item stands for
     already: the second would replace the first, and read import as export without a word."""
     out = []
+    lines = []
     for item in items:
         name = item.strip()
         if " " in name:
             from decoder.lists_user import define
 
-            line, name = name, define(name, False)
+            lines.append(name)
+            name = define(name, False)
             if name in out:
                 raise ValueError("lists: %r is defined twice" % name)
-            if add:  # only now: a refused setting leaves the table as it was
-                define(line)
         elif name not in out and (_line_of(name) < 0 or _of_the_user(name)):
             known = [n for n in list_names() if not _of_the_user(n)]
             raise ValueError("lists: unknown value list %r (known: %s)" % (name, ", ".join(known)))
         out.append(name)
+    if add:
+        for line in lines:  # only once every item passed: a refused setting changes nothing
+            define(line)
     return out
 
 
@@ -208,7 +215,7 @@ def find_list(items, fits, names=None):
     if names is not None:
         return _named(names, items, fits)
     at = 0
-    while at >= 0:
+    while 0 <= at < _BUILT_IN:
         if _fits_at(at, items, fits):
             return _list_spec(at)
         at = _LIST_TEXT.find("\n", at)
