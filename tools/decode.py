@@ -125,20 +125,15 @@ def _lists(values):
 
 
 def _check_names(parser, meter, lists):
-    # Unknown names are argument errors (exit 2), caught before any decoding.
-    try:
-        from decoder import profiles
-    except ImportError:
-        return lists
+    # Unknown names are argument errors (exit 2), caught before any decoding; the lines that
+    # define lists are only checked here, and added by the Decoder. -> the lists' names.
+    from decoder import lists as value_lists, profiles
+
     known = getattr(profiles, "PROFILES", None)
     if known is not None and meter != "auto" and meter not in known:
         parser.error("argument --meter: unknown meter profile %r (known: auto, %s)" % (meter, ", ".join(sorted(known))))
     try:
-        from decoder import lists as value_lists
-    except ImportError:
-        return lists
-    try:
-        return value_lists.names(lists, False) if lists else lists  # a whole line defines a list
+        return value_lists.names(lists, False) if lists else lists
     except ValueError as e:
         parser.error("argument --profile: %s" % str(e)[len("lists: "):])
 
