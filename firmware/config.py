@@ -34,6 +34,12 @@ import json
 import os
 import sys
 
+try:
+    from micropython import const
+except ImportError:  # CPython (host tests, tools/): the value itself
+    def const(value):
+        return value
+
 SECRET_KEYS = ("wifi.password", "meter.key", "meter.auth_key", "mqtt.password", "admin.password")
 
 # The mandatory minimum: everything else has a working default. "uart" is the
@@ -82,23 +88,23 @@ LAYOUTS = ("meterlink", "vse")
 MAX_ID = 32
 # Host names are at most 253 characters (RFC 1035); a file path on the unix
 # port gets the same room.
-MAX_HOST = 253
+_MAX_HOST = const(253)
 # WPA2 passphrases are 8..63 characters (IEEE 802.11i); SSIDs at most 32 bytes.
-MAX_SSID = 32
-MIN_WPA = 8
-MAX_WPA = 63
+_MAX_SSID = const(32)
+_MIN_WPA = const(8)
+_MAX_WPA = const(63)
 # WiFi transmit power limits in dBm: ESP-IDF's esp_wifi_set_max_tx_power takes 8..84 in
 # quarter dBm, and the esp32 port's WLAN.config(txpower=) multiplies by 4 and truncates.
-TXPOWER_MIN = 2
-TXPOWER_MAX = 21
+_TXPOWER_MIN = const(2)
+_TXPOWER_MAX = const(21)
 # Other free-text settings (user names, passwords, prefixes): generous but
 # bounded so a hostile form cannot fill the flash or the heap.
-MAX_TEXT = 128
+_MAX_TEXT = const(128)
 # A configuration is well under 2 kB; a file far larger is not one (and would not
 # fit a small heap).
-MAX_FILE = 16384
+_MAX_FILE = const(16384)
 # A DLMS key (GUEK/GAK) is AES-128: 16 bytes, written as 32 hex digits.
-KEY_HEX = 32
+_KEY_HEX = const(32)
 
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 # A host name (RFC 1123 letters, digits, '-', '.'; '_' that local names carry) or an
@@ -116,7 +122,7 @@ class ConfigError(ValueError):
         self.message = message
 
 
-def _text(key, value, max_len=MAX_TEXT):
+def _text(key, value, max_len=_MAX_TEXT):
     if not isinstance(value, str):
         raise ConfigError(key, "must be a string")
     if len(value) > max_len:
@@ -163,8 +169,8 @@ def key_hex(key, value):
         return ""
     if not _is_hex(clean):
         raise ConfigError(key, "must be hex digits 0-9, a-f (spaces, colons and dashes between them are fine)")
-    if len(clean) != KEY_HEX:
-        raise ConfigError(key, "must be %d hex digits (16 bytes) or empty, not %d" % (KEY_HEX, len(clean)))
+    if len(clean) != _KEY_HEX:
+        raise ConfigError(key, "must be %d hex digits (16 bytes) or empty, not %d" % (_KEY_HEX, len(clean)))
     return clean
 
 
@@ -181,7 +187,7 @@ def _ident(key, value, allow_empty):
 
 
 def _host(key, value):
-    value = _text(key, value, MAX_HOST).strip()
+    value = _text(key, value, _MAX_HOST).strip()
     for ch in value:
         if ch not in _HOST_CHARS:
             raise ConfigError(key, "must be a host name or an IP address ('%s' is not allowed)" % ch)
@@ -194,7 +200,7 @@ def _host(key, value):
 
 
 def _source(key, value):
-    value = _text(key, value, MAX_HOST).strip()
+    value = _text(key, value, _MAX_HOST).strip()
     if value == "" or ("://" in value and not value.startswith("tcp://")):
         raise ConfigError(key, 'must be "uart", "tcp://HOST:PORT" or a device/file path')
     if value.startswith("tcp://"):
@@ -207,7 +213,7 @@ def _source(key, value):
 
 
 def _prefix(key, value):
-    value = _text(key, value, MAX_TEXT).strip()
+    value = _text(key, value, _MAX_TEXT).strip()
     if value == "" or value.startswith("/") or value.endswith("/"):
         raise ConfigError(key, "must be a non-empty topic without leading or trailing '/'")
     if value.startswith("$"):  # MQTT 3.1.1 4.7.2: such topics are the broker's own
@@ -262,7 +268,7 @@ def _lists(key, value):
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, list):
         raise ConfigError(key, "must be a list of value list names or definitions")
-    value = [_text(key, v, MAX_TEXT * 8).strip() for v in value]
+    value = [_text(key, v, _MAX_TEXT * 8).strip() for v in value]
     if value:
         from decoder.lists import names
 
@@ -274,21 +280,21 @@ def _lists(key, value):
 
 
 def _ssid(key, value):
-    if isinstance(value, str) and len(value.encode()) > MAX_SSID:  # 802.11 counts bytes: "ä" is two
+    if isinstance(value, str) and len(value.encode()) > _MAX_SSID:  # 802.11 counts bytes: "ä" is two
         raise ConfigError(key, "too long for a WiFi name: at most %d bytes, this is %d (ä or é count 2, "
-                               "an emoji 4)" % (MAX_SSID, len(value.encode())))
-    value = _text(key, value, MAX_SSID)
+                               "an emoji 4)" % (_MAX_SSID, len(value.encode())))
+    value = _text(key, value, _MAX_SSID)
     return value
 
 
 def _wifi_password(key, value):
-    value = _text(key, value, MAX_WPA + 1)
-    if len(value) == MAX_WPA + 1 and _is_hex(value):
+    value = _text(key, value, _MAX_WPA + 1)
+    if len(value) == _MAX_WPA + 1 and _is_hex(value):
         return value  # the 256-bit pre-shared key itself, as 64 hex digits (802.11i)
     size = len(value.encode())
-    if value and not MIN_WPA <= size <= MAX_WPA:
+    if value and not _MIN_WPA <= size <= _MAX_WPA:
         raise ConfigError(key, "a WPA2 passphrase has %d to %d characters (bytes in UTF-8), or is "
-                               "the key as %d hex digits" % (MIN_WPA, MAX_WPA, MAX_WPA + 1))
+                               "the key as %d hex digits" % (_MIN_WPA, _MAX_WPA, _MAX_WPA + 1))
     return value
 
 
@@ -307,9 +313,9 @@ def _dbm(key, value):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(key, "must be a number of dBm, or null for the default")
-    if not TXPOWER_MIN <= value <= TXPOWER_MAX:
+    if not _TXPOWER_MIN <= value <= _TXPOWER_MAX:
         raise ConfigError(key, "must be between %d and %d dBm, or null for the default"
-                          % (TXPOWER_MIN, TXPOWER_MAX))
+                          % (_TXPOWER_MIN, _TXPOWER_MAX))
     return value
 
 
@@ -409,8 +415,8 @@ def load(path, default_device_id=None):
         size = os.stat(path)[6]
     except OSError:
         return validate({}, default_device_id)
-    if size > MAX_FILE:
-        raise ConfigError("(file)", "%s is %d bytes, more than a configuration holds (%d)" % (path, size, MAX_FILE))
+    if size > _MAX_FILE:
+        raise ConfigError("(file)", "%s is %d bytes, more than a configuration holds (%d)" % (path, size, _MAX_FILE))
     return validate(_parsed(path), default_device_id)
 
 

@@ -190,3 +190,37 @@ def test_status_names_the_setup_access_point_and_its_public_passphrase(running):
     assert status == 200
     assert json.loads(body)["setup_access_point"] == {"ssid": ap_ssid(_host_name()),
                                                      "password": "meterlink-setup"}
+
+
+def test_a_gateway_replaying_a_capture_file_saves_in_the_same_heap(tmp_path):
+    # A capture file as the meter loads board/unix_local.py, whose names took a gateway
+    # saving /config one past its name pool (1,267 names on this port): the next pool is
+    # 14 kB in one piece, and the save answered 503 "out of memory" at 256 kB while the
+    # TCP meter's gateway saved. Constants of the /config modules are now compile-time.
+    broker = Broker(tmp_path).start()
+    sub = Subscriber(broker.port)
+    capture = tmp_path / "capture.bin"
+    capture.write_bytes(b"".join(simulate.push_bytes(n, minute_every=3) for n in range(12)))
+    http_port = free_port()
+    cfg = {"device_id": DEVICE,
+           "meter": {"source": str(capture), "key": SECRETS["meter.key"],
+                     "auth_key": SECRETS["meter.auth_key"]},
+           "mqtt": {"host": "127.0.0.1", "port": broker.port},
+           "admin": {"password": ADMIN},
+           "http": {"port": http_port}}
+    gw = Gateway(tmp_path, cfg, "256k", compiled_tree()).start()
+    try:
+        wait_until(lambda: sub.on("meterlink/%s/state" % DEVICE), 30,
+                   what=lambda: "a first state message\n" + gw.log())
+        status, _, body = request(http_port, "POST", "/config",
+                                  body=change({"wifi.ssid": "", "mqtt.port": str(broker.port),
+                                               "mqtt.prefix": "replayed", "mqtt.user": ""}),
+                                  headers=dict(FORM_TYPE, **basic(ADMIN)))
+        assert status == 200 and b'id="saved"' in body, body[-400:]
+        with open(gw.config_path) as f:
+            assert json.load(f)["mqtt"]["prefix"] == "replayed"
+    finally:
+        gw.stop()
+        sub.close()
+        broker.stop()
+    assert "Traceback" not in gw.log(), gw.log()

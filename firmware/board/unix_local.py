@@ -11,6 +11,8 @@ port (the simulator, ser2net) never needs them.
 
 import os
 
+from decoder.compat import const
+
 try:
     import asyncio
 except ImportError:  # pragma: no cover - MicroPython before 1.21
@@ -18,10 +20,10 @@ except ImportError:  # pragma: no cover - MicroPython before 1.21
 
 # Bytes handed to the decoder per read from a capture file: about a quarter
 # second of 9600-baud line time, so a file replays like a slow meter.
-_FILE_CHUNK = 256
+_FILE_CHUNK = const(256)
 # Pause between polls of a serial device with nothing to read (ms): at 9600
 # baud 20 ms is ~19 bytes, far below the kernel's tty buffer.
-_POLL_MS = 20
+_POLL_MS = const(20)
 
 
 def stty_line(line):

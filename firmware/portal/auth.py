@@ -11,12 +11,18 @@ reconfigure with the button at boot. Passwords are compared in constant time.
 
 import binascii
 
+try:
+    from micropython import const
+except ImportError:  # CPython (host tests, tools/): the value itself
+    def const(value):
+        return value
+
 MAX_FAILURES = 5  # a person mistyping gets five tries; a guesser gets five per lockout
 LOCKOUT_S = 30  # first lockout; doubled per lockout so guessing 8 characters takes years
 MAX_LOCKOUT_S = 3600  # never lock the owner out for more than an hour
 # Characters of base64 we decode: config.py caps passwords at 128 characters, which UTF-8
 # may spell in up to 512 bytes ("admin:" and base64's 4/3 on top).
-MAX_CREDENTIALS = 700
+_MAX_CREDENTIALS = const(700)
 
 OK = 0
 DENIED = 1
@@ -35,7 +41,7 @@ def same(a, b):
 
 def basic_password(header):
     """The password from an ``Authorization: Basic …`` value, or None."""
-    if not header or len(header) > MAX_CREDENTIALS:
+    if not header or len(header) > _MAX_CREDENTIALS:
         return None
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "basic":

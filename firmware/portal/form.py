@@ -24,9 +24,15 @@ import json
 import config
 from portal import meters
 
+try:
+    from micropython import const
+except ImportError:  # CPython (host tests, tools/): the value itself
+    def const(value):
+        return value
+
 TEXT_KEYS = ("wifi.txpower", "mqtt.host", "mqtt.port", "mqtt.user", "mqtt.prefix", "mqtt.layout")
-MIN_ADMIN = 8  # the admin password guards the meter key on the LAN: no 4-digit PINs
-_MAX_ROUNDS = 24  # one validate() round per wrong field; the form has fewer fields
+_MIN_ADMIN = const(8)  # the admin password guards the meter key on the LAN: no 4-digit PINs
+_MAX_ROUNDS = const(24)  # one validate() round per wrong field; the form has fewer fields
 
 
 def _set(cfg, dotted, value):
@@ -94,8 +100,8 @@ def _portal_rules(form, cfg, errors, wifi):
     if wifi and not _get(cfg, "wifi.ssid"):
         errors["wifi.ssid"] = "choose a network or type its name"
     typed = form.get("admin.password", "")
-    if typed and len(typed) < MIN_ADMIN:
-        errors["admin.password"] = "at least %d characters" % MIN_ADMIN
+    if typed and len(typed) < _MIN_ADMIN:
+        errors["admin.password"] = "at least %d characters" % _MIN_ADMIN
     elif not _get(cfg, "admin.password"):
         errors["admin.password"] = "set an admin password for later changes"
 

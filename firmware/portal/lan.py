@@ -13,19 +13,20 @@ lockout of portal/auth.py holds across them.
 After a successful save ``restart`` (if given) is called with the saved configuration
 RESTART_DELAY seconds later, once the "saved" page has gone out, so the new settings take
 effect; after a request that ran out of memory, with None (the same settings, a whole heap),
-at most once per HEAL_AFTER seconds.
+at most once per _HEAL_AFTER seconds.
 """
 
 import sys
 
 from app import unload
+from decoder.compat import const
 
 RESTART_DELAY = 2  # seconds for the "saved" page to reach the browser before the reset
 # A /config request that runs out of memory restarts the gateway, at most once per this many
 # seconds of its running: the portal wants some of its room in one piece, and a heap that
 # failed it once failed every later request too (503 until a restart, after a run of odd
 # requests at make run's 256 kB). A restart gives the heap back whole.
-HEAL_AFTER = 120
+_HEAL_AFTER = const(120)
 
 # Loaded for one /config request and dropped after it (auth stays: the Guard's class).
 _TRANSIENT = ("portal.app", "portal.page", "portal.form", "portal.meters", "config")
@@ -41,7 +42,7 @@ def mount(server, config_path, device="meterlink", restart=None):
             return serve(request)
         except MemoryError:
             unload(_TRANSIENT)
-            if restart is not None and _clock() - healed[0] >= HEAL_AFTER:
+            if restart is not None and _clock() - healed[0] >= _HEAL_AFTER:
                 healed[0] = _clock()
                 print("http: /config ran out of memory: restarting to have it whole again")
                 _restart_later(restart, None)

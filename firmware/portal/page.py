@@ -13,8 +13,14 @@ keeps it. The page works without JS; the JS only hides rows that do not apply.
 from portal import meters
 from portal.ap import AP_PASSWORD, ap_ssid
 
-SSID_MAX = 32  # IEEE 802.11: an SSID is at most 32 octets
-SCAN_SHOWN = 20  # networks listed; a crowded block of flats can show 40+
+try:
+    from micropython import const
+except ImportError:  # CPython (host tests, tools/): the value itself
+    def const(value):
+        return value
+
+_SSID_MAX = const(32)  # IEEE 802.11: an SSID is at most 32 octets
+_SCAN_SHOWN = const(20)  # networks listed; a crowded block of flats can show 40+
 
 
 _ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;"))
@@ -111,7 +117,7 @@ def _options(pairs, selected):
 def _wifi(out, values, messages, secrets, networks):
     out.append("<fieldset><legend>WiFi</legend>")
     current = values.get("wifi.ssid", "")
-    names = [n for n in networks[:SCAN_SHOWN] if n]
+    names = [n for n in networks[:_SCAN_SHOWN] if n]
     pairs = [(n, n) for n in names]
     if current and current not in names:
         pairs.insert(0, (current, current))
@@ -119,7 +125,7 @@ def _wifi(out, values, messages, secrets, networks):
     select = '<select id="wifi.ssid" name="wifi.ssid">%s</select>' % _options(pairs, current)
     _row(out, "wifi.ssid", "Network", select, messages)
     _row(out, "wifi.ssid_other", "Hidden network name",
-         _input("wifi.ssid_other", values.get("wifi.ssid_other", ""), extra=' maxlength="%d"' % SSID_MAX), messages,
+         _input("wifi.ssid_other", values.get("wifi.ssid_other", ""), extra=' maxlength="%d"' % _SSID_MAX), messages,
          row_id="ssid-other-row")
     _row(out, "wifi.password", "WiFi password",
          _secret("wifi.password", secrets.get("wifi.password"), ' minlength="8" maxlength="64"'),
