@@ -25,12 +25,13 @@ from app.mqtt import MqttPublisher
 from app.reader import STUCK_AFTER, MeterReader
 from app.snapshot import SnapshotWriter
 from app.store import Store
+from decoder.compat import const
 
 # Seconds between health checks; the ESP32 watchdog timeout (board/esp32.py)
 # is several times this, so one slow publish never resets the dongle.
 HEALTH_EVERY = 1
 # Seconds between tries to listen on http.port while another program holds it.
-HTTP_RETRY = 5
+_HTTP_RETRY = const(5)
 
 
 class App:
@@ -77,7 +78,7 @@ class App:
             # Another program holds the port (on unix: a second gateway, a web server on
             # 8080). The meter reader and MQTT go on; the API comes up once it is free.
             self.log("http: cannot listen on port %d (http.port): %s; retrying every %d s"
-                     % (port, os_error_name(e), HTTP_RETRY))
+                     % (port, os_error_name(e), _HTTP_RETRY))
             self._others.append(asyncio.create_task(self._listen_later()))
             return
         self._listening()
@@ -90,7 +91,7 @@ class App:
 
     async def _listen_later(self):
         while True:
-            await asyncio.sleep(HTTP_RETRY)
+            await asyncio.sleep(_HTTP_RETRY)
             try:
                 await self.server.start()
             except OSError:

@@ -37,7 +37,7 @@ from app.clock import iso_utc, since_ms, ticks_ms
 # broker or the link is stuck, and the connection is given up.
 SOCKET_TIMEOUT = 2
 # Seconds for the TCP handshake and for CONNACK (the loop runs meanwhile).
-CONNECT_TIMEOUT = 5
+_CONNECT_TIMEOUT = const(5)
 # Reconnect backoff (s): first retry quickly, then at most every 60 s.
 BACKOFF_FIRST = 1
 BACKOFF_MAX = 60
@@ -166,9 +166,9 @@ class MqttPublisher:
                 # loading it is one failed connect (it ended the MQTT task for good).
                 from app import mqtt_connect
 
-                sock = await mqtt_connect.open_socket(self.cfg["host"], self.cfg["port"], CONNECT_TIMEOUT,
+                sock = await mqtt_connect.open_socket(self.cfg["host"], self.cfg["port"], _CONNECT_TIMEOUT,
                                                       self.board and self.board.name_server())
-                await mqtt_connect.handshake(self._client, sock, CONNECT_TIMEOUT)
+                await mqtt_connect.handshake(self._client, sock, _CONNECT_TIMEOUT)
                 self._connected()
             except _FAILURES as e:
                 failure = e

@@ -8,21 +8,22 @@ Same text as ``decoder.telegram_json`` (the decoder CLI and MQTT contract)::
 but without building the nested dicts and one big string per telegram: the
 pieces go straight into a reused bytearray, so publishing every 5 s does not
 fragment a 100 kB heap. The buffer starts small and doubles when a snapshot
-does not fit, up to BUF_SIZE: it settles after the first full telegrams at
+does not fit, up to _BUF_SIZE: it settles after the first full telegrams at
 the size this meter needs instead of holding the
-worst case. A snapshot larger than BUF_SIZE falls back to
+worst case. A snapshot larger than _BUF_SIZE falls back to
 ``decoder.telegram_json`` (correct, just allocating).
 """
 
 import json
 
 from decoder import telegram_json, to_json
+from decoder.compat import const
 
 # 96 codes (store.MAX_CODES) of about 60 bytes each, plus the header; a
 # snapshot larger than this is rare enough to take the allocating path.
-BUF_SIZE = 6144
+_BUF_SIZE = const(6144)
 # The first buffer: a SiL E450 snapshot (38 readings) is 1.8 kB, so it never grows.
-FIRST_SIZE = 2048
+_FIRST_SIZE = const(2048)
 # Units whose encoded JSON pieces are cached: meters send a dozen.
 _MAX_CACHED = 128
 # The last printable ASCII character: text up to it is copied byte by byte (UTF-8 is
@@ -48,7 +49,7 @@ def _copy_ascii(buf, pos, text):
 class SnapshotWriter:
     """``render(store)`` -> memoryview of the JSON bytes, valid until the next call."""
 
-    def __init__(self, size=BUF_SIZE, first=FIRST_SIZE):
+    def __init__(self, size=_BUF_SIZE, first=_FIRST_SIZE):
         self._limit = size
         self._buf = bytearray(min(first, size))
         self._view = memoryview(self._buf)
@@ -105,7 +106,7 @@ class SnapshotWriter:
                     return memoryview(telegram_json(store).encode())
                 self._view = self._buf = None  # the old buffer is garbage before the new one
                 try:
-                    self._buf = bytearray(min(self._limit, 2 * size or FIRST_SIZE))
+                    self._buf = bytearray(min(self._limit, 2 * size or _FIRST_SIZE))
                 finally:
                     # No room (MemoryError, raised on): an empty buffer stands in (a constant:
                     # nothing to allocate), and the next render grows it again. None would

@@ -41,7 +41,7 @@ _OCTET_STRING = const(0x09)
 _COMPACT_ARRAY = const(0x13)
 DATE_TIME = const(0x19)  # Stamp.tag values
 DATE = const(0x1A)
-TIME = const(0x1B)
+_TIME = const(0x1B)
 _LAST_TAG = const(0x1B)
 
 # decode recurses once per level. Real pushes nest four deep (body structure

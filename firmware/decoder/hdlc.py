@@ -36,7 +36,7 @@ _TYPE_MASK = const(0xF0)
 _SEGMENTED = const(0x08)
 _LENGTH_HIGH = const(0x07)
 # Longest address IEC 62056-46 allows (1, 2 or 4 bytes; 3 is tolerated).
-MAX_ADDRESS = const(4)
+_MAX_ADDRESS = const(4)
 # Shortest frame between the flags: format(2) + addresses(1 + 1) + control + FCS(2).
 _MIN_LENGTH = const(7)
 _LLC_0 = const(0xE6)
@@ -182,7 +182,7 @@ def _header_end(buf, pos, fcs, end):
 
 
 def _address_end(buf, pos, fcs, end):
-    stop = pos + MAX_ADDRESS
+    stop = pos + _MAX_ADDRESS
     while True:
         if pos >= fcs:
             raise DecodeError("HDLC length too short for its addresses")
@@ -192,7 +192,7 @@ def _address_end(buf, pos, fcs, end):
         if buf[pos - 1] & 1:
             return pos
         if pos == stop:
-            raise DecodeError("HDLC address longer than %d bytes" % MAX_ADDRESS)
+            raise DecodeError("HDLC address longer than %d bytes" % _MAX_ADDRESS)
 
 
 def _check_header(buf, start, header_end, body_end, end):

@@ -107,23 +107,23 @@ _BUILT_IN = len(_LIST_TEXT)
 # The kind of value a slot takes. A list whose slots do not take a push's values
 # does not name them, however many there are: a 12-value push of voltages and
 # currents must not come out as energies and a disconnect state.
-KIND_ANY = const(0)  # ids, texts, list versions, tariffs, a skipped "-"
-KIND_NUMBER = const(1)  # an electricity quantity (A = 1, C 1..92): power, energy, U, I
-KIND_CLOCK = const(2)  # 0-0:1.0.0: a date-time
-KIND_STATE = const(3)  # 0-0:96.3.10, disconnect control state: an enum 0..2 (or a boolean)
+_KIND_ANY = const(0)  # ids, texts, list versions, tariffs, a skipped "-"
+_KIND_NUMBER = const(1)  # an electricity quantity (A = 1, C 1..92): power, energy, U, I
+_KIND_CLOCK = const(2)  # 0-0:1.0.0: a date-time
+_KIND_STATE = const(3)  # 0-0:96.3.10, disconnect control state: an enum 0..2 (or a boolean)
 
 
 def slot_kind(code):
     """The KIND_ of the value a list slot with OBIS text ``code`` takes."""
     if code == "0-0:1.0.0":
-        return KIND_CLOCK
+        return _KIND_CLOCK
     if code == "0-0:96.3.10":
-        return KIND_STATE
+        return _KIND_STATE
     if code.startswith("1-"):
         quantity = int(code[code.find(":") + 1 :].split(".")[0])
         if 0 < quantity < 93:
-            return KIND_NUMBER
-    return KIND_ANY
+            return _KIND_NUMBER
+    return _KIND_ANY
 
 
 def _spec(line):
@@ -248,14 +248,14 @@ def takes(kinds, items):
 
 
 def _takes_one(kind, value):
-    if kind == KIND_ANY or value is None:
+    if kind == _KIND_ANY or value is None:
         return True
     t = type(value)
-    if kind == KIND_NUMBER:
+    if kind == _KIND_NUMBER:
         return t is int or t is float
-    if kind == KIND_CLOCK:  # an empty octet-string: a clock the meter does not tell
+    if kind == _KIND_CLOCK:  # an empty octet-string: a clock the meter does not tell
         return t is bytes and not value or is_clock(value)
-    return t is bool or t is int and 0 <= value <= 2  # KIND_STATE
+    return t is bool or t is int and 0 <= value <= 2  # _KIND_STATE
 
 
 def _kinds_at(at):

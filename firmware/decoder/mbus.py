@@ -30,7 +30,7 @@ _MIN_BODY = const(3)
 # C + A + CI + STSAP + DTSAP: the fixed part before the APDU segment.
 _HEADER = const(5)
 _LAST_SEGMENT = const(0x10)
-SEQUENCE_MASK = const(0x0F)
+_SEQUENCE_MASK = const(0x0F)
 # CI values 0x00-0x1F are reserved for DLMS/COSEM (EN 13757-3).
 _CI_DLMS_MASK = const(0xE0)
 _WRAP = const(256)  # one byte of L lost (the T210-D quirk)
@@ -137,7 +137,7 @@ def _sum(buf, start, stop):
 
 def sequence(ci):
     """Segment number carried in the CI field."""
-    return ci & SEQUENCE_MASK
+    return ci & _SEQUENCE_MASK
 
 
 def is_last(ci):
