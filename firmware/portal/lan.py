@@ -20,6 +20,7 @@ import sys
 
 from app import unload
 from decoder.compat import const
+from web.server import response
 
 RESTART_DELAY = 2  # seconds for the "saved" page to reach the browser before the reset
 # A /config request that runs out of memory restarts the gateway, at most once per this many
@@ -30,6 +31,9 @@ _HEAL_AFTER = const(120)
 
 # Loaded for one /config request and dropped after it (auth stays: the Guard's class).
 _TRANSIENT = ("portal.app", "portal.page", "portal.form", "portal.meters", "config")
+# The answer to a save whose own page found no room: short, and needing nothing loaded.
+_SAVED_PAGE = (b'<!DOCTYPE html><title>meterlink saved</title><h1 id="saved">Saved</h1><p>The '
+               b"dongle restarts with these settings: reload this page in about 10 seconds.</p>")
 
 
 def mount(server, config_path, device="meterlink", restart=None):
@@ -63,12 +67,20 @@ def mount(server, config_path, device="meterlink", restart=None):
             guards.append(portal.guard)
         try:
             return portal.guarded(request)
+        except MemoryError:
+            if portal.saved_config is None:
+                raise  # nothing saved: the server's 503 says to try again, rightly
+            # Saved, then no room for the page that says so (the portal's names can take a
+            # gateway past its name pool's next block, 14 kB in one piece on the unix
+            # port): a 503 "try again" would have the person save what is already saved.
         finally:
             saved = portal.saved_config
             portal = None
             unload(_TRANSIENT)
             if saved is not None and restart is not None:
                 _restart_later(restart, saved)
+        gc.collect()
+        return response(200, _SAVED_PAGE, "text/html; charset=utf-8")
 
     server.route("/config", config_page, ("GET", "POST"))
 
