@@ -1,8 +1,8 @@
 """HTTP/1.1 message syntax (RFC 9112 sections 2-6) for the tiny server: bounded parsing of
 one request from an asyncio stream, and the response head.
 
-    request-line   GET /path?a=1&b=2 HTTP/1.1\\r\\n          <= _MAX_REQUEST_LINE
-    header-fields  Name: value\\r\\n  (x <= _MAX_HEADERS)       head <= MAX_HEAD
+    request-line   GET /path?a=1&b=2 HTTP/1.1\\r\\n          <= MAX_REQUEST_LINE
+    header-fields  Name: value\\r\\n  (x <= MAX_HEADERS)       head <= MAX_HEAD
                    \\r\\n
     body           Content-Length bytes                       <= MAX_BODY
 
@@ -12,17 +12,11 @@ Out-of-bounds or malformed input raises ``HttpError`` with the status to answer:
 
 import json
 
-try:
-    from micropython import const
-except ImportError:  # CPython (host tests, tools/): the value itself
-    def const(value):
-        return value
-
 # An ESP32 with WiFi up has ~100 kB of Python heap: these bounds keep one request under
 # ~10 kB so that the server's few concurrent clients fit next to the meter reader.
-_MAX_REQUEST_LINE = const(1024)  # longest URL we serve is short; 1 kB leaves room for a GET form
+MAX_REQUEST_LINE = 1024  # longest URL we serve is short; 1 kB leaves room for a GET form
 MAX_HEAD = 2048  # request line + headers: phones send 400-900 bytes to a device's IP
-_MAX_HEADERS = const(32)  # browsers send 10-20 header fields
+MAX_HEADERS = 32  # browsers send 10-20 header fields
 MAX_BODY = 4096  # the portal form is < 1 kB urlencoded; JSON config < 2 kB
 PIECE_TARGET = 1024  # bytes per send of a piecewise body: one or two TCP segments
 # Pieces of a JSON body: small enough for the holes of a fragmented heap, large enough
@@ -200,8 +194,8 @@ def _parse_request_line(line):
 
 
 def _parse_headers(lines):
-    if len(lines) > _MAX_HEADERS:
-        raise HttpError(431, "more than %d header fields" % _MAX_HEADERS)
+    if len(lines) > MAX_HEADERS:
+        raise HttpError(431, "more than %d header fields" % MAX_HEADERS)
     headers = {}
     for line in lines:
         name, sep, value = line.partition(b":")
@@ -268,8 +262,8 @@ async def _read_head(reader, buf, idle=None):
         if end >= 0:
             return end + 4, have
         first = buf.find(b"\n", 0, have)
-        if (first < 0 and have > _MAX_REQUEST_LINE) or first > _MAX_REQUEST_LINE:
-            raise HttpError(414, "request line longer than %d bytes" % _MAX_REQUEST_LINE)
+        if (first < 0 and have > MAX_REQUEST_LINE) or first > MAX_REQUEST_LINE:
+            raise HttpError(414, "request line longer than %d bytes" % MAX_REQUEST_LINE)
         if have == len(buf):
             raise HttpError(431, "request head larger than %d bytes" % MAX_HEAD)
         n = await _read_some(reader, view[have:])
@@ -307,8 +301,8 @@ async def read_request(reader, remote=None, buf=None, idle=None):
     while lines and not lines[0]:
         lines.pop(0)  # RFC 9112 2.2: empty lines before the request line are ignored
     lines = lines or [b""]
-    if len(lines[0]) > _MAX_REQUEST_LINE:  # the whole head came in one read
-        raise HttpError(414, "request line longer than %d bytes" % _MAX_REQUEST_LINE)
+    if len(lines[0]) > MAX_REQUEST_LINE:  # the whole head came in one read
+        raise HttpError(414, "request line longer than %d bytes" % MAX_REQUEST_LINE)
     method, path, query = _parse_request_line(lines[0])
     headers = _parse_headers(lines[1:])
     early = memoryview(buf)[end:have]

@@ -29,12 +29,6 @@ import gc
 import sys
 
 try:
-    from micropython import const
-except ImportError:  # CPython (host tests, tools/): the value itself
-    def const(value):
-        return value
-
-try:
     import asyncio
 except ImportError:  # MicroPython before 1.21
     import uasyncio as asyncio
@@ -58,9 +52,9 @@ READ_TIMEOUT = 10  # seconds for a whole request: a phone on a weak AP link need
 # holds a slot idle for ~10 s, and four of them would hold every slot. A client that
 # means to ask sends its request line right after connecting.
 IDLE_TIMEOUT = 3
-_WRITE_TIMEOUT = const(10)  # seconds to hand a response to a client that does not read it
-_DISCARD_TIMEOUT = const(1)  # seconds spent draining an unread body after an error reply
-_DISCARD_LIMIT = const(16384)  # unread body bytes drained after an error so the reply is not reset
+WRITE_TIMEOUT = 10  # seconds to hand a response to a client that does not read it
+DISCARD_TIMEOUT = 1  # seconds spent draining an unread body after an error reply
+DISCARD_LIMIT = 16384  # unread body bytes drained after an error so the reply is not reset
 _CHUNK = 512  # read size while draining
 _ECHO_MAX = 80  # characters of an unknown path quoted back in the 404 message
 # MicroPython: how often the listening socket is asked for a new connection. Asyncio there
@@ -278,11 +272,11 @@ async def _send(writer, resp, head_only=False):
         pass
     elif isinstance(resp.body, tuple):
         for piece in resp.body:  # drained one by one: the stream would concatenate them
-            await asyncio.wait_for(writer.drain(), _WRITE_TIMEOUT)
+            await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
             writer.write(piece)
     elif resp.body:
         writer.write(resp.body)
-    await asyncio.wait_for(writer.drain(), _WRITE_TIMEOUT)
+    await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
 
 
 async def _out_of_memory(writer):
@@ -295,7 +289,7 @@ async def _out_of_memory(writer):
         pass
 
 
-async def _discard(reader, timeout=_DISCARD_TIMEOUT):
+async def _discard(reader, timeout=DISCARD_TIMEOUT):
     """Read what the client is still sending, so closing does not reset the reply away."""
     try:
         await asyncio.wait_for(_drain_input(reader), timeout)
@@ -305,7 +299,7 @@ async def _discard(reader, timeout=_DISCARD_TIMEOUT):
 
 async def _drain_input(reader):
     seen = 0
-    while seen < _DISCARD_LIMIT:
+    while seen < DISCARD_LIMIT:
         chunk = await reader.read(_CHUNK)
         if not chunk:
             return
