@@ -11,11 +11,7 @@ reconfigure with the button at boot. Passwords are compared in constant time.
 
 import binascii
 
-try:
-    from micropython import const
-except ImportError:  # CPython (host tests, tools/): the value itself
-    def const(value):
-        return value
+from portal import const
 
 MAX_FAILURES = 5  # a person mistyping gets five tries; a guesser gets five per lockout
 LOCKOUT_S = 30  # first lockout; doubled per lockout so guessing 8 characters takes years

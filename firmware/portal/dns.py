@@ -26,14 +26,7 @@ try:
 except ImportError:  # MicroPython before 1.21
     import uasyncio as asyncio
 
-try:  # not decoder.compat: importing it loads the whole decoder, which portal mode never uses
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        """CPython stand-in for micropython.const."""
-        return value
-
+from portal import const
 
 MAX_PACKET = const(512)  # RFC 1035 4.2.1: plain UDP DNS messages are at most 512 bytes
 MAX_NAME = const(255)  # RFC 1035 2.3.4: a domain name is at most 255 octets on the wire

@@ -22,13 +22,7 @@ check repeats, so the page can show every wrong field at once, not just the firs
 import json
 
 import config
-from portal import meters
-
-try:
-    from micropython import const
-except ImportError:  # CPython (host tests, tools/): the value itself
-    def const(value):
-        return value
+from portal import const, meters
 
 TEXT_KEYS = ("wifi.txpower", "mqtt.host", "mqtt.port", "mqtt.user", "mqtt.prefix", "mqtt.layout")
 _MIN_ADMIN = const(8)  # the admin password guards the meter key on the LAN: no 4-digit PINs

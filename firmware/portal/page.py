@@ -10,14 +10,8 @@ stored secret shows as an empty field with the placeholder "unchanged", and an e
 keeps it. The page works without JS; the JS only hides rows that do not apply.
 """
 
-from portal import meters
+from portal import const, meters
 from portal.ap import AP_PASSWORD, ap_ssid
-
-try:
-    from micropython import const
-except ImportError:  # CPython (host tests, tools/): the value itself
-    def const(value):
-        return value
 
 _SSID_MAX = const(32)  # IEEE 802.11: an SSID is at most 32 octets
 _SCAN_SHOWN = const(20)  # networks listed; a crowded block of flats can show 40+
