@@ -106,11 +106,11 @@ _MAX_FILE = const(16384)
 # A DLMS key (GUEK/GAK) is AES-128: 16 bytes, written as 32 hex digits.
 _KEY_HEX = const(32)
 
-_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+_ID_CHARS = const("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 # A host name (RFC 1123 letters, digits, '-', '.'; '_' that local names carry) or an
 # IPv4/IPv6 address.
 _HOST_CHARS = _ID_CHARS + ".:"
-_HEX = "0123456789abcdef"
+_HEX = const("0123456789abcdef")
 
 
 class ConfigError(ValueError):

@@ -23,6 +23,8 @@ sensor names. The device's ``configuration_url`` (Home Assistant's "Visit" link)
 is the dongle's setup page while its address is known.
 """
 
+from decoder.compat import const
+
 # The tables below are text, one "|key=value" entry each, looked up with _lookup():
 # discovery runs after a (re)connect and when a new code appears, and imports this
 # module for it at the gateway's busiest moment (the first telegram). As dicts of
@@ -39,26 +41,26 @@ is the dongle's setup page while its address is known.
 # gives no device class, but a growing total all the same. kV and kHz: Lithuanian ESO
 # meters' P1 lines; no mV (lower-cased it is MV) and no kA (Home Assistant has none:
 # shown as sent, without a class).
-_UNITS = ("|wh=Wh energy T|kwh=kWh energy T|gj=GJ energy T"
-          "|varh=varh reactive_energy T|kvarh=kvarh reactive_energy T"
-          "|w=W power M|kw=kW power M|var=var reactive_power M|kvar=kvar reactive_power M"
-          "|va=VA apparent_power M|kva=kVA apparent_power M|v=V voltage M|a=A current M"
-          "|hz=Hz frequency M|s=s duration M|m3=m\u00b3 - T|kv=kV voltage M|ma=mA current M"
-          "|khz=kHz frequency M|")
+_UNITS = const(("|wh=Wh energy T|kwh=kWh energy T|gj=GJ energy T"
+                "|varh=varh reactive_energy T|kvarh=kvarh reactive_energy T"
+                "|w=W power M|kw=kW power M|var=var reactive_power M|kvar=kvar reactive_power M"
+                "|va=VA apparent_power M|kva=kVA apparent_power M|v=V voltage M|a=A current M"
+                "|hz=Hz frequency M|s=s duration M|m3=m\u00b3 - T|kv=kV voltage M|ma=mA current M"
+                "|khz=kHz frequency M|"))
 
 # OBIS C value = what it measures (IEC 62056-6-1 electricity C codes);
 # C 21..40, 41..60, 61..80 repeat 1..20 for phases L1, L2, L3.
-_QUANTITY = ("|1=import|2=export|3=reactive import|4=reactive export|5=reactive Q1|6=reactive Q2"
-             "|7=reactive Q3|8=reactive Q4|9=apparent import|10=apparent export|11=current"
-             "|12=voltage|13=power factor|14=frequency|")
-_NEUTRAL = 91
+_QUANTITY = const(("|1=import|2=export|3=reactive import|4=reactive export|5=reactive Q1|6=reactive Q2"
+                   "|7=reactive Q3|8=reactive Q4|9=apparent import|10=apparent export|11=current"
+                   "|12=voltage|13=power factor|14=frequency|"))
+_NEUTRAL = const(91)
 # "p" + OBIS D = the name's pattern ("_" is the quantity) for powers and energies (C 1-10),
 # "q" + D for the others (current, voltage, power factor, frequency); "m" + an M-Bus
 # device type (EN 13757-3 medium) = Home Assistant's class for its register.
-_KINDS = "|p7=power _|p8=energy _|p4=demand _|p6=peak demand _|q7=_|q32=_ sags|q36=_ swells|m3=gas|m7=water|"
+_KINDS = const("|p7=power _|p8=energy _|p4=demand _|p6=peak demand _|q7=_|q32=_ sags|q36=_ swells|m3=gas|m7=water|")
 # C.D.E of an abstract (A = 0) code = its name.
-_ABSTRACT = ("|96.1.0=Meter ID|96.1.1=Meter ID 2|42.0.0=Logical device name"
-             "|1.0.0=Meter clock|96.13.0=Message|24.2.1=Reading|24.2.3=Reading|24.1.0=Device type|")
+_ABSTRACT = const(("|96.1.0=Meter ID|96.1.1=Meter ID 2|42.0.0=Logical device name"
+                   "|1.0.0=Meter clock|96.13.0=Message|24.2.1=Reading|24.2.3=Reading|24.1.0=Device type|"))
 
 
 def _lookup(table, key):
@@ -71,7 +73,7 @@ def _lookup(table, key):
     return table[start : table.find("|", start)]
 
 
-_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_ID_CHARS = const("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 def object_id(code):

@@ -49,7 +49,7 @@ _STABLE_MS = const(30000)
 # How often (s) the idle loop looks at the socket for a closed connection.
 CHECK_EVERY = 1
 # Bytes drained per look at the socket: PINGRESP is 2 bytes.
-_DRAIN = 64
+_DRAIN = const(64)
 # Socket option numbers (POSIX and lwIP agree): the ports lack the names.
 _IPPROTO_TCP = const(6)
 _TCP_NODELAY = const(1)
@@ -71,7 +71,7 @@ _FAILURES = (OSError, MQTTException, AssertionError, IndexError, MemoryError)
 
 # MQTT 3.1.1, 3.1.3.1: a server must take a ClientId of 1 to 23 characters from
 # these; a longer one, or one with other characters, it may refuse.
-_CLIENT_ID_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_CLIENT_ID_CHARS = const("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _CLIENT_ID_MAX = const(23)
 
 

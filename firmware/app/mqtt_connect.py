@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover
     import uasyncio as asyncio
 
 from app.clock import since_ms, ticks_ms
+from decoder.compat import const
 
 _LOOK_EVERY = 0.02  # s between looks at a handshake in progress
 
@@ -95,7 +96,7 @@ async def _ready(sock, event, timeout):
 
 # What the stand-in answers connect()'s first run: "accepted". The broker's own reply is
 # read and checked by the second run.
-_ACCEPTED = b"\x20\x02\x00\x00"
+_ACCEPTED = const(b"\x20\x02\x00\x00")
 
 
 class _Connected:

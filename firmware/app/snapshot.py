@@ -25,10 +25,10 @@ _BUF_SIZE = const(6144)
 # The first buffer: a SiL E450 snapshot (38 readings) is 1.8 kB, so it never grows.
 _FIRST_SIZE = const(2048)
 # Units whose encoded JSON pieces are cached: meters send a dozen.
-_MAX_CACHED = 128
+_MAX_CACHED = const(128)
 # The last printable ASCII character: text up to it is copied byte by byte (UTF-8 is
 # ASCII there); text with anything past it is encoded.
-_ASCII_LAST = "~"
+_ASCII_LAST = const("~")
 
 # A snapshot or document that does not fit the buffer raises the builtin OverflowError
 # (a class of our own would be ~300 bytes of resident heap for an internal signal).

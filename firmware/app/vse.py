@@ -33,6 +33,7 @@ and JSON cannot) are left out.
 import time
 
 from decoder import finite
+from decoder.compat import const
 from app.clock import EPOCH_OFFSET
 
 # An MQTT topic level built from meter data is cut to this length; meter ids
@@ -42,7 +43,7 @@ MAX_ID = 32
 _ID_CODES = ("0-0:42.0.0",) + tuple("0-0:96.1.%d" % e for e in range(10))
 
 # The units the form knows (lower-cased), and the prefixes a meter may put before them.
-_UNITS = ("w", "wh", "var", "varh", "va", "vah", "v", "a", "hz")
+_UNITS = const(("w", "wh", "var", "varh", "va", "vah", "v", "a", "hz"))
 _PREFIXES = {"k": 1000, "K": 1000, "M": 1000000, "m": 0.001}
 
 

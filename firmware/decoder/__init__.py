@@ -27,7 +27,7 @@ _DATE_AND_TIME = const(19)  # len("2024-03-01T12:00:00"): a date and a time, off
 
 # The clock object (IEC 62056-6-1 0-0:1.0.0): the meter's time when the
 # notification header carries no date-time of its own.
-_CLOCK = "0-0:1.0.0"
+_CLOCK = const("0-0:1.0.0")
 
 
 # One decoded push: read-only attributes over one tuple (~60 bytes per push on

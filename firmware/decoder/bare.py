@@ -44,7 +44,7 @@ from decoder.stream import dsmr_frame  # stream.py imports bare.py only when it 
 # such hits are rare in real data (a plausible header must pass), so a few
 # bound the work of a stalled next() without giving up on the search.
 _MAX_PENDING = const(8)
-_NEEDLES = (b"\x7e", b"\x68", b"/")  # HDLC flag, M-Bus start, DSMR header
+_NEEDLES = const((b"\x7e", b"\x68", b"/"))  # HDLC flag, M-Bus start, DSMR header
 _HDLC = const(0)
 _MBUS = const(1)
 _TITLED = const(10)  # tag, length 08 and the 8-byte system title of a DB or DC APDU
@@ -52,7 +52,7 @@ _SC_AUTH = const(0x10)  # the security control byte's authentication bit: a tag 
 # What a push's notification-body opens with: structure, array, octet-string (a
 # DSMR text or a tagged list in one string), compact-array. A lone number there
 # is the tail of one push read into the head of the next.
-_PUSH_BODIES = b"\x02\x01\x09\x13"
+_PUSH_BODIES = const(b"\x02\x01\x09\x13")
 
 
 class Bare:
@@ -103,15 +103,15 @@ class Bare:
         self.end = -1  # an earlier APDU's mark: bytes that fail below must not jump to it
         n = self._length(pos, end)
         if n > 0 and self._header_length and self._buf[pos] == TAG_NOTIFICATION and not self._push(pos, end):
-            raise DecodeError("bare data-notification whose body is a single value: not a push")
+                  raise DecodeError("bare data-notification whose body is a single value: not a push")
         self.end = self._recurs(pos, end)
         if self.end > 0:
-            raise DecodeError("bare APDU cut short: the meter's next one starts inside it")
+                  raise DecodeError("bare APDU cut short: the meter's next one starts inside it")
         if not search and self._total > len(self._buf):
-            # On a line of bare APDUs it can never be whole: say so now, not once the
-            # buffer is full (a corrupt length byte held the pushes behind it back for
-            # 2 kB of line). Elsewhere a checked frame inside may make it noise: wait.
-            raise overflow_error("bare APDU of %d bytes, longer than the %d-byte buffer"
+                  # On a line of bare APDUs it can never be whole: say so now, not once the
+                  # buffer is full (a corrupt length byte held the pushes behind it back for
+                  # 2 kB of line). Elsewhere a checked frame inside may make it noise: wait.
+                  raise overflow_error("bare APDU of %d bytes, longer than the %d-byte buffer"
                                  % (self._total, len(self._buf)))
         self.noise = False
         verdict = self._search(pos, end if n < 0 else pos + n, end) if search else False

@@ -25,31 +25,31 @@ from decoder.errors import DecodeError
 # 0-0:96.13.x (DSMR 5.0.2 table 6-1; C.D matched whatever A-B say, as
 # before), and the logical device name 0-0:42.0.0 of the Luxembourg Smarty
 # (Luxembourg P1 specification).
-_HEX_ID = "96.1."
-_HEX_MESSAGE = "96.13."
-_HEX_DEVICE_NAME = "0-0:42.0.0"
-_CLOCK = "0-0:1.0.0"
+_HEX_ID = const("96.1.")
+_HEX_MESSAGE = const("96.13.")
+_HEX_DEVICE_NAME = const("0-0:42.0.0")
+_CLOCK = const("0-0:1.0.0")
 # Older meters (DSMR 2.2-like, e.g. Iskra AM551) send time hhmmss and date
 # YYMMDD as two plain values and no DST flag: kept as text (leading zeros
 # matter) and joined into a meter time without offset. C.D.E 0.0.0 is the
 # meter's number in IEC 62056-21 (EasyMeter Q3D "0272031312565"): text too, and so are
 # versions, C.D 0.2 (firmware "1-0:0.2.0(02.21)" of Lithuanian meters read 2.21; the
 # P1 version "1-3:0.2.8(50)" is no quantity either). All five characters: see _value.
-_TIME = "1-0:0.9.1"
-_DATE = "1-0:0.9.2"
-_TEXT = ("0.9.1", "0.9.2", "0.0.0", "0.2.0", "0.2.8")
+_TIME = const("1-0:0.9.1")
+_DATE = const("1-0:0.9.2")
+_TEXT = const(("0.9.1", "0.9.2", "0.0.0", "0.2.0", "0.2.8"))
 # DSMR 2.2/3 gas: "0-1:24.3.0(capture time)(00)(60)(1)(0-1:24.2.1)(m3)", then the
 # value "(00001.001)" on the next line. The reading is that value in that unit.
-_OLD_GAS = "24.3.0"
+_OLD_GAS = const("24.3.0")
 # An M-Bus channel's value (DSMR 5.0.2: 0-n:24.2.1 gas, 24.2.3 Belgian gas, water, heat).
-_CHANNEL_VALUE = "24.2."
+_CHANNEL_VALUE = const("24.2.")
 _OLD_GAS_GROUPS = const(7)
 # Units handed out without copying them from the telegram (DSMR 5.0.2
 # table 6-1, and the reactive and heat units of the Swiss, Austrian and
 # Luxembourg variants); any other unit is decoded as sent. _UNIT_TEXT
 # spells _UNITS, each followed by a blank, for a byte-wise comparison.
-_UNITS = ("kWh", "kW", "Wh", "W", "kvarh", "kvar", "varh", "var", "V", "A", "m3", "s", "GJ")
-_UNIT_TEXT = b"kWh kW Wh W kvarh kvar varh var V A m3 s GJ "
+_UNITS = const(("kWh", "kW", "Wh", "W", "kvarh", "kvar", "varh", "var", "V", "A", "m3", "s", "GJ"))
+_UNIT_TEXT = const(b"kWh kW Wh W kvarh kvar varh var V A m3 s GJ ")
 # Up to this many digits a decimal fits a 64-bit float's mantissa exactly
 # (10**15 < 2**53), so m / 10**k rounds as float(text) does, without the
 # text; longer ones are left to float().
@@ -59,7 +59,7 @@ _COSEM_HEX = const(24)  # a COSEM date-time's 12 bytes as hex digits
 # The meter time's text, rewritten in place for each timestamp: a
 # %-format of six fields would cost its tuple and a heap frame as well.
 _ISO = bytearray(b"2000-00-00T00:00:00+00:00")
-_ISO_DIGITS = b"\x02\x05\x08\x0b\x0e\x11"  # where YY MM DD hh mm ss go
+_ISO_DIGITS = const(b"\x02\x05\x08\x0b\x0e\x11")  # where YY MM DD hh mm ss go
 _ISO_HOUR = const(21)  # the offset's hour digit
 _ISO_LOCAL = const(19)  # the date and time before the offset
 _OPEN = const(0x28)  # "("
@@ -377,7 +377,7 @@ class _Lines:
 
 
 # Days in each month (February as in a leap year: the century is not sent).
-_MONTH_DAYS = b"\x1f\x1d\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f"
+_MONTH_DAYS = const(b"\x1f\x1d\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f")
 
 
 def _real_time(data, t):

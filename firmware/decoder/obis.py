@@ -51,20 +51,20 @@ _VOLTS_MAX = const(1000)  # low-voltage bound, see reading()
 # field n between "|" (field 0, empty, is no unit). One str constant rather
 # than a tuple: a .mpy loads it as one object, where a tuple of 58 strings
 # made 58 entries, ~40 new qstrs and a qstr pool block (~2.9 kB resident).
-_UNIT_SYMBOLS = (
+_UNIT_SYMBOLS = const((
     "|a|mo|wk|d|h|min|s|°|°C|currency|m|m/s|m3|m3|m3/h|m3/h|m3/d|m3/d|l|kg|N|Nm"
     "|Pa|bar|J|J/h|W|VA|var|Wh|VAh|varh|A|C|V|V/m|F|Ω|Ωm2/m|Wb|T|A/m|H|Hz"
     "|1/(Wh)|1/(varh)|1/(VAh)|V2h|A2h|kg/s|S|K|1/(V2h)|1/(A2h)|1/m3|%|Ah"
     "|||Wh/m3|J/m3|Mol %|g/m3|Pa s|J/kg|g/cm2|atm|||dBm|dBµV|dB"  # 58, 59, 68, 69 unused
-)
+))
 
 # Electricity OBIS C -> kind letter (profiles.py table): P active, Q
 # reactive, S apparent (each: power at D=7, energy at D=8), U voltage,
 # I current, F power factor, H frequency, "." none of these.
-_KIND_BY_C = (
+_KIND_BY_C = const((
     b".PPQQQQQQSSIUFHPP....PPQQ....SSIUF.......PPQQ."
     b"...SSIUF.......PPQQ....SSIUF.................I"
-)
+))
 _KINDS = {
     ord("P"): ("power", "energy"), ord("Q"): ("reactive", "renergy"),
     ord("S"): ("apparent", "aenergy"), ord("U"): ("voltage", None),

@@ -27,7 +27,7 @@ _INTEGER = const(0x0F)
 _ENUM = const(0x16)
 _OBIS_BYTES = const(6)
 _SCALE_UNIT_BYTES = const(6)  # 02 02 0F scaler 16 unit
-_NESTED = (0x01, 0x02, 0x13)  # array, structure, compact-array: values the tree path reads
+_NESTED = const((0x01, 0x02, 0x13))  # array, structure, compact-array: values the tree path reads
 # OBIS codes whose key strings are kept between pushes: twice the longest list in the
 # corpus (~60 values); past it keys are made per push.
 _MAX_KEYS = const(128)

@@ -30,13 +30,13 @@ from decoder.compat import const
 
 # Exponents common to most meters: W, var, Wh, varh as integers, power
 # factor in 0.001, frequency in 0.01 Hz.
-_BASE = "power=0 reactive=0 apparent=0 energy=0 renergy=0 aenergy=0 voltage=-1 current=-2 pf=-3 frequency=-2"
+_BASE = const("power=0 reactive=0 apparent=0 energy=0 renergy=0 aenergy=0 voltage=-1 current=-2 pf=-3 frequency=-2")
 
 # PROFILES as text, one profile a line: its name, the meter it stands for,
 # then the exponents where it departs from _BASE. A profile becomes a dict
 # when resolve() first returns it: built at import, the ten dicts held ~2.9 kB
 # of RAM on the 64-bit port, and a gateway reads one meter.
-_PROFILE_TEXT = (
+_PROFILE_TEXT = const((
     # E450 on the M-Bus wire sends whole volts (ch-e450-vse2026: 236 = 236 V;
     # the smartmeter-datacollector test asserts 236 V) and 0.01 A (9 = 0.09 A).
     "e450|Landis+Gyr E450/E570|voltage=0\n"
@@ -71,7 +71,7 @@ _PROFILE_TEXT = (
     # Unknown meters: the widespread DLMS defaults (the SiL notice: "voltage
     # 0.1 V and current 0.01 A unless configured otherwise").
     "generic|any DLMS meter|"
-)
+))
 
 _built = {}  # name -> the profile dicts resolve() returned so far (one per meter, usually)
 
@@ -115,7 +115,7 @@ def known(name):
 # obis.py tells them apart by the push object (E360 and AM550 push on P1 with
 # 0-6:25.9.0, the E450/E570 on M-Bus with 0-8:25.9.0); LGZ alone means E450,
 # the meter the Swiss utilities install most.
-_MANUFACTURERS = " LGZ=e450 ISK=am550 KFM=kaifa AID=aidon KAM=kamstrup SAG=sagemcom"
+_MANUFACTURERS = const(" LGZ=e450 ISK=am550 KFM=kaifa AID=aidon KAM=kamstrup SAG=sagemcom")
 
 # Push object B channels: P1 (a Landis+Gyr meter there is the E360) and the
 # M-Bus wire. Unencrypted pushes that name no manufacturer (ch-e450-gh934-apdu

@@ -27,14 +27,14 @@ except ImportError:  # MicroPython before 1.21
     import uasyncio as asyncio
 
 import config
-from portal import auth, form, meters, page
+from portal import auth, const, form, meters, page
 from web.server import error_response, pieces, redirect, response
 
 PROBES = ("/generate_204", "/gen_204", "/hotspot-detect.html", "/library/test/success.html",
           "/connecttest.txt", "/ncsi.txt", "/redirect", "/canonical.html", "/success.txt")
 SHOWN_KEYS = ("wifi.ssid", "wifi.txpower", "meter.profile", "meter.baud", "meter.format", "mqtt.host", "mqtt.port",
               "mqtt.user", "mqtt.prefix", "mqtt.discovery", "mqtt.layout", "mqtt.vse_group")
-_HTML = "text/html; charset=utf-8"
+_HTML = const("text/html; charset=utf-8")
 _NO_STORE = {"Cache-Control": "no-store"}
 
 

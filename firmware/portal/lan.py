@@ -30,10 +30,10 @@ RESTART_DELAY = 2  # seconds for the "saved" page to reach the browser before th
 _HEAL_AFTER = const(120)
 
 # Loaded for one /config request and dropped after it (auth stays: the Guard's class).
-_TRANSIENT = ("portal.app", "portal.page", "portal.form", "portal.meters", "config")
+_TRANSIENT = const(("portal.app", "portal.page", "portal.form", "portal.meters", "config"))
 # The answer to a save whose own page found no room: short, and needing nothing loaded.
-_SAVED_PAGE = (b'<!DOCTYPE html><title>meterlink saved</title><h1 id="saved">Saved</h1><p>The '
-               b"dongle restarts with these settings: reload this page in about 10 seconds.</p>")
+_SAVED_PAGE = const((b'<!DOCTYPE html><title>meterlink saved</title><h1 id="saved">Saved</h1><p>The '
+                     b"dongle restarts with these settings: reload this page in about 10 seconds.</p>"))
 
 
 def mount(server, config_path, device="meterlink", restart=None):

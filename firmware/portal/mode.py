@@ -23,11 +23,13 @@ successful join. Saving a new configuration changes the bytes, so the stamp no l
 import binascii
 import hashlib
 
+from portal import const
+
 PORTAL = "portal"
 STATION = "station"
 
-_STAMP_BYTES = 8  # 64 bits of SHA-256: collisions between two configs are not a concern
-_STAMP_CHUNK = 256  # bytes hashed per read: no file-sized buffer on a small heap
+_STAMP_BYTES = const(8)  # 64 bits of SHA-256: collisions between two configs are not a concern
+_STAMP_CHUNK = const(256)  # bytes hashed per read: no file-sized buffer on a small heap
 
 
 def choose(config_ok, button_held, joined_before, join_failed=False):

@@ -17,10 +17,10 @@ _SSID_MAX = const(32)  # IEEE 802.11: an SSID is at most 32 octets
 _SCAN_SHOWN = const(20)  # networks listed; a crowded block of flats can show 40+
 
 
-_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;"))
-_KEYS = (("meter.key", "Encryption key (GUEK)"), ("meter.auth_key", "Authentication key (GAK)"))
+_ESCAPES = const((("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")))
+_KEYS = const((("meter.key", "Encryption key (GUEK)"), ("meter.auth_key", "Authentication key (GAK)")))
 
-_CSS = (
+_CSS = const((
     "*{box-sizing:border-box}body{font:16px/1.4 system-ui,sans-serif;margin:0;"
     "background:#f3f5f7;color:#1c2430}main{max-width:34em;margin:auto;padding:1em}"
     "h1{font-size:1.4em;margin:.2em 0}fieldset{border:0;background:#fff;border-radius:8px;"
@@ -34,21 +34,21 @@ _CSS = (
     "{border-color:#c0392b;background:#fff5f4}.hint{color:#5b6773;font-size:.85em;margin:.2em 0 0}"
     "button{width:100%;font:inherit;font-weight:600;padding:.8em;border:0;border-radius:8px;"
     "background:#1e6fd9;color:#fff}.note{background:#fff7d6;padding:.6em 1em;border-radius:8px}"
-)
+))
 
 # Rows that apply to one choice only: the hidden network's name (no network picked), the
 # VSE group (the VSE layout). Without JS both stay shown, and form.py ignores what does not apply.
-_JS = (
+_JS = const((
     "function w(c,r,f){c=document.getElementById(c);r=document.getElementById(r);"
     "function t(){r.style.display=f(c.value)?'block':'none'}c.onchange=t;t()}"
     "w('wifi.ssid','ssid-other-row',function(v){return!v});"
     "w('mqtt.layout','vse-group-row',function(v){return v=='vse'})"
-)
+))
 # The head of every page: the title goes in, _CSS and "</style></head>" follow.
-_HEAD = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-         '<link rel="icon" href="data:,">'  # no /favicon.ico request: a second page render
-         "<title>%s</title><style>")
+_HEAD = const(('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+               '<meta name="viewport" content="width=device-width,initial-scale=1">'
+               '<link rel="icon" href="data:,">'  # no /favicon.ico request: a second page render
+               "<title>%s</title><style>"))
 
 
 def escape(text):
