@@ -103,15 +103,15 @@ class Bare:
         self.end = -1  # an earlier APDU's mark: bytes that fail below must not jump to it
         n = self._length(pos, end)
         if n > 0 and self._header_length and self._buf[pos] == TAG_NOTIFICATION and not self._push(pos, end):
-                  raise DecodeError("bare data-notification whose body is a single value: not a push")
+            raise DecodeError("bare data-notification whose body is a single value: not a push")
         self.end = self._recurs(pos, end)
         if self.end > 0:
-                  raise DecodeError("bare APDU cut short: the meter's next one starts inside it")
+            raise DecodeError("bare APDU cut short: the meter's next one starts inside it")
         if not search and self._total > len(self._buf):
-                  # On a line of bare APDUs it can never be whole: say so now, not once the
-                  # buffer is full (a corrupt length byte held the pushes behind it back for
-                  # 2 kB of line). Elsewhere a checked frame inside may make it noise: wait.
-                  raise overflow_error("bare APDU of %d bytes, longer than the %d-byte buffer"
+            # On a line of bare APDUs it can never be whole: say so now, not once the
+            # buffer is full (a corrupt length byte held the pushes behind it back for
+            # 2 kB of line). Elsewhere a checked frame inside may make it noise: wait.
+            raise overflow_error("bare APDU of %d bytes, longer than the %d-byte buffer"
                                  % (self._total, len(self._buf)))
         self.noise = False
         verdict = self._search(pos, end if n < 0 else pos + n, end) if search else False
