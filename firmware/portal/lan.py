@@ -78,6 +78,7 @@ def mount(server, config_path, device="meterlink", restart=None):
             portal = None
             unload(_TRANSIENT)
             if saved is not None and restart is not None:
+                healed[0] = _clock()  # the restart into the saved settings heals the heap too
                 _restart_later(restart, saved)
         gc.collect()
         return response(200, _SAVED_PAGE, "text/html; charset=utf-8")
