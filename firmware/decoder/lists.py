@@ -114,7 +114,7 @@ _KIND_STATE = const(3)  # 0-0:96.3.10, disconnect control state: an enum 0..2 (o
 
 
 def slot_kind(code):
-    """The KIND_ of the value a list slot with OBIS text ``code`` takes."""
+    """The _KIND_ of the value a list slot with OBIS text ``code`` takes."""
     if code == "0-0:1.0.0":
         return _KIND_CLOCK
     if code == "0-0:96.3.10":
@@ -198,7 +198,7 @@ def _of_the_user(name):
 
 
 _fitted = {}  # line offset -> the spec of a list that fitted a push (a meter uses one or two)
-_kinds = {}  # line offset -> its slots' KIND_s (bytes), for the lists as long as a push
+_kinds = {}  # line offset -> its slots' _KIND_s (bytes), for the lists as long as a push
 
 
 def find_list(items, fits, names=None):
@@ -239,7 +239,7 @@ def _fits_at(at, items, fits):
 
 
 def takes(kinds, items):
-    """Whether every slot (``kinds``: bytes of KIND_ per slot) takes its decoded value.
+    """Whether every slot (``kinds``: bytes of _KIND_ per slot) takes its decoded value.
     A null-data is a value the meter does not have: any slot takes it."""
     for i in range(len(items)):
         if not _takes_one(kinds[i], items[i]):
