@@ -232,14 +232,23 @@ async def _read_some(reader, view):
     return len(data)
 
 
-async def _first_read(reader, view, idle):
-    # The first bytes of a request, within ``idle`` seconds (asyncio.TimeoutError then).
+async def within(coro, timeout):
+    # asyncio.wait_for(coro, timeout), leaving no task behind when the heap runs out.
+    # MicroPython's wait_for makes coro a task, then a second task to watch it. When only
+    # the first found room, the MemoryError left that one running unwatched: a read went
+    # on into the head buffer lent to the next request, and ended in a "Task exception
+    # wasn't retrieved" traceback once the connection was closed under it.
     try:
         import asyncio
     except ImportError:  # MicroPython before 1.21
         import uasyncio as asyncio
 
-    return await asyncio.wait_for(_read_some(reader, view), idle)
+    task = asyncio.create_task(coro)
+    try:
+        return await asyncio.wait_for(task, timeout)
+    except MemoryError:
+        task.cancel()
+        raise
 
 
 async def _read_head(reader, buf, idle=None):
@@ -247,7 +256,7 @@ async def _read_head(reader, buf, idle=None):
     view = memoryview(buf)
     have = 0
     if idle is not None:
-        have = await _first_read(reader, view, idle)
+        have = await within(_read_some(reader, view), idle)  # asyncio.TimeoutError after
         if not have:
             raise EOFError()
     while True:

@@ -5,9 +5,10 @@ web/message.py). No framework.
   everything, which the captive portal uses). The longest matching prefix wins.
 - Unknown path: 404, JSON. Known path, wrong method: 405, JSON, with ``Allow``.
 - One request per connection (``Connection: close``): no keep-alive state to bound.
-- Every read and write is under ``asyncio.wait_for``: a slow or stalled client costs one
-  task until its timeout and never blocks the meter reader or other clients; one that
-  sends nothing at all (a browser's pre-connect) gives its slot back after ``IDLE_TIMEOUT``.
+- Every read and write is under a timeout (``within``, asyncio.wait_for): a slow or
+  stalled client costs one task until its timeout and never blocks the meter reader or
+  other clients; one that sends nothing at all (a browser's pre-connect) gives its slot
+  back after ``IDLE_TIMEOUT``.
 - At most ``MAX_CLIENTS`` connections are served at once; the rest get 503 straight away.
 - On MicroPython the server accepts connections itself rather than through
   ``asyncio.start_server``, whose accept loop ends for good on a MemoryError while it
@@ -44,6 +45,7 @@ from web.message import (  # noqa: F401  (re-exported: handlers import them from
     read_request,
     redirect,
     response,
+    within,
 )
 
 MAX_CLIENTS = 4  # lwIP on the ESP32 has 10 sockets by default; MQTT, DNS, listener need some
@@ -223,7 +225,7 @@ class HttpServer:
         peer = peer_address(writer.get_extra_info("peername"))
         head = self._heads.pop() if self._heads else None
         try:
-            req = await asyncio.wait_for(read_request(reader, peer, head, IDLE_TIMEOUT), READ_TIMEOUT)
+            req = await within(read_request(reader, peer, head, IDLE_TIMEOUT), READ_TIMEOUT)
         except HttpError as e:
             await _send(writer, error_response(e.status, e.message))
             await _discard(reader)
@@ -272,11 +274,11 @@ async def _send(writer, resp, head_only=False):
         pass
     elif isinstance(resp.body, tuple):
         for piece in resp.body:  # drained one by one: the stream would concatenate them
-            await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
+            await within(writer.drain(), WRITE_TIMEOUT)
             writer.write(piece)
     elif resp.body:
         writer.write(resp.body)
-    await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
+    await within(writer.drain(), WRITE_TIMEOUT)
 
 
 async def _out_of_memory(writer):
@@ -292,7 +294,7 @@ async def _out_of_memory(writer):
 async def _discard(reader, timeout=DISCARD_TIMEOUT):
     """Read what the client is still sending, so closing does not reset the reply away."""
     try:
-        await asyncio.wait_for(_drain_input(reader), timeout)
+        await within(_drain_input(reader), timeout)
     except (OSError, asyncio.TimeoutError):
         pass
 
