@@ -35,9 +35,30 @@ def test_run_local_starts_everything_and_prints_the_http_address(tmp_path):
     text = out.stdout.decode()
     assert out.returncode == 0, text + out.stderr.decode()
     assert "meter simulator on tcp://127.0.0.1:%d" % sim_port in text
-    assert "mosquitto on 127.0.0.1:%d" % mqtt_port in text
+    assert "mosquitto on 127.0.0.1:%d (try: mosquitto_sub -p %d -t 'meterlink/#' -t 'homeassistant/#' -v)" % (
+        mqtt_port, mqtt_port) in text
     assert "run: readings at http://127.0.0.1:%d/ in a browser" % http_port in text
     assert "mqtt: connected" in text
+
+
+def test_the_subscription_hint_follows_the_configured_topics():
+    # It named meterlink/# whatever mqtt.prefix said: a user who had set one saw nothing.
+    import config
+    import run_local
+
+    cfg = config.validate({"meter": {"key": "00" * 16}, "device_id": "d", "mqtt": {
+        "host": "127.0.0.1", "prefix": "home/meter", "discovery": False, "layout": "vse",
+        "vse_group": "flat"}}, "x")
+    assert run_local._watch(cfg["mqtt"]) == "-t 'home/meter/#' -t 'dt/flat/#'"
+
+
+def test_a_gateway_open_on_every_interface_is_pointed_at_on_loopback():
+    # "http://0.0.0.0:8080/" is where it listens, not an address a browser opens.
+    import run_local
+
+    assert run_local._browser_url("http: listening on http://0.0.0.0:8080/") == "http://127.0.0.1:8080/"
+    assert run_local._browser_url("http: listening on http://192.168.1.20:80/") == "http://192.168.1.20:80/"
+    assert run_local._browser_url("mqtt: connected") is None
 
 
 def test_the_shipped_run_config_is_valid():

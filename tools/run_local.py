@@ -76,8 +76,18 @@ def _start_broker(mqtt, workdir):
         f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % port)
     proc = subprocess.Popen([exe, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # Ctrl-C is ours to hand on
-    print("run: mosquitto on 127.0.0.1:%d (try: mosquitto_sub -p %d -t 'meterlink/#' -v)" % (port, port))
+    print("run: mosquitto on 127.0.0.1:%d (try: mosquitto_sub -p %d %s -v)" % (port, port, _watch(mqtt)))
     return proc
+
+
+def _watch(mqtt):
+    """mosquitto_sub's -t options for every topic the gateway publishes with this config."""
+    topics = [mqtt["prefix"] + "/#"]
+    if mqtt["discovery"]:
+        topics.append(mqtt["discovery_prefix"] + "/#")
+    if mqtt["layout"] == "vse":
+        topics.append("dt/%s/#" % mqtt["vse_group"])
+    return " ".join("-t '%s'" % topic for topic in topics)
 
 
 def _gateway(config_path, workdir, heapsize):
@@ -104,9 +114,18 @@ def _echo(gw):
     for raw in gw.stdout:
         line = raw.decode(errors="replace").rstrip()
         print("gateway: " + line)
-        if line.startswith("http: listening on "):
-            print("run: readings at %s in a browser (JSON: %sapi/v1/readings)" % (line[19:], line[19:]))
+        url = _browser_url(line)
+        if url:
+            print("run: readings at %s in a browser (JSON: %sapi/v1/readings)" % (url, url))
         sys.stdout.flush()
+
+
+def _browser_url(line):
+    """The address to open from the gateway's "http: listening on" line, else None."""
+    if not line.startswith("http: listening on "):
+        return None
+    # Every interface (METERLINK_HTTP_HOST=0.0.0.0): a browser here finds it on loopback.
+    return line[19:].replace("//0.0.0.0:", "//127.0.0.1:")
 
 
 def _interrupt(signum, frame):
