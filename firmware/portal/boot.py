@@ -109,7 +109,7 @@ def provision(board, path, http_port=80, dns_port=53, host="0.0.0.0"):
     ip = _call(board, "start_ap", ssid, AP_PASSWORD, txpower) or UNIX_AP_IP
     networks = _call(board, "scan") or []
     print("portal: access point %s (button %s, config %s)"
-          % (ssid, "held" if held else "up", "ready" if ok else "missing"))
+          % (ssid, "held" if held else "up", "ready" if ok else "sets no WiFi network"))
     # Without the button, a stored admin password must be typed to change anything.
     asyncio.run(run_portal(path, device, ip, networks, http_port, dns_port, host, not held))
     _call(board, "stop_ap")
