@@ -140,3 +140,47 @@ def test_a_name_the_unix_resolver_does_not_know_is_said_in_words():
                             "    print(os_error_name(OSError(text)))"])
     assert done.stdout.decode().split("\n")[:3] == ["no such host (DNS)", "no such host (DNS)",
                                                    "[addrinfo error -3]"], done.stdout + done.stderr
+
+
+TWO_ADDRESSES = """
+import asyncio, socket, sys
+port = int(sys.argv[1])
+listener = socket.socket()  # IPv4 only
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+listener.listen(2)  # handshakes complete in the backlog: nothing need accept
+
+class Resolver:  # a name with an IPv6 and an IPv4 address, IPv6 first, as localhost often is
+    SOCK_STREAM = socket.SOCK_STREAM
+    def getaddrinfo(self, host, port, *args):
+        if host == "dual.example":
+            return socket.getaddrinfo("::1", port, *args) + socket.getaddrinfo("127.0.0.1", port, *args)
+        return socket.getaddrinfo(host, port, *args)
+    def socket(self, *args):
+        return socket.socket(*args)
+sys.modules["socket"] = Resolver()  # what `import socket` finds from here on
+
+from app import mqtt_connect
+from board import unix
+
+async def main():
+    sock = await mqtt_connect.open_socket("dual.example", port, 2)
+    print("MQTT", "connected")
+    sock.close()
+    stream = await unix._connected("dual.example", port)
+    print("METER", "connected")
+    stream.close()
+
+asyncio.run(main())
+"""
+
+
+def test_a_name_whose_first_address_refuses_is_connected_on_the_next():
+    # "localhost" is ::1 then 127.0.0.1 on Debian's stock /etc/hosts: a broker, simulator
+    # or ser2net on 127.0.0.1 only was refused on ::1 for good (a probe with make run).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = run_micropython(["-c", TWO_ADDRESSES, str(port)])
+    assert done.stdout.decode().split() == ["MQTT", "connected", "METER", "connected"], done.stdout + done.stderr
+

@@ -42,7 +42,23 @@ async def open_socket(host, port, timeout, name_server=None):
         from net import resolve
 
         host = await _looked_up(resolve, host, name_server, timeout)
-    info = socket.getaddrinfo(host, port)[0]
+    # Every address of the name in turn, as getaddrinfo() orders them: a name with an IPv6
+    # and an IPv4 address ("localhost", a NAS) whose broker listens on IPv4 only was
+    # refused on the first for good. (The unix port lists each address once per socket
+    # type.)
+    tried = []
+    for info in socket.getaddrinfo(host, port):
+        if info[-1] in tried:
+            continue
+        tried.append(info[-1])
+        try:
+            return await _handshake(info, timeout)
+        except OSError as e:
+            error = e
+    raise error
+
+
+async def _handshake(info, timeout):
     # The address's own family: socket() alone is IPv4, and an IPv6 broker ("::1", a
     # name with only an AAAA record on the unix port) failed with EAFNOSUPPORT for good.
     addr = info[-1]

@@ -65,11 +65,23 @@ async def _connected(host, port):
     restarts the gateway while the meter's host is down), and the unix port's sockets
     have no finaliser: a descriptor lost each time, and a handshake that completes later
     holds a one-client ser2net for good."""
+    import socket
+
+    # Every address of the name in turn: "localhost" is ::1 first on many systems, and a
+    # ser2net or simulator listening on 127.0.0.1 only was refused there for good.
+    for info in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        try:
+            return await _handshake(info)
+        except OSError as e:
+            error = e
+    raise error
+
+
+async def _handshake(info):
     import errno
     import select
     import socket
 
-    info = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
     sock = socket.socket(info[0], info[1], info[2])
     connected = False
     try:
