@@ -184,3 +184,10 @@ def test_a_name_whose_first_address_refuses_is_connected_on_the_next():
     done = run_micropython(["-c", TWO_ADDRESSES, str(port)])
     assert done.stdout.decode().split() == ["MQTT", "connected", "METER", "connected"], done.stdout + done.stderr
 
+
+def test_a_write_to_a_broker_that_hung_up_is_named_epipe():
+    # MicroPython's errno table has no EPIPE: status said "connection lost: OSError(32,)"
+    # when a broker dropped the gateway mid-publish (a probe with max_packet_size).
+    done = run_micropython(["-c", "from app import os_error_name\n"
+                            "print(os_error_name(OSError(32)), os_error_name(OSError(111)))"])
+    assert done.stdout.decode().split() == ["EPIPE", "ECONNREFUSED"], done.stdout + done.stderr

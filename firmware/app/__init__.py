@@ -59,6 +59,8 @@ def os_error_name(error):
         import errno
 
         name = getattr(errno, "errorcode", {}).get(code)
+        if name is None and code == 32:  # not in MicroPython's table (32 on Linux and lwIP)
+            name = "EPIPE"  # a write after the peer closed: a broker that dropped us
         if name is not None:
             return name
     return repr(error)
