@@ -189,6 +189,8 @@ def test_broker_outage_reconnects_and_republishes_the_whole_snapshot(rig):
     wait_until(lambda: sim.sent >= before + 6, 10, what="pushes during the outage")
     status = json.loads(gw.http("/api/v1/status")[2])
     assert status["mqtt"]["connected"] is False and status["mqtt"]["last_error"]
+    lost_at = status["mqtt"]["last_error_time"]
+    assert status["time"] - 30 <= lost_at <= status["time"]
     assert status["telegrams"] >= before + 6  # decoding went on without the broker
     broker.start()
     sub2 = Subscriber(broker.port)
@@ -198,7 +200,10 @@ def test_broker_outage_reconnects_and_republishes_the_whole_snapshot(rig):
         assert first["frame_counter"] > 2 * before  # sent while the broker was down
         assert_snapshot(first)
         assert sub2.last("meterlink/%s/availability" % DEVICE) == b"online"
-        assert json.loads(gw.http("/api/v1/status")[2])["mqtt"]["connects"] == 2
+        mqtt = json.loads(gw.http("/api/v1/status")[2])["mqtt"]
+        assert mqtt["connects"] == 2
+        # The outage's last error stays, with its time: older than the connection now up.
+        assert mqtt["connected"] is True and mqtt["last_error"] and mqtt["last_error_time"] >= lost_at
     finally:
         sub2.close()
 

@@ -57,6 +57,7 @@ def status(app):
             "connects": mqtt.connects,
             "published": mqtt.published,
             "last_error": mqtt.last_error,
+            "last_error_time": mqtt.last_error_time,
         },
         "wifi": {"connected": app.board.network_up(), "rssi": app.board.rssi()},
         "free_heap": app.board.mem_free(),

@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover
 
 from app import os_error_name, unload
 from decoder.compat import const
-from app.clock import iso_utc, since_ms, ticks_ms
+from app.clock import iso_utc, now, since_ms, ticks_ms
 
 # Seconds a blocking socket call may take once connected; longer means the
 # broker or the link is stuck, and the connection is given up.
@@ -136,6 +136,7 @@ class MqttPublisher:
         self.connects = 0
         self.published = 0
         self.last_error = None
+        self.last_error_time = None  # Unix seconds: the error may be older than the connection
         self._client = None
         self._poller = None
         self._event = asyncio.Event()
@@ -153,6 +154,7 @@ class MqttPublisher:
             # A MICROPYPATH that leaves out .venv/mplib, where `make venv` puts umqtt: the
             # task crashed on its first connect, and status said nothing.
             self.last_error = "umqtt.simple is not installed"
+            self.last_error_time = now()
             await self._off(self.last_error)
         delay = BACKOFF_FIRST
         while True:
@@ -199,6 +201,7 @@ class MqttPublisher:
 
     def _fail(self, message):
         self.last_error = message
+        self.last_error_time = now()
         self.log("mqtt: " + message)
         self._drop()
         gc.collect()
