@@ -83,7 +83,8 @@ def ensure(out=HOST_BUILD, firmware=mpybuild.FIRMWARE, micropython=MICROPYTHON, 
     mpy-cross's options for it, as the device build's (third-party code: none)."""
     mpy_cross = mpybuild.tool("mpy-cross")
     march = check_compatible(micropython, mpy_cross)
-    stamp = "%s\n-march=%s\n%s\n" % (cross_format(mpy_cross)[2], march, " ".join(flags))
+    stamp = "%s\n-march=%s\n%s\nsources %s\n" % (cross_format(mpy_cross)[2], march, " ".join(flags),
+                                                 mpybuild.SOURCE_NAMES)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -87,10 +87,25 @@ def build(board, firmware=FIRMWARE, out_root=BUILD):
     return built
 
 
+# The name a module's .mpy gives its source: the module's dotted name ("portal.app"), which
+# tracebacks show ('File "portal.app", line 1, in guarded'). Importing the module interns
+# that name anyway, where a path ("portal/app.py") was one more interned name per module
+# loaded: MicroPython never frees one, and a gateway serving /config sat a few names from
+# its name pool's next block (14 kB in one piece on the unix port).
+SOURCE_NAMES = "dotted"
+
+
+def source_name(rel):
+    """"portal/app.py" -> "portal.app", "decoder/__init__.py" -> "decoder"."""
+    name = rel[:-3] if rel.endswith(".py") else rel
+    if name.endswith("/__init__"):
+        name = name[: -len("/__init__")]
+    return name.replace("/", ".")
+
+
 def _compile(mpy_cross, src, rel, target, march, flags=()):
-    # -march only matters for @micropython.native/viper code, and those need it; -s keeps
-    # tracebacks naming the module as it sits on the device.
-    cmd = [mpy_cross] + list(flags) + ["-march=" + march, "-s", rel, "-o", target, src]
+    # -march only matters for @micropython.native/viper code, and those need it.
+    cmd = [mpy_cross] + list(flags) + ["-march=" + march, "-s", source_name(rel), "-o", target, src]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise BuildError("mpy-cross (-march=%s) failed on %s:\n%s" % (
