@@ -199,3 +199,53 @@ def test_a_save_counts_as_the_heal_restart_even_when_no_answer_fits(tmp_path, mo
 
     asyncio.run(post())
     assert [cfg and cfg["mqtt"]["prefix"] for cfg in restarts] == ["saved-anyway"]
+
+
+def test_config_refuses_a_wrong_password_and_a_short_heap_before_loading_the_portal(tmp_path, monkeypatch):
+    # Near its heap floor one GET /config without the password made the gateway load the
+    # portal (~45 kB, ~190 names kept for good), and at times it never decoded the meter
+    # again (a probe at 176 kB from .mpy files and 124 kB beside a ROMFS image).
+    import types
+
+    from portal import lan
+
+    class Untouchable(types.ModuleType):
+        def __getattr__(self, name):
+            raise AssertionError("the portal was loaded")
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"admin": {"password": "right-horse-7"}}))
+    server = HttpServer(0)
+    lan.mount(server, str(path), restart=lambda saved: None)
+    monkeypatch.setitem(sys.modules, "portal.app", Untouchable("portal.app"))
+
+    def get(password=None, browser=False):
+        headers = {"accept": "text/html"} if browser else {}
+        if password is not None:
+            token = base64.b64encode(("admin:" + password).encode()).decode()
+            headers["authorization"] = "Basic " + token
+        resp = asyncio.run(server.dispatch(Request("GET", "/config", {}, headers, bytearray(), None)))
+        return resp.status, resp.headers, b"".join(resp.body) if isinstance(resp.body, tuple) else resp.body
+
+    status, headers, _ = get()
+    assert status == 401 and headers["WWW-Authenticate"].startswith("Basic ")
+    status, _, page = get("guess", browser=True)
+    assert status == 401 and b'<h1 id="refused">Admin password required</h1>' in page
+    for _ in range(4):
+        get("guess")
+    status, headers, body = get("right-horse-7")  # locked out: even the right one waits
+    assert status == 429 and int(headers["Retry-After"]) > 0
+
+    import gc
+
+    monkeypatch.setattr(gc, "mem_free", lambda: 40 * 1024, raising=False)  # MicroPython's
+    server = HttpServer(0)  # mounted again: a new lockout count
+    lan.mount(server, str(path), restart=lambda saved: None)
+    status, _, body = get("right-horse-7")
+    error = json.loads(body)["error"]
+    assert status == 503 and error.startswith("not enough free memory") and "(40 kB, 56 kB needed)" in error
+    monkeypatch.delattr(gc, "mem_free")
+
+    path.write_text(json.dumps({"mqtt": {"host": "broker"}}))  # no admin password set
+    status, _, body = get("right-horse-7")
+    assert status == 403 and json.loads(body)["error"].startswith("no admin password is set")

@@ -85,19 +85,9 @@ class Portal:
         """HTTP Basic in front of ``handle``: 401 without or with a wrong password, 429 locked."""
         stored = form.stored_or_defaults(self.path)
         password = stored["admin"]["password"]
-        if not password:
-            return refusal(request, 403, "no admin password is set: hold the button at boot "
-                                         "to open the setup portal")
-        verdict = self.guard.check(request.headers.get("authorization"), password)
-        if verdict == auth.LOCKED:
-            wait = self.guard.retry_after()
-            return refusal(request, 429, "too many wrong passwords: wait %d s, then reload "
-                                         "this page" % wait, {"Retry-After": str(wait)})
-        if verdict == auth.DENIED:
-            return refusal(request, 401, "admin password required: reload this page and give "
-                                         "it when asked (any user name), or hold the button at "
-                                         "boot to open the setup portal",
-                           {"WWW-Authenticate": 'Basic realm="meterlink", charset="UTF-8"'})
+        verdict = self.guard.check(request.headers.get("authorization"), password) if password else None
+        if verdict != auth.OK:
+            return refusal(request, *auth.refusal(self.guard, verdict))
         return self.handle(request, stored)
 
     def handle(self, request, stored=None):

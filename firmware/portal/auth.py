@@ -25,6 +25,21 @@ DENIED = 1
 LOCKED = 2
 
 
+
+def refusal(guard, status):
+    """(HTTP status, message, header fields) refusing with ``status``, the ``check`` result
+    DENIED or LOCKED, or None when no admin password is set."""
+    if status is None:
+        return 403, "no admin password is set: hold the button at boot to open the setup portal", None
+    if status == LOCKED:
+        wait = guard.retry_after()
+        return (429, "too many wrong passwords: wait %d s, then reload this page" % wait,
+                {"Retry-After": str(wait)})
+    return (401, "admin password required: reload this page and give it when asked (any user "
+                 "name), or hold the button at boot to open the setup portal",
+            {"WWW-Authenticate": 'Basic realm="meterlink", charset="UTF-8"'})
+
+
 def same(a, b):
     """Constant-time comparison of two str (time depends only on their lengths)."""
     a = a.encode()

@@ -16,6 +16,7 @@ effect; after a request that ran out of memory, with None (the same settings, a 
 at most once per _HEAL_AFTER seconds.
 """
 
+import json
 import sys
 
 from app import unload
@@ -31,6 +32,18 @@ _HEAL_AFTER = const(120)
 
 # Loaded for one /config request and dropped after it (auth stays: the Guard's class).
 _TRANSIENT = const(("portal.app", "portal.page", "portal.form", "portal.meters", "config"))
+# Free heap (after a collection) below which /config does not even try to load the portal
+# beside a running gateway, on a 64-bit port (half on a 32-bit ESP32). Measured on the unix
+# port with a SiL meter (2026-11-27): from .mpy files the page came with 76 kB free and not
+# with 60 kB, beside a ROMFS image with 57 kB; a try that failed kept ~5 kB for good (the
+# names it had loaded), but with 28 kB free (.mpy) or 25 kB (ROMFS) it kept up to 20 kB (a
+# new name pool among them), and at times the meter was not decoded again.
+_NEED = const(56 * 1024)
+# A refusal for a person in a browser while the portal is not loaded (portal/page.py
+# draws the same, styled, where it is).
+_REFUSED_PAGE = const('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>meterlink'
+                      '</title></head><body><main><h1 id="refused">%s</h1><p class="note">%s.</p>'
+                      '<p><a href="/config">Back to the settings</a></p></main></body></html>')
 # The answer to a save whose own page found no room: short, and needing nothing loaded.
 _SAVED_PAGE = const((b'<!DOCTYPE html><title>meterlink saved</title><h1 id="saved">Saved</h1><p>The '
                      b"dongle restarts with these settings: reload this page in about 10 seconds.</p>"))
@@ -42,6 +55,34 @@ def mount(server, config_path, device="meterlink", restart=None):
     healed = [_clock()]  # when the gateway started, or last restarted to heal its heap
 
     def config_page(request):
+        # What is answered with the portal not loaded: too little heap to load it (first:
+        # near the floor even the password check's module weighs), a missing or wrong
+        # password (a client without it made the gateway load the portal, and near the
+        # heap floor one such request stopped the meter's decoding for good).
+        import gc
+
+        if hasattr(gc, "mem_free"):  # not CPython
+            gc.collect()
+            need = _NEED if sys.maxsize > 0x7FFFFFFF else _NEED // 2  # 64 or 32-bit objects
+            if gc.mem_free() < need:
+                return _refused(request, 503, "not enough free memory to load the setup page "
+                                "beside the running gateway (%d kB, %d kB needed): hold the "
+                                "button at boot to open the setup portal, or edit the "
+                                "configuration file" % (gc.mem_free() // 1024, need // 1024))
+        from portal import auth
+
+        if not guards:
+            guards.append(auth.Guard(_clock))  # lives on: the lockout holds across requests
+        try:
+            # Read without config.py, whose tables are part of what this spares the heap.
+            with open(config_path) as f:
+                password = json.load(f).get("admin", {}).get("password", "")
+        except (OSError, ValueError, AttributeError):
+            password = None  # the file does not read: the portal decides, as before
+        if password is not None:
+            status = guards[0].check(request.headers.get("authorization"), password) if password else None
+            if status != auth.OK:
+                return _refused(request, *auth.refusal(guards[0], status))
         try:
             return serve(request)
         except MemoryError:
@@ -84,6 +125,17 @@ def mount(server, config_path, device="meterlink", restart=None):
         return response(200, _SAVED_PAGE, "text/html; charset=utf-8")
 
     server.route("/config", config_page, ("GET", "POST"))
+
+
+def _refused(request, status, message, headers=None):
+    from web.server import error_response
+
+    if "text/html" in request.headers.get("accept", ""):
+        heading = {401: "Admin password required", 403: "Not allowed", 429: "Please wait",
+                   503: "Not enough memory"}[status]
+        page = _REFUSED_PAGE % (heading, message[:1].upper() + message[1:])
+        return response(status, page, "text/html; charset=utf-8", headers)
+    return error_response(status, message, headers)
 
 
 def _clock():
