@@ -13,6 +13,8 @@ from web import message
 from web.message import HttpError, read_request, response, pieces
 from web.urlcode import parse_query, unquote
 
+from mp import run_micropython
+
 
 class Reader:
     """A stream that hands out ``data`` in the given chunk sizes (CPython's read API)."""
@@ -161,3 +163,43 @@ def test_every_status_the_firmware_sends_has_its_rfc_9110_reason_phrase():
     assert message.reason(503) == "Service Unavailable"
     assert message.reason(3) == "Unknown"  # never a piece of another code's line
     assert message.reason(999) == "Unknown"
+
+
+WATCHER_SHORT_OF_MEMORY = """
+import asyncio
+from asyncio import core
+from web.message import within
+
+class FailsOnce(core.CancelledError):
+    # The one allocation wait_for's watching task makes after the awaited task ended:
+    # CancelledError(status, result), which carries the result back. It finds no heap once.
+    armed = [True]
+    def __init__(self, *args):
+        if args and self.armed[0]:
+            self.armed[0] = False
+            raise MemoryError("injected")
+        super().__init__(*args)
+core.CancelledError = FailsOnce
+
+async def read():
+    await asyncio.sleep(0.05)
+    return b"GET / HTTP/1.1"
+
+async def main():
+    try:
+        await within(read(), 2)
+    except MemoryError:
+        print("MemoryError")
+    print(await within(read(), 2))  # and the next one goes through
+
+asyncio.run(main())
+"""
+
+
+def test_a_watcher_short_of_memory_is_out_of_memory_not_a_cancel():
+    # A CancelledError came out of within() instead: the server's connection handler does
+    # not catch that (nobody cancelled it), and the request went unanswered (a probe's
+    # flood of clients near the heap floor).
+    done = run_micropython(["-c", WATCHER_SHORT_OF_MEMORY], compiled=True)
+    lines = done.stdout.decode().splitlines()
+    assert lines[0] == "MemoryError" and lines[-1] == "b'GET / HTTP/1.1'", done.stdout + done.stderr

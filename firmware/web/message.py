@@ -249,6 +249,12 @@ async def within(coro, timeout):
     except MemoryError:
         task.cancel()
         raise
+    except asyncio.CancelledError:
+        if not task.done():
+            raise  # cancelled from outside: passed on
+        # The task ended, and then the watching task found no heap to hand its result over
+        # (it cancels this one with an error that it makes then): out of memory, not a cancel.
+        raise MemoryError()
 
 
 async def _read_head(reader, buf, idle=None):
