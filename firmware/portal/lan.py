@@ -34,11 +34,12 @@ _HEAL_AFTER = const(120)
 _TRANSIENT = const(("portal.app", "portal.page", "portal.form", "portal.meters", "config"))
 # Free heap (after a collection) below which /config does not even try to load the portal
 # beside a running gateway, on a 64-bit port (half on a 32-bit ESP32). Measured on the unix
-# port with a SiL meter (2026-11-27): from .mpy files the page came with 76 kB free and not
-# with 60 kB, beside a ROMFS image with 57 kB; a try that failed kept ~5 kB for good (the
-# names it had loaded), but with 28 kB free (.mpy) or 25 kB (ROMFS) it kept up to 20 kB (a
-# new name pool among them), and at times the meter was not decoded again.
-_NEED = const(56 * 1024)
+# port with a SiL meter (2026-11-27): beside a ROMFS image the page came with 56 kB free
+# (and with 45 kB at a second visit, the first one's names loaded), from .mpy files with
+# 76 kB and not with 60 kB. A try that failed there kept ~4-7 kB for good (the names it had
+# loaded), but with 28 kB free (.mpy) or 25 kB (ROMFS) it kept up to 20 kB, and at times
+# the meter was not decoded again.
+_NEED = const(44 * 1024)
 # A refusal for a person in a browser while the portal is not loaded (portal/page.py
 # draws the same, styled, where it is).
 _REFUSED_PAGE = const('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>meterlink'
