@@ -769,7 +769,7 @@ def _fake_app(readings):
               board=NS(name="unix", network_up=lambda: True, rssi=lambda: None, mem_free=lambda: 1000,
                        device_id=lambda: "d"),
               reader=NS(connected=True, connects=1, bytes_read=9, memory_errors=0),
-              mqtt=NS(connected=True, connects=1, published=2, last_error=None))
+              mqtt=NS(connected=True, connects=1, published=2, last_error=None, last_error_time=None))
 
 
 def test_metrics_go_out_in_small_pieces_never_one_block_of_the_whole_text():
