@@ -244,8 +244,14 @@ def test_config_refuses_a_wrong_password_and_a_short_heap_before_loading_the_por
     status, _, body = get("right-horse-7")
     error = json.loads(body)["error"]
     assert status == 503 and error.startswith("not enough free memory") and "(40 kB, 44 kB needed)" in error
-    monkeypatch.delattr(gc, "mem_free")
+    monkeypatch.setattr(gc, "mem_free", lambda: 60 * 1024)
 
     path.write_text(json.dumps({"mqtt": {"host": "broker"}}))  # no admin password set
     status, _, body = get("right-horse-7")
     assert status == 403 and json.loads(body)["error"].startswith("no admin password is set")
+    path.write_text(json.dumps({"admin": {"password": 1234}}))  # edited since: config.py refuses it
+    assert get("1234")[0] == 403
+
+    monkeypatch.delattr(gc, "mem_free")
+    path.write_text("\ufeff" + json.dumps({"admin": {"password": "right-horse-7"}}), encoding="utf-8")
+    assert get()[0] == 401  # a file saved by Notepad: read as config.py reads it

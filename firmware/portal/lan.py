@@ -75,12 +75,16 @@ def mount(server, config_path, device="meterlink", restart=None):
         if not guards:
             guards.append(auth.Guard(_clock))  # lives on: the lockout holds across requests
         try:
-            # Read without config.py, whose tables are part of what this spares the heap.
+            # Read without config.py, whose tables are part of what this spares the heap,
+            # but as it reads it: a byte order mark (a file saved by Notepad) is no error.
             with open(config_path) as f:
-                password = json.load(f).get("admin", {}).get("password", "")
+                text = f.read()
+            password = json.loads(text[1:] if text[:1] == "\ufeff" else text).get("admin", {}).get("password", "")
         except (OSError, ValueError, AttributeError):
             password = None  # the file does not read: the portal decides, as before
         if password is not None:
+            if not isinstance(password, str):
+                password = ""  # edited since the start into what config.py refuses: none set
             status = guards[0].check(request.headers.get("authorization"), password) if password else None
             if status != auth.OK:
                 return _refused(request, *auth.refusal(guards[0], status))
