@@ -203,3 +203,23 @@ def test_a_watcher_short_of_memory_is_out_of_memory_not_a_cancel():
     done = run_micropython(["-c", WATCHER_SHORT_OF_MEMORY], compiled=True)
     lines = done.stdout.decode().splitlines()
     assert lines[0] == "MemoryError" and lines[-1] == "b'GET / HTTP/1.1'", done.stdout + done.stderr
+
+
+def test_a_cancel_from_outside_comes_out_of_within_as_a_cancel():
+    # CPython's wait_for ends the awaited task before it passes the cancel on; a done task
+    # there is no sign of a watcher short of memory (MicroPython's), and a cancel had
+    # come out as MemoryError, which the server answers with a 503.
+    async def main():
+        started = asyncio.Event()
+
+        async def slow():
+            started.set()
+            await asyncio.sleep(10)
+
+        task = asyncio.create_task(message.within(slow(), 5))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())

@@ -11,6 +11,7 @@ Out-of-bounds or malformed input raises ``HttpError`` with the status to answer:
 """
 
 import json
+import sys
 
 # An ESP32 with WiFi up has ~100 kB of Python heap: these bounds keep one request under
 # ~10 kB so that the server's few concurrent clients fit next to the meter reader.
@@ -250,8 +251,8 @@ async def within(coro, timeout):
         task.cancel()
         raise
     except asyncio.CancelledError:
-        if not task.done():
-            raise  # cancelled from outside: passed on
+        if not task.done() or sys.implementation.name != "micropython":
+            raise  # cancelled from outside: passed on (CPython's wait_for ends the task first)
         # The task ended, and then the watching task found no heap to hand its result over
         # (it cancels this one with an error that it makes then): out of memory, not a cancel.
         raise MemoryError()
