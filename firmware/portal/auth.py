@@ -25,7 +25,6 @@ DENIED = 1
 LOCKED = 2
 
 
-
 def refusal(guard, status):
     """(HTTP status, message, header fields) refusing with ``status``, the ``check`` result
     DENIED or LOCKED, or None when no admin password is set."""

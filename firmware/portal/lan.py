@@ -52,7 +52,7 @@ _SAVED_PAGE = const((b'<!DOCTYPE html><title>meterlink saved</title><h1 id="save
 
 def mount(server, config_path, device="meterlink", restart=None):
     """Serve GET/POST /config behind the admin password (portal/auth.py)."""
-    guards = []  # the one Guard, created with the first Portal
+    guards = []  # the one Guard, created by the first request
     healed = [_clock()]  # when the gateway started, or last restarted to heal its heap
 
     def config_page(request):
@@ -65,11 +65,12 @@ def mount(server, config_path, device="meterlink", restart=None):
         if hasattr(gc, "mem_free"):  # not CPython
             gc.collect()
             need = _NEED if sys.maxsize > 0x7FFFFFFF else _NEED // 2  # 64 or 32-bit objects
-            if gc.mem_free() < need:
+            free = gc.mem_free()
+            if free < need:
                 return _refused(request, 503, "not enough free memory to load the setup page "
                                 "beside the running gateway (%d kB, %d kB needed): hold the "
                                 "button at boot to open the setup portal, or edit the "
-                                "configuration file" % (gc.mem_free() // 1024, need // 1024))
+                                "configuration file" % (free // 1024, need // 1024))
         from portal import auth
 
         if not guards:
@@ -79,13 +80,16 @@ def mount(server, config_path, device="meterlink", restart=None):
             # but as it reads it: a byte order mark (a file saved by Notepad) is no error.
             with open(config_path) as f:
                 text = f.read()
-            password = json.loads(text[1:] if text[:1] == "\ufeff" else text).get("admin", {}).get("password", "")
+            stored = json.loads(text[1:] if text[:1] == "\ufeff" else text)
+            password = stored.get("admin", {}).get("password", "")
         except (OSError, ValueError, AttributeError):
             password = None  # the file does not read: the portal decides, as before
         if password is not None:
             if not isinstance(password, str):
                 password = ""  # edited since the start into what config.py refuses: none set
-            status = guards[0].check(request.headers.get("authorization"), password) if password else None
+            status = None  # no admin password set
+            if password:
+                status = guards[0].check(request.headers.get("authorization"), password)
             if status != auth.OK:
                 return _refused(request, *auth.refusal(guards[0], status))
         try:
@@ -107,10 +111,7 @@ def mount(server, config_path, device="meterlink", restart=None):
         portal = Portal(config_path, device, clock=_clock)
         portal.on_lan = True
         portal.wifi = sys.platform == "esp32"  # the unix port has no radio to point anywhere
-        if guards:
-            portal.guard = guards[0]
-        else:
-            guards.append(portal.guard)
+        portal.guard = guards[0]  # config_page's, which counts the failures across requests
         try:
             return portal.guarded(request)
         except MemoryError:
