@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mp import run_micropython
 from web import message
 from web.message import HttpError, read_request, response, pieces
 from web.urlcode import parse_query, unquote
-
-from mp import run_micropython
 
 
 class Reader:
