@@ -67,12 +67,27 @@ def test_a_bad_telegram_after_idle_bytes_is_counted(idle):
         assert nonzero(log) == {"checksum": 2}
 
 
+@pytest.mark.parametrize("before", [b"", b"2.8.0(000123.456*kWh)\r\n!1A2B\r\n", b"\x00xyz\r\n"])
+def test_a_damaged_first_telegram_is_counted_however_the_dongle_joined_the_line(before):
+    # A dongle plugged in mid-telegram hunts through the tail of one before it has seen any
+    # framing; a damaged telegram there went uncounted, where at the stream's first byte it
+    # was one checksum error.
+    good = dsmr_telegram(LINES)
+    bad = good.replace(b"230.1", b"230.2")
+    for chunks in ([before + bad + good], chunked(before + bad + good, sizes=[1])):
+        out, log = frame(before + bad + good, chunks)
+        assert [p for _, p in out] == [good.rstrip(b"\r\n")]
+        assert nonzero(log) == {"checksum": 1}
+
+
 def test_bad_telegrams_after_idle_bytes_count_the_same_on_micropython():
     from test_parity import assert_same
 
     good = dsmr_telegram(LINES)
     data = good + b"\x00\x00" + good[:300] + good + b"\xff" + good.replace(b"230.1", b"230.2")
     assert_same([{"id": "idle/%d" % chunk, "hex": data.hex(), "chunk": chunk} for chunk in (0, 1, 7)])
+    joined = good[-200:] + good.replace(b"230.1", b"230.2") + good
+    assert_same([{"id": "joined/%d" % chunk, "hex": joined.hex(), "chunk": chunk} for chunk in (0, 1)])
 
 
 def _with_short_crc(n):

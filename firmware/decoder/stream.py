@@ -197,10 +197,12 @@ class Framer:
             self._start = n
             self._sync = True
             return _AGAIN
-        if way == _DSMR and self._lock == _DSMR and not self._sync and self._failure().kind == "checksum":
-            # From "/" to a CRC that does not match, on a line that speaks DSMR: a real
-            # telegram, damaged (often cut short, its text running into the next one),
-            # counted even when idle bytes (NULs, some P1 ports) put the framer to hunting.
+        if way == _DSMR and not self._sync and (self._lock == _DSMR or not self._lock) and self._failure().kind == "checksum":
+            # From "/" to a CRC that does not match, on a line that speaks DSMR or has not
+            # yet shown a framing (a dongle joins mid-telegram): a real telegram, damaged
+            # (often cut short, its text running into the next one), counted even when idle
+            # bytes (NULs, some P1 ports) put the framer to hunting. Binary noise that reads
+            # as "/", three letters, then "!", hex digits and a line end is too rare to mind.
             self._sync = True
         self._drop(pos, None)
         return _AGAIN
