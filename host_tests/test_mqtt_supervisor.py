@@ -153,6 +153,17 @@ def test_a_broker_given_by_its_ipv6_address_is_reached():
     assert out.stdout.decode().split()[:2] == ["1", "False"], out.stdout.decode()
 
 
+def test_an_ipv6_broker_is_named_in_brackets():
+    # "connect to ::1:1883 failed" reads as the address ::1:1883 on the default port.
+    closed = socket.socket(socket.AF_INET6)
+    closed.bind(("::1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    out = run_micropython(["-c", (SCRIPT % (port, 0.5)).replace('"127.0.0.1"', '"::1"')])
+    assert out.returncode == 0, out.stderr.decode()
+    assert "connect to [::1]:%d failed: ECONNREFUSED" % port in out.stdout.decode()
+
+
 def test_sessions_that_end_at_once_back_off_like_failed_connects():
     # A broker that takes each connection and drops it (another client with our id, a
     # heap too short to publish) was retried every second for good: 44 reconnects in

@@ -106,6 +106,11 @@ def client_id(device_id):
     return "ml" + kept[:_CLIENT_ID_MAX - 2 - 8] + "%08x" % digest  # "ml", the letters, 8 hex digits
 
 
+def _address(mq):
+    # An IPv6 address in brackets, as in a URL: "::1:1883" reads as another address.
+    return ("[%s]:%d" if ":" in mq["host"] else "%s:%d") % (mq["host"], mq["port"])
+
+
 def _no_delay(sock):
     # umqtt writes one PUBLISH in four small writes; with Nagle on, the last
     # ones wait for the broker's delayed ACK (~40 ms). Not every stack has it.
@@ -177,7 +182,7 @@ class MqttPublisher:
             mqtt_connect = sock = None
             unload(("app.mqtt_connect", "net.resolve", "net"))
             if failure is not None:
-                self._fail("connect to %s:%d failed: %s" % (self.cfg["host"], self.cfg["port"], _reason(failure)))
+                self._fail("connect to %s failed: %s" % (_address(self.cfg), _reason(failure)))
                 failure = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
@@ -226,7 +231,7 @@ class MqttPublisher:
         self.connects += 1
         self._sent_seq = 0  # an empty store (seq 0) has nothing worth publishing
         self._discovered = set()
-        self.log("mqtt: connected to %s:%d" % (mq["host"], mq["port"]))
+        self.log("mqtt: connected to " + _address(mq))
         self._last_rx = self._last_ping = ticks_ms()
         self._publish(self.availability_topic, b"online")
 
