@@ -40,6 +40,12 @@ publishes one, compared with it (``expected_source``):
   with its own CRC;
 - a Romande Energie AM550's tagged push over three HDLC frames with a two-byte source
   address and control 03 on the segments.
+- a Vorarlberg Kaifa's push over two M-Bus frames with security byte 0x21 (encrypted,
+  no tag, suite 1 in the low bits);
+- a Wiener Netze E450 frame with an unescaped 7E in its ciphertext and a clock whose
+  deviation is not specified;
+- a DSMR 5 telegram whose clock and log times are all zeros (never set);
+- a P1 read that starts in the middle of a telegram and ends after the next header.
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -264,6 +270,36 @@ EXPECT = {
                      "1-0:31.7.0": R(0, "A"), "1-0:51.7.0": R(0.18, "A"), "1-0:71.7.0": R(0.7, "A"),
                      "1-0:1.8.1": R(62798, "Wh"), "1-0:1.8.2": R(70796, "Wh"), "1-0:2.8.1": R(6585, "Wh"),
                      "1-0:2.8.2": R(3851, "Wh")},
+    },
+    # read off the plaintext: 0C 07E7071A03 140514 00 FF88 80, then 091A/10 V, 001F/100 A,
+    # 35 W, 00392152 Wh.
+    "at-kaifa-vkw-security-0x21-two-mbus-frames": {
+        "time": "2023-07-26T20:05:20+02:00",
+        "readings": {"0-0:96.1.0": R("1KFM0200175269"), "0-0:42.0.0": R("KFM1200200175269"),
+                     "1-0:32.7.0": R(233.0, "V"), "1-0:52.7.0": R(232.8, "V"), "1-0:72.7.0": R(232.7, "V"),
+                     "1-0:31.7.0": R(0.31, "A"), "1-0:51.7.0": R(0.52, "A"), "1-0:71.7.0": R(0.21, "A"),
+                     "1-0:1.7.0": R(53, "W"), "1-0:2.7.0": R(0, "W"), "1-0:1.8.0": R(3744082, "Wh"),
+                     "1-0:2.8.0": R(3929988, "Wh"), "1-0:3.8.0": R(13445, "varh"), "1-0:4.8.0": R(1313360, "varh")},
+    },
+    # read off the plaintext: 0C 07E80815030A070AFF 8000 00, then 0000D550, 0, F4, 013849, 6, 0, 0, 0D.
+    "at-wn-e450-flag-in-ciphertext": {
+        "time": "2024-08-21T10:07:10",
+        "readings": {"1-0:1.8.0": R(54608, "Wh"), "1-0:2.8.0": R(0, "Wh"), "1-0:3.8.0": R(244, "varh"),
+                     "1-0:4.8.0": R(79945, "varh"), "1-0:1.7.0": R(6, "W"), "1-0:2.7.0": R(0, "W"),
+                     "1-0:3.7.0": R(0, "var"), "1-0:4.7.0": R(13, "var")},
+    },
+    # a clock never set is no time; the readings stay.
+    "xx-dsmr5-zeroed-clock-and-ids": {
+        "time": None,
+        "readings": {"0-0:1.0.0": R(None), "1-0:1.8.1": R(1.0, "kWh"), "1-0:2.8.2": R(4.0, "kWh"),
+                     "1-0:1.7.0": R(0.096, "kW"), "1-0:32.7.0": R(232.4, "V"), "0-0:96.7.9": R(4)},
+    },
+    # the whole telegram in the middle; S is summer time.
+    "nl-am550-serial-read-mid-telegram": {
+        "time": "2023-10-26T20:40:15+02:00",
+        "readings": {"0-0:96.1.1": R("E0054008559129023"), "1-0:1.8.1": R(32.159, "kWh"),
+                     "1-0:1.8.2": R(2.167, "kWh"), "1-0:2.8.1": R(2.376, "kWh"), "1-0:1.7.0": R(0.302, "kW"),
+                     "1-0:32.7.0": R(234.3, "V"), "0-1:24.2.1": R(4.381, "m3")},
     },
     "de-easymeter-q3d": {
         "readings": {"1-0:0.0.0": R("0272031312565"), "1-0:1.8.0": R(52185.7825309, "kWh"),
