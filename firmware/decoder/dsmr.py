@@ -39,6 +39,7 @@ _CR = const(0x0D)
 _LF = const(0x0A)
 _CRC_DIGITS = const(4)
 _HEADER_LETTERS = const(3)  # "/XXX": the FLAG manufacturer code
+_HEADER_LINE_MAX = const(80)  # "/" to the line end
 
 def frame(buf, pos, end):
     """Length of the telegram starting at buf[pos] ("/"); 0 while it is incomplete.
@@ -50,7 +51,7 @@ def frame(buf, pos, end):
     """
     if end - pos < 1 + _HEADER_LETTERS:
         return 0
-    _check_header(buf, pos)
+    _check_header(buf, pos, end)
     bang = binary_block_end(buf, pos, end)
     if bang == 0:
         return 0
@@ -145,9 +146,25 @@ def _crc_digits(buf, start, end):
     return digits
 
 
-def _check_header(buf, pos):
+def _check_header(buf, pos, end):
     if not _letters_after(buf, pos):
         raise DecodeError("DSMR header must start with / and three letters")
+    # The identification line is text and short (IEC 62056-21: "/XXXZ" and up to 16
+    # characters; DSMR meters add a few). A "/" and three letters among binary bytes (the
+    # ciphertext a hunt steps through) fail here within a few bytes, where they waited for
+    # a "!" until the buffer was full: an overflow counted, and on a line of bare APDUs
+    # the pushes behind them held back.
+    at = pos + 1 + _HEADER_LETTERS
+    stop = min(end, pos + _HEADER_LINE_MAX)
+    while at < stop:
+        c = buf[at]
+        if c == _CR or c == _LF:
+            return
+        if c < 0x20 or c == 0x7F:
+            raise DecodeError("DSMR header line holds byte 0x%02x" % c)
+        at += 1
+    if stop == pos + _HEADER_LINE_MAX:
+        raise DecodeError("DSMR header line longer than %d bytes" % _HEADER_LINE_MAX)
 
 
 def _letters_after(buf, at):

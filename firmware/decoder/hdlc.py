@@ -64,7 +64,10 @@ class Parser:
         self.start = -1
         self.stop = -1
         self.segmented = False
-        self.end = -1  # after a raise: the closing flag of a frame that failed only its FCS
+        # After a raise: the closing flag of a frame that failed only its FCS; minus where
+        # its length puts the flag when its HCS checked but no flag is there (a byte lost
+        # or gained: a real frame, damaged, whose true end is unknown).
+        self.end = -1
 
     def parse(self, pos, end):
         """Parse the frame whose opening flag is buf[pos]; bytes up to ``end`` are valid.
@@ -102,6 +105,8 @@ class Parser:
             if info == close - 2 or not _fcs_ok(self.buf, pos, close):
                 if close == end:
                     return 0
+                if info != close - 2:
+                    self.end = -close
                 raise DecodeError("HDLC frame does not end with a flag where its length says")
         else:
             if info != close - 2:

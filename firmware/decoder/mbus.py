@@ -51,7 +51,9 @@ class Parser:
         self.start = -1
         self.stop = -1
         self.ci = 0
-        self.end = -1  # after a raise: the end of a whole frame whose data did not check
+        # After a raise: the end of a whole frame whose data did not check; minus where L
+        # puts it when no 16 is there (68 L L 68 in place: a frame that lost or gained a byte).
+        self.end = -1
 
     def parse(self, pos, end):
         """Parse the long frame starting at buf[pos] (0x68): bytes consumed, 0 while incomplete.
@@ -70,6 +72,7 @@ class Parser:
         if end - pos < body + 6:
             return 0
         if self.buf[pos + 5 + body] != _STOP:
+            self.end = -(pos + body + 6)
             raise DecodeError("M-Bus frame does not end with 16")
         self.end = pos + body + 6
         self.ci = _check(self.buf, pos + 4, pos + 4 + body)

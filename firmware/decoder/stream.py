@@ -17,11 +17,18 @@ framer is *in sync*: the next byte should start a frame, and a frame that
 fails there is counted in the ErrorLog (``checksum``, ``malformed``,
 ``overflow``). After a failure it *hunts*: it steps one byte at a time and
 tries every start byte again, silently (a 7E or 68 inside a corrupt frame's
-body is not news), until a frame checks out. Bare APDUs have no checksum,
+body is not news), until a frame checks out; a frame the hunt finds that is
+real but damaged (its HDLC header or 68 L L 68 checked, a DSMR telegram to
+its wrong CRC) is counted all the same. Bare APDUs have no checksum,
 so a stray 0F or E0 in an HDLC stream would look like one: once a framing
-has produced a good frame (or a counted bad one) the framer is locked on
-it, and while hunting it tries bare APDUs only when the lock is on bare
-APDUs (in sync, a bare APDU is always welcome). Unless the lock is on bare
+has produced a good frame (or a counted bad one that got past its start
+bytes) the framer is locked on it, and while hunting it tries bare APDUs
+only when the lock is on bare APDUs (in sync, a bare APDU is always
+welcome). A bare APDU locks only when found in sync after a first one: a
+dongle joins a line mid-frame, and the first "APDU" may be a frame's inside.
+Before any lock the hunt takes no GBT block (E0), whose header passes too
+easily, and a bad frame of another framing never moves a lock off bare
+APDUs. Unless the lock is on bare
 APDUs, a bare APDU inside which a checked frame starts is taken for noise,
 whether it is complete or still waiting for its end. The lock lifts after
 a whole buffer's worth of bytes went by without a good frame, so a meter
@@ -122,7 +129,7 @@ class Framer:
         self._tail = None  # the part of the last chunk not yet in _buf
         self._sync = True
         self._lock = 0  # framing of the last good frame
-        self._hunted = 0
+        self._hunted = -1  # bytes hunted through since the last good frame; -1 before the first
         self._way = 0  # framing of the frame at _start
         self._item = None
         self._hdlc = hdlc.Parser(self._buf, max_frame)
@@ -197,20 +204,37 @@ class Framer:
             self._start = n
             self._sync = True
             return _AGAIN
-        if way == _DSMR and not self._sync and (self._lock == _DSMR or not self._lock) and self._failure().kind == "checksum":
-            # From "/" to a CRC that does not match, on a line that speaks DSMR or has not
-            # yet shown a framing (a dongle joins mid-telegram): a real telegram, damaged
-            # (often cut short, its text running into the next one), counted even when idle
-            # bytes (NULs, some P1 ports) put the framer to hunting. Binary noise that reads
-            # as "/", three letters, then "!", hex digits and a line end is too rare to mind.
-            self._sync = True
+        if not self._sync and self._damaged(way, n):
+            self._sync = True  # counted by _drop
         self._drop(pos, None)
         return _AGAIN
 
+    def _damaged(self, way, n):
+        # While hunting: whether the frame that failed at _start is a real one, damaged,
+        # and so worth a count. Not on a line of bare APDUs, where noise opens like
+        # anything. Counted, an HDLC or M-Bus frame locks the line (_count): the bytes
+        # inside it are no longer tried as bare APDUs, which a plaintext frame that lost a
+        # byte held (a push of values no meter sent, after a dongle joined mid-frame).
+        if self._lock == _BARE:
+            return False
+        if way != _DSMR:
+            return n < -1  # its header checked, but it does not end where its length says
+        if self._lock and self._lock != _DSMR:
+            return False
+        # From "/" to a CRC that does not match, or to the next telegram's header, on a
+        # line that speaks DSMR or has not yet shown a framing (a dongle joins mid-telegram):
+        # a real telegram, damaged, counted even when idle bytes (NULs, some P1 ports) put
+        # the framer to hunting. Binary bytes do not pass for the header line (dsmr.py).
+        error = self._failure()
+        return error.kind == "checksum" or "cut short" in error.args[0]
+
     def _choose(self, byte):
         way = _WAYS.get(byte, 0)
-        if way == _BARE and not self._sync and self._lock and self._lock != _BARE:
-            return 0  # hunting in a stream locked on a framing with checksums
+        if way == _BARE and not self._sync and self._lock != _BARE and (self._lock or byte == 0xE0):
+            # Hunting in a stream locked on a framing with checksums; or before the line
+            # has shown a framing, a GBT block: its header (E0 and five bytes) passes too
+            # easily among a joined push's bytes, and its length swallowed the push after.
+            return 0
         return way
 
     def _parsed(self):
@@ -274,14 +298,20 @@ class Framer:
             return _AGAIN
         if way == _FILL or (way == _HDLC and self._hdlc.start < 0):
             return _AGAIN  # fill: neither good nor bad
-        self._sync = True
         if way != _BARE and (way != self._lock or self._bare is not None):
             # Also on the line's own framing: a bare start byte right after a good frame
             # (noise, or a line changing to bare APDUs) loads bare.py, which stayed for
             # good once the next frame was the line's again (~5 kB live; a soak of a noisy
             # line fragmented the heap that way).
             self._shed(way)
-        self._lock = way
+        if way != _BARE or self._lock or (self._sync and self._hunted >= 0):
+            # Not a bare APDU found before the line has shown a framing, by a hunt or at
+            # the stream's first byte (a dongle mostly joins mid-frame): bytes inside a
+            # frame can pass for one, and a lock on bare APDUs would stop the test that
+            # tells them from the frames that follow (a frame starting inside makes a bare
+            # APDU noise). The next one, in sync, locks.
+            self._lock = way
+        self._sync = True
         self._hunted = 0
         if way == _DSMR:
             if self._buf[pos + n - 1] != _BANG:
@@ -459,10 +489,24 @@ class Framer:
 
     def _count(self, error):
         self.errors.record(error if error is not None else self._failure())
-        if self._way != _BARE:
-            self._lock = self._way  # a frame was expected here: the line speaks this framing
+        if self._way != _BARE and self._lock != _BARE and self._opened():
+            # A frame was expected here: the line speaks this framing. Not on a line of
+            # bare APDUs: a stray 68 or 7E there locked it on M-Bus or HDLC, and the hunt
+            # then passed over every bare push for a buffer's worth of bytes.
+            self._lock = self._way
         if self._way == _HDLC or self._way == _MBUS:
             self._segments.lost()  # counted here: a message it belonged to is not counted again
+
+    def _opened(self):
+        # Whether the frame that failed at _start got past its start, an HDLC format byte
+        # or 68 L L 68: a lone 68 or "/" tells nothing of the line (at the stream's first
+        # byte a dongle mostly joins mid-frame; after a bare push it is one's damaged
+        # byte). A DSMR line needs no lock: its text holds no bare APDU's start byte.
+        buf, pos = self._buf, self._start
+        if self._way == _HDLC:
+            return True
+        return (self._way == _MBUS and self._end - pos >= 4 and buf[pos + 1] == buf[pos + 2]
+                and buf[pos + 3] == _MBUS_START)
 
     def _refill(self):
         tail = self._tail
