@@ -15,6 +15,8 @@ pushes at every offset (session 29); each case here failed before:
 - a plaintext frame that lost or gained a byte, first after the join, went uncounted
   and a data-notification inside it was published as a push;
 - a DSMR telegram without CRC cut short, first after the join, went uncounted;
+- (from a second probe of these fixes) a first M-Bus frame whose two L bytes disagree,
+  and a line of bare GBT blocks joined mid-push;
 - "/" and three letters among binary bytes waited for a "!" until the buffer was
   full (an overflow counted).
 """
@@ -130,6 +132,41 @@ def test_a_damaged_first_frame_is_counted_and_publishes_nothing(name, joined, da
     telegrams, errors = decode((joined if where == "after a join" else b"") + damaged + b"".join(good), chunk=chunk)
     assert telegrams == want  # nothing read out of the damaged frame's inside
     assert errors == {"malformed": 1}
+
+
+@pytest.mark.parametrize("flip", [1, 2])
+def test_an_m_bus_frame_whose_length_bytes_disagree_at_the_first_byte_publishes_nothing(flip):
+    # 68 L L' 68: one of the header's repeated bytes damaged. Not locked on M-Bus, the hunt
+    # read the data-notification inside as a bare push, its checksum never checked.
+    frames = [ds.mbus_segmented(_small(s), 200) for s in range(1, 6)]
+    first = bytearray(frames[0])
+    first[flip] ^= 0x01
+    telegrams, errors = decode(bytes(first) + b"".join(frames[1:]))
+    assert telegrams == [one(f) for f in frames[1:]]
+    assert errors == {"malformed": 1}
+
+
+def _gbt_line(count, ciphered):
+    pushes = []
+    for seed in range(1, count + 1):
+        body, _ = ds.sil_info_1_body(seed, serial="7100%04d" % seed)
+        apdu = ds.data_notification(body, invoke_id=100 + seed,
+                                    when=ds.cosem_datetime(2026, 11, 23, 21, 5, seed % 50, deviation=-60))
+        if ciphered:
+            apdu = ds.cipher(apdu, ds.SIL_KEY, ds.SIL_TITLE, 1000 + seed, ds.SIL_AUTH_KEY, sc=0x30)
+        pushes.append(b"".join(ds.gbt_blocks(apdu, 120)))
+    return pushes
+
+
+@pytest.mark.parametrize("ciphered", [False, True])
+@pytest.mark.parametrize("join", [0, 50])
+def test_a_line_of_bare_gbt_blocks_joined_mid_push_decodes_from_the_next_push(ciphered, join):
+    kw = {"key": ds.SIL_KEY.hex(), "auth_key": ds.SIL_AUTH_KEY.hex()}
+    pushes = _gbt_line(8, ciphered)
+    want = [one(p, **kw) for p in pushes]
+    telegrams, errors = decode(b"".join(pushes)[join:], **kw)
+    assert telegrams == (want if join == 0 else want[1:])
+    assert errors == {}
 
 
 @pytest.mark.parametrize("chunk", [None, 1])

@@ -26,10 +26,10 @@ bytes) the framer is locked on it, and while hunting it tries bare APDUs
 only when the lock is on bare APDUs (in sync, a bare APDU is always
 welcome). A bare APDU locks only when found in sync after a first one: a
 dongle joins a line mid-frame, and the first "APDU" may be a frame's inside.
-Before any lock the hunt takes no GBT block (E0), whose header passes too
-easily, and a bad frame of another framing never moves a lock off bare
-APDUs. Unless the lock is on bare
-APDUs, a bare APDU inside which a checked frame starts is taken for noise,
+Before any lock the hunt takes no GBT block (E0) but a push's first, as a
+block's header passes too easily; a bad frame of another framing never
+moves a lock off bare APDUs. Unless the lock is on bare APDUs, a bare APDU
+inside which a checked frame starts is taken for noise,
 whether it is complete or still waiting for its end. The lock lifts after
 a whole buffer's worth of bytes went by without a good frame, so a meter
 that changes its framing is found again. A frame still waiting for the
@@ -230,12 +230,19 @@ class Framer:
 
     def _choose(self, byte):
         way = _WAYS.get(byte, 0)
-        if way == _BARE and not self._sync and self._lock != _BARE and (self._lock or byte == 0xE0):
+        if way == _BARE and not self._sync and self._lock != _BARE and (self._lock or byte == 0xE0
+                                                                        and not self._first_block()):
             # Hunting in a stream locked on a framing with checksums; or before the line
-            # has shown a framing, a GBT block: its header (E0 and five bytes) passes too
-            # easily among a joined push's bytes, and its length swallowed the push after.
+            # has shown a framing, a GBT block other than a push's first: its header (E0
+            # and five bytes) passes too easily among a joined push's bytes, and its length
+            # swallowed the push after.
             return 0
         return way
+
+    def _first_block(self):
+        # Block number 1 after E0 and the block control byte (or not yet arrived: asked again).
+        pos = self._start
+        return self._end - pos < 4 or (self._buf[pos + 2] == 0 and self._buf[pos + 3] == 1)
 
     def _parsed(self):
         # No ``except ... as e`` here (see the module docstring): _failure gets the error.
@@ -499,14 +506,15 @@ class Framer:
 
     def _opened(self):
         # Whether the frame that failed at _start got past its start, an HDLC format byte
-        # or 68 L L 68: a lone 68 or "/" tells nothing of the line (at the stream's first
+        # or 68 L L 68 with one byte of the three damaged at most: a lone 68 or "/" tells
+        # nothing of the line (at the stream's first
         # byte a dongle mostly joins mid-frame; after a bare push it is one's damaged
         # byte). A DSMR line needs no lock: its text holds no bare APDU's start byte.
         buf, pos = self._buf, self._start
         if self._way == _HDLC:
             return True
-        return (self._way == _MBUS and self._end - pos >= 4 and buf[pos + 1] == buf[pos + 2]
-                and buf[pos + 3] == _MBUS_START)
+        return (self._way == _MBUS and self._end - pos >= 4
+                and (buf[pos + 1] == buf[pos + 2] or buf[pos + 3] == _MBUS_START))
 
     def _refill(self):
         tail = self._tail
