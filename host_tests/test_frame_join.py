@@ -16,7 +16,8 @@ pushes at every offset (session 29); each case here failed before:
   and a data-notification inside it was published as a push;
 - a DSMR telegram without CRC cut short, first after the join, went uncounted;
 - (from a second probe of these fixes) a first M-Bus frame whose two L bytes disagree,
-  and a line of bare GBT blocks joined mid-push;
+  a line of bare GBT blocks joined mid-push, and a bare line with idle bytes between
+  its pushes, which never locked;
 - "/" and three letters among binary bytes waited for a "!" until the buffer was
   full (an overflow counted).
 """
@@ -108,6 +109,21 @@ def test_a_bare_line_joined_mid_push_loses_no_whole_push(seed, join):
     telegrams, errors = decode(pushes[0][join:] + b"".join(pushes[1:]), **kw)
     assert telegrams == want
     assert sum(errors.values()) <= 1, errors  # the join's own leftover, at most
+
+
+@pytest.mark.parametrize("idle", [b"\x00", b"\x00" * 16, b"\xff\xff"])
+@pytest.mark.parametrize("stray", [b"\x68\x10\x10\x68", b"\x7e\xa0"])
+def test_a_bare_line_with_idle_bytes_between_pushes_locks_on_them(idle, stray):
+    # Every push there is found by a hunt: the line was never locked on bare APDUs, and a
+    # stray frame start locked it on M-Bus or HDLC (4 pushes of 12 lost).
+    pushes = [_glo(seed) for seed in range(1, 13)]
+    kw = {"key": ds.SIL_KEY.hex(), "auth_key": ds.SIL_AUTH_KEY.hex()}
+    data = b"".join(p + (stray if i == 3 else b"") + idle for i, p in enumerate(pushes))
+    telegrams, errors = decode(data, **kw)
+    # Each push alone may wait for bytes a frame starting inside it would need: framed
+    # instead, it reads the same.
+    assert telegrams == [one(ds.hdlc_frame(b"\xe6\xe7\x00" + p), **kw) for p in pushes]
+    assert sum(errors.values()) == 1, errors
 
 
 def _small(seed):

@@ -97,6 +97,10 @@ _FILL = const(5)  # CR LF after a DSMR telegram, an M-Bus acknowledgement
 _MBUS_START = const(0x68)
 _DSMR_START = const(0x2F)
 _BANG = const(0x21)  # "!": a DSMR telegram that ends with it has no CRC
+# _hunted before the first good frame: far below 0, so that hunting does not reach 0.
+_BEFORE_ANY = const(-0x3FFFFFFF)
+# Bytes between two bare APDUs, the second found by a hunt, that still lock the line on them.
+_IDLE_GAP = const(16)
 
 # What one _step did.
 _AGAIN = const(0)  # moved on: step again
@@ -129,7 +133,7 @@ class Framer:
         self._tail = None  # the part of the last chunk not yet in _buf
         self._sync = True
         self._lock = 0  # framing of the last good frame
-        self._hunted = -1  # bytes hunted through since the last good frame; -1 before the first
+        self._hunted = _BEFORE_ANY  # bytes hunted through since the last good frame
         self._way = 0  # framing of the frame at _start
         self._item = None
         self._hdlc = hdlc.Parser(self._buf, max_frame)
@@ -311,12 +315,14 @@ class Framer:
             # good once the next frame was the line's again (~5 kB live; a soak of a noisy
             # line fragmented the heap that way).
             self._shed(way)
-        if way != _BARE or self._lock or (self._sync and self._hunted >= 0):
-            # Not a bare APDU found before the line has shown a framing, by a hunt or at
-            # the stream's first byte (a dongle mostly joins mid-frame): bytes inside a
-            # frame can pass for one, and a lock on bare APDUs would stop the test that
+        hunted = self._hunted
+        if way != _BARE or self._lock or 0 <= hunted <= _IDLE_GAP or (self._sync and hunted >= 0):
+            # Not the first bare APDU before the line has shown a framing, found by a hunt
+            # or at the stream's first byte (a dongle mostly joins mid-frame): bytes inside
+            # a frame can pass for one, and a lock on bare APDUs would stop the test that
             # tells them from the frames that follow (a frame starting inside makes a bare
-            # APDU noise). The next one, in sync, locks.
+            # APDU noise). The next one locks: in sync, or after a few idle bytes (some
+            # P1 ports send NULs between pushes).
             self._lock = way
         self._sync = True
         self._hunted = 0
