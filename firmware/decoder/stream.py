@@ -230,17 +230,17 @@ class Framer:
         # a real telegram, damaged, counted even when idle bytes (NULs, some P1 ports) put
         # the framer to hunting. Binary bytes do not pass for the header line (dsmr.py).
         error = self._failure()
-        return error.kind == "checksum" or "cut short" in error.args[0]
+        return error.kind == "checksum" or "cut short" in error.args[0]  # dsmr._check_text's
 
     def _choose(self, byte):
         way = _WAYS.get(byte, 0)
-        if way == _BARE and not self._sync and self._lock != _BARE and (self._lock or byte == 0xE0
-                                                                        and not self._first_block()):
-            # Hunting in a stream locked on a framing with checksums; or before the line
-            # has shown a framing, a GBT block other than a push's first: its header (E0
-            # and five bytes) passes too easily among a joined push's bytes, and its length
-            # swallowed the push after.
-            return 0
+        if way == _BARE and not self._sync and self._lock != _BARE:
+            if self._lock or (byte == 0xE0 and not self._first_block()):
+                # Hunting in a stream locked on a framing with checksums; or before the
+                # line has shown a framing, a GBT block other than a push's first: its
+                # header (E0 and five bytes) passes too easily among a joined push's
+                # bytes, and its length swallowed the push after.
+                return 0
         return way
 
     def _first_block(self):
@@ -513,9 +513,9 @@ class Framer:
     def _opened(self):
         # Whether the frame that failed at _start got past its start, an HDLC format byte
         # or 68 L L 68 with one byte of the three damaged at most: a lone 68 or "/" tells
-        # nothing of the line (at the stream's first
-        # byte a dongle mostly joins mid-frame; after a bare push it is one's damaged
-        # byte). A DSMR line needs no lock: its text holds no bare APDU's start byte.
+        # nothing of the line (at the stream's first byte a dongle mostly joins mid-frame;
+        # after a bare push it is one's damaged byte). A DSMR line needs no lock: its text
+        # holds no bare APDU's start byte.
         buf, pos = self._buf, self._start
         if self._way == _HDLC:
             return True
