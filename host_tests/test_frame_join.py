@@ -17,7 +17,8 @@ pushes at every offset (session 29); each case here failed before:
 - a DSMR telegram without CRC cut short, first after the join, went uncounted;
 - (from a second probe of these fixes) a first M-Bus frame whose two L bytes disagree,
   a line of bare GBT blocks joined mid-push, and a bare line with idle bytes between
-  its pushes, which never locked;
+  its pushes, which never locked; (from a review) a lock taken at the first byte that
+  never lifted, and bare GBT blocks with idle bytes between them;
 - "/" and three letters among binary bytes waited for a "!" until the buffer was
   full (an overflow counted).
 """
@@ -183,6 +184,36 @@ def test_a_line_of_bare_gbt_blocks_joined_mid_push_decodes_from_the_next_push(ci
     telegrams, errors = decode(b"".join(pushes)[join:], **kw)
     assert telegrams == (want if join == 0 else want[1:])
     assert errors == {}
+
+
+@pytest.mark.parametrize("ciphered", [False, True])
+@pytest.mark.parametrize("idle", [b"\x00", b"\x00\x00", b"\xff"])
+def test_a_line_of_bare_gbt_blocks_with_idle_bytes_between_them_decodes(ciphered, idle):
+    # Block 1 at the first byte does not lock; the hunt refused every block after it.
+    kw = {"key": ds.SIL_KEY.hex(), "auth_key": ds.SIL_AUTH_KEY.hex()}
+    pushes = []
+    for seed in range(1, 9):
+        body, _ = ds.sil_info_1_body(seed, serial="7100%04d" % seed)
+        apdu = ds.data_notification(body, invoke_id=100 + seed,
+                                    when=ds.cosem_datetime(2026, 11, 23, 21, 5, seed, deviation=-60))
+        if ciphered:
+            apdu = ds.cipher(apdu, ds.SIL_KEY, ds.SIL_TITLE, 1000 + seed, ds.SIL_AUTH_KEY, sc=0x30)
+        pushes.append(ds.gbt_blocks(apdu, 120))
+    want = [one(b"".join(blocks), **kw) for blocks in pushes]
+    telegrams, errors = decode(b"".join(idle.join(blocks) + idle for blocks in pushes), **kw)
+    assert telegrams == want
+    assert errors == {}
+
+
+@pytest.mark.parametrize("stray", [b"\x7e\xa0\x03", b"\x68\x11\x11\x00"])
+def test_a_lock_taken_at_the_first_byte_lifts_like_any_other(stray):
+    # A stray frame start at the first byte of a bare line locks the line on HDLC or M-Bus;
+    # that lock never lifted (its count of bytes hunted started far below zero).
+    push = capture("at-kaifa-vorarlberg-plain")
+    want = one(push)
+    telegrams, errors = decode(stray + push * 40)
+    assert len(telegrams) >= 40 - 2048 // len(push) - 1 and set(telegrams) == {want}
+    assert errors == {"malformed": 1}
 
 
 @pytest.mark.parametrize("chunk", [None, 1])

@@ -24,9 +24,10 @@ so a stray 0F or E0 in an HDLC stream would look like one: once a framing
 has produced a good frame (or a counted bad one that got past its start
 bytes) the framer is locked on it, and while hunting it tries bare APDUs
 only when the lock is on bare APDUs (in sync, a bare APDU is always
-welcome). A bare APDU locks only when found in sync after a first one: a
-dongle joins a line mid-frame, and the first "APDU" may be a frame's inside.
-Before any lock the hunt takes no GBT block (E0) but a push's first, as a
+welcome). A bare APDU locks only when found in sync after a first one (or
+a few idle bytes after it): a dongle joins a line mid-frame, and the first
+"APDU" may be a frame's inside. Before any lock the hunt takes no GBT block
+(E0) but a push's first or one a few idle bytes after a bare APDU, as a
 block's header passes too easily; a bad frame of another framing never
 moves a lock off bare APDUs. Unless the lock is on bare APDUs, a bare APDU
 inside which a checked frame starts is taken for noise,
@@ -235,16 +236,20 @@ class Framer:
     def _choose(self, byte):
         way = _WAYS.get(byte, 0)
         if way == _BARE and not self._sync and self._lock != _BARE:
-            if self._lock or (byte == 0xE0 and not self._first_block()):
+            if self._lock or (byte == 0xE0 and not self._block_expected()):
                 # Hunting in a stream locked on a framing with checksums; or before the
-                # line has shown a framing, a GBT block other than a push's first: its
-                # header (E0 and five bytes) passes too easily among a joined push's
+                # line has shown a framing, a GBT block _block_expected does not admit:
+                # its header (E0 and five bytes) passes too easily among a joined push's
                 # bytes, and its length swallowed the push after.
                 return 0
         return way
 
-    def _first_block(self):
-        # Block number 1 after E0 and the block control byte (or not yet arrived: asked again).
+    def _block_expected(self):
+        # A GBT block a hunt may take before any lock: one a few idle bytes after a bare
+        # APDU (a line that paces its blocks), or a push's first, block number 1 after E0
+        # and the block control byte (not yet arrived: asked again with more bytes).
+        if 0 <= self._hunted <= _IDLE_GAP:
+            return True
         pos = self._start
         return self._end - pos < 4 or (self._buf[pos + 2] == 0 and self._buf[pos + 3] == 1)
 
@@ -507,6 +512,8 @@ class Framer:
             # bare APDUs: a stray 68 or 7E there locked it on M-Bus or HDLC, and the hunt
             # then passed over every bare push for a buffer's worth of bytes.
             self._lock = self._way
+            if self._hunted < 0:
+                self._hunted = 0  # locked at the first byte: the lock lifts as any does
         if self._way == _HDLC or self._way == _MBUS:
             self._segments.lost()  # counted here: a message it belonged to is not counted again
 
