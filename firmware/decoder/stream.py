@@ -248,10 +248,15 @@ class Framer:
         # A GBT block a hunt may take before any lock: one a few idle bytes after a bare
         # APDU (a line that paces its blocks), or a push's first, block number 1 after E0
         # and the block control byte (not yet arrived: asked again with more bytes).
-        if 0 <= self._hunted <= _IDLE_GAP:
+        if self._after_bare():
             return True
         pos = self._start
         return self._end - pos < 4 or (self._buf[pos + 2] == 0 and self._buf[pos + 3] == 1)
+
+    def _after_bare(self):
+        # Before any lock: whether a bare APDU ended at most _IDLE_GAP bytes back (any
+        # other good frame locks the line, and _hunted counts from the last one).
+        return 0 <= self._hunted <= _IDLE_GAP
 
     def _parsed(self):
         # No ``except ... as e`` here (see the module docstring): _failure gets the error.
@@ -320,8 +325,7 @@ class Framer:
             # good once the next frame was the line's again (~5 kB live; a soak of a noisy
             # line fragmented the heap that way).
             self._shed(way)
-        hunted = self._hunted
-        if way != _BARE or self._lock or 0 <= hunted <= _IDLE_GAP or (self._sync and hunted >= 0):
+        if way != _BARE or self._lock or self._after_bare() or (self._sync and self._hunted >= 0):
             # Not the first bare APDU before the line has shown a framing, found by a hunt
             # or at the stream's first byte (a dongle mostly joins mid-frame): bytes inside
             # a frame can pass for one, and a lock on bare APDUs would stop the test that
@@ -523,9 +527,9 @@ class Framer:
         # nothing of the line (at the stream's first byte a dongle mostly joins mid-frame;
         # after a bare push it is one's damaged byte). A DSMR line needs no lock: its text
         # holds no bare APDU's start byte.
-        buf, pos = self._buf, self._start
         if self._way == _HDLC:
             return True
+        buf, pos = self._buf, self._start
         return (self._way == _MBUS and self._end - pos >= 4
                 and (buf[pos + 1] == buf[pos + 2] or buf[pos + 3] == _MBUS_START))
 
