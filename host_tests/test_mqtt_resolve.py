@@ -185,6 +185,38 @@ def test_a_name_whose_first_address_refuses_is_connected_on_the_next():
     assert done.stdout.decode().split() == ["MQTT", "connected", "METER", "connected"], done.stdout + done.stderr
 
 
+NO_ADDRESS = """
+import asyncio, errno, socket, sys
+
+class Resolver:  # a resolver that answers a name with no address at all
+    SOCK_STREAM = socket.SOCK_STREAM
+    def getaddrinfo(self, host, port, *args):
+        return []
+sys.modules["socket"] = Resolver()
+
+from app import mqtt_connect
+from board import unix
+
+async def main():
+    for who, connect in (("MQTT", mqtt_connect.open_socket("empty.example", 1883, 1)),
+                         ("METER", unix._connected("empty.example", 2000))):
+        try:
+            await connect
+        except OSError as e:
+            print(who, errno.errorcode[e.errno])
+
+asyncio.run(main())
+"""
+
+
+def test_a_name_with_no_address_is_a_host_not_reached_not_a_name_error():
+    # Both connect loops raised the last address's error, which a resolver answering an
+    # empty list left unset: a NameError that ended the task instead of a failed connect.
+    done = run_micropython(["-c", NO_ADDRESS])
+    assert done.stdout.decode().split() == ["MQTT", "EHOSTUNREACH", "METER", "EHOSTUNREACH"], \
+        done.stdout + done.stderr
+
+
 def test_a_write_to_a_broker_that_hung_up_is_named_epipe():
     # MicroPython's errno table has no EPIPE: status said "connection lost: OSError(32,)"
     # when a broker dropped the gateway mid-publish (a probe with max_packet_size).

@@ -45,8 +45,9 @@ async def open_socket(host, port, timeout, name_server=None):
     # Every address of the name in turn, as getaddrinfo() orders them: a name with an IPv6
     # and an IPv4 address ("localhost", a NAS) whose broker listens on IPv4 only was
     # refused on the first for good. (The unix port lists each address once per socket
-    # type.)
+    # type.) A name with no address at all is a host not reached.
     tried = []
+    error = OSError(errno.EHOSTUNREACH)
     for info in socket.getaddrinfo(host, port):
         if info[-1] in tried:
             continue

@@ -65,10 +65,13 @@ async def _connected(host, port):
     restarts the gateway while the meter's host is down), and the unix port's sockets
     have no finaliser: a descriptor lost each time, and a handshake that completes later
     holds a one-client ser2net for good."""
+    import errno
     import socket
 
     # Every address of the name in turn: "localhost" is ::1 first on many systems, and a
-    # ser2net or simulator listening on 127.0.0.1 only was refused there for good.
+    # ser2net or simulator listening on 127.0.0.1 only was refused there for good. A name
+    # with no address at all is a host not reached, not a NameError on `error`.
+    error = OSError(errno.EHOSTUNREACH)
     for info in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
         try:
             return await _handshake(info)
