@@ -20,7 +20,9 @@ pushes at every offset (session 29); each case here failed before:
   its pushes, which never locked; (from a review) a lock taken at the first byte that
   never lifted, and bare GBT blocks with idle bytes between them;
 - "/" and three letters among binary bytes waited for a "!" until the buffer was
-  full (an overflow counted).
+  full (an overflow counted);
+- (session 30) a false general-ciphering start among the joined bytes swallowed the
+  head of a damaged first frame, and the data-notification inside came out as a push.
 """
 
 import pytest
@@ -148,6 +150,28 @@ def test_a_damaged_first_frame_is_counted_and_publishes_nothing(name, joined, da
     want = [one(g) for g in good]
     telegrams, errors = decode((joined if where == "after a join" else b"") + damaged + b"".join(good), chunk=chunk)
     assert telegrams == want  # nothing read out of the damaged frame's inside
+    assert errors == {"malformed": 1}
+
+
+def _sil_frame(seed):
+    body, _ = ds.sil_info_1_body(seed, serial="7100%04d" % seed)
+    when = ds.cosem_datetime(2026, 11, 23, 21, 5, 5 + seed % 50, deviation=-60)
+    return ds.hdlc_frame(ds.LLC + ds.data_notification(body, invoke_id=100 + seed, when=when))
+
+
+@pytest.mark.parametrize("join, gained_at", [(77, 247), (109, 159), (149, 445), (401, 247), (561, 120), (595, 302)])
+@pytest.mark.parametrize("chunk", [None, 1])
+def test_a_false_ciphering_start_in_the_joined_bytes_does_not_swallow_a_damaged_frame(join, gained_at, chunk):
+    # A DD in what is left of the joined push reads as a general-ciphering APDU whose
+    # length reaches into the next frame, which gained a byte (its FCS fails). Taken, it
+    # failed in the APDU layer and left the framer in sync inside that frame, where the
+    # plaintext data-notification came out as a push of values no meter sent: 2,392 of
+    # 52,416 joins and damages of SiL pushes (session 30). A frame whose HDLC header
+    # checks makes the "APDU" around its start noise, as a whole frame does.
+    frames = [_sil_frame(seed) for seed in range(1, 6)]
+    damaged = frames[0][:gained_at] + b"\x55" + frames[0][gained_at:]
+    telegrams, errors = decode(frames[4][join:] + damaged + b"".join(frames[1:4]), chunk=chunk)
+    assert telegrams == [one(f) for f in frames[1:4]]
     assert errors == {"malformed": 1}
 
 

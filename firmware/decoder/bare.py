@@ -252,7 +252,11 @@ class Bare:
         try:
             return self._frame_at(which)
         except DecodeError:
-            return False
+            # An HDLC frame whose header checked (hdlc.Parser.end) is a real one, damaged:
+            # the "APDU" around its start was a joined frame's inside. Taken, a false
+            # general-ciphering start (DD) there swallowed that frame's head, and a plaintext
+            # data-notification inside it came out as a push.
+            return which == _HDLC and self._hdlc.end != -1
 
     def _frame_at(self, which):
         # At _at: True, a checked frame; None, not complete yet; raises when none.
