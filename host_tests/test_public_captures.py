@@ -45,7 +45,14 @@ publishes one, compared with it (``expected_source``):
 - a Wiener Netze E450 frame with an unescaped 7E in its ciphertext and a clock whose
   deviation is not specified;
 - a DSMR 5 telegram whose clock and log times are all zeros (never set);
-- a P1 read that starts in the middle of a telegram and ends after the next header.
+- a P1 read that starts in the middle of a telegram and ends after the next header;
+- Wiener Netze's 12-value list led by the push setup's OBIS (two IM350 pushes from a
+  4-byte HDLC source address, an AM550), security 0x20, its frame counters pinned;
+- Kamstrup's documentation examples: a header clock never set (2000-01-01, status 0x01)
+  and the hourly lists with their clock object;
+- DSMR telegrams of Dutch, Belgian (e-MUCS peaks) and synthetic meters: power-failure logs
+  with unset entries and durations past 2^31, no M-Bus channel, six-group OBIS codes
+  ("1-0:21.7.0.255") and text messages sent as hex.
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -301,6 +308,110 @@ EXPECT = {
                      "1-0:1.8.2": R(2.167, "kWh"), "1-0:2.8.1": R(2.376, "kWh"), "1-0:1.7.0": R(0.302, "kW"),
                      "1-0:32.7.0": R(234.3, "V"), "0-1:24.2.1": R(4.381, "m3")},
     },
+    # read off the plaintext: 0C 07E50307 07 0E3721 00 FFC4 00, then 0-6:25.9.0, "2221202033801",
+    # the time and date octet-strings, 002CF70E Wh, 0, 0377 varh, 00204D6C varh, 49 W, 0, "", "".
+    "at-wn-im350-four-byte-source-address": {
+        "time": "2021-03-07T14:55:33+01:00",
+        "frame_counter": 108841,
+        "readings": {"0-0:96.1.0": R("2221202033801"), "1-0:1.8.0": R(2946830, "Wh"), "1-0:2.8.0": R(0, "Wh"),
+                     "1-0:3.8.0": R(887, "varh"), "1-0:4.8.0": R(2116972, "varh"), "1-0:1.7.0": R(73, "W"),
+                     "1-0:2.7.0": R(0, "W"), "0-0:96.13.0": R("")},
+    },
+    # six seconds later: 4F W, the registers unchanged.
+    "at-wn-im350-four-byte-source-address-next": {
+        "time": "2021-03-07T14:55:39+01:00",
+        "frame_counter": 108842,
+        "readings": {"0-0:96.1.0": R("2221202033801"), "1-0:1.8.0": R(2946830, "Wh"), "1-0:4.8.0": R(2116972, "varh"),
+                     "1-0:1.7.0": R(79, "W"), "1-0:2.7.0": R(0, "W")},
+    },
+    # read off the plaintext: 0C 07E50319 04 13010E 00 FFC4 00; 00917B52, 002C32F0 Wh, 000B1643,
+    # 0027153D varh, 02E2 W, 0.
+    "at-wn-am550-security-0x20": {
+        "time": "2021-03-25T19:01:14+01:00",
+        "frame_counter": 1131,
+        "readings": {"0-0:96.1.0": R("1121273201353"), "1-0:1.8.0": R(9534290, "Wh"), "1-0:2.8.0": R(2896624, "Wh"),
+                     "1-0:3.8.0": R(726595, "varh"), "1-0:4.8.0": R(2561341, "varh"), "1-0:1.7.0": R(738, "W"),
+                     "1-0:2.7.0": R(0, "W")},
+    },
+    # published (node-dsmr-parser's expected json): every value 0, no timestamp; the header's
+    # 2000-01-01 is a clock never set.
+    "dk-kamstrup-doc-clock-never-set": {
+        "time": None,
+        "readings": {"1-1:0.2.129": R("Kamstrup_V0001"), "1-1:0.0.5": R("5706567000000000"),
+                     "1-1:96.1.1": R("000000000000000000"), "1-1:1.7.0": R(0, "W"), "1-1:4.7.0": R(0, "var"),
+                     "1-1:31.7.0": R(0, "A"), "1-1:72.7.0": R(0, "V")},
+    },
+    # published (the same): the clock object repeats the header's time, no deviation given.
+    "dk-kamstrup-doc-hourly-list": {
+        "time": "2017-08-16T16:00:05",
+        "readings": {"1-1:0.2.129": R("Kamstrup_V0001"), "0-1:1.0.0": R("2017-08-16T16:00:05"),
+                     "1-1:1.8.0": R(0, "Wh"), "1-1:2.8.0": R(0, "Wh"), "1-1:3.8.0": R(0, "varh"),
+                     "1-1:4.8.0": R(0, "varh"), "1-1:32.7.0": R(0, "V")},
+    },
+    "dk-kamstrup-doc-1phase-hourly-list": {
+        "time": "2017-08-16T16:00:05",
+        "readings": {"1-1:0.2.129": R("Kamstrup_V0001"), "1-1:1.7.0": R(0, "W"), "1-1:31.7.0": R(0, "A"),
+                     "1-1:32.7.0": R(0, "V"), "0-1:1.0.0": R("2017-08-16T16:00:05"), "1-1:1.8.0": R(0, "Wh")},
+    },
+    # published (dsmr5's example_isk): the id, 576.239 and 465.162 kWh, 9 power failures; W is winter time.
+    "nl-am550e-six-entry-failure-log": {
+        "time": "2019-03-20T18:14:03+01:00",
+        "readings": {"1-3:0.2.8": R("50"), "0-0:96.1.1": R("E0043007052870318"), "1-0:1.8.1": R(576.239, "kWh"),
+                     "1-0:1.8.2": R(465.162, "kWh"), "0-0:96.7.21": R(9), "1-0:1.7.0": R(0.193, "kW"),
+                     "1-0:32.7.0": R(236.1, "V"), "0-1:96.1.0": R("G0032565535520117"),
+                     "0-1:24.2.1": R(304.089, "m3")},
+    },
+    # published (dsmr5's example_kaifa) and the text: S is summer time; log entries kept as sent.
+    "nl-kaifa-dsmr42-unset-log-entries": {
+        "time": "2022-09-01T15:22:01+02:00",
+        "readings": {"1-3:0.2.8": R("42"), "0-0:96.1.1": R("E0026000024153615"), "1-0:1.8.1": R(6285.065, "kWh"),
+                     "1-0:1.8.2": R(6758.327, "kWh"), "0-0:96.7.21": R(3), "1-0:1.7.0": R(0.335, "kW"),
+                     "1-0:41.7.0": R(0.083, "kW"), "0-0:96.13.1": R(""), "0-1:24.2.1": R(4836.851, "m3"),
+                     "1-0:99.97.0": R([7, "0-0:96.7.19", "2022-08-26T14:58:25+02:00", 4982,
+                                       "2018-12-18T16:22:32+01:00", 817, "2016-10-25T12:25:18+02:00", 2667,
+                                       "2000-01-01T00:00:01+01:00", 2147483647, "2000-01-01T18:58:53+01:00", 67432,
+                                       "2000-01-01T00:14:16+01:00", 620, "2000-01-01T00:00:01+01:00", 2147483647])},
+    },
+    # the telegram text; no 0-n channel reading at all.
+    "nl-sagemcom-t211-no-mbus-channel": {
+        "time": "2023-11-24T21:56:58+01:00",
+        "readings": {"0-0:96.1.1": R("E0062000013122923"), "1-0:1.8.1": R(341.156, "kWh"),
+                     "1-0:1.8.2": R(265.076, "kWh"), "1-0:2.8.1": R(469.838, "kWh"), "1-0:2.8.2": R(945.206, "kWh"),
+                     "1-0:1.7.0": R(0.499, "kW"), "1-0:32.7.0": R(233.0, "V"), "1-0:72.7.0": R(233.0, "V"),
+                     "1-0:71.7.0": R(1, "A"), "1-0:61.7.0": R(0.323, "kW")},
+    },
+    # the telegram text: peaks 3.289 and 3.429 kW in the history, 1.38 A.
+    "be-fluvius-two-month-peaks": {
+        "time": "2023-02-11T11:15:41+01:00",
+        "readings": {"0-0:96.1.4": R("50217"), "0-0:96.1.1": R("1SAG1105067226"), "1-0:1.8.1": R(1114.057, "kWh"),
+                     "1-0:2.8.2": R(0.281, "kWh"), "1-0:1.6.0": R(2.521, "kW"), "1-0:31.7.0": R(1.38, "A"),
+                     "1-0:32.7.0": R(236.4, "V"), "0-0:17.0.0": R(999.9, "kW"), "0-1:96.1.1": R("7FLO2121333872"),
+                     "0-1:24.2.3": R(555.937, "m3"),
+                     "0-0:98.1.0": R([2, "1-0:1.6.0", "1-0:1.6.0", "2023-01-01T00:00:00+01:00",
+                                      "2022-12-05T19:00:00+01:00", 3.289, "2023-02-01T00:00:00+01:00",
+                                      "2023-01-19T11:00:00+01:00", 3.429])},
+    },
+    "be-fluvius-one-month-peak": {
+        "time": "2023-01-08T22:29:30+01:00",
+        "readings": {"0-0:96.1.1": R("K8EG004046395507"), "1-0:1.8.1": R(3540.994, "kWh"),
+                     "1-0:1.8.2": R(4343.832, "kWh"), "1-0:2.8.1": R(447.9, "kWh"), "1-0:2.8.2": R(203.828, "kWh"),
+                     "1-0:1.4.0": R(0.554, "kW"), "1-0:1.6.0": R(2.572, "kW"), "1-0:31.7.0": R(2.85, "A"),
+                     "0-1:24.2.3": R(4856.664, "m3"),
+                     "0-0:98.1.0": R([1, "1-0:1.6.0", "1-0:1.6.0", "2023-01-01T00:00:00+01:00",
+                                      "2022-12-29T14:30:00+01:00", 4.875])},
+    },
+    # the telegram text: "1-0:21.7.0.255" reads as 1-0:21.7.0; the messages are hex-coded text.
+    "xx-dsmr42-six-group-obis-hex-messages": {
+        "time": "2010-12-09T11:30:20+01:00",
+        "readings": {"1-0:1.8.1": R(123456.789, "kWh"), "1-0:2.8.2": R(20202.202, "kWh"),
+                     "1-0:2.7.0": R(22.222, "kW"), "1-0:21.7.0": R(1.111, "kW"), "1-0:62.7.0": R(6.666, "kW"),
+                     "0-0:96.13.1": R("Life, the Universe and Everything"),
+                     "0-0:96.13.0": R("0123456789:;<=>?" * 5), "0-1:96.1.0": R("9876ABCD123456789"),
+                     "0-1:24.2.1": R(12321.232, "m3"),
+                     "1-0:99.97.0": R([3, "0-0:96.7.19", "2000-01-04T18:03:20+01:00", 237126,
+                                       "2000-01-01T00:00:01+01:00", 2147583646, "2020-01-02T01:02:03+01:00",
+                                       2317482647])},
+    },
     "de-easymeter-q3d": {
         "readings": {"1-0:0.0.0": R("0272031312565"), "1-0:1.8.0": R(52185.7825309, "kWh"),
                      "1-0:2.8.0": R(19949.3221493, "kWh"), "1-0:1.7.0": R(2124.86, "W"),
@@ -323,6 +434,8 @@ def test_capture_reads_as_expected(cid, chunk):
     want = EXPECT[cid]
     if "time" in want:
         assert telegrams[0].meter_time == want["time"]
+    if "frame_counter" in want:
+        assert telegrams[0].frame_counter == want["frame_counter"]
     readings = plain_readings(telegrams[0])
     for code, value in want["readings"].items():
         assert readings.get(code) == value, (code, readings.get(code))
