@@ -177,6 +177,19 @@ def test_a_telegram_without_crc_cut_short_by_the_next_one_is_not_merged_with_it(
         assert nonzero(log) == {"malformed": 1}
 
 
+@pytest.mark.parametrize("cut_at", [40, 100, 150])
+def test_a_telegram_without_crc_cut_short_between_idle_bytes_is_counted(cut_at):
+    # NULs on both sides of the cut: the framer hunts, and the cut telegram held a NUL
+    # before the next header, which it was refused for (noise, uncounted) before the
+    # header was looked for (session 30's probe).
+    whole = dsmr_telegram(LINES, with_crc=False)
+    data = whole + b"\x00" + whole[:cut_at] + b"\x00" + whole
+    for chunks in ([data], chunked(data), chunked(data, sizes=[1])):
+        out, log = frame(data, chunks)
+        assert out == [(stream.KIND_DSMR, whole.rstrip(b"\r\n"))] * 2
+        assert nonzero(log) == {"malformed": 1}
+
+
 def test_a_telegram_cut_short_by_the_next_one_reads_the_same_on_micropython():
     from test_parity import assert_same
 

@@ -260,6 +260,20 @@ def test_a_frame_cut_short_does_not_hold_back_the_frames_after_it(cut):
     assert nonzero(log) == {"malformed": 1}
 
 
+@pytest.mark.parametrize("idle", [b"\x00", b"\xff\xff\xff\xff"])
+def test_a_frame_cut_short_between_idle_bytes_counts_the_same_however_the_bytes_come(idle):
+    # Idle bytes between pushes put the framer to hunting. A frame cut by a power loss
+    # there, its header checked, was counted when the bytes after it came in one read
+    # and not when they came in small ones, as a UART gives them (session 30's probe).
+    long_frame = hdlc_frame(LLC + notification(1) + bytes(200))
+    data = idle.join([hdlc_frame(LLC + notification(0)), long_frame[:60]]
+                     + [hdlc_frame(LLC + notification(n)) for n in (2, 3, 4)])
+    for chunks in ([data], chunked(data), chunked(data, sizes=[1]), chunked(data, sizes=[16])):
+        out, log = frame(data, chunks)
+        assert payloads(out) == [notification(n) for n in (0, 2, 3, 4)]
+        assert nonzero(log) == {"malformed": 1}
+
+
 def test_a_frame_cut_short_at_the_end_of_a_capture_loses_only_itself():
     long_frame = hdlc_frame(LLC + notification(1) + bytes(900))
     data = long_frame[:50] + b"".join(hdlc_frame(LLC + notification(n)) for n in (2, 3, 4))
@@ -392,6 +406,9 @@ def test_cut_short_frames_and_rr_frames_read_the_same_on_micropython():
         hdlc_frame(LLC + notification(n)) for n in (2, 3, 4))
     rr = hdlc_frame(b"", dest=b"\x21", src=b"\x03", control=0x31)
     replies = b"".join(segment + rr for segment in hdlc_segments(notification(5) + bytes(100), 40))
-    jobs = [{"id": "cut", "hex": cut.hex(), "chunk": 7}, {"id": "rr", "hex": replies.hex(), "chunk": 5}]
+    idle_cut = b"\x00".join([hdlc_frame(LLC + notification(0)), hdlc_frame(LLC + notification(1) + bytes(200))[:60]]
+                            + [hdlc_frame(LLC + notification(n)) for n in (2, 3, 4)])
+    jobs = [{"id": "cut", "hex": cut.hex(), "chunk": 7}, {"id": "rr", "hex": replies.hex(), "chunk": 5},
+            {"id": "idle cut", "hex": idle_cut.hex(), "chunk": 3}]
     assert_same(jobs)
-    assert [len(r["telegrams"]) for r in micropython(jobs)] == [3, 1]
+    assert [len(r["telegrams"]) for r in micropython(jobs)] == [3, 1, 4]

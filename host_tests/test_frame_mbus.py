@@ -126,6 +126,24 @@ def test_a_frame_cut_short_where_its_length_lands_on_a_16_still_lets_the_next_fr
         assert nonzero(log) == {"malformed": 1}
 
 
+@pytest.mark.parametrize("idle", [b"\x00", b"\xff"])
+@pytest.mark.parametrize("stop_where_l_ends", [False, True])
+def test_a_frame_cut_short_between_idle_bytes_counts_the_same_however_the_bytes_come(idle, stop_where_l_ends):
+    # Idle bytes between pushes put the framer to hunting: a frame cut there was counted
+    # in one read and not in small ones, or (a 16 where its L ends) the other way round.
+    tail = [mbus_frame(notification(n), 0x10) for n in range(2, 22)]
+    long_frame = mbus_frame(notification(0) + bytes(200), 0x10)
+    head = mbus_frame(notification(1), 0x10)
+    cuts = [c for c in range(10, 200)
+            if (idle.join([head, long_frame[:c]] + tail)[len(head) + len(idle) + len(long_frame) - 1] == 0x16)
+            == stop_where_l_ends]
+    data = idle.join([head, long_frame[:cuts[0]]] + tail)
+    for chunks in ([data], chunked(data, sizes=[1]), chunked(data)):
+        out, log = frame(data, chunks)
+        assert out == [notification(n) for n in range(1, 22)]
+        assert nonzero(log) == {"malformed": 1}
+
+
 @pytest.mark.parametrize("between", [b"", b"\x00\x00"])
 def test_every_frame_that_fails_only_its_checksum_is_counted_and_the_next_is_due_after_it(between):
     # 68 L L 68 and the 16 where L puts it: a real frame with damaged data.

@@ -192,15 +192,17 @@ def _check_text(buf, start, stop):
     # Without a CRC only the character set tells a telegram from noise, and only a new
     # header ("/", three letters, the baud rate digit of IEC 62056-21) tells that this
     # one was cut short by a meter reset or a dropped line: read as one, the two would
-    # give the dead telegram's time and a mix of both telegrams' readings.
-    at = text_end(buf, start, stop)
-    if at < stop:
-        raise DecodeError("DSMR telegram contains byte 0x%02x" % buf[at])
+    # give the dead telegram's time and a mix of both telegrams' readings. Asked first:
+    # a P1 port's idle NULs before the new header are no reason to call the cut one noise
+    # (uncounted while the framer hunts, stream._damaged).
     at = buf.find(b"/", start + 1, stop)
     while 0 <= at < stop - 4:
         if _new_header(buf, at):
             raise DecodeError("DSMR telegram cut short: a new one starts inside it")
         at = buf.find(b"/", at + 1, stop)
+    at = text_end(buf, start, stop)
+    if at < stop:
+        raise DecodeError("DSMR telegram contains byte 0x%02x" % buf[at])
 
 
 def _new_header(buf, at):

@@ -66,7 +66,8 @@ class Parser:
         self.segmented = False
         # After a raise: the closing flag of a frame that failed only its FCS; minus where
         # its length puts the flag when its HCS checked but no flag is there (a byte lost
-        # or gained: a real frame, damaged, whose true end is unknown).
+        # or gained: a real frame, damaged, whose true end is unknown), and after a 0 when
+        # that place has not arrived yet.
         self.end = -1
 
     def parse(self, pos, end):
@@ -97,6 +98,8 @@ class Parser:
             return 0
         self._fits(close - pos + 1)
         if close > end:
+            if info != close - 2:
+                self.end = -close  # the HCS checked: a real frame, for the framer to count if cut short
             return 0
         if close == end or self.buf[close] != FLAG:
             # No closing flag, or not yet: a frame whose HCS and FCS both check is whole

@@ -70,6 +70,7 @@ class Parser:
         if body + 6 > self.limit:
             raise overflow_error("M-Bus frame of %d bytes exceeds the %d-byte buffer" % (body + 6, self.limit))
         if end - pos < body + 6:
+            self.end = -(pos + body + 6)  # 68 L L 68 in place: for the framer, as below
             return 0
         if self.buf[pos + 5 + body] != _STOP:
             self.end = -(pos + body + 6)

@@ -185,15 +185,14 @@ class Framer:
         if n == 0:
             return self._wait(pos)
         way = self._way  # after a failed parse: where a frame ends when its extent is known
-        if way == _BARE:
-            n = self._bare.end  # a ciphered APDU cut short: where the next one starts
-        else:
-            n = self._hdlc.end if way == _HDLC else (self._mbus.end if way == _MBUS and self._mbus else -1)
+        n = self._claimed_end(way)
         if n > pos:
             cut = self._cut_short(pos, n)
             if cut:
                 # Cut short, its length running into the frames after it, where a flag
                 # or 16 happened to sit: the whole checked frame inside it comes out.
+                if not self._sync and self._damaged(way, n):
+                    self._sync = True  # counted while hunting too: its header checked
                 self._drop(pos, DecodeError("frame cut short: a whole frame starts inside it"))
                 return _AGAIN
             if cut is None and self._end - pos < self._cap:
@@ -214,6 +213,14 @@ class Framer:
         self._drop(pos, None)
         return _AGAIN
 
+    def _claimed_end(self, way):
+        # After a parse at _start: a bare APDU cut short, where the next one starts; an HDLC
+        # or M-Bus frame, where it ends, negative when its header checked but its flag or
+        # 16 is not there or has not yet arrived (hdlc.py, mbus.py); else -1.
+        if way == _BARE:
+            return self._bare.end
+        return self._hdlc.end if way == _HDLC else (self._mbus.end if way == _MBUS and self._mbus else -1)
+
     def _damaged(self, way, n):
         # While hunting: whether the frame that failed at _start is a real one, damaged,
         # and so worth a count. Not on a line of bare APDUs, where noise opens like
@@ -223,7 +230,9 @@ class Framer:
         if self._lock == _BARE:
             return False
         if way != _DSMR:
-            return n < -1  # its header checked, but it does not end where its length says
+            # Its header checked, but it does not end where its length says (or that place
+            # has not arrived), or it does and a whole frame starts inside: cut short.
+            return n < -1 or (way != _BARE and n > self._start)
         if self._lock and self._lock != _DSMR:
             return False
         # From "/" to a CRC that does not match, or to the next telegram's header, on a
@@ -379,7 +388,12 @@ class Framer:
             self._sync = self._sync or self._way == _DSMR
             self._drop(pos, overflow_error("frame longer than the %d-byte buffer" % self._cap))
             return _AGAIN
+        claimed = self._claimed_end(self._way)  # _cut_short's probes parse over it
         if self._cut_short(pos, self._end):
+            if not self._sync and self._damaged(self._way, claimed):
+                # A real frame whose header checked, cut by a power loss after idle bytes
+                # put the framer to hunting: counted as when its bytes come in one read.
+                self._sync = True
             self._drop(pos, DecodeError("frame cut short: a whole frame starts inside it"))
             return _AGAIN
         if self._tail is None:
