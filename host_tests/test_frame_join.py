@@ -159,16 +159,25 @@ def _sil_frame(seed):
     return ds.hdlc_frame(ds.LLC + ds.data_notification(body, invoke_id=100 + seed, when=when))
 
 
-@pytest.mark.parametrize("join, gained_at", [(77, 247), (109, 159), (149, 445), (401, 247), (561, 120), (595, 302)])
+def _sil_mbus(seed):
+    body, _ = ds.sil_info_1_body(seed, serial="7100%04d" % seed)
+    when = ds.cosem_datetime(2026, 11, 23, 21, 5, 5 + seed % 50, deviation=-60)
+    return ds.mbus_segmented(ds.data_notification(body, invoke_id=100 + seed, when=when), 250)
+
+
+@pytest.mark.parametrize("framing, join, gained_at", [
+    ("hdlc", 77, 247), ("hdlc", 109, 159), ("hdlc", 149, 445), ("hdlc", 401, 247), ("hdlc", 561, 120),
+    ("hdlc", 595, 302), ("m-bus", 523, 137), ("m-bus", 526, 192), ("m-bus", 535, 225)])
 @pytest.mark.parametrize("chunk", [None, 1])
-def test_a_false_ciphering_start_in_the_joined_bytes_does_not_swallow_a_damaged_frame(join, gained_at, chunk):
+def test_a_false_ciphering_start_in_the_joined_bytes_does_not_swallow_a_damaged_frame(framing, join, gained_at, chunk):
     # A DD in what is left of the joined push reads as a general-ciphering APDU whose
     # length reaches into the next frame, which gained a byte (its FCS fails). Taken, it
     # failed in the APDU layer and left the framer in sync inside that frame, where the
     # plaintext data-notification came out as a push of values no meter sent: 2,392 of
     # 52,416 joins and damages of SiL pushes (session 30). A frame whose HDLC header
-    # checks makes the "APDU" around its start noise, as a whole frame does.
-    frames = [_sil_frame(seed) for seed in range(1, 6)]
+    # checks makes the "APDU" around its start noise, as a whole frame does; on M-Bus
+    # (108 of 37,236 there), a frame whose 68 L L 68 is in place.
+    frames = [(_sil_frame if framing == "hdlc" else _sil_mbus)(seed) for seed in range(1, 6)]
     damaged = frames[0][:gained_at] + b"\x55" + frames[0][gained_at:]
     telegrams, errors = decode(frames[4][join:] + damaged + b"".join(frames[1:4]), chunk=chunk)
     assert telegrams == [one(f) for f in frames[1:4]]

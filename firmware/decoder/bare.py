@@ -48,6 +48,7 @@ _NEEDLES = const((b"\x7e", b"\x68", b"/"))  # HDLC flag, M-Bus start, DSMR heade
 _HDLC = const(0)
 _MBUS = const(1)
 _TITLED = const(10)  # tag, length 08 and the 8-byte system title of a DB or DC APDU
+_CI_NOT_DLMS = const(0xE0)  # an M-Bus CI with one of these bits set is no DLMS segment (mbus.py)
 _SC_AUTH = const(0x10)  # the security control byte's authentication bit: a tag ends the APDU
 # What a push's notification-body opens with: structure, array, octet-string (a
 # DSMR text or a tagged list in one string), compact-array. A lone number there
@@ -255,7 +256,7 @@ class Bare:
             # An HDLC frame whose header checked (hdlc.Parser.end) is a real one, damaged:
             # the "APDU" around its start was a joined frame's inside. Taken, a false
             # general-ciphering start (DD) there swallowed that frame's head, and a plaintext
-            # data-notification inside it came out as a push.
+            # data-notification inside it came out as a push. (M-Bus: _frame_at.)
             return which == _HDLC and self._hdlc.end != -1
 
     def _frame_at(self, which):
@@ -266,7 +267,14 @@ class Bare:
             return self._hdlc.start >= 0
         if which == _MBUS:
             parser = self._mbus(self._at)  # None while its 68 L L 68 is still arriving
-            return None if parser is None else (True if parser.parse(self._at, self._end) else None)
+            if parser is None:
+                return None
+            try:
+                return True if parser.parse(self._at, self._end) else None
+            except DecodeError:
+                # 68 L L 68 in place and a DLMS CI after C and A: a real frame, damaged (as
+                # HDLC). The CI makes a ciphered push's bytes pass for one 8 times less often.
+                return parser.end != -1 and not self._buf[self._at + 6] & _CI_NOT_DLMS
         return True if dsmr_frame(self._buf, self._at, self._end) else None
 
 

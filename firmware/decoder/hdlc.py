@@ -106,10 +106,10 @@ class Parser:
             # without it. A Wiener Netze AM550 was seen sending 104 of its 105 bytes, a
             # signature block after; and a frame that checks need not wait for its flag.
             if info == close - 2 or not _fcs_ok(self.buf, pos, close):
+                if info != close - 2:
+                    self.end = -close  # also on a 0: a read may end right where its flag goes
                 if close == end:
                     return 0
-                if info != close - 2:
-                    self.end = -close
                 raise DecodeError("HDLC frame does not end with a flag where its length says")
         else:
             if info != close - 2:
