@@ -179,12 +179,18 @@ def test_keys_are_taken_as_the_configuration_takes_them(capture):
     assert run(["--auth-key", "", str(path)]).returncode == 1  # no key: nothing decrypts, no usage error
 
 
-def test_hex_text_given_without_hex_gets_a_hint(capture, tmp_path):
+def test_hex_text_given_without_hex_is_read_as_hex_with_a_note(capture, tmp_path):
+    # It used to say "add --hex" and exit 1: what the user meant was plain (session 30).
     _, data = capture
     path = tmp_path / "capture.txt"
     path.write_text(data.hex())
-    r = run([str(path)])
-    assert r.returncode == 1 and b"add --hex" in r.stderr
+    keys = ["--key", KEY, "--auth-key", AUTH]
+    with_hex = run(keys + ["--hex", str(path)])
+    assert len(lines(with_hex.stdout)) == 3
+    for args, stdin in ((keys + [str(path)], None), (keys + ["-"], data.hex().encode())):
+        r = run(args, stdin)
+        assert r.returncode == 0 and r.stdout == with_hex.stdout, r.stderr
+        assert r.stderr.startswith(b"note: no telegram in the input's bytes, which are hex text: read as hex")
 
 
 def test_a_dsmr_telegram_whose_line_ends_lost_their_cr_gets_a_hint(tmp_path):
@@ -324,9 +330,9 @@ def test_a_value_list_can_be_defined_on_the_command_line(tmp_path, corpus):
     assert b"argument --profile: tg-e450: '1.8.1' is not an OBIS code A-B:C.D.E" in bad.stderr
 
 
-def test_a_hex_dump_given_without_hex_gets_the_hint(tmp_path, corpus):
+def test_a_hex_dump_given_without_hex_is_read_as_hex(tmp_path, corpus):
     # Only plain hex digits were told; an xxd, hexdump -C or C-array file said "is this a
-    # capture of the meter's port?".
+    # capture of the meter's port?", then "add --hex".
     data = bytes.fromhex(corpus["ch-e450-tg-3apdus-one-frame"]["hex"])
     rows = [data[i : i + 16] for i in range(0, len(data), 16)]
     dumps = {
@@ -340,5 +346,6 @@ def test_a_hex_dump_given_without_hex_gets_the_hint(tmp_path, corpus):
         path = tmp_path / (name + ".txt")
         path.write_text(text)
         plain = run([str(path)])
-        assert plain.returncode == 1 and b"it looks like hex text: add --hex" in plain.stderr, name
-        assert len(lines(run(["--hex", str(path)]).stdout)) == 3, name
+        assert plain.returncode == 0 and b"read as hex (--hex)" in plain.stderr, name
+        assert len(lines(plain.stdout)) == 3, name
+        assert lines(run(["--hex", str(path)]).stdout) == lines(plain.stdout), name

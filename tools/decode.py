@@ -39,6 +39,8 @@ EXIT_USAGE = 2
 READ_SIZE = 4096
 # Bytes of hex text: a capture given without --hex that holds only these is hex.
 _HEX_TEXT = b"0123456789abcdefABCDEF \t\r\n"
+# Hex text piped in on stdin is kept up to this size, to be read again as hex.
+_KEEP_MAX = 1 << 24
 
 EPILOG = """\
 --meter NAME picks the meter profile: the scalers and units applied to values
@@ -138,8 +140,12 @@ def _check_names(parser, meter, lists):
         parser.error("argument --profile: %s" % str(e)[len("lists: "):])
 
 
-def _chunks(parser, path, as_hex):
-    """Yield the capture's bytes in pieces; bad files and bad hex are usage errors."""
+def _chunks(parser, path, as_hex, kept=None):
+    """Yield the capture's bytes in pieces; bad files and bad hex are usage errors.
+    ``kept``: stdin's bytes, already read once, to read again as hex."""
+    if kept is not None:
+        yield _hex_bytes(parser, kept)
+        return
     try:
         f = sys.stdin.buffer if path == "-" else open(path, "rb")
     except OSError as e:
@@ -204,7 +210,8 @@ class _UnfittedLists:
         self.said = True
 
 
-def main(argv=None):
+def main(argv=None, _kept=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     key = _key(parser, args.key, "--key")
@@ -218,10 +225,15 @@ def main(argv=None):
     carriage_return = False  # whether the input holds a CR at all (DSMR lines end in CR LF)
     hex_text = True  # whether it is all hex digits and white space (given without --hex)
     head = b""  # the input's first 4 kB: a hex dump given without --hex is told by them
-    for chunk in _chunks(parser, args.file, args.hex):
+    kept = [] if args.file == "-" and not args.hex else None  # stdin, should it be hex after all
+    for chunk in _chunks(parser, args.file, args.hex, _kept):
         if len(head) < 4096:
             head += chunk[: 4096 - len(head)]
         size += len(chunk)
+        if kept is not None:
+            kept = kept if size <= _KEEP_MAX else None
+            if kept is not None:
+                kept.append(chunk)
         carriage_return = carriage_return or b"\r" in chunk
         hex_text = hex_text and not chunk.translate(None, _HEX_TEXT)
         for telegram in dec.feed(chunk):
@@ -232,6 +244,11 @@ def main(argv=None):
 
     for telegram in ended(dec):
         out.write(decoder.telegram_json(telegram) + "\n")
+    if not dec.telegrams and size and not args.hex and (hex_text or _hex_dump(head)) and (kept or args.file != "-"):
+        # Hex text given without --hex (the shared vectors, a paste into a file): what a
+        # user meant is plain, and no port's bytes are all hex digits.
+        sys.stderr.write("note: no telegram in the input's bytes, which are hex text: read as hex (--hex)\n")
+        return main(argv + ["--hex"], b"".join(kept) if kept else None)
     if dec.errors.dsmr_crc and not carriage_return:
         sys.stderr.write("hint: a DSMR CRC covers the meter's CR LF line ends, and this input has no CR: "
                          "were they changed (an editor, a copy from a web page, git)?\n")
