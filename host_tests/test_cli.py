@@ -166,6 +166,19 @@ def test_hex_dumps_as_tools_write_them_decode_like_the_binary(capture, tool):
     assert [d["frame_counter"] for d in lines(r.stdout)] == [100, 101, 102]
 
 
+def test_grouped_hex_whose_last_line_holds_three_bytes_keeps_them_all(capture):
+    # xxd's grouped bytes with its columns cut off (xxd f | cut -c11-49): the last line
+    # "1366 7e" read as an offset column and the byte pair before the flag was dropped, in
+    # silence (a frame published by node-dsmr-parser, found in session 30).
+    _, data = capture
+    data = bytes((3 - len(data)) % 16) + data  # idle bytes first: 3 bytes on the last line
+    text = "\n".join(" ".join(r[j:j + 2].hex() for j in range(0, len(r), 2)) for _, r in _rows(data))
+    assert len(text.splitlines()[-1].split()) == 2
+    r = run(["--key", KEY, "--auth-key", AUTH, "--hex", "-"], text.encode())
+    assert r.returncode == 0 and not r.stderr, r.stderr
+    assert [d["frame_counter"] for d in lines(r.stdout)] == [100, 101, 102]
+
+
 def test_hexdumps_swapped_words_are_refused_with_a_hint():
     r = run(["--hex", "-"], b"0000000 a87e cfa4 2302 9903 e696 00e7 000f 0400\n")
     assert r.returncode == 2 and b"hexdump -C" in r.stderr

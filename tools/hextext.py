@@ -10,7 +10,8 @@ joined by colons or dashes. Each line is read so:
    semicolons are spaces; bytes joined by ":" or "-" are split (a run of four at least, so
    that a time stamp "12:34:56" stays one, unless another line has such a run);
 2. leading words that are no hex (a time stamp, "RX:") go, and so does a first word that
-   ends in ":" (xxd's offset) or that is longer than the words after it (an offset column);
+   ends in ":" (xxd's offset) or that is longer than the word after it (an offset column:
+   told by the first line of two words, and then taken off every line or none);
 3. the bytes are the words of hex digits that follow, up to a run of two spaces after
    which the line holds as many characters as bytes were read (the text column), or up to
    the first word that is no hex, if two spaces set it off (one space: a typo, refused).
@@ -82,7 +83,8 @@ def _hex_words(text, fewest=4):
     return words
 
 
-def _line_bytes(line, number, fewest):
+def _line_bytes(line, number, fewest, column):
+    # ``column``: [whether the dump has an offset column], None until a line told.
     words = _hex_words(_without_text_column(line), fewest)
     while words and not _is_hex(words[0].rstrip(":")):
         words.pop(0)  # a time stamp, "RX:", a line number
@@ -91,8 +93,14 @@ def _line_bytes(line, number, fewest):
                            "swap their bytes: use hexdump -C, xxd or xxd -p" % number)
     if words and words[0].endswith(":"):
         words.pop(0)  # xxd's offset
-    elif len(words) > 1 and len(words[0]) > len(words[1]) and len(words[1]) in (2, 4):
-        words.pop(0)  # an offset column: hexdump -C, od -A x -t x1, tshark -x
+    elif len(words) > 1:
+        if column[0] is None:
+            # An offset column (hexdump -C, od -A x -t x1, tshark -x) runs down every line:
+            # the first line with two words tells. Decided per line, the last line of
+            # grouped bytes ("1366 7e") lost its first word.
+            column[0] = len(words[0]) > len(words[1]) and len(words[1]) in (2, 4)
+        if column[0]:
+            words.pop(0)
     digits = []
     for word in words:
         if not _is_hex(word):
@@ -124,13 +132,14 @@ def parse(text):
     fewest = 2 if any(len(_split_bytes(w, 4)) > 1 for w in text.split()) else 4
     digits = []
     offsets = None
+    column = [None]
     for number, line in enumerate(text.splitlines(), 1):
         words = line.split()
         if len(words) == 1 and offsets is not None and len(words[0]) == offsets and _is_hex(words[0]):
             continue  # od's and hexdump's last line: the offset after the last byte, alone
         if len(words) > 1 and _is_hex(words[0].rstrip(":")) and len(words[0]) > 4:
             offsets = len(words[0].rstrip(":"))
-        digits.append(_c_array_bytes(line) if c_array else _line_bytes(line, number, fewest))
+        digits.append(_c_array_bytes(line) if c_array else _line_bytes(line, number, fewest, column))
     text = "".join(digits)
     if len(text) % 2:
         raise HexTextError("an odd number of hex digits (%d): is one missing? (xxd -p writes the "
