@@ -53,6 +53,17 @@ publishes one, compared with it (``expected_source``):
 - DSMR telegrams of Dutch, Belgian (e-MUCS peaks) and synthetic meters: power-failure logs
   with unset entries and durations past 2^31, no M-Bus channel, six-group OBIS codes
   ("1-0:21.7.0.255") and text messages sent as hex.
+- a Danish E360's DSMR clock with W the day after summer time began (the letter gives the
+  offset), and a Swedish Kamstrup Omnia in DSMR mode;
+- a Swedish Kamstrup's list 3 whose energies count whole Wh (profile kamstrup-wh);
+- a Slovenian AM550's ECE list 2 with a list id where the sample has an empty text and the
+  breaker state as an enum;
+- an Aidon's 3-phase list over three HDLC frames with the segmentation bit;
+- an E450's ciphered push in four General Block Transfer blocks, encryption key all zeros,
+  read without the (unpublished) authentication key;
+- a Wiener Netze E450 whose list clock has status 0x81 where the header's has 00;
+- an EVN Sagemcom T210-D over two M-Bus frames with its key: a bare date-time first, a
+  power factor without unit, the meter number last.
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -416,6 +427,79 @@ EXPECT = {
         "readings": {"1-0:0.0.0": R("0272031312565"), "1-0:1.8.0": R(52185.7825309, "kWh"),
                      "1-0:2.8.0": R(19949.3221493, "kWh"), "1-0:1.7.0": R(2124.86, "W"),
                      "0-0:96.1.255": R("1ESY1313002565")},
+    },
+    # the telegram text: W the day after summer time began, so +01:00 as the letter says.
+    "dk-e360-dsmr-winter-letter-after-dst-start": {
+        "time": "2023-03-27T06:42:30+01:00",
+        "readings": {"0-0:1.0.0": R("2023-03-27T06:42:30+01:00"), "1-0:1.8.0": R(2564.183, "kWh"),
+                     "1-0:2.8.0": R(67.342, "kWh"), "1-0:4.8.0": R(2130.176, "kVArh"), "1-0:4.7.0": R(0.244, "kVAr"),
+                     "1-0:22.7.0": R(0.014, "kW"), "1-0:64.7.0": R(0.043, "kVAr"), "1-0:32.7.0": R(229.4, "V"),
+                     "1-0:52.7.0": R(230.7, "V"), "1-0:31.7.0": R(0.9, "A"), "1-0:71.7.0": R(0.1, "A")},
+    },
+    # the telegram text; S is summer time.
+    "se-kamstrup-omnia-dsmr": {
+        "time": "2024-04-07T12:28:54+02:00",
+        "readings": {"1-0:1.8.0": R(9621.983, "kWh"), "1-0:3.8.0": R(0.916, "kVArh"),
+                     "1-0:4.8.0": R(2496.779, "kVArh"), "1-0:1.7.0": R(1.453, "kW"), "1-0:21.7.0": R(1.218, "kW"),
+                     "1-0:41.7.0": R(0.213, "kW"), "1-0:61.7.0": R(0.022, "kW"), "1-0:44.7.0": R(0.217, "kVAr"),
+                     "1-0:32.7.0": R(237.4, "V"), "1-0:72.7.0": R(241.4, "V"), "1-0:31.7.0": R(5.1, "A"),
+                     "1-0:71.7.0": R(0.4, "A")},
+    },
+    # read off the bytes under kamstrup-wh: 01E87F4E Wh, 0058718B and 00106023 varh, currents
+    # in 0.01 A, whole volts; auto would read 320141580 Wh.
+    "se-kamstrup-list3-whole-wh": {
+        "time": "2022-02-18T22:00:35",
+        "readings": {"1-1:0.2.129": R("Kamstrup_V0001"), "1-1:0.0.5": R("5706567331323526"),
+                     "1-1:96.1.1": R("6841131BN245101092"), "1-1:1.7.0": R(2269, "W"), "1-1:4.7.0": R(400, "var"),
+                     "1-1:31.7.0": R(2.87, "A"), "1-1:51.7.0": R(5.99, "A"), "1-1:71.7.0": R(1.06, "A"),
+                     "1-1:32.7.0": R(241, "V"), "1-1:72.7.0": R(243, "V"), "0-1:1.0.0": R("2022-02-18T22:00:35"),
+                     "1-1:1.8.0": R(32014158, "Wh"), "1-1:2.8.0": R(0, "Wh"), "1-1:3.8.0": R(5796235, "varh"),
+                     "1-1:4.8.0": R(1073187, "varh")},
+    },
+    # read off the bytes: 0C 07E9051005172D0000FF88 80, then the enum 1, tariff 0002 and the
+    # eight registers; T1 + T2 make each total.
+    "si-am550-ece-list2-enum-breaker": {
+        "time": "2025-05-16T23:45:00+02:00",
+        "readings": {"0-0:42.0.0": R("ISK1030792283067"), "0-0:96.1.3": R("16820006"), "0-0:96.3.10": R(1),
+                     "0-0:96.14.0": R("0002"), "1-0:1.8.0": R(471547, "Wh"), "1-0:1.8.1": R(210163, "Wh"),
+                     "1-0:1.8.2": R(261384, "Wh"), "1-0:2.8.0": R(44620, "Wh"), "1-0:2.8.1": R(28535, "Wh"),
+                     "1-0:2.8.2": R(16085, "Wh"), "1-0:3.8.0": R(20507, "varh"), "1-0:4.8.0": R(313837, "varh")},
+    },
+    # published (dlms_parser, for the same push in one frame): the clock object, 7.5 A, 249.9 V.
+    "no-aidon-three-segmented-hdlc-frames": {
+        "time": "2019-12-16T07:59:40",
+        "readings": {"0-0:1.0.0": R("2019-12-16T07:59:40"), "1-0:1.7.0": R(1122, "W"), "1-0:3.7.0": R(1507, "var"),
+                     "1-0:51.7.0": R(7.5, "A"), "1-0:32.7.0": R(230.7, "V"), "1-0:52.7.0": R(249.9, "V"),
+                     "1-0:72.7.0": R(230.8, "V"), "1-0:41.7.0": R(1122, "W"), "1-0:43.7.0": R(1506, "var"),
+                     "1-0:1.8.0": R(10049926, "Wh"), "1-0:2.8.0": R(8, "Wh"), "1-0:3.8.0": R(6614347, "varh"),
+                     "1-0:4.8.0": R(5, "varh")},
+    },
+    # published (the test's decrypted apdu): 0000C28D Wh, 00001259 and 0000E39B varh, 00EA V.
+    "xx-e450-gbt-four-blocks-zero-key": {
+        "time": "2023-10-12T14:05:40",
+        "frame_counter": 11652533,
+        "readings": {"0-0:96.1.0": R("56815930"), "0-0:1.0.0": R("2023-10-12T14:05:40"), "1-0:1.7.0": R(0, "W"),
+                     "1-0:1.8.0": R(49805, "Wh"), "1-0:2.8.0": R(0, "Wh"), "1-0:3.8.0": R(4697, "varh"),
+                     "1-0:4.8.0": R(58267, "varh"), "1-0:32.7.0": R(234, "V"), "1-0:52.7.0": R(0, "V"),
+                     "1-0:31.7.0": R(0, "A")},
+    },
+    # read off the plaintext: 0C 07E80816040A2D37FF 8000 81, then 0000D5E6, 0, F4, 0001397F, 6, 0, 0, 0C.
+    "at-wn-e450-list-clock-status-0x81": {
+        "time": "2024-08-22T10:45:55",
+        "frame_counter": 15254516,
+        "readings": {"0-0:1.0.0": R("2024-08-22T10:45:55"), "1-0:1.8.0": R(54758, "Wh"), "1-0:2.8.0": R(0, "Wh"),
+                     "1-0:3.8.0": R(244, "varh"), "1-0:4.8.0": R(80255, "varh"), "1-0:1.7.0": R(6, "W"),
+                     "1-0:2.7.0": R(0, "W"), "1-0:3.7.0": R(0, "var"), "1-0:4.7.0": R(12, "var")},
+    },
+    # published (the test's assertions), scaled by the frame's {scaler, unit}; the power factor has no unit.
+    "at-evn-t210d-keyed-two-mbus-frames": {
+        "time": "2023-06-09T08:57:55+02:00",
+        "frame_counter": 117277,
+        "readings": {"0-0:1.0.0": R("2023-06-09T08:57:55+02:00"), "1-0:1.8.0": R(6842204, "Wh"),
+                     "1-0:2.8.0": R(6430217, "Wh"), "1-0:1.7.0": R(0, "W"), "1-0:2.7.0": R(2088, "W"),
+                     "1-0:32.7.0": R(237.3, "V"), "1-0:52.7.0": R(237.8, "V"), "1-0:72.7.0": R(239.2, "V"),
+                     "1-0:31.7.0": R(3.2, "A"), "1-0:51.7.0": R(2.73, "A"), "1-0:71.7.0": R(2.92, "A"),
+                     "1-0:13.7.0": R(0.991), "0-0:96.1.0": R("178210193075")},
     },
 }
 
