@@ -200,10 +200,14 @@ def test_hex_text_given_without_hex_is_read_as_hex_with_a_note(capture, tmp_path
     keys = ["--key", KEY, "--auth-key", AUTH]
     with_hex = run(keys + ["--hex", str(path)])
     assert len(lines(with_hex.stdout)) == 3
-    for args, stdin in ((keys + [str(path)], None), (keys + ["-"], data.hex().encode())):
-        r = run(args, stdin)
+    for args in (keys + [str(path)], keys + ["--", str(path)]):
+        r = run(args)
         assert r.returncode == 0 and r.stdout == with_hex.stdout, r.stderr
-        assert r.stderr.startswith(b"note: no telegram in the input's bytes, which are hex text: read as hex")
+        assert r.stderr == b"note: the input is hex text, not the meter port's bytes: read as hex (--hex)\n"
+    # A stream may start inside a DSMR text message (hex digits for up to 2 kB), and a
+    # live one must not wait for 4 kB: stdin gets the hint.
+    r = run(keys + ["-"], data.hex().encode())
+    assert r.returncode == 1 and b"it looks like hex text: add --hex" in r.stderr
 
 
 def test_a_dsmr_telegram_whose_line_ends_lost_their_cr_gets_a_hint(tmp_path):
@@ -359,6 +363,6 @@ def test_a_hex_dump_given_without_hex_is_read_as_hex(tmp_path, corpus):
         path = tmp_path / (name + ".txt")
         path.write_text(text)
         plain = run([str(path)])
-        assert plain.returncode == 0 and b"read as hex (--hex)" in plain.stderr, name
+        assert plain.returncode == 0 and plain.stderr.startswith(b"note: the input is hex text"), name
         assert len(lines(plain.stdout)) == 3, name
         assert lines(run(["--hex", str(path)]).stdout) == lines(plain.stdout), name

@@ -39,8 +39,6 @@ EXIT_USAGE = 2
 READ_SIZE = 4096
 # Bytes of hex text: a capture given without --hex that holds only these is hex.
 _HEX_TEXT = b"0123456789abcdefABCDEF \t\r\n"
-# Hex text piped in on stdin is kept up to this size, to be read again as hex.
-_KEEP_MAX = 1 << 24
 
 EPILOG = """\
 --meter NAME picks the meter profile: the scalers and units applied to values
@@ -140,12 +138,13 @@ def _check_names(parser, meter, lists):
         parser.error("argument --profile: %s" % str(e)[len("lists: "):])
 
 
-def _chunks(parser, path, as_hex, kept=None):
+def _chunks(parser, path, as_hex):
     """Yield the capture's bytes in pieces; bad files and bad hex are usage errors.
-    ``kept``: stdin's bytes, already read once, to read again as hex."""
-    if kept is not None:
-        yield _hex_bytes(parser, kept)
-        return
+
+    Without --hex, a file whose first 4 kB are hex text or a hex dump (no port's bytes
+    are) is read as hex, with a note: it said "add --hex" and exited 1. Only a file: a
+    stream (stdin, a pipe, a serial device) may start inside a DSMR text message, which
+    is hex digits for up to 2 kB, and a live one must not wait for 4 kB to be decoded."""
     try:
         f = sys.stdin.buffer if path == "-" else open(path, "rb")
     except OSError as e:
@@ -157,13 +156,18 @@ def _chunks(parser, path, as_hex, kept=None):
         # read1: what has arrived, up to READ_SIZE. read() waits for all of it, so a live
         # stream piped in (a serial port, nc) came out in bursts of six pushes.
         read = getattr(f, "read1", f.read)
-        block = read(READ_SIZE)
+        regular = path != "-" and os.path.isfile(path)
+        block = f.read(READ_SIZE) if regular else read(READ_SIZE)
+        if regular and block.strip() and (not block.translate(None, _HEX_TEXT) or _hex_dump(block)):
+            sys.stderr.write("note: the input is hex text, not the meter port's bytes: read as hex (--hex)\n")
+            yield _hex_bytes(parser, block + f.read(), "the input, read as hex")
+            return
         while block:
             yield block
             block = read(READ_SIZE)
 
 
-def _hex_bytes(parser, raw):
+def _hex_bytes(parser, raw, what="argument --hex"):
     import hextext
 
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -173,9 +177,9 @@ def _hex_bytes(parser, raw):
     try:
         data = hextext.parse(text)
     except hextext.HexTextError as e:
-        parser.error("argument --hex: %s" % e)
+        parser.error("%s: %s" % (what, e))
     if not data and raw.strip():
-        parser.error("argument --hex: the input holds no hex bytes (a binary capture? leave out --hex)")
+        parser.error("%s: the input holds no hex bytes (a binary capture? leave out --hex)" % what)
     return data
 
 
@@ -210,8 +214,7 @@ class _UnfittedLists:
         self.said = True
 
 
-def main(argv=None, _kept=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
+def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     key = _key(parser, args.key, "--key")
@@ -225,15 +228,10 @@ def main(argv=None, _kept=None):
     carriage_return = False  # whether the input holds a CR at all (DSMR lines end in CR LF)
     hex_text = True  # whether it is all hex digits and white space (given without --hex)
     head = b""  # the input's first 4 kB: a hex dump given without --hex is told by them
-    kept = [] if args.file == "-" and not args.hex else None  # stdin, should it be hex after all
-    for chunk in _chunks(parser, args.file, args.hex, _kept):
+    for chunk in _chunks(parser, args.file, args.hex):
         if len(head) < 4096:
             head += chunk[: 4096 - len(head)]
         size += len(chunk)
-        if kept is not None:
-            kept = kept if size <= _KEEP_MAX else None
-            if kept is not None:
-                kept.append(chunk)
         carriage_return = carriage_return or b"\r" in chunk
         hex_text = hex_text and not chunk.translate(None, _HEX_TEXT)
         for telegram in dec.feed(chunk):
@@ -244,11 +242,6 @@ def main(argv=None, _kept=None):
 
     for telegram in ended(dec):
         out.write(decoder.telegram_json(telegram) + "\n")
-    if not dec.telegrams and size and not args.hex and (hex_text or _hex_dump(head)) and (kept or args.file != "-"):
-        # Hex text given without --hex (the shared vectors, a paste into a file): what a
-        # user meant is plain, and no port's bytes are all hex digits.
-        sys.stderr.write("note: no telegram in the input's bytes, which are hex text: read as hex (--hex)\n")
-        return main(argv + ["--hex"], b"".join(kept) if kept else None)
     if dec.errors.dsmr_crc and not carriage_return:
         sys.stderr.write("hint: a DSMR CRC covers the meter's CR LF line ends, and this input has no CR: "
                          "were they changed (an editor, a copy from a web page, git)?\n")

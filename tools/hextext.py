@@ -11,7 +11,7 @@ joined by colons or dashes. Each line is read so:
    that a time stamp "12:34:56" stays one, unless another line has such a run);
 2. leading words that are no hex (a time stamp, "RX:") go, and so does a first word that
    ends in ":" (xxd's offset) or that is longer than the word after it (an offset column:
-   told by the first line of two words, and then taken off every line or none);
+   told by the first line of three words, and then taken off every line or none);
 3. the bytes are the words of hex digits that follow, up to a run of two spaces after
    which the line holds as many characters as bytes were read (the text column), or up to
    the first word that is no hex, if two spaces set it off (one space: a typo, refused).
@@ -94,12 +94,13 @@ def _line_bytes(line, number, fewest, column):
     if words and words[0].endswith(":"):
         words.pop(0)  # xxd's offset
     elif len(words) > 1:
-        if column[0] is None:
-            # An offset column (hexdump -C, od -A x -t x1, tshark -x) runs down every line:
-            # the first line with two words tells. Decided per line, the last line of
-            # grouped bytes ("1366 7e") lost its first word.
-            column[0] = len(words[0]) > len(words[1]) and len(words[1]) in (2, 4)
-        if column[0]:
+        # An offset column (hexdump -C, od -A x -t x1, tshark -x) runs down every line: the
+        # first line of three words or more tells (decided per line, the last line of grouped
+        # bytes, "1366 7e", lost its first word); a shorter line before it decides for itself.
+        here = len(words[0]) > len(words[1]) and len(words[1]) in (2, 4)
+        if column[0] is None and len(words) > 2:
+            column[0] = here
+        if here if column[0] is None else column[0]:
             words.pop(0)
     digits = []
     for word in words:
