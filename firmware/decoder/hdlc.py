@@ -97,17 +97,15 @@ class Parser:
         if info == _MORE:
             return 0
         self._fits(close - pos + 1)
+        if info != close - 2:
+            self.end = -close  # the HCS checked: a real frame, its flag not (yet) seen in place
         if close > end:
-            if info != close - 2:
-                self.end = -close  # the HCS checked: a real frame, for the framer to count if cut short
             return 0
         if close == end or self.buf[close] != FLAG:
             # No closing flag, or not yet: a frame whose HCS and FCS both check is whole
             # without it. A Wiener Netze AM550 was seen sending 104 of its 105 bytes, a
             # signature block after; and a frame that checks need not wait for its flag.
             if info == close - 2 or not _fcs_ok(self.buf, pos, close):
-                if info != close - 2:
-                    self.end = -close  # also on a 0: a read may end right where its flag goes
                 if close == end:
                     return 0
                 raise DecodeError("HDLC frame does not end with a flag where its length says")

@@ -103,7 +103,7 @@ _BEFORE_ANY = const(-0x3FFFFFFF)
 # Bytes between two bare APDUs, the second found by a hunt, that still lock the line on
 # them; idle fill (00, FF) between them is not counted (_skip).
 _IDLE_GAP = const(16)
-_MARK = const(0xFF)  # a UART line left idle at mark, read as bytes
+_IDLE_FILL = const(b"\x00\xff")  # NULs, and a UART line left idle at mark read as bytes
 
 # What one _step did.
 _AGAIN = const(0)  # moved on: step again
@@ -515,7 +515,7 @@ class Framer:
         self._start = pos + 1
         self._sync = False
         self.skipped += 1
-        if self._lock or (self._buf[pos] != 0 and self._buf[pos] != _MARK):
+        if self._lock or self._buf[pos] not in _IDLE_FILL:
             # Before any lock, idle fill (NULs, a line held at mark) is no hunt: a bare line
             # with more than _IDLE_GAP of it between pushes never locked, and the noise test
             # then cost one push in ~1,100 (a "/", letters and a line end in the ciphertext
