@@ -114,12 +114,11 @@ def test_a_bare_line_joined_mid_push_loses_no_whole_push(seed, join):
     assert sum(errors.values()) <= 1, errors  # the join's own leftover, at most
 
 
-@pytest.mark.parametrize("idle", [b"\x00", b"\x00" * 16, b"\xff\xff", b"\x00" * 40, b"\xff" * 200])
+@pytest.mark.parametrize("idle", [b"\x00", b"\x00" * 16, b"\xff\xff"])
 @pytest.mark.parametrize("stray", [b"\x68\x10\x10\x68", b"\x7e\xa0"])
 def test_a_bare_line_with_idle_bytes_between_pushes_locks_on_them(idle, stray):
     # Every push there is found by a hunt: the line was never locked on bare APDUs, and a
-    # stray frame start locked it on M-Bus or HDLC (4 pushes of 12 lost). Idle fill is not
-    # counted as hunted bytes (session 30): more than 16 of it between pushes never locked.
+    # stray frame start locked it on M-Bus or HDLC (4 pushes of 12 lost).
     pushes = [_glo(seed) for seed in range(1, 13)]
     kw = {"key": ds.SIL_KEY.hex(), "auth_key": ds.SIL_AUTH_KEY.hex()}
     data = b"".join(p + (stray if i == 3 else b"") + idle for i, p in enumerate(pushes))
@@ -250,6 +249,28 @@ def test_a_lock_taken_at_the_first_byte_lifts_like_any_other(stray):
     assert errors == {"malformed": 1}
 
 
+def _zero_rich(k):
+    # Values a false bare APDU is made of: 0F (a uint8 15) then a zero uint32, E0 (a uint8
+    # 224), runs of 00 in registers and octet-strings.
+    items = [ds.uint8(15), ds.uint32(0), ds.octets(bytes(20)), ds.uint64(0), ds.uint64(0), ds.uint64(0),
+             ds.uint8(15), ds.uint32(0), ds.octets(bytes(4)), ds.uint32(1000 + k), ds.uint32(2000 + k),
+             ds.uint8(224), ds.uint32(0), ds.float64(1.5)]
+    return ds.hdlc_frame(b"\xe6\xe7\x00\x0f" + k.to_bytes(4, "big") + b"\x00\x02" + bytes([len(items)]) + b"".join(items))
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+def test_zero_runs_between_false_bare_apdus_in_a_joined_frame_do_not_lock_the_line(chunk):
+    # A change that did not count 00 and FF between two bare APDUs found by a hunt (so
+    # that a bare line with NULs between its pushes locks) locked this plaintext HDLC line
+    # on bare APDUs after a join: two false 0F APDUs 28 bytes apart, 24 of them 00. A
+    # false GBT block then swallowed every next frame's head, for good (a review in
+    # session 30; reverted). Every push after the join must come out.
+    frames = [_zero_rich(k) for k in range(1, 7)]
+    telegrams, _ = decode(frames[0][14:] + b"".join(frames[1:]), chunk=chunk)
+    for frame in frames[1:]:
+        assert one(frame) in telegrams
+
+
 @pytest.mark.parametrize("chunk", [None, 1])
 def test_a_dsmr_telegram_without_crc_cut_short_after_the_join_is_counted(chunk):
     telegram = capture("dsmr-iskra-am551-nocrc")
@@ -286,7 +307,5 @@ def test_the_joins_read_the_same_on_micropython():
     jobs = [{"id": "kamstrup/281", "hex": (kam[281:] + kam * 3).hex(), "chunk": 7,
              "key": CORPUS["dk-kamstrup-omnipower-enc-keyed"]["key_hex"]},
             {"id": "smarty/68", "hex": (smarty * 2 + b"\x68" + smarty * 2).hex(), "chunk": 5,
-             "key": CORPUS["lu-smarty-dsmr-encrypted"]["key_hex"]},
-            {"id": "smarty/idle", "hex": (b"\x00" * 40).join([smarty, smarty, b"\x7e\xa0" + smarty, smarty]).hex(),
-             "chunk": 9, "key": CORPUS["lu-smarty-dsmr-encrypted"]["key_hex"]}]
+             "key": CORPUS["lu-smarty-dsmr-encrypted"]["key_hex"]}]
     assert_same(jobs)

@@ -25,9 +25,9 @@ has produced a good frame (or a counted bad one that got past its start
 bytes) the framer is locked on it, and while hunting it tries bare APDUs
 only when the lock is on bare APDUs (in sync, a bare APDU is always
 welcome). A bare APDU locks only when found in sync after a first one (or
-a few bytes or any idle fill after it): a dongle joins a line mid-frame, and the first
+a few idle bytes after it): a dongle joins a line mid-frame, and the first
 "APDU" may be a frame's inside. Before any lock the hunt takes no GBT block
-(E0) but a push's first or one so placed after a bare APDU, as a
+(E0) but a push's first or one a few idle bytes after a bare APDU, as a
 block's header passes too easily; a bad frame of another framing never
 moves a lock off bare APDUs. Unless the lock is on bare APDUs, a bare APDU
 inside which a checked frame starts is taken for noise,
@@ -100,10 +100,8 @@ _DSMR_START = const(0x2F)
 _BANG = const(0x21)  # "!": a DSMR telegram that ends with it has no CRC
 # _hunted before the first good frame: far below 0, so that hunting does not reach 0.
 _BEFORE_ANY = const(-0x3FFFFFFF)
-# Bytes between two bare APDUs, the second found by a hunt, that still lock the line on
-# them; idle fill (00, FF) between them is not counted (_skip).
+# Bytes between two bare APDUs, the second found by a hunt, that still lock the line on them.
 _IDLE_GAP = const(16)
-_IDLE_FILL = const(b"\x00\xff")  # NULs, and a UART line left idle at mark read as bytes
 
 # What one _step did.
 _AGAIN = const(0)  # moved on: step again
@@ -515,14 +513,9 @@ class Framer:
         self._start = pos + 1
         self._sync = False
         self.skipped += 1
-        if self._lock or self._buf[pos] not in _IDLE_FILL:
-            # Before any lock, idle fill (NULs, a line held at mark) is no hunt: a bare line
-            # with more than _IDLE_GAP of it between pushes never locked, and the noise test
-            # then cost one push in ~1,100 (a "/", letters and a line end in the ciphertext
-            # waited for 2 kB). Locked, every byte counts towards lifting the lock.
-            self._hunted += 1
-            if self._hunted > self._cap:
-                self._lock = 0
+        self._hunted += 1
+        if self._hunted > self._cap:
+            self._lock = 0
 
     def _drop(self, pos, error):
         # ``error`` None: the parse failed; its exception is only needed when counted.
