@@ -52,6 +52,26 @@ def test_datetime_unspecified_fields():
     assert obis.datetime_text(no_seconds) == "2021-07-06T14:58:00"
 
 
+@pytest.mark.parametrize("year,month,day", [
+    (2026, 2, 30), (2026, 2, 29), (2100, 2, 29), (2026, 4, 31), (2026, 6, 31), (2026, 9, 31), (2026, 11, 31),
+])
+def test_a_day_past_its_months_end_is_no_date(year, month, day):
+    # A clock reading 30 February is damaged or unset: no meter_time comes from it.
+    raw = enc.cosem_datetime(year, month, day, 12, 0, 0)
+    assert not obis.is_datetime(raw)
+    assert obis.datetime_text(raw) == "12:00:00"
+
+
+@pytest.mark.parametrize("year,month,day", [
+    (2024, 2, 29), (2000, 2, 29), (2026, 2, 28), (2026, 1, 31), (2026, 7, 31), (2026, 8, 31), (2026, 12, 31),
+    (2026, 4, 30),
+])
+def test_the_last_day_of_each_month_is_a_date(year, month, day):
+    raw = enc.cosem_datetime(year, month, day, 12, 0, 0)
+    assert obis.is_datetime(raw)
+    assert obis.datetime_text(raw) == "%04d-%02d-%02dT12:00:00" % (year, month, day)
+
+
 def test_twelve_printable_digits_are_not_a_date_time():
     assert not obis.is_datetime(b"181220000009")
     assert obis.is_datetime(enc.cosem_datetime(2019, 12, 16, 7, 59, 40, status=0xFF))

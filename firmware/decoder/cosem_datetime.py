@@ -42,8 +42,14 @@ _TIME = _view[_HOUR_AT:]
 
 
 def _date_ok(year, month, day):
-    # A plausible calendar date (day 1-31 whatever the month).
-    return _YEAR_MIN <= year <= _YEAR_MAX and 1 <= month <= 12 and 1 <= day <= 31
+    # A date that exists: a 30 February is a damaged or unset clock, not a time to publish
+    # (DSMR times are checked the same way). The month lengths come from arithmetic, not a
+    # table: a table would be one more object and name in RAM for as long as this runs.
+    if not (_YEAR_MIN <= year <= _YEAR_MAX and 1 <= month <= 12 and day >= 1):
+        return False
+    if month == 2:
+        return day <= 28 + (not year % 4 and (year % 100 != 0 or not year % 400))
+    return day <= 30 + ((month + (month >> 3)) & 1)  # 31: Jan, Mar, May, Jul, Aug, Oct, Dec
 
 
 def _two(pos, v):
