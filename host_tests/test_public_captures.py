@@ -64,6 +64,16 @@ publishes one, compared with it (``expected_source``):
 - a Wiener Netze E450 whose list clock has status 0x81 where the header's has 00;
 - an EVN Sagemcom T210-D over two M-Bus frames with its key: a bare date-time first, a
   power factor without unit, the meter number last.
+- a Finnish Kamstrup's hourly list with export, its clocks' status 0x80; a Danish Kamstrup
+  sending whole volts under the list id of the Bornholm meter's 0.01 V; a Kamstrup list whose
+  values a dlms-cosem issue publishes;
+- a Swedish Aidon's 27 values in one 579-byte HDLC frame (11-bit length), energies at scaler 0;
+  Norwegian Aidon lists 1 (an array of one value, bare and in HDLC), 2 and 3 of the IT grid
+  (no L2 current), an Aidon 6540's list 2;
+- E.GD's example of the Czech compact body: a logical device name, a push setup's attribute 1,
+  seven disconnect states, an empty text;
+- a second AM550's ECE list 2 (tariff 1, export above import), and a second Cypriot E450's
+  push (export registers, the disconnect control's state).
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -500,6 +510,107 @@ EXPECT = {
                      "1-0:32.7.0": R(237.3, "V"), "1-0:52.7.0": R(237.8, "V"), "1-0:72.7.0": R(239.2, "V"),
                      "1-0:31.7.0": R(3.2, "A"), "1-0:51.7.0": R(2.73, "A"), "1-0:71.7.0": R(2.92, "A"),
                      "1-0:13.7.0": R(0.991), "0-0:96.1.0": R("178210193075")},
+    },
+    # published (amsreader's golden decode): 2203 W export, 0.01 A, whole volts, 42060.570 kWh;
+    # energies 0x402DE9 and on in 10 Wh, as auto reads a Kamstrup; status 0x80 changes no time.
+    "fi-kamstrup-hourly-list-dst-status": {
+        "time": "2026-05-25T17:00:55",
+        "readings": {"1-1:0.2.129": R("Kamstrup_V0001"), "1-1:0.0.5": R("5706567291947114"),
+                     "1-1:96.1.1": R("6841131AN243102086"), "1-1:1.7.0": R(0, "W"), "1-1:2.7.0": R(2203, "W"),
+                     "1-1:4.7.0": R(420, "var"), "1-1:31.7.0": R(3.21, "A"), "1-1:51.7.0": R(2.87, "A"),
+                     "1-1:71.7.0": R(3.75, "A"), "1-1:32.7.0": R(234, "V"), "1-1:72.7.0": R(235, "V"),
+                     "0-1:1.0.0": R("2026-05-25T17:00:55"), "1-1:1.8.0": R(42060570, "Wh"),
+                     "1-1:2.8.0": R(15648180, "Wh"), "1-1:3.8.0": R(11026650, "varh"), "1-1:4.8.0": R(9048490, "varh")},
+    },
+    # published (amsreader's golden decode): 2021 W, the voltages and currents, 63068.772 kWh
+    # (scaler 0 here); the phase powers read off the bytes (213 + 780 + 1017 = 2010 ~ 2021 W).
+    "se-aidon-27-values-one-long-frame": {
+        "time": "2021-12-10T16:57:00",
+        "readings": {"0-0:1.0.0": R("2021-12-10T16:57:00"), "1-0:1.7.0": R(2021, "W"), "1-0:4.7.0": R(584, "var"),
+                     "1-0:31.7.0": R(0.9, "A"), "1-0:51.7.0": R(3.7, "A"), "1-0:71.7.0": R(4.6, "A"),
+                     "1-0:32.7.0": R(227.5, "V"), "1-0:52.7.0": R(226.4, "V"), "1-0:72.7.0": R(227.1, "V"),
+                     "1-0:21.7.0": R(213, "W"), "1-0:24.7.0": R(54, "var"), "1-0:41.7.0": R(780, "W"),
+                     "1-0:43.7.0": R(289, "var"), "1-0:61.7.0": R(1017, "W"), "1-0:64.7.0": R(233, "var"),
+                     "1-0:1.8.0": R(63068772, "Wh"), "1-0:2.8.0": R(0, "Wh"), "1-0:3.8.0": R(285958, "varh"),
+                     "1-0:4.8.0": R(11836809, "varh")},
+    },
+    # published (dlms_parser's decoded xml): every value; attribute 3 keeps its "/3".
+    "cz-egd-compact-descriptors-example": {
+        "time": None,
+        "readings": {"0-0:42.0.0": R("EGD012345"), "0-0:96.1.0": R("0123456789"), "0-0:96.3.10/3": R(1),
+                     "0-0:17.0.0/3": R(0), "0-2:96.3.10/3": R(1), "0-3:96.3.10/3": R(0), "0-6:96.3.10/3": R(0),
+                     "0-0:96.14.0": R("T3"), "1-0:1.7.0": R(3, "W"), "1-0:61.7.0": R(1, "W"), "1-0:2.7.0": R(3, "W"),
+                     "1-0:62.7.0": R(1, "W"), "1-0:1.8.0": R(8, "Wh"), "1-0:1.8.2": R(4, "Wh"),
+                     "1-0:1.8.3": R(4, "Wh"), "1-0:1.8.4": R(0, "Wh"), "1-0:2.8.0": R(4, "Wh"), "0-0:96.13.0": R("")},
+    },
+    # published (the issue's values): currents 92, 141, 882 in 0.01 A.
+    "xx-kamstrup-list2-published-values": {
+        "time": "2022-12-28T23:01:00",
+        "readings": {"1-1:0.2.129": R("Kamstrup_V0001"), "1-1:0.0.5": R("5706567196382485"),
+                     "1-1:96.1.1": R("6841131BN143101090"), "1-1:1.7.0": R(2342, "W"), "1-1:2.7.0": R(0, "W"),
+                     "1-1:3.7.0": R(0, "var"), "1-1:4.7.0": R(223, "var"), "1-1:31.7.0": R(0.92, "A"),
+                     "1-1:51.7.0": R(1.41, "A"), "1-1:71.7.0": R(8.82, "A"), "1-1:32.7.0": R(230, "V"),
+                     "1-1:52.7.0": R(230, "V"), "1-1:72.7.0": R(228, "V")},
+    },
+    # published (amshan's assertions), lists 1, 2 and 3 of one meter; list 3's clock has
+    # deviation 0, which amshan reads as UTC too.
+    "no-aidon-list1-one-item-llc": {
+        "time": None,
+        "readings": {"1-0:1.7.0": R(280, "W")},
+    },
+    "no-aidon-list2-it-grid-llc": {
+        "time": None,
+        "readings": {"1-1:0.2.129": R("AIDON_V0001"), "0-0:96.1.0": R("7359992892587665"), "0-0:96.1.7": R("6525"),
+                     "1-0:1.7.0": R(280, "W"), "1-0:2.7.0": R(0, "W"), "1-0:3.7.0": R(0, "var"),
+                     "1-0:4.7.0": R(128, "var"), "1-0:31.7.0": R(1.3, "A"), "1-0:71.7.0": R(0.9, "A"),
+                     "1-0:32.7.0": R(227.4, "V"), "1-0:52.7.0": R(230.1, "V"), "1-0:72.7.0": R(230.8, "V")},
+    },
+    "no-aidon-list3-hourly-llc": {
+        "time": "2020-01-21T16:00:00+00:00",
+        "readings": {"0-0:96.1.0": R("7359992892587665"), "1-0:1.7.0": R(280, "W"), "1-0:4.7.0": R(128, "var"),
+                     "1-0:31.7.0": R(1.3, "A"), "1-0:71.7.0": R(0.9, "A"), "1-0:32.7.0": R(227.6, "V"),
+                     "1-0:52.7.0": R(230.3, "V"), "1-0:72.7.0": R(230.9, "V"),
+                     "0-0:1.0.0": R("2020-01-21T16:00:00+00:00"), "1-0:1.8.0": R(22721380, "Wh"),
+                     "1-0:2.8.0": R(0, "Wh"), "1-0:3.8.0": R(582430, "varh"), "1-0:4.8.0": R(1708430, "varh")},
+    },
+    # published (the issue's decoded message): 17 W, 15 var, no current, 237.2 / 236.9 / 237.9 V.
+    "no-aidon6540-it-grid-list2": {
+        "time": None,
+        "readings": {"1-1:0.2.129": R("AIDON_V0001"), "0-0:96.1.0": R("7359992902081206"), "0-0:96.1.7": R("6540"),
+                     "1-0:1.7.0": R(17, "W"), "1-0:2.7.0": R(0, "W"), "1-0:4.7.0": R(15, "var"),
+                     "1-0:31.7.0": R(0, "A"), "1-0:71.7.0": R(0, "A"), "1-0:32.7.0": R(237.2, "V"),
+                     "1-0:52.7.0": R(236.9, "V"), "1-0:72.7.0": R(237.9, "V")},
+    },
+    # read off the bytes: 00002AAD W.
+    "no-aidon-list1-one-item-hdlc": {
+        "time": None,
+        "readings": {"1-0:1.7.0": R(10925, "W")},
+    },
+    # read off the bytes: 0C 07E70719 02 090F00 00 FF88 80, then ISK..., '16820006', 16 01,
+    # 09 02 0001 and the eight registers; T1 + T2 make each total.
+    "si-am550-ece-list2-tariff1-export": {
+        "time": "2023-07-25T09:15:00+02:00",
+        "readings": {"0-0:42.0.0": R("ISK1030789375606"), "0-0:96.1.3": R("16820006"), "0-0:96.3.10": R(1),
+                     "0-0:96.14.0": R("0001"), "1-0:1.8.0": R(52837, "Wh"), "1-0:1.8.1": R(13593, "Wh"),
+                     "1-0:1.8.2": R(39244, "Wh"), "1-0:2.8.0": R(177927, "Wh"), "1-0:2.8.1": R(78615, "Wh"),
+                     "1-0:2.8.2": R(99312, "Wh"), "1-0:3.8.0": R(107882, "varh"), "1-0:4.8.0": R(43253, "varh")},
+    },
+    # published (amsreader's golden decode): 21 W, 226 / 221 / 226 V whole, 0.79 / 0.48 / 1.23 A.
+    "dk-kamstrup-list2-whole-volts": {
+        "time": "2024-03-01T12:37:20",
+        "readings": {"1-1:0.2.129": R("Kamstrup_V0001"), "1-1:0.0.5": R("5706567282299475"),
+                     "1-1:96.1.1": R("6841138BN143101010"), "1-1:1.7.0": R(21, "W"), "1-1:2.7.0": R(0, "W"),
+                     "1-1:4.7.0": R(191, "var"), "1-1:31.7.0": R(0.79, "A"), "1-1:51.7.0": R(0.48, "A"),
+                     "1-1:71.7.0": R(1.23, "A"), "1-1:32.7.0": R(226, "V"), "1-1:52.7.0": R(221, "V"),
+                     "1-1:72.7.0": R(226, "V")},
+    },
+    # read off the bytes: 06 00361F58 and on, in Wh as sent; T1 + T2 make each total.
+    "cy-e450-second-meter-three-blocks": {
+        "time": "2026-07-18T16:58:00",
+        "readings": {"0-0:42.0.0": R("LGZ1020782546371"), "0-0:96.1.1": R("1299652"), "0-0:96.14.0": R("RATE2"),
+                     "1-0:1.8.1": R(3546968, "Wh"), "1-0:1.8.2": R(3589758, "Wh"), "1-0:2.8.1": R(102067, "Wh"),
+                     "1-0:2.8.2": R(2586837, "Wh"), "1-0:1.8.0": R(7136726, "Wh"), "1-0:2.8.0": R(2688904, "Wh"),
+                     "1-0:3.8.0": R(313101, "varh"), "1-0:4.8.0": R(2561113, "varh"), "0-0:96.3.10/3": R(1)},
     },
 }
 
