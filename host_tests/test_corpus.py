@@ -310,9 +310,10 @@ EXPECT = {
                      "1-0:31.7.0": R(1.03, "A"), "1-0:51.7.0": R(1.25, "A"), "1-0:71.7.0": R(5.97, "A"),
                      "1-0:61.7.0": R(1325, "W")},
     },
+    # the single-phase 1 s list without phase powers (lists.py, iskra-si-list1-1p-short).
     "si-am550-untagged-1s": {
         "telegrams": 1, "time": "2024-11-17T21:26:44+01:00",
-        "readings": {"#2": R("ISK84605887"), "#3": R(373), "#7": R(2301)},
+        "readings": {"0-0:96.1.2": R("ISK84605887"), "1-0:1.7.0": R(373, "W"), "1-0:32.7.0": R(230.1, "V")},
     },
     # source's XML (issue comment); 33 untagged values incl. arrays and a boolean: positional.
     "hr-ie5-raw-untagged": {

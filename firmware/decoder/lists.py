@@ -76,6 +76,24 @@ _LIST_TEXT = (
     " 1-0:32.7.0 1-0:31.7.0 1-0:21.7.0 1-0:22.7.0\n"
     "iskra-si-list2 am550:ISK 0-0:42.0.0 0-0:96.1.3 0-0:96.3.10 0-0:96.14.0 1-0:1.8.0 1-0:1.8.1"
     " 1-0:1.8.2 1-0:2.8.0 1-0:2.8.1 1-0:2.8.2 1-0:3.8.0 1-0:4.8.0\n"
+    # Other Slovenian utilities' lists (amsreader-firmware payloads, issues 615 and 869; the
+    # orders of its decoder, checked on the values). Elektro Celje's list 1: name, "UP_3f",
+    # U1-3, I1-3, P+ P- Q+ Q- (gh615-8/9: the phases' U x I carry the 2.4 kW). After list 2:
+    # its third value, a voltage, is no disconnect state.
+    "iskra-si-list1-short am550:ISK 0-0:42.0.0 0-0:96.1.2 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0"
+    " 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0\n"
+    # Elektro Ljubljana: a 9-value push of powers and energies (gh869-6: T1 + T2 equal the
+    # totals, and 1.8.0 is the one its 15-minute push sent a second earlier), and the
+    # single-phase meter's 1 s list 1 without its phase powers (gh869-1/2/5: 230 V; its last
+    # two values are always 0 and nothing tells what they are). The energy list goes first:
+    # the short list's second slot takes any value, the energy list's only a number.
+    "iskra-si-energy am550:ISK 0-0:42.0.0 1-0:1.7.0 1-0:2.7.0 1-0:1.8.0 1-0:1.8.1 1-0:1.8.2"
+    " 1-0:2.8.0 1-0:2.8.1 1-0:2.8.2\n"
+    "iskra-si-list1-1p-short am550:ISK 0-0:42.0.0 0-0:96.1.2 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0"
+    " 1-0:4.7.0 1-0:32.7.0 - -\n"
+    # Their 15-minute push: the serial (the digits of 96.1.2), an unsigned 0, A+ and A-
+    # (gh869-3/4/7: A+ grew 151 Wh in 15 minutes while the 1 s list said ~600 W).
+    "iskra-si-15min am550:# 0-0:96.1.0 - 1-0:1.8.0 1-0:2.8.0\n"
     # Wiener Netze's customer interface (AM550, E450, Siemens IM350): the clock, then
     # +A -A +R -R (Wh, varh) and +P -P +Q -Q (W, var); the Siemens meter puts its
     # serial number first. Kaernten Netz / KELAG (AM550): the push object's own
