@@ -105,22 +105,30 @@ def test_a_config_request_that_runs_out_of_memory_restarts_the_gateway_at_most_e
     lan.mount(server, str(tmp_path / "config.json"), restart=restarts.append)
     monkeypatch.setitem(sys.modules, "portal.app", Short("portal.app"))
 
-    async def ask(after):
+    answers = []
+
+    async def ask(after, accept="application/json"):
         clock[0] += after
-        try:
-            await server.dispatch(Request("GET", "/config", {}, {}, bytearray(), None))
-        except MemoryError:  # the server's connection handler answers it with a 503
-            pass
-        else:
-            raise AssertionError("the MemoryError did not reach the server")
+        resp = await server.dispatch(Request("GET", "/config", {}, {"accept": accept}, bytearray(), None))
+        body = b"".join(resp.body) if isinstance(resp.body, tuple) else bytes(resp.body)
+        answers.append((resp.status, resp.content_type, body))
         await asyncio.sleep(0.01)  # the restart comes RESTART_DELAY later, from a task
 
     async def main():
         for after in (30, 100, 30, 50, 130):
             await ask(after)
+        await ask(1, "text/html,application/xhtml+xml")
 
     asyncio.run(main())
     assert restarts == [None, None]  # at 130 s and at 340 s of running, not at 30, 160, 210
+    assert [status for status, _, _ in answers] == [503] * 6
+    # A script gets JSON; a person in a browser a page that says what to do, not the raw
+    # JSON 503 the server answers an unhandled MemoryError with.
+    status, kind, body = answers[1]  # the one that restarts
+    assert kind.startswith("application/json") and b"wait 10 seconds" in body
+    assert b"wait 10 seconds" not in answers[2][2]
+    status, kind, body = answers[-1]
+    assert kind.startswith("text/html") and b"Not enough memory" in body and b"Back button" in body
 
 
 def test_a_save_whose_page_finds_no_room_still_says_saved_and_restarts_into_it(tmp_path, monkeypatch):

@@ -27,7 +27,7 @@ RESTART_DELAY = 2  # seconds for the "saved" page to reach the browser before th
 # A /config request that runs out of memory restarts the gateway, at most once per this many
 # seconds of its running: the portal wants some of its room in one piece, and a heap that
 # failed it once failed every later request too (503 until a restart, after a run of odd
-# requests at make run's 256 kB). A restart gives the heap back whole.
+# requests at 256 kB). A restart gives the heap back whole.
 _HEAL_AFTER = const(120)
 
 # Loaded for one /config request and dropped after it (auth stays: the Guard's class).
@@ -96,11 +96,18 @@ def mount(server, config_path, device="meterlink", restart=None):
             return serve(request)
         except MemoryError:
             unload(_TRANSIENT)
+            wait = ""
             if restart is not None and _clock() - healed[0] >= _HEAL_AFTER:
                 healed[0] = _clock()
                 print("http: /config ran out of memory: restarting to have it whole again")
                 _restart_later(restart, None)
-            raise  # the server's 503, "out of memory, try again"
+                wait = ", wait 10 seconds while the dongle restarts to free it,"
+        # Out of the handler, whose exception holds the failed request's frames. A person
+        # gets a page, not the server's JSON 503 ("out of memory, try again" as the whole
+        # window, the form's entries out of sight); building it may fail too: then that one.
+        gc.collect()
+        return _refused(request, 503, "the dongle ran out of memory for this page: go back%s and "
+                        "send it again (your browser's Back button keeps what you typed)" % wait)
 
     def serve(request):
         import gc
