@@ -141,7 +141,10 @@ def _config(path):
         return None
     try:
         return config.load(path)
-    except config.ConfigError:
+    except config.ConfigError as e:
+        # Said, since MicroPython's json takes some files CPython's refuses (a trailing
+        # comma): the gateway then ran with no meter and no broker, and nothing said why.
+        print("run: the simulator and mosquitto are not started: %s" % e)
         return None
 
 
@@ -162,7 +165,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="meterlink on the unix port against the simulator")
     p.add_argument("--config", default=os.path.join(ROOT, "tools", "run-config.json"))
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
-    p.add_argument("--heapsize", default="256k", help="MicroPython heap (the code itself lives in it on unix)")
+    # 512k: from .mpy files the gateway answers /config beside a running meter from 240-256 kB
+    # (README), and at 256 kB a save after a run of odd requests ran out of memory now and
+    # then. The device's budget is measured apart (tools/bench_gateway.py, docs/memory.md).
+    p.add_argument("--heapsize", default="512k", help="MicroPython heap (the code itself lives in it on unix)")
     args = p.parse_args(argv)
     # SIGTERM stops it as Ctrl-C does: the gateway and mosquitto run in process groups of
     # their own (no traceback on Ctrl-C), so only this process can stop them.
