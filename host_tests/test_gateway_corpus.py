@@ -86,6 +86,7 @@ HA_UNITS = {
 TOTALS = {"energy", "reactive_energy"}
 STATE_CLASSES = {"measurement", "total", "total_increasing"}
 VOLUMES = {"m\u00b3"}  # gas or water registers: growing totals (class gas or water by device type)
+APPARENT_ENERGY = {"VAh", "kVAh"}  # growing totals too, of no class (Home Assistant has none)
 
 PROM_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*$")
 PROM_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -462,7 +463,7 @@ def assert_sane_config(code, topic, doc, reading, run):
         assert doc.get("unit_of_measurement") in HA_UNITS[cls], (code, doc)
     if state_class is not None:
         assert state_class in STATE_CLASSES, (code, doc)
-        growing = cls in TOTALS or doc.get("unit_of_measurement") in VOLUMES
+        growing = cls in TOTALS or doc.get("unit_of_measurement") in VOLUMES | APPARENT_ENERGY
         assert (state_class == "total_increasing") == growing, (code, doc)
 
 

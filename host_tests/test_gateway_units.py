@@ -140,6 +140,14 @@ class TestDiscovery:
         doc = self.cfg("1-0:3.8.0", 5, "varh")
         assert (doc["device_class"], doc["state_class"]) == ("reactive_energy", "total_increasing")
 
+    @pytest.mark.parametrize("unit, shown", [("kVAh", "kVAh"), ("VAh", "VAh"), ("kvah", "kVAh")])
+    def test_apparent_energy_is_a_growing_total_without_a_class(self, unit, shown):
+        # Home Assistant has no apparent-energy class; without the state class it kept no
+        # statistics of a DSMR meter's 1-0:9.8.0(000100.000*kVAh).
+        doc = self.cfg("1-0:9.8.0", 100.0, unit)
+        assert "device_class" not in doc
+        assert (doc["state_class"], doc["unit_of_measurement"]) == ("total_increasing", shown)
+
     @pytest.mark.parametrize("code", ["1-0:13.7.0", "1-0:33.7.0", "1-0:53.7.0", "1-0:73.7.0"])
     def test_a_unitless_power_factor_gets_its_device_class(self, code):
         doc = self.cfg(code, 0.998, None)

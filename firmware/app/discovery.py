@@ -40,13 +40,15 @@ from decoder.compat import const
 # 0-n:24.2.1): only its device type tells which (config() looks it up), so the table
 # gives no device class, but a growing total all the same. kV and kHz: Lithuanian ESO
 # meters' P1 lines; no mV (lower-cased it is MV) and no kA (Home Assistant has none:
-# shown as sent, without a class).
+# shown as sent, without a class). VAh, kVAh: apparent energy (OBIS C 9, 10), which Home
+# Assistant has no class for yet, but a growing total all the same: with the state class
+# it keeps long-term statistics of it.
 _UNITS = const(("|wh=Wh energy T|kwh=kWh energy T|gj=GJ energy T"
                 "|varh=varh reactive_energy T|kvarh=kvarh reactive_energy T"
                 "|w=W power M|kw=kW power M|var=var reactive_power M|kvar=kvar reactive_power M"
                 "|va=VA apparent_power M|kva=kVA apparent_power M|v=V voltage M|a=A current M"
                 "|hz=Hz frequency M|s=s duration M|m3=m\u00b3 - T|kv=kV voltage M|ma=mA current M"
-                "|khz=kHz frequency M|"))
+                "|khz=kHz frequency M|vah=VAh - T|kvah=kVAh - T|"))
 
 # OBIS C value = what it measures (IEC 62056-6-1 electricity C codes);
 # C 21..40, 41..60, 61..80 repeat 1..20 for phases L1, L2, L3.
