@@ -145,15 +145,17 @@ EXPECT = {
         "readings": {"#1": R(21040168), "#2": R(0)},
         "times": ["2024-11-03T19:00:15", "2024-11-03T19:01:15", "2024-11-03T19:02:15"],
     },
-    # published: meter id 30137181 (last of 14 untagged values, Netz Burgenland order,
-    # no OBIS list published): positional; tag verified with the published GAK.
+    # published: meter id 30137181 (last of 14 untagged values); the rest in Netz
+    # Burgenland's order (lists.py e450-at-bgld: amsreader's and tosog/nbsm's readers
+    # agree), whole volts; tag verified with the published GAK.
     "at-e450-burgenland-1": {
         "telegrams": 1, "time": "2023-03-28T19:11:20", "tag": True, "counter": 2195702,
-        "readings": {"#14": R("30137181"), "#1": R(236), "#9": R(31358606)},
+        "readings": {"0-0:96.1.0": R("30137181"), "1-0:32.7.0": R(236, "V"), "1-0:71.7.0": R(0.26, "A"),
+                     "1-0:1.7.0": R(29, "W"), "1-0:1.8.0": R(31358606, "Wh"), "1-0:2.8.0": R(7619, "Wh")},
     },
     "at-e450-burgenland-2": {
         "telegrams": 1, "time": "2023-03-28T19:11:25", "tag": True, "counter": 2195703,
-        "readings": {"#14": R("30137181"), "#12": R(64)},
+        "readings": {"0-0:96.1.0": R("30137181"), "1-0:72.7.0": R(237, "V")},
     },
     # published (raw values; Wh/W/varh/var as the source states).
     "at-e450-gbt-enc-1": {
@@ -315,10 +317,13 @@ EXPECT = {
         "telegrams": 1, "time": "2024-11-17T21:26:44+01:00",
         "readings": {"0-0:96.1.2": R("ISK84605887"), "1-0:1.7.0": R(373, "W"), "1-0:32.7.0": R(230.1, "V")},
     },
-    # source's XML (issue comment); 33 untagged values incl. arrays and a boolean: positional.
+    # source's XML (issue comment); 33 untagged values in the order of lists.py hr-ie5-list:
+    # T1 + T2 equal the totals, the phases' P+ add up to P+ (27 + 295 + 176 = 498 ~ 499 W).
     "hr-ie5-raw-untagged": {
         "telegrams": 1, "time": "2025-12-03T15:53:30+01:00",
-        "readings": {"#1": R("92029691"), "#4": R(6844432), "#23": R(2336), "#30": R([9400]), "#33": R(True)},
+        "readings": {"0-0:96.1.0": R("92029691"), "1-0:1.8.0": R(6844432, "Wh"), "1-0:1.8.1": R(4770804, "Wh"),
+                     "1-0:2.8.2": R(51016, "Wh"), "1-0:1.7.0": R(499, "W"), "1-0:13.7.0": R(0.746),
+                     "1-0:41.7.0": R(295, "W"), "1-0:32.7.0": R(233.6, "V"), "1-0:51.7.0": R(1.72, "A")},
     },
     # published (the telegram text); S = summer time +02:00, W = winter time +01:00.
     "dsmr-iskra-am550-v5": {

@@ -77,6 +77,33 @@ def test_twelve_printable_digits_are_not_a_date_time():
     assert obis.is_datetime(enc.cosem_datetime(2019, 12, 16, 7, 59, 40, status=0xFF))
 
 
+
+def test_a_croatian_ie5_short_list_is_named():
+    # amsreader-firmware payload gh1174-1 (a body without its APDU): the 33-value list
+    # without the reactive quadrants and the power factor; T1 + T2 = the total, the phases'
+    # P+ add up to P+ (228 + 193 + 153 = 574 ~ 576 W).
+    body = bytes.fromhex(
+        "021C0908393537303034343509040F002800090507EA04070206003DD7930600269138060017465B0600000000"
+        "060000000006000000000600000240060000000006000000E406000000C1060000009906000000000600000000"
+        "060000000012096A12097712094F12006B12006612005B060001869F01011224B801011224B801011224B80301")
+    got = readings(body)
+    assert got["0-0:96.1.0"] == ("95700445", None)
+    assert (got["1-0:1.8.0"], got["1-0:1.8.1"], got["1-0:1.8.2"]) == ((4052883, "Wh"), (2527544, "Wh"), (1525339, "Wh"))
+    assert (got["1-0:1.7.0"], got["1-0:21.7.0"], got["1-0:61.7.0"]) == ((576, "W"), (228, "W"), (153, "W"))
+    assert (got["1-0:32.7.0"], got["1-0:71.7.0"]) == ((241.0, "V"), (0.91, "A"))
+    assert not [code for code in got if code.startswith("#")]
+
+
+def test_netz_burgenlands_eleven_values_are_named():
+    # Tasmota issue 23027's decrypted body (an Austrian E450): U1-3 in whole volts, I1-3,
+    # P+ P-, A+ A-, the meter number; 228 V x 7.81 A + ... = 6.6 kVA carry the 5.4 kW.
+    body = bytes.fromhex("020B1200E41200E21200E612030D1205CA1202830600001538060000000006"
+                         "0263BD78060000000009083330303532303032")
+    got = readings(body, title=LGZ)
+    assert (got["1-0:32.7.0"], got["1-0:52.7.0"], got["1-0:31.7.0"]) == ((228, "V"), (226, "V"), (7.81, "A"))
+    assert (got["1-0:1.7.0"], got["1-0:1.8.0"], got["0-0:96.1.0"]) == ((5432, "W"), (40091000, "Wh"), ("30052002", None))
+    assert not [code for code in got if code.startswith("#")]
+
 def test_values_become_json_friendly():
     assert obis.plain(b"63326413") == "63326413"
     assert obis.plain(b"\x00") == "00"

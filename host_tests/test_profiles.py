@@ -75,17 +75,21 @@ def test_sil_lists_follow_the_notice():
         assert value_lists.LISTS[name]["exponents"] == {"voltage": -1, "current": -2}
 
 
-def test_default_lists_of_one_length_differ_in_their_first_value():
-    # Choosing by count stays unambiguous: lists of the same length are told apart by
-    # their mark on the first value ("first"), and at most one of them has none.
+def test_default_lists_of_one_length_are_told_apart_in_the_order_they_are_tried():
+    # Choosing by count stays unambiguous: lists of the same length differ in their mark on
+    # the first value ("first"), or, with the same mark, the one tried first refuses in some
+    # slot what the later one takes there (a number where the other takes any value, a
+    # disconnect state where the other takes a voltage), so it does not take its pushes.
     by_length = {}
     assert value_lists.list_names() == list(value_lists.LISTS)
     for name in value_lists.list_names():
         spec = value_lists.LISTS[name]
         assert spec["count"] == len(spec["obis"])
-        by_length.setdefault(spec["count"], []).append(spec.get("first"))
-    for length, marks in by_length.items():
-        assert len(set(marks)) == len(marks), (length, marks)
+        kinds = [value_lists.slot_kind(code) for code in spec["obis"]]
+        for earlier, earlier_kinds in by_length.get((spec["count"], spec.get("first")), []):
+            assert any(k != value_lists._KIND_ANY and k != kinds[i] for i, k in enumerate(earlier_kinds)), \
+                (earlier, name)
+        by_length.setdefault((spec["count"], spec.get("first")), []).append((name, kinds))
     for name, spec in value_lists.LISTS.items():
         assert spec.get("profile", "generic") in profiles.PROFILES, name
 

@@ -114,7 +114,30 @@ _LIST_TEXT = (
     " 1-0:4.8.0 1-0:1.7.0 1-0:2.7.0\n"
     "e450-si-list2 e450:# 0-0:96.1.1 1-0:14.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0"
     " 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0"
-    " 1-0:42.7.0 1-0:62.7.0"
+    " 1-0:42.7.0 1-0:62.7.0\n"
+    # Croatian Iskraemeco IE.5 (Elektra Zabok; amsreader-firmware issue 1072 and payloads
+    # gh1072-3/4, gh1174-1): the serial, a time and a date (the header's again: skipped),
+    # A+ and A- (total, T1, T2), the four reactive quadrants, P+ P-, the power factor, P+
+    # and P- per phase, U1-3, I1-3, then five values nothing identifies (a limit, arrays, a
+    # state). The order is amsreader's decoder's; the values confirm it (T1 + T2 equal the
+    # totals, the phases' P+ add up to P+, U x I >= P on every phase). The short list, led
+    # the same way, lacks the quadrants and the power factor (gh1174-1: 28 values).
+    "hr-ie5-list am550:# 0-0:96.1.0 - - 1-0:1.8.0 1-0:1.8.1 1-0:1.8.2 1-0:2.8.0 1-0:2.8.1"
+    " 1-0:2.8.2 1-0:5.8.0 1-0:6.8.0 1-0:7.8.0 1-0:8.8.0 1-0:1.7.0 1-0:2.7.0 1-0:13.7.0"
+    " 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0 1-0:42.7.0 1-0:62.7.0 1-0:32.7.0"
+    " 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 - - - - -\n"
+    "hr-ie5-list-short am550:# 0-0:96.1.0 - - 1-0:1.8.0 1-0:1.8.1 1-0:1.8.2 1-0:2.8.0"
+    " 1-0:2.8.1 1-0:2.8.2 1-0:1.7.0 1-0:2.7.0 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0"
+    " 1-0:42.7.0 1-0:62.7.0 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0"
+    " 1-0:71.7.0 - - - - -\n"
+    # Netz Burgenland's E450 (M-Bus): U1-3 in whole volts, I1-3, P+ P-, A+ A-, three values
+    # nothing identifies, the meter number; the 11-value form lacks the three (amsreader's
+    # decoder and tosog/nbsm's reader agree on the first ten; captures at-e450-burgenland-1/2,
+    # and Tasmota issue 23027's decrypted body). No mark: its first value is a voltage.
+    "e450-at-bgld e450 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0"
+    " 1-0:1.7.0 1-0:2.7.0 1-0:1.8.0 1-0:2.8.0 - - - 0-0:96.1.0\n"
+    "e450-at-bgld-short e450 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0"
+    " 1-0:71.7.0 1-0:1.7.0 1-0:2.7.0 1-0:1.8.0 1-0:2.8.0 0-0:96.1.0"
 )
 # Lists of the user's (lists_user.py) are appended after this: tried only where a setting
 # names them, never in the walk of every list (a setting without them must not read with
