@@ -20,7 +20,7 @@ Loaded by the request and dropped after it (app/api.py).
 # "body", a name the gateway holds anyway (app/api.py says why).
 body = (
     b"""<!DOCTYPE html><html lang="en"><meta charset="utf-8">
-<meta name="viewport" content="width=device-width"><title>meterlink</title>
+<meta name="viewport" content="width=device-width"><link rel="icon" href="data:,"><title>meterlink</title>
 <style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}
 td,th{padding:.2em .6em;text-align:left;border-bottom:1px solid #ddd}
 td.v{text-align:right}td.n{white-space:nowrap}small{display:block;color:#666}</style>
