@@ -158,6 +158,16 @@ class TestBounds:
         assert status == 413
         assert json.loads(body)["status"] == 413
 
+    @pytest.mark.parametrize("length", [b"99999999999", b"5000", b"1" + b"0" * 30])
+    def test_a_content_length_above_the_bound_is_413_however_long(self, server, length):
+        # Ten digits and more answered 400 "bad Content-Length", as if the field were garbled.
+        reply = raw_exchange(server, b"POST /echo HTTP/1.1\r\nContent-Length: " + length + b"\r\n\r\n")
+        assert status_of(reply) == 413
+
+    def test_leading_zeros_in_a_content_length_are_its_value(self, server):
+        reply = raw_exchange(server, b"POST /echo HTTP/1.1\r\nContent-Length: 0000000000002\r\n\r\nhi")
+        assert status_of(reply) == 201  # the echo route's answer to a body it took
+
     @pytest.mark.parametrize(
         "head",
         [

@@ -216,12 +216,13 @@ def _body_length(headers):
     if "transfer-encoding" in headers:
         raise HttpError(411, "chunked bodies are not supported: send Content-Length")
     text = headers.get("content-length", "0")
-    if not text.isdigit() or len(text) > 9:
+    if not text.isdigit():
         raise HttpError(400, "bad Content-Length")
-    length = int(text)
-    if length > MAX_BODY:
+    # A length of ten digits or more is too large all the same (413, not a syntax error),
+    # and is not turned into an int: a long digit string would make a big integer.
+    if len(text.lstrip("0")) > 9 or int(text) > MAX_BODY:
         raise HttpError(413, "body larger than %d bytes" % MAX_BODY)
-    return length
+    return int(text)
 
 
 async def _read_some(reader, view):
