@@ -158,6 +158,11 @@ class TestBounds:
         assert status == 413
         assert json.loads(body)["status"] == 413
 
+    @pytest.mark.parametrize("line", [b"GET /hello HTTP/2.0", b"PRI * HTTP/2.0", b"GET /hello HTTP/3"])
+    def test_a_later_http_version_is_505(self, server, line):
+        reply = raw_exchange(server, line + b"\r\n\r\n")
+        assert status_of(reply) == 505
+
     @pytest.mark.parametrize("length", [b"99999999999", b"5000", b"1" + b"0" * 30])
     def test_a_content_length_above_the_bound_is_413_however_long(self, server, length):
         # Ten digits and more answered 400 "bad Content-Length", as if the field were garbled.

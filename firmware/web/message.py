@@ -7,7 +7,8 @@ one request from an asyncio stream, and the response head.
     body           Content-Length bytes                       <= MAX_BODY
 
 Out-of-bounds or malformed input raises ``HttpError`` with the status to answer:
-414 (request line), 431 (header fields), 413 (body), 400 (syntax), 411 (chunked body).
+414 (request line), 431 (header fields), 413 (body), 400 (syntax), 411 (chunked body),
+505 (HTTP/2 and later).
 """
 
 import json
@@ -31,7 +32,7 @@ _REASONS = ("|200 OK|204 No Content|301 Moved Permanently|302 Found|303 See Othe
             "405 Method Not Allowed|408 Request Timeout|411 Length Required|"
             "413 Content Too Large|414 URI Too Long|422 Unprocessable Content|"
             "429 Too Many Requests|431 Request Header Fields Too Large|"
-            "500 Internal Server Error|503 Service Unavailable|")
+            "500 Internal Server Error|503 Service Unavailable|505 HTTP Version Not Supported|")
 
 
 def reason(status):
@@ -181,6 +182,8 @@ def _parse_request_line(line):
             target = "/" + target[query:]
         else:
             target = target[slash:] if slash > 0 else "/"
+    if version[:5] == "HTTP/" and "1" < version[5:6] <= "9":
+        raise HttpError(505, "only HTTP/1.1 and 1.0 are spoken here")  # RFC 9110 15.6.6
     if not version.startswith("HTTP/1.") or not target.startswith("/") or not method.isalpha():
         raise HttpError(400, "malformed request line")
     path, _, qs = target.partition("?")
