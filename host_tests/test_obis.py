@@ -56,9 +56,10 @@ def test_datetime_unspecified_fields():
     (2026, 2, 30), (2026, 2, 29), (2100, 2, 29), (2026, 4, 31), (2026, 6, 31), (2026, 9, 31), (2026, 11, 31),
 ])
 def test_a_day_past_its_months_end_is_no_date(year, month, day):
-    # A clock reading 30 February is damaged or unset: no meter_time comes from it.
+    # A clock reading 30 February is damaged or unset: only its time is read. It is still
+    # a date-time (a list's clock slot takes it, and the list keeps its names).
     raw = enc.cosem_datetime(year, month, day, 12, 0, 0)
-    assert not obis.is_datetime(raw)
+    assert obis.is_datetime(raw)
     assert obis.datetime_text(raw) == "12:00:00"
 
 

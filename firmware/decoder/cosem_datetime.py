@@ -102,7 +102,10 @@ def is_datetime(raw):
     if len(raw) != 12:
         return False
     year = (raw[0] << 8) | raw[1]
-    if not (year == 0xFFFF or _date_ok(year, raw[2], raw[3])):
+    # Any day 1-31: this tells a date-time from other 12 bytes (a list's clock slot, the
+    # header's), and a clock of 30 February is still the clock, though datetime_text then
+    # gives only its time. Refused here, it cost a list its names and the energies with them.
+    if not (year == 0xFFFF or _YEAR_MIN <= year <= _YEAR_MAX and 1 <= raw[2] <= 12 and 1 <= raw[3] <= 31):
         return False
     if not (_field_ok(raw[5], 24) and _field_ok(raw[6], 60) and _field_ok(raw[7], 60) and _field_ok(raw[8], 100)):
         return False
