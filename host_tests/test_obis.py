@@ -105,6 +105,42 @@ def test_netz_burgenlands_eleven_values_are_named():
     assert (got["1-0:1.7.0"], got["1-0:1.8.0"], got["0-0:96.1.0"]) == ((5432, "W"), (40091000, "Wh"), ("30052002", None))
     assert not [code for code in got if code.startswith("#")]
 
+
+def _untagged(values, title=None):
+    return readings(enc.encode(("structure", values)), title=title)
+
+
+def test_eleven_or_fourteen_numbers_of_another_meter_stay_positional():
+    # Netz Burgenland's lists have no mark on the first value (a voltage): their meter
+    # number, text, tells them. Ten numbers and a clock are no Burgenland push.
+    clock = enc.cosem_datetime(2024, 11, 22, 20, 45, 0)
+    for values in ([("uint32", 230 + i) for i in range(10)] + [("octet-string", clock)],
+                   [("uint32", 7 + 1000 * i) for i in range(14)]):
+        got = _untagged(values, title=LGZ)
+        assert [code for code in got if not code.startswith("#") and code != "0-0:1.0.0"] == [], got
+
+
+def test_a_celje_list_1_with_a_dead_phase_is_no_ece_list_2():
+    # 0 V on L1 passed for ECE list 2's disconnect state, and the volts and amps behind it
+    # for a tariff and energies; list 2's tariff is text.
+    values = [("octet-string", b"ISK1030789014731"), ("octet-string", b"UP_3f"), ("uint16", 0),
+              ("uint16", 2303), ("uint16", 2348), ("uint16", 0), ("uint16", 525), ("uint16", 88),
+              ("uint32", 1200), ("uint32", 0), ("uint32", 4), ("uint32", 264)]
+    got = _untagged(values)
+    assert (got["1-0:32.7.0"], got["1-0:52.7.0"], got["1-0:51.7.0"]) == ((0, "V"), (230.3, "V"), (5.25, "A"))
+    assert "0-0:96.3.10" not in got
+
+
+def test_a_list_whose_clock_is_30_february_keeps_its_names():
+    clock = enc.cosem_datetime(2026, 2, 30, 12, 0, 0)
+    values = [("octet-string", b"KFM_001"), ("octet-string", b"6970631401234567"), ("octet-string", b"MA304H3E")]
+    values += [("uint32", v) for v in (1500, 0, 10, 200, 2000, 1500, 1800)]
+    values += [("uint16", v) for v in (2301, 2310, 2298)]
+    values += [("octet-string", clock)] + [("uint32", v) for v in (14358023, 0, 1000, 2000)]
+    got = _untagged(values)
+    assert got["1-0:1.8.0"] == (14358023, "Wh")
+    assert got["0-0:1.0.0"][0] == "12:00:00"  # the time only: no such date
+
 def test_values_become_json_friendly():
     assert obis.plain(b"63326413") == "63326413"
     assert obis.plain(b"\x00") == "00"

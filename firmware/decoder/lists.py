@@ -152,14 +152,23 @@ _KIND_ANY = const(0)  # ids, texts, list versions, tariffs, a skipped "-"
 _KIND_NUMBER = const(1)  # an electricity quantity (A = 1, C 1..92): power, energy, U, I
 _KIND_CLOCK = const(2)  # 0-0:1.0.0: a date-time
 _KIND_STATE = const(3)  # 0-0:96.3.10, disconnect control state: an enum 0..2 (or a boolean)
+# 0-0:96.1.0 (the meter number) and 0-0:96.14.0 (the tariff): text, no date-time. Only in
+# the built-in lists, whose meters send them so: Netz Burgenland's lists have no mark, and
+# without it any push of ten numbers and a clock read as volts, amps and a meter number; a
+# Celje list 1 whose L1 reads 0 V passed for ECE list 2 (a voltage of 0 is a disconnect
+# state, the next one a tariff). A user's list takes what the user's meter sends.
+_KIND_TEXT = const(4)
 
 
-def slot_kind(code):
-    """The _KIND_ of the value a list slot with OBIS text ``code`` takes."""
+def slot_kind(code, built_in=True):
+    """The _KIND_ of the value a list slot with OBIS text ``code`` takes (``built_in``:
+    in a list of the decoder's own, not one of the user's)."""
     if code == "0-0:1.0.0":
         return _KIND_CLOCK
     if code == "0-0:96.3.10":
         return _KIND_STATE
+    if built_in and (code == "0-0:96.1.0" or code == "0-0:96.14.0"):
+        return _KIND_TEXT
     if code.startswith("1-"):
         quantity = int(code[code.find(":") + 1 :].split(".")[0])
         if 0 < quantity < 93:
@@ -296,6 +305,8 @@ def _takes_one(kind, value):
         return t is int or t is float
     if kind == _KIND_CLOCK:  # an empty octet-string: a clock the meter does not tell
         return t is bytes and not value or is_clock(value)
+    if kind == _KIND_TEXT:
+        return t is str or t is bytes and not is_clock(value)
     return t is bool or t is int and 0 <= value <= 2  # _KIND_STATE
 
 
@@ -303,7 +314,7 @@ def _kinds_at(at):
     kinds = _kinds.get(at)
     if kinds is None:
         codes = _LIST_TEXT[_codes_at(at) : _end_at(at)].split(" ")
-        kinds = _kinds[at] = bytes([slot_kind(code) for code in codes])
+        kinds = _kinds[at] = bytes([slot_kind(code, at < _BUILT_IN) for code in codes])
     return kinds
 
 
