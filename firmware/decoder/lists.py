@@ -84,8 +84,9 @@ _LIST_TEXT = (
     " 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0 1-0:1.7.0 1-0:2.7.0 1-0:3.7.0 1-0:4.7.0\n"
     # Elektro Ljubljana: a 9-value push of powers and energies (gh869-6: T1 + T2 equal the
     # totals, and 1.8.0 is the one its 15-minute push sent a second earlier), and the
-    # single-phase meter's 1 s list 1 without its phase powers (gh869-1/2/5: 230 V; its last
-    # two values are always 0 and nothing tells what they are). The energy list goes first:
+    # single-phase meter's 1 s list 1 without its phase powers (gh869-1/2/5: 230 V; amsreader
+    # takes its last two values for A- T1 and T2, always 0 there, so nothing bears that
+    # out: left out). The energy list goes first:
     # the short list's second slot takes any value, the energy list's only a number.
     "iskra-si-energy am550:ISK 0-0:42.0.0 1-0:1.7.0 1-0:2.7.0 1-0:1.8.0 1-0:1.8.1 1-0:1.8.2"
     " 1-0:2.8.0 1-0:2.8.1 1-0:2.8.2\n"
@@ -121,7 +122,9 @@ _LIST_TEXT = (
     # and P- per phase, U1-3, I1-3, then five values nothing identifies (a limit, arrays, a
     # state). The order is amsreader's decoder's; the values confirm it (T1 + T2 equal the
     # totals, the phases' P+ add up to P+, U x I >= P on every phase). The short list, led
-    # the same way, lacks the quadrants and the power factor (gh1174-1: 28 values).
+    # the same way, lacks the quadrants and the power factor (gh1174-1: 28 values); no
+    # reader found names it, its order is the long one's less those five, and its values
+    # bear that out the same way.
     "hr-ie5-list am550:# 0-0:96.1.0 - - 1-0:1.8.0 1-0:1.8.1 1-0:1.8.2 1-0:2.8.0 1-0:2.8.1"
     " 1-0:2.8.2 1-0:5.8.0 1-0:6.8.0 1-0:7.8.0 1-0:8.8.0 1-0:1.7.0 1-0:2.7.0 1-0:13.7.0"
     " 1-0:21.7.0 1-0:41.7.0 1-0:61.7.0 1-0:22.7.0 1-0:42.7.0 1-0:62.7.0 1-0:32.7.0"

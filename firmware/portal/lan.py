@@ -44,7 +44,7 @@ _NEED = const(44 * 1024)
 # draws the same, styled, where it is).
 _REFUSED_PAGE = const('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>meterlink'
                       '</title></head><body><main><h1 id="refused">%s</h1><p class="note">%s.</p>'
-                      '<p><a href="/config">Back to the settings</a></p></main></body></html>')
+                      '<p><a href="/config"%s>Back to the settings</a></p></main></body></html>')
 # The answer to a save whose own page found no room: short, and needing nothing loaded.
 _SAVED_PAGE = const((b'<!DOCTYPE html><title>meterlink saved</title><h1 id="saved">Saved</h1><p>The '
                      b"dongle restarts with these settings: reload this page in about 10 seconds.</p>"))
@@ -146,7 +146,9 @@ def _refused(request, status, message, headers=None):
     if "text/html" in request.headers.get("accept", ""):
         heading = {401: "Admin password required", 403: "Not allowed", 429: "Please wait",
                    503: "Not enough memory"}[status]
-        page = _REFUSED_PAGE % (heading, message[:1].upper() + message[1:])
+        # After a 503 the way back is the browser's (the form as it was typed), not a new form.
+        back = ' onclick="history.back();return false"' if status == 503 else ""
+        page = _REFUSED_PAGE % (heading, message[:1].upper() + message[1:], back)
         return response(status, page, "text/html; charset=utf-8", headers)
     return error_response(status, message, headers)
 
