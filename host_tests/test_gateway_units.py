@@ -375,6 +375,14 @@ class TestVse:
         filled = filled_store(1)  # the meter's own time wins
         assert vse.payload(filled, lambda: "2026-11-26T03:40:00Z")["meter"]["ts"] == utc_of(simulate.iso_time(0))
 
+    @pytest.mark.parametrize("meter_time", ["12:00:00", "2026-11-26"])
+    def test_a_clock_of_time_or_date_alone_gives_no_ts_of_that_shape(self, meter_time):
+        # A header clock with its year unspecified (or 30 February) reads as its time only.
+        store = Store()
+        store.update(Telegram(meter_time, None, None, {"1-0:1.8.0": (1, "Wh")}, None))
+        assert vse.payload(store)["meter"]["ts"] is None
+        assert vse.payload(store, lambda: "2026-11-26T03:40:00Z")["meter"]["ts"] == "2026-11-26T03:40:00+00:00"
+
     def test_a_push_without_a_clock_after_one_with_goes_out_under_the_gateways_time(self, corpus):
         # An Aidon line: the hourly list carries the clock, the 2.5 s and 10 s lists do not.
         # Their newer values went out under the hourly push's time, up to an hour old.

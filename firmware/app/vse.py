@@ -97,8 +97,12 @@ def payload(store, now_iso=None):
     ``ts`` is the latest push's own time; a push without a clock (an Aidon's
     2.5 s and 10 s lists, between hourly ones that have one) gets ``now_iso()``
     instead, the gateway's UTC time, or null while the gateway's clock is not
-    set either: never an earlier push's time for values that are newer."""
+    set either: never an earlier push's time for values that are newer. So does
+    a push whose clock told only its time or only its date (its year unspecified,
+    or a date that does not exist): ``ts`` is an instant or null, never "12:00:00"."""
     ts = store.latest_time
+    if ts is not None and (len(ts) < 19 or ts[10] != "T"):
+        ts = None  # a clock that told only its time or its date: no instant to give
     if ts is None and now_iso is not None:
         ts = now_iso()
     meter = {"ts": utc(ts)}
