@@ -210,11 +210,25 @@ def test_hex_text_given_without_hex_is_read_as_hex_with_a_note(capture, tmp_path
     assert r.returncode == 1 and b"it looks like hex text: add --hex" in r.stderr
 
 
-def test_a_dsmr_telegram_whose_line_ends_lost_their_cr_gets_a_hint(tmp_path):
+def test_a_dsmr_file_whose_line_ends_lost_their_cr_is_read_as_cr_lf(tmp_path):
+    # Text copied from a web page or saved by an editor: every CRC failed, and the file
+    # only got a hint. A stream still gets the hint (it is decoded as it arrives).
+    telegram = ds.dsmr_telegram(["1-3:0.2.8(50)", "1-0:1.8.1(001234.567*kWh)"])
     path = tmp_path / "telegram.txt"
-    path.write_bytes(ds.dsmr_telegram(["1-3:0.2.8(50)", "1-0:1.8.1(001234.567*kWh)"]).replace(b"\r\n", b"\n"))
+    path.write_bytes(telegram.replace(b"\r\n", b"\n") * 2)
     r = run([str(path)])
+    assert r.returncode == 0 and lines(r.stdout) == lines(run(["-"], telegram * 2).stdout)
+    assert len(lines(r.stdout)) == 2
+    assert r.stderr == b"note: the input's lines end in LF alone: read as CR LF, as a meter sends them\n"
+    r = run(["-"], path.read_bytes())
     assert r.returncode == 1 and b"CRC mismatch" in r.stderr and b"CR LF" in r.stderr
+
+
+def test_a_binary_capture_with_lf_bytes_is_not_read_as_text(capture):
+    # An HDLC capture holds 0A bytes and maybe no 0D: it is no text, and stays as it is.
+    path, _ = capture
+    r = run(["--key", KEY, "--auth-key", AUTH, str(path)])
+    assert r.returncode == 0 and b"LF alone" not in r.stderr
 
 
 def test_a_reader_that_goes_away_ends_it_quietly(capture):

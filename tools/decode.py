@@ -19,6 +19,7 @@ Contract other tools rely on:
 
 import argparse
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,6 +40,9 @@ EXIT_USAGE = 2
 READ_SIZE = 4096
 # Bytes of hex text: a capture given without --hex that holds only these is hex.
 _HEX_TEXT = b"0123456789abcdefABCDEF \t\r\n"
+# Bytes of text (tab, LF, printable ASCII, UTF-8): a file of nothing else is no port's binary
+# capture, whose frames hold control bytes.
+_TEXT_BYTES = b"\t\n" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
 
 EPILOG = """\
 --meter NAME picks the meter profile: the scalers and units applied to values
@@ -162,6 +166,13 @@ def _chunks(parser, path, as_hex):
             sys.stderr.write("note: the input is hex text, not the meter port's bytes: read as hex (--hex)\n")
             yield _hex_bytes(parser, block + f.read(), "the input, read as hex")
             return
+        if regular and b"/" in block and b"\n" in block and b"\r" not in block and not block.translate(None, _TEXT_BYTES):
+            # DSMR text whose CR LF line ends lost their CR (an editor, a copy from a web page,
+            # git): the CRC covers the CRs, and every telegram failed it. Read as the meter
+            # sends it. Only a file of text: a binary capture has LF bytes that are no line end.
+            sys.stderr.write("note: the input's lines end in LF alone: read as CR LF, as a meter sends them\n")
+            yield re.sub(rb"(?<!\r)\n", b"\r\n", block + f.read())
+            return
         while block:
             yield block
             block = read(READ_SIZE)
@@ -244,7 +255,8 @@ def main(argv=None):
         out.write(decoder.telegram_json(telegram) + "\n")
     if dec.errors.dsmr_crc and not carriage_return:
         sys.stderr.write("hint: a DSMR CRC covers the meter's CR LF line ends, and this input has no CR: "
-                         "were they changed (an editor, a copy from a web page, git)?\n")
+                         "were they changed (an editor, a copy from a web page, git)? Given as a file, "
+                         "such text is read as CR LF\n")
     left = unfinished(dec)
     if left is not None:
         sys.stderr.write("error: %s\n" % left)
