@@ -663,3 +663,40 @@ def test_status_attributes_and_header_times_read_the_same_on_micropython():
     jobs.append({"id": "status", "hex": ds.hdlc_frame(ds.LLC + ds.data_notification(status)).hex()})
     jobs.append({"id": "unnamed-with-clock", "hex": _unnamed_values_with_a_clock().hex()})
     assert_same(jobs)
+
+
+# --- a ciphered DSMR telegram (Luxembourg Smarty) without the authentication key ---------
+
+LUX_KEY, LUX_AUTH = bytes(range(16)), bytes.fromhex("00112233445566778899AABBCCDDEEFF")
+LUX_LINES = ["1-3:0.2.8(42)", "1-0:1.8.0(000273.764*kWh)", "1-0:2.8.0(000000.025*kWh)"]
+
+
+def _smarty(flip_digit=False):
+    # The Smarty P1 line: general-glo-ciphering of the telegram text, no link layer, the tag
+    # over the spec's fixed authentication key. ``flip_digit``: one bit of the ciphertext
+    # flipped, as a line error does, where it decrypts "273.764" to "373.764" (CTR keeps
+    # places).
+    from frame_support import dsmr_telegram
+
+    plain = dsmr_telegram(LUX_LINES, header="/Lux5\\253663629_D")
+    sealed = bytearray(ds.cipher(plain, LUX_KEY, b"SAGgp\x01\x02\x03", 7, auth_key=LUX_AUTH))
+    if flip_digit:
+        start = len(sealed) - 12 - len(plain)  # the ciphertext ends in the 12-byte tag
+        sealed[start + plain.index(b"273.764")] ^= 0x01
+    return bytes(sealed)
+
+
+def test_without_the_authentication_key_a_smarty_telegrams_own_crc_is_checked():
+    # No tag can be checked then, and a bit error decrypted to another digit (973.764 kWh
+    # for 273.764) was published as read (found by a sweep of dsmr_parser's tests).
+    good = _smarty()
+    telegrams, dec = decode_all(good + _smarty(flip_digit=True) + good, key=LUX_KEY.hex())
+    assert [plain_readings(t)["1-0:1.8.0"] for t in telegrams] == [{"value": 273.764, "unit": "kWh"}] * 2
+    assert dict((k, n) for k, n in dec.errors.counts.items() if n) == {"checksum": 1}
+    assert "auth_key" in dec.errors.last_error
+
+
+def test_with_the_authentication_key_the_tag_vouches_for_the_text():
+    telegrams, dec = decode_all(_smarty() + _smarty(flip_digit=True), key=LUX_KEY.hex(), auth_key=LUX_AUTH.hex())
+    assert len(telegrams) == 1 and telegrams[0].tag_checked
+    assert dict((k, n) for k, n in dec.errors.counts.items() if n) == {"authentication": 1}

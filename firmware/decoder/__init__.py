@@ -173,7 +173,7 @@ class Decoder:
 
     def _dsmr(self, text, note):
         # -> a Telegram, or None; ``note`` is the DLMS envelope or None.
-        parsed = self._parsed(text)
+        parsed = self._parsed(text, note is None or note.tag_checked)
         if parsed is None:
             return None
         when = parsed[1] if parsed[1] is not None else _clock_text(parsed[0])
@@ -181,14 +181,15 @@ class Decoder:
             return Telegram(when, None, None, parsed[0], None)
         return Telegram(when, self._title_hex(note.system_title), note.frame_counter, parsed[0], note.tag_checked)
 
-    def _parsed(self, text):
-        # -> dsmr.parse's (readings, meter time), or None (error counted).
+    def _parsed(self, text, vouched):
+        # -> dsmr.parse's (readings, meter time), or None (error counted). ``vouched``: the
+        # framer checked the CRC, or the GCM tag held.
         if self._dsmr_parse is None:  # DLMS meters never load dsmr.py
             from decoder import dsmr
 
             self._dsmr_parse = dsmr.parse
         with self.errors:
-            return self._dsmr_parse(text)
+            return self._dsmr_parse(text, vouched)
         return None
 
 
