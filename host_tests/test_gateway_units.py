@@ -304,6 +304,17 @@ class TestVse:
         assert vse.payload(store)["meter"]["1.8.0"] == 1
         assert vse.meter_id(store, "dongle") == "dongle"
 
+    def test_a_swiss_p1_telegram_is_named_by_its_meter_number_not_its_p1_version(self):
+        # dsmr_parser's Swiss 5 s telegram: 0-0:0.0.0 the meter number, 0-0:96.1.4 the P1
+        # version ("50220", every meter of the kind), 0-0:96.1.2 a public key of blanks.
+        store = Store()
+        store.update(Telegram(None, None, None, {"0-0:96.1.4": ("50220", None), "0-0:96.1.2": ("", None),
+                                                 "0-0:0.0.0": ("353738303337", None),
+                                                 "1-1:1.8.1": (25.6, "kWh")}, None))
+        assert vse.meter_id(store, "dongle") == "353738303337"
+        store.update(Telegram(None, None, None, {"0-0:96.1.1": ("K8EG004046395507", None)}, None))
+        assert vse.meter_id(store, "dongle") == "K8EG004046395507"  # Belgium's equipment id first
+
     def test_the_logical_device_name_is_the_meter_id_as_the_reference_takes_it(self):
         store = Store()
         store.update(Telegram(None, None, None, {"0-0:96.1.1": ("1909113", None), "0-0:42.0.0": ("LGZ1030653520967", None),

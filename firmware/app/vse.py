@@ -9,7 +9,9 @@ Read against smartmeter-datacollector 2.0.0 (its RlDsp MQTT sink and COSEM
 reader), so that tools written for it read the dongle unchanged:
 
 - the meter id is the first identifying object: the logical device name
-  0-0:42.0.0, else 0-0:96.1.0 to 0-0:96.1.9 (a SiL meter sends only 96.1.1),
+  0-0:42.0.0, else 0-0:96.1.0 to 0-0:96.1.9 (a SiL meter sends only 96.1.1;
+  96.1.4 is a Swiss or Belgian P1 telegram's version, no id) with a Swiss P1
+  telegram's meter number 0-0:0.0.0 after 96.1.1,
   else the lowest of 1-b:0.0.0 to 1-b:0.0.9 (a Kamstrup's meter id 1-1:0.0.5,
   or its meter number 1-1:0.0.1 sent as an integer), text or number (the
   reference takes the first the meter sent, an order MicroPython's dicts
@@ -39,8 +41,12 @@ from app.clock import EPOCH_OFFSET
 # An MQTT topic level built from meter data is cut to this length; meter ids
 # are 8-16 characters, anything longer is not an id.
 MAX_ID = 32
-# The codes that name the meter, in the reference's order of preference (see above).
-_ID_CODES = ("0-0:42.0.0",) + tuple("0-0:96.1.%d" % e for e in range(10))
+# The codes that name the meter, in the reference's order of preference (see above), but
+# for the Swiss and Belgian P1 telegrams: their 0-0:96.1.4 is the P1 version ("50220", the
+# same on every meter of a kind), and a Swiss one names itself in 0-0:0.0.0 (IEC 62056-21's
+# meter number), ahead of its public key in 0-0:96.1.2 (blanks, or a key).
+_ID_CODES = ("0-0:42.0.0", "0-0:96.1.0", "0-0:96.1.1", "0-0:0.0.0", "0-0:96.1.2", "0-0:96.1.3", "0-0:96.1.5",
+             "0-0:96.1.6", "0-0:96.1.7", "0-0:96.1.8", "0-0:96.1.9")
 
 # The units the form knows (lower-cased), and the prefixes a meter may put before them.
 _UNITS = const(("w", "wh", "var", "varh", "va", "vah", "v", "a", "hz"))
