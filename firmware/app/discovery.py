@@ -62,7 +62,8 @@ _NEUTRAL = const(91)
 _KINDS = const("|p7=power _|p8=energy _|p4=demand _|p6=peak demand _|q7=_|q32=_ sags|q36=_ swells|m3=gas|m7=water|")
 # C.D.E of an abstract (A = 0) code = its name.
 _ABSTRACT = const(("|96.1.0=Meter ID|96.1.1=Meter ID 2|42.0.0=Logical device name"
-                   "|1.0.0=Meter clock|96.13.0=Message|24.2.1=Reading|24.2.3=Reading|24.1.0=Device type|"))
+                   "|1.0.0=Meter clock|96.13.0=Message|24.2.1=Reading|24.2.3=Reading|24.1.0=Device type"
+                   "|0.0.0=Meter number|"))
 
 
 def _lookup(table, key):

@@ -38,7 +38,7 @@ var Q=["","import","export","reactive import","reactive export","reactive Q1","r
 q36:"_ swells"},
 A={"96.1.0":"Meter ID","96.1.1":"Meter ID 2","42.0.0":"Logical device name",
 "1.0.0":"Meter clock","96.13.0":"Message","24.2.1":"Reading","24.2.3":"Reading",
-"24.1.0":"Device type"};
+"24.1.0":"Device type","0.0.0":"Meter number"};
 function num(s){s=s.trim();return /^[0-9]+$/.test(s)?+s:-1}
 function nm(c){var p=c.split(":");if(p.length!=2)return c;
 """,
