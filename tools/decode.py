@@ -53,8 +53,8 @@ the system title or the logical device name. Profiles:
 --profile LIST names the value list(s) for fully untagged bodies (values only,
 no OBIS codes): sil-consumer-info-1 (24 values, every 5 s) and
 sil-consumer-message (15 values, every minute) of the SiL notice, and the
-Kaifa, Slovenian E450 and Iskraemeco, Wiener Netze, Kaernten Netz and Upper
-Austrian IM350 lists (decoder/lists.py). Give several separated by commas or
+Kaifa, Slovenian E450 and Iskraemeco, Croatian IE.5, Wiener Netze, Kaernten
+Netz, Upper Austrian IM350 and Netz Burgenland E450 lists (decoder/lists.py). Give several separated by commas or
 by repeating the option; the first that fits (its length, and the mark some
 lists put on the first value) is used; when none fits a push, one
 "warning: ..." line says so and its values stay "#1", "#2", ... Without it
