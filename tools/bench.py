@@ -214,7 +214,9 @@ def main():
         import bench_gateway
 
         print()
-        bench_gateway.main()
+        # Its verdict counts: the exit status said 0 while the gateway part said FAIL (issue
+        # 3's 96 kB soak, not met on the unix port: README, Known limits).
+        ok = bench_gateway.main() == 0 and ok
     return 0 if ok else 1
 
 
