@@ -74,6 +74,16 @@ publishes one, compared with it (``expected_source``):
   seven disconnect states, an empty text;
 - a second AM550's ECE list 2 (tariff 1, export above import), and a second Cypriot E450's
   push (export registers, the disconnect control's state).
+- Kaifa's hourly list 3 of 18 untagged values (a Norwegian MA304H3E on the IT grid, bare LLC;
+  a Swedish MA304H4D in HDLC) and the single-phase MA105H2E's 9-value list 2;
+- a Swedish Aidon whose L1 current is negative (long FFF6, -1.0 A) on the phase that exports;
+- a Danish single-phase Kamstrup's own list order (a meter number as a number, the power factor
+  without unit, L1 energies), bare; a Kamstrup frame with one stray byte after its closing flag;
+- DSMR telegrams: ids whose hex is not text (kept as sent); an empty power-failure log and an
+  empty M-Bus channel id; a Lithuanian ESO meter's (four tariffs, currents in whole amperes,
+  power factors without unit); a Fluvius peak history whose first month has no time; E.ON
+  Hungary's quadrant energies and bare billing record; the Luxembourg Smarty's plaintext with
+  a line of two values, one negative.
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -651,6 +661,108 @@ EXPECT = {
                      "1-0:1.8.2": R(2142784, "Wh"), "1-0:2.8.0": R(5793962, "Wh"), "1-0:1.7.0": R(382, "W"),
                      "1-0:13.7.0": R(0.889), "1-0:21.7.0": R(127, "W"), "1-0:41.7.0": R(189, "W"),
                      "1-0:61.7.0": R(65, "W"), "1-0:32.7.0": R(238.8, "V"), "1-0:71.7.0": R(0.77, "A")},
+    },
+
+    # published (amshan's assertions): every value; L2's voltage 0 on the IT grid.
+    "no-kaifa-list3-it-grid-llc": {
+        "time": "2020-01-25T14:00:10",
+        "readings": {"1-1:0.2.129": R("KFM_001"), "0-0:96.1.0": R("6970631402614476"), "1-0:1.7.0": R(4904, "W"),
+                     "1-0:4.7.0": R(377, "var"), "1-0:31.7.0": R(14.571, "A"), "1-0:51.7.0": R(15.643, "A"),
+                     "1-0:32.7.0": R(219.3, "V"), "1-0:52.7.0": R(0, "V"), "0-0:1.0.0": R("2020-01-25T14:00:10"),
+                     "1-0:1.8.0": R(79591144, "Wh"), "1-0:3.8.0": R(889389, "varh"), "1-0:4.8.0": R(3210932, "varh")},
+    },
+    # published (hass-AMS's tests): 1590 W, 145122.745 kWh; the rest read off the bytes: 000001D0 var,
+    # 02D4 10D9 09BB mA, 08EB 0902 08FB in 0.1 V, 02D92B69 and 00220E6A varh.
+    "se-kaifa-ma304h4d-list3": {
+        "time": "2022-09-18T14:56:15",
+        "readings": {"0-0:96.1.0": R("7340157011274532"), "0-0:96.1.7": R("MA304H4D"), "1-0:1.7.0": R(1590, "W"),
+                     "1-0:4.7.0": R(464, "var"), "1-0:31.7.0": R(0.724, "A"), "1-0:51.7.0": R(4.313, "A"),
+                     "1-0:72.7.0": R(229.9, "V"), "1-0:1.8.0": R(145122745, "Wh"), "1-0:3.8.0": R(47786857, "varh"),
+                     "1-0:4.8.0": R(2231914, "varh")},
+    },
+    # published (hass-AMS's test): 932 W; read off the bytes: 4F var, 1080 mA, 0920 in 0.1 V
+    # (233.6 V x 4.224 A = 987 VA for 932 W and 79 var).
+    "no-kaifa-ma105-list2": {
+        "time": "2020-03-31T22:16:40",
+        "readings": {"1-1:0.2.129": R("KFM_001"), "0-0:96.1.0": R("6970631403460324"), "0-0:96.1.7": R("MA105H2E"),
+                     "1-0:1.7.0": R(932, "W"), "1-0:2.7.0": R(0, "W"), "1-0:4.7.0": R(79, "var"),
+                     "1-0:31.7.0": R(4.224, "A"), "1-0:32.7.0": R(233.6, "V")},
+    },
+    # published (hass-AMS's test): 760 W; read off the bytes: FFF6 x 0.1 = -1.0 A on L1, which exports
+    # 39 W (-39 + 379 + 421 = 761 W net).
+    "se-aidon-negative-current": {
+        "time": "2022-10-16T16:14:10",
+        "readings": {"1-0:1.7.0": R(760, "W"), "1-0:4.7.0": R(1040, "var"), "1-0:31.7.0": R(-1.0, "A"),
+                     "1-0:51.7.0": R(2.3, "A"), "1-0:32.7.0": R(234.8, "V"), "1-0:22.7.0": R(39, "W"),
+                     "1-0:41.7.0": R(379, "W"), "1-0:61.7.0": R(421, "W"), "1-0:1.8.0": R(38211671, "Wh"),
+                     "1-0:2.8.0": R(9896295, "Wh")},
+    },
+    # published (amsreader's golden decode): 485 W, 232 V, 2.44 A, 13529.970 kWh; the power factor
+    # 0x5E read off the bytes (485 W against 172 var: 0.94).
+    "dk-kamstrup-1phase-power-factor": {
+        "time": "2023-04-06T13:49:50",
+        "readings": {"1-1:0.2.129": R("Kamstrup_V0001"), "1-1:1.8.0": R(13529970, "Wh"), "1-1:0.0.1": R(21928281),
+                     "1-1:1.7.0": R(485, "W"), "1-1:4.7.0": R(172, "var"), "1-1:32.7.0": R(232, "V"),
+                     "1-1:31.7.0": R(2.44, "A"), "1-1:13.7.0": R(0.94), "1-1:33.7.0": R(0.94),
+                     "1-1:21.8.0": R(13529970, "Wh")},
+    },
+    # published (amsreader's golden decode): every value below.
+    "no-kamstrup-list1-trailing-byte": {
+        "time": "2021-12-27T20:53:30",
+        "readings": {"1-1:0.0.5": R("5706567272789252"), "1-1:1.7.0": R(3337, "W"), "1-1:31.7.0": R(8.34, "A"),
+                     "1-1:51.7.0": R(6.07, "A"), "1-1:71.7.0": R(0.41, "A"), "1-1:32.7.0": R(234, "V"),
+                     "1-1:52.7.0": R(235, "V"), "1-1:72.7.0": R(237, "V")},
+    },
+    # published (dsmr_parser's test): both ids as sent, W is winter time (19:57:57 UTC).
+    "nl-kaifa-dsmr42-ids-not-text": {
+        "time": "2016-11-13T20:57:57+01:00",
+        "readings": {"0-0:96.1.1": R("3960221976967177082151037881335713"), "1-0:1.8.1": R(1581.123, "kWh"),
+                     "1-0:1.8.2": R(1435.706, "kWh"), "1-0:1.7.0": R(2.027, "kW"), "0-0:96.7.9": R(7),
+                     "1-0:41.7.0": R(1.247, "kW"), "1-0:51.7.0": R(6, "A"),
+                     "0-1:96.1.0": R("4819243993373755377509728609491464"), "0-1:24.2.1": R(981.443, "m3")},
+    },
+    # published (dsmr_parser's test); the ids read as the text their hex holds.
+    "nl-iskra-mt382-dsmr5-empty-failure-log": {
+        "time": "2017-01-02T19:20:02+01:00",
+        "readings": {"0-0:96.1.1": R("K8EG004046395507"), "1-0:1.8.1": R(4.426, "kWh"), "1-0:1.7.0": R(0.244, "kW"),
+                     "0-0:96.7.21": R(13), "1-0:99.97.0": R([0, "0-0:96.7.19"]), "1-0:31.7.0": R(0.48, "A"),
+                     "0-1:96.1.0": R("2222ABCD123456789"), "0-1:24.2.1": R(0.107, "m3"), "0-2:96.1.0": R("")},
+    },
+    # published (dsmr_parser's test). The time as the README's limit reads S (+02:00, as dsmr_parser
+    # does); Lithuania keeps Eastern European time, so the instant is an hour off.
+    "lt-eso-setp1-max-1ph": {
+        "time": "2025-06-28T01:14:53+02:00",
+        "readings": {"1-0:1.8.0": R(721.825, "kWh"), "1-0:1.8.1": R(398.656, "kWh"), "1-0:3.8.0": R(8.947, "kvarh"),
+                     "1-0:21.7.0": R(0.221, "kW"), "1-0:24.7.0": R(0.07, "kvar"), "1-0:31.7.0": R(1, "A"),
+                     "1-0:14.7.0": R(50.0, "Hz"), "1-0:33.7.0": R(0.83), "0-0:96.13.0": R("setP1_max_1ph"),
+                     "0-0:96.1.1": R("SAG1000000000000")},
+    },
+    # published (dsmr_parser's to_json): the first month's peak has no time and 0 kW.
+    "be-fluvius-peak-without-time": {
+        "time": "2023-11-02T12:15:48+01:00",
+        "readings": {"0-0:96.1.1": R("1SAG3100721326"), "1-0:1.8.1": R(301.548, "kWh"), "1-0:1.6.0": R(3.064, "kW"),
+                     "0-0:98.1.0": R([4, "1-0:1.6.0", "1-0:1.6.0", "2023-08-01T00:00:00+02:00", None, 0,
+                                      "2023-09-01T00:00:00+02:00", "2023-08-31T18:15:00+02:00", 1.862,
+                                      "2023-10-01T00:00:00+02:00", "2023-09-10T18:30:00+02:00", 4.229,
+                                      "2023-11-01T00:00:00+01:00", "2023-10-16T13:00:00+02:00", 4.927]),
+                     "1-0:51.7.0": R(0.88, "A"), "0-2:24.1.0": R(7), "0-2:96.1.1": R("8SET0000961173"),
+                     "0-2:24.2.1": R(8.579, "m3")},
+    },
+    # published (dsmr_parser's test); the serial number reads as the text its hex holds.
+    "hu-eon-sagemcom-dsmr5": {
+        "time": "2023-07-24T15:07:30+02:00",
+        "readings": {"0-0:96.1.0": R("890082200002160"), "0-0:17.0.0": R(90.0, "kW"), "1-0:1.8.0": R(173.64, "kWh"),
+                     "1-0:2.8.0": R(627.177, "kWh"), "1-0:5.8.0": R(0.668, "kvarh"), "1-0:8.8.0": R(143.346, "kvarh"),
+                     "1-0:15.8.0": R(800.817, "kWh"), "1-0:13.7.0": R(4.556), "1-0:7.7.0": R(0.504, "kvar"),
+                     "1-0:71.4.0": R(200.0, "A")},
+    },
+    # published (dsmr_parser's MSN test): the energies, S- 0.913 kVA and the gas; the fuse limits
+    # 040 and -040 A and the kVA power limit read off the text.
+    "lu-smarty-plain-signed-fuse-limit": {
+        "time": "2026-04-03T17:54:31+02:00",
+        "readings": {"1-0:1.8.0": R(273.764, "kWh"), "1-0:2.8.0": R(112743.03, "kWh"), "1-0:3.8.0": R(462.59, "kvarh"),
+                     "1-0:10.7.0": R(0.913, "kVA"), "0-1:24.2.1": R(14239.771, "m3"), "1-1:31.4.0": R([40, -40]),
+                     "0-0:17.0.0": R(27.6, "kVA"), "0-1:96.3.10": R(0), "0-0:96.13.5": R("")},
     },
 }
 
