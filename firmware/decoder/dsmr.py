@@ -175,9 +175,9 @@ def _letters_after(buf, at):
     return True
 
 
-def _check_crc(buf, pos, bang, digits):
+def _check_crc(buf, pos, bang, digits, what="DSMR CRC mismatch"):
     if crc.arc(buf, pos, bang + 1) != _hex_value(buf, bang + 1, bang + 1 + digits):
-        raise checksum_error("DSMR CRC mismatch")
+        raise checksum_error(what)
 
 
 def _is_line_end(c):
@@ -267,6 +267,5 @@ def _check_own_crc(text):
         bang -= 1
     digits = _crc_digits(text, bang + 1, len(text)) if bang > 0 else -1
     if digits > 0:
-        if crc.arc(text, 0, bang + 1) != _hex_value(text, bang + 1, bang + 1 + digits):
-            raise checksum_error("DSMR CRC mismatch inside the ciphering (no authentication key "
-                                 "to check the tag: meter.auth_key)")
+        _check_crc(text, 0, bang, digits, "DSMR CRC mismatch inside the ciphering (no authentication key "
+                   "to check the tag: meter.auth_key)")

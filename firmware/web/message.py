@@ -223,9 +223,10 @@ def _body_length(headers):
         raise HttpError(400, "bad Content-Length")
     # A length of ten digits or more is too large all the same (413, not a syntax error),
     # and is not turned into an int: a long digit string would make a big integer.
-    if len(text.lstrip("0")) > 9 or int(text) > MAX_BODY:
+    length = int(text) if len(text.lstrip("0")) <= 9 else MAX_BODY + 1
+    if length > MAX_BODY:
         raise HttpError(413, "body larger than %d bytes" % MAX_BODY)
-    return int(text)
+    return length
 
 
 async def _read_some(reader, view):
