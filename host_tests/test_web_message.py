@@ -82,6 +82,36 @@ def test_lf_line_ends_and_a_leading_blank_line_are_read_as_rfc_9112_allows(raw, 
     assert bytes(req.body) == b""
 
 
+@pytest.mark.parametrize("raw, status", [
+    (b"GET /api/v1/status HTTP/1.1\r\nAccept: */*\r\n\r\n", 400),  # RFC 9112 3.2: MUST be 400
+    (b"GET /api/v1/status HTTP/1.0\r\nAccept: */*\r\n\r\n", None),  # HTTP/1.0 had no Host
+    (b"GET /api/v1/status HTTP/1.1\r\nhOsT: dongle\r\n\r\n", None),  # field names have no case
+])
+def test_an_http_1_1_request_without_host_is_refused(raw, status):
+    if status is None:
+        assert parse(raw).path == "/api/v1/status"
+        return
+    with pytest.raises(HttpError) as e:
+        parse(raw)
+    assert e.value.status == status and "Host" in e.value.message
+
+
+@pytest.mark.parametrize("target, path", [
+    ("/api/v1/%72eadings", "/api/v1/readings"),  # RFC 3986 6.2.2.2: the same resource
+    ("/api%2Fv1%2fstatus?x=%41", "/api/v1/status"),  # the query is its own (decoded apart)
+    ("/100%", "/100%"),  # a % without two hex digits stays, as browsers keep it
+    ("/%C3%A9t%C3%A9", "/\u00e9t\u00e9"),
+])
+def test_a_percent_escaped_path_is_decoded_before_routing(target, path):
+    assert parse(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target.encode()).path == path
+
+
+def test_a_path_whose_escapes_are_not_utf_8_is_a_400():
+    with pytest.raises(HttpError) as e:
+        parse(b"GET /%ff HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert e.value.status == 400
+
+
 def test_two_content_lengths_are_a_400_not_the_last_one_silently():
     # RFC 9112 6.3: the body's end would be in doubt (the way requests are smuggled).
     with pytest.raises(HttpError) as e:
@@ -98,7 +128,7 @@ def test_the_head_buffer_bound_is_a_431_not_a_bigger_buffer():
 
 def test_a_client_that_stops_mid_body_is_an_eof():
     with pytest.raises(EOFError):
-        parse(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab")
+        parse(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
 
 
 @settings(max_examples=400, deadline=None)

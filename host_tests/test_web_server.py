@@ -119,6 +119,10 @@ class TestRouting:
         assert status_of(reply) == 200
         assert status_of(raw_exchange(server, b"GET http://dongle.local HTTP/1.1\r\nHost: x\r\n\r\n")) == 404
 
+    def test_a_percent_escaped_path_is_served_as_the_path_it_spells(self, server):
+        # RFC 3986 6.2.2.2: /hel%6Co names /hello (a client that escapes more than it must).
+        assert status_of(raw_exchange(server, b"GET /hel%6Co HTTP/1.1\r\nHost: x\r\n\r\n")) == 200
+
     def test_methods_are_case_sensitive_so_a_lower_case_get_is_a_405(self, server):
         # RFC 9110 9.1: "get" is another method than GET, not a spelling of it.
         reply = raw_exchange(server, b"get /hello HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -170,7 +174,7 @@ class TestBounds:
         assert status_of(reply) == 413
 
     def test_leading_zeros_in_a_content_length_are_its_value(self, server):
-        reply = raw_exchange(server, b"POST /echo HTTP/1.1\r\nContent-Length: 0000000000002\r\n\r\nhi")
+        reply = raw_exchange(server, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0000000000002\r\n\r\nhi")
         assert status_of(reply) == 201  # the echo route's answer to a body it took
 
     @pytest.mark.parametrize(
@@ -185,6 +189,8 @@ class TestBounds:
             b"POST /echo HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
             b"POST /echo HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n",
             b"GET /hello?a=%ff HTTP/1.1\r\n\r\n",
+            b"GET /hel%ff HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /hello HTTP/1.1\r\nAccept: */*\r\n\r\n",  # RFC 9112 3.2: 1.1 without Host
         ],
     )
     def test_malformed_requests_are_400(self, server, head):
@@ -250,7 +256,7 @@ class TestSlowClients:
 
     def test_a_body_that_never_arrives_times_out(self, server):
         with socket.create_connection(("127.0.0.1", server), timeout=TIMEOUT * 5) as s:
-            s.sendall(b"POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+            s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
             assert status_of(s.recv(4096)) == 408
 
     def test_the_503_for_one_client_too_many_is_closed_not_reset_away(self, server):
@@ -329,7 +335,7 @@ class TestSlowClients:
 
 
 def test_head_gets_the_get_header_fields_and_no_body(server):
-    reply = raw_exchange(server, b"HEAD /static/x HTTP/1.1\r\n\r\n")
+    reply = raw_exchange(server, b"HEAD /static/x HTTP/1.1\r\nHost: x\r\n\r\n")
     head, _, body = reply.partition(b"\r\n\r\n")
     assert status_of(reply) == 405  # the route allows GET only: HEAD must be listed
     assert b"Allow: GET" in head

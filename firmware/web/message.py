@@ -7,8 +7,8 @@ one request from an asyncio stream, and the response head.
     body           Content-Length bytes                       <= MAX_BODY
 
 Out-of-bounds or malformed input raises ``HttpError`` with the status to answer:
-414 (request line), 431 (header fields), 413 (body), 400 (syntax), 411 (chunked body),
-505 (HTTP/2 and later).
+414 (request line), 431 (header fields), 413 (body), 400 (syntax, or an HTTP/1.1 request
+without Host), 411 (chunked body), 505 (HTTP/2 and later). A %-escaped path is decoded.
 """
 
 import json
@@ -187,6 +187,15 @@ def _parse_request_line(line):
     if not version.startswith("HTTP/1.") or not target.startswith("/") or not method.isalpha():
         raise HttpError(400, "malformed request line")
     path, _, qs = target.partition("?")
+    if "%" in path:
+        # RFC 3986 6.2.2.2: /api/v1/%72eadings is /api/v1/readings. Routes are plain
+        # ASCII, so a decoded %2F is a slash like any other.
+        from web.urlcode import unquote
+
+        try:
+            path = unquote(path, False)
+        except UnicodeError:
+            raise HttpError(400, "request target is not UTF-8")
     if not qs:
         return method, path, {}
     from web.urlcode import parse_query  # the API takes no query: loaded when one comes
@@ -194,7 +203,7 @@ def _parse_request_line(line):
     try:
         return method, path, parse_query(qs)
     except (ValueError, UnicodeError):
-        raise HttpError(400, "query string is not UTF-8")
+        raise HttpError(400, "request target is not UTF-8")
 
 
 def _parse_headers(lines):
@@ -326,8 +335,11 @@ async def read_request(reader, remote=None, buf=None, idle=None):
         raise HttpError(414, "request line longer than %d bytes" % MAX_REQUEST_LINE)
     method, path, query = _parse_request_line(lines[0])
     headers = _parse_headers(lines[1:])
+    length = _body_length(headers)
+    if "host" not in headers and not lines[0].endswith(b"/1.0"):
+        raise HttpError(400, "an HTTP/1.1 request must name its Host")  # RFC 9112 3.2
     early = memoryview(buf)[end:have]
-    body = await _read_body(reader, early, _body_length(headers))
+    body = await _read_body(reader, early, length)
     return Request(method, path, query, headers, body, remote)
 
 
