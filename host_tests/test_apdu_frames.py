@@ -257,6 +257,33 @@ def test_a_push_longer_than_the_buffer_is_dropped_and_the_next_one_still_works()
     assert log.counts["overflow"] == 1
 
 
+@pytest.mark.parametrize("sc", [0x30, 0x20, 0x10])
+def test_gbt_blocks_each_ciphered_on_their_own_give_one_notification(sc):
+    # IEC 62056-5-3 lets the sender protect each block rather than the whole APDU: each
+    # block is opened, then the blocks are joined. Was: "general-block-transfer inside
+    # another APDU", one error per block and no telegram.
+    blocks = gbt_blocks(notification(many(20), 5, DATETIME), 40)
+    sealed = [cipher(block, KEY, sc, AK, frame_counter=100 + i) for i, block in enumerate(blocks)]
+    notes, log = pushed(sealed + sealed[:1])  # and the next push's block 1 starts afresh
+    assert len(blocks) > 2 and log.total() == 0 and len(notes) == 1
+    assert notes[0]["body"] == many(20).hex() and notes[0]["invoke_id"] == 5
+    assert notes[0]["frame_counter"] == 100 + len(blocks) - 1  # the last block's envelope
+    assert notes[0]["tag_checked"] is bool(sc & 0x10)
+
+
+def test_a_ciphered_block_under_a_wrong_key_is_an_authentication_error_per_block():
+    blocks = gbt_blocks(notification(many(20), 5), 40)
+    sealed = [cipher(block, bytes(16), 0x30, AK, frame_counter=1 + i) for i, block in enumerate(blocks)]
+    notes, log = pushed(sealed)
+    assert notes == [] and log.counts["authentication"] == len(blocks) == log.total()
+
+
+def test_gbt_inside_a_ciphered_block_of_gbt_is_refused():
+    inner = gbt_block(1, notification(BODY), last=True)
+    notes, log = pushed([gbt_block(1, cipher(inner, KEY, 0x30, AK), last=True)])
+    assert notes == [] and log.counts["malformed"] == 1 == log.total()
+
+
 def test_gbt_inside_gbt_is_refused():
     inner = gbt_block(1, notification(BODY), last=True)
     notes, log = pushed([gbt_block(1, inner, last=True)])

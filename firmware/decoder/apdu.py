@@ -207,7 +207,9 @@ class ApduReader(CipherSteps):
         elif self._depth >= MAX_DEPTH:
             raise _noted(DecodeError("APDU 0x%02x nested too deep" % tag))
         elif tag == TAG_GBT:
-            if self._depth:
+            # A block of the payload, or one ciphered on its own (IEC 62056-5-3 lets the
+            # sender protect each block or the whole APDU); not one inside reassembled blocks.
+            if self._depth and self._depth != self._sealed or self._depth > 1:
                 raise _noted(DecodeError("general-block-transfer inside another APDU"))
             self._block(view, pos)
         elif self._sealed >= 0:
