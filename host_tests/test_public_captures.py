@@ -84,6 +84,8 @@ publishes one, compared with it (``expected_source``):
   power factors without unit); a Fluvius peak history whose first month has no time; E.ON
   Hungary's quadrant energies and bare billing record; the Luxembourg Smarty's plaintext with
   a line of two values, one negative.
+- a Swiss E450's plaintext 5-second list in three GBT blocks, its capture objects' definitions
+  sent ahead of their values.
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -289,6 +291,14 @@ EXPECT = {
                      "1-1:1.7.0": R(4629, "W"), "1-1:4.7.0": R(83, "var"), "1-1:31.7.0": R(9.03, "A"),
                      "1-1:51.7.0": R(9.88, "A"), "1-1:71.7.0": R(1.43, "A"), "1-1:32.7.0": R(234, "V"),
                      "1-1:52.7.0": R(233, "V"), "1-1:72.7.0": R(235, "V")},
+    },
+    # read off the bytes: currents 0x24, 0x11, 0x10 in 0.01 A; the push setup's OBIS is no reading.
+    "ch-e450-gbt-capture-objects-first": {
+        "time": "2021-06-28T15:27:50",
+        "readings": {"0-0:96.1.0": R("56552773"), "1-0:1.7.0": R(71, "W"), "1-0:2.7.0": R(0, "W"),
+                     "1-1:1.8.0": R(214002, "Wh"), "1-1:2.8.0": R(0, "Wh"), "1-1:5.8.0": R(8349, "varh"),
+                     "1-1:6.8.0": R(0, "varh"), "1-1:7.8.0": R(0, "varh"), "1-1:8.8.0": R(106530, "varh"),
+                     "1-0:31.7.0": R(0.36, "A"), "1-0:51.7.0": R(0.17, "A"), "1-0:71.7.0": R(0.16, "A")},
     },
     # published (the test's own assertion): 5502 W, which is 0x157E.
     "no-kaifa-unescaped-flag-in-content": {
