@@ -91,6 +91,14 @@ def test_without_auth_key_an_authenticated_apdu_decrypts_unchecked():
     assert log.total() == 0 and notes[0]["tag_checked"] is False and notes[0]["body"] == BODY.hex()
 
 
+@pytest.mark.parametrize("key", [KEY, None])
+def test_security_0x00_wraps_plaintext_read_the_same_with_or_without_a_key(key):
+    # Neither bit set: nothing to decrypt or check. With a key it used to be an
+    # "authentication" error (a key problem it is not), without one a telegram.
+    notes, log = push_all([cipher(notification(BODY), KEY, 0x00, AK)], key=key, ak=key and AK)
+    assert log.total() == 0 and notes[0]["tag_checked"] is False and notes[0]["body"] == BODY.hex()
+
+
 def test_authentication_only_is_readable_without_any_key():
     notes, log = push_all([cipher(notification(BODY), KEY, 0x10, AK)], key=None, ak=None)
     assert log.total() == 0 and notes[0]["tag_checked"] is False and notes[0]["body"] == BODY.hex()

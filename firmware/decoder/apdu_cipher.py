@@ -112,7 +112,8 @@ class CipherSteps:
         return stop
 
     def _plaintext(self, view, start, stop):
-        if self._gcm is None:
+        # Security 0x00 (neither bit) wraps plaintext: read as such, key or no key.
+        if self._gcm is None or not self._sc & (SC_AUTH | SC_ENC):
             if self._sc & SC_ENC:
                 raise _noted(SecurityError(
                     "encrypted APDU from %s (security control 0x%02x) but no key configured: "

@@ -129,7 +129,7 @@ def _end_of(buf, pos, end):
             raise Incomplete()
         stop = _ber_length(buf, pos + GBT_HEADER, end) + _after_length(buf, pos + GBT_HEADER)
     else:
-        raise _noted(DecodeError("not an APDU: tag 0x%02x at offset %d" % (tag, pos)))
+        raise _noted(DecodeError("APDU tag 0x%02x at offset %d: no data-notification, ciphering or GBT" % (tag, pos)))
     if stop > end:
         raise Incomplete()
     return stop
