@@ -186,15 +186,15 @@ class TestDiscovery:
     def test_a_text_state_is_cut_to_the_255_characters_home_assistant_takes(self):
         # A DSMR 5 text message may be 1024 characters; a longer state makes the entity unknown.
         doc = self.cfg("0-0:96.13.0", "H" * 1024, None)
-        assert doc["value_template"] == ("{{ (value_json.readings['0-0:96.13.0'].value or '')[:255] "
-                                         "if '0-0:96.13.0' in value_json.readings else '' }}")
+        assert doc["value_template"] == ("{{ (([value_json.readings['0-0:96.13.0'].value, ''] | reject('none') "
+                                         "| first) | string)[:255] if '0-0:96.13.0' in value_json.readings else '' }}")
         assert ".value if " in self.cfg("0-0:96.3.10/3", 1, None)["value_template"]
 
     def test_a_list_state_is_cut_to_255_characters_of_its_text(self):
         # A power failure log (1-0:99.97.0) comes out as a list; rendered, it may run long.
         doc = self.cfg("1-0:99.97.0", [["2019-03-26T09:50:15+01:00", 2014]] * 20, None)
-        assert doc["value_template"] == ("{{ (value_json.readings['1-0:99.97.0'].value | string)[:255] "
-                                         "if '1-0:99.97.0' in value_json.readings else '' }}")
+        assert doc["value_template"] == ("{{ (([value_json.readings['1-0:99.97.0'].value, ''] | reject('none') "
+                                         "| first) | string)[:255] if '1-0:99.97.0' in value_json.readings else '' }}")
         assert "state_class" not in doc
 
     @pytest.mark.parametrize("code, value, shown", [("1-0:1.8.0", 12345, "12345"), ("0-0:96.13.0", "H" * 300, "H" * 255),
@@ -217,6 +217,17 @@ class TestDiscovery:
         template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
             self.cfg("0-0:1.0.0", "2026-01-02T03:04:05", None)["value_template"])
         assert template.render(value_json={"readings": {"0-0:1.0.0": {"value": None}}}) == ""
+
+    @pytest.mark.parametrize("later, shown", [(0, "0"), (230.1, "230.1"), ([1, "x"], "[1, 'x']"), (None, "")])
+    def test_a_text_reading_that_turns_into_a_number_renders_as_its_text(self, later, shown):
+        # The config follows the first value seen: an unnamed slot "#1" that is text in one
+        # list and a number in the next, a DSMR gas channel bound after an empty "()". The
+        # cut [:255] of a number raised, which Home Assistant logged on every state message.
+        from jinja2.sandbox import ImmutableSandboxedEnvironment  # as Home Assistant renders
+
+        template = ImmutableSandboxedEnvironment(undefined=jinja2_strict()).from_string(
+            self.cfg("#1", "ABC_LIST2", None)["value_template"])
+        assert template.render(value_json={"readings": {"#1": {"value": later}}}) == shown
 
     def test_ids_topic_template_and_device_are_stable(self):
         doc = self.cfg("1-0:1.8.0", 1, "Wh")
@@ -745,3 +756,9 @@ def test_uptime_survives_the_esp32s_tick_wrap(monkeypatch):
     for hour in range(1, 24 * 30 + 1):  # 30 days, read once an hour (the health loop: every 1 s)
         clock["ms"] += 3600 * 1000
         assert appmod.App.uptime_s(app) == hour * 3600
+
+
+def jinja2_strict():
+    import jinja2
+
+    return jinja2.StrictUndefined

@@ -146,14 +146,13 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
     ``expire``: seconds without a state message after which Home Assistant shows the
     reading unavailable (0: never)."""
     uid = "%s_%s" % (device_id, object_id(code))
-    if isinstance(value, str):
+    if isinstance(value, (str, list, tuple)):
         # Home Assistant refuses a state over 255 characters (the entity goes unknown);
-        # a DSMR 5 text message may be 1024.
-        # A text that turns null later (a clock found never set) must still render.
-        expression = "(value_json.readings['%s'].value or '')[:255]"
-    elif isinstance(value, (list, tuple)):
-        # A list (a DSMR power failure log) as its text, cut the same way.
-        expression = "(value_json.readings['%s'].value | string)[:255]"
+        # a DSMR 5 text message may be 1024, a list (a power failure log) runs long as
+        # text. Whatever the value turns into later must still render: null (a clock
+        # found never set) as nothing, a number (an unnamed slot, a DSMR "()" filled
+        # in) as its text. [:255] of a number raised, logged by HA on every push.
+        expression = "(([value_json.readings['%s'].value, ''] | reject('none') | first) | string)[:255]"
     else:
         expression = "value_json.readings['%s'].value"
     out = {
