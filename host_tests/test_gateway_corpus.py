@@ -431,7 +431,8 @@ def test_every_reading_has_a_sane_discovery_config(runs, cid):
     by_code = {}
     for topic, doc in run.discovery.items():
         # The value, or text cut to 255 characters (a list reading as its text first).
-        code = re.match(r"\{\{ (?:\()?value_json\.readings\['([^']+)'\]\.value(?: \| string\)| or ''\))?(?:\[:255\])?"
+        code = re.match(r"\{\{ (?:\(\(\[)?value_json\.readings\['([^']+)'\]\.value"
+                        r"(?:, ''\] \| reject\('none'\) \| first\) \| string\)\[:255\])?"
                         r" if '([^']+)' in value_json\.readings else '' \}\}$", doc["value_template"])
         assert code.group(1) == code.group(2), doc["value_template"]
         code = code.group(1)
