@@ -134,6 +134,20 @@ def test_a_bang_in_a_plain_text_message_is_no_end_of_the_telegram(with_crc):
     assert dsmr.parse(out[0][1])[0]["0-0:96.13.0"] == ("Tisztelt Ügyfelünk! Áramszünet lesz!", None)
 
 
+@pytest.mark.parametrize("with_crc", [True, False])
+@pytest.mark.parametrize("text", ["Figyelem!2024.05.10 aramszunet", "Attention!BEEF", "Achtung!CAFE!"])
+def test_a_bang_and_four_hex_digits_in_text_are_no_end_either(text, with_crc):
+    # "!2024" looked like the end and its CRC: every telegram a checksum error while the
+    # meter showed the message (a probe of DSMR variants). Four CRC digits end the
+    # telegram only where the line ends or the next header follows.
+    message = "0-0:96.13.0(%s)" % text
+    data = dsmr_telegram(LINES + [message], with_crc=with_crc) * 2
+    out, log = frame(data, chunked(data))
+    assert [p for _, p in out] == [dsmr_telegram(LINES + [message], with_crc=with_crc).rstrip(b"\r\n")] * 2
+    assert nonzero(log) == {}
+    assert dsmr.parse(out[0][1])[0]["0-0:96.13.0"] == (text, None)
+
+
 def test_a_bang_in_text_and_a_cut_after_one_read_the_same_on_micropython():
     from test_parity import assert_same
 

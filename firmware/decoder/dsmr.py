@@ -143,6 +143,13 @@ def _crc_digits(buf, start, end):
         if _hex_digit(buf[start + digits]) < 0:
             return -1
         digits += 1
+    if digits == _CRC_DIGITS:
+        # The line ends after a CRC (DSMR 5.0.2 6.2), or the next header follows at once:
+        # "(Figyelem!2024.05.10 ...)" in a plain-text message is no end with CRC "2024".
+        if start + digits >= end:
+            return 0
+        if not _is_line_end(buf[start + digits]) and buf[start + digits] != START:
+            return -1
     return digits
 
 
