@@ -224,6 +224,20 @@ def test_a_dsmr_file_whose_line_ends_lost_their_cr_is_read_as_cr_lf(tmp_path):
     assert r.returncode == 1 and b"CRC mismatch" in r.stderr and b"CR LF" in r.stderr
 
 
+def test_a_dsmr_file_whose_crc_covers_its_lf_line_ends_is_read_as_it_is(tmp_path):
+    # A meter (or simulator) that sends LF alone, its CRC over those bytes: turning the
+    # lines into CR LF made every telegram fail, where the gateway decodes them.
+    from decoder import crc
+
+    text = "/ISK5\\2M550T-1012\n\n1-3:0.2.8(50)\n1-0:1.8.1(001234.567*kWh)\n!"
+    telegram = (text + "%04X\n" % crc.arc(text.encode())).encode()
+    path = tmp_path / "telegram.txt"
+    path.write_bytes(telegram * 2)
+    r = run([str(path)])
+    assert r.returncode == 0 and len(lines(r.stdout)) == 2 and r.stderr == b""
+    assert lines(r.stdout) == lines(run(["-"], telegram * 2).stdout)
+
+
 def test_a_binary_capture_with_lf_bytes_is_not_read_as_text(capture):
     # An HDLC capture holds 0A bytes and maybe no 0D: it is no text, and stays as it is.
     path, _ = capture

@@ -170,12 +170,26 @@ def _chunks(parser, path, as_hex):
             # DSMR text whose CR LF line ends lost their CR (an editor, a copy from a web page,
             # git): the CRC covers the CRs, and every telegram failed it. Read as the meter
             # sends it. Only a file of text: a binary capture has LF bytes that are no line end.
-            sys.stderr.write("note: the input's lines end in LF alone: read as CR LF, as a meter sends them\n")
-            yield re.sub(rb"(?<!\r)\n", b"\r\n", block + f.read())
+            # Unless the first CRC holds over the LF lines as they are (a meter that sends them).
+            text = block + f.read()
+            if not _crc_holds_as_is(text):
+                sys.stderr.write("note: the input's lines end in LF alone: read as CR LF, as a meter sends them\n")
+                text = re.sub(rb"(?<!\r)\n", b"\r\n", text)
+            yield text
             return
         while block:
             yield block
             block = read(READ_SIZE)
+
+
+def _crc_holds_as_is(text):
+    # Whether the first telegram's 4-digit CRC ("/" through "!") matches the text unchanged.
+    match = re.search(rb"/[^/!]*!([0-9A-Fa-f]{4})", text)
+    if match is None:
+        return False
+    from decoder import crc
+
+    return crc.arc(text, match.start(), match.start(1)) == int(match.group(1), 16)
 
 
 def _hex_bytes(parser, raw, what="argument --hex"):
