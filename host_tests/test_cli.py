@@ -238,11 +238,25 @@ def test_a_dsmr_file_whose_crc_covers_its_lf_line_ends_is_read_as_it_is(tmp_path
     assert lines(r.stdout) == lines(run(["-"], telegram * 2).stdout)
 
 
+def test_a_7e1_meter_captured_at_8n1_is_read_as_its_7_bits(tmp_path):
+    # A DSMR 2.2/3 meter's 7E1 read at 8N1: the parity bit lands in bit 7, every "/" is
+    # 0xAF, and the file was "no frame found". make capture says BITS=7 PARITY=E; a file
+    # recorded without it is still read, with a note naming meter.format.
+    telegram = ds.dsmr_telegram(["1-3:0.2.8(50)", "1-0:1.8.1(001234.567*kWh)"])
+    wire = bytes(b | 0x80 if bin(b).count("1") & 1 else b for b in telegram * 2)
+    assert b"/" not in wire
+    path = tmp_path / "capture.bin"
+    path.write_bytes(wire)
+    r = run([str(path)])
+    assert r.returncode == 0 and lines(r.stdout) == lines(run(["-"], telegram * 2).stdout)
+    assert b"7E1" in r.stderr and b"meter.format" in r.stderr
+
+
 def test_a_binary_capture_with_lf_bytes_is_not_read_as_text(capture):
     # An HDLC capture holds 0A bytes and maybe no 0D: it is no text, and stays as it is.
     path, _ = capture
     r = run(["--key", KEY, "--auth-key", AUTH, str(path)])
-    assert r.returncode == 0 and b"LF alone" not in r.stderr
+    assert r.returncode == 0 and b"LF alone" not in r.stderr and b"7E1" not in r.stderr
 
 
 def test_a_reader_that_goes_away_ends_it_quietly(capture):

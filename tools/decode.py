@@ -166,6 +166,14 @@ def _chunks(parser, path, as_hex):
             sys.stderr.write("note: the input is hex text, not the meter port's bytes: read as hex (--hex)\n")
             yield _hex_bytes(parser, block + f.read(), "the input, read as hex")
             return
+        if regular and _seven_bits_even_parity(block):
+            # A DSMR 2.2/3 meter sends 7E1; read as 8N1, each byte carries its parity bit in
+            # bit 7, every "/" came as 0xAF, and nothing was found.
+            sys.stderr.write("note: every byte carries an even-parity bit in bit 7 (a 7E1 meter read as 8N1): "
+                             "read as 7 bits; on the dongle set meter.format to \"7E1\"\n")
+            block = (block + f.read()).translate(_CLEAR_BIT_7)
+            yield block  # (a file that lost its CRs as well is not mended)
+            return
         if regular and b"/" in block and b"\n" in block and b"\r" not in block and not block.translate(None, _TEXT_BYTES):
             # DSMR text whose CR LF line ends lost their CR (an editor, a copy from a web page,
             # git): the CRC covers the CRs, and every telegram failed it. Read as the meter
@@ -180,6 +188,19 @@ def _chunks(parser, path, as_hex):
         while block:
             yield block
             block = read(READ_SIZE)
+
+
+_CLEAR_BIT_7 = bytes(b & 0x7F for b in range(256))
+
+
+def _seven_bits_even_parity(block):
+    # Whether ``block`` is 7E1 text read as 8N1: bit 7 set on some bytes, every byte of
+    # even parity (random binary bytes all are so 1 in 2**len), "/" among the 7 bits.
+    if len(block) < 32 or max(block) < 0x80:
+        return False
+    if [b for b in block if bin(b).count("1") & 1]:
+        return False
+    return b"/" in block.translate(_CLEAR_BIT_7)
 
 
 def _crc_holds_as_is(text):
