@@ -425,6 +425,22 @@ def test_parse_an_m_bus_channel_without_a_device_is_no_reading():
     assert readings == {"0-1:24.2.1": (12.345, "m3"), "0-4:24.2.1": (1.5, "m3")}  # a value stays
 
 
+def test_parse_a_month_without_a_peak_yet_reads_zero_not_last_month():
+    # Fluvius writes a month with no peak as (632525252525W)(00.000*kW) (its 0-0:98.1.0
+    # history does). Taken for an empty M-Bus channel, the running month's 1-0:1.6.0 went,
+    # and the gateway's snapshot kept last month's peak.
+    readings = dsmr.parse("/FLU5\r\n\r\n1-0:1.4.0(00.512*kW)\r\n1-0:1.6.0(632525252525W)(00.000*kW)\r\n!")[0]
+    assert readings["1-0:1.6.0"] == (0.0, "kW")
+
+
+@pytest.mark.parametrize("line, value", [("0-1:24.2.3(230404213000)(00012.345*m3)", (12.345, "m3")),
+                                         ("1-0:1.6.0(230404213000)(02.345*kW)", (2.345, "kW"))])
+def test_parse_a_capture_time_without_its_dst_letter_before_the_value(line, value):
+    # The 12 digits alone are taken on the clock line (an IE.5) and after a reading (a
+    # MIE5T); before one they made the line a list of two numbers without a unit.
+    assert dsmr.parse("/ISK5\r\n\r\n%s\r\n!" % line)[0][line.split("(")[0]] == value
+
+
 @pytest.mark.parametrize("empty", ["0-1:24.2.1(700101010000W)(00000000)",  # an Iskra AM550 (dsmr-reader's fixture)
                                    "0-1:24.2.1(000101010000W)(0000000000)"])  # a Landis+Gyr E350 (dsmr-tools')
 def test_parse_an_m_bus_channel_stamped_with_a_clock_never_set_and_zero_is_no_reading(empty):

@@ -198,7 +198,7 @@ class _Lines:
         stamped = True  # False: a capture time that is none; None: an M-Bus channel's value without one
         if count == 1 and self.key.startswith(_CHANNEL_VALUE, self._code):
             stamped = None
-        elif count == 2 and self._timestamp():
+        elif count == 2 and self._timestamp(True):  # the letter left out, as on the clock line
             stamped = _set_time(self.data, self._start)
             self._next()  # a capture time, then the reading
             count = 1
@@ -207,10 +207,12 @@ class _Lines:
             return
         if count == 1:
             value = self._value()
-            if not stamped and value == 0 and (stamped is False or self.unit is None):
+            if (not stamped and value == 0 and (stamped is False or self.unit is None)
+                    and self.key.startswith(_CHANNEL_VALUE, self._code)):
                 # An M-Bus channel with no device behind it: Fluvius and Luxembourg meters
                 # send 0-2:24.2.1(632525252525S)(00000.000), a reading that never was;
-                # others a zero stamped with a clock never set, or a bare "(0)".
+                # others a zero stamped with a clock never set, or a bare "(0)". Not a
+                # month's peak with no peak yet, 1-0:1.6.0(632525252525W)(00.000*kW): 0 kW.
                 if self.readings[self.key] is None:  # a real one before it stays
                     del self.readings[self.key]
                 return
