@@ -433,6 +433,13 @@ def test_parse_a_month_without_a_peak_yet_reads_zero_not_last_month():
     assert readings["1-0:1.6.0"] == (0.0, "kW")
 
 
+@pytest.mark.parametrize("letter, offset", [("s", "+02:00"), ("w", "+01:00")])
+def test_parse_a_dst_letter_in_lower_case_is_still_a_time(letter, offset):
+    # (230621150000s) read as the number 230621150000 with the unit "s".
+    readings, when = dsmr.parse("/ISK5\r\n\r\n0-0:1.0.0(230621150000%s)\r\n!" % letter)
+    assert when == "2023-06-21T15:00:00" + offset == readings["0-0:1.0.0"][0]
+
+
 @pytest.mark.parametrize("line, value", [("0-1:24.2.3(230404213000)(00012.345*m3)", (12.345, "m3")),
                                          ("1-0:1.6.0(230404213000)(02.345*kW)", (2.345, "kW"))])
 def test_parse_a_capture_time_without_its_dst_letter_before_the_value(line, value):

@@ -363,7 +363,7 @@ class _Lines:
         t = self._start
         if self._end - t == _STAMP - 1 and (bare or self.key == _CLOCK):
             return _digits(self.data, t, t + 12) >= 0
-        return self._end - t == _STAMP and _digits(self.data, t, t + 12) >= 0 and self.data[t + 12] in b"SW"
+        return self._end - t == _STAMP and _digits(self.data, t, t + 12) >= 0 and self.data[t + 12] | 0x20 in b"sw"
 
     def _stamp(self):
         """YYMMDDhhmmss + S/W -> ISO 8601 with the CET/CEST offset (digits copied into _ISO);
@@ -374,7 +374,7 @@ class _Lines:
             _ISO[_ISO_DIGITS[i] + 1] = self.data[t + 2 * i + 1]
         if self._end - t < _STAMP:
             return str(memoryview(_ISO)[:_ISO_LOCAL], "utf-8")
-        _ISO[_ISO_HOUR] = 0x32 if self.data[t + 12] == 0x53 else 0x31  # S: +02:00, W: +01:00
+        _ISO[_ISO_HOUR] = 0x32 if self.data[t + 12] | 0x20 == 0x73 else 0x31  # S: +02:00, W: +01:00 (either case)
         return str(_ISO, "utf-8")
 
 
