@@ -671,7 +671,7 @@ LUX_KEY, LUX_AUTH = bytes(range(16)), bytes.fromhex("00112233445566778899AABBCCD
 LUX_LINES = ["1-3:0.2.8(42)", "1-0:1.8.0(000273.764*kWh)", "1-0:2.8.0(000000.025*kWh)"]
 
 
-def _smarty(flip_digit=False):
+def _smarty(flip_digit=False, line_end=True):
     # The Smarty P1 line: general-glo-ciphering of the telegram text, no link layer, the tag
     # over the spec's fixed authentication key. ``flip_digit``: one bit of the ciphertext
     # flipped, as a line error does, where it decrypts "273.764" to "373.764" (CTR keeps
@@ -679,6 +679,8 @@ def _smarty(flip_digit=False):
     from frame_support import dsmr_telegram
 
     plain = dsmr_telegram(LUX_LINES, header="/Lux5\\253663629_D")
+    if not line_end:
+        plain = plain.rstrip(b"\r\n")
     sealed = bytearray(ds.cipher(plain, LUX_KEY, b"SAGgp\x01\x02\x03", 7, auth_key=LUX_AUTH))
     if flip_digit:
         start = len(sealed) - 12 - len(plain)  # the ciphertext ends in the 12-byte tag
@@ -700,3 +702,13 @@ def test_with_the_authentication_key_the_tag_vouches_for_the_text():
     telegrams, dec = decode_all(_smarty() + _smarty(flip_digit=True), key=LUX_KEY.hex(), auth_key=LUX_AUTH.hex())
     assert len(telegrams) == 1 and telegrams[0].tag_checked
     assert dict((k, n) for k, n in dec.errors.counts.items() if n) == {"authentication": 1}
+
+
+@pytest.mark.parametrize("line_end", [True, False])
+def test_a_smarty_telegram_ending_on_its_crc_has_it_checked_all_the_same(line_end):
+    # Decrypted texts without CR LF after the CRC exist; the end of the plaintext is the end
+    # of the CRC. Once the framer waited there for a line end, this check was skipped.
+    good = _smarty(line_end=line_end)
+    telegrams, dec = decode_all(good + _smarty(flip_digit=True, line_end=line_end) + good, key=LUX_KEY.hex())
+    assert [plain_readings(t)["1-0:1.8.0"] for t in telegrams] == [{"value": 273.764, "unit": "kWh"}] * 2
+    assert dict((k, n) for k, n in dec.errors.counts.items() if n) == {"checksum": 1}

@@ -135,7 +135,8 @@ def test_a_bang_in_a_plain_text_message_is_no_end_of_the_telegram(with_crc):
 
 
 @pytest.mark.parametrize("with_crc", [True, False])
-@pytest.mark.parametrize("text", ["Figyelem!2024.05.10 aramszunet", "Attention!BEEF", "Achtung!CAFE!"])
+@pytest.mark.parametrize("text", ["Figyelem!2024.05.10 aramszunet", "Attention!BEEF", "Achtung!CAFE!",
+                                  "Figyelem!2024/05/10 aramszunet"])
 def test_a_bang_and_four_hex_digits_in_text_are_no_end_either(text, with_crc):
     # "!2024" looked like the end and its CRC: every telegram a checksum error while the
     # meter showed the message (a probe of DSMR variants). Four CRC digits end the
@@ -146,6 +147,19 @@ def test_a_bang_and_four_hex_digits_in_text_are_no_end_either(text, with_crc):
     assert [p for _, p in out] == [dsmr_telegram(LINES + [message], with_crc=with_crc).rstrip(b"\r\n")] * 2
     assert nonzero(log) == {}
     assert dsmr.parse(out[0][1])[0]["0-0:96.13.0"] == (text, None)
+
+
+def test_a_telegram_whose_crc_no_line_end_follows_comes_out_at_once():
+    # DSMR 5.0.2 puts CR LF after the CRC; a meter that leaves it out must not have each
+    # telegram wait for the next one's header (a period late, the last one never). A CRC
+    # that holds ends the telegram; a wrong one waits for what follows to tell.
+    good = dsmr_telegram(LINES).rstrip(b"\r\n")
+    assert [p for _, p in frame(good)[0]] == [good]
+    bad = good[:-1] + (b"0" if good[-1:] != b"0" else b"1")
+    out, log = frame(bad)
+    assert out == [] and nonzero(log) == {}  # not yet: a line end or a header may follow
+    out, log = frame(bad + good)
+    assert [p for _, p in out] == [good] and nonzero(log) == {"checksum": 1}
 
 
 def test_a_bang_in_text_and_a_cut_after_one_read_the_same_on_micropython():

@@ -60,7 +60,7 @@ def frame(buf, pos, end):
             return 0
         if _is_line_end(buf[bang + 1]):
             return bang + 1 - pos
-        digits = _crc_digits(buf, bang + 1, end)
+        digits = _crc_digits(buf, bang + 1, end, pos)
         return 0 if digits == 0 else bang + 1 + max(digits, 0) - pos
     bang = buf.find(b"!", pos + 1, end)
     while True:
@@ -79,7 +79,7 @@ def frame(buf, pos, end):
             if _new_header(buf, bang + 1):
                 _check_text(buf, pos, bang)
                 return bang + 1 - pos
-        digits = _crc_digits(buf, bang + 1, end)
+        digits = _crc_digits(buf, bang + 1, end, pos)
         if digits == 0:
             return 0
         if digits > 0:
@@ -129,11 +129,11 @@ def _block_end(buf, at, end):
     return at
 
 
-def _crc_digits(buf, start, end):
-    # How many CRC digits follow the "!"; 0 while they may still be arriving, -1 when
-    # what follows is no CRC. Four as the standard says, or fewer ended by the line end:
-    # a heat meter (NWA Warmtelink) writes 0x0B9F as "B9F", and its telegrams would be
-    # lost one in sixteen.
+def _crc_digits(buf, start, end, pos):
+    # How many CRC digits follow the "!" (the telegram starts at ``pos``); 0 while they
+    # may still be arriving, -1 when what follows is no CRC. Four as the standard says,
+    # or fewer ended by the line end: a heat meter (NWA Warmtelink) writes 0x0B9F as
+    # "B9F", and its telegrams would be lost one in sixteen.
     digits = 0
     while digits < _CRC_DIGITS:
         if start + digits >= end:
@@ -143,14 +143,26 @@ def _crc_digits(buf, start, end):
         if _hex_digit(buf[start + digits]) < 0:
             return -1
         digits += 1
-    if digits == _CRC_DIGITS:
-        # The line ends after a CRC (DSMR 5.0.2 6.2), or the next header follows at once:
-        # "(Figyelem!2024.05.10 ...)" in a plain-text message is no end with CRC "2024".
-        if start + digits >= end:
-            return 0
-        if not _is_line_end(buf[start + digits]) and buf[start + digits] != START:
-            return -1
+    if digits == _CRC_DIGITS and (start + digits >= end or not _is_line_end(buf[start + digits])):
+        return _crc_or_text(buf, pos, start, end)
     return digits
+
+
+def _crc_or_text(buf, pos, start, end):
+    # Four hex digits after a "!" that no line end follows (yet): the CR LF after the CRC
+    # (DSMR 5.0.2 6.2) ends the telegram, and so does a CRC that holds (a meter that sends
+    # no line end: no waiting for the next telegram), or the next header at once. Else it
+    # is text: "(Figyelem!2024.05.10 ...)" in a plain-text message, no CRC "2024".
+    at = start + _CRC_DIGITS
+    if crc.arc(buf, pos, start) == _hex_value(buf, start, at):
+        return _CRC_DIGITS
+    if at >= end:
+        return 0
+    if buf[at] != START:
+        return -1
+    if at + 1 + _HEADER_LETTERS >= end:
+        return 0
+    return _CRC_DIGITS if _new_header(buf, at) else -1
 
 
 def _check_header(buf, pos, end):
@@ -272,7 +284,9 @@ def _check_own_crc(text):
     bang = len(text) - 1
     while bang > 0 and text[bang] != _END:
         bang -= 1
-    digits = _crc_digits(text, bang + 1, len(text)) if bang > 0 else -1
+    digits = _crc_digits(text, bang + 1, len(text), 0) if bang > 0 else -1
+    if digits == 0:
+        digits = len(text) - bang - 1  # the text ends on hex digits (a CRC): no more will come
     if digits > 0:
         _check_crc(text, 0, bang, digits, "DSMR CRC mismatch inside the ciphering (no authentication key "
                    "to check the tag: meter.auth_key)")
