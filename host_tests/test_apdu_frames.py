@@ -99,6 +99,11 @@ def test_security_0x00_wraps_plaintext_read_the_same_with_or_without_a_key(key):
     assert log.total() == 0 and notes[0]["tag_checked"] is False and notes[0]["body"] == BODY.hex()
 
 
+def test_compressed_content_stays_refused_by_name_with_a_key():
+    notes, log = push_all([cipher(notification(BODY), KEY, 0x80, AK)])
+    assert notes == [] and log.counts["authentication"] == 1 and "compressed" in log.last_error
+
+
 def test_authentication_only_is_readable_without_any_key():
     notes, log = push_all([cipher(notification(BODY), KEY, 0x10, AK)], key=None, ak=None)
     assert log.total() == 0 and notes[0]["tag_checked"] is False and notes[0]["body"] == BODY.hex()
@@ -277,6 +282,25 @@ def test_gbt_blocks_each_ciphered_on_their_own_give_one_notification(sc):
     assert notes[0]["body"] == many(20).hex() and notes[0]["invoke_id"] == 5
     assert notes[0]["frame_counter"] == 100 + len(blocks) - 1  # the last block's envelope
     assert notes[0]["tag_checked"] is bool(sc & 0x10)
+
+
+@pytest.mark.parametrize("plain_at", [0, -1])
+def test_gbt_blocks_ciphered_and_not_in_one_push_are_dropped(plain_at):
+    # A plaintext block among ciphered ones is vouched for by nothing: its push was read
+    # with tag_checked true (the last block's) when the first block was plaintext.
+    blocks = gbt_blocks(notification(many(20), 5), 40)
+    mixed = [cipher(block, KEY, 0x30, AK, frame_counter=1 + i) for i, block in enumerate(blocks)]
+    mixed[plain_at] = blocks[plain_at]
+    notes, log = pushed(mixed)
+    assert notes == [] and log.counts["malformed"] == 1 == log.total()
+    assert "ciphered and not" in log.last_error
+
+
+def test_gbt_blocks_each_ciphered_are_checked_only_if_every_tag_was():
+    blocks = gbt_blocks(notification(many(20), 5), 40)
+    sealed = [cipher(block, KEY, 0x30 if i else 0x20, AK, frame_counter=1 + i) for i, block in enumerate(blocks)]
+    notes, log = pushed(sealed)
+    assert log.total() == 0 and len(notes) == 1 and notes[0]["tag_checked"] is False
 
 
 def test_a_ciphered_block_under_a_wrong_key_is_an_authentication_error_per_block():

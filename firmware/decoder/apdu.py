@@ -66,6 +66,7 @@ class ApduReader(CipherSteps):
         # vanished whole (no checksum to count it) is counted at its block 2.
         self._gbt_next = 0
         self._quiet = False  # lost(): the next gap in the block numbers was already counted
+        self._gbt_guard = -1  # how the push's blocks are ciphered (_guard)
         self._owned = False  # push(owned=True): the payload may be decrypted in place
         # Plaintext of a ciphered APDU that cannot be decrypted in place (a
         # caller's bytes): a memoryview over max_apdu bytes, made on first need.
@@ -251,12 +252,28 @@ class ApduReader(CipherSteps):
         number = (view[pos + 2] << 8) | view[pos + 3]
         if not self._in_sequence(number):
             return  # joined in the middle of a push (or a block 0): wait for a block 1
+        self._guard(number)
         self._append(view, _after_length(view, pos + GBT_HEADER))
         if view[pos + 1] & _GBT_LAST:
+            if self._gbt_guard == 0:
+                self._checked = False  # an earlier block's tag was not checked
             self._gbt_next = 1  # in step: the next push opens with its block 1
             self._enter(self._gbt[0 : self._gbt_len])
         else:
             self._gbt_next = number + 1
+
+    def _guard(self, number):
+        # Blocks ciphered each on its own: every block of a push alike (a plaintext block
+        # among them is vouched for by nothing), the push checked only if each block was.
+        # _gbt_guard: -1 plaintext blocks, 0 ciphered and some tag unchecked, 1 all checked.
+        guard = -1 if self._sealed < 0 else (1 if self._checked else 0)
+        if number == 1:
+            self._gbt_guard = guard
+        elif (guard < 0) != (self._gbt_guard < 0):
+            self._gbt_next = 0
+            raise _noted(DecodeError("GBT blocks of one push ciphered and not: push dropped"))
+        elif guard == 0:
+            self._gbt_guard = 0
 
     def lost(self):
         """The link layer counted a frame it lost. If that frame carried a block of the
