@@ -86,6 +86,7 @@ def test_lf_line_ends_and_a_leading_blank_line_are_read_as_rfc_9112_allows(raw, 
     (b"GET /api/v1/status HTTP/1.1\r\nAccept: */*\r\n\r\n", 400),  # RFC 9112 3.2: MUST be 400
     (b"GET /api/v1/status HTTP/1.0\r\nAccept: */*\r\n\r\n", None),  # HTTP/1.0 had no Host
     (b"GET /api/v1/status HTTP/1.1\r\nhOsT: dongle\r\n\r\n", None),  # field names have no case
+    (b"GET /api/v1/status HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),  # which one? (also 3.2)
 ])
 def test_an_http_1_1_request_without_host_is_refused(raw, status):
     if status is None:
@@ -93,7 +94,7 @@ def test_an_http_1_1_request_without_host_is_refused(raw, status):
         return
     with pytest.raises(HttpError) as e:
         parse(raw)
-    assert e.value.status == status and "Host" in e.value.message
+    assert e.value.status == status and "host" in e.value.message.lower()
 
 
 @pytest.mark.parametrize("target, path", [

@@ -188,8 +188,9 @@ def _parse_request_line(line):
         raise HttpError(400, "malformed request line")
     path, _, qs = target.partition("?")
     if "%" in path:
-        # RFC 3986 6.2.2.2: /api/v1/%72eadings is /api/v1/readings. Routes are plain
-        # ASCII, so a decoded %2F is a slash like any other.
+        # RFC 3986 6.2.2.2: /api/v1/%72eadings is /api/v1/readings. An escaped reserved
+        # character (%2F) is decoded as well, which the RFC does not make equivalent:
+        # harmless where every route is a fixed path of plain ASCII.
         from web.urlcode import unquote
 
         try:
@@ -216,8 +217,8 @@ def _parse_headers(lines):
             raise HttpError(400, "malformed header field")
         try:
             key = name.decode().lower()
-            if key == "content-length" and key in headers:  # RFC 9112 6.3: which body is it?
-                raise HttpError(400, "more than one Content-Length")
+            if (key == "content-length" or key == "host") and key in headers:
+                raise HttpError(400, "more than one %s" % key)  # RFC 9112 6.3, 3.2: which one?
             headers[key] = value.strip().decode()
         except UnicodeError:
             raise HttpError(400, "header field is not UTF-8")
