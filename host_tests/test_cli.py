@@ -250,6 +250,8 @@ def test_a_7e1_meter_captured_at_8n1_is_read_as_its_7_bits(tmp_path):
     r = run([str(path)])
     assert r.returncode == 0 and lines(r.stdout) == lines(run(["-"], telegram * 2).stdout)
     assert b"7E1" in r.stderr and b"meter.format" in r.stderr
+    r = run(["-"], wire)  # a stream gets a hint (it is decoded as it arrives)
+    assert r.returncode == 1 and b"7E1" in r.stderr and b"meter.format" in r.stderr
 
 
 def test_a_binary_capture_with_lf_bytes_is_not_read_as_text(capture):

@@ -303,9 +303,14 @@ def main(argv=None):
     elif not dec.telegrams and not dec.errors.total():
         # Nothing counted either: without a word the exit status alone said it.
         looks_hex = size and not args.hex and (hex_text or _hex_dump(head))
+        if looks_hex:
+            hint = "it looks like hex text: add --hex"
+        elif _seven_bits_even_parity(head):
+            hint = "every byte has even parity with bit 7 set on some: a 7E1 meter read as 8N1 (meter.format)"
+        else:
+            hint = "is this a capture of the meter's port?"
         sys.stderr.write("error: no frame found in %d bytes (HDLC 7E, M-Bus 68, DSMR \"/\", or a bare "
-                         "APDU 0F/DB/DC/DD/E0): %s\n" % (size, "it looks like hex text: add --hex" if looks_hex
-                                                        else "is this a capture of the meter's port?"))
+                         "APDU 0F/DB/DC/DD/E0): %s\n" % (size, hint))
     return EXIT_OK if dec.telegrams else EXIT_NOTHING
 
 
