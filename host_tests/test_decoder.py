@@ -712,3 +712,37 @@ def test_a_smarty_telegram_ending_on_its_crc_has_it_checked_all_the_same(line_en
     telegrams, dec = decode_all(good + _smarty(flip_digit=True, line_end=line_end) + good, key=LUX_KEY.hex())
     assert [plain_readings(t)["1-0:1.8.0"] for t in telegrams] == [{"value": 273.764, "unit": "kWh"}] * 2
     assert dict((k, n) for k, n in dec.errors.counts.items() if n) == {"checksum": 1}
+
+
+# --- text that is no UTF-8 by RFC 3629, though MicroPython's str() takes it --------------
+
+ODD_UTF8 = [b"sur\xed\xa0\x80ogate", b"over\xc0\x80long", b"past\xf4\x90\x80\x80max", b"cut\xe2\x82"]
+
+
+def test_text_no_rfc_3629_utf_8_reads_as_question_marks_on_both_interpreters():
+    # MicroPython's str(b, "utf-8") took surrogates, overlong forms and code points past
+    # U+10FFFF, which then went out raw in the state's JSON: no UTF-8, so no JSON, and Home
+    # Assistant dropped every state message while the store held the text (found by a
+    # parity run of the gateway against decode.py).
+    from frame_support import arc
+    from test_parity import assert_same
+
+    jobs = []
+    for i, raw in enumerate(ODD_UTF8):
+        body = ds.tagged_body([("0-0:96.1.0", b"\x0a" + bytes([len(raw)]) + raw, None)])
+        jobs.append({"id": "dlms/%d" % i, "hex": ds.hdlc_frame(ds.LLC + ds.data_notification(body)).hex()})
+        text = b"/ISK5\\2M550T-1012\r\n\r\n0-0:96.13.0(" + raw + b")\r\n1-0:1.8.1(000001.000*kWh)\r\n!"
+        jobs.append({"id": "dsmr/%d" % i, "hex": (text + b"%04X\r\n" % arc(text)).hex()})
+    assert_same(jobs)
+    for job in jobs:
+        telegrams, dec = decode_all(bytes.fromhex(job["hex"]))
+        assert len(telegrams) == 1 and dec.errors.total() == 0, job["id"]
+        values = plain_readings(telegrams[0])
+        assert "?" in (values.get("0-0:96.1.0") or values["0-0:96.13.0"])["value"], job["id"]
+
+
+def test_valid_utf_8_of_every_length_stays_as_it_is():
+    raw = "Zähler € 𝄞 ok".encode()
+    telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(
+        ds.tagged_body([("0-0:96.1.0", b"\x0c" + bytes([len(raw)]) + raw, None)]))))
+    assert plain_readings(telegrams[0])["0-0:96.1.0"]["value"] == "Zähler € 𝄞 ok"

@@ -110,9 +110,32 @@ def text(raw):
     """Bytes of a visible/utf8 string as str; undecodable bytes become '?'
     (a meter's odd character must not cost the whole telegram)."""
     try:
+        if odd_utf8(raw):
+            raise UnicodeError()
         return str(raw, "utf-8")
     except UnicodeError:
         return "".join([chr(b) if 32 <= b < 127 else "?" for b in raw])
+
+
+def odd_utf8(raw):
+    """Whether ``raw`` holds a form RFC 3629 forbids that MicroPython's str() lets through
+    (CPython's refuses it): an overlong form, a surrogate, a code point past U+10FFFF.
+    Let through, it went out raw in the state's JSON, which then was no UTF-8 at all, and
+    Home Assistant dropped every state message while the store held the text."""
+    if not raw or max(raw) < 0xC0:
+        return False
+    last = len(raw) - 1
+    for i in range(last + 1):
+        lead = raw[i]
+        if lead < 0xC0:
+            continue
+        if lead < 0xC2 or lead > 0xF4 or i == last:
+            return True
+        if lead == 0xE0 and raw[i + 1] < 0xA0 or lead == 0xED and raw[i + 1] > 0x9F:
+            return True
+        if lead == 0xF0 and raw[i + 1] < 0x90 or lead == 0xF4 and raw[i + 1] > 0x8F:
+            return True
+    return False
 
 
 def _shortest32(value):

@@ -17,6 +17,7 @@ keys and value texts are allocated (~7 kB for 40 readings on the 64-bit
 unix port, host_tests/test_frame_heap.py).
 """
 
+from decoder.axdr import odd_utf8
 from decoder.compat import const
 from decoder.errors import DecodeError
 
@@ -82,6 +83,8 @@ def parse(text):
                 raise DecodeError("DSMR telegram with an encrypted block after its header, as "
                                   "Polish Stoen meters send it: not read")
             try:
+                if odd_utf8(data):  # what CPython refuses, refused on MicroPython as well
+                    raise UnicodeError()
                 data.decode()
             except UnicodeError:
                 # DSMR text is ASCII, but the CRC (when there is one) vouched for these bytes:
