@@ -741,6 +741,53 @@ def test_a_gas_or_water_register_is_a_growing_total_in_cubic_metres(runs):
     assert "device_class" not in doc  # gas or water: only the M-Bus device type says
 
 
+class PacedMeter(MeterPort):
+    """A meter port that sends its telegrams ``gap`` seconds apart, as a meter does."""
+
+    def __init__(self, telegrams, gap=1.5):
+        MeterPort.__init__(self, b"".join(telegrams))
+        self.telegrams, self.gap = telegrams, gap
+
+    def _send(self, client):
+        for telegram in self.telegrams:
+            if self._stop.is_set():
+                return
+            client.sendall(telegram)
+            self.sent += len(telegram)
+            time.sleep(self.gap)
+
+
+class _Keys:
+    key = auth_key = ""
+
+
+def test_a_reading_first_announced_without_a_number_is_announced_again_with_its_unit(mqtt, tmp_path):
+    # The config follows the first value seen: a DSMR "()" later filled in, a register null
+    # before it counts, went without unit and classes (no statistics, no Energy dashboard)
+    # until the next connection. Once a number, it is announced again, once.
+    broker, sub = mqtt
+    lines = ["0-0:1.0.0(231121153012W)", "1-0:1.8.1(000123.456*kWh)"]
+    telegrams = [dsmr_telegram(lines + ["1-0:1.7.0()"]), dsmr_telegram(lines + ["1-0:1.7.0(01.500*kW)"]),
+                 dsmr_telegram(lines + ["1-0:1.7.0(01.750*kW)"])]
+    device = "reannounce"
+    topic = "homeassistant/sensor/%s/obis_1_0_1_7_0/config" % device
+    port = PacedMeter(telegrams).start()
+    gw = Gateway(tmp_path, gateway_config(_Keys(), port.port, broker.port, device), HEAP).start()
+    try:
+        wait_until(lambda: len(sub.on("meterlink/%s/state" % device)) >= 3, TIMEOUT,
+                   what=lambda: "three states\n" + gw.log())
+    finally:
+        gw.stop()
+        port.stop()
+    configs = [json.loads(payload) for _, payload, _, _ in sub.on(topic)]
+    assert len(configs) == 2, configs
+    assert "unit_of_measurement" not in configs[0]
+    assert (configs[1]["unit_of_measurement"], configs[1]["device_class"], configs[1]["state_class"]) == \
+        ("kW", "power", "measurement")
+    energy = sub.on("homeassistant/sensor/%s/obis_1_0_1_8_1/config" % device)
+    assert len(energy) == 1  # a number from the start: announced once
+
+
 def test_metrics_escape_a_unit_with_quotes_and_backslashes(runs):
     text = runs("synthetic-dsmr-odd-units").metrics
     assert 'meterlink_reading{obis="1-0:99.1.0",unit="a\\"b\\\\c"} 12.5' in text

@@ -106,6 +106,11 @@ def client_id(device_id):
     return "ml" + kept[:_CLIENT_ID_MAX - 2 - 8] + "%08x" % digest  # "ml", the letters, 8 hex digits
 
 
+def _numeric(value):
+    # A reading a sensor with a unit and a state class takes (bool is no such number).
+    return type(value) is int or type(value) is float
+
+
 def _address(mq):
     # An IPv6 address in brackets, as in a URL: "::1:1883" reads as another address.
     return ("[%s]:%d" if ":" in mq["host"] else "%s:%d") % (mq["host"], mq["port"])
@@ -146,7 +151,8 @@ class MqttPublisher:
         self._poller = None
         self._event = asyncio.Event()
         self._sent_seq = -1
-        self._discovered = set()  # codes whose config went out on this connection
+        # Codes whose config went out on this connection -> whether it was for a number.
+        self._discovered = {}
         self._last_rx = self._last_ping = ticks_ms()
 
     def kick(self):
@@ -230,7 +236,7 @@ class MqttPublisher:
         self.connected = True
         self.connects += 1
         self._sent_seq = 0  # an empty store (seq 0) has nothing worth publishing
-        self._discovered = set()
+        self._discovered = {}
         self.log("mqtt: connected to " + _address(mq))
         self._last_rx = self._last_ping = ticks_ms()
         self._publish(self.availability_topic, b"online")
@@ -328,8 +334,12 @@ class MqttPublisher:
         # Configs go out after a (re)connect and when a new code appears: rare events,
         # so the discovery tables are loaded for them and dropped again (~2 kB on the
         # device, ~4.5 kB on the unix port, that the steady state does not carry).
+        # A code first seen empty, null or as text and then as a number (a DSMR "()" filled
+        # in, a null register that starts counting) is announced again, with its unit and
+        # classes: else it stayed without statistics until the next connection.
         readings = self.store.readings
-        todo = [c for c in readings if c not in self._discovered]
+        done = self._discovered
+        todo = [c for c in readings if c not in done or not done[c] and _numeric(readings[c][0])]
         if not todo:
             return
         on = self.cfg["discovery"]
@@ -350,7 +360,7 @@ class MqttPublisher:
                     code, value, unit, self.device_id, self.state_topic, self.availability_topic,
                     self.version, page, readings, self.cfg["expire_after"]))
             self._publish(discovery.topic(self.cfg["discovery_prefix"], self.device_id, code), doc)
-            self._discovered.add(code)
+            done[code] = _numeric(readings[code][0])
             await asyncio.sleep(0)  # let the reader run between configs
         discovery = None
         unload(("app.discovery",))
