@@ -238,6 +238,19 @@ def test_a_dsmr_file_whose_crc_covers_its_lf_line_ends_is_read_as_it_is(tmp_path
     assert lines(r.stdout) == lines(run(["-"], telegram * 2).stdout)
 
 
+def test_a_dsmr_file_whose_message_wraps_over_lines_of_hex_is_no_hex_dump(tmp_path):
+    # The DSMR 4.0 specification's example (and esphome's dsmr_parser test) wraps its text
+    # message over lines of hex digits alone: the file was read as a hex dump of them.
+    hexed = "30313233343536373839" * 6
+    body = ["1-3:0.2.8(40)", "1-0:1.8.1(123456.789*kWh)", "0-0:96.13.0(" + hexed, hexed, hexed + ")"]
+    text = ("/ISk5\\2MT382-1000\r\n\r\n" + "".join(line + "\r\n" for line in body) + "!\r\n").encode()
+    path = tmp_path / "telegram.txt"
+    path.write_bytes(text)
+    r = run([str(path)])
+    assert r.returncode == 0 and b"hex" not in r.stderr, r.stderr
+    assert lines(r.stdout)[0]["readings"]["1-0:1.8.1"] == {"value": 123456.789, "unit": "kWh"}
+
+
 def test_a_7e1_meter_captured_at_8n1_is_read_as_its_7_bits(tmp_path):
     # A DSMR 2.2/3 meter's 7E1 read at 8N1: the parity bit lands in bit 7, every "/" is
     # 0xAF, and the file was "no frame found". make capture says BITS=7 PARITY=E; a file

@@ -162,7 +162,8 @@ def _chunks(parser, path, as_hex):
         read = getattr(f, "read1", f.read)
         regular = path != "-" and os.path.isfile(path)
         block = f.read(READ_SIZE) if regular else read(READ_SIZE)
-        if regular and block.strip() and (not block.translate(None, _HEX_TEXT) or _hex_dump(block)):
+        if regular and block.strip() and not _dsmr_text(block) and (
+                not block.translate(None, _HEX_TEXT) or _hex_dump(block)):
             sys.stderr.write("note: the input is hex text, not the meter port's bytes: read as hex (--hex)\n")
             yield _hex_bytes(parser, block + f.read(), "the input, read as hex")
             return
@@ -191,6 +192,13 @@ def _chunks(parser, path, as_hex):
 
 
 _CLEAR_BIT_7 = bytes(b & 0x7F for b in range(256))
+
+
+def _dsmr_text(block):
+    # A DSMR telegram's header first ("/" and three letters): a text message wrapped over
+    # lines of hex digits alone (the DSMR 4.0 specification's example) made it a hex dump.
+    head = block.lstrip()
+    return head[:1] == b"/" and head[1:4].isalpha()
 
 
 def _seven_bits_even_parity(block):
