@@ -162,6 +162,17 @@ def test_a_telegram_whose_crc_no_line_end_follows_comes_out_at_once():
     assert [p for _, p in out] == [good] and nonzero(log) == {"checksum": 1}
 
 
+@pytest.mark.parametrize("with_crc", [True, False])
+def test_a_header_whose_backslash_2_became_byte_02_is_taken(with_crc):
+    # "/ISk5\2MT382-1000" in a Python, C or JavaScript string is "/ISk5", 0x02, "MT382-1000":
+    # dsmr-reader's test telegrams carry it, their CRCs over it. They were refused whole
+    # ("DSMR header line holds byte 0x02"); the header line is not read anyway.
+    telegram = dsmr_telegram(LINES, header="/ISk5\x02MT382-1000", with_crc=with_crc)
+    out, log = frame(telegram * 2, chunked(telegram * 2))
+    assert [p for _, p in out] == [telegram.rstrip(b"\r\n")] * 2 and nonzero(log) == {}
+    assert dsmr.parse(out[0][1])[0]  # readings come out of it
+
+
 def test_a_bang_in_text_and_a_cut_after_one_read_the_same_on_micropython():
     from test_parity import assert_same
 
