@@ -149,6 +149,17 @@ def test_a_bang_and_four_hex_digits_in_text_are_no_end_either(text, with_crc):
     assert dsmr.parse(out[0][1])[0]["0-0:96.13.0"] == (text, None)
 
 
+def test_four_digits_in_a_text_that_hold_as_a_crc_by_chance_end_nothing():
+    # In a message, "!" and four hex digits hold as the CRC of what precedes them once in
+    # 65536: a telegram then ended there, the rest of it passed over uncounted. Only a
+    # "!" that opens its line ends a telegram on a CRC with no line end after it.
+    head = ("/ISK5\\2M550T-1012\r\n\r\n" + "".join(line + "\r\n" for line in LINES) + "0-0:96.13.0(Alert!").encode()
+    text = head + b"%04X.05.10 aramszunet)\r\n!" % arc(head)
+    telegram = text + b"%04X\r\n" % arc(text)
+    out, log = frame(telegram * 2, chunked(telegram * 2))
+    assert [p for _, p in out] == [telegram.rstrip(b"\r\n")] * 2 and nonzero(log) == {}
+
+
 def test_a_telegram_whose_crc_no_line_end_follows_comes_out_at_once():
     # DSMR 5.0.2 puts CR LF after the CRC; a meter that leaves it out must not have each
     # telegram wait for the next one's header (a period late, the last one never). A CRC
@@ -171,6 +182,17 @@ def test_a_header_whose_backslash_2_became_byte_02_is_taken(with_crc):
     out, log = frame(telegram * 2, chunked(telegram * 2))
     assert [p for _, p in out] == [telegram.rstrip(b"\r\n")] * 2 and nonzero(log) == {}
     assert dsmr.parse(out[0][1])[0]  # readings come out of it
+
+
+@pytest.mark.parametrize("eol", ["\r\n", "\r"])
+def test_a_long_telegram_whose_header_holds_byte_02_is_taken_too(eol):
+    # The buffer grows for a telegram past 2 kB only when its bytes are text: the header's
+    # 0x02 stopped it (two overflows), and with CR alone the header line was not passed over.
+    lines = LINES + ["0-0:96.13.0(%s)" % ("41" * 1100)]
+    text = "/ISk5\x02MT382-1000" + eol + eol + "".join(line + eol for line in lines) + "!"
+    telegram = (text + eol).encode()
+    out, log = frame(telegram * 2, chunked(telegram * 2))
+    assert [p for _, p in out] == [telegram.rstrip(eol.encode())] * 2 and nonzero(log) == {}
 
 
 def test_a_bang_in_text_and_a_cut_after_one_read_the_same_on_micropython():

@@ -154,12 +154,13 @@ def _crc_digits(buf, start, end, pos):
 
 def _crc_or_text(buf, pos, start, end):
     # Four hex digits after a "!" that no line end follows (yet): the CR LF after the CRC
-    # (DSMR 5.0.2 6.2) ends the telegram, and so does a CRC that holds (a meter that sends
-    # no line end: no waiting for the next telegram), or the next header at once. Else it
-    # is text: "(Figyelem!2024.05.10 ...)" in a plain-text message, no CRC "2024".
+    # (DSMR 5.0.2 6.2) ends the telegram, and so does a CRC that holds after a "!" that
+    # opens its line (a meter that sends no line end: no waiting for the next telegram),
+    # or the next header at once. Else it is text: "(Figyelem!2024.05.10 ...)" in a
+    # plain-text message, no CRC "2024".
     at = start + _CRC_DIGITS
-    if crc.arc(buf, pos, start) == _hex_value(buf, start, at):
-        return _CRC_DIGITS
+    if _is_line_end(buf[start - 2]) and crc.arc(buf, pos, start) == _hex_value(buf, start, at):
+        return _CRC_DIGITS  # (a "!" that opens its line: in a text, four digits hold by chance 1 in 65536)
     if at >= end:
         return 0
     if buf[at] != START:
@@ -223,7 +224,7 @@ def _check_text(buf, start, stop):
         if _new_header(buf, at):
             raise DecodeError("DSMR telegram cut short: a new one starts inside it")
         at = buf.find(b"/", at + 1, stop)
-    at = text_end(buf, buf.find(b"\n", start, stop) + 1 or start, stop)  # past the header line (_check_header)
+    at = text_end(buf, start, stop)
     if at < stop:
         raise DecodeError("DSMR telegram contains byte 0x%02x" % buf[at])
 
@@ -236,11 +237,15 @@ def _new_header(buf, at):
 
 def text_end(buf, start, stop):
     """Where the first byte that no telegram holds is in buf[start:stop]; ``stop`` if none.
+    ``start``: the telegram's "/"; its header line, which ``_check_header`` checked (and
+    whose 0x02 it let through), is passed over.
 
     Control characters other than CR and LF. Bytes from 0x80 up are text: UTF-8 in
     a message, or the 0xFF fill of a Hungarian meter's 1024-byte message field
     (dsmr_parse reads what is not UTF-8 as "?").
     """
+    while start < stop and not _is_line_end(buf[start]):
+        start += 1
     for i in range(start, stop):
         c = buf[i]
         if (c < 0x20 or c == 0x7F) and c != _CR and c != _LF:
