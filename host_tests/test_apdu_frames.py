@@ -99,8 +99,9 @@ def test_security_0x00_wraps_plaintext_read_the_same_with_or_without_a_key(key):
     assert log.total() == 0 and notes[0]["tag_checked"] is False and notes[0]["body"] == BODY.hex()
 
 
-def test_compressed_content_stays_refused_by_name_with_a_key():
-    notes, log = push_all([cipher(notification(BODY), KEY, 0x80, AK)])
+@pytest.mark.parametrize("key", [KEY, None])
+def test_compressed_content_stays_refused_by_name_key_or_no_key(key):
+    notes, log = push_all([cipher(notification(BODY), KEY, 0x80, AK)], key=key, ak=key and AK)
     assert notes == [] and log.counts["authentication"] == 1 and "compressed" in log.last_error
 
 

@@ -33,6 +33,7 @@ from decoder.gcm import SC_AUTH, SC_ENC, TAG_BYTES
 _DSMR_START = const(0x2F)  # '/': a DSMR telegram, not an APDU
 _CIPHER_HEADER = const(5)  # security control + frame counter
 _SC_PROTECTED = const(0xB0)  # security control: compressed, encrypted, authenticated
+_SC_COMPRESSED = const(0x80)
 
 
 class CipherSteps:
@@ -116,6 +117,9 @@ class CipherSteps:
         # Security 0x00 (neither bit) wraps plaintext: read as such, key or no key. Not
         # compressed content (0x80): gcm.refusal names it.
         if self._gcm is None or not self._sc & _SC_PROTECTED:
+            if self._sc & _SC_COMPRESSED:  # (gcm.refusal's words, with a key)
+                raise _noted(SecurityError("compressed ciphered APDUs (security control 0x%02x) are not supported"
+                                           % self._sc))
             if self._sc & SC_ENC:
                 raise _noted(SecurityError(
                     "encrypted APDU from %s (security control 0x%02x) but no key configured: "
