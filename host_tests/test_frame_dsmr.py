@@ -224,6 +224,30 @@ def test_binary_byte_in_a_telegram_without_crc_is_malformed():
     assert log.counts["malformed"] == 1
 
 
+@pytest.mark.parametrize("with_crc", [True, False])
+def test_a_close_bracket_turned_bang_by_a_bit_error_ends_no_telegram(with_crc):
+    # ")" is 0x29, "!" 0x21: one bit. The "!" at that line's end was taken for the end of
+    # a telegram without CRC, so its first lines went out unchecked (unit "kWh!") and the
+    # rest unread, on a meter with a CRC too. The end is a "!" that opens its line.
+    good = dsmr_telegram(LINES, with_crc=with_crc)
+    bad = good.replace(b"567*kWh)", b"567*kWh!")
+    data = good + bad + good
+    out, log = frame(data, chunked(data))
+    assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 2
+    assert nonzero(log) == ({"checksum": 1} if with_crc else {"malformed": 1})
+
+
+def test_a_close_bracket_turned_bang_reads_the_same_on_micropython():
+    from test_parity import assert_same
+
+    cases = []
+    for with_crc in (True, False):
+        good = dsmr_telegram(LINES, with_crc=with_crc)
+        data = good + good.replace(b"567*kWh)", b"567*kWh!") + good
+        cases += [{"id": "bit/%s/%d" % (with_crc, chunk), "hex": data.hex(), "chunk": chunk} for chunk in (0, 1)]
+    assert_same(cases)
+
+
 @pytest.mark.parametrize("eol", [b"\r\n", b"\n", b"\r"])
 def test_a_telegram_without_crc_cut_short_by_the_next_one_is_not_merged_with_it(eol):
     # A meter reset or a dropped line: the head of one telegram, then a whole one. Without

@@ -71,8 +71,14 @@ def frame(buf, pos, end):
         if bang < 0 or bang + 1 >= end:
             return 0
         if _is_line_end(buf[bang + 1]):
-            _check_text(buf, pos, bang)
-            return bang + 1 - pos
+            if _is_line_end(buf[bang - 1]):
+                _check_text(buf, pos, bang)
+                return bang + 1 - pos
+            # A "!" at the end of a line it does not open: a ")" with a bit error (0x29 is
+            # 0x21 with bit 3 set), not the end. Taken for it, the telegram's lines behind
+            # went unread, those before were published unchecked (a unit "kWh!").
+            bang = buf.find(b"!", bang + 1, end)
+            continue
         if buf[bang + 1] == START and _is_line_end(buf[bang - 1]):
             # Telegrams without CRC sent back to back, no line end after the "!": the
             # next header ends this one (before, the two read as one cut short). The
@@ -227,6 +233,13 @@ def _check_text(buf, start, stop):
     at = text_end(buf, start, stop)
     if at < stop:
         raise DecodeError("DSMR telegram contains byte 0x%02x" % buf[at])
+    # With no CRC to tell, the line whose ")" became "!" (frame, above) makes the
+    # telegram noise: its value may be damaged too.
+    at = buf.find(b"!", start, stop)
+    while at >= 0:
+        if _is_line_end(buf[at + 1]):
+            raise DecodeError("DSMR line ends in ! where its ) belongs: a bit error on the line")
+        at = buf.find(b"!", at + 1, stop)
 
 
 def _new_header(buf, at):
