@@ -237,6 +237,29 @@ def test_a_close_bracket_turned_bang_by_a_bit_error_ends_no_telegram(with_crc):
     assert nonzero(log) == ({"checksum": 1} if with_crc else {"malformed": 1})
 
 
+def test_a_meter_that_writes_0000_for_every_crc_is_read_as_one_without_crc():
+    # An Iskraemeco AM550 (2M551T) sends "!0000" whatever its text: every telegram was a
+    # checksum error (amsreader-firmware issue 1037). What a telegram without CRC must
+    # be, it still must be: one with a control byte is malformed.
+    good = dsmr_telegram(LINES, with_crc=False).replace(b"!\r\n", b"!0000\r\n")
+    bad = good.replace(b"230.1", b"230\x01")
+    data = good + bad + good
+    out, log = frame(data, chunked(data))
+    assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 2
+    assert nonzero(log) == {"malformed": 1}
+    assert dsmr.parse(out[0][1])[0]["1-0:1.8.1"] == (1234.567, "kWh")
+
+
+def test_a_crc_of_0000_that_holds_is_a_crc():
+    # One telegram in 65536 has CRC 0000 and is read as any other.
+    base = ("/ISK5\\2M550T-1012\r\n\r\n" + "".join(line + "\r\n" for line in LINES)).encode()
+    text = base + b"0-0:96.13.0(12616)\r\n!"  # 12616: the first message whose CRC is 0
+    assert arc(text) == 0
+    telegram = text + b"0000\r\n"
+    out, log = frame(telegram * 2)
+    assert [p for _, p in out] == [telegram.rstrip(b"\r\n")] * 2 and nonzero(log) == {}
+
+
 def test_a_close_bracket_turned_bang_reads_the_same_on_micropython():
     from test_parity import assert_same
 
@@ -433,8 +456,8 @@ def test_a_hex_coded_id_padded_with_blanks_reads_without_them():
 
 
 def test_parse_digits_of_other_codes_stay_numbers():
-    readings, _ = dsmr.parse("/ISK5\r\n\r\n0-0:96.14.0(4142)\r\n0-0:42.0.1(4142)\r\n!")
-    assert readings["0-0:96.14.0"] == (4142, None)
+    readings, _ = dsmr.parse("/ISK5\r\n\r\n0-0:96.7.21(4142)\r\n0-0:42.0.1(4142)\r\n!")
+    assert readings["0-0:96.7.21"] == (4142, None)
     assert readings["0-0:42.0.1"] == (4142, None)
 
 
@@ -502,6 +525,43 @@ def test_parse_a_month_without_a_peak_yet_reads_zero_not_last_month():
     # and the gateway's snapshot kept last month's peak.
     readings = dsmr.parse("/FLU5\r\n\r\n1-0:1.4.0(00.512*kW)\r\n1-0:1.6.0(632525252525W)(00.000*kW)\r\n!")[0]
     assert readings["1-0:1.6.0"] == (0.0, "kW")
+
+
+def test_parse_last_months_block_after_98_1_0_is_not_taken_for_the_current_values():
+    # A Hungarian Holley D545 ends its telegram with 0-0:98.1.0, then "(" alone on a line,
+    # last month's clock and registers under the current codes, and ")" (esphome issues
+    # 3042, 7019). They took the current values' place: the total, the clock (null, as
+    # the letter T is no DST letter), and the "(" line was glued to the line before it.
+    text = ("/HLY5\\D545-METER\r\n\r\n0-0:1.0.0(250513214120S)\r\n1-0:1.8.0(031108.121*kWh)\r\n"
+            "1-0:2.8.0(046953.449*kWh)\r\n0-0:96.50.68(02)\r\n0-0:98.1.0\r\n(\r\n"
+            "0-0:1.0.0(250501000000T)\r\n1-0:1.8.0(030924.550*kWh)\r\n1-0:2.8.0(046059.525*kWh  )\r\n"
+            "1-0:1.8.3(000001.000*kWh)\r\n)\r\n1-0:1.7.0(00.797*kW)\r\n!")
+    readings, meter_time = dsmr.parse(text)
+    assert meter_time == "2025-05-13T21:41:20+02:00"
+    assert readings == {"0-0:1.0.0": ("2025-05-13T21:41:20+02:00", None), "1-0:1.8.0": (31108.121, "kWh"),
+                        "1-0:2.8.0": (46953.449, "kWh"), "0-0:96.50.68": (2, None), "1-0:1.7.0": (0.797, "kW")}
+
+
+@pytest.mark.parametrize("sent, value", [("0002", 2), ("0001", 1), ("5431", "T1"), ("3032", "02")])
+def test_parse_the_tariff_is_text_where_its_hex_spells_text(sent, value):
+    # DSMR 5.0.2 makes 0-0:96.14.0 an S4 octet-string: Dutch and Belgian meters send
+    # "0002", tariff 2; an ESR5 sends "5431", "T1" (dsmr_parser issue 160), read as 5431.
+    assert dsmr.parse("/ESR51030712047847\r\n\r\n0-0:96.14.0(%s)\r\n!" % sent)[0]["0-0:96.14.0"] == (value, None)
+
+
+def test_parse_a_value_in_double_brackets_is_the_value():
+    # An Iskra 2M550T writes its firmware versions 1-0:0.2.0((ER11)) (esphome-p1reader
+    # issue 36): read as "(ER11".
+    assert dsmr.parse("/ISk5\\2M550T-2006\r\n\r\n1-0:0.2.0((ER11))\r\n!")[0] == {"1-0:0.2.0": ("ER11", None)}
+
+
+def test_billing_blocks_tariff_text_double_brackets_and_crc_0000_read_the_same_on_micropython():
+    from test_parity import assert_same
+
+    lines = LINES[:3] + ["0-0:96.14.0(5431)", "1-0:0.2.0((ER11))", "0-0:98.1.0", "(", "1-0:1.8.1(000001.000*kWh)", ")"]
+    with_crc = dsmr_telegram(lines)
+    zero = dsmr_telegram(lines, with_crc=False).replace(b"!\r\n", b"!0000\r\n")
+    assert_same([{"id": "quirks/%d" % chunk, "hex": (with_crc + zero).hex(), "chunk": chunk} for chunk in (0, 1)])
 
 
 @pytest.mark.parametrize("letter, offset", [("s", "+02:00"), ("w", "+01:00")])

@@ -93,7 +93,13 @@ def frame(buf, pos, end):
         if digits == 0:
             return 0
         if digits > 0:
-            _check_crc(buf, pos, bang, digits)
+            if digits < _CRC_DIGITS or _hex_value(buf, bang + 1, bang + 1 + digits):
+                _check_crc(buf, pos, bang, digits)
+            elif crc.arc(buf, pos, bang + 1):
+                # "!0000" that does not hold: an Iskraemeco AM550 (2M551T) writes it for
+                # every CRC (amsreader-firmware issue 1037), and every telegram was lost.
+                # Read as a telegram without CRC; a damaged one gets through 1 in 65536.
+                _check_text(buf, pos, bang)
             return bang + 1 + digits - pos
         # A "!" in the text (a message in plain text: "Tisztelt Ügyfelünk!"): the end is
         # the "!" that hex digits and the line end follow (DSMR 5.0.2 6.2).

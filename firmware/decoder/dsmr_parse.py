@@ -29,6 +29,10 @@ from decoder.errors import DecodeError
 _HEX_ID = const("96.1.")
 _HEX_MESSAGE = const("96.13.")
 _HEX_DEVICE_NAME = const("0-0:42.0.0")
+# The tariff, an octet-string of 4 characters (S4) in DSMR 5.0.2 table 6-1: Dutch and
+# Belgian meters send "0002" (tariff 2, a number), an ESR5 "5431", "T1" in hex
+# (dsmr_parser issue 160). Text when its bytes are printable, else the number.
+_TARIFF = const("96.14.")
 _CLOCK = const("0-0:1.0.0")
 # Older meters (DSMR 2.2-like, e.g. Iskra AM551) send time hhmmss and date
 # YYMMDD as two plain values and no DST flag: kept as text (leading zeros
@@ -64,6 +68,8 @@ _ISO_DIGITS = const(b"\x02\x05\x08\x0b\x0e\x11")  # where YY MM DD hh mm ss go
 _ISO_HOUR = const(21)  # the offset's hour digit
 _ISO_LOCAL = const(19)  # the date and time before the offset
 _OPEN = const(0x28)  # "("
+_CLOSE = const(0x29)  # ")"
+_BLOCK = const("(")  # the key while _Lines passes over a block of lines (see _line)
 _UNREADABLE = const(0x3F)  # "?" for a byte of a telegram that is neither ASCII nor UTF-8
 _FILL = const(0xFF)
 _MINUS = const(0x2D)
@@ -159,6 +165,16 @@ class _Lines:
     def _line(self, start, stop):
         # A stripped line: a reading, the continuation of one, or nothing to keep.
         if start >= stop:
+            return
+        if self.key == _BLOCK:
+            if stop - start == 1 and self.data[start] == _CLOSE:
+                self.key = None
+            return
+        if stop - start == 1 and self.data[start] == _OPEN:
+            # A "(" alone on its line opens a block, to a ")" alone: a Hungarian Holley
+            # D545 sends last month's values there after 0-0:98.1.0 (esphome issues 3042,
+            # 7019), under the codes of the current ones, whose place they took.
+            self.key = _BLOCK
             return
         i = start if self.data[start] == _OPEN else self.data.find(b"(", start, stop)
         if i == start:
@@ -277,6 +293,8 @@ class _Lines:
         start = _lstrip(self.data, self._at, close)
         self._at = close + 1
         if start < close and self.data[start] == _OPEN:
+            if start + 1 < close and self.data[start + 1] == _OPEN:
+                start += 1  # "((ER11))" of an Iskra 2M550T: the inner ")" closes the group
             self._start = start + 1
             self._end = _rstrip(self.data, start + 1, close)
             return True
@@ -330,6 +348,9 @@ class _Lines:
     def _is_hex_text(self):
         # The OBIS codes whose value is text sent as hex digits (see _HEX_ID).
         code = self._code
+        if self.key.startswith(_TARIFF, code):
+            text = self._text(self._start, self._end)
+            return _hex_text(text) != text
         return self.key.startswith(_HEX_ID, code) or self.key.startswith(_HEX_MESSAGE, code) or self.key == _HEX_DEVICE_NAME
 
     def _text(self, start, stop):
