@@ -117,6 +117,28 @@ def test_compact_array_refuses_zero_size_elements():
             axdr.decode(raw)
 
 
+# A description that says "array of FFFF structures": its list was made before the
+# content was asked for the bytes, 512 kB on the unix port, and on MicroPython the
+# MemoryError left Decoder.feed, nothing counted (an A-XDR probe).
+COUNT_TOO_LARGE = bytes.fromhex("0f00000001000101020209060000600100ff1301ffff020206060800000000000000000000")
+
+
+def test_compact_array_whose_description_counts_more_elements_than_bytes_is_malformed():
+    with pytest.raises(AxdrError):
+        axdr.decode(bytes.fromhex("1301ffff0202060608") + bytes(10))
+
+
+def test_such_a_compact_array_costs_one_malformed_push_on_micropython():
+    from mp import run_micropython
+
+    script = ("import decoder\nd = decoder.Decoder()\n"
+              "t = d.feed(bytes.fromhex(%r) + bytes.fromhex('0f00000002000101020209060000600100ff1105'))\n"
+              "print(len(t), d.errors.counts['malformed'])" % COUNT_TOO_LARGE.hex())
+    proc = run_micropython(["-c", script], heapsize="128k", compiled=True)
+    assert proc.returncode == 0, proc.stderr.decode() + proc.stdout.decode()
+    assert proc.stdout.split() == [b"1", b"1"]
+
+
 def test_real_e570_sends_int64_power_and_uint64_energy(corpus):
     import axdr_support
 

@@ -61,6 +61,10 @@ def typed(cur, desc, depth):
     if type(desc) is int:
         return cur.content(desc, depth)
     if desc[0] == _ARRAY:
+        # Each element takes a byte at least: a count the content cannot hold (FFFF from
+        # a damaged description) is refused before its list is made (512 kB on the unix
+        # port, a MemoryError out of feed on MicroPython).
+        cur.need(desc[1])
         return _repeat(cur, desc[2], depth + 1, _ONE * desc[1])
     return _members(cur, desc[1], depth + 1)
 
