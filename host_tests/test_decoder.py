@@ -467,6 +467,14 @@ def test_json_floats_are_short_decimals_on_a_double_build():
     assert decoder.to_json(52185.7825309) == "52185.7825309"
 
 
+@pytest.mark.parametrize("value", [1.7976931348623157e308, -1.7976931348623157e308, 1.79769313486231e308])
+def test_json_floats_near_the_largest_double_stay_finite(value):
+    # 15 digits of the largest double, 1.79769313486232e+308, read back as Infinity (an
+    # A-XDR probe: a float64 register 7FEFFFFFFFFFFFFF).
+    text = decoder.to_json(value)
+    assert json.loads(text) == value
+
+
 def test_json_floats_on_a_single_precision_build_are_the_shortest_that_read_back(monkeypatch):
     # ESP32 builds compute in float32 (MICROPY_FLOAT_IMPL_FLOAT). Emulated here: every
     # value is a float32 and float() of a text rounds to float32, as on the device.

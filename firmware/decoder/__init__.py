@@ -296,7 +296,9 @@ def float_text(number):
     single-precision build the shortest text that reads back as the same float
     (235.7, where "%.15g" would print the float32 nearest to it digit by digit)."""
     if not _SINGLE:
-        return "%.15g" % number
+        # Near the largest double 15 digits round up past it: 1.79769313486232e+308 reads
+        # back as Infinity (JSON.parse, Python's json), which no finite value may.
+        return "%.15g" % number if -1e308 < number < 1e308 else "%.17g" % number
     for form in ("%.6g", "%.7g", "%.8g"):
         text = form % number
         if _reads_back(text, number):
