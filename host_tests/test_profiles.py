@@ -211,3 +211,14 @@ def test_checking_a_definition_leaves_the_table_as_it_was(user_lists):
     line = "my-check e450 1-0:1.8.0"
     assert config.validate({"meter": {"lists": [line]}})["meter"]["lists"] == [line]
     assert user_lists.list_names() == builtin
+
+
+@pytest.mark.parametrize("clock", ["090c07e80301050c223800ffc400", "1907e80301050c223800ffc400"])
+def test_a_list_marked_by_its_clock_takes_it_as_an_octet_string_or_as_the_date_time_type(clock):
+    # IEC 62056-6-2 lets a date-time go as 09 0C or as type 0x19; the list that opens with
+    # the clock ("@", Wiener Netze's) took only the first, and the second read #1, #2, ...
+    energies = "".join("06%08x" % (1000 + i) for i in range(8))
+    push = bytes.fromhex("0f00000001000209" + clock + energies)
+    (telegram,) = decoder.Decoder().feed(push)
+    assert telegram.meter_time == "2024-03-01T12:34:56+01:00"
+    assert telegram.readings["1-0:1.8.0"] == (1000, "Wh")

@@ -109,7 +109,7 @@ def _fits(mark, value):
     if mark is None:
         return True
     if mark == "@":
-        return type(value) is bytes and len(value) == 12 and is_datetime(value)
+        return is_clock(value)  # 09 0C, or the date-time type 0x19 (IEC 62056-6-2 lets either carry it)
     if mark[:1] == "=":
         return type(value) is bytes and value == bytes.fromhex(mark[1:])
     if type(value) is bytes:  # an octet-string (bytes) or a visible-string (str)
