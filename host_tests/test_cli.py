@@ -155,6 +155,21 @@ DUMPS = {
     "xxd -i": lambda d: "unsigned char capture_bin[] = {\n%s\n};\nunsigned int capture_bin_len = %d;" % (
         ",\n".join("  " + ", ".join("0x%02x" % b for b in r) for _, r in _rows(d, 12)), len(d)),
     "colons": lambda d: "\n".join(":".join("%02X" % b for b in r) for _, r in _rows(d, 32)),
+    # Logs of other projects, from their issue threads (found by a probe, 2026-11-28):
+    # amsreader's telnet (groups of four, two spaces apart, a blank at the end), Python's
+    # logging (",mmm" after the time: "928" was read as bytes) with lines of its own,
+    # syslog, Tasmota's serial bridge, ESPHome's banner then its colon lines.
+    "amsreader telnet": lambda d: "(V) HDLC frame:\n" + "\n".join(
+        "(V) " + "  ".join(" ".join("%02X" % b for b in r[j:j + 4]) for j in range(0, len(r), 4)) + " "
+        for _, r in _rows(d)),
+    "python logging": lambda d: "\n".join("2023-01-04 21:11:30,%03d   DEBUG: Read: %s\n2023-01-04 21:11:30,%03d   "
+                                           "DEBUG: Discard frame: 0d0a" % (n, r.hex(), n) for n, (_, r) in enumerate(_rows(d, 40))),
+    "syslog": lambda d: "\n".join("Jan 30 21:40:%02d raspberrypi smartmeter-datacollector[1175]: DEBUG:smartmeter:HDLC "
+                                   "Buffer: %s " % (n % 60, " ".join("%02X" % b for b in r)) for n, (_, r) in enumerate(_rows(d, 20))),
+    "tasmota serial bridge": lambda d: "\n".join('12:00:%02d.123 MQT: tele/tasmota/RESULT = {"SerialReceived":"%s"}'
+                                                  % (n % 60, r.hex().upper()) for n, (_, r) in enumerate(_rows(d, 64))),
+    "esphome colons": lambda d: "[11:39:07][I][app:100]: ESPHome version 2025.6.2 compiled on Jun 28 2025, 11:39:07\n" + "\n".join(
+        "[11:39:%02d][D][uart_debug:158]: <<< %s" % (n % 60, ":".join("%02X" % b for b in r)) for n, (_, r) in enumerate(_rows(d, 40))),
 }
 
 
@@ -177,6 +192,55 @@ def test_grouped_hex_whose_last_line_holds_three_bytes_keeps_them_all(capture):
     r = run(["--key", KEY, "--auth-key", AUTH, "--hex", "-"], text.encode())
     assert r.returncode == 0 and not r.stderr, r.stderr
     assert [d["frame_counter"] for d in lines(r.stdout)] == [100, 101, 102]
+
+
+def test_an_amsreader_dump_whose_last_line_holds_eleven_bytes_keeps_them_all(capture):
+    # "(V) 7E A0 77 CF  02 23 13 BB  45 E6 E7": the last group read as a text column of
+    # 8 characters for the 8 bytes before it, and three bytes went without a word.
+    _, data = capture
+    data = bytes((11 - len(data)) % 16) + data
+    text = "\n".join("(V) " + "  ".join(" ".join("%02X" % b for b in r[j:j + 4]) for j in range(0, len(r), 4))
+                     for _, r in _rows(data))
+    assert len(text.splitlines()[-1].split()) == 12
+    r = run(["--key", KEY, "--auth-key", AUTH, "--hex", "-"], text.encode())
+    assert r.returncode == 0 and not r.stderr, r.stderr
+    assert [d["frame_counter"] for d in lines(r.stdout)] == [100, 101, 102]
+
+
+def test_a_logs_own_lines_that_hold_hex_are_passed_over_with_a_note(capture):
+    # A banner's "Free Heap RAM: 177096" and a "TX:" line were read as the meter's bytes.
+    _, data = capture
+    text = "* Free Heap RAM: 177096\n" + DUMPS["terminal log"](data) + "\n[12:35:00.000] TX: 7E A0 07\n"
+    r = run(["--key", KEY, "--auth-key", AUTH, "--hex", "-"], text.encode())
+    assert r.returncode == 0, r.stderr
+    assert [d["frame_counter"] for d in lines(r.stdout)] == [100, 101, 102]
+    assert r.stderr.decode().startswith("note: passed over 2 lines of the log's own text")
+
+
+def _esphome_string(chunk):
+    # ESPHome's uart_debug in string mode: printable ASCII as it is, the rest escaped.
+    named = {0x0D: "\\r", 0x0A: "\\n", 0x5C: "\\\\", 0x22: '\\"'}
+    return "".join(named.get(b) or (chr(b) if 32 <= b < 127 else "\\x%02X" % b) for b in chunk)
+
+
+@pytest.mark.parametrize("shape", ["esphome", "python"])
+@pytest.mark.parametrize("as_file", [True, False])
+def test_a_log_that_quotes_the_ports_bytes_is_read_as_those_bytes(capture, tmp_path, shape, as_file):
+    # ESPHome's uart_debug in string mode (<<< "/ISK5\\2M550T...\r\n", how DSMR users log)
+    # and Python's bytes reprs (dlms-cosem, dsmr_parser): "no hex bytes" before.
+    _, data = capture
+    if shape == "esphome":
+        text = "[21:41:27][V][dsmr:142]: Header of telegram found\n" + "\n".join(
+            '[21:41:27][D][uart_debug:158]: <<< "%s"' % _esphome_string(r) for _, r in _rows(data, 30))
+    else:
+        text = "\n".join("DEBUG:dsmr_parser.clients.protocol:received data: %r" % r for _, r in _rows(data, 30))
+    path = tmp_path / "log.txt"
+    path.write_text(text)
+    r = run(["--key", KEY, "--auth-key", AUTH] + ([str(path)] if as_file else ["--hex", "-"]),
+            None if as_file else text.encode())
+    assert r.returncode == 0, r.stderr
+    assert [d["frame_counter"] for d in lines(r.stdout)] == [100, 101, 102]
+    assert r.stderr.decode() == "note: the input is a log that quotes the port's bytes: read as those bytes\n"
 
 
 def test_hexdumps_swapped_words_are_refused_with_a_hint():

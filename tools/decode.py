@@ -162,6 +162,14 @@ def _chunks(parser, path, as_hex):
         read = getattr(f, "read1", f.read)
         regular = path != "-" and os.path.isfile(path)
         block = f.read(READ_SIZE) if regular else read(READ_SIZE)
+        if regular and not _dsmr_text(block) and not block.translate(None, _TEXT_BYTES) and _quoting_log(block):
+            # A log that quotes what the port sent (ESPHome's uart_debug in string mode,
+            # Python's bytes): the quoted bytes, unescaped and joined.
+            import hextext
+
+            sys.stderr.write("note: the input is a log that quotes the port's bytes: read as those bytes\n")
+            yield hextext.quoted((block + f.read()).decode("utf-8", "replace"))
+            return
         if regular and block.strip() and not _dsmr_text(block) and (
                 not block.translate(None, _HEX_TEXT) or _hex_dump(block)):
             sys.stderr.write("note: the input is hex text, not the meter port's bytes: read as hex (--hex)\n")
@@ -192,6 +200,20 @@ def _chunks(parser, path, as_hex):
 
 
 _CLEAR_BIT_7 = bytes(b & 0x7F for b in range(256))
+
+
+def _quoting_log(block):
+    # Whether ``block`` (its first 4 kB) is a log whose lines quote the port's bytes: most
+    # of its lines that hold a quote, and 8 bytes at least.
+    import hextext
+
+    text = block[:READ_SIZE].decode("utf-8", "replace")
+    head = text[: text.rfind("\n") + 1] or text
+    quoted = hextext.quoted(head)
+    if quoted is None or len(quoted) < 8:
+        return False
+    lines = [line for line in head.splitlines() if line.strip()]
+    return 2 * sum(1 for line in lines if hextext.quoted(line) is not None) >= len(lines)
 
 
 def _dsmr_text(block):
@@ -230,10 +252,16 @@ def _hex_bytes(parser, raw, what="argument --hex"):
         text = raw.decode("utf-16")  # PowerShell's ">" writes UTF-16
     else:
         text = raw.decode("utf-8-sig", "replace")
+    if _quoting_log(raw):
+        sys.stderr.write("note: the input is a log that quotes the port's bytes: read as those bytes\n")
+        return hextext.quoted(text)
+    notes = []
     try:
-        data = hextext.parse(text)
+        data = hextext.parse(text, notes)
     except hextext.HexTextError as e:
         parser.error("%s: %s" % (what, e))
+    for note in notes:
+        sys.stderr.write("note: %s\n" % note)
     if not data and raw.strip():
         parser.error("%s: the input holds no hex bytes (a binary capture? leave out --hex)" % what)
     return data

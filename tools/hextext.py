@@ -13,8 +13,17 @@ joined by colons or dashes. Each line is read so:
    ends in ":" (xxd's offset) or that is longer than the word after it (an offset column:
    told by the first line of three words, and then taken off every line or none);
 3. the bytes are the words of hex digits that follow, up to a run of two spaces after
-   which the line holds as many characters as bytes were read (the text column), or up to
-   the first word that is no hex, if two spaces set it off (one space: a typo, refused).
+   which the line holds as many characters as bytes were read (the text column: not when
+   its words are single bytes as those before it, as amsreader writes groups of four), or
+   up to the first word that is no hex, if two spaces set it off (one space: a typo,
+   refused).
+
+A log (amsreader's telnet, ESPHome's, Python's logging, syslog) puts its time stamp first,
+taken off whole ("21:11:30,928" gave the byte 928), and tags each line with its source: the
+bytes are read from the lines whose leading words (digits aside) carry the most hex, and
+from untagged lines that read as hex throughout (a dump's continuation). Other lines that
+hold hex (a banner's "Free Heap RAM: 177096", a "TX:" line, prose) are passed over and
+counted (``notes``).
 
 Words may be single bytes ("7E"), groups ("7ea0 8ace", as xxd writes them), or one long run.
 When most words that look like hex are written ``0x..`` (a C array, ``xxd -i``), only those
@@ -23,7 +32,17 @@ are read: the declaration around them holds "= 751;" too.
 hint, as is anything that leaves an odd number of digits. Errors name the line.
 """
 
+import ast
+import re
+
 _HEX = "0123456789abcdefABCDEF"
+# A leading time stamp with its date, fraction, zone or syslog's "Jan 30": followed by more
+# text, and not by ":" ("12:34:56:78" is bytes joined by colons).
+_TIME_STAMP = re.compile(r"^\s*(?:[A-Z][a-z]{2} +\d{1,2} +)?(?:\d{4}-\d\d-\d\d[ T])?\d\d:\d\d:\d\d"
+                         r"(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?(?=\s+\S)")
+# The port's bytes as a log quotes them: ESPHome's uart_debug in string mode, <<< "/ISK5\\2M5\r\n"
+# (received; >>> is sent), and Python's bytes, b'~\xa8\xa4'.
+_QUOTED = re.compile(r"""<<<\s*("(?:[^"\\]|\\.)*")|\bb('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
 
 
 class HexTextError(ValueError):
@@ -55,11 +74,20 @@ def _without_text_column(line):
         head = line[:cut]
         digits = sum(len(w.rstrip(":")) for w in _hex_words(head) if _is_hex(w.rstrip(":")))
         digits -= _offset_digits(head)
-        # The column as written, or as an editor left it (trailing spaces cut).
-        if digits and digits in (2 * len(line[cut + 2 :]), 2 * len(line[cut:].strip())):
+        # The column as written, or as an editor left it (trailing spaces cut). Not bytes
+        # written as those before them: amsreader groups 16 bytes by four, two spaces
+        # apart, and a last line of 11 bytes ("45 E6 E7" after 8) or a trailing blank
+        # read as a column of text lost bytes without a word.
+        if digits and digits in (2 * len(line[cut + 2 :]), 2 * len(line[cut:].strip())) and not (
+                _single_bytes(line[cut:]) and _single_bytes(head.split()[-1])):
             return head
         cut = line.rfind("  ", 0, cut + 1)  # overlapping: a column that opens with a space
     return line
+
+
+def _single_bytes(text):
+    words = text.split()
+    return bool(words) and all(len(w) == 2 and _is_hex(w) for w in words)
 
 
 def _offset_digits(head):
@@ -71,7 +99,8 @@ def _offset_digits(head):
 
 
 def _words(text):
-    return text.replace(",", " ").replace("{", " ").replace("}", " ").replace(";", " ").split()
+    # Quotes too: Tasmota's serial bridge sends {"SerialReceived":"7EA8A4..."}.
+    return text.replace(",", " ").replace("{", " ").replace("}", " ").replace(";", " ").replace('"', " ").split()
 
 
 def _hex_words(text, fewest=4):
@@ -84,10 +113,21 @@ def _hex_words(text, fewest=4):
 
 
 def _line_bytes(line, number, fewest, column):
-    # ``column``: [whether the dump has an offset column], None until a line told.
-    words = _hex_words(_without_text_column(line), fewest)
+    """(tag, hex digits, error or None) of one line. The tag: the words before the bytes
+    with their digits as "#" (a time stamp, "RX:", "[D][uart_debug:158]: <<<")."""
+    words = _hex_words(_without_text_column(_TIME_STAMP.sub("", line)), fewest)
+    tag = []
     while words and not _is_hex(words[0].rstrip(":")):
-        words.pop(0)  # a time stamp, "RX:", a line number
+        tag.append(words.pop(0))  # a time stamp, "RX:", a line number
+    tag = re.sub(r"\d+", "#", " ".join(tag))
+    try:
+        return tag, _bytes_after_tag(line, number, words, column), None
+    except HexTextError as e:
+        return tag, "", e
+
+
+def _bytes_after_tag(line, number, words, column):
+    # ``column``: [whether the dump has an offset column], None until a line told.
     if len(words) > 1 and len(words[0]) == 7 and len(words[1]) == 4 and not words[0].endswith(":"):
         raise HexTextError("line %d looks like hexdump's or od -x's default output, whose 16-bit words "
                            "swap their bytes: use hexdump -C, xxd or xxd -p" % number)
@@ -114,14 +154,50 @@ def _line_bytes(line, number, fewest, column):
     return "".join(digits)
 
 
+def _logged_bytes(lines, notes):
+    # The digits of the lines whose tag carries the most of them, and of untagged lines
+    # that read whole; the others are a log's own lines (see above).
+    weight = {}
+    for tag, digits, _, _ in lines:
+        weight[tag] = weight.get(tag, 0) + len(digits)
+    main = max(weight, key=weight.get) if weight else ""
+    kept, passed = [], []
+    for tag, digits, error, number in lines:
+        if tag == main or tag == "" and error is None:
+            if error is not None:
+                raise error
+            kept.append(digits)
+        elif digits or error is not None:
+            passed.append(number)
+    if passed and notes is not None:
+        notes.append("passed over %d line%s of the log's own text, tagged unlike the lines of bytes (line %s)"
+                     % (len(passed), "s" if len(passed) > 1 else "",
+                        ", ".join(str(n) for n in passed[:3]) + (", ..." if len(passed) > 3 else "")))
+    return kept
+
+
 def _c_array_bytes(line):
     # Only the words written 0x..: the declaration around them ("unsigned char x[] = {",
     # "x_len = 751;") holds words that would read as hex too.
     return "".join(w[2:] for w in _words(line) if w[:2] in ("0x", "0X") and _is_hex(w[2:]))
 
 
-def parse(text):
-    """Bytes of hex ``text`` (str) in any of the shapes above; raises HexTextError."""
+def quoted(text):
+    """The bytes the strings of a log quote (ESPHome's ``<<< "..."``, Python's ``b'...'``)
+    joined, or None when it quotes none."""
+    pieces = []
+    for match in _QUOTED.finditer(text):
+        literal = match.group(1) or match.group(2)
+        try:
+            pieces.append(ast.literal_eval("b" + literal))
+        except (SyntaxError, ValueError):
+            return None  # (a character no bytes literal holds: no such log)
+    return b"".join(pieces) if pieces else None
+
+
+def parse(text, notes=None):
+    """Bytes of hex ``text`` (str) in any of the shapes above; raises HexTextError.
+    ``notes``: a list that gets a line on lines of a log passed over."""
     if text.startswith("\ufeff"):
         text = text[1:]
     # C-array mode when words written 0x.. are most of those that look like hex: a dump's
@@ -131,7 +207,7 @@ def parse(text):
     # Bytes joined by colons: once a line has a run of four, a shorter one (the last line's)
     # is such a run too.
     fewest = 2 if any(len(_split_bytes(w, 4)) > 1 for w in text.split()) else 4
-    digits = []
+    lines = []
     offsets = None
     column = [None]
     for number, line in enumerate(text.splitlines(), 1):
@@ -140,8 +216,11 @@ def parse(text):
             continue  # od's and hexdump's last line: the offset after the last byte, alone
         if len(words) > 1 and _is_hex(words[0].rstrip(":")) and len(words[0]) > 4:
             offsets = len(words[0].rstrip(":"))
-        digits.append(_c_array_bytes(line) if c_array else _line_bytes(line, number, fewest, column))
-    text = "".join(digits)
+        if c_array:
+            lines.append(("", _c_array_bytes(line), None, number))
+        else:
+            lines.append(_line_bytes(line, number, fewest, column) + (number,))
+    text = "".join(_logged_bytes(lines, notes))
     if len(text) % 2:
         raise HexTextError("an odd number of hex digits (%d): is one missing? (xxd -p writes the "
                            "plain form)" % len(text))
