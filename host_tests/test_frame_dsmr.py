@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from decoder import dsmr, stream
 from decoder.errors import DecodeError, ErrorLog
-from frame_support import LLC, arc, chunked, dsmr_telegram, hdlc_frame, hdlc_segments, mbus_segments, nonzero, run
+from frame_support import LLC, arc, chunked, dsmr_telegram, hdlc_frame, hdlc_segments, mbus_segments, nonzero, run, x25
 from conftest import load_corpus
 
 CORPUS = load_corpus()
@@ -237,27 +237,16 @@ def test_a_close_bracket_turned_bang_by_a_bit_error_ends_no_telegram(with_crc):
     assert nonzero(log) == ({"checksum": 1} if with_crc else {"malformed": 1})
 
 
-def test_a_meter_that_writes_0000_for_every_crc_is_read_as_one_without_crc():
-    # An Iskraemeco AM550 (2M551T) sends "!0000" whatever its text: every telegram was a
-    # checksum error (amsreader-firmware issue 1037). What a telegram without CRC must
-    # be, it still must be: one with a control byte is malformed.
-    good = dsmr_telegram(LINES, with_crc=False).replace(b"!\r\n", b"!0000\r\n")
-    bad = good.replace(b"230.1", b"230\x01")
+def test_a_telegram_whose_crc_is_the_x25_one_comes_out():
+    # A Hungarian Holley DTSD545 computes HDLC's CRC-16/X.25, not ARC (dsmr_parser issue
+    # 91): every telegram of it was a checksum error.
+    text = dsmr_telegram(LINES, with_crc=False)[:-2]
+    good = text + b"%04X\r\n" % x25(text)
+    bad = good.replace(b"001234.567", b"001234.568")
     data = good + bad + good
     out, log = frame(data, chunked(data))
     assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 2
-    assert nonzero(log) == {"malformed": 1}
-    assert dsmr.parse(out[0][1])[0]["1-0:1.8.1"] == (1234.567, "kWh")
-
-
-def test_a_crc_of_0000_that_holds_is_a_crc():
-    # One telegram in 65536 has CRC 0000 and is read as any other.
-    base = ("/ISK5\\2M550T-1012\r\n\r\n" + "".join(line + "\r\n" for line in LINES)).encode()
-    text = base + b"0-0:96.13.0(12616)\r\n!"  # 12616: the first message whose CRC is 0
-    assert arc(text) == 0
-    telegram = text + b"0000\r\n"
-    out, log = frame(telegram * 2)
-    assert [p for _, p in out] == [telegram.rstrip(b"\r\n")] * 2 and nonzero(log) == {}
+    assert nonzero(log) == {"checksum": 1}
 
 
 def test_a_close_bracket_turned_bang_reads_the_same_on_micropython():
@@ -555,13 +544,14 @@ def test_parse_a_value_in_double_brackets_is_the_value():
     assert dsmr.parse("/ISk5\\2M550T-2006\r\n\r\n1-0:0.2.0((ER11))\r\n!")[0] == {"1-0:0.2.0": ("ER11", None)}
 
 
-def test_billing_blocks_tariff_text_double_brackets_and_crc_0000_read_the_same_on_micropython():
+def test_billing_blocks_tariff_text_double_brackets_and_x25_crcs_read_the_same_on_micropython():
     from test_parity import assert_same
 
     lines = LINES[:3] + ["0-0:96.14.0(5431)", "1-0:0.2.0((ER11))", "0-0:98.1.0", "(", "1-0:1.8.1(000001.000*kWh)", ")"]
     with_crc = dsmr_telegram(lines)
-    zero = dsmr_telegram(lines, with_crc=False).replace(b"!\r\n", b"!0000\r\n")
-    assert_same([{"id": "quirks/%d" % chunk, "hex": (with_crc + zero).hex(), "chunk": chunk} for chunk in (0, 1)])
+    text = dsmr_telegram(lines, with_crc=False)[:-2]
+    holley = text + b"%04X\r\n" % x25(text)
+    assert_same([{"id": "quirks/%d" % chunk, "hex": (with_crc + holley).hex(), "chunk": chunk} for chunk in (0, 1)])
 
 
 @pytest.mark.parametrize("letter, offset", [("s", "+02:00"), ("w", "+01:00")])
