@@ -162,13 +162,12 @@ def _chunks(parser, path, as_hex):
         read = getattr(f, "read1", f.read)
         regular = path != "-" and os.path.isfile(path)
         block = f.read(READ_SIZE) if regular else read(READ_SIZE)
-        if regular and not _dsmr_text(block) and not block.translate(None, _TEXT_BYTES) and _quoting_log(block):
+        if regular and not _dsmr_text(block) and _quoting_log(block):
             # A log that quotes what the port sent (ESPHome's uart_debug in string mode,
             # Python's bytes): the quoted bytes, unescaped and joined.
             import hextext
 
-            sys.stderr.write("note: the input is a log that quotes the port's bytes: read as those bytes\n")
-            yield hextext.quoted((block + f.read()).decode("utf-8", "replace"))
+            yield _quoted_bytes((block + f.read()).decode("utf-8", "replace"))
             return
         if regular and block.strip() and not _dsmr_text(block) and (
                 not block.translate(None, _HEX_TEXT) or _hex_dump(block)):
@@ -200,6 +199,16 @@ def _chunks(parser, path, as_hex):
 
 
 _CLEAR_BIT_7 = bytes(b & 0x7F for b in range(256))
+
+
+def _quoted_bytes(text):
+    import hextext
+
+    notes = ["the input is a log that quotes the port's bytes: read as those bytes"]
+    data = hextext.quoted(text, notes)
+    for note in notes:
+        sys.stderr.write("note: %s\n" % note)
+    return data or b""
 
 
 def _quoting_log(block):
@@ -253,8 +262,7 @@ def _hex_bytes(parser, raw, what="argument --hex"):
     else:
         text = raw.decode("utf-8-sig", "replace")
     if _quoting_log(raw):
-        sys.stderr.write("note: the input is a log that quotes the port's bytes: read as those bytes\n")
-        return hextext.quoted(text)
+        return _quoted_bytes(text)
     notes = []
     try:
         data = hextext.parse(text, notes)
@@ -343,6 +351,8 @@ def main(argv=None):
         looks_hex = size and not args.hex and (hex_text or _hex_dump(head))
         if looks_hex:
             hint = "it looks like hex text: add --hex"
+        elif size and not args.hex and _quoting_log(head):
+            hint = "it looks like a log that quotes the port's bytes: add --hex"
         elif _seven_bits_even_parity(head):
             hint = "the bytes have even parity, bit 7 set on some: a 7E1 meter read as 8N1 (meter.format)"
         else:

@@ -20,10 +20,10 @@ joined by colons or dashes. Each line is read so:
 
 A log (amsreader's telnet, ESPHome's, Python's logging, syslog) puts its time stamp first,
 taken off whole ("21:11:30,928" gave the byte 928), and tags each line with its source: the
-bytes are read from the lines whose leading words (digits aside) carry the most hex, and
-from untagged lines that read as hex throughout (a dump's continuation). Other lines that
-hold hex (a banner's "Free Heap RAM: 177096", a "TX:" line, prose) are passed over and
-counted (``notes``).
+bytes are read from the lines whose tag (the letters of the words before the bytes) carries
+the most hex; an untagged line of hex continues the tag of the line of hex above it (a
+chunk stamped on its first line only). Other lines that hold hex (a banner's "Free Heap RAM:
+177096", a "TX:" line, prose) are passed over and counted (``notes``).
 
 Words may be single bytes ("7E"), groups ("7ea0 8ace", as xxd writes them), or one long run.
 When most words that look like hex are written ``0x..`` (a C array, ``xxd -i``), only those
@@ -38,11 +38,15 @@ import re
 _HEX = "0123456789abcdefABCDEF"
 # A leading time stamp with its date, fraction, zone or syslog's "Jan 30": followed by more
 # text, and not by ":" ("12:34:56:78" is bytes joined by colons).
-_TIME_STAMP = re.compile(r"^\s*(?:[A-Z][a-z]{2} +\d{1,2} +)?(?:\d{4}-\d\d-\d\d[ T])?\d\d:\d\d:\d\d"
-                         r"(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?(?=\s+\S)")
+_TIME_STAMP = re.compile(r"^\s*\[?(?:[A-Z][a-z]{2} +\d{1,2} +)?(?:\d{4}-\d\d-\d\d[ T])?\d{1,2}:\d\d:\d\d"
+                         r"(?:[.,]\d+)?(?: ?[AP]M)?(?:Z|[+-]\d\d:?\d\d)?\]?(?=\s+\S)")
 # The port's bytes as a log quotes them: ESPHome's uart_debug in string mode, <<< "/ISK5\\2M5\r\n"
 # (received; >>> is sent), and Python's bytes, b'~\xa8\xa4'.
-_QUOTED = re.compile(r"""<<<\s*("(?:[^"\\]|\\.)*")|\bb('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+_QUOTED = re.compile(r"""<<<\s*("(?:[^"\\\n]|\\.)*")|\bb('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
+_OPENED = re.compile(r'<<<\s*"')
+# ESPHome writes ESC as \e, which a Python literal does not know (an odd count of
+# backslashes before the e: "\\e" is a backslash and an e).
+_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\e")
 
 
 class HexTextError(ValueError):
@@ -79,10 +83,13 @@ def _without_text_column(line):
         # apart, and a last line of 11 bytes ("45 E6 E7" after 8) or a trailing blank
         # read as a column of text lost bytes without a word.
         if digits and digits in (2 * len(line[cut + 2 :]), 2 * len(line[cut:].strip())) and not (
-                _single_bytes(line[cut:]) and _single_bytes(head.split()[-1])):
+                _single_bytes(line[cut:]) and _GROUPS.search(head)):
             return head
         cut = line.rfind("  ", 0, cut + 1)  # overlapping: a column that opens with a space
     return line
+
+
+_GROUPS = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}  [0-9A-Fa-f]{2}(?![0-9A-Fa-f])")  # "CF  02": bytes in groups
 
 
 def _single_bytes(text):
@@ -119,7 +126,7 @@ def _line_bytes(line, number, fewest, column):
     tag = []
     while words and not _is_hex(words[0].rstrip(":")):
         tag.append(words.pop(0))  # a time stamp, "RX:", a line number
-    tag = re.sub(r"\d+", "#", " ".join(tag))
+    tag = " ".join(re.findall(r"[A-Za-z]+", " ".join(tag)))  # the words: time stamps vary in form
     try:
         return tag, _bytes_after_tag(line, number, words, column), None
     except HexTextError as e:
@@ -163,7 +170,7 @@ def _logged_bytes(lines, notes):
     main = max(weight, key=weight.get) if weight else ""
     kept, passed = [], []
     for tag, digits, error, number in lines:
-        if tag == main or tag == "" and error is None:
+        if tag == main:
             if error is not None:
                 raise error
             kept.append(digits)
@@ -182,16 +189,21 @@ def _c_array_bytes(line):
     return "".join(w[2:] for w in _words(line) if w[:2] in ("0x", "0X") and _is_hex(w[2:]))
 
 
-def quoted(text):
+def quoted(text, notes=None):
     """The bytes the strings of a log quote (ESPHome's ``<<< "..."``, Python's ``b'...'``)
-    joined, or None when it quotes none."""
+    joined, or None when it quotes none. A string that is no bytes literal (a line the
+    logger cut, a character beyond ASCII) is passed over, with a line in ``notes``."""
     pieces = []
+    bad = len(_OPENED.findall(text))  # ESPHome's strings: less those that close on their line
     for match in _QUOTED.finditer(text):
-        literal = match.group(1) or match.group(2)
+        bad -= match.group(1) is not None
+        literal = _ESCAPE.sub(r"\1\\x1b", match.group(1) or match.group(2))
         try:
             pieces.append(ast.literal_eval("b" + literal))
         except (SyntaxError, ValueError):
-            return None  # (a character no bytes literal holds: no such log)
+            bad += 1
+    if bad and notes is not None:
+        notes.append("passed over %d quoted string%s that read as no bytes" % (bad, "s" if bad > 1 else ""))
     return b"".join(pieces) if pieces else None
 
 
@@ -210,6 +222,7 @@ def parse(text, notes=None):
     lines = []
     offsets = None
     column = [None]
+    above = ""  # the tag of the last line that held hex: an untagged line of hex continues it
     for number, line in enumerate(text.splitlines(), 1):
         words = line.split()
         if len(words) == 1 and offsets is not None and len(words[0]) == offsets and _is_hex(words[0]):
@@ -218,8 +231,15 @@ def parse(text, notes=None):
             offsets = len(words[0].rstrip(":"))
         if c_array:
             lines.append(("", _c_array_bytes(line), None, number))
-        else:
-            lines.append(_line_bytes(line, number, fewest, column) + (number,))
+            continue
+        tag, digits, error = _line_bytes(line, number, fewest, column)
+        if tag == "" and error is None:
+            tag = above  # a chunk's time stamp and "RX:" on its first line only
+        elif digits == "" and error is None:
+            above = ""  # a line of text between: what follows does not continue the one before
+        if digits:
+            above = tag
+        lines.append((tag, digits, error, number))
     text = "".join(_logged_bytes(lines, notes))
     if len(text) % 2:
         raise HexTextError("an odd number of hex digits (%d): is one missing? (xxd -p writes the "
