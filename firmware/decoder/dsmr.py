@@ -74,9 +74,9 @@ def frame(buf, pos, end):
             if _is_line_end(buf[bang - 1]):
                 _check_text(buf, pos, bang)
                 return bang + 1 - pos
-            # A "!" at the end of a line it does not open: a ")" with a bit error (0x29 is
-            # 0x21 with bit 3 set), not the end. Taken for it, the telegram's lines behind
-            # went unread, those before were published unchecked (a unit "kWh!").
+            n = _glued_end(buf, pos, bang, end)
+            if n >= 0:
+                return n
             bang = buf.find(b"!", bang + 1, end)
             continue
         if buf[bang + 1] == START and _is_line_end(buf[bang - 1]):
@@ -98,6 +98,26 @@ def frame(buf, pos, end):
         # A "!" in the text (a message in plain text: "Tisztelt Ügyfelünk!"): the end is
         # the "!" that hex digits and the line end follow (DSMR 5.0.2 6.2).
         bang = buf.find(b"!", bang + 1, end)
+
+
+def _glued_end(buf, pos, bang, end):
+    # A "!" at the end of a line it does not open, "...(01.193*kW)!": a ")" with a bit error
+    # (0x29 is 0x21 with bit 3 set), when a "!" that opens its line comes later (taken for
+    # the end, the lines before it went out unchecked, unit "kWh!", and those after it were
+    # lost), or the end as a meter writes it (an IEC 62056-21 readout's), when the next
+    # header comes first. -1: no end; 0: not known yet; else the telegram's length.
+    stop = buf.find(b"!", bang + 1, end)
+    if stop < 0:
+        stop = end
+    at = buf.find(b"/", bang + 1, stop)
+    while at >= 0:
+        if at + 1 + _HEADER_LETTERS >= end:
+            return 0
+        if _is_line_end(buf[at - 1]) and _new_header(buf, at):
+            _check_text(buf, pos, bang)
+            return bang + 1 - pos
+        at = buf.find(b"/", at + 1, stop)
+    return 0 if stop == end else -1
 
 
 def binary_block_end(buf, pos, end):
@@ -200,7 +220,8 @@ def _check_header(buf, pos, end):
 def _letters_after(buf, at):
     # The manufacturer's three letters after the "/" at ``at``.
     for i in range(at + 1, at + 1 + _HEADER_LETTERS):
-        if not _is_letter(buf[i]):
+        c = buf[i] | 0x20  # fold A-Z to a-z
+        if not 0x61 <= c <= 0x7A:
             return False
     return True
 
@@ -209,17 +230,14 @@ def _check_crc(buf, pos, bang, digits, what="DSMR CRC mismatch"):
     # CRC-16/ARC as DSMR 5.0.2 says, or the X.25 one of HDLC: a Hungarian Holley DTSD545
     # computes that (dsmr_parser issue 91), and every telegram of it failed. A damaged
     # telegram now passes one check or the other 2 in 65536 times, not 1.
-    sent = _hex_value(buf, bang + 1, bang + 1 + digits)
-    if crc.arc(buf, pos, bang + 1) != sent and crc.x25(buf, pos, bang + 1) != sent:
+    # (No local for the value sent: one more word puts this frame on the heap per telegram.)
+    if (crc.arc(buf, pos, bang + 1) != _hex_value(buf, bang + 1, bang + 1 + digits)
+            and crc.x25(buf, pos, bang + 1) != _hex_value(buf, bang + 1, bang + 1 + digits)):
         raise checksum_error(what)
 
 
 def _is_line_end(c):
     return c == _CR or c == _LF
-
-
-def _is_letter(c):
-    return 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A
 
 
 def _check_text(buf, start, stop):
