@@ -297,8 +297,9 @@ def float_text(number):
     (235.7, where "%.15g" would print the float32 nearest to it digit by digit)."""
     if not _SINGLE:
         # Near the largest double 15 digits round up past it: 1.79769313486232e+308 reads
-        # back as Infinity (JSON.parse, Python's json), which no finite value may.
-        return "%.15g" % number if -1e308 < number < 1e308 else "%.17g" % number
+        # back as Infinity (JSON.parse, Python's json), which no finite value may. Nine
+        # digits stay below it (the single-precision form below: no name more to intern).
+        return "%.15g" % number if -1e308 < number < 1e308 else "%.9g" % number
     for form in ("%.6g", "%.7g", "%.8g"):
         text = form % number
         if _reads_back(text, number):
