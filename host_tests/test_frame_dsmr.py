@@ -592,6 +592,35 @@ def test_parse_an_m_bus_channel_stamped_with_a_clock_never_set_and_zero_is_no_re
     assert readings["0-2:24.2.1"] == (241.773, "m3") and readings["0-3:24.2.1"] == (1.5, "m3")
 
 
+def test_parse_an_empty_m_bus_channel_sent_twice_is_no_reading_and_no_crash():
+    # The first line took the code out of the readings, the second asked for it: a
+    # KeyError out of Decoder.feed stopped the gateway's meter reader (a fuzz on MicroPython).
+    empty = "0-1:24.2.1(700101010000W)(00000000)"
+    readings = dsmr.parse("/ISK5\r\n\r\n1-0:1.8.1(002130.115*kWh)\r\n%s\r\n%s\r\n!" % (empty, empty))[0]
+    assert readings == {"1-0:1.8.1": (2130.115, "kWh")}
+
+
+def test_parse_after_a_telegram_that_ran_out_of_heap_the_next_reads_its_own_codes(monkeypatch):
+    # One parser serves every telegram; a MemoryError in its second pass left the first
+    # pass's keys, and the next telegram's values went under them (a fuzz on MicroPython).
+    from decoder import dsmr_parse
+
+    real, calls = dsmr_parse._Lines._text, []
+
+    def failing(self, start, stop):
+        calls.append(start)
+        if len(calls) == 2:
+            raise MemoryError("memory allocation failed")
+        return real(self, start, stop)
+
+    monkeypatch.setattr(dsmr_parse._Lines, "_text", failing)
+    with pytest.raises(MemoryError):
+        dsmr.parse("/ISK5\r\n\r\n0-0:96.1.1(4530)\r\n1-0:1.8.1(002130.115*kWh)\r\n1-0:1.8.2(000245.467*kWh)\r\n!")
+    monkeypatch.setattr(dsmr_parse._Lines, "_text", real)
+    readings = dsmr.parse("/ISK5\r\n\r\n1-0:2.8.1(000005.000*kWh)\r\n1-0:1.7.0(01.000*kW)\r\n!")[0]
+    assert readings == {"1-0:2.8.1": (5.0, "kWh"), "1-0:1.7.0": (1.0, "kW")}
+
+
 def test_parse_a_clock_never_set_reads_as_null():
     # An XMX5 whose clock was never set (dsmr-reader issue 1922): "2000-01-01T00:00:00+01:00"
     # was published as the meter's time.

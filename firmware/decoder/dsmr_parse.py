@@ -146,6 +146,9 @@ class _Lines:
         self.data = data
         self._view = memoryview(data)
         self.readings = None
+        # The one _Lines serves every telegram: what a telegram that raised (a MemoryError
+        # in the second pass) left goes first, or the next one's values took its codes.
+        del self.keys[:]
         self._scan()
         readings = self.readings = dict.fromkeys(self.keys)
         self._scan()
@@ -232,8 +235,8 @@ class _Lines:
                 # send 0-2:24.2.1(632525252525S)(00000.000), a reading that never was;
                 # others a zero stamped with a clock never set, or a bare "(0)". Not a
                 # month's peak with no peak yet, 1-0:1.6.0(632525252525W)(00.000*kW): 0 kW.
-                if self.readings[self.key] is None:  # a real one before it stays
-                    del self.readings[self.key]
+                if self.readings.get(self.key) is None:  # a real one before it stays
+                    self.readings.pop(self.key, None)  # (or this empty line's twin took it)
                 return
         else:
             value = self._several(count)
