@@ -234,6 +234,23 @@ def test_a_frame_whose_checksums_hold_needs_no_closing_flag(after):
     assert nonzero(log) == {}
 
 
+def test_a_signature_that_opens_like_a_gbt_block_does_not_lock_the_line_on_bare_apdus():
+    # A Wiener Netze signature after its frame (96 bytes) opens like a whole GBT block one
+    # time in ~8,000: taken in sync for a bare APDU, it moved the lock from HDLC to bare,
+    # and the hunt then read the APDU inside a damaged frame that followed, without its
+    # FCS (a fuzz on MicroPython; ciphered without a tag, wrong values went out).
+    sig = bytes(96)
+    odd = bytes.fromhex("e0c00001000020") + bytes(range(0x20)) + bytes(96 - 39)
+    one, two, three = (hdlc_frame(LLC + notification(n)) for n in (1, 2, 3))
+    damaged = bytearray(two)
+    damaged[-8] ^= 0x01  # inside the APDU: the FCS no longer holds
+    out, log = frame(one[:-1] + sig + one[:-1] + odd + bytes(damaged[:-1]) + sig + three[:-1] + sig + three)
+    got = payloads(out)
+    assert got[:2] == [notification(1)] * 2 and got[-2:] == [notification(3)] * 2
+    assert not any(p[:1] == b"\x0f" and p not in (notification(1), notification(3)) for p in got)
+    assert log.counts["malformed"] >= 1
+
+
 def test_a_frame_whose_checksums_hold_comes_out_before_its_closing_flag():
     framer = stream.Framer(ErrorLog())
     good = hdlc_frame(LLC + notification(3))

@@ -334,13 +334,18 @@ class Framer:
             # good once the next frame was the line's again (~5 kB live; a soak of a noisy
             # line fragmented the heap that way).
             self._shed(way)
-        if way != _BARE or self._lock or self._after_bare() or (self._sync and self._hunted >= 0):
+        if way != _BARE or self._lock == _BARE or not self._lock and (
+                self._after_bare() or self._sync and self._hunted >= 0):
             # Not the first bare APDU before the line has shown a framing, found by a hunt
             # or at the stream's first byte (a dongle mostly joins mid-frame): bytes inside
             # a frame can pass for one, and a lock on bare APDUs would stop the test that
             # tells them from the frames that follow (a frame starting inside makes a bare
             # APDU noise). The next one locks: in sync, or after a few idle bytes (some
-            # P1 ports send NULs between pushes).
+            # P1 ports send NULs between pushes). Nor one on a line locked on another
+            # framing: a Wiener Netze signature after its frame that opened like a GBT
+            # block took the lock, and the hunt then read bare APDUs inside the frames
+            # that followed, without their FCS (a fuzz). Such a line that turns to bare
+            # APDUs is found again once the lock lifts.
             self._lock = way
         self._sync = True
         self._hunted = 0
