@@ -469,8 +469,7 @@ def test_a_dsmr_telegram_that_ends_the_file_at_its_last_character_decodes(tmp_pa
 
 
 def test_the_last_telegram_of_a_meter_that_ends_its_last_line_with_the_bang_decodes(tmp_path):
-    # "...(01.193*kW)!": the framer waits for the next header to tell it from a ")" with a
-    # bit error; at the file's end none comes, and the last telegram was "inside a frame".
+    # "...(01.193*kW)!" (an IEC 62056-21 readout's way), the file's last byte a line end.
     text = b"/ISk5\\2MT382-1000\r\n\r\n1-0:1.8.1(001234.567*kWh)\r\n1-0:1.7.0(01.193*kW)!\r\n"
     path = tmp_path / "glued.txt"
     path.write_bytes(text * 3)

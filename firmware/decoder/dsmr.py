@@ -35,6 +35,7 @@ from decoder.errors import DecodeError, checksum_error
 
 START = const(0x2F)  # "/"
 _END = const(0x21)  # "!"
+_CLOSE = const(0x29)  # ")"
 _CR = const(0x0D)
 _LF = const(0x0A)
 _CRC_DIGITS = const(4)
@@ -71,12 +72,14 @@ def frame(buf, pos, end):
         if bang < 0 or bang + 1 >= end:
             return 0
         if _is_line_end(buf[bang + 1]):
-            if _is_line_end(buf[bang - 1]):
+            # The "!" that opens its line, or closes the last one after its ")", as an IEC
+            # 62056-21 readout may write it: "...(01.193*kW)!". Not one that took a ")"'s
+            # place, "(001234.567*kWh!": a bit error (0x29 is 0x21 with bit 3 set). Taken
+            # for the end, the lines before it went out unchecked, unit "kWh!", and those
+            # after it were lost.
+            if _is_line_end(buf[bang - 1]) or buf[bang - 1] == _CLOSE:
                 _check_text(buf, pos, bang)
                 return bang + 1 - pos
-            n = _glued_end(buf, pos, bang, end)
-            if n >= 0:
-                return n
             bang = buf.find(b"!", bang + 1, end)
             continue
         if buf[bang + 1] == START and _is_line_end(buf[bang - 1]):
@@ -98,26 +101,6 @@ def frame(buf, pos, end):
         # A "!" in the text (a message in plain text: "Tisztelt Ügyfelünk!"): the end is
         # the "!" that hex digits and the line end follow (DSMR 5.0.2 6.2).
         bang = buf.find(b"!", bang + 1, end)
-
-
-def _glued_end(buf, pos, bang, end):
-    # A "!" at the end of a line it does not open, "...(01.193*kW)!": a ")" with a bit error
-    # (0x29 is 0x21 with bit 3 set), when a "!" that opens its line comes later (taken for
-    # the end, the lines before it went out unchecked, unit "kWh!", and those after it were
-    # lost), or the end as a meter writes it (an IEC 62056-21 readout's), when the next
-    # header comes first. -1: no end; 0: not known yet; else the telegram's length.
-    stop = buf.find(b"!", bang + 1, end)
-    if stop < 0:
-        stop = end
-    at = buf.find(b"/", bang + 1, stop)
-    while at >= 0:
-        if at + 1 + _HEADER_LETTERS >= end:
-            return 0
-        if _is_line_end(buf[at - 1]) and _new_header(buf, at):
-            _check_text(buf, pos, bang)
-            return bang + 1 - pos
-        at = buf.find(b"/", at + 1, stop)
-    return 0 if stop == end else -1
 
 
 def binary_block_end(buf, pos, end):

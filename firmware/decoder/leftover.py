@@ -18,9 +18,7 @@ def ended(decoder):
       is taken as the framer takes bare APDUs on a line locked on them.
     - A DSMR telegram whose "!" (and CRC) end the file with no line end after them, or
       that the next one follows at once and the file ends inside that one's header
-      ("!/ISk": dsmr.frame waits for the header's fourth byte to tell it from text),
-      or whose "!" closes its last line, "...(01.193*kW)!", where the next header tells
-      the end from a ")" with a bit error.
+      ("!/ISk": dsmr.frame waits for the header's fourth byte to tell it from text).
     """
     from decoder import stream
 
@@ -37,15 +35,6 @@ def ended(decoder):
         out = decoder.feed(b"\r\n")
         if not out and framer._end - framer._start >= 2:
             framer._end -= 2  # still no whole telegram: the line end was ours, not the input's
-        if not out and framer._buf[framer._start] == 0x2F and bytes(
-                framer._buf[framer._start:framer._end]).rstrip(b"\r\n").endswith(b")!"):
-            # "...(01.193*kW)!" ends a telegram only once the next header follows (dsmr.frame):
-            # one is lent, and taken back.
-            out = decoder.feed(b"\r\n/END0\r\n")
-            if out:
-                framer._end = framer._start
-            else:
-                framer._end -= 9
         return out
     return []
 
