@@ -32,6 +32,7 @@ _HEAL_AFTER = const(120)
 
 # Loaded for one /config request and dropped after it (auth stays: the Guard's class).
 _TRANSIENT = const(("portal.app", "portal.page", "portal.form", "portal.meters", "config"))
+_PARSER = const(("decoder.dsmr_parse",))
 # Free heap (after a collection) below which /config does not even try to load the portal
 # beside a running gateway, on a 64-bit port (half on a 32-bit ESP32). Measured on the unix
 # port with a SiL meter (2026-11-27): beside a ROMFS image the page came with 56 kB free
@@ -62,6 +63,10 @@ def mount(server, config_path, device="meterlink", restart=None):
         # heap floor one such request stopped the meter's decoding for good).
         import gc
 
+        # The DSMR parser's ~9.5 kB of code goes too, reloaded by the next telegram: a DSMR
+        # gateway has ~72 kB free at 256 kB, where the portal came with 76 kB and not with
+        # 60 kB (above), and its page after a save came or not as the code's layout fell.
+        unload(_PARSER)
         if hasattr(gc, "mem_free"):  # not CPython
             gc.collect()
             need = _NEED if sys.maxsize > 0x7FFFFFFF else _NEED // 2  # 64 or 32-bit objects
