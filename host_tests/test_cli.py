@@ -181,27 +181,25 @@ def test_hex_dumps_as_tools_write_them_decode_like_the_binary(capture, tool):
     assert [d["frame_counter"] for d in lines(r.stdout)] == [100, 101, 102]
 
 
-def test_grouped_hex_whose_last_line_holds_three_bytes_keeps_them_all(capture):
-    # xxd's grouped bytes with its columns cut off (xxd f | cut -c11-49): the last line
-    # "1366 7e" read as an offset column and the byte pair before the flag was dropped, in
-    # silence (a frame published by node-dsmr-parser, found in session 30).
-    _, data = capture
-    data = bytes((3 - len(data)) % 16) + data  # idle bytes first: 3 bytes on the last line
-    text = "\n".join(" ".join(r[j:j + 2].hex() for j in range(0, len(r), 2)) for _, r in _rows(data))
-    assert len(text.splitlines()[-1].split()) == 2
-    r = run(["--key", KEY, "--auth-key", AUTH, "--hex", "-"], text.encode())
-    assert r.returncode == 0 and not r.stderr, r.stderr
-    assert [d["frame_counter"] for d in lines(r.stdout)] == [100, 101, 102]
+# Dumps whose short last line lost bytes without a word: (bytes on it, how a row is
+# written, words on it). xxd's grouped bytes with its columns cut off (xxd f | cut
+# -c11-49): "1366 7e" read as an offset column (a frame published by node-dsmr-parser,
+# found in session 30). amsreader's "(V) 7E A0 77 CF  02 23 13 BB  45 E6 E7": the last
+# group read as a text column of 8 characters for the 8 bytes before it.
+SHORT_LAST_LINES = {
+    "xxd cut": (3, lambda r: " ".join(r[j:j + 2].hex() for j in range(0, len(r), 2)), 2),
+    "amsreader": (11, lambda r: "(V) " + "  ".join(" ".join("%02X" % b for b in r[j:j + 4])
+                                                    for j in range(0, len(r), 4)), 12),
+}
 
 
-def test_an_amsreader_dump_whose_last_line_holds_eleven_bytes_keeps_them_all(capture):
-    # "(V) 7E A0 77 CF  02 23 13 BB  45 E6 E7": the last group read as a text column of
-    # 8 characters for the 8 bytes before it, and three bytes went without a word.
+@pytest.mark.parametrize("layout", sorted(SHORT_LAST_LINES))
+def test_a_dump_whose_last_line_is_short_keeps_all_its_bytes(capture, layout):
+    last, row, words = SHORT_LAST_LINES[layout]
     _, data = capture
-    data = bytes((11 - len(data)) % 16) + data
-    text = "\n".join("(V) " + "  ".join(" ".join("%02X" % b for b in r[j:j + 4]) for j in range(0, len(r), 4))
-                     for _, r in _rows(data))
-    assert len(text.splitlines()[-1].split()) == 12
+    data = bytes((last - len(data)) % 16) + data  # idle bytes first: so many on the last line
+    text = "\n".join(row(r) for _, r in _rows(data))
+    assert len(text.splitlines()[-1].split()) == words
     r = run(["--key", KEY, "--auth-key", AUTH, "--hex", "-"], text.encode())
     assert r.returncode == 0 and not r.stderr, r.stderr
     assert [d["frame_counter"] for d in lines(r.stdout)] == [100, 101, 102]
