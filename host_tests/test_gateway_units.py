@@ -604,6 +604,60 @@ def test_a_memory_error_reading_the_meter_costs_one_session_not_the_reader_task(
     assert store.frame_counter == 2  # push 0: the 5 s list and the minute list
 
 
+def test_a_decoder_fault_on_one_chunk_is_counted_and_the_next_is_read():
+    # A KeyError out of Decoder.feed (a fuzz found one in the DSMR parser) ended the
+    # reader task: the gateway served on and read the meter no more.
+    import asyncio
+
+    data = simulate.push_bytes(0, "hdlc")
+    decoder = Decoder(simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY)
+    feed, faults = decoder.feed, [KeyError("0-1:24.2.1")]
+
+    def faulty(chunk):
+        if faults:
+            raise faults.pop()
+        return feed(chunk)
+
+    decoder.feed = faulty
+
+    class Meter:
+        chunks = [data, data]
+
+        async def readinto(self, buf):
+            if not self.chunks:
+                await asyncio.sleep(3600)
+            chunk = self.chunks.pop()
+            buf[:len(chunk)] = chunk
+            return len(chunk)
+
+        def close(self):
+            pass
+
+    class Board:
+        async def open_meter(self, source, baud, line="8N1"):
+            return Meter()
+
+    store, said = Store(), []
+    reader = MeterReader(Board(), "tcp://x:1", 9600, decoder, store, log=said.append)
+    reader._buf = bytearray(len(data))
+    reader._view = memoryview(reader._buf)
+
+    async def main():
+        task = asyncio.create_task(reader.run())
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if store.frame_counter:
+                break
+        assert not task.done()
+        task.cancel()
+
+    asyncio.run(main())
+    assert store.frame_counter == 2
+    assert decoder.errors.counts["malformed"] == 1
+    assert decoder.errors.last_error == "decoder fault on this input: KeyError '0-1:24.2.1'"
+    assert said[0] == "meter: decoder fault on a chunk, read on: KeyError '0-1:24.2.1'"
+
+
 def test_a_reader_that_finds_no_heap_chunk_after_chunk_makes_the_gateway_unhealthy(monkeypatch):
     # A soak at the heap floor: after a run of chunks lost for lack of heap, nothing more
     # was ever decoded, though no task ended: a dongle that serves nothing, and a watchdog

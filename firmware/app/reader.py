@@ -110,6 +110,13 @@ class MeterReader:
                 self.memory_streak += 1
                 gc.collect()
                 self.log("meter: out of memory decoding a chunk (%d so far)" % self.memory_errors)
+            except Exception as e:
+                # A fault of the decoder's own on some input (a fuzz found a KeyError in the
+                # DSMR parser) ended this task: the meter was read no more, and the ESP32's
+                # watchdog reset the dongle, again at each such telegram. Counted as
+                # malformed, named in the log and the status; the next chunk is read.
+                self.decoder.errors.count("malformed", "decoder fault on this input: %s %s" % (type(e).__name__, e))
+                self.log("meter: decoder fault on a chunk, read on: %s %s" % (type(e).__name__, e))
 
     def handle(self, chunk):
         """Decode one chunk and merge what it completed (also used by tests)."""
