@@ -168,7 +168,8 @@ def _crc_or_text(buf, pos, start, end):
     # or the next header at once. Else it is text: "(Figyelem!2024.05.10 ...)" in a
     # plain-text message, no CRC "2024".
     at = start + _CRC_DIGITS
-    if _is_line_end(buf[start - 2]) and crc.arc(buf, pos, start) == _hex_value(buf, start, at):
+    if _is_line_end(buf[start - 2]) and (crc.arc(buf, pos, start) == _hex_value(buf, start, at)
+                                         or crc.x25(buf, pos, start) == _hex_value(buf, start, at)):
         return _CRC_DIGITS  # (a "!" that opens its line: in a text, four digits hold by chance 1 in 65536)
     if at >= end:
         return 0
