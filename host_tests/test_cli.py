@@ -244,6 +244,24 @@ def test_an_xxd_line_whose_text_column_reads_like_bytes_keeps_it_a_column(tmp_pa
     assert _hextext().parse(text) == data
 
 
+def test_an_xxd_dump_whose_rows_end_in_blanks_an_editor_cut_keeps_its_columns():
+    # A row ending in byte 0x20 has a column one blank short once trailing blanks are cut:
+    # it read as bytes, or as "no hex" (a second fuzz; a Wiener Netze IM350 row).
+    data = b"0123456789ABCDE " * 2 + bytes.fromhex("9b15f9fd20d9fe147f5ad3a0432a6520")
+    text = "\n".join(("%08x: %s  %s" % (i, " ".join(r[j:j + 2].hex() for j in range(0, len(r), 2)).ljust(39),
+                                        _text_column(r))).rstrip() for i, r in _rows(data))
+    assert _hextext().parse(text) == data
+
+
+def test_esphomes_sent_lines_are_not_read_as_the_meters_bytes():
+    # uart_debug logs both directions by default: ">>>" lines are the dongle's own.
+    text = ("[11:39:00][D][uart_debug:158]: <<< 7E:A0:A4:CF:02:23:03:99:96:E6:E7:00\n"
+            "[11:39:01][D][uart_debug:158]: >>> 7E:A0:07:03:23:93:1C:B6:7E")
+    notes = []
+    assert _hextext().parse(text, notes) == bytes.fromhex("7ea0a4cf0223039996e6e700")
+    assert notes and "line 2" in notes[0]
+
+
 def _hextext():
     sys.path.insert(0, os.path.join(ROOT, "tools"))
     try:

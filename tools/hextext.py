@@ -78,11 +78,14 @@ def _without_text_column(line):
         head = line[:cut]
         digits = sum(len(w.rstrip(":")) for w in _hex_words(head) if _is_hex(w.rstrip(":")))
         digits -= _offset_digits(head)
-        # The column as written, or as an editor left it (trailing spaces cut). Not bytes
-        # written as those before them: amsreader groups 16 bytes by four, two spaces
-        # apart, and a last line of 11 bytes ("45 E6 E7" after 8) or a trailing blank
-        # read as a column of text lost bytes without a word.
-        if digits and digits in (2 * len(line[cut + 2 :]), 2 * len(line[cut:].strip())) and not (
+        # The column as written, or as an editor left it (trailing spaces cut, also the
+        # blanks of bytes 0x20 at the row's end). Not bytes written as those before them:
+        # amsreader groups 16 bytes by four, two spaces apart, and a last line of 11 bytes
+        # ("45 E6 E7" after 8) or a trailing blank read as a column of text lost bytes
+        # without a word.
+        column = len(line[cut:].strip())
+        if digits and (digits == 2 * len(line[cut + 2 :]) or digits == 2 * column or digits > 2 * column
+                       and _ends_in_blanks(head, digits // 2 - column)) and not (
                 _single_bytes(line[cut:]) and _GROUPS.search(head)):
             return head
         cut = line.rfind("  ", 0, cut + 1)  # overlapping: a column that opens with a space
@@ -90,6 +93,12 @@ def _without_text_column(line):
 
 
 _GROUPS = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}  [0-9A-Fa-f]{2}(?![0-9A-Fa-f])")  # "CF  02": bytes in groups
+
+
+def _ends_in_blanks(head, count):
+    # Whether the bytes of a dump line's ``head`` end in ``count`` bytes 0x20.
+    digits = "".join(w for w in _hex_words(head) if _is_hex(w))
+    return digits[-2 * count:] == "20" * count
 
 
 def _single_bytes(text):
@@ -126,7 +135,8 @@ def _line_bytes(line, number, fewest, column):
     tag = []
     while words and not _is_hex(words[0].rstrip(":")):
         tag.append(words.pop(0))  # a time stamp, "RX:", a line number
-    tag = " ".join(re.findall(r"[A-Za-z]+", " ".join(tag)))  # the words: time stamps vary in form
+    # Its words and arrows: time stamps vary in form; ESPHome's >>> (sent) is not <<<.
+    tag = " ".join(re.findall(r"[A-Za-z]+|<<<|>>>", " ".join(tag)))
     try:
         return tag, _bytes_after_tag(line, number, words, column), None
     except HexTextError as e:
