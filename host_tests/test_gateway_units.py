@@ -552,42 +552,33 @@ def test_status_times_are_unix_seconds_on_every_port():
     assert clock.UNIX_2000 == calendar.timegm((2000, 1, 1, 0, 0, 0))
 
 
-def test_a_memory_error_reading_the_meter_costs_one_session_not_the_reader_task():
-    # A read on a fragmented heap (the TCP stream's bytes, the port's set-up) used to end
-    # the reader task: the gateway then ran on without reading the meter.
+class _Meter:
+    """A meter port that gives its chunks, then waits; ``fail``: what each read raises."""
+
+    def __init__(self, chunks, fail=None):
+        self.chunks, self.fail = list(chunks), fail
+
+    async def readinto(self, buf):
+        import asyncio
+
+        if self.fail is not None:
+            raise self.fail
+        if not self.chunks:
+            await asyncio.sleep(3600)
+        chunk = self.chunks.pop()
+        buf[:len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self):
+        pass
+
+
+def _read_until_decoded(reader, store, size):
+    """Run ``reader`` (reads of ``size`` bytes: one takes a whole push) until the store holds
+    a telegram; its task must still be running then."""
     import asyncio
 
-    data = simulate.push_bytes(0, "hdlc")
-
-    class Meter:
-        def __init__(self, fail):
-            self.fail, self.chunks = fail, [data]
-
-        async def readinto(self, buf):
-            if self.fail:
-                raise MemoryError("a fragmented heap")
-            if not self.chunks:
-                await asyncio.sleep(3600)
-            chunk = self.chunks.pop()
-            buf[:len(chunk)] = chunk
-            return len(chunk)
-
-        def close(self):
-            pass
-
-    class Board:
-        opened = 0
-
-        async def open_meter(self, source, baud, line="8N1"):
-            Board.opened += 1
-            if Board.opened == 1:
-                raise MemoryError("opening")
-            return Meter(fail=Board.opened == 2)
-
-    store = Store()
-    reader = MeterReader(Board(), "tcp://x:1", 9600, Decoder(simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY),
-                         store, log=lambda m: None)
-    reader._buf = bytearray(len(data))  # one read takes the whole push
+    reader._buf = bytearray(size)
     reader._view = memoryview(reader._buf)
 
     async def main():
@@ -600,6 +591,26 @@ def test_a_memory_error_reading_the_meter_costs_one_session_not_the_reader_task(
         task.cancel()
 
     asyncio.run(main())
+
+
+def test_a_memory_error_reading_the_meter_costs_one_session_not_the_reader_task():
+    # A read on a fragmented heap (the TCP stream's bytes, the port's set-up) used to end
+    # the reader task: the gateway then ran on without reading the meter.
+    data = simulate.push_bytes(0, "hdlc")
+
+    class Board:
+        opened = 0
+
+        async def open_meter(self, source, baud, line="8N1"):
+            Board.opened += 1
+            if Board.opened == 1:
+                raise MemoryError("opening")
+            return _Meter([data], MemoryError("a fragmented heap") if Board.opened == 2 else None)
+
+    store = Store()
+    reader = MeterReader(Board(), "tcp://x:1", 9600, Decoder(simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY),
+                         store, log=lambda m: None)
+    _read_until_decoded(reader, store, len(data))
     assert Board.opened == 3 and reader.memory_errors == 2
     assert store.frame_counter == 2  # push 0: the 5 s list and the minute list
 
@@ -607,8 +618,6 @@ def test_a_memory_error_reading_the_meter_costs_one_session_not_the_reader_task(
 def test_a_decoder_fault_on_one_chunk_is_counted_and_the_next_is_read():
     # A KeyError out of Decoder.feed (a fuzz found one in the DSMR parser) ended the
     # reader task: the gateway served on and read the meter no more.
-    import asyncio
-
     data = simulate.push_bytes(0, "hdlc")
     decoder = Decoder(simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY)
     feed, faults = decoder.feed, [KeyError("0-1:24.2.1")]
@@ -620,38 +629,13 @@ def test_a_decoder_fault_on_one_chunk_is_counted_and_the_next_is_read():
 
     decoder.feed = faulty
 
-    class Meter:
-        chunks = [data, data]
-
-        async def readinto(self, buf):
-            if not self.chunks:
-                await asyncio.sleep(3600)
-            chunk = self.chunks.pop()
-            buf[:len(chunk)] = chunk
-            return len(chunk)
-
-        def close(self):
-            pass
-
     class Board:
         async def open_meter(self, source, baud, line="8N1"):
-            return Meter()
+            return _Meter([data, data])
 
     store, said = Store(), []
     reader = MeterReader(Board(), "tcp://x:1", 9600, decoder, store, log=said.append)
-    reader._buf = bytearray(len(data))
-    reader._view = memoryview(reader._buf)
-
-    async def main():
-        task = asyncio.create_task(reader.run())
-        for _ in range(100):
-            await asyncio.sleep(0.05)
-            if store.frame_counter:
-                break
-        assert not task.done()
-        task.cancel()
-
-    asyncio.run(main())
+    _read_until_decoded(reader, store, len(data))
     assert store.frame_counter == 2
     assert decoder.errors.counts["malformed"] == 1
     assert decoder.errors.last_error == "decoder fault on this input: KeyError '0-1:24.2.1'"
