@@ -76,8 +76,8 @@ def _without_text_column(line):
     cut = line.rfind("  ")
     while cut > 0:
         head = line[:cut]
-        digits = sum(len(w.rstrip(":")) for w in _hex_words(head) if _is_hex(w.rstrip(":")))
-        digits -= _offset_digits(head)
+        hexes = "".join(w.rstrip(":") for w in _hex_words(head) if _is_hex(w.rstrip(":")))
+        digits = len(hexes) - _offset_digits(head)
         # The column as written, or as an editor left it (trailing spaces cut, also the
         # blanks of bytes 0x20 at the row's end). Not bytes written as those before them:
         # amsreader groups 16 bytes by four, two spaces apart, and a last line of 11 bytes
@@ -85,7 +85,7 @@ def _without_text_column(line):
         # without a word.
         column = len(line[cut:].strip())
         if digits and (digits == 2 * len(line[cut + 2 :]) or digits == 2 * column or digits > 2 * column
-                       and _ends_in_blanks(head, digits // 2 - column)) and not (
+                       and hexes.endswith("20" * (digits // 2 - column))) and not (
                 _single_bytes(line[cut:]) and _GROUPS.search(head)):
             return head
         cut = line.rfind("  ", 0, cut + 1)  # overlapping: a column that opens with a space
@@ -93,12 +93,6 @@ def _without_text_column(line):
 
 
 _GROUPS = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}  [0-9A-Fa-f]{2}(?![0-9A-Fa-f])")  # "CF  02": bytes in groups
-
-
-def _ends_in_blanks(head, count):
-    # Whether the bytes of a dump line's ``head`` end in ``count`` bytes 0x20.
-    digits = "".join(w for w in _hex_words(head) if _is_hex(w))
-    return digits[-2 * count:] == "20" * count
 
 
 def _single_bytes(text):
