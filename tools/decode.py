@@ -165,8 +165,6 @@ def _chunks(parser, path, as_hex):
         if regular and not _dsmr_text(block) and _quoting_log(block):
             # A log that quotes what the port sent (ESPHome's uart_debug in string mode,
             # Python's bytes): the quoted bytes, unescaped and joined.
-            import hextext
-
             yield _quoted_bytes((block + f.read()).decode("utf-8", "replace"))
             return
         if regular and block.strip() and not _dsmr_text(block) and (
@@ -218,11 +216,9 @@ def _quoting_log(block):
 
     text = block[:READ_SIZE].decode("utf-8", "replace")
     head = text[: text.rfind("\n") + 1] or text
-    quoted = hextext.quoted(head)
-    if quoted is None or len(quoted) < 8:
-        return False
     lines = [line for line in head.splitlines() if line.strip()]
-    return 2 * sum(1 for line in lines if hextext.quoted(line) is not None) >= len(lines)
+    found = [q for q in (hextext.quoted(line) for line in lines) if q is not None]  # (a string ends with its line)
+    return sum(len(q) for q in found) >= 8 and 2 * len(found) >= len(lines)
 
 
 def _dsmr_text(block):

@@ -123,8 +123,8 @@ def _hex_words(text, fewest=4):
 
 
 def _line_bytes(line, number, fewest, column):
-    """(tag, hex digits, error or None) of one line. The tag: the words before the bytes
-    with their digits as "#" (a time stamp, "RX:", "[D][uart_debug:158]: <<<")."""
+    """(tag, hex digits, error or None) of one line. The tag: the letters and arrows of the
+    words before the bytes ("RX", "D uart debug <<<" of "[D][uart_debug:158]: <<<")."""
     words = _hex_words(_without_text_column(_TIME_STAMP.sub("", line)), fewest)
     tag = []
     while words and not _is_hex(words[0].rstrip(":")):
@@ -166,8 +166,8 @@ def _bytes_after_tag(line, number, words, column):
 
 
 def _logged_bytes(lines, notes):
-    # The digits of the lines whose tag carries the most of them, and of untagged lines
-    # that read whole; the others are a log's own lines (see above).
+    # The digits of the lines whose tag carries the most of them (parse gave an untagged
+    # line the tag of the line of hex above it); the others are a log's own lines.
     weight = {}
     for tag, digits, _, _ in lines:
         weight[tag] = weight.get(tag, 0) + len(digits)
