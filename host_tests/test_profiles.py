@@ -43,6 +43,7 @@ def test_flexy_f2_is_the_am550_but_in_whole_volts():
     (b"KFMgP\x00\x00\x09", None, None, "kaifa"),
     (b"SAGgp\x01\x02\x03", None, None, "sagemcom"),
     (b"KAME\x01\x34\x90\x83", None, None, "kamstrup"),
+    (b"ZPA\x00\x01\x02\x03\x04", None, None, "zpa"),
     (None, "LGZ1030655933512", None, "e450"),
     (None, "ISK1030775213859", 6, "am550"),
     (None, "AIDON_V0001", None, "aidon"),

@@ -76,6 +76,9 @@ publishes one, compared with it (``expected_source``):
   push (export registers, the disconnect control's state).
 - Kaifa's hourly list 3 of 18 untagged values (a Norwegian MA304H3E on the IT grid, bare LLC;
   a Swedish MA304H4D in HDLC) and the single-phase MA105H2E's 9-value list 2;
+- a ZPA AM375's 22-value list (Czech, PRE Distribuce; a meter's push and the datasheet's,
+  whose value types differ), its clock's deviation written with the sign reversed (+120 in
+  summer: +02:00, not -02:00);
 - a Swedish Aidon whose L1 current is negative (long FFF6, -1.0 A) on the phase that exports;
 - a Danish single-phase Kamstrup's own list order (a meter number as a number, the power factor
   without unit, L1 energies), bare; a Kamstrup frame with one stray byte after its closing flag;
@@ -566,6 +569,23 @@ EXPECT = {
                      "1-0:62.7.0": R(1, "W"), "1-0:1.8.0": R(8, "Wh"), "1-0:1.8.2": R(4, "Wh"),
                      "1-0:1.8.3": R(4, "Wh"), "1-0:1.8.4": R(0, "Wh"), "1-0:2.8.0": R(4, "Wh"), "0-0:96.13.0": R("")},
     },
+    # published (dlms_parser's expectations): every value, the clock at +02:00 in summer.
+    "cz-zpa-am375-pre-deviation-reversed": {
+        "time": "2026-09-24T17:46:01+02:00",
+        "readings": {"0-0:96.1.4": R("ZPA3HAN00200"), "0-0:1.0.0": R("2026-09-24T17:46:01+02:00"),
+                     "0-0:96.1.1": R("G035499"), "0-0:96.3.10": R(1), "0-0:17.0.0": R(0), "0-1:96.3.10": R(0),
+                     "0-4:96.3.10": R(0), "0-0:96.14.0": R("T1"), "1-0:1.7.0": R(613, "W"),
+                     "1-0:21.7.0": R(82, "W"), "1-0:41.7.0": R(50, "W"), "1-0:61.7.0": R(481, "W"),
+                     "1-0:2.7.0": R(0, "W"), "1-0:62.7.0": R(0, "W"), "1-0:1.8.0": R(4810227, "Wh"),
+                     "1-0:1.8.1": R(4802251, "Wh"), "1-0:1.8.2": R(7976, "Wh"), "1-0:2.8.0": R(66806, "Wh")},
+    },
+    "cz-zpa-am375-datasheet-padded": {
+        "time": "2025-06-24T13:14:01+02:00",
+        "readings": {"0-0:96.1.4": R("ZPA3HAN00200"), "0-0:96.1.1": R("R313192"), "0-0:17.0.0": R(10000),
+                     "0-4:96.3.10": R(1), "1-0:1.7.0": R(8365, "W"), "1-0:21.7.0": R(3087, "W"),
+                     "1-0:41.7.0": R(2614, "W"), "1-0:61.7.0": R(2664, "W"), "1-0:1.8.0": R(85292, "Wh"),
+                     "1-0:1.8.1": R(85292, "Wh"), "1-0:1.8.2": R(0, "Wh"), "1-0:2.8.0": R(8658, "Wh")},
+    },
     # published (the issue's values): currents 92, 141, 882 in 0.01 A.
     "xx-kamstrup-list2-published-values": {
         "time": "2022-12-28T23:01:00",
@@ -808,3 +828,26 @@ def test_the_captures_decode_the_same_on_micropython():
     on_micropython = micropython(jobs)
     assert on_micropython == cpython(jobs)
     assert all(len(r["telegrams"]) == 1 for r in on_micropython), on_micropython
+
+
+@pytest.mark.parametrize("deviation,offset", [
+    ("0078", "+02:00"),  # as the meter sends it in summer: UTC to local time
+    ("FF88", "+02:00"),  # as IEC 62056-6-2 has it, should a later firmware follow it
+    ("003C", "+01:00"),  # winter, reversed
+    ("0000", "+00:00"),
+    ("8000", ""),  # not specified: local time
+])
+def test_a_zpa_clock_reads_east_of_utc_whichever_sign_it_is_written_with(deviation, offset):
+    raw = data(CAPTURES["cz-zpa-am375-pre-deviation-reversed"]).replace(
+        bytes.fromhex("0078 80"), bytes.fromhex(deviation + "80"))
+    telegrams, _ = decode_all(raw)
+    assert telegrams[0].meter_time == "2026-09-24T17:46:01" + offset
+
+
+def test_another_meter_with_the_same_values_keeps_the_standard_sign():
+    # The same 22 values led by another meter's id fit no list: the ZPA's reading of a
+    # positive deviation stays with it, and the clock reads as the standard says.
+    raw = data(CAPTURES["cz-zpa-am375-pre-deviation-reversed"]).replace(b"ZPA3HAN", b"XYZ3HAN")
+    telegrams, _ = decode_all(raw)
+    assert telegrams[0].meter_time == "2026-09-24T17:46:01-02:00"
+    assert "#1" in plain_readings(telegrams[0])

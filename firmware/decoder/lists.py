@@ -140,7 +140,16 @@ _LIST_TEXT = (
     "e450-at-bgld e450 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0 1-0:71.7.0"
     " 1-0:1.7.0 1-0:2.7.0 1-0:1.8.0 1-0:2.8.0 - - - 0-0:96.1.0\n"
     "e450-at-bgld-short e450 1-0:32.7.0 1-0:52.7.0 1-0:72.7.0 1-0:31.7.0 1-0:51.7.0"
-    " 1-0:71.7.0 1-0:1.7.0 1-0:2.7.0 1-0:1.8.0 1-0:2.8.0 0-0:96.1.0"
+    " 1-0:71.7.0 1-0:1.7.0 1-0:2.7.0 1-0:1.8.0 1-0:2.8.0 0-0:96.1.0\n"
+    # ZPA AM375 (Czech, PRE Distribuce): its HAN id "ZPA3HAN00200", the clock, the meter
+    # number, the disconnect control's state, the load limit, four relays' states, the
+    # tariff, P+ and P+ per phase, P- and P- per phase, A+ (total, T1, T2), A-. The codes
+    # are those dlms_parser's two captures (a meter's, the datasheet's) give; the values
+    # bear them out (the phases' P+ add up to P+, T1 + T2 equal the total).
+    "cz-zpa-am375 zpa:ZPA 0-0:96.1.4 0-0:1.0.0 0-0:96.1.1 0-0:96.3.10 0-0:17.0.0"
+    " 0-1:96.3.10 0-2:96.3.10 0-3:96.3.10 0-4:96.3.10 0-0:96.14.0 1-0:1.7.0 1-0:21.7.0"
+    " 1-0:41.7.0 1-0:61.7.0 1-0:2.7.0 1-0:22.7.0 1-0:42.7.0 1-0:62.7.0 1-0:1.8.0"
+    " 1-0:1.8.1 1-0:1.8.2 1-0:2.8.0"
 )
 # Lists of the user's (lists_user.py) are appended after this: tried only where a setting
 # names them, never in the walk of every list (a setting without them must not read with

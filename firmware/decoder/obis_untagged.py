@@ -157,7 +157,18 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
         six = parse_obis(obis[i])
         exponent, unit = default_scale(six, profile, overrides)
         out[obis_text(six)] = reading(items[i], exponent, unit, True)
+    if profile.get("east"):
+        _east(out)
     return out
+
+
+def _east(out):
+    # A meter that writes its deviation as UTC to local time (profiles.py, ZPA): read
+    # the standard way, +120 came out "-02:00", four hours off as an instant.
+    clock = out.get("0-0:1.0.0")
+    text = clock[0] if clock is not None else None
+    if type(text) is str and len(text) == 25 and text[19] == "-":
+        out["0-0:1.0.0"] = (text[:19] + "+" + text[20:], None)
 
 
 def xt211(body, profile):

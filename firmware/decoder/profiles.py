@@ -66,6 +66,14 @@ _PROFILE_TEXT = const((
     # id (amsreader-firmware issue 216: 90999 with ~91 A flowing, which P, Q and the
     # 233 V confirm); its energies are taken as the Danish default, 10 Wh.
     "kamstrup-ct|Kamstrup Omnipower CT (current transformers), current in mA|voltage=0 energy=1 renergy=1 pf=-2 current=-3\n"
+    # ZPA AM375 (Czech, PRE Distribuce): powers in W, energies in Wh, no voltages or
+    # currents in its list. It writes its clock's deviation as UTC to local time (+120
+    # with the summer-time bit: dlms_parser's two captures, one from a meter, one from
+    # the datasheet), where IEC 62056-6-2 has local time to UTC (-120 for CEST), as every
+    # other meter seen sends it. east=1: a positive deviation reads as that many minutes
+    # east of UTC, which every ZPA meter is (obis_untagged). A negative one, should a
+    # later firmware follow the standard, reads the same.
+    "zpa|ZPA AM375|east=1\n"
     # Sagemcom T210-D / XT211 send {scaler, unit} with every value.
     "sagemcom|Sagemcom T210-D / XT211|\n"
     # Unknown meters: the widespread DLMS defaults (the SiL notice: "voltage
@@ -115,7 +123,7 @@ def known(name):
 # obis.py tells them apart by the push object (E360 and AM550 push on P1 with
 # 0-6:25.9.0, the E450/E570 on M-Bus with 0-8:25.9.0); LGZ alone means E450,
 # the meter the Swiss utilities install most.
-_MANUFACTURERS = const(" LGZ=e450 ISK=am550 KFM=kaifa AID=aidon KAM=kamstrup SAG=sagemcom")
+_MANUFACTURERS = const(" LGZ=e450 ISK=am550 KFM=kaifa AID=aidon KAM=kamstrup SAG=sagemcom ZPA=zpa")
 
 # Push object B channels: P1 (a Landis+Gyr meter there is the E360) and the
 # M-Bus wire. Unencrypted pushes that name no manufacturer (ch-e450-gh934-apdu
