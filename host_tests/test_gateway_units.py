@@ -5,6 +5,7 @@ port with the same expectations.
 """
 
 import json
+import types
 
 import pytest
 
@@ -62,6 +63,11 @@ class TestStore:
         assert (store.meter_time, store.system_title, store.frame_counter) == ("2026-01-01T00:00:00", "aa", 7)
 
 
+def joined(out):
+    # A render: one memoryview, or the pieces of a snapshot too big for the buffer.
+    return b"".join(out) if type(out) is list else bytes(out)
+
+
 class TestSnapshot:
     def test_is_byte_for_byte_the_decoder_cli_json(self):
         store = filled_store(4)
@@ -71,9 +77,41 @@ class TestSnapshot:
         doc = json.loads(bytes(SnapshotWriter().render(Store())))
         assert doc == {"meter_time": None, "system_title": None, "frame_counter": None, "readings": {}}
 
-    def test_a_snapshot_too_big_for_the_buffer_falls_back_to_the_same_text(self):
-        store = filled_store(1)
-        assert bytes(SnapshotWriter(64).render(store)).decode() == telegram_json(store)
+    def test_a_snapshot_too_big_for_the_buffer_comes_in_pieces_of_the_same_text(self):
+        store = filled_store(4)
+        out = SnapshotWriter(64).render(store)
+        assert type(out) is list and len(out) > 1
+        assert max(len(piece) for piece in out[1:]) <= 64  # the 113-byte head goes as it is
+        assert joined(out).decode() == telegram_json(store)
+
+    def test_pieces_are_at_most_256_bytes_and_a_longer_value_is_a_piece_of_its_own(self):
+        store = filled_store(4)
+        store.update(Telegram(None, None, None, {"0-0:96.13.0": ("x" * 700 + "\u00e9", None)}, None))
+        writer = SnapshotWriter(2048, first=2048)
+        out = writer.render(store)
+        assert type(out) is list and joined(out).decode() == telegram_json(store)
+        assert sorted(len(piece) for piece in out)[-2] <= 256  # the 700-character text alone is longer
+        assert bytes(writer.render(filled_store(1))).decode() == telegram_json(filled_store(1))  # one piece again
+
+    def test_a_heap_without_a_block_for_a_larger_buffer_sends_the_snapshot_in_pieces(self, monkeypatch):
+        # After one burst of pushes with many codes (which the store keeps), a gateway near
+        # its heap floor found no 4 kB block: every state message after failed, for good.
+        from app import snapshot
+
+        store = filled_store(4)
+        writer = SnapshotWriter(first=64)
+        sizes = []
+
+        def only_small(size):
+            sizes.append(size)
+            if size > 64:
+                raise MemoryError
+            return bytearray(size)
+
+        monkeypatch.setattr(snapshot, "bytearray", only_small, raising=False)
+        out = writer.render(store)
+        assert joined(out).decode() == telegram_json(store) and type(out) is list
+        assert writer.render(store) and sizes == [128, 64]  # no second try at the larger block
 
     def test_the_buffer_starts_small_and_grows_to_what_the_meter_needs(self):
         store = filled_store(4)
@@ -98,8 +136,8 @@ class TestSnapshot:
         with pytest.raises(MemoryError):
             writer.render(store)
         monkeypatch.undo()
-        assert bytes(writer.render(store)).decode() == telegram_json(store)
-        assert json.loads(bytes(writer.document({"a": 1}))) == {"a": 1}
+        assert joined(writer.render(store)).decode() == telegram_json(store)
+        assert json.loads(joined(writer.document({"a": 1}))) == {"a": 1}
 
     def test_strings_are_escaped(self):
         store = Store()
@@ -115,9 +153,10 @@ class TestSnapshot:
         assert isinstance(out, memoryview) and json.loads(bytes(out)) == doc
         assert bytes(writer.render(filled_store(1))).decode() == telegram_json(filled_store(1))
 
-    def test_a_document_too_big_for_the_buffer_falls_back_to_json_dumps(self):
-        doc = {"name": "x" * 100}
-        assert json.loads(bytes(SnapshotWriter(64, first=64).document(doc))) == doc
+    def test_a_document_too_big_for_the_buffer_comes_in_pieces(self):
+        doc = {"name": "x" * 100, "n": [1, 2.5, None]}
+        out = SnapshotWriter(64, first=64).document(doc)
+        assert type(out) is list and json.loads(joined(out)) == doc
 
 
 class TestDiscovery:
@@ -673,8 +712,8 @@ def test_a_reader_that_finds_no_heap_chunk_after_chunk_makes_the_gateway_unhealt
                          Store(), log=lambda m: None)
     reader._buf = bytearray(len(data))
     reader._view = memoryview(reader._buf)
-    gateway = App.__new__(App)  # only healthy() is asked: its tasks and its reader
-    gateway._tasks, gateway.reader = [], reader
+    gateway = App.__new__(App)  # only healthy() is asked: its tasks, its reader and MQTT
+    gateway._tasks, gateway.reader, gateway.mqtt = [], reader, types.SimpleNamespace(memory_streak=0)
 
     def short_of_heap(chunk):
         raise MemoryError("a fragmented heap")
@@ -694,6 +733,24 @@ def test_a_reader_that_finds_no_heap_chunk_after_chunk_makes_the_gateway_unhealt
     monkeypatch.undo()
     asyncio.run(main(reader_module.STUCK_AFTER + 3))  # one chunk decoded ends the streak
     assert gateway.healthy() and reader.memory_streak == 0
+
+
+def test_mqtt_connections_lost_for_lack_of_heap_in_a_row_make_the_gateway_unhealthy():
+    # A store of ~100 codes on a heap too small for them lost every later state message,
+    # connection after connection, and the watchdog was still fed: nothing recovered.
+    from app import mqtt
+    from app.app import App
+
+    pub = mqtt.MqttPublisher({"device_id": "d", "mqtt": {"prefix": "m", "host": ""}}, Store(), "t", None,
+                             log=lambda m: None)
+    gateway = App.__new__(App)
+    gateway._tasks, gateway.reader, gateway.mqtt = [], types.SimpleNamespace(memory_streak=0), pub
+    for _ in range(mqtt.STUCK_AFTER - 1):
+        pub._fail("connection lost: MemoryError", MemoryError())
+    pub._fail("connection lost: ECONNRESET", OSError(104))  # not for lack of heap: not counted
+    assert gateway.healthy()
+    pub._fail("connection lost: MemoryError", MemoryError())
+    assert not gateway.healthy() and pub.memory_streak == mqtt.STUCK_AFTER
 
 
 def test_a_source_that_opens_but_gives_no_byte_is_retried_with_a_growing_backoff(monkeypatch):

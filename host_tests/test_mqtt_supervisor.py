@@ -7,6 +7,7 @@ A broker that answers every ping keeps its one connection. Run with
 umqtt.simple from .venv/mplib and a keepalive of 2 s (a ping every second).
 """
 
+import json
 import socket
 import threading
 import time
@@ -431,3 +432,57 @@ print("net" in seen or "net.resolve" in seen)""")
     out = run_micropython(["-c", script])
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout.decode().split()[-1] == "False"
+
+
+# A store of the simulator's pushes published through a snapshot buffer of 256 bytes,
+# which the state outgrows: it goes out in pieces of one PUBLISH.
+IN_PIECES = """
+import asyncio, json
+from app import mqtt
+from app.snapshot import SnapshotWriter
+from app.store import Store
+from decoder import Decoder, telegram_json
+store = Store()
+decoder = Decoder(%r, %r)
+for t in decoder.feed(bytes.fromhex(%r)):
+    store.update(t)
+cfg = {"device_id": "big", "mqtt": {"host": "127.0.0.1", "port": %d, "user": "", "password": "",
+       "prefix": "meterlink", "discovery": False, "discovery_prefix": "homeassistant",
+       "layout": "vse", "vse_group": "g", "keepalive": 30, "expire_after": 300}}
+writer = SnapshotWriter(256, first=256)
+pub = mqtt.MqttPublisher(cfg, store, "t", writer, log=print)
+async def main():
+    task = asyncio.create_task(pub.run())
+    pub.kick()
+    await asyncio.sleep(1.5)
+    print(json.dumps([type(writer.render(store)).__name__, pub.published, pub.last_error]))
+    print(telegram_json(store))
+asyncio.run(main())
+"""
+
+
+def test_a_state_too_big_for_the_snapshot_buffer_arrives_whole_in_one_message(tmp_path):
+    # A gateway whose heap has no block for a larger buffer (after a burst of pushes with
+    # ~100 codes, which the store keeps) failed every state message after, for good.
+    from gateway_support import Broker, Subscriber, wait_until
+
+    broker = Broker(tmp_path).start()
+    sub = Subscriber(broker.port, name="pieces")
+    try:
+        import simulate
+
+        pushes = b"".join(simulate.push_bytes(i, "hdlc") for i in range(3)).hex()
+        script = IN_PIECES % (simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY, pushes, broker.port)
+        out = run_micropython(["-c", script])
+        assert out.returncode == 0, out.stderr.decode()
+        lines = out.stdout.decode().splitlines()
+        kind, published, error = json.loads(lines[-2])
+        assert kind == "list" and error is None and published > 3  # the codes' emptied configs too
+        wait_until(lambda: sub.last("meterlink/big/state") is not None, 5, what="the state")
+        state = sub.last("meterlink/big/state")
+        assert json.loads(state) == json.loads(lines[-1]) and len(state) > 1000
+        vse = [m for m in sub.messages if m[0].startswith("dt/g/")]
+        assert len(vse) == 1 and json.loads(vse[0][1])["meter"]["1.8.0"]
+    finally:
+        sub.close()
+        broker.stop()

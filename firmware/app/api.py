@@ -77,8 +77,10 @@ def register(server, app):
 
     def readings(request):
         # Copied out of the snapshot buffer, which MQTT reuses while the reply is sent;
-        # the slices go out as they are, not joined back into 1 kB pieces.
-        return pieces(200, slices(app.snapshot.render(app.store)), "application/json", None, JSON_PIECE)
+        # the slices go out as they are, not joined back into 1 kB pieces. A snapshot
+        # rendered in pieces is such copies already.
+        body = app.snapshot.render(app.store)
+        return pieces(200, body if type(body) is list else slices(body), "application/json", None, JSON_PIECE)
 
     def status_handler(request):
         return response(200, status(app))

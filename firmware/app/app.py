@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover
 
 from app import VERSION, command_line, os_error_name
 from app.clock import now, ticks_diff, ticks_ms
-from app.mqtt import MqttPublisher
+from app.mqtt import STUCK_AFTER as MQTT_STUCK_AFTER, MqttPublisher
 from app.reader import STUCK_AFTER, MeterReader
 from app.snapshot import SnapshotWriter
 from app.store import Store
@@ -153,12 +153,12 @@ class App:
         return self._uptime_ms // 1000
 
     def healthy(self):
-        """Every task still running (a crashed task stops the watchdog feed), and the
-        reader not stuck for lack of heap (reader.STUCK_AFTER)."""
+        """Every task still running (a crashed task stops the watchdog feed), and neither
+        the reader nor MQTT stuck for lack of heap (reader.STUCK_AFTER, mqtt.STUCK_AFTER)."""
         for task in self._tasks:
             if task.done():
                 return False
-        return self.reader.memory_streak < STUCK_AFTER
+        return self.reader.memory_streak < STUCK_AFTER and self.mqtt.memory_streak < MQTT_STUCK_AFTER
 
     async def run(self):
         self.log("meterlink %s on %s, device %s" % (VERSION, self.board.name, self.cfg["device_id"]))

@@ -41,6 +41,12 @@ _CONNECT_TIMEOUT = const(5)
 # Reconnect backoff (s): first retry quickly, then at most every 60 s.
 BACKOFF_FIRST = 1
 BACKOFF_MAX = 60
+# Connections in a row lost for lack of heap: a store of many codes (a burst of pushes
+# with ~100, which it keeps) on a heap too small for them, where every later state
+# message failed too. The gateway then calls itself unhealthy (app.healthy), and the
+# ESP32's watchdog restarts it with a whole heap and an empty store (~5 minutes of
+# backoff first).
+STUCK_AFTER = 10
 # A session that lasted this long (ms) was a working one: the next reconnect starts the
 # backoff afresh. Shorter ones keep it growing: a broker that takes the connection and
 # drops it at once (another client with our id, a heap too short to publish) was retried
@@ -145,6 +151,7 @@ class MqttPublisher:
         self.connected = False
         self.connects = 0
         self.published = 0
+        self.memory_streak = 0  # connections in a row lost for lack of heap
         self.last_error = None
         self.last_error_time = None  # Unix seconds: the error may be older than the connection
         self._client = None
@@ -188,7 +195,7 @@ class MqttPublisher:
             mqtt_connect = sock = None
             unload(("app.mqtt_connect", "net.resolve", "net"))
             if failure is not None:
-                self._fail("connect to %s failed: %s" % (_address(self.cfg), _reason(failure)))
+                self._fail("connect to %s failed: %s" % (_address(self.cfg), _reason(failure)), failure)
                 failure = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
@@ -197,7 +204,7 @@ class MqttPublisher:
             try:
                 await self._session()
             except _FAILURES as e:
-                self._fail("connection lost: %s" % _reason(e))
+                self._fail("connection lost: %s" % _reason(e), e)
             # Negative: more than half the tick period (6.2 days on the ESP32, where
             # ticks_ms wraps every 2**30 ms), which is a long session too.
             if not 0 <= since_ms(started) < _STABLE_MS:
@@ -210,7 +217,9 @@ class MqttPublisher:
         while True:  # stay alive: a finished task reads as a crash to the watchdog
             await asyncio.sleep(3600)
 
-    def _fail(self, message):
+    def _fail(self, message, error=None):
+        if isinstance(error, MemoryError):
+            self.memory_streak += 1
         self.last_error = message
         self.last_error_time = now()
         self.log("mqtt: " + message)
@@ -310,7 +319,28 @@ class MqttPublisher:
     def _publish(self, topic, payload, retain=True):
         if isinstance(payload, str):
             payload = payload.encode()
-        self._client.publish(topic.encode() if isinstance(topic, str) else topic, payload, retain)
+        topic = topic.encode() if isinstance(topic, str) else topic
+        if type(payload) is list:
+            # A snapshot in pieces (app/snapshot.py): one PUBLISH (MQTT 3.1.1, 3.3; QoS 0)
+            # written as umqtt writes one, its payload a piece at a time.
+            size = 2 + len(topic)
+            for piece in payload:
+                size += len(piece)
+            head = bytearray(b"\x30\0\0\0\0")
+            head[0] |= retain
+            n = 1
+            while size > 0x7F:
+                head[n] = (size & 0x7F) | 0x80
+                size >>= 7
+                n += 1
+            head[n] = size
+            sock = self._client.sock
+            sock.write(head, n + 1)
+            sock.write(len(topic).to_bytes(2, "big") + topic)
+            for piece in payload:
+                sock.write(piece)
+        else:
+            self._client.publish(topic, payload, retain)
         self.published += 1
 
     async def _publish_snapshot(self):
@@ -326,6 +356,7 @@ class MqttPublisher:
             doc = self.snapshot.document(vse.payload(self.store, iso_utc))
             self._publish(vse.topic(self.cfg["vse_group"], mid), doc, False)  # a data stream: not retained
         self._sent_seq = seq
+        self.memory_streak = 0
 
     async def _publish_discovery(self):
         # With mqtt.discovery off each code's topic gets an empty retained message instead,

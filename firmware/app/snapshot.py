@@ -9,14 +9,18 @@ but without building the nested dicts and one big string per telegram: the
 pieces go straight into a reused bytearray, so publishing every 5 s does not
 fragment a 100 kB heap. The buffer starts small and doubles when a snapshot
 does not fit, up to _BUF_SIZE: it settles after the first full telegrams at
-the size this meter needs instead of holding the
-worst case. A snapshot larger than _BUF_SIZE falls back to
-``decoder.telegram_json`` (correct, just allocating).
+the size this meter needs instead of holding the worst case. A snapshot that
+outgrows _BUF_SIZE, or a buffer the heap has no block for, comes out as a list
+of pieces of at most _PIECE bytes instead, which the publishers send one after
+another: no block larger than the buffer already held is ever needed. (It was
+one string of the whole snapshot, and before that a 4 kB buffer no heap could
+give: after one burst of pushes with many codes, which the store keeps, every
+later state message failed, for good.)
 """
 
 import json
 
-from decoder import telegram_json, to_json
+from decoder import to_json
 from decoder.compat import const
 
 # 96 codes (store.MAX_CODES) of about 60 bytes each, plus the header; a
@@ -24,6 +28,10 @@ from decoder.compat import const
 _BUF_SIZE = const(6144)
 # The first buffer: a SiL E450 snapshot (38 readings) is 1.8 kB, so it never grows.
 _FIRST_SIZE = const(2048)
+# The largest piece of a snapshot sent in pieces: small blocks, which a fragmented heap
+# still has (HTTP's JSON_PIECE). At 204 kB with 96 codes kept, 512-byte pieces found no
+# block after a few publishes, with 19 kB free; 256-byte ones went on (unix port).
+_PIECE = const(256)
 # Units whose encoded JSON pieces are cached: meters send a dozen.
 _MAX_CACHED = const(128)
 # The last printable ASCII character: text up to it is copied byte by byte (UTF-8 is
@@ -54,6 +62,8 @@ class SnapshotWriter:
         self._buf = bytearray(min(first, size))
         self._view = memoryview(self._buf)
         self._n = 0
+        self._size = len(self._buf)  # where a piece ends: the buffer's end, or _PIECE
+        self._out = None  # the pieces while a snapshot is sent in pieces
         # Encoded once per unit: a meter sends a dozen, so after the first telegram
         # a unit costs nothing. OBIS codes are not cached: _put_text copies them.
         self._units = {}
@@ -62,8 +72,8 @@ class SnapshotWriter:
         # OBIS codes, numbers and JSON keys are ASCII, copied byte by byte: no encoded
         # copy of each per snapshot, and no cache of the codes either (~2 kB for 40
         # codes, held for as long as the gateway runs).
-        if self._n + len(text) > len(self._buf):
-            raise OverflowError
+        if self._n + len(text) > self._size and self._flush(len(text)):
+            return self._out.append(text.encode())
         end = _copy_ascii(self._buf, self._n, text)
         if end < 0:  # text past ASCII (a meter's string reading): encoded
             self._put(text.encode())
@@ -82,10 +92,35 @@ class SnapshotWriter:
         if isinstance(data, str):
             return self._put_text(data)
         end = self._n + len(data)
-        if end > len(self._buf):
-            raise OverflowError
+        if end > self._size:
+            if self._flush(len(data)):
+                return self._out.append(bytes(data))
+            end = len(data)
         self._buf[self._n : end] = data
         self._n = end
+
+    def _flush(self, need):
+        # The buffer is full: OverflowError, or in pieces its bytes become a piece.
+        # True when ``need`` bytes are more than a piece holds: they go as their own.
+        if self._out is None:
+            raise OverflowError
+        if self._n:
+            self._out.append(bytes(self._view[: self._n]))
+            self._n = 0
+        return need > self._size
+
+    def _in_pieces(self, write, what):
+        # ``write(what)`` (_render or _dump) -> the list of its pieces.
+        self._out = []
+        self._size = min(len(self._buf), _PIECE)
+        self._n = 0
+        try:
+            write(what)
+            self._flush(0)
+            return self._out
+        finally:
+            self._out = None
+            self._size = len(self._buf)
 
     def _value(self, value):
         if isinstance(value, bool) or value is None:
@@ -97,33 +132,45 @@ class SnapshotWriter:
         return to_json(value)  # floats (15 digits), lists, bytes: the decoder's rules
 
     def render(self, store):
+        """-> a memoryview of the JSON bytes, valid until the next call, or a list of
+        bytes pieces when the snapshot outgrows the buffer this heap holds."""
         while True:
             try:
                 return self._render(store)
             except OverflowError:
                 size = len(self._buf)
                 if size >= self._limit:
-                    return memoryview(telegram_json(store).encode())
+                    return self._in_pieces(self._render, store)
                 self._view = self._buf = None  # the old buffer is garbage before the new one
                 try:
-                    self._buf = bytearray(min(self._limit, 2 * size or _FIRST_SIZE))
+                    try:
+                        self._buf = bytearray(min(self._limit, 2 * size or _FIRST_SIZE))
+                    except MemoryError:
+                        # No block that large: the old size again (its block was freed just
+                        # now), and this heap's limit from now on. The snapshot goes out in
+                        # pieces; a failed try per publish would collect the heap each time.
+                        if not size:
+                            raise
+                        self._limit = size
+                        self._buf = bytearray(size)
                 finally:
-                    # No room (MemoryError, raised on): an empty buffer stands in (a constant:
-                    # nothing to allocate), and the next render grows it again. None would
-                    # fail every render after.
+                    # No room even so (MemoryError, raised on): an empty buffer stands in
+                    # (a constant: nothing to allocate), and the next render grows it
+                    # again. None would fail every render after.
                     self._buf = self._buf or b""
                     self._view = memoryview(self._buf)
+                    self._size = len(self._buf)
 
     def document(self, doc):
         """``doc`` (dicts, lists, text, numbers) as JSON bytes in the same buffer, valid
         until the next call: discovery configs go out one after another without a
         ~450-byte string and its encoded copy each, which a fragmented heap may not
-        have room for. Falls back to ``json.dumps`` when the buffer is too small."""
+        have room for. A list of pieces, as render()'s, when the buffer is too small."""
         self._n = 0
         try:
             self._dump(doc)
         except OverflowError:
-            return json.dumps(doc).encode()
+            return self._in_pieces(self._dump, doc)
         return self._view[: self._n]
 
     def _dump(self, obj):
