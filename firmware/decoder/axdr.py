@@ -45,10 +45,15 @@ _TIME = const(0x1B)
 _LAST_TAG = const(0x1B)
 
 # decode recurses once per level. Real pushes nest four deep (body structure
-# > capture list > entry structure > value); 12 leaves room for compact arrays
-# of structures while a hostile "01 01 01 01 ..." cannot exhaust the small
-# ESP32 C stack. (skip is iterative and needs no bound.)
-MAX_DEPTH = const(12)
+# > capture list > entry structure > value), and every public capture reads with
+# a bound of 5; 8 leaves room for a profile's rows or compact arrays of structures
+# while a hostile "01 01 01 01 ..." cannot exhaust the small ESP32 C stack (the
+# MicroPython task's 16 kB, checked at 15: ports/esp32/main.c). Measured on the
+# 64-bit unix port: ~2.5 kB of C stack a level, 31 kB at the former bound of 12,
+# more than that task holds even at half the size, with the reader's and asyncio's
+# frames below it: a deep push was the stack check's RuntimeError there, not this
+# module's clear error. (skip is iterative and needs no bound.)
+MAX_DEPTH = const(8)
 
 # Structures of up to 4 members (an OBIS entry of 3, scaler-unit of 2, a
 # capture object definition of 4) are written as tuple displays; longer
