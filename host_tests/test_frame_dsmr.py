@@ -386,6 +386,21 @@ def test_noise_that_opens_like_a_telegram_does_not_grow_the_buffer(noise):
         assert framer._cap == stream.MAX_FRAME
 
 
+def test_a_telegram_the_heap_has_no_room_to_grow_for_says_so(monkeypatch):
+    # It was "frame longer than the 2050-byte buffer": a meter fault to look for, where
+    # the dongle's heap had no 4 kB block (a probe at 128 and 204 kB on the unix port).
+    def no_room(size):
+        raise MemoryError
+
+    log = ErrorLog()
+    framer = stream.Framer(log)  # its first buffer made: only the growth finds no room
+    monkeypatch.setattr(stream, "bytearray", no_room, raising=False)
+    out = run(framer, chunked(dsmr_telegram(LINES + [LONG_MESSAGE]) + dsmr_telegram(LINES)))
+    assert [p for _, p in out] == [dsmr_telegram(LINES).rstrip(b"\r\n")]
+    assert nonzero(log) == {"overflow": 1}
+    assert log.last_error == "DSMR telegram longer than the 2050-byte buffer, and no heap to grow it"
+
+
 def test_a_telegram_longer_than_even_the_grown_buffer_is_overflow():
     big = dsmr_telegram(LINES * 16)
     assert len(big) > stream.MAX_DSMR

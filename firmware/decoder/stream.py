@@ -386,12 +386,15 @@ class Framer:
 
     def _wait(self, pos):
         if self._end - pos >= self._cap:
-            if self._way == _DSMR and self._grow():
+            grown = self._way == _DSMR and self._grow()
+            if grown:
                 return _AGAIN
             # A DSMR header ("/" and three letters) too long to hold is news even while
             # hunting: a meter sending long text messages loses every telegram.
             self._sync = self._sync or self._way == _DSMR
-            self._drop(pos, overflow_error("frame longer than the %d-byte buffer" % self._cap))
+            self._drop(pos, overflow_error(("frame longer than the %d-byte buffer" if grown is False else
+                                            "DSMR telegram longer than the %d-byte buffer, and no heap to grow it")
+                                           % self._cap))
             return _AGAIN
         claimed = self._claimed_end(self._way)  # _cut_short's probes parse over it
         if self._cut_short(pos, self._end):
@@ -482,7 +485,7 @@ class Framer:
         try:
             buf = bytearray(MAX_DSMR)
         except MemoryError:
-            return False
+            return None  # not False: the telegram may fit, the heap has no room for it
         buf[:n] = self._mv[self._start : self._end]
         self._start, self._end = 0, n
         self._buf, self._mv, self._cap = buf, memoryview(buf), MAX_DSMR
