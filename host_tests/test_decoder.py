@@ -755,3 +755,27 @@ def test_valid_utf_8_of_every_length_stays_as_it_is():
     telegrams, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.data_notification(
         ds.tagged_body([("0-0:96.1.0", b"\x0c" + bytes([len(raw)]) + raw, None)]))))
     assert plain_readings(telegrams[0])["0-0:96.1.0"]["value"] == "Zähler € 𝄞 ok"
+
+
+def _message_push(raw):
+    # A plaintext push, tagged: 0-0:96.13.0 and an octet-string.
+    return bytes.fromhex("0F 00000001 00 0202 0906 0000600D00FF 09") + bytes([len(raw)]) + raw
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("Coupure pr\u00e9vue \u00e0 14:00".encode(), "Coupure pr\u00e9vue \u00e0 14:00"),  # UTF-8: the text
+    ("Z\u00e4hler".encode() + b"\x00\x00", "Z\u00e4hler"),  # NUL padding dropped
+    ("Z\u00e4hler".encode("latin-1"), "5ae4686c6572"),  # a code page: hex, as before
+    (b"\xc2\x85\xc3\xa9", "c285c3a9"),  # a C1 control: binary
+    (b"\xed\xa0\x80ab", "eda08061 62".replace(" ", "")),  # a surrogate (RFC 3629 forbids it)
+])
+def test_an_octet_string_past_ascii_reads_as_text_when_it_is_utf8(raw, expected):
+    telegrams, _ = decode_all(_message_push(raw))
+    assert plain_readings(telegrams[0])["0-0:96.13.0"] == {"value": expected}
+
+
+def test_octet_strings_past_ascii_read_the_same_on_micropython():
+    from test_parity import assert_same
+
+    raws = ["Coupure pr\u00e9vue".encode(), "Z\u00e4hler".encode("latin-1"), b"\xed\xa0\x80ab", b"\xc2\x85\xc3\xa9"]
+    assert_same([{"id": "octets/%d" % i, "hex": _message_push(raw).hex(), "chunk": 0} for i, raw in enumerate(raws)])

@@ -452,6 +452,29 @@ def test_parse_hex_text_that_is_not_printable_stays_as_sent():
     assert readings["0-0:96.1.0"] == ("XYZ", None)
 
 
+@pytest.mark.parametrize("raw,expected", [
+    ("Coupure pr\u00e9vue \u00e0 14h".encode(), "Coupure pr\u00e9vue \u00e0 14h"),  # UTF-8: the text
+    ("St\u00f6rung".encode() + b"\x00" * 6, "St\u00f6rung"),  # NUL padding dropped, as on DLMS
+    (b"Hi\x00\x00", "Hi"),
+    ("St\u00f6rung".encode("latin-1"), None),  # a code page no byte names: as sent
+    (b"\xc2\x85ab", None),  # a C1 control: no text
+    (b"\xc0\xafab", None),  # an overlong form (RFC 3629 forbids it)
+])
+def test_a_hex_coded_message_past_ascii_reads_as_utf8_text(raw, expected):
+    readings, _ = dsmr.parse("/ISK5\r\n\r\n0-0:96.13.0(%s)\r\n!" % raw.hex().upper())
+    assert readings["0-0:96.13.0"] == (raw.hex().upper() if expected is None else expected, None)
+
+
+def test_hex_coded_messages_past_ascii_read_the_same_on_micropython():
+    from test_parity import assert_same
+
+    jobs = []
+    for i, raw in enumerate(["Coupure pr\u00e9vue".encode(), "St\u00f6rung".encode("latin-1"), b"\xc0\xafab"]):
+        data = dsmr_telegram(["0-0:96.13.0(%s)" % raw.hex()])
+        jobs.append({"id": "utf8/%d" % i, "hex": data.hex(), "chunk": 0})
+    assert_same(jobs)
+
+
 def test_parse_hex_coded_ids_and_texts_of_every_channel_read_as_text():
     # "SAG1030700114004" and "G0039001936990619" as hex; the Luxembourg
     # Smarty sends its logical device name 0-0:42.0.0 this way.

@@ -122,6 +122,24 @@ def text(raw):
         return "".join([chr(b) if 32 <= b < 127 else "?" for b in raw])
 
 
+def utf8_text(raw):
+    """``raw`` as text when it is UTF-8 (RFC 3629) holding no control character, else None.
+
+    For octet-strings past ASCII, which name no character set: a message with accents
+    ("Coupure pr\u00e9vue") reads as it is written, while binary bytes rarely form valid
+    UTF-8 and printable text both, and text in a code page (Latin-1) stays hex."""
+    if odd_utf8(raw):
+        return None
+    try:
+        text = str(raw, "utf-8")
+    except UnicodeError:
+        return None
+    for ch in text:
+        if ch < " " or "\x7f" <= ch <= "\x9f":
+            return None
+    return text
+
+
 def odd_utf8(raw):
     """Whether ``raw`` holds a form RFC 3629 forbids that MicroPython's str() lets through
     (CPython's refuses it): an overlong form, a surrogate, a code point past U+10FFFF.

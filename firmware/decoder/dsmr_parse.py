@@ -17,7 +17,7 @@ keys and value texts are allocated (~7 kB for 40 readings on the 64-bit
 unix port, host_tests/test_frame_heap.py).
 """
 
-from decoder.axdr import odd_utf8
+from decoder.axdr import odd_utf8, utf8_text
 from decoder.compat import const
 from decoder.errors import DecodeError
 
@@ -536,17 +536,19 @@ def _cosem_clock(text):
 
 
 def _hex_text(text):
-    """Hex digits that spell printable ASCII become that text; the rest stays as sent."""
+    """Hex digits that spell printable text (ASCII, or UTF-8 past it: a message with
+    accents) become that text; the rest stays as sent."""
     if len(text) % 2 or not text:
         return text
     raw = _from_hex(text) if text.strip("0123456789abcdefABCDEF") else bytes.fromhex(text)
     if raw is None:
         return text
+    # An id padded with blanks or NUL bytes to its field's width (a Landis+Gyr E350's
+    # "12693072" and eight 0x20) is the id, as a DLMS meter's NUL padding is.
+    raw = raw.rstrip(b"\x00") or raw
     for c in raw:
         if c < 0x20 or c > 0x7E:
-            return text
-    # An id padded with blanks to its field's width (a Landis+Gyr E350's "12693072" and
-    # eight 0x20) is the id, as a DLMS meter's NUL padding is.
+            return (utf8_text(raw) or text).rstrip() if c > 0x7F else text
     return raw.decode().rstrip()
 
 

@@ -135,7 +135,8 @@ def is_clock(value):
 
 
 def _ascii_text(raw):
-    """Printable ASCII as str, NUL padding at the end dropped; else None.
+    """Printable text as str, NUL padding at the end dropped; else None. ASCII, or
+    UTF-8 once a byte is past it (axdr.utf8_text).
 
     Meters pad text to a fixed field: an E450 (Cyprus) sends its tariff
     "RATE2" in 8 bytes, an Energomera its serial number in 32."""
@@ -146,7 +147,7 @@ def _ascii_text(raw):
         return None  # all NUL: a blank binary field, kept as hex
     for i in range(end):
         if raw[i] < 32 or raw[i] > 126:
-            return None
+            return axdr.utf8_text(raw[:end]) if raw[i] > 127 else None
     return str(raw[:end] if end < len(raw) else raw, "ascii")
 
 
