@@ -153,6 +153,16 @@ class TestSnapshot:
         assert isinstance(out, memoryview) and json.loads(bytes(out)) == doc
         assert bytes(writer.render(filled_store(1))).decode() == telegram_json(filled_store(1))
 
+    def test_growing_renders_only_while_the_buffer_is_below_its_limit(self, monkeypatch):
+        # MQTT grows the buffer before discovery's documents; at the limit a render would
+        # only make pieces to throw away, on a reconnect, when the heap is short.
+        writer = SnapshotWriter(64, first=16)
+        store = filled_store(4)
+        writer.grow(store)
+        assert len(writer._buf) == 64
+        monkeypatch.setattr(writer, "render", lambda store: pytest.fail("rendered at the limit"))
+        writer.grow(store)
+
     def test_a_document_too_big_for_the_buffer_comes_in_pieces(self):
         doc = {"name": "x" * 100, "n": [1, 2.5, None]}
         out = SnapshotWriter(64, first=64).document(doc)

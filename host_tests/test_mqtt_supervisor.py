@@ -473,7 +473,7 @@ def test_a_state_too_big_for_the_snapshot_buffer_arrives_whole_in_one_message(tm
 
         pushes = b"".join(simulate.push_bytes(i, "hdlc") for i in range(3)).hex()
         script = IN_PIECES % (simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY, pushes, broker.port)
-        out = run_micropython(["-c", script])
+        out = run_micropython(["-c", script], heapsize="512k")  # from source: the compiler needs room
         assert out.returncode == 0, out.stderr.decode()
         lines = out.stdout.decode().splitlines()
         kind, published, error = json.loads(lines[-2])

@@ -209,6 +209,7 @@ class MqttPublisher:
             # ticks_ms wraps every 2**30 ms), which is a long session too.
             if not 0 <= since_ms(started) < _STABLE_MS:
                 delay = BACKOFF_FIRST
+                self.memory_streak = 0  # a working session between: no streak
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
 
@@ -379,7 +380,7 @@ class MqttPublisher:
             # are then made ahead of discovery's short-lived documents, not scattered
             # between them (measured on the unix port: at 208 kB the first 300 pushes then
             # all go out, instead of a MemoryError near push 60). Off, no document is made.
-            self.snapshot.render(self.store)
+            self.snapshot.grow(self.store)
         from app import discovery
 
         page = self.page_url() if on and self.page_url is not None else None

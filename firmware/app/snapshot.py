@@ -161,6 +161,12 @@ class SnapshotWriter:
                     self._view = memoryview(self._buf)
                     self._size = len(self._buf)
 
+    def grow(self, store):
+        """Render only to grow the buffer to the store's size: nothing once it is at the
+        limit, where a render would make pieces to throw away."""
+        if len(self._buf) < self._limit:
+            self.render(store)
+
     def document(self, doc):
         """``doc`` (dicts, lists, text, numbers) as JSON bytes in the same buffer, valid
         until the next call: discovery configs go out one after another without a

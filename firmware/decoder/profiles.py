@@ -70,9 +70,10 @@ _PROFILE_TEXT = const((
     # currents in its list. It writes its clock's deviation as UTC to local time (+120
     # with the summer-time bit: dlms_parser's two captures, one from a meter, one from
     # the datasheet), where IEC 62056-6-2 has local time to UTC (-120 for CEST), as every
-    # other meter seen sends it. east=1: a positive deviation reads as that many minutes
-    # east of UTC, which every ZPA meter is (obis_untagged). A negative one, should a
-    # later firmware follow the standard, reads the same.
+    # other meter seen sends it. east=1: a positive deviation in a list's clock reads as
+    # that many minutes east of UTC, which every ZPA meter is (obis_untagged: the list
+    # is the one ZPA push public). A negative one, should a later firmware follow the
+    # standard, reads the same.
     "zpa|ZPA AM375|east=1\n"
     # Sagemcom T210-D / XT211 send {scaler, unit} with every value.
     "sagemcom|Sagemcom T210-D / XT211|\n"
