@@ -465,6 +465,14 @@ def test_a_hex_coded_message_past_ascii_reads_as_utf8_text(raw, expected):
     assert readings["0-0:96.13.0"] == (raw.hex().upper() if expected is None else expected, None)
 
 
+@pytest.mark.parametrize("sent,expected", [("3000", 3000), ("3100", 3100), ("0002", 2), ("5431", "T1"),
+                                           ("543100", "T1")])
+def test_a_tariff_whose_hex_is_one_character_and_nul_stays_a_number(sent, expected):
+    # NUL padding is dropped from hex text, but "30 00" is no padded "0": tariffs are numbers.
+    readings, _ = dsmr.parse("/ISK5\r\n\r\n0-0:96.14.0(%s)\r\n!" % sent)
+    assert readings["0-0:96.14.0"] == (expected, None)
+
+
 def test_hex_coded_messages_past_ascii_read_the_same_on_micropython():
     from test_parity import assert_same
 

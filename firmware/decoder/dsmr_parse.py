@@ -546,8 +546,9 @@ def _hex_text(text):
     # An id padded with blanks or NUL bytes to its field's width (a Landis+Gyr E350's
     # "12693072" and eight 0x20) is the id, as a DLMS meter's NUL padding is. Stripped
     # as bytes: str.rstrip() takes Unicode blanks (U+00A0) on CPython and not on
-    # MicroPython.
-    raw = raw.rstrip(b" \x00") or raw
+    # MicroPython. One character left is no padded text: a tariff "3000" is the number.
+    stripped = raw.rstrip(b" \x00")
+    raw = stripped if len(stripped) > 1 else raw
     for c in raw:
         if c < 0x20 or c > 0x7E:
             return utf8_text(raw) or text if c > 0x7F else text
