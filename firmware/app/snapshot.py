@@ -24,7 +24,7 @@ from decoder import to_json
 from decoder.compat import const
 
 # 96 codes (store.MAX_CODES) of about 60 bytes each, plus the header; a
-# snapshot larger than this is rare enough to take the allocating path.
+# snapshot larger than this goes out in pieces (_PIECE).
 _BUF_SIZE = const(6144)
 # The first buffer: a SiL E450 snapshot (38 readings) is 1.8 kB, so it never grows.
 _FIRST_SIZE = const(2048)
