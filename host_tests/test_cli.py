@@ -253,6 +253,16 @@ def test_an_xxd_dump_whose_rows_end_in_blanks_an_editor_cut_keeps_its_columns():
     assert _hextext().parse(text) == data
 
 
+def test_one_long_line_of_bytes_two_spaces_apart_reads_in_linear_time_and_keeps_every_byte():
+    # Each double space was tried as the start of a text column, each try reading the whole
+    # head again: 8,000 bytes written "7E  7E  ..." took 33 s. A column is at most xxd -c 256's.
+    data = bytes(range(256)) * 40
+    assert _hextext().parse("  ".join("%02X" % b for b in data)) == data
+    row = bytes(range(256))
+    xxd = "00000000: %s  %s" % (" ".join(row[j:j + 2].hex() for j in range(0, 256, 2)), _text_column(row))
+    assert _hextext().parse(xxd) == row  # xxd -c 256: its column still found
+
+
 def test_esphomes_sent_lines_are_not_read_as_the_meters_bytes():
     # uart_debug logs both directions by default: ">>>" lines are the dongle's own.
     text = ("[11:39:00][D][uart_debug:158]: <<< 7E:A0:A4:CF:02:23:03:99:96:E6:E7:00\n"
@@ -260,6 +270,23 @@ def test_esphomes_sent_lines_are_not_read_as_the_meters_bytes():
     notes = []
     assert _hextext().parse(text, notes) == bytes.fromhex("7ea0a4cf0223039996e6e700")
     assert notes and "line 2" in notes[0]
+
+
+def test_esphomes_received_bytes_in_chunks_of_two_or_three_are_read_as_bytes():
+    # No run of four bytes anywhere: "7E:A0" stayed one word, and the log read as no bytes.
+    text = ("[C][uart.arduino_esp32:155]:   Baud Rate: 115200 baud\n"
+            "[11:39:00][D][uart_debug:158]: <<< 7E:A0:A4\n"
+            "[11:39:00][D][uart_debug:158]: <<< CF:02\n"
+            "[11:39:00][D][uart_debug:158]: <<< 23:03:99\n")
+    assert _hextext().parse(text) == bytes.fromhex("7ea0a4cf02230399")
+
+
+def test_a_log_whose_requests_outweigh_the_replies_reads_the_received_lines():
+    # The tag with the most hex won: a reader that polls sent more than the meter answered.
+    text = "TX: " + "7E A0 19 03 21 93 " * 10 + "\nRX: 7E A0 07 21 03 73 AA 7E\n"
+    notes = []
+    assert _hextext().parse(text, notes) == bytes.fromhex("7ea007210373aa7e")
+    assert notes and "line 1" in notes[0]
 
 
 def _hextext():

@@ -8,7 +8,8 @@ joined by colons or dashes. Each line is read so:
 
 1. a byte-order mark, a ``|...|`` text column and ``0x`` prefixes go; commas, braces and
    semicolons are spaces; bytes joined by ":" or "-" are split (a run of four at least, so
-   that a time stamp "12:34:56" stays one, unless another line has such a run);
+   that a time stamp "12:34:56" stays one, unless another line has such a run or ESPHome's
+   "<<<" marks a run of two or three as the port's);
 2. leading words that are no hex (a time stamp, "RX:") go, and so does a first word that
    ends in ":" (xxd's offset) or that is longer than the word after it (an offset column:
    told by the first line of three words, and then taken off every line or none);
@@ -21,7 +22,8 @@ joined by colons or dashes. Each line is read so:
 A log (amsreader's telnet, ESPHome's, Python's logging, syslog) puts its time stamp first,
 taken off whole ("21:11:30,928" gave the byte 928), and tags each line with its source: the
 bytes are read from the lines whose tag (the letters of the words before the bytes) carries
-the most hex; an untagged line of hex continues the tag of the line of hex above it (a
+the most hex, among the tags that say received ("RX", "recv", ESPHome's "<<<") if any, else
+among those that do not say sent ("TX", "send", ">>>"); an untagged line of hex continues the tag of the line of hex above it (a
 chunk stamped on its first line only). Other lines that hold hex (a banner's "Free Heap RAM:
 177096", a "TX:" line, prose) are passed over and counted (``notes``).
 
@@ -44,6 +46,7 @@ _TIME_STAMP = re.compile(r"^\s*\[?(?:[A-Z][a-z]{2} +\d{1,2} +)?(?:\d{4}-\d\d-\d\
 # (received; >>> is sent), and Python's bytes, b'~\xa8\xa4'.
 _QUOTED = re.compile(r"""<<<\s*("(?:[^"\\\n]|\\.)*")|\bb('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
 _OPENED = re.compile(r'<<<\s*"')
+_ESPHOME_RX = re.compile(r"<<<\s+[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})+(?![0-9A-Za-z:])")
 # ESPHome writes ESC as \e, which a Python literal does not know (an odd count of
 # backslashes before the e: "\\e" is a backslash and an e).
 _ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\e")
@@ -74,7 +77,8 @@ def _without_text_column(line):
     if bar >= 0 and line.rstrip().endswith("|"):
         return line[:bar]
     cut = line.rfind("  ")
-    while cut > 0:
+    end = len(line.rstrip())
+    while cut > 0 and end - cut <= _LONGEST_COLUMN:
         head = line[:cut]
         hexes = "".join(w.rstrip(":") for w in _hex_words(head) if _is_hex(w.rstrip(":")))
         digits = len(hexes) - _offset_digits(head)
@@ -92,6 +96,12 @@ def _without_text_column(line):
     return line
 
 
+# A text column's width: xxd -c 256 writes the longest; tried further left, a line of
+# thousands of bytes set off by double spaces took half a minute (each try reads the head).
+_LONGEST_COLUMN = 260
+# Tags that say which way a log line's bytes went.
+_RECEIVED = re.compile(r"(?i)\b(?:rx|recv|received)\b|<<<")
+_SENT = re.compile(r"(?i)\b(?:tx|sent|send)\b|>>>")
 _GROUPS = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}  [0-9A-Fa-f]{2}(?![0-9A-Fa-f])")  # "CF  02": bytes in groups
 
 
@@ -171,7 +181,14 @@ def _logged_bytes(lines, notes):
     weight = {}
     for tag, digits, _, _ in lines:
         weight[tag] = weight.get(tag, 0) + len(digits)
-    main = max(weight, key=weight.get) if weight else ""
+    # The lines a tag names as received, else those not named as sent, carry the meter's bytes:
+    # a log whose requests (TX) outweigh the replies read the requests.
+    main = ""
+    for fits in (lambda t: _RECEIVED.search(t) and not _SENT.search(t), lambda t: not _SENT.search(t), None):
+        chosen = [t for t in weight if fits is None or fits(t)]
+        if chosen:
+            main = max(chosen, key=weight.get)
+            break
     kept, passed = [], []
     for tag, digits, error, number in lines:
         if tag == main:
@@ -222,7 +239,8 @@ def parse(text, notes=None):
     c_array = prefixed > 1 and 2 * prefixed >= sum(1 for w in _hex_words(text) if _is_hex(w))
     # Bytes joined by colons: once a line has a run of four, a shorter one (the last line's)
     # is such a run too.
-    fewest = 2 if any(len(_split_bytes(w, 4)) > 1 for w in text.split()) else 4
+    # ESPHome's uart_debug marks the port's bytes itself ("<<< 7E:A0"): there a run of two is one.
+    fewest = 2 if _ESPHOME_RX.search(text) or any(len(_split_bytes(w, 4)) > 1 for w in text.split()) else 4
     lines = []
     offsets = None
     column = [None]
