@@ -813,12 +813,14 @@ def _fake_app(readings):
 
     store = Store()
     store.readings.update(readings)
-    return NS(decoder=NS(errors=ErrorLog(), telegrams=1), store=store, uptime_s=lambda: 0, config_path=None,
+    return NS(decoder=NS(errors=ErrorLog(), telegrams=1), store=store, uptime_s=lambda: 0, healthy=lambda: True,
+              config_path=None,
               cfg={"device_id": "d", "meter": {"source": "tcp://x:1"}, "mqtt": {"host": "h"}},
               board=NS(name="unix", network_up=lambda: True, rssi=lambda: None, mem_free=lambda: 1000,
                        device_id=lambda: "d"),
               reader=NS(connected=True, connects=1, bytes_read=9, memory_errors=0),
-              mqtt=NS(connected=True, connects=1, published=2, last_error=None, last_error_time=None))
+              mqtt=NS(connected=True, connects=1, published=2, last_error=None, last_error_time=None,
+                      memory_streak=0))
 
 
 def test_metrics_go_out_in_small_pieces_never_one_block_of_the_whole_text():

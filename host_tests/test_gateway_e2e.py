@@ -146,6 +146,7 @@ def test_http_endpoints_serve_snapshot_status_and_metrics(rig):
     assert doc["mqtt"]["connected"] is True and doc["meter"]["connected"] is True
     assert doc["version"] and doc["uptime_s"] >= 0 and doc["free_heap"] > 0
     assert doc["last_error"] is None
+    assert doc["healthy"] is True and doc["mqtt"]["memory_streak"] == 0
 
     status, headers, body = gw.http("/metrics")
     text = body.decode()
@@ -153,7 +154,7 @@ def test_http_endpoints_serve_snapshot_status_and_metrics(rig):
     assert '# TYPE meterlink_reading gauge' in text
     assert 'meterlink_reading{obis="1-0:1.8.0",unit="Wh"}' in text
     assert 'meterlink_decode_errors_total{kind="authentication"} 0' in text
-    assert "meterlink_mqtt_connected 1" in text
+    assert "meterlink_mqtt_connected 1" in text and "meterlink_healthy 1" in text
 
     status, _, body = gw.http("/nope")
     assert status == 404 and "error" in json.loads(body)

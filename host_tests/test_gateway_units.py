@@ -482,7 +482,7 @@ class TestVse:
 class TestMetrics:
     def test_numeric_readings_and_counters_in_prometheus_text(self):
         status = {"telegrams": 3, "errors": {"checksum": 1, "authentication": 0}, "mqtt": {"connected": True},
-                  "meter": {"connected": False}, "uptime_s": 12, "free_heap": 1000}
+                  "meter": {"connected": False}, "uptime_s": 12, "free_heap": 1000, "healthy": False}
         text = metrics.render(status, {"1-0:1.8.0": (12, "Wh"), "1-0:32.7.0": (230.1, "V"), "0-0:96.1.1": ("id", None)})
         lines = text.splitlines()
         assert 'meterlink_reading{obis="1-0:1.8.0",unit="Wh"} 12' in lines
@@ -490,6 +490,7 @@ class TestMetrics:
         assert not [l for l in lines if "96.1.1" in l]
         assert 'meterlink_decode_errors_total{kind="checksum"} 1' in lines
         assert "meterlink_mqtt_connected 1" in lines and "meterlink_meter_connected 0" in lines
+        assert "meterlink_healthy 0" in lines  # the watchdog restarts the dongle
         assert "# TYPE meterlink_telegrams_total counter" in lines
         assert text.endswith("\n")
         assert "meterlink_last_telegram_timestamp_seconds" not in text  # none decoded yet
@@ -497,7 +498,7 @@ class TestMetrics:
     def test_the_last_telegrams_time_is_a_gauge_to_alert_on_a_silent_meter(self):
         # The port can stay open while the meter sends nothing: time() minus this tells.
         status = {"telegrams": 3, "errors": {}, "mqtt": {"connected": True}, "uptime_s": 12,
-                  "meter": {"connected": True, "last_telegram_time": 1795740339.25}}
+                  "healthy": True, "meter": {"connected": True, "last_telegram_time": 1795740339.25}}
         lines = metrics.render(status, {}).splitlines()
         assert "# TYPE meterlink_last_telegram_timestamp_seconds gauge" in lines
         assert "meterlink_last_telegram_timestamp_seconds 1795740339.25" in lines

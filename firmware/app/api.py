@@ -35,6 +35,8 @@ def status(app):
         "device_id": app.cfg["device_id"],
         "board": app.board.name,
         "uptime_s": app.uptime_s(),
+        # False: the ESP32's watchdog is no longer fed and restarts the dongle (app.healthy).
+        "healthy": app.healthy(),
         "time": now(),
         "telegrams": app.decoder.telegrams,
         "errors": dict(errors.counts),
@@ -58,6 +60,7 @@ def status(app):
             "published": mqtt.published,
             "last_error": mqtt.last_error,
             "last_error_time": mqtt.last_error_time,
+            "memory_streak": mqtt.memory_streak,
         },
         "wifi": {"connected": app.board.network_up(), "rssi": app.board.rssi()},
         "free_heap": app.board.mem_free(),

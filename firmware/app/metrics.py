@@ -72,6 +72,8 @@ def lines(status, readings):
         yield _family("meterlink_last_telegram_timestamp_seconds", "gauge",
                       "Unix time of the last telegram decoded")
         yield "meterlink_last_telegram_timestamp_seconds %s\n" % _number(last)
+    yield _family("meterlink_healthy", "gauge", "0 once the watchdog is no longer fed (the dongle restarts)")
+    yield "meterlink_healthy %s\n" % _number(status["healthy"])
     yield _family("meterlink_uptime_seconds", "gauge", "Seconds since the gateway started")
     yield "meterlink_uptime_seconds %d\n" % status["uptime_s"]
     if status.get("free_heap") is not None:
