@@ -113,8 +113,18 @@ def test_state_availability_and_discovery_carry_what_the_meter_sent(rig, framing
     for code, cls in (("1_0_1_7_0", "power"), ("1_0_32_7_0", "voltage"), ("1_0_31_7_0", "current")):
         doc = configs["homeassistant/sensor/%s/obis_%s/config" % (DEVICE, code)]
         assert (doc["device_class"], doc["state_class"]) == (cls, "measurement")
-    retained = [m for m in sub.messages if m[0].startswith("homeassistant/") or m[0] == state_topic()]
-    assert all(m[2] is False or m[2] is True for m in retained)
+    # Retained: a subscriber that comes later gets the state, availability and every config
+    # at once, flagged retained (to this one, there from the start, none is).
+    late = Subscriber(broker.port, name="late-sub")
+    try:
+        wanted = set(configs) | {state_topic(), "meterlink/%s/availability" % DEVICE}
+        wait_until(lambda: wanted <= late.topics(), 10, what="the retained messages")
+        first = {}
+        for topic, _, retain, _ in list(late.messages):
+            first.setdefault(topic, retain)
+        assert all(first[t] is True for t in wanted)
+    finally:
+        late.close()
 
 
 def test_a_broker_named_by_host_name_is_reached_through_the_boards_name_server(rig):
@@ -280,8 +290,10 @@ def test_wrong_key_counts_authentication_errors_and_publishes_no_state(rig):
 
 @pytest.mark.parametrize("doc, key", [
     ({"mqtt": {"port": 99999}}, b"mqtt.port"),
-    ({"meter": {"profile": "no-such-meter"}}, b"meter.profile"),
-    ({"meter": {"lists": ["no-such-list"]}}, b"meter.lists"),
+    ({"meter": {"source": "tcp://127.0.0.1:9", "profile": "no-such-meter"}}, b"meter.profile"),
+    ({"meter": {"source": "tcp://127.0.0.1:9", "lists": ["no-such-list"]}}, b"meter.lists"),
+    # The default source, the device's UART: on unix it served HTTP with no meter, retrying.
+    ({"http": {"port": 0}}, b"meter.source"),
 ])
 def test_an_invalid_config_refuses_to_start_naming_the_key(tmp_path, doc, key):
     path = tmp_path / "bad.json"

@@ -254,7 +254,11 @@ def _run_once(board, path):
     cfg = _load_config(path, board)
     if cfg is None:
         return 2
-    board.prepare(cfg)  # the device's WiFi and UART buffers, before the heap grows into theirs
+    # The device's WiFi and UART buffers, before the heap grows into theirs.
+    refused = board.prepare(cfg)
+    if refused:
+        print("meterlink: configuration %s refused: %s" % (path, refused))
+        return 2
     _preload()
     try:
         app = App(cfg, board, config_path=path)

@@ -164,7 +164,7 @@ class Board:
         """Start the drivers that take ESP-IDF memory, WiFi and the meter UART, while it
         still has room for them (module docstring). A board file the chip cannot follow is
         left for open_meter to report, where the reader says it and the dongle keeps
-        serving."""
+        serving. Refuses nothing: None (board/unix.py refuses the UART it lacks)."""
         if cfg["wifi"]["ssid"]:
             self._radio_on()
         try:

@@ -3,7 +3,7 @@
 Same interface as board/esp32.py:
 
     Board(config_dir=None)
-    .name, .device_id(), .config_path(), .prepare(cfg)
+    .name, .device_id(), .config_path(), .prepare(cfg) -> None, or why cfg cannot run here
     await .open_meter(source, baud, line="8N1") -> meter with  await readinto(buf) -> n (0 = gone), close()
     .start_network(cfg) / .network_up() / .address() / .name_server() / .rssi()
     .led(on), .watchdog_start(), .watchdog_feed(), .mem_free()
@@ -160,8 +160,6 @@ class Board:
                 for level, option, value in ((1, 9, 1), (6, 4, 30), (6, 5, 10), (6, 6, 3)):
                     sock.setsockopt(level, option, value)
             return _StreamMeter(reader, writer)
-        if source == "uart":
-            raise OSError("meter.source 'uart' needs the ESP32; on unix use tcp://, a device or a file")
         # A serial device or a capture file: loaded for that source only (a TCP meter,
         # the common case on unix, does not hold their code).
         from board import unix_local
@@ -171,7 +169,13 @@ class Board:
         return unix_local.FileMeter(source)
 
     def prepare(self, cfg):
-        pass  # the device starts its drivers here, before the heap grows; a desktop has none
+        """The device starts its drivers here, before the heap grows; a desktop has none.
+        What this board cannot run is refused: the text, or None."""
+        if cfg["meter"]["source"] == "uart":
+            # The default, and the only source of the device: here it left a gateway that
+            # served HTTP and MQTT and retried a port it can never open.
+            return 'meter.source: "uart" is the ESP32\'s port; on unix give tcp://HOST:PORT, a serial device or a file'
+        return None
 
     def start_network(self, cfg):
         return None  # the host's network is up or not; nothing to manage
