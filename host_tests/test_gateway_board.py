@@ -304,6 +304,46 @@ def test_a_refused_wifi_connect_is_one_failed_attempt_not_the_end_of_the_task(tm
     assert board_script(tmp_path, DEVKIT, WIFI_REFUSED) == ["False True 2"]
 
 
+WIFI_BACKOFF = """
+import asyncio, network
+import board.esp32 as esp32
+SLEEPS = []
+class Clockless:
+    # The board's asyncio, its sleeps recorded and cut short: the waits are what is asked.
+    def __getattr__(self, name):
+        return getattr(asyncio, name)
+    async def sleep(self, s):
+        SLEEPS.append(s)
+        await asyncio.sleep(0.002)
+esp32.asyncio = Clockless()
+esp32.WIFI_CONNECT_S = 1
+b = esp32.Board(%r)
+async def until_up():
+    for _ in range(2000):
+        if b.network_up():
+            return
+        await asyncio.sleep(0.005)
+async def main():
+    network.REFUSALS.extend([1] * 8)
+    task = asyncio.create_task(b.start_network({"wifi": {"ssid": "home", "password": "secret123"}}))
+    await until_up()
+    print(" ".join(str(s) for s in SLEEPS if s not in (1, 5)))
+    del SLEEPS[:]
+    network.REFUSALS.extend([1] * 2)
+    b.wlan.up = False  # the access point went away, and is back after two refusals
+    await until_up()
+    print(" ".join(str(s) for s in SLEEPS if s not in (1, 5)), b.network_up())
+    task.cancel()
+asyncio.run(main())
+"""
+
+
+def test_wifi_attempts_back_off_doubling_to_two_minutes_and_a_lost_link_starts_over(tmp_path):
+    # Between failed attempts 2 s, doubling to BACKOFF_MAX; a link that was up and drops
+    # is joined again, its backoff from the start (an audit found only one refusal tested).
+    assert board_script(tmp_path, DEVKIT, WIFI_BACKOFF) == ["2 4 8 16 32 64 120 120", "2 4 True"]
+
+
 UNIX_TCP_METER = '''
 import asyncio
 from board.unix import Board
