@@ -210,14 +210,19 @@ def _letters_after(buf, at):
     return True
 
 
-def _check_crc(buf, pos, bang, digits, what="DSMR CRC mismatch"):
+def _check_crc(buf, pos, bang, digits, what=None):
     # CRC-16/ARC as DSMR 5.0.2 says, or the X.25 one of HDLC: a Hungarian Holley DTSD545
     # computes that (dsmr_parser issue 91), and every telegram of it failed. A damaged
     # telegram now passes one check or the other 2 in 65536 times, not 1.
     # (No local for the value sent: one more word puts this frame on the heap per telegram.)
     if (crc.arc(buf, pos, bang + 1) != _hex_value(buf, bang + 1, bang + 1 + digits)
             and crc.x25(buf, pos, bang + 1) != _hex_value(buf, bang + 1, bang + 1 + digits)):
-        raise checksum_error(what)
+        if what is None and buf.find(b"\n!", pos, bang) < 0 and buf.find(b"\r!", pos, bang) < 0:
+            # On the line (``what`` names a telegram inside the ciphering), with no end
+            # before this "!" (an end whose CRC digits were damaged ran on to here): a new
+            # header inside is a telegram cut short, no line fault; said as that.
+            _cut_short(buf, pos, bang)
+        raise checksum_error(what or "DSMR CRC mismatch")
 
 
 def _is_line_end(c):
@@ -231,11 +236,7 @@ def _check_text(buf, start, stop):
     # give the dead telegram's time and a mix of both telegrams' readings. Asked first:
     # a P1 port's idle NULs before the new header are no reason to call the cut one noise
     # (uncounted while the framer hunts, stream._damaged).
-    at = buf.find(b"/", start + 1, stop)
-    while 0 <= at < stop - 4:
-        if _new_header(buf, at):
-            raise DecodeError("DSMR telegram cut short: a new one starts inside it")
-        at = buf.find(b"/", at + 1, stop)
+    _cut_short(buf, start, stop)
     at = text_end(buf, start, stop)
     if at < stop:
         raise DecodeError("DSMR telegram contains byte 0x%02x" % buf[at])
@@ -246,6 +247,15 @@ def _check_text(buf, start, stop):
         if _is_line_end(buf[at + 1]):
             raise DecodeError("DSMR line ends in ! where its ) belongs: a bit error on the line")
         at = buf.find(b"!", at + 1, stop)
+
+
+def _cut_short(buf, start, stop):
+    # A new header inside the telegram: cut short (its CRC, if any, is the next one's).
+    at = buf.find(b"/", start + 1, stop)
+    while 0 <= at < stop - 4:
+        if _new_header(buf, at):
+            raise DecodeError("DSMR telegram cut short: a new one starts inside it")
+        at = buf.find(b"/", at + 1, stop)
 
 
 def _new_header(buf, at):
