@@ -289,6 +289,22 @@ def test_a_log_whose_requests_outweigh_the_replies_reads_the_received_lines():
     assert notes and "line 1" in notes[0]
 
 
+def test_a_terminal_log_whose_read_headers_hold_a_byte_count_is_read():
+    # amsreader-firmware's Debugging/Samples (2017 Kaifa and Kamstrup logs) head each read
+    # "[... - Received 41 (0x29) bytes]": the count read as a byte and "(0x29)" one space
+    # after it refused the file as a typo. A tag that says "received" and holds no bytes is
+    # no choice for the lines of bytes either.
+    text = ("[2017-09-12 23.18.43.731 - Received 41 (0x29) bytes]\n"
+            "7E A0 27 01 02 01 10 5A  87 E6 E7 00 0F 40 00 00  00 09 0C 07 E1 09 0C 02\n"
+            "17 12 2A FF 80 00 00 02  01 06 00 00 05 28 B8 0C  7E\n")
+    frame = _hextext().parse(text)
+    assert frame[:3] == b"\x7e\xa0\x27" and len(frame) == 41
+    r = run(["--hex", "-"], text.encode())
+    assert r.returncode == 0 and json.loads(r.stdout)["readings"] == {"1-0:1.7.0": {"value": 1320, "unit": "W"}}
+    with pytest.raises(_hextext().HexTextError, match="line 1"):
+        _hextext().parse("7E A0 27 01 02 0G\n")  # a typo in a dump is still refused
+
+
 def _hextext():
     sys.path.insert(0, os.path.join(ROOT, "tools"))
     try:

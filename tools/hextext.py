@@ -17,7 +17,7 @@ joined by colons or dashes. Each line is read so:
    which the line holds as many characters as bytes were read (the text column: not when
    its words are single bytes as those before it, as amsreader writes groups of four), or
    up to the first word that is no hex, if two spaces set it off (one space: a typo,
-   refused).
+   refused, unless more prose than hex follows: a log's own line, "Received 41 (0x29) bytes").
 
 A log (amsreader's telnet, ESPHome's, Python's logging, syslog) puts its time stamp first,
 taken off whole ("21:11:30,928" gave the byte 928), and tags each line with its source: the
@@ -170,6 +170,10 @@ def _bytes_after_tag(line, number, words, column):
         digits.append(word)
     rest = words[len(digits):]
     if digits and rest and not line[: line.rfind(rest[0])].endswith("  "):
+        if sum(len(w) for w in rest) > sum(len(d) for d in digits):
+            # More prose than hex: a log's own line with a number in it ("Received 41 (0x29)
+            # bytes]", amsreader's 2017 terminal logs), which refused the whole file.
+            return ""
         # Past the bytes, a text column stands two spaces off; one space off, it is a typo.
         raise HexTextError("line %d: %r is no hex" % (number, rest[0]))
     return "".join(digits)
@@ -185,7 +189,7 @@ def _logged_bytes(lines, notes):
     # a log whose requests (TX) outweigh the replies read the requests.
     main = ""
     for fits in (lambda t: _RECEIVED.search(t) and not _SENT.search(t), lambda t: not _SENT.search(t), None):
-        chosen = [t for t in weight if fits is None or fits(t)]
+        chosen = [t for t in weight if weight[t] and (fits is None or fits(t))]
         if chosen:
             main = max(chosen, key=weight.get)
             break
