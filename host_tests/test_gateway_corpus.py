@@ -899,9 +899,12 @@ def test_the_state_holds_null_for_nan_and_the_texts_escaped(runs):
 # ten, for the tree the pass started from as for its own (1 of 10, and 3 of 19: the
 # rig's step that moved the gateway's own floor from 172 to 176 kB the pass before);
 # at 196 + 8 kB none of 15 runs of the IE.5, the Smarty and the long message failed.
+# In pass 31 the IE.5 ran out at 196 + 8 kB in the full suite once, and in 7 of 15 runs
+# with a busy loop on the second core, at 0854385 as at that pass's end; at 200 + 8 kB in
+# none of 15 that way.
 # Every capture runs at that floor plus test_gateway_heap.py's headroom and must
 # decode, publish and serve all it does at 256 kB.
-CORPUS_FLOOR_KB = 196
+CORPUS_FLOOR_KB = 200
 
 
 @pytest.fixture(scope="module")
