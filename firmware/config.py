@@ -210,8 +210,9 @@ def _source(key, value):
             raise ConfigError(key, "tcp source must be tcp://HOST:PORT")
         _int(key, hostport[colon + 1 :], 1, 65535)
         for ch in hostport[:colon]:
-            # A host with a blank or a slash was looked up for ever; brackets: tcp://[::1]:7000.
-            if ch not in _HOST_CHARS and ch not in "[]":
+            # A host with a blank or a slash was looked up for ever; brackets: tcp://[::1]:7000,
+            # with a zone: tcp://[fe80::1%eth0]:7000 (the unix port's getaddrinfo takes it).
+            if ch not in _HOST_CHARS and ch not in "[]%":
                 raise ConfigError(key, "must be tcp://HOST:PORT with a host name or an IP address ('%s' is not allowed)" % ch)
     return value
 

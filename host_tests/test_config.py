@@ -176,6 +176,7 @@ def test_host_names_and_addresses_are_accepted(host):
 
 
 @pytest.mark.parametrize("source", ["uart", "tcp://ser2net.local:7000", "tcp://[::1]:7000", "tcp://10.0.0.5:2001",
+                                    "tcp://[fe80::1%eth0]:7000",
                                     "/dev/ttyUSB0", "captures/e450.bin"])
 def test_meter_sources_of_every_kind_are_accepted(source):
     # "uart" too: the device's own; the unix board refuses it at start (board/unix.py).

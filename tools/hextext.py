@@ -22,8 +22,8 @@ joined by colons or dashes. Each line is read so:
 A log (amsreader's telnet, ESPHome's, Python's logging, syslog) puts its time stamp first,
 taken off whole ("21:11:30,928" gave the byte 928), and tags each line with its source: the
 bytes are read from the lines whose tag (the letters of the words before the bytes) carries
-the most hex, among the tags that say received ("RX", "recv", ESPHome's "<<<") if any, else
-among those that do not say sent ("TX", "send", ">>>"); an untagged line of hex continues the tag of the line of hex above it (a
+the most hex, leaving out tags that say sent ("TX", "send", ESPHome's ">>>") and not
+received ("RX", "recv", "<<<"); an untagged line of hex continues the tag of the line of hex above it (a
 chunk stamped on its first line only). Other lines that hold hex (a banner's "Free Heap RAM:
 177096", a "TX:" line, prose) are passed over and counted (``notes``).
 
@@ -170,7 +170,7 @@ def _bytes_after_tag(line, number, words, column):
         digits.append(word)
     rest = words[len(digits):]
     if digits and rest and not line[: line.rfind(rest[0])].endswith("  "):
-        if sum(len(w) for w in rest) > sum(len(d) for d in digits):
+        if sum(len(w) for w in rest if not _is_hex(w)) > sum(len(d) for d in digits):
             # More prose than hex: a log's own line with a number in it ("Received 41 (0x29)
             # bytes]", amsreader's 2017 terminal logs), which refused the whole file.
             return ""
@@ -185,10 +185,11 @@ def _logged_bytes(lines, notes):
     weight = {}
     for tag, digits, _, _ in lines:
         weight[tag] = weight.get(tag, 0) + len(digits)
-    # The lines a tag names as received, else those not named as sent, carry the meter's bytes:
-    # a log whose requests (TX) outweigh the replies read the requests.
+    # A tag that says sent and not received is the dongle's own bytes: a log whose requests
+    # (TX) outweigh the replies read the requests. Of the rest the heaviest: a short "RX len:
+    # 41" is no reason to pass over the untagged lines of bytes.
     main = ""
-    for fits in (lambda t: _RECEIVED.search(t) and not _SENT.search(t), lambda t: not _SENT.search(t), None):
+    for fits in (lambda t: _RECEIVED.search(t) or not _SENT.search(t), None):
         chosen = [t for t in weight if weight[t] and (fits is None or fits(t))]
         if chosen:
             main = max(chosen, key=weight.get)
