@@ -303,9 +303,9 @@ def test_a_log_whose_requests_outweigh_the_replies_reads_the_received_lines():
 
 def test_a_terminal_log_whose_read_headers_hold_a_byte_count_is_read():
     # amsreader-firmware's Debugging/Samples (2017 Kaifa and Kamstrup logs) head each read
-    # "[... - Received 41 (0x29) bytes]": the count read as a byte and "(0x29)" one space
-    # after it refused the file as a typo. A tag that says "received" and holds no bytes is
-    # no choice for the lines of bytes either.
+    # "[... - Received 41 (0x29) bytes]": a line of the log's own, passed over. Midway
+    # through pass 31 a rule that preferred tags saying "received" chose it, bytes-less,
+    # and the file was refused for its "(0x29)".
     text = ("[2017-09-12 23.18.43.731 - Received 41 (0x29) bytes]\n"
             "7E A0 27 01 02 01 10 5A  87 E6 E7 00 0F 40 00 00  00 09 0C 07 E1 09 0C 02\n"
             "17 12 2A FF 80 00 00 02  01 06 00 00 05 28 B8 0C  7E\n")

@@ -17,7 +17,7 @@ joined by colons or dashes. Each line is read so:
    which the line holds as many characters as bytes were read (the text column: not when
    its words are single bytes as those before it, as amsreader writes groups of four), or
    up to the first word that is no hex, if two spaces set it off (one space: a typo,
-   refused, unless more prose than hex follows: a log's own line, "Received 41 (0x29) bytes").
+   refused).
 
 A log (amsreader's telnet, ESPHome's, Python's logging, syslog) puts its time stamp first,
 taken off whole ("21:11:30,928" gave the byte 928), and tags each line with its source: the
@@ -170,10 +170,6 @@ def _bytes_after_tag(line, number, words, column):
         digits.append(word)
     rest = words[len(digits):]
     if digits and rest and not line[: line.rfind(rest[0])].endswith("  "):
-        if sum(len(w) for w in rest if not _is_hex(w)) > sum(len(d) for d in digits):
-            # More prose than hex: a log's own line with a number in it ("Received 41 (0x29)
-            # bytes]", amsreader's 2017 terminal logs), which refused the whole file.
-            return ""
         # Past the bytes, a text column stands two spaces off; one space off, it is a typo.
         raise HexTextError("line %d: %r is no hex" % (number, rest[0]))
     return "".join(digits)
