@@ -181,15 +181,12 @@ def _logged_bytes(lines, notes):
     weight = {}
     for tag, digits, _, _ in lines:
         weight[tag] = weight.get(tag, 0) + len(digits)
-    # A tag that says sent and not received is the dongle's own bytes: a log whose requests
-    # (TX) outweigh the replies read the requests. Of the rest the heaviest: a short "RX len:
-    # 41" is no reason to pass over the untagged lines of bytes.
-    main = ""
-    for fits in (lambda t: _RECEIVED.search(t) or not _SENT.search(t), None):
-        chosen = [t for t in weight if weight[t] and (fits is None or fits(t))]
-        if chosen:
-            main = max(chosen, key=weight.get)
-            break
+    # The heaviest tag with bytes, less one that says sent and not received (the dongle's
+    # own: a log whose requests (TX) outweigh the replies read the requests) unless no
+    # other has bytes. A short "RX len: 41" is no reason to pass over the lines of bytes.
+    tags = [t for t in weight if weight[t]]
+    theirs = [t for t in tags if _RECEIVED.search(t) or not _SENT.search(t)]
+    main = max(theirs or tags, key=weight.get) if tags else ""
     kept, passed = [], []
     for tag, digits, error, number in lines:
         if tag == main:
