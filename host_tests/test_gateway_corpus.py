@@ -901,10 +901,14 @@ def test_the_state_holds_null_for_nan_and_the_texts_escaped(runs):
 # at 196 + 8 kB none of 15 runs of the IE.5, the Smarty and the long message failed.
 # In pass 31 the IE.5 ran out at 196 + 8 kB in the full suite once, and in 7 of 15 runs
 # with a busy loop on the second core, at 0854385 as at that pass's end; at 200 + 8 kB in
-# none of 15 that way.
+# none of 15 that way. CI then failed it at 200 + 8 kB. Pass 32 found the variable part: a
+# status request in flight while a push is decoded. Polled every 5 ms instead of 0.2 s, the
+# IE.5 ran out at 200 + 8 kB in 5 runs of 6 and the long DSMR message at 204 + 8 kB in one
+# of 3 runs of every capture; at 208 + 8 kB all captures held in 6 such runs with the second
+# core busy. The floor is set under that load, not under the gentle poll below.
 # Every capture runs at that floor plus test_gateway_heap.py's headroom and must
 # decode, publish and serve all it does at 256 kB.
-CORPUS_FLOOR_KB = 200
+CORPUS_FLOOR_KB = 208
 
 
 @pytest.fixture(scope="module")
