@@ -104,6 +104,42 @@ def test_the_server_paces_pushes_and_restarts_per_connection():
         sim.stop()
 
 
+@pytest.mark.parametrize("utc, local, deviation", [
+    ((2026, 11, 28, 10, 22, 7), (2026, 11, 28, 11, 22, 0), -60),  # CET
+    ((2026, 7, 1, 10, 0, 33), (2026, 7, 1, 12, 0, 0), -120),  # CEST
+    ((2026, 12, 31, 23, 30, 0), (2027, 1, 1, 0, 30, 0), -60),  # already next year in Lausanne
+])
+def test_the_wall_clock_is_the_current_minute_in_swiss_time(utc, local, deviation):
+    import calendar
+
+    now = calendar.timegm(utc + (0, 0, 0))
+    start, dev, epoch = simulate.wall_start(now)
+    assert (start, dev) == (local, deviation)
+    assert 0 <= now - epoch < 60
+
+
+def test_make_runs_meter_reads_the_time_of_day_and_sends_the_minute_list_at_second_00():
+    # The newcomer's first look: the simulated meter told 2026-11-25 12:00 whatever the date.
+    import datetime
+
+    dec = Decoder(simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY)
+    telegrams = []
+    sim = simulate.Simulator(0, "hdlc", interval=0.05, wall_clock=True).start()
+    try:
+        with socket.create_connection(("127.0.0.1", sim.port), 5) as s:
+            s.settimeout(5)
+            while not any("0-0:1.0.0" in t.readings for t in telegrams):  # within 12 pushes
+                telegrams += dec.feed(s.recv(4096))
+    finally:
+        sim.stop()
+    first = datetime.datetime.fromisoformat(telegrams[0].meter_time)
+    assert abs(first.timestamp() - time.time()) < 10
+    assert first.utcoffset() in (datetime.timedelta(hours=1), datetime.timedelta(hours=2))
+    minute = [t for t in telegrams if "0-0:1.0.0" in t.readings][0]
+    assert minute.readings["0-0:1.0.0"][0][17:19] == "00"
+    assert minute.meter_time == minute.readings["0-0:1.0.0"][0]
+
+
 def test_the_command_line_starts_a_server(tmp_path):
     number = free_port()
     proc = subprocess.Popen([sys.executable, "tools/simulate.py", "--port", str(number), "--fast", "--framing", "mbus"],

@@ -52,7 +52,7 @@ def _start_simulator(meter):
     if not source.startswith("tcp://") or host not in LOCAL or _listening(int(port)):
         return None
     sim = simulate.Simulator(int(port), key=meter["key"] or simulate.DEFAULT_KEY,
-                             auth_key=meter["auth_key"] or simulate.DEFAULT_AUTH_KEY).start()
+                             auth_key=meter["auth_key"] or simulate.DEFAULT_AUTH_KEY, wall_clock=True).start()
     print("run: meter simulator on tcp://127.0.0.1:%d (pushes every %d s)" % (sim.port, sim.interval))
     if not meter["key"]:
         # Its pushes are ciphered with its own keys, which the gateway does not have: every one

@@ -17,6 +17,12 @@ must publish.
 The server accepts one client at a time (a meter port has one reader) and
 starts over at push 0 for every new connection (``Simulator(resume=True)``, as
 tools/chaos.py uses it, goes on counting instead).
+
+The meter clock of push 0 is START, fixed for the tests. ``--now``
+(``Simulator(wall_clock=True)``, what `make run` uses) sets it to the current
+minute in Swiss time instead, and each connection begins at the push of the
+current 5 seconds: the newcomer's dashboard shows today, and the minute list
+still comes at second 00.
 """
 
 import argparse
@@ -79,12 +85,29 @@ def energies(n):
     return out
 
 
-def clock(n):
+def clock(n, start=START):
     """Meter local time of push n as a tuple (y, m, d, H, M, S)."""
     import datetime
 
-    t = datetime.datetime(*START) + datetime.timedelta(seconds=SECONDS_PER_PUSH * n)
+    t = datetime.datetime(*start) + datetime.timedelta(seconds=SECONDS_PER_PUSH * n)
     return (t.year, t.month, t.day, t.hour, t.minute, t.second)
+
+
+def wall_start(now=None):
+    """(the minute ``now`` began on a Swiss meter's clock, its deviation, that minute as Unix
+    seconds): Europe/Zurich, CET/CEST; a fixed CET where the machine has no zone data."""
+    import datetime
+
+    try:
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo("Europe/Zurich")
+    except (ImportError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        zone = datetime.timezone(datetime.timedelta(minutes=-DEVIATION))
+    t = datetime.datetime.fromtimestamp(time.time() if now is None else now, zone)
+    t = t.replace(second=0, microsecond=0)
+    # DLMS counts the deviation from local time to UTC: CET's +01:00 is -60.
+    return (t.year, t.month, t.day, t.hour, t.minute, 0), -int(t.utcoffset().total_seconds()) // 60, t.timestamp()
 
 
 def info_values(n):
@@ -112,8 +135,8 @@ def _info_apdu(n):
     return entries
 
 
-def _minute_apdu(n):
-    when = sf.date_time(*clock(n), deviation=DEVIATION)
+def _minute_apdu(n, start=START, deviation=DEVIATION):
+    when = sf.date_time(*clock(n, start), deviation=deviation)
     entries = [
         sf.plain_entry("0-0:96.1.1", sf.octets(METER_ID.encode())),
         sf.plain_entry("0-0:1.0.0", sf.octets(when)),
@@ -124,13 +147,14 @@ def _minute_apdu(n):
     return entries
 
 
-def push_bytes(n, framing="hdlc", key=DEFAULT_KEY, auth_key=DEFAULT_AUTH_KEY, minute_every=MINUTE_EVERY):
+def push_bytes(n, framing="hdlc", key=DEFAULT_KEY, auth_key=DEFAULT_AUTH_KEY, minute_every=MINUTE_EVERY,
+               start=START, deviation=DEVIATION):
     """The wire bytes of push n: one or two ciphered, framed notifications."""
     out = b""
     for index, (kind, _) in enumerate(expected(n, minute_every)):
-        entries = _info_apdu(n) if kind == "info" else _minute_apdu(n)
+        entries = _info_apdu(n) if kind == "info" else _minute_apdu(n, start, deviation)
         counter = 2 * n + index + 1
-        plain = sf.data_notification(counter, sf.date_time(*clock(n), deviation=DEVIATION), entries)
+        plain = sf.data_notification(counter, sf.date_time(*clock(n, start), deviation=deviation), entries)
         apdu = sf.glo_cipher(plain, bytes.fromhex(key), SYSTEM_TITLE, counter,
                              bytes.fromhex(auth_key) if auth_key else None)
         out += sf.FRAMINGS[framing](apdu)
@@ -146,9 +170,13 @@ class Simulator:
     """A TCP meter port in a background thread; ``drop()`` cuts the client."""
 
     def __init__(self, port=0, framing="hdlc", key=DEFAULT_KEY, auth_key=DEFAULT_AUTH_KEY,
-                 interval=SECONDS_PER_PUSH, minute_every=MINUTE_EVERY, count=None, resume=False):
+                 interval=SECONDS_PER_PUSH, minute_every=MINUTE_EVERY, count=None, resume=False, wall_clock=False):
         self.framing, self.key, self.auth_key = framing, key, auth_key
         self.interval, self.minute_every, self.count, self.resume = interval, minute_every, count, resume
+        if wall_clock:
+            self.start_clock, self.deviation, self._start_epoch = wall_start()
+        else:
+            self.start_clock, self.deviation, self._start_epoch = START, DEVIATION, None
         self.sent = 0  # pushes sent over all connections
         self.next_push = 0
         self.connections = 0
@@ -193,15 +221,23 @@ class Simulator:
             self.connections += 1
             self._client = client
             if not self.resume:
-                self.next_push = 0
+                self.next_push = self._first_push()
             self._serve(client)
+
+    def _first_push(self):
+        # On the wall clock, the push of the current 5 seconds: a gateway that connects
+        # later still reads the time of day, and the minute list stays at second 00.
+        if self._start_epoch is None:
+            return 0
+        return max(0, int((time.time() - self._start_epoch) // SECONDS_PER_PUSH))
 
     def _serve(self, client):
         deadline = time.monotonic()
         while not self._stop.is_set() and self._client is client:
             if self.count is not None and self.sent >= self.count:
                 break  # done: the connection is closed, so a reader sees the end
-            data = push_bytes(self.next_push, self.framing, self.key, self.auth_key, self.minute_every)
+            data = push_bytes(self.next_push, self.framing, self.key, self.auth_key, self.minute_every,
+                              self.start_clock, self.deviation)
             try:
                 client.sendall(data)
             except OSError:
@@ -229,11 +265,15 @@ def main(argv=None):
                    help="send the minute list with every Nth push")
     p.add_argument("--count", type=int, default=None,
                    help="send this many pushes, then close the connection and exit")
+    p.add_argument("--now", action="store_true",
+                   help="the meter clock reads this machine's time, in Swiss time (default: it starts at "
+                        "2026-11-25 12:00, as the tests expect)")
     args = p.parse_args(argv)
     keys = _checked(p, args)
     try:
         sim = Simulator(args.port, args.framing, keys[0], keys[1],
-                        0.05 if args.fast else args.interval, args.minute_every, args.count).start()
+                        0.05 if args.fast else args.interval, args.minute_every, args.count,
+                        wall_clock=args.now).start()
     except OSError as e:
         p.error("argument --port: cannot listen on 127.0.0.1:%d: %s" % (args.port, e.strerror or e))
     print("simulate: meter on tcp://127.0.0.1:%d (%s, 5 s list every %.2f s)" % (sim.port, args.framing, sim.interval))
