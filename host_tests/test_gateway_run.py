@@ -117,11 +117,17 @@ def test_a_config_with_spaced_keys_and_a_port_as_text_runs_and_decodes(tmp_path)
             except OSError:
                 pass
             time.sleep(0.5)
+        with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/readings" % http_port, timeout=5) as r:
+            meter_time = json.loads(r.read())["meter_time"]
     finally:
         run.terminate()
         text = run.communicate(timeout=20)[0].decode()
     assert "Traceback" not in text and "mosquitto on 127.0.0.1:%d" % mqtt_port in text, text
     assert status is not None and status["telegrams"] >= 1, (status, text)
+    # make run's meter tells the time of day (it told 2026-11-25 12:00 whatever the date)
+    import datetime
+
+    assert abs(time.time() - datetime.datetime.fromisoformat(meter_time).timestamp()) < 30, meter_time
     assert status["errors"]["authentication"] == 0 and status["mqtt"]["connected"], status
     # Stopped (SIGTERM, as Ctrl-C), it stops the gateway and mosquitto it started.
 

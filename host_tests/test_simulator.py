@@ -104,40 +104,57 @@ def test_the_server_paces_pushes_and_restarts_per_connection():
         sim.stop()
 
 
-@pytest.mark.parametrize("utc, local, deviation", [
-    ((2026, 11, 28, 10, 22, 7), (2026, 11, 28, 11, 22, 0), -60),  # CET
-    ((2026, 7, 1, 10, 0, 33), (2026, 7, 1, 12, 0, 0), -120),  # CEST
-    ((2026, 12, 31, 23, 30, 0), (2027, 1, 1, 0, 30, 0), -60),  # already next year in Lausanne
+@pytest.mark.parametrize("utc, local, deviation, status", [
+    ((2026, 11, 28, 10, 22, 7), "2026-11-28T11:22:07+01:00", -60, 0),  # CET
+    ((2026, 7, 1, 10, 0, 33), "2026-07-01T12:00:33+02:00", -120, 0x80),  # CEST, the DST bit set
+    ((2026, 12, 31, 23, 30, 0), "2027-01-01T00:30:00+01:00", -60, 0),  # already next year in Lausanne
+    ((2027, 3, 28, 0, 59, 55), "2027-03-28T01:59:55+01:00", -60, 0),  # the last CET push that night
+    ((2027, 3, 28, 1, 0, 0), "2027-03-28T03:00:00+02:00", -120, 0x80),  # 02:00 does not exist
 ])
-def test_the_wall_clock_is_the_current_minute_in_swiss_time(utc, local, deviation):
+def test_the_wall_clock_stamps_swiss_time_as_a_meter_does(utc, local, deviation, status):
     import calendar
 
-    now = calendar.timegm(utc + (0, 0, 0))
-    start, dev, epoch = simulate.wall_start(now)
-    assert (start, dev) == (local, deviation)
-    assert 0 <= now - epoch < 60
+    stamp = simulate.wall_stamp(calendar.timegm(utc + (0, 0, 0)))
+    assert struct.unpack(">h", stamp[9:11])[0] == deviation and stamp[11] == status
+    dec = Decoder(simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY)
+    assert [t.meter_time for t in dec.feed(simulate.push_bytes(1, when=stamp))] == [local]
 
 
-def test_make_runs_meter_reads_the_time_of_day_and_sends_the_minute_list_at_second_00():
+def test_on_the_wall_clock_the_first_push_tells_the_time_of_day():
     # The newcomer's first look: the simulated meter told 2026-11-25 12:00 whatever the date.
     import datetime
+    from zoneinfo import ZoneInfo
 
     dec = Decoder(simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY)
     telegrams = []
-    sim = simulate.Simulator(0, "hdlc", interval=0.05, wall_clock=True).start()
+    sim = simulate.Simulator(0, "hdlc", wall_clock=True).start()
     try:
         with socket.create_connection(("127.0.0.1", sim.port), 5) as s:
-            s.settimeout(5)
-            while not any("0-0:1.0.0" in t.readings for t in telegrams):  # within 12 pushes
+            s.settimeout(10)
+            while not telegrams:  # push n of the current 5 s goes out at once
                 telegrams += dec.feed(s.recv(4096))
     finally:
         sim.stop()
     first = datetime.datetime.fromisoformat(telegrams[0].meter_time)
-    assert abs(first.timestamp() - time.time()) < 10
-    assert first.utcoffset() in (datetime.timedelta(hours=1), datetime.timedelta(hours=2))
-    minute = [t for t in telegrams if "0-0:1.0.0" in t.readings][0]
-    assert minute.readings["0-0:1.0.0"][0][17:19] == "00"
-    assert minute.meter_time == minute.readings["0-0:1.0.0"][0]
+    assert 0 <= time.time() - first.timestamp() < 10
+    assert first.utcoffset() == datetime.datetime.now(ZoneInfo("Europe/Zurich")).utcoffset()
+
+
+def test_on_the_wall_clock_the_minute_list_comes_at_second_00():
+    sim = simulate.Simulator(0, wall_clock=True)  # not started: its stamps are enough
+    try:
+        dec = Decoder(simulate.DEFAULT_KEY, simulate.DEFAULT_AUTH_KEY)
+        for n in range(25):
+            telegrams = dec.feed(simulate.push_bytes(n, when=sim.stamp(n)))
+            at_00 = telegrams[0].meter_time[17:19] == "00"
+            assert at_00 == any("0-0:1.0.0" in t.readings for t in telegrams) == (n % 12 == 0)
+    finally:
+        sim._listener.close()
+
+
+def test_the_wall_clock_refuses_pushes_faster_than_the_meters():
+    with pytest.raises(ValueError, match="5 s"):
+        simulate.Simulator(0, interval=0.05, wall_clock=True)
 
 
 def test_the_command_line_starts_a_server(tmp_path):
@@ -181,6 +198,7 @@ def test_count_sends_that_many_pushes_then_closes_and_exits():
 @pytest.mark.parametrize("args, said", [
     (["--key", "ZZ"], "--key"), (["--key", "1234"], "--key"), (["--minute-every", "0"], "--minute-every"),
     (["--interval", "-1"], "--interval"), (["--port", "99999"], "--port"), (["--count", "0"], "--count"),
+    (["--now", "--fast"], "--now"), (["--now", "--interval", "1"], "--now"),
 ])
 def test_bad_arguments_are_refused_naming_the_option(args, said):
     # Unchecked, the server thread died at the first client, which then got no byte.

@@ -19,10 +19,11 @@ starts over at push 0 for every new connection (``Simulator(resume=True)``, as
 tools/chaos.py uses it, goes on counting instead).
 
 The meter clock of push 0 is START, fixed for the tests. ``--now``
-(``Simulator(wall_clock=True)``, what `make run` uses) sets it to the current
-minute in Swiss time instead, and each connection begins at the push of the
-current 5 seconds: the newcomer's dashboard shows today, and the minute list
-still comes at second 00.
+(``Simulator(wall_clock=True)``, what `make run` uses) gives each push the time
+of day in Swiss time instead (CET or CEST, as the meter's clock shows it), push 0
+being the minute the simulator started: the newcomer's dashboard shows today, and
+the minute list still comes at second 00. A push is never stamped behind the
+clock: a connection, or a push after the machine slept, takes the current 5 s.
 """
 
 import argparse
@@ -42,6 +43,7 @@ METER_ID = "71000042"
 MESSAGE = "Services industriels (simulated)"
 START = (2026, 11, 25, 12, 0, 0)  # the meter clock of push 0
 DEVIATION = -60  # CET: local time is UTC + 60 min (DLMS counts UTC - local)
+DAYLIGHT_SAVING = 0x80  # clock status bit: daylight saving active
 
 # The 5-second list: (OBIS, unit, scaler, base raw value, swing of the wave).
 INFO_LIST = [
@@ -85,17 +87,18 @@ def energies(n):
     return out
 
 
-def clock(n, start=START):
+def clock(n):
     """Meter local time of push n as a tuple (y, m, d, H, M, S)."""
     import datetime
 
-    t = datetime.datetime(*start) + datetime.timedelta(seconds=SECONDS_PER_PUSH * n)
+    t = datetime.datetime(*START) + datetime.timedelta(seconds=SECONDS_PER_PUSH * n)
     return (t.year, t.month, t.day, t.hour, t.minute, t.second)
 
 
-def wall_start(now=None):
-    """(the minute ``now`` began on a Swiss meter's clock, its deviation, that minute as Unix
-    seconds): Europe/Zurich, CET/CEST; a fixed CET where the machine has no zone data."""
+def wall_stamp(seconds):
+    """The 12-byte COSEM date-time a Swiss meter's clock shows at Unix time ``seconds``:
+    Europe/Zurich local time, its deviation and the daylight-saving bit of the clock status
+    (IEC 62056-6-2 4.1.6.1); CET all year where the machine has no zone data."""
     import datetime
 
     try:
@@ -104,10 +107,11 @@ def wall_start(now=None):
         zone = ZoneInfo("Europe/Zurich")
     except (ImportError, KeyError):  # ZoneInfoNotFoundError is a KeyError
         zone = datetime.timezone(datetime.timedelta(minutes=-DEVIATION))
-    t = datetime.datetime.fromtimestamp(time.time() if now is None else now, zone)
-    t = t.replace(second=0, microsecond=0)
+    t = datetime.datetime.fromtimestamp(seconds, zone)
     # DLMS counts the deviation from local time to UTC: CET's +01:00 is -60.
-    return (t.year, t.month, t.day, t.hour, t.minute, 0), -int(t.utcoffset().total_seconds()) // 60, t.timestamp()
+    deviation = -int(t.utcoffset().total_seconds()) // 60
+    return sf.date_time(t.year, t.month, t.day, t.hour, t.minute, t.second, deviation=deviation,
+                        status=DAYLIGHT_SAVING if t.dst() else 0)
 
 
 def info_values(n):
@@ -135,8 +139,7 @@ def _info_apdu(n):
     return entries
 
 
-def _minute_apdu(n, start=START, deviation=DEVIATION):
-    when = sf.date_time(*clock(n, start), deviation=deviation)
+def _minute_apdu(n, when):
     entries = [
         sf.plain_entry("0-0:96.1.1", sf.octets(METER_ID.encode())),
         sf.plain_entry("0-0:1.0.0", sf.octets(when)),
@@ -147,14 +150,16 @@ def _minute_apdu(n, start=START, deviation=DEVIATION):
     return entries
 
 
-def push_bytes(n, framing="hdlc", key=DEFAULT_KEY, auth_key=DEFAULT_AUTH_KEY, minute_every=MINUTE_EVERY,
-               start=START, deviation=DEVIATION):
-    """The wire bytes of push n: one or two ciphered, framed notifications."""
+def push_bytes(n, framing="hdlc", key=DEFAULT_KEY, auth_key=DEFAULT_AUTH_KEY, minute_every=MINUTE_EVERY, when=None):
+    """The wire bytes of push n: one or two ciphered, framed notifications; ``when`` is their
+    12-byte date-time (default: clock(n), CET)."""
+    if when is None:
+        when = sf.date_time(*clock(n), deviation=DEVIATION)
     out = b""
     for index, (kind, _) in enumerate(expected(n, minute_every)):
-        entries = _info_apdu(n) if kind == "info" else _minute_apdu(n, start, deviation)
+        entries = _info_apdu(n) if kind == "info" else _minute_apdu(n, when)
         counter = 2 * n + index + 1
-        plain = sf.data_notification(counter, sf.date_time(*clock(n, start), deviation=deviation), entries)
+        plain = sf.data_notification(counter, when, entries)
         apdu = sf.glo_cipher(plain, bytes.fromhex(key), SYSTEM_TITLE, counter,
                              bytes.fromhex(auth_key) if auth_key else None)
         out += sf.FRAMINGS[framing](apdu)
@@ -173,12 +178,14 @@ class Simulator:
                  interval=SECONDS_PER_PUSH, minute_every=MINUTE_EVERY, count=None, resume=False, wall_clock=False):
         self.framing, self.key, self.auth_key = framing, key, auth_key
         self.interval, self.minute_every, self.count, self.resume = interval, minute_every, count, resume
-        if wall_clock:
-            self.start_clock, self.deviation, self._start_epoch = wall_start()
-        else:
-            self.start_clock, self.deviation, self._start_epoch = START, DEVIATION, None
+        if wall_clock and interval != SECONDS_PER_PUSH:
+            # Push n is the meter's time + 5n s: sent faster, its clock would run ahead.
+            raise ValueError("a wall clock needs the meter's %d s between pushes" % SECONDS_PER_PUSH)
+        # Unix time of push 0 on the wall clock (the minute it started: Swiss offsets are
+        # whole hours, so the minute list lands at second 00), else None.
+        self.epoch = time.time() // 60 * 60 if wall_clock else None
         self.sent = 0  # pushes sent over all connections
-        self.next_push = 0
+        self.next_push = self._due()
         self.connections = 0
         self._client = None
         self._stop = threading.Event()
@@ -221,23 +228,29 @@ class Simulator:
             self.connections += 1
             self._client = client
             if not self.resume:
-                self.next_push = self._first_push()
+                self.next_push = self._due()
             self._serve(client)
 
-    def _first_push(self):
-        # On the wall clock, the push of the current 5 seconds: a gateway that connects
-        # later still reads the time of day, and the minute list stays at second 00.
-        if self._start_epoch is None:
+    def _due(self):
+        # The push of the current 5 seconds on the wall clock (push 0 without one).
+        if self.epoch is None:
             return 0
-        return max(0, int((time.time() - self._start_epoch) // SECONDS_PER_PUSH))
+        return int((time.time() - self.epoch) // SECONDS_PER_PUSH)
+
+    def stamp(self, n):
+        """Push n's date-time on the wall clock; None (clock(n)) without one."""
+        return None if self.epoch is None else wall_stamp(self.epoch + SECONDS_PER_PUSH * n)
 
     def _serve(self, client):
         deadline = time.monotonic()
         while not self._stop.is_set() and self._client is client:
             if self.count is not None and self.sent >= self.count:
                 break  # done: the connection is closed, so a reader sees the end
+            if self.epoch is not None:
+                # Pacing counts monotonic time, which a sleeping laptop does not: catch up.
+                self.next_push = max(self.next_push, self._due())
             data = push_bytes(self.next_push, self.framing, self.key, self.auth_key, self.minute_every,
-                              self.start_clock, self.deviation)
+                              self.stamp(self.next_push))
             try:
                 client.sendall(data)
             except OSError:
@@ -266,8 +279,8 @@ def main(argv=None):
     p.add_argument("--count", type=int, default=None,
                    help="send this many pushes, then close the connection and exit")
     p.add_argument("--now", action="store_true",
-                   help="the meter clock reads this machine's time, in Swiss time (default: it starts at "
-                        "2026-11-25 12:00, as the tests expect)")
+                   help="the meter clock reads this machine's time, in Swiss time, with pushes 5 s apart "
+                        "(default: it starts at 2026-11-25 12:00, as the tests expect)")
     args = p.parse_args(argv)
     keys = _checked(p, args)
     try:
@@ -314,6 +327,8 @@ def _checked(parser, args):
         parser.error("argument --minute-every: must be 1 or more")
     if args.count is not None and args.count < 1:
         parser.error("argument --count: must be 1 or more")
+    if args.now and (args.fast or args.interval != SECONDS_PER_PUSH):
+        parser.error("argument --now: the meter's clock needs its %d s between pushes" % SECONDS_PER_PUSH)
     return keys
 
 
