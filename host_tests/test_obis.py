@@ -301,6 +301,30 @@ def test_sagemcom_bare_date_time_and_trailing_number(corpus):
     assert got["1-0:13.7.0"] == (0.094, None)  # scaler -3, unit 255: no unit
 
 
+@pytest.mark.parametrize("name", ["no-kaifa-ma304-list2", "se-kaifa-ma304h4-flat", "dk-kamstrup-list3-plain",
+                                  "at-e450-burgenland-1"])
+@pytest.mark.parametrize("title", [b"ELSep\x00\x00\x01", b"\x00\x11\x22\x33\x44\x55\x66\x77"])
+def test_a_title_that_names_no_known_maker_leaves_the_profile_to_the_body(corpus, name, title):
+    # Ciphered pushes carry a system title; one whose first letters name no maker the
+    # profiles know (Salzburg Netz's "ELS", binary bytes) read a Kaifa list's mA currents
+    # as 0.01 A and a Kamstrup's 10 Wh energies as Wh: the list id in the body was never
+    # asked. Such a push now reads as the same body sent without a title.
+    _, body = body_of(corpus, name)
+    assert readings(body, title=title) == readings(body)
+
+
+def test_a_tagged_body_under_a_title_that_names_no_known_maker_goes_by_its_logical_name():
+    # The entry-by-entry reader of tagged bodies: the same rule as for lists of values.
+    def entry(code, value):
+        return ("structure", [("octet-string", enc.obis(code)), value])
+    body = enc.encode(("array", [entry("0-0:42.0.0", ("visible-string", "KFM_001")),
+                                 entry("1-0:31.7.0", ("uint32", 2712))]))
+    assert readings(body)["1-0:31.7.0"] == (2.712, "A")  # Kaifa: mA
+    assert readings(body, title=b"ELSep\x00\x00\x01")["1-0:31.7.0"] == (2.712, "A")
+    assert readings(body, title=b"KFMgP\x00\x00\x09")["1-0:31.7.0"] == (2.712, "A")
+    assert readings(body, title=LGZ)["1-0:31.7.0"] == (27.12, "A")  # the title still wins
+
+
 # --- body styles built by the independent encoder ----------------------------
 
 

@@ -36,8 +36,11 @@ _MAX_KEYS = const(128)
 def streamed(body, profile_name, system_title):
     """Readings of a body of {OBIS, value[, {scaler, unit}]} entries only, or None."""
     if profile_name != "auto" or system_title is not None:
-        return _entries(body, _profile(profile_name, system_title))
-    # No sender to go by: a first pass finds the logical device name.
+        profile = _profile(profile_name, system_title)
+        if profile_name != "auto" or profile["name"] != "generic":
+            return _entries(body, profile)
+    # No sender to go by (or a title that names no maker profiles.py knows): a first
+    # pass finds the logical device name.
     generic = profiles.resolve("generic")
     out = _entries(body, generic)
     if out is None:

@@ -32,11 +32,17 @@ def decoded(body, profile_name, system_title=None, lists=None):
         except AxdrError:
             raise e
     items = tree if type(tree) in (tuple, list) else (tree,)
+    profile = None
     if profile_name != "auto":
         profile = profiles.resolve(profile_name)
     elif system_title is not None:
         profile = profiles.resolve("auto", system_title)
-    else:
+        if profile["name"] == "generic":
+            # A title that names no maker profiles.py knows ("ELS…", binary bytes): the
+            # body's list id or logical device name decides, as without a title. A Kaifa
+            # list under such a title read its mA currents as 0.01 A, ten times too high.
+            profile = system_title = None
+    if profile is None:
         guess, _ = tagged(items, profiles.resolve("generic"))
         profile = profiles.resolve("auto", None, logical_name(guess))
     # Tagged when OBIS-labelled entries make up most of the body: the
