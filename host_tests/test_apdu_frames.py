@@ -100,9 +100,14 @@ def test_security_0x00_wraps_plaintext_read_the_same_with_or_without_a_key(key):
 
 
 @pytest.mark.parametrize("key", [KEY, None])
-def test_compressed_content_stays_refused_by_name_key_or_no_key(key):
-    notes, log = push_all([cipher(notification(BODY), KEY, 0x80, AK)], key=key, ak=key and AK)
-    assert notes == [] and log.counts["authentication"] == 1 and "compressed" in log.last_error
+@pytest.mark.parametrize("sc,words", [(0x80, "compressed"), (0xB0, "compressed"), (0x32, "suite 2"),
+                                      (0x22, "suite 2")])
+def test_a_security_control_no_key_reads_is_refused_by_name_key_or_no_key(key, sc, words):
+    # Counted "malformed", not "authentication" (a helper's probe): that counter and "no
+    # key configured" send a user to the keys, and no key reads compression or suite 2.
+    notes, log = push_all([cipher(notification(BODY), KEY, sc, AK)], key=key, ak=key and AK)
+    assert notes == [] and log.counts["malformed"] == 1 and words in log.last_error
+    assert "key" not in log.last_error
 
 
 def test_authentication_only_is_readable_without_any_key():

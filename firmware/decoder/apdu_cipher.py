@@ -34,6 +34,7 @@ _DSMR_START = const(0x2F)  # '/': a DSMR telegram, not an APDU
 _CIPHER_HEADER = const(5)  # security control + frame counter
 _SC_PROTECTED = const(0xB0)  # security control: compressed, encrypted, authenticated
 _SC_COMPRESSED = const(0x80)
+_SC_SUITE = const(0x0F)  # suites 0 and 1: AES-128-GCM
 
 
 class CipherSteps:
@@ -117,9 +118,12 @@ class CipherSteps:
         # Security 0x00 (neither bit) wraps plaintext: read as such, key or no key. Not
         # compressed content (0x80): gcm.refusal names it.
         if self._gcm is None or not self._sc & _SC_PROTECTED:
-            if self._sc & _SC_COMPRESSED:  # (gcm.refusal's words, with a key)
-                raise _noted(SecurityError("compressed ciphered APDUs (security control 0x%02x) are not supported"
-                                           % self._sc))
+            if self._sc & _SC_COMPRESSED or self._sc & _SC_SUITE > 1:
+                # (gcm.refusal's words, with a key; before "no key configured": no key
+                # would read it)
+                raise _noted(DecodeError("%s (security control 0x%02x) is not supported" % (
+                    "compressed content" if self._sc & _SC_COMPRESSED else "security suite %d" % (self._sc & _SC_SUITE),
+                    self._sc)))
             if self._sc & SC_ENC:
                 raise _noted(SecurityError(
                     "encrypted APDU from %s (security control 0x%02x) but no key configured: "

@@ -31,7 +31,7 @@ every push and records the error without a costly ``except ... as``.
 from cryptolib import aes
 
 from decoder.compat import IS_MICROPYTHON, const
-from decoder.errors import SecurityError, overflow_error
+from decoder.errors import DecodeError, SecurityError, overflow_error
 
 _ECB = const(1)  # cryptolib mode number; the device has no MODE_* names
 _BLOCK = const(16)
@@ -126,13 +126,15 @@ class Gcm:
         return len(ciphertext)
 
     def refusal(self, sc):
-        """The SecurityError for a security control we cannot honour, or None."""
+        """The error for a security control we cannot honour, or None. A "malformed"
+        one, not "authentication": no key would read it, and that counter sends a
+        user to check the keys."""
         if sc & _SC_COMPRESSED:
-            return SecurityError("compressed ciphered APDUs (security control 0x%02x) are not supported" % sc)
+            return DecodeError("compressed ciphered APDUs (security control 0x%02x) are not supported" % sc)
         if sc & _SC_SUITE > _MAX_SUITE:
-            return SecurityError("security suite %d is not supported (AES-128-GCM suites 0 and 1)" % (sc & _SC_SUITE))
+            return DecodeError("security suite %d is not supported (AES-128-GCM suites 0 and 1)" % (sc & _SC_SUITE))
         if not sc & (SC_AUTH | SC_ENC):
-            return SecurityError("security control 0x%02x neither authenticates nor encrypts" % sc)
+            return DecodeError("security control 0x%02x neither authenticates nor encrypts" % sc)
         return None
 
     def start(self, sc, system_title, frame_counter):
