@@ -783,6 +783,16 @@ def test_parse_text_that_is_no_number_stays_as_sent():
         assert one("1-0:1.7.0(%s)" % text)["1-0:1.7.0"] == (text, None), text
 
 
+def test_parse_a_number_before_its_unit_may_carry_a_plus_or_a_space_for_its_sign():
+    # IEC 62056-21 readouts: a Landis+Gyr ZMD writes "( 001.67*kW)", other readouts
+    # "(+000.8*A)" (a helper's sweep of public telegrams). As text with a unit, Home
+    # Assistant refuses the state. Without a unit such text stays as sent (above).
+    for text, want in (("+001", 1), (" 00.335", 0.335), ("+000.8", 0.8), ("  -0.82", -0.82), (" +5", 5)):
+        assert one("1-0:21.7.0(%s*kW)" % text)["1-0:21.7.0"] == (want, "kW"), text
+    for text in ("+-5", "+ 5", "- 5", " ", "+"):
+        assert one("1-0:21.7.0(%s*kW)" % text)["1-0:21.7.0"] == (text, "kW"), text
+
+
 def test_parse_units_outside_the_table_are_kept_as_sent():
     readings = dsmr.parse("/ISK5\r\n\r\n1-0:14.7.0(50.00*Hz)\r\n0-1:24.2.3(12.5*l/h)\r\n1-0:1.8.0(5*kWh)\r\n!")[0]
     assert readings["1-0:14.7.0"] == (50.0, "Hz")

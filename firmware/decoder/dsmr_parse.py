@@ -73,6 +73,7 @@ _BLOCK = const("(")  # the key while _Lines passes over a block of lines (see _l
 _UNREADABLE = const(0x3F)  # "?" for a byte of a telegram that is neither ASCII nor UTF-8
 _FILL = const(0xFF)
 _MINUS = const(0x2D)
+_PLUS = const(0x2B)
 
 
 def parse(text):
@@ -362,8 +363,13 @@ class _Lines:
 
     def _number(self):
         """int without a decimal point, float with one; other text stays text."""
-        digits = self._start
-        if digits < self._end and self.data[digits] == _MINUS:
+        # Before a unit, a sign may be "+", or a space where it goes (IEC 62056-21 readouts
+        # of Landis+Gyr ZMD meters: "( 001.67*kW)"); read as text, the value went out as
+        # " 001.67" with its unit, a state Home Assistant refuses. Without a unit such
+        # text stays as sent.
+        digits = self._start if self.unit is None else _lstrip(self.data, self._start, self._end)
+        minus = digits < self._end and self.data[digits] == _MINUS
+        if minus or self.unit is not None and digits < self._end and self.data[digits] == _PLUS:
             digits += 1
         dot = self.data.find(b".", digits, self._end)
         value = _digits(self.data, digits, self._end if dot < 0 else dot)
@@ -371,7 +377,7 @@ class _Lines:
             value = self._float(digits, dot)
         if value is None or value < 0:
             return self._text(self._start, self._end)
-        return -value if digits > self._start else value
+        return -value if minus else value
 
     def _float(self, start, pos):
         # data[start:_end], a "." at pos -> float; None when the fraction is not digits.
