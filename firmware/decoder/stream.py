@@ -143,6 +143,14 @@ class Framer:
         self._bare = None
         self._segments = Reassembly(errors, max_message, _starts_apdu, self._mv)
         self._probe_for = -1  # the waiting HDLC frame _cut_short has looked into
+        # On an HDLC line, bytes no frame took after the last good frame: the _hunted count
+        # where they begin, after the last flag among them (their first ones in
+        # _gap_head, see _gap_closes); -1 none, -2 none until the next good frame (one was
+        # counted). And how many good frames in a row came after such bytes (a Wiener
+        # Netze meter sends a signature after each frame).
+        self._gap = -1
+        self._gap_head = bytearray(hdlc.GAP_HEAD)
+        self._trails = 0
         self._probed = 0  # where its look goes on
         # Whether the line's DSMR telegrams carry a CRC. (Named "crc", a name the heap
         # interns already: a new name costs 7 kB on the unix port at the next pool
@@ -176,6 +184,8 @@ class Framer:
             self._refill()
             return _AGAIN
         self._way = self._choose(self._buf[pos])
+        if self._way == _HDLC and self._gap >= 0:
+            self._gap_closes()
         if not self._way:
             self._skip(pos)
             return _AGAIN
@@ -206,7 +216,7 @@ class Framer:
             # header checked), and the next frame is due right after it.
             self._count(None)
             self._start = n
-            self._sync = True
+            self._sync = self._trails < 2  # (_take)
             return _AGAIN
         if not self._sync and self._damaged(way, n):
             self._sync = True  # counted by _drop
@@ -327,6 +337,8 @@ class Framer:
             self._skip(pos)
             return _AGAIN
         if way == _FILL or (way == _HDLC and self._hdlc.start < 0):
+            if way == _HDLC and self._gap >= 0:
+                self._gap = self._hunted  # a frame may start after this flag: its bytes
             return _AGAIN  # fill: neither good nor bad
         if way != _BARE and (way != self._lock or self._bare is not None):
             # Also on the line's own framing: a bare start byte right after a good frame
@@ -348,6 +360,13 @@ class Framer:
             # APDUs is found again once the lock lifts.
             self._lock = way
         self._sync = True
+        if way == _HDLC:
+            self._trails = self._trails + 1 if self._gap >= 0 else 0
+            # Where bytes follow every frame, the place after one is no frame's start: a
+            # signature that begins 7E A_ (its HCS fails) or 68 was counted there, for
+            # one push in ten of a Wiener Netze meter.
+            self._sync = self._trails < 2
+            self._gap = -1
         self._hunted = 0
         if way == _DSMR:
             if self._buf[pos + n - 1] != _BANG:
@@ -518,6 +537,10 @@ class Framer:
                     delattr(package, name[8:])
 
     def _skip(self, pos):
+        if self._hunted == 0 and self._lock == _HDLC and self._gap == -1:
+            self._gap = 0  # right after a good frame, where the next one was due
+        if 0 <= self._hunted - self._gap < hdlc.GAP_HEAD - 1 and self._gap >= 0:
+            self._gap_head[self._hunted - self._gap + 1] = self._buf[pos]
         self._start = pos + 1
         self._sync = False
         self.skipped += 1
@@ -531,8 +554,18 @@ class Framer:
             self._count(error)
         self._skip(pos)
 
+    def _gap_closes(self):
+        # A flag after bytes no frame took, where one was due on an HDLC line. A frame
+        # whose opening flag or format type a bit error hit reads as fill, then as such
+        # bytes: its push was lost, and nothing counted it (a helper's probe: 2-3 byte
+        # positions in ~120 of a frame). Counted when its length and HCS say so
+        # (hdlc.damaged_start); bytes a meter sends after its frames are not.
+        if hdlc.damaged_start(self._gap_head, self._hunted - self._gap):
+            self._count(DecodeError("HDLC frame with a damaged flag or format byte"))
+
     def _count(self, error):
         self.errors.record(error if error is not None else self._failure())
+        self._gap = -2  # counted: no gap opens before the next good frame
         if self._way != _BARE and self._lock != _BARE and self._opened():
             # A frame was expected here: the line speaks this framing. Not on a line of
             # bare APDUs: a stray 68 or 7E there locked it on M-Bus or HDLC, and the hunt
