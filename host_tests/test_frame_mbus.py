@@ -170,6 +170,26 @@ def test_a_frame_of_another_m_bus_application_is_counted_once_and_the_next_is_du
 
 
 @pytest.mark.parametrize("chunks", ["whole", "bytes"])
+def test_a_frame_of_another_application_between_segments_leaves_the_message_whole(chunks):
+    # On a shared bus or a tap that hears both directions, another device's frame (a
+    # heat meter's CI 0x72) may come between a message's segments: counted as before,
+    # but it is no segment of that message, which went lost with it (a helper's probe).
+    other = bytearray(mbus_frame(bytes(20), 0x10))
+    other[6] = 0x72
+    other[-2] = sum(other[4:-2]) & 0xFF
+    segments = mbus_segments(LONG, 200)
+    data = segments[0] + bytes(other) + b"".join(segments[1:])
+    out, log = frame(data, [data] if chunks == "whole" else chunked(data, sizes=[1]))
+    assert out == [LONG]
+    assert nonzero(log) == {"malformed": 1} and "CI 0x72" in log.last_error
+    # A segment that fails its checksum still loses its message, counted once.
+    bad = bytearray(segments[1])
+    bad[10] ^= 0x40
+    out, log = frame(segments[0] + bytes(bad) + b"".join(segments[2:]) + mbus_frame(notification(1), 0x10))
+    assert out == [notification(1)] and nonzero(log) == {"checksum": 1}
+
+
+@pytest.mark.parametrize("chunks", ["whole", "bytes"])
 def test_a_corrupt_frame_after_an_e5_acknowledgement_is_counted(chunks):
     # EN 13757-2's single character E5 acknowledges a frame on a tap that hears both
     # directions: it is part of the conversation, not noise, so the frame after it is

@@ -64,6 +64,7 @@ class Parser:
         leaves where it ends in ``end``: its extent is known.
         """
         self.end = -1
+        self.ci = 0
         if end - pos < 4:
             return 0
         body = _body_length(self.buf, pos)
@@ -76,6 +77,7 @@ class Parser:
             self.end = -(pos + body + 6)
             raise DecodeError("M-Bus frame does not end with 16")
         self.end = pos + body + 6
+        self.ci = self.buf[pos + 6]  # kept when _check refuses it: the framer asks (stream._count)
         self.ci = _check(self.buf, pos + 4, pos + 4 + body)
         self.start = pos + 4 + _HEADER
         self.stop = pos + 4 + body

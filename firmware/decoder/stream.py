@@ -96,6 +96,7 @@ _FILL = const(5)  # CR LF after a DSMR telegram, an M-Bus acknowledgement
 # Start bytes of mbus.START and dsmr.START, stated here so that importing the
 # framer does not load those two modules (loaded on first use instead).
 _MBUS_START = const(0x68)
+_CI_FOREIGN = const(0xE0)  # M-Bus CI bits of applications other than DLMS (mbus.py)
 _DSMR_START = const(0x2F)
 _BANG = const(0x21)  # "!": a DSMR telegram that ends with it has no CRC
 # _hunted before the first good frame: far below 0, so that hunting does not reach 0.
@@ -564,7 +565,9 @@ class Framer:
             self._count(DecodeError("HDLC frame with a damaged flag or format byte"))
 
     def _count(self, error):
-        self.errors.record(error if error is not None else self._failure())
+        if error is None:
+            error = self._failure()
+        self.errors.record(error)
         self._gap = -2  # counted: no gap opens before the next good frame
         if self._way != _BARE and self._lock != _BARE and self._opened():
             # A frame was expected here: the line speaks this framing. Not on a line of
@@ -573,8 +576,12 @@ class Framer:
             self._lock = self._way
             if self._hunted < 0:
                 self._hunted = 0  # locked at the first byte: the lock lifts as any does
-        if self._way == _HDLC or self._way == _MBUS:
-            self._segments.lost()  # counted here: a message it belonged to is not counted again
+        if self._way == _HDLC or self._way == _MBUS and not (
+                error.kind == "malformed" and self._mbus is not None and self._mbus.ci & _CI_FOREIGN):
+            # Counted here: a message it belonged to is not counted again. Not a whole
+            # frame of another application (EN 13757-3: CI from 0x20), heard between a
+            # message's segments on a shared bus: that message goes on.
+            self._segments.lost()
 
     def _opened(self):
         # Whether the frame that failed at _start got past its start, an HDLC format byte
