@@ -41,7 +41,11 @@ a false start the hunt found in a corrupt frame (silent), and the frames
 behind it come out on time. A frame whose checksum failed where its length
 put its end is not given up while a frame starting inside it may still be
 arriving (the line comes in small reads): that one decides whether it was
-cut short.
+cut short. On an HDLC line, bytes after a good frame that start no frame are
+passed over too, unless at the next flag they are a frame whose opening flag
+or first format byte was damaged or lost (hdlc.damaged_start: its length and
+HCS): counted. Where two frames in a row had such bytes after them (a Wiener
+Netze meter's signature), the place after a frame is not in sync.
 
 Memory: one receive buffer of ``max_frame`` bytes, allocated once, and a
 reassembly buffer of ``max_message`` bytes (``segments.py``) that only a
