@@ -205,6 +205,38 @@ def _header_checks(buf, pos, close, end):
         return False
 
 
+def header_fails(buf, pos, end):
+    """For a flag at buf[pos] that ``closes`` found waiting for its end: True once its
+    header is in and no frame's (an address too long, the HCS wrong), False while it
+    may still be one. Raises and allocates nothing: the framer asks on every read."""
+    if pos + 3 > end:
+        return False
+    close = pos + 1 + (((buf[pos + 1] & _LENGTH_HIGH) << 8) | buf[pos + 2])
+    at = _address_stop(buf, pos + 3, end)
+    if at >= 0:
+        at = _address_stop(buf, at, end)
+    if at == -1:
+        return end >= close - 2  # an address still running at the FCS
+    # ``at``: the control byte (Parser.parse's checks, without raising)
+    if at < 0 or at >= close - 2 or at + 5 > close and at + 3 != close:
+        return True
+    if at + 3 == close or at + 3 > end:
+        return False  # no information field, whose header has no HCS; or not yet in
+    return crc.x25(buf, pos + 1, at + 1) != buf[at + 1] | (buf[at + 2] << 8)
+
+
+def _address_stop(buf, at, end):
+    # Where the address at ``at`` ends; -1 while it has not arrived, -2 too long.
+    stop = at + _MAX_ADDRESS
+    while at < end:
+        at += 1
+        if buf[at - 1] & 1:
+            return at
+        if at == stop:
+            return -2
+    return -1
+
+
 def _length(fmt, low):
     length = ((fmt & _LENGTH_HIGH) << 8) | low
     if length < _MIN_LENGTH:
