@@ -325,6 +325,13 @@ def test_a_tagged_body_under_a_title_that_names_no_known_maker_goes_by_its_logic
     assert readings(body, title=LGZ)["1-0:31.7.0"] == (27.12, "A")  # the title still wins
 
 
+@pytest.mark.parametrize("body", ["00", "020100", "01020000", "0203000000"])
+def test_a_body_of_nothing_but_null_data_names_no_value(body):
+    # A segmented message that lost its middle segment reassembled to a body of null-data
+    # (a helper's probe); the one-value Kaifa list took it, and a power of null went out.
+    assert readings(bytes.fromhex(body)) == {}
+
+
 # --- body styles built by the independent encoder ----------------------------
 
 

@@ -140,9 +140,17 @@ def readings(items, profile_name, profile, system_title=None, lists=None):
     length: the values come out as "#1", "#2", … unscaled, so nothing is lost,
     and a date-time among them as the clock 0-0:1.0.0 (the meter time).
     """
+    for item in items:
+        if item is not None:
+            break
+    else:
+        # Nothing but null-data (a body 00, or 02 01 00: a segmented message that lost
+        # its middle segment, a helper's probe): no value to name. A one-value list took
+        # it, and a power of null went out.
+        return {}
     # lists.py through obis's cache of lazily loaded readers: flat tagged bodies come
     # here too and never need the table.
-    spec = _loaded("lists").find_list(items, _fits, lists) if items else None
+    spec = _loaded("lists").find_list(items, _fits, lists)
     out = {}
     if spec is None:
         for i in range(len(items)):
