@@ -53,6 +53,21 @@ def test_bad_crc_is_one_checksum_error_and_the_next_telegram_comes_out():
     assert nonzero(log) == {"checksum": 1}
 
 
+@pytest.mark.parametrize("damage", ["hit", "lost"])
+@pytest.mark.parametrize("idle", [b"", b"\x00\x00"])
+def test_a_telegram_whose_slash_is_damaged_is_counted_once(damage, idle):
+    # Without its "/" a telegram is text no frame takes: the framer hunted through it and
+    # its readings were lost, uncounted. Its header's three letters and digit, right where
+    # the next telegram was due, now say what it was. Idle NULs between telegrams do not.
+    good = dsmr_telegram(LINES)
+    bad = (b"." if damage == "hit" else b"") + good[1:]
+    data = good + idle + bad + idle + good + idle + good
+    for chunks in ([data], chunked(data, sizes=[1]), chunked(data, sizes=[7])):
+        out, log = frame(data, chunks)
+        assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 3
+        assert nonzero(log) == {"malformed": 1} and "damaged start byte" in log.last_error
+
+
 @pytest.mark.parametrize("idle", [b"\x00\x00", b"\xff", b"  "])
 def test_a_bad_telegram_after_idle_bytes_is_counted(idle):
     # Some P1 ports send NULs or idle bytes between telegrams. They put the framer into

@@ -123,6 +123,20 @@ def test_a_frame_whose_flag_or_format_byte_is_damaged_is_counted_once(damage, si
     assert nonzero(log) == {"malformed": 1} and "flag or format byte" in log.last_error
 
 
+def test_a_damaged_frame_whose_bytes_hold_line_ends_and_acks_is_counted_too():
+    # CR, LF and E5 are passed over as fill (after a DSMR telegram, an M-Bus ack): inside
+    # the bytes of a frame whose flag was damaged they were left out of its length.
+    from decoder_support import data_notification, octets, tagged_body
+
+    body = tagged_body([("0-0:96.13.0", octets(b"\r\n\xe5abc\r" * 5), None)])
+    frames = [bytearray(hdlc_frame(LLC + data_notification(body, invoke_id=n))) for n in range(3)]
+    frames[1][1] ^= 0x10
+    data = b"".join(bytes(f) for f in frames)
+    for sizes in (None, [1], [7]):
+        out, log = frame(data, chunked(data, sizes=sizes) if sizes else None)
+        assert len(out) == 2 and nonzero(log) == {"malformed": 1}
+
+
 def test_bytes_a_meter_sends_after_its_closed_frames_are_no_damaged_frame():
     # A Wiener Netze meter sends a 96-byte digest and signature after each frame, its
     # closing flag before them (public captures at-wn-*-clock-first): bytes no frame takes

@@ -169,6 +169,20 @@ def test_a_frame_of_another_m_bus_application_is_counted_once_and_the_next_is_du
     assert nonzero(log) == {"malformed": 2}
 
 
+@pytest.mark.parametrize("damage", ["hit", "lost"])
+@pytest.mark.parametrize("sizes", [None, [1], [7]])
+def test_a_frame_whose_first_68_is_damaged_is_counted_once(damage, sizes):
+    # A one-frame message whose first 68 was hit (or lost to a UART overrun) is bytes no
+    # frame takes: the hunt passed over them, its push lost, uncounted (a helper's probe).
+    # L L 68 and the length L gives, where the next frame was due, say what it was.
+    frames = [mbus_frame(notification(n), 0x10) for n in range(3)]
+    bad = (b"\x69" if damage == "hit" else b"") + frames[1][1:]
+    data = frames[0] + bad + frames[2]
+    out, log = frame(data, chunked(data, sizes=sizes) if sizes else None)
+    assert out == [notification(0), notification(2)]
+    assert nonzero(log) == {"malformed": 1} and "damaged start byte" in log.last_error
+
+
 @pytest.mark.parametrize("chunks", ["whole", "bytes"])
 def test_a_frame_of_another_application_between_segments_leaves_the_message_whole(chunks):
     # On a shared bus or a tap that hears both directions, another device's frame (a

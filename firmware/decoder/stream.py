@@ -105,6 +105,8 @@ _DSMR_START = const(0x2F)
 _BANG = const(0x21)  # "!": a DSMR telegram that ends with it has no CRC
 # _hunted before the first good frame: far below 0, so that hunting does not reach 0.
 _BEFORE_ANY = const(-0x3FFFFFFF)
+# Idle bytes of P1 ports between telegrams (NUL, 0xFF, space): no damaged telegram's (_skip).
+_IDLE_BYTES = const((0x00, 0xFF, 0x20))
 # Bytes between two bare APDUs, the second found by a hunt, that still lock the line on them.
 _IDLE_GAP = const(16)
 
@@ -189,7 +191,7 @@ class Framer:
             self._refill()
             return _AGAIN
         self._way = self._choose(self._buf[pos])
-        if self._way == _HDLC and self._gap >= 0:
+        if self._way == self._lock and self._gap >= 0:
             self._gap_closes()
         if not self._way:
             self._skip(pos)
@@ -342,8 +344,11 @@ class Framer:
             self._skip(pos)
             return _AGAIN
         if way == _FILL or (way == _HDLC and self._hdlc.start < 0):
-            if way == _HDLC and self._gap >= 0:
-                self._gap = self._hunted  # a frame may start after this flag: its bytes
+            if self._gap >= 0:
+                if way == _HDLC and self._lock == _HDLC:
+                    self._gap = self._hunted  # a frame may start after this flag: its bytes
+                else:
+                    self._skip(pos)  # a CR, LF, E5 or 7E inside a damaged frame is one of its bytes
             return _AGAIN  # fill: neither good nor bad
         if way != _BARE and (way != self._lock or self._bare is not None):
             # Also on the line's own framing: a bare start byte right after a good frame
@@ -371,7 +376,7 @@ class Framer:
             # signature that begins 7E A_ (its HCS fails) or 68 was counted there, for
             # one push in ten of a Wiener Netze meter.
             self._sync = self._trails < 2
-            self._gap = -1
+        self._gap = -1
         self._hunted = 0
         if way == _DSMR:
             if self._buf[pos + n - 1] != _BANG:
@@ -544,10 +549,14 @@ class Framer:
                     delattr(package, name[8:])
 
     def _skip(self, pos):
-        if self._hunted == 0 and self._lock == _HDLC and self._gap == -1:
+        if self._hunted == 0 and self._gap == -1 and self._lock and self._lock != _BARE:
             self._gap = 0  # right after a good frame, where the next one was due
-        if 0 <= self._hunted - self._gap < hdlc.GAP_HEAD - 1 and self._gap >= 0:
-            self._gap_head[self._hunted - self._gap + 1] = self._buf[pos]
+        if self._gap >= 0:
+            at = self._hunted - self._gap
+            if at == 0 and self._lock == _DSMR and self._buf[pos] in _IDLE_BYTES:
+                self._gap += 1  # idle bytes some P1 ports send between telegrams: none of one
+            elif at < hdlc.GAP_HEAD - 1:
+                self._gap_head[at + 1] = self._buf[pos]
         self._start = pos + 1
         self._sync = False
         self.skipped += 1
@@ -562,13 +571,23 @@ class Framer:
         self._skip(pos)
 
     def _gap_closes(self):
-        # A flag after bytes no frame took, where one was due on an HDLC line. A frame
-        # whose opening flag or format type a bit error hit reads as fill, then as such
-        # bytes: its push was lost, and nothing counted it (a helper's probe: 2-3 byte
-        # positions in ~120 of a frame). Counted when its length and HCS say so
-        # (hdlc.damaged_start); bytes a meter sends after its frames are not.
-        if hdlc.damaged_start(self._gap_head, self._hunted - self._gap):
-            self._count(DecodeError("HDLC frame with a damaged flag or format byte"))
+        # A frame's start after bytes no frame took, where one was due on an HDLC or M-Bus
+        # line. A frame whose opening flag or format type a bit error hit reads as fill,
+        # then as such bytes, as does an M-Bus frame whose first 68 was hit: its push was
+        # lost, and nothing counted it (a helper's probe: 2-3 byte positions in ~120 of
+        # an HDLC frame). Counted when its length and HCS (hdlc.damaged_start) or its
+        # L L 68 (mbus.damaged_start) say so; bytes a meter sends after its frames are not.
+        n = self._hunted - self._gap
+        if self._way == _HDLC:
+            if hdlc.damaged_start(self._gap_head, n):
+                self._count(DecodeError("HDLC frame with a damaged flag or format byte"))
+        elif self._way == _MBUS:
+            if self._mbus_parser().damaged_start(self._gap_head, n):
+                self._count(DecodeError("M-Bus frame with a damaged start byte"))
+        elif n > 5 and (_header_after(self._gap_head, 1) or _header_after(self._gap_head, 0)):
+            # A DSMR telegram whose "/" was hit (in head[1]) or lost: its header's three
+            # letters and baud rate digit came first.
+            self._count(DecodeError("DSMR telegram with a damaged start byte"))
 
     def _count(self, error):
         if error is None:
@@ -658,6 +677,14 @@ def dsmr_frame(buf, pos, end):
 
         _dsmr_frame = dsmr.frame
     return _dsmr_frame(buf, pos, end)
+
+
+def _header_after(head, at):
+    # A DSMR header's "XXXZ" (three letters, a digit: IEC 62056-21) after head[at].
+    for i in range(at + 1, at + 4):
+        if not 0x61 <= head[i] | 0x20 <= 0x7A:
+            return False
+    return 0x30 <= head[at + 4] <= 0x39
 
 
 def _starts_apdu(byte):
