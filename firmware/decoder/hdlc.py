@@ -161,28 +161,29 @@ def closes(buf, pos, end):
 GAP_HEAD = const(15)
 
 
-def damaged_start(head, n):
-    """Whether the ``n`` bytes between two flags, the first of them kept in head[1:GAP_HEAD]
-    (head[0] is room for a flag), are a frame whose opening flag or first format byte a
-    bit error hit, or that lost its first format byte: the length's low byte fits ``n``
-    and the HCS checks once that byte is put right.
+def damaged_start(head, base, n):
+    """Whether the ``n`` bytes between two flags, the first of them kept in
+    head[base + 1:base + GAP_HEAD] (head[base] is room for a flag), are a frame whose
+    opening flag or first format byte a bit error hit, or that lost its first format
+    byte: the length's low byte fits ``n`` and the HCS checks once that byte is put right.
 
     Such a frame read as fill, then bytes no frame took: its push was lost and nothing
     counted it. Bytes a meter sends after its frames (a Wiener Netze signature) pass
     these checks about once in 10**7. ``head`` may be changed.
     """
-    kept = min(n, GAP_HEAD - 1) + 1
+    kept = base + min(n, GAP_HEAD - 1) + 1
     if n < _MIN_LENGTH or n >= 0x7FF:
         return False
     # The first format byte damaged: its low bits are the length's high ones.
-    if head[2] == n & 0xFF and _put_right(head, 0, n, kept):
+    if head[base + 2] == n & 0xFF and _put_right(head, base, n, kept):
         return True
-    # The opening flag: head[1] stood in its place, the format byte follows.
-    if (head[2] & _TYPE_MASK == _FORMAT_TYPE and ((head[2] & _LENGTH_HIGH) << 8 | head[3]) == n - 1
-            and _header_checks(head, 1, n + 1, kept)):
+    # The opening flag: head[base + 1] stood in its place, the format byte follows.
+    fmt = head[base + 2]
+    if (fmt & _TYPE_MASK == _FORMAT_TYPE and ((fmt & _LENGTH_HIGH) << 8 | head[base + 3]) == n - 1
+            and _header_checks(head, base + 1, base + n + 1, kept)):
         return True
     # The first format byte lost (a UART overrun): the length's low byte comes first.
-    return head[1] == (n + 1) & 0xFF and _put_right(head, -1, n + 1, kept)
+    return head[base + 1] == (n + 1) & 0xFF and _put_right(head, base - 1, n + 1, kept)
 
 
 def _put_right(head, pos, length, kept):

@@ -150,13 +150,15 @@ class Framer:
         self._bare = None
         self._segments = Reassembly(errors, max_message, _starts_apdu, self._mv)
         self._probe_for = -1  # the waiting HDLC frame _cut_short has looked into
-        # On an HDLC line, bytes no frame took after the last good frame: the _hunted count
-        # where they begin, after the last flag among them (their first ones in
-        # _gap_head, see _gap_closes); -1 none, -2 none until the next good frame (one was
-        # counted). And how many good frames in a row came after such bytes (a Wiener
-        # Netze meter sends a signature after each frame).
+        # On an HDLC, M-Bus or DSMR line, bytes no frame took after the last good frame:
+        # the _hunted count where they begin (-1 none, -2 none until the next good frame:
+        # one was counted) and, on HDLC, where they begin after the last flag among them
+        # (-1 none); the first ones of each in _gap_head (see _gap_closes). And how many
+        # good frames in a row came after such bytes (a Wiener Netze meter sends a
+        # signature after each frame).
         self._gap = -1
-        self._gap_head = bytearray(hdlc.GAP_HEAD)
+        self._gap_flagged = -1
+        self._gap_head = bytearray(2 * hdlc.GAP_HEAD)
         self._trails = 0
         self._probed = 0  # where its look goes on
         # Whether the line's DSMR telegrams carry a CRC. (Named "crc", a name the heap
@@ -224,6 +226,11 @@ class Framer:
             self._count(None)
             self._start = n
             self._sync = self._trails < 2  # (_take)
+            if way == _HDLC or way == _MBUS:
+                # Bytes after it open a gap, as after a good frame: a damaged one next to
+                # it went uncounted (a review).
+                self._gap = -1
+                self._hunted = 0
             return _AGAIN
         if not self._sync and self._damaged(way, n):
             self._sync = True  # counted by _drop
@@ -345,10 +352,9 @@ class Framer:
             return _AGAIN
         if way == _FILL or (way == _HDLC and self._hdlc.start < 0):
             if self._gap >= 0:
+                self._skip(pos)  # a CR, LF, E5 or 7E inside a damaged frame is one of its bytes
                 if way == _HDLC and self._lock == _HDLC:
-                    self._gap = self._hunted  # a frame may start after this flag: its bytes
-                else:
-                    self._skip(pos)  # a CR, LF, E5 or 7E inside a damaged frame is one of its bytes
+                    self._gap_flagged = self._hunted  # a frame may start after this flag
             return _AGAIN  # fill: neither good nor bad
         if way != _BARE and (way != self._lock or self._bare is not None):
             # Also on the line's own framing: a bare start byte right after a good frame
@@ -371,7 +377,8 @@ class Framer:
             self._lock = way
         self._sync = True
         if way == _HDLC:
-            self._trails = self._trails + 1 if self._gap >= 0 else 0
+            if self._gap != -2:  # (a count is no sign of what follows this line's frames)
+                self._trails = self._trails + 1 if self._gap >= 0 else 0
             # Where bytes follow every frame, the place after one is no frame's start: a
             # signature that begins 7E A_ (its HCS fails) or 68 was counted there, for
             # one push in ten of a Wiener Netze meter.
@@ -551,12 +558,16 @@ class Framer:
     def _skip(self, pos):
         if self._hunted == 0 and self._gap == -1 and self._lock and self._lock != _BARE:
             self._gap = 0  # right after a good frame, where the next one was due
+            self._gap_flagged = -1
         if self._gap >= 0:
             at = self._hunted - self._gap
             if at == 0 and self._lock == _DSMR and self._buf[pos] in _IDLE_BYTES:
                 self._gap += 1  # idle bytes some P1 ports send between telegrams: none of one
             elif at < hdlc.GAP_HEAD - 1:
                 self._gap_head[at + 1] = self._buf[pos]
+            at = self._hunted - self._gap_flagged
+            if at < hdlc.GAP_HEAD - 1 and self._gap_flagged >= 0:
+                self._gap_head[hdlc.GAP_HEAD + at + 1] = self._buf[pos]
         self._start = pos + 1
         self._sync = False
         self.skipped += 1
@@ -579,7 +590,10 @@ class Framer:
         # L L 68 (mbus.damaged_start) say so; bytes a meter sends after its frames are not.
         n = self._hunted - self._gap
         if self._way == _HDLC:
-            if hdlc.damaged_start(self._gap_head, n):
+            # From the gap's start, or from its last flag: a damaged frame after a
+            # signature (that flag the signature's end), or one holding a 7E of its own.
+            if hdlc.damaged_start(self._gap_head, 0, n) or self._gap_flagged >= 0 and hdlc.damaged_start(
+                    self._gap_head, hdlc.GAP_HEAD, self._hunted - self._gap_flagged):
                 self._count(DecodeError("HDLC frame with a damaged flag or format byte"))
         elif self._way == _MBUS:
             if self._mbus_parser().damaged_start(self._gap_head, n):
