@@ -15,6 +15,7 @@ from decoder.errors import ErrorLog
 from frame_support import (
     LLC,
     chunked,
+    dsmr_telegram,
     hdlc_address,
     hdlc_frame,
     hdlc_segments,
@@ -170,6 +171,30 @@ def test_on_a_line_with_bytes_after_its_frames_a_counted_error_brings_no_false_o
     out, log = frame(data)
     assert len(out) == 320
     assert nonzero(log) == {"checksum": 80}
+
+
+def test_damaged_starts_count_the_same_on_micropython():
+    # damaged.py runs on the device: every check it makes, against CPython's counts.
+    from frame_support import mbus_frame
+    from test_parity import assert_same
+
+    jobs = []
+    frames = [bytearray(hdlc_frame(LLC + notification(n) + b"\x7e\x55")) for n in range(3)]
+    for damage in ("flag", "type", "lost"):
+        bad = bytearray(frames[1])
+        if damage == "flag":
+            bad[0] = 0x6E
+        elif damage == "type":
+            bad[1] ^= 0x10
+        else:
+            del bad[1]
+        jobs.append(frames[0] + bad + frames[2])
+    mbus = [mbus_frame(notification(n), 0x10) for n in range(3)]
+    jobs.append(mbus[0] + b"\x69" + mbus[1][1:] + mbus[2])
+    telegrams = [dsmr_telegram(["1-0:1.8.1(001234.%03d*kWh)" % n]) for n in range(3)]
+    jobs.append(telegrams[0] + b"\x00." + telegrams[1][1:] + telegrams[2])
+    assert_same([{"id": "%d/%d" % (i, chunk), "hex": bytes(data).hex(), "chunk": chunk}
+                 for i, data in enumerate(jobs) for chunk in (0, 1, 7)])
 
 
 def test_bytes_a_meter_sends_after_its_closed_frames_are_no_damaged_frame():

@@ -156,56 +156,6 @@ def closes(buf, pos, end):
     return 1 if buf[close] == FLAG else 0
 
 
-# Bytes of a gap the framer keeps for damaged_start: a flag's room, then format(2),
-# addresses (4 + 4), control and HCS(2), one more for a flag that stood before them.
-GAP_HEAD = const(15)
-
-
-def damaged_start(head, base, n):
-    """Whether the ``n`` bytes between two flags, the first of them kept in
-    head[base + 1:base + GAP_HEAD] (head[base] is room for a flag), are a frame whose
-    opening flag or first format byte a bit error hit, or that lost its first format
-    byte: the length's low byte fits ``n`` and the HCS checks once that byte is put right.
-
-    Such a frame read as fill, then bytes no frame took: its push was lost and nothing
-    counted it. Bytes a meter sends after its frames (a Wiener Netze signature) pass
-    these checks about once in 10**7. ``head`` may be changed.
-    """
-    kept = base + min(n, GAP_HEAD - 1) + 1
-    if n < _MIN_LENGTH or n >= 0x7FF:
-        return False
-    # The first format byte damaged: its low bits are the length's high ones.
-    if head[base + 2] == n & 0xFF and _put_right(head, base, n, kept):
-        return True
-    # The opening flag: head[base + 1] stood in its place, the format byte follows.
-    fmt = head[base + 2]
-    if (fmt & _TYPE_MASK == _FORMAT_TYPE and ((fmt & _LENGTH_HIGH) << 8 | head[base + 3]) == n - 1
-            and _header_checks(head, base + 1, base + n + 1, kept)):
-        return True
-    # The first format byte lost (a UART overrun): the length's low byte comes first.
-    return head[base + 1] == (n + 1) & 0xFF and _put_right(head, base - 1, n + 1, kept)
-
-
-def _put_right(head, pos, length, kept):
-    # The format byte at head[pos + 1] as ``length`` says, with either segmentation bit;
-    # the byte that was there is put back when neither checks.
-    sent = head[pos + 1]
-    for fmt in (_FORMAT_TYPE, _FORMAT_TYPE | _SEGMENTED):
-        head[pos + 1] = fmt | length >> 8
-        if _header_checks(head, pos, pos + 1 + length, kept):
-            return True
-    head[pos + 1] = sent
-    return False
-
-
-def _header_checks(buf, pos, close, end):
-    # A frame with an information field whose HCS checks (none: nothing to tell it by).
-    try:
-        return _info_start(buf, pos, close, end) not in (_MORE, close - 2)
-    except DecodeError:
-        return False
-
-
 def header_fails(buf, pos, end):
     """For a flag at buf[pos] that ``closes`` found waiting for its end: True once its
     header is in and no frame's (an address too long, the HCS wrong), False while it

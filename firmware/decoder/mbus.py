@@ -83,15 +83,6 @@ class Parser:
         self.stop = pos + 4 + body
         return body + 6
 
-    def damaged_start(self, head, n):
-        """Whether the ``n`` bytes a framer passed over after a good frame, the first of
-        them in head[1:] (stream.Framer._gap_head), are a long frame whose first 68 a bit
-        error hit or a UART overrun lost: L L 68 in place and ``n`` the length L gives.
-        Random bytes pass about once in 10**7 (two equal bytes, a 68, the length)."""
-        if n >= 9 and head[2] == head[3] and head[4] == START and n == _body(head[2]) + 6:
-            return True
-        return n >= 8 and head[1] == head[2] and head[3] == START and n == _body(head[1]) + 5
-
     def closes(self, pos, end):
         """For a 68 at buf[pos]: 1 when 68 L L 68 follows and the 16 stop byte sits where
         L puts it, -1 while that end has not arrived, else 0. A cheap screen before
@@ -128,12 +119,7 @@ def _body_length(buf, pos):
     body = buf[pos + 1]
     if buf[pos + 2] != body or buf[pos + 3] != START:
         raise DecodeError("M-Bus start 68 L L 68 malformed")
-    return _body(body)
-
-
-def _body(length):
-    # C through the last data byte, from L (a T210-D writes only its low byte: 01 for 257).
-    return length + _WRAP if length < _MIN_BODY else length
+    return body + _WRAP if body < _MIN_BODY else body
 
 
 def _check(buf, first, cs):

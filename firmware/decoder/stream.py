@@ -105,6 +105,9 @@ _DSMR_START = const(0x2F)
 _BANG = const(0x21)  # "!": a DSMR telegram that ends with it has no CRC
 # _hunted before the first good frame: far below 0, so that hunting does not reach 0.
 _BEFORE_ANY = const(-0x3FFFFFFF)
+# Bytes kept of a gap (_gap_closes), twice: a byte of room for a flag, then an HDLC frame's
+# format(2), addresses (4 + 4), control and HCS(2), and one for a flag that stood before them.
+_GAP_HEAD = const(15)
 # Idle bytes of P1 ports between telegrams (NUL, 0xFF, space): no damaged telegram's (_skip).
 _IDLE_BYTES = const((0x00, 0xFF, 0x20))
 # Bytes between two bare APDUs, the second found by a hunt, that still lock the line on them.
@@ -158,7 +161,7 @@ class Framer:
         # signature after each frame).
         self._gap = -1
         self._gap_flagged = -1
-        self._gap_head = bytearray(2 * hdlc.GAP_HEAD)
+        self._gap_head = bytearray(2 * _GAP_HEAD)
         self._trails = 0
         self._probed = 0  # where its look goes on
         # Whether the line's DSMR telegrams carry a CRC. (Named "crc", a name the heap
@@ -563,11 +566,11 @@ class Framer:
             at = self._hunted - self._gap
             if at == 0 and self._lock == _DSMR and self._buf[pos] in _IDLE_BYTES:
                 self._gap += 1  # idle bytes some P1 ports send between telegrams: none of one
-            elif at < hdlc.GAP_HEAD - 1:
+            elif at < _GAP_HEAD - 1:
                 self._gap_head[at + 1] = self._buf[pos]
             at = self._hunted - self._gap_flagged
-            if at < hdlc.GAP_HEAD - 1 and self._gap_flagged >= 0:
-                self._gap_head[hdlc.GAP_HEAD + at + 1] = self._buf[pos]
+            if at < _GAP_HEAD - 1 and self._gap_flagged >= 0:
+                self._gap_head[_GAP_HEAD + at + 1] = self._buf[pos]
         self._start = pos + 1
         self._sync = False
         self.skipped += 1
@@ -582,25 +585,28 @@ class Framer:
         self._skip(pos)
 
     def _gap_closes(self):
-        # A frame's start after bytes no frame took, where one was due on an HDLC or M-Bus
-        # line. A frame whose opening flag or format type a bit error hit reads as fill,
-        # then as such bytes, as does an M-Bus frame whose first 68 was hit: its push was
-        # lost, and nothing counted it (a helper's probe: 2-3 byte positions in ~120 of
-        # an HDLC frame). Counted when its length and HCS (hdlc.damaged_start) or its
-        # L L 68 (mbus.damaged_start) say so; bytes a meter sends after its frames are not.
+        # A frame's start after bytes no frame took, where one was due on an HDLC, M-Bus or
+        # DSMR line. A frame whose first byte (a flag, 68, "/"), or an HDLC frame whose
+        # format byte, a bit error hit or an overrun lost reads as such bytes: its push was
+        # lost and nothing counted it (a helper's probe: 2-3 byte positions in ~120 of an
+        # HDLC frame). Counted when its own redundancy says so (damaged.py); bytes a meter
+        # sends after its frames are not.
+        global _damage_checks
+        if _damage_checks is None:
+            from decoder import damaged
+
+            _damage_checks = damaged
         n = self._hunted - self._gap
         if self._way == _HDLC:
             # From the gap's start, or from its last flag: a damaged frame after a
             # signature (that flag the signature's end), or one holding a 7E of its own.
-            if hdlc.damaged_start(self._gap_head, 0, n) or self._gap_flagged >= 0 and hdlc.damaged_start(
-                    self._gap_head, hdlc.GAP_HEAD, self._hunted - self._gap_flagged):
+            if _damage_checks.hdlc_start(self._gap_head, 0, n) or self._gap_flagged >= 0 and (
+                    _damage_checks.hdlc_start(self._gap_head, _GAP_HEAD, self._hunted - self._gap_flagged)):
                 self._count(DecodeError("HDLC frame with a damaged flag or format byte"))
         elif self._way == _MBUS:
-            if self._mbus_parser().damaged_start(self._gap_head, n):
+            if _damage_checks.mbus_start(self._gap_head, n):
                 self._count(DecodeError("M-Bus frame with a damaged start byte"))
-        elif n > 5 and (_header_after(self._gap_head, 1) or _header_after(self._gap_head, 0)):
-            # A DSMR telegram whose "/" was hit (in head[1]) or lost: its header's three
-            # letters and baud rate digit came first.
+        elif _damage_checks.dsmr_start(self._gap_head, n):
             self._count(DecodeError("DSMR telegram with a damaged start byte"))
 
     def _count(self, error):
@@ -675,6 +681,7 @@ class Framer:
 
 
 _dsmr_frame = None  # dsmr.frame once dsmr_frame has loaded it
+_damage_checks = None  # damaged.py once Framer._gap_closes has loaded it
 
 
 def dsmr_frame(buf, pos, end):
@@ -691,14 +698,6 @@ def dsmr_frame(buf, pos, end):
 
         _dsmr_frame = dsmr.frame
     return _dsmr_frame(buf, pos, end)
-
-
-def _header_after(head, at):
-    # A DSMR header's "XXXZ" (three letters, a digit: IEC 62056-21) after head[at].
-    for i in range(at + 1, at + 4):
-        if not 0x61 <= head[i] | 0x20 <= 0x7A:
-            return False
-    return 0x30 <= head[at + 4] <= 0x39
 
 
 def _starts_apdu(byte):
