@@ -41,11 +41,12 @@ a false start the hunt found in a corrupt frame (silent), and the frames
 behind it come out on time. A frame whose checksum failed where its length
 put its end is not given up while a frame starting inside it may still be
 arriving (the line comes in small reads): that one decides whether it was
-cut short. On an HDLC line, bytes after a good frame that start no frame are
-passed over too, unless at the next flag they are a frame whose opening flag
-or first format byte was damaged or lost (hdlc.damaged_start: its length and
-HCS): counted. Where two frames in a row had such bytes after them (a Wiener
-Netze meter's signature), the place after a frame is not in sync.
+cut short. Bytes after a good frame that start no frame are passed over too,
+unless at the next start byte of the line's framing they are a frame whose
+first byte (or an HDLC frame whose format byte) was damaged or lost: counted
+(damaged.py: its length and HCS, L L 68, or a DSMR header's letters). Where
+two HDLC frames in a row had such bytes after them (a Wiener Netze meter's
+signature), the place after a frame is not in sync.
 
 Memory: one receive buffer of ``max_frame`` bytes, allocated once, and a
 reassembly buffer of ``max_message`` bytes (``segments.py``) that only a
@@ -153,6 +154,7 @@ class Framer:
         self._bare = None
         self._segments = Reassembly(errors, max_message, _starts_apdu, self._mv)
         self._probe_for = -1  # the waiting HDLC frame _cut_short has looked into
+        self._probed = 0  # where its look goes on
         # On an HDLC, M-Bus or DSMR line, bytes no frame took after the last good frame:
         # the _hunted count where they begin (-1 none, -2 none until the next good frame:
         # one was counted) and, on HDLC, where they begin after the last flag among them
@@ -163,7 +165,6 @@ class Framer:
         self._gap_flagged = -1
         self._gap_head = bytearray(2 * _GAP_HEAD)
         self._trails = 0
-        self._probed = 0  # where its look goes on
         # Whether the line's DSMR telegrams carry a CRC. (Named "crc", a name the heap
         # interns already: a new name costs 7 kB on the unix port at the next pool
         # block, see test_mpy_heap.py.)
