@@ -121,9 +121,7 @@ class CipherSteps:
             if self._sc & _SC_COMPRESSED or self._sc & _SC_SUITE > 1:
                 # (gcm.refusal's words, with a key; before "no key configured": no key
                 # would read it)
-                raise _noted(DecodeError("%s (security control 0x%02x) is not supported" % (
-                    "compressed content" if self._sc & _SC_COMPRESSED else "security suite %d" % (self._sc & _SC_SUITE),
-                    self._sc)))
+                raise _noted(_unsupported(self._sc))
             if self._sc & SC_ENC:
                 raise _noted(SecurityError(
                     "encrypted APDU from %s (security control 0x%02x) but no key configured: "
@@ -155,3 +153,10 @@ class CipherSteps:
         if error is not None:
             raise _noted(error)
         self._checked = bool(self._sc & SC_AUTH) and gcm.auth_key is not None
+
+
+def _unsupported(sc):
+    # A function of its own: built in _plaintext, the message's value stack put that
+    # method's frame on the heap for every push (136 B; the C stack holds 11 words).
+    what = "compressed content" if sc & _SC_COMPRESSED else "security suite %d" % (sc & _SC_SUITE)
+    return DecodeError("%s (security control 0x%02x) is not supported" % (what, sc))
