@@ -68,6 +68,18 @@ def test_a_telegram_whose_slash_is_damaged_is_counted_once(damage, idle):
         assert nonzero(log) == {"malformed": 1} and "damaged start byte" in log.last_error
 
 
+def test_a_long_telegram_whose_slash_is_lost_is_counted_though_it_outlasts_the_lock():
+    # A second review: a 2.2 kB telegram (a long text message) without its "/" is more
+    # bytes than the hunt keeps the line's lock for; its header, once in, says it.
+    good = dsmr_telegram(LINES)
+    long = dsmr_telegram(LINES + ["0-0:96.13.0(%s)" % ("41" * 1024)])
+    data = good + long[1:] + good
+    for chunks in ([data], chunked(data, sizes=[1]), chunked(data, sizes=[7])):
+        out, log = frame(data, chunks)
+        assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 2
+        assert nonzero(log) == {"malformed": 1}
+
+
 @pytest.mark.parametrize("idle", [b"\x00\x00", b"\xff", b"  "])
 def test_a_bad_telegram_after_idle_bytes_is_counted(idle):
     # Some P1 ports send NULs or idle bytes between telegrams. They put the framer into

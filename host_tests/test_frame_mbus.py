@@ -183,6 +183,29 @@ def test_a_frame_whose_first_68_is_damaged_is_counted_once(damage, sizes):
     assert nonzero(log) == {"malformed": 1} and "damaged start byte" in log.last_error
 
 
+@pytest.mark.parametrize("between", [b"", b"\xe5", b"\x10\x7b\xfe\x79\x16", b"\x10\x7b\xfe\x79\x16\xe5"])
+def test_damaged_starts_next_to_acks_short_frames_or_each_other_are_counted(between):
+    # A second review: on a tap of both directions a master's REQ_UD2 (10 7B FE 79 16)
+    # or an E5 ack beside the damaged frame put its length out, and a second damaged
+    # frame right after the first went uncounted. A damaged frame ends with its 16.
+    frames = [mbus_frame(notification(n), 0x10) for n in range(6)]
+    damaged = [b"\x69" + frames[1][1:], frames[2][1:], frames[3][:1] + frames[3][2:],  # 68 hit, 68 lost, L lost
+               frames[4][:2] + b"\x13" + frames[4][3:]]  # an L hit
+    data = b"".join(between + f for f in [frames[0]] + damaged + [frames[5]])
+    for sizes in (None, [1], [7]):
+        out, log = frame(data, chunked(data, sizes=sizes) if sizes else None)
+        assert out == [notification(0), notification(5)]
+        assert sum(log.counts.values()) == 4, (sizes, nonzero(log))
+
+
+def test_a_long_stretch_of_noise_on_an_m_bus_line_is_no_damaged_dsmr_telegram():
+    # A second review: once the lock lifted inside a gap, every byte that starts no frame
+    # was taken for the line's framing's start, and "ABC1" counted as a DSMR header.
+    frames = [mbus_frame(notification(n), 0x10) for n in range(2)]
+    out, log = frame(frames[0] + b"ABC1" + b"0" * 2100 + frames[1])
+    assert out == [notification(0), notification(1)] and nonzero(log) == {}
+
+
 @pytest.mark.parametrize("chunks", ["whole", "bytes"])
 def test_a_frame_of_another_application_between_segments_leaves_the_message_whole(chunks):
     # On a shared bus or a tap that hears both directions, another device's frame (a

@@ -69,12 +69,28 @@ def _header_checks(buf, pos, close, end):
         return False
 
 
-def mbus_start(head, n):
-    """Whether the ``n`` bytes in head[1:] are an M-Bus long frame whose first 68 a bit
-    error hit or an overrun lost: L L 68 in place and ``n`` the length L gives."""
-    if n >= 9 and head[2] == head[3] and head[4] == _MBUS_START and n == _mbus_body(head[2]) + 6:
-        return True
-    return n >= 8 and head[1] == head[2] and head[3] == _MBUS_START and n == _mbus_body(head[1]) + 5
+def mbus_start(head, base, n):
+    """Whether the ``n`` bytes in head[base + 1:] are an M-Bus long frame one byte of
+    whose start 68 L L 68 a bit error hit or an overrun lost: the other three in place
+    and ``n`` the length an L gives. (In sync the framer counts a frame with a damaged
+    L or second 68 itself; here the hunt passed over it, after a master's short frame.)"""
+    at = base + 1
+    if n < 8:
+        return False
+    if head[at] != _MBUS_START:
+        # The first 68 hit (L L 68 follow), or lost (L L 68 at once).
+        if head[at + 1] == head[at + 2] and head[at + 3] == _MBUS_START and n == _mbus_body(head[at + 1]) + 6:
+            return True
+        return head[at] == head[at + 1] and head[at + 2] == _MBUS_START and n == _mbus_body(head[at]) + 5
+    if head[at + 1] != head[at + 2]:
+        # An L hit (68 L L' 68: the length says which), or lost (68 L 68).
+        if head[at + 3] == _MBUS_START and n in (_mbus_body(head[at + 1]) + 6, _mbus_body(head[at + 2]) + 6):
+            return True
+        return head[at + 2] == _MBUS_START and n == _mbus_body(head[at + 1]) + 5
+    if head[at + 3] == _MBUS_START:
+        return False  # a start in place: its frame failed elsewhere, and was counted there
+    # The second 68 hit (68 L L x), or lost (68 L L C).
+    return n in (_mbus_body(head[at + 1]) + 6, _mbus_body(head[at + 1]) + 5)
 
 
 def _mbus_body(length):

@@ -102,6 +102,8 @@ _FILL = const(5)  # CR LF after a DSMR telegram, an M-Bus acknowledgement
 # framer does not load those two modules (loaded on first use instead).
 _MBUS_START = const(0x68)
 _CI_FOREIGN = const(0xE0)  # M-Bus CI bits of applications other than DLMS (mbus.py)
+_MBUS_STOP = const(0x16)
+_DSMR_HEAD = const(6)  # bytes of a gap that hold a DSMR header's "XXXZ" after its "/" or without it
 _DSMR_START = const(0x2F)
 _BANG = const(0x21)  # "!": a DSMR telegram that ends with it has no CRC
 # _hunted before the first good frame: far below 0, so that hunting does not reach 0.
@@ -197,7 +199,7 @@ class Framer:
             self._refill()
             return _AGAIN
         self._way = self._choose(self._buf[pos])
-        if self._way == self._lock and self._gap >= 0:
+        if self._way == self._lock and self._way and self._gap >= 0:
             self._gap_closes()
         if not self._way:
             self._skip(pos)
@@ -357,8 +359,8 @@ class Framer:
         if way == _FILL or (way == _HDLC and self._hdlc.start < 0):
             if self._gap >= 0:
                 self._skip(pos)  # a CR, LF, E5 or 7E inside a damaged frame is one of its bytes
-                if way == _HDLC and self._lock == _HDLC:
-                    self._gap_flagged = self._hunted  # a frame may start after this flag
+                if way == _HDLC and self._lock == _HDLC or way == _FILL and self._lock == _MBUS:
+                    self._gap_flagged = self._hunted  # a frame may start after this flag or ack
             return _AGAIN  # fill: neither good nor bad
         if way != _BARE and (way != self._lock or self._bare is not None):
             # Also on the line's own framing: a bare start byte right after a good frame
@@ -578,6 +580,13 @@ class Framer:
         self._hunted += 1
         if self._hunted > self._cap:
             self._lock = 0
+        if self._gap >= 0 and (self._lock == _MBUS and self._buf[pos] == _MBUS_STOP
+                               or self._lock == _DSMR and self._hunted - self._gap == _DSMR_HEAD):
+            # A damaged M-Bus frame ends with its 16, as a master's short frame does (a tap
+            # of both directions); a DSMR header is in (a long telegram outlasts the lock).
+            self._gap_closes()
+            if self._gap >= 0 and self._lock == _MBUS:
+                self._gap_flagged = self._hunted  # a frame may start after this 16
 
     def _drop(self, pos, error):
         # ``error`` None: the parse failed; its exception is only needed when counted.
@@ -598,6 +607,7 @@ class Framer:
 
             _damage_checks = damaged
         n = self._hunted - self._gap
+        self._way = self._lock  # (also at an M-Bus line's E5: _count asks what was due)
         if self._way == _HDLC:
             # From the gap's start, or from its last flag: a damaged frame after a
             # signature (that flag the signature's end), or one holding a 7E of its own.
@@ -605,10 +615,19 @@ class Framer:
                     _damage_checks.hdlc_start(self._gap_head, _GAP_HEAD, self._hunted - self._gap_flagged)):
                 self._count(DecodeError("HDLC frame with a damaged flag or format byte"))
         elif self._way == _MBUS:
-            if _damage_checks.mbus_start(self._gap_head, n):
+            # From the gap's start, or after the last E5 or 16 in it (a tap that hears a
+            # master's acks and short frames).
+            if _damage_checks.mbus_start(self._gap_head, 0, n) or self._gap_flagged >= 0 and (
+                    _damage_checks.mbus_start(self._gap_head, _GAP_HEAD, self._hunted - self._gap_flagged)):
                 self._count(DecodeError("M-Bus frame with a damaged start byte"))
         elif _damage_checks.dsmr_start(self._gap_head, n):
             self._count(DecodeError("DSMR telegram with a damaged start byte"))
+            return
+        if self._gap == -2:
+            # Counted where it ended: the next frame is due here, and a damaged one there
+            # is looked for as after a good frame (two in a row went uncounted).
+            self._gap = -1
+            self._hunted = 0
 
     def _count(self, error):
         if error is None:
