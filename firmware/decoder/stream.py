@@ -607,7 +607,7 @@ class Framer:
 
             _damage_checks = damaged
         n = self._hunted - self._gap
-        self._way = self._lock  # (also at an M-Bus line's E5: _count asks what was due)
+        self._way = self._lock  # (from _skip, _way is what the skipped byte announced: _count asks what was due)
         if self._way == _HDLC:
             # From the gap's start, or from its last flag: a damaged frame after a
             # signature (that flag the signature's end), or one holding a 7E of its own.
