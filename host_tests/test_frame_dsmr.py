@@ -68,6 +68,20 @@ def test_a_telegram_whose_slash_is_damaged_is_counted_once(damage, idle):
         assert nonzero(log) == {"malformed": 1} and "damaged start byte" in log.last_error
 
 
+@pytest.mark.parametrize("damage", ["hit", "lost"])
+@pytest.mark.parametrize("idle", [b"\x00\x00", b"\xff", b"  "])
+def test_a_header_letter_damaged_after_idle_bytes_is_counted_once(damage, idle):
+    # A second review: in sync such a header is counted; after idle bytes the framer
+    # hunted past it, uncounted. The "/" and the rest of the header say what it was.
+    good = dsmr_telegram(LINES)
+    bad = good[:2] + (b"\x07" if damage == "hit" else b"") + good[3:]
+    data = good + idle + bad + idle + good
+    for chunks in ([data], chunked(data, sizes=[1]), chunked(data, sizes=[7])):
+        out, log = frame(data, chunks)
+        assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 2
+        assert sum(log.counts.values()) == 1, nonzero(log)
+
+
 def test_a_long_telegram_whose_slash_is_lost_is_counted_though_it_outlasts_the_lock():
     # A second review: a 2.2 kB telegram (a long text message) without its "/" is more
     # bytes than the hunt keeps the line's lock for; its header, once in, says it.

@@ -24,6 +24,7 @@ _LENGTH_HIGH = const(0x07)
 _MIN_LENGTH = const(7)  # shortest HDLC frame between its flags
 _MAX_LENGTH = const(0x7FF)
 _MBUS_START = const(0x68)
+_DSMR_START = const(0x2F)  # "/"
 _MBUS_MIN_BODY = const(3)  # mbus.py: an L below it lost its high byte (T210-D: 01 for 257)
 _MBUS_WRAP = const(256)
 
@@ -100,12 +101,22 @@ def _mbus_body(length):
 def dsmr_start(head, n):
     """Whether the ``n`` bytes in head[1:] are a DSMR telegram whose "/" a bit error hit
     (head[1]) or an overrun lost: its header's three letters and the baud rate digit
-    of IEC 62056-21 come first."""
-    return n > 5 and (_header_after(head, 1) or _header_after(head, 0))
+    of IEC 62056-21 come first. Or, the "/" in place, one of the letters hit or lost:
+    in sync the framer counts such a header itself, after idle bytes it hunted past."""
+    if n <= 5:
+        return False
+    if head[1] == _DSMR_START:
+        return _letters(head, 2, 5) >= 2 and _digit(head[5]) or _letters(head, 2, 4) == 2 and _digit(head[4])
+    return _letters(head, 2, 5) == 3 and _digit(head[5]) or _letters(head, 1, 4) == 3 and _digit(head[4])
 
 
-def _header_after(head, at):
-    for i in range(at + 1, at + 4):
-        if not 0x61 <= head[i] | 0x20 <= 0x7A:  # A-Z, a-z
-            return False
-    return 0x30 <= head[at + 4] <= 0x39
+def _letters(head, start, stop):
+    count = 0
+    for i in range(start, stop):
+        if 0x61 <= head[i] | 0x20 <= 0x7A:  # A-Z, a-z
+            count += 1
+    return count
+
+
+def _digit(byte):
+    return 0x30 <= byte <= 0x39
