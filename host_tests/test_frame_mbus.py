@@ -188,13 +188,13 @@ def test_damaged_starts_next_to_acks_short_frames_or_each_other_are_counted(betw
     # A second review: on a tap of both directions a master's REQ_UD2 (10 7B FE 79 16)
     # or an E5 ack beside the damaged frame put its length out, and a second damaged
     # frame right after the first went uncounted. A damaged frame ends with its 16.
-    frames = [mbus_frame(notification(n), 0x10) for n in range(6)]
+    frames = [mbus_frame(notification(n) + b"\r\n", 0x10) for n in range(6)]  # (CR LF: fill, no ack)
     damaged = [b"\x69" + frames[1][1:], frames[2][1:], frames[3][:1] + frames[3][2:],  # 68 hit, 68 lost, L lost
                frames[4][:2] + b"\x13" + frames[4][3:]]  # an L hit
     data = b"".join(between + f for f in [frames[0]] + damaged + [frames[5]])
     for sizes in (None, [1], [7]):
         out, log = frame(data, chunked(data, sizes=sizes) if sizes else None)
-        assert out == [notification(0), notification(5)]
+        assert out == [notification(0) + b"\r\n", notification(5) + b"\r\n"]
         assert sum(log.counts.values()) == 4, (sizes, nonzero(log))
 
 

@@ -103,6 +103,7 @@ _FILL = const(5)  # CR LF after a DSMR telegram, an M-Bus acknowledgement
 _MBUS_START = const(0x68)
 _CI_FOREIGN = const(0xE0)  # M-Bus CI bits of applications other than DLMS (mbus.py)
 _MBUS_STOP = const(0x16)
+_MBUS_ACK = const(0xE5)  # (a CR or LF among a damaged frame's bytes starts nothing)
 _DSMR_HEAD = const(6)  # bytes of a gap that hold a DSMR header's "XXXZ" after its "/" or without it
 _DSMR_START = const(0x2F)
 _BANG = const(0x21)  # "!": a DSMR telegram that ends with it has no CRC
@@ -359,7 +360,7 @@ class Framer:
         if way == _FILL or (way == _HDLC and self._hdlc.start < 0):
             if self._gap >= 0:
                 self._skip(pos)  # a CR, LF, E5 or 7E inside a damaged frame is one of its bytes
-                if way == _HDLC and self._lock == _HDLC or way == _FILL and self._lock == _MBUS:
+                if way == _HDLC and self._lock == _HDLC or self._lock == _MBUS and self._buf[pos] == _MBUS_ACK:
                     self._gap_flagged = self._hunted  # a frame may start after this flag or ack
             return _AGAIN  # fill: neither good nor bad
         if way != _BARE and (way != self._lock or self._bare is not None):
