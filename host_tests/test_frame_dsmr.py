@@ -775,6 +775,69 @@ def test_parse_old_style_time_and_date_lines_give_a_meter_time_without_offset():
     assert readings["1-0:0.9.1"] == ("012553", None)
 
 
+# --- IEC 62056-21 readouts (mode C and D, a German "D0" port), which DSMR derives from ----------
+
+
+def test_parse_a_blank_between_number_and_unit_reads_as_the_star():
+    # An Iskra MT171's data lines, as a public datalogger for it keeps them for its test.
+    readings, _ = dsmr.parse("/ISk5MT171-0033\r\n1-0:1.8.0*255(024562 kWh)\r\n1-0:2.8.1*255(000000.4 kWh)\r\n"
+                             "1-0:0.2.0*255(V1 kWh)\r\n!")
+    assert readings["1-0:1.8.0"] == (24562, "kWh")
+    assert readings["1-0:2.8.1"] == (0.4, "kWh")
+    assert readings["1-0:0.2.0"] == ("V1 kWh", None)  # text before a unit stays text
+
+
+def test_parse_letter_codes_without_medium_are_kept():
+    # A Landis+Gyr ZMR120's readout: the error register F.F, the serial number C.1.0 (text:
+    # leading zeros stay), event counters C.7.x, codes without "1-0:".
+    readings, _ = dsmr.parse("/LGZ4ZMR120AC.K76\r\nF.F.0(00000000)\r\nC.1.0(030863358)\r\n"
+                             "1.8.0(004281.837*kWh)\r\nC.7.1(0029)\r\nFF(00000000)\r\n!")
+    assert readings == {"F.F.0": (0, None), "C.1.0": ("030863358", None), "1.8.0": (4281.837, "kWh"),
+                        "C.7.1": (29, None), "FF": (0, None)}
+
+
+@pytest.mark.parametrize("date,time,when", [
+    ("1-0:0.9.2*255(0220127)", "1-0:0.9.1*255(105644)", "2022-01-27T10:56:44"),  # Iskra MT174: 0YYMMDD
+    ("0.9.2(210410)", "0.9.1(185532)", "2021-04-10T18:55:32"),  # mode D without "1-0:"
+    ("1-1:0.9.2(210410)", "1-1:0.9.1(185532)", "2021-04-10T18:55:32"),  # Landis+Gyr ZMD: channel 1
+])
+def test_parse_readout_time_and_date_give_the_meter_time(date, time, when):
+    _, got = dsmr.parse("/ISk5MT174-0002\r\n%s\r\n%s\r\n!" % (date, time))
+    assert got == when
+
+
+# An Iskra MT174's readout as a public reader script keeps it: STX opens the data block, ETX and
+# the block check character (XOR of the bytes after STX through ETX) follow the "!" line.
+MT174_READOUT = (b"/ISk5MT174-0002\r\n\x021-0:0.9.2*255(0220127)\r\n1-0:0.9.1*255(105644)\r\n"
+                 b"1-0:1.8.0*255(0000502.853*kWh)\r\n1-0:2.8.0*255(0098697.318*kWh)\r\n!\r\n\x03\x19")
+
+
+def test_the_readout_fixture_has_the_block_check_it_was_published_with():
+    stx = MT174_READOUT.index(b"\x02")
+    bcc = 0
+    for byte in MT174_READOUT[stx + 1 : -1]:
+        bcc ^= byte
+    assert bcc == MT174_READOUT[-1] == 0x19
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+def test_readouts_framed_with_stx_and_etx_come_out_one_by_one(chunk):
+    data = MT174_READOUT * 3
+    log = ErrorLog()
+    out = run(stream.Framer(log), chunked(data, sizes=[chunk]) if chunk else [data])
+    assert len(out) == 3 and nonzero(log) == {}
+    readings, when = dsmr.parse(out[0][1])
+    assert when == "2022-01-27T10:56:44"
+    assert readings["1-0:0.9.2"] == ("0220127", None) and readings["1-0:2.8.0"] == (98697.318, "kWh")
+
+
+def test_an_stx_anywhere_else_is_still_a_fault():
+    log = ErrorLog()
+    data = MT174_READOUT.replace(b"(0000502.853", b"(\x020000502.853") + MT174_READOUT
+    out = run(stream.Framer(log), [data])
+    assert len(out) == 1 and nonzero(log) == {"malformed": 1}
+
+
 @pytest.mark.parametrize("entry_id", sorted(i for i, e in CORPUS.items() if e["transport"] == "dsmr-ascii"))
 def test_corpus_telegrams_parse_with_their_published_values(entry_id):
     # `expected` holds the telegram's own text ("000317.695 kWh"): numbers compared as numbers.

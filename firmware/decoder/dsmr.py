@@ -267,7 +267,9 @@ def _new_header(buf, at):
 def text_end(buf, start, stop):
     """Where the first byte that no telegram holds is in buf[start:stop]; ``stop`` if none.
     ``start``: the telegram's "/"; its header line, which ``_check_header`` checked (and
-    whose 0x02 it let through), is passed over.
+    whose 0x02 it let through), is passed over. An STX that opens a line opens the data
+    block of an IEC 62056-21 readout ("/ISk5MT174-0002", CR LF, STX, the data lines, "!",
+    CR LF, ETX and a BCC, which the framer passes over as bytes between telegrams).
 
     Control characters other than CR and LF. Bytes from 0x80 up are text: UTF-8 in
     a message, or the 0xFF fill of a Hungarian meter's 1024-byte message field
@@ -277,7 +279,7 @@ def text_end(buf, start, stop):
         start += 1
     for i in range(start, stop):
         c = buf[i]
-        if (c < 0x20 or c == 0x7F) and c != _CR and c != _LF:
+        if (c < 0x20 or c == 0x7F) and c != _CR and c != _LF and (c != _STX or buf[i - 1] != _LF):
             return i
     return stop
 

@@ -40,9 +40,19 @@ _CLOCK = const("0-0:1.0.0")
 # meter's number in IEC 62056-21 (EasyMeter Q3D "0272031312565"): text too, and so are
 # versions, C.D 0.2 (firmware "1-0:0.2.0(02.21)" of Lithuanian meters read 2.21; the
 # P1 version "1-3:0.2.8(50)" is no quantity either). All five characters: see _value.
-_TIME = const("1-0:0.9.1")
-_DATE = const("1-0:0.9.2")
-_TEXT = const(("0.9.1", "0.9.2", "0.0.0", "0.2.0", "0.2.8"))
+# IEC 62056-21 readouts (mode D, a German "D0" port) write them without "1-0:" or
+# under channel 1 (Landis+Gyr ZMD: "1-1:0.9.1"), and Iskra's MT17x a date of seven
+# digits, 0YYMMDD ("0220127", the reader's own project takes the last six).
+# C.1.0, the meter's serial number in IEC 62056-61's letter codes, is text too
+# (leading zeros; Iskra, Landis+Gyr).
+_TIME = const("0.9.1")
+_DATE = const("0.9.2")
+_CLOCK_MEDIA = const(("1-0:", "", "1-1:", "0-0:"))
+_TEXT = const(("0.9.1", "0.9.2", "0.0.0", "0.2.0", "0.2.8", "C.1.0"))
+# First characters of an OBIS code: a digit, or without "A-B:" one of IEC 62056-61's
+# letters for value group C (F.F the error register, C.1.0 the serial number, L and P
+# lists and profiles), as IEC 62056-21 readouts of Landis+Gyr and Iskra meters send them.
+_CODE_LETTERS = const(b"CFLP")
 # DSMR 2.2/3 gas: "0-1:24.3.0(capture time)(00)(60)(1)(0-1:24.2.1)(m3)", then the
 # value "(00001.001)" on the next line. The reading is that value in that unit.
 _OLD_GAS = const("24.3.0")
@@ -184,7 +194,7 @@ class _Lines:
         if i == start:
             if self.key is None:  # also while the first pass collects keys
                 return
-        elif i < 0 or not 0x30 <= self.data[start] <= 0x39 or not _plain_key(self.data, start, i):
+        elif i < 0 or not _code_start(self.data[start]) or not _plain_key(self.data, start, i):
             return
         elif self.readings is None:
             self.keys.append(self._obis(start, i))
@@ -334,6 +344,8 @@ class _Lines:
         while i < len(_UNITS):
             self._end = end - len(_UNITS[i])
             if self._end > self._start and _same(self.data, self._end, end, at):
+                # A blank before the unit: Iskra MT171s write "(024562 kWh)".
+                self._end = _rstrip(self.data, self._start, self._end)
                 number = self._number()
                 if type(number) is not str:
                     self.unit = _UNITS[i]
@@ -427,6 +439,10 @@ def _real_time(data, t):
             and _two(data, t + 8) < 60 and _two(data, t + 10) < 60)
 
 
+def _code_start(c):
+    return 0x30 <= c <= 0x39 or c in _CODE_LETTERS
+
+
 def _plain_key(data, start, stop):
     # A code of printable ASCII without quotes or backslash. A telegram without a CRC
     # (DSMR 2.2, 3) that lost a bit can turn "2" into '"' or "7" into "'": such a code
@@ -495,7 +511,8 @@ def _same(data, start, stop, at):
 
 
 def _lstrip(data, start, stop):
-    while start < stop and data[start] in b" \t\n\r\x0b\x0c":
+    # (STX: a readout's data block opens with it, dsmr.text_end.)
+    while start < stop and data[start] in b" \t\n\r\x0b\x0c\x02":
         start += 1
     return start
 
@@ -510,12 +527,18 @@ def _meter_time(readings):
     when = readings.get(_CLOCK)
     if when is not None:
         return _clock_time(when[0])
-    day = readings.get(_DATE, ("",))[0]
-    time = readings.get(_TIME, ("",))[0]
-    if not isinstance(day, str) or not isinstance(time, str):
-        return None  # the values of a garbled line
-    if len(day) == 6 and len(time) == 6 and day.isdigit() and time.isdigit():
-        return "20%s-%s-%sT%s:%s:%s" % (day[0:2], day[2:4], day[4:6], time[0:2], time[2:4], time[4:6])
+    for media in _CLOCK_MEDIA:
+        day = readings.get(media + _DATE)
+        if day is not None:
+            day = day[0]
+            time = readings.get(media + _TIME, ("",))[0]
+            if not isinstance(day, str) or not isinstance(time, str):
+                return None  # the values of a garbled line
+            if len(day) == 7 and day[0] == "0":
+                day = day[1:]
+            if len(day) == 6 and len(time) == 6 and day.isdigit() and time.isdigit():
+                return "20%s-%s-%sT%s:%s:%s" % (day[0:2], day[2:4], day[4:6], time[0:2], time[2:4], time[4:6])
+            return None
     return None
 
 
