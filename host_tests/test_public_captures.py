@@ -58,6 +58,9 @@ publishes one, compared with it (``expected_source``):
 - a Swedish Kamstrup's list 3 whose energies count whole Wh (profile kamstrup-wh);
 - a Slovenian AM550's ECE list 2 with a list id where the sample has an empty text and the
   breaker state as an enum;
+- IEC 62056-21 readouts: an eBZ DD3's D0 push (hex status words), a Landis+Gyr ZMR120's
+  letter codes without "A-B:", an Iskra MT174's STX-framed block with a 0YYMMDD date, and an
+  Iskra MT171's blank between number and unit;
 - an Aidon's 3-phase list over three HDLC frames with the segmentation bit;
 - an E450's ciphered push in four General Block Transfer blocks, encryption key all zeros,
   read without the (unpublished) authentication key;
@@ -891,6 +894,32 @@ EXPECT = {
                                        "2018-02-08T20:07:17+01:00", 266]),
                      "1-0:32.32.0": R(60), "1-0:72.36.0": R(0), "1-0:52.7.0": R(226.0, "V"), "1-0:31.7.0": R(0, "A"),
                      "1-0:21.7.0": R(0.004, "kW")},
+    },
+    # the test's expected values; the hex status and operating time kept as sent.
+    "de-ebz-dd3-2r06-d0": {
+        "readings": {"1-0:0.0.0": R("1EBZ0102861889"), "1-0:96.1.0": R("1EBZ0102861889"),
+                     "1-0:1.8.0": R(2714.12830185, "kWh"), "1-0:2.8.0": R(1.206, "kWh"),
+                     "1-0:16.7.0": R(211.26, "W"), "1-0:36.7.0": R(157.64, "W"), "1-0:56.7.0": R(15.64, "W"),
+                     "1-0:76.7.0": R(37.98, "W"), "1-0:96.5.0": R("001C0104"), "0-0:96.8.0": R("02FAB8BF")},
+    },
+    # the readout text: letter codes kept, the serial number as text, blanks in an id as sent.
+    "de-lgz-zmr120-readout-letter-codes": {
+        "readings": {"F.F.0": R(0), "0.0.2": R("  978880"), "C.1.0": R("30863358"), "C.1.1": R(""),
+                     "1.8.2": R(4281.837, "kWh"), "2.8.0": R(14605.516, "kWh"), "32.7.0": R(238, "V"),
+                     "71.7.0": R(0.99, "A"), "76.7.0": R(0.07, "kW"), "33.7.0": R(0.81), "C.7.1": R(29),
+                     "0.2.0": R("K76-0-9"), "C.90.1": R(30863358)},
+    },
+    # the readout text: 0220127 is 2022-01-27 (0YYMMDD), the time 10:56:44, no offset sent.
+    "si-iskra-mt174-readout-stx-bcc": {
+        "time": "2022-01-27T10:56:44",
+        "readings": {"1-0:0.9.2": R("0220127"), "1-0:0.9.1": R("105644"), "1-0:1.8.0": R(502.853, "kWh"),
+                     "1-0:2.8.0": R(98697.318, "kWh")},
+    },
+    # the script's reading: 24562 kWh on 1.8.0 and 1.8.2, zeros elsewhere.
+    "nl-iskra-mt171-readout-blank-unit": {
+        "readings": {"C.1.0": R("40888053"), "1-0:0.0.0": R("40888053"), "1-0:0.2.0": R("V1.0"),
+                     "1-0:1.8.0": R(24562, "kWh"), "1-0:1.8.1": R(0, "kWh"), "1-0:1.8.2": R(24562, "kWh"),
+                     "1-0:2.8.2": R(0, "kWh"), "FF": R(0)},
     },
 }
 
