@@ -192,3 +192,35 @@ def test_sagemcom_xt211_quirky_body_is_passed_up_whole(corpus):
     assert log.total() == 0
     raw = bytes.fromhex(entry["hex"])
     assert notes[0]["body"] == raw[6:].hex()  # 0F | invoke id (4) | 00 | body
+
+
+# EnergyICT's public Java tests of its DLMS push parser (EventPushNotificationParserTest; found
+# with the stored code index, id 6699459106) cipher an event-notification-request (C2) with
+# published keys, at security 0x20 (no tag) and 0x30; the DLMS wrapper's 8 bytes are left off.
+EICT_KEY = bytes.fromhex("EFD82FCB93E5826ED805E38A6B2EC9F1")
+EICT_AUTH_KEY = bytes.fromhex("B6C52294F40A30B9BDF9FE4270B03685")
+EICT_EVENT_SC20 = bytes.fromhex(
+    "db084443303539463433672000000001ba9521c6c8f9ed4f4d5c57680a850e5e8e642f9d9a664d46765c182ee5dabc"
+    "33aef24bc6b7d7e2688749d3ef523a5d521b71c27829e852f01aba7e615b56b017511c696ebc69fc8da85f94f5fea6"
+    "09425a6650a463fbf8fc97e20aed4f62a09aa302")
+EICT_EVENT_SC30 = bytes.fromhex(
+    "db08444330353946343373300000004069b91c449c059a907f83cd7e2d296789598e09b84c5189042eadc17f2b3e6f"
+    "09e52e3abc26f6eccdd24c787653c9dff71df92426f198bdf479f910e58c3f33a10766b10db7435e1df6b434b57684"
+    "f7ee5157aca9f6658a5a7f2e2f133fdd87f3309d65cf1660bb26fef3749f40c3")
+
+
+@pytest.mark.parametrize("apdu_bytes,auth_key", [
+    (EICT_EVENT_SC20, None), (EICT_EVENT_SC30, None), (EICT_EVENT_SC30, EICT_AUTH_KEY)])
+def test_a_ciphered_event_notification_is_malformed_not_a_wrong_key(apdu_bytes, auth_key):
+    # Decrypted with the right key it opens with C2: an APDU a meter sends, not a push. Without
+    # a tag to check, "check the key" sent the user after a key that was right.
+    log = ErrorLog()
+    notes = read_all(apdu.ApduReader(log, EICT_KEY, auth_key), [apdu_bytes])
+    assert notes == [] and dict((k, n) for k, n in log.counts.items() if n) == {"malformed": 1}
+    assert log.last_error.startswith("event-notification-request (APDU tag 0xc2)")
+
+
+def test_a_wrong_key_on_the_event_notification_still_says_check_the_key():
+    log = ErrorLog()
+    assert read_all(apdu.ApduReader(log, bytes(16), None), [EICT_EVENT_SC20]) == []
+    assert log.counts["authentication"] == 1 and log.last_error.startswith("authentication failed")

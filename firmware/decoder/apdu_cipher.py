@@ -31,6 +31,9 @@ from decoder.errors import DecodeError, SecurityError, overflow_error
 from decoder.gcm import SC_AUTH, SC_ENC, TAG_BYTES
 
 _DSMR_START = const(0x2F)  # '/': a DSMR telegram, not an APDU
+# An event-notification-request: an APDU a meter sends (EnergyICT's published test pushes
+# cipher one at security 0x20), not a push we read: malformed, not a wrong key.
+_TAG_EVENT = const(0xC2)
 _CIPHER_HEADER = const(5)  # security control + frame counter
 _SC_PROTECTED = const(0xB0)  # security control: compressed, encrypted, authenticated
 _SC_COMPRESSED = const(0x80)
@@ -47,6 +50,9 @@ class CipherSteps:
         if stop > start and plain[0] == _DSMR_START:
             self._dsmr_note(plain)
         else:
+            if stop > start and plain[0] == _TAG_EVENT:
+                raise _noted(DecodeError("event-notification-request (APDU tag 0xc2) in the ciphering: "
+                                         "not a push, not read"))
             if stop > start and self._unvouched() and plain[0] != TAG_NOTIFICATION and plain[0] != TAG_GBT:
                 raise _noted(SecurityError(
                     "authentication failed — check the encryption key (GUEK): decrypted content "
