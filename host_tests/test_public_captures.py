@@ -61,6 +61,7 @@ publishes one, compared with it (``expected_source``):
 - IEC 62056-21 readouts: an eBZ DD3's D0 push (hex status words), a Landis+Gyr ZMR120's
   letter codes without "A-B:", an Iskra MT174's STX-framed block with a 0YYMMDD date, and an
   Iskra MT171's blank between number and unit;
+- a short alarm push led by its push-setup object's name, which labels no value;
 - an Aidon's 3-phase list over three HDLC frames with the segmentation bit;
 - an E450's ciphered push in four General Block Transfer blocks, encryption key all zeros,
   read without the (unpublished) authentication key;
@@ -920,6 +921,11 @@ EXPECT = {
         "readings": {"C.1.0": R("40888053"), "1-0:0.0.0": R("40888053"), "1-0:0.2.0": R("V1.0"),
                      "1-0:1.8.0": R(24562, "kWh"), "1-0:1.8.1": R(0, "kWh"), "1-0:1.8.2": R(24562, "kWh"),
                      "1-0:2.8.2": R(0, "kWh"), "FF": R(0)},
+    },
+    # the frame's bytes: the push's own name labels nothing; the header's deviation -300 is +05:00.
+    "xx-alarm-push-led-by-its-own-name": {
+        "time": "2026-01-20T16:44:22+05:00", "unnamed": True,
+        "readings": {"#1": R("0000190900ff"), "#2": R("97170045477"), "#3": R(16)},
     },
 }
 
