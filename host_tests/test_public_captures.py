@@ -62,6 +62,7 @@ publishes one, compared with it (``expected_source``):
   letter codes without "A-B:", an Iskra MT174's STX-framed block with a 0YYMMDD date, and an
   Iskra MT171's blank between number and unit;
 - a short alarm push led by its push-setup object's name, which labels no value;
+- a DLMS wrapper (IEC 62056-47) before a ciphered push, with its published key;
 - an Aidon's 3-phase list over three HDLC frames with the segmentation bit;
 - an E450's ciphered push in four General Block Transfer blocks, encryption key all zeros,
   read without the (unpublished) authentication key;
@@ -926,6 +927,12 @@ EXPECT = {
     "xx-alarm-push-led-by-its-own-name": {
         "time": "2026-01-20T16:44:22+05:00", "unnamed": True,
         "readings": {"#1": R("0000190900ff"), "#2": R("97170045477"), "#3": R(16)},
+    },
+    # the test's expected time, device id, event code 2 and "Power up"; the wrapper's 8 bytes passed over, the APDU after them decrypted.
+    "xx-eict-wrapper-ciphered-push": {
+        "time": "2016-07-19T08:39:40+00:00", "frame_counter": 2, "unnamed": True,
+        "readings": {"#1": R("34157300028003"), "#2": R(1),
+                     "#3": R(["2016-07-19T08:39:40+00:00", 2, 0, "Power up"])},
     },
 }
 
