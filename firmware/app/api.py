@@ -18,12 +18,10 @@ Everything else is the server's business: unknown paths 404, other methods
 from app import VERSION, unload
 from app.clock import now
 
-try:
-    # Loaded with the API, not by the first status request: a module appearing between
-    # two free_heap readings would read as a leak.
-    from portal.ap import public_info
-except ImportError:  # a build without the portal
-    public_info = None
+# The setup AP's {"ssid", "password"} (None in a build without the portal). register()
+# asks portal/ap.py once and drops it: held for every status read, it kept ~0.5 kB of
+# code loaded beside a ROMFS image, and each read built the same dict again (~0.9 kB).
+_setup_ap = None
 
 
 def status(app):
@@ -65,18 +63,30 @@ def status(app):
         "wifi": {"connected": app.board.network_up(), "rssi": app.board.rssi()},
         "free_heap": app.board.mem_free(),
         # Named from the board's id, as portal/boot.py names it, whatever device_id says.
-        "setup_access_point": _access_point(app.board.device_id()),
+        "setup_access_point": _setup_ap,
     }
-
-
-def _access_point(device_id):
-    return public_info(device_id) if public_info is not None else None
 
 
 def register(server, app):
     """Add the routes to a ``web.server.HttpServer`` (/config when the app knows its file)."""
+    global _setup_ap
     from web.message import JSON_PIECE, pieces, slices
     from web.server import response
+
+    import sys
+
+    # The portal package goes too unless something loaded it before (portal/boot.py on
+    # the ESP32 does). Loaded with the API, not by a status read: a module appearing
+    # between two free_heap readings would read as a leak.
+    drop = ("portal.ap",) if "portal" in sys.modules else ("portal.ap", "portal")
+    try:
+        from portal.ap import public_info
+    except ImportError:  # a build without the portal
+        pass
+    else:
+        _setup_ap = public_info(app.board.device_id())
+        del public_info
+        unload(drop)
 
     def readings(request):
         # Copied out of the snapshot buffer, which MQTT reuses while the reply is sent;
