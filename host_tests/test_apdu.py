@@ -224,3 +224,14 @@ def test_a_wrong_key_on_the_event_notification_still_says_check_the_key():
     log = ErrorLog()
     assert read_all(apdu.ApduReader(log, bytes(16), None), [EICT_EVENT_SC20]) == []
     assert log.counts["authentication"] == 1 and log.last_error.startswith("authentication failed")
+
+
+def test_a_wrong_key_whose_garbage_opens_with_c2_still_says_check_the_key():
+    # C2 and then neither 00 nor 01 (the event's time is OPTIONAL): a wrong key's garbage,
+    # which named one push in 256 an event notification (a review).
+    from apdu_support import cipher
+
+    apdu_bytes = cipher(b"\xc2\x5a" + bytes(40), bytes(16), sc=0x20)
+    log = ErrorLog()
+    assert read_all(apdu.ApduReader(log, bytes(16), None), [apdu_bytes]) == []
+    assert log.counts["authentication"] == 1 and log.counts["malformed"] == 0

@@ -796,6 +796,14 @@ def test_parse_letter_codes_without_medium_are_kept():
                         "C.7.1": (29, None), "FF": (0, None)}
 
 
+def test_parse_text_lines_and_damaged_letter_codes_are_no_readings():
+    # A plain-text message wrapped over lines (DSMR 2.2 meters send such text), and letter
+    # codes a bit error garbled: as readings they stayed in the store for good (a review).
+    readings, _ = dsmr.parse("/ISk5MT382-1004\r\n0-0:96.13.0(Dear customer.\r\nPlease call (0800 123 456).\r\n"
+                             "Fault line(3)\r\nF?F.0(00)\r\nF.f.0(00)\r\nC 1.0(1)\r\nF.F(00)\r\n!")
+    assert sorted(readings) == ["0-0:96.13.0", "F.F"]
+
+
 @pytest.mark.parametrize("date,time,when", [
     ("1-0:0.9.2*255(0220127)", "1-0:0.9.1*255(105644)", "2022-01-27T10:56:44"),  # Iskra MT174: 0YYMMDD
     ("0.9.2(210410)", "0.9.1(185532)", "2021-04-10T18:55:32"),  # mode D without "1-0:"
@@ -829,6 +837,43 @@ def test_readouts_framed_with_stx_and_etx_come_out_one_by_one(chunk):
     readings, when = dsmr.parse(out[0][1])
     assert when == "2022-01-27T10:56:44"
     assert readings["1-0:0.9.2"] == ("0220127", None) and readings["1-0:2.8.0"] == (98697.318, "kWh")
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+def test_a_readout_whose_block_check_fails_is_a_checksum_error(chunk):
+    # One bit: 502.853 read as 506.853 kWh, silently, until the BCC was checked (a review).
+    bad = MT174_READOUT.replace(b"(0000502.853", b"(0000506.853")
+    data = MT174_READOUT + bad + MT174_READOUT
+    log = ErrorLog()
+    out = run(stream.Framer(log), chunked(data, sizes=[chunk]) if chunk else [data])
+    assert [bytes(p) for _, p in out] == [MT174_READOUT] * 2 and nonzero(log) == {"checksum": 1}
+
+
+def test_a_damaged_readout_between_two_is_counted():
+    # ETX and BCC are the readout's: passed over as stray bytes they put the framer to
+    # hunting, where a malformed readout after them went uncounted (a review).
+    bad = MT174_READOUT.replace(b"(105644)", b"(10\x005644)")
+    log = ErrorLog()
+    out = run(stream.Framer(log), [MT174_READOUT + bad + MT174_READOUT])
+    assert len(out) == 2 and nonzero(log) == {"malformed": 1}
+
+
+def test_a_readout_whose_bcc_is_a_bang_still_counts_as_checked():
+    # The framer notes a line whose telegrams end in a check; a BCC of "!" is one.
+    body = b"1-0:1.8.0*255(0000502.853*kWh)\r\n!\r\n\x03"
+    pad = b"1-0:0.2.0(%s)\r\n"
+    for c in range(0x20, 0x7F):
+        block = (pad % bytes([c])) + body
+        bcc = 0
+        for byte in block:
+            bcc ^= byte
+        if bcc == 0x21:
+            break
+    readout = b"/ISk5MT174-0002\r\n\x02" + block + b"!"
+    plain = b"/ISk5MT174-0002\r\n1-0:1.8.0(1*kWh)\r\n!\r\n"
+    log = ErrorLog()
+    out = run(stream.Framer(log), [readout + readout + plain])
+    assert len(out) == 2 and nonzero(log) == {"malformed": 1}  # the unchecked one after them
 
 
 def test_an_stx_anywhere_else_is_still_a_fault():

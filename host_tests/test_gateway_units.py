@@ -185,6 +185,15 @@ class TestDiscovery:
         doc = self.cfg(code, 1, unit)
         assert (doc["device_class"], doc["state_class"], doc["unit_of_measurement"]) == (cls, state, unit)
 
+    def test_an_iec_readouts_codes_without_medium_are_named_and_classed_as_electricity(self):
+        # A Landis+Gyr ZMR120 writes "1.8.0", "33.7.0": the power factors got no class and
+        # no statistics, and every name was the code (a review). Letter codes stay as sent.
+        assert discovery.friendly_name("1.8.0") == "Energy import"
+        doc = self.cfg("33.7.0", 0.81, None)
+        assert (doc["device_class"], doc["state_class"]) == ("power_factor", "measurement")
+        assert discovery.friendly_name("C.1.0") == "C.1.0"
+        assert "state_class" not in self.cfg("C.7.1", 29, None)
+
     def test_reactive_energy_is_a_total_of_its_own_class(self):
         doc = self.cfg("1-0:3.8.0", 5, "varh")
         assert (doc["device_class"], doc["state_class"]) == ("reactive_energy", "total_increasing")
@@ -407,6 +416,18 @@ class TestVse:
         store = Store()
         store.update(Telegram(None, None, None, readings, None))
         assert vse.meter_id(store, "dongle") == "12343400"
+
+    def test_an_iec_readout_without_medium_is_an_electricity_meter_named_by_its_serial(self):
+        # A Landis+Gyr ZMR120's readout (public capture de-lgz-zmr120-readout-letter-codes):
+        # no "A-B:" anywhere, so nothing was published but "ts" and the topic took the
+        # dongle's id (a review).
+        store = Store()
+        store.update(Telegram(None, None, None, {
+            "F.F.0": (0, None), "0.0.2": ("  978880", None), "C.1.0": ("30863358", None),
+            "1.8.0": (4281.837, "kWh"), "32.7.0": (238, "V"), "33.7.0": (0.81, None), "C.7.1": (29, None),
+            "C.90.1": (30863358, None)}, None))
+        assert vse.meter_id(store, "dongle") == "30863358"
+        assert vse.payload(store)["meter"] == {"ts": None, "1.8.0": 4281837.0, "32.7.0": 238, "33.7.0": 0.81}
 
     def test_ids_versions_and_service_codes_are_no_measurements(self):
         store = Store()

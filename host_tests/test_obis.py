@@ -286,6 +286,17 @@ def test_thurgau_untagged_pairs_stay_raw_without_a_list(corpus):
     assert got == [{"#1": (v, None), "#2": (0, None)} for v in (21040168, 21040186, 21040203)]
 
 
+def test_a_push_led_by_its_own_name_pairs_nothing_with_it_but_an_electricity_code_does():
+    # A public alarm push: {0-0:25.9.0, "97170045477", 16}. Two of three values read as
+    # "code, value" made the meter number reading 0-0:25.9.0. 1-0:25.9.0 is a register.
+    alarm = enc.encode(("structure", [("octet-string", enc.obis("0-0:25.9.0")),
+                                      ("octet-string", b"97170045477"), ("uint32", 16)]))
+    assert "0-0:25.9.0" not in readings(alarm)
+    tagged = enc.encode(("structure", [("octet-string", enc.obis("1-0:1.8.0")), ("uint32", 1234),
+                                       ("octet-string", enc.obis("1-0:25.9.0")), ("uint32", 5678)]))
+    assert readings(tagged)["1-0:25.9.0"] == (5678, None)
+
+
 def test_push_object_and_its_list_are_not_readings(corpus):
     _, body = body_of(corpus, "ch-e450-ekz-2021-gbt")
     got = readings(body)

@@ -88,6 +88,11 @@ def object_id(code):
 
 
 def _split(code):
+    # An IEC 62056-21 readout writes an electricity meter's codes without "A-B:" ("1.8.0",
+    # "33.7.0"): named and classed as 1-0:'s. Raises ValueError for a code of neither
+    # form ("#3", the letter codes "C.1.0", "F.F").
+    if ":" not in code and code[:1].isdigit():
+        return ["1", "0"], code.split(".")
     ab, cde = code.split(":")
     return ab.split("-"), cde.split(".")
 

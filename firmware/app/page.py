@@ -5,7 +5,8 @@ read; /api/v1/readings is JSON for programs. This page is static: the browser fe
 JSON and /api/v1/status every 10 s (the recommendation's interval) and draws a table, a row
 per reading in OBIS order: the name Home Assistant shows, with the code under it (a phone's
 width holds two columns), then the value and unit. ``nm`` below writes the names as
-``app/discovery.py``'s ``friendly_name`` does for codes written in digits (Python's int()
+``app/discovery.py``'s ``friendly_name`` does for codes written in digits, with or without
+"A-B:" (an IEC 62056-21 readout's "1.8.0" is 1-0:'s; Python's int()
 also takes "+1" and "1_2", which no meter writes): host_tests/test_page_browser.py runs both
 over every code the corpus decodes to and a grid of 24,000 more. Drawn in the browser, the
 page costs the dongle its constants and the two answers it serves anyway. Rendered here
@@ -40,7 +41,7 @@ A={"96.1.0":"Meter ID","96.1.1":"Meter ID 2","42.0.0":"Logical device name",
 "1.0.0":"Meter clock","96.13.0":"Message","24.2.1":"Reading","24.2.3":"Reading",
 "24.1.0":"Device type","0.0.0":"Meter number"};
 function num(s){s=s.trim();return /^[0-9]+$/.test(s)?+s:-1}
-function nm(c){var p=c.split(":");if(p.length!=2)return c;
+function nm(c){var p=(c.indexOf(":")<0&&/^[0-9]/.test(c)?"1-0:"+c:c).split(":");if(p.length!=2)return c;
 """,
     b"""var ab=p[0].split("-"),x=p[1].split(".");if(ab.length!=2||x.length<2)return c;
 var C=num(x[0]),D=num(x[1]),E=x.length>2?num(x[2]):0;if(C<0||D<0||E<0)return c;

@@ -11,7 +11,8 @@ reader), so that tools written for it read the dongle unchanged:
 - the meter id is the first identifying object: the logical device name
   0-0:42.0.0, else 0-0:96.1.0 to 0-0:96.1.9 (a SiL meter sends only 96.1.1;
   96.1.4 is a Swiss or Belgian P1 telegram's version, no id) with a Swiss P1
-  telegram's meter number 0-0:0.0.0 after 96.1.1,
+  telegram's meter number 0-0:0.0.0 after 96.1.1, then an IEC 62056-21 readout's
+  serial number C.1.0 or meter number 0.0.0 (written without "A-B:"),
   else the lowest of 1-b:0.0.0 to 1-b:0.0.9 (a Kamstrup's meter id 1-1:0.0.5,
   or its meter number 1-1:0.0.1 sent as an integer), text or number (the
   reference takes the first the meter sent, an order MicroPython's dicts
@@ -19,7 +20,8 @@ reader), so that tools written for it read the dongle unchanged:
 - ``ts`` is UTC, written ``+00:00``; a meter time without an offset is Swiss
   local time, Central European with the EU's summer time (last Sundays of
   March and October, 01:00 UTC);
-- only electricity quantities (OBIS medium A = 1, C neither 0, the meter's
+- only electricity quantities (OBIS medium A = 1, or no "A-B:" in a readout's code;
+  C neither 0, the meter's
   ids and constants, nor 93-99, service entries, error registers and
   profiles) that are numbers, shortened to ``C.D.E``, in W, Wh, var, varh,
   VA, VAh, V, A and Hz: a DSMR meter's kW and kWh are written in W and Wh
@@ -46,7 +48,7 @@ MAX_ID = 32
 # same on every meter of a kind), and a Swiss one names itself in 0-0:0.0.0 (IEC 62056-21's
 # meter number), ahead of its public key in 0-0:96.1.2 (blanks, or a key).
 _ID_CODES = ("0-0:42.0.0", "0-0:96.1.0", "0-0:96.1.1", "0-0:0.0.0", "0-0:96.1.2", "0-0:96.1.3", "0-0:96.1.5",
-             "0-0:96.1.6", "0-0:96.1.7", "0-0:96.1.8", "0-0:96.1.9")
+             "0-0:96.1.6", "0-0:96.1.7", "0-0:96.1.8", "0-0:96.1.9", "C.1.0", "0.0.0")
 
 # The units the form knows (lower-cased), and the prefixes a meter may put before them.
 _UNITS = const(("w", "wh", "var", "varh", "va", "vah", "v", "a", "hz"))
@@ -88,9 +90,9 @@ def _id_text(value):
 def _quantity(code):
     """C of an OBIS text ("1-0:32.7.0" -> 32), or -1 when it has none."""
     colon = code.find(":")
-    dot = code.find(".", colon)
+    dot = code.find(".", colon + 1)
     text = code[colon + 1 : dot]
-    return int(text) if colon >= 0 and dot > colon and text.isdigit() else -1
+    return int(text) if dot > colon + 1 and text.isdigit() else -1
 
 
 def topic(group, mid):
@@ -113,8 +115,10 @@ def payload(store, now_iso=None):
         ts = now_iso()
     meter = {"ts": utc(ts)}
     for code in sorted(store.readings):
-        if not code.startswith("1-") or "/" in code:
-            continue  # not electricity, a positional value or an attribute
+        if not (code.startswith("1-") or ":" not in code and code[:1].isdigit()) or "/" in code:
+            # Not electricity, a positional value or an attribute. An IEC 62056-21 readout
+            # writes its codes without "A-B:" ("1.8.0"): an electricity meter's.
+            continue
         quantity = _quantity(code)
         if quantity <= 0 or 93 <= quantity <= 99:
             continue  # an id, a constant, a version; service entries, errors, profiles (also

@@ -52,7 +52,10 @@ _TEXT = const(("0.9.1", "0.9.2", "0.0.0", "0.2.0", "0.2.8", "C.1.0"))
 # First characters of an OBIS code: a digit, or without "A-B:" one of IEC 62056-61's
 # letters for value group C (F.F the error register, C.1.0 the serial number, L and P
 # lists and profiles), as IEC 62056-21 readouts of Landis+Gyr and Iskra meters send them.
+# Such a code holds digits, dots, those letters and "*" only ("FF" too): a line of plain
+# text ("Please call (0800 …)") or a damaged letter code ("F?F.0") is none.
 _CODE_LETTERS = const(b"CFLP")
+_LETTER_CODE = const(b"CFLP0123456789.*")
 # DSMR 2.2/3 gas: "0-1:24.3.0(capture time)(00)(60)(1)(0-1:24.2.1)(m3)", then the
 # value "(00001.001)" on the next line. The reading is that value in that unit.
 _OLD_GAS = const("24.3.0")
@@ -194,7 +197,7 @@ class _Lines:
         if i == start:
             if self.key is None:  # also while the first pass collects keys
                 return
-        elif i < 0 or not _code_start(self.data[start]) or not _plain_key(self.data, start, i):
+        elif i < 0 or not _code_start(self.data, start, i) or not _plain_key(self.data, start, i):
             return
         elif self.readings is None:
             self.keys.append(self._obis(start, i))
@@ -439,8 +442,16 @@ def _real_time(data, t):
             and _two(data, t + 8) < 60 and _two(data, t + 10) < 60)
 
 
-def _code_start(c):
-    return 0x30 <= c <= 0x39 or c in _CODE_LETTERS
+def _code_start(data, start, stop):
+    # Whether data[start:stop], before a "(", can be an OBIS code (see _CODE_LETTERS).
+    if 0x30 <= data[start] <= 0x39:
+        return True
+    if data[start] not in _CODE_LETTERS or stop - start < 2 or data[start + 1] not in b".F":
+        return False
+    for i in range(start, stop):
+        if data[i] not in _LETTER_CODE:
+            return False
+    return True
 
 
 def _plain_key(data, start, stop):

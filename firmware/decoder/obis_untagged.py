@@ -81,9 +81,10 @@ def tagged(items, profile):
     out, used, i, n = {}, 0, 0, len(items)
     while i < n:
         item = items[i]
-        # A push-setup object's name (C.D 25.9) labels no value: it is the push naming itself,
-        # first in Wiener Netze's lists and in an alarm push whose meter number came after it.
-        if _is_obis(item) and i + 1 < n and not (item[2] == 25 and item[3] == 9):
+        # A push-setup object's name (0-b:25.9.x) labels no value: it is the push naming
+        # itself, first in Wiener Netze's lists and in an alarm push whose meter number came
+        # after it. (1-0:25.9.0 is an electricity register.)
+        if _is_obis(item) and i + 1 < n and not (item[0] == 0 and item[2] == 25 and item[3] == 9):
             su = items[i + 2] if i + 2 < n and _frame_scale(items[i + 2]) else None
             _emit(out, item, items[i + 1], su, profile)
             step = 3 if su is not None else 2

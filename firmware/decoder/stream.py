@@ -107,6 +107,7 @@ _MBUS_ACK = const(0xE5)  # (a CR or LF among a damaged frame's bytes starts noth
 _DSMR_HEAD = const(6)  # bytes of a gap that hold a DSMR header's "XXXZ" after its "/" or without it
 _DSMR_START = const(0x2F)
 _BANG = const(0x21)  # "!": a DSMR telegram that ends with it has no CRC
+_ETX = const(0x03)  # before the last byte of an IEC 62056-21 readout's block (dsmr.py)
 # _hunted before the first good frame: far below 0, so that hunting does not reach 0.
 _BEFORE_ANY = const(-0x3FFFFFFF)
 # Bytes kept of a gap (_gap_closes), twice: a byte of room for a flag, then an HDLC frame's
@@ -393,8 +394,8 @@ class Framer:
         self._gap = -1
         self._hunted = 0
         if way == _DSMR:
-            if self._buf[pos + n - 1] != _BANG:
-                self.crc = True
+            if self._buf[pos + n - 1] != _BANG or self._buf[pos + n - 2] == _ETX:
+                self.crc = True  # (or an IEC 62056-21 readout's BCC, which may be a "!")
             elif self.crc:
                 # A meter sends CRCs always or never: a ")" that lost a bit ("!") ended
                 # this one early, and its first lines would read as a whole telegram.
