@@ -814,6 +814,15 @@ def test_parse_readout_time_and_date_give_the_meter_time(date, time, when):
     assert got == when
 
 
+def test_parse_a_demand_peak_with_its_time_to_the_minute_is_the_peak():
+    # A Landis+Gyr ZMD's readout (an s37 sweep, a public ZMD reader's comment): YYMMDDhhmm
+    # after the value read as a list, the unit lost. Not a time (month 13), still a list.
+    readings, _ = dsmr.parse("/LGZ52ZMD120APt.G03\r\n1-1:1.6.1(10.102*kW)(2104070015)\r\n"
+                             "1-1:1.6.2(1.5*kW)(2113070015)\r\n!")
+    assert readings["1-1:1.6.1"] == (10.102, "kW")
+    assert readings["1-1:1.6.2"] == ([1.5, 2113070015], None)
+
+
 # An Iskra MT174's readout as a public reader script keeps it: STX opens the data block, ETX and
 # the block check character (XOR of the bytes after STX through ETX) follow the "!" line.
 MT174_READOUT = (b"/ISk5MT174-0002\r\n\x021-0:0.9.2*255(0220127)\r\n1-0:0.9.1*255(105644)\r\n"

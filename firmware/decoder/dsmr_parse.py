@@ -265,7 +265,7 @@ class _Lines:
         unit = self.unit
         for _ in range(count - 1):
             self._next()
-            if count == 2 and self._timestamp(True):
+            if count == 2 and (self._timestamp(True) or self._minutes()):
                 self.unit = unit
                 return value[0]
             value.append(self._value())
@@ -412,6 +412,15 @@ class _Lines:
         if self._end - t == _STAMP - 1 and (bare or self.key == _CLOCK):
             return _digits(self.data, t, t + 12) >= 0
         return self._end - t == _STAMP and _digits(self.data, t, t + 12) >= 0 and self.data[t + 12] | 0x20 in b"sw"
+
+    def _minutes(self):
+        # A capture time to the minute, YYMMDDhhmm: a Landis+Gyr ZMD's readout writes its
+        # demand peak 1-1:1.6.1(10.102*kW)(2104070015), which read as a list without the unit.
+        t = self._start
+        if self._end - t != _STAMP - 3 or _digits(self.data, t, t + _STAMP - 3) < 0:
+            return False
+        return 1 <= _two(self.data, t + 2) <= 12 and 1 <= _two(self.data, t + 4) <= 31 and _two(
+            self.data, t + 6) < 24 and _two(self.data, t + 8) < 60
 
     def _stamp(self):
         """YYMMDDhhmmss + S/W -> ISO 8601 with the CET/CEST offset (digits copied into _ISO);
