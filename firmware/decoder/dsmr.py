@@ -113,7 +113,8 @@ def _readout_end(buf, pos, bang, end):
     # the BCC checked (0 while they have not all arrived). Passed over as bytes between
     # telegrams, they put the framer to hunting, where the next readout, damaged, went
     # uncounted; and unchecked, a flipped digit read as a wrong value (a review).
-    if buf.find(b"\n\x02", pos, bang) < 0:
+    pos = buf.find(b"\n\x02", pos, bang)  # (no new local: this frame stays off the heap)
+    if pos < 0:
         return bang + 1
     at = bang + 1
     while at < end and at <= bang + 2 and _is_line_end(buf[at]):
@@ -123,7 +124,7 @@ def _readout_end(buf, pos, bang, end):
     if buf[at] != _ETX:
         raise DecodeError("IEC 62056-21 readout whose data block (STX) has no ETX after its !")
     check = 0
-    for i in range(buf.find(b"\n\x02", pos, bang) + 2, at + 1):
+    for i in range(pos + 2, at + 1):
         check ^= buf[i]
     if check != buf[at + 1]:
         raise checksum_error("IEC 62056-21 readout: block check character (BCC) mismatch")
@@ -296,7 +297,7 @@ def text_end(buf, start, stop):
     ``start``: the telegram's "/"; its header line, which ``_check_header`` checked (and
     whose 0x02 it let through), is passed over. An STX that opens a line opens the data
     block of an IEC 62056-21 readout ("/ISk5MT174-0002", CR LF, STX, the data lines, "!",
-    CR LF, ETX and a BCC, which the framer passes over as bytes between telegrams).
+    CR LF, then ETX and a BCC: ``_readout_end``).
 
     Control characters other than CR and LF. Bytes from 0x80 up are text: UTF-8 in
     a message, or the 0xFF fill of a Hungarian meter's 1024-byte message field
