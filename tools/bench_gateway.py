@@ -329,6 +329,29 @@ def alloc_per_telegram():
     return int(out.stdout) if out.returncode == 0 else None
 
 
+IDLE_SCRIPT = """
+import asyncio, micropython
+from web.server import HttpServer
+srv = HttpServer(%d, "127.0.0.1")
+async def main():
+    await srv.start()
+    await asyncio.sleep(1.5)  # past the accept loop's brisk second
+    before = micropython.mem_total()
+    await asyncio.sleep(3)
+    print((micropython.mem_total() - before) // 3)
+asyncio.run(main())
+"""
+
+
+def http_idle_alloc():
+    """Heap bytes a second the HTTP server's accept loop allocates with no client."""
+    from mp import run_micropython
+    from web_support import free_port
+
+    out = run_micropython(["-c", IDLE_SCRIPT % free_port()], heapsize="256k")
+    return int(out.stdout) if out.returncode == 0 else None
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100.0 * (len(ordered) - 1))))]
@@ -349,6 +372,8 @@ def main():
               "(budget < %.0f ms): %s" % (len(lat), med, p99, max(lat), BUDGET_MS, verdict))
     print("  heap allocated per telegram by store merge + state JSON (decoder excluded): %s B"
           % alloc_per_telegram())
+    print("  heap allocated per second by an idle HTTP server (accept loop, no client): %s B"
+          % http_idle_alloc())
     code = compiled_code()
     rows = footprint(code)
     print("  resident heap once loaded (.mpy build, 64-bit unix port, after gc.collect()):")
