@@ -377,14 +377,25 @@ srv.route("/hello", lambda req: response(200, {"ok": True}))
 """
 
 
+def served(script, heapsize):
+    """A MicroPython server of ``script`` (its port as %d) on the .mpy build, once ready:
+    (port, child)."""
+    port = free_port()
+    child = Child("micropython", script % port + SERVE, heapsize=heapsize, env=compiled_env())
+    try:
+        child.wait_for("READY")
+    except BaseException:
+        child.stop()
+        raise
+    return port, child
+
+
 def test_a_memory_error_while_accepting_costs_that_connection_not_the_listener():
     # MicroPython's start_server ended its accept loop for good on such an error: the
     # gateway's API stopped answering under HTTP load near its heap floor. The first
     # accept() fails too: that connection waits in the backlog and gets the first reset.
-    port = free_port()
-    child = Child("micropython", FAILING_SETUP % port + SERVE, heapsize="64k", env=compiled_env())
+    port, child = served(FAILING_SETUP, "64k")
     try:
-        child.wait_for("READY")
         for _ in range(2):  # closed by the server: no answer
             assert raw_exchange(port, b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n") == b""
         status, _, body = get_json(port, "/hello")
@@ -417,11 +428,10 @@ srv.route("/drains", lambda req: response(200, {"n": drains[0]}))
 
 @pytest.fixture
 def counted_drains():
-    port = free_port()
-    child = Child("micropython", COUNTED_DRAINS % port + SERVE, heapsize="512k", env=compiled_env())
-    child.wait_for("READY")
+    port, child = served(COUNTED_DRAINS, "512k")
     yield port
-    child.stop()
+    output = child.stop()
+    assert "Traceback" not in output, output
 
 
 def test_a_reply_the_socket_takes_at_once_waits_on_no_drain(counted_drains):
@@ -505,9 +515,7 @@ GET_HELLO = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
 
 @pytest.fixture
 def short_of_memory():
-    port = free_port()
-    child = Child("micropython", SHORT_OF_MEMORY % port + SERVE, heapsize="64k", env=compiled_env())
-    child.wait_for("READY")
+    port, child = served(SHORT_OF_MEMORY, "64k")
     yield port
     output = child.stop()
     assert "Traceback" not in output, output

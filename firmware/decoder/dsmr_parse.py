@@ -417,10 +417,7 @@ class _Lines:
         # A capture time to the minute, YYMMDDhhmm: a Landis+Gyr ZMD's readout writes its
         # demand peak 1-1:1.6.1(10.102*kW)(2104070015), which read as a list without the unit.
         t = self._start
-        if self._end - t != _STAMP - 3 or _digits(self.data, t, t + _STAMP - 3) < 0:
-            return False
-        return 1 <= _two(self.data, t + 2) <= 12 and 1 <= _two(self.data, t + 4) <= 31 and _two(
-            self.data, t + 6) < 24 and _two(self.data, t + 8) < 60
+        return self._end - t == _STAMP - 3 and _digits(self.data, t, t + _STAMP - 3) >= 0 and _real_minute(self.data, t)
 
     def _stamp(self):
         """YYMMDDhhmmss + S/W -> ISO 8601 with the CET/CEST offset (digits copied into _ISO);
@@ -443,12 +440,16 @@ def _real_time(data, t):
     # Whether the YYMMDDhhmmss at t is a date and time that exist. Fluvius meters write
     # 632525252525W for a month with no peak yet, others 000000000000W or 123412341234W
     # for a clock not set: the value is null, not "2063-25-25T25:25:25".
+    return _real_minute(data, t) and _two(data, t + 10) < 60
+
+
+def _real_minute(data, t):
+    # _real_time without the seconds: YYMMDDhhmm at t.
     month = _two(data, t + 2)
     day = _two(data, t + 4)
     if month == 2 and day == 29 and _two(data, t) % 4:
         return False  # YY is 20YY, where the leap years are those divisible by 4
-    return (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1] and _two(data, t + 6) < 24
-            and _two(data, t + 8) < 60 and _two(data, t + 10) < 60)
+    return 1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1] and _two(data, t + 6) < 24 and _two(data, t + 8) < 60
 
 
 def _code_start(data, start, stop):
