@@ -417,7 +417,8 @@ class _Lines:
         # A capture time to the minute, YYMMDDhhmm: a Landis+Gyr ZMD's readout writes its
         # demand peak 1-1:1.6.1(10.102*kW)(2104070015), which read as a list without the unit.
         t = self._start
-        return self._end - t == _STAMP - 3 and _digits(self.data, t, t + _STAMP - 3) >= 0 and _real_minute(self.data, t)
+        return (self._end - t == _STAMP - 3 and _digits(self.data, t, t + _STAMP - 3) >= 0
+                and _real_minute(self.data, t))
 
     def _stamp(self):
         """YYMMDDhhmmss + S/W -> ISO 8601 with the CET/CEST offset (digits copied into _ISO);
@@ -449,7 +450,8 @@ def _real_minute(data, t):
     day = _two(data, t + 4)
     if month == 2 and day == 29 and _two(data, t) % 4:
         return False  # YY is 20YY, where the leap years are those divisible by 4
-    return 1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1] and _two(data, t + 6) < 24 and _two(data, t + 8) < 60
+    return (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1] and _two(data, t + 6) < 24
+            and _two(data, t + 8) < 60)
 
 
 def _code_start(data, start, stop):
