@@ -109,7 +109,7 @@ _KEY_HEX = const(32)
 _ID_CHARS = const("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 # A host name (RFC 1123 letters, digits, '-', '.'; '_' that local names carry) or an
 # IPv4/IPv6 address.
-_HOST_CHARS = _ID_CHARS + ".:"
+_HOST_CHARS = const("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:")  # _ID_CHARS, ".:"
 _HEX = const("0123456789abcdef")
 
 

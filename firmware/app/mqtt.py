@@ -82,9 +82,9 @@ _CLIENT_ID_MAX = const(23)
 
 
 # CONNACK return codes 1-5 (MQTT 3.1.1, 3.2.2.3), which umqtt raises as MQTTException(code).
-_REFUSALS = (None, "unacceptable protocol version", "client identifier rejected", "server unavailable",
+_REFUSALS = const((None, "unacceptable protocol version", "client identifier rejected", "server unavailable",
              "bad user name or password (check mqtt.user and mqtt.password)",
-             "not authorized (check mqtt.user and mqtt.password)")
+             "not authorized (check mqtt.user and mqtt.password)"))
 
 
 def _reason(error):

@@ -56,6 +56,7 @@ _TEXT = const(("0.9.1", "0.9.2", "0.0.0", "0.2.0", "0.2.8", "C.1.0"))
 # text ("Please call (0800 …)") or a damaged letter code ("F?F.0") is none.
 _CODE_LETTERS = const(b"CFLP")
 _LETTER_CODE = const(b"CFLP0123456789.*")
+_MINUTES = const(2)  # _timestamp: a capture time after its reading, to the minute as well
 # DSMR 2.2/3 gas: "0-1:24.3.0(capture time)(00)(60)(1)(0-1:24.2.1)(m3)", then the
 # value "(00001.001)" on the next line. The reading is that value in that unit.
 _OLD_GAS = const("24.3.0")
@@ -197,7 +198,7 @@ class _Lines:
         if i == start:
             if self.key is None:  # also while the first pass collects keys
                 return
-        elif i < 0 or not _code_start(self.data, start, i) or not _plain_key(self.data, start, i):
+        elif i < 0 or not _plain_key(self.data, start, i):
             return
         elif self.readings is None:
             self.keys.append(self._obis(start, i))
@@ -265,7 +266,7 @@ class _Lines:
         unit = self.unit
         for _ in range(count - 1):
             self._next()
-            if count == 2 and (self._timestamp(True) or self._minutes()):
+            if count == 2 and self._timestamp(_MINUTES):
                 self.unit = unit
                 return value[0]
             value.append(self._value())
@@ -407,18 +408,17 @@ class _Lines:
     def _timestamp(self, bare=False):
         # The group just read is YYMMDDhhmmss + S/W, or on the clock's line the 12 digits
         # alone: Wallonia's Iskra IE.5 (ORES) sends no DST letter. ``bare``: the 12 digits
-        # alone anywhere (a capture time after its reading, see _several).
+        # alone anywhere (a capture time after its reading, see _several); _MINUTES: or a
+        # time to the minute, YYMMDDhhmm, as a Landis+Gyr ZMD's readout writes its demand
+        # peak 1-1:1.6.1(10.102*kW)(2104070015), which read as a list without the unit.
         t = self._start
+        if bare == _MINUTES and self._end - t == _STAMP - 3:
+            return (_digits(self.data, t, t + _STAMP - 3) >= 0 and 1 <= _two(self.data, t + 2) <= 12
+                    and 1 <= _two(self.data, t + 4) <= 31 and _two(self.data, t + 6) < 24
+                    and _two(self.data, t + 8) < 60)
         if self._end - t == _STAMP - 1 and (bare or self.key == _CLOCK):
             return _digits(self.data, t, t + 12) >= 0
         return self._end - t == _STAMP and _digits(self.data, t, t + 12) >= 0 and self.data[t + 12] | 0x20 in b"sw"
-
-    def _minutes(self):
-        # A capture time to the minute, YYMMDDhhmm: a Landis+Gyr ZMD's readout writes its
-        # demand peak 1-1:1.6.1(10.102*kW)(2104070015), which read as a list without the unit.
-        t = self._start
-        return (self._end - t == _STAMP - 3 and _digits(self.data, t, t + _STAMP - 3) >= 0
-                and _real_minute(self.data, t))
 
     def _stamp(self):
         """YYMMDDhhmmss + S/W -> ISO 8601 with the CET/CEST offset (digits copied into _ISO);
@@ -441,36 +441,29 @@ def _real_time(data, t):
     # Whether the YYMMDDhhmmss at t is a date and time that exist. Fluvius meters write
     # 632525252525W for a month with no peak yet, others 000000000000W or 123412341234W
     # for a clock not set: the value is null, not "2063-25-25T25:25:25".
-    return _real_minute(data, t) and _two(data, t + 10) < 60
-
-
-def _real_minute(data, t):
-    # _real_time without the seconds: YYMMDDhhmm at t.
     month = _two(data, t + 2)
     day = _two(data, t + 4)
     if month == 2 and day == 29 and _two(data, t) % 4:
         return False  # YY is 20YY, where the leap years are those divisible by 4
     return (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1] and _two(data, t + 6) < 24
-            and _two(data, t + 8) < 60)
-
-
-def _code_start(data, start, stop):
-    # Whether data[start:stop], before a "(", can be an OBIS code (see _CODE_LETTERS).
-    if 0x30 <= data[start] <= 0x39:
-        return True
-    if data[start] not in _CODE_LETTERS or stop - start < 2 or data[start + 1] not in b".F":
-        return False
-    for i in range(start, stop):
-        if data[i] not in _LETTER_CODE:
-            return False
-    return True
+            and _two(data, t + 8) < 60 and _two(data, t + 10) < 60)
 
 
 def _plain_key(data, start, stop):
-    # A code of printable ASCII without quotes or backslash. A telegram without a CRC
-    # (DSMR 2.2, 3) that lost a bit can turn "2" into '"' or "7" into "'": such a code
-    # would break the snapshot's JSON and Home Assistant's template for good, since the
-    # store keeps every code it was sent. The line is skipped like any garbled one.
+    # Whether data[start:stop], before a "(", is a code to keep: a digit first and printable
+    # ASCII without quotes or backslash, or a letter code of IEC 62056-61's shape (see
+    # _CODE_LETTERS). A telegram without a CRC (DSMR 2.2, 3) that lost a bit can turn "2"
+    # into '"' or "7" into "'": such a code would break the snapshot's JSON and Home
+    # Assistant's template for good, since the store keeps every code it was sent. The
+    # line is skipped like any garbled one. (One function for both: a new function name
+    # took a DSMR gateway serving /config past its name pool's next block.)
+    if not 0x30 <= data[start] <= 0x39:
+        if data[start] not in _CODE_LETTERS or stop - start < 2 or data[start + 1] not in b".F":
+            return False
+        for i in range(start, stop):
+            if data[i] not in _LETTER_CODE:
+                return False
+        return True
     for i in range(start, stop):
         c = data[i]
         if c < 0x20 or c > 0x7E or c == 0x22 or c == 0x27 or c == 0x5C:
