@@ -426,12 +426,17 @@ srv.route("/drains", lambda req: response(200, {"n": drains[0]}))
 """
 
 
-@pytest.fixture
-def counted_drains():
-    port, child = served(COUNTED_DRAINS, "512k")
+def serving(script, heapsize):
+    """A fixture's body: ``served`` for the test, then no traceback in its output."""
+    port, child = served(script, heapsize)
     yield port
     output = child.stop()
     assert "Traceback" not in output, output
+
+
+@pytest.fixture
+def counted_drains():
+    yield from serving(COUNTED_DRAINS, "512k")
 
 
 def test_a_reply_the_socket_takes_at_once_waits_on_no_drain(counted_drains):
@@ -515,10 +520,7 @@ GET_HELLO = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
 
 @pytest.fixture
 def short_of_memory():
-    port, child = served(SHORT_OF_MEMORY, "64k")
-    yield port
-    output = child.stop()
-    assert "Traceback" not in output, output
+    yield from serving(SHORT_OF_MEMORY, "64k")
 
 
 def inject(port, **faults):
