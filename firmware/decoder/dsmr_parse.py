@@ -411,6 +411,8 @@ class _Lines:
         # alone anywhere (a capture time after its reading, see _several); _MINUTES: or a
         # time to the minute, YYMMDDhhmm, as a Landis+Gyr ZMD's readout writes its demand
         # peak 1-1:1.6.1(10.102*kW)(2104070015), which read as a list without the unit.
+        # (Not _real_time's month lengths: split to share them, it took one function name
+        # too many for a DSMR gateway serving /config, docs/memory.md pass 34.)
         t = self._start
         if bare == _MINUTES and self._end - t == _STAMP - 3:
             return (_digits(self.data, t, t + _STAMP - 3) >= 0 and 1 <= _two(self.data, t + 2) <= 12
