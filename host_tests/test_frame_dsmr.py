@@ -848,6 +848,29 @@ def test_readouts_framed_with_stx_and_etx_come_out_one_by_one(chunk):
     assert readings["1-0:0.9.2"] == ("0220127", None) and readings["1-0:2.8.0"] == (98697.318, "kWh")
 
 
+def _readout_with_line_ends(eol):
+    # The readout written with other line ends, its BCC worked out again.
+    text = MT174_READOUT[:-1].replace(b"\r\n", eol)
+    bcc = 0
+    for byte in text[text.index(b"\x02") + 1 :]:
+        bcc ^= byte
+    return text + bytes([bcc])
+
+
+@pytest.mark.parametrize("eol", [b"\r", b"\n\r", b"\n"])
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+def test_a_readout_with_other_line_ends_is_checked_the_same(eol, chunk):
+    # An STX after a lone CR was "byte 0x02" in the text, and every such readout was lost.
+    readout = _readout_with_line_ends(eol)
+    bad = readout.replace(b"(0000502.853", b"(0000506.853")
+    data = readout + bad + readout
+    log = ErrorLog()
+    out = run(stream.Framer(log), chunked(data, sizes=[chunk]) if chunk else [data])
+    assert [bytes(p) for _, p in out] == [readout] * 2 and nonzero(log) == {"checksum": 1}
+    readings, when = dsmr.parse(out[0][1])
+    assert when == "2022-01-27T10:56:44" and readings["1-0:2.8.0"] == (98697.318, "kWh")
+
+
 @pytest.mark.parametrize("chunk", [None, 1, 7])
 def test_a_readout_whose_block_check_fails_is_a_checksum_error(chunk):
     # One bit: 502.853 read as 506.853 kWh, silently, until the BCC was checked (a review).
@@ -1054,7 +1077,9 @@ def test_other_line_ends_read_the_same_on_micropython():
 
     crlf = dsmr_telegram(LINES)
     assert_same([{"id": "eol/%r" % eol, "hex": (_with_line_ends(crlf, eol) * 2).hex(), "chunk": 7}
-                 for eol in (b"\n", b"\r", b"\r\n")])
+                 for eol in (b"\n", b"\r", b"\r\n")]
+                + [{"id": "readout-eol/%r" % eol, "hex": (_readout_with_line_ends(eol) * 2).hex(), "chunk": 7}
+                   for eol in (b"\r", b"\n\r")])
 
 
 def test_short_crcs_and_times_that_do_not_exist_read_the_same_on_micropython():

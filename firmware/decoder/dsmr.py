@@ -113,9 +113,12 @@ def _readout_end(buf, pos, bang, end):
     # the BCC checked (0 while they have not all arrived). Passed over as bytes between
     # telegrams, they put the framer to hunting, where the next readout, damaged, went
     # uncounted; and unchecked, a flipped digit read as a wrong value (a review).
-    pos = buf.find(b"\n\x02", pos, bang)  # (no new local: this frame stays off the heap)
-    if pos < 0:
+    at = buf.find(b"\x02", pos + 1, bang)  # (no new local: this frame stays off the heap)
+    while at > 0 and not _is_line_end(buf[at - 1]):  # not the header's (text_end)
+        at = buf.find(b"\x02", at + 1, bang)
+    if at < 0:
         return bang + 1
+    pos = at - 1
     at = bang + 1
     while at < end and at <= bang + 2 and _is_line_end(buf[at]):
         at += 1
@@ -307,7 +310,7 @@ def text_end(buf, start, stop):
         start += 1
     for i in range(start, stop):
         c = buf[i]
-        if (c < 0x20 or c == 0x7F) and c != _CR and c != _LF and (c != _STX or buf[i - 1] != _LF):
+        if (c < 0x20 or c == 0x7F) and c != _CR and c != _LF and (c != _STX or not _is_line_end(buf[i - 1])):
             return i
     return stop
 
