@@ -823,6 +823,23 @@ def test_parse_a_demand_peak_with_its_time_to_the_minute_is_the_peak():
     assert readings["1-1:1.6.2"] == ([1.5, 2113070015], None)
 
 
+def test_a_line_of_several_data_sets_gives_each_its_reading():
+    # IEC 62056-21 lets a data line hold several data sets; a heat meter's optical readout
+    # writes them so, and only the first was read.
+    readings, _ = dsmr.parse("/LUGCUH50\r\n6.8(0328.871*GJ)6.26(03329.67*m3)9.21(66153690)\r\n"
+                             "6.26*01(03188.07*m3)6.8*01(0314.658*GJ)\r\n!")
+    assert readings == {"6.8": (328.871, "GJ"), "6.26": (3329.67, "m3"), "9.21": (66153690, None),
+                        "6.26.01": (3188.07, "m3"), "6.8.01": (314.658, "GJ")}
+
+
+def test_groups_of_one_reading_are_not_taken_for_more_data_sets():
+    # A code inside a group, or a group after a group, stays the same reading's.
+    line = "1-0:99.97.0(1)(0-0:96.7.19)(190326095015W)(0000002014*s)"
+    readings, _ = dsmr.parse("/ISk5MT174-0002\r\n%s\r\n1-0:96.5.5((ER11))\r\n!" % line)
+    assert readings == {"1-0:99.97.0": ([1, "0-0:96.7.19", "2019-03-26T09:50:15+01:00", 2014], None),
+                        "1-0:96.5.5": ("ER11", None)}
+
+
 # An Iskra MT174's readout as a public reader script keeps it: STX opens the data block, ETX and
 # the block check character (XOR of the bytes after STX through ETX) follow the "!" line.
 MT174_READOUT = (b"/ISk5MT174-0002\r\n\x021-0:0.9.2*255(0220127)\r\n1-0:0.9.1*255(105644)\r\n"

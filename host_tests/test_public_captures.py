@@ -923,6 +923,13 @@ EXPECT = {
                      "1-0:1.8.0": R(24562, "kWh"), "1-0:1.8.1": R(0, "kWh"), "1-0:1.8.2": R(24562, "kWh"),
                      "1-0:2.8.2": R(0, "kWh"), "FF": R(0)},
     },
+    # the package's test values; every data set of a line a reading (the first only, before).
+    "xx-lgz-uh50-heat-readout-several-sets-per-line": {
+        "readings": {"6.8": R(328.871, "GJ"), "6.26": R(3329.67, "m3"), "9.21": R(66153690),
+                     "6.26.01": R(3188.07, "m3"), "6.8.01": R(314.658, "GJ"), "6.6": R(22.4, "kW"),
+                     "6.33": R(0.744, "m3ph"), "6.31": R(107988, "h"), "6.32": R(5, "h"),
+                     "6.32.01": R(5, "h"), "9.24": R(1.5, "m3ph"), "9.31": R(28849, "h")},
+    },
     # the frame's bytes: the push's own name labels nothing; the header's deviation -300 is +05:00.
     "xx-alarm-push-led-by-its-own-name": {
         "time": "2026-01-20T16:44:22+05:00", "unnamed": True,

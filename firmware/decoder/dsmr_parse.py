@@ -495,7 +495,17 @@ def _line_end(data, pos):
     if lf < 0:
         lf = len(data)
     cr = data.find(b"\r", pos, lf)
-    return lf if cr < 0 else cr
+    if cr >= 0:
+        lf = cr
+    # So does a ")" that a code follows: an IEC 62056-21 data line may hold several data
+    # sets ("6.8(0029.055*MWh)6.26(01589.28*m3)", a heat meter's readout), where only
+    # the first was read. (The ")" is left out: a group also ends at its line's end.)
+    cr = data.find(b")", pos, lf - 1)
+    while cr >= 0:
+        if data[cr + 1] in _LETTER_CODE:
+            return cr
+        cr = data.find(b")", cr + 1, lf - 1)
+    return lf
 
 
 def _digits(data, start, stop):
