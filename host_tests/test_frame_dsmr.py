@@ -808,10 +808,24 @@ def test_parse_text_lines_and_damaged_letter_codes_are_no_readings():
     ("1-0:0.9.2*255(0220127)", "1-0:0.9.1*255(105644)", "2022-01-27T10:56:44"),  # Iskra MT174: 0YYMMDD
     ("0.9.2(210410)", "0.9.1(185532)", "2021-04-10T18:55:32"),  # mode D without "1-0:"
     ("1-1:0.9.2(210410)", "1-1:0.9.1(185532)", "2021-04-10T18:55:32"),  # Landis+Gyr ZMD: channel 1
+    ("0.9.2(21-01-04)", "0.9.1(23:16:43)", "2021-01-04T23:16:43"),  # a ZMD405's, with separators
+    ("0.9.2(1190714)", "0.9.1(1185411)", "2019-07-14T18:54:11"),  # EMH LZQJ: season digit 1, summer
+    ("0.9.2(0191214)", "0.9.1(0185411)", "2019-12-14T18:54:11"),  # ... and 0, winter
+    ("0.9.2(2190714)", "0.9.1(185411)", None),  # no season digit
+    ("0.9.2(21-01-04)", "0.9.1(23:16)", None),  # no seconds
 ])
 def test_parse_readout_time_and_date_give_the_meter_time(date, time, when):
     _, got = dsmr.parse("/ISk5MT174-0002\r\n%s\r\n%s\r\n!" % (date, time))
     assert got == when
+
+
+def test_hex_text_that_ends_in_a_is_no_current():
+    # A Hager eHZ's chip temperature 1-0:96.50.0*5(1A) (0x1A) and an eBZ's operating seconds
+    # in hex read as 1 A and 301234 A: "A" glues to a decimal fraction only.
+    readings, _ = dsmr.parse("/HAG5eHZ010C_EHZ1ZA22\r\n1-0:96.50.0*5(1A)\r\n0-0:96.8.0(0301234A)\r\n"
+                             "1-0:1.7.0(001.322kW)\r\n1-0:1.8.0(024562 kWh)\r\n!")
+    assert readings == {"1-0:96.50.0.5": ("1A", None), "0-0:96.8.0": ("0301234A", None),
+                        "1-0:1.7.0": (1.322, "kW"), "1-0:1.8.0": (24562, "kWh")}
 
 
 def test_parse_a_demand_peak_with_its_time_to_the_minute_is_the_peak():

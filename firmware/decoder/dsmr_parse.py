@@ -351,7 +351,11 @@ class _Lines:
                 # A blank before the unit: Iskra MT171s write "(024562 kWh)".
                 self._end = _rstrip(self.data, self._start, self._end)
                 number = self._number()
-                if type(number) is not str:
+                # "A" is a hex digit too: glued to a whole number it is hex text (a Hager
+                # eHZ's chip temperature 1-0:96.50.0*5(1A), an eBZ's operating seconds in
+                # hex), no current. Amperes glue to a decimal fraction or follow a blank.
+                if type(number) is float or type(number) is int and (
+                        self.data[self._end] <= 0x20 or self.data[end - 1] != 0x41):
                     self.unit = _UNITS[i]
                     return number
             at += len(_UNITS[i]) + 1
@@ -562,8 +566,14 @@ def _meter_time(readings):
             time = readings.get(media + _TIME, ("",))[0]
             if not isinstance(day, str) or not isinstance(time, str):
                 return None  # the values of a garbled line
-            if len(day) == 7 and day[0] == "0":
+            # Written "21-01-04" and "23:16:43" (Landis+Gyr ZMD, Siemens TD-3511), or after
+            # a VDEW season digit, 0 winter and 1 summer: "1190714", "1185411" (EMH LZQJ).
+            day = day.replace("-", "")
+            time = time.replace(":", "")
+            if len(day) == 7 and day[0] <= "1":
                 day = day[1:]
+            if len(time) == 7 and time[0] <= "1":
+                time = time[1:]
             if len(day) == 6 and len(time) == 6 and day.isdigit() and time.isdigit():
                 return "20%s-%s-%sT%s:%s:%s" % (day[0:2], day[2:4], day[4:6], time[0:2], time[2:4], time[4:6])
             return None
