@@ -330,6 +330,9 @@ class TestDiscovery:
         # The four quadrants' reactive energies (an E360's and a Kaifa's lists).
         ("1-0:5.8.0", "Energy reactive Q1"), ("1-0:8.8.1", "Energy reactive Q4 tariff 1"),
         ("1-0:46.8.0", "Energy reactive Q2 L2"),
+        # A readout's billing periods, value group F, each its own name.
+        ("1-0:1.8.0.96", "Energy import, billing period 96"), ("1-1:1.6.0.01", "Peak demand import, billing period 01"),
+        ("1.8.2.1", "Energy import tariff 2, billing period 1"), ("1-0:99.99.0.1", "1-0:99.99.0.1"),
     ])
     def test_friendly_names(self, code, name):
         assert discovery.friendly_name(code) == name

@@ -100,13 +100,18 @@ def _split(code):
 def friendly_name(code):
     """A short English name for an OBIS code; the code itself when unknown. Names are
     unique per code: Home Assistant shows entities by name, and DSMR's voltage sag and
-    swell counters (1-0:32.32.0, 32.36.0) were three more "Voltage L1"s."""
+    swell counters (1-0:32.32.0, 32.36.0) were three more "Voltage L1"s, as a readout's
+    billing periods (value group F: 1-0:1.8.0.96) were more "Energy import"s."""
     try:
         (a, b), cde = _split(code)
         c, d = int(cde[0]), int(cde[1])
         e = int(cde[2]) if len(cde) > 2 else 0
     except (ValueError, IndexError):
         return code
+    if len(cde) > 3:
+        base = code[: code.rfind(".")]
+        name = friendly_name(base)
+        return code if name == base else "%s, billing period %s" % (name, cde[3])
     if a == "0":
         name = _lookup(_ABSTRACT, ".".join(cde[:3]))
         if name is None:

@@ -44,6 +44,7 @@ function num(s){s=s.trim();return /^[0-9]+$/.test(s)?+s:-1}
 function nm(c){var p=(c.indexOf(":")<0&&/^[0-9]/.test(c)?"1-0:"+c:c).split(":");if(p.length!=2)return c;
 """,
     b"""var ab=p[0].split("-"),x=p[1].split(".");if(ab.length!=2||x.length<2)return c;
+if(x.length>3){var b=c.slice(0,c.lastIndexOf(".")),n=nm(b);return n==b?c:n+", billing period "+x[3]}
 var C=num(x[0]),D=num(x[1]),E=x.length>2?num(x[2]):0;if(C<0||D<0||E<0)return c;
 if(ab[0]=="0"){var n=A[x.slice(0,3).join(".")];return n?(ab[1]=="0"?n:n+", channel "+ab[1]):c}
 if(C==91)return "Current N";
