@@ -104,8 +104,9 @@ _kernel = crc16_plain
 if IS_MICROPYTHON:
     try:
         from decoder.crc_viper import crc16 as _kernel  # noqa: F811
-    except (ImportError, SyntaxError):
-        # A build without the native emitters keeps the plain kernel.
+    except (ImportError, SyntaxError, ValueError):
+        # A build without the native emitters keeps the plain kernel. (ValueError: a
+        # .mpy whose native code the firmware cannot load, "incompatible .mpy arch".)
         pass
 
 

@@ -64,7 +64,7 @@ if IS_MICROPYTHON:
         from decoder.gcm_viper import xor_into as _xor_into
 
         KERNEL = "viper"
-    except (ImportError, SyntaxError):  # a port built without the native emitters
+    except (ImportError, SyntaxError, ValueError):  # no native emitters, or not this arch's
         pass
 if KERNEL == "python":
     # The plain twins, only where they run: on MicroPython they would take
