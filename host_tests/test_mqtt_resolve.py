@@ -142,6 +142,14 @@ def test_a_name_the_unix_resolver_does_not_know_is_said_in_words():
                                                    "[addrinfo error -3]"], done.stdout + done.stderr
 
 
+def test_a_name_the_esp32_resolver_does_not_know_is_said_in_words_too():
+    # The ESP32's getaddrinfo raises lwIP's EAI_ code negated: OSError(-202), or -2; the
+    # status said "failed: OSError(-202,)" (a review of the device code).
+    done = run_micropython(["-c", "from app import os_error_name\n"
+                            "print(os_error_name(OSError(-202)) + '|' + os_error_name(OSError(-2)))"])
+    assert done.stdout.decode().strip() == "no such host (DNS)|no such host (DNS)", done.stdout + done.stderr
+
+
 TWO_ADDRESSES = """
 import asyncio, socket, sys
 port = int(sys.argv[1])

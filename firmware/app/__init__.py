@@ -61,6 +61,8 @@ def os_error_name(error):
         name = getattr(errno, "errorcode", {}).get(code)
         if name is None and code == 32:  # not in MicroPython's table (32 on Linux and lwIP)
             name = "EPIPE"  # a write after the peer closed: a broker that dropped us
+        if code < 0:  # the ESP32's getaddrinfo: lwIP's EAI_ codes negated, OSError(-202)
+            return "no such host (DNS)"
         if name is not None:
             return name
     return repr(error)
