@@ -57,7 +57,9 @@ class WLAN:
 
 SCRIPT = '''
 import json, machine, network
+import board.esp32
 from board.esp32 import Board
+board.esp32.BUTTON_WINDOW_MS = 1000  # 50 reads; a pressed() list past them is never read
 machine.PRESSED.extend(%s)
 b = Board(%r)
 held = b.button_held()
@@ -129,10 +131,20 @@ def test_a_button_held_through_every_sample_opens_the_portal(run_board):
     assert ["reset"] in machine
 
 
-@pytest.mark.parametrize("pressed", [[], [1], [0, 0, 0, 1]])
-def test_a_released_or_bouncing_button_does_not(run_board, pressed):
-    held, _, _, _, _ = run_board(pressed)
+@pytest.mark.parametrize("pressed", [[], [1], [0, 0, 0, 1], [0, 1] * 25, [1] * 45 + [0] * 10])
+def test_a_released_or_bouncing_button_or_one_pressed_too_late_does_not(run_board, pressed):
+    held, _, _, machine, _ = run_board(pressed)
     assert held is False
+    assert machine.count(["Pin.value", 2, 1]) == 5  # the LED blinked through the second
+    assert [c for c in machine if c[:2] == ["Pin.value", 2]][-1] == ["Pin.value", 2, 0]  # and is off
+
+
+def test_a_button_pressed_after_the_start_opens_the_portal_too(run_board):
+    # BOOT held through the reset starts the chip's ROM bootloader: the owner presses it
+    # once the LED blinks, within the window.
+    held, _, _, machine, _ = run_board([1] * 30 + [0] * 10)
+    assert held is True
+    assert [c for c in machine if c[:2] == ["Pin.value", 2]][-1] == ["Pin.value", 2, 0]
 
 
 def test_a_board_without_a_button_never_reports_one(run_board):

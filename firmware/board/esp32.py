@@ -59,10 +59,12 @@ RX_MAX = 16384
 # (MQTT connect + socket timeout), so only a real hang resets the dongle.
 WDT_TIMEOUT_MS = 30000
 # WiFi: wait this long for one association attempt, then back off from
-# BACKOFF_FIRST doubling to BACKOFF_MAX seconds between attempts.
+# BACKOFF_FIRST doubling to BACKOFF_MAX seconds between attempts. Short: disconnect()
+# stops the driver's own retries for the pause, so a router back after an outage waits
+# for the next attempt (up to 2.5 min with a 120 s cap, a review).
 WIFI_CONNECT_S = 20
 BACKOFF_FIRST = 2
-BACKOFF_MAX = 120
+BACKOFF_MAX = 30
 # Wall clock from NTP once the station is up (the RTC starts at 2000-01-01 and the
 # status times would say so): again daily against RTC drift, hourly while no server
 # answers. Asked by net/ntp.py while the loop runs (ntptime held it for its DNS lookup
@@ -72,10 +74,14 @@ NTP_PORT = 123
 NTP_TIMEOUT_S = 5
 NTP_RESYNC_MS = 24 * 3600 * 1000
 NTP_RETRY_MS = 3600 * 1000
-# Captive portal: the button must read pressed this many times, BUTTON_GAP_MS apart, so
-# a bounce or a glitch at power-up does not open the portal (0.2 s of holding).
+# Captive portal: the button opens it when pressed in the first BUTTON_WINDOW_MS after
+# the start, while the LED blinks fast, and read pressed BUTTON_SAMPLES times in a row,
+# BUTTON_GAP_MS apart, so that a bounce or a glitch does not (0.2 s of holding). Not
+# held through the reset: BOOT is the strapping pin (GPIO0, a C3's GPIO9) that, low at
+# reset, starts the chip's ROM download mode and no MicroPython (a review).
 BUTTON_SAMPLES = 10
 BUTTON_GAP_MS = 20
+BUTTON_WINDOW_MS = 3000
 # The default when /board.json is missing: the esp32-devkit wiring.
 _DEFAULT_SPEC = {"uart": {"id": 2, "rx": 16, "tx": 17, "invert_rx": True},
                  "led": {"pin": 2, "kind": "gpio", "active_low": False}, "p1_request": None}
@@ -256,7 +262,10 @@ class Board:
                     break
                 await asyncio.sleep(1)
             if not self.wlan.isconnected():
-                self.wlan.disconnect()
+                try:
+                    self.wlan.disconnect()
+                except OSError:
+                    pass  # as connect() above: one attempt, not the task
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
 
@@ -323,17 +332,23 @@ class Board:
     # --- captive portal (portal/boot.py): button, access point, scan, reset -------------
 
     def button_held(self):
-        """True when the board's button is held down at boot (see BUTTON_SAMPLES)."""
+        """True when the board's button is pressed and held in the first seconds after the
+        start, while the LED blinks fast (see BUTTON_WINDOW_MS)."""
         spec = self.spec.get("button")
         if not spec:
             return False
         low = spec.get("active_low", True)
         pin = Pin(spec["pin"], Pin.IN, Pin.PULL_UP if low else Pin.PULL_DOWN)
-        for _ in range(BUTTON_SAMPLES):
-            if pin.value() != (0 if low else 1):
-                return False
+        held = 0
+        for tick in range(BUTTON_WINDOW_MS // BUTTON_GAP_MS):
+            held = held + 1 if pin.value() == (0 if low else 1) else 0
+            if held >= BUTTON_SAMPLES:
+                break
+            if tick % 5 == 0:
+                self.led(tick % 10 == 0)  # five blinks a second: press now
             time.sleep_ms(BUTTON_GAP_MS)
-        return True
+        self.led(False)
+        return held >= BUTTON_SAMPLES
 
     def start_ap(self, ssid, password, txpower=None):
         """Open the WPA2 access point; returns its IP address (the portal's address).

@@ -230,7 +230,7 @@ def footer(device):
     """The setup access point and its passphrase (public by design, portal/ap.py), where a
     user who has to reconfigure from scratch will look for them."""
     return ('<p class="hint" id="setup-ap">Setup access point <b>%s</b>, WPA2 password '
-            "<b>%s</b>: hold the button while the dongle starts to open it.</p>"
+            "<b>%s</b>: restart the dongle and hold its button while the light blinks fast.</p>"
             % (escape(ap_ssid(device)), escape(AP_PASSWORD)))
 
 
