@@ -106,6 +106,31 @@ def test_on_the_device_an_error_at_boot_restarts_it_instead_of_stopping_at_the_r
     assert out.rstrip().endswith("RESETS 1")
 
 
+INTERRUPTED = r"""
+from portal import boot
+boot.CRASH_RESTART_S = 0
+class Board:
+    parked = resets = 0
+    def config_path(self):
+        raise KeyboardInterrupt  # Ctrl-C at the USB console, wherever it lands
+    def watchdog_park(self):
+        Board.parked += 1
+    def reset(self):
+        Board.resets += 1
+try:
+    boot.main([], Board(), on_device=True)
+except KeyboardInterrupt:
+    print("REPL", Board.parked, Board.resets)
+"""
+
+
+def test_on_the_device_ctrl_c_leaves_the_repl_with_the_watchdog_parked():
+    # The watchdog cannot be stopped: unfed at the REPL it reset the board within 30 s,
+    # under a user editing the configuration (a review of the device code).
+    done = run_micropython(["-c", INTERRUPTED])
+    assert done.stdout.decode().split()[-3:] == ["REPL", "1", "0"], done.stdout + done.stderr
+
+
 def test_on_unix_the_same_error_ends_the_program_with_its_traceback():
     done = run_micropython(["-c", CRASH.replace("on_device=True", "on_device=False")])
     out = done.stdout.decode() + done.stderr.decode()

@@ -58,6 +58,7 @@ RX_MAX = 16384
 # Watchdog (ms): several health-loop periods plus the longest blocking call
 # (MQTT connect + socket timeout), so only a real hang resets the dongle.
 WDT_TIMEOUT_MS = 30000
+WDT_PARKED_MS = 24 * 3600 * 1000  # after a Ctrl-C at the console (watchdog_park)
 # WiFi: wait this long for one association attempt, then back off from
 # BACKOFF_FIRST doubling to BACKOFF_MAX seconds between attempts. Short: disconnect()
 # stops the driver's own retries for the pause, so a router back after an outage waits
@@ -320,6 +321,16 @@ class Board:
     def watchdog_start(self):
         if self._wdt is None:
             self._wdt = WDT(timeout=WDT_TIMEOUT_MS)
+
+    def watchdog_park(self):
+        """After a Ctrl-C at the USB console: the watchdog cannot be stopped, and unfed it
+        reset the board within 30 s of the REPL (a review). Made again, the one timer of
+        the IDF takes a day's timeout; the REPL stays until a reset."""
+        if self._wdt is not None:
+            try:
+                self._wdt = WDT(timeout=WDT_PARKED_MS)
+            except OSError:  # a firmware whose WDT will not be made twice: reset as before
+                pass
 
     def watchdog_feed(self):
         if self._wdt is not None:

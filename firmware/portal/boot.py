@@ -160,10 +160,17 @@ def main(argv=None, board=None, on_device=sys.platform == "esp32"):
             mode.refused(board.config_path())
     except Exception as e:  # Ctrl-C at the USB console still stops at the REPL
         sys.print_exception(e)
+    except KeyboardInterrupt:
+        _call(board, "watchdog_park")  # (None: no Board, so no watchdog either)
+        raise
     print("meterlink: restarting in %d s (Ctrl-C for the REPL)" % CRASH_RESTART_S)
     import time
 
-    time.sleep(CRASH_RESTART_S)
+    try:
+        time.sleep(CRASH_RESTART_S)
+    except KeyboardInterrupt:
+        _call(board, "watchdog_park")
+        raise
     if board is None:  # making the Board failed (out of memory, say): its module restarts
         from board.esp32 import reset
     else:
