@@ -837,6 +837,14 @@ def test_parse_a_demand_peak_with_its_time_to_the_minute_is_the_peak():
     assert readings["1-1:1.6.2"] == ([1.5, 2113070015], None)
 
 
+def test_parse_a_demand_peak_with_its_time_written_with_separators_is_the_peak():
+    # Another ZMD readout (a sweep, 2026-11-28) writes the peak's time "17-11-02 08:30".
+    readings, _ = dsmr.parse("/LGZ5ZMD3104407\r\n1.6.1(000.01*kW)(17-11-02 08:30)\r\n"
+                             "1.6.2(000.02*kW)(17-11-02 0830)\r\n1.6.3(1*kW)(1x-11-02 08:30)\r\n!")
+    assert readings == {"1.6.1": (0.01, "kW"), "1.6.2": ([0.02, "17-11-02 0830"], None),
+                        "1.6.3": ([1, "1x-11-02 08:30"], None)}
+
+
 def test_a_line_of_several_data_sets_gives_each_its_reading():
     # IEC 62056-21 lets a data line hold several data sets; a heat meter's optical readout
     # writes them so, and only the first was read.

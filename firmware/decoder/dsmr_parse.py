@@ -57,6 +57,7 @@ _TEXT = const(("0.9.1", "0.9.2", "0.0.0", "0.2.0", "0.2.8", "C.1.0"))
 _CODE_LETTERS = const(b"CFLP")
 _LETTER_CODE = const(b"CFLP0123456789.*")
 _MINUTES = const(2)  # _timestamp: a capture time after its reading, to the minute as well
+_DASHED = const(14)  # ... or to the minute with separators, "17-11-02 08:30"
 # DSMR 2.2/3 gas: "0-1:24.3.0(capture time)(00)(60)(1)(0-1:24.2.1)(m3)", then the
 # value "(00001.001)" on the next line. The reading is that value in that unit.
 _OLD_GAS = const("24.3.0")
@@ -418,6 +419,12 @@ class _Lines:
         # (Not _real_time's month lengths: split to share them, it took one function name
         # too many for a DSMR gateway serving /config, docs/memory.md pass 34.)
         t = self._start
+        if bare == _MINUTES and self._end - t == _DASHED and self.data.startswith(b"-", t + 2):
+            # Written "17-11-02 08:30", as Landis+Gyr ZMD readouts do: the same check.
+            return (self.data.startswith(b"-", t + 5) and self.data.startswith(b" ", t + 8)
+                    and self.data.startswith(b":", t + 11) and _digits(self.data, t, t + 2) >= 0
+                    and _digits(self.data, t + 3, t + 5) >= 0 and _digits(self.data, t + 6, t + 8) >= 0
+                    and _digits(self.data, t + 9, t + 11) >= 0 and _digits(self.data, t + 12, t + 14) >= 0)
         if bare == _MINUTES and self._end - t == _STAMP - 3:
             return (_digits(self.data, t, t + _STAMP - 3) >= 0 and 1 <= _two(self.data, t + 2) <= 12
                     and 1 <= _two(self.data, t + 4) <= 31 and _two(self.data, t + 6) < 24
