@@ -923,6 +923,15 @@ EXPECT = {
                      "1-0:1.8.0": R(24562, "kWh"), "1-0:1.8.1": R(0, "kWh"), "1-0:1.8.2": R(24562, "kWh"),
                      "1-0:2.8.2": R(0, "kWh"), "FF": R(0)},
     },
+    # the crate's published plaintext with its scalers applied.
+    "at-kaifa-bare-glo-security-0x21-published-plaintext": {
+        "time": "2021-09-11T09:13:20+02:00", "frame_counter": 179302,
+        "readings": {"0-0:96.1.0": R("1KFM0200070313"), "0-0:42.0.0": R("KFM1200200070313"),
+                     "1-0:32.7.0": R(233.6, "V"), "1-0:52.7.0": R(230.8, "V"), "1-0:72.7.0": R(231.7, "V"),
+                     "1-0:31.7.0": R(3.65, "A"), "1-0:51.7.0": R(7.82, "A"), "1-0:71.7.0": R(6.1, "A"),
+                     "1-0:1.7.0": R(3934, "W"), "1-0:1.8.0": R(5308437, "Wh"), "1-0:3.8.0": R(13413, "varh"),
+                     "1-0:4.8.0": R(566204, "varh")},
+    },
     # the package's test values; every data set of a line a reading (the first only, before).
     "xx-lgz-uh50-heat-readout-several-sets-per-line": {
         "readings": {"6.8": R(328.871, "GJ"), "6.26": R(3329.67, "m3"), "9.21": R(66153690),
