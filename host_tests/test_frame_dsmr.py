@@ -32,6 +32,11 @@ LINES = [
 ]
 
 
+# The lines with a message of a test's own in place of the empty one (a code sent twice
+# keeps its first reading).
+WITHOUT_MESSAGE = [line for line in LINES if not line.startswith("0-0:96.13.0(")]
+
+
 def frame(data, chunks=None):
     log = ErrorLog()
     return run(stream.Framer(log), chunks if chunks is not None else [data]), log
@@ -168,9 +173,9 @@ def test_a_bang_in_a_plain_text_message_is_no_end_of_the_telegram(with_crc):
     # lost for as long as the meter showed it (found by a probe of DSMR telegrams). The end
     # is the "!" that hex digits or the line end follow (DSMR 5.0.2 6.2).
     message = "0-0:96.13.0(Tisztelt Ügyfelünk! Áramszünet lesz!)"
-    data = dsmr_telegram(LINES + [message], with_crc=with_crc) * 2
+    data = dsmr_telegram(WITHOUT_MESSAGE + [message], with_crc=with_crc) * 2
     out, log = frame(data, chunked(data))
-    assert [p for _, p in out] == [dsmr_telegram(LINES + [message], with_crc=with_crc).rstrip(b"\r\n")] * 2
+    assert [p for _, p in out] == [dsmr_telegram(WITHOUT_MESSAGE + [message], with_crc=with_crc).rstrip(b"\r\n")] * 2
     assert nonzero(log) == {}
     assert dsmr.parse(out[0][1])[0]["0-0:96.13.0"] == ("Tisztelt Ügyfelünk! Áramszünet lesz!", None)
 
@@ -183,9 +188,9 @@ def test_a_bang_and_four_hex_digits_in_text_are_no_end_either(text, with_crc):
     # meter showed the message (a probe of DSMR variants). Four CRC digits end the
     # telegram only where the line ends or the next header follows.
     message = "0-0:96.13.0(%s)" % text
-    data = dsmr_telegram(LINES + [message], with_crc=with_crc) * 2
+    data = dsmr_telegram(WITHOUT_MESSAGE + [message], with_crc=with_crc) * 2
     out, log = frame(data, chunked(data))
-    assert [p for _, p in out] == [dsmr_telegram(LINES + [message], with_crc=with_crc).rstrip(b"\r\n")] * 2
+    assert [p for _, p in out] == [dsmr_telegram(WITHOUT_MESSAGE + [message], with_crc=with_crc).rstrip(b"\r\n")] * 2
     assert nonzero(log) == {}
     assert dsmr.parse(out[0][1])[0]["0-0:96.13.0"] == (text, None)
 
@@ -840,9 +845,11 @@ def test_parse_a_demand_peak_with_its_time_to_the_minute_is_the_peak():
 def test_parse_a_demand_peak_with_its_time_written_with_separators_is_the_peak():
     # Another ZMD readout (a sweep, 2026-11-28) writes the peak's time "17-11-02 08:30".
     readings, _ = dsmr.parse("/LGZ5ZMD3104407\r\n1.6.1(000.01*kW)(17-11-02 08:30)\r\n"
-                             "1.6.2(000.02*kW)(17-11-02 0830)\r\n1.6.3(1*kW)(1x-11-02 08:30)\r\n!")
+                             "1.6.2(000.02*kW)(17-11-02 0830)\r\n1.6.3(1*kW)(1x-11-02 08:30)\r\n"
+                             "1.6.4(0*kW)(00-00-00 00:00)\r\n!")
     assert readings == {"1.6.1": (0.01, "kW"), "1.6.2": ([0.02, "17-11-02 0830"], None),
-                        "1.6.3": ([1, "1x-11-02 08:30"], None)}
+                        "1.6.3": ([1, "1x-11-02 08:30"], None),
+                        "1.6.4": ([0, "00-00-00 00:00"], None)}  # as (0000000000): the same check
 
 
 def test_a_line_of_several_data_sets_gives_each_its_reading():
@@ -852,6 +859,15 @@ def test_a_line_of_several_data_sets_gives_each_its_reading():
                              "6.26*01(03188.07*m3)6.8*01(0314.658*GJ)\r\n!")
     assert readings == {"6.8": (328.871, "GJ"), "6.26": (3329.67, "m3"), "9.21": (66153690, None),
                         "6.26.01": (3188.07, "m3"), "6.8.01": (314.658, "GJ")}
+
+
+@pytest.mark.parametrize("text", ["Aramszunet (jan. 12.)8-12 oraig (kb. 4 ora).", "(Mon)10-12 h (approx.)",
+                                  "Call (06-80)205-020 (x)", "(2024)1 July (see web)"])
+def test_a_bracket_and_digits_in_a_message_start_no_reading(text):
+    # A ")" then a digit in plain text split the line: "8-12 oraig " became a code, kept in
+    # the store for good (a review). A code is no text with blanks, and its "(" follows it.
+    readings, _ = dsmr.parse("/ISk5\\2MT382-1000\r\n\r\n0-0:96.13.0(%s)\r\n1-0:1.8.1(1*kWh)\r\n!" % text)
+    assert sorted(readings) == ["0-0:96.13.0", "1-0:1.8.1"]
 
 
 def test_groups_of_one_reading_are_not_taken_for_more_data_sets():
@@ -1075,9 +1091,15 @@ def test_parse_keeps_utf8_text_and_reads_bytes_that_are_not_utf8_as_question_mar
     assert readings == {"0-0:96.13.0": ("??", None), "1-0:1.8.1": (1, "kWh")}  # 0xFF: fill, dropped
 
 
-def test_parse_the_last_of_repeated_codes_wins_in_the_order_first_seen():
-    readings = dsmr.parse("/ISK5\r\n\r\n1-0:1.8.1(1*kWh)\r\n1-0:1.8.2(2*kWh)\r\n1-0:1.8.1(3*kWh)\r\n!")[0]
-    assert list(readings.items()) == [("1-0:1.8.1", (3, "kWh")), ("1-0:1.8.2", (2, "kWh"))]
+def test_parse_the_first_of_repeated_codes_wins():
+    # A Landis+Gyr ZMD's readout sends 72.7.0(239.5*V), and later, under the same code, a
+    # count and its time, 72.7.0(0000)(00-00-00 00:00): Voltage L3 showed 0 (a review).
+    readings = dsmr.parse("/ISK5\r\n\r\n1-0:1.8.1(1*kWh)\r\n1-0:1.8.2(2*kWh)\r\n1-0:1.8.1(3*kWh)\r\n"
+                          "72.7.0(239.5*V)\r\n72.7.0(0000)(00-00-00 00:00)\r\n"
+                          "0-1:24.3.0(121030140000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00001.001)\r\n"
+                          "0-1:24.3.0(121030150000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00002.002)\r\n!")[0]
+    assert readings == {"1-0:1.8.1": (1, "kWh"), "1-0:1.8.2": (2, "kWh"), "72.7.0": (239.5, "V"),
+                        "0-1:24.3.0": (1.001, "m3")}
 
 
 def test_parse_one_telegram_does_not_leak_into_the_next():

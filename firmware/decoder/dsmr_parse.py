@@ -206,6 +206,13 @@ class _Lines:
             return
         else:
             self._begin()
+            if self.readings.get(self.key) is not None:
+                # A code sent twice keeps its first reading, as Holley's billing block and
+                # Fluvius's empty channels (above, _store) already did: a Landis+Gyr ZMD's
+                # readout sends 32.7.0(239.5*V), later 32.7.0(0000)(00-00-00 00:00), which
+                # took the voltage's place. (None: the lines that continue it go too.)
+                self.key = None
+                return
         self._spans.append(i)
         self._spans.append(stop)
         self._store()
@@ -423,8 +430,8 @@ class _Lines:
             # Written "17-11-02 08:30", as Landis+Gyr ZMD readouts do: the same check.
             return (self.data.startswith(b"-", t + 5) and self.data.startswith(b" ", t + 8)
                     and self.data.startswith(b":", t + 11) and _digits(self.data, t, t + 2) >= 0
-                    and _digits(self.data, t + 3, t + 5) >= 0 and _digits(self.data, t + 6, t + 8) >= 0
-                    and _digits(self.data, t + 9, t + 11) >= 0 and _digits(self.data, t + 12, t + 14) >= 0)
+                    and 1 <= _digits(self.data, t + 3, t + 5) <= 12 and 1 <= _digits(self.data, t + 6, t + 8) <= 31
+                    and 0 <= _digits(self.data, t + 9, t + 11) < 24 and 0 <= _digits(self.data, t + 12, t + 14) < 60)
         if bare == _MINUTES and self._end - t == _STAMP - 3:
             return (_digits(self.data, t, t + _STAMP - 3) >= 0 and 1 <= _two(self.data, t + 2) <= 12
                     and 1 <= _two(self.data, t + 4) <= 31 and _two(self.data, t + 6) < 24
@@ -508,12 +515,16 @@ def _line_end(data, pos):
     cr = data.find(b"\r", pos, lf)
     if cr >= 0:
         lf = cr
-    # So does a ")" that a code follows: an IEC 62056-21 data line may hold several data
-    # sets ("6.8(0029.055*MWh)6.26(01589.28*m3)", a heat meter's readout), where only
-    # the first was read. (The ")" is left out: a group also ends at its line's end.)
+    # So does a ")" that a code and its "(" follow: an IEC 62056-21 data line may hold
+    # several data sets ("6.8(0029.055*MWh)6.26(01589.28*m3)", a heat meter's readout),
+    # where only the first was read. Not a ")" in a message's text, "(jan. 12.)8-12 oraig
+    # (…)": no blank in a code. (The ")" is left out: a group also ends at its line's end.)
     cr = data.find(b")", pos, lf - 1)
     while cr >= 0:
-        if data[cr + 1] in _LETTER_CODE:
+        pos = cr + 1
+        while pos < lf and (data[pos] in _LETTER_CODE or data[pos] == 0x2D or data[pos] == 0x3A):
+            pos += 1  # (0x2D "-", 0x3A ":": "1-0:")
+        if pos > cr + 1 and pos < lf and data[pos] == _OPEN:
             return cr
         cr = data.find(b")", cr + 1, lf - 1)
     return lf
