@@ -554,7 +554,7 @@ class TestRefusals:
         assert status == 401 and headers["WWW-Authenticate"].startswith("Basic ")
         assert api["status"] == 401 and api["error"].startswith("admin password required")
         assert '<h1 id="refused">Admin password required</h1>' in html
-        assert "reload this page and give it when asked" in html and "hold the button at boot" in html
+        assert "reload this page and give it when asked" in html and "hold the button while the light blinks after a restart" in html
         assert '<a href="/config">Back to the settings</a>' in html
 
     def test_a_lockout_is_429_with_the_wait(self, portal):
@@ -580,8 +580,8 @@ class TestRefusals:
         path = str(tmp_path / "open.json")
         config.save(path, {"wifi": {"ssid": "Home"}})
         status, _, api, html = self.both(Portal(path, clock=FakeClock()))
-        assert status == 403 and "hold the button at boot" in api["error"]
-        assert "No admin password is set: hold the button at boot" in html
+        assert status == 403 and "hold the button while the light blinks after a restart" in api["error"]
+        assert "No admin password is set: hold the button while the light blinks after a restart" in html
 
     def test_the_message_on_the_page_is_escaped(self):
         html = page.refusal(403, "<script>", "/config?<x>").decode()

@@ -5,7 +5,7 @@ the status API and the page footer can show them without loading the portal.
     passphrase  meterlink-setup  the same on every dongle, printed in README
 
 The passphrase is public on purpose: it only keeps passers-by off the setup page. What
-proves ownership is the button at boot (or the admin password for /config on the LAN).
+proves ownership is the button after a restart (or the admin password for /config on the LAN).
 """
 
 AP_PREFIX = "meterlink-"

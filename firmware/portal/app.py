@@ -54,7 +54,7 @@ class Portal:
         self.networks = list(networks)
         # The AP password is public: when the portal opened by itself (settings that never
         # joined) over a stored admin password, a passer-by must not re-point MQTT (and so
-        # the stored MQTT password) at their own broker. The button at boot skips this.
+        # the stored MQTT password) at their own broker. The button after a restart skips this.
         self.require_admin = require_admin
         self.guard = auth.Guard(clock)
         self.saved = asyncio.Event()
@@ -142,9 +142,9 @@ class Portal:
         lockout as /config (a field left empty is no guess)."""
         verdict = self.guard.verify(posted.get("admin.current") or None, stored["admin"]["password"])
         if verdict == auth.LOCKED:
-            return "too many wrong passwords: wait %d s (or hold the button at boot)" % self.guard.retry_after()
+            return "too many wrong passwords: wait %d s (or hold the button while the light blinks after a restart)" % self.guard.retry_after()
         if verdict != auth.OK:
-            return "wrong password (or hold the button at boot)"
+            return "wrong password (or hold the button while the light blinks after a restart)"
         return None
 
     def _page(self, values, errors, stored, status=200, notice=None, notes=None):

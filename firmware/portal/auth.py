@@ -6,7 +6,7 @@ Only the password counts (the user name is free: phones remember it anyway). Aft
 ``MAX_FAILURES`` wrong passwords in a row every attempt, right or wrong, is refused with 429
 for ``LOCKOUT_S`` seconds; each further lockout doubles, up to ``MAX_LOCKOUT_S``. The lock
 is global, not per address: addresses are cheap to change on a LAN, and the owner can always
-reconfigure with the button at boot. Passwords are compared in constant time.
+reconfigure with the button after a restart (board/esp32.py). Passwords are compared in constant time.
 """
 
 import binascii
@@ -29,13 +29,13 @@ def refusal(guard, status):
     """(HTTP status, message, header fields) refusing with ``status``, the ``check`` result
     DENIED or LOCKED, or None when no admin password is set."""
     if status is None:
-        return 403, "no admin password is set: hold the button at boot to open the setup portal", None
+        return 403, "no admin password is set: hold the button while the light blinks after a restart to open the setup portal", None
     if status == LOCKED:
         wait = guard.retry_after()
         return (429, "too many wrong passwords: wait %d s, then reload this page" % wait,
                 {"Retry-After": str(wait)})
     return (401, "admin password required: reload this page and give it when asked (any user "
-                 "name), or hold the button at boot to open the setup portal",
+                 "name), or hold the button while the light blinks after a restart to open the setup portal",
             {"WWW-Authenticate": 'Basic realm="meterlink", charset="UTF-8"'})
 
 

@@ -74,7 +74,8 @@ def mount(server, config_path, device="meterlink", restart=None):
             if free < need:
                 return _refused(request, 503, "not enough free memory to load the setup page "
                                 "beside the running gateway (%d kB, %d kB needed): hold the "
-                                "button at boot to open the setup portal, or edit the "
+                                "button while the light blinks after a restart to open the "
+                                "setup portal, or edit the "
                                 "configuration file" % (free // 1024, need // 1024))
         from portal import auth
 

@@ -2,7 +2,8 @@
 
 The dongle opens its access point and the captive portal only when
 
-1. the button is held at boot (the owner is standing next to it), or
+1. the button is held in the first seconds after a start, while the LED blinks fast (the
+   owner is standing next to it; board/esp32.py), or
 2. there is no valid configuration, or
 3. the station could not join the configured WiFi *and* has never joined it since the
    configuration was last changed (the settings are probably wrong).

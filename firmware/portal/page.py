@@ -185,7 +185,7 @@ def _admin(out, messages, secrets, ask_current):
     if ask_current:
         _row(out, "admin.current", "Current admin password",
              _secret("admin.current", False, ' maxlength="128" required'), messages,
-             "This dongle is already set up: prove it is yours (or hold the button at boot)")
+             "This dongle is already set up: prove it is yours (or hold the button while the light blinks after a restart)")
     is_set = secrets.get("admin.password")
     extra = ' minlength="8" maxlength="128"' + ("" if is_set else " required")
     _row(out, "admin.password", "Admin password", _secret("admin.password", is_set, extra),
