@@ -426,10 +426,10 @@ class _Lines:
         # (Not _real_time's month lengths: split to share them, it took one function name
         # too many for a DSMR gateway serving /config, docs/memory.md pass 34.)
         t = self._start
-        if bare == _MINUTES and self._end - t == _DASHED and self.data.startswith(b"-", t + 2):
+        if bare == _MINUTES and self._end - t == _DASHED and self.data[t + 2] == 0x2D:
             # Written "17-11-02 08:30", as Landis+Gyr ZMD readouts do: the same check.
-            return (self.data.startswith(b"-", t + 5) and self.data.startswith(b" ", t + 8)
-                    and self.data.startswith(b":", t + 11) and _digits(self.data, t, t + 2) >= 0
+            return (self.data[t + 5] == 0x2D and self.data[t + 8] == 0x20 and self.data[t + 11] == 0x3A
+                    and _digits(self.data, t, t + 2) >= 0
                     and 1 <= _digits(self.data, t + 3, t + 5) <= 12 and 1 <= _digits(self.data, t + 6, t + 8) <= 31
                     and 0 <= _digits(self.data, t + 9, t + 11) < 24 and 0 <= _digits(self.data, t + 12, t + 14) < 60)
         if bare == _MINUTES and self._end - t == _STAMP - 3:

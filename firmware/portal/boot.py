@@ -151,25 +151,23 @@ def main(argv=None, board=None, on_device=sys.platform == "esp32"):
     if not on_device:
         return _boot(board or _board(), argv)
     try:
-        board = board or _board()
-        status = _boot(board, argv)
-        print("meterlink: the gateway stopped (status %s)" % status)
-        if status == 2:
-            # A check only the gateway makes (an unknown meter profile): the boot decision
-            # took the settings for good, and would take them again at every boot.
-            mode.refused(board.config_path())
-    except Exception as e:  # Ctrl-C at the USB console still stops at the REPL
-        sys.print_exception(e)
-    except KeyboardInterrupt:
-        _call(board, "watchdog_park")  # (None: no Board, so no watchdog either)
-        raise
-    print("meterlink: restarting in %d s (Ctrl-C for the REPL)" % CRASH_RESTART_S)
-    import time
+        try:
+            board = board or _board()
+            status = _boot(board, argv)
+            print("meterlink: the gateway stopped (status %s)" % status)
+            if status == 2:
+                # A check only the gateway makes (an unknown meter profile): the boot
+                # decision took the settings for good, and would take them again at every boot.
+                mode.refused(board.config_path())
+        except Exception as e:  # Ctrl-C at the USB console still stops at the REPL
+            sys.print_exception(e)
+        print("meterlink: restarting in %d s (Ctrl-C for the REPL)" % CRASH_RESTART_S)
+        import time
 
-    try:
         time.sleep(CRASH_RESTART_S)
     except KeyboardInterrupt:
-        _call(board, "watchdog_park")
+        # The REPL for as long as it is needed: a watchdog the gateway started is parked.
+        _call(board, "watchdog_park")  # (None: no Board, so no watchdog either)
         raise
     if board is None:  # making the Board failed (out of memory, say): its module restarts
         from board.esp32 import reset
