@@ -370,6 +370,14 @@ class TestVse:
         assert doc["32.7.0"] == simulate.info_values(0)["1-0:32.7.0"][0]
         assert "96.1.1" not in doc and "96.13.0" not in doc  # text is not a measurement
 
+    def test_a_billing_periods_value_is_not_the_registers(self):
+        # A readout's 1.8.0*01 (value group F) is last period's: short_code drops F, and
+        # without the current 1.8.0 beside it, it went out as the register (a sweep).
+        store = Store()
+        store.update(Telegram(None, None, None, {"1-0:1.8.0.1": (2, "Wh"), "1.8.1.01": (3, "Wh"),
+                                                 "1.8.2": (4, "Wh")}, None))
+        assert vse.payload(store)["meter"] == {"ts": None, "1.8.2": 4}
+
     def test_first_channel_wins_and_fallback_id(self):
         store = Store()
         store.update(Telegram(None, None, None, {"1-1:1.8.0": (2, "Wh"), "1-0:1.8.0": (1, "Wh")}, None))
