@@ -884,12 +884,17 @@ MT174_READOUT = (b"/ISk5MT174-0002\r\n\x021-0:0.9.2*255(0220127)\r\n1-0:0.9.1*25
                  b"1-0:1.8.0*255(0000502.853*kWh)\r\n1-0:2.8.0*255(0098697.318*kWh)\r\n!\r\n\x03\x19")
 
 
+def _bcc(block):
+    """IEC 62056-21's block check character: the XOR of ``block`` (after STX through ETX)."""
+    check = 0
+    for byte in block:
+        check ^= byte
+    return check
+
+
 def test_the_readout_fixture_has_the_block_check_it_was_published_with():
     stx = MT174_READOUT.index(b"\x02")
-    bcc = 0
-    for byte in MT174_READOUT[stx + 1 : -1]:
-        bcc ^= byte
-    assert bcc == MT174_READOUT[-1] == 0x19
+    assert _bcc(MT174_READOUT[stx + 1 : -1]) == MT174_READOUT[-1] == 0x19
 
 
 @pytest.mark.parametrize("chunk", [None, 1, 7])
@@ -906,10 +911,7 @@ def test_readouts_framed_with_stx_and_etx_come_out_one_by_one(chunk):
 def _readout_with_line_ends(eol):
     # The readout written with other line ends, its BCC worked out again.
     text = MT174_READOUT[:-1].replace(b"\r\n", eol)
-    bcc = 0
-    for byte in text[text.index(b"\x02") + 1 :]:
-        bcc ^= byte
-    return text + bytes([bcc])
+    return text + bytes([_bcc(text[text.index(b"\x02") + 1 :])])
 
 
 @pytest.mark.parametrize("eol", [b"\r", b"\n\r", b"\n"])
@@ -951,10 +953,7 @@ def test_a_readout_whose_bcc_is_a_bang_still_counts_as_checked():
     pad = b"1-0:0.2.0(%s)\r\n"
     for c in range(0x20, 0x7F):
         block = (pad % bytes([c])) + body
-        bcc = 0
-        for byte in block:
-            bcc ^= byte
-        if bcc == 0x21:
+        if _bcc(block) == 0x21:
             break
     readout = b"/ISk5MT174-0002\r\n\x02" + block + b"!"
     plain = b"/ISk5MT174-0002\r\n1-0:1.8.0(1*kWh)\r\n!\r\n"
