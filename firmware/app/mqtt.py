@@ -283,16 +283,25 @@ class MqttPublisher:
                 pass
 
     async def _session(self):
+        # Woken by kick() or by the ticker, at least every CHECK_EVERY s. Not wait_for(
+        # event.wait(), CHECK_EVERY): MicroPython's makes two tasks per call, ~2 kB of
+        # heap once a second and again on every push, which a short heap could not spare.
+        ticker = asyncio.create_task(self._tick())
+        try:
+            while True:
+                if self._sent_seq != self.store.seq:
+                    await self._publish_snapshot()
+                await self._event.wait()
+                self._event.clear()
+                self._check_socket()
+                self._keepalive()
+        finally:
+            ticker.cancel()
+
+    async def _tick(self):
         while True:
-            if self._sent_seq != self.store.seq:
-                await self._publish_snapshot()
-            try:
-                await asyncio.wait_for(self._event.wait(), CHECK_EVERY)
-            except asyncio.TimeoutError:
-                pass
-            self._event.clear()
-            self._check_socket()
-            self._keepalive()
+            await asyncio.sleep(CHECK_EVERY)
+            self._event.set()
 
     def _keepalive(self):
         # Ping every half keepalive (mqtt.keepalive, announced in CONNECT) even while
