@@ -59,14 +59,11 @@ DISCARD_TIMEOUT = 1  # seconds spent draining an unread body after an error repl
 DISCARD_LIMIT = 16384  # unread body bytes drained after an error so the reply is not reset
 _CHUNK = 512  # read size while draining
 _ECHO_MAX = 80  # characters of an unknown path quoted back in the 404 message
-# MicroPython: how often the listening socket is asked for a new connection. Asyncio there
-# offers no public wait for a listening socket, so accept() is tried and the task sleeps
-# between tries: at most this much delay per request while clients come (a page's requests
-# come in bursts), and ACCEPT_IDLE once none came for a second of tries. Each try allocates
-# ~370 B on the unix port (the timed wake-up, accept()'s EAGAIN error): at 50 tries a second
-# an idle gateway allocated ~19 kB a second, a garbage collection every few seconds.
+# MicroPython: the pause after a MemoryError while a connection was set up (it waits in
+# the backlog meanwhile). Otherwise the accept task sleeps until the listening socket is
+# readable (_readable): it polled once every 20-100 ms before, each try ~370 B of heap on
+# the unix port (the timed wake-up, accept()'s EAGAIN error), ~3.8 kB a second idle.
 ACCEPT_EVERY = 0.02
-ACCEPT_IDLE = 0.1
 _BACKLOG = MAX_CLIENTS + 1  # connections the kernel or lwIP queues until accept()
 _OWN_ACCEPT = sys.implementation.name == "micropython"
 
@@ -174,20 +171,17 @@ class HttpServer:
 
     async def _accept_loop(self, sock):
         # Nothing a client or a short heap does may end this loop: only close() does.
-        tries = 0  # since the last connection
         try:
             while True:
+                await _readable(sock)
                 try:
                     conn, addr = sock.accept()
-                except OSError:  # nobody waiting
-                    tries += 1
-                    await asyncio.sleep(ACCEPT_EVERY if tries < 50 else ACCEPT_IDLE)  # 50: a second
+                except OSError:  # the client left before it was taken: wait again
                     continue
                 except MemoryError:  # the connection waits in the backlog meanwhile
                     gc.collect()
                     await asyncio.sleep(ACCEPT_EVERY)
                     continue
-                tries = 0
                 try:
                     conn.setblocking(False)
                     stream = asyncio.StreamReader(conn, {"peername": addr})
@@ -245,6 +239,15 @@ class HttpServer:
                 self._heads.append(head)  # the request holds copies, not the buffer
         self.requests += 1
         await _send(writer, await self.dispatch(req), req.method == "HEAD")
+
+
+def _readable(sock):
+    # MicroPython: parks the task until ``sock`` is readable (a connection waits on a
+    # listening socket), as asyncio's own streams wait; its loop polls the socket with the
+    # others. A generator, not async def, as those are: it hands the loop its request
+    # itself. asyncio offers no public call for it; core._io_queue has been there since
+    # uasyncio v3 (MicroPython 1.13).
+    yield asyncio.core._io_queue.queue_read(sock)
 
 
 def _listening(host, port):
