@@ -249,28 +249,36 @@ async def _read_some(reader, view):
 
 
 async def within(coro, timeout):
-    # asyncio.wait_for(coro, timeout), leaving no task behind when the heap runs out.
-    # MicroPython's wait_for makes coro a task, then a second task to watch it. When only
-    # the first found room, the MemoryError left that one running unwatched: a read went
-    # on into the head buffer lent to the next request, and ended in a "Task exception
-    # wasn't retrieved" traceback once the connection was closed under it.
+    # asyncio.wait_for(coro, timeout) on CPython. MicroPython's wait_for makes coro a task,
+    # then a second one to watch it (~2 kB of heap per call, twice per request): there
+    # coro runs in this task, and one small task cancels it when the time is up. Nothing
+    # is left running when the heap runs out: with wait_for, a read whose watcher found no
+    # room went on into the head buffer lent to the next request.
     try:
         import asyncio
     except ImportError:  # MicroPython before 1.21
         import uasyncio as asyncio
 
-    task = asyncio.create_task(coro)
+    if sys.implementation.name != "micropython":
+        return await asyncio.wait_for(coro, timeout)
+    timer = asyncio.create_task(_expire(asyncio.current_task(), timeout))
     try:
-        return await asyncio.wait_for(task, timeout)
-    except MemoryError:
-        task.cancel()
-        raise
+        return await coro
     except asyncio.CancelledError:
-        if not task.done() or sys.implementation.name != "micropython":
-            raise  # cancelled from outside: passed on (CPython's wait_for ends the task first)
-        # The task ended, and then the watching task found no heap to hand its result over
-        # (it cancels this one with an error that it makes then): out of memory, not a cancel.
-        raise MemoryError()
+        if timer.done():  # it cancelled this task: the time was up
+            raise asyncio.TimeoutError()
+        raise  # cancelled from outside: passed on
+    finally:
+        timer.cancel()
+
+
+async def _expire(task, timeout):
+    # within()'s timer (MicroPython): it runs only while ``task`` waits inside the call,
+    # and a timer cancelled after its sleep ended never gets here.
+    import asyncio
+
+    await asyncio.sleep(timeout)
+    task.cancel()
 
 
 async def _read_head(reader, buf, idle=None):
