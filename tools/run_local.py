@@ -129,6 +129,12 @@ def _browser_url(line):
 
 
 def _interrupt(signum, frame):
+    # The first one stops the run, and the others are ignored from here on, not only from
+    # the clean-up's `finally`: `timeout make run` (or systemd) signals make and us, and
+    # make passes its SIGTERM on a moment later, which landed in the `except` that prints
+    # "run: stopped" and ended the run with two tracebacks (3 of 3 runs).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -174,6 +180,8 @@ def main(argv=None):
     # their own (no traceback on Ctrl-C), so only this process can stop them.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)  # the terminal closed: stop them too
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)  # Ctrl-C twice: the second is ignored too
     cfg = _config(args.config)
     if cfg is not None:
         from deploy import escaped_pair
