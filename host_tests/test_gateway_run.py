@@ -170,6 +170,22 @@ def test_a_second_interrupt_during_clean_up_still_stops_the_gateway_and_the_brok
     assert not _listening(mqtt_port) and not _listening(http_port), said
 
 
+def test_a_simulator_port_already_taken_is_said(capsys):
+    # run_local started no simulator there and said nothing: a simulator left from an
+    # earlier run (another key) made every push an authentication error, unexplained.
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import run_local
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        meter = {"source": "tcp://127.0.0.1:%d" % port, "key": "", "auth_key": ""}
+        assert run_local._start_simulator(meter) is None
+    said = capsys.readouterr().out
+    assert "already listens on tcp://127.0.0.1:%d" % port in said and "no simulator" in said
+
+
 def test_the_first_interrupt_ignores_the_ones_after_it():
     # `timeout make run` signals make and run_local, and make passes its SIGTERM on a
     # moment later: it landed in the `except` that prints "run: stopped", before the

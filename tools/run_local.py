@@ -49,7 +49,14 @@ def _start_simulator(meter):
 
     source = meter.get("source", "")
     host, _, port = source[6:].rpartition(":")
-    if not source.startswith("tcp://") or host not in LOCAL or _listening(int(port)):
+    if not source.startswith("tcp://") or host not in LOCAL:
+        return None
+    if _listening(int(port)):
+        # Said: a simulator left from another run (other keys, another framing) or any
+        # other program there is what the gateway reads, and nothing else told why its
+        # pushes did not decode, or why none came.
+        print("run: something already listens on %s, so no simulator is started: the gateway "
+              "reads what serves it" % source)
         return None
     sim = simulate.Simulator(int(port), key=meter["key"] or simulate.DEFAULT_KEY,
                              auth_key=meter["auth_key"] or simulate.DEFAULT_AUTH_KEY, wall_clock=True).start()
