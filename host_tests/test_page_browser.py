@@ -113,6 +113,20 @@ def test_odd_values_and_a_status_without_its_fields_are_drawn_not_thrown(page):
     assert driver.find_element(By.ID, "s").text.startswith("Meter time not sent. 0 telegrams decoded, 0 errors.")
 
 
+def test_the_last_error_is_on_the_page_where_a_wrong_key_shows(page):
+    # A wrong key is the likeliest first-setup fault: the page said only "5 errors", and
+    # what they were was in /api/v1/status alone (a newcomer's review).
+    sim, gw, driver = page
+    driver.get(address(gw))
+    wait_until(lambda: driver.execute_script(ROWS), 15, what=lambda: driver.page_source[:600])
+    wrong = "authentication failed \u2014 check the key"
+    driver.execute_script("draw({readings: {}}, arguments[0])", {"telegrams": 0, "errors": {"authentication": 5},
+                                                                 "last_error": wrong})
+    assert driver.find_element(By.ID, "s").text == (
+        "No reading yet: the meter has sent nothing this dongle could decode. 0 telegrams decoded, "
+        "5 errors (the last: %s). Updated every 10 s." % wrong)
+
+
 def test_a_browser_without_fetch_is_told_where_the_readings_are(page):
     sim, gw, driver = page
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.fetch"})

@@ -73,7 +73,8 @@ var e=0;for(var k in st.errors||{})e+=st.errors[k];
     b"""document.title=document.getElementById("h").textContent="meterlink "+(st.device_id||"");
 document.getElementById("s").textContent=(codes.length?"Meter time "+(doc.meter_time||"not sent"):
 "No reading yet: the meter has sent nothing this dongle could decode")+". "+(st.telegrams||0)+
-" telegrams decoded, "+e+" errors. Updated every 10 s."}
+" telegrams decoded, "+e+" errors"+(e&&st.last_error?" (the last: "+st.last_error+")":"")+
+". Updated every 10 s."}
 function load(){Promise.all(["/api/v1/readings","/api/v1/status"].map(function(u){
 """,
     b"""return fetch(u).then(function(r){if(!r.ok)throw new Error(u+" answered "+r.status);return r.json()})}))
