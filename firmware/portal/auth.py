@@ -29,7 +29,10 @@ def refusal(guard, status):
     """(HTTP status, message, header fields) refusing with ``status``, the ``check`` result
     DENIED or LOCKED, or None when no admin password is set."""
     if status is None:
-        return 403, "no admin password is set: hold the button while the light blinks after a restart to open the setup portal", None
+        # (One text for every board: no new name for the name pool's sake.)
+        return 403, ("no admin password is set: hold the button while the light blinks after a restart to open "
+                     "the setup portal (the unix port has no button: set admin.password in its configuration "
+                     "file)"), None
     if status == LOCKED:
         wait = guard.retry_after()
         return (429, "too many wrong passwords: wait %d s, then reload this page" % wait,
