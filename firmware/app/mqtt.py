@@ -122,15 +122,6 @@ def _address(mq):
     return ("[%s]:%d" if ":" in mq["host"] else "%s:%d") % (mq["host"], mq["port"])
 
 
-def _no_delay(sock):
-    # umqtt writes one PUBLISH in four small writes; with Nagle on, the last
-    # ones wait for the broker's delayed ACK (~40 ms). Not every stack has it.
-    try:
-        sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
-    except (OSError, AttributeError):
-        pass
-
-
 class MqttPublisher:
     """Runs forever as a task; ``kick()`` says the store has news."""
 
@@ -240,7 +231,12 @@ class MqttPublisher:
         mq = self.cfg
         client = self._client
         client.sock.settimeout(SOCKET_TIMEOUT)
-        _no_delay(client.sock)
+        # umqtt writes one PUBLISH in four small writes; with Nagle on, the last
+        # ones wait for the broker's delayed ACK (~40 ms). Not every stack has it.
+        try:
+            client.sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
         self._poller = select.poll()
         self._poller.register(client.sock, select.POLLIN)
         self.connected = True

@@ -208,6 +208,7 @@ def _parse_request_line(line):
 
 
 def _parse_headers(lines):
+    # The header fields by lower-case name, and the body's length (Content-Length).
     if len(lines) > MAX_HEADERS:
         raise HttpError(431, "more than %d header fields" % MAX_HEADERS)
     headers = {}
@@ -222,10 +223,6 @@ def _parse_headers(lines):
             headers[key] = value.strip().decode()
         except UnicodeError:
             raise HttpError(400, "header field is not UTF-8")
-    return headers
-
-
-def _body_length(headers):
     if "transfer-encoding" in headers:
         raise HttpError(411, "chunked bodies are not supported: send Content-Length")
     text = headers.get("content-length", "0")
@@ -236,7 +233,8 @@ def _body_length(headers):
     length = int(text) if len(text.lstrip("0")) <= 9 else MAX_BODY + 1
     if length > MAX_BODY:
         raise HttpError(413, "body larger than %d bytes" % MAX_BODY)
-    return length
+    return headers, length
+
 
 
 async def _read_some(reader, view):
@@ -311,20 +309,6 @@ async def _read_head(reader, buf, idle=None):
         have += n
 
 
-async def _read_body(reader, early, length):
-    """The body in one allocation: what came with the head, then the rest read into place."""
-    body = bytearray(length)
-    got = min(len(early), length)
-    body[:got] = early[:got]
-    view = memoryview(body)
-    while got < length:
-        n = await _read_some(reader, view[got:])
-        if not n:
-            raise EOFError()
-        got += n
-    return body
-
-
 async def read_request(reader, remote=None, buf=None, idle=None):
     """Parse one request from a stream; raises HttpError on anything out of bounds.
 
@@ -343,12 +327,19 @@ async def read_request(reader, remote=None, buf=None, idle=None):
     if len(lines[0]) > MAX_REQUEST_LINE:  # the whole head came in one read
         raise HttpError(414, "request line longer than %d bytes" % MAX_REQUEST_LINE)
     method, path, query = _parse_request_line(lines[0])
-    headers = _parse_headers(lines[1:])
-    length = _body_length(headers)
+    headers, length = _parse_headers(lines[1:])
     if "host" not in headers and not lines[0].endswith(b"/1.0"):
         raise HttpError(400, "an HTTP/1.1 request must name its Host")  # RFC 9112 3.2
-    early = memoryview(buf)[end:have]
-    body = await _read_body(reader, early, length)
+    # The body in one allocation: what came with the head, then the rest read into place.
+    body = bytearray(length)
+    got = min(have - end, length)
+    body[:got] = memoryview(buf)[end : end + got]
+    view = memoryview(body)
+    while got < length:
+        n = await _read_some(reader, view[got:])
+        if not n:
+            raise EOFError()
+        got += n
     return Request(method, path, query, headers, body, remote)
 
 
