@@ -98,17 +98,6 @@ class App:
                 continue  # still taken: said once at start, not every few seconds
             return self._listening()
 
-    def _watch_join(self):
-        # The captive portal's station-mode check (portal/boot.py): remember
-        # a successful join, reopen the portal when new settings never join.
-        # A task that ends by design, so not one of the watched ones.
-        try:
-            from portal.boot import watch_join
-        except ImportError:
-            return
-        if self.config_path:
-            self._others.append(asyncio.create_task(watch_join(self.board, self.config_path)))
-
     def request_restart(self, new_cfg=None):
         """New settings were saved (/config): leave run() so main() starts over with them.
         ``new_cfg``, the settings saved, lets MQTT clear topics they move away from."""
@@ -165,7 +154,15 @@ class App:
         net = self.board.start_network(self.cfg)
         if net is not None:
             self._tasks.append(asyncio.create_task(net))
-            self._watch_join()
+            # The captive portal's station-mode check (portal/boot.py): remember a
+            # successful join, reopen the portal when new settings never join. A task
+            # that ends by design, so not one of the watched ones.
+            try:
+                from portal.boot import watch_join
+            except ImportError:
+                watch_join = None
+            if watch_join is not None and self.config_path:
+                self._others.append(asyncio.create_task(watch_join(self.board, self.config_path)))
         self._tasks.append(asyncio.create_task(self.reader.run()))
         self._tasks.append(asyncio.create_task(self.mqtt.run()))
         await self.start_http()
@@ -199,16 +196,6 @@ def _load_config(path, board):
         gc.collect()
 
 
-def _exists(path):
-    import os
-
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
-
-
 def _preload():
     # Compiling a module needs several times its final size in scratch heap;
     # importing the big ones first, each into a freshly collected heap, keeps
@@ -237,10 +224,15 @@ def main(argv=None):
     if options is None:
         return 2
     path = options.get("--config") or board.config_path()
-    if path != board.config_path() and not _exists(path):
-        # Named on the command line: a typo must not start the gateway on every default.
-        print("meterlink: configuration %s refused: (file): no such file" % path)
-        return 2
+    if path != board.config_path():
+        import os
+
+        try:
+            os.stat(path)
+        except OSError:
+            # Named on the command line: a typo must not start the gateway on every default.
+            print("meterlink: configuration %s refused: (file): no such file" % path)
+            return 2
     while True:
         status = _run_once(board, path)
         if status is not None:
