@@ -373,6 +373,6 @@ def decode_all(data, chunk=None, **kw):
 
 def plain_readings(telegram):
     """Readings as the JSON contract shows them: OBIS -> {"value", ["unit"]}."""
-    import decoder
+    from decoder.jsonline import telegram_dict
 
-    return decoder.telegram_dict(telegram)["readings"]
+    return telegram_dict(telegram)["readings"]

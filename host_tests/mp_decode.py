@@ -14,6 +14,7 @@ and its result line is ``{"id":…, "telegrams":[telegram dicts], "errors":{kind
 import sys
 
 import decoder
+from decoder import jsonline
 
 
 def run_job(job):
@@ -25,7 +26,7 @@ def run_job(job):
     telegrams = []
     for i in range(0, len(data), step):
         for t in dec.feed(data[i : i + step]):
-            telegrams.append(decoder.telegram_dict(t))
+            telegrams.append(jsonline.telegram_dict(t))
     return {"id": job["id"], "telegrams": telegrams, "errors": dec.errors.counts}
 
 

@@ -230,32 +230,6 @@ def _set(text):
     return text
 
 
-def _plain(value):
-    # Readings are already JSON-friendly from obis.py; bytes and tuples can
-    # still reach here from unusual bodies, so spell them out explicitly.
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).hex()
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def telegram_dict(t):
-    """The telegram as the JSON-ready dict of the CLI and MQTT contract."""
-    readings = {}
-    for code, pair in t.readings.items():
-        item = {"value": _plain(pair[0])}
-        if pair[1] is not None:
-            item["unit"] = pair[1]
-        readings[code] = item
-    return {
-        "meter_time": t.meter_time,
-        "system_title": t.system_title,
-        "frame_counter": t.frame_counter,
-        "readings": readings,
-    }
-
-
 def to_json(obj):
     """JSON text for readings-shaped data, identical on MicroPython and CPython.
 
@@ -300,11 +274,12 @@ def float_text(number):
         # back as Infinity (JSON.parse, Python's json), which no finite value may. Nine
         # digits stay below it (the single-precision form below: no name more to intern).
         return "%.15g" % number if -1e308 < number < 1e308 else "%.9g" % number
-    for form in ("%.6g", "%.7g", "%.8g"):
-        text = form % number
-        if _reads_back(text, number):
-            return text
-    return "%.9g" % number
+    text = "%.6g" % number  # three tries written out: a tuple of the forms is ~100 B of heap
+    if not _reads_back(text, number):
+        text = "%.7g" % number
+    if not _reads_back(text, number):
+        text = "%.8g" % number
+    return text if _reads_back(text, number) else "%.9g" % number
 
 
 def _reads_back(text, number):
@@ -317,5 +292,8 @@ def finite(number):
 
 
 def telegram_json(t):
-    """One line of JSON: meter_time, system_title, frame_counter, readings."""
-    return to_json(telegram_dict(t))
+    """One line of JSON: meter_time, system_title, frame_counter, readings (the CLI's
+    line; decoder/jsonline.py, which the gateway, writing its own, never loads)."""
+    from decoder.jsonline import telegram_json
+
+    return telegram_json(t)
