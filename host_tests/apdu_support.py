@@ -181,7 +181,7 @@ for c in cases["nist"]:
     g = gcm.Gcm(h(c["key"]))
     ct = h(c["ct"])
     pt = bytearray(len(ct))
-    tag = g.decrypt_raw(h(c["iv"]), h(c["aad"]), ct, pt)
+    tag = gcm_plain.decrypt_raw(g, h(c["iv"]), h(c["aad"]), ct, pt)
     out["nist"].append([bytes(pt).hex(), tag.hex()])
 def dlms(name):
     out[name] = []

@@ -173,27 +173,7 @@ class Gcm:
         self._absorb(plaintext)
         return self._tag_matches(_AAD_BYTES + len(plaintext), 0, tag)
 
-    def decrypt_raw(self, iv, aad, ciphertext, out):
-        """Plain GCM decryption with a 96-bit IV and any AAD (the NIST vectors).
-
-        Writes the plaintext to ``out`` and returns the full 16-byte tag,
-        which the caller compares; the DLMS path is ``decrypt``.
-        """
-        n = len(ciphertext)
-        self.set_iv(iv)
-        self.ghash_start()
-        self._absorb(aad)
-        self._absorb_pad()
-        self._absorb(ciphertext)
-        self.ctr(ciphertext, out, n)
-        return bytes(self.finish_tag(len(aad), n))
-
     # --- the pieces of GCM ---
-
-    def set_iv(self, iv):
-        """J0 from a 96-bit IV (SP 800-38D 7.1 step 2): IV || 0^31 || 1."""
-        self._j0[0:12] = iv
-        _put_u32(self._j0, 12, 1)
 
     def ctr(self, src, dst, n):
         """dst = src xor keystream (GCTR with inc32 from J0 + 1), a chunk at a time."""

@@ -3,7 +3,8 @@
 ``decoder/gcm.py`` uses these on CPython (GHASH with Shoup's byte tables)
 and on a MicroPython port without the native emitters (GHASH bit by bit:
 tables would fragment a small heap); the tests check that both agree with
-the viper kernels. Split out of ``gcm.py`` to keep it small.
+the viper kernels. Split out of ``gcm.py`` to keep it small, as is ``decrypt_raw``,
+plain GCM for the published test vectors, which no meter needs.
 
 GHASH bit order (SP 800-38D 6.3): bit 0 of a block is the top bit of its
 first byte, so ``int.from_bytes(block, "big")`` puts x^0 at the top and a
@@ -100,3 +101,19 @@ def _xor_into_py(dst, src, pos, ks, n):
         a = int.from_bytes(bytes(src[pos : pos + n]), "big")
         b = int.from_bytes(bytes(ks[0:n]), "big")
         dst[pos : pos + n] = (a ^ b).to_bytes(n, "big")
+
+
+def decrypt_raw(gcm, iv, aad, ciphertext, out):
+    """Plain GCM decryption with ``gcm`` (a gcm.Gcm), a 96-bit IV and any AAD (the NIST
+    vectors): the plaintext into ``out``; returns the full 16-byte tag, which the caller
+    compares. The DLMS path is ``Gcm.decrypt``."""
+    n = len(ciphertext)
+    gcm._j0[0:12] = iv  # J0 = IV || 0^31 || 1 (SP 800-38D 7.1 step 2)
+    gcm._j0[12:16] = b"\x00\x00\x00\x01"
+    gcm.ghash_start()
+    gcm._absorb(aad)
+    gcm._absorb_pad()
+    gcm._absorb(ciphertext)
+    gcm.ctr(ciphertext, out, n)
+    return bytes(gcm.finish_tag(len(aad), n))
+
