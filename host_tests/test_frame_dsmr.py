@@ -938,6 +938,20 @@ def test_a_readout_whose_block_check_fails_is_a_checksum_error(chunk):
     assert [bytes(p) for _, p in out] == [MT174_READOUT] * 2 and nonzero(log) == {"checksum": 1}
 
 
+@pytest.mark.parametrize("request_line", [b"/?!\r\n", b"/?12345678!\r\n"])
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+def test_a_request_an_optical_head_echoes_before_each_readout_is_no_error(request_line, chunk):
+    # IEC 62056-21 6.3.1: "/?" device address "!" CR LF. A head that echoes what its reader
+    # sends, or a second reader polling on the line, put one before every readout, each a
+    # "malformed" (header without three letters); the acknowledgement "ACK 0 5 0 CR LF"
+    # that selects the readout passed as idle bytes already.
+    ack = b"\x06050\r\n"
+    data = (request_line + ack + MT174_READOUT) * 3
+    log = ErrorLog()
+    out = run(stream.Framer(log), chunked(data, sizes=[chunk]) if chunk else [data])
+    assert [bytes(p) for _, p in out] == [MT174_READOUT] * 3 and nonzero(log) == {}
+
+
 def test_a_damaged_readout_between_two_is_counted():
     # ETX and BCC are the readout's: passed over as stray bytes they put the framer to
     # hunting, where a malformed readout after them went uncounted (a review).

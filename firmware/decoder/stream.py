@@ -108,6 +108,7 @@ _DSMR_HEAD = const(6)  # bytes of a gap that hold a DSMR header's "XXXZ" after i
 _DSMR_START = const(0x2F)
 _BANG = const(0x21)  # "!": a DSMR telegram that ends with it has no CRC
 _ETX = const(0x03)  # before the last byte of an IEC 62056-21 readout's block (dsmr.py)
+_ASK = const(0x3F)  # "?" after "/": an IEC 62056-21 request message, no telegram
 # _hunted before the first good frame: far below 0, so that hunting does not reach 0.
 _BEFORE_ANY = const(-0x3FFFFFFF)
 # Bytes kept of a gap (_gap_closes), twice: a byte of room for a flag, then an HDLC frame's
@@ -200,7 +201,7 @@ class Framer:
                 return _IDLE
             self._refill()
             return _AGAIN
-        self._way = self._choose(self._buf[pos])
+        self._way = self._choose(pos)
         if self._way == self._lock and self._way and self._gap >= 0:
             self._gap_closes()
         if not self._way:
@@ -274,8 +275,14 @@ class Framer:
         error = self._failure()
         return error.kind == "checksum" or "cut short" in error.args[0]  # dsmr._check_text's
 
-    def _choose(self, byte):
+    def _choose(self, pos):
+        byte = self._buf[pos]
         way = _WAYS.get(byte, 0)
+        if way == _DSMR and pos + 1 < self._end and self._buf[pos + 1] == _ASK:
+            # A request ("/?" address "!" CR LF, IEC 62056-21 6.3.1) that an optical head
+            # echoes, or a second reader on the line sends: passed over as idle bytes. It
+            # was a "malformed" per poll.
+            return 0
         if way == _BARE and not self._sync and self._lock != _BARE:
             if self._lock or (byte == 0xE0 and not self._block_expected()):
                 # Hunting in a stream locked on a framing with checksums; or before the
