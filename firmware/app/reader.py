@@ -130,4 +130,4 @@ class MeterReader:
             # says so at once (the log stayed silent, only /api/v1/status told), and a
             # line that is noise day and night writes a few lines, not one per frame.
             self._tell_at = errors.tally * 2
-            self.log("meter: %s (%d errors so far)" % (errors.last_error, errors.tally))
+            self.log("meter: %s (%d so far)" % (errors.last_error, errors.tally))
