@@ -54,7 +54,7 @@ the system title or the logical device name. Profiles:
 no OBIS codes): sil-consumer-info-1 (24 values, every 5 s) and
 sil-consumer-message (15 values, every minute) of the SiL notice, and the
 Kaifa, Slovenian E450 and Iskraemeco, Croatian IE.5, Wiener Netze, Kaernten
-Netz, Upper Austrian IM350 and Netz Burgenland E450 lists (decoder/lists.py). Give several separated by commas or
+Netz, Upper Austrian IM350, Netz Burgenland E450 and Czech ZPA AM375 lists (decoder/lists.py). Give several separated by commas or
 by repeating the option; the first that fits (its length, and the mark some
 lists put on the first value) is used; when none fits a push, one
 "warning: ..." line says so and its values stay "#1", "#2", ... Without it
