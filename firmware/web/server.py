@@ -59,10 +59,11 @@ DISCARD_TIMEOUT = 1  # seconds spent draining an unread body after an error repl
 DISCARD_LIMIT = 16384  # unread body bytes drained after an error so the reply is not reset
 _CHUNK = 512  # read size while draining
 _ECHO_MAX = 80  # characters of an unknown path quoted back in the 404 message
-# MicroPython: the pause after a MemoryError while a connection was set up (it waits in
-# the backlog meanwhile). Otherwise the accept task sleeps until the listening socket is
-# readable (_readable): it polled once every 20-100 ms before, each try ~370 B of heap on
-# the unix port (the timed wake-up, accept()'s EAGAIN error), ~3.8 kB a second idle.
+# MicroPython: the pause after a failed accept() or a MemoryError while a connection was
+# set up (it waits in the backlog meanwhile). Otherwise the accept task sleeps until the
+# listening socket is readable (_readable): it polled once every 20-100 ms before, each
+# try ~370 B of heap on the unix port (the timed wake-up, accept()'s EAGAIN error), ~3.8 kB
+# a second idle.
 ACCEPT_EVERY = 0.02
 _BACKLOG = MAX_CLIENTS + 1  # connections the kernel or lwIP queues until accept()
 _OWN_ACCEPT = sys.implementation.name == "micropython"
@@ -176,7 +177,11 @@ class HttpServer:
                 await _readable(sock)
                 try:
                     conn, addr = sock.accept()
-                except OSError:  # the client left before it was taken: wait again
+                except OSError:
+                    # The client left before it was taken, or no descriptor is free for it
+                    # (EMFILE, while it waits in the backlog): the socket stays readable, and
+                    # going straight back to it spun the loop (upstream's accept does too).
+                    await asyncio.sleep(ACCEPT_EVERY)
                     continue
                 except MemoryError:  # the connection waits in the backlog meanwhile
                     gc.collect()
