@@ -408,6 +408,39 @@ def test_a_memory_error_while_accepting_costs_that_connection_not_the_listener()
 
 
 
+
+NO_HEAP_TO_WAIT = """
+import asyncio
+from web import server
+from web.server import HttpServer, response
+real_readable = server._readable
+waits = [0]
+
+def readable(sock):
+    # The accept task's wait makes a generator (128 B on the unix port) and the IO queue's
+    # entry: the first and the third find no heap (before the first client; after it).
+    waits[0] += 1
+    if waits[0] in (1, 3):
+        raise MemoryError("injected")
+    return real_readable(sock)
+
+server._readable = readable
+srv = HttpServer(%d, "127.0.0.1")
+srv.route("/hello", lambda req: response(200, {"ok": True}))
+"""
+
+
+def test_no_heap_for_the_accept_tasks_wait_does_not_end_it():
+    # The wait stood outside the loop's try: the MemoryError ended the accept task, the
+    # listening socket was closed (connections refused), and the watchdog went unfed.
+    port, child = served(NO_HEAP_TO_WAIT, "64k")
+    try:
+        for _ in range(2):
+            assert get_json(port, "/hello")[:3:2] == (200, {"ok": True})
+    finally:
+        output = child.stop()
+    assert "Traceback" not in output, output
+
 NO_DESCRIPTOR = """
 import asyncio, time
 from web import server

@@ -174,8 +174,8 @@ class HttpServer:
         # Nothing a client or a short heap does may end this loop: only close() does.
         try:
             while True:
-                await _readable(sock)
                 try:
+                    await _readable(sock)  # makes a generator and the IO queue's entry
                     conn, addr = sock.accept()
                 except OSError:
                     # The client left before it was taken, or no descriptor is free for it
