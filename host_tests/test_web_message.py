@@ -256,3 +256,66 @@ def test_a_cancel_from_outside_comes_out_of_within_as_a_cancel():
             await task
 
     asyncio.run(main())
+
+
+WITHIN_ON_MICROPYTHON = """
+import asyncio, time
+from asyncio import core
+from web.message import within
+
+def busy(ms):  # holds the loop: the timer and the call come due in the same pass
+    t = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t) < ms:
+        pass
+
+async def nap(ms):
+    await asyncio.sleep_ms(ms)
+    return ms
+
+async def hog(ms):
+    busy(ms)
+
+async def main():
+    seen = {"ok": 0, "timeout": 0, "stray": 0}
+    for i in range(240):
+        h = asyncio.create_task(hog(i % 4))
+        try:
+            await within(nap(i % 5), 0.002)
+            seen["ok"] += 1
+        except asyncio.TimeoutError:
+            seen["timeout"] += 1
+        try:  # a timer that still fired would cancel one of these
+            for _ in range(3):
+                await asyncio.sleep_ms(1)
+        except asyncio.CancelledError:
+            seen["stray"] += 1
+        await h
+    print(seen["stray"], seen["ok"] > 0, seen["timeout"] > 0)
+
+    async def victim():
+        try:
+            await within(nap(1000), 5)
+        except asyncio.CancelledError:
+            print("cancelled")
+            raise
+    task = asyncio.create_task(victim())
+    await asyncio.sleep_ms(5)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    await asyncio.sleep_ms(5)
+    print(core._task_queue.peek() is None, len(core._io_queue.map))  # no timer left
+
+asyncio.run(main())
+"""
+
+
+def test_within_on_micropython_leaves_no_cancel_behind_and_passes_one_from_outside_on():
+    # MicroPython's within() cancels its caller from a timer task: a timer already due when
+    # the call ended must not cancel a later await, a cancel from outside is no timeout,
+    # and no timer outlives its call. (The test above runs on CPython, i.e. wait_for.)
+    done = run_micropython(["-c", WITHIN_ON_MICROPYTHON], compiled=True)
+    lines = done.stdout.decode().splitlines()
+    assert lines == ["0 True True", "cancelled", "True 0"], done.stdout + done.stderr
