@@ -264,6 +264,8 @@ async def within(coro, timeout):
         return await coro
     except asyncio.CancelledError:
         if timer.done():  # it cancelled this task: the time was up
+            # (A cancel from outside due in the same pass of the loop reads as this too;
+            # nothing cancels a task inside within(): connections end on their timeouts.)
             raise asyncio.TimeoutError()
         raise  # cancelled from outside: passed on
     finally:
