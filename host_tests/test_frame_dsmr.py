@@ -938,7 +938,7 @@ def test_a_readout_whose_block_check_fails_is_a_checksum_error(chunk):
     assert [bytes(p) for _, p in out] == [MT174_READOUT] * 2 and nonzero(log) == {"checksum": 1}
 
 
-@pytest.mark.parametrize("request_line", [b"/?!\r\n", b"/?12345678!\r\n"])
+@pytest.mark.parametrize("request_line", [b"/?!\r\n", b"/?12345678!\r\n", b"/?MT174!\r\n"])
 @pytest.mark.parametrize("chunk", [None, 1, 7])
 def test_a_request_an_optical_head_echoes_before_each_readout_is_no_error(request_line, chunk):
     # IEC 62056-21 6.3.1: "/?" device address "!" CR LF. A head that echoes what its reader
@@ -950,6 +950,17 @@ def test_a_request_an_optical_head_echoes_before_each_readout_is_no_error(reques
     log = ErrorLog()
     out = run(stream.Framer(log), chunked(data, sizes=[chunk]) if chunk else [data])
     assert [bytes(p) for _, p in out] == [MT174_READOUT] * 3 and nonzero(log) == {}
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+def test_a_readout_that_lost_its_slash_after_a_request_is_counted(chunk):
+    # The gap after a good readout opened at the request's "/": its bytes, not the readout's,
+    # were what the damaged-start check saw, and the readout after it was lost uncounted.
+    request = b"/?!\r\n"
+    data = request + MT174_READOUT + request + MT174_READOUT[1:] + request + MT174_READOUT
+    log = ErrorLog()
+    out = run(stream.Framer(log), chunked(data, sizes=[chunk]) if chunk else [data])
+    assert [bytes(p) for _, p in out] == [MT174_READOUT] * 2 and nonzero(log) == {"malformed": 1}
 
 
 def test_a_damaged_readout_between_two_is_counted():

@@ -25,6 +25,7 @@ _MIN_LENGTH = const(7)  # shortest HDLC frame between its flags
 _MAX_LENGTH = const(0x7FF)
 _MBUS_START = const(0x68)
 _DSMR_START = const(0x2F)  # "/"
+_ASK = const(0x3F)  # "?" after "/": an IEC 62056-21 request, which stream.py passes over
 _MBUS_MIN_BODY = const(3)  # mbus.py: an L below it lost its high byte (T210-D: 01 for 257)
 _MBUS_WRAP = const(256)
 
@@ -103,8 +104,8 @@ def dsmr_start(head, n):
     (head[1]) or an overrun lost: its header's three letters and the baud rate digit
     of IEC 62056-21 come first. Or, the "/" in place, one of the letters hit or lost:
     in sync the framer counts such a header itself, after idle bytes it hunted past."""
-    if n <= 5:
-        return False
+    if n <= 5 or head[1] == _DSMR_START and head[2] == _ASK:
+        return False  # (a request "/?" address "!": its address may be letters and digits)
     if head[1] == _DSMR_START:
         return _letters(head, 2, 5) >= 2 and _digit(head[5]) or _letters(head, 2, 4) == 2 and _digit(head[4])
     return _letters(head, 2, 5) == 3 and _digit(head[5]) or _letters(head, 1, 4) == 3 and _digit(head[4])

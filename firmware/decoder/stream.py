@@ -109,6 +109,7 @@ _DSMR_START = const(0x2F)
 _BANG = const(0x21)  # "!": a DSMR telegram that ends with it has no CRC
 _ETX = const(0x03)  # before the last byte of an IEC 62056-21 readout's block (dsmr.py)
 _ASK = const(0x3F)  # "?" after "/": an IEC 62056-21 request message, no telegram
+_LF = const(0x0A)  # ends a request line
 # _hunted before the first good frame: far below 0, so that hunting does not reach 0.
 _BEFORE_ANY = const(-0x3FFFFFFF)
 # Bytes kept of a gap (_gap_closes), twice: a byte of room for a flag, then an HDLC frame's
@@ -370,6 +371,12 @@ class Framer:
                 self._skip(pos)  # a CR, LF, E5 or 7E inside a damaged frame is one of its bytes
                 if way == _HDLC and self._lock == _HDLC or self._lock == _MBUS and self._buf[pos] == _MBUS_ACK:
                     self._gap_flagged = self._hunted  # a frame may start after this flag or ack
+                elif self._lock == _DSMR and self._buf[pos] == _LF and self._gap_head[2] == _ASK and (
+                        self._gap_head[1] == _DSMR_START):
+                    # The end of a request line ("/?" address "!" CR LF, _choose): the readout
+                    # it asks for is due next, and a damaged one is looked for from here, not
+                    # in the request's bytes (a readout whose "/" was lost went uncounted).
+                    self._gap = self._hunted
             return _AGAIN  # fill: neither good nor bad
         if way != _BARE and (way != self._lock or self._bare is not None):
             # Also on the line's own framing: a bare start byte right after a good frame
