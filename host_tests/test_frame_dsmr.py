@@ -940,16 +940,20 @@ def test_a_readout_whose_block_check_fails_is_a_checksum_error(chunk):
 
 @pytest.mark.parametrize("request_line", [b"/?!\r\n", b"/?12345678!\r\n", b"/?MT174!\r\n"])
 @pytest.mark.parametrize("chunk", [None, 1, 7])
-def test_a_request_an_optical_head_echoes_before_each_readout_is_no_error(request_line, chunk):
-    # IEC 62056-21 6.3.1: "/?" device address "!" CR LF. A head that echoes what its reader
-    # sends, or a second reader polling on the line, put one before every readout, each a
-    # "malformed" (header without three letters); the acknowledgement "ACK 0 5 0 CR LF"
-    # that selects the readout passed as idle bytes already.
-    ack = b"\x06050\r\n"
-    data = (request_line + ack + MT174_READOUT) * 3
+def test_a_reader_s_echoed_request_and_option_select_around_a_readout_are_no_error(request_line, chunk):
+    # IEC 62056-21 mode C: the reader's request "/?" address "!" CR LF, the meter's
+    # identification line, the reader's option select ACK "050" CR LF, then the meter's
+    # data block from STX. A head that echoes what its reader sends, or a second reader
+    # on the line, puts both in the stream: the request was a "malformed" per poll, and
+    # the ACK inside the readout lost every one ("byte 0x06").
+    ident_end = MT174_READOUT.index(b"\x02")
+    polled = MT174_READOUT[:ident_end] + b"\x06050\r\n" + MT174_READOUT[ident_end:]
+    data = (request_line + polled) * 3
     log = ErrorLog()
     out = run(stream.Framer(log), chunked(data, sizes=[chunk]) if chunk else [data])
-    assert [bytes(p) for _, p in out] == [MT174_READOUT] * 3 and nonzero(log) == {}
+    assert [bytes(p) for _, p in out] == [polled] * 3 and nonzero(log) == {}
+    readings, when = dsmr.parse(out[0][1])
+    assert when == "2022-01-27T10:56:44" and sorted(readings) == ["1-0:0.9.1", "1-0:0.9.2", "1-0:1.8.0", "1-0:2.8.0"]
 
 
 @pytest.mark.parametrize("chunk", [None, 1, 7])

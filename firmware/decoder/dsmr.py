@@ -43,6 +43,7 @@ _CRC_DIGITS = const(4)
 # puts 0x02 in the header; such telegrams fill public test suites (dsmr-reader's), their
 # CRCs computed over it. Taken in the header line, where nothing is read.
 _STX = const(0x02)
+_ACK = const(0x06)  # the reader's option select, echoed into a readout (text_end)
 # IEC 62056-21 readouts (mode C): STX opens the data block, and after its "!" line ETX and
 # a block check character, the XOR of every byte after STX through ETX.
 _ETX = const(0x03)
@@ -300,7 +301,9 @@ def text_end(buf, start, stop):
     ``start``: the telegram's "/"; its header line, which ``_check_header`` checked (and
     whose 0x02 it let through), is passed over. An STX that opens a line opens the data
     block of an IEC 62056-21 readout ("/ISk5MT174-0002", CR LF, STX, the data lines, "!",
-    CR LF, then ETX and a BCC: ``_readout_end``).
+    CR LF, then ETX and a BCC: ``_readout_end``). An ACK that opens a line is the reader's
+    option select ("ACK 0 5 0" CR LF, IEC 62056-21 6.3.3) between the identification and
+    the STX, where an optical head's echo or a second reader on the line puts it.
 
     Control characters other than CR and LF. Bytes from 0x80 up are text: UTF-8 in
     a message, or the 0xFF fill of a Hungarian meter's 1024-byte message field
@@ -310,7 +313,8 @@ def text_end(buf, start, stop):
         start += 1
     for i in range(start, stop):
         c = buf[i]
-        if (c < 0x20 or c == 0x7F) and c != _CR and c != _LF and (c != _STX or not _is_line_end(buf[i - 1])):
+        if (c < 0x20 or c == 0x7F) and c != _CR and c != _LF and (
+                c != _STX and c != _ACK or not _is_line_end(buf[i - 1])):
             return i
     return stop
 

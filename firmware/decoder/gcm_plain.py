@@ -116,4 +116,3 @@ def decrypt_raw(gcm, iv, aad, ciphertext, out):
     gcm._absorb(ciphertext)
     gcm.ctr(ciphertext, out, n)
     return bytes(gcm.finish_tag(len(aad), n))
-
