@@ -342,6 +342,26 @@ def test_head_gets_the_get_header_fields_and_no_body(server):
     assert int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0]) > 0 and body == b""
 
 
+# A listening socket whose accept() runs the script's accept_fault() first: asyncio's IO
+# queue polls the real socket (Python objects cannot be polled on the unix port).
+WRAPPED_LISTENER = """
+class Wrapped:
+    def __init__(self, sock):
+        self.sock = sock
+    def accept(self):
+        accept_fault()
+        return self.sock.accept()
+    def close(self):
+        self.sock.close()
+
+real_listening = server._listening
+server._listening = lambda host, port: Wrapped(real_listening(host, port))
+real_readable = server._readable
+server._readable = lambda wrapped: real_readable(wrapped.sock)
+srv = HttpServer(%d, "127.0.0.1")
+"""
+
+
 FAILING_SETUP = """
 import asyncio, asyncio.stream
 from web import server
@@ -358,23 +378,14 @@ def failing(*args):
 
 asyncio.StreamReader = asyncio.stream.Stream = failing  # both names asyncio's code uses
 
-class Flaky:
-    # A listening socket whose first accept() fails for lack of heap.
-    def __init__(self, sock):
-        self.sock, self.fails = sock, 1
-    def accept(self):
-        if self.fails:
-            self.fails -= 1
-            raise MemoryError("injected")
-        return self.sock.accept()
-    def close(self):
-        self.sock.close()
+accept_fails = [1]
 
-real_listening = server._listening
-server._listening = lambda host, port: Flaky(real_listening(host, port))
-real_readable = server._readable
-server._readable = lambda flaky: real_readable(flaky.sock)  # asyncio polls the real one
-srv = HttpServer(%d, "127.0.0.1")
+def accept_fault():
+    # The first accept() fails for lack of heap.
+    if accept_fails[0]:
+        accept_fails[0] -= 1
+        raise MemoryError("injected")
+""" + WRAPPED_LISTENER + """
 srv.route("/hello", lambda req: response(200, {"ok": True}))
 """
 
@@ -447,26 +458,15 @@ from web import server
 from web.server import HttpServer, response
 tries = [0, None]  # accept() calls; when the failing ones started
 
-class Full:
-    # A listening socket whose accept() finds no descriptor for 0.5 s (EMFILE): the
-    # connection stays in the backlog, and the socket readable.
-    def __init__(self, sock):
-        self.sock = sock
-    def accept(self):
-        tries[0] += 1
-        if tries[1] is None:
-            tries[1] = time.ticks_ms()
-        if time.ticks_diff(time.ticks_ms(), tries[1]) < 500:
-            raise OSError(24)
-        return self.sock.accept()
-    def close(self):
-        self.sock.close()
-
-real_listening = server._listening
-server._listening = lambda host, port: Full(real_listening(host, port))
-real_readable = server._readable
-server._readable = lambda full: real_readable(full.sock)
-srv = HttpServer(%d, "127.0.0.1")
+def accept_fault():
+    # No descriptor for 0.5 s (EMFILE): the connection stays in the backlog, and the
+    # socket readable.
+    tries[0] += 1
+    if tries[1] is None:
+        tries[1] = time.ticks_ms()
+    if time.ticks_diff(time.ticks_ms(), tries[1]) < 500:
+        raise OSError(24)
+""" + WRAPPED_LISTENER + """
 srv.route("/tries", lambda req: response(200, {"n": tries[0]}))
 """
 
