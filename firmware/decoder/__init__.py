@@ -274,11 +274,14 @@ def float_text(number):
         # back as Infinity (JSON.parse, Python's json), which no finite value may. Nine
         # digits stay below it (the single-precision form below: no name more to intern).
         return "%.15g" % number if -1e308 < number < 1e308 else "%.9g" % number
-    text = "%.6g" % number  # three tries written out: a tuple of the forms is ~100 B of heap
-    if not _reads_back(text, number):
-        text = "%.7g" % number
-    if not _reads_back(text, number):
-        text = "%.8g" % number
+    # The tries written out: a tuple of the forms is ~100 B of heap.
+    text = "%.6g" % number
+    if _reads_back(text, number):
+        return text
+    text = "%.7g" % number
+    if _reads_back(text, number):
+        return text
+    text = "%.8g" % number
     return text if _reads_back(text, number) else "%.9g" % number
 
 

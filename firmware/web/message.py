@@ -236,7 +236,6 @@ def _parse_headers(lines):
     return headers, length
 
 
-
 async def _read_some(reader, view):
     """Read into a memoryview: MicroPython streams have readinto, CPython's do not."""
     if hasattr(reader, "readinto"):
