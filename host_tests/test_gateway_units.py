@@ -194,6 +194,14 @@ class TestDiscovery:
         assert discovery.friendly_name("C.1.0") == "C.1.0"
         assert "state_class" not in self.cfg("C.7.1", 29, None)
 
+    @pytest.mark.parametrize("unit", ["Deg", "deg", "\u00b0"])
+    def test_a_phase_angle_in_degrees_keeps_statistics(self, unit):
+        # A readout writes "Deg" (81.7.4(-80.7*Deg)), DLMS unit 8 reads as "\u00b0": without a
+        # state class Home Assistant kept no statistics of the angles.
+        doc = self.cfg("1-0:81.7.4", -80.7, unit)
+        assert (doc["unit_of_measurement"], doc["state_class"]) == ("\u00b0", "measurement")
+        assert "device_class" not in doc
+
     def test_reactive_energy_is_a_total_of_its_own_class(self):
         doc = self.cfg("1-0:3.8.0", 5, "varh")
         assert (doc["device_class"], doc["state_class"]) == ("reactive_energy", "total_increasing")
@@ -333,6 +341,12 @@ class TestDiscovery:
         # A readout's billing periods, value group F, each its own name.
         ("1-0:1.8.0.96", "Energy import, billing period 96"), ("1-1:1.6.0.01", "Peak demand import, billing period 01"),
         ("1.8.2.1", "Energy import tariff 2, billing period 1"), ("1-0:99.99.0.1", "1-0:99.99.0.1"),
+        # Phase angles (IEC 62056-6-1: C 81, E = from and to), as a Siemens TD-3511's
+        # readout and an E450's lists send them; E 0, 11, 22: an angle to itself.
+        ("1-0:81.7.4", "Angle U L1 to I L1"), ("81.7.15", "Angle U L2 to I L2"), ("81.7.26", "Angle U L3 to I L3"),
+        ("1-0:81.7.1", "Angle U L1 to U L2"), ("1-0:81.7.20", "Angle U L3 to U L1"), ("1-0:81.7.74", "Angle I N to I L1"),
+        ("1-0:81.7.0", "1-0:81.7.0"), ("1-0:81.7.22", "1-0:81.7.22"), ("1-0:81.7.3", "1-0:81.7.3"),
+        ("1-0:81.7.48", "1-0:81.7.48"), ("1-0:81.8.4", "1-0:81.8.4"),
     ])
     def test_friendly_names(self, code, name):
         assert discovery.friendly_name(code) == name

@@ -149,7 +149,10 @@ def grid_codes():
                   "33.7.0", "32.7", "1.8.0*255", "0.0.0", "C.1.0", "F.F", "FF", "C.7.1", "96.1.0", " 1.8.0",
                   # billing periods (value group F), also of unknown codes and empty ones
                   "1-0:1.8.0.96", "1-1:1.6.0.01", "1.8.2.1", "1-0:99.99.0.1", "0-0:96.1.0.3", "1-0:1.8.0.",
-                  "1-0:1.8.0.1.2"])
+                  "1-0:1.8.0.1.2",
+                  # phase angles (C 81, E: from and to): every E a two-digit place pair can make
+                  ] + ["1-0:81.7.%d" % e for e in range(0, 100)] + ["81.7.4", "81.7.26", "81.8.4", "81.7.100",
+                                                                    "1-0:81.7.4.1"])
     return codes
 
 

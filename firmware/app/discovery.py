@@ -48,7 +48,7 @@ _UNITS = const(("|wh=Wh energy T|kwh=kWh energy T|gj=GJ energy T"
                 "|w=W power M|kw=kW power M|var=var reactive_power M|kvar=kvar reactive_power M"
                 "|va=VA apparent_power M|kva=kVA apparent_power M|v=V voltage M|a=A current M"
                 "|hz=Hz frequency M|s=s duration M|m3=m\u00b3 - T|kv=kV voltage M|ma=mA current M"
-                "|khz=kHz frequency M|vah=VAh - T|kvah=kVAh - T|"))
+                "|khz=kHz frequency M|vah=VAh - T|kvah=kVAh - T|deg=\u00b0 - M|\u00b0=\u00b0 - M|"))
 
 # OBIS C value = what it measures (IEC 62056-6-1 electricity C codes);
 # C 21..40, 41..60, 61..80 repeat 1..20 for phases L1, L2, L3.
@@ -56,6 +56,10 @@ _QUANTITY = const(("|1=import|2=export|3=reactive import|4=reactive export|5=rea
                    "|7=reactive Q3|8=reactive Q4|9=apparent import|10=apparent export|11=current"
                    "|12=voltage|13=power factor|14=frequency|"))
 _NEUTRAL = const(91)
+# C 81, D 7: the angle between two of these (IEC 62056-6-1), E = 10 x the first's place
+# + the second's (81.7.4: from U L1 to I L1); four characters each, place 3 unused.
+_ANGLE = const(81)
+_ANGLE_ENDS = const("U L1U L2U L3    I L1I L2I L3I N ")
 # "p" + OBIS D = the name's pattern ("_" is the quantity) for powers and energies (C 1-10),
 # "q" + D for the others (current, voltage, power factor, frequency); "m" + an M-Bus
 # device type (EN 13757-3 medium) = Home Assistant's class for its register.
@@ -119,6 +123,12 @@ def friendly_name(code):
         return name if b == "0" else "%s, channel %s" % (name, b)  # M-Bus devices 0-1:, 0-2:
     if c == _NEUTRAL:
         return "Current N"
+    if c == _ANGLE:
+        at, to = 4 * (e // 10), 4 * (e % 10)
+        first, second = _ANGLE_ENDS[at : at + 4].strip(), _ANGLE_ENDS[to : to + 4].strip()
+        if d != 7 or at == to or not first or not second:
+            return code
+        return "Angle %s to %s" % (first, second)
     phase = (c - 1) // 20 if 21 <= c <= 80 else 0
     what = _lookup(_QUANTITY, c - 20 * phase)
     if what is None:

@@ -39,7 +39,7 @@ var Q=["","import","export","reactive import","reactive export","reactive Q1","r
 q36:"_ swells"},
 A={"96.1.0":"Meter ID","96.1.1":"Meter ID 2","42.0.0":"Logical device name",
 "1.0.0":"Meter clock","96.13.0":"Message","24.2.1":"Reading","24.2.3":"Reading",
-"24.1.0":"Device type","0.0.0":"Meter number"};
+"24.1.0":"Device type","0.0.0":"Meter number"},U="U L1U L2U L3    I L1I L2I L3I N ";
 function num(s){s=s.trim();return /^[0-9]+$/.test(s)?+s:-1}
 function nm(c){var p=(c.indexOf(":")<0&&/^[0-9]/.test(c)?"1-0:"+c:c).split(":");if(p.length!=2)return c;
 """,
@@ -48,6 +48,7 @@ if(x.length>3){var b=c.slice(0,c.lastIndexOf(".")),n=nm(b);return n==b?c:n+", bi
 var C=num(x[0]),D=num(x[1]),E=x.length>2?num(x[2]):0;if(C<0||D<0||E<0)return c;
 if(ab[0]=="0"){var n=A[x.slice(0,3).join(".")];return n?(ab[1]=="0"?n:n+", channel "+ab[1]):c}
 if(C==91)return "Current N";
+if(C==81){var f=U.substr(4*Math.floor(E/10),4).trim(),g=U.substr(4*(E%10),4).trim();return D==7&&f&&g&&f!=g?"Angle "+f+" to "+g:c}
 var ph=C>=21&&C<=80?Math.floor((C-1)/20):0,w=Q[C-20*ph],k=K[(C-20*ph<=10?"p":"q")+x[1]];
 if(!w||!k)return c;k=k.replace("_",w);k=k[0].toUpperCase()+k.slice(1);
 """,
