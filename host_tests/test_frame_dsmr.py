@@ -878,6 +878,52 @@ def test_groups_of_one_reading_are_not_taken_for_more_data_sets():
                         "1-0:96.5.5": ("ER11", None)}
 
 
+# A Siemens TD-3511's readout lines as a Swiss utility's meter gave them (IBW; in
+# scs/smartmeter-datacollector's tests, which hold the data lines only: the header here is
+# ours). Codes of two groups (14.7, 32.7), phase angles in "Deg", date and time with
+# separators, and 0.9.1/0.9.2 sent twice.
+TD3511_LINES = (
+    "0.0.0(110002267)\r\n"
+    "1.8.0(31550.191*kWh)\r\n"
+    "1.8.1(12853.433*kWh)\r\n"
+    "1.8.2(18696.758*kWh)\r\n"
+    "2.8.0(22309.592*kWh)\r\n"
+    "2.8.1(16717.051*kWh)\r\n"
+    "2.8.2(5592.541*kWh)\r\n"
+    "3.8.1(68.340*kvarh)\r\n"
+    "4.8.1(29332.587*kvarh)\r\n"
+    "0.9.1(21:10:29)\r\n"
+    "0.9.2(24-03-21)\r\n"
+    "1.7.0(0.386*kW)\r\n"
+    "2.7.0(0.000*kW)\r\n"
+    "3.7.0(0.000*kvar)\r\n"
+    "4.7.0(0.727*kvar)\r\n"
+    "0.9.1(21:10:29)\r\n"
+    "0.9.2(24-03-21)\r\n"
+    "14.7(49.96*Hz)\r\n"
+    "32.7(238.3*V)\r\n"
+    "52.7(240.2*V)\r\n"
+    "72.7(240.0*V)\r\n"
+    "31.7(1.58*A)\r\n"
+    "51.7(1.50*A)\r\n"
+    "71.7(0.77*A)\r\n"
+    "81.7.4(-80.7*Deg)\r\n"
+    "81.7.15(-33.3*Deg)\r\n"
+    "81.7.26(-74.5*Deg)\r\n"
+    "!\r\n"
+)
+
+
+def test_a_swiss_siemens_td3511_readout_reads_every_line_as_its_source_does():
+    readings, when = dsmr.parse("/SIE5TD3511\r\n" + TD3511_LINES)
+    assert when == "2024-03-21T21:10:29"  # the source's 03/21/24 21:10:29
+    assert readings["0.0.0"] == ("110002267", None)  # the source's meter id
+    assert readings["1.8.0"] == (31550.191, "kWh") and readings["4.8.1"] == (29332.587, "kvarh")
+    assert readings["14.7"] == (49.96, "Hz") and readings["71.7"] == (0.77, "A")
+    assert readings["81.7.4"] == (-80.7, "Deg") and readings["81.7.26"] == (-74.5, "Deg")
+    assert len(readings) == 25  # 27 lines, the time and the date twice
+
+
 # An Iskra MT174's readout as a public reader script keeps it: STX opens the data block, ETX and
 # the block check character (XOR of the bytes after STX through ETX) follow the "!" line.
 MT174_READOUT = (b"/ISk5MT174-0002\r\n\x021-0:0.9.2*255(0220127)\r\n1-0:0.9.1*255(105644)\r\n"
