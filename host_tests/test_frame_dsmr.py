@@ -801,6 +801,26 @@ def test_parse_letter_codes_without_medium_are_kept():
                         "C.7.1": (29, None), "FF": (0, None)}
 
 
+def test_parse_identification_numbers_and_versions_keep_their_leading_zeros():
+    # IEC 62056-61 C.D 0.0 are identification numbers 1 to 10, 0.2 firmware, parameter and
+    # program versions: text, whatever their E. Public readouts (a helper's sweep): a
+    # Landis+Gyr ZMD's "1-1:0.2.1(017)" read 17, an Itron EM214's "0.2.1(00017245)" 17245,
+    # a Metcom's second meter number "0.0.1(10067967)" a number beside its "0.0.0" text.
+    readings, _ = dsmr.parse("/LGZ5\\2ZMD3104107.B40\r\n1-1:0.0.0(001LGZ0056859504)\r\n"
+                             "1-1:0.0.1(0050871031)\r\n1-1:0.2.0(B40)\r\n1-1:0.2.1(017)\r\n"
+                             "0.2.1(00017245)\r\n0.2.2(0007)\r\n1-1:0.2.8(7F42)\r\n"
+                             "1-1:0.1.0(01)\r\n!")
+    assert readings["1-1:0.0.0"] == ("001LGZ0056859504", None)
+    assert readings["1-1:0.0.1"] == ("0050871031", None)
+    assert readings["1-1:0.2.0"] == ("B40", None)
+    assert readings["1-1:0.2.1"] == ("017", None)
+    assert readings["0.2.1"] == ("00017245", None)
+    assert readings["0.2.2"] == ("0007", None)
+    assert readings["1-1:0.2.8"] == ("7F42", None)
+    # Other codes of C 0 keep reading as numbers: the billing period counter.
+    assert readings["1-1:0.1.0"] == (1, None)
+
+
 def test_parse_text_lines_and_damaged_letter_codes_are_no_readings():
     # A plain-text message wrapped over lines (DSMR 2.2 meters send such text), and letter
     # codes a bit error garbled: as readings they stayed in the store for good (a review).

@@ -44,11 +44,13 @@ _CLOCK = const("0-0:1.0.0")
 # under channel 1 (Landis+Gyr ZMD: "1-1:0.9.1"), and Iskra's MT17x a date of seven
 # digits, 0YYMMDD ("0220127", the reader's own project takes the last six).
 # C.1.0, the meter's serial number in IEC 62056-61's letter codes, is text too
-# (leading zeros; Iskra, Landis+Gyr).
+# (leading zeros; Iskra, Landis+Gyr). So is every E of C.D 0.0 (identification numbers
+# 1 to 10) and 0.2 (firmware, parameter and program versions, checksums): a ZMD readout's
+# "1-1:0.2.1(017)" read 17, a Metcom's second meter number "0.0.1(10067967)" a number.
 _TIME = const("0.9.1")
 _DATE = const("0.9.2")
 _CLOCK_MEDIA = const(("1-0:", "", "1-1:", "0-0:"))
-_TEXT = const(("0.9.1", "0.9.2", "0.0.0", "0.2.0", "0.2.8", "C.1.0"))
+_TEXT = const(("0.9.1", "0.9.2", "0.0.", "0.2.", "C.1.0"))
 # First characters of an OBIS code: a digit, or without "A-B:" one of IEC 62056-61's
 # letters for value group C (F.F the error register, C.1.0 the serial number, L and P
 # lists and profiles), as IEC 62056-21 readouts of Landis+Gyr and Iskra meters send them.
