@@ -49,7 +49,6 @@ _HDLC = const(0)
 _MBUS = const(1)
 _TITLED = const(10)  # tag, length 08 and the 8-byte system title of a DB or DC APDU
 _CI_NOT_DLMS = const(0xE0)  # an M-Bus CI with one of these bits set is no DLMS segment (mbus.py)
-_SC_AUTH = const(0x10)  # the security control byte's authentication bit: a tag ends the APDU
 # What a push's notification-body opens with: structure, array, octet-string (a
 # DSMR text or a tagged list in one string), compact-array. A lone number there
 # is the tail of one push read into the head of the next.
@@ -190,14 +189,12 @@ class Bare:
             self._title = bytes(self._mv[pos : pos + _TITLED])
         # A copy one byte short claims the next copy's first byte as its last, and the next
         # copy is lost unless the framer reads that byte again: ``end`` says so when the
-        # last byte is the title's first and a GCM tag ends the APDU (decryption in place
-        # leaves the tag as the line sent it; without one, that byte is plaintext by then).
-        # An intact tag ends so once in 256: the byte then fails as a start, uncounted.
+        # last byte is the title's first, with or without a GCM tag (the framer hands such
+        # an APDU over as a copy, so decryption in place leaves that byte as the line sent
+        # it). An intact APDU ends so once in 256: the byte then fails as a start, uncounted.
         self.end = -1
         if self._looked >= 0 and self._buf[pos + self._total - 1] == self._title[0]:
-            pos += _TITLED  # the content's length: 1, 2 or 3 bytes (BER), then the SC byte
-            if self._buf[pos + 1 + (self._buf[pos] & 0x7F if self._buf[pos] > 0x80 else 0)] & _SC_AUTH:
-                self.end = pos - _TITLED + self._total - 1
+            self.end = pos + self._total - 1
 
     def _measure_at(self, pos, end):
         if self._viewed != end:  # measure reads the buffered bytes up to its end

@@ -420,11 +420,16 @@ class Framer:
             self._item = (KIND_DSMR, self._mv[pos : pos + n])
             return _READY
         if way == _BARE:
-            self._item = (KIND_APDU, self._mv[pos : pos + n])
             if self._bare.end > 0:
                 # Its last byte may be the next one's tag (bare.Bare._learn): read it again.
+                # A copy, rare (1 push in 256, and a copy one byte short), is what the reader
+                # decrypts in place: a ciphered APDU without a GCM tag turned that byte into
+                # plaintext in the buffer, and the next copy was lost on small reads.
+                self._item = (KIND_APDU, bytearray(self._mv[pos : pos + n]))
                 self._start = self._bare.end
                 self._sync = False
+                return _READY
+            self._item = (KIND_APDU, self._mv[pos : pos + n])
             return _READY
         return self._deliver(self._payload())
 
