@@ -7,6 +7,7 @@ captures are in test_corpus.py.
 
 import json
 import math
+import os
 
 import pytest
 
@@ -721,6 +722,31 @@ def test_a_smarty_telegram_ending_on_its_crc_has_it_checked_all_the_same(line_en
     telegrams, dec = decode_all(good + _smarty(flip_digit=True, line_end=line_end) + good, key=LUX_KEY.hex())
     assert [plain_readings(t)["1-0:1.8.0"] for t in telegrams] == [{"value": 273.764, "unit": "kWh"}] * 2
     assert dict((k, n) for k, n in dec.errors.counts.items() if n) == {"checksum": 1}
+
+
+def test_without_the_authentication_key_a_smarty_telegram_without_a_crc_is_read():
+    # "!" and a line end, no CRC: once taken for a CRC of the two line-end bytes, which failed.
+    from frame_support import dsmr_telegram
+
+    plain = dsmr_telegram(LUX_LINES, header="/Lux5\\253663629_D", with_crc=False)
+    sealed = ds.cipher(plain, LUX_KEY, b"SAGgp\x01\x02\x03", 7, auth_key=LUX_AUTH)
+    telegrams, dec = decode_all(sealed, key=LUX_KEY.hex())
+    assert [plain_readings(t)["1-0:1.8.0"] for t in telegrams] == [{"value": 273.764, "unit": "kWh"}]
+    assert dec.errors.total() == 0
+
+
+@pytest.mark.parametrize("chunk", [1, 7, None])
+def test_without_the_authentication_key_a_copy_one_byte_short_is_refused_however_it_is_read(chunk):
+    # A Steiermark T210-D's bare ciphered DSMR copy that lost a byte decrypts to garbage
+    # from there on. Read in one piece it was counted; read in small pieces (its claimed
+    # length then ends on the next copy's DB) it came out as 3 readings of binary text.
+    # Such a text does not end as a telegram does (found by a chunking probe).
+    with open(os.path.join(os.path.dirname(__file__), "public_captures.json")) as f:
+        entry = [e for e in json.load(f) if e["id"] == "at-steiermark-t210d-dsmr-in-ciphering"][0]
+    push = bytes.fromhex(entry["hex"])
+    telegrams, dec = decode_all(push + push[:94] + push[95:] + push + push, chunk, key=entry["key_hex"])
+    assert [len(t.readings) for t in telegrams] == [18, 18, 18]
+    assert dict((k, n) for k, n in dec.errors.counts.items() if n) == {"malformed": 1}
 
 
 # --- text that is no UTF-8 by RFC 3629, though MicroPython's str() takes it --------------

@@ -355,13 +355,21 @@ def parse(text, vouched=True):
 def _check_own_crc(text):
     # Without a tag a bit error on the line decrypts to a wrong digit (973.764 kWh for
     # 273.764), published as read. With the tag checked the CRC is not: a public Smarty
-    # test telegram (openHAB's) carries a wrong one under a tag that holds.
+    # test telegram (openHAB's) carries a wrong one under a tag that holds. A copy that
+    # lost a byte decrypts to garbage from there on, its end too: the text must end as a
+    # telegram does, a "!" opening its line, then up to four CRC digits and line ends.
     bang = len(text) - 1
     while bang > 0 and text[bang] != _END:
         bang -= 1
-    digits = _crc_digits(text, bang + 1, len(text), 0) if bang > 0 else -1
-    if digits == 0:
-        digits = len(text) - bang - 1  # the text ends on hex digits (a CRC): no more will come
-    if digits > 0:
-        _check_crc(text, 0, bang, digits, "DSMR CRC mismatch inside the ciphering (no authentication key "
+    end = len(text)
+    while end > bang and _is_line_end(text[end - 1]):
+        end -= 1
+    digits = bang + 1
+    while digits < end and _hex_digit(text[digits]) >= 0:
+        digits += 1
+    if digits < end or end - bang - 1 > _CRC_DIGITS or bang < 1 or not _is_line_end(text[bang - 1]):
+        raise DecodeError("DSMR text inside the ciphering does not end as a telegram (no authentication "
+                          "key to check the tag: meter.auth_key)")
+    if end > bang + 1:
+        _check_crc(text, 0, bang, end - bang - 1, "DSMR CRC mismatch inside the ciphering (no authentication key "
                    "to check the tag: meter.auth_key)")
