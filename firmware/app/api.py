@@ -37,7 +37,7 @@ def status(app):
         "healthy": app.healthy(),
         "time": now(),
         "telegrams": app.decoder.telegrams,
-        "errors": dict(errors.counts),
+        "errors": errors.counts,
         "last_error": errors.last_error,
         "last_error_time": errors.last_error_time,
         "meter": {
