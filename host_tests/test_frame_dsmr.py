@@ -219,6 +219,19 @@ def test_a_telegram_whose_crc_no_line_end_follows_comes_out_at_once():
     assert [p for _, p in out] == [good] and nonzero(log) == {"checksum": 1}
 
 
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+def test_a_short_telegram_with_a_blank_line_after_its_end_comes_out_however_it_is_read(chunk):
+    # "!" CR LF and one more CR LF make a blank line, which after the header line opens a
+    # Polish meter's ciphered block. Read in one piece, the one behind a short telegram's
+    # end was taken for it: the telegram waited for the length of a block (for the next
+    # byte; a polled readout for the next poll), where read byte by byte it came out at its
+    # "!" (a helper's fuzz, minimised: "/IST" LF "!" CR LF CR LF).
+    telegram = b"/ISk5MT174-0002\r\n1-0:1.8.0(0000502.853*kWh)\r\n!"
+    data = telegram + b"\r\n\r\n"
+    out, log = frame(data, chunked(data, sizes=[chunk]) if chunk else [data])
+    assert [p for _, p in out] == [telegram] and nonzero(log) == {}
+
+
 @pytest.mark.parametrize("with_crc", [True, False])
 def test_a_header_whose_backslash_2_became_byte_02_is_taken(with_crc):
     # "/ISk5\2MT382-1000" in a Python, C or JavaScript string is "/ISk5", 0x02, "MT382-1000":

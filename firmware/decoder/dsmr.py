@@ -144,8 +144,13 @@ def binary_block_end(buf, pos, end):
     if stop > end:
         stop = end
     at = buf.find(b"\r\n\r\n", pos, stop)
-    if at < 0:
-        return -1  # (the block follows the blank line at once: no "!" came before it)
+    if at < 0 or buf.find(b"\n", pos, at) >= 0 or buf.find(b"\r", pos, at) >= 0:
+        # (the block follows the blank line at once: no "!" came before it). A blank line
+        # further on is none of the header's: a short telegram's "!" CR LF and a line end
+        # after it, read in one piece, waited for a block's length (held back until the
+        # next byte; polled, a readout until the next poll), where read in small pieces
+        # it came out at its "!".
+        return -1
     return _block_end(buf, at + 4, end)
 
 
