@@ -1308,3 +1308,23 @@ def test_a_telegram_with_a_1024_byte_message_of_0xff_fill_decodes_with_an_empty_
     readings = dsmr.parse(out[0][1])[0]
     assert readings["0-0:96.13.0"] == ("", None)
     assert readings["1-0:2.8.0"] == (1714.309, "kWh") and len(readings) == 43
+
+
+@pytest.mark.parametrize("eol", ["\r", "\r\n"])
+def test_a_telegram_cut_short_by_an_hdlc_line_s_frames_is_cut_short_however_it_is_read(eol):
+    # A meter that switched from DSMR back to HDLC mid-telegram: the frames after the cut
+    # give it up ("frame cut short"). Read in one piece, the buffer was full before the
+    # frame inside had arrived in it: counted as an overflow (lines ended by CR), or the
+    # buffer grown to 4 kB for it (CR LF), where read in small pieces the frame came
+    # first (a helper's fuzz).
+    frames = [hdlc_frame(LLC + bytes([0x0F]) + n.to_bytes(4, "big") + bytes(90)) for n in range(40)]
+    text = "/XMX5LGBBFG1012463915" + eol + eol + "".join(line + eol for line in LINES)
+    data = b"".join(frames[:15]) + text.encode() + b"".join(frames[15:])
+    cut_end = 15 * len(frames[0]) + len(text)
+    assert cut_end < stream.MAX_FRAME < cut_end + len(frames[15])  # the frame after it: past a buffer
+    for chunks in ([data], chunked(data, sizes=[1]), chunked(data, sizes=[7])):
+        log = ErrorLog()
+        framer = stream.Framer(log)
+        out = run(framer, chunks)
+        assert [p for _, p in out] == [f[11:-3] for f in frames]  # after flag, header, HCS, LLC
+        assert nonzero(log) == {"malformed": 1} and framer._cap == stream.MAX_FRAME

@@ -448,6 +448,18 @@ class Framer:
         return _READY
 
     def _wait(self, pos):
+        # A whole frame inside is looked for before a full buffer is: read in one piece, the
+        # bytes that filled the buffer came in with the frame that cut this one short, where
+        # in small reads that frame came first (a DSMR telegram cut by an HDLC line's
+        # frames was counted as an overflow, and the frames after it lost; a helper's fuzz).
+        claimed = self._claimed_end(self._way)  # _cut_short's probes parse over it
+        if self._cut_short(pos, self._end):
+            if not self._sync and self._damaged(self._way, claimed):
+                # A real frame whose header checked, cut by a power loss after idle bytes
+                # put the framer to hunting: counted as when its bytes come in one read.
+                self._sync = True
+            self._drop(pos, DecodeError("frame cut short: a whole frame starts inside it"))
+            return _AGAIN
         if self._end - pos >= self._cap:
             grown = self._way == _DSMR and self._grow()
             if grown:
@@ -458,14 +470,6 @@ class Framer:
             self._drop(pos, overflow_error(("frame longer than the %d-byte buffer" if grown is False else
                                             "DSMR telegram longer than the %d-byte buffer, and no heap to grow it")
                                            % self._cap))
-            return _AGAIN
-        claimed = self._claimed_end(self._way)  # _cut_short's probes parse over it
-        if self._cut_short(pos, self._end):
-            if not self._sync and self._damaged(self._way, claimed):
-                # A real frame whose header checked, cut by a power loss after idle bytes
-                # put the framer to hunting: counted as when its bytes come in one read.
-                self._sync = True
-            self._drop(pos, DecodeError("frame cut short: a whole frame starts inside it"))
             return _AGAIN
         if self._tail is None:
             return _IDLE
