@@ -369,10 +369,10 @@ def _check_own_crc(text):
     end = len(text)
     while end > bang and _is_line_end(text[end - 1]):
         end -= 1
-    digits = bang + 1
-    while digits < end and _hex_digit(text[digits]) >= 0:
-        digits += 1
-    if digits < end or end - bang - 1 > _CRC_DIGITS or bang < 1 or not _is_line_end(text[bang - 1]):
+    at = bang + 1
+    while at < end and _hex_digit(text[at]) >= 0:
+        at += 1
+    if at < end or end - bang - 1 > _CRC_DIGITS or bang < 1 or not _is_line_end(text[bang - 1]):
         raise DecodeError("DSMR text inside the ciphering does not end as a telegram (no authentication "
                           "key to check the tag: meter.auth_key)")
     if end > bang + 1:
