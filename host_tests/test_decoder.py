@@ -735,6 +735,21 @@ def test_without_the_authentication_key_a_smarty_telegram_without_a_crc_is_read(
     assert dec.errors.total() == 0
 
 
+def test_without_the_authentication_key_or_a_crc_a_control_byte_marks_a_damaged_copy():
+    # Nothing vouches for such a text: a line error that decrypts a digit to a control
+    # byte (CTR keeps places) was published as a reading of binary text (a review's fuzz).
+    from frame_support import dsmr_telegram
+
+    plain = dsmr_telegram(LUX_LINES, header="/Lux5\\253663629_D", with_crc=False)
+    good = ds.cipher(plain, LUX_KEY, b"SAGgp\x01\x02\x03", 7, auth_key=LUX_AUTH)
+    bad = bytearray(good)
+    bad[len(bad) - 12 - len(plain) + plain.index(b"273.764")] ^= ord("2") ^ 0x01
+    telegrams, dec = decode_all(good + bytes(bad) + good, key=LUX_KEY.hex())
+    assert [plain_readings(t)["1-0:1.8.0"] for t in telegrams] == [{"value": 273.764, "unit": "kWh"}] * 2
+    assert dict((k, n) for k, n in dec.errors.counts.items() if n) == {"malformed": 1}
+    assert "byte 0x01" in dec.errors.last_error and "auth_key" in dec.errors.last_error
+
+
 @pytest.mark.parametrize("chunk", [1, 7, None])
 def test_without_the_authentication_key_a_copy_one_byte_short_is_refused_however_it_is_read(chunk):
     # A Steiermark T210-D's bare ciphered DSMR copy that lost a byte decrypts to garbage
