@@ -159,10 +159,11 @@ class App:
             # that ends by design, so not one of the watched ones.
             try:
                 from portal.boot import watch_join
-            except ImportError:
-                watch_join = None
-            if watch_join is not None and self.config_path:
-                self._others.append(asyncio.create_task(watch_join(self.board, self.config_path)))
+            except ImportError:  # a build without the portal
+                pass
+            else:
+                if self.config_path:
+                    self._others.append(asyncio.create_task(watch_join(self.board, self.config_path)))
         self._tasks.append(asyncio.create_task(self.reader.run()))
         self._tasks.append(asyncio.create_task(self.mqtt.run()))
         await self.start_http()
