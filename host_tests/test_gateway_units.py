@@ -474,6 +474,18 @@ class TestVse:
         assert vse.payload(store)["meter"] == {"ts": None, "1.8.1": 2130115, "1.7.0": 111, "3.8.0": 12500,
                                                "31.7.0": 1.25, "32.7.0": 230.1, "13.7.0": 0.98}
 
+    @pytest.mark.parametrize("unit", ["\u00b0", "Deg"])
+    def test_phase_angles_go_out_in_degrees_as_the_references_e450_table_lists_them(self, unit):
+        # smartmeter-datacollector's register tables (cosem.py DEFAULT_COSEM_REGISTERS,
+        # lge450.py) carry 1-0:81.7.40, 81.7.51 and 81.7.62 (ANGLE_UI_L1..L3) and publish
+        # the register's value as gurux scales it, in the meter's degrees (DLMS unit 8 reads
+        # "\u00b0", a readout writes "Deg"): an E450 sending them lost three keys here.
+        store = Store()
+        store.update(Telegram(None, None, None, {
+            "1-0:81.7.40": (-12, unit), "1-0:81.7.51": (3.5, unit), "1-0:81.7.62": (0, unit),
+            "1-0:1.7.0": (5, "W")}, None))
+        assert vse.payload(store)["meter"] == {"ts": None, "81.7.40": -12, "81.7.51": 3.5, "81.7.62": 0, "1.7.0": 5}
+
     @pytest.mark.parametrize("meter_time", VSE_TIMES)
     def test_ts_is_utc_and_a_time_without_offset_is_swiss_local_time(self, meter_time):
         assert vse.utc(meter_time) == utc_of(meter_time)

@@ -24,7 +24,8 @@ reader), so that tools written for it read the dongle unchanged:
   C neither 0, the meter's
   ids and constants, nor 93-99, service entries, error registers and
   profiles) that are numbers, shortened to ``C.D.E``, in W, Wh, var, varh,
-  VA, VAh, V, A and Hz: a DSMR meter's kW and kWh are written in W and Wh
+  VA, VAh, V, A and Hz, and phase angles in degrees (81.7.40 and so on, which
+  the reference's E450 table lists): a DSMR meter's kW and kWh are written in W and Wh
   (the form has no unit field, so its readers take those), unitless ones
   (power factor) as they are, anything else (m³, GJ, seconds) and
   positional ``#n`` or attribute ``/n`` readings not at all.
@@ -51,7 +52,9 @@ _ID_CODES = ("0-0:42.0.0", "0-0:96.1.0", "0-0:96.1.1", "0-0:0.0.0", "0-0:96.1.2"
              "0-0:96.1.6", "0-0:96.1.7", "0-0:96.1.8", "0-0:96.1.9", "C.1.0", "0.0.0")
 
 # The units the form knows (lower-cased), and the prefixes a meter may put before them.
-_UNITS = const(("w", "wh", "var", "varh", "va", "vah", "v", "a", "hz"))
+# Degrees: the phase angles (C 81) the reference's E450 table lists (81.7.40, 81.7.51,
+# 81.7.62), published in the meter's degrees (DLMS unit 8 reads "\u00b0", a readout "Deg").
+_UNITS = const(("w", "wh", "var", "varh", "va", "vah", "v", "a", "hz", "\u00b0", "deg"))
 _PREFIXES = {"k": 1000, "K": 1000, "M": 1000000, "m": 0.001}
 
 
