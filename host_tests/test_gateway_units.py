@@ -245,6 +245,29 @@ class TestDiscovery:
         doc = discovery.config(register, 1234.5, "m3", "dev", "s", "a", "v", None, readings)
         assert (doc.get("device_class"), doc["state_class"]) == (device_class, "total_increasing")
 
+    @pytest.mark.parametrize("unit, register", [("kVAh", "0-1:24.2.1"), ("Deg", "0-2:24.2.1")])
+    def test_an_m_bus_device_type_names_no_class_for_a_register_in_another_unit(self, unit, register):
+        # Home Assistant refuses a config whose unit is outside its class's units: a
+        # water class on kVAh, a gas class on degrees (a review's DSMR fuzz).
+        channel = register[:4]
+        readings = {register: (123.5, unit), channel + "24.1.0": (7, None)}
+        doc = discovery.config(register, 123.5, unit, "dev", "s", "a", "v", None, readings)
+        assert "device_class" not in doc
+
+    def test_dlms_year_unit_is_not_an_ampere(self):
+        # DLMS unit 1, the year, reads "a": matched regardless of case it was an ampere.
+        doc = self.cfg("1-0:0.9.5", 2, "a")
+        assert doc["unit_of_measurement"] == "a" and "device_class" not in doc
+        assert self.cfg("1-0:31.7.0", 2, "A")["device_class"] == "current"
+
+    @pytest.mark.parametrize("code", ["1-0:16.8.0", "1-0:36.8.0", "1-0:16.8.1"])
+    def test_net_energy_is_a_total_that_may_fall(self, code):
+        # OBIS C 16 (and 36, 56, 76 per phase): import minus export. Home Assistant takes a
+        # fall of a total_increasing as a meter reset and counts the whole value again.
+        doc = self.cfg(code, -5000, "Wh")
+        assert (doc["device_class"], doc["state_class"]) == ("energy", "total")
+        assert self.cfg("1-0:15.8.0", 5000, "Wh")["state_class"] == "total_increasing"
+
     def test_text_readings_have_no_unit_or_state_class(self):
         doc = self.cfg("0-0:96.1.1", "71000042", None)
         assert "state_class" not in doc and "unit_of_measurement" not in doc

@@ -44,8 +44,9 @@ def config(unit, value=1):
 def test_every_unit_of_the_table_names_its_unit_and_classes(unit):
     doc = config(unit)
     assert (doc["unit_of_measurement"], doc.get("device_class"), doc["state_class"]) == UNITS[unit]
-    lower = config(unit.lower())
-    assert lower["unit_of_measurement"] == UNITS[unit][0]  # any case
+    if unit != "A":  # "a" is DLMS's year (test_gateway_units)
+        lower = config(unit.lower())
+        assert lower["unit_of_measurement"] == UNITS[unit][0]  # any case
 
 
 @pytest.mark.parametrize("unit", ["\u00b0C", "l/h", "wh|w", "w=", "|", "=", "kwh ", "kA"])

@@ -219,21 +219,37 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
             # Power factor, total or L1-L3: Home Assistant takes the class without a unit.
             out["device_class"] = "power_factor"
         return out
-    # A unit holding the table's separators is none of its units.
-    classes = None if "|" in unit or "=" in unit else _lookup(_UNITS, unit.lower())
+    # A unit holding the table's separators is none of its units; "a" is DLMS's year
+    # (unit 1), which lower-case matching took for an ampere.
+    classes = None if "|" in unit or "=" in unit or unit == "a" else _lookup(_UNITS, unit.lower())
     if classes is None:
         out["unit_of_measurement"] = unit  # unknown: shown as sent, no class to violate
         return out
     ha_unit, device_class, state_class = classes.split(" ")
     mbus = code.startswith("0-") and (":24.2." in code or ":24.3." in code)
-    if device_class == "-" and readings is not None and mbus:
+    if ha_unit == "m\u00b3" and readings is not None and mbus:
         # An M-Bus channel's register (DSMR 0-n:24.2.x, DSMR 2.2's 0-n:24.3.0): its device
         # type 0-n:24.1.0 (EN 13757-3 medium: 3 gas, 7 water) names the class Home
-        # Assistant's Energy dashboard lists gas and water sources by.
+        # Assistant's Energy dashboard lists gas and water sources by. Only for m3: Home
+        # Assistant refuses a gas or water class on any other unit of the table.
         kind = readings.get(code[: code.find(":")] + ":24.1.0")
         device_class = (kind is not None and _lookup(_KINDS, "m%s" % kind[0])) or "-"
     out["unit_of_measurement"] = ha_unit
     if device_class != "-":
         out["device_class"] = device_class
-    out["state_class"] = "total_increasing" if state_class == "T" else "measurement"
+    if state_class == "M":
+        out["state_class"] = "measurement"
+    else:
+        out["state_class"] = "total" if _falls(code) else "total_increasing"
     return out
+
+
+def _falls(code):
+    # OBIS C 16, 36, 56, 76: import minus export (total, L1-L3), which falls while more
+    # goes out than comes in; Home Assistant takes a fall of a total_increasing for a
+    # meter reset and counts the whole value again.
+    try:
+        c = int(_split(code)[1][0])
+    except (ValueError, IndexError):
+        return False
+    return c % 20 == 16 and c < 80
