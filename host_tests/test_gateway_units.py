@@ -509,6 +509,12 @@ class TestVse:
             "1-0:1.7.0": (5, "W")}, None))
         assert vse.payload(store)["meter"] == {"ts": None, "81.7.40": -12, "81.7.51": 3.5, "81.7.62": 0, "1.7.0": 5}
 
+    def test_a_value_in_years_is_not_one_in_amperes(self):
+        # DLMS unit 1, the year, reads "a"; matched in any case it went out as a current.
+        store = Store()
+        store.update(Telegram(None, None, None, {"1-0:31.7.0": (2, "A"), "1-0:0.9.5": (3, "a")}, None))
+        assert vse.payload(store)["meter"] == {"ts": None, "31.7.0": 2}
+
     @pytest.mark.parametrize("meter_time", VSE_TIMES)
     def test_ts_is_utc_and_a_time_without_offset_is_swiss_local_time(self, meter_time):
         assert vse.utc(meter_time) == utc_of(meter_time)

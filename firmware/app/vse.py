@@ -148,7 +148,7 @@ def payload(store, now_iso=None):
 def _factor(unit):
     """What turns a value in ``unit`` into the form's unit: 1, 1000 for kW, None
     for a unit the form does not carry."""
-    if unit is None or unit.lower() in _UNITS:
+    if unit is None or unit != "a" and unit.lower() in _UNITS:  # "a": DLMS's year, no ampere
         return 1
     if len(unit) > 1 and unit[0] in _PREFIXES and unit[1:].lower() in _UNITS:
         return _PREFIXES[unit[0]]
