@@ -218,6 +218,24 @@ def general_ciphering(glo, transaction_id=b"\x2a", recipient=b"", date_time=b"",
     return b"\xdd" + fields + key_info + length(len(content)) + content
 
 
+def general_suite1(plain, key, system_title, frame_counter, auth_key, sc=0x31, transaction_id=b"\x2a",
+                   recipient=b"", date_time=b"", other=b"", key_info=b"\x00"):
+    """general-ciphering (0xDD) of ``plain`` at security suite 1, whose tag covers the
+    header too (IEC 62056-5-3's AAD table; Gurux): A = SC || AK || transaction-id ||
+    originator || recipient || date-time || other-information, each with its length
+    byte, then || plaintext when authenticated only. Encrypted and/or authenticated."""
+    fields = b"".join(bytes([len(f)]) + f for f in (transaction_id, system_title, recipient, date_time, other))
+    iv = bytes(system_title) + struct.pack(">I", frame_counter)
+    aad = bytes([sc]) + auth_key + fields
+    if sc & 0x20:
+        sealed = AESGCM(key).encrypt(iv, plain, aad)
+        content = sealed[:-16] + sealed[-16:-4]
+    else:
+        content = plain + AESGCM(key).encrypt(iv, b"", aad + plain)[:12]
+    inner = bytes([sc]) + struct.pack(">I", frame_counter) + content
+    return b"\xdd" + fields + key_info + length(len(inner)) + inner
+
+
 def gbt_blocks(apdu, size):
     """Split ``apdu`` into General Block Transfer blocks of ``size`` data bytes."""
     pieces = [apdu[i : i + size] for i in range(0, len(apdu), size)] or [b""]

@@ -533,6 +533,47 @@ def test_general_ciphering_with_a_wrong_key_is_an_authentication_error():
     assert got == [] and dec.errors.counts["authentication"] == 1
 
 
+# Made by gurux_dlms 1.0.203 (GXDLMSChippering.encryptAesGcm, security suite 1, authenticated
+# encryption; its ciphered content in a general-ciphering header written by hand: transaction-id
+# 0000000000001234, originator "LGZgtest", recipient 4D4D4D0000000001, no date-time or
+# other-information, an identified key). Gurux authenticates SC || AK || the header fields at
+# suites 1 and 2 (getAuthenticatedData), as IEC 62056-5-3's AAD table has it for general-ciphering.
+# Read as SC || AK alone, the tag failed: "authentication failed" for a push Gurux made right.
+GURUX_SUITE_1 = bytes.fromhex(
+    "dd080000000000001234084c475a6774657374084d4d4d0000000001000001000026310000123489b0955cae6b"
+    "2e457648e98eedeb30c890d801258732ed9e5cf5b9d1ee67aa8fae")
+GURUX_KEY = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
+GURUX_AUTH = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
+
+
+def test_general_ciphering_at_suite_1_as_gurux_makes_it_reads():
+    got, dec = decode_all(ds.hdlc_frame(ds.LLC + GURUX_SUITE_1) * 2, key=GURUX_KEY, auth_key=GURUX_AUTH)
+    assert dec.errors.total() == 0, dec.errors.last_error
+    assert len(got) == 2 and plain_readings(got[1]) == {"1-0:1.8.0": {"value": 12345, "unit": "Wh"}}
+    assert got[0].tag_checked is True and got[0].frame_counter == 0x1234
+    assert got[0].system_title == b"LGZgtest".hex()
+
+
+@pytest.mark.parametrize("sc", [0x31, 0x11], ids=["auth-enc", "auth-only"])
+@pytest.mark.parametrize("chunk", [None, 1])
+def test_general_ciphering_at_suite_1_authenticates_its_header(sc, chunk):
+    # Every field the AAD takes, a date-time and other-information among them.
+    body, raw = ds.sil_info_1_body(seed=3)
+    plain = ds.data_notification(body, invoke_id=5)
+    fields = dict(transaction_id=bytes(range(1, 9)), recipient=b"MMM\x00\x00\x00\x00\x01",
+                  date_time=ds.cosem_datetime(2026, 11, 28, 12, 0, 0), other=b"\x07", key_info=b"\x01\x00\x00")
+    general = ds.general_suite1(plain, KEY, TITLE, 91, AUTH, sc=sc, **fields)
+    want, _ = decode_all(ds.hdlc_frame(ds.LLC + ds.cipher(plain, KEY, TITLE, 91, AUTH)), key=KEY, auth_key=AUTH,
+                         profile="am550")
+    got, dec = decode_all(ds.hdlc_frame(ds.LLC + general), chunk, key=KEY, auth_key=AUTH, profile="am550")
+    assert dec.errors.total() == 0, dec.errors.last_error
+    assert plain_readings(got[0]) == plain_readings(want[0]) and got[0].tag_checked is True
+    # A header field changed on the way (the recipient's title): the tag says so.
+    forged = general.replace(b"MMM\x00\x00\x00\x00\x01", b"MMM\x00\x00\x00\x00\x02")
+    got, dec = decode_all(ds.hdlc_frame(ds.LLC + forged), chunk, key=KEY, auth_key=AUTH, profile="am550")
+    assert got == [] and dec.errors.counts["authentication"] == 1
+
+
 @pytest.mark.parametrize("clock,meter_time", [
     ("0-0:1.0.0()", None), ("0-0:1.0.0(garbage)", None), ("0-0:1.0.0(00000000)", None),
     ("0-0:1.0.0(231121150000W)", "2023-11-21T15:00:00+01:00"), ("0-0:1.0.0(20240111 09:35:00)", "2024-01-11T09:35:00"),

@@ -55,8 +55,13 @@ def generated_jobs():
     body = ds.sil_info_1_body(seed=2)[0]
     glo = ds.cipher(ds.data_notification(body, invoke_id=9), ds.SIL_KEY, ds.SIL_TITLE, 9, ds.SIL_AUTH_KEY)
     general = ds.hdlc_frame(ds.LLC + ds.general_ciphering(glo, key_info=b"\x01\x00\x00"))
+    plain = ds.data_notification(body, invoke_id=10)
+    suite1 = b"".join(ds.hdlc_frame(ds.LLC + ds.general_suite1(plain, ds.SIL_KEY, ds.SIL_TITLE, 10, ds.SIL_AUTH_KEY,
+                                                               sc=sc, date_time=bytes(12), other=b"x"))
+                      for sc in (0x31, 0x11))
     return [
         {"id": "sil/general-ciphering", "hex": general.hex(), "key": key, "auth_key": auth, "chunk": 0},
+        {"id": "sil/general-ciphering-suite-1", "hex": suite1.hex(), "key": key, "auth_key": auth, "chunk": 5},
         {"id": "sil/am550", "hex": pushes.hex(), "key": key, "auth_key": auth, "meter": "am550", "chunk": 0},
         {"id": "sil/e450/chunk3", "hex": pushes.hex(), "key": key, "auth_key": auth, "meter": "e450", "chunk": 3},
         {"id": "sil/single/nogak", "hex": single.hex(), "key": key, "meter": "am550", "chunk": 0},

@@ -6,7 +6,8 @@ General-glo-ciphering (0xDB) and general-ded-ciphering (0xDC)::
 
 and general-ciphering (0xDD), whose header names more (apdu_parse.general_content)
 before the same LEN | SC | frame counter | ciphertext | tag, the originator's
-system title in place of the one above.
+system title in place of the one above. At security suite 1 the tag covers that
+header too (from the transaction-id to other-information: ``Gcm.head``).
 
 the tag is there when SC has the authentication bit 0x10; ``gcm.py`` opens
 the rest. A mixin of ApduReader, split out to keep ``apdu.py`` small: these
@@ -96,9 +97,23 @@ class CipherSteps:
                                      % (self._stop - content)))
         self._title = self._title_at(view, title)
         self._sc = view[content]
+        if self._gcm is not None:
+            self._general_head(view, pos, title)
         self._counter = ((view[content + 1] << 24) | (view[content + 2] << 16)
                          | (view[content + 3] << 8) | view[content + 4])
         return content + _CIPHER_HEADER
+
+    def _general_head(self, view, pos, title):
+        # Suite 1 authenticates general-ciphering's fields, transaction-id to
+        # other-information, lengths and all (gcm.py); suite 0 as general-glo-ciphering.
+        # Not in _envelope, and no loop: more locals put a frame on the heap for every push.
+        self._gcm.head = None
+        if view[pos] == TAG_GENERAL_CIPHERING and self._sc & _SC_SUITE:
+            title += TITLE_BYTES  # past the originator's; lengths were checked (general_content)
+            title += 1 + view[title]  # recipient title
+            title += 1 + view[title]  # date-time
+            title += 1 + view[title]  # other-information
+            self._gcm.head = view[pos + 1 : title]
 
     def _title_at(self, view, pos):
         # A meter keeps its system title: the bytes of the last one are reused.

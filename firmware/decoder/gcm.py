@@ -17,6 +17,11 @@ DLMS use of GCM (IEC 62056-5-3 security suite 0, DLMS UA Green Book)::
     SC bits: 0x80 compression, 0x40 key set, 0x20 encryption,
              0x10 authentication, low nibble the security suite id
 
+    general-ciphering (0xDD) at suite 1 puts its transaction-id, originator
+    and recipient system titles, date-time and other-information, each with
+    its length byte, after SC || AK (``Gcm.head``: the Green Book's AAD table
+    for general-ciphering; Gurux, whose suite-1 tags read no other way).
+
 GHASH, the counter blocks and the XOR run as viper kernels on MicroPython
 (``gcm_viper.py``) and as the plain-Python twins of ``gcm_plain.py``
 elsewhere. All write into buffers allocated once per ``Gcm`` object.
@@ -101,6 +106,7 @@ class Gcm:
         self._aad = bytearray(2 * _BLOCK)  # SC || AK, zero-padded: A of an encrypted APDU
         if auth_key is not None:
             self._aad[1:_AAD_BYTES] = self.auth_key
+        self.head = None  # general-ciphering's fields after SC || AK in A (suite 1), or None
         self._control = 0  # security control of the APDU being opened
         self._check = False  # ... and whether its tag is checked
         self._src = self._dst = None  # ctr's buffers while it runs
@@ -152,10 +158,10 @@ class Gcm:
         """After ``start``: plaintext into ``out``; the SecurityError of a wrong tag, or None."""
         if self._control & SC_ENC:
             if self._check:
-                self._hash_aad()  # A = SC || AK, padded
+                aad = self._hash_aad()  # A = SC || AK (|| head), padded
                 self._hash_padded(ciphertext)  # before the XOR: out may be ciphertext
             self.ctr(ciphertext, out, len(ciphertext))
-            if self._check and not self._tag_matches(_AAD_BYTES, len(ciphertext), tag):
+            if self._check and not self._tag_matches(aad, len(ciphertext), tag):
                 return SecurityError(AUTH_FAILED)
             return None
         if out is not ciphertext:
@@ -165,13 +171,17 @@ class Gcm:
         return None
 
     def _gmac_matches(self, plaintext, tag):
-        # Authentication only: A = SC || AK || plaintext, no C.
+        # Authentication only: A = SC || AK (|| head) || plaintext, no C.
         self._sc[0] = self._control
         self.ghash_start()
         self._absorb(self._sc)
         self._absorb(self.auth_key)
+        n = _AAD_BYTES + len(plaintext)
+        if self.head is not None:
+            self._absorb(self.head)
+            n += len(self.head)
         self._absorb(plaintext)
-        return self._tag_matches(_AAD_BYTES + len(plaintext), 0, tag)
+        return self._tag_matches(n, 0, tag)
 
     # --- the pieces of GCM ---
 
@@ -202,10 +212,19 @@ class Gcm:
         self._aes.encrypt(ks, ks)
 
     def _hash_aad(self):
-        """Y = GHASH(H, SC || AK padded): the start of an encrypted APDU's hash."""
+        """Y = GHASH(H, A padded), A = SC || AK (|| head): the start of an encrypted
+        APDU's hash; -> len(A)."""
         self.ghash_start()
+        if self.head is not None:  # (the head's length varies: fed as a string, then padded)
+            self._sc[0] = self._control
+            self._absorb(self._sc)
+            self._absorb(self.auth_key)
+            self._absorb(self.head)
+            self._absorb_pad()
+            return _AAD_BYTES + len(self.head)
         self._aad[0] = self._control
         _ghash(self._y, self._h, self._aad, 2 * _BLOCK)
+        return _AAD_BYTES
 
     def _hash_padded(self, data):
         """Hash ``data`` as whole blocks, its last partial block zero-padded."""
