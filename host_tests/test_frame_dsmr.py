@@ -1143,6 +1143,20 @@ def test_parse_units_outside_the_table_are_kept_as_sent():
     assert readings["1-0:1.8.0"] == (5, "kWh")
 
 
+def test_parse_a_unit_ends_at_a_comma_that_a_second_value_follows():
+    # dsmr_parser issue 108: a meter's fuse limits written in one group, upper and lower,
+    # "1-1:31.4.0(100.0*A,-100.0*A)" (the Luxembourg Smarty's plaintext writes them as two
+    # groups, "(040*A)(-040*A)"). The unit read "A,-100.0*A": shown so in Home Assistant,
+    # with no class. The reading is the first value in its unit.
+    text = "/Lux5\\253663629_D\r\n\r\n1-1:31.4.0(100.0*A,-100.0*A)\r\n1-0:31.4.0(16*A,)\r\n!"
+    readings = dsmr.parse(text)[0]
+    assert readings["1-1:31.4.0"] == (100.0, "A")
+    assert readings["1-0:31.4.0"] == (16, "A")
+    from test_parity import assert_same
+
+    assert_same([{"id": "comma", "hex": text.encode().hex(), "chunk": 0}])
+
+
 # An Iskra MT382's optical IEC 62056-21 readout, as dsmr_parser issue 81 shows it: the
 # units glued to the numbers. Every value came out as text.
 GLUED = ["1-0:1.7.0(001.322kW)", "1-0:2.7.0(-000.500kW)", "1-0:1.8.0(010192.57kWh)",

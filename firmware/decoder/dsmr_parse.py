@@ -333,7 +333,13 @@ class _Lines:
         self.unit = None
         star = self.data.find(b"*", self._start, self._end)
         if star >= 0:
-            self.unit = _unit(self.data, star + 1, self._end) or self._text(star + 1, self._end)
+            # A unit ends at a ",": a meter writes its fuse limits in one group,
+            # "1-1:31.4.0(100.0*A,-100.0*A)" (dsmr_parser issue 108), the unit read
+            # "A,-100.0*A". The first value in its unit is the reading.
+            comma = self.data.find(b",", star, self._end)
+            if comma < 0:
+                comma = self._end
+            self.unit = _unit(self.data, star + 1, comma) or self._text(star + 1, comma)
             self._end = star
         elif self._timestamp():
             real = (_set_time if self.key == _CLOCK else _real_time)(self.data, self._start)
