@@ -119,6 +119,7 @@ _GAP_HEAD = const(15)
 _IDLE_BYTES = const((0x00, 0xFF, 0x20))
 # Bytes between two bare APDUs, the second found by a hunt, that still lock the line on them.
 _IDLE_GAP = const(16)
+_TITLED = const(10)  # tag, length 08 and the 8-byte system title of a ciphered APDU
 
 # What one _step did.
 _AGAIN = const(0)  # moved on: step again
@@ -175,6 +176,10 @@ class Framer:
         # interns already: a new name costs 7 kB on the unix port at the next pool
         # block, see test_mpy_heap.py.)
         self.crc = False
+        # After a copy of the meter's ciphered push too long to hold (bare.Bare.seek): the
+        # _hunted count up to which nothing but the next copy's title starts a frame, and
+        # that title (_choose); None otherwise. ("seek", as "crc": a name already interned.)
+        self.seek = None
 
     def feed(self, chunk):
         """Take a chunk of any size; nothing is copied beyond the buffer's bound."""
@@ -242,7 +247,10 @@ class Framer:
                 self._gap = -1
                 self._hunted = 0
             return _AGAIN
-        if not self._sync and self._damaged(way, n):
+        cut = way == _BARE and self._bare.seek(pos, self._cap, self._hunted)
+        if cut:
+            self.seek = cut  # too long to hold: counted, and passed over (bare.Bare.seek)
+        if not self._sync and self._damaged(way, n) or cut:
             self._sync = True  # counted by _drop
         self._drop(pos, None)
         return _AGAIN
@@ -279,6 +287,16 @@ class Framer:
     def _choose(self, pos):
         byte = self._buf[pos]
         way = _WAYS.get(byte, 0)
+        if self.seek is not None:
+            # Inside a copy too long to hold: only the next copy's title starts one, up to
+            # the copy's stated end and a few idle bytes (after that the line changed).
+            if self._hunted > self.seek[0] + _IDLE_GAP:
+                self.seek = None
+            elif self._end - pos >= _TITLED and self._buf.find(self.seek[1], pos, pos + _TITLED) == pos:
+                self.seek = None
+                self._sync = True  # its place: a fault of it is counted
+            elif self._end - pos >= _TITLED or byte != self.seek[1][0]:
+                return 0
         if way == _DSMR and pos + 1 < self._end and self._buf[pos + 1] == _ASK:
             # A request ("/?" address "!" CR LF, IEC 62056-21 6.3.1) that an optical head
             # echoes, or a second reader on the line sends: passed over as idle bytes. It
@@ -466,7 +484,11 @@ class Framer:
                 return _AGAIN
             # A DSMR header ("/" and three letters) too long to hold is news even while
             # hunting: a meter sending long text messages loses every telegram.
-            self._sync = self._sync or self._way == _DSMR
+            # So is a copy of the meter's ciphered push too long to hold (bare.Bare.seek).
+            claimed = self._way == _BARE and self._bare.seek(pos, self._cap, self._hunted)
+            if claimed:
+                self.seek = claimed
+            self._sync = self._sync or self._way == _DSMR or bool(claimed)
             self._drop(pos, overflow_error(("frame longer than the %d-byte buffer" if grown is False else
                                             "DSMR telegram longer than the %d-byte buffer, and no heap to grow it")
                                            % self._cap))
