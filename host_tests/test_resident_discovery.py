@@ -33,6 +33,7 @@ UNITS = {
     "kV": ("kV", "voltage", "measurement"),  # Lithuanian ESO meters' P1 lines
     "mA": ("mA", "current", "measurement"),
     "kHz": ("kHz", "frequency", "measurement"),
+    "MWh": ("MWh", "energy", "total_increasing"),  # a heat meter's readout, 6.8(0029.055*MWh)
 }
 
 

@@ -38,12 +38,13 @@ from decoder.compat import const
 # unit, same value). GJ: heat meters behind DSMR (0-n:24.2.1). reactive_energy exists
 # since Home Assistant 2025.6 (architecture #724). m3: a gas or water register (DSMR
 # 0-n:24.2.1): only its device type tells which (config() looks it up), so the table
-# gives no device class, but a growing total all the same. kV and kHz: Lithuanian ESO
+# gives no device class, but a growing total all the same. MWh: heat meters' readouts
+# (6.8(0029.055*MWh)). kV and kHz: Lithuanian ESO
 # meters' P1 lines; no mV (lower-cased it is MV) and no kA (Home Assistant has none:
 # shown as sent, without a class). VAh, kVAh: apparent energy (OBIS C 9, 10), which Home
 # Assistant has no class for yet, but a growing total all the same: with the state class
 # it keeps long-term statistics of it.
-_UNITS = const(("|wh=Wh energy T|kwh=kWh energy T|gj=GJ energy T"
+_UNITS = const(("|wh=Wh energy T|kwh=kWh energy T|mwh=MWh energy T|gj=GJ energy T"
                 "|varh=varh reactive_energy T|kvarh=kvarh reactive_energy T"
                 "|w=W power M|kw=kW power M|var=var reactive_power M|kvar=kvar reactive_power M"
                 "|va=VA apparent_power M|kva=kVA apparent_power M|v=V voltage M|a=A current M"
