@@ -794,6 +794,30 @@ def _smarty_plain():
     return dsmr_telegram(LUX_LINES, header="/Lux5\\253663629_D")
 
 
+def _after_smarty(what):
+    # What a line may carry after a Smarty copy: a DSMR meter's plaintext telegram, an HDLC
+    # push, or ciphered copies under another system title (another meter on the dongle).
+    from frame_support import dsmr_telegram
+
+    if what == "dsmr":
+        return dsmr_telegram(["1-0:1.8.0(000273.764*kWh)"])
+    if what == "hdlc":
+        return ds.hdlc_frame(ds.LLC + ds.data_notification(ds.sil_info_1_body(seed=1)[0]))
+    return ds.cipher(_smarty_plain(), LUX_KEY, b"SAGgp\x09\x09\x09", 7, auth_key=LUX_AUTH)
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+@pytest.mark.parametrize("what", ["dsmr", "hdlc", "another-title"])
+def test_the_frame_right_after_a_smarty_copy_too_long_for_the_buffer_is_read(what, chunk):
+    # The copy's bytes are passed over up to its stated end, no further: a line that changes
+    # there (the dongle moved to another meter) lost its first frame in the bytes after it.
+    data = _long_smarty(1) + _after_smarty(what) * 3
+    telegrams, dec = decode_all(data, chunk, key=LUX_KEY.hex(), auth_key=LUX_AUTH.hex())
+    assert len(telegrams) == 3
+    assert dec.errors.counts["overflow"] == 1
+
+
+
 def test_without_the_authentication_key_a_smarty_telegram_without_a_crc_is_read():
     # "!" and a line end, no CRC: once taken for a CRC of the two line-end bytes, which failed.
     from frame_support import dsmr_telegram

@@ -289,14 +289,17 @@ class Framer:
         way = _WAYS.get(byte, 0)
         if self.seek is not None:
             # Inside a copy too long to hold: only the next copy's title starts one, up to
-            # the copy's stated end and a few idle bytes (after that the line changed).
-            if self._hunted > self.seek[0] + _IDLE_GAP:
-                self.seek = None
-            elif self._end - pos >= _TITLED and self._buf.find(self.seek[1], pos, pos + _TITLED) == pos:
+            # the copy's stated end. From there the hunt goes on as before: a line that
+            # changed there (another meter, another framing) lost the frame that began it.
+            if self._end - pos >= _TITLED and self._buf.find(self.seek[1], pos, pos + _TITLED) == pos:
                 self.seek = None
                 self._sync = True  # its place: a fault of it is counted
-            elif self._end - pos >= _TITLED or byte != self.seek[1][0]:
+            elif self._end - pos < _TITLED and byte == self.seek[1][0] and self._hunted <= self.seek[0]:
+                pass  # the title may be arriving: the parse waits, and this is asked again
+            elif self._hunted < self.seek[0]:
                 return 0
+            else:
+                self.seek = None
         if way == _DSMR and pos + 1 < self._end and self._buf[pos + 1] == _ASK:
             # A request ("/?" address "!" CR LF, IEC 62056-21 6.3.1) that an optical head
             # echoes, or a second reader on the line sends: passed over as idle bytes. It
