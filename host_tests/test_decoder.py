@@ -817,6 +817,19 @@ def test_the_frame_right_after_a_smarty_copy_too_long_for_the_buffer_is_read(wha
     assert dec.errors.counts["overflow"] == 1
 
 
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+@pytest.mark.parametrize("what", ["dsmr", "hdlc", "another-title"])
+def test_a_smarty_copy_whose_length_byte_is_damaged_holds_nothing_back(what, chunk):
+    # 72 read as 82: the copy states the next two bytes (SC 30, counter 00) as its length,
+    # 12,288 bytes, no Smarty telegram's (a DSMR telegram holds 4 kB at most). When it is the
+    # last copy before the line changes, the frames after it were passed over for 12 kB.
+    copies = [ds.cipher(_smarty_plain(), LUX_KEY, b"SAGgp\x01\x02\x03", i, auth_key=LUX_AUTH) for i in (1, 2, 3)]
+    assert copies[2][10] == 0x72
+    damaged = copies[2][:10] + b"\x82" + copies[2][11:]
+    data = copies[0] + copies[1] + damaged + _after_smarty(what) * 3
+    telegrams, dec = decode_all(data, chunk, key=LUX_KEY.hex(), auth_key=LUX_AUTH.hex())
+    assert len(telegrams) == 2 + 3
+
 
 def test_without_the_authentication_key_a_smarty_telegram_without_a_crc_is_read():
     # "!" and a line end, no CRC: once taken for a CRC of the two line-end bytes, which failed.

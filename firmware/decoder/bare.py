@@ -38,7 +38,7 @@ frames on the C stack, not the heap.
 from decoder.apdu_parse import TAG_NOTIFICATION, _body_at
 from decoder.compat import const
 from decoder.errors import DecodeError, Incomplete, overflow_error
-from decoder.stream import dsmr_frame  # stream.py imports bare.py only when it needs it: no cycle
+from decoder.stream import MAX_DSMR, dsmr_frame  # stream.py imports bare.py only when it needs it: no cycle
 
 # Hits still waiting for bytes that are parsed again per call and framing:
 # such hits are rare in real data (a plausible header must pass), so a few
@@ -48,6 +48,9 @@ _NEEDLES = const((b"\x7e", b"\x68", b"/"))  # HDLC flag, M-Bus start, DSMR heade
 _HDLC = const(0)
 _MBUS = const(1)
 _TITLED = const(10)  # tag, length 08 and the 8-byte system title of a DB or DC APDU
+# What a Smarty copy wraps its DSMR telegram in: tag and title (_TITLED), a 3-byte length,
+# security control, frame counter and the 12-byte GCM tag.
+_WRAPPED = const(30)
 _CI_NOT_DLMS = const(0xE0)  # an M-Bus CI with one of these bits set is no DLMS segment (mbus.py)
 # What a push's notification-body opens with: structure, array, octet-string (a
 # DSMR text or a tagged list in one string), compact-array. A lone number there
@@ -139,14 +142,20 @@ class Bare:
     def seek(self, pos, cap, hunted):
         """For the framer, after the APDU at ``pos`` failed or filled its ``cap``-byte buffer:
         when it is a copy of the meter's ciphered push (tag, 08 and title) that states more
-        than ``cap`` bytes, ``(hunted`` count at its stated end, ``title)``; else None. A Luxembourg Smarty telegram with a long text message is such
-        a copy, and the message stays in every copy until it is cleared: each is counted as
+        than ``cap`` bytes and no more than a ciphered DSMR telegram holds, ``(hunted`` count
+        at its stated end, ``title)``; else None. A Luxembourg Smarty telegram with a long
+        text message is such a copy, and the message stays in every copy until it is cleared: each is counted as
         overflow, as a DSMR telegram too long is, and the framer passes over its bytes to the
         next copy's title. Hunted through, its ciphertext read as APDUs ("originator system
         title of 75 bytes", counted malformed) that swallowed the next copy now and then,
         and only the first copy's overflow was counted. (A name MicroPython interns already.)"""
         if pos != self._known or self._total <= cap or self._title is None or (
                 self._buf.find(self._title, pos, pos + _TITLED) != pos):
+            return None
+        if self._total > MAX_DSMR + _WRAPPED:
+            # Longer than any DSMR telegram (stream.MAX_DSMR) ciphered: a damaged length
+            # (72 read as 82: 12,288 bytes), no copy. Passed over, it held back the frames
+            # of a line that changed after it, for up to 64 kB; hunted through as before.
             return None
         return (hunted + self._total, self._title)
 
