@@ -554,6 +554,23 @@ def test_general_ciphering_at_suite_1_as_gurux_makes_it_reads():
     assert got[0].system_title == b"LGZgtest".hex()
 
 
+# The same at security 0x11, authenticated only (gurux_dlms 1.0.203, the same header). Gurux
+# leaves the header out of an authenticated-only tag (getAuthenticatedData adds it with
+# encryption only), where the Green Book's table, as quoted, puts it in: both are taken.
+GURUX_SUITE_1_AUTH_ONLY = bytes.fromhex(
+    "dd080000000000001234084c475a6774657374084d4d4d00000000010000002e11000012340f00000003000101"
+    "020309060100010800ff060000303902020f00161e7b26df546f2238aa00feb507")
+
+
+def test_general_ciphering_at_suite_1_authenticated_only_as_gurux_makes_it_reads():
+    got, dec = decode_all(ds.hdlc_frame(ds.LLC + GURUX_SUITE_1_AUTH_ONLY) * 2, key=GURUX_KEY, auth_key=GURUX_AUTH)
+    assert dec.errors.total() == 0, dec.errors.last_error
+    assert len(got) == 2 and plain_readings(got[1]) == {"1-0:1.8.0": {"value": 12345, "unit": "Wh"}}
+    assert got[0].tag_checked is True
+    got, dec = decode_all(ds.hdlc_frame(ds.LLC + GURUX_SUITE_1_AUTH_ONLY), key=GURUX_KEY, auth_key=bytes(16))
+    assert got == [] and dec.errors.counts["authentication"] == 1
+
+
 @pytest.mark.parametrize("sc", [0x31, 0x11], ids=["auth-enc", "auth-only"])
 @pytest.mark.parametrize("chunk", [None, 1])
 def test_general_ciphering_at_suite_1_authenticates_its_header(sc, chunk):
