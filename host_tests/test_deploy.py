@@ -365,3 +365,15 @@ def test_a_port_that_never_answers_the_probe_is_given_up_with_a_reason(tmp_path,
     monkeypatch.setattr(deploy, "PROBE_TIMEOUT_S", 1)
     with pytest.raises(deploy.DeployError, match=r"no answer from /dev/ttyUSB0 within 1 s: is it the board's port"):
         deploy.probe("/dev/ttyUSB0", boardfile.load("esp32-devkit"), dry_run=False)
+
+
+def test_a_config_that_is_not_json_says_where_the_mistake_is(tmp_path):
+    # "x.json is not valid JSON" and nothing more: a hand-edited file of 20 lines with one
+    # missing comma or quote had to be searched by eye. CPython's parser knows the place.
+    text = '{\n  "meter": {"source": "uart",\n            "key": "00"}\n  "mqtt": {"host": "10.0.0.2"}\n}\n'
+    done = dry_run_with_config(tmp_path, text)
+    assert done.returncode == 2 and "is not valid JSON" in done.stderr
+    assert "line 4 column 3" in done.stderr, done.stderr
+    # A trailing comma, which MicroPython's json takes and CPython's does not: named as such.
+    done = dry_run_with_config(tmp_path, '{"meter": {"source": "uart",}}')
+    assert done.returncode == 2 and "line 1 column 29: a comma before the closing '}'" in done.stderr, done.stderr

@@ -159,7 +159,7 @@ def check_config(path):
     try:
         cfg = fwconfig.load(path)  # as the device reads it: its size bound, UTF-8, JSON, values
     except fwconfig.ConfigError as e:
-        raise DeployError("config %s: %s" % (path, e))
+        raise DeployError("config %s: %s%s" % (path, e, json_where(path) if e.key == "(file)" else ""))
     finally:
         sys.platform = platform
     pair = escaped_pair(path)
@@ -173,6 +173,26 @@ def check_config(path):
     if not mode.config_ready(cfg):
         print("note: config %s names no WiFi network (wifi.ssid): the dongle opens its setup "
               "portal at boot, with these settings filled in" % path)
+
+
+def json_where(path):
+    """": line L column C: what CPython's parser found" for a config file that is no valid
+    JSON, else "". config.py says only "is not valid JSON" (MicroPython's json tells no place,
+    and the device carries no names for one); a hand-edited file was searched by eye for
+    its missing comma. A trailing comma, which MicroPython's json takes, is named here too."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            json.loads(f.read())
+    except json.JSONDecodeError as e:
+        what = e.msg
+        if e.doc[e.pos:e.pos + 1] in ("}", "]") and e.doc[:e.pos].rstrip().endswith(","):
+            what = "a comma before the closing %r (JSON allows none there)" % e.doc[e.pos]
+        return ": line %d column %d: %s" % (e.lineno, e.colno, what)
+    except (OSError, UnicodeError, ValueError, RecursionError):
+        pass  # said by config.py in its own words
+    return ""
 
 
 def escaped_pair(path):
