@@ -350,3 +350,19 @@ def test_make_run_asks_whether_a_port_is_served_without_connecting_to_it():
             pass
     assert accepted == []
     assert not run_local._listening(free_port())
+
+
+def test_a_config_that_is_not_json_says_where_and_starts_nothing(tmp_path):
+    # A trailing comma: MicroPython's json takes it, CPython's (and make deploy) not. make run
+    # said "the simulator and mosquitto are not started: ... is not valid JSON", and then ran
+    # the gateway on it anyway, retrying a meter that never came (ECONNREFUSED) for ever; the
+    # line named no place in the file either.
+    path, sim_port, mqtt_port, http_port = run_config(tmp_path)
+    text = path.read_text()
+    path.write_text(text[:text.rindex("}")] + ",\n}")  # a comma after the last member
+    out = subprocess.run([sys.executable, "tools/run_local.py", "--config", str(path), "--seconds", "10"],
+                         cwd=ROOT, capture_output=True, timeout=60)
+    said = out.stdout.decode() + out.stderr.decode()
+    assert out.returncode == 2, said
+    assert "is not valid JSON: line 2 column 1" in said, said
+    assert "gateway:" not in said and "run: meter simulator" not in said, said

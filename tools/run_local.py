@@ -9,8 +9,8 @@ none); when ``mqtt.host`` is this machine and nothing listens on ``mqtt.port`` i
 starts mosquitto there (if installed). Then it runs the gateway under the
 MicroPython unix port from the .mpy build of firmware/ (tools/hostmpy.py), prints
 the HTTP address and the gateway's log until Ctrl-C (or ``--seconds``). A config
-the gateway refuses starts nothing else: the gateway says which key, and the exit
-status is its 2.
+the gateway refuses starts nothing else: it says which key (or where the JSON
+is wrong), and the exit status is 2.
 """
 
 import argparse
@@ -145,20 +145,28 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+class Refused(Exception):
+    """A configuration config.py refuses: said, and nothing is started."""
+
+
 def _config(path):
-    """The config as the gateway reads it, or None when it refuses it (then only the
-    gateway runs, to say why in its words)."""
+    """The config as the gateway reads it; None when there is no file (then only the
+    gateway runs, to say so in its words). Refused (after saying why, with the place of
+    a JSON mistake) when config.py refuses it: the gateway reads the file with the same
+    config.py, except that MicroPython's json takes a trailing comma, which CPython's and
+    `make deploy` refuse. It used to run on such a file anyway, after saying the simulator
+    and mosquitto were not started, and retried a meter that never came for ever."""
     import config
+    from deploy import json_where
 
     if not os.path.exists(path):
         return None
     try:
         return config.load(path)
     except config.ConfigError as e:
-        # Said, since MicroPython's json takes some files CPython's refuses (a trailing
-        # comma): the gateway then ran with no meter and no broker, and nothing said why.
-        print("run: the simulator and mosquitto are not started: %s" % e)
-        return None
+        print("run: configuration %s refused, nothing started: %s%s"
+              % (path, e, json_where(path) if e.key == "(file)" else ""))
+        raise Refused()
 
 
 def _stop(proc):
@@ -189,7 +197,10 @@ def main(argv=None):
     signal.signal(signal.SIGHUP, _interrupt)  # the terminal closed: stop them too
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _interrupt)  # Ctrl-C twice: the second is ignored too
-    cfg = _config(args.config)
+    try:
+        cfg = _config(args.config)
+    except Refused:
+        return 2
     if cfg is not None:
         from deploy import escaped_pair
 
