@@ -366,3 +366,27 @@ def test_a_config_that_is_not_json_says_where_and_starts_nothing(tmp_path):
     assert out.returncode == 2, said
     assert "is not valid JSON: line 2 column 1" in said, said
     assert "gateway:" not in said and "run: meter simulator" not in said, said
+
+
+def test_a_capture_file_of_hex_text_as_the_meter_is_said(tmp_path):
+    # The public captures are published as hex; given as meter.source, the gateway read the
+    # digits as the port's bytes, found no frame in them and said nothing at all: telegrams
+    # 0, errors 0, last_error null. tools/decode.py reads such a file as hex, with a note.
+    import run_local
+    import simulate
+
+    push = simulate.push_bytes(0, "hdlc")
+    plain = tmp_path / "push.hex"
+    plain.write_text(push.hex() + "\n")
+    dump = tmp_path / "push.xxd"
+    dump.write_text("".join("%08x: %s  ................\n" % (i, " ".join(
+        push[j:j + 2].hex() for j in range(i, min(i + 16, len(push)), 2))) for i in range(0, len(push), 16)))
+    binary = tmp_path / "push.bin"
+    binary.write_bytes(push)
+    dsmr = tmp_path / "telegram.txt"
+    dsmr.write_bytes(b"/ISK5\\2M550T-1012\r\n\r\n1-0:1.8.1(000404.374*kWh)\r\n!\r\n")
+    for path in (plain, dump):
+        note = run_local._capture_note(str(path))
+        assert note and "hex text" in note and "tools/decode.py" in note, (path, note)
+    for source in (str(binary), str(dsmr), "tcp://127.0.0.1:7000", str(tmp_path / "missing.bin")):
+        assert run_local._capture_note(source) is None, source

@@ -169,6 +169,27 @@ def _config(path):
         raise Refused()
 
 
+def _capture_note(source):
+    """What to say of a capture file (meter.source) that is hex text, not the port's bytes,
+    else None. The public captures are published as hex: the gateway read the digits as
+    bytes, found no frame and said nothing (telegrams 0, errors 0). tools/decode.py reads
+    such a file as hex, by the same test."""
+    import decode
+
+    if source.startswith("tcp://") or not os.path.isfile(source):
+        return None
+    with open(source, "rb") as f:
+        block = f.read(decode.READ_SIZE)
+    if not block.strip() or decode._dsmr_text(block):
+        return None
+    if block.translate(None, decode._HEX_TEXT) and not decode._hex_dump(block) and not decode._quoting_log(block):
+        return None
+    return ("meter.source %s is hex text (or a log of it), not the port's bytes: the gateway reads a "
+            "capture file's bytes as they are and finds no frame in it; decode it with "
+            "`.venv/bin/python tools/decode.py %s`, or give the gateway the bytes (`xxd -r -p` turns "
+            "plain hex into them)" % (source, source))
+
+
 def _stop(proc):
     # terminate, and kill what does not end within 5 s: a clean-up that raised here left
     # mosquitto running.
@@ -214,6 +235,9 @@ def main(argv=None):
         # Inside the try from the first start on: building the .mpy files for the gateway
         # can take a while, and an interrupt then must still stop the broker.
         if cfg is not None:
+            note = _capture_note(cfg["meter"]["source"])
+            if note:
+                print("run: " + note)
             sim = _start_simulator(cfg["meter"])
             broker = _start_broker(cfg["mqtt"], workdir)
         gw = _gateway(os.path.abspath(args.config), workdir, args.heapsize)
