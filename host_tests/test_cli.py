@@ -625,3 +625,11 @@ def test_a_hex_dump_given_without_hex_is_read_as_hex(tmp_path, corpus):
         assert plain.returncode == 0 and plain.stderr.startswith(b"note: the input is hex text"), name
         assert len(lines(plain.stdout)) == 3, name
         assert lines(run(["--hex", str(path)]).stdout) == lines(plain.stdout), name
+
+
+def test_help_fits_a_terminal_of_80_columns():
+    # The help is laid out by hand (RawDescriptionHelpFormatter): the description ran to 118
+    # characters and a paragraph that grew with the value lists to 130, wrapped mid-word by
+    # an 80-column terminal.
+    text = run(["--help"]).stdout.decode()
+    assert [line for line in text.splitlines() if len(line) > 80] == []

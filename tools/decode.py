@@ -54,15 +54,16 @@ the system title or the logical device name. Profiles:
 no OBIS codes): sil-consumer-info-1 (24 values, every 5 s) and
 sil-consumer-message (15 values, every minute) of the SiL notice, and the
 Kaifa, Slovenian E450 and Iskraemeco, Croatian IE.5, Wiener Netze, Kaernten
-Netz, Upper Austrian IM350, Netz Burgenland E450 and Czech ZPA AM375 lists (decoder/lists.py). Give several separated by commas or
-by repeating the option; the first that fits (its length, and the mark some
-lists put on the first value) is used; when none fits a push, one
-"warning: ..." line says so and its values stay "#1", "#2", ... Without it
-every list is tried, the SiL ones first. A list of your own (a utility's push
-list) is given whole, in quotes: "NAME PROFILE CODE CODE ...", the OBIS codes
-in push order ("-" for a value to leave out), PROFILE the meter profile whose
-units apply, e.g. --profile "tg-e450 e450 1-0:1.8.0 1-0:2.8.0"; the same line
-works in the dongle's meter.lists. Lists:
+Netz, Upper Austrian IM350, Netz Burgenland E450 and Czech ZPA AM375 lists
+(decoder/lists.py). Give several separated by commas or by repeating the
+option; the first that fits (its length, and the mark some lists put on the
+first value) is used; when none fits a push, one "warning: ..." line says so
+and its values stay "#1", "#2", ... Without it every list is tried, the SiL
+ones first. A list of your own (a utility's push list) is given whole, in
+quotes: "NAME PROFILE CODE CODE ...", the OBIS codes in push order ("-" for a
+value to leave out), PROFILE the meter profile whose units apply, e.g.
+--profile "tg-e450 e450 1-0:1.8.0 1-0:2.8.0"; the same line works in the
+dongle's meter.lists. Lists:
 %s
 
 Problems go to stderr as "error: ..." lines; exit 0 when at least one
@@ -101,7 +102,7 @@ class PrintingErrorLog(ErrorLog):
 def build_parser():
     p = argparse.ArgumentParser(
         prog="decode.py",
-        description="Decode a smart-meter capture (DLMS/COSEM over HDLC, M-Bus or bare "
+        description="Decode a smart-meter capture (DLMS/COSEM over HDLC, M-Bus or bare\n"
         "APDUs, or DSMR P1) into JSON Lines of OBIS readings.",
         epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
