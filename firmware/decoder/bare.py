@@ -144,11 +144,12 @@ class Bare:
         when it is a copy of the meter's ciphered push (tag, 08 and title) that states more
         than ``cap`` bytes and no more than a ciphered DSMR telegram holds, ``(hunted`` count
         at its stated end, ``title)``; else None. A Luxembourg Smarty telegram with a long
-        text message is such a copy, and the message stays in every copy until it is cleared: each is counted as
-        overflow, as a DSMR telegram too long is, and the framer passes over its bytes to the
-        next copy's title. Hunted through, its ciphertext read as APDUs ("originator system
-        title of 75 bytes", counted malformed) that swallowed the next copy now and then,
-        and only the first copy's overflow was counted. (A name MicroPython interns already.)"""
+        text message is such a copy, and the message stays in every copy until it is
+        cleared: each is counted as overflow, as a DSMR telegram too long is, and the framer
+        passes over its bytes to the next copy's title. Hunted through, its ciphertext read
+        as APDUs ("originator system title of 75 bytes", counted malformed) that swallowed
+        the next copy now and then, and only the first copy's overflow was counted. (A name
+        MicroPython interns already.)"""
         if pos != self._known or self._total <= cap or self._title is None or (
                 self._buf.find(self._title, pos, pos + _TITLED) != pos):
             return None
