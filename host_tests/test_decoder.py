@@ -387,6 +387,17 @@ def test_a_polish_stoen_telegram_is_one_error_that_says_what_it_is(chunk):
     assert len(telegrams) == 1 and telegrams[0].readings["1-0:1.8.0"][0] == pytest.approx(336.42)
 
 
+def test_a_stoen_telegrams_crc_is_x25_over_all_it_sends_low_byte_first():
+    # Issue 1067's "!D770" is CRC-16/X.25 (HDLC's) over the header, the ciphered block and
+    # "!" (0x70D7), its bytes written low first. Not DSMR's CRC-16/ARC (0x68FF), and not
+    # over the plaintext: the decrypted telegram published beside it (amsreader-firmware
+    # payload gh1067-2) ends with the same "!D770", which neither CRC of its text gives.
+    end = KAIFA_STOEN.rindex(b"!") + 1
+    crc = ds.crc16_x25(KAIFA_STOEN[:end])
+    assert KAIFA_STOEN[end : end + 4] == b"%02X%02X" % (crc & 0xFF, crc >> 8)
+    assert ds.crc16_arc(KAIFA_STOEN[:end]) != int(KAIFA_STOEN[end : end + 4], 16)
+
+
 @pytest.mark.parametrize("inside", [b"", b"!\r\n", b"!\r\n/KFM5KAIFA-METER\r\n\r\n!", b"\r\n/ABC5x\r\n\r\n"])
 @pytest.mark.parametrize("crc", [True, False])
 def test_a_stoen_block_is_measured_by_its_length_whatever_its_ciphertext_holds(inside, crc):
