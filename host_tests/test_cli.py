@@ -633,3 +633,20 @@ def test_help_fits_a_terminal_of_80_columns():
     # an 80-column terminal.
     text = run(["--help"]).stdout.decode()
     assert [line for line in text.splitlines() if len(line) > 80] == []
+
+
+def test_an_error_said_again_and_again_is_said_three_times_then_counted():
+    # A capture of ten pushes with the wrong GAK (or none): ten identical lines, 120 for a
+    # two-minute capture of a push every second. A distinct error between them is still said.
+    pushes = [ds.sil_push(seed=s, frame_counter=100 + s)[0] for s in range(10)]
+    bad = bytearray(pushes[5])
+    bad[30] ^= 0xFF  # push 6's first HDLC frame: its FCS fails
+    data = b"".join(pushes[:5]) + bytes(bad) + b"".join(pushes[6:])
+    r = run(["--key", KEY, "--auth-key", "00" * 16, "-"], data)
+    assert r.returncode == 1 and r.stdout == b""
+    auth = ("error: authentication: authentication failed — check the encryption key (GUEK) and "
+            "authentication key (GAK)")
+    assert r.stderr.decode().splitlines() == [auth] * 3 + [
+        "error: checksum: HDLC FCS mismatch",
+        'note: "%s" came 9 times: only the first 3 are shown' % auth,
+    ]

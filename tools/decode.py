@@ -12,7 +12,9 @@ Contract other tools rely on:
   {"meter_time": ISO 8601 | null, "system_title": hex | null,
    "frame_counter": int | null, "readings": {OBIS: {"value": v, "unit": u}}}
   ("unit" is left out when a reading has none)
-- stderr: one line per problem, beginning with ``error:``; decoding goes on.
+- stderr: one line per problem, beginning with ``error:``; decoding goes on. A line
+  that comes again and again is said three times, then counted: one ``note:`` at the
+  end says how often it came.
 - exit status: 0 when at least one telegram was decoded, 1 when none,
   2 for bad arguments (a key that is not 32 hex digits names its option).
 """
@@ -43,6 +45,12 @@ _HEX_TEXT = b"0123456789abcdefABCDEF \t\r\n"
 # Bytes of text (tab, LF, printable ASCII, UTF-8): a file of nothing else is no port's binary
 # capture, whose frames hold control bytes.
 _TEXT_BYTES = b"\t\n" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+# Times one error line is said: a capture whose pushes all fail alike (no key, a wrong key)
+# said it once a push, 120 times for two minutes of a push a second; the rest are counted,
+# and the count said at the end.
+REPEATS_SHOWN = 3
+# Distinct error lines counted so: a stream whose lines all differ is not remembered whole.
+_LINES_KEPT = 1000
 
 EPILOG = """\
 --meter NAME picks the meter profile: the scalers and units applied to values
@@ -85,18 +93,32 @@ def epilog():
 
 
 class PrintingErrorLog(ErrorLog):
-    """Counts like the firmware's ErrorLog and also reports each problem."""
+    """Counts like the firmware's ErrorLog and also reports each problem: a line said
+    REPEATS_SHOWN times is counted from then on, and ``repeats`` says how often."""
 
     def __init__(self, stream):
         ErrorLog.__init__(self)
         self._stream = stream
         self.dsmr_crc = False  # whether a DSMR telegram failed its CRC
+        self._said = {}  # error line -> times it came
 
     def count(self, kind, message):
         ErrorLog.count(self, kind, message)
         self.dsmr_crc = self.dsmr_crc or "DSMR CRC" in message
-        self._stream.write("error: %s: %s\n" % (kind, message))
-        self._stream.flush()
+        line = "error: %s: %s" % (kind, message)
+        times = self._said.get(line, 0)
+        if times or len(self._said) < _LINES_KEPT:
+            self._said[line] = times + 1
+        if times < REPEATS_SHOWN:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+    def repeats(self):
+        """One note for each line that came more often than it was said."""
+        for line, times in self._said.items():
+            if times > REPEATS_SHOWN:
+                self._stream.write('note: "%s" came %d times: only the first %d are shown\n'
+                                   % (line, times, REPEATS_SHOWN))
 
 
 def build_parser():
@@ -331,6 +353,7 @@ def main(argv=None):
 
     for telegram in ended(dec):
         out.write(decoder.telegram_json(telegram) + "\n")
+    dec.errors.repeats()
     if dec.errors.dsmr_crc and not carriage_return:
         sys.stderr.write("hint: a DSMR CRC covers the meter's CR LF line ends, and this input has no CR: "
                          "were they changed (an editor, a copy from a web page, git)? Given as a file, "
