@@ -635,6 +635,70 @@ def test_help_fits_a_terminal_of_80_columns():
     assert [line for line in text.splitlines() if len(line) > 80] == []
 
 
+# The line that says an input is text and no capture (in part: the bytes vary).
+_TEXT_LINE = "the input is text, not a capture of the meter's port"
+
+
+def _flooding(stderr):
+    # Lines said more than three times.
+    lines_ = stderr.decode().splitlines()
+    return sorted({line for line in lines_ if lines_.count(line) > 3})
+
+
+@pytest.mark.parametrize("as_file", [True, False])
+def test_a_text_that_is_no_capture_is_said_to_be_text_once_and_does_not_flood(tmp_path, as_file):
+    # README.md given by mistake: 173 lines "error: overflow: frame longer than the 4096-byte
+    # buffer" (each "/dev", "/lib" read as a DSMR header) and nothing that said the file is no
+    # capture (found by a user-facing review, session 42).
+    with open(os.path.join(ROOT, "README.md"), "rb") as f:
+        text = f.read()
+    path = tmp_path / "README.md"
+    path.write_bytes(text)
+    r = run([str(path)] if as_file else ["-"], None if as_file else text)
+    assert r.returncode == 1 and r.stdout == b""
+    said = r.stderr.decode().splitlines()
+    assert _flooding(r.stderr) == [], said
+    assert said.count("error: overflow: frame longer than the 4096-byte buffer") == 3  # the first few, not none
+    assert [line for line in said if "overflow" in line and line.startswith("note: ")], said  # and a count
+    assert len([line for line in said if _TEXT_LINE in line]) == 1 and _TEXT_LINE in said[-1], said
+    assert said[-1].startswith("error: no telegram in %d bytes: " % len(text)), said[-1]
+    assert "LF alone" not in r.stderr.decode()  # a "/dev" is no DSMR header: not read as CR LF
+
+
+@pytest.mark.parametrize("text,before", [
+    (b"hello world\n", ["error: malformed: M-Bus start 68 L L 68 malformed"]),  # "h" is 0x68
+    (b"hi\n", ["error: the input ends inside a frame: 3 bytes wait for the rest"]),
+    (b"The quick brown fox\r\n", []),  # it said "no frame found ...: is this a capture ...?"
+    ("Grüße, Zähler\n".encode(), []),
+])
+@pytest.mark.parametrize("as_file", [True, False])
+def test_a_line_of_text_is_said_to_be_text(tmp_path, text, before, as_file):
+    path = tmp_path / "note.txt"
+    path.write_bytes(text)
+    r = run([str(path)] if as_file else ["-"], None if as_file else text)
+    assert r.returncode == 1 and r.stdout == b""
+    said = r.stderr.decode().splitlines()
+    assert said[:-1] == before and _TEXT_LINE in said[-1], said  # the errors it had are still said
+
+
+@pytest.mark.parametrize("name,data,as_file", [
+    # A DSMR telegram whose CRC fails, whose lines lost their CR, of DSMR 2.2 without a CRC
+    # but cut, an IEC 62056-21 readout's data lines without the header: readouts, not text.
+    ("crc", ds.dsmr_telegram(["1-0:1.8.1(001234.567*kWh)"])[:-4] + b"0\r\n", True),
+    ("lf", ds.dsmr_telegram(["1-0:1.8.1(001234.567*kWh)"]).replace(b"\r\n", b"\n"), False),
+    ("cut", b"/ISk5\\2MT382-1000\r\n\r\n1-0:1.8.1(001234.567*kWh)\r\n", True),
+    ("iec", b"0.0.0(12345678)\r\n1.8.0(001234.5*kWh)\r\nF.F(00)\r\n", True),
+    # Hex without --hex on stdin gets its own hint; a log that quotes the port's bytes too.
+    ("hex", b"7e a0 84 ce ff 03 13 12 8b\n", False),
+    ("quoted", b"[D][uart_debug:158]: <<< \"/ISK5\\\\2M\"\n" * 4, False),
+])
+def test_a_readout_or_hex_that_yields_nothing_is_not_called_text(tmp_path, name, data, as_file):
+    path = tmp_path / (name + ".txt")
+    path.write_bytes(data)
+    r = run([str(path)] if as_file else ["-"], None if as_file else data)
+    assert r.returncode == 1 and r.stderr and _TEXT_LINE not in r.stderr.decode(), (name, r.stderr)
+
+
 def test_an_error_said_again_and_again_is_said_three_times_then_counted():
     # A capture of ten pushes with the wrong GAK (or none): ten identical lines, 120 for a
     # two-minute capture of a push every second. A distinct error between them is still said.

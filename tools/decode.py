@@ -45,6 +45,11 @@ _HEX_TEXT = b"0123456789abcdefABCDEF \t\r\n"
 # Bytes of text (tab, LF, printable ASCII, UTF-8): a file of nothing else is no port's binary
 # capture, whose frames hold control bytes.
 _TEXT_BYTES = b"\t\n" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+# A readout's lines (IEC 62056-21, DSMR P1) at a line's start: the identification, "/" and
+# three letters with no "/" after them on its line ("/dev/ttyUSB0" in a README is none), or
+# a data line "1-0:1.8.1(", "1.8.0(", "F.F(". Text without them is no readout.
+_READOUT = re.compile(rb"(?m)^[ \t]*(?:/[A-Za-z]{3}[^/\r\n]*\r?$|(?:\d{1,3}-\d{1,3}:)?[0-9A-Z]{1,3}\.[0-9A-Z]{1,3}"
+                      rb"(?:\.[0-9A-Z]{1,3})?(?:[*&]\d{1,3})?\()")
 # Times one error line is said: a capture whose pushes all fail alike (no key, a wrong key)
 # said it once a push, 120 times for two minutes of a push a second; the rest are counted,
 # and the count said at the end.
@@ -203,7 +208,7 @@ def _chunks(parser, path, as_hex):
             block = (block + f.read()).translate(_CLEAR_BIT_7)
             yield block  # (a file that lost its CRs as well is not mended)
             return
-        if regular and b"/" in block and b"\n" in block and b"\r" not in block and not block.translate(None, _TEXT_BYTES):
+        if regular and _READOUT.search(block) and b"\n" in block and b"\r" not in block and not block.translate(None, _TEXT_BYTES):
             # DSMR text whose CR LF line ends lost their CR (an editor, a copy from a web page,
             # git): the CRC covers the CRs, and every telegram failed it. Read as the meter
             # sends it. Only a file of text: a binary capture has LF bytes that are no line end.
@@ -339,12 +344,16 @@ def main(argv=None):
     carriage_return = False  # whether the input holds a CR at all (DSMR lines end in CR LF)
     hex_text = True  # whether it is all hex digits and white space (given without --hex)
     head = b""  # the input's first 4 kB: a hex dump given without --hex is told by them
+    text = True  # whether it is all text: no control bytes but tab, CR and LF
+    readout = False  # whether that text holds a readout's lines
     for chunk in _chunks(parser, args.file, args.hex):
         if len(head) < 4096:
             head += chunk[: 4096 - len(head)]
         size += len(chunk)
         carriage_return = carriage_return or b"\r" in chunk
         hex_text = hex_text and not chunk.translate(None, _HEX_TEXT)
+        text = text and not chunk.translate(None, _TEXT_BYTES + b"\r")
+        readout = readout or text and _READOUT.search(chunk) is not None
         for telegram in dec.feed(chunk):
             out.write(decoder.telegram_json(telegram) + "\n")
             unfitted.check(telegram)
@@ -358,6 +367,10 @@ def main(argv=None):
         sys.stderr.write("hint: a DSMR CRC covers the meter's CR LF line ends, and this input has no CR: "
                          "were they changed (an editor, a copy from a web page, git)? Given as a file, "
                          "such text is read as CR LF\n")
+    # Text that yielded nothing and is no readout, no hex and no log of bytes (README.md given
+    # by mistake): said so once, after what its bytes read as frames said.
+    text = (text and not readout and not dec.telegrams and not args.hex and not hex_text
+            and _utf8(head) and not _hex_dump(head) and not _quoting_log(head))
     left = unfinished(dec)
     if left is not None:
         sys.stderr.write("error: %s\n" % left)
@@ -366,7 +379,7 @@ def main(argv=None):
         # (passed over without a count, as a dongle joining the line mid-push does).
         sys.stderr.write("error: no whole push in %d bytes: the frames found are the end of one "
                          "whose first segments or blocks the capture does not hold\n" % size)
-    elif not dec.telegrams and not dec.errors.total():
+    elif not dec.telegrams and not dec.errors.total() and not text:
         # Nothing counted either: without a word the exit status alone said it.
         looks_hex = size and not args.hex and (hex_text or _hex_dump(head))
         if looks_hex:
@@ -379,7 +392,21 @@ def main(argv=None):
             hint = "is this a capture of the meter's port?"
         sys.stderr.write("error: no frame found in %d bytes (HDLC 7E, M-Bus 68, DSMR \"/\", or a bare "
                          "APDU 0F/DB/DC/DD/E0): %s\n" % (size, hint))
+    if text:
+        sys.stderr.write("error: no telegram in %d bytes: the input is text, not a capture of the meter's "
+                         "port (no DSMR or IEC 62056-21 readout, whose lines read \"/XXX5...\" and "
+                         "\"1.8.0(...)\", and no hex)\n" % size)
     return EXIT_OK if dec.telegrams else EXIT_NOTHING
+
+
+def _utf8(head):
+    # Whether ``head`` is UTF-8 text with something in it (its last character may be cut).
+    import codecs
+
+    try:
+        return bool(codecs.getincrementaldecoder("utf-8")().decode(head).strip())
+    except UnicodeError:
+        return False
 
 
 def _hex_dump(head):
