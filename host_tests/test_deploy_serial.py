@@ -72,6 +72,43 @@ def test_no_port_plugged_in_is_a_clear_error():
         serialports.resolve("", found=[])
 
 
+@pytest.mark.parametrize("command", ["console", "capture"])
+def test_no_port_found_says_what_the_command_needs(monkeypatch, capsys, command):
+    # make capture said "plug the board in", with deploy's and console's words: a capture
+    # records the meter's port, through a USB-serial adapter wired to it, not the ESP32
+    # (found by a user-facing review, session 42).
+    monkeypatch.setattr(serialports, "candidates", lambda *vids: [])
+    assert deploy.main([command, "--seconds", "1"] if command == "capture" else [command]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("error: no serial port found: ") and "PORT=" in said
+    if command == "capture":
+        assert "plug the board in" not in said and "ESP32 USB-serial" not in said, said
+        assert "adapter" in said and "meter's port" in said and "not the ESP32" in said, said
+    else:
+        assert "plug the board in with a USB data cable" in said, said
+
+
+@pytest.mark.parametrize("wanted", ["BOARD", "METER_ADAPTER"])
+def test_a_port_that_does_not_exist_names_what_is_plugged_in_in_the_commands_words(wanted):
+    with pytest.raises(serialports.PortError) as caught:
+        serialports.resolve("/dev/ttyUSB97", found=[], wanted=getattr(serialports, wanted))
+    said = str(caught.value)
+    assert said.startswith("serial port /dev/ttyUSB97 does not exist; ")
+    if wanted == "BOARD":
+        assert said.endswith("no ESP32 USB-serial port is plugged in")
+    else:
+        assert "ESP32" not in said and "adapter" in said, said
+
+
+def test_a_capture_says_the_only_port_found_must_be_the_meters(capsys):
+    found = [("/dev/ttyUSB0", "FT232R USB UART (FTDI)")]
+    assert serialports.resolve("", found=found, wanted=serialports.METER_ADAPTER) == "/dev/ttyUSB0"
+    said = capsys.readouterr().out
+    assert "/dev/ttyUSB0" in said and "meter's port" in said and "ESP32 serial port" not in said, said
+    serialports.resolve("", found=found)
+    assert capsys.readouterr().out.startswith("using the only ESP32 serial port found: /dev/ttyUSB0")
+
+
 def test_the_only_plugged_in_board_is_used():
     assert serialports.resolve("", found=[("/dev/ttyUSB0", "CP2102")]) == "/dev/ttyUSB0"
 

@@ -318,7 +318,7 @@ def cmd_flash(args):
 
 
 def cmd_capture(args):
-    port = serialports.resolve(args.port)
+    port = serialports.resolve(args.port, wanted=serialports.METER_ADAPTER)
     out = os.path.expanduser(args.out) if args.out else time.strftime("capture-%Y%m%d-%H%M%S.bin")
     print("recording %s at %d baud %d%s1 into %s for %g s (Ctrl-C stops early); decode it with "
           "`.venv/bin/python tools/decode.py %s` (with --key and --auth-key for a meter that "

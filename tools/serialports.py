@@ -25,6 +25,24 @@ READ_CHUNK = 4096
 READ_TIMEOUT_S = 0.1
 
 
+# What a command looks for, in its words: deploy, console and flash talk to the ESP32 board;
+# capture records the meter's port, through a USB-serial adapter wired to it (the ESP32 only
+# sends on what it decoded, so a capture of its USB port holds no meter byte).
+BOARD = {
+    "none": "no ESP32 USB-serial port is plugged in",
+    "plug": "plug the board in with a USB data cable (charge-only cables are common)",
+    "only": "using the only ESP32 serial port found: %s [%s]",
+}
+METER_ADAPTER = {
+    "none": "no USB-serial adapter is plugged in",
+    "plug": "a capture records the meter's port through a USB-serial adapter wired to it (a P1 "
+            "cable, an M-Bus slave adapter, a TTL adapter on the customer interface), not the ESP32: "
+            "plug the adapter in",
+    "only": "using the only USB-serial port found: %s [%s]; it must be the adapter on the meter's "
+            "port (the ESP32's holds no meter byte): else pass PORT=…",
+}
+
+
 class PortError(Exception):
     """No usable serial port: nothing plugged in, several candidates, or a path that is absent."""
 
@@ -40,29 +58,30 @@ def candidates():
     return sorted(found)
 
 
-def _listing(found):
+def _listing(found, wanted):
     if not found:
-        return "no ESP32 USB-serial port is plugged in"
+        return wanted["none"]
     return "ports found: " + ", ".join("%s [%s]" % pair for pair in found)
 
 
-def resolve(port, found=None):
-    """The port to use: the one given (checked to exist), else the only candidate plugged in."""
+def resolve(port, found=None, wanted=BOARD):
+    """The port to use: the one given (checked to exist), else the only candidate plugged in.
+    ``wanted``: BOARD or METER_ADAPTER, the words for what the command looks for."""
     if found is None:
         found = candidates()
     if port:
         if port.startswith("/dev/") and not os.path.exists(port):
-            raise PortError("serial port %s does not exist; %s" % (port, _listing(found)))
+            raise PortError("serial port %s does not exist; %s" % (port, _listing(found, wanted)))
         return port
     if len(found) == 1:
-        print("using the only ESP32 serial port found: %s [%s]" % found[0])
+        print(wanted["only"] % found[0])
         return found[0][0]
     if not found:
         raise PortError(
-            "no serial port found: plug the board in with a USB data cable (charge-only "
-            "cables are common) and check `ls /dev/ttyUSB* /dev/ttyACM*`, or pass PORT=/dev/…"
+            "no serial port found: %s and check `ls /dev/ttyUSB* /dev/ttyACM*`, or pass "
+            "PORT=/dev/…" % wanted["plug"]
         )
-    raise PortError("several serial ports found, pass PORT=… to pick one; " + _listing(found))
+    raise PortError("several serial ports found, pass PORT=… to pick one; " + _listing(found, wanted))
 
 
 def capture(port, out, baud, parity, seconds, max_bytes=None, opener=None, bits=8):
