@@ -109,6 +109,29 @@ def test_a_capture_says_the_only_port_found_must_be_the_meters(capsys):
     assert capsys.readouterr().out.startswith("using the only ESP32 serial port found: /dev/ttyUSB0")
 
 
+def test_a_capture_looks_for_the_adapters_of_meter_ports_and_not_an_esp32s_own_usb(monkeypatch):
+    # A P1 cable with a Prolific PL2303 was "no serial port found", and an ESP32-C3's own USB
+    # the one port a capture would record (its log, no meter byte).
+    from serial.tools import list_ports
+
+    class Info:
+        def __init__(self, device, vid):
+            self.device, self.vid, self.description = device, vid, "USB serial"
+
+    ports = []
+    monkeypatch.setattr(list_ports, "comports", lambda: ports)
+    ports[:] = [Info("/dev/ttyUSB0", 0x067B)]  # Prolific PL2303
+    assert serialports.resolve("", wanted=serialports.METER_ADAPTER) == "/dev/ttyUSB0"
+    with pytest.raises(serialports.PortError, match="plug the board in"):
+        serialports.resolve("")  # no ESP32 board has a PL2303
+    ports[:] = [Info("/dev/ttyACM0", 0x303A)]  # Espressif native USB (C3/S3)
+    assert serialports.resolve("") == "/dev/ttyACM0"
+    with pytest.raises(serialports.PortError, match="adapter wired to it"):
+        serialports.resolve("", wanted=serialports.METER_ADAPTER)
+    ports[:] = [Info("/dev/ttyACM0", 0x303A), Info("/dev/ttyUSB0", 0x0403)]  # the dongle and an FTDI cable
+    assert serialports.resolve("", wanted=serialports.METER_ADAPTER) == "/dev/ttyUSB0"
+
+
 def test_the_only_plugged_in_board_is_used():
     assert serialports.resolve("", found=[("/dev/ttyUSB0", "CP2102")]) == "/dev/ttyUSB0"
 

@@ -16,6 +16,11 @@ KNOWN_VIDS = {
     0x0403: "FTDI",
     0x303A: "Espressif native USB (C3/S3)",
 }
+# Those of the USB-serial adapters wired to a meter's port (P1 cables, M-Bus slave adapters,
+# TTL cables): the same bridges and Prolific's PL2303 (cheap P1 cables), but not Espressif's
+# own USB, which is an ESP32 (the dongle: its port carries no meter byte).
+ADAPTER_VIDS = {vid: name for vid, name in KNOWN_VIDS.items() if vid != 0x303A}
+ADAPTER_VIDS[0x067B] = "Prolific PL2303"
 
 # How often `capture` tells the user it is still recording: often enough to see bytes flow.
 PROGRESS_EVERY_S = 1.0
@@ -29,11 +34,13 @@ READ_TIMEOUT_S = 0.1
 # capture records the meter's port, through a USB-serial adapter wired to it (the ESP32 only
 # sends on what it decoded, so a capture of its USB port holds no meter byte).
 BOARD = {
+    "vids": KNOWN_VIDS,
     "none": "no ESP32 USB-serial port is plugged in",
     "plug": "plug the board in with a USB data cable (charge-only cables are common)",
     "only": "using the only ESP32 serial port found: %s [%s]",
 }
 METER_ADAPTER = {
+    "vids": ADAPTER_VIDS,
     "none": "no USB-serial adapter is plugged in",
     "plug": "a capture records the meter's port through a USB-serial adapter wired to it (a P1 "
             "cable, an M-Bus slave adapter, a TTL adapter on the customer interface), not the ESP32: "
@@ -47,14 +54,15 @@ class PortError(Exception):
     """No usable serial port: nothing plugged in, several candidates, or a path that is absent."""
 
 
-def candidates():
-    """[(device, description)] of ports whose USB bridge is one an ESP32 board uses."""
+def candidates(vids=KNOWN_VIDS):
+    """[(device, description)] of ports whose USB bridge is one of ``vids`` (by default
+    those an ESP32 board uses)."""
     from serial.tools import list_ports
 
     found = []
     for info in list_ports.comports():
-        if info.vid in KNOWN_VIDS:
-            found.append((info.device, "%s (%s)" % (info.description, KNOWN_VIDS[info.vid])))
+        if info.vid in vids:
+            found.append((info.device, "%s (%s)" % (info.description, vids[info.vid])))
     return sorted(found)
 
 
@@ -68,7 +76,7 @@ def resolve(port, found=None, wanted=BOARD):
     """The port to use: the one given (checked to exist), else the only candidate plugged in.
     ``wanted``: BOARD or METER_ADAPTER, the words for what the command looks for."""
     if found is None:
-        found = candidates()
+        found = candidates(wanted["vids"])
     if port:
         if port.startswith("/dev/") and not os.path.exists(port):
             raise PortError("serial port %s does not exist; %s" % (port, _listing(found, wanted)))
