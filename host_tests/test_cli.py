@@ -6,8 +6,10 @@ problem, exit status 0 (decoded something) / 1 (nothing) / 2 (bad arguments).
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -714,3 +716,24 @@ def test_an_error_said_again_and_again_is_said_three_times_then_counted():
         "error: checksum: HDLC FCS mismatch",
         'note: "%s" came 9 times: only the first 3 are shown' % auth,
     ]
+
+
+def test_ctrl_c_on_a_live_stream_ends_with_what_was_read_summed_up():
+    # `nc meter 2000 | decode.py -` ends by Ctrl-C: a traceback ended it, and the note of
+    # the errors only counted after the third was lost with it.
+    pushes = b"".join(ds.sil_push(seed=s, frame_counter=100 + s)[0] for s in range(5))
+    proc = subprocess.Popen([sys.executable, CLI, "--key", KEY, "--auth-key", "00" * 16, "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    proc.stdin.write(pushes)
+    proc.stdin.flush()
+    err = b""
+    while err.count(b"\n") < 3:  # three said: the rest are counted, not said
+        err += proc.stderr.read1(4096)
+    time.sleep(1)  # the last two read too: it waits for more, as on a quiet line
+    proc.send_signal(signal.SIGINT)
+    out, rest = proc.communicate(timeout=30)
+    err = (err + rest).decode()
+    assert proc.returncode == 130 and out == b""
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == ('note: "error: authentication: authentication failed — check the encryption '
+                                    'key (GUEK) and authentication key (GAK)" came 5 times: only the first 3 are shown')

@@ -16,7 +16,9 @@ Contract other tools rely on:
   that comes again and again is said three times, then counted: one ``note:`` at the
   end says how often it came.
 - exit status: 0 when at least one telegram was decoded, 1 when none,
-  2 for bad arguments (a key that is not 32 hex digits names its option).
+  2 for bad arguments (a key that is not 32 hex digits names its option), 130
+  for Ctrl-C (a live stream, ``nc … | decode.py -``), after what was read is
+  printed and summed up as at the input's end.
 """
 
 import argparse
@@ -36,6 +38,7 @@ from decoder.errors import ErrorLog  # noqa: E402
 EXIT_OK = 0
 EXIT_NOTHING = 1
 EXIT_USAGE = 2
+EXIT_STOPPED = 130  # Ctrl-C, as a shell reports SIGINT (128 + 2)
 
 # Captures are read and fed in pieces of this size: the decoder is a stream
 # decoder, so a capture of any length never has to be held twice.
@@ -346,18 +349,22 @@ def main(argv=None):
     head = b""  # the input's first 4 kB: a hex dump given without --hex is told by them
     text = True  # whether it is all text: no control bytes but tab, CR and LF
     readout = False  # whether that text holds a readout's lines
-    for chunk in _chunks(parser, args.file, args.hex):
-        if len(head) < 4096:
-            head += chunk[: 4096 - len(head)]
-        size += len(chunk)
-        carriage_return = carriage_return or b"\r" in chunk
-        hex_text = hex_text and not chunk.translate(None, _HEX_TEXT)
-        text = text and not chunk.translate(None, _TEXT_BYTES + b"\r")
-        readout = readout or text and _READOUT.search(chunk) is not None
-        for telegram in dec.feed(chunk):
-            out.write(decoder.telegram_json(telegram) + "\n")
-            unfitted.check(telegram)
-        out.flush()
+    stopped = False  # Ctrl-C: a live stream (nc … | decode.py -) ends so
+    try:
+        for chunk in _chunks(parser, args.file, args.hex):
+            if len(head) < 4096:
+                head += chunk[: 4096 - len(head)]
+            size += len(chunk)
+            carriage_return = carriage_return or b"\r" in chunk
+            hex_text = hex_text and not chunk.translate(None, _HEX_TEXT)
+            text = text and not chunk.translate(None, _TEXT_BYTES + b"\r")
+            readout = readout or text and _READOUT.search(chunk) is not None
+            for telegram in dec.feed(chunk):
+                out.write(decoder.telegram_json(telegram) + "\n")
+                unfitted.check(telegram)
+            out.flush()
+    except KeyboardInterrupt:
+        stopped = True  # what was read is finished and summed up below, as at the input's end
     from decoder.leftover import ended, unfinished
 
     for telegram in ended(dec):
@@ -396,6 +403,8 @@ def main(argv=None):
         sys.stderr.write("error: no telegram in %d bytes: the input is text, not a capture of the meter's "
                          "port (no DSMR or IEC 62056-21 readout, whose lines read \"/XXX5...\" and "
                          "\"1.8.0(...)\", and no hex)\n" % size)
+    if stopped:
+        return EXIT_STOPPED
     return EXIT_OK if dec.telegrams else EXIT_NOTHING
 
 
