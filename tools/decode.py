@@ -83,7 +83,7 @@ dongle's meter.lists. Lists:
 %s
 
 Problems go to stderr as "error: ..." lines; exit 0 when at least one
-telegram was decoded, 1 when none, 2 for bad arguments.
+telegram was decoded, 1 when none, 2 for bad arguments, 130 for Ctrl-C.
 """
 
 
