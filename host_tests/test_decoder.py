@@ -567,18 +567,15 @@ def test_general_ciphering_at_suite_1_as_gurux_makes_it_reads():
 
 # The same at security 0x11, authenticated only (gurux_dlms 1.0.203, the same header). Gurux
 # leaves the header out of an authenticated-only tag (getAuthenticatedData adds it with
-# encryption only), where the Green Book's table, as quoted, puts it in: both are taken.
+# encryption only), where the Green Book's table, as quoted, puts it in. Taking both forms
+# would make A ambiguous (test_gcm: a header moved into the plaintext): a known limit.
 GURUX_SUITE_1_AUTH_ONLY = bytes.fromhex(
     "dd080000000000001234084c475a6774657374084d4d4d00000000010000002e11000012340f00000003000101"
     "020309060100010800ff060000303902020f00161e7b26df546f2238aa00feb507")
 
 
-def test_general_ciphering_at_suite_1_authenticated_only_as_gurux_makes_it_reads():
-    got, dec = decode_all(ds.hdlc_frame(ds.LLC + GURUX_SUITE_1_AUTH_ONLY) * 2, key=GURUX_KEY, auth_key=GURUX_AUTH)
-    assert dec.errors.total() == 0, dec.errors.last_error
-    assert len(got) == 2 and plain_readings(got[1]) == {"1-0:1.8.0": {"value": 12345, "unit": "Wh"}}
-    assert got[0].tag_checked is True
-    got, dec = decode_all(ds.hdlc_frame(ds.LLC + GURUX_SUITE_1_AUTH_ONLY), key=GURUX_KEY, auth_key=bytes(16))
+def test_general_ciphering_at_suite_1_authenticated_only_as_gurux_makes_it_is_refused():
+    got, dec = decode_all(ds.hdlc_frame(ds.LLC + GURUX_SUITE_1_AUTH_ONLY), key=GURUX_KEY, auth_key=GURUX_AUTH)
     assert got == [] and dec.errors.counts["authentication"] == 1
 
 

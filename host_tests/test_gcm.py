@@ -107,6 +107,20 @@ def test_without_an_authentication_key_0x30_still_decrypts_unchecked():
     assert open_(0x30, body, bytes(12), ak=None) == plaintext
 
 
+def test_a_header_tag_does_not_vouch_for_a_push_that_moves_the_header_into_its_plaintext():
+    # General-ciphering at suite 1 puts its header H in A: SC || AK || H || P. Had a failed
+    # tag been tried again without H (Gurux's authenticated-only form), that tag would also
+    # vouch for a push under another header whose plaintext is H || P: A is the same bytes.
+    header = b"\x08TRANSACT\x08" + TITLE + b"\x00\x00\x00"
+    plaintext = bytes.fromhex("0f0000000100") + b"\x09\x04ABCD"
+    tag = AESGCM(KEY).encrypt(iv(TITLE, 42), b"", bytes([0x11]) + AK + header + plaintext)[:12]
+    cipher = gcm.Gcm(KEY, AK)
+    cipher.head = b"\x01X\x08" + TITLE + b"\x00\x00\x00"  # another header
+    spliced = header + plaintext
+    with pytest.raises(SecurityError, match="authentication failed"):
+        cipher.decrypt(0x11, TITLE, 42, spliced, tag, bytearray(len(spliced)))
+
+
 def test_decryption_may_run_in_place():
     plaintext = bytes(range(100))
     body, tag = seal(0x30, plaintext)

@@ -20,8 +20,7 @@ DLMS use of GCM (IEC 62056-5-3 security suite 0, DLMS UA Green Book)::
     general-ciphering (0xDD) at suite 1 puts its transaction-id, originator
     and recipient system titles, date-time and other-information, each with
     its length byte, after SC || AK (``Gcm.head``: the Green Book's AAD table
-    for general-ciphering; Gurux, whose suite-1 tags read no other way with
-    encryption). Authenticated only, a tag without them holds too: Gurux's.
+    for general-ciphering; Gurux, whose suite-1 tags read no other way).
 
 GHASH, the counter blocks and the XOR run as viper kernels on MicroPython
 (``gcm_viper.py``) and as the plain-Python twins of ``gcm_plain.py``
@@ -168,13 +167,7 @@ class Gcm:
         if out is not ciphertext:
             out[0 : len(ciphertext)] = ciphertext
         if self._check and not self._gmac_matches(ciphertext, tag):
-            if self.head is None:
-                return SecurityError(AUTH_FAILED)
-            # General-ciphering at suite 1: the Green Book's AAD holds its header, Gurux's
-            # authenticated-only tags leave it out. The plaintext is here to hash again.
-            self.head = None  # (each APDU's envelope sets it anew)
-            if not self._gmac_matches(ciphertext, tag):
-                return SecurityError(AUTH_FAILED)
+            return SecurityError(AUTH_FAILED)
         return None
 
     def _gmac_matches(self, plaintext, tag):
