@@ -737,3 +737,13 @@ def test_ctrl_c_on_a_live_stream_ends_with_what_was_read_summed_up():
     assert "Traceback" not in err
     assert err.splitlines()[-1] == ('note: "error: authentication: authentication failed — check the encryption '
                                     'key (GUEK) and authentication key (GAK)" came 5 times: only the first 3 are shown')
+
+
+def test_a_closed_standard_input_is_a_bad_argument():
+    # `decode.py - <&-` (a cron job, a service without stdin): a traceback, exit status 1.
+    r = subprocess.run([sys.executable, CLI, "-"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60, cwd=ROOT,
+                       preexec_fn=lambda: os.close(0))
+    assert r.returncode == 2 and b"Traceback" not in r.stderr, r.stderr
+    assert b"standard input is closed" in r.stderr, r.stderr
+

@@ -180,6 +180,8 @@ def _chunks(parser, path, as_hex):
     are) is read as hex, with a note: it said "add --hex" and exited 1. Only a file: a
     stream (stdin, a pipe, a serial device) may start inside a DSMR text message, which
     is hex digits for up to 2 kB, and a live one must not wait for 4 kB to be decoded."""
+    if path == "-" and sys.stdin is None:  # started with no standard input (<&-, a service)
+        parser.error("argument FILE: standard input is closed: give a file, or pipe the capture in")
     try:
         f = sys.stdin.buffer if path == "-" else open(path, "rb")
     except OSError as e:
