@@ -747,3 +747,22 @@ def test_a_closed_standard_input_is_a_bad_argument():
     assert r.returncode == 2 and b"Traceback" not in r.stderr, r.stderr
     assert b"standard input is closed" in r.stderr, r.stderr
 
+
+def _hex_rows(data):
+    words = ["%02X" % b for b in data]
+    return [" ".join(words[i : i + 16]) for i in range(0, len(words), 16)]
+
+
+def test_ctrl_c_on_hex_pasted_into_stdin_decodes_what_was_read(capture):
+    # `decode.py --hex -`, a capture pasted into the terminal and ended by Ctrl-C (not Ctrl-D):
+    # the hex was read whole before any was parsed, and Ctrl-C lost it: "no frame found in 0
+    # bytes", where the stream without --hex decodes what came (a tools review).
+    proc = subprocess.Popen([sys.executable, CLI, "--key", KEY, "--auth-key", AUTH, "--hex", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    proc.stdin.write(("\n".join(_hex_rows(capture[1])) + "\n").encode())
+    proc.stdin.flush()
+    time.sleep(3)  # started and read: it waits for more, as a terminal does
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and b"Traceback" not in err, err
+    assert len(lines(out)) == 3, err

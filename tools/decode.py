@@ -187,12 +187,12 @@ def _chunks(parser, path, as_hex):
     except OSError as e:
         parser.error("argument FILE: cannot open %s: %s" % (path, e.strerror))
     with f:
-        if as_hex:
-            yield _hex_bytes(parser, f.read())
-            return
         # read1: what has arrived, up to READ_SIZE. read() waits for all of it, so a live
         # stream piped in (a serial port, nc) came out in bursts of six pushes.
         read = getattr(f, "read1", f.read)
+        if as_hex:
+            yield from _hex_read(parser, read)
+            return
         regular = path != "-" and os.path.isfile(path)
         block = f.read(READ_SIZE) if regular else read(READ_SIZE)
         if regular and not _dsmr_text(block) and _quoting_log(block):
@@ -230,6 +230,26 @@ def _chunks(parser, path, as_hex):
 
 
 _CLEAR_BIT_7 = bytes(b & 0x7F for b in range(256))
+
+
+def _hex_read(parser, read):
+    # --hex: all of the text, then its bytes. Ctrl-C (hex pasted into a terminal and ended so,
+    # not by Ctrl-D) read it whole and lost it: "no frame found in 0 bytes". Its whole lines
+    # are read then, and the interrupt goes on to main, which sums up.
+    pieces = []
+    try:
+        piece = read(READ_SIZE)
+        while piece:
+            pieces.append(piece)
+            piece = read(READ_SIZE)
+    except KeyboardInterrupt:
+        text = b"".join(pieces)
+        if text[:2] not in (b"\xff\xfe", b"\xfe\xff"):  # (UTF-16 is not cut: a half character)
+            text = text[: text.rfind(b"\n") + 1]
+        if text.strip():
+            yield _hex_bytes(parser, text)
+        raise
+    yield _hex_bytes(parser, b"".join(pieces))
 
 
 def _quoted_bytes(text):
