@@ -766,3 +766,23 @@ def test_ctrl_c_on_hex_pasted_into_stdin_decodes_what_was_read(capture):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and b"Traceback" not in err, err
     assert len(lines(out)) == 3, err
+
+
+@pytest.mark.parametrize("shape", ["cut-line", "after-4k-of-prose"])
+def test_a_text_holding_hex_it_did_not_read_is_not_said_to_hold_none(capture, tmp_path, shape):
+    # A serial-terminal log with one line cut short (an odd count of digits), and a forum post
+    # whose hex follows 4 kB of prose: --hex names the cut line, or reads the post; without it
+    # the line said "the input is text, not a capture ... and no hex" (a tools review).
+    rows = _hex_rows(capture[1])
+    if shape == "cut-line":
+        rows[3] = rows[3][:-1]
+        text = "".join("2024-03-01 12:00:%02d.123 RX: %s\n" % (i % 60, row) for i, row in enumerate(rows))
+    else:
+        text = "My meter sends this and the dongle shows nothing, what is wrong with it?\n" * 60
+        text += "\n".join(rows) + "\n"
+    path = tmp_path / "log.txt"
+    path.write_text(text)
+    r = run([str(path)])
+    assert r.returncode == 1 and r.stdout == b""
+    said = r.stderr.decode()
+    assert "and no hex" not in said and "give --hex" in said.splitlines()[-1], said

@@ -53,6 +53,9 @@ _TEXT_BYTES = b"\t\n" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
 # a data line "1-0:1.8.1(", "1.8.0(", "F.F(". Text without them is no readout.
 _READOUT = re.compile(rb"(?m)^[ \t]*(?:/[A-Za-z]{3}[^/\r\n]*\r?$|(?:\d{1,3}-\d{1,3}:)?[0-9A-Z]{1,3}\.[0-9A-Z]{1,3}"
                       rb"(?:\.[0-9A-Z]{1,3})?(?:[*&]\d{1,3})?\()")
+# 16 bytes written as hex in a text ("7E A0 8B ...", "7e:a0:...", or 64 digits in a row): a log
+# or a post that holds a capture, which a line that is no hex (a cut one) kept from being read.
+_HEX_RUN = re.compile(rb"(?:[0-9A-Fa-f]{2}[ :-]){15}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{64}")
 # Times one error line is said: a capture whose pushes all fail alike (no key, a wrong key)
 # said it once a push, 120 times for two minutes of a push a second; the rest are counted,
 # and the count said at the end.
@@ -371,6 +374,7 @@ def main(argv=None):
     head = b""  # the input's first 4 kB: a hex dump given without --hex is told by them
     text = True  # whether it is all text: no control bytes but tab, CR and LF
     readout = False  # whether that text holds a readout's lines
+    hex_run = False  # ... and a run of 16 bytes written as hex
     stopped = False  # Ctrl-C: a live stream (nc … | decode.py -) ends so
     try:
         for chunk in _chunks(parser, args.file, args.hex):
@@ -381,6 +385,7 @@ def main(argv=None):
             hex_text = hex_text and not chunk.translate(None, _HEX_TEXT)
             text = text and not chunk.translate(None, _TEXT_BYTES + b"\r")
             readout = readout or text and _READOUT.search(chunk) is not None
+            hex_run = hex_run or text and _HEX_RUN.search(chunk) is not None
             for telegram in dec.feed(chunk):
                 out.write(decoder.telegram_json(telegram) + "\n")
                 unfitted.check(telegram)
@@ -421,7 +426,13 @@ def main(argv=None):
             hint = "is this a capture of the meter's port?"
         sys.stderr.write("error: no frame found in %d bytes (HDLC 7E, M-Bus 68, DSMR \"/\", or a bare "
                          "APDU 0F/DB/DC/DD/E0): %s\n" % (size, hint))
-    if text:
+    if text and hex_run:
+        # A log of hex with a line that is none (a cut one), or hex after 4 kB of prose: said "no
+        # hex", where --hex names the line it cannot read, or reads it.
+        sys.stderr.write("error: no telegram in %d bytes: the input is text that holds hex, not read as "
+                         "such (no hex dump in its first 4 kB, or a line of it that is none): give --hex, "
+                         "which reads it or names the line it cannot read\n" % size)
+    elif text:
         sys.stderr.write("error: no telegram in %d bytes: the input is text, not a capture of the meter's "
                          "port (no DSMR or IEC 62056-21 readout, whose lines read \"/XXX5...\" and "
                          "\"1.8.0(...)\", and no hex)\n" % size)
