@@ -377,3 +377,8 @@ def test_a_config_that_is_not_json_says_where_the_mistake_is(tmp_path):
     # A trailing comma, which MicroPython's json takes and CPython's does not: named as such.
     done = dry_run_with_config(tmp_path, '{"meter": {"source": "uart",}}')
     assert done.returncode == 2 and "line 1 column 29: a comma before the closing '}'" in done.stderr, done.stderr
+    # A tab typed into a password (MicroPython's json takes it): CPython's words end "... at",
+    # the place they name cut off; said without the dangling "at" (a tools review).
+    done = dry_run_with_config(tmp_path, '{"wifi": {"password": "pass\tword"}}')
+    assert done.returncode == 2 and done.stderr.rstrip().endswith("line 1 column 28: Invalid control character"), \
+        done.stderr

@@ -186,7 +186,7 @@ def json_where(path):
         with open(path, encoding="utf-8-sig") as f:
             json.loads(f.read())
     except json.JSONDecodeError as e:
-        what = e.msg
+        what = e.msg[:-3] if e.msg.endswith(" at") else e.msg  # "Invalid control character at"
         if e.doc[e.pos:e.pos + 1] in ("}", "]") and e.doc[:e.pos].rstrip().endswith(","):
             what = "a comma before the closing %r (JSON allows none there)" % e.doc[e.pos]
         return ": line %d column %d: %s" % (e.lineno, e.colno, what)
