@@ -20,7 +20,8 @@ DLMS use of GCM (IEC 62056-5-3 security suite 0, DLMS UA Green Book)::
     general-ciphering (0xDD) at suite 1 puts its transaction-id, originator
     and recipient system titles, date-time and other-information, each with
     its length byte, after SC || AK (``Gcm.head``: the Green Book's AAD table
-    for general-ciphering; Gurux, whose suite-1 tags read no other way).
+    for general-ciphering; Gurux's tags with encryption read no other way; its
+    authenticated-only ones leave the header out, and fail here).
 
 GHASH, the counter blocks and the XOR run as viper kernels on MicroPython
 (``gcm_viper.py``) and as the plain-Python twins of ``gcm_plain.py``
