@@ -153,9 +153,11 @@ def _config(path):
     """The config as the gateway reads it; None when there is no file (then only the
     gateway runs, to say so in its words). Refused (after saying why, with the place of
     a JSON mistake) when config.py refuses it: the gateway reads the file with the same
-    config.py, except that MicroPython's json takes a trailing comma, which CPython's and
-    `make deploy` refuse. It used to run on such a file anyway, after saying the simulator
-    and mosquitto were not started, and retried a meter that never came for ever."""
+    config.py, except that MicroPython's json takes much that is no JSON (a trailing or a
+    missing comma, a missing colon, a raw tab in a string, a bad escape it quietly drops,
+    leading zeros), which CPython's and `make deploy` refuse. It used to run on such a file
+    anyway, after saying the simulator and mosquitto were not started, and retried a meter
+    that never came for ever."""
     import config
     from deploy import json_where
 
