@@ -401,10 +401,10 @@ def main(argv=None):
         sys.stderr.write("hint: a DSMR CRC covers the meter's CR LF line ends, and this input has no CR: "
                          "were they changed (an editor, a copy from a web page, git)? Given as a file, "
                          "such text is read as CR LF\n")
-    # Text that yielded nothing and is no readout, no hex and no log of bytes (README.md given
-    # by mistake): said so once, after what its bytes read as frames said.
-    text = (text and not readout and not dec.telegrams and not args.hex and not hex_text
-            and _utf8(head) and not _hex_dump(head) and not _quoting_log(head))
+    # Prose: text that yielded nothing and is no readout, no hex and no log of bytes (README.md
+    # given by mistake): said so once, after what its bytes read as frames said.
+    prose = (text and not readout and not dec.telegrams and not args.hex and not hex_text
+             and _utf8(head) and not _hex_dump(head) and not _quoting_log(head))
     left = unfinished(dec)
     if left is not None:
         sys.stderr.write("error: %s\n" % left)
@@ -413,7 +413,7 @@ def main(argv=None):
         # (passed over without a count, as a dongle joining the line mid-push does).
         sys.stderr.write("error: no whole push in %d bytes: the frames found are the end of one "
                          "whose first segments or blocks the capture does not hold\n" % size)
-    elif not dec.telegrams and not dec.errors.total() and not text:
+    elif not dec.telegrams and not dec.errors.total() and not prose:
         # Nothing counted either: without a word the exit status alone said it.
         looks_hex = size and not args.hex and (hex_text or _hex_dump(head))
         if looks_hex:
@@ -426,13 +426,13 @@ def main(argv=None):
             hint = "is this a capture of the meter's port?"
         sys.stderr.write("error: no frame found in %d bytes (HDLC 7E, M-Bus 68, DSMR \"/\", or a bare "
                          "APDU 0F/DB/DC/DD/E0): %s\n" % (size, hint))
-    if text and hex_run:
+    if prose and hex_run:
         # A log of hex with a line that is none (a cut one), or hex after 4 kB of prose: said "no
         # hex", where --hex names the line it cannot read, or reads it.
         sys.stderr.write("error: no telegram in %d bytes: the input is text that holds hex, not read as "
                          "such (no hex dump in its first 4 kB, or a line of it that is none): give --hex, "
                          "which reads it or names the line it cannot read\n" % size)
-    elif text:
+    elif prose:
         sys.stderr.write("error: no telegram in %d bytes: the input is text, not a capture of the meter's "
                          "port (no DSMR or IEC 62056-21 readout, whose lines read \"/XXX5...\" and "
                          "\"1.8.0(...)\", and no hex)\n" % size)
