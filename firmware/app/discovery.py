@@ -39,9 +39,8 @@ from decoder.compat import const
 # since Home Assistant 2025.6 (architecture #724). m3: a gas or water register (DSMR
 # 0-n:24.2.1): only its device type tells which (config() looks it up), so the table
 # gives no device class, but a growing total all the same. MWh: heat meters' readouts
-# (6.8(0029.055*MWh)). kV and kHz: Lithuanian ESO
-# meters' P1 lines; no mV (lower-cased it is MV) and no kA (Home Assistant has none:
-# shown as sent, without a class). VAh, kVAh: apparent energy (OBIS C 9, 10), which Home
+# (6.8(0029.055*MWh)). kV and kHz: Lithuanian ESO meters' P1 lines; no mV (lower-cased
+# it is MV) and no kA (Home Assistant has none: shown as sent, without a class). VAh, kVAh: apparent energy (OBIS C 9, 10), which Home
 # Assistant has no class for yet, but a growing total all the same: with the state class
 # it keeps long-term statistics of it.
 _UNITS = const(("|wh=Wh energy T|kwh=kWh energy T|mwh=MWh energy T|gj=GJ energy T"
