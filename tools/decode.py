@@ -198,13 +198,12 @@ def _chunks(parser, path, as_hex):
             return
         regular = path != "-" and os.path.isfile(path)
         block = f.read(READ_SIZE) if regular else read(READ_SIZE)
-        if regular and not _dsmr_text(block) and _quoting_log(block):
-            # A log that quotes what the port sent (ESPHome's uart_debug in string mode,
-            # Python's bytes): the quoted bytes, unescaped and joined.
-            yield _quoted_bytes((block + f.read()).decode("utf-8", "replace"))
-            return
-        if regular and block.strip() and not _dsmr_text(block) and (
-                not block.translate(None, _HEX_TEXT) or _hex_dump(block)):
+        if regular and hex_text_file(block):
+            if _quoting_log(block):
+                # A log that quotes what the port sent (ESPHome's uart_debug in string mode,
+                # Python's bytes): the quoted bytes, unescaped and joined.
+                yield _quoted_bytes((block + f.read()).decode("utf-8", "replace"))
+                return
             sys.stderr.write("note: the input is hex text, not the meter port's bytes: read as hex (--hex)\n")
             yield _hex_bytes(parser, block + f.read(), "the input, read as hex")
             return
@@ -233,6 +232,14 @@ def _chunks(parser, path, as_hex):
 
 
 _CLEAR_BIT_7 = bytes(b & 0x7F for b in range(256))
+
+
+def hex_text_file(block):
+    """Whether a capture file that opens with ``block`` is hex text, a hex dump or a log
+    that quotes the port's bytes (read so here, with a note), not the port's bytes."""
+    if not block.strip() or _dsmr_text(block):
+        return False
+    return not block.translate(None, _HEX_TEXT) or _hex_dump(block) or _quoting_log(block)
 
 
 def _hex_read(parser, read):

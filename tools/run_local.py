@@ -181,11 +181,8 @@ def _capture_note(source):
     if source.startswith("tcp://") or not os.path.isfile(source):
         return None
     with open(source, "rb") as f:
-        block = f.read(decode.READ_SIZE)
-    if not block.strip() or decode._dsmr_text(block):
-        return None
-    if block.translate(None, decode._HEX_TEXT) and not decode._hex_dump(block) and not decode._quoting_log(block):
-        return None
+        if not decode.hex_text_file(f.read(decode.READ_SIZE)):
+            return None
     return ("meter.source %s is hex text (or a log of it), not the port's bytes: the gateway reads a "
             "capture file's bytes as they are and finds no frame in it; decode it with "
             "`.venv/bin/python tools/decode.py %s`, or give the gateway the bytes (`xxd -r -p` turns "
