@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from decoder import dsmr, stream
+from decoder import Decoder, dsmr, stream
 from decoder.errors import DecodeError, ErrorLog
 from frame_support import LLC, arc, chunked, dsmr_telegram, hdlc_frame, hdlc_segments, mbus_segments, nonzero, run, x25
 from conftest import load_corpus
@@ -1132,8 +1132,59 @@ def test_parse_a_number_before_its_unit_may_carry_a_plus_or_a_space_for_its_sign
     # Assistant refuses the state. Without a unit such text stays as sent (above).
     for text, want in (("+001", 1), (" 00.335", 0.335), ("+000.8", 0.8), ("  -0.82", -0.82), (" +5", 5)):
         assert one("1-0:21.7.0(%s*kW)" % text)["1-0:21.7.0"] == (want, "kW"), text
-    for text in ("+-5", "+ 5", "- 5", " ", "+"):
-        assert one("1-0:21.7.0(%s*kW)" % text)["1-0:21.7.0"] == (text, "kW"), text
+    for text in ("+-5", "+ 5", "- 5", "+"):
+        # No number: refused without a CRC, as sent under one (the next test).
+        with pytest.raises(DecodeError, match="no number before its unit"):
+            one("1-0:21.7.0(%s*kW)" % text)
+        assert dsmr.parse(_with_crc("/ISK5\r\n\r\n1-0:21.7.0(%s*kW)\r\n!" % text))[0]["1-0:21.7.0"] == (text, "kW"), text
+    assert one("1-0:21.7.0( *kW)")["1-0:21.7.0"] == ("", "kW")  # blanks: nothing, as "(*kW)"
+
+
+def _with_crc(text):
+    return text + "%04X\r\n" % arc(text.encode("ascii"))
+
+
+# A DSMR 2.2 telegram (no CRC, 7E1) as the corpus holds one (nl-dsmr22-iskra's lines), for a
+# value that a bit error damaged.
+_DSMR22 = ("/ISk5\\2MT382-1004\r\n\r\n0-0:96.1.1(00000000000000)\r\n1-0:1.8.1(00001.001*kWh)\r\n"
+           "1-0:1.8.2(00001.001*kWh)\r\n1-0:1.7.0(0001.01*kW)\r\n!\r\n")
+
+
+@pytest.mark.parametrize("damaged", ["00012#.345", "0001 2.345", "00012.3#5", "0001.2.345", "1.5e3", "OOO12.345"])
+def test_parse_a_value_that_is_no_number_before_its_unit_refuses_a_telegram_without_crc(damaged):
+    # DSMR 5.0.2 writes a quantity in its formats F and I (digits and one point), IEC
+    # 62056-21 a value with a unit as a number. Without a CRC a bit error shows so ("3" is
+    # 0x33, "#" 0x23): read as text with its unit, the reading broke Home Assistant's
+    # numeric sensor and its JSON type turned from a number into a string for a telegram.
+    # The telegram goes, counted (malformed); the store keeps the last good values.
+    text = _DSMR22.replace("00001.001*kWh", damaged + "*kWh", 1)
+    with pytest.raises(DecodeError, match=r"1-0:1\.8\.1\(%s\*kWh\).*bit error" % damaged.replace(".", r"\.")) as error:
+        dsmr.parse(text)
+    assert error.value.kind == "malformed"
+    # On the line: counted, and the next good telegram reads.
+    dec = Decoder()
+    out = dec.feed((text + _DSMR22).encode("ascii"))
+    assert [t.readings["1-0:1.8.1"] for t in out] == [(1.001, "kWh")]
+    assert nonzero(dec.errors) == {"malformed": 1}
+
+
+@pytest.mark.parametrize("damaged", ["00012#.345", "0001 2.345"])
+def test_parse_a_value_that_is_no_number_under_a_crc_or_a_bcc_is_the_meters_text(damaged):
+    # With a CRC that holds (DSMR 4, 5) or a readout's BCC, no bit error made it: kept as sent.
+    text = _DSMR22.replace("00001.001*kWh", damaged + "*kWh", 1).replace("!\r\n", "!")
+    assert dsmr.parse(_with_crc(text))[0]["1-0:1.8.1"] == (damaged, "kWh")
+    readout = "/ISk5MT174-0002\r\n\x021-0:1.8.0*255(%s*kWh)\r\n!\r\n\x03" % damaged
+    bcc = 0
+    for c in readout[readout.index("\x02") + 1:].encode():
+        bcc ^= c
+    assert dsmr.parse(readout + chr(bcc))[0]["1-0:1.8.0"] == (damaged, "kWh")
+
+
+def test_parse_numbers_and_empty_values_before_a_unit_are_no_damage_without_crc():
+    for text, want in (("12.5 ", 12.5), ("-0012.5", -12.5), ("+7", 7), ("", ""), ("   ", "")):
+        assert one("1-0:1.7.0(%s*kW)" % text)["1-0:1.7.0"] == (want, "kW"), text
+    # Without a unit text stays text: an id, a version, a message cannot be told from damage.
+    assert one("1-0:0.2.0(V01.69#EEA3546C)")["1-0:0.2.0"] == ("V01.69#EEA3546C", None)
 
 
 def test_parse_units_outside_the_table_are_kept_as_sent():

@@ -8,7 +8,7 @@ DSMR checks, 128 kB for the every-capture run, which holds all the captures."""
 import json
 
 from decoder import stream
-from decoder.errors import ErrorLog
+from decoder.errors import DecodeError, ErrorLog
 from frame_support import LLC, hdlc_frame, mbus_frame, notification, run
 from mp import run_micropython
 from test_frame_corpus import CORPUS, FRAMED, capture
@@ -202,6 +202,52 @@ def test_micropython_parses_dsmr_telegrams_like_cpython():
         readings, when = dsmr.parse(text)
         want = json.loads(json.dumps([sorted([k, v[0], v[1]] for k, v in readings.items()), when]))
         assert json.loads(line) == want
+
+
+EDGE_SCRIPT = """
+import sys, json
+from decoder import dsmr
+from decoder.errors import DecodeError
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    try:
+        readings, when = dsmr.parse(bytes.fromhex(line.strip()))
+        print(json.dumps([sorted([k, v[0], v[1]] for k, v in readings.items()), when]))
+    except DecodeError as e:
+        print(json.dumps(["refused", e.kind, e.args[0]]))
+"""
+
+
+def _edge_texts():
+    # The damaged and unusual telegrams and readouts of test_frame_dsmr.py.
+    from test_frame_dsmr import _DSMR22, _with_crc
+
+    texts = [_DSMR22, _DSMR22.replace("00001.001*kWh", "00012#.345*kWh", 1),
+             _DSMR22.replace("00001.001*kWh", "0001 2.345*kWh", 1),
+             _with_crc(_DSMR22.replace("00001.001*kWh", "00012#.345*kWh", 1).replace("!\r\n", "!")),
+             "/ISK5\r\n\r\n1-0:21.7.0( 12.5 *kW)\r\n1-0:1.7.0(  *kW)\r\n!\r\n"]
+    return [t.encode("latin-1") for t in texts]
+
+
+def test_micropython_reads_damaged_values_and_readout_quirks_like_cpython():
+    from decoder import dsmr
+
+    texts = _edge_texts()
+    result = run_micropython(["-c", EDGE_SCRIPT], heapsize="96k", compiled=True,
+                             input_bytes="".join(t.hex() + "\n" for t in texts).encode())
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == len(texts)
+    for text, line in zip(texts, lines):
+        try:
+            readings, when = dsmr.parse(text)
+            want = [sorted([k, v[0], v[1]] for k, v in readings.items()), when]
+        except DecodeError as e:
+            want = ["refused", e.kind, e.args[0]]
+        assert json.loads(line) == json.loads(json.dumps(want)), text
+    assert sum(json.loads(line)[0] == "refused" for line in lines) == 2
 
 
 # A dongle mostly starts in the middle of a push, and one byte in 256 of a frame's bytes is

@@ -340,7 +340,7 @@ class _Lines:
             if comma < 0:
                 comma = self._end
             self.unit = _unit(self.data, star + 1, comma) or self._text(star + 1, comma)
-            self._end = star
+            self._end = _rstrip(self.data, self._start, star)
         elif self._timestamp():
             real = (_set_time if self.key == _CLOCK else _real_time)(self.data, self._start)
             return self._stamp() if real else None
@@ -412,8 +412,26 @@ class _Lines:
         if value >= 0 and dot >= 0:
             value = self._float(digits, dot)
         if value is None or value < 0:
+            if self.unit is not None and self._start < self._end:
+                self._checked()
             return self._text(self._start, self._end)
         return -value if minus else value
+
+    def _checked(self):
+        # A value with a unit that is no number, "00012#.345*kWh" or "0001 2.345*kWh": DSMR
+        # 5.0.2 writes a quantity as digits and one point (its formats F and I), IEC 62056-21
+        # a value in a unit as a number. Where a CRC after the "!" or a readout's ETX and BCC
+        # vouched for the text, it is the meter's, kept as sent. Without one (DSMR 2.2 and 3,
+        # a D0 port's push, a readout without STX) it is a bit error on the line ("3" 0x33
+        # lost bit 4: "#"), and the telegram is refused, as one whose ")" became "!" is
+        # (dsmr._check_text): published as text, the reading broke Home Assistant's numeric
+        # sensor and turned from a number into a string for one telegram, and a digit that
+        # turned into another digit beside it would pass unseen.
+        at = self.data.rfind(b"!") + 1
+        if self.data.find(b"\x03") > 0 or 0 < at < len(self.data) and self.data[at] != 0x0D and self.data[at] != 0x0A:
+            return
+        raise DecodeError("DSMR telegram without a CRC holds a value that is no number before its unit, %s(%s*%s): "
+                          "a bit error on the line" % (self.key, self._text(self._start, self._end), self.unit))
 
     def _float(self, start, pos):
         # data[start:_end], a "." at pos -> float; None when the fraction is not digits.
