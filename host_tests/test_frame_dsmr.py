@@ -810,8 +810,23 @@ def test_parse_letter_codes_without_medium_are_kept():
     # leading zeros stay), event counters C.7.x, codes without "1-0:".
     readings, _ = dsmr.parse("/LGZ4ZMR120AC.K76\r\nF.F.0(00000000)\r\nC.1.0(030863358)\r\n"
                              "1.8.0(004281.837*kWh)\r\nC.7.1(0029)\r\nFF(00000000)\r\n!")
-    assert readings == {"F.F.0": (0, None), "C.1.0": ("030863358", None), "1.8.0": (4281.837, "kWh"),
-                        "C.7.1": (29, None), "FF": (0, None)}
+    assert readings == {"F.F.0": ("00000000", None), "C.1.0": ("030863358", None), "1.8.0": (4281.837, "kWh"),
+                        "C.7.1": (29, None), "FF": ("00000000", None)}
+
+
+@pytest.mark.parametrize("line, code, want", [
+    ("F.F(00002000)", "F.F", "00002000"),  # bit 13 (a LEM EM4T II's error register table)
+    ("F.F(0000000A)", "F.F", "0000000A"),  # bits 1 and 3
+    ("F.F.0(00000000)", "F.F.0", "00000000"),  # Landis+Gyr ZMR120
+    ("FF(00000100)", "FF", "00000100"),  # Iskra MT171
+    ("1-0:F.F.0(00000000)", "1-0:F.F.0", "00000000"),
+    ("0-0:97.97.0(00000020)", "0-0:97.97.0", "00000020"),  # Iskra AM551's DSMR telegram
+])
+def test_parse_an_error_register_is_its_hex_digits_as_text(line, code, want):
+    # IEC 62056-61's letter F (97, error messages) and DSMR's 97.97: a bit field in hex
+    # digits. Read as a decimal number, 00002000 was 2000 and 0000000A text, the reading's
+    # type following the bits set; smartmeter-obis and the UH50's reader keep the text.
+    assert dsmr.parse("/LGZ4ZMR120AC.K76\r\n%s\r\n!" % line)[0] == {code: (want, None)}
 
 
 def test_parse_identification_numbers_and_versions_keep_their_leading_zeros():

@@ -904,9 +904,9 @@ EXPECT = {
                      "1-0:16.7.0": R(211.26, "W"), "1-0:36.7.0": R(157.64, "W"), "1-0:56.7.0": R(15.64, "W"),
                      "1-0:76.7.0": R(37.98, "W"), "1-0:96.5.0": R("001C0104"), "0-0:96.8.0": R("02FAB8BF")},
     },
-    # the readout text: letter codes kept, the serial number as text, blanks in an id as sent.
+    # the readout text: letter codes kept, the serial number and the error register's hex digits as text, blanks in an id as sent.
     "de-lgz-zmr120-readout-letter-codes": {
-        "readings": {"F.F.0": R(0), "0.0.2": R("  978880"), "C.1.0": R("30863358"), "C.1.1": R(""),
+        "readings": {"F.F.0": R("00000000"), "0.0.2": R("  978880"), "C.1.0": R("30863358"), "C.1.1": R(""),
                      "1.8.2": R(4281.837, "kWh"), "2.8.0": R(14605.516, "kWh"), "32.7.0": R(238, "V"),
                      "71.7.0": R(0.99, "A"), "76.7.0": R(0.07, "kW"), "33.7.0": R(0.81), "C.7.1": R(29),
                      "0.2.0": R("K76-0-9"), "C.90.1": R(30863358)},
@@ -921,7 +921,7 @@ EXPECT = {
     "nl-iskra-mt171-readout-blank-unit": {
         "readings": {"C.1.0": R("40888053"), "1-0:0.0.0": R("40888053"), "1-0:0.2.0": R("V1.0"),
                      "1-0:1.8.0": R(24562, "kWh"), "1-0:1.8.1": R(0, "kWh"), "1-0:1.8.2": R(24562, "kWh"),
-                     "1-0:2.8.2": R(0, "kWh"), "FF": R(0)},
+                     "1-0:2.8.2": R(0, "kWh"), "FF": R("00000000")},
     },
     # the crate's published plaintext with its scalers applied.
     "at-kaifa-bare-glo-security-0x21-published-plaintext": {

@@ -39,7 +39,7 @@ _CLOCK = const("0-0:1.0.0")
 # matter) and joined into a meter time without offset. C.D.E 0.0.0 is the
 # meter's number in IEC 62056-21 (EasyMeter Q3D "0272031312565"): text too, and so are
 # versions, C.D 0.2 (firmware "1-0:0.2.0(02.21)" of Lithuanian meters read 2.21; the
-# P1 version "1-3:0.2.8(50)" is no quantity either). All five characters: see _value.
+# P1 version "1-3:0.2.8(50)" is no quantity either). All five characters: see _is_text.
 # IEC 62056-21 readouts (mode D, a German "D0" port) write them without "1-0:" or
 # under channel 1 (Landis+Gyr ZMD: "1-1:0.9.1"), and Iskra's MT17x a date of seven
 # digits, 0YYMMDD ("0220127", the reader's own project takes the last six).
@@ -51,6 +51,14 @@ _TIME = const("0.9.1")
 _DATE = const("0.9.2")
 _CLOCK_MEDIA = const(("1-0:", "", "1-1:", "0-0:"))
 _TEXT = const(("0.9.1", "0.9.2", "0.0.", "0.2.", "C.1.0"))
+# An error register is a bit field written in hex digits, kept as sent: C F, IEC 62056-61's
+# letter for 97, error messages ("F.F(00000000)" of Landis+Gyr, Iskra and Itron readouts,
+# "FF" of an Iskra MT171's, a Landis+Gyr UH50's error number "F(0)"), or 97.97 as a DSMR
+# telegram spells it ("0-0:97.97.0(00000000)", an Iskra AM551). Read as a decimal number,
+# F.F(00002000), bit 13 (a LEM EM4T II's manual lists its error bits so), was 2000, and
+# F.F(0000000A) text: the reading changed its JSON type with the bits set, and a numeric
+# sensor broke. smartmeter-obis and the UH50's own reader keep it as text too.
+_ERRORS = const("97.97.")
 # First characters of an OBIS code: a digit, or without "A-B:" one of IEC 62056-61's
 # letters for value group C (F.F the error register, C.1.0 the serial number, L and P
 # lists and profiles), as IEC 62056-21 readouts of Landis+Gyr and Iskra meters send them.
@@ -348,7 +356,7 @@ class _Lines:
             return ""  # what every kind of value below makes of nothing
         elif self._is_hex_text():
             return _hex_text(self._text(self._start, self._end))
-        elif len(self.key) - self._code == len(_TEXT[0]) and self._is_text():
+        elif self._is_text():
             return self._text(self._start, self._end)
         elif self.key == _CLOCK and self._end - self._start == _COSEM_HEX:
             return _cosem_clock(self._text(self._start, self._end))
@@ -380,8 +388,14 @@ class _Lines:
         return text
 
     def _is_text(self):
-        for code in _TEXT:
-            if self.key.startswith(code, self._code):
+        # A code of _TEXT (five characters: C.D.E), or an error register (_ERRORS).
+        code = self._code
+        if self.key.startswith("F", code) or self.key.startswith(_ERRORS, code):
+            return True
+        if len(self.key) - code != len(_TEXT[0]):
+            return False
+        for text in _TEXT:
+            if self.key.startswith(text, code):
                 return True
         return False
 
