@@ -819,6 +819,7 @@ def test_parse_letter_codes_without_medium_are_kept():
     ("F.F(0000000A)", "F.F", "0000000A"),  # bits 1 and 3
     ("F.F.0(00000000)", "F.F.0", "00000000"),  # Landis+Gyr ZMR120
     ("FF(00000100)", "FF", "00000100"),  # Iskra MT171
+    ("F(0)", "F", "0"),  # Landis+Gyr UH50's error number
     ("1-0:F.F.0(00000000)", "1-0:F.F.0", "00000000"),
     ("0-0:97.97.0(00000020)", "0-0:97.97.0", "00000020"),  # Iskra AM551's DSMR telegram
 ])
@@ -827,6 +828,35 @@ def test_parse_an_error_register_is_its_hex_digits_as_text(line, code, want):
     # digits. Read as a decimal number, 00002000 was 2000 and 0000000A text, the reading's
     # type following the bits set; smartmeter-obis and the UH50's reader keep the text.
     assert dsmr.parse("/LGZ4ZMR120AC.K76\r\n%s\r\n!" % line)[0] == {code: (want, None)}
+
+
+def test_parse_an_itron_readout_keeps_its_serial_c_1_as_text():
+    # An Itron EM214's readout as smartmeter-obis's D0 test holds it (ETX and BCC left out
+    # there): C.1 is the serial number without E (C.1.0 elsewhere), its leading zeros text;
+    # "#" parts a version from its checksum, "+" signs a current, "secs" is a unit of its own.
+    text = ("/ITR5EM214\r\n\x02F.F(00000000)\r\n0.0.0(1240007670003202)\r\n0.2.0(V01.69#EEA3546C)\r\n"
+            "0.2.1(00017245)\r\n1.7.0(00.49*kW)\r\n2.7.0(00.00*kW)\r\n1.8.1(022108.7*kWh)\r\n"
+            "1.8.2(000000.0*kWh)\r\n2.8.1(010452.0*kWh)\r\n2.8.2(000000.0*kWh)\r\n31.7.0(+000.8*A)\r\n"
+            "51.7.0(+000.7*A)\r\n71.7.0(+001.2*A)\r\nC.1(53965555)\r\nC.5.0(L1-L2-L3)\r\nC.6.3(03.78*V)\r\n"
+            "C.8.1(024616.21*h)\r\nC.8.2(000000.00*h)\r\nC.13.21(00000001*secs)\r\nC.13.22(00000001)\r\n"
+            "C.90(00000100)\r\n!\r\n")
+    readings = dsmr.parse(text)[0]
+    assert len(readings) == 21
+    assert readings["C.1"] == ("53965555", None) and dsmr.parse(text.replace("53965555", "03965555"))[0]["C.1"] == ("03965555", None)
+    assert readings["F.F"] == ("00000000", None) and readings["0.0.0"] == ("1240007670003202", None)
+    assert readings["0.2.0"] == ("V01.69#EEA3546C", None) and readings["71.7.0"] == (1.2, "A")
+    assert readings["C.13.21"] == (1, "secs") and readings["C.6.3"] == (3.78, "V")
+    # Without the STX, as an optical head may pass it, the same readings.
+    assert dsmr.parse(text.replace("\x02", ""))[0] == readings
+
+
+def test_parse_a_unit_ends_where_an_ampersand_starts_the_next_value():
+    # A Landis+Gyr UH50's flow and return temperatures in one group (public capture
+    # xx-lgz-uh50-heat-readout-several-sets-per-line): the first value in its unit, as
+    # with the fuse limits' "," below; the unit read "C&096.1*C".
+    readings = dsmr.parse("/LUGCUH50\r\n9.4(098.5*C&096.1*C)\r\n9.4*01(098.5*C&096.1*C)\r\n"
+                          "6.36(01-01&00:00)\r\n!")[0]
+    assert readings == {"9.4": (98.5, "C"), "9.4.01": (98.5, "C"), "6.36": ("01-01&00:00", None)}
 
 
 def test_parse_identification_numbers_and_versions_keep_their_leading_zeros():

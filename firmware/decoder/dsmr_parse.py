@@ -39,18 +39,19 @@ _CLOCK = const("0-0:1.0.0")
 # matter) and joined into a meter time without offset. C.D.E 0.0.0 is the
 # meter's number in IEC 62056-21 (EasyMeter Q3D "0272031312565"): text too, and so are
 # versions, C.D 0.2 (firmware "1-0:0.2.0(02.21)" of Lithuanian meters read 2.21; the
-# P1 version "1-3:0.2.8(50)" is no quantity either). All five characters: see _is_text.
+# P1 version "1-3:0.2.8(50)" is no quantity either). Five characters at most: see _is_text.
 # IEC 62056-21 readouts (mode D, a German "D0" port) write them without "1-0:" or
 # under channel 1 (Landis+Gyr ZMD: "1-1:0.9.1"), and Iskra's MT17x a date of seven
 # digits, 0YYMMDD ("0220127", the reader's own project takes the last six).
 # C.1.0, the meter's serial number in IEC 62056-61's letter codes, is text too
-# (leading zeros; Iskra, Landis+Gyr). So is every E of C.D 0.0 (identification numbers
+# (leading zeros; Iskra, Landis+Gyr), and so is C.1 without E (an Itron EM214's readout:
+# "C.1(53965555)", smartmeter-obis's test). So is every E of C.D 0.0 (identification numbers
 # 1 to 10) and 0.2 (firmware, parameter and program versions, checksums): a ZMD readout's
 # "1-1:0.2.1(017)" read 17, a Metcom's second meter number "0.0.1(10067967)" a number.
 _TIME = const("0.9.1")
 _DATE = const("0.9.2")
 _CLOCK_MEDIA = const(("1-0:", "", "1-1:", "0-0:"))
-_TEXT = const(("0.9.1", "0.9.2", "0.0.", "0.2.", "C.1.0"))
+_TEXT = const(("0.9.1", "0.9.2", "0.0.", "0.2.", "C.1"))
 # An error register is a bit field written in hex digits, kept as sent: C F, IEC 62056-61's
 # letter for 97, error messages ("F.F(00000000)" of Landis+Gyr, Iskra and Itron readouts,
 # "FF" of an Iskra MT171's, a Landis+Gyr UH50's error number "F(0)"), or 97.97 as a DSMR
@@ -344,9 +345,12 @@ class _Lines:
             # A unit ends at a ",": a meter writes its fuse limits in one group,
             # "1-1:31.4.0(100.0*A,-100.0*A)" (dsmr_parser issue 108), the unit read
             # "A,-100.0*A". The first value in its unit is the reading.
-            comma = self.data.find(b",", star, self._end)
-            if comma < 0:
-                comma = self._end
+            # So does a unit that "&" follows: a heat meter's readout writes two values in
+            # one group, 9.4(098.5*C&096.1*C) (a Landis+Gyr UH50's flow and return
+            # temperatures), whose unit read "C&096.1*C".
+            comma = star + 1
+            while comma < self._end and self.data[comma] != 0x2C and self.data[comma] != 0x26:
+                comma += 1
             self.unit = _unit(self.data, star + 1, comma) or self._text(star + 1, comma)
             self._end = _rstrip(self.data, self._start, star)
         elif self._timestamp():
@@ -388,11 +392,11 @@ class _Lines:
         return text
 
     def _is_text(self):
-        # A code of _TEXT (five characters: C.D.E), or an error register (_ERRORS).
+        # A code of _TEXT (five characters at most: C.D.E), or an error register (_ERRORS).
         code = self._code
         if self.key.startswith("F", code) or self.key.startswith(_ERRORS, code):
             return True
-        if len(self.key) - code != len(_TEXT[0]):
+        if len(self.key) - code > len(_TEXT[0]):
             return False
         for text in _TEXT:
             if self.key.startswith(text, code):
@@ -519,7 +523,9 @@ def _plain_key(data, start, stop):
     # took a DSMR gateway serving /config past its name pool's next block.)
     if not 0x30 <= data[start] <= 0x39:
         if data[start] not in _CODE_LETTERS or stop - start < 2 or data[start + 1] not in b".F":
-            return False
+            # "F" alone is a code too: a Landis+Gyr UH50 heat meter's readout sends its error
+            # number so, "F(0)9.20(66153690)...", and it was lost.
+            return stop - start == 1 and data[start] == 0x46
         for i in range(start, stop):
             if data[i] not in _LETTER_CODE:
                 return False
