@@ -856,7 +856,7 @@ def test_parse_a_unit_ends_where_an_ampersand_starts_the_next_value():
     # with the fuse limits' "," below; the unit read "C&096.1*C".
     readings = dsmr.parse("/LUGCUH50\r\n9.4(098.5*C&096.1*C)\r\n9.4*01(098.5*C&096.1*C)\r\n"
                           "6.36(01-01&00:00)\r\n!")[0]
-    assert readings == {"9.4": (98.5, "C"), "9.4.01": (98.5, "C"), "6.36": ("01-01&00:00", None)}
+    assert readings == {"9.4": (98.5, "C"), "9.4*01": (98.5, "C"), "6.36": ("01-01&00:00", None)}
 
 
 def test_parse_identification_numbers_and_versions_keep_their_leading_zeros():
@@ -936,7 +936,25 @@ def test_a_line_of_several_data_sets_gives_each_its_reading():
     readings, _ = dsmr.parse("/LUGCUH50\r\n6.8(0328.871*GJ)6.26(03329.67*m3)9.21(66153690)\r\n"
                              "6.26*01(03188.07*m3)6.8*01(0314.658*GJ)\r\n!")
     assert readings == {"6.8": (328.871, "GJ"), "6.26": (3329.67, "m3"), "9.21": (66153690, None),
-                        "6.26.01": (3188.07, "m3"), "6.8.01": (314.658, "GJ")}
+                        "6.26*01": (3188.07, "m3"), "6.8*01": (314.658, "GJ")}
+
+
+def test_parse_a_billing_period_after_c_d_keeps_its_star():
+    # C.D*F with no E (the UH50's last-year values): "6.8.01" read as E = 01, Home Assistant
+    # named it "tariff 1" as it did 6.8.1 beside it, and the VSE layout sent 6.6*01, last
+    # year's peak, as a register of its own. With E, F follows it as before.
+    readings = dsmr.parse("/LUGCUH50\r\n6.8.1()6.8*01(0314.658*GJ)6.6*01(0022.4*kW)\r\n"
+                          "1.8.0*01(000012.5*kWh)1-0:1.8*02(1*kWh)\r\n!")[0]
+    assert sorted(readings) == ["1-0:1.8*02", "1.8.0.01", "6.6*01", "6.8*01", "6.8.1"]
+    from app import discovery, vse
+    from app.store import Store
+    from decoder import Telegram
+
+    assert discovery.friendly_name("6.8*01") != discovery.friendly_name("6.8.1")
+    assert discovery.object_id("6.8*01") == "obis_6_8_01"  # the id Home Assistant had for it
+    store = Store()
+    store.update(Telegram(None, None, None, readings, None))
+    assert vse.payload(store)["meter"] == {"ts": None}
 
 
 @pytest.mark.parametrize("text", ["Aramszunet (jan. 12.)8-12 oraig (kb. 4 ora).", "(Mon)10-12 h (approx.)",

@@ -936,10 +936,10 @@ EXPECT = {
     # error number F too, and the flow temperature of 9.4's pair in its unit (the package's 98.5 °C).
     "xx-lgz-uh50-heat-readout-several-sets-per-line": {
         "readings": {"6.8": R(328.871, "GJ"), "6.26": R(3329.67, "m3"), "9.21": R(66153690),
-                     "6.26.01": R(3188.07, "m3"), "6.8.01": R(314.658, "GJ"), "6.6": R(22.4, "kW"),
+                     "6.26*01": R(3188.07, "m3"), "6.8*01": R(314.658, "GJ"), "6.6": R(22.4, "kW"),
                      "6.33": R(0.744, "m3ph"), "6.31": R(107988, "h"), "6.32": R(5, "h"),
-                     "6.32.01": R(5, "h"), "9.24": R(1.5, "m3ph"), "9.31": R(28849, "h"),
-                     "F": R("0"), "9.4": R(98.5, "C"), "9.4.01": R(98.5, "C")},
+                     "6.32*01": R(5, "h"), "9.24": R(1.5, "m3ph"), "9.31": R(28849, "h"),
+                     "F": R("0"), "9.4": R(98.5, "C"), "9.4*01": R(98.5, "C")},
     },
     # the frame's bytes: the push's own name labels nothing; the header's deviation -300 is +05:00.
     "xx-alarm-push-led-by-its-own-name": {

@@ -122,8 +122,8 @@ def payload(store, now_iso=None):
             # Not electricity, a positional value or an attribute. An IEC 62056-21 readout
             # writes its codes without "A-B:" ("1.8.0"): an electricity meter's.
             continue
-        if code.count(".") > 2:
-            continue  # value group F: a past billing period's value (1.8.0*01), not the register's
+        if code.count(".") > 2 or "*" in code:
+            continue  # value group F: a past billing period's value (1.8.0*01, a readout's 6.6*01), not the register's
 
         quantity = _quantity(code)
         if quantity <= 0 or 93 <= quantity <= 99:
