@@ -87,8 +87,13 @@ def object_id(code):
     """ "1-0:1.8.0" -> "obis_1_0_1_8_0"; every other character becomes "_" (Home
     Assistant accepts only [a-zA-Z0-9_-] there; the decoder also names untagged
     values "#3"). An attribute other than the value ("0-0:96.3.10/3", the XT211's
-    disconnect state) becomes "_a3": plain "_3" would be the id of F group 3."""
-    return "obis_" + "".join([c if c in _ID_CHARS else "_a" if c == "/" else "_" for c in code])
+    disconnect state) becomes "_a3": plain "_3" would be the id of F group 3. A
+    readout's "&" becomes "_b": IEC 62056-21 readouts write a billing period (F) after
+    "*" and, for a second billing period scheme, after "&", both in one readout (an
+    EFR's "1-1:1.8.0*25" and "1-1:1.8.0&33"), and "1.8.0&03" had the id, topic and
+    unique_id of "1.8.0*03" (keyed "1.8.0.03"): one entity, two readings."""
+    return "obis_" + "".join([c if c in _ID_CHARS else "_a" if c == "/" else "_b" if c == "&" else "_"
+                              for c in code])
 
 
 def _split(code):

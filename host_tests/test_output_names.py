@@ -1,0 +1,100 @@
+"""Every reading keeps a name of its own in every output that names it.
+
+A reading is keyed by its OBIS code, and the outputs derive names from that key: Home
+Assistant's object_id (and with it the discovery topic and unique_id) and the key its
+value_template reads, the VSE form's short C.D.E key, and the Prometheus series. Two
+readings under one name are one entity, one series or one VSE value that flips between
+two meanings. Swept over every public capture, then over the spellings the standards
+allow where no capture shows them: IEC 62056-21 readouts write a billing period (value
+group F) after "*" and, for a second billing period scheme, after "&"; an EFR readout
+holds "1-1:1.8.0*25" and "1-1:1.8.0&33", and a readout a published reader script lists
+"1.8.0*04" and "1.8.0&03".
+"""
+
+import json
+import os
+
+import pytest
+
+from app import discovery, metrics, vse
+from app.store import Store
+from decoder import Telegram
+from decoder_support import decode_all
+from mp import run_micropython
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def captures(corpus):
+    with open(os.path.join(HERE, "public_captures.json")) as f:
+        public = json.load(f)
+    for entry in list(corpus.values()) + public:
+        data = bytes.fromhex(entry["hex"]) if "hex" in entry else entry["text"].encode("latin-1")
+        yield entry["id"], data, entry
+
+
+def store_of(readings):
+    store = Store()
+    store.update(Telegram(None, None, None, readings, None))
+    return store
+
+
+def shared_names(readings):
+    """{(output, name): [codes]} for every name two readings share."""
+    seen = {}
+    for code, (value, unit) in readings.items():
+        for output, name in (("object_id", discovery.object_id(code)),
+                             ("template key", discovery.config(code, value, unit, "d", "s", "a", "v")[
+                                 "value_template"].split("'")[1]),
+                             ("series", 'obis="%s",unit="%s"' % (metrics._label(code), metrics._label(unit or "")))):
+            seen.setdefault((output, name), []).append(code)
+        for key in vse.payload(store_of({code: (value, unit)}))["meter"]:
+            if key != "ts":
+                seen.setdefault(("vse", key), []).append(code)
+    return {k: sorted(v) for k, v in seen.items() if len(v) > 1 and k[0] != "vse"}
+
+
+def test_no_two_readings_of_any_public_capture_share_a_name(corpus):
+    found = {}
+    for cid, data, entry in captures(corpus):
+        telegrams, _ = decode_all(data, key=entry.get("key_hex"), auth_key=entry.get("auth_key_hex"),
+                                  profile=entry.get("profile", "auto"))
+        store = Store()
+        for telegram in telegrams:
+            store.update(telegram)  # merged as the gateway does: every code since boot
+        for name, codes in shared_names(store.readings).items():
+            found[cid, name] = codes
+    assert found == {}
+
+
+# Both billing period schemes of one readout, and the register itself.
+BILLING_SCHEMES = (b"/EFR5EFR-readout\r\n\r\n1-1:1.8.0(012345.678*kWh)\r\n1-1:1.8.0*25(011000.000*kWh)\r\n"
+                   b"1-1:1.8.0&25(010500.000*kWh)\r\n1-1:1.8.0&33(009000.000*kWh)\r\n"
+                   b"1.8.0*03(000100.000*kWh)\r\n1.8.0&03(000090.000*kWh)\r\n!\r\n")
+
+
+def billing_readings():
+    telegrams, dec = decode_all(BILLING_SCHEMES)
+    assert len(telegrams) == 1 and not [n for n in dec.errors.counts.values() if n]
+    return telegrams[0].readings
+
+
+def test_a_billing_period_after_an_ampersand_is_its_own_home_assistant_entity():
+    readings = billing_readings()
+    assert readings["1-1:1.8.0.25"] == (11000, "kWh") and readings["1-1:1.8.0&25"] == (10500, "kWh")
+    ids = dict((code, discovery.object_id(code)) for code in readings)
+    assert ids["1-1:1.8.0&25"] == "obis_1_1_1_8_0_b25" and ids["1.8.0&03"] == "obis_1_8_0_b03"
+    # The readings that had a name of their own keep it: their entities stay as they were.
+    assert ids["1-1:1.8.0.25"] == "obis_1_1_1_8_0_25" and ids["1.8.0.03"] == "obis_1_8_0_03"
+    assert ids["1-1:1.8.0"] == "obis_1_1_1_8_0"
+    assert len(set(ids.values())) == len(ids)
+    topics = set(discovery.topic("homeassistant", "dev1", code) for code in readings)
+    assert len(topics) == len(readings)
+    assert shared_names(readings) == {}
+
+
+def test_object_ids_of_a_billing_readout_are_the_same_on_micropython():
+    codes = sorted(billing_readings())
+    done = run_micropython(["-c", "from app import discovery\nfor c in %r: print(discovery.object_id(c))" % codes])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().split() == [discovery.object_id(c) for c in codes]
