@@ -43,7 +43,7 @@ def shared_names(readings):
     """{(output, name): [codes]} for every name two readings share."""
     seen = {}
     for code, (value, unit) in readings.items():
-        for output, name in (("object_id", discovery.object_id(code)),
+        for output, name in (("object_id", discovery.object_id(code)), ("name", discovery.friendly_name(code)),
                              ("template key", discovery.config(code, value, unit, "d", "s", "a", "v")[
                                  "value_template"].split("'")[1]),
                              ("series", 'obis="%s",unit="%s"' % (metrics._label(code), metrics._label(unit or "")))):
@@ -98,3 +98,62 @@ def test_object_ids_of_a_billing_readout_are_the_same_on_micropython():
     done = run_micropython(["-c", "from app import discovery\nfor c in %r: print(discovery.object_id(c))" % codes])
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().split() == [discovery.object_id(c) for c in codes]
+
+
+def uh50_readings(corpus):
+    entry = dict((cid, e) for cid, _, e in captures(corpus))["xx-lgz-uh50-heat-readout-several-sets-per-line"]
+    telegrams, _ = decode_all(entry["text"].encode("latin-1"))
+    return telegrams[0].readings
+
+
+def test_last_years_value_of_a_code_without_e_is_not_read_as_a_tariff(corpus):
+    # A Landis+Gyr UH50 heat meter's readout: "6.8" its energy, "6.8*01" last year's, "6.8.1"
+    # a tariff register. "6.8*01" was keyed "6.8.01", which reads as E 01: the same Home
+    # Assistant name as "6.8.1", "Energy reactive Q2 tariff 1", and a VSE value of a
+    # readout in Wh would have gone out as "6.8.01".
+    readings = uh50_readings(corpus)
+    assert readings["6.8*01"] == (314.658, "GJ") and "6.8.1" in readings and "6.8.01" not in readings
+    assert discovery.friendly_name("6.8*01") == "6.8*01"
+    assert discovery.friendly_name("6.8*01") != discovery.friendly_name("6.8.1")
+    assert discovery.object_id("6.8*01") == "obis_6_8_01"  # its Home Assistant entity stays
+    assert shared_names(readings) == {}
+
+
+def test_a_one_digit_period_of_a_code_without_e_no_longer_takes_the_place_of_e():
+    # "1.8*1" was keyed "1.8.1", the key of the line after it: the decoder keeps a code's
+    # first reading, and the tariff register was lost.
+    telegrams, _ = decode_all(b"/ABC5readout\r\n1.8*1(000100.000*kWh)\r\n1.8.1(000200.000*kWh)\r\n!\r\n")
+    assert telegrams[0].readings == {"1.8*1": (100, "kWh"), "1.8.1": (200, "kWh")}
+    # Known and left: their Home Assistant ids still coincide ("obis_1_8_1"), since an id of
+    # its own for "*" would rename the entities of every "6.8*01" that has one today. No
+    # readout seen writes such a period in one digit ("*01", VZ's two).
+    assert discovery.object_id("1.8*1") == discovery.object_id("1.8.1")
+
+
+def vse_keys(readings):
+    return vse.payload(store_of(readings))["meter"]
+
+
+def test_the_vse_form_leaves_out_every_past_billing_period_however_the_readout_writes_it():
+    # "1.8.0&03" and "1-1:1.8.0&33" went out as VSE keys "1.8.0&03" and "1.8.0&33", past
+    # periods' values beside the registers; "1.8*02" (keyed so since the decoder keeps the
+    # "*" of a code without E) as "1.8.02".
+    readings = billing_readings()
+    readings["1.8*02"] = (5, "kWh")
+    assert vse_keys(readings) == {"ts": None, "1.8.0": 12345678}
+
+
+def test_no_vse_key_of_a_public_capture_holds_a_billing_period(corpus):
+    odd = {}
+    for cid, data, entry in captures(corpus):
+        telegrams, _ = decode_all(data, key=entry.get("key_hex"), auth_key=entry.get("auth_key_hex"),
+                                  profile=entry.get("profile", "auto"))
+        store = Store()
+        for telegram in telegrams:
+            store.update(telegram)
+        keys = [k for k in vse.payload(store)["meter"] if k != "ts"]
+        # C.D.E, or C.D of a readout that leaves E out (an electricity readout's 14.7)
+        bad = [k for k in keys if len(k.split(".")) > 3 or not k.replace(".", "").isdigit()]
+        if bad:
+            odd[cid] = bad
+    assert odd == {}

@@ -27,8 +27,9 @@ reader), so that tools written for it read the dongle unchanged:
   VA, VAh, V, A and Hz, and phase angles in degrees (81.7.40 and so on, which
   the reference's E450 table lists): a DSMR meter's kW and kWh are written in W and Wh
   (the form has no unit field, so its readers take those), unitless ones
-  (power factor) as they are, anything else (m³, GJ, seconds) and
-  positional ``#n`` or attribute ``/n`` readings not at all.
+  (power factor) as they are, anything else (m³, GJ, seconds),
+  positional ``#n`` or attribute ``/n`` readings and past billing periods'
+  values (value group F: ``1.8.0*01``, ``1.8.0&01``) not at all.
 
 When two channels carry the same ``C.D.E`` (1-0:1.8.0 and 1-1:1.8.0) the first
 one in sorted order wins; NaN and infinities (which float registers can carry,
@@ -122,8 +123,12 @@ def payload(store, now_iso=None):
             # Not electricity, a positional value or an attribute. An IEC 62056-21 readout
             # writes its codes without "A-B:" ("1.8.0"): an electricity meter's.
             continue
-        if code.count(".") > 2 or "*" in code:
-            continue  # value group F: a past billing period's value (1.8.0*01, a readout's 6.6*01), not the register's
+        if code.count(".") > 2 or "*" in code or "&" in code:
+            # Value group F: a past billing period's value, not the register's; a readout's
+            # 1.8.0*01 is keyed 1.8.0.01, its second scheme's 1.8.0&01 and a code without E
+            # (1.8*01) as written. (The reference's OBIS codes compare equal whatever their
+            # B and F, smartmeter-datacollector's obis.py: it would take one for the register.)
+            continue
 
         quantity = _quantity(code)
         if quantity <= 0 or 93 <= quantity <= 99:
