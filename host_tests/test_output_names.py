@@ -157,3 +157,26 @@ def test_no_vse_key_of_a_public_capture_holds_a_billing_period(corpus):
         if bad:
             odd[cid] = bad
     assert odd == {}
+
+
+def test_of_the_channels_that_carry_one_c_d_e_the_vse_form_takes_the_lowest():
+    # The form drops A, B and F by design: one value per C.D.E. Channel 0 is the meter's
+    # own register; text order put channel 10 before 2 ("1-10" < "1-2"), and the value sent
+    # could differ with the channels a meter happens to send.
+    readings = {"1-10:1.8.0": (10, "Wh"), "1-2:1.8.0": (2, "Wh"), "1-64:1.8.0": (64, "Wh"),
+                "1-2:2.8.0": (22, "Wh"), "1-10:2.8.0": (20, "Wh"), "1-0:1.8.0.101": (101, "Wh")}
+    assert vse_keys(readings) == {"ts": None, "1.8.0": 2, "2.8.0": 22}
+    readings["1-0:1.8.0"] = (0, "Wh")
+    readings["1.8.0"] = (-1, "Wh")  # a readout's, without "A-B:": after the channels, as before
+    assert vse_keys(readings)["1.8.0"] == 0
+
+
+def test_the_vse_form_takes_the_same_channel_on_micropython():
+    readings = {"1-10:1.8.0": (10, "Wh"), "1-2:1.8.0": (2, "Wh"), "1-0:1.8.0.101": (101, "Wh"),
+                "1.8.0&03": (3, "Wh"), "1-2:2.8.0": (22, "Wh"), "1-10:2.8.0": (20, "Wh")}
+    script = ("import json\nfrom app import vse\nfrom app.store import Store\nfrom decoder import Telegram\n"
+              "s = Store()\ns.update(Telegram(None, None, None, %r, None))\nprint(json.dumps(vse.payload(s)))"
+              % readings)
+    done = run_micropython(["-c", script])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"meter": {"ts": None, "1.8.0": 2, "2.8.0": 22}}

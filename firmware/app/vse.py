@@ -31,8 +31,10 @@ reader), so that tools written for it read the dongle unchanged:
   positional ``#n`` or attribute ``/n`` readings and past billing periods'
   values (value group F: ``1.8.0*01``, ``1.8.0&01``) not at all.
 
-When two channels carry the same ``C.D.E`` (1-0:1.8.0 and 1-1:1.8.0) the first
-one in sorted order wins; NaN and infinities (which float registers can carry,
+When two channels carry the same ``C.D.E`` (1-0:1.8.0 and 1-1:1.8.0) the lowest
+channel's goes out: the form has one value per ``C.D.E`` (the reference has no
+rule for it: its OBIS codes compare equal whatever their B and F), and channel 0
+is the meter's own register. NaN and infinities (which float registers can carry,
 and JSON cannot) are left out.
 """
 
@@ -118,7 +120,10 @@ def payload(store, now_iso=None):
     if ts is None and now_iso is not None:
         ts = now_iso()
     meter = {"ts": utc(ts)}
-    for code in sorted(store.readings):
+    # Of the channels that carry one C.D.E the lowest wins: sorted by where ":" is, then as
+    # text, 1-2: comes before 1-10:, which text alone put first ("1-1" < "1-2"); a code
+    # without "A-B:" (-1, taken as 98) after them, as text had it.
+    for code in sorted(store.readings, key=lambda c: (c.find(":") % 99, c)):
         if not (code.startswith("1-") or ":" not in code and code[:1].isdigit()) or "/" in code:
             # Not electricity, a positional value or an attribute. An IEC 62056-21 readout
             # writes its codes without "A-B:" ("1.8.0"): an electricity meter's.
