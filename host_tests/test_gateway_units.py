@@ -357,6 +357,8 @@ class TestDiscovery:
         # Unique per code (three "Voltage L1" came from DSMR's sag and swell counters).
         ("1-0:32.32.0", "Voltage sags L1"), ("1-0:72.36.0", "Voltage swells L3"), ("1-0:1.6.0", "Peak demand import"),
         ("1-0:1.4.0", "Demand import"), ("1-1:31.4.0", "1-1:31.4.0"), ("0-2:96.1.0", "Meter ID, channel 2"),
+        # E: a tariff of an energy or a peak; of others the code (1-0:32.7.3 was "Voltage L1").
+        ("1.6.2", "Peak demand import tariff 2"), ("1-0:32.7.3", "1-0:32.7.3"), ("1-0:1.4.1", "1-0:1.4.1"),
         ("0-1:24.2.1", "Reading, channel 1"),
         # The four quadrants' reactive energies (an E360's and a Kaifa's lists).
         ("1-0:5.8.0", "Energy reactive Q1"), ("1-0:8.8.1", "Energy reactive Q4 tariff 1"),

@@ -180,3 +180,15 @@ def test_the_vse_form_takes_the_same_channel_on_micropython():
     done = run_micropython(["-c", script])
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"meter": {"ts": None, "1.8.0": 2, "2.8.0": 22}}
+
+
+def test_the_peaks_of_each_tariff_have_names_of_their_own():
+    # A Landis+Gyr ZMD's readout sends its peaks per tariff, 1.6.1 to 1.6.4: Home Assistant
+    # showed four entities named "Peak demand import", told apart by their ids only.
+    telegrams, _ = decode_all(b"/LGZ5ZMD3104407\r\n1.6.0(000.03*kW)(17-11-02 08:30)\r\n"
+                              b"1.6.1(000.01*kW)(17-11-02 08:30)\r\n1.6.2(000.02*kW)(17-11-02 08:30)\r\n!\r\n")
+    readings = telegrams[0].readings
+    assert sorted(discovery.friendly_name(c) for c in readings) == [
+        "Peak demand import", "Peak demand import tariff 1", "Peak demand import tariff 2"]
+    assert shared_names(readings) == {}
+

@@ -147,7 +147,12 @@ def friendly_name(code):
     name = what[0].upper() + what[1:]
     if phase:
         name += " L%d" % phase
-    if d == 8 and e:
+    if e:
+        # E: a tariff of an energy or a peak (IEC 62056-6-1), named: a ZMD's readout sends
+        # the peaks 1.6.1 to 1.6.4, which were four "Peak demand import"s. Of the others
+        # (a harmonic of a voltage, 32.7.3) the code itself, which no other reading has.
+        if d != 6 and d != 8:
+            return code
         name += " tariff %d" % e
     return name
 

@@ -52,7 +52,7 @@ if(C==81){var f=U.substr(4*Math.floor(E/10),4).trim(),g=U.substr(4*(E%10),4).tri
 var ph=C>=21&&C<=80?Math.floor((C-1)/20):0,w=Q[C-20*ph],k=K[(C-20*ph<=10?"p":"q")+x[1]];
 if(!w||!k)return c;k=k.replace("_",w);k=k[0].toUpperCase()+k.slice(1);
 """,
-    b"""if(ph)k+=" L"+ph;if(D==8&&E)k+=" tariff "+E;return k}
+    b"""if(ph)k+=" L"+ph;if(E){if(D!=6&&D!=8)return c;k+=" tariff "+E}return k}
 function key(c){var p=c.replace(/^#/,"").split(/[-:.\\/]/),o=[];
 for(var i=0;i<p.length;i++){if(!/^[0-9]+$/.test(p[i]))return [1,c];o.push(+p[i])}return [0,o]}
 function cmp(a,b){var x=key(a),y=key(b);if(x[0]!=y[0])return x[0]-y[0];
