@@ -359,6 +359,8 @@ class TestDiscovery:
         ("1-0:1.4.0", "Demand import"), ("1-1:31.4.0", "1-1:31.4.0"), ("0-2:96.1.0", "Meter ID, channel 2"),
         # E: a tariff of an energy or a peak; of others the code (1-0:32.7.3 was "Voltage L1").
         ("1.6.2", "Peak demand import tariff 2"), ("1-0:32.7.3", "1-0:32.7.3"), ("1-0:1.4.1", "1-0:1.4.1"),
+        # Heat, gas and water (A 6, 7, 8): C is none of electricity's quantities there.
+        ("6-0:1.8.0", "6-0:1.8.0"), ("7-0:3.8.0", "7-0:3.8.0"),
         ("0-1:24.2.1", "Reading, channel 1"),
         # The four quadrants' reactive energies (an E360's and a Kaifa's lists).
         ("1-0:5.8.0", "Energy reactive Q1"), ("1-0:8.8.1", "Energy reactive Q4 tariff 1"),

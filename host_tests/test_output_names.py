@@ -192,3 +192,10 @@ def test_the_peaks_of_each_tariff_have_names_of_their_own():
         "Peak demand import", "Peak demand import tariff 1", "Peak demand import tariff 2"]
     assert shared_names(readings) == {}
 
+
+def test_a_heat_or_gas_register_is_not_named_as_electricitys():
+    # OBIS C depends on the medium A: 6-0:1.8.0 (heat) and 7-0:1.8.0 (gas) were both
+    # "Energy import", the name of 1-0:1.8.0 beside them.
+    readings = {"1-0:1.8.0": (1, "Wh"), "6-0:1.8.0": (2, "GJ"), "7-0:1.8.0": (3, "m3")}
+    assert [discovery.friendly_name(c) for c in sorted(readings)] == ["Energy import", "6-0:1.8.0", "7-0:1.8.0"]
+    assert shared_names(readings) == {}

@@ -150,8 +150,9 @@ def grid_codes():
                   # billing periods (value group F), also of unknown codes and empty ones
                   "1-0:1.8.0.96", "1-1:1.6.0.01", "1.8.2.1", "1-0:99.99.0.1", "0-0:96.1.0.3", "1-0:1.8.0.",
                   "1-0:1.8.0.1.2",
-                  # E beside D 6 and 8 (tariffs) and others
-                  "1.6.2", "1-1:1.6.1", "1-0:2.6.3.01", "1-0:32.7.3", "1-0:1.7.1",
+                  # E beside D 6 and 8 (tariffs), and other media than electricity
+                  "1.6.2", "1-1:1.6.1", "1-0:2.6.3.01", "1-0:32.7.3", "1-0:1.7.1", "6-0:1.8.0", "7-1:3.8.0",
+                  "6-0:1.8.0.1", "9-0:1.6.1",
                   # phase angles (C 81, E: from and to): every E a two-digit place pair can make
                   ] + ["1-0:81.7.%d" % e for e in range(0, 100)] + ["81.7.4", "81.7.26", "81.8.4", "81.7.100",
                                                                     "1-0:81.7.4.1"])

@@ -126,6 +126,8 @@ def friendly_name(code):
         if name is None:
             return code
         return name if b == "0" else "%s, channel %s" % (name, b)  # M-Bus devices 0-1:, 0-2:
+    if a != "1":
+        return code  # heat, gas, water (A 6, 7, 8): C means other things there than electricity's
     if c == _NEUTRAL:
         return "Current N"
     if c == _ANGLE:

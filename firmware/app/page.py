@@ -47,6 +47,7 @@ function nm(c){var p=(c.indexOf(":")<0&&/^[0-9]/.test(c)?"1-0:"+c:c).split(":");
 if(x.length>3){var b=c.slice(0,c.lastIndexOf(".")),n=nm(b);return n==b?c:n+", billing period "+x[3]}
 var C=num(x[0]),D=num(x[1]),E=x.length>2?num(x[2]):0;if(C<0||D<0||E<0)return c;
 if(ab[0]=="0"){var n=A[x.slice(0,3).join(".")];return n?(ab[1]=="0"?n:n+", channel "+ab[1]):c}
+if(ab[0]!="1")return c;
 if(C==91)return "Current N";
 if(C==81){var f=U.substr(4*Math.floor(E/10),4).trim(),g=U.substr(4*(E%10),4).trim();return D==7&&f&&g&&f!=g?"Angle "+f+" to "+g:c}
 var ph=C>=21&&C<=80?Math.floor((C-1)/20):0,w=Q[C-20*ph],k=K[(C-20*ph<=10?"p":"q")+x[1]];
