@@ -73,6 +73,30 @@ def test_command_llc_e6_e6_00_is_stripped_too():
     assert payloads(out) == [notification(3)]
 
 
+def _frame_with_7e_at(offset_from_end):
+    """The first notification frame whose byte at ``offset_from_end`` (-3, -2: the FCS's
+    low and high byte) is 0x7E, the flag value (HDLC on these ports has no byte stuffing)."""
+    for n in range(1, 200000):
+        data = hdlc_frame(LLC + notification(n))
+        if data[offset_from_end] == 0x7E:
+            return n, data
+    raise AssertionError("no such frame")
+
+
+@pytest.mark.parametrize("where", [-3, -2])
+def test_a_flag_byte_in_the_fcs_does_not_end_the_frame(where):
+    # u9n/dlms-cosem issue 97: a reader that ends a frame at the first 7E after its start
+    # cut it at an FCS byte of 7E and waited for bytes that never came. The length says
+    # where the frame ends; the frame after it comes out too, its flag shared or not.
+    n, data = _frame_with_7e_at(where)
+    after = hdlc_frame(LLC + notification(7))
+    for stream in (data + after, share_flags([data, after])):
+        for chunks in ([stream], chunked(stream, sizes=[1]), chunked(stream, sizes=[7])):
+            out, log = frame(stream, chunks)
+            assert payloads(out) == [notification(n), notification(7)]
+            assert nonzero(log) == {}
+
+
 def test_frame_without_information_field_yields_nothing_and_keeps_sync():
     rr = hdlc_frame(b"", control=0x31)
     out, log = frame(rr + hdlc_frame(LLC + notification(1)))
