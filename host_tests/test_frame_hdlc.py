@@ -97,6 +97,21 @@ def test_a_flag_byte_in_the_fcs_does_not_end_the_frame(where):
             assert nonzero(log) == {}
 
 
+def test_an_m_bus_masters_short_frames_between_hdlc_frames_are_passed_over():
+    # A Swiss E450's port on the M-Bus wire read through a gPlug: the master's SND_NKE
+    # to address 1 (10 40 01 41 16, EN 13757-2 short frame) comes before a push's first
+    # HDLC frame (esphome PR 16942's logs: "Skipping M-Bus short frame prefix"), and a
+    # master's frame may fall between a push's frames too. It is no HDLC frame and no
+    # damaged one: not counted.
+    snd_nke = b"\x10\x40\x01\x41\x16"
+    frames = [hdlc_frame(LLC + notification(n)) for n in range(3)]
+    data = snd_nke + frames[0] + snd_nke + frames[1] + snd_nke + snd_nke + frames[2]
+    for chunks in ([data], chunked(data, sizes=[1]), chunked(data, sizes=[7])):
+        out, log = frame(data, chunks)
+        assert payloads(out) == [notification(n) for n in range(3)]
+        assert nonzero(log) == {}
+
+
 def test_frame_without_information_field_yields_nothing_and_keeps_sync():
     rr = hdlc_frame(b"", control=0x31)
     out, log = frame(rr + hdlc_frame(LLC + notification(1)))
