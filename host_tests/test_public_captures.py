@@ -80,7 +80,8 @@ publishes one, compared with it (``expected_source``):
 - a second AM550's ECE list 2 (tariff 1, export above import), and a second Cypriot E450's
   push (export registers, the disconnect control's state).
 - Kaifa's hourly list 3 of 18 untagged values (a Norwegian MA304H3E on the IT grid, bare LLC;
-  a Swedish MA304H4D in HDLC) and the single-phase MA105H2E's 9-value list 2;
+  a Swedish MA304H4D in HDLC; a Swedish MA304T4 on current transformers, its energies
+  long64-unsigned) and the single-phase MA105H2E's 9-value list 2;
 - a ZPA AM375's 22-value list (Czech, PRE Distribuce; a meter's push and the datasheet's,
   whose value types differ), its clock's deviation written with the sign reversed (+120 in
   summer: +02:00, not -02:00);
@@ -165,6 +166,15 @@ EXPECT = {
         "readings": {"1-1:0.2.129": R("KFM_001"), "0-0:96.1.7": R("MA105H2E"), "1-0:31.7.0": R(0.066, "A"),
                      "1-0:32.7.0": R(244.2, "V"), "0-0:1.0.0": R("2021-05-07T14:50:15"),
                      "1-0:1.8.0": R(204, "Wh"), "1-0:4.8.0": R(94, "varh")},
+    },
+    # read off the bytes: U1 09 83 (0.1 V), the rest of the instantaneous values 0, the
+    # four energies long64-unsigned 0 (the issue's meter was not yet in service).
+    "se-kaifa-ma304t4-ct-list3-uint64-energies": {
+        "time": "2021-05-07T14:47:45",
+        "readings": {"1-1:0.2.129": R("KFM_001"), "0-0:96.1.0": R("7340157099923124"), "0-0:96.1.7": R("MA304T4"),
+                     "1-0:1.7.0": R(0, "W"), "1-0:32.7.0": R(243.5, "V"), "0-0:1.0.0": R("2021-05-07T14:47:45"),
+                     "1-0:1.8.0": R(0, "Wh"), "1-0:2.8.0": R(0, "Wh"), "1-0:3.8.0": R(0, "varh"),
+                     "1-0:4.8.0": R(0, "varh")},
     },
     "si-e450-list1": {
         "readings": {"0-0:96.1.0": R("999999999999"), "1-0:1.7.0": R(513, "W"), "1-0:4.7.0": R(103, "var"),
@@ -986,6 +996,22 @@ def test_the_captures_decode_the_same_on_micropython():
     on_micropython = micropython(jobs)
     assert on_micropython == cpython(jobs)
     assert all(len(r["telegrams"]) == 1 for r in on_micropython), on_micropython
+
+
+def test_a_kaifa_list_3_energy_sent_as_long64_unsigned_reads_as_its_number():
+    # The MA304T4's energies are 0 in the published push; the same bytes with A+ set to
+    # 15 00 00 00 01 02 03 04 05 (and the FCS put right) read 4328719365 Wh, not a wrap
+    # at 32 bits, and the list is still told by its slots.
+    from decoder_support import crc16_x25
+
+    raw = bytearray(data(CAPTURES["se-kaifa-ma304t4-ct-list3-uint64-energies"]))
+    at = raw.index(bytes.fromhex("15" + "00" * 8))
+    raw[at + 1 : at + 9] = bytes.fromhex("0000000102030405")
+    raw[-3:-1] = crc16_x25(bytes(raw[1:-3])).to_bytes(2, "little")
+    telegrams, dec = decode_all(bytes(raw))
+    assert not any(dec.errors.counts.values())
+    readings = plain_readings(telegrams[0])
+    assert readings["1-0:1.8.0"] == R(4328719365, "Wh") and readings["1-0:2.8.0"] == R(0, "Wh")
 
 
 @pytest.mark.parametrize("deviation,offset", [
