@@ -1035,3 +1035,24 @@ def test_another_meter_with_the_same_values_keeps_the_standard_sign():
     telegrams, _ = decode_all(raw)
     assert telegrams[0].meter_time == "2026-09-24T17:46:01-02:00"
     assert "#1" in plain_readings(telegrams[0])
+
+
+def test_a_zpa_push_of_relay_states_is_no_error_and_names_nothing():
+    # esphome issue 18576: an AM375 sends, beside its 22-value list, a minute's push of
+    # structure {enum 0, array of 4 {unsigned index, enum state}}, relay states the big
+    # list carries under 0-1:96.3.10 to 0-4:96.3.10, and dlms_meter logged it as an
+    # ERROR a minute. The body is the issue's 30 bytes; the header (invoke id, no
+    # date-time) is the 22-value push's. It counts no error, fits no list, and keeps its
+    # values positional; a capture holding both pushes reads both.
+    body = bytes.fromhex("020216000104020211011601020211021600020211031601020211041600")
+    relays = bytes.fromhex("0F0000000300") + body
+    telegrams, dec = decode_all(relays)
+    assert not any(dec.errors.counts.values())
+    assert plain_readings(telegrams[0]) == {"#1": R(0), "#2": R([[1, 1], [2, 0], [3, 1], [4, 0]])}
+    assert telegrams[0].meter_time is None
+    main = data(CAPTURES["cz-zpa-am375-pre-deviation-reversed"])
+    telegrams, dec = decode_all(main + relays + main, chunk=7)
+    assert len(telegrams) == 3 and not any(dec.errors.counts.values())
+    assert "0-0:96.1.4" in plain_readings(telegrams[2])
+    jobs = [{"id": "zpa-relays", "hex": (main + relays + main).hex(), "key": None, "chunk": 5}]
+    assert micropython(jobs) == cpython(jobs)
