@@ -882,6 +882,45 @@ def test_without_the_authentication_key_or_a_crc_a_control_byte_marks_a_damaged_
     assert "byte 0x01" in dec.errors.last_error and "auth_key" in dec.errors.last_error
 
 
+def _smarty_without_crc(value):
+    # A Smarty telegram whose text carries no CRC, holding ``value`` before a unit.
+    from frame_support import dsmr_telegram
+
+    plain = dsmr_telegram(LUX_LINES + ["1-0:1.6.0(%s*kW)" % value], header="/Lux5\\253663629_D", with_crc=False)
+    return ds.cipher(plain, LUX_KEY, b"SAGgp\x01\x02\x03", 7, auth_key=LUX_AUTH)
+
+
+def test_a_tag_that_holds_vouches_for_a_value_that_is_no_number_where_the_text_has_no_crc():
+    # Off the line, a telegram without a CRC that holds no number before a unit is refused as
+    # a bit error (dsmr_parse._checked). Under a GCM tag that held, no bit error is possible:
+    # the text is the meter's, as under a CRC. The check asked only whether a CRC or a BCC
+    # followed the "!", and a Smarty text without one lost every telegram that held such a
+    # value, with "a bit error on the line" said of text the tag had just vouched for.
+    sealed = _smarty_without_crc("--.---")
+    telegrams, dec = decode_all(sealed, key=LUX_KEY.hex(), auth_key=LUX_AUTH.hex())
+    assert len(telegrams) == 1 and telegrams[0].tag_checked and dec.errors.total() == 0
+    assert plain_readings(telegrams[0])["1-0:1.6.0"] == {"value": "--.---", "unit": "kW"}
+    # Without the authentication key nothing vouches for it: refused as on the line, and the
+    # copies around it read.
+    good = _smarty_without_crc("01.193")
+    telegrams, dec = decode_all(good + sealed + good, key=LUX_KEY.hex())
+    assert [plain_readings(t)["1-0:1.6.0"] for t in telegrams] == [{"value": 1.193, "unit": "kW"}] * 2
+    assert dict((k, n) for k, n in dec.errors.counts.items() if n) == {"malformed": 1}
+    assert "no number before its unit" in dec.errors.last_error
+
+
+def test_a_tag_vouches_for_a_text_without_crc_on_micropython_too():
+    from test_parity import assert_same, micropython
+
+    sealed, good = _smarty_without_crc("--.---"), _smarty_without_crc("01.193")
+    jobs = [{"id": "tag", "hex": sealed.hex(), "key": LUX_KEY.hex(), "auth_key": LUX_AUTH.hex()},
+            {"id": "no-tag", "hex": (good + sealed + good).hex(), "key": LUX_KEY.hex()}]
+    assert_same(jobs)
+    tag, no_tag = micropython(jobs)
+    assert tag["telegrams"][0]["readings"]["1-0:1.6.0"] == {"value": "--.---", "unit": "kW"}
+    assert len(no_tag["telegrams"]) == 2 and no_tag["errors"]["malformed"] == 1
+
+
 @pytest.mark.parametrize("chunk", [1, 7, None])
 def test_without_the_authentication_key_a_copy_one_byte_short_is_refused_however_it_is_read(chunk):
     # A Steiermark T210-D's bare ciphered DSMR copy that lost a byte decrypts to garbage

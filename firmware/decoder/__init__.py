@@ -173,7 +173,7 @@ class Decoder:
 
     def _dsmr(self, text, note):
         # -> a Telegram, or None; ``note`` is the DLMS envelope or None.
-        parsed = self._parsed(text, note is None or note.tag_checked)
+        parsed = self._parsed(text, None if note is None else note.tag_checked is True)
         if parsed is None:
             return None
         when = parsed[1] if parsed[1] is not None else _clock_text(parsed[0])
@@ -182,8 +182,8 @@ class Decoder:
         return Telegram(when, self._title_hex(note.system_title), note.frame_counter, parsed[0], note.tag_checked)
 
     def _parsed(self, text, vouched):
-        # -> dsmr.parse's (readings, meter time), or None (error counted). ``vouched``: the
-        # framer checked the CRC, or the GCM tag held.
+        # -> dsmr.parse's (readings, meter time), or None (error counted). ``vouched``: None
+        # off the line (the framer checked a CRC, if any), True when the GCM tag held.
         if self._dsmr_parse is None:  # DLMS meters never load dsmr.py
             from decoder import dsmr
 

@@ -341,20 +341,23 @@ def _hex_digit(c):
     return -1
 
 
-def parse(text, vouched=True):
+def parse(text, vouched=None):
     """Readings of a telegram: ``({OBIS: (value, unit or None)}, meter_time or None)``.
 
     ``text`` is str or bytes-like, "/" through "!" (CRC optional). Lines
     that are not ``OBIS(...)`` are skipped; text that is not a telegram at
-    all raises DecodeError. ``vouched`` False: nothing checked the text on its
-    way (the plaintext of a ciphered telegram whose tag could not be checked:
-    no authentication key given), so its own CRC, if it has one, must hold.
+    all raises DecodeError. ``vouched``: None for a telegram off the line (the
+    framer checked its CRC or BCC, if it has one); True when a GCM tag held
+    over it, which vouches for every byte, CRC or not; False when nothing
+    checked the text on its way (the plaintext of a ciphered telegram whose tag
+    could not be checked: no authentication key given), so its own CRC, if it
+    has one, must hold.
     """
-    if not vouched:
+    if vouched is False:
         _check_own_crc(text)
     from decoder import dsmr_parse
 
-    return dsmr_parse.parse(text)
+    return dsmr_parse.parse(text, vouched)
 
 
 def _check_own_crc(text):

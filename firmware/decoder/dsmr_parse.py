@@ -102,8 +102,9 @@ _MINUS = const(0x2D)
 _PLUS = const(0x2B)
 
 
-def parse(text):
-    """``dsmr.parse``: one bytes copy of the telegram, then its lines read in place."""
+def parse(text, vouched=None):
+    """``dsmr.parse``: one bytes copy of the telegram, then its lines read in place.
+    ``vouched`` True: a GCM tag held over the text (see _checked)."""
     binary = False
     if isinstance(text, str):
         data = text.encode()
@@ -129,6 +130,7 @@ def parse(text):
         raise DecodeError("DSMR telegram must start with /")
     if _Lines.one is None:  # one for every telegram: its attributes cost ~800 bytes
         _Lines.one = _Lines()
+    _Lines.one.vouched = vouched is True
     readings = _Lines.one.walk(data)
     if binary and not readings:
         # Binary through and through, and its CRC holds: counted, so the dongle does not
@@ -156,6 +158,7 @@ class _Lines:
         self.readings = None
         self.key = None  # OBIS text of the current reading
         self.unit = None  # the unit of the value _value just read
+        self.vouched = False  # a GCM tag held over the telegram (_checked)
         self._code = 0  # where C.D.E starts in key (after "A-B:")
         self._spans = []
         self.keys = []  # the first pass's keys, in order
@@ -443,15 +446,16 @@ class _Lines:
     def _checked(self):
         # A value with a unit that is no number, "00012#.345*kWh" or "0001 2.345*kWh": DSMR
         # 5.0.2 writes a quantity as digits and one point (its formats F and I), IEC 62056-21
-        # a value in a unit as a number. Where a CRC after the "!" or a readout's ETX and BCC
-        # vouched for the text, it is the meter's, kept as sent. Without one (DSMR 2.2 and 3,
+        # a value in a unit as a number. Where a CRC after the "!", a readout's ETX and BCC or
+        # the GCM tag of a ciphered telegram (a Smarty's, whose text need carry no CRC) vouched
+        # for the text, it is the meter's, kept as sent. Without one (DSMR 2.2 and 3,
         # a D0 port's push, a readout without STX) it is a bit error on the line ("3" 0x33
         # lost bit 4: "#"), and the telegram is refused, as one whose ")" became "!" is
         # (dsmr._check_text): published as text, the reading broke Home Assistant's numeric
         # sensor and turned from a number into a string for one telegram, and a digit that
         # turned into another digit beside it would pass unseen.
         at = self.data.rfind(b"!") + 1
-        if self.data.find(b"\x03") > 0 or 0 < at < len(self.data) and self.data[at] != 0x0D and self.data[at] != 0x0A:
+        if self.vouched or self.data.find(b"\x03") > 0 or 0 < at < len(self.data) and self.data[at] != 0x0D and self.data[at] != 0x0A:
             return
         raise DecodeError("DSMR telegram without a CRC holds a value that is no number before its unit, %s(%s*%s): "
                           "a bit error on the line" % (self.key, self._text(self._start, self._end), self.unit))
