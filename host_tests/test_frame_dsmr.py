@@ -1231,6 +1231,16 @@ def test_parse_a_value_that_is_no_number_before_its_unit_refuses_a_telegram_with
     assert nonzero(dec.errors) == {"malformed": 1}
 
 
+@pytest.mark.parametrize("placeholder", ["-----", "--.---", "N/A"])
+def test_parse_a_placeholder_of_no_digit_before_a_unit_stays_text_without_crc(placeholder):
+    # A review of the rule above: a meter that writes a placeholder for a register it lacks,
+    # "(--.---*kW)", in every telegram would lose them all. A bit error leaves a number's
+    # other digits; a value of no digit at all is the meter's own text, kept as before.
+    text = _DSMR22.replace("0001.01*kW", placeholder + "*kW", 1)
+    readings = dsmr.parse(text)[0]
+    assert readings["1-0:1.7.0"] == (placeholder, "kW") and readings["1-0:1.8.1"] == (1.001, "kWh")
+
+
 @pytest.mark.parametrize("damaged", ["00012#.345", "0001 2.345"])
 def test_parse_a_value_that_is_no_number_under_a_crc_or_a_bcc_is_the_meters_text(damaged):
     # With a CRC that holds (DSMR 4, 5) or a readout's BCC, no bit error made it: kept as sent.

@@ -226,6 +226,7 @@ def _edge_texts():
 
     texts = [_DSMR22, _DSMR22.replace("00001.001*kWh", "00012#.345*kWh", 1),
              _DSMR22.replace("00001.001*kWh", "0001 2.345*kWh", 1),
+             _DSMR22.replace("0001.01*kW", "--.---*kW", 1),
              _with_crc(_DSMR22.replace("00001.001*kWh", "00012#.345*kWh", 1).replace("!\r\n", "!")),
              "/ISK5\r\n\r\n1-0:21.7.0( 12.5 *kW)\r\n1-0:1.7.0(  *kW)\r\n!\r\n",
              "/LGZ4ZMR120AC.K76\r\nF.F(0000000A)\r\nFF(00002000)\r\nC.1(03965555)\r\nC.1.0(030863358)\r\n"

@@ -454,6 +454,14 @@ class _Lines:
         # (dsmr._check_text): published as text, the reading broke Home Assistant's numeric
         # sensor and turned from a number into a string for one telegram, and a digit that
         # turned into another digit beside it would pass unseen.
+        # A value of no digit at all ("-----*kW", "--.---*kW") is a placeholder the meter
+        # writes for a register it does not have: refused, every telegram of such a meter
+        # would be lost, where a bit error leaves a number's other digits standing.
+        for at in range(self._start, self._end):
+            if 0x30 <= self.data[at] <= 0x39:
+                break
+        else:
+            return
         at = self.data.rfind(b"!") + 1
         if self.vouched or self.data.find(b"\x03") > 0 or 0 < at < len(self.data) and self.data[at] != 0x0D and self.data[at] != 0x0A:
             return
