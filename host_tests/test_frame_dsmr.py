@@ -945,7 +945,8 @@ def test_parse_a_billing_period_after_c_d_keeps_its_star():
     # year's peak, as a register of its own. With E, F follows it as before.
     readings = dsmr.parse("/LUGCUH50\r\n6.8.1()6.8*01(0314.658*GJ)6.6*01(0022.4*kW)\r\n"
                           "1.8.0*01(000012.5*kWh)1-0:1.8*02(1*kWh)\r\n!")[0]
-    assert sorted(readings) == ["1-0:1.8*02", "1.8.0.01", "6.6*01", "6.8*01", "6.8.1"]
+    # With "A-B:" a code has its E: "1-0:1.8*02" is read as "1-0:1.8.02" (a "." turned "*").
+    assert sorted(readings) == ["1-0:1.8.02", "1.8.0.01", "6.6*01", "6.8*01", "6.8.1"]
     from app import discovery, vse
     from app.store import Store
     from decoder import Telegram
@@ -1195,12 +1196,13 @@ def test_parse_a_number_before_its_unit_may_carry_a_plus_or_a_space_for_its_sign
     # Assistant refuses the state. Without a unit such text stays as sent (above).
     for text, want in (("+001", 1), (" 00.335", 0.335), ("+000.8", 0.8), ("  -0.82", -0.82), (" +5", 5)):
         assert one("1-0:21.7.0(%s*kW)" % text)["1-0:21.7.0"] == (want, "kW"), text
-    for text in ("+-5", "+ 5", "- 5", "+"):
+    for text in ("+-5", "+ 5", "- 5"):
         # No number: refused without a CRC, as sent under one (the next test).
         with pytest.raises(DecodeError, match="no number before its unit"):
             one("1-0:21.7.0(%s*kW)" % text)
         assert dsmr.parse(_with_crc("/ISK5\r\n\r\n1-0:21.7.0(%s*kW)\r\n!" % text))[0]["1-0:21.7.0"] == (text, "kW"), text
     assert one("1-0:21.7.0( *kW)")["1-0:21.7.0"] == ("", "kW")  # blanks: nothing, as "(*kW)"
+    assert one("1-0:21.7.0(+*kW)")["1-0:21.7.0"] == ("+", "kW")  # no digit: a placeholder, as sent
 
 
 def _with_crc(text):
@@ -1239,6 +1241,17 @@ def test_parse_a_placeholder_of_no_digit_before_a_unit_stays_text_without_crc(pl
     text = _DSMR22.replace("0001.01*kW", placeholder + "*kW", 1)
     readings = dsmr.parse(text)[0]
     assert readings["1-0:1.7.0"] == (placeholder, "kW") and readings["1-0:1.8.1"] == (1.001, "kWh")
+
+
+def test_parse_a_star_in_place_of_a_dot_of_a_code_with_a_b_is_read_as_the_dot():
+    # Only a readout's code without "A-B:" and without E keeps its "*" (6.8*01, last year's).
+    # With "A-B:" the code has its E: "1-0:1.8*1" is "1-0:1.8.1" whose "." a bit error turned
+    # "*" (0x2E -> 0x2A, bit 2) in a telegram without CRC, read as that register (a review:
+    # kept as written, it was a reading of its own in the store until a reboot).
+    text = _DSMR22.replace("1-0:1.8.2(", "1-0:1.8*2(", 1)
+    readings = dsmr.parse(text)[0]
+    assert readings["1-0:1.8.2"] == (1.001, "kWh") and "1-0:1.8*2" not in readings
+    assert dsmr.parse("/LUGCUH50\r\n6.8*01(0314.658*GJ)\r\n!\r\n")[0] == {"6.8*01": (314.658, "GJ")}
 
 
 @pytest.mark.parametrize("damaged", ["00012#.345", "0001 2.345"])

@@ -239,10 +239,13 @@ class _Lines:
         if star >= 0:
             if stop - star == 4 and self.data.startswith(b"*255", star):
                 return self._text(start, star)
-            if self.data.count(b".", start, star) < 2:
+            if self.data.count(b".", start, star) < 2 and self.data.find(b":", start, star) < 0:
                 # C.D*F, no E for F to follow (a Landis+Gyr UH50's last-year values, 6.8*01):
                 # as sent. Made "6.8.01", F took E's place: Home Assistant named it "tariff 1",
                 # as 6.8.1 beside it, and the VSE layout sent 6.6*01 as the register 6.6.01.
+                # A code with "A-B:" has its E in DSMR and readouts alike: "1-0:1.8*1" is a
+                # "." a bit error turned "*" (bit 2) in a telegram without CRC, still read as
+                # 1-0:1.8.1, where as written it stayed in the store as a reading of its own.
                 return self._text(start, stop)
             return self._text(start, star) + "." + self._text(star + 1, stop)
         if stop - start > 4 and self.data.startswith(b".255", stop - 4) and self.data.count(b".", start, stop) == 3:
