@@ -141,7 +141,7 @@ class Bare:
 
     def seek(self, pos, cap, hunted):
         """For the framer, after the APDU at ``pos`` failed or filled its ``cap``-byte buffer:
-        when it is a copy of the meter's ciphered push (tag, 08 and title) that states more
+        when it is a copy of a meter's ciphered push (tag, 08 and title) that states more
         than ``cap`` bytes and no more than a ciphered DSMR telegram holds, ``(hunted`` count
         at its stated end, ``title)``; else None. A Luxembourg Smarty telegram with a long
         text message is such a copy, and the message stays in every copy until it is
@@ -150,14 +150,20 @@ class Bare:
         as APDUs ("originator system title of 75 bytes", counted malformed) that swallowed
         the next copy now and then, and only the first copy's overflow was counted. (A name
         MicroPython interns already.)"""
-        if pos != self._known or self._total <= cap or self._title is None or (
-                self._buf.find(self._title, pos, pos + _TITLED) != pos):
+        if pos != self._known or self._total <= cap or self._looked < 0:  # (_looked: DB or DC)
             return None
         if self._total > MAX_DSMR + _WRAPPED:
             # Longer than any DSMR telegram (stream.MAX_DSMR) ciphered: a damaged length
             # (72 read as 82: 12,288 bytes), no copy. Passed over, it held back the frames
             # of a line that changed after it, for up to 64 kB; hunted through as before.
             return None
+        if self._buf.find(self._title, pos, pos + _TITLED) != pos:
+            # Another title than the last whole copy's (the dongle moved to another Smarty):
+            # that meter's copies are the line's now. Asked for the title learned, each long
+            # copy of that meter was hunted through as before pass 38 until a short one came,
+            # its ciphertext read as APDUs (counted malformed) that swallowed the copy after
+            # it (a fuzz).
+            self._title = bytes(self._mv[pos : pos + _TITLED])
         return (hunted + self._total, self._title)
 
     def _length(self, pos, end):
