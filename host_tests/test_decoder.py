@@ -950,10 +950,10 @@ def test_a_tag_that_holds_vouches_for_a_value_that_is_no_number_where_the_text_h
     # the text is the meter's, as under a CRC. The check asked only whether a CRC or a BCC
     # followed the "!", and a Smarty text without one lost every telegram that held such a
     # value, with "a bit error on the line" said of text the tag had just vouched for.
-    sealed = _smarty_without_crc("--.---")
+    sealed = _smarty_without_crc("01.1#3")
     telegrams, dec = decode_all(sealed, key=LUX_KEY.hex(), auth_key=LUX_AUTH.hex())
     assert len(telegrams) == 1 and telegrams[0].tag_checked and dec.errors.total() == 0
-    assert plain_readings(telegrams[0])["1-0:1.6.0"] == {"value": "--.---", "unit": "kW"}
+    assert plain_readings(telegrams[0])["1-0:1.6.0"] == {"value": "01.1#3", "unit": "kW"}
     # Without the authentication key nothing vouches for it: refused as on the line, and the
     # copies around it read.
     good = _smarty_without_crc("01.193")
@@ -966,12 +966,12 @@ def test_a_tag_that_holds_vouches_for_a_value_that_is_no_number_where_the_text_h
 def test_a_tag_vouches_for_a_text_without_crc_on_micropython_too():
     from test_parity import assert_same, micropython
 
-    sealed, good = _smarty_without_crc("--.---"), _smarty_without_crc("01.193")
+    sealed, good = _smarty_without_crc("01.1#3"), _smarty_without_crc("01.193")
     jobs = [{"id": "tag", "hex": sealed.hex(), "key": LUX_KEY.hex(), "auth_key": LUX_AUTH.hex()},
             {"id": "no-tag", "hex": (good + sealed + good).hex(), "key": LUX_KEY.hex()}]
     assert_same(jobs)
     tag, no_tag = micropython(jobs)
-    assert tag["telegrams"][0]["readings"]["1-0:1.6.0"] == {"value": "--.---", "unit": "kW"}
+    assert tag["telegrams"][0]["readings"]["1-0:1.6.0"] == {"value": "01.1#3", "unit": "kW"}
     assert len(no_tag["telegrams"]) == 2 and no_tag["errors"]["malformed"] == 1
 
 
