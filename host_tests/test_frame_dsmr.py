@@ -944,9 +944,8 @@ def test_parse_a_billing_period_after_c_d_keeps_its_star():
     # named it "tariff 1" as it did 6.8.1 beside it, and the VSE layout sent 6.6*01, last
     # year's peak, as a register of its own. With E, F follows it as before.
     readings = dsmr.parse("/LUGCUH50\r\n6.8.1()6.8*01(0314.658*GJ)6.6*01(0022.4*kW)\r\n"
-                          "1.8.0*01(000012.5*kWh)1-0:1.8*02(1*kWh)\r\n!")[0]
-    # With "A-B:" a code has its E: "1-0:1.8*02" is read as "1-0:1.8.02" (a "." turned "*").
-    assert sorted(readings) == ["1-0:1.8.02", "1.8.0.01", "6.6*01", "6.8*01", "6.8.1"]
+                          "1.8.0*01(000012.5*kWh)\r\n!")[0]
+    assert sorted(readings) == ["1.8.0.01", "6.6*01", "6.8*01", "6.8.1"]
     from app import discovery, vse
     from app.store import Store
     from decoder import Telegram
