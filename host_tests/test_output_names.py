@@ -33,6 +33,17 @@ def captures(corpus):
         yield entry["id"], data, entry
 
 
+def merged_stores(corpus):
+    """(id, Store) for every capture, merged as the gateway does: every code since boot."""
+    for cid, data, entry in captures(corpus):
+        telegrams, _ = decode_all(data, key=entry.get("key_hex"), auth_key=entry.get("auth_key_hex"),
+                                  profile=entry.get("profile", "auto"))
+        store = Store()
+        for telegram in telegrams:
+            store.update(telegram)
+        yield cid, store
+
+
 def store_of(readings):
     store = Store()
     store.update(Telegram(None, None, None, readings, None))
@@ -56,12 +67,7 @@ def shared_names(readings):
 
 def test_no_two_readings_of_any_public_capture_share_a_name(corpus):
     found = {}
-    for cid, data, entry in captures(corpus):
-        telegrams, _ = decode_all(data, key=entry.get("key_hex"), auth_key=entry.get("auth_key_hex"),
-                                  profile=entry.get("profile", "auto"))
-        store = Store()
-        for telegram in telegrams:
-            store.update(telegram)  # merged as the gateway does: every code since boot
+    for cid, store in merged_stores(corpus):
         for name, codes in shared_names(store.readings).items():
             found[cid, name] = codes
     assert found == {}
@@ -145,12 +151,7 @@ def test_the_vse_form_leaves_out_every_past_billing_period_however_the_readout_w
 
 def test_no_vse_key_of_a_public_capture_holds_a_billing_period(corpus):
     odd = {}
-    for cid, data, entry in captures(corpus):
-        telegrams, _ = decode_all(data, key=entry.get("key_hex"), auth_key=entry.get("auth_key_hex"),
-                                  profile=entry.get("profile", "auto"))
-        store = Store()
-        for telegram in telegrams:
-            store.update(telegram)
+    for cid, store in merged_stores(corpus):
         keys = [k for k in vse.payload(store)["meter"] if k != "ts"]
         # C.D.E, or C.D of a readout that leaves E out (an electricity readout's 14.7)
         bad = [k for k in keys if len(k.split(".")) > 3 or not k.replace(".", "").isdigit()]
