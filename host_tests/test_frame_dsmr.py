@@ -879,6 +879,14 @@ def test_parse_identification_numbers_and_versions_keep_their_leading_zeros():
     assert readings["1-1:0.1.0"] == (1, None)
 
 
+def test_parse_an_identification_number_written_without_e_keeps_its_leading_zeros():
+    # A Landis+Gyr UH50 heat meter's readout ends in its number as C.D 0.0 alone
+    # (xx-lgz-uh50-heat-readout-several-sets-per-line: "0.0(66153690)"), which read as the
+    # integer where 0.0.0 to 0.0.9 are text: an id with a leading zero lost it.
+    readings, _ = dsmr.parse("/LUGCUH50\r\n9.21(06153690)\r\n0.0(06153690)\r\n!")
+    assert readings == {"9.21": (6153690, None), "0.0": ("06153690", None)}
+
+
 def test_parse_text_lines_and_damaged_letter_codes_are_no_readings():
     # A plain-text message wrapped over lines (DSMR 2.2 meters send such text), and letter
     # codes a bit error garbled: as readings they stayed in the store for good (a review).

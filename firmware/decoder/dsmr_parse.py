@@ -46,12 +46,13 @@ _CLOCK = const("0-0:1.0.0")
 # C.1.0, the meter's serial number in IEC 62056-61's letter codes, is text too
 # (leading zeros; Iskra, Landis+Gyr), and so is C.1 without E (an Itron EM214's readout:
 # "C.1(53965555)", smartmeter-obis's test). So is every E of C.D 0.0 (identification numbers
-# 1 to 10) and 0.2 (firmware, parameter and program versions, checksums): a ZMD readout's
-# "1-1:0.2.1(017)" read 17, a Metcom's second meter number "0.0.1(10067967)" a number.
+# 1 to 10), or none (a Landis+Gyr UH50's "0.0(66153690)"), and 0.2 (firmware, parameter and
+# program versions, checksums): a ZMD readout's "1-1:0.2.1(017)" read 17, a Metcom's second
+# meter number "0.0.1(10067967)" a number.
 _TIME = const("0.9.1")
 _DATE = const("0.9.2")
 _CLOCK_MEDIA = const(("1-0:", "", "1-1:", "0-0:"))
-_TEXT = const(("0.9.1", "0.9.2", "0.0.", "0.2.", "C.1"))
+_TEXT = const(("0.9.1", "0.9.2", "0.0", "0.2.", "C.1"))
 # An error register is a bit field written in hex digits, kept as sent: C F, IEC 62056-61's
 # letter for 97, error messages ("F.F(00000000)" of Landis+Gyr, Iskra and Itron readouts,
 # "FF" of an Iskra MT171's, a Landis+Gyr UH50's error number "F(0)"), or 97.97 as a DSMR
