@@ -481,6 +481,27 @@ class TestVse:
         assert vse.meter_id(store, "dongle") == "30863358"
         assert vse.payload(store)["meter"] == {"ts": None, "1.8.0": 4281837.0, "32.7.0": 238, "33.7.0": 0.81}
 
+    # Readouts that write the serial or meter number without E: an Itron EM214's "C.1"
+    # (smartmeter-obis's test), a Landis+Gyr UH50's "0.0" (public capture
+    # xx-lgz-uh50-heat-readout-several-sets-per-line, whose VSE topic took the dongle's id).
+    READOUT_IDS = [({"C.1": ("53965555", None), "1.8.1": (22108.7, "kWh")}, "53965555"),
+                   ({"0.0": ("66153690", None), "9.21": (66153690, None)}, "66153690"),
+                   ({"C.1.0": ("30863358", None), "C.1": ("1", None), "0.0": ("2", None)}, "30863358")]
+
+    @pytest.mark.parametrize("readings,mid", READOUT_IDS)
+    def test_a_readouts_serial_or_meter_number_without_e_names_the_topic(self, readings, mid):
+        store = Store()
+        store.update(Telegram(None, None, None, readings, None))
+        assert vse.meter_id(store, "dongle") == mid
+
+    def test_a_readouts_number_without_e_names_the_topic_on_micropython(self):
+        script = ("from app import vse\nfrom app.store import Store\nfrom decoder import Telegram\n"
+                  "for readings in %r:\n s = Store()\n s.update(Telegram(None, None, None, readings, None))\n"
+                  " print(vse.meter_id(s, 'dongle'))" % [r for r, _ in self.READOUT_IDS])
+        done = run_micropython(["-c", script])
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.decode().split() == [mid for _, mid in self.READOUT_IDS]
+
     def test_ids_versions_and_service_codes_are_no_measurements(self):
         store = Store()
         store.update(Telegram(None, None, None, {

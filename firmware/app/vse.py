@@ -12,7 +12,8 @@ reader), so that tools written for it read the dongle unchanged:
   0-0:42.0.0, else 0-0:96.1.0 to 0-0:96.1.9 (a SiL meter sends only 96.1.1;
   96.1.4 is a Swiss or Belgian P1 telegram's version, no id) with a Swiss P1
   telegram's meter number 0-0:0.0.0 after 96.1.1, then an IEC 62056-21 readout's
-  serial number C.1.0 or meter number 0.0.0 (written without "A-B:"),
+  serial number C.1.0 or meter number 0.0.0 (written without "A-B:", and also
+  without E: an Itron EM214's "C.1", a Landis+Gyr UH50's "0.0"),
   else the lowest of 1-b:0.0.0 to 1-b:0.0.9 (a Kamstrup's meter id 1-1:0.0.5,
   or its meter number 1-1:0.0.1 sent as an integer), text or number (the
   reference takes the first the meter sent, an order MicroPython's dicts
@@ -52,7 +53,7 @@ MAX_ID = 32
 # same on every meter of a kind), and a Swiss one names itself in 0-0:0.0.0 (IEC 62056-21's
 # meter number), ahead of its public key in 0-0:96.1.2 (blanks, or a key).
 _ID_CODES = ("0-0:42.0.0", "0-0:96.1.0", "0-0:96.1.1", "0-0:0.0.0", "0-0:96.1.2", "0-0:96.1.3", "0-0:96.1.5",
-             "0-0:96.1.6", "0-0:96.1.7", "0-0:96.1.8", "0-0:96.1.9", "C.1.0", "0.0.0")
+             "0-0:96.1.6", "0-0:96.1.7", "0-0:96.1.8", "0-0:96.1.9", "C.1.0", "0.0.0", "C.1", "0.0")
 
 # The units the form knows (lower-cased), and the prefixes a meter may put before them.
 # Degrees: the phase angles (C 81) the reference's E450 table lists (81.7.40, 81.7.51,
