@@ -115,6 +115,10 @@ def cases():
     smarty = capture(CORPUS["lu-smarty-dsmr-encrypted"])
     for cut in (5, 300, 705, 708, 710):  # 708, 710: the next title still arriving (2, 1 byte in)
         out.append(["smarty-cut-%d" % cut, (smarty + smarty[:cut] + smarty + smarty).hex()])
+    # Noise that opens like a long copy under a title new to the line, between Smarty copies.
+    from test_frame_bare import NOISE_LIKE_A_LONG_COPY
+
+    out.append(["smarty-noise-like-a-long-copy", (smarty * 3 + NOISE_LIKE_A_LONG_COPY + smarty * 7).hex()])
     # A frame cut short whose length lands on a flag further on.
     tail = b"".join(hdlc_frame(LLC + notification(n)) for n in range(2, 30))
     long_frame = hdlc_frame(LLC + notification(0) + bytes(300))

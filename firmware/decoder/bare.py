@@ -143,10 +143,10 @@ class Bare:
         """For the framer, after the APDU at ``pos`` failed or filled its ``cap``-byte buffer:
         when it is a copy of a meter's ciphered push (tag, 08 and title) that states more
         than ``cap`` bytes and no more than a ciphered DSMR telegram holds, ``(hunted`` count
-        at its stated end, ``title)``; else None. A Luxembourg Smarty telegram with a long
-        text message is such a copy, and the message stays in every copy until it is
-        cleared: each is counted as overflow, as a DSMR telegram too long is, and the framer
-        passes over its bytes to the next copy's title. Hunted through, its ciphertext read
+        at its stated end, its title, the title learned before it``)``; else None. A
+        Luxembourg Smarty telegram with a long text message is such a copy, and the message
+        stays in every copy until it is cleared: each is counted as overflow, as a DSMR
+        telegram too long is, and the framer passes over its bytes to the next copy's title. Hunted through, its ciphertext read
         as APDUs ("originator system title of 75 bytes", counted malformed) that swallowed
         the next copy now and then, and only the first copy's overflow was counted. (A name
         MicroPython interns already.)"""
@@ -157,14 +157,18 @@ class Bare:
             # (72 read as 82: 12,288 bytes), no copy. Passed over, it held back the frames
             # of a line that changed after it, for up to 64 kB; hunted through as before.
             return None
-        if self._buf.find(self._title, pos, pos + _TITLED) != pos:
-            # Another title than the last whole copy's (the dongle moved to another Smarty):
-            # that meter's copies are the line's now. Asked for the title learned, each long
-            # copy of that meter was hunted through as before pass 38 until a short one came,
-            # its ciphertext read as APDUs (counted malformed) that swallowed the copy after
-            # it (a fuzz).
-            self._title = bytes(self._mv[pos : pos + _TITLED])
-        return (hunted + self._total, self._title)
+        if self._buf.find(self._title, pos, pos + _TITLED) == pos:
+            return (hunted + self._total, self._title, self._title)
+        # Another title than the last whole copy's (the dongle moved to another Smarty):
+        # that meter's copies are the line's now. Asked for the title learned, each long
+        # copy of that meter was hunted through as before pass 38 until a short one came,
+        # its ciphertext read as APDUs (counted malformed) that swallowed the copy after
+        # it (a fuzz). The title learned ends the pass too: noise that opens like such a
+        # copy (DB 08, eight bytes, 82 and a length over the buffer's), read in small
+        # pieces, passed over the meter's copies after it, 3 kB of them (a review).
+        cut = (hunted + self._total, bytes(self._mv[pos : pos + _TITLED]), self._title)
+        self._title = cut[1]
+        return cut
 
     def _length(self, pos, end):
         # -1 while incomplete, without asking measure when the answer is known.

@@ -177,8 +177,9 @@ class Framer:
         # block, see test_mpy_heap.py.)
         self.crc = False
         # After a copy of the meter's ciphered push too long to hold (bare.Bare.seek): the
-        # _hunted count up to which nothing but the next copy's title starts a frame, and
-        # that title (_choose); None otherwise. ("seek", as "crc": a name already interned.)
+        # _hunted count up to which nothing but the next copy's title starts a frame, that
+        # title and the one learned before it (_choose); None otherwise. ("seek", as "crc":
+        # a name already interned.)
         self.seek = None
 
     def feed(self, chunk):
@@ -291,10 +292,14 @@ class Framer:
             # Inside a copy too long to hold: only the next copy's title starts one, up to
             # the copy's stated end. From there the hunt goes on as before: a line that
             # changed there (another meter, another framing) lost the frame that began it.
-            if self._end - pos >= _TITLED and self._buf.find(self.seek[1], pos, pos + _TITLED) == pos:
+            # The title learned before the copy does too, when the copy had another: noise
+            # that only looked like a copy of a new meter's (bare.Bare.seek).
+            if self._end - pos >= _TITLED and (self._buf.find(self.seek[1], pos, pos + _TITLED) == pos
+                                               or self._buf.find(self.seek[2], pos, pos + _TITLED) == pos):
                 self.seek = None
                 self._sync = True  # its place: a fault of it is counted
-            elif self._end - pos < _TITLED and byte == self.seek[1][0] and self._hunted <= self.seek[0]:
+            elif self._end - pos < _TITLED and (byte == self.seek[1][0] or byte == self.seek[2][0]) and (
+                    self._hunted <= self.seek[0]):
                 pass  # the title may be arriving: the parse waits, and this is asked again
             elif self._hunted < self.seek[0]:
                 return 0
