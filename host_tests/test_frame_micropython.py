@@ -115,6 +115,14 @@ def cases():
     smarty = capture(CORPUS["lu-smarty-dsmr-encrypted"])
     for cut in (5, 300, 705, 708, 710):  # 708, 710: the next title still arriving (2, 1 byte in)
         out.append(["smarty-cut-%d" % cut, (smarty + smarty[:cut] + smarty + smarty).hex()])
+    # An HDLC frame whose FCS holds 7E (either byte), and an M-Bus master's SND_NKE before
+    # and between HDLC frames (test_frame_hdlc.py).
+    from test_frame_hdlc import _frame_with_7e_at
+
+    for where in (-3, -2):
+        out.append(["hdlc-7e-in-fcs%d" % where, (_frame_with_7e_at(where)[1] + hdlc_frame(LLC + notification(7))).hex()])
+    snd_nke, frames = b"\x10\x40\x01\x41\x16", [hdlc_frame(LLC + notification(n)) for n in range(3)]
+    out.append(["hdlc-snd-nke", (snd_nke + frames[0] + snd_nke + frames[1] + snd_nke * 2 + frames[2]).hex()])
     # Noise that opens like a long copy under a title new to the line, between Smarty copies.
     from test_frame_bare import NOISE_LIKE_A_LONG_COPY
 
@@ -230,7 +238,7 @@ def _edge_texts():
 
     texts = [_DSMR22, _DSMR22.replace("00001.001*kWh", "00012#.345*kWh", 1),
              _DSMR22.replace("00001.001*kWh", "0001 2.345*kWh", 1),
-             _DSMR22.replace("0001.01*kW", "--.---*kW", 1),
+             _DSMR22.replace("0001.01*kW", "--.---*kW", 1), _DSMR22.replace("1-0:1.8.2(", "1-0:1.8*2(", 1),
              _with_crc(_DSMR22.replace("00001.001*kWh", "00012#.345*kWh", 1).replace("!\r\n", "!")),
              "/ISK5\r\n\r\n1-0:21.7.0( 12.5 *kW)\r\n1-0:1.7.0(  *kW)\r\n!\r\n",
              "/LGZ4ZMR120AC.K76\r\nF.F(0000000A)\r\nFF(00002000)\r\nC.1(03965555)\r\nC.1.0(030863358)\r\n"

@@ -1005,14 +1005,25 @@ def test_a_kaifa_list_3_energy_sent_as_long64_unsigned_reads_as_its_number():
     # at 32 bits, and the list is still told by its slots.
     from decoder_support import crc16_x25
 
-    raw = bytearray(data(CAPTURES["se-kaifa-ma304t4-ct-list3-uint64-energies"]))
-    at = raw.index(bytes.fromhex("15" + "00" * 8))
-    raw[at + 1 : at + 9] = bytes.fromhex("0000000102030405")
-    raw[-3:-1] = crc16_x25(bytes(raw[1:-3])).to_bytes(2, "little")
-    telegrams, dec = decode_all(bytes(raw))
+    def with_a_plus(energy):
+        raw = bytearray(data(CAPTURES["se-kaifa-ma304t4-ct-list3-uint64-energies"]))
+        at = raw.index(bytes.fromhex("15" + "00" * 8))
+        raw[at + 1 : at + 9] = energy.to_bytes(8, "big")
+        raw[-3:-1] = crc16_x25(bytes(raw[1:-3])).to_bytes(2, "little")
+        return bytes(raw)
+
+    telegrams, dec = decode_all(with_a_plus(0x0102030405))
     assert not any(dec.errors.counts.values())
     readings = plain_readings(telegrams[0])
     assert readings["1-0:1.8.0"] == R(4328719365, "Wh") and readings["1-0:2.8.0"] == R(0, "Wh")
+    # MicroPython too, where an int past 30 bits (the ESP32's) or 62 bits (the unix port's)
+    # is a long int of the heap: the same number, read whole.
+    jobs = [{"id": "a+%d" % n, "hex": with_a_plus(n).hex(), "key": None, "chunk": 0}
+            for n in (0x0102030405, 0x8000000000000005)]
+    on_micropython = micropython(jobs)
+    assert [r["telegrams"][0]["readings"]["1-0:1.8.0"]["value"] for r in on_micropython] == [
+        4328719365, 0x8000000000000005]
+    assert on_micropython == cpython(jobs)
 
 
 @pytest.mark.parametrize("deviation,offset", [
