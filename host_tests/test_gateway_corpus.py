@@ -1018,9 +1018,11 @@ def rom_floor_runs(mqtt, corpus, tmp_path_factory):
     import bench_gateway
     from test_gateway_heap import HEADROOM_KB
 
-    launcher, _, image_kb = bench_gateway.rom_code()  # the image's kB come on top of the heap
+    import romfs
+
+    launcher, _, image = bench_gateway.rom_code()  # the image comes on top of the heap
     return _runner(mqtt, _every_capture(corpus), tmp_path_factory, "rom",
-                   "%dk" % (ROM_CORPUS_FLOOR_KB + HEADROOM_KB + image_kb), (launcher, None))
+                   romfs.heap_beside(ROM_CORPUS_FLOOR_KB + HEADROOM_KB, image), (launcher, None))
 
 
 @pytest.mark.parametrize("cid", DECODABLE + NO_STATE)

@@ -144,11 +144,14 @@ def run_pushes(heap, count, code=None, heap_at=()):
     """(latencies ms, failure text or None, {push index: free heap}).
 
     ``code``: (firmware tree, library tree) of .mpy files (gateway_support.compiled_code());
-    None runs from source; (launcher dir, None, image kB) from a ROMFS image (rom_code()):
-    the image's kB are added to ``heap``, so ``heap`` is what the gateway has besides it."""
+    None runs from source; (launcher dir, None, image bytes) from a ROMFS image (rom_code()):
+    the image comes on top of ``heap`` (romfs.heap_beside), so ``heap`` is what the gateway
+    has besides it."""
     latencies, heaps, failure = [], {}, None
     if code is not None and len(code) > 2:
-        heap, code = "%dk" % (int(heap[:-1]) + code[2]), code[:2]
+        import romfs
+
+        heap, code = romfs.heap_beside(int(heap[:-1]), code[2]), code[:2]
     try:
         rig = Rig(heap, code)
     except RuntimeError as e:
@@ -406,12 +409,12 @@ def main_floor():
 
 
 def rom_code():
-    """(launcher dir, None, image kB): the gateway's .mpy build and umqtt in a ROMFS image
+    """(launcher dir, None, image bytes): the gateway's .mpy build and umqtt in a ROMFS image
     (tools/romfs.py), for run_pushes() and footprint()."""
     import romfs
 
     run_dir, _img, size = romfs.host_image(*compiled_code())
-    return run_dir, None, romfs.image_kb(size)
+    return run_dir, None, size
 
 
 ROM_LOW = 32  # kB: a heap that cannot hold the gateway's data, where the ROM search starts
@@ -419,10 +422,12 @@ ROM_LOW = 32  # kB: a heap that cannot hold the gateway's data, where the ROM se
 
 def main_romfs():
     """``--romfs``: footprint and floor with the code in a ROMFS image, the image excluded."""
+    import romfs
+
     code = rom_code()
     print("code and umqtt in a ROMFS image of %d kB, mounted with vfs.VfsRom from a bytearray: "
           "the image stands in for flash; every heap below is on top of it (-X heapsize = "
-          "figure + %d kB)" % (code[2], code[2]))
+          "figure + the image's blocks and their share of the GC's tables)" % romfs.image_kb(code[2]))
     for part, size in footprint(code):
         print("%-54s %7d B" % (part, size))
     found, lines = floor(code, low=ROM_LOW, what="ROMFS image")

@@ -65,17 +65,20 @@ def probe(heap_kb, frames, job, timeout=600, code=None, rom=None):
     """The probe's JSON report for one heap size (``error`` names a crash, too).
 
     ``code``: a compiled tree to import the firmware from instead of mp.compiled_tree().
-    ``rom``: (probe script with the ROMFS launcher, image kB) from rom_probe(): the decoder
-    is imported from the image and ``heap_kb`` is the heap besides the image.
+    ``rom``: (probe script with the ROMFS launcher, image bytes) from rom_probe(): the
+    decoder is imported from the image and ``heap_kb`` is the heap besides the image.
     """
     stdin = json.dumps(job) + "\n" + "".join(f.hex() + "\n" for f in frames) + "\n"
     env = mp.micropython_env(compiled=code is None)
     script = PROBE
     if code is not None:
         env["MICROPYPATH"] = mp.search_path(code, mp.MP_LIB)
+    heap = "%dk" % heap_kb
     if rom is not None:
-        script, heap_kb = rom[0], heap_kb + rom[1]
-    done = subprocess.run([mp.MICROPYTHON, "-X", "heapsize=%dk" % heap_kb, script],
+        import romfs
+
+        script, heap = rom[0], romfs.heap_beside(heap_kb, rom[1])
+    done = subprocess.run([mp.MICROPYTHON, "-X", "heapsize=%s" % heap, script],
                           input=stdin.encode(), capture_output=True, timeout=timeout, env=env, cwd=ROOT)
     lines = done.stdout.decode().strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -100,11 +103,11 @@ def holds(report, count):
 
 
 def rom_probe():
-    """(heap_probe.py behind the ROMFS launcher, image kB): the .mpy build in a VfsRom image."""
+    """(heap_probe.py behind the ROMFS launcher, image bytes): the .mpy build in a VfsRom image."""
     import romfs
 
     size = romfs.host_image()[2]
-    return romfs.host_script(PROBE), romfs.image_kb(size)
+    return romfs.host_script(PROBE), size
 
 
 def scan(sizes, frames, job, code=None, rom=None, workers=WORKERS):
@@ -168,9 +171,11 @@ def main(argv=None):
         code = hostmpy.HOST_BUILD + "-floor"
         hostmpy.ensure(out=code, firmware=os.path.abspath(args.firmware))
     if args.romfs:
+        import romfs
+
         rom = rom_probe()
         print("decoder from a ROMFS image of %d kB (vfs.VfsRom over a bytearray that stands in "
-              "for flash): each heap below is on top of it" % rom[1])
+              "for flash): each heap below is on top of it" % romfs.image_kb(rom[1]))
     job = sil_job(args.count)
     kb, report, _islands = floor(args.lo, args.hi, sil_frames(), job, code=code, rom=rom)
     print("floor: %d kB holds %d telegrams (live heap %d -> %d bytes); every size above it up "
