@@ -14,7 +14,7 @@ from app import discovery, metrics, vse
 from app.reader import MeterReader
 from app.snapshot import SnapshotWriter
 from app.store import MAX_CODES, Store
-from decoder import Decoder, Telegram, telegram_json
+from decoder import Decoder, Telegram, dsmr, telegram_json
 from mp import run_micropython
 
 
@@ -24,6 +24,14 @@ def decoded(pushes, framing="hdlc"):
     for n in range(pushes):
         out.extend(dec.feed(simulate.push_bytes(n, framing, minute_every=3)))
     return out
+
+
+def capture_text(cid):
+    """The text of a public capture (host_tests/public_captures.json)."""
+    import os
+
+    with open(os.path.join(os.path.dirname(__file__), "public_captures.json")) as f:
+        return [c for c in json.load(f) if c["id"] == cid][0]["text"]
 
 
 def filled_store(pushes=4):
@@ -193,6 +201,34 @@ class TestDiscovery:
         assert (doc["device_class"], doc["state_class"]) == ("power_factor", "measurement")
         assert discovery.friendly_name("C.1.0") == "C.1.0"
         assert "state_class" not in self.cfg("C.7.1", 29, None)
+
+    def test_a_heat_meters_readout_is_named_by_its_codes(self):
+        # A Landis+Gyr UH50's readout (public capture) replayed to a real Home Assistant
+        # (2026.2) as the meter: its heat energy 6.8 (328.871 GJ) showed as "Energy reactive
+        # Q2", its temperatures 9.4 (98.5 C) as "Demand apparent import", its heat power 6.6
+        # as "Peak demand reactive Q2", and its own numbers 9.20 and 9.21 kept statistics.
+        # Its GJ and m3 give it away: codes as names, unitless numbers no state class, the
+        # classes of its units as before.
+        readings = dsmr.parse(capture_text("xx-lgz-uh50-heat-readout-several-sets-per-line"))[0]
+        docs = {code: self.with_readings(code, readings) for code in readings}
+        assert [code for code, doc in docs.items() if doc["name"] != code] == []
+        assert (docs["6.8"]["device_class"], docs["6.8"]["state_class"]) == ("energy", "total_increasing")
+        assert (docs["6.6"]["device_class"], docs["6.6"]["state_class"]) == ("power", "measurement")
+        assert "state_class" not in docs["9.20"] and "state_class" not in docs["9.21"]
+
+    def test_an_electricity_meters_readout_keeps_its_names(self):
+        # A ZMR120's readout: kWh, kW, V, A and unitless power factors, no heat unit.
+        readings = dsmr.parse(capture_text("de-lgz-zmr120-readout-letter-codes"))[0]
+        assert self.with_readings("1.8.0", readings)["name"] == "Energy import"
+        assert self.with_readings("33.7.0", readings)["state_class"] == "measurement"
+        # A DSMR gas channel's m3 is no readout's (its code has A-B:).
+        readings = {"1-0:1.8.0": (5, "kWh"), "0-1:24.2.1": (12.5, "m3"), "1.8.0": (5, "kWh")}
+        assert self.with_readings("1.8.0", readings)["name"] == "Energy import"
+
+    def with_readings(self, code, readings):
+        value, unit = readings[code]
+        return discovery.config(code, value, unit, "dev1", "meterlink/dev1/state", "meterlink/dev1/availability",
+                                "9", None, readings)
 
     @pytest.mark.parametrize("unit", ["Deg", "deg", "\u00b0"])
     def test_a_phase_angle_in_degrees_keeps_statistics(self, unit):
@@ -698,6 +734,33 @@ def test_the_same_parts_behave_identically_on_micropython(tmp_path):
     assert json.loads(lines[1]) == discovery.config("1-0:1.8.0", 1, "Wh", "d", "s", "a", "v")
     assert json.loads(lines[2]) == vse.payload(store)
     assert lines[3] == "Voltage L2"
+
+
+HEAT_MP_SCRIPT = r"""
+import json, sys
+from app import discovery
+from decoder import dsmr
+readings = dsmr.parse(sys.stdin.read())[0]
+out = {}
+for code in readings:
+    doc = discovery.config(code, readings[code][0], readings[code][1], "d", "s", "a", "v", None, readings)
+    out[code] = [doc["name"], doc.get("device_class"), doc.get("state_class")]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("cid", ["xx-lgz-uh50-heat-readout-several-sets-per-line", "de-lgz-zmr120-readout-letter-codes"])
+def test_a_readouts_names_and_classes_are_the_same_on_micropython(cid):
+    # A heat meter's readout named by its codes, an electricity meter's by its quantities.
+    text = capture_text(cid)
+    done = run_micropython(["-c", HEAT_MP_SCRIPT], heapsize="512k", input_bytes=text.encode("latin-1"))
+    assert done.returncode == 0, done.stderr.decode()
+    readings = dsmr.parse(text)[0]
+    expected = {}
+    for code, (value, unit) in readings.items():
+        doc = discovery.config(code, value, unit, "d", "s", "a", "v", None, readings)
+        expected[code] = [doc["name"], doc.get("device_class"), doc.get("state_class")]
+    assert json.loads(done.stdout) == expected
 
 
 def test_status_times_are_unix_seconds_on_every_port():

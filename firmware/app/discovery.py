@@ -64,6 +64,9 @@ _ANGLE_ENDS = const("U L1U L2U L3    I L1I L2I L3I N ")
 # "q" + D for the others (current, voltage, power factor, frequency); "m" + an M-Bus
 # device type (EN 13757-3 medium) = Home Assistant's class for its register.
 _KINDS = const("|p7=power _|p8=energy _|p4=demand _|p6=peak demand _|q7=_|q32=_ sags|q36=_ swells|m3=gas|m7=water|")
+# A readout's units that are no electricity meter's: a heat or water meter's energy,
+# volume and flow (a Landis+Gyr UH50 writes 6.8(0328.871*GJ)6.26(03329.67*m3)6.33(000.744*m3ph)).
+_HEAT = const("|gj=|m3=|m3ph=|")
 # C.D.E of an abstract (A = 0) code = its name.
 _ABSTRACT = const(("|96.1.0=Meter ID|96.1.1=Meter ID 2|42.0.0=Logical device name"
                    "|1.0.0=Meter clock|96.13.0=Message|24.2.1=Reading|24.2.3=Reading|24.1.0=Device type"
@@ -178,6 +181,18 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
     ``expire``: seconds without a state message after which Home Assistant shows the
     reading unavailable (0: never)."""
     uid = "%s_%s" % (device_id, object_id(code))
+    # A readout's codes without "A-B:" are named and classed as an electricity meter's
+    # (_split), but not in a heat or water meter's readout, which one such code in GJ, m3
+    # or m3ph gives away: Home Assistant showed a UH50's heat energy 6.8 as "Energy
+    # reactive Q2", its temperatures 9.4 as "Demand apparent import", and kept statistics
+    # of its unitless 9.20 and 9.21, its own numbers. Named by its code there, as A 6 is.
+    heat = False
+    if ":" not in code and readings is not None:
+        for other in readings:
+            other_unit = readings[other][1]
+            if ":" not in other and other_unit and _lookup(_HEAT, other_unit.lower()) is not None:
+                heat = True
+                break
     if isinstance(value, (str, list, tuple)):
         # Home Assistant refuses a state over 255 characters (the entity goes unknown);
         # a DSMR 5 text message may be 1024, a list (a power failure log) runs long as
@@ -188,7 +203,7 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
     else:
         expression = "value_json.readings['%s'].value"
     out = {
-        "name": friendly_name(code),
+        "name": code if heat else friendly_name(code),
         "unique_id": uid,
         "state_topic": state_topic,
         "value_template": _template(expression, code),
@@ -218,13 +233,13 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
         # type), an id, status word, list or manufacturer's code (C 0, or 96 and up: a
         # Kamstrup's 1-1:0.0.1, an EasyMeter's 1-0:96.5.5), nor a positional value of an
         # unnamed list ("#3", no A-B:), which can be a number in one push and text in
-        # another (Home Assistant then refuses it).
+        # another (Home Assistant then refuses it), nor a heat meter's readout's (above).
         try:
             (a, _), cde = _split(code)
             c = int(cde[0])
         except ValueError:
             return out
-        if a == "0" or c == 0 or c >= 96:
+        if a == "0" or c == 0 or c >= 96 or heat:
             return out
         out["state_class"] = "measurement"
         if c in (13, 33, 53, 73) and cde[1:2] == ["7"]:
