@@ -113,6 +113,25 @@ def test_odd_values_and_a_status_without_its_fields_are_drawn_not_thrown(page):
     assert driver.find_element(By.ID, "s").text.startswith("Meter time not sent. 0 telegrams decoded, 0 errors.")
 
 
+@pytest.mark.parametrize("cid", ["xx-lgz-uh50-heat-readout-several-sets-per-line", "de-lgz-zmr120-readout-letter-codes"])
+def test_a_readouts_names_are_the_ones_home_assistant_shows(page, cid):
+    # A heat meter's readout (a Landis+Gyr UH50's) is named by its codes in Home Assistant,
+    # where its 6.8 in GJ was "Energy reactive Q2"; an electricity meter's by its quantities.
+    from app import discovery
+    from decoder import dsmr
+    from test_gateway_units import capture_text
+
+    sim, gw, driver = page
+    driver.get(address(gw))
+    wait_until(lambda: driver.execute_script(ROWS), 15, what=lambda: driver.page_source[:600])
+    readings = dsmr.parse(capture_text(cid))[0]
+    doc = {code: {"value": value, "unit": unit} for code, (value, unit) in readings.items()}
+    driver.execute_script("draw({readings: arguments[0]}, {})", doc)
+    names = {code: name for name, _, code in driver.execute_script(ROWS)}
+    assert names == {code: discovery.config(code, value, unit, "d", "s", "a", "v", None, readings)["name"]
+                     for code, (value, unit) in readings.items()}
+
+
 def test_the_last_error_is_on_the_page_where_a_wrong_key_shows(page):
     # A wrong key is the likeliest first-setup fault: the page said only "5 errors", and
     # what they were was in /api/v1/status alone (a newcomer's review).

@@ -8,7 +8,8 @@ width holds two columns), then the value and unit. ``nm`` below writes the names
 ``app/discovery.py``'s ``friendly_name`` does for codes written in digits, with or without
 "A-B:" (an IEC 62056-21 readout's "1.8.0" is 1-0:'s; Python's int()
 also takes "+1" and "1_2", which no meter writes): host_tests/test_page_browser.py runs both
-over every code the corpus decodes to and a grid of 24,000 more. Drawn in the browser, the
+over every code the corpus decodes to and a grid of 24,000 more. As discovery does, ``draw``
+names a heat or water meter's readout (a code without "A-B:" in GJ, m3 or m3ph) by its codes. Drawn in the browser, the
 page costs the dongle its constants and the two answers it serves anyway. Rendered here
 (the first version, with discovery's names), a page of the SiL meter's 38 readings answered
 503 at the gateway's heap floor beside a ROMFS image, and pushes were lost while it tried.
@@ -66,10 +67,12 @@ if(typeof v=="object")v=Array.isArray(v)?v.map(function(x){return typeof x=="obj
 function cell(row,text,cls){var d=row.insertCell();d.textContent=text;if(cls)d.className=cls;return d}
 function draw(doc,st){var t=document.getElementById("t"),rd=doc.readings||{},codes=Object.keys(rd).sort(cmp);
 """,
+    b"""var ht=codes.some(function(c){return c.indexOf(":")<0&&/^(gj|m3|m3ph)$/i.test(rd[c].unit)});
+""",
     b"""t.textContent="";if(codes.length){var h=t.insertRow();["Reading (OBIS code)","Value"].forEach(function(s){
 var e=document.createElement("th");e.textContent=s;h.appendChild(e)})}
 codes.forEach(function(c){var r=t.insertRow(),v=rd[c],s=document.createElement("small");
-s.textContent=c;cell(r,nm(c)).appendChild(s);cell(r,shown(v),typeof v.value=="number"?"v n":"v")});
+s.textContent=c;cell(r,ht&&c.indexOf(":")<0?c:nm(c)).appendChild(s);cell(r,shown(v),typeof v.value=="number"?"v n":"v")});
 var e=0;for(var k in st.errors||{})e+=st.errors[k];
 """,
     b"""document.title=document.getElementById("h").textContent="meterlink "+(st.device_id||"");
