@@ -66,7 +66,7 @@ _ANGLE_ENDS = const("U L1U L2U L3    I L1I L2I L3I N ")
 _KINDS = const("|p7=power _|p8=energy _|p4=demand _|p6=peak demand _|q7=_|q32=_ sags|q36=_ swells|m3=gas|m7=water|")
 # A readout's units that are no electricity meter's: a heat or water meter's energy,
 # volume and flow (a Landis+Gyr UH50 writes 6.8(0328.871*GJ)6.26(03329.67*m3)6.33(000.744*m3ph)).
-_HEAT = const("|gj=|m3=|m3ph=|")
+_HEAT = const(("gj", "m3", "m3ph"))
 # C.D.E of an abstract (A = 0) code = its name.
 _ABSTRACT = const(("|96.1.0=Meter ID|96.1.1=Meter ID 2|42.0.0=Logical device name"
                    "|1.0.0=Meter clock|96.13.0=Message|24.2.1=Reading|24.2.3=Reading|24.1.0=Device type"
@@ -190,7 +190,7 @@ def config(code, value, unit, device_id, state_topic, availability_topic, versio
     if ":" not in code and readings is not None:
         for other in readings:
             other_unit = readings[other][1]
-            if ":" not in other and other_unit and _lookup(_HEAT, other_unit.lower()) is not None:
+            if ":" not in other and other_unit and other_unit.lower() in _HEAT:
                 heat = True
                 break
     if isinstance(value, (str, list, tuple)):
