@@ -888,7 +888,7 @@ def test_long_smarty_copies_under_a_title_new_to_the_line_read_the_same_on_micro
     assert on_micropython == cpython(jobs)
 
 
-@pytest.mark.xfail(strict=True, reason="a known loss, left by pass 43: see the comment")
+@pytest.mark.xfail(strict=True, reason="a known loss, left by pass 39: see the comment")
 @pytest.mark.parametrize("chunk", [None, 7])
 def test_a_short_smarty_copy_whose_ciphertext_opens_like_a_dsmr_header_after_a_long_one_comes_out(chunk):
     # Counter 714's ciphertext holds "/FDDf" 82 9E 98 27 CR: "/" and three letters, a header
