@@ -411,7 +411,7 @@ SYNTHETIC = {"synthetic-dsmr-odd-units": dsmr_telegram(ODD_UNITS), "synthetic-hd
 
 # Public captures (host_tests/public_captures.json) of kinds the corpus has none of, run as
 # its captures are, with their keys and profile. All 107 went through the gateway once, in
-# both layouts, two and three copies, at this floor and the ROMFS one (pass 43): these
+# both layouts, two and three copies, at this floor and the ROMFS one (pass 39): these
 # differ in framing or were the ones that showed something (the UH50's number, the VSE
 # topic of a readout); the E.ON telegram, the longest, ran out at 200 + 8 kB as the IE.5 does.
 PUBLIC = (
@@ -1005,7 +1005,7 @@ def _assert_all_a_roomy_heap_gives(run):
 # IE.5 in 2 of 2 (the long message too in one), at 132 + 8 kB the long message in 1 of 2;
 # at 136 + 8 and 140 + 8 kB every capture held 3 runs of 3 with the second core busy. The
 # floor is the second of those: a step above what so few runs showed. Gently polled,
-# 120 + 8 kB lost five captures, 128 + 8 none. In pass 43 the public captures run here
+# 120 + 8 kB lost five captures, 128 + 8 none. In pass 39 the public captures run here
 # (PUBLIC) brought E.ON Hungary's DSMR telegram, whose VSE message at 140 + 8 kB lost the
 # broker in 2 runs of 8 (MemoryError allocating 752 bytes: the payload's dict of 38 keys
 # growing from 37 slots to 47 while the old block is held); at 144 + 8 kB it held 10 runs
