@@ -461,8 +461,8 @@ class _Lines:
         # A value of no digit at all ("-----*kW", "--.---*kW") is a placeholder the meter
         # writes for a register it does not have: refused, every telegram of such a meter
         # would be lost, where a bit error leaves a number's other digits standing.
-        for at in range(self._start, self._end):
-            if 0x30 <= self.data[at] <= 0x39:
+        for i in range(self._start, self._end):
+            if 0x30 <= self.data[i] <= 0x39:
                 break
         else:
             return
