@@ -949,7 +949,11 @@ def test_the_state_holds_null_for_nan_and_the_texts_escaped(runs):
 # (_wait_for_all_bytes); CORPUS_POLL_S=0.005 runs the floor tests that way again.
 # Every capture runs at that floor plus test_gateway_heap.py's headroom and must
 # decode, publish and serve all it does at 256 kB.
-CORPUS_FLOOR_KB = 208
+# Pass 39 added seven public captures (PUBLIC): under that load, with the second core busy,
+# E.ON Hungary's DSMR telegram ran out at 208 + 8 kB in 2 runs of 20 and the UH50 readout's
+# /metrics answered 503 there once in a CI run; at 212 + 8 kB they, the IE.5, the Smarty and
+# the long DSMR message held 20 runs of 20.
+CORPUS_FLOOR_KB = 212
 
 
 def _every_capture(corpus):
