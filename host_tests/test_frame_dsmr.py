@@ -830,6 +830,33 @@ def test_parse_an_error_register_is_its_hex_digits_as_text(line, code, want):
     assert dsmr.parse("/LGZ4ZMR120AC.K76\r\n%s\r\n!" % line)[0] == {code: (want, None)}
 
 
+@pytest.mark.parametrize("line, code, want", [
+    ("C.5.0(0401)", "C.5.0", "0401"),  # a Landis+Gyr ZMF100's readout (public capture)
+    ("C.5.0(0004E0F0)", "C.5.0", "0004E0F0"),  # a ZMR120's
+    ("1-1:C.5(0000E0F0)", "1-1:C.5", "0000E0F0"),  # a ZMD's, without E
+    ("1-0:96.5.5*255(82)", "1-0:96.5.5", "82"),  # an EasyMeter Q3D's one byte, bit 7 and 1
+    ("1-0:96.5.0*255(00000104)", "1-0:96.5.0", "00000104"),  # an eBZ's word
+])
+def test_parse_a_status_word_is_its_hex_digits_as_text(line, code, want):
+    # OBIS 96.5, IEC 62056-61's C.5 (internal operating status): bits in hex digits, as the
+    # error register's. Read as a decimal number, 0401 was 401 and 0004E0F0 text.
+    assert dsmr.parse("/LGZ4ZMF100AC.M26\r\n%s\r\n!" % line)[0] == {code: (want, None)}
+
+
+def test_parse_letter_codes_beside_the_status_word_stay_numbers():
+    # C.51 and up are no status word; a power-down counter C.7.0 is a count.
+    readings = dsmr.parse("/LGZ4ZMF100AC.M26\r\nC.51.1(0012)\r\nC.7.0(0008)\r\n!")[0]
+    assert readings == {"C.51.1": (12, None), "C.7.0": (8, None)}
+
+
+def test_status_words_read_as_text_on_micropython():
+    from test_parity import assert_same
+
+    text = ("/LGZ4ZMF100AC.M26\r\nC.5.0(0401)\r\n1-1:C.5(0000E0F0)\r\n1-0:96.5.5*255(82)\r\n"
+            "C.51.1(0012)\r\n!\r\n").encode()
+    assert_same([{"id": "status/%d" % chunk, "hex": text.hex(), "chunk": chunk} for chunk in (0, 5)])
+
+
 def test_parse_an_itron_readout_keeps_its_serial_c_1_as_text():
     # An Itron EM214's readout as smartmeter-obis's D0 test holds it (ETX and BCC left out
     # there): C.1 is the serial number without E (C.1.0 elsewhere), its leading zeros text;

@@ -61,6 +61,12 @@ _TEXT = const(("0.9.1", "0.9.2", "0.0", "0.2.", "C.1"))
 # F.F(0000000A) text: the reading changed its JSON type with the bits set, and a numeric
 # sensor broke. smartmeter-obis and the UH50's own reader keep it as text too.
 _ERRORS = const("97.97.")
+# So is a status word, OBIS 96.5 (internal operating status; C.5 in IEC 62056-61's letters):
+# an EasyMeter Q3D's 1-0:96.5.5 is one byte "transmitted in hexadecimal presentation" (its
+# manual), a Landis+Gyr readout's C.5.0 a word of hex digits (a ZMR120's 0004E0F0, a ZMF100's
+# 0401, a ZMD's "1-1:C.5(0000E0F0)"), an eBZ's 96.5.0 001C0104. Read as decimal, 0401 was 401
+# and 0004E0F0 text: the number was not the bits, and its type followed them.
+_STATUS = const("96.5.")
 # First characters of an OBIS code: a digit, or without "A-B:" one of IEC 62056-61's
 # letters for value group C (F.F the error register, C.1.0 the serial number, L and P
 # lists and profiles), as IEC 62056-21 readouts of Landis+Gyr and Iskra meters send them.
@@ -404,10 +410,13 @@ class _Lines:
         return text
 
     def _is_text(self):
-        # A code of _TEXT (five characters at most: C.D.E), or an error register (_ERRORS).
+        # A code of _TEXT (five characters at most: C.D.E), an error register (_ERRORS) or a
+        # status word (_STATUS).
         code = self._code
-        if self.key.startswith("F", code) or self.key.startswith(_ERRORS, code):
+        if self.key.startswith("F", code) or self.key.startswith(_ERRORS, code) or self.key.startswith(_STATUS, code):
             return True
+        if self.key.startswith("C.5", code) and (len(self.key) == code + 3 or self.key[code + 3] == "."):
+            return True  # the status word in letters (not C.51 and up)
         if len(self.key) - code > len(_TEXT[0]):
             return False
         for text in _TEXT:
