@@ -102,6 +102,12 @@ publishes one, compared with it (``expected_source``):
   space); a Fluvius meter with gas and water channels; lower-case kvar and kvarh with a W on a
   summer date; a CRC with a lower-case digit and a peak written in W; a Sagemcom CX2000's
   ten-entry failure log.
+- DSMR telegrams: a Dutch E360 (/XMX5LGF) whose oldest log entry is unset but timed, a
+  single-phase Sagemcom XS210, a Dutch T210-D's ten-entry log (one line, as its CRC says), a
+  Fluvius meter's 13 full months of peaks and an 0xFF after its CRC, and a serial read whose
+  header follows a cut line's bytes on the same line (a DSMR 2.2 Kamstrup);
+- a Landis+Gyr ZMF100's readout: codes of two groups, blanks in its number, its status word
+  C.5.0 in hex digits.
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -962,6 +968,73 @@ EXPECT = {
         "time": "2016-07-19T08:39:40+00:00", "frame_counter": 2, "unnamed": True,
         "readings": {"#1": R("34157300028003"), "#2": R(1),
                      "#3": R(["2016-07-19T08:39:40+00:00", 2, 0, "Power up"])},
+    },
+    # the telegram text: the unset oldest log entry keeps its stamp (2000-01-01) and its 266 s;
+    # the phases' 0.153 + 0.221 + 1.703 kW are the 2.077 kW of 1.7.0.
+    "nl-lgz-e360-xmx5lgf-unset-oldest-failure": {
+        "time": "2025-12-29T18:55:39+01:00",
+        "readings": {"0-0:96.1.1": R("E0067005646757720"), "1-0:1.8.1": R(12240.398, "kWh"),
+                     "1-0:2.8.2": R(1945.075, "kWh"), "1-0:1.7.0": R(2.077, "kW"), "0-0:96.7.21": R(20),
+                     "1-0:99.97.0": R([5, "0-0:96.7.19", "2000-01-01T00:00:00+01:00", 266,
+                                       "2021-09-06T15:05:08+02:00", 5422, "2024-03-14T11:38:47+01:00", 10288,
+                                       "2025-02-04T13:55:34+01:00", 869, "2025-03-07T11:49:36+01:00", 1126]),
+                     "1-0:52.32.0": R(62834), "1-0:72.36.0": R(35942), "1-0:71.7.0": R(7, "A"),
+                     "1-0:61.7.0": R(1.703, "kW"), "0-0:96.13.0": R("")},
+    },
+    # the tests' values; one phase (21.7.0 is 1.7.0), an empty log, gas on channel 1.
+    "nl-sagemcom-xs210-single-phase-gas": {
+        "time": "2017-11-05T20:13:24+01:00",
+        "readings": {"0-0:96.1.1": R("E0047000007630817"), "1-0:1.8.1": R(51.775, "kWh"),
+                     "1-0:2.8.1": R(24.413, "kWh"), "1-0:1.7.0": R(0.335, "kW"), "1-0:21.7.0": R(0.335, "kW"),
+                     "1-0:99.97.0": R([0, "0-0:96.7.19"]), "1-0:32.7.0": R(229.0, "V"), "1-0:31.7.0": R(1, "A"),
+                     "0-1:24.1.0": R(3), "0-1:96.1.0": R("G0058530001163217"), "0-1:24.2.1": R(16.713, "m3")},
+    },
+    # the text: the one whole telegram; its id is the header's identification, a blank first.
+    "nl-kamstrup-dsmr22-header-after-cut-line": {
+        "readings": {"0-0:96.1.1": R(" KA6U001660297912"), "1-0:1.8.1": R(7041.882, "kWh"),
+                     "1-0:2.8.2": R(7729.108, "kWh"), "1-0:1.7.0": R(0.54, "kW"), "0-0:96.14.0": R(1),
+                     "0-1:96.1.0": R("28101541004022211"), "0-1:24.3.0": R(4083.631, "m3")},
+    },
+    # the readout text: the status word and the error register as their digits, blanks kept in
+    # the meter number (as the ZMR120's), two-group codes as written.
+    "xx-lgz-zmf100-readout-status-word": {
+        "readings": {"F.F": R("00"), "0.0": R("          120858"), "C.1.0": R("13647123"), "C.1.1": R(""),
+                     "1.8.0": R(61561.289, "kWh"), "2.8.0": R(10.49, "kWh"), "15.8.0": R(61571.78, "kWh"),
+                     "C.7.0": R(8), "32.7": R(241, "V"), "71.7": R(0.47, "A"), "82.8.1": R(0),
+                     "0.2.0": R("M26"), "C.5.0": R("0401")},
+    },
+    # the text and the fixture's own values (serial, 391 W, 236 V); ten entries, S and W.
+    "nl-sagemcom-t210d-ten-entry-log": {
+        "time": "2023-02-15T15:57:33+01:00",
+        "readings": {"0-0:96.1.1": R("E0048000038005719"), "1-0:2.8.2": R(13660.84, "kWh"), "1-0:2.7.0": R(0.391, "kW"),
+                     "0-0:96.7.21": R(88), "1-0:32.7.0": R(236.0, "V"), "1-0:62.7.0": R(0.226, "kW"),
+                     "1-0:99.97.0": R([10, "0-0:96.7.19", "2022-05-23T15:14:34+02:00", 4058,
+                                       "2021-11-09T15:35:10+01:00", 1740, "2021-09-29T16:25:21+02:00", 5207,
+                                       "2021-09-03T15:53:07+02:00", 1819, "2019-11-29T10:18:57+01:00", 426,
+                                       "2019-10-29T17:23:33+01:00", 1565, "2019-10-29T13:50:14+01:00", 2151,
+                                       "2019-10-18T15:03:11+02:00", 673, "2019-10-16T15:30:45+02:00", 23958,
+                                       "2019-10-16T08:33:19+02:00", 62004])},
+    },
+    # the text: each peak with its own letter's offset; the 0xFF after the CRC is nothing.
+    "be-fluvius-thirteen-full-month-peaks": {
+        "time": "2024-11-19T16:21:26+01:00",
+        "readings": {"0-0:96.1.1": R("1SAG3105011725"), "1-0:1.8.1": R(46077.141, "kWh"), "1-0:1.4.0": R(4.065, "kW"),
+                     "1-0:1.6.0": R(25.891, "kW"), "1-0:1.7.0": R(9.258, "kW"), "1-0:71.7.0": R(17.98, "A"),
+                     "0-0:96.3.10": R(1), "0-0:17.0.0": R(999.9, "kW"), "1-0:31.4.0": R(999, "A"),
+                     "0-0:98.1.0": R([13, "1-0:1.6.0", "1-0:1.6.0",
+                                      "2023-11-01T00:00:00+01:00", "2023-10-26T08:45:00+02:00", 12.195,
+                                      "2023-12-01T00:00:00+01:00", "2023-11-14T16:15:00+01:00", 17.457,
+                                      "2024-01-01T00:00:00+01:00", "2023-12-20T11:45:00+01:00", 17.44,
+                                      "2024-02-01T00:00:00+01:00", "2024-01-08T09:00:00+01:00", 17.632,
+                                      "2024-03-01T00:00:00+01:00", "2024-02-07T09:15:00+01:00", 14.301,
+                                      "2024-04-01T00:00:00+02:00", "2024-03-29T09:00:00+01:00", 13.429,
+                                      "2024-05-01T00:00:00+02:00", "2024-04-11T08:45:00+02:00", 13.08,
+                                      "2024-06-01T00:00:00+02:00", "2024-05-22T09:15:00+02:00", 16.789,
+                                      "2024-07-01T00:00:00+02:00", "2024-06-19T09:15:00+02:00", 16.074,
+                                      "2024-08-01T00:00:00+02:00", "2024-07-01T12:45:00+02:00", 15.127,
+                                      "2024-09-01T00:00:00+02:00", "2024-08-13T09:00:00+02:00", 13.067,
+                                      "2024-10-01T00:00:00+02:00", "2024-09-17T09:45:00+02:00", 20.304,
+                                      "2024-11-01T00:00:00+01:00", "2024-10-29T13:30:00+01:00", 17.198])},
     },
 }
 
