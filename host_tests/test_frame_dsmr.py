@@ -1513,3 +1513,52 @@ def test_a_telegram_cut_short_by_an_hdlc_line_s_frames_is_cut_short_however_it_i
         out = run(framer, chunks)
         assert [p for _, p in out] == [f[11:-3] for f in frames]  # after flag, header, HCS, LLC
         assert nonzero(log) == {"malformed": 1} and framer._cap == stream.MAX_FRAME
+
+
+def _zmd_readout():
+    # A Landis+Gyr ZMD310's mode C readout (firmware B40) as an IEC 62056-21 library's test
+    # holds it (sample_landis_gyr_data_message_frame; its identification "/LGZ5\2ZMD3104107.B40"
+    # from the same file): 15 billing periods of 8 registers, 14 of them never closed
+    # ("*00"), 4.55 kB in all. Its BCC is 0x0A, a line feed, as the test's comment says.
+    lines = ["1-1:F.F(00000000)", "1-1:0.0.0(001LGZ0056859504)", "1-1:0.9.1(185532)", "1-1:0.9.2(210410)",
+             "1-1:0.1.0(01)", "1-1:0.1.2*01(2104010000)"] + ["1-1:0.1.2*00(0000000000)"] * 14
+    for code, power, at, last, last_at in (("1", "10.102", "2104070015", "06.130", "2101281415"),
+                                           ("2", "09.293", "2104021300", "09.301", "2103301415")):
+        lines += ["1-1:%s.5.0(%s*kW)" % (code, "00.030" if code == "1" else "00.000"),
+                  "1-1:%s.6.0(%s*kW)(%s)" % (code, power, at), "1-1:%s.6.0*01(%s)(%s)" % (code, last, last_at)]
+        lines += ["1-1:%s.6.0*00(00.000)(0000000000)" % code] * 14
+        if code == "1":
+            lines += ["1-1:1.8.0(0000094.5*kWh)", "1-1:1.8.0*01(0000010.2)"] + ["1-1:1.8.0*00(0000000.0)"] * 14
+    for code, now, unit, last in (("2.8.0", "0000293.9", "kWh", "0000106.8"), ("5.8.0", "0000001.1", "kvarh", "0000001.1"),
+                                  ("6.8.0", "0000000.3", "kvarh", "0000000.3"), ("7.8.0", "0000036.8", "kvarh", "0000008.8"),
+                                  ("8.8.0", "0000158.8", "kvarh", "0000029.5")):
+        lines += ["1-1:%s(%s*%s)" % (code, now, unit), "1-1:%s*01(%s)" % (code, last)]
+        lines += ["1-1:%s*00(0000000.0)" % code] * 14
+    lines += ["1-1:C.5(0000E0F0)", "1-1:C.7.0(00000008)", "1-1:C.7.1(00000009)", "1-1:C.7.2(00000010)",
+              "1-1:C.7.3(00000010)", "1-1:0.2.0(B40)", "1-1:0.2.1(017)", "1-1:0.2.8(7F42)", "1-1:32.7.0(235.2*V)",
+              "1-1:52.7.0(235.0*V)", "1-1:72.7.0(237.6*V)", "1-1:31.7.0(003.54*A)", "1-1:51.7.0(007.63*A)",
+              "1-1:71.7.0(003.81*A)", "1-1:36.7.0(-000.82*kW)", "1-1:56.7.0( 001.67*kW)", "1-1:76.7.0(-000.81*kW)",
+              "1-1:16.7.0( 000.03*kW)", "1-1:151.7.0(-000.05*kvar)", "1-1:171.7.0(-000.51*kvar)",
+              "1-1:191.7.0(-000.37*kvar)", "1-1:131.7.0(-000.95*kvar)", "1-1:0.5.1.2(80.000*kW)", "!"]
+    block = "".join(line + "\r\n" for line in lines).encode() + b"\x03"
+    bcc = 0
+    for b in block:
+        bcc ^= b
+    return b"/LGZ5\\2ZMD3104107.B40\r\n\x02" + block + bytes([bcc])
+
+
+def test_a_readout_longer_than_the_text_buffer_is_one_overflow_and_loses_nothing_after_it():
+    # The README's limit (text up to 4 kB, stream.MAX_DSMR): a ZMD's readout with all its
+    # billing periods is longer. It is counted once as an overflow each time, and the DSMR
+    # telegram after each decodes.
+    readout = _zmd_readout()
+    assert readout[-1] == 0x0A and len(readout) > stream.MAX_DSMR
+    good = dsmr_telegram(LINES)
+    data = readout + good + readout + good
+    for chunks in ([data], chunked(data, sizes=[1]), chunked(data, sizes=[7, 64])):
+        out, log = frame(data, chunks)
+        assert [p for _, p in out] == [good.rstrip(b"\r\n")] * 2
+        assert nonzero(log) == {"overflow": 2}
+    from test_parity import assert_same
+
+    assert_same([{"id": "zmd/%d" % chunk, "hex": data.hex(), "chunk": chunk} for chunk in (0, 7)])
