@@ -25,9 +25,9 @@ meter_time, system_title and frame_counter that were not null.
 
 Two streams no capture has are run the same way: a DSMR telegram with units
 in other spellings, unknown and escape-worthy units and a text value with a
-unit; an HDLC push of float registers holding NaN and infinities. So are seven
+unit; an HDLC push of float registers holding NaN and infinities. So are nine
 public captures of kinds the corpus lacks (PUBLIC: IEC 62056-21 readouts, DSMR 2.2,
-LLC, a wrapper, a profile set in the configuration). Every
+LLC, a wrapper, a profile set in the configuration, 13 months of peaks). Every
 capture runs a second time from the .mpy build at the captures' measured
 heap floor (CORPUS_FLOOR_KB, plus test_gateway_heap.py's headroom), and a third
 time from a ROMFS image at the floor beside it (ROM_CORPUS_FLOOR_KB, the same
@@ -422,6 +422,8 @@ PUBLIC = (
     "no-kamstrup-1phase-null-pairs",  # LLC before a bare APDU; null-data values
     "dk-kamstrup-ct-milliamps",  # meter.profile kamstrup-ct from the configuration
     "xx-eict-wrapper-ciphered-push",  # an IEC 62056-47 wrapper before a ciphered push
+    "be-fluvius-thirteen-full-month-peaks",  # 13 months of peaks (1.3 kB), a byte after the CRC
+    "xx-lgz-zmf100-readout-status-word",  # a readout's hex status word, as text
 )
 
 
