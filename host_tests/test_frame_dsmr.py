@@ -843,6 +843,19 @@ def test_parse_a_status_word_is_its_hex_digits_as_text(line, code, want):
     assert dsmr.parse("/LGZ4ZMF100AC.M26\r\n%s\r\n!" % line)[0] == {code: (want, None)}
 
 
+@pytest.mark.parametrize("line, code, want", [
+    ("0-0:96.8.0*255(00104443)", "0-0:96.8.0", "00104443"),  # an eBZ DD3's seconds, 0x104443
+    ("0-0:96.8.0*255(02FAB8BF)", "0-0:96.8.0", "02FAB8BF"),  # another eBZ's (public capture)
+    ("C.8.1(024616.21*h)", "C.8.1", (24616.21, "h")),  # an Itron's hours, in its unit
+])
+def test_parse_a_time_of_operation_in_hex_digits_is_kept_as_sent(line, code, want):
+    # OBIS 96.8 (C.8): an eBZ counts its seconds in hex digits, its owner's README says
+    # ("sensor lifetime in secs, 0x"). Read as decimal, 00104443 was 104443 s where the meter
+    # meant 1066051, and 02FAB8BF text: the number was wrong and its type followed the digits.
+    want = want if type(want) is tuple else (want, None)
+    assert dsmr.parse("/EBZ5DD3BZ06ETA_107\r\n\r\n%s\r\n!\r\n" % line)[0] == {code: want}
+
+
 def test_parse_letter_codes_beside_the_status_word_stay_numbers():
     # C.51 and up are no status word; a power-down counter C.7.0 is a count.
     readings = dsmr.parse("/LGZ4ZMF100AC.M26\r\nC.51.1(0012)\r\nC.7.0(0008)\r\n!")[0]
@@ -853,7 +866,7 @@ def test_status_words_read_as_text_on_micropython():
     from test_parity import assert_same
 
     text = ("/LGZ4ZMF100AC.M26\r\nC.5.0(0401)\r\n1-1:C.5(0000E0F0)\r\n1-0:96.5.5*255(82)\r\n"
-            "C.51.1(0012)\r\n!\r\n").encode()
+            "C.51.1(0012)\r\n0-0:96.8.0*255(00104443)\r\n!\r\n").encode()
     assert_same([{"id": "status/%d" % chunk, "hex": text.hex(), "chunk": chunk} for chunk in (0, 5)])
 
 

@@ -67,6 +67,12 @@ _ERRORS = const("97.97.")
 # 0401, a ZMD's "1-1:C.5(0000E0F0)"), an eBZ's 96.5.0 001C0104. Read as decimal, 0401 was 401
 # and 0004E0F0 text: the number was not the bits, and its type followed them.
 _STATUS = const("96.5.")
+# And the time of operation, OBIS 96.8: an eBZ DD3 counts its seconds in hex digits
+# ("0-0:96.8.0*255(00104443)", "sensor lifetime in secs, 0x" as its owner's README says;
+# 02FAB8BF another's). Read as decimal, 00104443 was 104443 s, not 1066051, and 02FAB8BF
+# text. Kept as sent. Letters' C.8 is left alone: the readouts we know give it a unit
+# ("C.8.1(024616.21*h)", an Itron's hours), and a unit makes any value a number.
+_OPERATING = const("96.8.")
 # First characters of an OBIS code: a digit, or without "A-B:" one of IEC 62056-61's
 # letters for value group C (F.F the error register, C.1.0 the serial number, L and P
 # lists and profiles), as IEC 62056-21 readouts of Landis+Gyr and Iskra meters send them.
@@ -410,10 +416,12 @@ class _Lines:
         return text
 
     def _is_text(self):
-        # A code of _TEXT (five characters at most: C.D.E), an error register (_ERRORS) or a
-        # status word (_STATUS).
+        # A code of _TEXT (five characters at most: C.D.E), an error register (_ERRORS), a
+        # status word (_STATUS) or a time of operation (_OPERATING).
         code = self._code
         if self.key.startswith("F", code) or self.key.startswith(_ERRORS, code) or self.key.startswith(_STATUS, code):
+            return True
+        if self.key.startswith(_OPERATING, code):
             return True
         if self.key.startswith("C.5", code) and (len(self.key) == code + 3 or self.key[code + 3] == "."):
             return True  # the status word in letters (not C.51 and up)
