@@ -836,10 +836,13 @@ def test_parse_an_error_register_is_its_hex_digits_as_text(line, code, want):
     ("1-1:C.5(0000E0F0)", "1-1:C.5", "0000E0F0"),  # a ZMD's, without E
     ("1-0:96.5.5*255(82)", "1-0:96.5.5", "82"),  # an EasyMeter Q3D's one byte, bit 7 and 1
     ("1-0:96.5.0*255(00000104)", "1-0:96.5.0", "00000104"),  # an eBZ's word
+    ("1-0:96.50.0*2(19)", "1-0:96.50.0.2", "19"),  # a Hager eHZ's chip temperature, 0x19 = 25 C
+    ("1-0:96.50.0*7(00)", "1-0:96.50.0.7", "00"),  # its diagnosis byte
 ])
 def test_parse_a_status_word_is_its_hex_digits_as_text(line, code, want):
     # OBIS 96.5, IEC 62056-61's C.5 (internal operating status): bits in hex digits, as the
-    # error register's. Read as a decimal number, 0401 was 401 and 0004E0F0 text.
+    # error register's. Read as a decimal number, 0401 was 401 and 0004E0F0 text. So are the
+    # Hager eHZ's own 96.50.0*0 to *7, where its 19 read 19 (meaning 25) and its 1A text.
     assert dsmr.parse("/LGZ4ZMF100AC.M26\r\n%s\r\n!" % line)[0] == {code: (want, None)}
 
 
@@ -866,7 +869,7 @@ def test_status_words_read_as_text_on_micropython():
     from test_parity import assert_same
 
     text = ("/LGZ4ZMF100AC.M26\r\nC.5.0(0401)\r\n1-1:C.5(0000E0F0)\r\n1-0:96.5.5*255(82)\r\n"
-            "C.51.1(0012)\r\n0-0:96.8.0*255(00104443)\r\n!\r\n").encode()
+            "C.51.1(0012)\r\n0-0:96.8.0*255(00104443)\r\n1-0:96.50.0*2(19)\r\n!\r\n").encode()
     assert_same([{"id": "status/%d" % chunk, "hex": text.hex(), "chunk": chunk} for chunk in (0, 5)])
 
 

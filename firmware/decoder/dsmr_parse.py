@@ -67,6 +67,11 @@ _ERRORS = const("97.97.")
 # 0401, a ZMD's "1-1:C.5(0000E0F0)"), an eBZ's 96.5.0 001C0104. Read as decimal, 0401 was 401
 # and 0004E0F0 text: the number was not the bits, and its type followed them.
 _STATUS = const("96.5.")
+# A Hager eHZ's own block 96.50.0*0 to *7 (the makers' range, 96.50 up) is hex as well: a
+# grid status EE, its period 07CE in 10 us, chip temperatures 19, 07, 26, 09 (0x19 = 25 C).
+# Read as decimal, 19 was 19 where 1A stayed text. Only E 0 with its F: a Holley D545's
+# 0-0:96.50.68(02) is another maker's code, left a number.
+_HAGER_HEX = const("96.50.0.")
 # And the time of operation, OBIS 96.8: an eBZ DD3 counts its seconds in hex digits
 # ("0-0:96.8.0*255(00104443)", "sensor lifetime in secs, 0x" as its owner's README says;
 # 02FAB8BF another's). Read as decimal, 00104443 was 104443 s, not 1066051, and 02FAB8BF
@@ -417,11 +422,11 @@ class _Lines:
 
     def _is_text(self):
         # A code of _TEXT (five characters at most: C.D.E), an error register (_ERRORS), a
-        # status word (_STATUS) or a time of operation (_OPERATING).
+        # status word (_STATUS), a time of operation (_OPERATING) or a Hager's hex (_HAGER_HEX).
         code = self._code
         if self.key.startswith("F", code) or self.key.startswith(_ERRORS, code) or self.key.startswith(_STATUS, code):
             return True
-        if self.key.startswith(_OPERATING, code):
+        if self.key.startswith(_OPERATING, code) or self.key.startswith(_HAGER_HEX, code):
             return True
         if self.key.startswith("C.5", code) and (len(self.key) == code + 3 or self.key[code + 3] == "."):
             return True  # the status word in letters (not C.51 and up)
