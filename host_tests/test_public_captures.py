@@ -108,6 +108,9 @@ publishes one, compared with it (``expected_source``):
   header follows a cut line's bytes on the same line (a DSMR 2.2 Kamstrup);
 - a Landis+Gyr ZMF100's readout: codes of two groups, blanks in its number, its status word
   C.5.0 in hex digits.
+- D0 pushes: an eBZ whose operating seconds are hex of digits only (00104443), with its phase
+  voltages; an EasyMeter Q3DA exporting (signed watts, no blank line after the header); a
+  Hager eHZ's own block 96.50.0*0 to *7 in hex, its energies without a unit.
 
 Each capture decodes on CPython and on the MicroPython unix port, to the same output.
 """
@@ -1035,6 +1038,29 @@ EXPECT = {
                                       "2024-09-01T00:00:00+02:00", "2024-08-13T09:00:00+02:00", 13.067,
                                       "2024-10-01T00:00:00+02:00", "2024-09-17T09:45:00+02:00", 20.304,
                                       "2024-11-01T00:00:00+01:00", "2024-10-29T13:30:00+01:00", 17.198])},
+    },
+    # the README's telegram: 259.20 W the phases' sum; its seconds' hex digits kept as sent
+    # (0x104443 = 1066051 s), as the other eBZ's 02FAB8BF.
+    "de-ebz-dd3-bz06-voltages-hex-seconds-all-digits": {
+        "readings": {"1-0:0.0.0": R("1EBZ0100507409"), "1-0:1.8.0": R(125.2568857, "kWh"),
+                     "1-0:16.7.0": R(259.2, "W"), "1-0:76.7.0": R(91.68, "W"), "1-0:32.7.0": R(232.4, "V"),
+                     "1-0:52.7.0": R(231.7, "V"), "1-0:72.7.0": R(233.7, "V"), "1-0:96.5.0": R("001C0104"),
+                     "0-0:96.8.0": R("00104443")},
+    },
+    # the text: export as negative watts, the total the phases' sum; no blank line after the header.
+    "de-easymeter-q3da-exporting-signed-powers": {
+        "readings": {"1-0:0.0.0": R("0273033000044"), "1-0:1.8.0": R(14869.2594317, "kWh"),
+                     "1-0:21.7.0": R(-128.41, "W"), "1-0:41.7.0": R(0.0, "W"), "1-0:61.7.0": R(11.64, "W"),
+                     "1-0:1.7.0": R(-116.77, "W"), "1-0:96.5.5": R("80"), "0-0:96.1.255": R("1ESY1334001444")},
+    },
+    # the test's lines and comments: energies without a unit, "+" powers, the maker's block in hex.
+    "de-hager-ehz-hex-maker-block": {
+        "readings": {"1-0:0.0.0": R("1095110000140890"), "1-0:1.8.1": R(1720.4816), "1-0:2.8.1": R(1.916),
+                     "1-0:96.5.5": R("82"), "0-0:96.1.255": R("0000140890"), "1-0:71.7.0": R(11.18, "A"),
+                     "1-0:61.7.0": R(2568, "W"), "1-0:96.50.0.0": R("EE"), "1-0:96.50.0.1": R("07CE"),
+                     "1-0:96.50.0.2": R("19"), "1-0:96.50.0.3": R("07"), "1-0:96.50.0.4": R("26"),
+                     "1-0:96.50.0.5": R("09"), "1-0:96.50.0.6": R("003D381B2C0AE75093FF5D0200009F80"),
+                     "1-0:96.50.0.7": R("00")},
     },
 }
 
