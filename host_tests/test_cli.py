@@ -718,12 +718,21 @@ def test_an_error_said_again_and_again_is_said_three_times_then_counted():
     ]
 
 
+def _ctrl_c_as_in_a_terminal():
+    # A test run started in the background of a shell without job control inherits SIGINT
+    # ignored, and Python keeps it so: the Ctrl-C these tests send then did nothing, the
+    # decoder read on to the end of its input and exited 0 or 1 (a local CI run so started).
+    # A user's terminal delivers it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_on_a_live_stream_ends_with_what_was_read_summed_up():
     # `nc meter 2000 | decode.py -` ends by Ctrl-C: a traceback ended it, and the note of
     # the errors only counted after the third was lost with it.
     pushes = b"".join(ds.sil_push(seed=s, frame_counter=100 + s)[0] for s in range(5))
     proc = subprocess.Popen([sys.executable, CLI, "--key", KEY, "--auth-key", "00" * 16, "-"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+                            preexec_fn=_ctrl_c_as_in_a_terminal)
     proc.stdin.write(pushes)
     proc.stdin.flush()
     err = b""
@@ -758,7 +767,8 @@ def test_ctrl_c_on_hex_pasted_into_stdin_decodes_what_was_read(capture):
     # the hex was read whole before any was parsed, and Ctrl-C lost it: "no frame found in 0
     # bytes", where the stream without --hex decodes what came (a tools review).
     proc = subprocess.Popen([sys.executable, CLI, "--key", KEY, "--auth-key", AUTH, "--hex", "-"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+                            preexec_fn=_ctrl_c_as_in_a_terminal)
     proc.stdin.write(("\n".join(_hex_rows(capture[1])) + "\n").encode())
     proc.stdin.flush()
     time.sleep(3)  # started and read: it waits for more, as a terminal does
