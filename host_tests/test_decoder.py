@@ -888,21 +888,17 @@ def test_long_smarty_copies_under_a_title_new_to_the_line_read_the_same_on_micro
     assert on_micropython == cpython(jobs)
 
 
-@pytest.mark.xfail(strict=True, reason="a known loss, left by pass 39: see the comment")
 @pytest.mark.parametrize("chunk", [None, 7])
 def test_a_short_smarty_copy_whose_ciphertext_opens_like_a_dsmr_header_after_a_long_one_comes_out(chunk):
     # Counter 714's ciphertext holds "/FDDf" 82 9E 98 27 CR: "/" and three letters, a header
     # line of no control byte (bytes from 0x80 up pass) and its end. The first copy after a
     # long one is read while the line is locked on no framing (the lock lifted as the long
     # copy was passed over), so a checked frame is looked for inside it: this "telegram"
-    # holds it and the copies behind it until its "!" or a full buffer (2 kB of line, three
-    # 700-byte copies), and then it is lost, counted as two overflows. So is a copy at
-    # start-up. About one 700-byte copy in 600 (5 in 20,000 of these 125-byte ones); the
-    # same at 86dc225. Locking on bare APDUs at the next copy's title fixed it, and passed
-    # over the frames of a line that changed inside a long copy cut short, which the look
-    # for a checked frame inside it finds (a fuzz of 3,000 streams: 283 such frames lost,
-    # 421 with it); rejecting bytes from 0x80 up in a header line (IEC 62056-21 allows
-    # printable characters) makes it about 5 times rarer.
+    # held it and the copies behind it until its "!" or a full buffer (2 kB of line, three
+    # 700-byte copies), and then it was lost, counted as two overflows. So was a copy at
+    # start-up: about one 700-byte copy in 600 (pass 39 left it, strict xfail). A telegram
+    # that starts inside an APDU is a new one, whose fifth byte is the baud rate digit
+    # (dsmr._new_header, as for a telegram cut short): "f" is none.
     short = [ds.cipher(_smarty_plain(), LUX_KEY, b"SAGgp\x01\x02\x03", n, auth_key=LUX_AUTH) for n in (714, 715)]
     assert b"/FDD" in short[0]
     telegrams, dec = decode_all(_long_smarty(1) + short[0] + short[1], chunk, key=LUX_KEY.hex(), auth_key=LUX_AUTH.hex())

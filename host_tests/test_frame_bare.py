@@ -344,3 +344,47 @@ def test_noise_that_opens_like_a_long_copy_under_a_new_title_passes_over_no_copy
         out, log = frame(None, chunked(data + smarty, sizes=sizes))
         assert out[:9] == [smarty] * 9, sizes
         assert sum(nonzero(log).values()) == 1, (sizes, nonzero(log))  # the noise, once
+
+
+# Two ciphered bare pushes (general-glo-ciphering, SC 0x30, frame counters 745 and 746)
+# that gurux-dlms 1.0.203 encoded as a meter does (GXDLMSNotify, interface PDU, system
+# title "GRX" 01..05, GUEK 00..0F, GAK 10..1F): eight {OBIS, value, {-1, W}} entries, int8
+# to uint64, under 0-0:96.50.1 to .8, the second push's values each one less in size. The
+# first one's ciphertext holds "/bUZ", FA E2 B3 and a CR at byte 69.
+GURUX_KEYS = ("000102030405060708090a0b0c0d0e0f", "101112131415161718191a1b1c1d1e1f")
+GURUX_SLASH_PUSHES = (
+    "db08475258010203040581cb30000002e9ad8ffb795a7a7eeb4a7a5771baf47ff7747b25861b110daa5af7ab6b"
+    "f32d9b955061a3d7d8d28a4cbdba2dfd24c72019c85a24f82f62555afae2b30d3755ebe0f2974d4623cc381d9e"
+    "006f51134343438515d6f78b8f6c12a873bd25b34ab2c1c9ac1dd2e330d869610b3cf8473965b5d7e45f4e5142"
+    "0d2264de0fafbc6fc993387e433d49421bdaf1ce620afd3eace558a7e3643bc253c7d07d5c3d65232cc56e3ca0"
+    "51aa396590cab471e32542603524d363a8a767606e6975e8c33b1ad82890d9f57e0e59"
+    "db08475258010203040581cb30000002ea473a2a44d9594d0ccf25e50746d63a756cd69b3fc1453e3cddb46cca"
+    "561b32036ffc830045ecb298bcc77d638ae3182039ae71583968232c853ba319294eb661b1fe7556cf6a512a2f"
+    "c2c99764839f780b8c26317b4f41831ff45694c16fc6a9681bec2117e63d111cf1e4b6b98d0a256cd85bc1b720"
+    "f35747098c14b764d3714c36e3a055d998b711b83514e38980c96d1ca4225653d5d5cb06dd71c3b88e9dd98806"
+    "9ac2249385898c1514568505bd92eec653cee94bba24f6f6c8df9506b4bab0a5666496"
+)
+
+
+def test_a_slash_and_three_letters_inside_a_ciphered_push_open_no_telegram_without_the_baud_digit():
+    # Read before the framer has locked on bare APDUs (at start-up), a push is searched for
+    # a checked frame starting inside it. "/bUZ", three bytes past ASCII and a CR passed
+    # for a DSMR header line and waited for a "!": the push was lost, the nine after it
+    # came out 2 kB of line later, and two overflows were counted for pushes of 215 bytes.
+    # A telegram that starts inside another's bytes has the baud rate digit after its three
+    # letters (IEC 62056-21 "/XXXZ"; dsmr._new_header), 0xFA is none.
+    from test_parity import cpython, micropython
+
+    key, auth = GURUX_KEYS
+    jobs = [{"id": "gurux/%d" % chunk, "hex": GURUX_SLASH_PUSHES, "key": key, "auth_key": auth,
+             "meter": "generic", "chunk": chunk} for chunk in (0, 1, 7)]
+    on_cpython = cpython(jobs)
+    for result in on_cpython:
+        assert [t["frame_counter"] for t in result["telegrams"]] == [745, 746], result["id"]
+        assert {k: n for k, n in result["errors"].items() if n} == {}, result["id"]
+        first, second = (t["readings"] for t in result["telegrams"])
+        assert first["0-0:96.50.1"] == {"value": -0.5, "unit": "W"}  # int8 -5, scaler -1
+        assert first["0-0:96.50.6"] == {"value": 6000.0, "unit": "W"}  # uint16 60000
+        assert second["0-0:96.50.3"] == {"value": -12345678.8, "unit": "W"}  # int32
+    assert result["telegrams"][0]["meter_time"] == "2026-03-04T05:06:07+00:00"
+    assert micropython(jobs) == on_cpython
