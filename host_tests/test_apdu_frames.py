@@ -268,6 +268,45 @@ def test_block_number_0_is_never_the_start_of_a_push():
     assert notes == [] and log.total() == 0
 
 
+def numbered_on(*invoke_ids):
+    """Four GBT blocks per push, numbered on from the last push's last block, not from 1
+    (gurux-dlms's notifier numbers so; the E450 captures open every push with block 1)."""
+    blocks = []
+    for invoke in invoke_ids:
+        whole = notification(many(20), invoke)
+        for block in gbt_blocks(whole, -(-len(whole) // 4)):
+            blocks.append(block[:2] + (len(blocks) + 1).to_bytes(2, "big") + block[4:])
+    return blocks
+
+
+def test_a_meter_that_numbers_its_blocks_on_across_pushes_gives_every_push():
+    # It had one sequence error at the second push's block 5, then every push after it
+    # passed over in silence: none opened with the block 1 that was waited for.
+    blocks = numbered_on(1, 2, 3)
+    assert len(blocks) == 12
+    for chunk in (blocks, blocks[2:]):  # and a dongle that joins in the first push's middle
+        notes, log = pushed(chunk)
+        assert [n["invoke_id"] for n in notes] == ([1, 2, 3] if chunk is blocks else [2, 3])
+        assert log.total() == 0
+
+
+def test_on_a_line_that_numbers_on_a_push_whose_first_block_vanished_is_one_sequence_error():
+    blocks = numbered_on(1, 2, 3)
+    notes, log = pushed(blocks[:4] + blocks[5:])
+    assert [n["invoke_id"] for n in notes] == [1, 3]
+    assert log.counts["sequence"] == 1 and log.total() == 1
+    assert "GBT block 6 where block 1 was expected" in log.last_error
+
+
+def test_a_block_numbered_on_inside_a_push_is_no_new_push():
+    # Blocks 1-4 end at 4, so block 5 may open the next push; inside that push a block
+    # that skips to a later number is a gap, whatever number the last push ended on.
+    first, second = (gbt_blocks(notification(many(20), invoke), 40) for invoke in (1, 2))
+    notes, log = pushed(first + second[:2] + [second[3]])
+    assert [n["invoke_id"] for n in notes] == [1]
+    assert log.counts["sequence"] == 1 and log.total() == 1
+
+
 def test_a_push_longer_than_the_buffer_is_dropped_and_the_next_one_still_works():
     long_blocks = gbt_blocks(notification(many(20)), 40)
     short = gbt_blocks(notification(BODY), 40)

@@ -61,10 +61,14 @@ class ApduReader(CipherSteps):
         # made by the first GBT block (meters that push in blocks: E450, E570).
         self._gbt = None
         self._gbt_len = 0
-        # Number of the block expected next: 0 until the first block 1 (joined mid-push)
-        # and after a push was dropped; 1 between pushes, so a push whose block 1
-        # vanished whole (no checksum to count it) is counted at its block 2.
+        # Number of the block expected next: 0 until a push's first block (joined mid-push)
+        # and after a push was dropped; 1 between pushes, so a push whose first block
+        # vanished whole (no checksum to count it) is counted at its second.
         self._gbt_next = 0
+        # Number of the last block that ended a push, read or passed over: the block after
+        # it opens a push as block 1 does, for a meter that numbers its blocks on across
+        # pushes (gurux-dlms's notifier does; the E450 opens each push with block 1).
+        self._last = 0
         self._quiet = False  # lost(): the next gap in the block numbers was already counted
         self._gbt_guard = -1  # how the push's blocks are ciphered (_guard)
         self._owned = False  # push(owned=True): the payload may be decrypted in place
@@ -250,24 +254,24 @@ class ApduReader(CipherSteps):
 
     def _block(self, view, pos):
         number = (view[pos + 2] << 8) | view[pos + 3]
-        if not self._in_sequence(number):
-            return  # joined in the middle of a push (or a block 0): wait for a block 1
-        self._guard(number)
+        if not self._in_sequence(number, view[pos + 1] & _GBT_LAST):
+            return  # joined in the middle of a push (or a block 0): wait for a push's first block
+        self._guard()
         self._append(view, _after_length(view, pos + GBT_HEADER))
         if view[pos + 1] & _GBT_LAST:
             if self._gbt_guard == 0:
                 self._checked = False  # an earlier block's tag was not checked
-            self._gbt_next = 1  # in step: the next push opens with its block 1
+            self._gbt_next = 1  # in step: the next push opens with its first block
             self._enter(self._gbt[0 : self._gbt_len])
         else:
             self._gbt_next = number + 1
 
-    def _guard(self, number):
+    def _guard(self):
         # Blocks ciphered each on its own: every block of a push alike (a plaintext block
         # among them is vouched for by nothing), the push checked only if each block was.
         # _gbt_guard: -1 plaintext blocks, 0 ciphered and some tag unchecked, 1 all checked.
         guard = -1 if self._sealed < 0 else (1 if self._checked else 0)
-        if number == 1:
+        if self._gbt_guard is None:  # the push's first block
             self._gbt_guard = guard
         elif (guard < 0) != (self._gbt_guard < 0):
             self._gbt_next = 0
@@ -285,25 +289,32 @@ class ApduReader(CipherSteps):
             # the very block number this push waits for, and two pushes would read as one.
             self._gbt_next = 0
 
-    def _in_sequence(self, number):
+    def _in_sequence(self, number, closes):
+        # Five names at most (arguments and locals): one more, and MicroPython keeps this
+        # call's frame on the heap, ~170 bytes per block. So _quiet is read where needed.
         expected = self._gbt_next
-        quiet = self._quiet
-        self._quiet = False
-        if number == 1:
-            if expected > 1 and not quiet:
+        first = number == 1 or (number == self._last + 1 and expected <= 1)
+        if closes:  # the block's last-block bit: it ends its push
+            self._last = number
+        if first:
+            if expected > 1 and not self._quiet:
                 self.errors.record(sequence_error(
-                    "GBT block 1 arrived with block %d pending: unfinished push of %d bytes dropped"
+                    "a new GBT push began with block %d pending: unfinished push of %d bytes dropped"
                     % (expected, self._gbt_len)))
+            self._quiet = False
             self._gbt_len = 0
+            self._gbt_guard = None
             return True
-        if not expected:
-            return False
-        if number != expected:
+        if number == expected != 0:
+            self._quiet = False
+            return True
+        if expected:
             self._gbt_next = 0
-            if quiet:
-                return False
-            raise _noted(sequence_error("GBT block %d where block %d was expected: push dropped" % (number, expected)))
-        return True
+            if not self._quiet:
+                raise _noted(sequence_error("GBT block %d where block %d was expected: push dropped"
+                                            % (number, expected)))
+        self._quiet = False
+        return False
 
     def _append(self, view, data):
         start = self._gbt_len
