@@ -683,6 +683,22 @@ def test_a_line_of_text_is_said_to_be_text(tmp_path, text, before, as_file):
     assert said[:-1] == before and _TEXT_LINE in said[-1], said  # the errors it had are still said
 
 
+def test_a_text_whose_read_ends_inside_a_line_before_a_path_is_still_said_to_be_text(tmp_path):
+    # The file is read 4,096 bytes at a time; the second read starts inside a line, at
+    # "/abcd", which read as a readout's header line ("/" and three letters) as if it began
+    # its line: the text was no longer said to be text (README.md itself, after an edit
+    # moved where its reads ended).
+    prose = b"A line of prose, and nothing else.\n" * 100
+    cut = prose + b"x" * (4096 - len(prose) - 4) + b"see "
+    data = cut + b"/abcd for the port\n" + prose
+    assert len(cut) == 4096
+    path = tmp_path / "notes.md"
+    path.write_bytes(data)
+    r = run([str(path)])
+    said = r.stderr.decode().splitlines()
+    assert r.returncode == 1 and _TEXT_LINE in said[-1], said
+
+
 @pytest.mark.parametrize("name,data,as_file", [
     # A DSMR telegram whose CRC fails, whose lines lost their CR, of DSMR 2.2 without a CRC
     # but cut, an IEC 62056-21 readout's data lines without the header: readouts, not text.

@@ -381,6 +381,7 @@ def main(argv=None):
     head = b""  # the input's first 4 kB: a hex dump given without --hex is told by them
     text = True  # whether it is all text: no control bytes but tab, CR and LF
     readout = False  # whether that text holds a readout's lines
+    line_start = True  # whether the next chunk starts a line (or continues one a chunk cut)
     hex_run = False  # ... and a run of 16 bytes written as hex
     stopped = False  # Ctrl-C: a live stream (nc … | decode.py -) ends so
     try:
@@ -391,7 +392,8 @@ def main(argv=None):
             carriage_return = carriage_return or b"\r" in chunk
             hex_text = hex_text and not chunk.translate(None, _HEX_TEXT)
             text = text and not chunk.translate(None, _TEXT_BYTES + b"\r")
-            readout = readout or text and _READOUT.search(chunk) is not None
+            readout = readout or text and _holds_readout(chunk, line_start)
+            line_start = chunk.endswith(b"\n")
             hex_run = hex_run or text and _HEX_RUN.search(chunk) is not None
             for telegram in dec.feed(chunk):
                 out.write(decoder.telegram_json(telegram) + "\n")
@@ -446,6 +448,14 @@ def main(argv=None):
     if stopped:
         return EXIT_STOPPED
     return EXIT_OK if dec.telegrams else EXIT_NOTHING
+
+
+def _holds_readout(chunk, line_start):
+    # _READOUT's ^ takes a chunk's first byte for a line's: a chunk that starts inside a line
+    # ("… under /dev/ttyUSB0 …" cut before its "/") read as a readout's header, and README.md
+    # given by mistake was no longer said to be text once an edit moved where its reads ended.
+    start = 0 if line_start else chunk.find(b"\n") + 1
+    return (line_start or start > 0) and _READOUT.search(chunk, start) is not None
 
 
 def _utf8(head):
