@@ -388,3 +388,35 @@ def test_a_slash_and_three_letters_inside_a_ciphered_push_open_no_telegram_witho
         assert second["0-0:96.50.3"] == {"value": -12345678.8, "unit": "W"}  # int32
     assert result["telegrams"][0]["meter_time"] == "2026-03-04T05:06:07+00:00"
     assert micropython(jobs) == on_cpython
+
+
+def test_a_line_locked_on_bare_apdus_finds_the_hdlc_frames_that_follow_whatever_their_bytes():
+    # Two bare pushes (a Slovenian AM550's) lock the line on bare APDUs; then a Siemens
+    # IM350 (Wels, a public capture) sends its HDLC frame, the first one cut short. Its
+    # ciphertext holds an E0 fifteen bytes before its closing flag: read as a GBT block, its
+    # length (0x5D) runs over the next frame's flag and header. The hunt used to take it (a
+    # bare APDU found on a line locked on them was one, even with a checked frame starting
+    # inside), the reader dropped a block 0x5CDE in silence, and with the hunt's count back
+    # at 0 the lock never lifted: 40 copies of the frame (8 here) gave no telegram and no
+    # error (an atheris fuzz). Only frames that repeat byte for byte keep it so (a replayed
+    # capture); where the ciphertext changes, the next frame came out before too.
+    # Found by a hunt, a bare APDU inside which a checked frame starts is noise, locked or
+    # not; in sync after a bare APDU it is still taken as it comes: here the cut frame's E0
+    # right after the bare pushes, and with it the first copy's flag (7 of 8 out).
+    from test_parity import cpython, micropython
+    from test_public_captures import CAPTURES
+
+    meter = CAPTURES["at-im350-wels-kn-list-short"]
+    frame = bytes.fromhex(meter["hex"])
+    assert frame[99:102] == b"\xe0\x6d\x5c" and frame[105] == 0x5D and len(frame) == 114
+    bare = bytes.fromhex(CAPTURES["si-am550-15min-energy-bare"]["hex"])
+    data = bare + bare + frame[99:] + frame * 8
+    jobs = [{"id": "im350/%d" % chunk, "hex": data.hex(), "key": meter["key_hex"], "chunk": chunk}
+            for chunk in (0, 1, 7)]
+    on_cpython = cpython(jobs)
+    for result in on_cpython:
+        telegrams = result["telegrams"]
+        assert len(telegrams) == 2 + 7, (result["id"], len(telegrams))
+        assert telegrams[2] == telegrams[-1] and telegrams[-1]["system_title"] == "534d53677002fd62"
+        assert {k: n for k, n in result["errors"].items() if n} == {}, result["id"]
+    assert micropython(jobs) == on_cpython

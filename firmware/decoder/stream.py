@@ -29,8 +29,8 @@ a few idle bytes after it): a dongle joins a line mid-frame, and the first
 "APDU" may be a frame's inside. Before any lock the hunt takes no GBT block
 (E0) but a push's first or one a few idle bytes after a bare APDU, as a
 block's header passes too easily; a bad frame of another framing never
-moves a lock off bare APDUs. Unless the lock is on bare APDUs, a bare APDU
-inside which a checked frame starts is taken for noise,
+moves a lock off bare APDUs. Unless the lock is on bare APDUs and it came in
+sync, a bare APDU inside which a checked frame starts is taken for noise,
 whether it is complete or still waiting for its end. The lock lifts after
 a whole buffer's worth of bytes went by without a good frame, so a meter
 that changes its framing is found again. A frame still waiting for the
@@ -351,8 +351,9 @@ class Framer:
         if way == _DSMR:
             return dsmr_frame(self._buf, self._start, self._end)
         if way == _BARE:
-            # Unless the lock is on bare APDUs, one inside which a checked frame starts is noise.
-            return self._bare_parser().parse(self._start, self._end, self._lock != _BARE)
+            # Unless the lock is on bare APDUs, one inside which a checked frame starts is noise;
+            # on that lock, one a hunt found too.
+            return self._bare_parser().parse(self._start, self._end, self._lock != _BARE or not self._sync)
         return 1  # CR or LF between DSMR telegrams, an M-Bus E5
 
     def _bare_parser(self):
