@@ -142,6 +142,12 @@ def status_of(reply):
     return int(reply.split(b" ", 2)[1])
 
 
+def answered_whole(reply):
+    """Whether ``reply`` is one answer whose body is exactly its Content-Length long."""
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0]) == len(body)
+
+
 class TestBounds:
     def test_a_request_line_longer_than_the_bound_is_414(self, server):
         reply = raw_exchange(server, b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\n\r\n")
@@ -547,7 +553,8 @@ SHORT_OF_MEMORY = """
 import asyncio, asyncio.stream
 from web import server
 from web.server import HttpServer, response
-faults = {"read": 0, "answer": 0, "close": 0, "close_skip": 0, "close_call": 0, "timer": 0}
+faults = {"read": 0, "answer": 0, "close": 0, "close_skip": 0, "close_call": 0, "timer": 0,
+          "discard": 0, "pending": 0, "pending_skip": 0}
 server.WRITE_TIMEOUT = 11  # told apart from the reads' timeouts below
 
 def failing(name, real):
@@ -561,6 +568,16 @@ def failing(name, real):
 server.read_request = failing("read", server.read_request)
 server.error_response = failing("answer", server.error_response)
 server._close = failing("close_call", server._close)  # no heap for the coroutine itself
+server._drain_input = failing("discard", server._drain_input)
+real_pending = server._pending
+def pending(writer):  # asked before each piece of a body is written, and at its end
+    if faults["pending_skip"]:  # the /fault request's own answer
+        faults["pending_skip"] -= 1
+    elif faults["pending"]:
+        faults["pending"] -= 1
+        raise MemoryError("injected")
+    return real_pending(writer)
+server._pending = pending
 real_wait_closed = asyncio.stream.Stream.wait_closed
 async def wait_closed(self):
     if faults["close_skip"]:  # the /fault request's own connection
@@ -634,6 +651,29 @@ class TestShortOfMemory:
             assert status_of(raw_exchange(short_of_memory, GET_HELLO, timeout=5)) == 503
         status, _, body = get_json(short_of_memory, "/hello")
         assert (status, body) == (200, {"ok": True})
+
+    def test_an_answer_sent_is_not_followed_by_a_503_when_draining_the_request_finds_no_heap(
+            self, short_of_memory):
+        # After an error answer the rest of the request is read, so the close does not reset
+        # the answer away; a MemoryError there sent "out of memory" as a second answer on the
+        # same connection, read as 159 bytes past the first one's Content-Length (seen in a
+        # gateway under hostile clients beside its ROMFS image: 431s, 400s).
+        inject(short_of_memory, discard=1)
+        reply = raw_exchange(short_of_memory, b"GET /hello HTTP/1.1\r\n\r\n", timeout=5)  # no Host
+        assert status_of(reply) == 400 and reply.count(b"\r\n\r\n") == 1, reply
+        assert answered_whole(reply)
+        assert get_json(short_of_memory, "/hello")[0] == 200
+
+    def test_an_answer_cut_short_by_memory_ends_there_without_a_503_inside_its_body(
+            self, short_of_memory):
+        # Its head gone out, a body that then finds no heap can only be cut short: the 503
+        # written after it read as the 200's body, a client that trusted Content-Length
+        # got a status document with a second response head in it.
+        inject(short_of_memory, pending=1, pending_skip=2)  # the /fault answer asks twice
+        reply = raw_exchange(short_of_memory, GET_HELLO, timeout=5, shutdown=False)
+        assert status_of(reply) == 200 and reply.count(b"\r\n\r\n") == 1, reply  # one head
+        assert not answered_whole(reply)  # shorter than its Content-Length: the client knows
+        assert get_json(short_of_memory, "/hello")[0] == 200
 
     def test_no_heap_even_to_start_closing_still_closes_the_socket(self, short_of_memory):
         # Calling _close makes a coroutine; with no room for it the task ended there and the

@@ -284,18 +284,24 @@ def _print_error(exc):
 
 
 async def _send(writer, resp, head_only=False):
-    writer.write(head_bytes(resp))
-    if head_only:  # HEAD: the GET's header fields, Content-Length included, and no body
+    head = head_bytes(resp)  # out of memory here: nothing is sent, _serve answers 503
+    try:
+        writer.write(head)
+        if head_only:  # HEAD: the GET's header fields, Content-Length included, and no body
+            pass
+        elif isinstance(resp.body, tuple):
+            for piece in resp.body:  # drained one by one: the stream would concatenate them
+                if _pending(writer):
+                    await within(writer.drain(), WRITE_TIMEOUT)
+                writer.write(piece)
+        elif resp.body:
+            writer.write(resp.body)
+        if _pending(writer):
+            await within(writer.drain(), WRITE_TIMEOUT)
+    except MemoryError:
+        # Part of this answer is out: it can only be cut short (the client sees fewer bytes
+        # than its Content-Length). A 503 after it, as _serve sends, read as its body.
         pass
-    elif isinstance(resp.body, tuple):
-        for piece in resp.body:  # drained one by one: the stream would concatenate them
-            if _pending(writer):
-                await within(writer.drain(), WRITE_TIMEOUT)
-            writer.write(piece)
-    elif resp.body:
-        writer.write(resp.body)
-    if _pending(writer):
-        await within(writer.drain(), WRITE_TIMEOUT)
 
 
 def _pending(writer):
@@ -322,8 +328,8 @@ async def _discard(reader, timeout=DISCARD_TIMEOUT):
     """Read what the client is still sending, so closing does not reset the reply away."""
     try:
         await within(_drain_input(reader), timeout)
-    except (OSError, asyncio.TimeoutError):
-        pass
+    except (OSError, MemoryError, asyncio.TimeoutError):
+        pass  # the answer is out: no heap to read on only makes the close a reset
 
 
 async def _drain_input(reader):
