@@ -215,6 +215,9 @@ def test_every_status_the_firmware_sends_has_its_rfc_9110_reason_phrase():
     assert message.reason(401) == "Unauthorized"
     assert message.reason(431) == "Request Header Fields Too Large"
     assert message.reason(503) == "Service Unavailable"
+    # The portal's refusal of a form loaded before another save (portal/app.py) went out
+    # as "HTTP/1.1 409 Unknown".
+    assert message.reason(409) == "Conflict"
     assert message.reason(3) == "Unknown"  # never a piece of another code's line
     assert message.reason(999) == "Unknown"
 

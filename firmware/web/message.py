@@ -29,7 +29,7 @@ JSON_PIECE = 256
 # rather than a dict: ~1 kB less of resident heap, and looked up once per response.
 _REASONS = ("|200 OK|204 No Content|301 Moved Permanently|302 Found|303 See Other|"
             "400 Bad Request|401 Unauthorized|403 Forbidden|404 Not Found|"
-            "405 Method Not Allowed|408 Request Timeout|411 Length Required|"
+            "405 Method Not Allowed|408 Request Timeout|409 Conflict|411 Length Required|"
             "413 Content Too Large|414 URI Too Long|422 Unprocessable Content|"
             "429 Too Many Requests|431 Request Header Fields Too Large|"
             "500 Internal Server Error|503 Service Unavailable|505 HTTP Version Not Supported|")
