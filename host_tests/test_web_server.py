@@ -189,6 +189,8 @@ class TestBounds:
             b"GET /hello\r\n\r\n",
             b"GET hello HTTP/1.1\r\n\r\n",
             b"GET /hello SMTP/1.0\r\n\r\n",
+            b"GET /hello HTTP/1.x\r\nHost: x\r\n\r\n",  # RFC 9112 2.3: a digit; it was served as 1.1
+            b"GET /hello HTTP/1.1x\r\nHost: x\r\n\r\n",
             b"G\xffT /hello HTTP/1.1\r\n\r\n",
             b"GET /hello HTTP/1.1\r\nNo colon here\r\n\r\n",
             b"GET /hello HTTP/1.1\r\n : empty name\r\n\r\n",

@@ -213,7 +213,9 @@ def _parse_request_line(line):
             target = target[slash:] if slash > 0 else "/"
     if version[:5] == "HTTP/" and "1" < version[5:6] <= "9":
         raise HttpError(505, "only HTTP/1.1 and 1.0 are spoken here")  # RFC 9110 15.6.6
-    if not version.startswith("HTTP/1.") or not target.startswith("/") or not method.isalpha():
+    # HTTP-version is "HTTP/" DIGIT "." DIGIT (RFC 9112 2.3): "HTTP/1.x" is no version.
+    if (len(version) != 8 or not version.startswith("HTTP/1.") or not version[7:].isdigit()
+            or not target.startswith("/") or not method.isalpha()):
         raise HttpError(400, "malformed request line")
     path, _, qs = target.partition("?")
     if "%" in path:
