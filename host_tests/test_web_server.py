@@ -571,21 +571,24 @@ server.read_request = failing("read", server.read_request)
 server.error_response = failing("answer", server.error_response)
 server._close = failing("close_call", server._close)  # no heap for the coroutine itself
 server._drain_input = failing("discard", server._drain_input)
+def due(name):
+    # Whether the fault ``name`` strikes this call; its _skip count passes over the calls the
+    # /fault request's own answer and connection make first.
+    if faults[name + "_skip"]:
+        faults[name + "_skip"] -= 1
+    elif faults[name]:
+        faults[name] -= 1
+        return True
+    return False
 real_pending = server._pending
 def pending(writer):  # asked before each piece of a body is written, and at its end
-    if faults["pending_skip"]:  # the /fault request's own answer
-        faults["pending_skip"] -= 1
-    elif faults["pending"]:
-        faults["pending"] -= 1
+    if due("pending"):
         raise MemoryError("injected")
     return real_pending(writer)
 server._pending = pending
 real_wait_closed = asyncio.stream.Stream.wait_closed
 async def wait_closed(self):
-    if faults["close_skip"]:  # the /fault request's own connection
-        faults["close_skip"] -= 1
-    elif faults["close"]:
-        faults["close"] -= 1
+    if due("close"):
         raise MemoryError("injected")
     await real_wait_closed(self)
 asyncio.stream.Stream.wait_closed = wait_closed
