@@ -452,7 +452,7 @@ def main(argv=None):
 
 def _holds_readout(chunk, line_start):
     # _READOUT's ^ takes a chunk's first byte for a line's: a chunk that starts inside a line
-    # ("… under /dev/ttyUSB0 …" cut before its "/") read as a readout's header, and README.md
+    # ("see /abcd for the port" cut before its "/") read as a readout's header, and README.md
     # given by mistake was no longer said to be text once an edit moved where its reads ended.
     start = 0 if line_start else chunk.find(b"\n") + 1
     return (line_start or start > 0) and _READOUT.search(chunk, start) is not None

@@ -318,7 +318,9 @@ class Bare:
                 # HDLC). The CI makes a ciphered push's bytes pass for one 8 times less often.
                 return parser.end != -1 and not self._buf[self._at + 6] & _CI_NOT_DLMS
         # A telegram that starts inside the APDU is a new one: "/", three letters and the
-        # baud rate digit of IEC 62056-21 (dsmr._new_header). Without the digit, "/bUZ",
+        # baud rate digit of IEC 62056-21 (dsmr._new_header's rule, written here: calling it
+        # would load dsmr.py on a DLMS line for any "/" in a push; dsmr_frame loads it only
+        # once three letters follow). Without the digit, "/bUZ",
         # three bytes past ASCII and a CR in a ciphered push (gurux-dlms) made a header
         # line that waited for a "!": that push was lost, the nine after it came 2 kB late.
         at = self._at + 4
