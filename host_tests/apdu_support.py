@@ -63,10 +63,10 @@ def gbt_block(number, data, last=False, ack=0, streaming=True):
     return bytes([0xE0, control]) + struct.pack(">HH", number, ack) + ber(len(data)) + bytes(data)
 
 
-def gbt_blocks(apdu, size):
-    """Split one APDU into GBT blocks of ``size`` data bytes, numbered from 1."""
+def gbt_blocks(apdu, size, first=1):
+    """Split one APDU into GBT blocks of ``size`` data bytes, numbered from ``first``."""
     pieces = [apdu[i : i + size] for i in range(0, len(apdu), size)]
-    return [gbt_block(i + 1, p, last=(i == len(pieces) - 1)) for i, p in enumerate(pieces)]
+    return [gbt_block(first + i, p, last=(i == len(pieces) - 1)) for i, p in enumerate(pieces)]
 
 
 def hdlc_payloads(raw):

@@ -274,8 +274,7 @@ def numbered_on(*invoke_ids):
     blocks = []
     for invoke in invoke_ids:
         whole = notification(many(20), invoke)
-        for block in gbt_blocks(whole, -(-len(whole) // 4)):
-            blocks.append(block[:2] + (len(blocks) + 1).to_bytes(2, "big") + block[4:])
+        blocks += gbt_blocks(whole, -(-len(whole) // 4), first=len(blocks) + 1)
     return blocks
 
 
